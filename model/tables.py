@@ -1,0 +1,350 @@
+"""The unified account model: SQLAlchemy 2.0 typed ORM tables.
+
+Vendor-neutral: columns say what a thing is for a CS team, never which API it came from,
+except for the external ids that identity resolution links back to a canonical `Account`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, the only clock the model uses."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pulsehub stores aware UTC datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        dt.datetime: UTCDateTime(),
+    }
+
+
+class Account(Base):
+    """The canonical customer account; Salesforce is its system of record."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sf_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(255))
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner_sf_id: Mapped[str | None] = mapped_column(String(18))
+    owner_name: Mapped[str | None] = mapped_column(String(255))
+    owner_email: Mapped[str | None] = mapped_column(String(255))
+    segment: Mapped[str | None] = mapped_column(String(40))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(40))
+    arr: Mapped[float | None] = mapped_column(Float)
+    renewal_date: Mapped[dt.date | None] = mapped_column(Date)
+    parent_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    customer_since: Mapped[dt.date | None] = mapped_column(Date)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_modstamp: Mapped[dt.datetime | None]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    identities: Mapped[list[ExternalIdentity]] = relationship(back_populates="account")
+
+
+class ExternalIdentity(Base):
+    """One external record (Zendesk org, usage workspace, ...) and the account it belongs to.
+
+    status: linked | ambiguous | unmatched | rejected. method: external_id | field | mapping |
+    domain | name | manual. Unmatched and ambiguous rows are kept for review, never dropped.
+    """
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    domains: Mapped[list[Any]] = mapped_column(default=list)
+    hint_sf_id: Mapped[str | None] = mapped_column(String(18))
+    status: Mapped[str] = mapped_column(String(20), default="unmatched")
+    method: Mapped[str | None] = mapped_column(String(20))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    candidates: Mapped[list[Any]] = mapped_column(default=list)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account | None] = relationship(back_populates="identities")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sf_id: Mapped[str] = mapped_column(String(18), unique=True)
+    account_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(80))
+    is_champion: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_executive: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_created_at: Mapped[dt.datetime | None]
+    source_modstamp: Mapped[dt.datetime | None]
+
+
+class Opportunity(Base):
+    """Salesforce opportunity; renewals are `type == 'Renewal'`."""
+
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sf_id: Mapped[str] = mapped_column(String(18), unique=True)
+    account_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str | None] = mapped_column(String(80))
+    stage: Mapped[str | None] = mapped_column(String(80))
+    amount: Mapped[float | None] = mapped_column(Float)
+    close_date: Mapped[dt.date | None] = mapped_column(Date)
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_won: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_modstamp: Mapped[dt.datetime | None]
+
+
+class Ticket(Base):
+    """A Zendesk ticket with its metrics and satisfaction folded in."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_account_created", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zd_id: Mapped[int] = mapped_column(Integer, unique=True)
+    zd_org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[str | None] = mapped_column(String(20))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    requester_id: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    solved_at: Mapped[dt.datetime | None]
+    first_reply_minutes: Mapped[float | None] = mapped_column(Float)
+    full_resolution_minutes: Mapped[float | None] = mapped_column(Float)
+    reopens: Mapped[int | None] = mapped_column(Integer)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[str | None] = mapped_column(String(20))
+    csat_at: Mapped[dt.datetime | None]
+
+
+class UsageDaily(Base):
+    """One workspace's product usage on one day (the usage source's grain)."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "day"),
+        Index("ix_usage_account_day", "account_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    active_users: Mapped[int] = mapped_column(Integer, default=0)
+    logins: Mapped[int] = mapped_column(Integer, default=0)
+    feature_events: Mapped[int] = mapped_column(Integer, default=0)
+    features_used: Mapped[int] = mapped_column(Integer, default=0)
+    seats_used: Mapped[int | None] = mapped_column(Integer)
+    seats_purchased: Mapped[int | None] = mapped_column(Integer)
+
+
+class HealthSnapshot(Base):
+    """A score as computed on one day; history drives trend, audit and lead time."""
+
+    __tablename__ = "health_snapshots"
+    __table_args__ = (UniqueConstraint("account_id", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(20))
+    profile: Mapped[str | None] = mapped_column(String(40))
+    coverage: Mapped[float | None] = mapped_column(Float)
+    trend_28d: Mapped[float | None] = mapped_column(Float)
+    sharp_drop: Mapped[bool] = mapped_column(Boolean, default=False)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    signals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contradictions: Mapped[list[Any]] = mapped_column(default=list)
+    renewal_risk: Mapped[float | None] = mapped_column(Float)
+    risk_level: Mapped[str | None] = mapped_column(String(20))
+    risk_drivers: Mapped[list[Any]] = mapped_column(default=list)
+    computed_score: Mapped[float | None] = mapped_column(Float)
+    computed_band: Mapped[str | None] = mapped_column(String(20))
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("score_overrides.id"))
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ScoreOverride(Base):
+    """A CSM's override of an account's band/score, with a reason and an expiry."""
+
+    __tablename__ = "score_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    band: Mapped[str | None] = mapped_column(String(20))
+    score: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Escalation(Base):
+    """One escalation per dedup key (account + rule + reason): open -> acknowledged -> resolved."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(80))
+    severity: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    title: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    zd_ticket_id: Mapped[int | None] = mapped_column(Integer)
+    sf_task_id: Mapped[str | None] = mapped_column(String(18))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    cooldown_until: Mapped[dt.datetime | None]
+    review_due_at: Mapped[dt.datetime | None]
+
+
+class SyncCursor(Base):
+    """Where each source stream got to; saved in the same transaction as its data."""
+
+    __tablename__ = "sync_cursors"
+
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxItem(Base):
+    """One pending write to an external system.
+
+    kind: sf_account_fields | sf_task | zd_org_fields | zd_ticket_tags | zd_ticket.
+    status: pending | done | dead. `key` is unique per logical write (dedup / idempotency).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_system", "status", "system"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    system: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_attempt_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None]
+
+
+class WrittenState(Base):
+    """The value pulsehub last wrote to one field/tag of one external record."""
+
+    __tablename__ = "written_state"
+
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    field: Mapped[str] = mapped_column(String(120), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    written_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class QuarantinedRecord(Base):
+    """A source record that failed validation: kept with its reason, never silently dropped."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    stream: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
