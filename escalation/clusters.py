@@ -1,0 +1,172 @@
+"""Repeated-issue detection: group an account's recent tickets on the same problem (pure).
+
+Two tickets are on the same problem when they share a specific tag (not in `ignore_tags`)
+or their subjects are similar (Jaccard over normalized words >= `similarity`). Groups are
+the connected components of that relation; the signature (two most shared words or the tag)
+names the problem and stays stable as tickets join, so the dedup key does not churn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "can't",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "re",
+        "fw",
+        "fwd",
+        "the",
+        "this",
+        "to",
+        "up",
+        "we",
+        "when",
+        "with",
+        "why",
+        "you",
+        "your",
+        "again",
+        "still",
+        "issue",
+        "problem",
+        "help",
+        "urgent",
+    ]
+)
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+
+
+class TicketFact(BaseModel):
+    """The ticket fields escalation looks at."""
+
+    zd_id: int
+    subject: str = ""
+    status: str
+    priority: str | None = None
+    tags: list[str] = []
+    created_at: datetime
+    solved_at: datetime | None = None
+    first_reply_minutes: float | None = None
+    age_hours: float = 0.0
+
+
+class IssueCluster(BaseModel):
+    signature: str
+    ticket_ids: list[int]
+    subjects: list[str]
+    first_at: datetime
+    last_at: datetime
+
+
+def subject_words(subject: str) -> frozenset[str]:
+    """Lower-cased words of a subject without stopwords, digits-only tokens or one letter words."""
+    return frozenset(w for w in _WORD.findall(subject.lower()) if w not in STOPWORDS)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def find_clusters(
+    tickets: Sequence[TicketFact],
+    *,
+    min_tickets: int,
+    similarity: float,
+    ignore_tags: Iterable[str] = (),
+) -> list[IssueCluster]:
+    """Groups of at least `min_tickets` tickets on one problem, largest first."""
+    ignored = {t.lower() for t in ignore_tags}
+    words = [subject_words(t.subject) for t in tickets]
+    tags = [{g.lower() for g in t.tags} - ignored for t in tickets]
+    parent = list(range(len(tickets)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(tickets)):
+        for j in range(i + 1, len(tickets)):
+            if tags[i] & tags[j] or jaccard(words[i], words[j]) >= similarity:
+                parent[root(j)] = root(i)
+
+    groups: dict[int, list[int]] = {}
+    for i in range(len(tickets)):
+        groups.setdefault(root(i), []).append(i)
+    clusters = [
+        _cluster(
+            [tickets[i] for i in members], [words[i] for i in members], [tags[i] for i in members]
+        )
+        for members in groups.values()
+        if len(members) >= min_tickets
+    ]
+    return sorted(clusters, key=lambda c: (-len(c.ticket_ids), c.signature))
+
+
+def _cluster(
+    members: list[TicketFact], words: list[frozenset[str]], tags: list[set[str]]
+) -> IssueCluster:
+    members_sorted = sorted(members, key=lambda t: (t.created_at, t.zd_id))
+    return IssueCluster(
+        signature=_signature(words, tags),
+        ticket_ids=[t.zd_id for t in members_sorted],
+        subjects=[t.subject for t in members_sorted],
+        first_at=members_sorted[0].created_at,
+        last_at=members_sorted[-1].created_at,
+    )
+
+
+def _signature(words: list[frozenset[str]], tags: list[set[str]]) -> str:
+    """The most shared tag if most tickets carry it, else the two most shared subject words."""
+    tag_counts = Counter(t for ts in tags for t in ts)
+    if tag_counts:
+        tag, n = min(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n * 2 > len(tags):
+            return "tag-" + _slug(tag)
+    word_counts = Counter(w for ws in words for w in ws)
+    top = sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    return "subj-" + "-".join(sorted(_slug(w) for w, _ in top)) if top else "subj-untitled"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "x"

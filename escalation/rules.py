@@ -1,0 +1,214 @@
+"""The escalation triggers (pure): account facts + rules config -> decisions.
+
+Triggers are level conditions ("is red", "has 3 tickets on one problem"), not events, so a
+decision keeps being produced while its condition holds and disappears when it clears;
+the lifecycle turns that into open -> update -> resolve with one row per dedup key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from escalation.config import EscalationConfig, RuleConfig
+from escalation.decisions import AccountSummary, Decision
+from escalation.facts import AccountFacts, TicketFact
+from escalation.severity import assess_severity
+
+# (reason, title, evidence, linked ticket ids, extra severity inputs)
+Fired = tuple[str, str, dict[str, Any], list[int], dict[str, Any]]
+
+
+def evaluate(facts: AccountFacts, config: EscalationConfig) -> list[Decision]:
+    """Every decision the enabled rules make for one account, in rule order."""
+    decisions: list[Decision] = []
+    summary = AccountSummary(
+        account_id=facts.account_id,
+        name=facts.name,
+        sf_id=facts.sf_id,
+        owner_sf_id=facts.owner_sf_id,
+        owner_name=facts.owner_name,
+        tier=facts.tier,
+        arr=facts.arr,
+        renewal_date=facts.renewal_date,
+    )
+    for name, trigger in TRIGGERS.items():
+        rule = config.rule(name)
+        if not rule.enabled:
+            continue
+        for reason, title, evidence, ticket_ids, sev_kwargs in trigger(facts, rule):
+            assessment = assess_severity(facts, config, rule=name, **sev_kwargs)
+            decisions.append(
+                Decision(
+                    account=summary,
+                    rule=name,
+                    reason=reason,
+                    title=f"{facts.name}: {title}",
+                    severity=assessment.severity,
+                    assessment=assessment,
+                    evidence={**_health(facts), **evidence},
+                    ticket_ids=ticket_ids,
+                )
+            )
+    return decisions
+
+
+def _health(f: AccountFacts) -> dict[str, Any]:
+    s = f.latest
+    return {
+        "as_of": f.as_of.isoformat(),
+        "score": None if s is None else s.score,
+        "band": None if s is None else s.band,
+        "trend_28d": None if s is None else s.trend_28d,
+        "drivers": [] if s is None else [str(r) for r in (s.risk_drivers or s.reasons)][:8],
+        "arr_at_stake": f.arr_at_stake,
+        "renewal_date": None if f.renewal_date is None else f.renewal_date.isoformat(),
+    }
+
+
+def band_red(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    if f.latest is not None and f.latest.band == "red":
+        fell_from = f.band_before or "unknown"
+        yield "band_red", f"health is red (was {fell_from})", {"from_band": fell_from}, [], {}
+
+
+def band_yellow(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    if f.latest is not None and f.latest.band == "yellow" and f.band_before == "green":
+        yield "band_yellow_from_green", "health fell from green to yellow", {}, [], {}
+
+
+def score_drop(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    if f.latest is None or f.latest.score is None:
+        return
+    if f.baseline_28d is not None and f.baseline_28d.score is not None:
+        drop = f.baseline_28d.score - f.latest.score
+        since = f.baseline_28d.as_of.isoformat()
+    elif f.latest.trend_28d is not None:
+        drop, since = -f.latest.trend_28d, "28 days ago (trend)"
+    else:
+        return
+    if drop >= rule.min_drop:
+        evidence = {"drop": round(drop, 1), "since": since}
+        yield "score_drop", f"health score dropped {drop:.0f} points in 28 days", evidence, [], {}
+
+
+def renewal_review(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    days = f.days_to_renewal
+    if f.latest is None or f.latest.band == "green" or days is None or f.renewal_date is None:
+        return
+    if 0 <= days <= rule.within_days:
+        evidence = {
+            "days_to_renewal": days,
+            "risk_level": f.latest.risk_level,
+            "open_tickets": [_ticket(t) for t in f.open_tickets][:10],
+            "open_urgent": len(f.open_urgent),
+        }
+        yield (
+            f"renewal_{f.renewal_date.isoformat()}",
+            f"renewal review: renews in {days} days while {f.latest.band}",
+            evidence,
+            [t.zd_id for t in f.open_tickets][:20],
+            {},
+        )
+
+
+def repeated_issue(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    for c in f.clusters:
+        if len(c.ticket_ids) < rule.min_tickets:
+            continue
+        evidence = {
+            "signature": c.signature,
+            "subjects": c.subjects[:10],
+            "first_at": c.first_at.isoformat(),
+            "last_at": c.last_at.isoformat(),
+        }
+        title = f"repeated issue: {len(c.ticket_ids)} tickets in {rule.window_days} days ({c.signature})"
+        yield f"repeat_{c.signature}", title, evidence, c.ticket_ids, {}
+
+
+def urgent_sla_breach(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    tiers = {t.lower() for t in rule.tiers}
+    if not tiers or (f.tier or "").strip().lower() not in tiers:
+        return
+    breaches = [t for t in f.open_urgent if _sla_breach(t, rule)]
+    for t in breaches:
+        evidence = {
+            "ticket": _ticket(t),
+            "first_reply_sla_h": rule.first_reply_hours,
+            "resolution_sla_h": rule.resolution_hours,
+        }
+        title = f"urgent ticket #{t.zd_id} past SLA ({t.age_hours:.0f}h open)"
+        yield f"sla_{t.zd_id}", title, evidence, [t.zd_id], {"sla_breaches": len(breaches)}
+
+
+def _sla_breach(t: TicketFact, rule: RuleConfig) -> bool:
+    first_reply_limit = rule.first_reply_hours * 60
+    if t.first_reply_minutes is None:
+        late_reply = t.age_hours * 60 > first_reply_limit
+    else:
+        late_reply = t.first_reply_minutes > first_reply_limit
+    return late_reply or t.age_hours > rule.resolution_hours
+
+
+def csat_turning_bad(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    recent = f.csat_recent_good + f.csat_recent_bad
+    if f.csat_recent_bad < rule.min_bad or recent == 0:
+        return
+    share = f.csat_recent_bad / recent
+    prior = f.csat_prior_good + f.csat_prior_bad
+    prior_share = f.csat_prior_bad / prior if prior else 0.0
+    if share >= rule.bad_share and share > prior_share:
+        evidence = {
+            "recent_bad": f.csat_recent_bad,
+            "recent_rated": recent,
+            "bad_share": round(share, 2),
+            "prior_bad_share": round(prior_share, 2),
+        }
+        yield (
+            "csat_bad",
+            f"CSAT turning bad ({share:.0%} bad, was {prior_share:.0%})",
+            evidence,
+            [],
+            {},
+        )
+
+
+def champion_left(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    for c in f.champions_left:
+        evidence = {"contact": c.model_dump(mode="json")}
+        title = f"champion left: {c.name or c.sf_id}" + (f" ({c.title})" if c.title else "")
+        yield f"champion_{c.sf_id}", title, evidence, [], {"executive_involved": c.is_executive}
+
+
+def contradiction(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    for item in f.latest.contradictions if f.latest else []:
+        code = (
+            str(item.get("code") or item.get("name") or item)
+            if isinstance(item, dict)
+            else str(item)
+        )
+        text = str(item.get("message") or code) if isinstance(item, dict) else code
+        yield f"contradiction_{code}", f"signals disagree: {text}", {"contradiction": item}, [], {}
+
+
+def _ticket(t: TicketFact) -> dict[str, Any]:
+    return {
+        "id": t.zd_id,
+        "subject": t.subject,
+        "priority": t.priority,
+        "status": t.status,
+        "age_hours": round(t.age_hours, 1),
+    }
+
+
+TRIGGERS: dict[str, Callable[[AccountFacts, RuleConfig], Iterator[Fired]]] = {
+    "band_red": band_red,
+    "band_yellow": band_yellow,
+    "score_drop": score_drop,
+    "renewal_review": renewal_review,
+    "repeated_issue": repeated_issue,
+    "urgent_sla_breach": urgent_sla_breach,
+    "csat_turning_bad": csat_turning_bad,
+    "champion_left": champion_left,
+    "contradiction": contradiction,
+}
