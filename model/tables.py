@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -301,11 +302,23 @@ class OutboxItem(Base):
     """One pending write to an external system.
 
     kind: sf_account_fields | sf_task | zd_org_fields | zd_ticket_tags | zd_ticket.
-    status: pending | done | dead. `key` is unique per logical write (dedup / idempotency).
+    status: pending | done | dead | superseded. `key` is unique per logical write: the
+    idempotency key for creations (derived from an escalation's dedup key), a random id for field writes.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_system", "status", "system"),)
+    __table_args__ = (
+        Index("ix_outbox_status_system", "status", "system"),
+        # at most one pending write per target: planners merge into it instead of queueing twice
+        Index(
+            "uq_outbox_pending_target",
+            "kind",
+            "target_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)

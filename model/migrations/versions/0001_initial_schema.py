@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:08:34.075523
+Create Date: 2026-11-23 12:11:50.772779
 """
 from alembic import op
 import sqlalchemy as sa
@@ -67,6 +67,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_status_system', ['status', 'system'], unique=False)
+        batch_op.create_index('uq_outbox_pending_target', ['kind', 'target_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('quarantine',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -335,6 +336,7 @@ def downgrade() -> None:
     op.drop_table('sync_cursors')
     op.drop_table('quarantine')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('uq_outbox_pending_target', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_outbox_status_system')
 
     op.drop_table('outbox')

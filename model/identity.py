@@ -1,0 +1,178 @@
+"""Identity resolution: link every external record to one canonical Account.
+
+Order of evidence (first that decides wins):
+  1. external_id  — the record names the Salesforce Account Id (Zendesk org external_id,
+                    workspace salesforce_account_id)                               conf 1.0
+  2. field        — a Salesforce field names the record (Zendesk_Org_Id__c, ...)  conf 1.0
+  3. domain       — one account's website domain is among the record's domains    conf 0.9
+  4. name         — normalized company names are equal                             conf 0.75
+Two or more candidates at the deciding step make the record `ambiguous` (candidates kept);
+none makes it `unmatched`. Manual decisions (`manual=True`) are never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
+
+_SUFFIXES = {
+    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company",
+    "gmbh", "ag", "sa", "sas", "bv", "nv", "plc", "pty", "oy", "ab", "the", "group", "holdings",
+}  # fmt: skip
+_FIELD_FOR_SOURCE = {"zendesk": "zendesk_org_id", "usage": "usage_workspace_id"}
+
+
+def normalize_name(name: str | None) -> str:
+    """'ACME, Inc.' -> 'acme'; 'The Foo-Bar Group' -> 'foo bar'."""
+    words = re.sub(r"[^0-9a-z]+", " ", (name or "").lower()).split()
+    kept = [w for w in words if w not in _SUFFIXES]
+    return " ".join(kept or words)
+
+
+def sf_id15(sf_id: str | None) -> str | None:
+    """15- and 18-character Salesforce ids name the same record; compare on the first 15."""
+    return sf_id[:15] if sf_id and len(sf_id) in (15, 18) else None
+
+
+@dataclass
+class AccountIndex:
+    by_id15: dict[str, int] = field(default_factory=dict)
+    by_field: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_domain: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def build(cls, session: Session) -> AccountIndex:
+        idx = cls()
+        rows = session.execute(
+            select(
+                Account.id, Account.sf_id, Account.domain, Account.name, Account.attributes
+            ).where(Account.is_deleted.is_(False))
+        )
+        for acc_id, sf_id, domain, name, attrs in rows:
+            if key := sf_id15(sf_id):
+                idx.by_id15[key] = acc_id
+            for source, attr in _FIELD_FOR_SOURCE.items():
+                if value := (attrs or {}).get(attr):
+                    idx.by_field[(source, str(value))] = acc_id
+            if domain:
+                idx.by_domain[domain].add(acc_id)
+            if norm := normalize_name(name):
+                idx.by_name[norm].add(acc_id)
+        return idx
+
+
+@dataclass(frozen=True)
+class Match:
+    status: str
+    account_id: int | None = None
+    method: str | None = None
+    confidence: float | None = None
+    candidates: tuple[int, ...] = ()
+
+
+def match(idx: AccountIndex, ident: ExternalIdentity) -> Match:
+    """Decide one record's link from the account index (pure)."""
+    if (key := sf_id15(ident.hint_sf_id)) and key in idx.by_id15:
+        return Match("linked", idx.by_id15[key], "external_id", 1.0)
+    if (acc := idx.by_field.get((ident.source, ident.external_id))) is not None:
+        return Match("linked", acc, "field", 1.0)
+    by_domain: set[int] = set()
+    for d in ident.domains or []:
+        by_domain |= idx.by_domain.get(str(d).lower().removeprefix("www."), set())
+    if len(by_domain) == 1:
+        return Match("linked", next(iter(by_domain)), "domain", 0.9)
+    if len(by_domain) > 1:
+        return Match("ambiguous", method="domain", candidates=tuple(sorted(by_domain)))
+    by_name = idx.by_name.get(normalize_name(ident.name), set())
+    if len(by_name) == 1:
+        return Match("linked", next(iter(by_name)), "name", 0.75)
+    if len(by_name) > 1:
+        return Match("ambiguous", method="name", candidates=tuple(sorted(by_name)))
+    return Match("unmatched")
+
+
+def resolve_identities(
+    session: Session, sources: Iterable[str] = ("zendesk", "usage")
+) -> dict[str, int]:
+    """Re-link every non-manual identity; then propagate account ids to dependent rows."""
+    idx = AccountIndex.build(session)
+    counts: dict[str, int] = defaultdict(int)
+    idents = session.execute(
+        select(ExternalIdentity).where(
+            ExternalIdentity.source.in_(list(sources)), ExternalIdentity.manual.is_(False)
+        )
+    ).scalars()
+    for ident in idents:
+        m = match(idx, ident)
+        counts[f"{ident.source}.{m.method or m.status}"] += 1
+        if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
+            ident.status, ident.account_id = m.status, m.account_id
+            ident.method, ident.confidence = m.method, m.confidence
+            ident.candidates = list(m.candidates)
+    session.flush()
+    propagate_links(session)
+    return dict(counts)
+
+
+def propagate_links(session: Session) -> None:
+    """Point tickets, usage, contacts, opportunities and child accounts at their canonical account."""
+    linked = ExternalIdentity.status.in_(("linked",))
+    org_account = (
+        select(ExternalIdentity.account_id)
+        .where(ExternalIdentity.source == "zendesk", linked)
+        .where(
+            ExternalIdentity.external_id == Ticket.zd_org_id.cast(ExternalIdentity.external_id.type)
+        )
+        .scalar_subquery()
+    )
+    ws_account = (
+        select(ExternalIdentity.account_id)
+        .where(ExternalIdentity.source == "usage", linked)
+        .where(ExternalIdentity.external_id == UsageDaily.workspace_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Ticket)
+        .where(Ticket.account_id.is_distinct_from(org_account))
+        .values(account_id=org_account)
+    )
+    session.execute(
+        update(UsageDaily)
+        .where(UsageDaily.account_id.is_distinct_from(ws_account))
+        .values(account_id=ws_account)
+    )
+    for model in (Contact, Opportunity):
+        acc = select(Account.id).where(Account.sf_id == model.account_sf_id).scalar_subquery()
+        session.execute(
+            update(model).where(model.account_id.is_distinct_from(acc)).values(account_id=acc)
+        )
+    parent = Account.__table__.alias("parent")
+    parent_id = select(parent.c.id).where(parent.c.sf_id == Account.parent_sf_id).scalar_subquery()
+    session.execute(
+        update(Account)
+        .where(Account.parent_id.is_distinct_from(parent_id))
+        .values(parent_id=parent_id)
+    )
+
+
+def decide(
+    session: Session, identity_id: int, account_id: int | None, *, reject: bool = False
+) -> None:
+    """Record a reviewer's decision; it persists across syncs (manual rows are never re-resolved)."""
+    ident = session.get(ExternalIdentity, identity_id)
+    if ident is None:
+        raise LookupError(f"no identity with id {identity_id}")
+    ident.manual = True
+    ident.status = "rejected" if reject else "linked"
+    ident.account_id = None if reject else account_id
+    ident.method, ident.confidence = "manual", 1.0
+    session.flush()
+    propagate_links(session)

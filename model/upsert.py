@@ -1,0 +1,44 @@
+"""Batched INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+# SQLite caps bound parameters per statement (32766 on modern builds); stay well below.
+_MAX_PARAMS = 30000
+
+
+def upsert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    update: Sequence[str] | None = None,
+) -> int:
+    """Insert `rows`, updating `update` columns (default: all but the key) where `key` collides."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # one row per key: the last occurrence wins, as it would with sequential upserts
+    unique = list({tuple(r[k] for k in key): r for r in rows}.values())
+    cols = list(unique[0].keys())
+    update_cols = [c for c in (update if update is not None else cols) if c not in key]
+    chunk = max(1, _MAX_PARAMS // max(1, len(cols)))
+    for start in range(0, len(unique), chunk):
+        stmt = insert(table).values(unique[start : start + chunk])
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c: stmt.excluded[c] for c in update_cols},
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        session.execute(stmt)
+    return len(unique)

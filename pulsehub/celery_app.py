@@ -1,0 +1,73 @@
+"""The Celery application: broker from settings, beat schedule from YAML, tasks from sync.tasks."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+
+from pulsehub.settings import get_settings
+from sync import tasks
+from sync.schedule import load_schedule
+
+TASK_FOR_JOB = {
+    "incremental_sync": "pulsehub.incremental_sync",
+    "drain_outbox": "pulsehub.drain_outbox",
+    "full_reconcile": "pulsehub.full_reconcile",
+}
+
+
+def beat_schedule() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, entry in load_schedule(get_settings().schedule_file).items():
+        if not entry.enabled:
+            continue
+        if entry.cron:
+            minute, hour = entry.cron.split()
+            when: Any = crontab(minute=minute, hour=hour)
+        else:
+            when = float(entry.every or 0)
+        out[name] = {"task": TASK_FOR_JOB[name], "schedule": when, "options": {"expires": 3600}}
+    return out
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("pulsehub", broker=settings.broker_url, include=["sync.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.lock_ttl_s},
+        beat_schedule=beat_schedule(),
+    )
+    return app
+
+
+@cache
+def _runtime() -> Any:
+    from pulsehub.runtime import Runtime
+
+    return Runtime(get_settings())
+
+
+@cache
+def _redis() -> Any:
+    import redis
+
+    return redis.Redis.from_url(get_settings().broker_url)
+
+
+celery = make_celery()
+tasks.configure(
+    _runtime,
+    _redis if get_settings().broker_url.startswith("redis") else None,
+    get_settings().lock_ttl_s,
+)

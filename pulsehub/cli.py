@@ -1,0 +1,215 @@
+"""The `pulsehub` command line (typer). Wiring only: each command calls into the packages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pulsehub.settings import ConfigError, get_settings
+
+app = typer.Typer(help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The loopback simulator of Salesforce, Zendesk and the usage API.")
+outbox_app = typer.Typer(
+    help="Write-back outbox: drain it, retry dead letters.", no_args_is_help=True
+)
+identity_app = typer.Typer(help="Identity resolution review queue.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(identity_app, name="identity")
+console = Console()
+
+
+def _register_subcommands() -> None:
+    """Sub-apps owned by their packages' commands modules (pulsehub/commands/*)."""
+    from importlib import import_module
+
+    for name, module in (("score", "pulsehub.commands.score"),
+                         ("escalations", "pulsehub.commands.escalations")):  # fmt: skip
+        try:
+            app.add_typer(import_module(module).app, name=name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from pulsehub.runtime import Runtime
+
+    try:
+        return Runtime(get_settings())
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema (Alembic)."""
+    from model.db import redact_url, upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    console.print(f"database {redact_url(url)} at revision {revision}")
+
+
+@app.command()
+def sync(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the write plan, write nothing")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="score as of YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Run one sync: pull, resolve, score, escalate, write back."""
+    from pulsehub.report import print_plan, print_run
+
+    rt = _runtime()
+    try:
+        report = rt.sync(dry_run=dry_run, as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    except ConfigError as exc:
+        _fail(str(exc))
+    print_run(console, report)
+    if dry_run:
+        print_plan(console, report.plan)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@outbox_app.command("drain")
+def outbox_drain() -> None:
+    """Push every due outbox item now."""
+    console.print_json(json.dumps(_runtime().drain()))
+
+
+@outbox_app.command("retry")
+def outbox_retry(item_ids: list[int]) -> None:
+    """Put dead letters back in the queue."""
+    from model.db import transaction
+    from sync.outbox import retry_dead
+
+    with transaction(_runtime().factory) as session:
+        n = retry_dead(session, item_ids)
+    console.print(f"{n} item(s) re-queued")
+
+
+@app.command()
+def status(limit: int = 10) -> None:
+    """Recent runs, cursors, outbox backlog, dead letters and quarantine."""
+    from pulsehub.report import print_status
+
+    print_status(console, _runtime().factory, limit=limit)
+
+
+@identity_app.command("review")
+def identity_review() -> None:
+    """List ambiguous and unmatched external records with their candidates."""
+    from pulsehub.report import print_identity_review
+
+    print_identity_review(console, _runtime().factory)
+
+
+@identity_app.command("link")
+def identity_link(identity_id: int, account_id: int) -> None:
+    """Link an external record to an account (persists across syncs)."""
+    from model.db import transaction
+    from model.identity import decide
+
+    with transaction(_runtime().factory) as session:
+        decide(session, identity_id, account_id)
+    console.print(f"identity {identity_id} linked to account {account_id}")
+
+
+@identity_app.command("reject")
+def identity_reject(identity_id: int) -> None:
+    """Mark an external record as belonging to no account."""
+    from model.db import transaction
+    from model.identity import decide
+
+    with transaction(_runtime().factory) as session:
+        decide(session, identity_id, None, reject=True)
+    console.print(f"identity {identity_id} rejected")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: int = 8765,
+    accounts: int = 200,
+    seed: int = 7,
+    faults: Annotated[str, typer.Option(help="none | flaky | storm")] = "none",
+) -> None:
+    """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
+    from sandbox import cli_main
+
+    cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(help="synthetic accounts in the sandbox")] = 200,
+    seed: int = 7,
+    database: Annotated[str, typer.Option(help="database URL")] = "sqlite:///var/demo.db",
+) -> None:
+    """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
+    from pulsehub.demo import run_demo
+
+    code = run_demo(console, accounts=accounts, seed=seed, database_url=database)
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(concurrency: int = 2, loglevel: str = "INFO") -> None:
+    """Run a Celery worker (Redis broker from PULSEHUB_BROKER_URL)."""
+    from pulsehub.celery_app import celery
+
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}"])
+
+
+@app.command()
+def beat(loglevel: str = "INFO") -> None:
+    """Run Celery beat with the configured schedule."""
+    from pulsehub.celery_app import celery
+
+    celery.start(["beat", f"--loglevel={loglevel}"])
+
+
+@app.command()
+def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the dashboard, API and Zendesk webhook."""
+    import uvicorn
+
+    uvicorn.run("pulsehub.web.app:create_app", factory=True, host=host, port=port)
+
+
+_register_subcommands()
+
+
+def run() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"[bold red]configuration error:[/] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

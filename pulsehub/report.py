@@ -1,0 +1,116 @@
+"""Terminal rendering of runs, plans and operator queues (rich). Presentation only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from model.tables import ExternalIdentity, OutboxItem, QuarantinedRecord, SyncCursor, SyncRun
+from sync.pipeline import RunReport
+from sync.writeback import PlannedWrite
+
+BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim"}
+
+
+def print_run(console: Console, report: RunReport) -> None:
+    s = report.stats()
+    t = Table(title=f"sync run #{report.run_id}" + (" (dry run)" if report.dry_run else ""))
+    t.add_column("stream")
+    t.add_column("pulled", justify="right")
+    t.add_column("quarantined", justify="right")
+    for name, n in s["pulled"].items():
+        t.add_row(name, str(n), str(s["quarantined"].get(name, 0)))
+    console.print(t)
+    bands = ", ".join(
+        f"[{BAND_STYLE.get(b, '')}]{b}[/]: {n}" for b, n in sorted(s["bands"].items())
+    )
+    console.print(f"health: {bands or 'no accounts scored'}")
+    if s["escalations"]:
+        console.print(f"escalations: {s['escalations']}")
+    console.print(f"planned writes: {s['planned'] or 'none'}")
+    if s["pushed"]:
+        console.print(f"pushed: {s['pushed']}")
+    for err in s["errors"]:
+        console.print(f"[red]error:[/] {err}")
+    console.print(f"took {s['seconds']:.1f}s")
+
+
+def print_plan(console: Console, plan: Sequence[PlannedWrite], limit: int = 200) -> None:
+    t = Table(title=f"write-back plan: {len(plan)} record(s)")
+    for col in ("system", "record", "field / tag", "old", "new"):
+        t.add_column(col, overflow="fold")
+    for p in plan[:limit]:
+        for c in p.changes:
+            t.add_row(
+                p.system, f"{p.kind}:{p.target_id}", c.field, c.old or "", c.new or "(remove)"
+            )
+    console.print(t)
+    if len(plan) > limit:
+        console.print(f"... and {len(plan) - limit} more record(s)")
+
+
+def print_status(console: Console, factory: sessionmaker[Session], limit: int = 10) -> None:
+    with factory() as session:
+        runs = session.execute(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)).scalars()
+        t = Table(title="recent runs")
+        for col in ("id", "kind", "status", "started", "seconds", "pulled", "errors"):
+            t.add_column(col)
+        for r in runs:
+            st = r.stats or {}
+            t.add_row(str(r.id), r.kind, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                      str(st.get("seconds", "")), str(sum((st.get("pulled") or {}).values())),
+                      str(len(st.get("errors") or [])))  # fmt: skip
+        console.print(t)
+        cur = Table(title="cursors")
+        cur.add_column("stream")
+        cur.add_column("position", overflow="fold")
+        cur.add_column("updated")
+        for c in session.execute(select(SyncCursor).order_by(SyncCursor.stream)).scalars():
+            cur.add_row(c.stream, (c.value or "")[:80], f"{c.updated_at:%Y-%m-%d %H:%M:%S}")
+        console.print(cur)
+        counts = session.execute(
+            select(OutboxItem.kind, OutboxItem.status, func.count()).group_by(
+                OutboxItem.kind, OutboxItem.status
+            )
+        )
+        outbox = {f"{k}/{st}": n for k, st, n in counts}
+        console.print(f"outbox: {dict(outbox) or 'empty'}")
+        dead = session.execute(
+            select(OutboxItem)
+            .where(OutboxItem.status == "dead")
+            .order_by(OutboxItem.id.desc())
+            .limit(limit)
+        ).scalars()
+        for d in dead:
+            console.print(f"  [red]dead[/] #{d.id} {d.kind} {d.target_id}: {d.last_error}")
+        q = session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one()
+        console.print(f"quarantined records: {q}")
+        for rec in session.execute(
+            select(QuarantinedRecord).order_by(QuarantinedRecord.id.desc()).limit(limit)
+        ).scalars():
+            console.print(f"  {rec.source}.{rec.stream} {rec.external_id}: {rec.reason[:160]}")
+
+
+def print_identity_review(console: Console, factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        rows = session.execute(
+            select(ExternalIdentity)
+            .where(ExternalIdentity.status.in_(("ambiguous", "unmatched")))
+            .order_by(ExternalIdentity.source, ExternalIdentity.status, ExternalIdentity.name)
+        ).scalars()
+        t = Table(title="identity review queue")
+        for col in ("id", "source", "external id", "name", "domains", "status", "candidates"):
+            t.add_column(col, overflow="fold")
+        n = 0
+        for r in rows:
+            n += 1
+            t.add_row(str(r.id), r.source, r.external_id, r.name or "", ", ".join(r.domains or []),
+                      f"{r.status} ({r.method or '-'})", ", ".join(map(str, r.candidates or [])))  # fmt: skip
+        console.print(t)
+        console.print(
+            f"{n} record(s) to review: `pulsehub identity link ID ACCOUNT_ID` or `reject ID`"
+        )

@@ -1,0 +1,87 @@
+"""Wiring: settings -> engine, clients, connectors and configs. No logic lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from model.db import make_engine, make_session_factory
+from pulsehub import clients
+from pulsehub.settings import ConfigError, Settings
+from sync.jobs import JobConfig, drain_job, sync_job
+from sync.pipeline import RunReport
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def job_config(self) -> JobConfig:
+        """Load and validate every YAML config now, so a bad file fails at start-up."""
+        from escalation.config import load_rules
+        from scoring.config import load_scorecard
+
+        try:
+            scorecard = load_scorecard(self.settings.scorecard_file)
+            rules = load_rules(self.settings.rules_file)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return JobConfig(scorecard=scorecard, rules=rules)
+
+    @cached_property
+    def connectors(self) -> dict[str, Any]:
+        """A connector per configured system; unconfigured systems are left out of the run."""
+        s = self.settings
+        out: dict[str, Any] = dict(self.overrides)
+        if "salesforce" not in out and s.salesforce.configured:
+            from connectors.salesforce import SalesforceConnector
+            from connectors.salesforce_fields import load_field_map
+
+            out["salesforce"] = SalesforceConnector(
+                clients.build_salesforce(s.salesforce),
+                load_field_map(s.salesforce.fields_file),
+                budget_reserve_pct=s.salesforce.budget_reserve_pct,
+            )
+        if "zendesk" not in out and s.zendesk.configured:
+            from connectors.zendesk import ZendeskConnector
+
+            out["zendesk"] = ZendeskConnector(clients.build_zendesk(s.zendesk))
+        if "usage" not in out and s.usage.configured:
+            from connectors.usage import UsageConnector
+
+            out["usage"] = UsageConnector(clients.build_usage(s.usage))
+        if not out:
+            raise ConfigError(
+                "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__* or "
+                "PULSEHUB_USAGE__* (see README 'Configuration'), or run `pulsehub demo`"
+            )
+        return out
+
+    def sync(
+        self, *, dry_run: bool = False, as_of: dt.date | None = None, kind: str = "sync"
+    ) -> RunReport:
+        return sync_job(
+            self.factory, self.connectors, self.job_config, dry_run=dry_run, as_of=as_of, kind=kind
+        )
+
+    def drain(self) -> dict[str, Any]:
+        return drain_job(self.factory, self.connectors)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,127 @@
+"""Runtime settings: one pydantic-settings class, env prefix PULSEHUB_, nested with `__`.
+
+Examples: PULSEHUB_DATABASE_URL, PULSEHUB_SALESFORCE__INSTANCE_URL, PULSEHUB_ZENDESK__TOKEN.
+Secrets are SecretStr: they print as '**********' and never reach logs or the database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PULSEHUB_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator: where it is, what is wrong, how to fix it."""
+
+
+class SalesforceSettings(BaseModel):
+    instance_url: str | None = Field(
+        None, description="https://yourorg.my.salesforce.com; with session_id: direct mode"
+    )
+    session_id: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    security_token: SecretStr | None = None
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    domain: str = Field("login", description="login, test, or a My Domain such as acme.my")
+    api_version: str = "59.0"
+    loopback_url: str | None = Field(
+        None, description="send every https call to this http base URL (the sandbox); never in prod"
+    )
+    fields_file: Path | None = Field(None, description="YAML field mapping; default shipped")
+    budget_reserve_pct: float = Field(
+        10.0,
+        ge=0,
+        le=90,
+        description="stop pulling when less than this % of the daily API budget is left",
+    )
+    timeout_s: float = 30.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.session_id or self.username or self.consumer_key)
+
+
+class ZendeskSettings(BaseModel):
+    subdomain: str | None = None
+    email: str | None = None
+    token: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    loopback_url: str | None = None
+    escalation_group_id: int | None = None
+    timeout_s: float = 30.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.subdomain and (self.token or self.oauth_token))
+
+
+class UsageSettings(BaseModel):
+    base_url: str | None = Field(None, description="base URL of the usage API")
+    token: SecretStr | None = Field(None, description="bearer token for /usage/v1")
+    timeout_s: float = 30.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.token)
+
+
+class Settings(BaseSettings):
+    """Everything pulsehub reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", env_file=None
+    )
+
+    database_url: str = "sqlite:///var/pulsehub.db"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    salesforce: SalesforceSettings = SalesforceSettings()
+    zendesk: ZendeskSettings = ZendeskSettings()
+    usage: UsageSettings = UsageSettings()
+    scorecard_file: Path | None = None
+    rules_file: Path | None = None
+    schedule_file: Path | None = None
+    webhook_secret: SecretStr | None = None
+    web_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="API/login tokens: {name: token}; names ending in ':operator' may act",
+    )
+    lock_ttl_s: int = 3600
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, v: str) -> str:
+        if not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("use a sqlite:/// or postgresql+psycopg:// URL")
+        if v.startswith("postgresql://"):
+            return "postgresql+psycopg://" + v.removeprefix("postgresql://")
+        return v
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; turn validation errors into one ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    lines = ["invalid settings (environment):"]
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        env = ENV_PREFIX + "__".join(p.upper() for p in loc)
+        lines.append(f"  {env}: {err['msg']} — fix the variable or unset it to use the default")
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

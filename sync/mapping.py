@@ -1,0 +1,202 @@
+"""Connector records -> model rows. Pure: no I/O, no session, no vendor JSON.
+
+Each `*_row` takes one typed connector record and returns the column dict for its table.
+`SINKS` says, per (source, stream), which table a page lands in, its natural key and which
+columns a re-delivery may overwrite (identity decisions and metrics are never clobbered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Table
+
+from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
+
+EXECUTIVE_ROLES = {"executive sponsor", "economic buyer"}
+EXECUTIVE_TITLES = ("chief", "ceo", "cto", "cfo", "coo", "vp", "vice president", "president")
+
+
+def domain_of(website: str | None) -> str | None:
+    """'https://www.Acme.com/about' -> 'acme.com'."""
+    if not website or not website.strip():
+        return None
+    raw = website.strip().lower()
+    host = urlsplit(raw if "//" in raw else f"//{raw}").hostname or ""
+    host = host.removeprefix("www.")
+    return host or None
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def account_row(r: Any) -> dict[str, Any]:
+    return {
+        "sf_id": r.id,
+        "name": r.name,
+        "website": r.website,
+        "domain": domain_of(r.website),
+        "owner_sf_id": r.owner_id,
+        "owner_name": r.owner_name,
+        "owner_email": r.owner_email,
+        "segment": r.segment,
+        "tier": r.tier,
+        "lifecycle_stage": r.lifecycle_stage,
+        "arr": r.arr,
+        "renewal_date": r.renewal_date,
+        "parent_sf_id": r.parent_id,
+        "customer_since": r.customer_since,
+        "is_deleted": bool(r.is_deleted),
+        "source_modstamp": _aware(r.modstamp),
+        "attributes": {
+            "zendesk_org_id": r.zendesk_org_id,
+            "usage_workspace_id": r.usage_workspace_id,
+            **(r.extra or {}),
+        },
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def opportunity_row(r: Any) -> dict[str, Any]:
+    return {
+        "sf_id": r.id,
+        "account_sf_id": r.account_id,
+        "name": r.name,
+        "type": r.type,
+        "stage": r.stage,
+        "amount": r.amount,
+        "close_date": r.close_date,
+        "is_closed": bool(r.is_closed),
+        "is_won": bool(r.is_won),
+        "is_deleted": bool(r.is_deleted),
+        "source_modstamp": _aware(r.modstamp),
+    }
+
+
+def contact_row(r: Any) -> dict[str, Any]:
+    role = (r.role or "").lower()
+    title = (r.title or "").lower()
+    return {
+        "sf_id": r.id,
+        "account_sf_id": r.account_id,
+        "name": r.name,
+        "email": r.email,
+        "title": r.title,
+        "role": r.role,
+        "is_champion": bool(r.is_champion),
+        "is_executive": role in EXECUTIVE_ROLES or any(t in title for t in EXECUTIVE_TITLES),
+        "is_deleted": bool(r.is_deleted),
+        "source_created_at": _aware(r.created),
+        "source_modstamp": _aware(r.modstamp),
+    }
+
+
+def organization_row(r: Any) -> dict[str, Any]:
+    return {
+        "source": "zendesk",
+        "external_id": str(r.id),
+        "name": r.name,
+        "domains": sorted({d.lower() for d in (r.domain_names or [])}),
+        "hint_sf_id": r.external_id or None,
+        "attributes": {"organization_fields": r.organization_fields or {}, "tags": r.tags or []},
+        "is_deleted": r.deleted_at is not None,
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def workspace_row(r: Any) -> dict[str, Any]:
+    return {
+        "source": "usage",
+        "external_id": str(r.id),
+        "name": r.name,
+        "domains": [r.domain.lower()] if r.domain else [],
+        "hint_sf_id": r.salesforce_account_id or None,
+        "attributes": {},
+        "is_deleted": False,
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def ticket_row(r: Any) -> dict[str, Any]:
+    return {
+        "zd_id": r.id,
+        "zd_org_id": r.organization_id,
+        "subject": (r.subject or "")[:500] or None,
+        "status": r.status,
+        "priority": r.priority,
+        "type": r.type,
+        "tags": list(r.tags or []),
+        "requester_id": r.requester_id,
+        "external_id": r.external_id,
+        "created_at": _aware(r.created_at),
+        "updated_at": _aware(r.updated_at),
+    }
+
+
+def ticket_metric_row(r: Any) -> dict[str, Any]:
+    return {
+        "zd_id": r.ticket_id,
+        "first_reply_minutes": r.reply_time_minutes,
+        "full_resolution_minutes": r.full_resolution_minutes,
+        "reopens": r.reopens,
+        "replies": r.replies,
+        "solved_at": _aware(r.solved_at),
+    }
+
+
+def satisfaction_row(r: Any) -> dict[str, Any]:
+    score = r.score if r.score in {"good", "bad"} else None
+    return {"zd_id": r.ticket_id, "csat": score, "csat_at": _aware(r.updated_at or r.created_at)}
+
+
+def usage_day_row(r: Any) -> dict[str, Any]:
+    return {
+        "workspace_id": r.workspace_id,
+        "day": r.day,
+        "active_users": r.active_users,
+        "logins": r.logins,
+        "feature_events": r.feature_events,
+        "features_used": r.features_used,
+        "seats_used": r.seats_used,
+        "seats_purchased": r.seats_purchased,
+    }
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Where one stream's records land: an upsert, or an update of existing rows (`patch`)."""
+
+    table: Table
+    key: tuple[str, ...]
+    to_row: Any
+    update: tuple[str, ...] | None = None
+    patch: bool = False
+
+
+def _t(model: Any) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+_IDENTITY_DATA = ("name", "domains", "hint_sf_id", "attributes", "is_deleted", "updated_at")
+
+SINKS: dict[tuple[str, str], Sink] = {
+    ("salesforce", "accounts"): Sink(_t(Account), ("sf_id",), account_row),
+    ("salesforce", "opportunities"): Sink(_t(Opportunity), ("sf_id",), opportunity_row),
+    ("salesforce", "contacts"): Sink(_t(Contact), ("sf_id",), contact_row),
+    ("zendesk", "organizations"): Sink(
+        _t(ExternalIdentity), ("source", "external_id"), organization_row, _IDENTITY_DATA
+    ),
+    ("zendesk", "tickets"): Sink(_t(Ticket), ("zd_id",), ticket_row),
+    ("zendesk", "ticket_metrics"): Sink(_t(Ticket), ("zd_id",), ticket_metric_row, patch=True),
+    ("zendesk", "satisfaction_ratings"): Sink(_t(Ticket), ("zd_id",), satisfaction_row, patch=True),
+    ("usage", "workspaces"): Sink(
+        _t(ExternalIdentity), ("source", "external_id"), workspace_row, _IDENTITY_DATA
+    ),
+    ("usage", "daily_usage"): Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
+}

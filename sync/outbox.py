@@ -1,0 +1,189 @@
+"""The write-back outbox: enqueue planned writes once, record each per-record result.
+
+States: pending -> done | dead; a pending field/tag write is `superseded` when a newer plan
+replaces it. At most one pending item exists per (kind, target) — enforced by a partial
+unique index — so a re-plan merges into it rather than queueing a second write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from model.tables import OutboxItem, WrittenState, utcnow
+from model.upsert import upsert_rows
+from sync.writeback import PlannedWrite, encode
+
+FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 3600
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A non-idempotent creation (ticket, task) with a stable key from the escalation that wants it."""
+
+    key: str
+    system: str
+    kind: str
+    payload: dict[str, Any]
+
+
+def enqueue_plan(session: Session, plan: Iterable[PlannedWrite]) -> int:
+    """Put planned field/tag writes in the outbox, merging into any pending write of the same target."""
+    planned = {(p.kind, p.target_id): p for p in plan}
+    pending = {
+        (i.kind, i.target_id): i
+        for i in session.execute(
+            select(OutboxItem).where(
+                OutboxItem.status == "pending", OutboxItem.kind.in_(FIELD_KINDS)
+            )
+        ).scalars()
+    }
+    n = 0
+    for target, item in pending.items():
+        if target not in planned:  # the desired value went back to what was last written
+            item.status = "superseded"
+    session.flush()
+    for target, p in planned.items():
+        item = pending.get(target)
+        if item is not None:
+            if item.payload != p.payload:
+                item.payload, item.attempts, item.next_attempt_at = p.payload, 0, None
+                n += 1
+            continue
+        session.add(
+            OutboxItem(
+                key=f"{p.kind}:{p.target_id}:{uuid.uuid4().hex}",
+                system=p.system,
+                kind=p.kind,
+                target_id=p.target_id,
+                payload=p.payload,
+            )
+        )
+        n += 1
+    session.flush()
+    return n
+
+
+def enqueue_creates(session: Session, requests: Sequence[CreateRequest]) -> int:
+    """Queue creations; a key already in the outbox (any state) is never queued again."""
+    rows = [
+        {
+            "key": r.key,
+            "system": r.system,
+            "kind": r.kind,
+            "target_id": r.key[-64:],
+            "payload": r.payload,
+            "status": "pending",
+            "attempts": 0,
+            "result": {},
+            "created_at": utcnow(),
+        }
+        for r in requests
+    ]
+    before = session.execute(
+        select(OutboxItem.key).where(OutboxItem.key.in_([r.key for r in requests]))
+    )
+    existing = set(before.scalars())
+    upsert_rows(session, OutboxItem.__table__, rows, key=["key"], update=[])  # type: ignore[arg-type]
+    return len([r for r in requests if r.key not in existing])
+
+
+def due_items(
+    session: Session, now: dt.datetime, kinds: Sequence[str], limit: int
+) -> list[OutboxItem]:
+    stmt = (
+        select(OutboxItem)
+        .where(OutboxItem.status == "pending", OutboxItem.kind.in_(list(kinds)))
+        .where((OutboxItem.next_attempt_at.is_(None)) | (OutboxItem.next_attempt_at <= now))
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1)))
+
+
+TARGET_KIND = {
+    "sf_account_fields": ("salesforce", "account"),
+    "zd_org_fields": ("zendesk", "organization"),
+    "zd_ticket_tags": ("zendesk", "ticket"),
+}
+
+
+def record_success(session: Session, item: OutboxItem, result: dict[str, Any]) -> None:
+    """Mark done and remember what now stands in the external system."""
+    now = utcnow()
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item.id, OutboxItem.status == "pending")
+        .values(status="done", done_at=now, result=result, last_error=None)
+    )
+    if item.kind not in TARGET_KIND:
+        return
+    system, target_kind = TARGET_KIND[item.kind]
+    assert item.target_id is not None
+    if item.kind == "zd_ticket_tags":
+        values: dict[str, str | None] = {
+            f"tag:{t}": encode(True) for t in item.payload.get("add", [])
+        }
+        values |= {f"tag:{t}": None for t in item.payload.get("remove", [])}
+    else:
+        values = {f: encode(v) for f, v in item.payload.get("fields", {}).items()}
+    upsert_rows(
+        session,
+        WrittenState.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "system": system,
+                "target_kind": target_kind,
+                "target_id": item.target_id,
+                "field": f,
+                "value": v,
+                "written_at": now,
+            }
+            for f, v in values.items()
+        ],
+        key=["system", "target_kind", "target_id", "field"],
+    )
+
+
+def record_failure(
+    session: Session, item: OutboxItem, *, retriable: bool, message: str, code: str | None = None
+) -> str:
+    """Schedule a retry with backoff, or dead-letter with the API's own message; returns the new status."""
+    attempts = item.attempts + 1
+    dead = not retriable or attempts >= MAX_ATTEMPTS
+    status = "dead" if dead else "pending"
+    error = f"{code}: {message}" if code else message
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item.id)
+        .values(
+            status=status,
+            attempts=attempts,
+            last_error=error[:4000],
+            next_attempt_at=None if dead else utcnow() + backoff(attempts),
+        )
+    )
+    return status
+
+
+def retry_dead(session: Session, item_ids: Sequence[int]) -> int:
+    """Operator action: put dead letters back in the queue."""
+    res = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead")
+        .values(status="pending", attempts=0, next_attempt_at=None)
+    )
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]

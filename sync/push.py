@@ -1,0 +1,126 @@
+"""Drain the outbox through the connectors in the largest batches each API allows.
+
+Network calls happen outside any transaction; each batch's per-record results are then
+recorded in one transaction. A crash between the call and the record leaves the items
+pending: field and tag writes are idempotent (the same values again), and creations carry
+an Idempotency-Key plus external_id, so a replay never duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.errors import ConnectorError, Retriable
+from model.db import transaction
+from model.tables import OutboxItem, utcnow
+from sync import outbox
+
+log = logging.getLogger(__name__)
+
+
+class WriteResultLike(Protocol):
+    target_id: str
+    ok: bool
+    retriable: bool
+    error_code: str | None
+    message: str | None
+
+
+Pusher = Callable[[Sequence[OutboxItem]], Sequence[WriteResultLike]]
+
+
+@dataclass
+class DrainStats:
+    attempted: int = 0
+    done: int = 0
+    retrying: int = 0
+    dead: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attempted": self.attempted, "done": self.done, "retrying": self.retrying,
+                "dead": self.dead, "batches": dict(self.calls)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Route:
+    pusher: Pusher
+    batch_size: int
+
+
+def drain(
+    factory: sessionmaker[Session],
+    routes: dict[str, Route],
+    *,
+    now: dt.datetime | None = None,
+    max_batches: int = 10_000,
+) -> DrainStats:
+    """Push every due item of the routed kinds; returns what happened."""
+    stats = DrainStats()
+    for kind, route in routes.items():
+        seen: set[int] = set()
+        for _ in range(max_batches):
+            with transaction(factory) as session:
+                items = [
+                    i
+                    for i in outbox.due_items(session, now or utcnow(), [kind], route.batch_size)
+                    if i.id not in seen
+                ]
+            if not items:
+                break
+            seen.update(i.id for i in items)
+            stats.calls[kind] = stats.calls.get(kind, 0) + 1
+            _push_batch(factory, route, items, stats)
+    return stats
+
+
+def _push_batch(
+    factory: sessionmaker[Session], route: Route, items: Sequence[OutboxItem], stats: DrainStats
+) -> None:
+    stats.attempted += len(items)
+    try:
+        results = list(route.pusher(items))
+    except ConnectorError as exc:  # the whole call failed: every item shares its fate
+        retriable = isinstance(exc, Retriable)
+        log.warning("outbox batch of %s %s failed: %s", len(items), items[0].kind, exc)
+        with transaction(factory) as session:
+            for item in items:
+                _count(stats, outbox.record_failure(session, item, retriable=retriable, message=str(exc),
+                                                    code=exc.code))  # fmt: skip
+        return
+    if len(results) != len(items):
+        raise RuntimeError(f"pusher returned {len(results)} results for {len(items)} items")
+    with transaction(factory) as session:
+        for item, res in zip(items, results, strict=True):
+            if res.ok:
+                outbox.record_success(session, item, _result_dict(res))
+                stats.done += 1
+            else:
+                status = outbox.record_failure(
+                    session,
+                    item,
+                    retriable=res.retriable,
+                    message=res.message or "",
+                    code=res.error_code,
+                )
+                _count(stats, status)
+
+
+def _count(stats: DrainStats, status: str) -> None:
+    if status == "dead":
+        stats.dead += 1
+    else:
+        stats.retrying += 1
+
+
+def _result_dict(res: WriteResultLike) -> dict[str, Any]:
+    out: dict[str, Any] = {"target_id": res.target_id}
+    if created := getattr(res, "created_id", None):
+        out["created_id"] = created
+    return out

@@ -1,0 +1,53 @@
+"""The beat schedule as data: YAML validated by pydantic, errors naming file, key and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.yaml")
+JOBS = {"incremental_sync", "drain_outbox", "full_reconcile"}
+
+
+class ScheduleError(ValueError):
+    """A schedule file problem, worded with the file, the key and the fix."""
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    every: int | None = Field(None, ge=10, description="seconds between runs")
+    cron: str | None = Field(None, description='"minute hour", UTC')
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Entry:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError('give exactly one of `every` (seconds) or `cron` ("minute hour")')
+        if self.cron is not None and len(self.cron.split()) != 2:
+            raise ValueError('cron must be "minute hour", e.g. "30 2"')
+        return self
+
+
+def load_schedule(path: Path | None = None) -> dict[str, Entry]:
+    path = path or DEFAULT_SCHEDULE
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScheduleError(f"{path}: cannot read schedule: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ScheduleError(f"{path}: expected a mapping of job name -> entry")
+    out: dict[str, Entry] = {}
+    for name, body in raw.items():
+        if name not in JOBS:
+            raise ScheduleError(
+                f"{path}: unknown job {name!r}; known jobs: {', '.join(sorted(JOBS))}"
+            )
+        try:
+            out[name] = Entry.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join([name, *map(str, err["loc"])])
+            raise ScheduleError(f"{path}: {key}: {err['msg']}") from None
+    return out

@@ -1,0 +1,76 @@
+"""Thin Celery tasks: take ids, hold a job lock, call the job, return its stats.
+
+`acks_late` + `reject_on_worker_lost`: a worker killed mid-task leaves the message
+unacknowledged, the broker redelivers it, and the rerun — same task id — takes over its own
+stale lock. Every job is idempotent (cursors + outbox), so a rerun finishes what was cut.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from celery import shared_task
+
+from sync.locks import LockBusy, local_lock, redis_lock
+
+log = logging.getLogger(__name__)
+
+_runtime: Callable[[], Any] | None = None
+_redis: Callable[[], Any] | None = None
+_lock_ttl_s = 3600
+
+
+def configure(
+    runtime: Callable[[], Any], redis_client: Callable[[], Any] | None, lock_ttl_s: int
+) -> None:
+    """Called once by pulsehub.celery_app: how tasks get their runtime and lock store."""
+    global _runtime, _redis, _lock_ttl_s
+    _runtime, _redis, _lock_ttl_s = runtime, redis_client, lock_ttl_s
+
+
+@contextmanager
+def job_lock(name: str, token: str) -> Iterator[None]:
+    if _redis is not None:
+        with redis_lock(_redis(), name, token, _lock_ttl_s):
+            yield
+    else:
+        with local_lock(name):
+            yield
+
+
+def _run(name: str, token: str, fn: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    if _runtime is None:
+        raise RuntimeError("sync.tasks.configure() was not called (use pulsehub.celery_app)")
+    try:
+        with job_lock(name, token):
+            return fn(_runtime())
+    except LockBusy:
+        log.info("job %s already running; this trigger is skipped", name)
+        return {"skipped": "already running"}
+
+
+OPTS: dict[str, Any] = {"bind": True, "acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="pulsehub.incremental_sync", **OPTS)
+def incremental_sync(self: Any) -> dict[str, Any]:
+    return _run("sync", self.request.id, lambda rt: rt.sync(kind="sync").stats())
+
+
+@shared_task(name="pulsehub.full_reconcile", **OPTS)
+def full_reconcile(self: Any) -> dict[str, Any]:
+    return _run("sync", self.request.id, lambda rt: rt.reconcile().stats())
+
+
+@shared_task(name="pulsehub.drain_outbox", **OPTS)
+def drain_outbox(self: Any) -> dict[str, Any]:
+    return _run("drain", self.request.id, lambda rt: rt.drain())
+
+
+@shared_task(name="pulsehub.refresh_account", **OPTS)
+def refresh_account(self: Any, account_id: int) -> dict[str, Any]:
+    """Near real time: pull recent tickets, rescore, push — triggered by a Zendesk webhook."""
+    return _run("sync", self.request.id, lambda rt: rt.refresh(account_id).stats())

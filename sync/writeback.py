@@ -1,0 +1,198 @@
+"""Write-back planner: desired state of every field/tag pulsehub owns, minus what it last wrote.
+
+Owned outputs (the default policy: pulsehub owns only these and never touches anything else):
+  - Salesforce Account fields from the latest health snapshot (`SF_FIELDS`)
+  - Zendesk organization fields on linked organizations (`ZD_ORG_FIELDS`)
+  - Zendesk ticket tags from `MANAGED_TAGS` on the account's open tickets
+The planner is a pure diff over the model: `desired - written_state` becomes outbox rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from model.tables import Account, ExternalIdentity, HealthSnapshot, Ticket, WrittenState
+
+OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
+BAND_LABEL = {
+    "green": "Green",
+    "yellow": "Yellow",
+    "red": "Red",
+    "insufficient_data": "Insufficient Data",
+}
+MANAGED_TAGS = frozenset(
+    {f"health_{b}" for b in BAND_LABEL}
+    | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
+)
+REASONS_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass
+class PlannedWrite:
+    """One record's changes: field values (`fields`) or tag additions/removals (`add`/`remove`)."""
+
+    system: str
+    kind: str
+    target_id: str
+    account_id: int | None
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self.kind == "zd_ticket_tags":
+            return {
+                "add": sorted(c.field.removeprefix("tag:") for c in self.changes if c.new),
+                "remove": sorted(c.field.removeprefix("tag:") for c in self.changes if not c.new),
+            }
+        return {"fields": {c.field: decode(c.new) for c in self.changes}}
+
+
+def encode(value: Any) -> str | None:
+    """Canonical text form of a written value, so equal values compare equal."""
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def decode(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def reasons_text(reasons: Iterable[Any], limit: int = 3) -> str:
+    texts = [r.get("text", str(r)) if isinstance(r, dict) else str(r) for r in reasons]
+    return "; ".join(texts[:limit])[:REASONS_MAX_CHARS]
+
+
+def sf_fields(snap: HealthSnapshot) -> dict[str, Any]:
+    score = None if snap.score is None else round(snap.score)
+    return {
+        "Health_Score__c": score,
+        "Health_Status__c": BAND_LABEL.get(snap.band, snap.band),
+        "Health_Trend__c": None if snap.trend_28d is None else round(snap.trend_28d, 1),
+        "Health_Reasons__c": reasons_text(snap.reasons or []),
+        "Renewal_Risk__c": None if snap.renewal_risk is None else round(100 * snap.renewal_risk, 1),
+        "Renewal_Risk_Level__c": (snap.risk_level or "").title() or None,
+        "Renewal_Risk_Drivers__c": reasons_text(snap.risk_drivers or []),
+    }
+
+
+def zd_org_fields(snap: HealthSnapshot) -> dict[str, Any]:
+    return {
+        "health_score": None if snap.score is None else round(snap.score),
+        "health_status": snap.band,
+        "renewal_risk": None if snap.renewal_risk is None else round(100 * snap.renewal_risk),
+        "renewal_risk_level": snap.risk_level,
+    }
+
+
+def desired_tags(snap: HealthSnapshot) -> set[str]:
+    tags = {f"health_{snap.band}"}
+    if snap.risk_level:
+        tags.add(f"renewal_risk_{snap.risk_level}")
+    return tags & MANAGED_TAGS
+
+
+def latest_snapshots(session: Session) -> dict[int, HealthSnapshot]:
+    latest = (
+        select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("as_of"))
+        .group_by(HealthSnapshot.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HealthSnapshot).join(
+            latest,
+            (HealthSnapshot.account_id == latest.c.account_id)
+            & (HealthSnapshot.as_of == latest.c.as_of),
+        )
+    ).scalars()
+    return {s.account_id: s for s in rows}
+
+
+def _written(session: Session, system: str, kind: str) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = {}
+    rows = session.execute(
+        select(WrittenState.target_id, WrittenState.field, WrittenState.value).where(
+            WrittenState.system == system, WrittenState.target_kind == kind
+        )
+    )
+    for target, fld, value in rows:
+        out.setdefault(target, {})[fld] = value
+    return out
+
+
+def _diff(desired: dict[str, Any], written: dict[str, str | None]) -> list[FieldChange]:
+    changes = []
+    for fld, value in desired.items():
+        new = encode(value)
+        if fld not in written or written[fld] != new:
+            changes.append(FieldChange(fld, written.get(fld), new))
+    return changes
+
+
+def plan_writeback(session: Session) -> list[PlannedWrite]:
+    """Every owned field/tag whose desired value differs from what pulsehub last wrote."""
+    snaps = latest_snapshots(session)
+    return [
+        *_plan_salesforce(session, snaps),
+        *_plan_org_fields(session, snaps),
+        *_plan_ticket_tags(session, snaps),
+    ]
+
+
+def _plan_salesforce(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
+    written = _written(session, "salesforce", "account")
+    accounts = session.execute(
+        select(Account.id, Account.sf_id).where(
+            Account.sf_id.is_not(None), Account.is_deleted.is_(False)
+        )
+    )
+    for acc_id, sf_id in accounts:
+        if (snap := snaps.get(acc_id)) is None:
+            continue
+        if changes := _diff(sf_fields(snap), written.get(sf_id, {})):
+            yield PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes)
+
+
+def _plan_org_fields(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
+    written = _written(session, "zendesk", "organization")
+    orgs = session.execute(
+        select(ExternalIdentity.external_id, ExternalIdentity.account_id).where(
+            ExternalIdentity.source == "zendesk",
+            ExternalIdentity.status == "linked",
+            ExternalIdentity.is_deleted.is_(False),
+        )
+    )
+    for org_id, acc_id in orgs:
+        if acc_id is None or (snap := snaps.get(acc_id)) is None:
+            continue
+        if changes := _diff(zd_org_fields(snap), written.get(org_id, {})):
+            yield PlannedWrite("zendesk", "zd_org_fields", org_id, acc_id, changes)
+
+
+def _plan_ticket_tags(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
+    written = _written(session, "zendesk", "ticket")
+    tickets = session.execute(
+        select(Ticket.zd_id, Ticket.account_id).where(
+            Ticket.status.in_(OPEN_TICKET_STATUSES), Ticket.account_id.is_not(None)
+        )
+    )
+    for zd_id, acc_id in tickets:
+        if (snap := snaps.get(acc_id)) is None:
+            continue
+        want = desired_tags(snap)
+        have = {f.removeprefix("tag:") for f, v in written.get(str(zd_id), {}).items() if v}
+        changes = [FieldChange(f"tag:{t}", None, encode(True)) for t in sorted(want - have)]
+        changes += [FieldChange(f"tag:{t}", encode(True), None) for t in sorted(have - want)]
+        if changes:
+            yield PlannedWrite("zendesk", "zd_ticket_tags", str(zd_id), acc_id, changes)
