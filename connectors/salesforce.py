@@ -1,0 +1,263 @@
+"""Salesforce connector: keyset-incremental pulls on (SystemModstamp, Id), batched writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simple_salesforce import Salesforce
+
+from connectors.errors import BudgetExhausted
+from connectors.http import RetryPolicy, call
+from connectors.records import Page, Record, WriteResult, validate_rows
+from connectors.salesforce_bulk import bulk_rows
+from connectors.salesforce_fields import SalesforceFieldMap
+from connectors.salesforce_records import (
+    AccountUpdate,
+    SfAccount,
+    SfContact,
+    SfOpportunity,
+    SfUser,
+    TaskCreate,
+    account_from_row,
+    contact_from_row,
+    flatten,
+    opportunity_from_row,
+    user_from_row,
+)
+from connectors.salesforce_write import SalesforceWriter
+
+logger = logging.getLogger(__name__)
+SOURCE = "salesforce"
+
+
+@dataclass(frozen=True)
+class SfStream:
+    """A stream declared as data: object, columns, cursor field, key and record mapping."""
+
+    name: str
+    sobject: str
+    model: type[Record]
+    select: Callable[[SalesforceFieldMap], list[str]]
+    to_logical: Callable[[dict[str, Any], SalesforceFieldMap], dict[str, Any]]
+    soft_delete: bool = True  # has IsDeleted: pulled through queryAll so deletes arrive
+    cursor_field: str = "SystemModstamp"
+    primary_key: str = "Id"
+
+
+def _contact_select(f: SalesforceFieldMap) -> list[str]:
+    extra = [n for n in (f.contact_role, f.contact_champion) if n]
+    base = ["Id", "AccountId", "Name", "Email", "Title", *extra]
+    return [*base, "IsDeleted", "CreatedDate", "SystemModstamp"]
+
+
+OPPORTUNITY_FIELDS = ("Id", "AccountId", "Name", "Type", "StageName", "Amount", "CloseDate",
+                      "IsClosed", "IsWon", "IsDeleted", "SystemModstamp")  # fmt: skip
+
+STREAMS: dict[str, SfStream] = {
+    s.name: s
+    for s in (
+        SfStream(
+            "users",
+            "User",
+            SfUser,
+            lambda f: ["Id", "Name", "Email", "IsActive", "SystemModstamp"],
+            user_from_row,
+            soft_delete=False,
+        ),
+        SfStream("accounts", "Account", SfAccount, lambda f: f.account_select(), account_from_row),
+        SfStream(
+            "opportunities",
+            "Opportunity",
+            SfOpportunity,
+            lambda f: list(OPPORTUNITY_FIELDS),
+            opportunity_from_row,
+        ),
+        SfStream("contacts", "Contact", SfContact, _contact_select, contact_from_row),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Position in a stream: the last (SystemModstamp, Id) delivered; id '' = from ts on."""
+
+    ts: dt.datetime
+    id: str = ""
+
+    def encode(self) -> str:
+        return json.dumps({"ts": self.ts.isoformat(), "id": self.id})
+
+    @classmethod
+    def decode(cls, cursor: str) -> Keyset:
+        data = json.loads(cursor)
+        return cls(dt.datetime.fromisoformat(data["ts"]), data.get("id", ""))
+
+
+def soql_datetime(value: dt.datetime) -> str:
+    """A SOQL datetime literal in UTC (unquoted ISO-8601 with Z)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    utc = value.astimezone(dt.UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def keyset_where(spec: SfStream, position: Keyset | None) -> str:
+    """`>=` on the cursor field with an Id tiebreak: nothing at a boundary lost or repeated."""
+    if position is None:
+        return ""
+    ts, field = soql_datetime(position.ts), spec.cursor_field
+    if not position.id:
+        return f" WHERE {field} >= {ts}"
+    key = position.id.replace("\\", "\\\\").replace("'", "\\'")
+    return f" WHERE ({field} > {ts} OR ({field} = {ts} AND {spec.primary_key} > '{key}'))"
+
+
+class SalesforceConnector:
+    """Pulls users, accounts, opportunities, contacts; writes account fields and tasks."""
+
+    streams: tuple[str, ...] = tuple(STREAMS)
+
+    def __init__(
+        self,
+        sf: Salesforce,
+        fields: SalesforceFieldMap = SalesforceFieldMap(),
+        *,
+        budget_reserve: int = 1000,
+        bulk_threshold: int | None = 50_000,
+        page_size: int = 2000,
+        policy: RetryPolicy = RetryPolicy(),
+        refresh_session: Callable[[], None] | None = None,
+    ) -> None:
+        self.sf = sf
+        self.fields = fields
+        self.budget_reserve = budget_reserve
+        self.bulk_threshold = bulk_threshold
+        self.page_size = page_size
+        self.policy = policy
+        self.refresh_session = refresh_session
+        self.calls = 0
+        self._writer = SalesforceWriter(self)
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, total) of the org's daily API requests, from the last Sforce-Limit-Info."""
+        usage = self.sf.api_usage.get("api-usage")
+        return (usage.used, usage.total) if usage else None
+
+    def check_budget(self) -> None:
+        """Raise BudgetExhausted when the remaining daily budget is at or below the reserve."""
+        usage = self.api_usage
+        if usage and usage[1] - usage[0] <= self.budget_reserve:
+            raise BudgetExhausted(
+                f"Salesforce API budget {usage[0]}/{usage[1]} leaves no more than the "
+                f"reserve of {self.budget_reserve}; stopping to resume later",
+                used=usage[0],
+                total=usage[1],
+            )
+
+    def request(self, fn: Callable[[], Any], *, idempotent: bool = True) -> Any:
+        """One API call under the budget check, the retry policy and a timeout."""
+        self.check_budget()
+        self.calls += 1
+        return call(fn, self.policy, idempotent=idempotent, refresh=self.refresh_session)
+
+    def pull(
+        self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
+    ) -> Iterator[Page[Any]]:
+        """Pages of `stream` changed after `cursor` (or since `start`, or everything)."""
+        spec = STREAMS[stream]
+        position = Keyset.decode(cursor) if cursor else (Keyset(start) if start else None)
+        if cursor is None and self._use_bulk(spec, position):
+            yield from self._pull_bulk(spec, position)
+            return
+        while True:
+            soql = self._soql(spec, position) + f" LIMIT {self.page_size}"
+            rows = self._query(soql, spec.soft_delete)
+            if not rows:
+                return
+            page, position = self._page(spec, rows, position)
+            yield page
+            if len(rows) < self.page_size:
+                return
+
+    def _soql(self, spec: SfStream, position: Keyset | None) -> str:
+        columns = ", ".join(spec.select(self.fields))
+        order = f" ORDER BY {spec.cursor_field} ASC, {spec.primary_key} ASC"
+        return f"SELECT {columns} FROM {spec.sobject}{keyset_where(spec, position)}{order}"
+
+    def _query(self, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
+        timeout = self.policy.timeout
+        result = self.request(
+            lambda: self.sf.query(soql, include_deleted=include_deleted, timeout=timeout)
+        )
+        rows: list[dict[str, Any]] = list(result["records"])
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            url: str = result["nextRecordsUrl"]
+
+            def more(url: str = url) -> Any:
+                return self.sf.query_more(url, identifier_is_url=True, timeout=timeout)
+
+            result = self.request(more)
+            rows.extend(result["records"])
+        return rows
+
+    def _page(
+        self, spec: SfStream, rows: list[dict[str, Any]], position: Keyset | None
+    ) -> tuple[Page[Any], Keyset | None]:
+        flat = [flatten(r) for r in rows]
+        logical = [spec.to_logical(r, self.fields) for r in flat]
+        records, rejected = validate_rows(
+            spec.model, logical, source=SOURCE, stream=spec.name, id_key="id"
+        )
+        for row in reversed(flat):
+            try:
+                position = Keyset(
+                    dt.datetime.fromisoformat(str(row[spec.cursor_field])), str(row["Id"])
+                )
+                break
+            except (KeyError, TypeError, ValueError):
+                continue
+        cursor = position.encode() if position else None
+        return Page(records=records, rejected=rejected, cursor=cursor), position
+
+    def _use_bulk(self, spec: SfStream, position: Keyset | None) -> bool:
+        if self.bulk_threshold is None:
+            return False
+        soql = f"SELECT COUNT() FROM {spec.sobject}{keyset_where(spec, position)}"
+        timeout = self.policy.timeout
+        result = self.request(
+            lambda: self.sf.query(soql, include_deleted=spec.soft_delete, timeout=timeout)
+        )
+        total = int(result.get("totalSize", 0))
+        logger.info("%s: %s rows to pull (bulk above %s)", spec.name, total, self.bulk_threshold)
+        return total > self.bulk_threshold
+
+    def _pull_bulk(self, spec: SfStream, position: Keyset | None) -> Iterator[Page[Any]]:
+        self.check_budget()
+        soql = self._soql(spec, position)
+        for rows in bulk_rows(self, spec.sobject, soql, spec.soft_delete, self.page_size):
+            if rows:
+                page, position = self._page(spec, rows, position)
+                yield page
+
+    def deleted_ids(self, stream: str, start: dt.datetime, end: dt.datetime) -> list[str]:
+        """Ids deleted in [start, end] via getDeleted (one call; at most 15 days back)."""
+        sobject = getattr(self.sf, STREAMS[stream].sobject)
+        result = self.request(lambda: sobject.deleted(start, end))
+        return [d["id"] for d in result.get("deletedRecords", [])]
+
+    def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
+        """Set account fields via sObject Collections (200/call); results in input order."""
+        return self._writer.update_accounts(updates)
+
+    def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
+        """Create (idempotently upsert by key) owner Tasks; results in input order."""
+        return self._writer.create_tasks(tasks)

@@ -1,0 +1,101 @@
+"""Which Salesforce fields hold what: the org-specific field mapping, loaded from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.errors import Fatal
+
+DEFAULT_PATH = Path(__file__).with_name("salesforce_fields.yaml")
+
+DEFAULT_WRITABLE = [
+    "Health_Score__c",
+    "Health_Status__c",
+    "Health_Trend__c",
+    "Health_Reasons__c",
+    "Renewal_Risk__c",
+    "Renewal_Risk_Level__c",
+    "Renewal_Risk_Drivers__c",
+    "Pulsehub_Synced_At__c",
+]
+
+
+class SalesforceFieldMap(BaseModel):
+    """Logical account attributes -> the org's API field names, plus the write allow-list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arr: str | None = "ARR__c"
+    tier: str | None = "Tier__c"
+    segment: str | None = "Segment__c"
+    lifecycle_stage: str | None = "Lifecycle_Stage__c"
+    customer_since: str | None = "Customer_Since__c"
+    renewal_date: str | None = "Renewal_Date__c"
+    zendesk_org_id: str | None = "Zendesk_Org_Id__c"
+    usage_workspace_id: str | None = "Usage_Workspace_Id__c"
+    parent: str = "ParentId"
+    csm: str = "OwnerId"
+    contact_role: str | None = "Role__c"
+    contact_champion: str | None = "Is_Champion__c"
+    owner_lookup: bool = Field(
+        default=True, description="query Owner.Name/Owner.Email through the relationship"
+    )
+    extra_fields: list[str] = Field(default_factory=list)
+    writable_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_WRITABLE))
+    task_key_field: str = Field(
+        default="Pulsehub_Key__c", description="Task external id field used for idempotent upsert"
+    )
+
+    @field_validator("extra_fields", "writable_fields")
+    @classmethod
+    def _api_names(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not n.replace("_", "").replace(".", "").isalnum()]
+        if bad:
+            raise ValueError(f"not Salesforce API field names: {bad}")
+        return names
+
+    def mapped(self) -> dict[str, str]:
+        """Logical name -> API name for every mapped custom attribute that is configured."""
+        names = (
+            "arr",
+            "tier",
+            "segment",
+            "lifecycle_stage",
+            "customer_since",
+            "renewal_date",
+            "zendesk_org_id",
+            "usage_workspace_id",
+        )
+        return {n: api for n in names if (api := getattr(self, n))}
+
+    def account_select(self) -> list[str]:
+        """The SELECT list of the account stream, deduplicated, in a stable order."""
+        fields = ["Id", "Name", "Website", self.csm, self.parent]
+        if self.owner_lookup:
+            fields += ["Owner.Name", "Owner.Email"]
+        fields += list(self.mapped().values()) + self.extra_fields
+        fields += ["IsDeleted", "SystemModstamp"]
+        return list(dict.fromkeys(fields))
+
+
+def load_field_map(path: Path | str | None = None) -> SalesforceFieldMap:
+    """Load and validate a field map; a bad file fails with its name, the key and the fix."""
+    source = Path(path) if path else DEFAULT_PATH
+    try:
+        data: Any = yaml.safe_load(source.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise Fatal(f"{source}: cannot read Salesforce field map: {exc}") from exc
+    try:
+        return SalesforceFieldMap.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
+        )
+        raise Fatal(
+            f"{source}: invalid Salesforce field map ({problems}); "
+            f"fix the key or remove it to use the default"
+        ) from exc

@@ -1,0 +1,162 @@
+"""Salesforce writes: account fields and Tasks through sObject Collections, 200 per call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from connectors.errors import ConnectorError, Fatal, Retriable
+from connectors.http import classify_code
+from connectors.records import WriteResult
+from connectors.salesforce_records import AccountUpdate, TaskCreate
+
+if TYPE_CHECKING:
+    from connectors.salesforce import SalesforceConnector
+
+logger = logging.getLogger(__name__)
+COLLECTION_LIMIT = 200
+LOCK_RETRY_ROUNDS = 3
+
+
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SalesforceWriter:
+    """Batches writes into collection calls and maps per-record results back in input order."""
+
+    def __init__(self, connector: SalesforceConnector) -> None:
+        self.connector = connector
+        self._account_fields: set[str] | None = None
+
+    def refuse(self, update: AccountUpdate) -> Fatal | None:
+        """Refuse, before any call, a write to a field outside the allow-list or the org."""
+        allowed = set(self.connector.fields.writable_fields)
+        outside = sorted(set(update.fields) - allowed)
+        if outside:
+            return Fatal(
+                f"refused: {', '.join(outside)} not in writable_fields of the Salesforce field "
+                f"map (allowed: {', '.join(sorted(allowed))})",
+                code="FIELD_NOT_WRITABLE",
+            )
+        existing = self.account_fields()
+        missing = sorted(set(update.fields) - existing) if existing else []
+        if missing:
+            return Fatal(
+                f"refused: Account has no field {', '.join(missing)} in this org",
+                code="INVALID_FIELD",
+            )
+        return None
+
+    def account_fields(self) -> set[str]:
+        """Account field names from describe (one call, cached); empty if describe fails."""
+        if self._account_fields is None:
+            try:
+                sf: Any = self.connector.sf
+                described = self.connector.request(lambda: sf.Account.describe())
+                self._account_fields = {f["name"] for f in described.get("fields", [])}
+            except ConnectorError as exc:
+                logger.warning("Account describe failed, field existence not checked: %s", exc)
+                self._account_fields = set()
+        return self._account_fields
+
+    def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        pending: list[tuple[int, dict[str, Any]]] = []
+        for i, update in enumerate(updates):
+            refusal = self.refuse(update)
+            if refusal is not None:
+                results[i] = WriteResult.failure(update.id, refusal)
+            else:
+                record = {"attributes": {"type": "Account"}, "id": update.id, **update.fields}
+                pending.append((i, record))
+        self._collections("composite/sobjects", "PATCH", pending, results)
+        return [results[i] for i in range(len(updates))]
+
+    def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
+        key_field = self.connector.fields.task_key_field
+        pending = [
+            (
+                i,
+                {
+                    "attributes": {"type": "Task"},
+                    key_field: t.key,
+                    "WhatId": t.what_id,
+                    "OwnerId": t.owner_id,
+                    "Subject": t.subject,
+                    "Description": t.description,
+                    "ActivityDate": t.due_date.isoformat() if t.due_date else None,
+                    "Priority": t.priority,
+                    "Status": "Not Started",
+                },
+            )
+            for i, t in enumerate(tasks)
+        ]
+        results: dict[int, WriteResult] = {}
+        self._collections(f"composite/sobjects/Task/{key_field}", "PATCH", pending, results)
+        for i, task in enumerate(tasks):
+            results[i] = results[i].model_copy(update={"target_id": task.key})
+        return [results[i] for i in range(len(tasks))]
+
+    def _collections(
+        self,
+        path: str,
+        method: str,
+        pending: list[tuple[int, dict[str, Any]]],
+        results: dict[int, WriteResult],
+    ) -> None:
+        """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up."""
+        for round_no in range(LOCK_RETRY_ROUNDS + 1):
+            retry: list[tuple[int, dict[str, Any]]] = []
+            for chunk in chunks(pending, COLLECTION_LIMIT):
+                self._send_chunk(path, method, chunk, results, retry)
+            if not retry:
+                return
+            if round_no < LOCK_RETRY_ROUNDS:
+                logger.info("re-sending %s records after row-lock errors", len(retry))
+                self.connector.policy.sleep(self.connector.policy.initial_wait * 2**round_no)
+                pending = retry
+
+    def _send_chunk(
+        self,
+        path: str,
+        method: str,
+        chunk: Sequence[tuple[int, dict[str, Any]]],
+        results: dict[int, WriteResult],
+        retry: list[tuple[int, dict[str, Any]]],
+    ) -> None:
+        payload = {"allOrNone": False, "records": [record for _, record in chunk]}
+        timeout = self.connector.policy.timeout
+        try:
+            response = self.connector.request(
+                lambda: self.connector.sf.restful(
+                    path, method=method, json=payload, timeout=timeout
+                )
+            )
+        except ConnectorError as exc:
+            if not isinstance(exc, Retriable | Fatal):
+                raise  # auth and budget stop the drain; the outbox keeps the rows
+            for i, record in chunk:
+                results[i] = WriteResult.failure(_target(record), exc)
+            return
+        for (i, record), result in zip(chunk, response or [], strict=False):
+            target = result.get("id") or _target(record)
+            if result.get("success"):
+                created = result.get("id") if result.get("created") else None
+                results[i] = WriteResult.success(_target(record), created_id=created)
+                continue
+            errors = result.get("errors") or [{}]
+            error = classify_code(errors[0].get("statusCode"), errors[0].get("message"))
+            results[i] = WriteResult.failure(target, error)
+            if isinstance(error, Retriable):
+                retry.append((i, record))
+        for i, record in chunk:
+            if i not in results:
+                results[i] = WriteResult.failure(
+                    _target(record), Retriable("no per-record result returned", code="NO_RESULT")
+                )
+
+
+def _target(record: dict[str, Any]) -> str:
+    return str(record.get("id") or "")

@@ -1,0 +1,57 @@
+"""Typed usage records: workspaces, daily aggregates and raw export events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from connectors.records import AwareDatetime, OptDatetime, OptInt, OptStr, Record
+
+
+class UsageWorkspace(Record):
+    id: str
+    name: OptStr = None
+    domain: OptStr = None
+    salesforce_account_id: OptStr = None
+    updated_at: OptDatetime = None
+
+
+class UsageDay(Record):
+    """One workspace's usage on one UTC day."""
+
+    workspace_id: str
+    day: dt.date
+    active_users: int = 0
+    logins: int = 0
+    feature_events: int = 0
+    features_used: int = 0
+    seats_used: OptInt = None
+    seats_purchased: OptInt = None
+
+
+class UsageEvent(Record):
+    """One raw event of the Mixpanel-style export."""
+
+    event: str
+    time: AwareDatetime
+    distinct_id: str
+    insert_id: OptStr = None
+    workspace_id: str
+    feature: OptStr = None
+
+    @classmethod
+    def from_export(cls, line: dict[str, Any]) -> UsageEvent:
+        """From `{"event", "properties": {"time", "distinct_id", "$insert_id", ...}}`."""
+        props = line.get("properties") or {}
+        return cls.model_validate(
+            {
+                "event": line.get("event"),
+                "time": props.get("time"),
+                "distinct_id": None
+                if props.get("distinct_id") is None
+                else str(props["distinct_id"]),
+                "insert_id": props.get("$insert_id"),
+                "workspace_id": props.get("workspace_id"),
+                "feature": props.get("feature"),
+            }
+        )

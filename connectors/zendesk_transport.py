@@ -1,0 +1,98 @@
+"""HTTP through the injected zenpy client's session: its auth and host, our retry policy.
+
+zenpy's own `_call_api` sleeps on 429 without bound and cannot send extra headers
+(Idempotency-Key); so calls go through zenpy's configured `requests` session and URL
+builder (which honours ZENPY_FORCE_SCHEME / ZENPY_FORCE_NETLOC) under `connectors.http`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from zenpy import Zenpy
+from zenpy.lib.endpoint import Url
+
+from connectors.errors import Fatal
+from connectors.http import RetryPolicy, call, raise_for, redact
+
+logger = logging.getLogger(__name__)
+
+
+class WindowLimiter:
+    """At most `max_calls` per `per` seconds (Zendesk incremental exports: 10/min)."""
+
+    def __init__(
+        self,
+        max_calls: int,
+        per: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_calls, self.per = max_calls, per
+        self.clock, self.sleep = clock, sleep
+        self._calls: deque[float] = deque()
+
+    def acquire(self) -> None:
+        """Block until one more call fits in the window, then record it."""
+        now = self.clock()
+        while self._calls and now - self._calls[0] >= self.per:
+            self._calls.popleft()
+        if len(self._calls) >= self.max_calls:
+            wait = self.per - (now - self._calls[0])
+            logger.info("incremental export limit: waiting %.1fs", wait)
+            self.sleep(wait)
+            self._calls.popleft()
+            now = self.clock()
+        self._calls.append(now)
+
+
+class ZendeskTransport:
+    """Sends Zendesk API requests with the zenpy client's session, counting calls."""
+
+    def __init__(self, zenpy: Zenpy, policy: RetryPolicy) -> None:
+        self.api = zenpy.tickets
+        self.session: requests.Session = zenpy.tickets.session
+        self.policy = policy
+        self.calls = 0
+
+    def url(self, path: str) -> str:
+        """Absolute API URL for a path like 'tickets.json' (zenpy's host resolution)."""
+        return str(self.api._build_url(Url(path)))
+
+    def request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = True,
+        limiter: WindowLimiter | None = None,
+    ) -> Any:
+        """One call under the retry policy; returns the decoded JSON body (or None)."""
+        url = url_or_path if "://" in url_or_path else self.url(url_or_path)
+
+        def send() -> Any:
+            if limiter is not None:
+                limiter.acquire()
+            self.calls += 1
+            logger.debug("%s %s", method, redact(url))
+            response = self.session.request(
+                method, url, params=params, json=json, headers=headers, timeout=self.policy.timeout
+            )
+            raise_for(response)
+            if not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise Fatal(f"non-JSON response from {redact(url)}", status=200) from exc
+
+        return call(send, self.policy, idempotent=idempotent)

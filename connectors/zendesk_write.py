@@ -1,0 +1,137 @@
+"""Zendesk writes: ticket tags, organization fields (update_many + job polling), tickets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.errors import ConnectorError, Fatal, Retriable
+from connectors.records import WriteResult
+from connectors.zendesk_records import OrgUpdate, TicketCreate
+from connectors.zendesk_transport import ZendeskTransport
+
+logger = logging.getLogger(__name__)
+UPDATE_MANY_LIMIT = 100
+JOB_DONE = frozenset({"completed", "failed", "killed"})
+
+
+class ZendeskWriter:
+    """Performs the writes of `ZendeskConnector`; refuses disallowed fields/tags before calls."""
+
+    def __init__(
+        self,
+        transport: ZendeskTransport,
+        *,
+        writable_org_fields: Sequence[str],
+        allowed_tags: Sequence[str] | None,
+        max_polls: int = 60,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.transport = transport
+        self.writable_org_fields = frozenset(writable_org_fields)
+        self.allowed_tags = frozenset(allowed_tags) if allowed_tags is not None else None
+        self.max_polls = max_polls
+        self.poll_interval = poll_interval
+
+    def tags(self, ticket_id: int, tags: list[str], *, add: bool) -> WriteResult:
+        """PUT adds tags, DELETE removes them; neither touches the ticket's other tags."""
+        target = str(ticket_id)
+        if self.allowed_tags is not None and (bad := sorted(set(tags) - self.allowed_tags)):
+            return WriteResult.failure(
+                target,
+                Fatal(f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED"),
+            )
+        method = "PUT" if add else "DELETE"
+        try:
+            self.transport.request(method, f"tickets/{ticket_id}/tags.json", json={"tags": tags})
+        except (Retriable, Fatal) as exc:
+            return WriteResult.failure(target, exc)
+        return WriteResult.success(target)
+
+    def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        pending: list[tuple[int, OrgUpdate]] = []
+        for i, update in enumerate(updates):
+            bad = sorted(set(update.fields) - self.writable_org_fields)
+            if bad:
+                error = Fatal(
+                    f"refused: organization fields {bad} are not in writable_org_fields "
+                    f"({sorted(self.writable_org_fields)})",
+                    code="FIELD_NOT_WRITABLE",
+                )
+                results[i] = WriteResult.failure(str(update.id), error)
+            else:
+                pending.append((i, update))
+        for start in range(0, len(pending), UPDATE_MANY_LIMIT):
+            self._update_chunk(pending[start : start + UPDATE_MANY_LIMIT], results)
+        return [results[i] for i in range(len(updates))]
+
+    def _update_chunk(
+        self, chunk: list[tuple[int, OrgUpdate]], results: dict[int, WriteResult]
+    ) -> None:
+        payload = {
+            "organizations": [{"id": u.id, "organization_fields": u.fields} for _, u in chunk]
+        }
+        try:
+            body = self.transport.request("PUT", "organizations/update_many.json", json=payload)
+            job = self._wait_for_job(body["job_status"])
+        except (Retriable, Fatal) as exc:
+            for i, update in chunk:
+                results[i] = WriteResult.failure(str(update.id), exc)
+            return
+        by_id = {str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)}
+        for i, update in chunk:
+            results[i] = _job_result(str(update.id), by_id.get(str(update.id)), job)
+
+    def _wait_for_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Poll job_statuses/{id} until completed, failed or killed (bounded)."""
+        for _ in range(self.max_polls):
+            if job.get("status") in JOB_DONE:
+                return job
+            self.transport.policy.sleep(self.poll_interval)
+            url = job.get("url") or f"job_statuses/{job['id']}.json"
+            job = self.transport.request("GET", url)["job_status"]
+        if job.get("status") in JOB_DONE:
+            return job
+        raise Retriable(f"job {job.get('id')} still {job.get('status')}", code="JOB_PENDING")
+
+    def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
+        target = ticket.external_id
+        try:
+            existing = self._find_by_external_id(ticket.external_id)
+            if existing is not None:
+                logger.info("ticket with external_id exists (#%s); not creating", existing)
+                return WriteResult.success(target, created_id=str(existing))
+            body = self.transport.request(
+                "POST",
+                "tickets.json",
+                json={"ticket": ticket.payload()},
+                headers={"Idempotency-Key": idempotency_key[:255]},
+                idempotent=True,  # the Idempotency-Key makes re-sending safe
+            )
+        except (Retriable, Fatal) as exc:
+            return WriteResult.failure(target, exc)
+        return WriteResult.success(target, created_id=str(body["ticket"]["id"]))
+
+    def _find_by_external_id(self, external_id: str) -> int | None:
+        body = self.transport.request("GET", "tickets.json", params={"external_id": external_id})
+        tickets = (body or {}).get("tickets") or []
+        return int(tickets[0]["id"]) if tickets else None
+
+
+def _job_result(target: str, result: dict[str, Any] | None, job: dict[str, Any]) -> WriteResult:
+    if result is None:
+        status = job.get("status")
+        if status == "completed":
+            return WriteResult.failure(
+                target, Fatal("no result for this id in the job", code="NO_RESULT")
+            )
+        return WriteResult.failure(
+            target, Retriable(job.get("message") or f"job {status}", code=f"JOB_{status}".upper())
+        )
+    if result.get("success", result.get("status") in ("Updated", "Created")):
+        return WriteResult.success(target)
+    message = result.get("details") or result.get("error") or result.get("status") or "failed"
+    error: ConnectorError = Fatal(str(message), code=str(result.get("error") or "UPDATE_FAILED"))
+    return WriteResult.failure(target, error)
