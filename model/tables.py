@@ -361,3 +361,13 @@ class QuarantinedRecord(Base):
     payload: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookReceipt(Base):
+    """A verified webhook delivery, remembered so a replayed signature is refused."""
+
+    __tablename__ = "webhook_receipts"
+
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
-from sync.jobs import JobConfig, drain_job, sync_job
+from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
 from sync.pipeline import RunReport
 
 
@@ -78,6 +78,12 @@ class Runtime:
         return sync_job(
             self.factory, self.connectors, self.job_config, dry_run=dry_run, as_of=as_of, kind=kind
         )
+
+    def reconcile(self) -> RunReport:
+        return reconcile_job(self.factory, self.connectors, self.job_config)
+
+    def refresh(self, account_id: int) -> RunReport:
+        return refresh_job(self.factory, self.connectors, self.job_config, account_id)
 
     def drain(self) -> dict[str, Any]:
         return drain_job(self.factory, self.connectors)

@@ -28,13 +28,15 @@ class JobConfig:
     rules: Any | None = None
 
 
-def make_steps(connectors: dict[str, Any], config: JobConfig) -> Steps:
+def make_steps(
+    connectors: dict[str, Any], config: JobConfig, account_ids: list[int] | None = None
+) -> Steps:
     routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"))
 
     def score(session: Session, as_of: dt.date) -> dict[str, int]:
         from scoring.service import score_accounts
 
-        snaps = score_accounts(session, as_of, config.scorecard)
+        snaps = score_accounts(session, as_of, config.scorecard, account_ids)
         return dict(Counter(s.band for s in snaps))
 
     def escalate(session: Session, as_of: dt.date) -> tuple[dict[str, int], list[CreateRequest]]:
@@ -69,3 +71,43 @@ def sync_job(
 def drain_job(factory: sessionmaker[Session], connectors: dict[str, Any]) -> dict[str, Any]:
     routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"))
     return push.drain(factory, routes).as_dict()
+
+
+RECONCILE_STREAMS: tuple[tuple[str, str], ...] = (
+    ("salesforce", "accounts"),
+    ("salesforce", "opportunities"),
+    ("salesforce", "contacts"),
+    ("zendesk", "organizations"),
+    ("usage", "workspaces"),
+)
+
+
+def reconcile_job(
+    factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
+) -> RunReport:
+    """Nightly: re-read the small reference streams whole (formula fields, hard deletes), then sync."""
+    steps = make_steps(connectors, config)
+    return run_sync(factory, connectors, steps, kind="reconcile", streams=STREAM_ORDER,
+                    fresh=RECONCILE_STREAMS)  # fmt: skip
+
+
+REFRESH_STREAMS: tuple[tuple[str, str], ...] = (
+    ("zendesk", "tickets"),
+    ("zendesk", "ticket_metrics"),
+    ("zendesk", "satisfaction_ratings"),
+)
+
+
+def refresh_job(
+    factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig, account_id: int
+) -> RunReport:
+    """Near real time for one account: pull recent Zendesk changes, rescore, push.
+
+    The incremental ticket pull is cheap (one page from the saved cursor); scoring and the
+    write-back diff then touch only what changed, so the account's new state reaches
+    Salesforce and Zendesk within seconds of the webhook.
+    """
+    steps = make_steps(connectors, config, account_ids=[account_id])
+    return run_sync(
+        factory, connectors, steps, kind=f"refresh:{account_id}", streams=REFRESH_STREAMS
+    )

@@ -177,6 +177,7 @@ class Sink:
     to_row: Any
     update: tuple[str, ...] | None = None
     patch: bool = False
+    scope: tuple[tuple[str, Any], ...] = ()  # constant columns that bound this stream's rows
 
 
 def _t(model: Any) -> Table:
@@ -190,13 +191,21 @@ SINKS: dict[tuple[str, str], Sink] = {
     ("salesforce", "opportunities"): Sink(_t(Opportunity), ("sf_id",), opportunity_row),
     ("salesforce", "contacts"): Sink(_t(Contact), ("sf_id",), contact_row),
     ("zendesk", "organizations"): Sink(
-        _t(ExternalIdentity), ("source", "external_id"), organization_row, _IDENTITY_DATA
+        _t(ExternalIdentity),
+        ("source", "external_id"),
+        organization_row,
+        _IDENTITY_DATA,
+        scope=(("source", "zendesk"),),
     ),
     ("zendesk", "tickets"): Sink(_t(Ticket), ("zd_id",), ticket_row),
     ("zendesk", "ticket_metrics"): Sink(_t(Ticket), ("zd_id",), ticket_metric_row, patch=True),
     ("zendesk", "satisfaction_ratings"): Sink(_t(Ticket), ("zd_id",), satisfaction_row, patch=True),
     ("usage", "workspaces"): Sink(
-        _t(ExternalIdentity), ("source", "external_id"), workspace_row, _IDENTITY_DATA
+        _t(ExternalIdentity),
+        ("source", "external_id"),
+        workspace_row,
+        _IDENTITY_DATA,
+        scope=(("source", "usage"),),
     ),
     ("usage", "daily_usage"): Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
 }

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import ConnectorError
@@ -46,6 +46,7 @@ class RunReport:
     dry_run: bool
     pulled: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
     identity: dict[str, int] = field(default_factory=dict)
     bands: dict[str, int] = field(default_factory=dict)
     escalations: dict[str, int] = field(default_factory=dict)
@@ -61,6 +62,7 @@ class RunReport:
         return {
             "pulled": self.pulled,
             "quarantined": self.quarantined,
+            "deleted": self.deleted,
             "identity": self.identity,
             "bands": self.bands,
             "escalations": self.escalations,
@@ -150,6 +152,7 @@ def run_sync(
     as_of: dt.date | None = None,
     kind: str = "sync",
     streams: Sequence[tuple[str, str]] = STREAM_ORDER,
+    fresh: Sequence[tuple[str, str]] = (),
 ) -> RunReport:
     """Run the whole pipeline once and record it as a SyncRun."""
     started = time.perf_counter()
@@ -162,7 +165,7 @@ def run_sync(
     report = RunReport(run_id=run_id, dry_run=dry_run)
     status = "failed"
     try:
-        _pull_all(factory, connectors, streams, run_id, report)
+        _pull_all(factory, connectors, streams, run_id, report, fresh=set(fresh))
         with transaction(factory) as session:
             report.identity = resolve_identities(session)
         with transaction(factory) as session:
@@ -198,14 +201,22 @@ def _pull_all(
     streams: Sequence[tuple[str, str]],
     run_id: int,
     report: RunReport,
+    *,
+    fresh: set[tuple[str, str]],
 ) -> None:
-    """Pull every stream; a source that fails stops its own remaining streams, not the others'."""
+    """Pull every stream; a source that fails stops its own remaining streams, not the others'.
+
+    Streams in `fresh` are read from the beginning; rows of theirs the source no longer
+    returns are marked deleted (hard deletes that never reached an incremental pull).
+    """
     failed: set[str] = set()
     for source, stream in streams:
         if (conn := connectors.get(source)) is None or source in failed:
             continue
+        is_fresh = (source, stream) in fresh
+        seen: set[Any] | None = set() if is_fresh else None
         try:
-            got, bad = pull_stream(factory, conn, source, stream, run_id)
+            got, bad = pull_stream(factory, conn, source, stream, run_id, fresh=is_fresh, seen=seen)
         except ConnectorError as exc:
             # committed pages and their cursor stay; the next run resumes from there
             log.warning("pull of %s.%s stopped: %s", source, stream, exc)
@@ -215,3 +226,28 @@ def _pull_all(
         report.pulled[f"{source}.{stream}"] = got
         if bad:
             report.quarantined[f"{source}.{stream}"] = bad
+        if seen is not None:
+            with transaction(factory) as session:
+                gone = mark_missing_deleted(session, SINKS[(source, stream)], seen)
+            if gone:
+                report.deleted[f"{source}.{stream}"] = gone
+
+
+def mark_missing_deleted(session: Session, sink: Sink, seen: set[Any]) -> int:
+    """Flag rows a complete pull did not return as deleted (only tables that track deletes)."""
+    table = sink.table
+    if "is_deleted" not in table.c or sink.patch:
+        return 0
+    key = table.c[sink.key[-1]]
+    scope = [table.c[k] == v for k, v in sink.scope]
+    present = {
+        row[0] for row in session.execute(select(key).where(*scope, table.c.is_deleted.is_(False)))
+    }
+    missing = sorted(present - seen)
+    for start in range(0, len(missing), 500):
+        session.execute(
+            update(table)
+            .where(*scope, key.in_(missing[start : start + 500]))
+            .values(is_deleted=True)
+        )
+    return len(missing)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:11:50.772779
+Create Date: 2026-11-23 12:17:08.251917
 """
 from alembic import op
 import sqlalchemy as sa
@@ -97,6 +97,15 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('webhook_receipts',
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.Column('received_at', model.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('signature')
+    )
+    with op.batch_alter_table('webhook_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_receipts_received_at'), ['received_at'], unique=False)
+
     op.create_table('written_state',
     sa.Column('system', sa.String(length=20), nullable=False),
     sa.Column('target_kind', sa.String(length=40), nullable=False),
@@ -332,6 +341,10 @@ def downgrade() -> None:
 
     op.drop_table('contacts')
     op.drop_table('written_state')
+    with op.batch_alter_table('webhook_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_receipts_received_at'))
+
+    op.drop_table('webhook_receipts')
     op.drop_table('sync_runs')
     op.drop_table('sync_cursors')
     op.drop_table('quarantine')

@@ -1,0 +1,14 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY pulsehub pulsehub
+COPY connectors connectors
+COPY model model
+COPY sync sync
+COPY scoring scoring
+COPY escalation escalation
+COPY sandbox sandbox
+RUN pip install --no-cache-dir -e . && useradd --create-home pulsehub
+USER pulsehub
+ENTRYPOINT ["pulsehub"]
+CMD ["--help"]
