@@ -124,8 +124,9 @@ def _insert(session: Session, d: Decision, now: datetime) -> tuple[Escalation, b
         module.insert(Escalation)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Escalation.id)
     )
-    created = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    created = session.execute(stmt).first() is not None
     esc = session.scalars(
         select(Escalation)
         .where(Escalation.dedup_key == d.dedup_key)

@@ -1,0 +1,93 @@
+"""Small factories for escalation tests: model rows with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from model.tables import Account, Contact, HealthSnapshot, Opportunity, Ticket
+
+AS_OF = date(2026, 6, 30)
+NOW = datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+_ids = itertools.count(1000)
+
+
+def at(days_ago: float, base: datetime = NOW) -> datetime:
+    return base - timedelta(days=days_ago)
+
+
+def account(session: Session, **kw: Any) -> Account:
+    n = next(_ids)
+    values: dict[str, Any] = {
+        "sf_id": f"001{n:015d}",
+        "name": f"Acme {n}",
+        "tier": "standard",
+        "segment": "mid-market",
+        "arr": 50_000.0,
+        "owner_sf_id": f"005{n:015d}",
+        "owner_name": "Olivia Owner",
+    }
+    values.update(kw)
+    row = Account(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def snapshot(
+    session: Session, acc: Account, days_ago: int, band: str, score: float, **kw: Any
+) -> HealthSnapshot:
+    row = HealthSnapshot(
+        account_id=acc.id, as_of=AS_OF - timedelta(days=days_ago), band=band, score=score, **kw
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def ticket(session: Session, acc: Account, subject: str, days_ago: float = 1, **kw: Any) -> Ticket:
+    created = at(days_ago)
+    values: dict[str, Any] = {
+        "zd_id": next(_ids),
+        "account_id": acc.id,
+        "subject": subject,
+        "status": "open",
+        "priority": "normal",
+        "tags": [],
+        "created_at": created,
+        "updated_at": created,
+    }
+    values.update(kw)
+    row = Ticket(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def contact(session: Session, acc: Account, **kw: Any) -> Contact:
+    n = next(_ids)
+    values: dict[str, Any] = {"sf_id": f"003{n:015d}", "account_id": acc.id, "name": f"Pat {n}"}
+    values.update(kw)
+    row = Contact(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def renewal(session: Session, acc: Account, in_days: int, amount: float) -> Opportunity:
+    n = next(_ids)
+    row = Opportunity(
+        sf_id=f"006{n:015d}",
+        account_id=acc.id,
+        name=f"{acc.name} renewal",
+        type="Renewal",
+        stage="Negotiation",
+        amount=amount,
+        close_date=AS_OF + timedelta(days=in_days),
+    )
+    session.add(row)
+    session.flush()
+    return row
