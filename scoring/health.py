@@ -1,0 +1,230 @@
+"""The health score: pure over signals, a scorecard and past scores (no I/O).
+
+score = 100 x the weighted mean of normalized measures (weights from the lifecycle profile);
+each measure's "points lost" is its share of 100 - score, so reasons add up to the gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from scoring import explain
+from scoring.config import Condition, Measure, Percentile, Scorecard
+from scoring.normalize import normalize, threshold
+from scoring.signals import AccountSignals
+
+INSUFFICIENT = "insufficient_data"
+
+
+@dataclass(frozen=True, slots=True)
+class PastScore:
+    as_of: date
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    measure: str
+    points_lost: float
+    value: float | None
+    threshold: float | None
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class HealthResult:
+    score: float | None
+    band: str
+    profile: str
+    coverage: float
+    trend_28d: float | None = None
+    trend_slope: float | None = None  # points per week over the trend window
+    sharp_drop: bool = False
+    reasons: list[Reason] = field(default_factory=list)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
+    signals: dict[str, Any] = field(default_factory=dict)
+    measure_scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Scored:
+    name: str
+    weight: float  # effective weight: group weight x the measure's share of its group
+    norm: float | None  # None: excluded
+    covered: bool
+    value: float | None
+    note: str | None = None
+
+
+def select_profile(signals: AccountSignals, scorecard: Scorecard) -> str:
+    """Salesforce's lifecycle stage if a profile claims it, else the first matching rule, else default."""
+    stage = (signals.lifecycle_stage or "").strip().lower()
+    for name, p in scorecard.profiles.items():
+        if stage and stage in (s.lower() for s in p.lifecycle_stages):
+            return name
+    for name, p in scorecard.profiles.items():
+        rule = p.when
+        if rule is None:
+            continue
+        if _at_most(signals.days_since_customer, rule.max_days_since_customer) or _at_most(
+            signals.days_to_renewal, rule.max_days_to_renewal
+        ):
+            return name
+    return scorecard.default_profile
+
+
+def _at_most(value: float | None, limit: float | None) -> bool:
+    return value is not None and limit is not None and value <= limit
+
+
+def band_for(score: float | None, scorecard: Scorecard) -> str:
+    if score is None:
+        return INSUFFICIENT
+    if score < scorecard.bands.red_below:
+        return "red"
+    return "green" if score >= scorecard.bands.green_at else "yellow"
+
+
+def score_health(
+    signals: AccountSignals, scorecard: Scorecard, history: Sequence[PastScore]
+) -> HealthResult:
+    """Score, band, trend, reasons and contradictions for one account."""
+    profile = select_profile(signals, scorecard)
+    scored = _score_measures(signals, scorecard, scorecard.profiles[profile].weights)
+    total = sum(s.weight for s in scored)
+    included = [s for s in scored if s.norm is not None]
+    used = sum(s.weight for s in included)
+    coverage = sum(s.weight for s in scored if s.covered) / total if total else 0.0
+    score = 100.0 * sum(s.weight * (s.norm or 0.0) for s in included) / used if used else None
+    reasons = _reasons(signals, scorecard, included, used, scored)
+    if coverage < scorecard.coverage.minimum:
+        score = None
+        text = explain.coverage_text(coverage, scorecard.coverage.minimum)
+        reasons.insert(
+            0, Reason("coverage", 0.0, round(coverage, 3), scorecard.coverage.minimum, text)
+        )
+    result = HealthResult(
+        score=None if score is None else round(score, 2),
+        band=band_for(score, scorecard),
+        profile=profile,
+        coverage=round(coverage, 4),
+        reasons=reasons,
+        signals=signals.as_dict(),
+        measure_scores={s.name: round(s.norm, 4) for s in included if s.norm is not None},
+    )
+    result.contradictions = _contradictions(scorecard, scored)
+    apply_trend(result, signals.as_of, scorecard, history)
+    return result
+
+
+def _score_measures(
+    signals: AccountSignals, scorecard: Scorecard, weights: dict[str, float]
+) -> list[_Scored]:
+    group_totals: dict[str, float] = {}
+    for m in scorecard.measures.values():
+        group_totals[m.group] = group_totals.get(m.group, 0.0) + m.weight
+    out: list[_Scored] = []
+    for name, m in scorecard.measures.items():
+        w = weights.get(m.group, 0.0) * m.weight / group_totals[m.group]
+        if w > 0:
+            out.append(_score_one(name, m, w, signals))
+    return out
+
+
+def _score_one(name: str, m: Measure, weight: float, signals: AccountSignals) -> _Scored:
+    value = signals.value(name)
+    pct = signals.percentiles.get(name)
+    if value is None or (isinstance(m.normalization, Percentile) and pct is None):
+        policy = {"exclude": None, "poor": 0.0, "neutral": 0.5}[m.missing]
+        return _Scored(name, weight, policy, False, None, explain.missing_text(name))
+    age = signals.ages.get(m.age_key) if m.age_key else None
+    if m.stale_after_days is not None and age is not None and age > m.stale_after_days:
+        note = explain.stale_text(name, m.age_key, age)
+        if m.on_stale == "exclude":
+            return _Scored(name, weight, None, False, value, note)
+        if m.on_stale == "poor":
+            return _Scored(name, weight, 0.0, False, value, note)
+    return _Scored(name, weight, normalize(m, value, pct), True, value)
+
+
+def _reasons(
+    signals: AccountSignals,
+    scorecard: Scorecard,
+    included: list[_Scored],
+    used: float,
+    scored: list[_Scored],
+) -> list[Reason]:
+    """Most points lost first; ties in measure order; excluded measures' notes don't cost points."""
+    out: list[Reason] = []
+    for s in included:
+        lost = 100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used
+        if lost < 0.05:
+            continue
+        m = scorecard.measures[s.name]
+        if s.note is not None:
+            text = s.note
+        else:
+            text = explain.measure_text(s.name, m, s.value or 0.0, signals)
+        out.append(Reason(s.name, round(lost, 2), s.value, threshold(m), text))
+    out.sort(key=lambda r: -r.points_lost)
+    return out[: scorecard.max_reasons]
+
+
+def _level(cond: Condition, scorecard: Scorecard, scored: list[_Scored]) -> float | None:
+    """A measure's normalized value, or a group's weighted mean of them."""
+    parts = [
+        s
+        for s in scored
+        if s.norm is not None and s.covered
+        and (s.name == cond.measure or scorecard.measures[s.name].group == cond.group)
+    ]  # fmt: skip
+    weight = sum(s.weight for s in parts)
+    return sum(s.weight * (s.norm or 0.0) for s in parts) / weight if weight else None
+
+
+def _contradictions(scorecard: Scorecard, scored: list[_Scored]) -> list[dict[str, Any]]:
+    out = []
+    for c in scorecard.contradictions:
+        hi, lo = _level(c.high, scorecard, scored), _level(c.low, scorecard, scored)
+        if hi is None or lo is None:
+            continue
+        if (c.high.at_least is None or hi >= c.high.at_least) and (
+            c.low.at_most is None or lo <= c.low.at_most
+        ):
+            out.append({"name": c.name, "text": c.text, "high": round(hi, 3), "low": round(lo, 3)})
+    return out
+
+
+def apply_trend(
+    result: HealthResult, as_of: date, scorecard: Scorecard, history: Sequence[PastScore]
+) -> None:
+    """28-day change against the snapshot nearest 28 days back, slope, and the sharp-drop flag."""
+    result.trend_28d, result.trend_slope, result.sharp_drop = None, None, False
+    if result.score is None:
+        return
+    window, tol = scorecard.trend.window_days, scorecard.trend.tolerance_days
+    past = [
+        p for p in history if p.score is not None and 0 < (as_of - p.as_of).days <= window + tol
+    ]
+    if not past:
+        return
+    nearest = min(past, key=lambda p: (abs((as_of - p.as_of).days - window), p.as_of))
+    if abs((as_of - nearest.as_of).days - window) <= tol:
+        result.trend_28d = round(result.score - (nearest.score or 0.0), 2)
+    recent = [p for p in past if (as_of - p.as_of).days <= window]
+    if recent:
+        peak = max(p.score or 0.0 for p in recent)
+        result.sharp_drop = peak - result.score >= scorecard.trend.sharp_drop_points
+        xs = [-(as_of - p.as_of).days for p in recent] + [0]
+        ys = [p.score or 0.0 for p in recent] + [result.score]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        var = sum((x - mx) ** 2 for x in xs)
+        if var > 0:
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+            result.trend_slope = round(7 * slope, 3)

@@ -1,0 +1,274 @@
+"""The SQL aggregates behind `compute_signals`, one function per source, all bounded by `as_of`."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from model.tables import Account, Contact, Escalation, Opportunity, Ticket, UsageDaily
+
+if TYPE_CHECKING:
+    from scoring.signals import AccountSignals
+
+RECENT_DAYS = 28
+BASELINE_DAYS = 90
+MIN_BASELINE_DAYS = 14
+SUPPORT_DAYS = 90
+CSAT_DAYS = 180
+EXPANSION_DAYS = 365
+NEW_CUSTOMER_DAYS = 120
+EXPANSION_TYPES = frozenset({"Expansion", "Upsell", "Add-On", "Upgrade", "Cross-Sell"})
+CONTRACTION_TYPES = frozenset({"Contraction", "Downgrade", "Downsell"})
+OWN_TAG_PREFIXES = ("health_", "renewal_risk_", "pulsehub", "escalat")
+SOLVED = ("solved", "closed")
+Signals = dict[int, "AccountSignals"]
+
+
+def end_of(as_of: date) -> datetime:
+    """The first instant after `as_of` (UTC): datetimes strictly before it were known that day."""
+    return datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def _ids(column: Any, ids: Sequence[int] | None) -> ColumnElement[bool]:
+    return column.is_not(None) if ids is None else column.in_(ids)
+
+
+def accounts(session: Session, as_of: date, ids: Sequence[int] | None) -> Sequence[Row[Any]]:
+    stmt = select(
+        Account.id, Account.segment, Account.tier, Account.lifecycle_stage, Account.arr,
+        Account.renewal_date, Account.customer_since, Account.parent_id, Account.attributes,
+    ).where(
+        Account.is_deleted.is_(False),
+        or_(Account.customer_since.is_(None), Account.customer_since <= as_of),
+    )  # fmt: skip
+    if ids is not None:
+        stmt = stmt.where(Account.id.in_(ids))
+    return session.execute(stmt.order_by(Account.id)).all()
+
+
+def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
+    """Usage over the last 28 days against the 90 days before; days without rows count as zero."""
+    history = session.execute(
+        select(
+            UsageDaily.account_id, func.min(UsageDaily.day), func.max(UsageDaily.logins),
+            func.max(UsageDaily.features_used),
+            func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 4 >= UsageDaily.seats_purchased), UsageDaily.day))),
+            func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 2 >= UsageDaily.seats_purchased), UsageDaily.day))),
+        ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day <= as_of).group_by(UsageDaily.account_id)
+    ).all()  # fmt: skip
+    if not history:
+        return
+    feed_last = session.scalar(select(func.max(UsageDaily.day)).where(UsageDaily.day <= as_of))
+    r0 = as_of - timedelta(days=RECENT_DAYS - 1)
+    b0 = r0 - timedelta(days=BASELINE_DAYS)
+    d = select(
+        UsageDaily.account_id.label("aid"),
+        UsageDaily.day.label("day"),
+        func.sum(UsageDaily.active_users).label("au"),
+        func.sum(UsageDaily.logins).label("lg"),
+        func.max(UsageDaily.features_used).label("fu"),
+        func.sum(UsageDaily.seats_purchased).label("sp"),
+    ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day >= b0, UsageDaily.day <= as_of)
+    per_day = d.group_by(UsageDaily.account_id, UsageDaily.day).subquery()  # fmt: skip
+    recent = per_day.c.day >= r0
+    windows = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                per_day.c.aid, func.sum(case((recent, per_day.c.au), else_=0)),
+                func.max(case((recent, per_day.c.au))), func.sum(case((recent, per_day.c.lg), else_=0)),
+                func.max(case((recent, per_day.c.fu))), func.max(case((recent, per_day.c.sp))),
+                func.sum(case((~recent, per_day.c.au), else_=0)), func.max(per_day.c.sp),
+            ).group_by(per_day.c.aid)
+        )
+    }  # fmt: skip
+    for aid, first_day, max_logins, max_features, quarter_day, half_day in history:
+        s = out.get(aid)
+        if s is None:
+            continue
+        s.ages["usage"] = float((as_of - feed_last).days)
+        au, peak, logins, features, seats_recent, base_sum, seats_any = windows.get(aid) or (0,) * 7
+        seats = seats_recent or seats_any
+        s.seats = float(seats) if seats else None
+        span = min(RECENT_DAYS, (as_of - first_day).days + 1)
+        avg_au = (au or 0) / span
+        s.active_users_per_seat = avg_au / seats if seats else None
+        s.dau_mau = avg_au / peak if peak else 0.0
+        s.logins_per_user = (logins or 0) / au if au else 0.0
+        s.feature_breadth = float(features or 0)
+        base_span = (r0 - max(b0, first_day)).days
+        if base_span >= MIN_BASELINE_DAYS and base_sum:
+            s.usage_change_90d = avg_au / (base_sum / base_span) - 1.0
+        _onboarding(
+            s, first_day, [bool(max_logins), (max_features or 0) >= 3], quarter_day, half_day
+        )
+
+
+def _onboarding(
+    s: AccountSignals, first_day: date, reached: list[bool], quarter_day: Any, half_day: Any
+) -> None:
+    """Time to first value (a quarter of seats active on one day; still counting if not yet) and
+    milestones reached (first login, three features, a quarter and half of the seats active)."""
+    known = s.days_since_customer is not None
+    start = s.as_of - timedelta(days=s.days_since_customer or 0) if known else first_day
+    end = quarter_day if quarter_day is not None else s.as_of
+    s.time_to_first_value_days = float(max(0, (end - start).days))
+    reached = [*reached, quarter_day is not None, half_day is not None]
+    s.onboarding_milestones = sum(reached) / len(reached)
+
+
+def add_tickets(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
+    """Volume, open urgent tickets, reply/resolution times, reopens and CSAT from tickets."""
+    end = end_of(as_of)
+    w90, w180 = end - timedelta(days=SUPPORT_DAYS), end - timedelta(days=CSAT_DAYS)
+    if session.scalar(select(Ticket.id).where(Ticket.created_at < end).limit(1)) is None:
+        return
+    new = Ticket.created_at >= w90
+    solved = and_(Ticket.solved_at >= w90, Ticket.solved_at < end)
+    still_open = or_(
+        and_(Ticket.solved_at.is_(None), Ticket.status.not_in(SOLVED)), Ticket.solved_at >= end
+    )
+    rated = and_(Ticket.csat_at >= w180, Ticket.csat_at < end)
+    rows = session.execute(
+        select(
+            Ticket.account_id, func.count(case((new, 1))), func.avg(case((new, Ticket.first_reply_minutes))),
+            func.count(case((solved, 1))), func.avg(case((solved, Ticket.full_resolution_minutes))),
+            func.count(case((and_(solved, Ticket.reopens > 0), 1))),
+            func.count(case((and_(still_open, Ticket.priority == "urgent"), 1))),
+            func.count(case((and_(rated, Ticket.csat == "good"), 1))),
+            func.count(case((and_(rated, Ticket.csat == "bad"), 1))),
+            func.max(case((Ticket.csat_at < end, Ticket.csat_at))),
+        ).where(_ids(Ticket.account_id, ids), Ticket.created_at < end, Ticket.status != "deleted")
+        .group_by(Ticket.account_id)
+    ).all()  # fmt: skip
+    for s in out.values():
+        s.open_urgent_tickets = 0.0
+        s.tickets_per_seat_90d = 0.0 if s.seats else None
+    for aid, created, frt, n_solved, resolution, reopened, urgent, good, bad, last_rating in rows:
+        s = out.get(aid)
+        if s is None:
+            continue
+        s.tickets_per_seat_90d = created / s.seats if s.seats else None
+        s.first_reply_hours = None if frt is None else frt / 60
+        s.resolution_hours = None if resolution is None else resolution / 60
+        s.reopen_rate = reopened / n_solved if n_solved else None
+        s.open_urgent_tickets = float(urgent)
+        if good + bad:
+            s.csat, s.csat_responses = good / (good + bad), float(good + bad)
+        if last_rating is not None:
+            s.ages["csat"] = (end - last_rating).total_seconds() / 86400
+
+
+def add_repeat_issues(
+    session: Session, as_of: date, ids: Sequence[int] | None, out: Signals
+) -> None:
+    """The most tickets sharing one (non-pulsehub) tag in 90 days: the same issue coming back."""
+    end = end_of(as_of)
+    rows = session.execute(
+        select(Ticket.account_id, Ticket.tags).where(
+            _ids(Ticket.account_id, ids),
+            Ticket.created_at >= end - timedelta(days=SUPPORT_DAYS),
+            Ticket.created_at < end,
+            Ticket.status != "deleted",
+        )
+    )
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for aid, tags in rows:
+        counts[aid].update(t for t in set(tags or []) if not str(t).startswith(OWN_TAG_PREFIXES))
+    for aid, s in out.items():
+        if s.open_urgent_tickets is None:  # no ticket source at all
+            continue
+        top = counts[aid].most_common(1) if aid in counts else []
+        s.repeat_issue_tickets = float(top[0][1]) if top else 0.0
+        s.repeat_issue_tag = top[0][0] if top else None
+
+
+def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
+    end = end_of(as_of)
+    still_open = or_(
+        and_(Escalation.resolved_at.is_(None), Escalation.state != "resolved"),
+        Escalation.resolved_at >= end,
+    )
+    rows = session.execute(
+        select(Escalation.account_id, func.count())
+        .where(_ids(Escalation.account_id, ids), Escalation.opened_at < end, still_open)
+        .group_by(Escalation.account_id)
+    )
+    counts = dict(rows.tuples().all())
+    for aid, s in out.items():
+        s.open_escalations = float(counts.get(aid, 0))
+
+
+def add_contacts(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
+    """Live champions, and whether one left (deleted) or a new one appeared within 90 days."""
+    end = end_of(as_of)
+    if session.scalar(select(Contact.id).limit(1)) is None:
+        return
+    w90 = end - timedelta(days=90)
+    alive = or_(Contact.is_deleted.is_(False), Contact.source_modstamp >= end)
+    left = and_(
+        Contact.is_deleted.is_(True), Contact.source_modstamp >= w90, Contact.source_modstamp < end
+    )
+    joined = and_(Contact.source_created_at >= w90, Contact.source_created_at < end)
+    rows = session.execute(
+        select(
+            Contact.account_id, func.count(case((alive, 1))), func.count(case((left, 1))),
+            func.count(case((joined, 1))),
+        ).where(
+            _ids(Contact.account_id, ids), Contact.is_champion.is_(True),
+            or_(Contact.source_created_at.is_(None), Contact.source_created_at < end),
+        ).group_by(Contact.account_id)
+    ).all()  # fmt: skip
+    found = {aid: (n_alive, n_left, n_new) for aid, n_alive, n_left, n_new in rows}
+    for aid, s in out.items():
+        n_alive, n_left, n_new = found.get(aid, (0, 0, 0))
+        settled = s.days_since_customer is None or s.days_since_customer >= NEW_CUSTOMER_DAYS
+        s.champions = float(n_alive)
+        s.champion_change_90d = 1.0 if n_left or (n_new and settled) else 0.0
+
+
+def add_opportunities(
+    session: Session, as_of: date, ids: Sequence[int] | None, out: Signals
+) -> set[int]:
+    """Days to the next renewal, ARR change between renewals, net expansion; returns churned ids."""
+    rows = session.execute(
+        select(
+            Opportunity.account_id, Opportunity.type, Opportunity.close_date, Opportunity.amount,
+            Opportunity.is_closed, Opportunity.is_won,
+        ).where(_ids(Opportunity.account_id, ids), Opportunity.is_deleted.is_(False),
+                Opportunity.close_date.is_not(None))
+        .order_by(Opportunity.account_id, Opportunity.close_date)
+    ).all()  # fmt: skip
+    if not rows:
+        return set()
+    by_account: dict[int, list[Row[Any]]] = defaultdict(list)
+    for r in rows:
+        by_account[r.account_id].append(r)
+    churned: set[int] = set()
+    for aid, s in out.items():
+        opps = by_account.get(aid, [])
+        renewals = [o for o in opps if o.type == "Renewal"]
+        upcoming = [o.close_date for o in renewals if o.close_date > as_of]
+        if upcoming:
+            s.days_to_renewal = float((min(upcoming) - as_of).days)
+        closed = [o for o in renewals if o.is_closed and o.close_date <= as_of]
+        if closed and not closed[-1].is_won:
+            churned.add(aid)
+        won = [o.amount for o in closed if o.is_won and o.amount]
+        if len(won) >= 2:
+            s.arr_change_pct = won[-1] / won[-2] - 1.0
+        since = as_of - timedelta(days=EXPANSION_DAYS)
+        net = sum(
+            (o.amount or 0.0) * (1 if o.type in EXPANSION_TYPES else -1)
+            for o in opps
+            if o.is_closed and o.is_won and since < o.close_date <= as_of
+            and (o.type in EXPANSION_TYPES or o.type in CONTRACTION_TYPES)
+        )  # fmt: skip
+        if s.arr:
+            s.expansion_pct = net / s.arr
+    return churned
