@@ -1,0 +1,68 @@
+"""Repeated-issue grouping: tags and subject similarity, stable signatures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from escalation.clusters import TicketFact, find_clusters, jaccard, subject_words
+
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def t(i: int, subject: str, tags: list[str] | None = None) -> TicketFact:
+    return TicketFact(
+        zd_id=i, subject=subject, status="open", tags=tags or [], created_at=T0 + timedelta(i)
+    )
+
+
+def test_subject_words_drop_stopwords_and_noise():
+    assert subject_words("RE: Export to CSV fails again!! #123") == {"export", "csv", "fails"}
+
+
+def test_similar_subjects_group_and_different_ones_do_not():
+    tickets = [
+        t(1, "Export to CSV fails"),
+        t(2, "CSV export fails on large files"),
+        t(3, "Export fails: CSV"),
+        t(4, "Change billing contact"),
+        t(5, "Billing contact update"),
+    ]
+    (cluster,) = find_clusters(tickets, min_tickets=3, similarity=0.5)
+    assert cluster.ticket_ids == [1, 2, 3]
+    assert cluster.signature == "subj-csv-export"  # three-way tie: alphabetical
+
+
+def test_signature_is_stable_when_a_ticket_joins():
+    base = [t(1, "Export to CSV fails"), t(2, "CSV export fails"), t(3, "Export fails CSV")]
+    before = find_clusters(base, min_tickets=3, similarity=0.5)[0].signature
+    after = find_clusters(
+        [*base, t(4, "CSV export fails for admins")], min_tickets=3, similarity=0.5
+    )[0].signature
+    assert before == after
+
+
+def test_shared_specific_tag_groups_but_ignored_tags_do_not():
+    tickets = [t(1, "a b", ["sso", "vip"]), t(2, "c d", ["sso"]), t(3, "e f", ["sso", "vip"])]
+    (cluster,) = find_clusters(tickets, min_tickets=3, similarity=0.5, ignore_tags=["vip"])
+    assert cluster.signature == "tag-sso"
+    only_generic = [t(1, "a b", ["vip"]), t(2, "c d", ["vip"]), t(3, "e f", ["vip"])]
+    assert find_clusters(only_generic, min_tickets=3, similarity=0.5, ignore_tags=["VIP"]) == []
+
+
+@given(st.lists(st.text(max_size=40), max_size=12), st.integers(min_value=2, max_value=5))
+def test_clusters_partition_tickets_and_respect_min_size(subjects, min_tickets):
+    tickets = [t(i, s) for i, s in enumerate(subjects)]
+    clusters = find_clusters(tickets, min_tickets=min_tickets, similarity=0.5)
+    seen = [i for c in clusters for i in c.ticket_ids]
+    assert len(seen) == len(set(seen))
+    assert all(len(c.ticket_ids) >= min_tickets for c in clusters)
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_jaccard_is_symmetric_and_bounded(a, b):
+    wa, wb = subject_words(a), subject_words(b)
+    assert jaccard(wa, wb) == jaccard(wb, wa)
+    assert 0.0 <= jaccard(wa, wb) <= 1.0
