@@ -13,8 +13,11 @@ from rich.console import Console
 
 from pulsehub.settings import ConfigError, get_settings
 
-app = typer.Typer(help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The loopback simulator of Salesforce, Zendesk and the usage API.")
 outbox_app = typer.Typer(
@@ -32,8 +35,10 @@ def _register_subcommands() -> None:
     """Sub-apps owned by their packages' commands modules (pulsehub/commands/*)."""
     from importlib import import_module
 
-    for name, module in (("score", "pulsehub.commands.score"),
-                         ("escalations", "pulsehub.commands.escalations")):  # fmt: skip
+    for name, module in (
+        ("score", "pulsehub.commands.score"),
+        ("escalations", "pulsehub.commands.escalations"),
+    ):
         try:
             app.add_typer(import_module(module).app, name=name)
         except ModuleNotFoundError as exc:

@@ -119,3 +119,8 @@ def build_usage(cfg: UsageSettings) -> httpx.Client:
         headers={"Authorization": f"Bearer {cfg.token.get_secret_value()}"},
         timeout=httpx.Timeout(cfg.timeout_s, connect=10.0),
     )
+
+
+def build_notifier(timeout_s: float = 10.0) -> httpx.Client:
+    """The client that posts escalation notifications to generic webhooks (e.g. Slack)."""
+    return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)

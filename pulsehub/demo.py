@@ -78,21 +78,38 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
             n_accounts = session.execute(
                 select(func.count()).select_from(Account).where(Account.is_deleted.is_(False))
             ).scalar_one()
-        _summary(console, n_accounts, first.bands, writes_first, writes_second, requests_second,
-                 time.perf_counter() - started)  # fmt: skip
+        _summary(
+            console,
+            n_accounts,
+            first.bands,
+            writes_first,
+            writes_second,
+            requests_second,
+            time.perf_counter() - started,
+        )
         rt.close()
         return 1 if first.errors or second.errors else 0
     finally:
         sb.stop()
 
 
-def _summary(console: Console, n_accounts: int, bands: dict[str, int], writes: Counter[str],
-             writes_second: int, requests_second: int, seconds: float) -> None:  # fmt: skip
+def _summary(
+    console: Console,
+    n_accounts: int,
+    bands: dict[str, int],
+    writes: Counter[str],
+    writes_second: int,
+    requests_second: int,
+    seconds: float,
+) -> None:
     t = Table(title="pulsehub demo summary", show_header=False)
     t.add_row("accounts synced", str(n_accounts))
     order = ("green", "yellow", "red", "insufficient_data")
     t.add_row("health distribution", ", ".join(f"{b}: {bands.get(b, 0)}" for b in order))
-    t.add_row("writes applied (first run)", ", ".join(f"{k}: {n}" for k, n in sorted(writes.items())) or "none")
+    t.add_row(
+        "writes applied (first run)",
+        ", ".join(f"{k}: {n}" for k, n in sorted(writes.items())) or "none",
+    )
     t.add_row("writes on an unchanged re-run", f"{writes_second} ({requests_second} API requests)")
     t.add_row("time taken", f"{seconds:.1f}s")
     console.print(t)

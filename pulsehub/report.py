@@ -61,9 +61,15 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
             t.add_column(col)
         for r in runs:
             st = r.stats or {}
-            t.add_row(str(r.id), r.kind, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                      str(st.get("seconds", "")), str(sum((st.get("pulled") or {}).values())),
-                      str(len(st.get("errors") or [])))  # fmt: skip
+            t.add_row(
+                str(r.id),
+                r.kind,
+                r.status,
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                str(st.get("seconds", "")),
+                str(sum((st.get("pulled") or {}).values())),
+                str(len(st.get("errors") or [])),
+            )
         console.print(t)
         cur = Table(title="cursors")
         cur.add_column("stream")
@@ -108,8 +114,15 @@ def print_identity_review(console: Console, factory: sessionmaker[Session]) -> N
         n = 0
         for r in rows:
             n += 1
-            t.add_row(str(r.id), r.source, r.external_id, r.name or "", ", ".join(r.domains or []),
-                      f"{r.status} ({r.method or '-'})", ", ".join(map(str, r.candidates or [])))  # fmt: skip
+            t.add_row(
+                str(r.id),
+                r.source,
+                r.external_id,
+                r.name or "",
+                ", ".join(r.domains or []),
+                f"{r.status} ({r.method or '-'})",
+                ", ".join(map(str, r.candidates or [])),
+            )
         console.print(t)
         console.print(
             f"{n} record(s) to review: `pulsehub identity link ID ACCOUNT_ID` or `reject ID`"

@@ -15,6 +15,7 @@ from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
 from sync.pipeline import RunReport
+from sync.writeback import ZD_ORG_FIELDS, allowed_ticket_tags
 
 
 @dataclass
@@ -41,7 +42,12 @@ class Runtime:
             rules = load_rules(self.settings.rules_file)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        return JobConfig(scorecard=scorecard, rules=rules)
+        return JobConfig(
+            scorecard=scorecard,
+            rules=rules,
+            escalation_group_id=self.settings.zendesk.escalation_group_id,
+            notifier=clients.build_notifier(),
+        )
 
     @cached_property
     def connectors(self) -> dict[str, Any]:
@@ -55,12 +61,16 @@ class Runtime:
             out["salesforce"] = SalesforceConnector(
                 clients.build_salesforce(s.salesforce),
                 load_field_map(s.salesforce.fields_file),
-                budget_reserve_pct=s.salesforce.budget_reserve_pct,
+                budget_reserve=s.salesforce.budget_reserve,
             )
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector
 
-            out["zendesk"] = ZendeskConnector(clients.build_zendesk(s.zendesk))
+            out["zendesk"] = ZendeskConnector(
+                clients.build_zendesk(s.zendesk),
+                writable_org_fields=ZD_ORG_FIELDS,
+                allowed_tags=sorted(allowed_ticket_tags()),
+            )
         if "usage" not in out and s.usage.configured:
             from connectors.usage import UsageConnector
 
@@ -86,7 +96,7 @@ class Runtime:
         return refresh_job(self.factory, self.connectors, self.job_config, account_id)
 
     def drain(self) -> dict[str, Any]:
-        return drain_job(self.factory, self.connectors)
+        return drain_job(self.factory, self.connectors, self.job_config)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -26,12 +26,14 @@ log = logging.getLogger(__name__)
 class JobConfig:
     scorecard: Any
     rules: Any | None = None
+    escalation_group_id: int | None = None
+    notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
 
 
 def make_steps(
     connectors: dict[str, Any], config: JobConfig, account_ids: list[int] | None = None
 ) -> Steps:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"))
+    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
 
     def score(session: Session, as_of: dt.date) -> dict[str, int]:
         from scoring.service import score_accounts
@@ -42,7 +44,13 @@ def make_steps(
     def escalate(session: Session, as_of: dt.date) -> tuple[dict[str, int], list[CreateRequest]]:
         from sync.escalate import run_escalations
 
-        return run_escalations(session, as_of, config.rules)
+        return run_escalations(
+            session,
+            as_of,
+            config.rules,
+            account_ids,
+            escalation_group_id=config.escalation_group_id,
+        )
 
     def push_all(factory: sessionmaker[Session]) -> dict[str, Any]:
         return push.drain(factory, routes).as_dict()
@@ -64,12 +72,15 @@ def sync_job(
     kind: str = "sync",
 ) -> RunReport:
     steps = make_steps(connectors, config)
-    return run_sync(factory, connectors, steps, dry_run=dry_run, as_of=as_of, kind=kind,
-                    streams=STREAM_ORDER)  # fmt: skip
+    return run_sync(
+        factory, connectors, steps, dry_run=dry_run, as_of=as_of, kind=kind, streams=STREAM_ORDER
+    )
 
 
-def drain_job(factory: sessionmaker[Session], connectors: dict[str, Any]) -> dict[str, Any]:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"))
+def drain_job(
+    factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
+) -> dict[str, Any]:
+    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
     return push.drain(factory, routes).as_dict()
 
 
@@ -87,8 +98,9 @@ def reconcile_job(
 ) -> RunReport:
     """Nightly: re-read the small reference streams whole (formula fields, hard deletes), then sync."""
     steps = make_steps(connectors, config)
-    return run_sync(factory, connectors, steps, kind="reconcile", streams=STREAM_ORDER,
-                    fresh=RECONCILE_STREAMS)  # fmt: skip
+    return run_sync(
+        factory, connectors, steps, kind="reconcile", streams=STREAM_ORDER, fresh=RECONCILE_STREAMS
+    )
 
 
 REFRESH_STREAMS: tuple[tuple[str, str], ...] = (

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from model.tables import OutboxItem, WrittenState, utcnow
+from model.tables import Escalation, OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
 from sync.writeback import PlannedWrite, encode
 
@@ -130,6 +130,7 @@ def record_success(session: Session, item: OutboxItem, result: dict[str, Any]) -
         .values(status="done", done_at=now, result=result, last_error=None)
     )
     if item.kind not in TARGET_KIND:
+        _link_created(session, item, result.get("created_id"))
         return
     system, target_kind = TARGET_KIND[item.kind]
     assert item.target_id is not None
@@ -156,6 +157,31 @@ def record_success(session: Session, item: OutboxItem, result: dict[str, Any]) -
         ],
         key=["system", "target_kind", "target_id", "field"],
     )
+
+
+def _link_created(session: Session, item: OutboxItem, created_id: str | None) -> None:
+    """Remember on the escalation which engineering ticket / owner task its push created."""
+    esc_id = (item.payload.get("_meta") or {}).get("escalation_id")
+    if esc_id is None or created_id is None:
+        return
+    from escalation.lifecycle import record_pushed
+
+    esc = session.get(Escalation, esc_id)
+    if esc is None:
+        return
+    if item.kind == "zd_ticket" and str(created_id).isdigit():
+        record_pushed(esc, zd_ticket_id=int(created_id))
+        # comments queued before the ticket existed can now name it
+        for pending in session.execute(
+            select(OutboxItem).where(
+                OutboxItem.kind == "zd_comment", OutboxItem.status == "pending"
+            )
+        ).scalars():
+            meta = pending.payload.get("_meta") or {}
+            if meta.get("escalation_id") == esc_id and not pending.payload.get("zd_ticket_id"):
+                pending.payload = {**pending.payload, "zd_ticket_id": int(created_id)}
+    elif item.kind == "sf_task":
+        record_pushed(esc, sf_task_id=str(created_id))
 
 
 def record_failure(

@@ -44,8 +44,13 @@ class DrainStats:
     calls: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"attempted": self.attempted, "done": self.done, "retrying": self.retrying,
-                "dead": self.dead, "batches": dict(self.calls)}  # fmt: skip
+        return {
+            "attempted": self.attempted,
+            "done": self.done,
+            "retrying": self.retrying,
+            "dead": self.dead,
+            "batches": dict(self.calls),
+        }
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,12 @@ def _push_batch(
         log.warning("outbox batch of %s %s failed: %s", len(items), items[0].kind, exc)
         with transaction(factory) as session:
             for item in items:
-                _count(stats, outbox.record_failure(session, item, retriable=retriable, message=str(exc),
-                                                    code=exc.code))  # fmt: skip
+                _count(
+                    stats,
+                    outbox.record_failure(
+                        session, item, retriable=retriable, message=str(exc), code=exc.code
+                    ),
+                )
         return
     if len(results) != len(items):
         raise RuntimeError(f"pusher returned {len(results)} results for {len(items)} items")

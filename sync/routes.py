@@ -13,7 +13,10 @@ SF_COLLECTION_MAX = 200  # sObject Collections: 200 records per call
 ZD_UPDATE_MANY_MAX = 100  # organizations/update_many: 100 per call
 
 
-def make_routes(salesforce: Any | None, zendesk: Any | None) -> dict[str, Route]:
+def make_routes(
+    salesforce: Any | None, zendesk: Any | None, notifier: Any | None = None
+) -> dict[str, Route]:
+    """Routes in drain order: creations before the comments that may refer to them."""
     routes: dict[str, Route] = {}
     if salesforce is not None:
         routes["sf_account_fields"] = Route(_account_fields(salesforce), SF_COLLECTION_MAX)
@@ -22,11 +25,21 @@ def make_routes(salesforce: Any | None, zendesk: Any | None) -> dict[str, Route]
         routes["zd_org_fields"] = Route(_org_fields(zendesk), ZD_UPDATE_MANY_MAX)
         routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), 1)
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
+        routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
+        if hasattr(zendesk, "comment_on_ticket"):
+            routes["zd_comment"] = Route(_comments(zendesk), 1)
+    if notifier is not None:
+        routes["notify"] = Route(_notify(notifier), 1)
     return routes
 
 
+def _data(item: OutboxItem) -> dict[str, Any]:
+    """The payload without sync's own bookkeeping (`_meta`)."""
+    return {k: v for k, v in item.payload.items() if k != "_meta"}
+
+
 def _account_fields(sf: Any):  # type: ignore[no-untyped-def]
-    from connectors.salesforce import AccountUpdate
+    from connectors.salesforce_records import AccountUpdate
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         return sf.update_accounts(
@@ -37,12 +50,12 @@ def _account_fields(sf: Any):  # type: ignore[no-untyped-def]
 
 
 def _tasks(sf: Any):  # type: ignore[no-untyped-def]
-    from connectors.salesforce import TaskCreate
+    from connectors.salesforce_records import TaskCreate
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         tasks = []
         for i in items:
-            p = dict(i.payload)
+            p = _data(i)
             if isinstance(p.get("due_date"), str):
                 p["due_date"] = dt.date.fromisoformat(p["due_date"])
             tasks.append(TaskCreate(key=i.key, **p))
@@ -52,7 +65,7 @@ def _tasks(sf: Any):  # type: ignore[no-untyped-def]
 
 
 def _org_fields(zd: Any):  # type: ignore[no-untyped-def]
-    from connectors.zendesk import OrgUpdate
+    from connectors.zendesk_records import OrgUpdate
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         return zd.update_organizations(
@@ -79,12 +92,95 @@ def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
 
 
 def _tickets(zd: Any):  # type: ignore[no-untyped-def]
-    from connectors.zendesk import TicketCreate
+    from connectors.zendesk_records import TicketCreate
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
-        return [zd.create_ticket(TicketCreate(**i.payload), idempotency_key=i.key) for i in items]
+        return [zd.create_ticket(TicketCreate(**_data(i)), idempotency_key=i.key) for i in items]
 
     return push
+
+
+def _esc_tags(zd: Any):  # type: ignore[no-untyped-def]
+    def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
+        results = []
+        for i in items:
+            ticket_id, res = int(i.payload["ticket_id"]), None
+            if add := i.payload.get("add"):
+                res = zd.add_ticket_tags(ticket_id, add)
+            if (res is None or res.ok) and (remove := i.payload.get("remove")):
+                res = zd.remove_ticket_tags(ticket_id, remove)
+            results.append(res if res is not None else _noop(i))
+        return results
+
+    return push
+
+
+def _comments(zd: Any):  # type: ignore[no-untyped-def]
+    def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
+        out = []
+        for i in items:
+            p = _data(i)
+            if not p.get("zd_ticket_id"):
+                out.append(
+                    _failed(
+                        i, "the escalation's engineering ticket is not created yet", retriable=True
+                    )
+                )
+                continue
+            out.append(
+                zd.comment_on_ticket(
+                    int(p["zd_ticket_id"]),
+                    p["body"],
+                    public=p.get("public", False),
+                    status=p.get("status"),
+                )
+            )
+        return out
+
+    return push
+
+
+def _notify(client: Any):  # type: ignore[no-untyped-def]
+    """POST the payload to a generic webhook (e.g. Slack); 2xx is success, 429/5xx retriable."""
+
+    def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
+        import httpx
+
+        from connectors.records import WriteResult
+
+        out = []
+        for i in items:
+            try:
+                resp = client.post(i.payload["url"], json=i.payload["payload"])
+            except httpx.HTTPError as exc:
+                out.append(_failed(i, f"{type(exc).__name__}: {exc}", retriable=True))
+                continue
+            ok = resp.is_success
+            retriable = resp.status_code == 429 or resp.status_code >= 500
+            out.append(
+                WriteResult(
+                    target_id=str(i.target_id),
+                    ok=ok,
+                    retriable=retriable and not ok,
+                    error_code=None if ok else str(resp.status_code),
+                    message=None if ok else resp.text[:500],
+                )
+            )
+        return out
+
+    return push
+
+
+def _failed(item: OutboxItem, message: str, *, retriable: bool) -> Any:
+    from connectors.records import WriteResult
+
+    return WriteResult(
+        target_id=str(item.target_id),
+        ok=False,
+        retriable=retriable,
+        error_code=None,
+        message=message,
+    )
 
 
 def _noop(item: OutboxItem) -> Any:

@@ -45,8 +45,13 @@ def parse_timestamp(value: str) -> dt.datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
-def verify(secret: str, signature: str | None, timestamp: str | None, body: bytes,
-           now: dt.datetime | None = None) -> None:  # fmt: skip
+def verify(
+    secret: str,
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes,
+    now: dt.datetime | None = None,
+) -> None:
     """Raise WebhookRejected unless the delivery is authentic and fresh."""
     if len(body) > MAX_BODY_BYTES:
         raise WebhookRejected(f"body larger than {MAX_BODY_BYTES} bytes", status=413)

@@ -31,6 +31,13 @@ MANAGED_TAGS = frozenset(
     | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
 )
 REASONS_MAX_CHARS = 1000
+ZD_ORG_FIELDS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
+ESCALATION_TAGS = frozenset({"pulsehub_escalation", "sev1", "sev2", "sev3", "sev4"})
+
+
+def allowed_ticket_tags() -> frozenset[str]:
+    """Every tag pulsehub may add or remove (least privilege: the connector refuses others)."""
+    return MANAGED_TAGS | ESCALATION_TAGS
 
 
 @dataclass(frozen=True)

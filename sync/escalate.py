@@ -1,0 +1,142 @@
+"""Run the escalation rules and turn their actions into outbox creations (sync acts, escalation decides)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation.actions import (
+    Action,
+    CommentOnTicket,
+    CreateEngineeringTicket,
+    CreateOwnerTask,
+    Notify,
+    TagCustomerTickets,
+)
+from escalation.config import EscalationConfig
+from escalation.facts import gather_facts
+from escalation.lifecycle import reconcile
+from escalation.rules import evaluate
+from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
+from sync.outbox import CreateRequest
+from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
+
+log = logging.getLogger(__name__)
+
+
+def run_escalations(
+    session: Session,
+    as_of: dt.date,
+    config: EscalationConfig,
+    account_ids: list[int] | None = None,
+    *,
+    escalation_group_id: int | None = None,
+) -> tuple[dict[str, int], list[CreateRequest]]:
+    """Evaluate every account, reconcile the Escalation table, return outbox creations."""
+    facts = gather_facts(session, as_of, account_ids, config)
+    decisions = {acc: evaluate(f, config) for acc, f in facts.items()}
+    actions = reconcile(session, decisions, utcnow(), config)
+    requests = [r for a in actions for r in to_requests(session, a, escalation_group_id)]
+    open_rows = session.execute(
+        select(Escalation.severity).where(Escalation.state.in_(("open", "acknowledged")))
+    ).scalars()
+    counts = Counter(open_rows)
+    summary = {f"open_{sev}": n for sev, n in sorted(counts.items())}
+    summary["actions"] = len(actions)
+    return summary, requests
+
+
+def _org_for_account(session: Session, account_id: int) -> int | None:
+    org = session.execute(
+        select(ExternalIdentity.external_id)
+        .where(
+            ExternalIdentity.source == "zendesk",
+            ExternalIdentity.status == "linked",
+            ExternalIdentity.account_id == account_id,
+        )
+        .limit(1)
+    ).scalar()
+    return int(org) if org and org.isdigit() else None
+
+
+def to_requests(session: Session, action: Action, group_id: int | None) -> list[CreateRequest]:
+    """One escalation action -> the outbox creations that carry it out (keys are the action's)."""
+    if isinstance(action, CreateEngineeringTicket):
+        payload: dict[str, Any] = {
+            "subject": action.subject,
+            "body": action.body,
+            "tags": action.tags,
+            "priority": action.priority,
+            "type": action.type,
+            "group_id": action.group_id or group_id,
+            "organization_id": _org_for_account(session, action.account_id),
+            "external_id": action.external_id,
+        }
+        meta = {"escalation_id": action.escalation_id}
+        return [CreateRequest(action.key, "zendesk", "zd_ticket", {**payload, "_meta": meta})]
+    if isinstance(action, CreateOwnerTask):
+        acc = session.get(Account, action.account_id)
+        what_id = action.account_sf_id or (acc.sf_id if acc else None)
+        owner_id = action.owner_sf_id or (acc.owner_sf_id if acc else None)
+        if not what_id or not owner_id:
+            log.warning(
+                "task %s skipped: account %s has no Salesforce id/owner",
+                action.key,
+                action.account_id,
+            )
+            return []
+        payload = {
+            "what_id": what_id,
+            "owner_id": owner_id,
+            "subject": action.subject,
+            "description": action.description,
+            "due_date": action.due_date.isoformat(),
+            "priority": action.priority,
+            "_meta": {"escalation_id": action.escalation_id},
+        }
+        return [CreateRequest(action.key, "salesforce", "sf_task", payload)]
+    if isinstance(action, CommentOnTicket):
+        payload = {
+            "zd_ticket_id": action.zd_ticket_id,
+            "body": action.body,
+            "public": action.public,
+            "status": action.status,
+            "_meta": {"escalation_id": action.escalation_id},
+        }
+        return [CreateRequest(action.key, "zendesk", "zd_comment", payload)]
+    if isinstance(action, TagCustomerTickets):
+        return _tag_requests(session, action)
+    if isinstance(action, Notify):
+        return [
+            CreateRequest(
+                action.key, "webhook", "notify", {"url": action.url, "payload": action.payload}
+            )
+        ]
+    raise TypeError(f"unknown escalation action {type(action).__name__}")
+
+
+def _tag_requests(session: Session, action: TagCustomerTickets) -> list[CreateRequest]:
+    """Tags the write-back planner already keeps in step with the snapshot are left to it."""
+    add = sorted(set(action.add) - MANAGED_TAGS)
+    remove = sorted(set(action.remove) - MANAGED_TAGS)
+    if not add and not remove:
+        return []
+    tickets = session.execute(
+        select(Ticket.zd_id).where(
+            Ticket.account_id == action.account_id, Ticket.status.in_(OPEN_TICKET_STATUSES)
+        )
+    ).scalars()
+    return [
+        CreateRequest(
+            f"{action.key}:{zd_id}"[-255:],
+            "zendesk",
+            "zd_esc_tags",
+            {"ticket_id": zd_id, "add": add, "remove": remove},
+        )
+        for zd_id in tickets
+    ]
