@@ -135,6 +135,7 @@ class SalesforceConnector:
         page_size: int = 2000,
         policy: RetryPolicy = RetryPolicy(),
         refresh_session: Callable[[], None] | None = None,
+        bulk_poll_wait: float = 5.0,
     ) -> None:
         self.sf = sf
         self.fields = fields
@@ -143,6 +144,7 @@ class SalesforceConnector:
         self.page_size = page_size
         self.policy = policy
         self.refresh_session = refresh_session
+        self.bulk_poll_wait = bulk_poll_wait
         self.calls = 0
         self._writer = SalesforceWriter(self)
 

@@ -38,7 +38,7 @@ def bulk_rows(
     job = getattr(connector.sf.bulk2, sobject)
     run = job.query_all if include_deleted else job.query
     logger.info("bulk 2.0 %s on %s", "queryAll" if include_deleted else "query", sobject)
-    pages = run(soql, max_records=page_size)
+    pages = run(soql, max_records=page_size, wait=connector.bulk_poll_wait)
     while True:
         connector.check_budget()
         connector.calls += 1

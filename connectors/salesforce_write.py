@@ -143,7 +143,7 @@ class SalesforceWriter:
         for (i, record), result in zip(chunk, response or [], strict=False):
             target = result.get("id") or _target(record)
             if result.get("success"):
-                created = result.get("id") if result.get("created") else None
+                created = result.get("id") if "created" in result else None  # upsert: the Task id
                 results[i] = WriteResult.success(_target(record), created_id=created)
                 continue
             errors = result.get("errors") or [{}]
