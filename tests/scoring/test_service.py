@@ -1,0 +1,116 @@
+"""score_accounts / backfill_snapshots: upsert, overrides and their expiry, parent roll-up."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from model.tables import HealthSnapshot
+from scoring.config import load_scorecard
+from scoring.service import backfill_snapshots, score_accounts
+from tests.scoring import factories as f
+
+AS_OF = date(2026, 6, 1)
+CARD = load_scorecard()
+
+
+@pytest.fixture()
+def s():
+    session = f.make_session()
+    yield session
+    session.close()
+
+
+def _healthy(s, **kw):
+    a = f.account(s, **kw)
+    f.usage(s, a, AS_OF - timedelta(days=150), 151, active=30, seats=40, features=7, logins=90)
+    f.ticket(s, a, f.at(AS_OF - timedelta(days=20)), status="solved", csat="good",
+             csat_at=f.at(AS_OF - timedelta(days=19)), solved_at=f.at(AS_OF - timedelta(days=19)))  # fmt: skip
+    f.contact(s, a, is_champion=True, source_created_at=f.at(date(2024, 2, 1)))
+    return a
+
+
+def _failing(s, **kw):
+    a = f.account(s, **kw)
+    f.usage(s, a, AS_OF - timedelta(days=150), 123, active=30, seats=40, features=2, logins=20)
+    f.usage(s, a, AS_OF - timedelta(days=27), 28, active=3, seats=40, features=1, logins=3)
+    f.ticket(s, a, f.at(AS_OF - timedelta(days=120)), status="solved",
+             solved_at=f.at(AS_OF - timedelta(days=119)))  # fmt: skip
+    for i in range(3):
+        f.ticket(s, a, f.at(AS_OF - timedelta(days=5 + i)), priority="urgent", tags=["sync"],
+                 csat="bad", csat_at=f.at(AS_OF - timedelta(days=4)))  # fmt: skip
+    return a
+
+
+def test_scores_upserts_and_keeps_one_row_per_account_and_day(s) -> None:
+    good, bad = _healthy(s), _failing(s)
+    snaps = {x.account_id: x for x in score_accounts(s, AS_OF, CARD)}
+    assert snaps[good.id].band == "green" and snaps[bad.id].band == "red"
+    red = snaps[bad.id]
+    assert red.reasons[0]["points_lost"] >= red.reasons[-1]["points_lost"]
+    assert CARD.measures[red.reasons[0]["measure"]].group == "usage"
+    assert red.renewal_risk is not None and red.risk_level in {"medium", "high"}
+    assert snaps[good.id].risk_level == "low"
+    assert red.risk_drivers and all("text" in d for d in red.risk_drivers)
+    assert red.computed_score == red.score and red.override_id is None
+    again = score_accounts(s, AS_OF, CARD)
+    assert {x.id for x in again} == {x.id for x in snaps.values()}
+    count = s.scalar(select(func.count()).select_from(HealthSnapshot))
+    assert count == 2
+
+
+def test_override_applies_keeps_computed_and_lapses_after_expiry(s) -> None:
+    bad = _failing(s)
+    o = f.override(s, bad, f.at(AS_OF + timedelta(days=3)), band="yellow", score=60.0,
+                   created_at=f.at(AS_OF - timedelta(days=1)))  # fmt: skip
+    snap = score_accounts(s, AS_OF, CARD, now=f.at(AS_OF))[0]
+    assert (snap.band, snap.score, snap.override_id) == ("yellow", 60.0, o.id)
+    assert (
+        snap.computed_band == "red" and snap.computed_score is not None and snap.computed_score < 50
+    )
+    later = AS_OF + timedelta(days=7)
+    lapsed = score_accounts(s, later, CARD, now=f.at(later))[0]
+    assert lapsed.band == "red" and lapsed.override_id is None
+    # a past replay does not see an override created after that day
+    before = score_accounts(s, AS_OF - timedelta(days=7), CARD, now=f.at(AS_OF))[0]
+    assert before.override_id is None
+
+
+def test_revoked_override_and_band_only_override(s) -> None:
+    bad = _failing(s)
+    f.override(s, bad, f.at(AS_OF + timedelta(days=3)), band="green", revoked=True,
+               created_at=f.at(AS_OF - timedelta(days=1)))  # fmt: skip
+    assert score_accounts(s, AS_OF, CARD, now=f.at(AS_OF))[0].band == "red"
+    f.override(s, bad, f.at(AS_OF + timedelta(days=3)), band="yellow",
+               created_at=f.at(AS_OF - timedelta(hours=2)))  # fmt: skip
+    snap = score_accounts(s, AS_OF, CARD, now=f.at(AS_OF))[0]
+    assert snap.band == "yellow" and snap.score == snap.computed_score
+
+
+def test_parent_rolls_up_children_arr_weighted(s) -> None:
+    parent = _healthy(s, arr=100_000.0)
+    big_bad = _failing(s, arr=300_000.0, parent_id=parent.id)
+    small_good = _healthy(s, arr=100_000.0, parent_id=parent.id)
+    snaps = {x.account_id: x for x in score_accounts(s, AS_OF, CARD)}
+    own = snaps[parent.id].signals["own_score"]
+    kids = [snaps[big_bad.id].score, snaps[small_good.id].score]
+    expected = (own * 100_000 + kids[0] * 300_000 + kids[1] * 100_000) / 500_000
+    assert snaps[parent.id].score == pytest.approx(expected, abs=0.01)
+    assert snaps[parent.id].reasons[0]["measure"] == "children"
+    # scoring only the parent uses the children's stored snapshots of the day
+    alone = score_accounts(s, AS_OF, CARD, [parent.id])[0]
+    assert alone.score == pytest.approx(expected, abs=0.01)
+
+
+def test_backfill_builds_history_for_trend(s) -> None:
+    bad = _failing(s)
+    written = backfill_snapshots(s, AS_OF - timedelta(days=56), AS_OF, CARD, step_days=7)
+    assert written == 9
+    latest = s.scalars(select(HealthSnapshot).where(HealthSnapshot.as_of == AS_OF)).one()
+    assert latest.account_id == bad.id
+    assert latest.trend_28d is not None and latest.trend_28d < 0
+    assert latest.sharp_drop
+    with pytest.raises(ValueError):
+        backfill_snapshots(s, AS_OF, AS_OF, CARD, step_days=0)
