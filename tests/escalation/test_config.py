@@ -51,7 +51,7 @@ def test_invalid_rules_name_file_key_and_fix(tmp_path, text, key, fix):
 
 
 def test_unreadable_and_malformed_files(tmp_path):
-    with pytest.raises(EscalationConfigError, match="cannot read.*PULSEHUB_RULES_FILE"):
+    with pytest.raises(EscalationConfigError, match=r"cannot read.*PULSEHUB_RULES_FILE"):
         load_rules(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules: [unclosed\n")

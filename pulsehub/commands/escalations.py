@@ -1,0 +1,190 @@
+"""`pulsehub escalations ...`: the quarterly review report, the list, and acknowledging one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation.report import EscalationReport, GroupStats, build_report
+from model.tables import Account, Escalation, utcnow
+
+app = typer.Typer(help="Escalations: review patterns, list and acknowledge.", no_args_is_help=True)
+console = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    from model.db import make_engine, make_session_factory, transaction
+    from pulsehub.settings import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _stats_table(title: str, rows: list[GroupStats], first: str) -> Table:
+    table = Table(title=title)
+    for col in (first, "escalations", "open", "sev1", "sev2", "sev3", "sev4"):
+        table.add_column(col, justify="left" if col == first else "right")
+    for col in ("ack h (median)", "resolve h (median)", "resolve h (p90)"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            str(r.escalations),
+            str(r.open),
+            str(r.sev1),
+            str(r.sev2),
+            str(r.sev3),
+            str(r.sev4),
+            _hours(r.median_ack_hours),
+            _hours(r.median_resolve_hours),
+            _hours(r.p90_resolve_hours),
+        )
+    return table
+
+
+def print_report(out: Console, report: EscalationReport) -> None:
+    since = report.since.date().isoformat() if report.since else "the beginning"
+    t = report.total
+    out.print(
+        f"[bold]Escalations from {since} to {report.until.date().isoformat()}[/]: "
+        f"{t.escalations} opened, {t.open} still open, median time to acknowledge "
+        f"{_hours(t.median_ack_hours)} h, to resolve {_hours(t.median_resolve_hours)} h"
+    )
+    out.print(_stats_table("Per severity", report.per_severity, "severity"))
+    out.print(_stats_table("Per rule", report.per_rule, "rule"))
+    out.print(_stats_table("Per customer", report.per_customer, "customer"))
+    repeats = Table(title="Repeat issues (repeated-issue escalations and reopened ones)")
+    for col in ("customer", "escalation", "state", "linked tickets", "episodes"):
+        repeats.add_column(col)
+    for r in report.repeat_issues:
+        repeats.add_row(r.account, r.title, r.state, str(r.linked_tickets), str(r.episodes))
+    out.print(repeats)
+    reviews = Table(title="Post-incident reviews (Sev1/Sev2)")
+    for col in ("due", "customer", "escalation", "severity", "overdue"):
+        reviews.add_column(col)
+    for v in report.reviews:
+        reviews.add_row(
+            v.due_at.strftime("%Y-%m-%d %H:%M"),
+            v.account,
+            v.title,
+            v.severity,
+            "[red]yes[/]" if v.overdue else "no",
+        )
+    out.print(reviews)
+
+
+@app.command()
+def report(
+    days: Annotated[int, typer.Option(help="look back this many days (a quarter by default)")] = 90,
+    since: Annotated[
+        str | None, typer.Option(help="start date YYYY-MM-DD (overrides --days)")
+    ] = None,
+    top: Annotated[int, typer.Option(help="rows in the per-customer and repeat tables")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per customer, per rule, per severity, repeat issues, time to acknowledge/resolve."""
+    now = utcnow()
+    start = (
+        dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.UTC)
+        if since
+        else now - dt.timedelta(days=days)
+    )
+    with _session() as session:
+        result = build_report(session, now, since=start, top=top)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_report(console, result)
+
+
+@app.command("list")
+def list_escalations(
+    state: Annotated[str | None, typer.Option(help="open, acknowledged or resolved")] = None,
+    account: Annotated[int | None, typer.Option(help="account id")] = None,
+    limit: int = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The most recently updated escalations."""
+    query = select(Escalation, Account.name).join(Account, Account.id == Escalation.account_id)
+    if state:
+        query = query.where(Escalation.state == state)
+    if account is not None:
+        query = query.where(Escalation.account_id == account)
+    query = query.order_by(Escalation.updated_at.desc(), Escalation.id.desc()).limit(limit)
+    with _session() as session:
+        rows = [
+            {
+                "id": e.id,
+                "account": name,
+                "rule": e.rule,
+                "severity": e.severity,
+                "state": e.state,
+                "title": e.title,
+                "opened_at": e.opened_at.isoformat(),
+                "zd_ticket_id": e.zd_ticket_id,
+                "dedup_key": e.dedup_key,
+            }
+            for e, name in session.execute(query).all()
+        ]
+    if as_json:
+        typer.echo(json_dumps(rows))
+        return
+    table = Table(title="Escalations")
+    for col in ("id", "severity", "state", "customer", "rule", "opened", "ticket", "title"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["severity"]).upper(),
+            str(r["state"]),
+            str(r["account"]),
+            str(r["rule"]),
+            str(r["opened_at"])[:16],
+            str(r["zd_ticket_id"] or "-"),
+            str(r["title"]),
+        )
+    console.print(table)
+
+
+@app.command()
+def ack(
+    escalation_id: int,
+    by: Annotated[str | None, typer.Option(help="who takes it")] = None,
+) -> None:
+    """Acknowledge an open escalation (starts the time-to-resolve clock for the report)."""
+    from escalation.lifecycle import acknowledge
+
+    with _session() as session:
+        esc = session.get(Escalation, escalation_id)
+        if esc is None:
+            console.print(f"[red]no escalation {escalation_id}[/]")
+            raise typer.Exit(1)
+        if not acknowledge(esc, utcnow(), by=by):
+            console.print(f"escalation {escalation_id} is {esc.state}; nothing to acknowledge")
+            raise typer.Exit(1)
+    console.print(f"escalation {escalation_id} acknowledged")
+
+
+def json_dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value, indent=2, default=str)
