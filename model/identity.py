@@ -23,9 +23,29 @@ from sqlalchemy.orm import Session
 from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
 
 _SUFFIXES = {
-    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company",
-    "gmbh", "ag", "sa", "sas", "bv", "nv", "plc", "pty", "oy", "ab", "the", "group", "holdings",
-}  # fmt: skip
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "bv",
+    "nv",
+    "plc",
+    "pty",
+    "oy",
+    "ab",
+    "the",
+    "group",
+    "holdings",
+}
 _FIELD_FOR_SOURCE = {"zendesk": "zendesk_org_id", "usage": "usage_workspace_id"}
 
 
@@ -112,7 +132,8 @@ def resolve_identities(
     ).scalars()
     for ident in idents:
         m = match(idx, ident)
-        counts[f"{ident.source}.{m.method or m.status}"] += 1
+        label = f"linked_by_{m.method}" if m.status == "linked" else m.status
+        counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
             ident.status, ident.account_id = m.status, m.account_id
             ident.method, ident.confidence = m.method, m.confidence

@@ -1,0 +1,129 @@
+"""Identity resolution: evidence order, ambiguity kept for review, manual decisions persist."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from model.db import transaction
+from model.identity import AccountIndex, decide, match, normalize_name, resolve_identities, sf_id15
+from model.tables import Account, ExternalIdentity, Ticket
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [
+        ("ACME, Inc.", "acme"),
+        ("Acme Inc", "acme"),
+        ("The Foo-Bar Group", "foo bar"),
+        ("Globex Corporation", "globex"),
+        ("Inc.", "inc"),  # never normalizes to nothing
+        ("", ""),
+    ],
+)
+def test_normalize_name(raw: str, norm: str) -> None:
+    assert normalize_name(raw) == norm
+
+
+@given(st.text())
+def test_normalize_name_is_idempotent(name: str) -> None:
+    once = normalize_name(name)
+    assert normalize_name(once) == once
+
+
+def test_sf_id15_matches_15_and_18_char_forms() -> None:
+    assert sf_id15("001000000000001AAA") == sf_id15("001000000000001") == "001000000000001"
+    assert sf_id15("not-an-id") is None
+
+
+def _seed(session) -> dict[str, int]:
+    accs = {
+        "acme": Account(sf_id="001000000000001AAA", name="Acme Inc", domain="acme.com"),
+        "globex": Account(
+            sf_id="001000000000002AAA",
+            name="Globex",
+            domain="globex.io",
+            attributes={"zendesk_org_id": "77"},
+        ),
+        "twin1": Account(sf_id="001000000000003AAA", name="Twin Co", domain="twin.com"),
+        "twin2": Account(sf_id="001000000000004AAA", name="Twin Company", domain="twin.com"),
+        "initech": Account(sf_id="001000000000005AAA", name="Initech", domain=None),
+    }
+    session.add_all(accs.values())
+    session.flush()
+    return {k: a.id for k, a in accs.items()}
+
+
+def _ident(ext: str, **kw) -> ExternalIdentity:
+    return ExternalIdentity(source=kw.pop("source", "zendesk"), external_id=ext, **kw)
+
+
+def test_resolution_order_and_ambiguity(factory) -> None:
+    with transaction(factory) as s:
+        ids = _seed(s)
+        s.add_all([
+            _ident("1", name="whatever", hint_sf_id="001000000000001"),   # explicit (15-char form)
+            _ident("77", name="Globex Europe"),                            # SF field names it
+            _ident("3", name="Acme", domains=["ACME.com"]),                # domain
+            _ident("4", name="Twin", domains=["twin.com"]),                # two accounts share it
+            _ident("5", name="INITECH, Inc."),                              # name
+            _ident("6", name="Unknown Ltd"),                                # nothing
+            _ident("ws_1", source="usage", name="x", hint_sf_id="001000000000002AAA"),
+        ])  # fmt: skip
+    with transaction(factory) as s:
+        counts = resolve_identities(s)
+        got = {(i.source, i.external_id): i for i in s.query(ExternalIdentity)}
+        assert (got[("zendesk", "1")].account_id, got[("zendesk", "1")].method) == (
+            ids["acme"],
+            "external_id",
+        )
+        assert (got[("zendesk", "77")].account_id, got[("zendesk", "77")].method) == (
+            ids["globex"],
+            "field",
+        )
+        assert (got[("zendesk", "3")].account_id, got[("zendesk", "3")].method) == (
+            ids["acme"],
+            "domain",
+        )
+        assert got[("zendesk", "4")].status == "ambiguous"
+        assert sorted(got[("zendesk", "4")].candidates) == sorted([ids["twin1"], ids["twin2"]])
+        assert (got[("zendesk", "5")].account_id, got[("zendesk", "5")].method) == (
+            ids["initech"],
+            "name",
+        )
+        assert (
+            got[("zendesk", "6")].status == "unmatched" and got[("zendesk", "6")].account_id is None
+        )
+        assert got[("usage", "ws_1")].account_id == ids["globex"]
+        assert counts == {
+            "zendesk.linked_by_external_id": 1, "zendesk.linked_by_field": 1,
+            "zendesk.linked_by_domain": 1, "zendesk.linked_by_name": 1,
+            "zendesk.ambiguous": 1, "zendesk.unmatched": 1, "usage.linked_by_external_id": 1,
+        }  # fmt: skip
+
+
+def test_manual_decision_persists_and_propagates_to_tickets(factory) -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with transaction(factory) as s:
+        ids = _seed(s)
+        s.add(_ident("4", name="Twin", domains=["twin.com"]))
+        s.add(Ticket(zd_id=10, zd_org_id=4, status="open", created_at=now, updated_at=now))
+    with transaction(factory) as s:
+        resolve_identities(s)
+        ident = s.query(ExternalIdentity).one()
+        assert ident.status == "ambiguous"
+        decide(s, ident.id, ids["twin2"])
+    with transaction(factory) as s:
+        resolve_identities(s)  # a later sync must not undo the reviewer
+        ident = s.query(ExternalIdentity).one()
+        assert (ident.status, ident.account_id, ident.method) == ("linked", ids["twin2"], "manual")
+        assert s.query(Ticket).one().account_id == ids["twin2"]
+
+
+def test_match_is_pure_over_index() -> None:
+    idx = AccountIndex()
+    idx.by_domain["a.com"] = {1}
+    assert match(idx, _ident("9", domains=["www.a.com"])).account_id == 1

@@ -1,0 +1,161 @@
+"""Planner diff, outbox merge/supersede, per-record results, dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from model.db import transaction
+from model.tables import OutboxItem, WrittenState
+from sync import outbox, push
+from sync.routes import Route
+from sync.writeback import plan_writeback
+from tests.sync.factories import account, linked_org, snapshot, ticket
+
+
+@dataclass
+class Result:
+    target_id: str
+    ok: bool
+    retriable: bool = False
+    error_code: str | None = None
+    message: str | None = None
+
+
+def _world(factory, band: str = "red") -> int:
+    with transaction(factory) as s:
+        acc = account(1)
+        s.add(acc)
+        s.flush()
+        s.add_all([snapshot(acc.id, band=band), linked_org(500, acc.id),
+                   ticket(9001, acc.id), ticket(9002, acc.id, status="solved")])  # fmt: skip
+        return acc.id
+
+
+def _kinds(plan) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in plan:
+        out.setdefault(p.kind, []).append(p.target_id)
+    return out
+
+
+def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
+    _world(factory)
+    with transaction(factory) as s:
+        plan = plan_writeback(s)
+    kinds = _kinds(plan)
+    assert kinds == {"sf_account_fields": ["001000000000000001"], "zd_org_fields": ["500"],
+                     "zd_ticket_tags": ["9001"]}  # fmt: skip
+    sf = next(p for p in plan if p.kind == "sf_account_fields").payload["fields"]
+    assert sf["Health_Status__c"] == "Red" and sf["Health_Score__c"] == 40
+    assert sf["Renewal_Risk_Level__c"] == "High" and sf["Renewal_Risk__c"] == 62.0
+    tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
+    assert tags == {"add": ["health_red", "renewal_risk_high"], "remove": []}
+
+
+def _ok_pusher(calls: list[int]):
+    def pusher(items):
+        calls.append(len(items))
+        return [Result(str(i.target_id), True) for i in items]
+
+    return pusher
+
+
+def _routes(calls: list[int]) -> dict[str, Route]:
+    return {k: Route(_ok_pusher(calls), 200) for k in outbox.FIELD_KINDS}
+
+
+def test_second_plan_after_push_is_empty_and_band_change_replaces_tags(factory) -> None:
+    acc_id = _world(factory)
+    with transaction(factory) as s:
+        outbox.enqueue_plan(s, plan_writeback(s))
+    calls: list[int] = []
+    stats = push.drain(factory, _routes(calls))
+    assert stats.done == 3 and stats.dead == 0
+    with transaction(factory) as s:
+        assert plan_writeback(s) == []  # nothing changed -> nothing to write
+    with transaction(factory) as s:
+        s.add(
+            snapshot(acc_id, band="yellow", score=60, as_of=snapshot(acc_id).as_of.replace(day=2))
+        )
+    with transaction(factory) as s:
+        plan = plan_writeback(s)
+    tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
+    assert tags == {"add": ["health_yellow"], "remove": ["health_red"]}
+
+
+def test_replanning_merges_into_pending_and_supersedes_reverted(factory) -> None:
+    acc_id = _world(factory)
+    with transaction(factory) as s:
+        assert outbox.enqueue_plan(s, plan_writeback(s)) == 3
+    with transaction(factory) as s:
+        assert outbox.enqueue_plan(s, plan_writeback(s)) == 0  # same plan: no new rows
+        assert s.query(OutboxItem).filter_by(status="pending").count() == 3
+    # the account gets scored back to what was... never written: still pending, payload replaced
+    with transaction(factory) as s:
+        s.add(snapshot(acc_id, band="green", score=90, as_of=snapshot(acc_id).as_of.replace(day=3),
+                       risk_level="low", renewal_risk=0.1))  # fmt: skip
+    with transaction(factory) as s:
+        outbox.enqueue_plan(s, plan_writeback(s))
+        pending = s.query(OutboxItem).filter_by(status="pending").all()
+        assert len(pending) == 3
+        sf = next(i for i in pending if i.kind == "sf_account_fields")
+        assert sf.payload["fields"]["Health_Status__c"] == "Green"
+
+
+def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
+    _world(factory)
+    with transaction(factory) as s:
+        outbox.enqueue_plan(s, plan_writeback(s))
+
+    def flaky(items):
+        return [Result(str(i.target_id), False, retriable=True, error_code="UNABLE_TO_LOCK_ROW",
+                       message="unable to obtain exclusive access to this record") for i in items]  # fmt: skip
+
+    def invalid(items):
+        return [Result(str(i.target_id), False, retriable=False, error_code="INVALID_FIELD",
+                       message="No such column 'Health_Score__c' on sobject of type Account") for i in items]  # fmt: skip
+
+    stats = push.drain(
+        factory, {"sf_account_fields": Route(flaky, 200), "zd_org_fields": Route(invalid, 100)}
+    )
+    assert (stats.retrying, stats.dead) == (1, 1)
+    with transaction(factory) as s:
+        sf = s.execute(
+            select(OutboxItem).where(OutboxItem.kind == "sf_account_fields")
+        ).scalar_one()
+        org = s.execute(select(OutboxItem).where(OutboxItem.kind == "zd_org_fields")).scalar_one()
+        assert sf.status == "pending" and sf.attempts == 1 and sf.next_attempt_at is not None
+        assert "UNABLE_TO_LOCK_ROW" in (sf.last_error or "")
+        assert org.status == "dead" and "No such column" in (org.last_error or "")
+        assert s.query(WrittenState).count() == 0  # nothing recorded as written
+        # not due yet: a drain right now does not hammer the API
+    assert push.drain(factory, {"sf_account_fields": Route(flaky, 200)}).attempted == 0
+    with transaction(factory) as s:
+        assert outbox.retry_dead(s, [org.id]) == 1
+
+
+def test_creations_are_queued_once_per_key(factory) -> None:
+    req = outbox.CreateRequest(
+        "esc:1:band_red:red#1:ticket", "zendesk", "zd_ticket", {"subject": "x"}
+    )
+    with transaction(factory) as s:
+        assert outbox.enqueue_creates(s, [req]) == 1
+    with transaction(factory) as s:
+        assert outbox.enqueue_creates(s, [req, req]) == 0
+        assert s.query(OutboxItem).count() == 1
+
+
+def test_batches_respect_route_size(factory) -> None:
+    with transaction(factory) as s:
+        for n in range(1, 451):
+            s.add(account(n))
+        s.flush()
+        for acc in s.query(type(account(0))).all():
+            s.add(snapshot(acc.id))
+    with transaction(factory) as s:
+        outbox.enqueue_plan(s, plan_writeback(s))
+    calls: list[int] = []
+    push.drain(factory, {"sf_account_fields": Route(_ok_pusher(calls), 200)})
+    assert calls == [200, 200, 50]
