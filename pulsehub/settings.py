@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PULSEHUB_"
@@ -20,6 +20,8 @@ class ConfigError(Exception):
 
 
 class SalesforceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     instance_url: str | None = Field(
         None, description="https://yourorg.my.salesforce.com; with session_id: direct mode"
     )
@@ -35,11 +37,8 @@ class SalesforceSettings(BaseModel):
         None, description="send every https call to this http base URL (the sandbox); never in prod"
     )
     fields_file: Path | None = Field(None, description="YAML field mapping; default shipped")
-    budget_reserve_pct: float = Field(
-        10.0,
-        ge=0,
-        le=90,
-        description="stop pulling when less than this % of the daily API budget is left",
+    budget_reserve: int = Field(
+        1000, ge=0, description="stop pulling when fewer daily API calls than this are left"
     )
     timeout_s: float = 30.0
 
@@ -49,6 +48,8 @@ class SalesforceSettings(BaseModel):
 
 
 class ZendeskSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     subdomain: str | None = None
     email: str | None = None
     token: SecretStr | None = None
@@ -63,6 +64,8 @@ class ZendeskSettings(BaseModel):
 
 
 class UsageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     base_url: str | None = Field(None, description="base URL of the usage API")
     token: SecretStr | None = Field(None, description="bearer token for /usage/v1")
     timeout_s: float = 30.0
