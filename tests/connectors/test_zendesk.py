@@ -1,0 +1,234 @@
+"""Zendesk through the real zenpy client's session against a scripted fake API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from connectors.http import RetryPolicy
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_records import OrgUpdate, TicketCreate
+from connectors.zendesk_transport import WindowLimiter
+from tests.connectors.conftest import fake_zenpy
+
+BASE = "https://acme.zendesk.com/api/v2"
+Reply = tuple[int, Any, dict[str, str]]
+
+
+class Routes:
+    """(method, path) -> list of replies served in order (the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.replies: dict[tuple[str, str], list[Reply | Callable[[Any], Reply]]] = {}
+        self.seen: list[requests.PreparedRequest] = []
+
+    def add(self, method: str, path: str, *replies: Reply | Callable[[Any], Reply]) -> None:
+        self.replies.setdefault((method, path), []).extend(replies)
+
+    def __call__(self, request: requests.PreparedRequest) -> Reply:
+        self.seen.append(request)
+        path = urlsplit(request.url or "").path.removeprefix("/api/v2/")
+        queue = self.replies.get((request.method or "", path))
+        if not queue:
+            return 404, {"error": "RecordNotFound", "description": path}, {}
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        return reply(request) if callable(reply) else reply
+
+    def params(self, i: int) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.seen[i].url or "").query)
+
+
+def ticket(n: int, updated: str = "2024-01-02T00:00:00Z", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": n,
+        "subject": f"T{n}",
+        "status": "open",
+        "priority": "high",
+        "tags": ["a"],
+        "organization_id": 77,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": updated,
+        **extra,
+    }
+
+
+@pytest.fixture
+def routes() -> Routes:
+    return Routes()
+
+
+def make(routes: Routes, policy: RetryPolicy, **kwargs: Any) -> ZendeskConnector:
+    zenpy, _ = fake_zenpy(routes)
+    return ZendeskConnector(zenpy, policy=policy, **kwargs)
+
+
+def test_ticket_export_pages_dedupe_deletes_and_cursor(routes: Routes, policy) -> None:
+    after = f"{BASE}/incremental/tickets/cursor.json?cursor=C1"
+    routes.add(
+        "GET",
+        "incremental/tickets/cursor.json",
+        (200, {"tickets": [ticket(1), ticket(2)], "after_url": after, "after_cursor": "C1",
+               "end_of_stream": False}, {}),
+        (200, {"tickets": [ticket(2), ticket(3, status="deleted"), {"id": 4}],
+               "after_url": None, "after_cursor": "C2", "end_of_stream": True}, {}),
+    )  # fmt: skip
+    pages = list(make(routes, policy).pull("tickets", None))
+    assert [p.cursor for p in pages] == ["C1", "C2"]
+    assert [[t.id for t in p.records] for p in pages] == [[1, 2], [3]], "repeated item dropped"
+    assert pages[1].records[0].status == "deleted"
+    assert pages[1].rejected[0].external_id == "4" and pages[1].rejected[0].source == "zendesk"
+    assert routes.params(0)["start_time"] == ["0"] and routes.params(1)["cursor"] == ["C1"]
+
+
+def test_ticket_export_resumes_from_saved_cursor(routes: Routes, policy) -> None:
+    routes.add(
+        "GET",
+        "incremental/tickets/cursor.json",
+        (200, {"tickets": [ticket(9)], "after_cursor": "C9", "end_of_stream": True}, {}),
+    )
+    [page] = list(make(routes, policy).pull("tickets", "C5"))
+    assert routes.params(0)["cursor"] == ["C5"] and "start_time" not in routes.params(0)
+    assert page.cursor == "C9"
+
+
+def test_429_retry_after_is_waited_out(routes: Routes, policy, sleeps) -> None:
+    routes.add(
+        "GET",
+        "incremental/users/cursor.json",
+        (429, {"error": "TooManyRequests"}, {"Retry-After": "7"}),
+        (200, {"users": [{"id": 5, "updated_at": "2024-01-01T00:00:00Z"}],
+               "after_cursor": "U1", "end_of_stream": True}, {}),
+    )  # fmt: skip
+    [page] = list(make(routes, policy).pull("users", None))
+    assert [u.id for u in page.records] == [5] and 7.0 in sleeps
+
+
+def test_export_limit_of_10_per_minute(routes: Routes, policy, sleeps) -> None:
+    clock = [0.0]
+    limiter = WindowLimiter(10, 60.0, clock=lambda: clock[0], sleep=sleeps)
+    pages = [
+        (200, {"tickets": [ticket(n)], "after_url": f"{BASE}/incremental/tickets/cursor.json?"
+               f"cursor=C{n}", "after_cursor": f"C{n}", "end_of_stream": n == 12}, {})
+        for n in range(1, 13)
+    ]  # fmt: skip
+    routes.add("GET", "incremental/tickets/cursor.json", *pages)
+    out = list(make(routes, policy, export_limiter=limiter).pull("tickets", None))
+    assert len(out) == 12 and sleeps == [60.0, 60.0]  # calls 11 and 12 wait for the window
+
+
+def test_organizations_time_export_uses_end_time(routes: Routes, policy) -> None:
+    org = {"id": 77, "name": "Acme", "external_id": "001A", "domain_names": ["acme.com"],
+           "organization_fields": {"health_status": "green"}, "updated_at": "2024-01-01T00:00:00Z"}  # fmt: skip
+    routes.add(
+        "GET",
+        "incremental/organizations.json",
+        (200, {"organizations": [org], "end_time": 1704067200, "end_of_stream": True,
+               "next_page": None, "count": 1}, {}),
+    )  # fmt: skip
+    [page] = list(make(routes, policy).pull("organizations", "1700000000"))
+    assert page.cursor == "1704067200" and page.records[0].domain_names == ["acme.com"]
+    assert routes.params(0)["start_time"] == ["1700000000"]
+
+
+def test_ticket_metrics_list_cursor_and_minutes(routes: Routes, policy) -> None:
+    metric = {"ticket_id": 1, "reply_time_in_minutes": {"calendar": 30, "business": 10},
+              "full_resolution_time_in_minutes": {"calendar": 600, "business": 100},
+              "reopens": 1, "replies": 3, "updated_at": "2024-01-02T00:00:00Z"}  # fmt: skip
+    routes.add(
+        "GET",
+        "ticket_metrics.json",
+        (200, {"ticket_metrics": [metric], "meta": {"has_more": True, "after_cursor": "M1"},
+               "links": {"next": f"{BASE}/ticket_metrics.json?page[after]=M1"}}, {}),
+        (200, {"ticket_metrics": [metric | {"ticket_id": 2}], "meta": {"has_more": False},
+               "links": {"next": None}}, {}),
+    )  # fmt: skip
+    pages = list(make(routes, policy).pull("ticket_metrics", None))
+    first = pages[0].records[0]
+    assert (first.reply_time_minutes, first.full_resolution_minutes) == (30, 600)
+    assert json.loads(pages[0].cursor or "")["after"] == "M1"
+    assert json.loads(pages[1].cursor or "")["after"] is None
+
+
+def test_satisfaction_ratings_move_their_start_time(routes: Routes, policy) -> None:
+    rating = {"id": 3, "ticket_id": 1, "score": "bad", "created_at": "2024-01-01T00:00:00Z",
+              "updated_at": "2024-01-05T00:00:00Z"}  # fmt: skip
+    routes.add(
+        "GET",
+        "satisfaction_ratings.json",
+        (200, {"satisfaction_ratings": [rating], "meta": {"has_more": False}}, {}),
+    )
+    [page] = list(make(routes, policy).pull("satisfaction_ratings", None))
+    assert page.records[0].score == "bad"
+    assert json.loads(page.cursor or "")["since"] == 1704412800
+
+
+def test_tags_added_and_removed_without_overwriting(routes: Routes, policy) -> None:
+    routes.add("PUT", "tickets/5/tags.json", (200, {"tags": ["a", "health_red"]}, {}))
+    routes.add("DELETE", "tickets/5/tags.json", (200, {"tags": ["a"]}, {}))
+    zd = make(routes, policy, allowed_tags=["health_red", "health_green"])
+    assert zd.add_ticket_tags(5, ["health_red"]).ok
+    assert zd.remove_ticket_tags(5, ["health_red"]).ok
+    assert [r.method for r in routes.seen] == ["PUT", "DELETE"]
+    assert all(json.loads(r.body or b"") == {"tags": ["health_red"]} for r in routes.seen)
+    refused = zd.add_ticket_tags(5, ["vip"])
+    assert not refused.ok and refused.error_code == "TAG_NOT_ALLOWED" and len(routes.seen) == 2
+
+
+def test_update_many_in_100s_with_job_polling(routes: Routes, policy) -> None:
+    def queued(request: Any) -> Reply:
+        ids = [o["id"] for o in json.loads(request.body)["organizations"]]
+        job_id = f"J{ids[0]}"
+        results = [{"id": i, "success": i != 7, "status": "Updated" if i != 7 else "Failed",
+                    **({"details": "Organization field invalid"} if i == 7 else {})} for i in ids]  # fmt: skip
+        routes.add("GET", f"job_statuses/{job_id}.json",
+                   (200, {"job_status": {"id": job_id, "status": "working"}}, {}),
+                   (200, {"job_status": {"id": job_id, "status": "completed", "results": results}}, {}))  # fmt: skip
+        return 200, {"job_status": {"id": job_id, "status": "queued", "url": None}}, {}
+
+    routes.add("PUT", "organizations/update_many.json", queued)
+    updates = [OrgUpdate(id=n, fields={"health_status": "red"}) for n in range(150)]
+    updates.append(OrgUpdate(id=999, fields={"secret_field": 1}))
+    results = make(routes, policy).update_organizations(updates)
+    puts = [r for r in routes.seen if r.method == "PUT"]
+    assert [len(json.loads(r.body)["organizations"]) for r in puts] == [100, 50]
+    assert [r.target_id for r in results] == [str(u.id) for u in updates]
+    assert [r.ok for r in results].count(False) == 2
+    assert results[7].message == "Organization field invalid" and not results[7].retriable
+    assert results[-1].error_code == "FIELD_NOT_WRITABLE"
+
+
+def test_create_ticket_sends_idempotency_key_and_survives_a_503(routes: Routes, policy) -> None:
+    created = (201, {"ticket": {"id": 4242}, "audit": {}}, {"x-idempotency-lookup": "miss"})
+    routes.add("GET", "tickets.json", (200, {"tickets": []}, {}))
+    routes.add("POST", "tickets.json", (503, {"error": "unavailable"}, {}), created)
+    spec = TicketCreate(
+        subject="Escalation", body="Usage fell", tags=["pulsehub"], external_id="esc-1"
+    )
+    result = make(routes, policy).create_ticket(spec, idempotency_key="esc-1-key")
+    assert result.ok and result.created_id == "4242"
+    posts = [r for r in routes.seen if r.method == "POST"]
+    assert len(posts) == 2 and {r.headers["Idempotency-Key"] for r in posts} == {"esc-1-key"}
+    body = json.loads(posts[0].body or b"")["ticket"]
+    assert body["external_id"] == "esc-1" and body["comment"] == {"body": "Usage fell"}
+
+
+def test_create_ticket_finds_existing_by_external_id(routes: Routes, policy) -> None:
+    routes.add("GET", "tickets.json", (200, {"tickets": [{"id": 17, "external_id": "esc-1"}]}, {}))
+    spec = TicketCreate(subject="s", body="b", external_id="esc-1")
+    result = make(routes, policy).create_ticket(spec, idempotency_key="k")
+    assert result.ok and result.created_id == "17"
+    assert [r.method for r in routes.seen] == ["GET"]
+
+
+def test_idempotency_conflict_is_fatal(routes: Routes, policy) -> None:
+    routes.add("GET", "tickets.json", (200, {"tickets": []}, {}))
+    routes.add("POST", "tickets.json", (400, {"error": "IdempotentRequestError"}, {}))
+    result = make(routes, policy).create_ticket(
+        TicketCreate(subject="s", body="b", external_id="x"), idempotency_key="k"
+    )
+    assert not result.ok and not result.retriable and result.error_code == "IdempotentRequestError"
