@@ -88,6 +88,10 @@ class RuleConfig(_Strict):
     lookback_days: int = Field(
         default=60, gt=0, description="champion_left: how recent a departure"
     )
+    departure_markers: list[str] = Field(
+        default_factory=lambda: ["left company", "no longer with", "former employee"],
+        description="champion_left: title/role text that marks a contact who left",
+    )
 
 
 class SeverityConfig(_Strict):
@@ -102,7 +106,7 @@ class SeverityConfig(_Strict):
         description="renewal within <= key days -> points",
     )
     tier_points: dict[str, int] = Field(
-        default_factory=lambda: {"strategic": 2, "enterprise": 1},
+        default_factory=lambda: {"strategic": 2, "tier 1": 1, "enterprise": 1},
         description="account tier (case-insensitive) -> points",
     )
     urgent_ticket_points: int = 1

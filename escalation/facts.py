@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.clusters import IssueCluster, TicketFact, find_clusters
@@ -110,7 +110,7 @@ def gather_facts(
     _add_snapshots(session, facts, ids, as_of)
     _add_renewals(session, facts, ids, as_of)
     _add_tickets(session, facts, ids, as_of, cfg)
-    _add_contacts(session, facts, ids, as_of, cfg.rule("champion_left").lookback_days)
+    _add_contacts(session, facts, ids, as_of, cfg)
     log.debug("gathered escalation facts for %s accounts as of %s", len(facts), as_of)
     return facts
 
@@ -174,7 +174,13 @@ def _add_renewals(
         select(Opportunity.account_id, Opportunity.close_date, Opportunity.amount)
         .where(Opportunity.account_id.in_(ids))
         .where(Opportunity.type == "Renewal", Opportunity.is_deleted.is_(False))
-        .where(Opportunity.is_closed.is_(False), Opportunity.close_date >= as_of)
+        .where(Opportunity.close_date >= as_of)
+        .where(
+            or_(
+                Opportunity.is_closed.is_(False),
+                and_(Opportunity.is_won.is_(False), Opportunity.close_date > as_of),
+            )
+        )
         .order_by(Opportunity.account_id, Opportunity.close_date)
     ).all()
     seen: set[int] = set()
@@ -250,14 +256,28 @@ def _add_tickets(
 
 
 def _add_contacts(
-    session: Session, facts: dict[int, AccountFacts], ids: list[int], as_of: date, lookback: int
+    session: Session,
+    facts: dict[int, AccountFacts],
+    ids: list[int],
+    as_of: date,
+    cfg: EscalationConfig,
 ) -> None:
+    """Executives still there, and champions who left within the look-back.
+
+    The model keeps no history of the champion flag, so a departure is a champion contact
+    deleted in the window, or a contact whose title/role carries a departure marker (how
+    many CRMs record it: the contact stays, its title becomes "(left company)") last
+    modified in the window.
+    """
+    rule = cfg.rule("champion_left")
     end = end_of_day(as_of)
-    since = end - timedelta(days=lookback)
+    since = end - timedelta(days=rule.lookback_days)
+    markers = [m.lower() for m in rule.departure_markers]
+    marked = [func.lower(col).contains(m) for m in markers for col in (Contact.title, Contact.role)]
     rows = session.scalars(
         select(Contact)
         .where(Contact.account_id.in_(ids))
-        .where(or_(Contact.is_champion.is_(True), Contact.is_executive.is_(True)))
+        .where(or_(Contact.is_champion.is_(True), Contact.is_executive.is_(True), *marked))
     ).all()
     for c in rows:
         if c.account_id is None:
@@ -265,8 +285,10 @@ def _add_contacts(
         f = facts[c.account_id]
         if c.is_executive and not c.is_deleted:
             f.executive_contacts += 1
+        text = f"{c.title or ''} {c.role or ''}".lower()
+        departed = (c.is_champion and c.is_deleted) or any(m in text for m in markers)
         left = c.source_modstamp
-        if c.is_champion and c.is_deleted and left is not None and since <= left < end:
+        if departed and left is not None and since <= left < end:
             f.champions_left.append(
                 ContactFact(
                     sf_id=c.sf_id,

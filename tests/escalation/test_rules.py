@@ -207,3 +207,33 @@ def test_future_snapshots_and_tickets_are_ignored_for_a_past_day(session, config
     facts = gather_facts(session, AS_OF - timedelta(days=5), [acc.id], config)
     assert facts[acc.id].latest is not None and facts[acc.id].latest.band == "green"
     assert evaluate(facts[acc.id], config) == []
+
+
+def test_champion_left_marked_in_title_as_the_crm_records_it(session, config):
+    acc = f.account(session)
+    gone = f.contact(
+        session,
+        acc,
+        is_champion=False,
+        title="(left company)",
+        role="User",
+        source_modstamp=f.at(3),
+    )
+    f.contact(session, acc, title="Former Employee", source_modstamp=f.at(90))
+    f.contact(session, acc, title="Head of Ops", source_modstamp=f.at(3))
+    assert list(fired(session, config, acc)) == [f"champion_{gone.sf_id}"]
+
+
+def test_renewal_lost_later_counts_as_upcoming_on_an_earlier_day(session, config):
+    """Replaying history: a renewal closed lost on day X was still open before X."""
+    acc = f.account(session, arr=0.0, renewal_date=None)
+    lost = f.renewal(session, acc, in_days=-10, amount=80_000)
+    lost.is_closed, lost.is_won, lost.stage = True, False, "Closed Lost"
+    won = f.account(session, renewal_date=None)
+    early = f.renewal(session, won, in_days=40, amount=80_000)
+    early.is_closed, early.is_won = True, True
+    day = AS_OF - timedelta(days=40)
+    facts = gather_facts(session, day, [acc.id, won.id], config)
+    assert facts[acc.id].days_to_renewal == 30 and facts[acc.id].arr_at_stake == 80_000
+    assert facts[won.id].renewal_date is None
+    assert gather_facts(session, AS_OF, [acc.id], config)[acc.id].renewal_date is None
