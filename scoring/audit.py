@@ -1,0 +1,177 @@
+"""The accuracy audit: does the health score rank and band the accounts that actually churned?
+
+Discrimination (ROC-AUC with a bootstrap interval, PR-AUC, top-decile lift, precision@k),
+bands (churn rate and churned ARR per band; red > yellow > green must hold), calibration of
+renewal risk (cross-fitted by account, Brier and a reliability table), and lead time (how
+long churned accounts had been red before they churned; detection and false-alarm rates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from scoring import metrics
+from scoring.backtest import Sample, samples_from_csv, samples_from_database
+from scoring.config import Scorecard
+from scoring.renewal import RenewalModel, fit_isotonic, fit_logistic, risk_features
+
+BANDS = ("red", "yellow", "green", "insufficient_data")
+
+
+def audit_database(
+    session: Session, scorecard: Scorecard, *, bootstrap_rounds: int = 500
+) -> dict[str, Any]:
+    risk = scorecard.risk
+    samples, windows = samples_from_database(session, risk.horizon_days, risk.min_lead_days)
+    report = evaluate(samples, scorecard, bootstrap_rounds=bootstrap_rounds)
+    report["source"] = "database"
+    report["windows"] = windows
+    return report
+
+
+def audit_csv(
+    path: Path, outcome: str, scorecard: Scorecard, *, bootstrap_rounds: int = 500
+) -> dict[str, Any]:
+    report = evaluate(
+        samples_from_csv(path, outcome, scorecard), scorecard, bootstrap_rounds=bootstrap_rounds
+    )
+    report["source"] = str(path)
+    return report
+
+
+def evaluate(
+    samples: Sequence[Sample], scorecard: Scorecard, *, bootstrap_rounds: int = 500
+) -> dict[str, Any]:
+    scored = [s for s in samples if s.score is not None]
+    labels = [int(s.churned) for s in scored]
+    risk = [100.0 - (s.score or 0.0) for s in scored]
+    n_churned = sum(labels)
+    interval = metrics.bootstrap_auc(risk, labels, rounds=bootstrap_rounds) if scored else None
+    report: dict[str, Any] = {
+        "samples": len(samples),
+        "scored": len(scored),
+        "churned": n_churned,
+        "base_rate": _r(n_churned / len(scored)) if scored else None,
+        "roc_auc": _r(metrics.roc_auc(risk, labels)),
+        "roc_auc_95ci": None if interval is None else [_r(interval[0]), _r(interval[1])],
+        "pr_auc": _r(metrics.average_precision(risk, labels)),
+        "top_decile_lift": _r(metrics.lift_at(risk, labels, 0.1)),
+        "precision_at_k": {
+            str(k): _r(metrics.precision_at_k(risk, labels, k))
+            for k in sorted({10, n_churned})
+            if k
+        },
+        "bands": _bands(samples),
+    }
+    rates = {b: report["bands"][b]["churn_rate"] for b in ("red", "yellow", "green")}
+    known = [rates[b] for b in ("red", "yellow", "green")]
+    report["bands_ordered"] = None if None in known else known[0] > known[1] > known[2]
+    report["calibration"] = _calibration(scored, labels)
+    report["lead_time"] = _lead_time(samples, scorecard)
+    return report
+
+
+def _r(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def _bands(samples: Sequence[Sample]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for band in BANDS:
+        group = [s for s in samples if s.band == band]
+        churned = [s for s in group if s.churned]
+        arr = sum(s.arr or 0.0 for s in group)
+        lost = sum(s.arr or 0.0 for s in churned)
+        out[band] = {
+            "accounts": len(group), "churned": len(churned),
+            "churn_rate": _r(len(churned) / len(group)) if group else None,
+            "arr": round(arr, 2), "churned_arr": round(lost, 2),
+            "churned_arr_share": _r(lost / arr) if arr else None,
+        }  # fmt: skip
+    return out
+
+
+def _features(s: Sample) -> dict[str, float]:
+    return risk_features(s.score, s.trend_28d, s.signals) or {}
+
+
+def _calibration(scored: Sequence[Sample], labels: Sequence[int]) -> dict[str, Any]:
+    """Cross-fitted by account (two folds on account id): no account is on both sides."""
+    out: dict[str, Any] = {}
+    stored = [
+        (s.stored_risk, y) for s, y in zip(scored, labels, strict=True) if s.stored_risk is not None
+    ]
+    if stored:
+        out["stored_risk_brier"] = _r(metrics.brier([p for p, _ in stored], [y for _, y in stored]))
+    if labels:
+        base = sum(labels) / len(labels)
+        out["base_rate_brier"] = _r(metrics.brier([base] * len(labels), labels))
+    best: tuple[float, str, list[float]] | None = None
+    for method in ("logistic", "isotonic"):
+        probs = _cross_fit(scored, labels, method)
+        if probs is None:
+            continue
+        score = metrics.brier(probs, labels) or 0.0
+        out[f"{method}_brier"] = _r(score)
+        if best is None or score < best[0]:
+            best = (score, method, probs)
+    if best is not None:
+        out["selected"] = best[1]
+        out["brier"] = _r(best[0])
+        out["roc_auc_calibrated"] = _r(metrics.roc_auc(best[2], list(labels)))
+        out["reliability"] = metrics.reliability(best[2], labels)
+    return out
+
+
+def _cross_fit(scored: Sequence[Sample], labels: Sequence[int], method: str) -> list[float] | None:
+    probs = [0.0] * len(scored)
+    for fold in (0, 1):
+        train = [i for i, s in enumerate(scored) if s.account_id % 2 != fold]
+        test = [i for i, s in enumerate(scored) if s.account_id % 2 == fold]
+        ys = [labels[i] for i in train]
+        if not test:
+            continue
+        if not ys or sum(ys) in (0, len(ys)):
+            return None
+        model = fit_model([scored[i] for i in train], ys, method)
+        for i in test:
+            probs[i] = model.predict(_features(scored[i]))
+    return probs
+
+
+def fit_model(samples: Sequence[Sample], labels: Sequence[int], method: str) -> RenewalModel:
+    """A renewal-risk model fitted on backtest samples (to save as `risk.model_file`)."""
+    xs = [_features(s) for s in samples]
+    return fit_isotonic(xs, labels) if method == "isotonic" else fit_logistic(xs, labels)
+
+
+def fit_from_database(session: Session, scorecard: Scorecard, method: str) -> RenewalModel:
+    samples, _ = samples_from_database(
+        session, scorecard.risk.horizon_days, scorecard.risk.min_lead_days
+    )
+    scored = [s for s in samples if s.score is not None]
+    return fit_model(scored, [int(s.churned) for s in scored], method)
+
+
+def _lead_time(samples: Sequence[Sample], scorecard: Scorecard) -> dict[str, Any]:
+    churned = [s for s in samples if s.churned and s.lead_days is not None]
+    if not churned:
+        return {"available": False}
+    need = scorecard.risk.min_lead_days
+    leads = [s.lead_days or 0.0 for s in churned]
+    detected = [d for d in leads if d >= need]
+    retained = [s for s in samples if not s.churned and s.score is not None]
+    alarms = [s for s in retained if s.band == "red"]
+    return {
+        "available": True,
+        "churned_accounts": len(churned),
+        "detection_rate": _r(len(detected) / len(churned)),
+        "median_lead_days": metrics.median(detected),
+        "median_lead_days_all_churned": metrics.median(leads),
+        "false_alarm_rate": _r(len(alarms) / len(retained)) if retained else None,
+        "counts_as_detected": f"red for at least {need} days up to the churn",
+    }

@@ -1,0 +1,175 @@
+"""Backtest samples without leakage: one per account, features up to a snapshot, outcome after it.
+
+From the database: a churned account (its first closed-lost renewal) is judged on its latest
+scored snapshot at least `min_lead_days` and at most `horizon_days` before the churn; a retained
+account on its latest scored snapshot at least `horizon_days` before the last snapshot day (so
+we saw it survive the horizon). Snapshots are judged on their computed score and band, not on
+CSM overrides. From a CSV: one row per account, scored now with the scorecard.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from model.tables import Account, HealthSnapshot, Opportunity
+from scoring.config import Scorecard
+from scoring.health import score_health
+from scoring.normalize import attach_percentiles
+from scoring.signals import AccountSignals
+
+TRUE = frozenset({"1", "true", "yes", "y", "churned", "lost", "t"})
+FALSE = frozenset({"0", "false", "no", "n", "retained", "renewed", "won", "f", ""})
+
+
+@dataclass(slots=True)
+class Sample:
+    account_id: int
+    churned: bool
+    score: float | None
+    band: str
+    as_of: date | None = None
+    arr: float | None = None
+    trend_28d: float | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+    stored_risk: float | None = None
+    lead_days: float | None = None  # churned: days it had been red without a break before churn
+
+
+def churn_outcomes(session: Session) -> dict[int, tuple[date, float | None]]:
+    """First closed-lost renewal per account (the churn) and the ARR it took with it."""
+    rows = session.execute(
+        select(Opportunity.account_id, Opportunity.close_date, Opportunity.amount)
+        .where(Opportunity.type == "Renewal", Opportunity.is_closed.is_(True))
+        .where(Opportunity.is_won.is_(False), Opportunity.is_deleted.is_(False))
+        .where(Opportunity.account_id.is_not(None), Opportunity.close_date.is_not(None))
+        .order_by(Opportunity.account_id, Opportunity.close_date.desc())
+    )
+    return {aid: (day, amount) for aid, day, amount in rows}  # the earliest wins
+
+
+def samples_from_database(
+    session: Session, horizon_days: int, min_lead_days: int
+) -> tuple[list[Sample], dict[str, Any]]:
+    """Evaluation samples and the windows used (for the report)."""
+    outcomes = churn_outcomes(session)
+    churn = {aid: day for aid, (day, _) in outcomes.items()}
+    history: dict[int, list[tuple[date, float | None, str, int]]] = defaultdict(list)
+    rows = session.execute(
+        select(
+            HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
+            func.coalesce(HealthSnapshot.computed_band, HealthSnapshot.band), HealthSnapshot.id,
+        ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
+    )  # fmt: skip
+    last_day: date | None = None
+    for aid, day, score, band, sid in rows:
+        history[aid].append((day, score, band, sid))
+        last_day = day if last_day is None or day > last_day else last_day
+    if last_day is None:
+        return [], {"snapshots": 0}
+    retained_cutoff = last_day - timedelta(days=horizon_days)
+    chosen: dict[int, tuple[int, Sample]] = {}
+    for aid, snaps in history.items():
+        when = churn.get(aid)
+        if when is not None:
+            lo, hi = when - timedelta(days=horizon_days), when - timedelta(days=min_lead_days)
+        else:
+            lo, hi = date.min, retained_cutoff
+        fit = [x for x in snaps if lo <= x[0] <= hi and x[1] is not None]
+        if not fit:
+            continue
+        day, score, band, sid = fit[-1]
+        sample = Sample(aid, when is not None, score, band, as_of=day)
+        if when is not None:
+            sample.lead_days = _red_run_days([x for x in snaps if x[0] < when], when)
+        chosen[aid] = (sid, sample)
+    _add_details(session, chosen)
+    for _, sample in chosen.values():
+        lost = outcomes.get(sample.account_id, (None, None))[1]
+        if sample.churned and lost:
+            sample.arr = lost  # a churned account's ARR field is often zeroed after the loss
+    windows = {
+        "snapshots_until": last_day.isoformat(),
+        "retained_judged_up_to": retained_cutoff.isoformat(),
+        "horizon_days": horizon_days,
+        "min_lead_days": min_lead_days,
+        "churned_accounts": len(churn),
+    }
+    return [s for _, s in sorted(chosen.values(), key=lambda v: v[1].account_id)], windows
+
+
+def _red_run_days(before: list[tuple[date, float | None, str, int]], churned_on: date) -> float:
+    """Days from the start of the red run that lasted until the last snapshot before churn."""
+    start = None
+    for day, _, band, _ in reversed(before):
+        if band != "red":
+            break
+        start = day
+    return 0.0 if start is None else float((churned_on - start).days)
+
+
+def _add_details(session: Session, chosen: dict[int, tuple[int, Sample]]) -> None:
+    by_snapshot = {sid: s for sid, s in chosen.values()}
+    ids = list(by_snapshot)
+    for i in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(
+                HealthSnapshot.id, HealthSnapshot.trend_28d, HealthSnapshot.signals,
+                HealthSnapshot.renewal_risk, Account.arr,
+            ).join(Account, Account.id == HealthSnapshot.account_id)
+            .where(HealthSnapshot.id.in_(ids[i : i + 5000]))
+        )  # fmt: skip
+        for sid, trend, signals, risk, arr in rows:
+            s = by_snapshot[sid]
+            s.trend_28d, s.signals, s.stored_risk, s.arr = trend, signals or {}, risk, arr
+
+
+_FLOAT_FIELDS = {f.name for f in fields(AccountSignals)} - {
+    "account_id", "as_of", "segment", "tier", "lifecycle_stage", "parent_id",
+    "repeat_issue_tag", "ages", "percentiles",
+}  # fmt: skip
+
+
+def samples_from_csv(path: Path, outcome: str, scorecard: Scorecard) -> list[Sample]:
+    """Score each CSV row (columns named like the signals) and pair it with its outcome column."""
+    with Path(path).open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and outcome not in rows[0]:
+        raise ValueError(f"{path}: no column {outcome!r}; columns are {', '.join(rows[0])}")
+    signals: list[tuple[AccountSignals, bool]] = []
+    for n, row in enumerate(rows, start=2):
+        label = (row.get(outcome) or "").strip().lower()
+        if label not in TRUE | FALSE:
+            raise ValueError(
+                f"{path}:{n}: outcome {label!r} is not one of 1/0, true/false, churned/retained"
+            )
+        sig = AccountSignals(
+            account_id=int(row.get("account_id") or n - 1), as_of=date.today(),
+            segment=row.get("segment") or None, lifecycle_stage=row.get("lifecycle_stage") or None,
+            repeat_issue_tag=row.get("repeat_issue_tag") or None,
+        )  # fmt: skip
+        for name in _FLOAT_FIELDS & set(row):
+            text = (row[name] or "").strip()
+            if text:
+                try:
+                    setattr(sig, name, float(text))
+                except ValueError:
+                    raise ValueError(
+                        f"{path}:{n}: column {name}: {text!r} is not a number"
+                    ) from None
+        signals.append((sig, label in TRUE))
+    attach_percentiles([s for s, _ in signals], scorecard)
+    out = []
+    for sig, churned in signals:
+        r = score_health(sig, scorecard, [])
+        out.append(
+            Sample(sig.account_id, churned, r.score, r.band, arr=sig.arr, signals=sig.as_dict())
+        )
+    return out

@@ -1,0 +1,73 @@
+"""Render an audit report (the dict from `scoring.audit`) as a plain-text table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(v: Any, pct: bool = False) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v * 100:.1f}%" if pct else f"{v:.3f}"
+    return str(v)
+
+
+def render_report(report: dict[str, Any]) -> str:
+    lines = [f"pulsehub score audit — {report.get('source', '?')}"]
+    windows = report.get("windows")
+    if windows:
+        lines.append("  " + ", ".join(f"{k}={v}" for k, v in windows.items()))
+    ci = report.get("roc_auc_95ci")
+    lines += [
+        "",
+        f"accounts judged    {report['samples']} ({report['scored']} scored, {report['churned']} churned, "
+        f"base rate {_fmt(report['base_rate'], True)})",
+        f"ROC-AUC            {_fmt(report['roc_auc'])}"
+        + (f"  (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""),
+        f"PR-AUC             {_fmt(report['pr_auc'])}",
+        f"top-decile lift    {_fmt(report['top_decile_lift'])}",
+    ]
+    for k, v in report["precision_at_k"].items():
+        lines.append(f"precision@{k:<8} {_fmt(v, True)}")
+    lines += [
+        "",
+        f"{'band':<18}{'accounts':>9}{'churned':>9}{'churn rate':>12}{'ARR':>14}{'churned ARR':>14}",
+    ]
+    for band, b in report["bands"].items():
+        lines.append(
+            f"{band:<18}{b['accounts']:>9}{b['churned']:>9}{_fmt(b['churn_rate'], True):>12}"
+            f"{b['arr']:>14,.0f}{b['churned_arr']:>14,.0f}"
+        )
+    ordered = report.get("bands_ordered")
+    lines.append(
+        f"bands ordered (red > yellow > green): {'yes' if ordered else 'NO' if ordered is False else '-'}"
+    )
+    cal = report.get("calibration", {})
+    if cal:
+        lines += ["", "renewal-risk calibration (cross-fitted by account)"]
+        for key in (
+            "selected",
+            "brier",
+            "logistic_brier",
+            "isotonic_brier",
+            "base_rate_brier",
+            "stored_risk_brier",
+        ):
+            if key in cal:
+                lines.append(f"  {key:<20}{_fmt(cal[key])}")
+        if cal.get("reliability"):
+            lines.append(f"  {'bin':<10}{'n':>6}{'predicted':>11}{'observed':>10}")
+            for row in cal["reliability"]:
+                lines.append(
+                    f"  {row['bin']:<10}{row['n']:>6}{row['predicted']:>11.3f}{row['observed']:>10.3f}"
+                )
+    lead = report.get("lead_time", {})
+    if lead.get("available"):
+        lines += [
+            "",
+            f"lead time: detection rate {_fmt(lead['detection_rate'], True)} ({lead['counts_as_detected']}), "
+            f"median lead {_fmt(lead['median_lead_days'])} days, "
+            f"false alarms among retained {_fmt(lead['false_alarm_rate'], True)}",
+        ]
+    return "\n".join(lines)
