@@ -44,6 +44,7 @@ def make_steps(
     def escalate(session: Session, as_of: dt.date) -> tuple[dict[str, int], list[CreateRequest]]:
         from sync.escalate import run_escalations
 
+        assert config.rules is not None
         return run_escalations(
             session,
             as_of,

@@ -53,10 +53,10 @@ def enqueue_plan(session: Session, plan: Iterable[PlannedWrite]) -> int:
             item.status = "superseded"
     session.flush()
     for target, p in planned.items():
-        item = pending.get(target)
-        if item is not None:
-            if item.payload != p.payload:
-                item.payload, item.attempts, item.next_attempt_at = p.payload, 0, None
+        existing = pending.get(target)
+        if existing is not None:
+            if existing.payload != p.payload:
+                existing.payload, existing.attempts, existing.next_attempt_at = p.payload, 0, None
                 n += 1
             continue
         session.add(

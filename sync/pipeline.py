@@ -79,14 +79,25 @@ def pull_stream(
     source: str,
     stream: str,
     run_id: int | None = None,
+    *,
+    fresh: bool = False,
+    seen: set[Any] | None = None,
 ) -> tuple[int, int]:
-    """Pull one stream page by page; returns (records stored, records quarantined)."""
+    """Pull one stream page by page; returns (records stored, records quarantined).
+
+    fresh: ignore the saved cursor and read the stream from its beginning (reconcile);
+    seen: collects the natural keys pulled, so rows the source no longer has can be found.
+    """
     sink = SINKS[(source, stream)]
     name = f"{source}.{stream}"
-    with transaction(factory) as session:
-        cursor = cursors.get_cursor(session, name)
+    cursor = None
+    if not fresh:
+        with transaction(factory) as session:
+            cursor = cursors.get_cursor(session, name)
     stored = rejected = 0
     for page in connector.pull(stream, cursor):
+        if seen is not None:
+            seen.update(sink.to_row(r)[sink.key[-1]] for r in page.records)
         with transaction(factory) as session:
             stored += store_page(session, sink, page.records)
             rejected += quarantine(session, page.rejected, run_id)

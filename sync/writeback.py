@@ -165,7 +165,7 @@ def _plan_salesforce(session: Session, snaps: dict[int, HealthSnapshot]) -> Iter
         )
     )
     for acc_id, sf_id in accounts:
-        if (snap := snaps.get(acc_id)) is None:
+        if sf_id is None or (snap := snaps.get(acc_id)) is None:
             continue
         if changes := _diff(sf_fields(snap), written.get(sf_id, {})):
             yield PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes)
@@ -195,7 +195,7 @@ def _plan_ticket_tags(session: Session, snaps: dict[int, HealthSnapshot]) -> Ite
         )
     )
     for zd_id, acc_id in tickets:
-        if (snap := snaps.get(acc_id)) is None:
+        if acc_id is None or (snap := snaps.get(acc_id)) is None:
             continue
         want = desired_tags(snap)
         have = {f.removeprefix("tag:") for f, v in written.get(str(zd_id), {}).items() if v}
