@@ -195,6 +195,10 @@ class SalesforceConnector:
         order = f" ORDER BY {spec.cursor_field} ASC, {spec.primary_key} ASC"
         return f"SELECT {columns} FROM {spec.sobject}{keyset_where(spec, position)}{order}"
 
+    def query(self, soql: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """All rows of a SOQL query (following nextRecordsUrl), each call under the policy."""
+        return self._query(soql, include_deleted)
+
     def _query(self, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
         timeout = self.policy.timeout
         result = self.request(

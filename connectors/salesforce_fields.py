@@ -46,8 +46,10 @@ class SalesforceFieldMap(BaseModel):
     )
     extra_fields: list[str] = Field(default_factory=list)
     writable_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_WRITABLE))
-    task_key_field: str = Field(
-        default="Pulsehub_Key__c", description="Task external id field used for idempotent upsert"
+    task_key_field: str | None = Field(
+        default=None,
+        description="Task external id field: set it to upsert tasks (idempotent) instead of "
+        "create + key-marker check",
     )
 
     @field_validator("extra_fields", "writable_fields")

@@ -75,29 +75,44 @@ class SalesforceWriter:
         return [results[i] for i in range(len(updates))]
 
     def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
+        """Upsert by `task_key_field` when the org has one; else create once, checked by key."""
         key_field = self.connector.fields.task_key_field
-        pending = [
-            (
-                i,
-                {
-                    "attributes": {"type": "Task"},
-                    key_field: t.key,
-                    "WhatId": t.what_id,
-                    "OwnerId": t.owner_id,
-                    "Subject": t.subject,
-                    "Description": t.description,
-                    "ActivityDate": t.due_date.isoformat() if t.due_date else None,
-                    "Priority": t.priority,
-                    "Status": "Not Started",
-                },
-            )
-            for i, t in enumerate(tasks)
-        ]
         results: dict[int, WriteResult] = {}
-        self._collections(f"composite/sobjects/Task/{key_field}", "PATCH", pending, results)
+        pending: list[tuple[int, dict[str, Any]]] = []
+        existing = {} if key_field else self._existing_tasks(tasks)
         for i, task in enumerate(tasks):
-            results[i] = results[i].model_copy(update={"target_id": task.key})
-        return [results[i] for i in range(len(tasks))]
+            if task.key in existing:
+                results[i] = WriteResult.success(task.key, created_id=existing[task.key])
+                continue
+            record = _task_record(task)
+            if key_field:
+                record[key_field] = task.key
+            pending.append((i, record))
+        if key_field:
+            self._collections(f"composite/sobjects/Task/{key_field}", "PATCH", pending, results)
+        else:  # a plain create is not idempotent: the key marker makes a later retry safe
+            self._collections("composite/sobjects", "POST", pending, results, idempotent=False)
+        return [
+            results[i].model_copy(update={"target_id": task.key}) for i, task in enumerate(tasks)
+        ]
+
+    def _existing_tasks(self, tasks: Sequence[TaskCreate]) -> dict[str, str]:
+        """Key -> Task Id of tasks already created (their Description carries the key marker)."""
+        found: dict[str, str] = {}
+        for chunk in chunks(tasks, COLLECTION_LIMIT):
+            what_ids = ", ".join(sorted({_quote(t.what_id) for t in chunk}))
+            subjects = ", ".join(sorted({_quote(t.subject) for t in chunk}))
+            soql = (
+                "SELECT Id, Description FROM Task "
+                f"WHERE WhatId IN ({what_ids}) AND Subject IN ({subjects})"
+            )
+            rows = self.connector.query(soql)
+            for task in chunk:
+                marker = key_marker(task.key)
+                for row in rows:
+                    if marker in (row.get("Description") or ""):
+                        found[task.key] = str(row["Id"])
+        return found
 
     def _collections(
         self,
@@ -105,12 +120,14 @@ class SalesforceWriter:
         method: str,
         pending: list[tuple[int, dict[str, Any]]],
         results: dict[int, WriteResult],
+        *,
+        idempotent: bool = True,
     ) -> None:
         """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up."""
         for round_no in range(LOCK_RETRY_ROUNDS + 1):
             retry: list[tuple[int, dict[str, Any]]] = []
             for chunk in chunks(pending, COLLECTION_LIMIT):
-                self._send_chunk(path, method, chunk, results, retry)
+                self._send_chunk(path, method, chunk, results, retry, idempotent)
             if not retry:
                 return
             if round_no < LOCK_RETRY_ROUNDS:
@@ -125,6 +142,7 @@ class SalesforceWriter:
         chunk: Sequence[tuple[int, dict[str, Any]]],
         results: dict[int, WriteResult],
         retry: list[tuple[int, dict[str, Any]]],
+        idempotent: bool,
     ) -> None:
         payload = {"allOrNone": False, "records": [record for _, record in chunk]}
         timeout = self.connector.policy.timeout
@@ -132,7 +150,8 @@ class SalesforceWriter:
             response = self.connector.request(
                 lambda: self.connector.sf.restful(
                     path, method=method, json=payload, timeout=timeout
-                )
+                ),
+                idempotent=idempotent,
             )
         except ConnectorError as exc:
             if not isinstance(exc, Retriable | Fatal):
@@ -156,6 +175,29 @@ class SalesforceWriter:
                 results[i] = WriteResult.failure(
                     _target(record), Retriable("no per-record result returned", code="NO_RESULT")
                 )
+
+
+def key_marker(key: str) -> str:
+    """The line in a Task's Description that identifies the outbox item that created it."""
+    return f"[pulsehub:{key}]"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _task_record(task: TaskCreate) -> dict[str, Any]:
+    description = f"{task.description}\n\n{key_marker(task.key)}".strip()
+    return {
+        "attributes": {"type": "Task"},
+        "WhatId": task.what_id,
+        "OwnerId": task.owner_id,
+        "Subject": task.subject,
+        "Description": description,
+        "ActivityDate": task.due_date.isoformat() if task.due_date else None,
+        "Priority": task.priority,
+        "Status": "Not Started",
+    }
 
 
 def _target(record: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ class FakeOrg:
         self.queries: list[str] = []
         self.on_query: Callable[[int], None] | None = None
         self.limit_info: str | None = None
-        self.collection_results: list[list[dict[str, Any]]] = []
+        self.collection_results: list[Any] = []
         self.collection_requests: list[Any] = []
         self.bulk_jobs: dict[str, str] = {}
 
@@ -70,7 +70,10 @@ class FakeOrg:
 
             payload = json.loads(request.body or b"{}")
             self.collection_requests.append(payload)
-            return 200, self.collection_results.pop(0), headers
+            reply = self.collection_results.pop(0)
+            if isinstance(reply, tuple):  # (status, error body)
+                return reply[0], reply[1], headers
+            return 200, reply, headers
         if url.path.endswith("/sobjects/Account/describe"):
             names = ["Id", "Name", "Health_Score__c", "Health_Status__c", "Renewal_Risk__c"]
             return 200, {"fields": [{"name": n} for n in names]}, headers

@@ -7,6 +7,7 @@ from typing import Any
 
 from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate
 from tests.connectors.conftest import fake_salesforce
 from tests.connectors.fake_salesforce import FakeOrg
@@ -23,9 +24,12 @@ def failed(code: str, message: str) -> dict[str, Any]:
     return {"success": False, "errors": [{"statusCode": code, "message": message, "fields": []}]}
 
 
-def make(org: FakeOrg, policy: RetryPolicy) -> tuple[SalesforceConnector, Any]:
+def make(
+    org: FakeOrg, policy: RetryPolicy, fields: SalesforceFieldMap | None = None
+) -> tuple[SalesforceConnector, Any]:
     sf, server = fake_salesforce(org.handler)
-    return SalesforceConnector(sf, policy=policy, bulk_threshold=None), server
+    fields = fields or SalesforceFieldMap()
+    return SalesforceConnector(sf, fields, policy=policy, bulk_threshold=None), server
 
 
 def update(n: int, **fields: Any) -> AccountUpdate:
@@ -102,21 +106,21 @@ def test_batches_of_200_in_input_order(policy: RetryPolicy) -> None:
     assert [r.target_id for r in results] == [u.id for u in updates] and all(r.ok for r in results)
 
 
-def test_tasks_upsert_by_key_is_idempotent(policy: RetryPolicy) -> None:
+def task(n: int) -> TaskCreate:
+    return TaskCreate(
+        what_id="001A",
+        owner_id="005A",
+        subject="Renewal at risk",
+        due_date=dt.date(2025, 1, 2),
+        key=f"task-{n}",
+    )
+
+
+def test_tasks_upsert_by_key_when_the_org_has_a_key_field(policy: RetryPolicy) -> None:
     org = FakeOrg()
     org.collection_results = [[ok("00T1", created=True), ok("00T2", created=False)]]
-    sf, server = make(org, policy)
-    tasks = [
-        TaskCreate(
-            what_id="001A",
-            owner_id="005A",
-            subject="Renewal at risk",
-            due_date=dt.date(2025, 1, 2),
-            key=f"task-{n}",
-        )
-        for n in (1, 2)
-    ]
-    results = sf.create_tasks(tasks)
+    sf, server = make(org, policy, SalesforceFieldMap(task_key_field="Pulsehub_Key__c"))
+    results = sf.create_tasks([task(1), task(2)])
     assert [(r.target_id, r.ok, r.created_id) for r in results] == [
         ("task-1", True, "00T1"),
         ("task-2", True, "00T2"),
@@ -124,3 +128,34 @@ def test_tasks_upsert_by_key_is_idempotent(policy: RetryPolicy) -> None:
     assert server.requests[0].url.endswith("/composite/sobjects/Task/Pulsehub_Key__c")
     record = org.collection_requests[0]["records"][0]
     assert record["Pulsehub_Key__c"] == "task-1" and record["ActivityDate"] == "2025-01-02"
+
+
+def test_tasks_created_once_with_a_key_marker(policy: RetryPolicy) -> None:
+    org = FakeOrg()
+    org.tables["Task"] = [
+        {
+            "Id": "00T9",
+            "Description": "old\n\n[pulsehub:task-1]",
+            "SystemModstamp": "2024-01-01T00:00:00.000+0000",
+        }
+    ]
+    org.collection_results = [[ok("00T2", created=True)]]
+    sf, _ = make(org, policy)
+    results = sf.create_tasks([task(1), task(2)])
+    assert [(r.target_id, r.ok, r.created_id) for r in results] == [
+        ("task-1", True, "00T9"),
+        ("task-2", True, "00T2"),
+    ], "task-1 exists already: not created again"
+    [sent] = org.collection_requests
+    assert [r["Description"] for r in sent["records"]] == ["[pulsehub:task-2]"]
+    assert "WhatId IN ('001A') AND Subject IN ('Renewal at risk')" in org.queries[0]
+
+
+def test_task_create_is_not_retried_on_a_5xx(policy: RetryPolicy) -> None:
+    org = FakeOrg()
+    org.tables["Task"] = []
+    org.collection_results = [(503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}])]
+    sf, _ = make(org, policy)
+    [result] = sf.create_tasks([task(1)])
+    assert not result.ok and result.retriable, "the outbox retries later; the marker dedupes"
+    assert len(org.collection_requests) == 1
