@@ -24,7 +24,7 @@ from model.tables import Account, Contact, HealthSnapshot, Opportunity, Ticket
 log = logging.getLogger(__name__)
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
-HISTORY_DAYS = 400
+HISTORY_DAYS = 200
 
 
 class SnapshotFact(BaseModel):

@@ -188,3 +188,54 @@ def json_dumps(value: object) -> str:
     import json
 
     return json.dumps(value, indent=2, default=str)
+
+
+@app.command()
+def replay(
+    start: Annotated[str, typer.Option(help="first day YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option(help="last day (default today)")] = None,
+    step_days: Annotated[int, typer.Option(help="evaluate every N days")] = 7,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay the rules over stored history (rolled back): volume and churn lead time."""
+    from escalation.config import load_rules
+    from escalation.replay import replay as run_replay
+    from model.db import make_engine, make_session_factory
+    from pulsehub.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            try:
+                result = run_replay(
+                    session,
+                    dt.date.fromisoformat(start),
+                    dt.date.fromisoformat(end) if end else utcnow().date(),
+                    load_rules(settings.rules_file),
+                    step_days=step_days,
+                )
+            finally:
+                session.rollback()
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    t = Table(title=f"Rules replayed {result.start} .. {result.end} every {step_days} days")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("accounts with snapshots", str(result.accounts))
+    t.add_row("escalations opened", str(result.episodes))
+    t.add_row("per 1,000 accounts (window)", f"{result.per_1000_accounts:.1f}")
+    t.add_row("per 1,000 accounts per 30 days", f"{result.per_1000_accounts_per_30d:.1f}")
+    t.add_row("by severity", ", ".join(f"{k}: {v}" for k, v in result.by_severity.items()))
+    t.add_row("by rule", ", ".join(f"{k}: {v}" for k, v in result.by_rule.items()))
+    t.add_row("accounts churned in window", str(result.churned))
+    t.add_row("... escalated before churning", str(result.churned_escalated_first))
+    t.add_row("median days of warning", str(result.lead_days_median))
+    t.add_row(
+        "escalated accounts that churned",
+        f"{result.escalated_accounts_churned} of {result.escalated_accounts}",
+    )
+    console.print(t)

@@ -103,3 +103,15 @@ def test_cli_list_and_ack(cli_db):
     assert runner.invoke(app, ["ack", "99999"]).exit_code == 1
     acked = json.loads(runner.invoke(app, ["list", "--state", "acknowledged", "--json"]).output)
     assert [r["id"] for r in acked] == [target["id"]]
+
+
+def test_cli_replay_leaves_live_escalations_alone(cli_db, session):
+    before = session.query(Escalation).count()
+    result = CliRunner().invoke(
+        app, ["replay", "--start", "2026-06-01", "--end", "2026-07-10", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["accounts"] == 2 and data["episodes"] >= 2
+    session.expire_all()
+    assert session.query(Escalation).count() == before
