@@ -108,10 +108,13 @@ def test_cli_list_and_ack(cli_db):
 def test_cli_replay_leaves_live_escalations_alone(cli_db, session):
     before = session.query(Escalation).count()
     result = CliRunner().invoke(
-        app, ["replay", "--start", "2026-06-01", "--end", "2026-07-10", "--json"]
+        app,
+        ["replay", "--start", "2026-06-25", "--end", "2026-07-12", "--step-days", "1", "--json"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["accounts"] == 2 and data["episodes"] >= 2
+    assert data["accounts"] == 2
+    # red + renewal review on 06-30, both again on 07-10 after the cooldown, the repeated issue
+    assert data["by_rule"] == {"band_red": 2, "renewal_review": 2, "repeated_issue": 1}
     session.expire_all()
     assert session.query(Escalation).count() == before
