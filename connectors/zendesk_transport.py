@@ -60,6 +60,7 @@ class ZendeskTransport:
         self.session: requests.Session = zenpy.tickets.session
         self.policy = policy
         self.calls = 0
+        self.method_calls: dict[str, int] = {}
 
     def url(self, path: str) -> str:
         """Absolute API URL for a path like 'tickets.json' (zenpy's host resolution)."""
@@ -83,6 +84,7 @@ class ZendeskTransport:
             if limiter is not None:
                 limiter.acquire()
             self.calls += 1
+            self.method_calls[method] = self.method_calls.get(method, 0) + 1
             logger.debug("%s %s", method, redact(url))
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=self.policy.timeout
