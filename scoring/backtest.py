@@ -52,7 +52,11 @@ def churn_outcomes(session: Session) -> dict[int, tuple[date, float | None]]:
         .where(Opportunity.account_id.is_not(None), Opportunity.close_date.is_not(None))
         .order_by(Opportunity.account_id, Opportunity.close_date.desc())
     )
-    return {aid: (day, amount) for aid, day, amount in rows}  # the earliest wins
+    out: dict[int, tuple[date, float | None]] = {}
+    for aid, day, amount in rows:
+        if aid is not None and day is not None:
+            out[aid] = (day, amount)  # ordered latest first, so the earliest wins
+    return out
 
 
 def samples_from_database(

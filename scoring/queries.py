@@ -64,6 +64,7 @@ def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Sig
     if not history:
         return
     feed_last = session.scalar(select(func.max(UsageDaily.day)).where(UsageDaily.day <= as_of))
+    feed_age = 0.0 if feed_last is None else float((as_of - feed_last).days)
     r0 = as_of - timedelta(days=RECENT_DAYS - 1)
     b0 = r0 - timedelta(days=BASELINE_DAYS)
     d = select(
@@ -91,7 +92,7 @@ def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Sig
         s = out.get(aid)
         if s is None:
             continue
-        s.ages["usage"] = float((as_of - feed_last).days)
+        s.ages["usage"] = feed_age
         au, peak, logins, features, seats_recent, base_sum, seats_any = windows.get(aid) or (0,) * 7
         seats = seats_recent or seats_any
         s.seats = float(seats) if seats else None
@@ -150,9 +151,10 @@ def add_tickets(session: Session, as_of: date, ids: Sequence[int] | None, out: S
         s.open_urgent_tickets = 0.0
         s.tickets_per_seat_90d = 0.0 if s.seats else None
     for aid, created, frt, n_solved, resolution, reopened, urgent, good, bad, last_rating in rows:
-        s = out.get(aid)
-        if s is None:
+        t = out.get(aid)
+        if t is None:
             continue
+        s = t
         s.tickets_per_seat_90d = created / s.seats if s.seats else None
         s.first_reply_hours = None if frt is None else frt / 60
         s.resolution_hours = None if resolution is None else resolution / 60
@@ -246,7 +248,7 @@ def add_opportunities(
     ).all()  # fmt: skip
     if not rows:
         return set()
-    by_account: dict[int, list[Row[Any]]] = defaultdict(list)
+    by_account: dict[int | None, list[Any]] = defaultdict(list)
     for r in rows:
         by_account[r.account_id].append(r)
     churned: set[int] = set()

@@ -126,7 +126,8 @@ def _outside_children(
             .where(HealthSnapshot.as_of == as_of, Account.is_deleted.is_(False))
         )
         for pid, cid, score, arr in rows:
-            out[pid].append((cid, score, arr))
+            if pid is not None:
+                out[pid].append((cid, score, arr))
     return out
 
 
@@ -204,8 +205,8 @@ def _upsert(session: Session, as_of: date, rows: list[dict[str, Any]]) -> list[H
         stmt = insert(HealthSnapshot).returning(HealthSnapshot)
         snaps.extend(session.scalars(stmt, inserts[i : i + CHUNK]).all())
     for chunk in _chunks([u["id"] for u in updates]):
-        q = select(HealthSnapshot).where(HealthSnapshot.id.in_(chunk or []))
-        snaps.extend(session.scalars(q.execution_options(populate_existing=True)))
+        fresh = select(HealthSnapshot).where(HealthSnapshot.id.in_(chunk or []))
+        snaps.extend(session.scalars(fresh.execution_options(populate_existing=True)))
     return sorted(snaps, key=lambda s: s.account_id)
 
 
