@@ -255,10 +255,17 @@ class SalesforceConnector:
                 yield page
 
     def deleted_ids(self, stream: str, start: dt.datetime, end: dt.datetime) -> list[str]:
-        """Ids deleted in [start, end] via getDeleted (one call; at most 15 days back)."""
-        sobject = getattr(self.sf, STREAMS[stream].sobject)
-        result = self.request(lambda: sobject.deleted(start, end))
-        return [d["id"] for d in result.get("deletedRecords", [])]
+        """Ids deleted in [start, end] via getDeleted: one call, at most 15 days back."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("getDeleted needs aware datetimes (naive ones are malformed)")
+        path = f"sobjects/{STREAMS[stream].sobject}/deleted/"
+        params = {
+            "start": start.isoformat(timespec="seconds"),
+            "end": end.isoformat(timespec="seconds"),
+        }
+        timeout = self.policy.timeout
+        result = self.request(lambda: self.sf.restful(path, params=params, timeout=timeout))
+        return [d["id"] for d in (result or {}).get("deletedRecords", [])]
 
     def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
         """Set account fields via sObject Collections (200/call); results in input order."""

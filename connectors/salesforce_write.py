@@ -53,8 +53,10 @@ class SalesforceWriter:
         """Account field names from describe (one call, cached); empty if describe fails."""
         if self._account_fields is None:
             try:
-                sf: Any = self.connector.sf
-                described = self.connector.request(lambda: sf.Account.describe())
+                sf, timeout = self.connector.sf, self.connector.policy.timeout
+                described = self.connector.request(
+                    lambda: sf.restful("sobjects/Account/describe", timeout=timeout)
+                )
                 self._account_fields = {f["name"] for f in described.get("fields", [])}
             except ConnectorError as exc:
                 logger.warning("Account describe failed, field existence not checked: %s", exc)

@@ -77,6 +77,11 @@ class FakeOrg:
         if url.path.endswith("/sobjects/Account/describe"):
             names = ["Id", "Name", "Health_Score__c", "Health_Status__c", "Renewal_Risk__c"]
             return 200, {"fields": [{"name": n} for n in names]}, headers
+        if url.path.endswith("/sobjects/Account/deleted/"):
+            q = parse_qs(url.query)
+            self.queries.append(f"DELETED {q['start'][0]} {q['end'][0]}")
+            deleted = [{"id": "001D", "deletedDate": "2024-03-01T12:00:00.000+0000"}]
+            return 200, {"deletedRecords": deleted, "latestDateCovered": q["end"][0]}, headers
         return self.bulk(request, url.path, headers)
 
     def bulk(self, request: requests.PreparedRequest, path: str, headers: dict[str, str]):

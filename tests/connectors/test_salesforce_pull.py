@@ -147,3 +147,11 @@ def test_users_stream_uses_query_not_query_all(org: FakeOrg, policy) -> None:
     ]
     [page] = list(connector(org, policy).pull("users", None))
     assert page.records[0].email == "a@x"
+
+
+def test_get_deleted_with_aware_datetimes(org: FakeOrg, policy) -> None:
+    c = connector(org, policy)
+    assert c.deleted_ids("accounts", T0, T0 + dt.timedelta(days=1)) == ["001D"]
+    assert org.queries == ["DELETED 2024-03-01T12:00:00+00:00 2024-03-02T12:00:00+00:00"]
+    with pytest.raises(ValueError, match="aware"):
+        c.deleted_ids("accounts", dt.datetime(2024, 3, 1), T0)
