@@ -224,7 +224,8 @@ def _add_tickets(
         if own_tags & set(t.tags or []) or t.account_id is None:
             continue
         f = facts[t.account_id]
-        solved = t.solved_at is not None and t.solved_at < end
+        # open that day: not solved by then (a ticket solved later was open on a replayed day)
+        open_then = t.solved_at >= end if t.solved_at is not None else t.status not in SOLVED
         fact = TicketFact(
             zd_id=t.zd_id,
             subject=t.subject or "",
@@ -236,7 +237,7 @@ def _add_tickets(
             first_reply_minutes=t.first_reply_minutes,
             age_hours=(end - t.created_at).total_seconds() / 3600,
         )
-        if not solved and t.status not in SOLVED:
+        if open_then:
             f.open_tickets.append(fact)
         if t.created_at >= window_start:
             recent[t.account_id].append(fact)

@@ -237,3 +237,14 @@ def test_renewal_lost_later_counts_as_upcoming_on_an_earlier_day(session, config
     assert facts[acc.id].days_to_renewal == 30 and facts[acc.id].arr_at_stake == 80_000
     assert facts[won.id].renewal_date is None
     assert gather_facts(session, AS_OF, [acc.id], config)[acc.id].renewal_date is None
+
+
+def test_ticket_solved_later_was_open_on_an_earlier_day(session, config):
+    acc = f.account(session, tier="strategic")
+    t = f.ticket(
+        session, acc, "Outage", days_ago=6, priority="urgent", status="solved", solved_at=f.at(1)
+    )
+    earlier = gather_facts(session, AS_OF - timedelta(days=3), [acc.id], config)[acc.id]
+    assert [x.zd_id for x in earlier.open_tickets] == [t.zd_id]
+    assert gather_facts(session, AS_OF, [acc.id], config)[acc.id].open_tickets == []
+    assert [d.reason for d in evaluate(earlier, config)] == [f"sla_{t.zd_id}"]
