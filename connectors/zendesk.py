@@ -28,6 +28,7 @@ from connectors.zendesk_write import ZendeskWriter
 logger = logging.getLogger(__name__)
 SOURCE = "zendesk"
 Strategy = Literal["export_cursor", "export_time", "list_cursor"]
+ORG_FIELDS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class ZendeskConnector:
         self,
         zenpy: Zenpy,
         *,
-        writable_org_fields: Sequence[str] = ("health_score", "health_status", "renewal_risk"),
+        writable_org_fields: Sequence[str] = ORG_FIELDS,
         allowed_tags: Sequence[str] | None = None,
         page_size: int = 1000,
         list_page_size: int = 100,
