@@ -1,0 +1,1 @@
+"""The CS dashboard and operator surface (FastAPI, server-rendered, offline)."""

@@ -1,0 +1,67 @@
+"""JSON API for scripts (Bearer token): the overview figures and one account's latest health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from pulsehub.web.auth import Principal, require_user
+from pulsehub.web.queries.accounts import load_account
+from pulsehub.web.queries.overview import load_overview
+from pulsehub.web.rendering import session_scope
+
+router = APIRouter(prefix="/api")
+DB = Annotated[Session, Depends(session_scope)]
+User = Annotated[Principal, Depends(require_user)]
+
+
+@router.get("/overview")
+def overview(user: User, session: DB) -> dict[str, Any]:
+    ov = load_overview(session)
+    return {
+        "as_of": ov.as_of.isoformat(),
+        "accounts": ov.accounts,
+        "bands": ov.bands,
+        "unscored": ov.unscored,
+        "arr_by_band": ov.arr_by_band,
+        "renewals": [
+            {
+                "days": b.days,
+                "accounts": b.accounts,
+                "arr": b.arr,
+                "by_risk": b.by_risk,
+                "arr_at_risk": b.arr_at_risk,
+            }
+            for b in ov.renewals
+        ],
+        "open_escalations": ov.escalations,
+        "band_changes_7d": ov.movers_total,
+    }
+
+
+@router.get("/accounts/{account_id}")
+def account(user: User, session: DB, account_id: int) -> dict[str, Any]:
+    d = load_account(session, account_id)
+    if d is None:
+        raise LookupError(f"no account with id {account_id}")
+    s = d.latest
+    return {
+        "id": d.account.id,
+        "name": d.account.name,
+        "sf_id": d.account.sf_id,
+        "arr": d.account.arr,
+        "renewal_date": d.account.renewal_date.isoformat() if d.account.renewal_date else None,
+        "health": None
+        if s is None
+        else {
+            "as_of": s.as_of.isoformat(),
+            "score": s.score,
+            "band": s.band,
+            "reasons": s.reasons,
+            "renewal_risk": s.renewal_risk,
+            "risk_level": s.risk_level,
+            "risk_drivers": s.risk_drivers,
+        },
+    }

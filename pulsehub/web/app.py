@@ -1,0 +1,81 @@
+"""Build the dashboard application: settings -> database, auth, templates and routers."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from model.db import make_engine, make_session_factory
+from pulsehub.settings import Settings, get_settings
+from pulsehub.web import api, login, metrics, operator, pages
+from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
+from pulsehub.web.rendering import render
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """The dashboard app; `factory` defaults to a session factory on `settings.database_url`."""
+    settings = settings or get_settings()
+    if factory is None:
+        factory = make_session_factory(make_engine(settings.database_url))
+    app = FastAPI(title="pulsehub", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.factory = factory
+    app.state.auth = Authenticator(settings)
+    if not app.state.auth.configured:
+        log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
+    for module in (login, pages, operator, api, metrics):
+        app.include_router(module.router)
+    _include_webhooks(app)
+    _install_error_pages(app)
+    return app
+
+
+def _include_webhooks(app: FastAPI) -> None:
+    """The Zendesk webhook router lives in pulsehub.web.webhooks when that module exists."""
+    try:
+        webhooks = importlib.import_module("pulsehub.web.webhooks")
+    except ModuleNotFoundError as exc:
+        if exc.name != "pulsehub.web.webhooks":
+            raise
+        return
+    app.include_router(webhooks.router)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(
+        ("/api/", "/metrics")
+    ) or "text/html" not in request.headers.get("accept", "")
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": "authentication required: send Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return render(request, "error.html", {"title": "Not allowed", "message": str(exc)}, 403)
+
+    @app.exception_handler(LookupError)
+    async def _not_found(request: Request, exc: LookupError) -> Response:
+        if _wants_json(request):
+            return PlainTextResponse(str(exc), status_code=404)
+        return render(request, "error.html", {"title": "Not found", "message": str(exc)}, 404)

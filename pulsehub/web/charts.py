@@ -1,0 +1,164 @@
+"""Inline SVG charts drawn by hand: stacked columns, horizontal bars and line charts (no JS, no CDN)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from markupsafe import Markup, escape
+
+COLORS = {
+    "green": "#2e9e5b", "yellow": "#e0a800", "red": "#d64545", "insufficient_data": "#9aa4b2",
+    "unscored": "#cfd5dd", "high": "#d64545", "medium": "#e0a800", "low": "#2e9e5b",
+    "unknown": "#9aa4b2", "critical": "#8e1b1b",
+}  # fmt: skip
+PALETTE = ("#3566c8", "#2e9e5b", "#e0a800", "#d64545", "#7b4fc9", "#1f9bb3", "#c25e9a")
+FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="#444"'
+Fmt = Callable[[float], str]
+
+
+def color(key: str, i: int = 0) -> str:
+    return COLORS.get(key, PALETTE[i % len(PALETTE)])
+
+
+def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _nice_max(v: float) -> float:
+    if v <= 0:
+        return 1.0
+    step = 10 ** len(str(int(v))) / 10 if v >= 1 else 0.1
+    for m in (1, 2, 2.5, 5, 10):
+        if v <= step * m:
+            return step * m
+    return v
+
+
+def stacked_columns(
+    labels: Sequence[str], stacks: dict[str, Sequence[float]], *, title: str,
+    width: int = 640, height: int = 220, fmt: Fmt = lambda v: f"{v:,.0f}",
+) -> Markup:  # fmt: skip
+    """One column per label, one colored segment per stack key (e.g. bands over weeks)."""
+    left, bottom, top = 44, 24, 10
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    totals = [sum(s[i] for s in stacks.values()) for i in range(len(labels))]
+    ymax = _nice_max(max(totals, default=0))
+    n = max(1, len(labels))
+    col_w = plot_w / n
+    body = _y_axis(left, top, plot_w, plot_h, ymax, fmt)
+    for i, label in enumerate(labels):
+        x, y = left + i * col_w + col_w * 0.15, top + plot_h
+        for k, (key, values) in enumerate(stacks.items()):
+            h = plot_h * values[i] / ymax
+            y -= h
+            if h > 0:
+                tip = f"{label} {key.replace('_', ' ')}: {fmt(values[i])}"
+                body.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{col_w * 0.7:.1f}" height="{h:.1f}" '
+                    f'fill="{color(key, k)}"><title>{escape(tip)}</title></rect>'
+                )
+        if n <= 16 or i % 2 == 0:
+            body.append(
+                f'<text x="{left + (i + 0.5) * col_w:.1f}" y="{height - 8}" text-anchor="middle" {FONT}>{escape(label)}</text>'
+            )
+    return _svg(width, height, body, title)
+
+
+def hbars(
+    items: Sequence[tuple[str, float]], *, title: str, width: int = 420,
+    fmt: Fmt = lambda v: f"{v:,.0f}", colors: Sequence[str] | None = None,
+) -> Markup:  # fmt: skip
+    """Horizontal bars with the value printed after each bar."""
+    row, left = 26, 120
+    height = max(1, len(items)) * row + 8
+    vmax = max((v for _, v in items), default=0) or 1
+    bar_w = width - left - 90
+    body = []
+    for i, (label, v) in enumerate(items):
+        y = 4 + i * row
+        w = bar_w * v / vmax
+        fill = colors[i] if colors else color(label, i)
+        body.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" {FONT}>{escape(label.replace("_", " "))}</text>'
+            f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" rx="2" fill="{fill}">'
+            f"<title>{escape(label)}: {escape(fmt(v))}</title></rect>"
+            f'<text x="{left + w + 6:.1f}" y="{y + 15}" {FONT}>{escape(fmt(v))}</text>'
+        )
+    return _svg(width, height, body, title)
+
+
+def line_chart(
+    labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
+    width: int = 640, height: int = 200, fmt: Fmt = lambda v: f"{v:,.1f}",
+    ymax: float | None = None, bands: Sequence[tuple[float, float, str]] = (),
+    point_colors: Sequence[str] | None = None,
+) -> Markup:  # fmt: skip
+    """Lines over shared x labels; gaps where a value is None; optional shaded y bands."""
+    left, bottom, top = 44, 24, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    values = [v for s in series.values() for v in s if v is not None]
+    top_v = ymax if ymax is not None else _nice_max(max(values, default=0))
+    n = len(labels)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        return x, top + plot_h - plot_h * min(v, top_v) / top_v
+
+    body = [
+        f'<rect x="{left}" y="{top + plot_h - plot_h * hi / top_v:.1f}" width="{plot_w}" '
+        f'height="{plot_h * (hi - lo) / top_v:.1f}" fill="{color(key)}" opacity="0.10"/>'
+        for lo, hi, key in bands
+    ]
+    body += _y_axis(left, top, plot_w, plot_h, top_v, fmt)
+    for k, (name, vals) in enumerate(series.items()):
+        stroke = color(name, k)
+        path, pen_down = [], False
+        for i, v in enumerate(vals):
+            if v is None:
+                pen_down = False
+                continue
+            x, y = xy(i, v)
+            path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
+            pen_down = True
+        if path:
+            body.append(
+                f'<path d="{" ".join(path)}" fill="none" stroke="{stroke}" stroke-width="2"/>'
+            )
+        for i, v in enumerate(vals):
+            if v is not None and (n <= 60 or point_colors):
+                x, y = xy(i, v)
+                fill = point_colors[i] if point_colors else stroke
+                body.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if n <= 60 else 2}" fill="{fill}">'
+                    f"<title>{escape(labels[i])} {escape(name)}: {escape(fmt(v))}</title></circle>"
+                )
+    step = max(1, n // 8)
+    for i in range(0, n, step):
+        x, _ = xy(i, 0)
+        body.append(
+            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" {FONT}>{escape(labels[i])}</text>'
+        )
+    if len(series) > 1:
+        for k, name in enumerate(series):
+            body.append(
+                f'<rect x="{left + 8 + k * 120}" y="{top}" width="10" height="10" fill="{color(name, k)}"/>'
+                f'<text x="{left + 22 + k * 120}" y="{top + 9}" {FONT}>{escape(name)}</text>'
+            )
+    return _svg(width, height, body, title)
+
+
+def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt: Fmt) -> list[str]:
+    out = []
+    for t in range(5):
+        v = ymax * t / 4
+        y = top + plot_h - plot_h * t / 4
+        out.append(
+            f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ec"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{escape(fmt(v))}</text>'
+        )
+    return out

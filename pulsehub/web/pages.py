@@ -1,0 +1,126 @@
+"""Read-only dashboard pages: overview, account list and drill-down, support KPIs, adoption."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from pulsehub.web import charts
+from pulsehub.web.auth import Principal, require_user
+from pulsehub.web.queries.accounts import list_accounts, load_account, segments
+from pulsehub.web.queries.adoption import load_adoption
+from pulsehub.web.queries.common import BANDS, as_of_day
+from pulsehub.web.queries.overview import Overview, load_overview
+from pulsehub.web.queries.support import load_support
+from pulsehub.web.rendering import money, pct, render, session_scope
+
+router = APIRouter()
+DB = Annotated[Session, Depends(session_scope)]
+User = Annotated[Principal, Depends(require_user)]
+BAND_SCORE_ZONES = ((0, 40, "red"), (40, 70, "yellow"), (70, 100, "green"))
+
+
+def overview_charts(ov: Overview) -> dict[str, Any]:
+    """The overview's pictures, shared by the page and the standalone report."""
+    weeks = [f"{d:%b %d}" for d, _ in ov.band_trend]
+    return {
+        "trend": charts.stacked_columns(
+            weeks, {b: [c[b] for _, c in ov.band_trend] for b in BANDS},
+            title="accounts by health band, weekly",
+        ),
+        "bands": charts.hbars(
+            [(b, ov.bands[b]) for b in BANDS] + [("unscored", ov.unscored)], title="accounts by band"
+        ),
+        "arr": charts.hbars(
+            [(b, ov.arr_by_band[b]) for b in BANDS], title="ARR by band", fmt=money
+        ),
+        "escalations": charts.hbars(list(ov.escalations.items()), title="open escalations by severity"),
+    }  # fmt: skip
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, user: User, session: DB) -> HTMLResponse:
+    ov = load_overview(session)
+    return render(request, "overview.html", {"ov": ov, "chart": overview_charts(ov)})
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts(
+    request: Request, user: User, session: DB, q: str = "", band: str = "", segment: str = "",
+    sort: str = "arr", desc: bool = True, page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:  # fmt: skip
+    result = list_accounts(
+        session, q=q, band=band, segment=segment, sort=sort, desc=desc, page=page
+    )
+    return render(request, "accounts.html", {
+        "result": result, "segments": segments(session), "bands": (*BANDS, "unscored"),
+        "f": {"q": q, "band": band, "segment": segment, "sort": sort, "desc": desc},
+    })  # fmt: skip
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account(request: Request, user: User, session: DB, account_id: int) -> HTMLResponse:
+    detail = load_account(session, account_id)
+    if detail is None:
+        raise LookupError(f"no account with id {account_id}")
+    labels = [f"{d:%b %d}" for d, _, _ in detail.history]
+    history = charts.line_chart(
+        labels, {"score": [s for _, s, _ in detail.history]}, title="health score history",
+        ymax=100, bands=BAND_SCORE_ZONES, fmt=lambda v: f"{v:.0f}",
+        point_colors=[charts.color(b) for _, _, b in detail.history],
+    )  # fmt: skip
+    usage = charts.line_chart(
+        [f"{d:%b %d}" for d, _ in detail.usage], {"active users": [float(v) for _, v in detail.usage]},
+        title="daily active users", height=160, fmt=lambda v: f"{v:.0f}",
+    )  # fmt: skip
+    return render(
+        request, "account.html", {"d": detail, "history_chart": history, "usage_chart": usage}
+    )
+
+
+@router.get("/support", response_class=HTMLResponse)
+def support(request: Request, user: User, session: DB) -> HTMLResponse:
+    k = load_support(session, as_of_day(session))
+    labels = [f"{w:%b %d}" for w in k.weeks]
+
+    def trend(key: str, fmt: Any, ymax: float | None = None) -> Any:
+        return charts.line_chart(labels, {key: [k.by_week[w][key] for w in k.weeks]},
+                                 title=key, height=150, fmt=fmt, ymax=ymax)  # fmt: skip
+
+    hours = lambda v: f"{v:.1f}h"  # noqa: E731
+    rate = lambda v: pct(v)  # noqa: E731
+    per = lambda v: f"{v:.3f}"  # noqa: E731
+    kpi_charts = {
+        "first_reply_h": trend("first_reply_h", hours), "resolution_h": trend("resolution_h", hours),
+        "fcr": trend("fcr", rate, 1.0), "csat": trend("csat", rate, 1.0),
+        "tickets_per_customer": trend("tickets_per_customer", per),
+        "escalations_per_customer": trend("escalations_per_customer", per),
+        "repeat_per_customer": trend("repeat_per_customer", per),
+    }  # fmt: skip
+    return render(request, "support.html", {"k": k, "kpi_charts": kpi_charts})
+
+
+@router.get("/adoption", response_class=HTMLResponse)
+def adoption(request: Request, user: User, session: DB) -> HTMLResponse:
+    a = load_adoption(session, as_of_day(session))
+    trend = charts.line_chart(
+        [f"{d:%b %d}" for d, _ in a.dau_mau_trend], {"DAU/MAU": [v for _, v in a.dau_mau_trend]},
+        title="mean DAU/MAU, weekly", ymax=1.0, fmt=pct, height=170,
+    )  # fmt: skip
+    cohorts = charts.line_chart(
+        [c.cohort for c in a.cohorts],
+        {"activated": [c.activated for c in a.cohorts], "onboarded": [c.onboarded for c in a.cohorts]},
+        title="activation and onboarding completion by cohort", ymax=1.0, fmt=pct, height=170,
+    )  # fmt: skip
+    breadth = charts.stacked_columns(
+        [str(b) for b in a.breadth_histogram], {"accounts": list(a.breadth_histogram.values())},
+        title="accounts by number of features used (28 days)", height=170,
+    )  # fmt: skip
+    return render(
+        request,
+        "adoption.html",
+        {"a": a, "trend": trend, "cohort_chart": cohorts, "breadth": breadth},
+    )

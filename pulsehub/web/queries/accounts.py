@@ -1,0 +1,181 @@
+"""The account list (filtered, sorted, paged in SQL) and one account's drill-down."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from model.tables import (
+    Account,
+    Escalation,
+    ExternalIdentity,
+    HealthSnapshot,
+    ScoreOverride,
+    Ticket,
+    UsageDaily,
+    WrittenState,
+    utcnow,
+)
+from pulsehub.web.queries.common import latest_snapshots
+
+PAGE_SIZE = 100
+HISTORY_DAYS = 180
+SORTS = {"name", "arr", "score", "renewal_date", "band", "risk", "segment", "owner"}
+
+
+@dataclass
+class AccountPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+
+def list_accounts(
+    session: Session,
+    *,
+    q: str = "",
+    band: str = "",
+    segment: str = "",
+    sort: str = "arr",
+    desc: bool = True,
+    page: int = 1,
+) -> AccountPage:
+    """One page of accounts with their latest health; filters and sort run in the database."""
+    latest = latest_snapshots()
+    cols = {
+        "name": Account.name, "arr": Account.arr, "score": latest.c.score,
+        "renewal_date": Account.renewal_date, "band": latest.c.band,
+        "risk": latest.c.renewal_risk, "segment": Account.segment, "owner": Account.owner_name,
+    }  # fmt: skip
+    base = (
+        select(Account.id, Account.name, Account.segment, Account.tier, Account.arr,
+               Account.renewal_date, Account.owner_name, latest.c.band, latest.c.score,
+               latest.c.trend_28d, latest.c.risk_level, latest.c.renewal_risk)
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .where(Account.is_deleted.is_(False))
+    )  # fmt: skip
+    if q:
+        like = f"%{q.lower()}%"
+        base = base.where(
+            or_(func.lower(Account.name).like(like), func.lower(Account.owner_name).like(like))
+        )
+    if band:
+        base = (
+            base.where(latest.c.band == band)
+            if band != "unscored"
+            else base.where(latest.c.band.is_(None))
+        )
+    if segment:
+        base = base.where(Account.segment == segment)
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    col = cols.get(sort, Account.arr)
+    ordered = col.desc().nulls_last() if desc else col.asc().nulls_last()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        base.order_by(ordered, Account.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    )
+    return AccountPage([dict(r._mapping) for r in rows], total, page, pages)
+
+
+def segments(session: Session) -> list[str]:
+    return [
+        s
+        for s in session.scalars(select(Account.segment).distinct().order_by(Account.segment))
+        if s
+    ]
+
+
+@dataclass
+class AccountDetail:
+    account: Account
+    latest: HealthSnapshot | None
+    history: list[tuple[dt.date, float | None, str]]
+    tickets: list[Ticket]
+    ticket_counts: dict[str, int]
+    escalations: list[Escalation]
+    identities: list[ExternalIdentity]
+    written: list[WrittenState]
+    overrides: list[ScoreOverride]
+    usage: list[tuple[dt.date, int]]
+    parent: Account | None
+
+
+def load_account(session: Session, account_id: int) -> AccountDetail | None:
+    acc = session.get(Account, account_id)
+    if acc is None:
+        return None
+    latest = session.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.account_id == account_id)
+        .order_by(HealthSnapshot.as_of.desc())
+        .limit(1)
+    ).first()
+    since = (latest.as_of if latest else utcnow().date()) - dt.timedelta(days=HISTORY_DAYS)
+    history = [
+        (d, s, b)
+        for d, s, b in session.execute(
+            select(HealthSnapshot.as_of, HealthSnapshot.score, HealthSnapshot.band)
+            .where(HealthSnapshot.account_id == account_id, HealthSnapshot.as_of >= since)
+            .order_by(HealthSnapshot.as_of)
+        )
+    ]
+    tickets = list(session.scalars(
+        select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.created_at.desc()).limit(50)
+    ))  # fmt: skip
+    counts = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Ticket.status, func.count()).where(Ticket.account_id == account_id).group_by(Ticket.status)
+        ).all()
+    )  # fmt: skip
+    escalations = list(session.scalars(
+        select(Escalation).where(Escalation.account_id == account_id).order_by(Escalation.opened_at.desc()).limit(50)
+    ))  # fmt: skip
+    identities = list(session.scalars(
+        select(ExternalIdentity).where(ExternalIdentity.account_id == account_id)
+        .order_by(ExternalIdentity.source, ExternalIdentity.external_id)
+    ))  # fmt: skip
+    written = _written_state(session, acc, identities, tickets)
+    overrides = list(session.scalars(
+        select(ScoreOverride).where(ScoreOverride.account_id == account_id).order_by(ScoreOverride.created_at.desc()).limit(20)
+    ))  # fmt: skip
+    usage = [
+        (d, int(au or 0))
+        for d, au in session.execute(
+            select(UsageDaily.day, func.sum(UsageDaily.active_users))
+            .where(UsageDaily.account_id == account_id, UsageDaily.day >= since)
+            .group_by(UsageDaily.day)
+            .order_by(UsageDaily.day)
+        )
+    ]
+    parent = session.get(Account, acc.parent_id) if acc.parent_id else None
+    return AccountDetail(acc, latest, history, tickets, counts, escalations, identities,
+                         written, overrides, usage, parent)  # fmt: skip
+
+
+def _written_state(
+    session: Session, acc: Account, identities: list[ExternalIdentity], tickets: list[Ticket]
+) -> list[WrittenState]:
+    """What pulsehub last wrote to this account's records in Salesforce and Zendesk."""
+    targets = []
+    if acc.sf_id:
+        targets.append(("salesforce", "account", acc.sf_id))
+    targets += [
+        ("zendesk", "organization", i.external_id) for i in identities if i.source == "zendesk"
+    ]
+    targets += [("zendesk", "ticket", str(t.zd_id)) for t in tickets]
+    if not targets:
+        return []
+    conds = [
+        (WrittenState.system == s) & (WrittenState.target_kind == k) & (WrittenState.target_id == t)
+        for s, k, t in targets
+    ]
+    return list(session.scalars(
+        select(WrittenState).where(or_(*conds))
+        .order_by(WrittenState.system, WrittenState.target_kind, WrittenState.target_id, WrittenState.field)
+    ))  # fmt: skip

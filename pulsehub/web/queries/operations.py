@@ -1,0 +1,130 @@
+"""What the operator looks at: runs, cursors, API quota, outbox, quarantine, identity review, overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from model.tables import (
+    Account,
+    ExternalIdentity,
+    OutboxItem,
+    QuarantinedRecord,
+    ScoreOverride,
+    SyncCursor,
+    SyncRun,
+    utcnow,
+)
+
+LIST_LIMIT = 200
+REVIEW_STATES = ("ambiguous", "unmatched")
+
+
+def recent_runs(session: Session, limit: int = 50) -> list[SyncRun]:
+    return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def cursors(session: Session) -> list[SyncCursor]:
+    return list(session.scalars(select(SyncCursor).order_by(SyncCursor.stream)))
+
+
+def api_usage(runs: list[SyncRun]) -> dict[str, dict[str, Any]]:
+    """Per system, the newest run's API figures from `stats['api']` ({system: {calls, used, limit}})."""
+    out: dict[str, dict[str, Any]] = {}
+    for run in runs:  # newest first: the first run that reports a system wins
+        for system, figures in ((run.stats or {}).get("api") or {}).items():
+            if system not in out and isinstance(figures, dict):
+                out[system] = {**figures, "run_id": run.id, "at": run.started_at}
+    return out
+
+
+def run_pulled(run: SyncRun) -> int:
+    pulled = (run.stats or {}).get("pulled") or {}
+    return sum(v for v in pulled.values() if isinstance(v, int))
+
+
+def outbox_counts(session: Session) -> dict[tuple[str, str, str], int]:
+    """(system, kind, status) -> items."""
+    return {
+        (sys, kind, st): n
+        for sys, kind, st, n in session.execute(
+            select(OutboxItem.system, OutboxItem.kind, OutboxItem.status, func.count())
+            .group_by(OutboxItem.system, OutboxItem.kind, OutboxItem.status)
+            .order_by(OutboxItem.system, OutboxItem.kind, OutboxItem.status)
+        )
+    }
+
+
+def dead_letters(session: Session, limit: int = LIST_LIMIT) -> list[OutboxItem]:
+    return list(session.scalars(
+        select(OutboxItem).where(OutboxItem.status == "dead").order_by(OutboxItem.id.desc()).limit(limit)
+    ))  # fmt: skip
+
+
+def pending_items(session: Session, limit: int = 50) -> list[OutboxItem]:
+    return list(session.scalars(
+        select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id).limit(limit)
+    ))  # fmt: skip
+
+
+def quarantined(session: Session, limit: int = LIST_LIMIT) -> tuple[int, list[QuarantinedRecord]]:
+    total = int(session.scalar(select(func.count()).select_from(QuarantinedRecord)) or 0)
+    rows = session.scalars(
+        select(QuarantinedRecord).order_by(QuarantinedRecord.id.desc()).limit(limit)
+    )
+    return total, list(rows)
+
+
+@dataclass
+class ReviewItem:
+    identity: ExternalIdentity
+    candidates: list[tuple[int, str]]
+
+
+def identity_queue(session: Session, limit: int = LIST_LIMIT) -> tuple[int, list[ReviewItem]]:
+    """Ambiguous and unmatched records, each with its candidate accounts' names."""
+    pending = ExternalIdentity.status.in_(REVIEW_STATES), ExternalIdentity.is_deleted.is_(False)
+    total = int(
+        session.scalar(select(func.count()).select_from(ExternalIdentity).where(*pending)) or 0
+    )
+    idents = list(session.scalars(
+        select(ExternalIdentity).where(*pending)
+        .order_by(ExternalIdentity.status, ExternalIdentity.source, ExternalIdentity.name).limit(limit)
+    ))  # fmt: skip
+    ids = {int(c) for i in idents for c in (i.candidates or []) if str(c).isdigit()}
+    names = (
+        dict(session.execute(select(Account.id, Account.name).where(Account.id.in_(ids))).all())
+        if ids
+        else {}
+    )  # type: ignore[arg-type]
+    return total, [
+        ReviewItem(i, [(int(c), names.get(int(c), "?")) for c in i.candidates or [] if str(c).isdigit()])
+        for i in idents
+    ]  # fmt: skip
+
+
+def overrides(session: Session, limit: int = LIST_LIMIT) -> list[tuple[ScoreOverride, str, bool]]:
+    """Overrides newest first, with the account name and whether each is still in force."""
+    now = utcnow()
+    rows = session.execute(
+        select(ScoreOverride, Account.name)
+        .join(Account, Account.id == ScoreOverride.account_id)
+        .order_by(ScoreOverride.created_at.desc())
+        .limit(limit)
+    )
+    return [(o, name, not o.revoked and o.expires_at > now) for o, name in rows]
+
+
+def audit_output(session: Session) -> tuple[bool, Any]:
+    """The latest score-audit output, if `scoring.audit` offers a reader for it."""
+    try:
+        from scoring import audit  # type: ignore[attr-defined]
+    except ImportError:
+        return False, None
+    reader = getattr(audit, "latest_audit", None)
+    if reader is None:
+        return False, None
+    return True, reader(session)

@@ -1,0 +1,188 @@
+"""The overview page's numbers: health mix and its trend, ARR by band, renewals, escalations, movers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from model.tables import Account, Escalation, HealthSnapshot
+from pulsehub.web.queries.common import (
+    BANDS,
+    OPEN_ESCALATION_STATES,
+    RISK_LEVELS,
+    SEVERITIES,
+    as_of_day,
+    latest_snapshots,
+    snapshots_on_or_before,
+    trend_days,
+)
+
+RENEWAL_WINDOWS = (30, 60, 90)
+MOVERS_LIMIT = 50
+
+
+@dataclass
+class RenewalBucket:
+    days: int
+    accounts: int = 0
+    arr: float = 0.0
+    by_risk: dict[str, int] = field(default_factory=dict)
+    arr_at_risk: float = 0.0
+
+
+@dataclass
+class Overview:
+    as_of: dt.date
+    accounts: int
+    bands: dict[str, int]
+    unscored: int
+    arr_by_band: dict[str, float]
+    band_trend: list[tuple[dt.date, dict[str, int]]]
+    renewals: list[RenewalBucket]
+    upcoming: list[dict[str, Any]]
+    escalations: dict[str, int]
+    movers: list[dict[str, Any]]
+    movers_total: int
+
+    @property
+    def total_arr(self) -> float:
+        return sum(self.arr_by_band.values())
+
+
+def load_overview(session: Session, as_of: dt.date | None = None) -> Overview:
+    """Every overview figure in a handful of grouped queries."""
+    day = as_of or as_of_day(session)
+    latest = latest_snapshots()
+    live = Account.is_deleted.is_(False)
+    band = func.coalesce(latest.c.band, "unscored")
+    bands: dict[str, int] = dict.fromkeys(BANDS, 0)
+    arr_by_band: dict[str, float] = dict.fromkeys(BANDS, 0.0)
+    unscored = total = 0
+    for b, n, arr in session.execute(
+        select(band, func.count(), func.coalesce(func.sum(Account.arr), 0.0))
+        .select_from(Account)
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .where(live)
+        .group_by(band)
+    ):
+        total += n
+        if b == "unscored":
+            unscored = n
+        else:
+            bands[b] = bands.get(b, 0) + n
+            arr_by_band[b] = arr_by_band.get(b, 0.0) + float(arr)
+    return Overview(
+        as_of=day,
+        accounts=total,
+        bands=bands,
+        unscored=unscored,
+        arr_by_band=arr_by_band,
+        band_trend=band_trend(session, day),
+        renewals=renewal_buckets(session, day),
+        upcoming=upcoming_renewals(session, day),
+        escalations=open_escalations(session),
+        movers=band_movers(session, day),
+        movers_total=count_movers(session, day),
+    )
+
+
+def band_trend(session: Session, day: dt.date) -> list[tuple[dt.date, dict[str, int]]]:
+    days = trend_days(session, day)
+    if not days:
+        return []
+    out: dict[dt.date, dict[str, int]] = {d: dict.fromkeys(BANDS, 0) for d in days}
+    for d, b, n in session.execute(
+        select(HealthSnapshot.as_of, HealthSnapshot.band, func.count())
+        .where(HealthSnapshot.as_of.in_(days))
+        .group_by(HealthSnapshot.as_of, HealthSnapshot.band)
+    ):
+        out[d][b] = n
+    return sorted(out.items())
+
+
+def renewal_buckets(session: Session, day: dt.date) -> list[RenewalBucket]:
+    """Accounts renewing within 30/60/90 days (cumulative), with their latest risk level."""
+    latest = latest_snapshots()
+    due = Account.renewal_date
+    inner = (
+        select(
+            case(*[(due <= day + dt.timedelta(days=w), w) for w in RENEWAL_WINDOWS]).label("window"),
+            func.coalesce(latest.c.risk_level, "unknown").label("risk"),
+            func.coalesce(Account.arr, 0.0).label("arr"),
+        )
+        .select_from(Account)
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .where(Account.is_deleted.is_(False), due >= day,
+               due <= day + dt.timedelta(days=max(RENEWAL_WINDOWS)))
+        .subquery("due")
+    )  # fmt: skip
+    rows = session.execute(
+        select(inner.c.window, inner.c.risk, func.count(), func.sum(inner.c.arr)).group_by(
+            inner.c.window, inner.c.risk
+        )
+    )
+    levels = (*RISK_LEVELS, "unknown")
+    buckets = [RenewalBucket(w, by_risk=dict.fromkeys(levels, 0)) for w in RENEWAL_WINDOWS]
+    for window, level, n, arr in rows:
+        for bucket in buckets:
+            if window <= bucket.days:  # windows are cumulative: 60 days includes the first 30
+                bucket.accounts += n
+                bucket.arr += float(arr or 0)
+                bucket.by_risk[level] = bucket.by_risk.get(level, 0) + n
+                if level == "high":
+                    bucket.arr_at_risk += float(arr or 0)
+    return buckets
+
+
+def upcoming_renewals(session: Session, day: dt.date, limit: int = 25) -> list[dict[str, Any]]:
+    """The riskiest renewals of the next 90 days: high risk first, then by date."""
+    latest = latest_snapshots()
+    order = case({"high": 0, "medium": 1, "low": 2}, value=latest.c.risk_level, else_=3)
+    rows = session.execute(
+        select(Account.id, Account.name, Account.arr, Account.renewal_date, Account.owner_name,
+               latest.c.band, latest.c.score, latest.c.risk_level, latest.c.renewal_risk)
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .where(Account.is_deleted.is_(False), Account.renewal_date >= day,
+               Account.renewal_date <= day + dt.timedelta(days=90))
+        .order_by(order, Account.renewal_date, Account.id)
+        .limit(limit)
+    )  # fmt: skip
+    return [dict(r._mapping) for r in rows]
+
+
+def open_escalations(session: Session) -> dict[str, int]:
+    out = dict.fromkeys(SEVERITIES, 0)
+    for sev, n in session.execute(
+        select(Escalation.severity, func.count())
+        .where(Escalation.state.in_(OPEN_ESCALATION_STATES))
+        .group_by(Escalation.severity)
+    ):
+        out[sev] = n
+    return out
+
+
+def _movers_query(day: dt.date):  # type: ignore[no-untyped-def]
+    latest = latest_snapshots()
+    before = snapshots_on_or_before(day - dt.timedelta(days=7))
+    return (
+        select(Account.id, Account.name, Account.arr, Account.owner_name,
+               before.c.band.label("from_band"), latest.c.band.label("to_band"),
+               before.c.score.label("from_score"), latest.c.score.label("to_score"))
+        .join(latest, latest.c.account_id == Account.id)
+        .join(before, before.c.account_id == Account.id)
+        .where(Account.is_deleted.is_(False), before.c.band != latest.c.band)
+    )  # fmt: skip
+
+
+def band_movers(session: Session, day: dt.date) -> list[dict[str, Any]]:
+    """Accounts whose band differs from a week ago, biggest ARR first."""
+    q = _movers_query(day).order_by(Account.arr.desc().nulls_last(), Account.id).limit(MOVERS_LIMIT)
+    return [dict(r._mapping) for r in session.execute(q)]
+
+
+def count_movers(session: Session, day: dt.date) -> int:
+    return int(session.scalar(select(func.count()).select_from(_movers_query(day).subquery())) or 0)

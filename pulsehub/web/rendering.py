@@ -1,0 +1,128 @@
+"""Templates and the formatting filters every page shares; also renders the standalone HTML report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from pulsehub.web import charts
+
+TEMPLATES = Path(__file__).with_name("templates")
+NONE = "\u2013"  # an en dash for "no value"
+NAV = (
+    ("/", "Overview"), ("/accounts", "Accounts"), ("/support", "Support KPIs"),
+    ("/adoption", "Onboarding & adoption"), ("/ops", "Operations"),
+)  # fmt: skip
+
+
+def money(v: float | None) -> str:
+    if v is None:
+        return NONE
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if abs(v) >= size:
+            return f"${v / size:,.1f}{unit}"
+    return f"${v:,.0f}"
+
+
+def pct(v: float | None, digits: int = 0) -> str:
+    return NONE if v is None else f"{v * 100:.{digits}f}%"
+
+
+def num(v: float | None, digits: int = 1) -> str:
+    if v is None:
+        return NONE
+    return f"{v:,.0f}" if float(v).is_integer() and digits <= 1 else f"{v:,.{digits}f}"
+
+
+def when(v: dt.datetime | dt.date | None) -> str:
+    if v is None:
+        return NONE
+    return f"{v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{v:%Y-%m-%d}"
+
+
+def band_label(b: str | None) -> str:
+    return "not scored" if b is None else b.replace("_", " ")
+
+
+def signal_rows(signals: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Snapshot signals as table rows; values may be plain numbers or dicts with value/threshold."""
+    rows = []
+    for name, raw in sorted((signals or {}).items()):
+        info = raw if isinstance(raw, dict) else {"value": raw}
+        rows.append({
+            "name": name.replace("_", " "), "value": info.get("value"),
+            "threshold": info.get("threshold", info.get("healthy")),
+            "points": info.get("score", info.get("points")), "text": info.get("text"),
+        })  # fmt: skip
+    return rows
+
+
+def show(v: Any) -> str:
+    """Any stored value, short: floats to 2 decimals, None as a dash."""
+    if v is None:
+        return NONE
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def reason_text(reason: Any) -> str:
+    """A stored reason: plain text, or a dict carrying `text`/`reason`/`message`."""
+    if isinstance(reason, dict):
+        for key in ("text", "reason", "message", "driver"):
+            if reason.get(key):
+                return str(reason[key])
+        return ", ".join(f"{k}: {v}" for k, v in reason.items())
+    return str(reason)
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters.update(
+        money=money,
+        pct=pct,
+        num=num,
+        when=when,
+        band=band_label,
+        show=show,
+        reason=reason_text,
+        signal_rows=signal_rows,
+    )
+    env.globals.update(charts=charts, nav=NAV, color=charts.color)
+    return env
+
+
+ENV = environment()
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    auth = request.app.state.auth
+    csrf = auth.csrf_for(principal.session) if principal and principal.via == "cookie" else ""
+    html = ENV.get_template(template).render(
+        request=request, path=request.url.path, principal=principal, csrf=csrf, standalone=False,
+        **context,
+    )  # fmt: skip
+    return HTMLResponse(html, status_code=status)
+
+
+def render_standalone(template: str, context: dict[str, Any]) -> str:
+    """A page without navigation or links back to the server: the self-contained HTML report."""
+    return ENV.get_template(template).render(
+        request=None, path="", principal=None, csrf="", standalone=True, **context
+    )
+
+
+def session_scope(request: Request) -> Iterator[Session]:
+    """Dependency: one read session per request."""
+    with request.app.state.factory() as session:
+        yield session

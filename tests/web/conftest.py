@@ -1,0 +1,47 @@
+"""Dashboard fixtures: a migrated SQLite database filled with a book of business, and the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+
+from model.db import make_engine, make_session_factory, transaction, upgrade
+from pulsehub.settings import Settings
+from pulsehub.web.app import create_app
+from tests.web.factories import Book, fill
+
+VIEWER_TOKEN = "viewer-token-123"
+OPERATOR_TOKEN = "operator-token-456"
+
+
+def web_settings(url: str) -> Settings:
+    tokens = {"reader": SecretStr(VIEWER_TOKEN), "ops:operator": SecretStr(OPERATOR_TOKEN)}
+    return Settings(database_url=url, web_tokens=tokens)
+
+
+@pytest.fixture
+def book_factory(tmp_path) -> Iterator[tuple[sessionmaker[Session], Book, str]]:
+    """A fresh filled database per test (tests that act change it)."""
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        book = fill(session, 120)
+    yield factory, book, url
+    engine.dispose()
+
+
+@pytest.fixture
+def app_parts(book_factory):  # type: ignore[no-untyped-def]
+    factory, book, url = book_factory
+    return create_app(web_settings(url), factory), factory, book
+
+
+def client_for(app, token: str | None = None) -> TestClient:  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return TestClient(app, headers=headers, follow_redirects=False)
