@@ -60,7 +60,7 @@ def _health(f: AccountFacts) -> dict[str, Any]:
         "score": None if s is None else s.score,
         "band": None if s is None else s.band,
         "trend_28d": None if s is None else s.trend_28d,
-        "drivers": [] if s is None else [str(r) for r in (s.risk_drivers or s.reasons)][:8],
+        "drivers": [] if s is None else [_text(r) for r in (s.risk_drivers or s.reasons)][:8],
         "arr_at_stake": f.arr_at_stake,
         "renewal_date": None if f.renewal_date is None else f.renewal_date.isoformat(),
     }
@@ -187,8 +187,15 @@ def contradiction(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
             if isinstance(item, dict)
             else str(item)
         )
-        text = str(item.get("message") or code) if isinstance(item, dict) else code
+        text = _text(item) if isinstance(item, dict) else code
         yield f"contradiction_{code}", f"signals disagree: {text}", {"contradiction": item}, [], {}
+
+
+def _text(item: Any) -> str:
+    """Scoring's reasons/drivers/contradictions are dicts with a `text`; older ones strings."""
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("message") or item.get("name") or item)
+    return str(item)
 
 
 def _ticket(t: TicketFact) -> dict[str, Any]:

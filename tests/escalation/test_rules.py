@@ -61,7 +61,9 @@ def test_score_drop_against_snapshot_28_days_back(session, config):
 def test_renewal_review_within_90_days_while_not_green(session, config):
     acc = f.account(session, renewal_date=None)
     f.renewal(session, acc, in_days=45, amount=120_000)
-    f.snapshot(session, acc, 0, "yellow", 58, risk_drivers=["usage down 30%"])
+    f.snapshot(
+        session, acc, 0, "yellow", 58, risk_drivers=[{"driver": "usage", "text": "usage down 30%"}]
+    )
     f.ticket(session, acc, "Export fails", priority="high")
     decisions = fired(session, config, acc)
     key = f"renewal_{(AS_OF + timedelta(days=45)).isoformat()}"
@@ -185,7 +187,7 @@ def test_contradiction_flag(session, config):
         0,
         "green",
         80,
-        contradictions=[{"code": "green_but_bad_csat", "message": "green score, bad CSAT"}],
+        contradictions=[{"name": "green_but_bad_csat", "text": "green score, bad CSAT"}],
     )
     d = fired(session, config, acc)["contradiction_green_but_bad_csat"]
     assert "green score, bad CSAT" in d.title
