@@ -98,6 +98,13 @@ class Keyset:
         return cls(dt.datetime.fromisoformat(data["ts"]), data.get("id", ""))
 
 
+def _modstamp(row: dict[str, Any], spec: SfStream) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(row[spec.cursor_field]))
+    except (KeyError, ValueError):
+        return None
+
+
 def soql_datetime(value: dt.datetime) -> str:
     """A SOQL datetime literal in UTC (unquoted ISO-8601 with Z)."""
     if value.tzinfo is None:
@@ -136,6 +143,7 @@ class SalesforceConnector:
         policy: RetryPolicy = RetryPolicy(),
         refresh_session: Callable[[], None] | None = None,
         bulk_poll_wait: float = 5.0,
+        bulk_overlap: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
         self.sf = sf
         self.fields = fields
@@ -145,6 +153,7 @@ class SalesforceConnector:
         self.policy = policy
         self.refresh_session = refresh_session
         self.bulk_poll_wait = bulk_poll_wait
+        self.bulk_overlap = bulk_overlap
         self.calls = 0
         self._writer = SalesforceWriter(self)
 
@@ -247,12 +256,24 @@ class SalesforceConnector:
         return total > self.bulk_threshold
 
     def _pull_bulk(self, spec: SfStream, position: Keyset | None) -> Iterator[Page[Any]]:
-        self.check_budget()
-        soql = self._soql(spec, position)
+        """Bulk 2.0 pages. Its results are unordered (no ORDER BY in Bulk 2.0) and a job is
+        no snapshot, so intermediate pages carry no cursor and the last one steps back
+        `bulk_overlap` from the newest row; the rows re-read next time are idempotent upserts.
+        """
+        columns = ", ".join(spec.select(self.fields))
+        soql = f"SELECT {columns} FROM {spec.sobject}{keyset_where(spec, position)}"
+        newest: dt.datetime | None = None
+        pending: Page[Any] | None = None
         for rows in bulk_rows(self, spec.sobject, soql, spec.soft_delete, self.page_size):
-            if rows:
-                page, position = self._page(spec, rows, position)
-                yield page
+            if pending is not None:
+                yield pending
+            pending, _ = self._page(spec, rows, None)
+            stamps = [_modstamp(r, spec) for r in rows]
+            newest = max([s for s in stamps if s] + ([newest] if newest else []), default=None)
+            pending = pending.model_copy(update={"cursor": None})
+        if pending is not None:
+            resume = Keyset(newest - self.bulk_overlap) if newest else position
+            yield pending.model_copy(update={"cursor": resume.encode() if resume else None})
 
     def deleted_ids(self, stream: str, start: dt.datetime, end: dt.datetime) -> list[str]:
         """Ids deleted in [start, end] via getDeleted: one call, at most 15 days back."""

@@ -134,11 +134,15 @@ def test_bulk_query_above_threshold(org: FakeOrg, policy) -> None:
     pages = list(c.pull("accounts", None))
     assert org.queries[0].startswith("SELECT COUNT() FROM Account")
     assert org.queries[1].startswith("BULK queryAll: SELECT Id, Name")
+    assert "ORDER BY" not in org.queries[1], "Bulk API 2.0 rejects ORDER BY"
     records = [r for p in pages for r in p.records]
     assert len(records) == 7 and [len(p.records) for p in pages] == [3, 3, 1]
     assert records[3].is_deleted is True and records[0].arr == 1000.0
-    rest = list(connector(org, policy, page_size=3).pull("accounts", pages[1].cursor))
-    assert [r.id for p in rest for r in p.records] == [records[6].id]
+    assert [p.cursor is None for p in pages] == [True, True, False], "unordered: resume at end"
+    rest = list(connector(org, policy).pull("accounts", pages[-1].cursor))
+    newest = T0 + dt.timedelta(seconds=7)
+    assert all(r.modstamp >= newest - dt.timedelta(hours=1) for p in rest for r in p.records)
+    assert len([r for p in rest for r in p.records]) == 7, "steps back bulk_overlap (1h)"
 
 
 def test_users_stream_uses_query_not_query_all(org: FakeOrg, policy) -> None:
