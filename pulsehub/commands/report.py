@@ -1,0 +1,91 @@
+"""`pulsehub report`: the dashboard overview as rich tables, or as one self-contained HTML file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pulsehub.web.queries.common import BANDS
+from pulsehub.web.queries.overview import Overview, load_overview
+from pulsehub.web.rendering import band_label, money, pct
+
+app = typer.Typer(help="The book of business at a glance.", invoke_without_command=True)
+STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim",
+         "high": "red", "medium": "yellow", "low": "green", "critical": "bold red"}  # fmt: skip
+
+
+def print_overview(console: Console, ov: Overview) -> None:
+    console.print(
+        f"[bold]Book of business[/] as of {ov.as_of:%Y-%m-%d}: {ov.accounts} accounts, "
+        f"{money(ov.total_arr)} ARR"
+    )
+    health = Table(title="health")
+    for col in ("band", "accounts", "share", "ARR"):
+        health.add_column(col, justify="left" if col == "band" else "right")
+    for b in BANDS:
+        share = pct(ov.bands[b] / ov.accounts) if ov.accounts else "-"
+        health.add_row(
+            f"[{STYLE[b]}]{band_label(b)}[/]", str(ov.bands[b]), share, money(ov.arr_by_band[b])
+        )
+    health.add_row("not scored", str(ov.unscored), "", "")
+    console.print(health)
+    renewals = Table(title="renewals ahead")
+    for col in ("window", "accounts", "ARR", "high risk", "medium", "low", "ARR at high risk"):
+        renewals.add_column(col, justify="left" if col == "window" else "right")
+    for r in ov.renewals:
+        renewals.add_row(f"next {r.days} days", str(r.accounts), money(r.arr), str(r.by_risk.get("high", 0)),
+                         str(r.by_risk.get("medium", 0)), str(r.by_risk.get("low", 0)), money(r.arr_at_risk))  # fmt: skip
+    console.print(renewals)
+    esc = ", ".join(f"[{STYLE.get(s, '')}]{s}[/]: {n}" for s, n in ov.escalations.items())
+    console.print(f"open escalations: {esc}")
+    movers = Table(title=f"changed band this week: {ov.movers_total}")
+    for col in ("account", "ARR", "was", "now"):
+        movers.add_column(col, justify="right" if col == "ARR" else "left")
+    for m in ov.movers[:20]:
+        movers.add_row(m["name"], money(m["arr"]), f"[{STYLE.get(m['from_band'], '')}]{band_label(m['from_band'])}[/]",
+                       f"[{STYLE.get(m['to_band'], '')}]{band_label(m['to_band'])}[/]")  # fmt: skip
+    console.print(movers)
+
+
+def write_html(ov: Overview, path: Path) -> None:
+    """The overview page with its SVG charts, CSS inlined: opens anywhere, offline."""
+    from pulsehub.web.pages import overview_charts
+    from pulsehub.web.rendering import render_standalone
+
+    generated = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    html = render_standalone(
+        "overview.html",
+        {"ov": ov, "chart": overview_charts(ov), "generated": generated, "done": ""},
+    )
+    path.write_text(html, encoding="utf-8")
+
+
+@app.callback()
+def report(
+    html: Annotated[
+        Path | None, typer.Option("--html", help="also write a self-contained HTML report here")
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="database URL (default: PULSEHUB_DATABASE_URL)")
+    ] = None,
+) -> None:
+    """Print the overview (health, renewals, escalations, band changes); optionally write HTML."""
+    from model.db import make_engine, make_session_factory
+    from pulsehub.settings import get_settings
+
+    engine = make_engine(database or get_settings().database_url)
+    console = Console()
+    try:
+        with make_session_factory(engine)() as session:
+            ov = load_overview(session)
+    finally:
+        engine.dispose()
+    print_overview(console, ov)
+    if html is not None:
+        write_html(ov, html)
+        console.print(f"HTML report written to {html}")
