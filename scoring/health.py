@@ -7,7 +7,7 @@ each measure's "points lost" is its share of 100 - score, so reasons add up to t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -34,7 +34,10 @@ class Reason:
     text: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "measure": self.measure, "points_lost": self.points_lost, "value": self.value,
+            "threshold": self.threshold, "text": self.text,
+        }  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -96,7 +99,7 @@ def score_health(
 ) -> HealthResult:
     """Score, band, trend, reasons and contradictions for one account."""
     profile = select_profile(signals, scorecard)
-    scored = _score_measures(signals, scorecard, scorecard.profiles[profile].weights)
+    scored = _score_measures(signals, scorecard, profile)
     total = sum(s.weight for s in scored)
     included = [s for s in scored if s.norm is not None]
     used = sum(s.weight for s in included)
@@ -123,18 +126,32 @@ def score_health(
     return result
 
 
-def _score_measures(
-    signals: AccountSignals, scorecard: Scorecard, weights: dict[str, float]
-) -> list[_Scored]:
+_PLANS: dict[tuple[int, str], tuple[Scorecard, list[tuple[str, Measure, float]]]] = {}
+
+
+def _plan(scorecard: Scorecard, profile: str) -> list[tuple[str, Measure, float]]:
+    """(measure, config, effective weight) for a profile; cached per scorecard object."""
+    key = (id(scorecard), profile)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is scorecard:
+        return hit[1]
+    weights = scorecard.profiles[profile].weights
     group_totals: dict[str, float] = {}
     for m in scorecard.measures.values():
         group_totals[m.group] = group_totals.get(m.group, 0.0) + m.weight
-    out: list[_Scored] = []
+    plan = []
     for name, m in scorecard.measures.items():
         w = weights.get(m.group, 0.0) * m.weight / group_totals[m.group]
         if w > 0:
-            out.append(_score_one(name, m, w, signals))
-    return out
+            plan.append((name, m, w))
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    _PLANS[key] = (scorecard, plan)
+    return plan
+
+
+def _score_measures(signals: AccountSignals, scorecard: Scorecard, profile: str) -> list[_Scored]:
+    return [_score_one(name, m, w, signals) for name, m, w in _plan(scorecard, profile)]
 
 
 def _score_one(name: str, m: Measure, weight: float, signals: AccountSignals) -> _Scored:
@@ -161,19 +178,18 @@ def _reasons(
     scored: list[_Scored],
 ) -> list[Reason]:
     """Most points lost first; ties in measure order; excluded measures' notes don't cost points."""
+    losses = [(100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used, s) for s in included]
+    losses = [(lost, s) for lost, s in losses if lost >= 0.05]
+    losses.sort(key=lambda pair: -pair[0])  # stable: ties keep measure order
     out: list[Reason] = []
-    for s in included:
-        lost = 100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used
-        if lost < 0.05:
-            continue
+    for lost, s in losses[: scorecard.max_reasons]:
         m = scorecard.measures[s.name]
         if s.note is not None:
             text = s.note
         else:
             text = explain.measure_text(s.name, m, s.value or 0.0, signals)
         out.append(Reason(s.name, round(lost, 2), s.value, threshold(m), text))
-    out.sort(key=lambda r: -r.points_lost)
-    return out[: scorecard.max_reasons]
+    return out
 
 
 def _level(cond: Condition, scorecard: Scorecard, scored: list[_Scored]) -> float | None:

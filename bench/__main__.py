@@ -1,0 +1,16 @@
+"""`python -m bench NAME [ARGS]`: run bench/NAME.py's main() with the remaining arguments."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def run() -> None:
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: python -m bench NAME [ARGS...]  (NAME: a module in bench/, e.g. scoring)")
+    importlib.import_module(f"bench.{sys.argv[1]}").main(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    run()
