@@ -78,7 +78,7 @@ def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Sig
     per_day = d.group_by(UsageDaily.account_id, UsageDaily.day).subquery()  # fmt: skip
     recent = per_day.c.day >= r0
     windows = {
-        row[0]: row[1:]
+        row[0]: tuple(None if v is None else float(v) for v in row[1:])  # PG sums are Decimal
         for row in session.execute(
             select(
                 per_day.c.aid, func.sum(case((recent, per_day.c.au), else_=0)),
