@@ -34,6 +34,10 @@ def print_run(console: Console, report: RunReport) -> None:
     console.print(f"planned writes: {s['planned'] or 'none'}")
     if s["pushed"]:
         console.print(f"pushed: {s['pushed']}")
+    if s.get("api_calls"):
+        console.print(
+            f"API requests: {s['api_calls']}" + (f"; quota {s['quota']}" if s.get("quota") else "")
+        )
     for err in s["errors"]:
         console.print(f"[red]error:[/] {err}")
     console.print(f"took {s['seconds']:.1f}s")

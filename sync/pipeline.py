@@ -54,6 +54,8 @@ class RunReport:
     pushed: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    quota: dict[str, Any] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         planned: dict[str, int] = {}
@@ -70,6 +72,8 @@ class RunReport:
             "pushed": self.pushed,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
+            "api_calls": self.api_calls,
+            "quota": self.quota,
         }
 
 
@@ -174,6 +178,7 @@ def run_sync(
         session.flush()
         run_id = run.id
     report = RunReport(run_id=run_id, dry_run=dry_run)
+    calls_before = _calls(connectors)
     status = "failed"
     try:
         _pull_all(factory, connectors, streams, run_id, report, fresh=set(fresh))
@@ -198,6 +203,9 @@ def run_sync(
         raise
     finally:
         report.seconds = time.perf_counter() - started
+        after = _calls(connectors)
+        report.api_calls = {k: after[k] - calls_before.get(k, 0) for k in after}
+        report.quota = _quota(connectors)
         with transaction(factory) as session:
             row = session.get(SyncRun, run_id)
             if row is not None:
@@ -262,3 +270,17 @@ def mark_missing_deleted(session: Session, sink: Sink, seen: set[Any]) -> int:
             .values(is_deleted=True)
         )
     return len(missing)
+
+
+def _calls(connectors: dict[str, Any]) -> dict[str, int]:
+    """API requests each connector has made so far (they count their own calls)."""
+    return {name: int(getattr(c, "calls", 0) or 0) for name, c in connectors.items()}
+
+
+def _quota(connectors: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, c in connectors.items():
+        usage = getattr(c, "api_usage", None)
+        if isinstance(usage, tuple) and len(usage) == 2:
+            out[name] = {"used": usage[0], "total": usage[1]}
+    return out
