@@ -11,17 +11,23 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import make_engine, make_session_factory
+import logging
+
+from connectors.http import redact
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
 from sync.pipeline import RunReport
 from sync.writeback import ZD_ORG_FIELDS, allowed_ticket_tags
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Runtime:
     settings: Settings
     overrides: dict[str, Any] = field(default_factory=dict)
+    startup_errors: list[str] = field(default_factory=list)
 
     @cached_property
     def engine(self) -> Engine:
@@ -58,11 +64,18 @@ class Runtime:
             from connectors.salesforce import SalesforceConnector
             from connectors.salesforce_fields import load_field_map
 
-            out["salesforce"] = SalesforceConnector(
-                clients.build_salesforce(s.salesforce),
-                load_field_map(s.salesforce.fields_file),
-                budget_reserve=s.salesforce.budget_reserve,
-            )
+            fields = load_field_map(s.salesforce.fields_file)  # a bad file fails here, at start
+            try:
+                sf_client = clients.build_salesforce(s.salesforce)
+            except ConfigError:
+                raise
+            except Exception as exc:  # login refused or unreachable: the other systems still run
+                log.error("salesforce login failed: %s", redact(str(exc)))
+                self.startup_errors.append(f"salesforce: login failed: {redact(str(exc))}")
+            else:
+                out["salesforce"] = SalesforceConnector(
+                    sf_client, fields, budget_reserve=s.salesforce.budget_reserve
+                )
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector
 
@@ -75,7 +88,7 @@ class Runtime:
             from connectors.usage import UsageConnector
 
             out["usage"] = UsageConnector(clients.build_usage(s.usage))
-        if not out:
+        if not out and not self.startup_errors:
             raise ConfigError(
                 "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__* or "
                 "PULSEHUB_USAGE__* (see README 'Configuration'), or run `pulsehub demo`"
@@ -86,7 +99,13 @@ class Runtime:
         self, *, dry_run: bool = False, as_of: dt.date | None = None, kind: str = "sync"
     ) -> RunReport:
         return sync_job(
-            self.factory, self.connectors, self.job_config, dry_run=dry_run, as_of=as_of, kind=kind
+            self.factory,
+            self.connectors,
+            self.job_config,
+            dry_run=dry_run,
+            as_of=as_of,
+            kind=kind,
+            errors=self.startup_errors,
         )
 
     def reconcile(self) -> RunReport:

@@ -71,10 +71,18 @@ def sync_job(
     dry_run: bool = False,
     as_of: dt.date | None = None,
     kind: str = "sync",
+    errors: list[str] | None = None,
 ) -> RunReport:
     steps = make_steps(connectors, config)
     return run_sync(
-        factory, connectors, steps, dry_run=dry_run, as_of=as_of, kind=kind, streams=STREAM_ORDER
+        factory,
+        connectors,
+        steps,
+        dry_run=dry_run,
+        as_of=as_of,
+        kind=kind,
+        streams=STREAM_ORDER,
+        errors=errors or [],
     )
 
 

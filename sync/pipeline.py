@@ -168,6 +168,7 @@ def run_sync(
     kind: str = "sync",
     streams: Sequence[tuple[str, str]] = STREAM_ORDER,
     fresh: Sequence[tuple[str, str]] = (),
+    errors: Sequence[str] = (),
 ) -> RunReport:
     """Run the whole pipeline once and record it as a SyncRun."""
     started = time.perf_counter()
@@ -177,7 +178,7 @@ def run_sync(
         session.add(run)
         session.flush()
         run_id = run.id
-    report = RunReport(run_id=run_id, dry_run=dry_run)
+    report = RunReport(run_id=run_id, dry_run=dry_run, errors=list(errors))
     calls_before = _calls(connectors)
     status = "failed"
     try:
