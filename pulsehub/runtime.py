@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -10,10 +11,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from model.db import make_engine, make_session_factory
-import logging
-
 from connectors.http import redact
+from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
