@@ -1,0 +1,227 @@
+"""Dispatch: route a request to its simulator after logging, faults, auth and rate limits."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sandbox import credentials as cred
+from sandbox.httpd import Request, Response, json_response
+from sandbox.state import State
+
+log = logging.getLogger(__name__)
+Handler = Callable[[State, Request, re.Match[str]], Response]
+Route = tuple[str, str, Handler]
+_LOGIN = re.compile(r"^/services/(Soap/u/|oauth2/token)")
+
+
+def system_of(path: str) -> str:
+    """Which simulated system a path belongs to."""
+    if path.startswith("/services/"):
+        return "salesforce"
+    if path.startswith("/api/v2/"):
+        return "zendesk"
+    if path.startswith("/_sandbox"):
+        return "control"
+    return "usage"
+
+
+def error(system: str, status: int, code: str, message: str) -> Response:
+    """An error in the system's own shape."""
+    if system == "salesforce":
+        return json_response(status, [{"message": message, "errorCode": code}])
+    if system == "zendesk":
+        return json_response(status, {"error": code, "description": message})
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def _basic(req: Request) -> tuple[str, str] | None:
+    value = req.header("authorization")
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        user, _, pw = base64.b64decode(value[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, pw
+
+
+def _bearer(req: Request) -> str:
+    value = req.header("authorization")
+    return value[7:].strip() if value.lower().startswith("bearer ") else ""
+
+
+def authorized(state: State, system: str, req: Request) -> bool:
+    """Check the credentials each system accepts."""
+    if system == "salesforce":
+        if _LOGIN.match(req.path):
+            return True
+        token = _bearer(req) or req.header("authorization")[6:].strip()
+        return token == cred.SF_SESSION_ID or token in state.sf_sessions
+    if system == "zendesk":
+        basic = _basic(req)
+        if basic is not None:
+            return basic == (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+        return _bearer(req) == cred.ZD_OAUTH_TOKEN
+    if req.path.startswith("/api/2.0/"):
+        basic = _basic(req)
+        return basic is not None and cred.USAGE_EXPORT_SECRET in basic
+    return _bearer(req) == cred.USAGE_BEARER_TOKEN
+
+
+def _unauthorized(system: str) -> Response:
+    if system == "salesforce":
+        return error(system, 401, "INVALID_SESSION_ID", "Session expired or invalid")
+    if system == "zendesk":
+        return json_response(401, {"error": "Couldn't authenticate you"})
+    return error(system, 401, "unauthorized", "missing or invalid credentials")
+
+
+class Dispatcher:
+    """The App served by HttpServer."""
+
+    def __init__(self, state: State, routes: list[Route]) -> None:
+        self.state = state
+        self.routes = [(m, re.compile(p + "$"), h) for m, p, h in routes]
+
+    def __call__(self, req: Request) -> Response:
+        system = system_of(req.path)
+        resp = self._respond(system, req)
+        if system != "control":
+            self.state.log_request(
+                {
+                    "system": system,
+                    "method": req.method,
+                    "path": req.path,
+                    "query": req.query,
+                    "status": resp.status if resp.action is None else resp.action,
+                    "body": self._logged_body(req),
+                }
+            )
+        return resp
+
+    @staticmethod
+    def _logged_body(req: Request) -> Any:
+        if req.method in ("GET", "HEAD") or _LOGIN.match(req.path) or not req.body:
+            return None
+        try:
+            return req.json()
+        except ValueError:
+            return None
+
+    def _respond(self, system: str, req: Request) -> Response:
+        state = self.state
+        fault = None if system == "control" else state.faults.pick(req.method, req.path)
+        if fault == "slow":
+            time.sleep(random.uniform(0.05, 0.25))
+            fault = None
+        if isinstance(fault, int):
+            return self._finish(system, self._fault_status(system, fault), incremental=False)
+        if fault in ("reset", "timeout"):
+            headers = {"X-Sandbox-Stall": str(state.timeout_seconds)}
+            return Response(0, b"", headers, action=str(fault))
+        if system != "control" and (
+            fault == "expire_session" or not authorized(state, system, req)
+        ):
+            if fault == "expire_session":
+                state.sf_sessions.discard(_bearer(req))
+            return self._finish(system, _unauthorized(system), incremental=False)
+        incremental = req.path.startswith("/api/v2/incremental/")
+        if (
+            system == "salesforce"
+            and not _LOGIN.match(req.path)
+            and not state.limits.take_salesforce()
+        ):
+            resp = error(system, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            return self._finish(system, resp, incremental)
+        rate_headers: dict[str, str] = {}
+        if system == "zendesk":
+            allowed, rate_headers = state.limits.take_zendesk(incremental)
+            if not allowed:
+                return json_response(
+                    429,
+                    {"error": "APIRateLimitExceeded", "description": "Rate limit exceeded"},
+                    rate_headers,
+                )
+        resp = self._route(system, req)
+        resp.headers.update(rate_headers)
+        if fault == "malformed_json":
+            body = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
+            resp.body = body[: max(1, len(body) // 2)]
+            resp.headers["Content-Type"] = "application/json; charset=utf-8"
+        return self._finish(system, resp, incremental)
+
+    def _route(self, system: str, req: Request) -> Response:
+        found_path = False
+        for method, pattern, handler in self.routes:
+            match = pattern.match(req.path)
+            if match is None:
+                continue
+            found_path = True
+            if method == req.method:
+                try:
+                    return handler(self.state, req, match)
+                except BadRequest as exc:
+                    return error(system, exc.status, exc.code, exc.message)
+        if found_path:
+            return error(
+                system, 405, "METHOD_NOT_ALLOWED", f"HTTP Method '{req.method}' not allowed"
+            )
+        if system == "salesforce":
+            return error(system, 404, "NOT_FOUND", "The requested resource does not exist")
+        if system == "zendesk":
+            return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
+        return error(system, 404, "not_found", "no such endpoint")
+
+    def _fault_status(self, system: str, status: int) -> Response:
+        if status == 429:
+            resp = error(system, 429, "RateLimited", "Too many requests (sandbox fault)")
+            if system == "zendesk":
+                resp = json_response(
+                    429, {"error": "APIRateLimitExceeded", "description": "Rate limit exceeded"}
+                )
+            resp.headers["Retry-After"] = "1"
+            return resp
+        if system == "salesforce" and status == 403:
+            return error(system, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if system == "salesforce" and status == 401:
+            return _unauthorized(system)
+        if system == "zendesk" and status >= 500:
+            return json_response(
+                status,
+                {
+                    "error": "ServiceUnavailable" if status == 503 else "InternalError",
+                    "description": "sandbox fault",
+                },
+            )
+        code = {
+            400: "BAD_REQUEST",
+            404: "NOT_FOUND",
+            500: "UNKNOWN_EXCEPTION",
+            503: "SERVER_UNAVAILABLE",
+        }.get(status, f"HTTP_{status}")
+        return error(system, status, code, f"sandbox injected HTTP {status}")
+
+    def _finish(self, system: str, resp: Response, incremental: bool) -> Response:
+        if system == "salesforce":
+            resp.headers["Sforce-Limit-Info"] = self.state.limits.sf_header()
+        return resp
+
+
+class BadRequest(Exception):
+    """Raised by handlers for a 4xx in the system's error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(payload, separators=(",", ":")).encode()

@@ -1,0 +1,88 @@
+"""The `/_sandbox/` control API: logs, counts, clock, faults and the hidden truth over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sandbox.app import BadRequest, Route
+from sandbox.evolve import advance
+from sandbox.httpd import Request, Response, json_response
+from sandbox.state import State
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def requests_log(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(200, {"requests": state.requests})
+
+
+def writes_log(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(200, {"writes": state.writes})
+
+
+def clear(state: State, req: Request, m: re.Match[str]) -> Response:
+    state.clear_log()
+    return json_response(200, {"cleared": True})
+
+
+def advance_clock(state: State, req: Request, m: re.Match[str]) -> Response:
+    try:
+        days = int(req.query.get("days", "1"))
+        stats = advance(state.world, days)
+    except ValueError as exc:
+        raise BadRequest(400, "invalid_parameter", str(exc)) from exc
+    return json_response(200, {"now": state.world.clock.now().isoformat(), **stats})
+
+
+def faults(state: State, req: Request, m: re.Match[str]) -> Response:
+    """Body: {"profile": ...} and/or {"add": [{path, action, times, method}]},
+    {"record_errors": {code, ids|rate, times}}, {"clear": true}."""
+    try:
+        body = req.json() or {}
+        if body.get("clear"):
+            state.faults.clear()
+        if "profile" in body:
+            state.faults.set_profile(body["profile"])
+        for rule in body.get("add", []):
+            state.faults.add(rule["path"], rule["action"], rule.get("times", 1), rule.get("method"))
+        if "record_errors" in body:
+            state.faults.record_errors(**body["record_errors"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest(400, "invalid_fault", str(exc)) from exc
+    return json_response(200, {"profile": state.faults.profile})
+
+
+def truth(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(200, _jsonable(state.world.truth))
+
+
+def counts(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(
+        200,
+        {
+            "endpoints": state.counts(),
+            "records": state.world.counts(),
+            "now": state.world.clock.now().isoformat(),
+        },
+    )
+
+
+ROUTES: list[Route] = [
+    ("GET", r"/_sandbox/requests", requests_log),
+    ("GET", r"/_sandbox/writes", writes_log),
+    ("POST", r"/_sandbox/clear", clear),
+    ("POST", r"/_sandbox/advance", advance_clock),
+    ("POST", r"/_sandbox/faults", faults),
+    ("GET", r"/_sandbox/truth", truth),
+    ("GET", r"/_sandbox/counts", counts),
+]

@@ -1,0 +1,105 @@
+"""`Sandbox`: the in-process fixture and demo server tying world, simulators and control together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from types import TracebackType
+from typing import Any
+
+from sandbox import control, sf_api, sf_auth, sf_writes, usage_api, zd_export, zd_lists, zd_writes
+from sandbox.app import Dispatcher
+from sandbox.evolve import advance
+from sandbox.faults import Faults
+from sandbox.generate import build_world
+from sandbox.httpd import HttpServer
+from sandbox.limits import Limits
+from sandbox.state import State
+from sandbox.world import World
+
+log = logging.getLogger(__name__)
+ROUTES = (
+    sf_auth.ROUTES
+    + sf_api.ROUTES
+    + sf_writes.ROUTES
+    + zd_export.ROUTES
+    + zd_lists.ROUTES
+    + zd_writes.ROUTES
+    + usage_api.ROUTES
+    + control.ROUTES
+)
+
+
+class Sandbox:
+    """Simulated Salesforce, Zendesk and usage APIs over a seeded synthetic world on loopback HTTP."""
+
+    def __init__(
+        self,
+        accounts: int = 50,
+        seed: int = 7,
+        faults: str = "none",
+        now: dt.datetime | None = None,
+        port: int = 0,
+        usage_days: int = 180,
+        ticket_rate: float = 1.0,
+        limits: Limits | str | None = None,
+    ) -> None:
+        self.world: World = build_world(accounts, seed, now, usage_days, ticket_rate=ticket_rate)
+        if isinstance(limits, str):
+            limits = Limits.real() if limits == "real" else Limits()
+        self.state = State(self.world, limits)
+        self.state.faults.set_profile(faults)
+        self._port = port
+        self._server: HttpServer | None = None
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def limits(self) -> Limits:
+        return self.state.limits
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.state.requests
+
+    @property
+    def writes(self) -> list[dict[str, Any]]:
+        return self.state.writes
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("Sandbox is not started")
+        return self._server.base_url
+
+    def start(self) -> Sandbox:
+        """Bind 127.0.0.1 (free port unless port= was given) and serve in background threads."""
+        self._server = HttpServer(Dispatcher(self.state, list(ROUTES)), self._port)
+        self._server.start()
+        log.info("sandbox serving on %s", self._server.base_url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def clear_log(self) -> None:
+        self.state.clear_log()
+
+    def advance(self, days: int = 1) -> dict[str, int]:
+        """Move the world's clock forward and let it evolve."""
+        return advance(self.world, days)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

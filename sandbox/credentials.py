@@ -1,0 +1,53 @@
+"""Fake, fixed credentials the sandbox accepts (printed on start; never real secrets)."""
+
+from __future__ import annotations
+
+SF_SESSION_ID = "00DSANDBOX0000001!SANDBOX_SF_SESSION_ID"
+SF_USERNAME = "integration@pulsehub-sandbox.example"
+SF_PASSWORD = "sandbox-password"
+SF_SECURITY_TOKEN = "SANDBOXTOKEN"
+SF_CONSUMER_KEY = "SANDBOX_CONSUMER_KEY"
+SF_CONSUMER_SECRET = "SANDBOX_CONSUMER_SECRET"
+SF_ORG_ID = "00DSANDBOX0000001AAA"
+SF_API_VERSION = "59.0"
+
+ZD_SUBDOMAIN = "sandbox"
+ZD_EMAIL = "agent@pulsehub-sandbox.example"
+ZD_API_TOKEN = "SANDBOX_ZENDESK_API_TOKEN"
+ZD_OAUTH_TOKEN = "SANDBOX_ZENDESK_OAUTH_TOKEN"
+
+USAGE_BEARER_TOKEN = "SANDBOX_USAGE_TOKEN"
+USAGE_EXPORT_SECRET = "SANDBOX_MIXPANEL_SECRET"
+
+
+def describe(base_url: str) -> dict[str, dict[str, str]]:
+    """Every credential grouped by system, as printed by `pulsehub sandbox serve`."""
+    return {
+        "salesforce": {
+            "instance_url": base_url.replace("http://", "https://", 1),
+            "session_id": SF_SESSION_ID,
+            "username": SF_USERNAME,
+            "password": SF_PASSWORD,
+            "security_token": SF_SECURITY_TOKEN,
+            "consumer_key": SF_CONSUMER_KEY,
+            "consumer_secret": SF_CONSUMER_SECRET,
+            "api_version": SF_API_VERSION,
+            "loopback_url": base_url,
+        },
+        "zendesk": {
+            "subdomain": ZD_SUBDOMAIN,
+            "email": ZD_EMAIL,
+            "api_token": ZD_API_TOKEN,
+            "oauth_token": ZD_OAUTH_TOKEN,
+            "force_scheme": "http",
+            "force_netloc": base_url.split("://", 1)[1],
+        },
+        "usage": {
+            "base_url": base_url,
+            "bearer_token": USAGE_BEARER_TOKEN,
+            "export_secret": USAGE_EXPORT_SECRET,
+        },
+    }
+
+
+SF_REFRESH_TOKEN = "SANDBOX_SF_REFRESH_TOKEN"

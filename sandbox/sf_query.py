@@ -1,0 +1,179 @@
+"""Salesforce query execution: SOQL over the world's records, relationship paths, result paging."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.app import BadRequest
+from sandbox.sf_schema import BY_NAME, FIELDS, RELATIONSHIPS, Field, canonical_object, to_wire
+from sandbox.soql import Query, SoqlError
+from sandbox.soql_parser import parse
+from sandbox.state import State
+
+_BATCH_RX = re.compile(r"batchSize\s*=\s*(\d+)", re.I)
+
+
+def _invalid_field(obj: str, name: str) -> BadRequest:
+    return BadRequest(
+        400,
+        "INVALID_FIELD",
+        f"No such column '{name}' on entity '{obj}'. If you are attempting to use a custom field, "
+        "be sure to append the '__c' after the custom field name. Please reference your WSDL or "
+        "the describe call for the appropriate names.",
+    )
+
+
+def resolve(obj: str, path: str) -> tuple[Field | None, Field]:
+    """(relationship field or None, leaf field) of a field path such as Owner.Name."""
+    if "." in path:
+        rel_name, _, leaf = path.partition(".")
+        rel = RELATIONSHIPS[obj].get(rel_name.lower())
+        if rel is None or rel.reference_to is None or "." in leaf:
+            raise BadRequest(
+                400,
+                "INVALID_FIELD",
+                f"Didn't understand relationship '{rel_name}' in field "
+                f"path. If you are attempting to use a custom relationship, be sure to append "
+                "the '__r' after the custom relationship name.",
+            )
+        f = BY_NAME[rel.reference_to].get(leaf.lower())
+        if f is None:
+            raise _invalid_field(rel.reference_to, leaf)
+        return rel, f
+    f = BY_NAME[obj].get(path.lower())
+    if f is None:
+        raise _invalid_field(obj, path)
+    return None, f
+
+
+class Plan:
+    """A validated query: which object, which columns, how to read each from a record."""
+
+    def __init__(self, state: State, query: Query) -> None:
+        obj = canonical_object(query.sobject)
+        if obj is None:
+            raise BadRequest(
+                400, "INVALID_TYPE", f"sObject type '{query.sobject}' is not supported."
+            )
+        self.obj = obj
+        self.query = query
+        self.world = state.world
+        self.columns = [(p, *resolve(obj, p)) for p in query.fields]
+        for p in query.where_fields + [o[0] for o in query.order]:
+            resolve(obj, p)
+
+    def value(self, record: dict[str, Any], path: str) -> Any:
+        """The Python value of a (possibly relationship) path on a record."""
+        rel, f = resolve(self.obj, path)
+        if rel is None:
+            return record.get(f.name)
+        target = self.world.sf[rel.reference_to or ""].get(record.get(rel.name) or "")
+        return None if target is None else target.get(f.name)
+
+    def _getter(self, record: dict[str, Any]) -> Callable[[str], Any]:
+        def get(path: str) -> Any:
+            return self.value(record, path)
+
+        return get
+
+    def _sort_key(self, path: str) -> Callable[[dict[str, Any]], Any]:
+        def key(record: dict[str, Any]) -> Any:
+            return _key(self.value(record, path))
+
+        return key
+
+    def run(self, include_deleted: bool) -> list[str]:
+        """Ids of matching records, ordered, offset and limited."""
+        q = self.query
+        rows = [
+            r for r in self.world.sf[self.obj].values() if include_deleted or not r["IsDeleted"]
+        ]
+        if q.where is not None:
+            where = q.where
+            rows = [r for r in rows if where(self._getter(r))]
+        rows.sort(key=lambda r: r["Id"])
+        for path, desc, nulls_last in reversed(q.order):
+            present = [r for r in rows if self.value(r, path) is not None]
+            missing = [r for r in rows if self.value(r, path) is None]
+            present.sort(key=self._sort_key(path), reverse=desc)
+            rows = present + missing if nulls_last else missing + present
+        rows = rows[q.offset :]
+        if q.limit is not None:
+            rows = rows[: q.limit]
+        return [r["Id"] for r in rows]
+
+    def render(self, record: dict[str, Any], version: str) -> dict[str, Any]:
+        """One record in the query result shape (attributes first, relationships nested)."""
+        out: dict[str, Any] = {"attributes": _attributes(self.obj, record["Id"], version)}
+        for _path, rel, f in self.columns:
+            if rel is None:
+                out[f.name] = to_wire(f, record.get(f.name))
+                continue
+            target_obj = rel.reference_to or ""
+            target = self.world.sf[target_obj].get(record.get(rel.name) or "")
+            key = rel.relationship or ""
+            if target is None:
+                out[key] = None
+                continue
+            nested = out.get(key) or {"attributes": _attributes(target_obj, target["Id"], version)}
+            nested[f.name] = to_wire(f, target.get(f.name))
+            out[key] = nested
+        return out
+
+
+def _attributes(obj: str, rid: str, version: str) -> dict[str, str]:
+    return {"type": obj, "url": f"/services/data/v{version}/sobjects/{obj}/{rid}"}
+
+
+def _key(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def batch_size(header: str) -> int:
+    """Batch size from `Sforce-Query-Options` (200..2000, default 2000)."""
+    m = _BATCH_RX.search(header or "")
+    return 2000 if m is None else max(200, min(2000, int(m.group(1))))
+
+
+def start_query(
+    state: State, text: str, include_deleted: bool, version: str, batch: int
+) -> dict[str, Any]:
+    """Run a query and return its first page."""
+    try:
+        query = parse(text, state.world.clock.today())
+    except SoqlError as exc:
+        raise BadRequest(400, exc.code, str(exc)) from exc
+    with state.world.lock:
+        plan = Plan(state, query)
+        ids = plan.run(include_deleted)
+    if query.count_only:
+        return {"totalSize": len(ids), "done": True, "records": []}
+    locator = f"01gSB{len(state.query_cursors) + 1:010d}"
+    state.query_cursors[locator] = (plan, ids, batch)
+    return page(state, locator, 0, version)
+
+
+def page(state: State, locator: str, offset: int, version: str) -> dict[str, Any]:
+    """One page of a stored query result."""
+    found = state.query_cursors.get(locator)
+    if found is None:
+        raise BadRequest(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    plan, ids, batch = found
+    chunk = ids[offset : offset + batch]
+    table = state.world.sf[plan.obj]
+    with state.world.lock:
+        records = [plan.render(table[i], version) for i in chunk if i in table]
+    body: dict[str, Any] = {"totalSize": len(ids), "done": offset + batch >= len(ids)}
+    if not body["done"]:
+        body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
+    else:
+        state.query_cursors.pop(locator, None)
+    body["records"] = records
+    return body
+
+
+def all_fields(obj: str) -> list[str]:
+    """Every field name of an object (for record GETs)."""
+    return [f.name for f in FIELDS[obj]]

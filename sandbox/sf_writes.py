@@ -1,0 +1,283 @@
+"""Salesforce REST write endpoints: sObject Collections, single-record create/update/delete, upsert."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sandbox.app import BadRequest, Route
+from sandbox.httpd import Request, Response, json_response
+from sandbox.sf_records import (
+    ROLLED_BACK,
+    apply_create,
+    apply_update,
+    check_create,
+    check_update,
+    delete,
+    err,
+)
+from sandbox.sf_schema import BY_NAME, canonical_object
+from sandbox.state import State
+
+V = r"/services/data/v(?P<v>\d+\.\d)"
+MAX_RECORDS = 200
+# (operation, sObject, record id, converted values, submitted record, errors)
+Planned = tuple[str, str | None, str | None, dict[str, Any], dict[str, Any], list[dict[str, Any]]]
+
+
+def _body(req: Request) -> Any:
+    try:
+        return req.json()
+    except ValueError as exc:
+        raise BadRequest(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from exc
+
+
+def _collection(req: Request) -> tuple[bool, list[dict[str, Any]]]:
+    body = _body(req)
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise BadRequest(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of records")
+    records = body["records"]
+    if len(records) > MAX_RECORDS:
+        raise BadRequest(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            "record limit reached. cannot submit more than 200 records into this call",
+        )
+    return bool(body.get("allOrNone", False)), records
+
+
+def _type_of(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    attrs = record.get("attributes")
+    return canonical_object(attrs.get("type", "")) if isinstance(attrs, dict) else None
+
+
+def _finish(
+    state: State, all_or_none: bool, planned: list[Planned], created: bool = False
+) -> list[dict[str, Any]]:
+    """Apply (or roll back) a validated batch; results in request order."""
+    failed = any(errors for *_, errors in planned)
+    results = []
+    for op, obj, rid, values, submitted, errors in planned:
+        if errors:
+            results.append(
+                {"id": rid, "success": False, "errors": errors}
+                if rid
+                else {"success": False, "errors": errors}
+            )
+        elif all_or_none and failed:
+            results.append(
+                {"id": rid, "success": False, "errors": [dict(ROLLED_BACK)]}
+                if rid
+                else {"success": False, "errors": [dict(ROLLED_BACK)]}
+            )
+        elif obj is None:
+            raise AssertionError("a record without a type always has errors")
+        elif op == "update" and rid is not None:
+            apply_update(state, obj, rid, values, submitted)
+            results.append(
+                {"id": rid, "success": True, "errors": []} | ({"created": False} if created else {})
+            )
+        else:
+            new_id = apply_create(state, obj, values, submitted)
+            results.append(
+                {"id": new_id, "success": True, "errors": []}
+                | ({"created": True} if created else {})
+            )
+    return results
+
+
+def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
+    all_or_none, records = _collection(req)
+    state.faults.begin_write()
+    planned: list[Planned] = []
+    with state.world.lock:
+        for rec in records:
+            obj = _type_of(rec)
+            rid = str(rec.get("id") or rec.get("Id") or "") if isinstance(rec, dict) else ""
+            if obj is None:
+                planned.append(
+                    (
+                        "update",
+                        None,
+                        rid,
+                        {},
+                        {},
+                        [err("INVALID_TYPE", "sObject type required in attributes")],
+                    )
+                )
+                continue
+            values, errors = check_update(state, obj, rid, rec)
+            planned.append(("update", obj, rid, values, rec, errors))
+        return json_response(200, _finish(state, all_or_none, planned))
+
+
+def collection_create(state: State, req: Request, m: re.Match[str]) -> Response:
+    all_or_none, records = _collection(req)
+    state.faults.begin_write()
+    planned: list[Planned] = []
+    with state.world.lock:
+        for rec in records:
+            obj = _type_of(rec)
+            if obj is None:
+                planned.append(
+                    (
+                        "create",
+                        None,
+                        None,
+                        {},
+                        {},
+                        [err("INVALID_TYPE", "sObject type required in attributes")],
+                    )
+                )
+                continue
+            if rec.get("id"):
+                planned.append(
+                    (
+                        "create",
+                        obj,
+                        None,
+                        {},
+                        rec,
+                        [err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])],
+                    )
+                )
+                continue
+            values, errors = check_create(state, obj, rec)
+            planned.append(("create", obj, None, values, rec, errors))
+        return json_response(200, _finish(state, all_or_none, planned))
+
+
+def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]:
+    f = BY_NAME[obj].get(field.lower())
+    if f is None or f.type not in ("id", "string", "email"):
+        raise BadRequest(
+            400, "INVALID_FIELD", f"Field {field} is not an External ID or indexed field for {obj}"
+        )
+    return [
+        r["Id"]
+        for r in state.world.sf[obj].values()
+        if not r["IsDeleted"] and value is not None and str(r.get(f.name)) == str(value)
+    ]
+
+
+def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = canonical_object(m.group("obj"))
+    if obj is None:
+        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    all_or_none, records = _collection(req)
+    state.faults.begin_write()
+    planned: list[Planned] = []
+    with state.world.lock:
+        for rec in records:
+            key = next((k for k in rec if k.lower() == m.group("field").lower()), None)
+            found = _match_external(state, obj, m.group("field"), rec.get(key) if key else None)
+            if len(found) > 1:
+                planned.append(
+                    (
+                        "update",
+                        obj,
+                        None,
+                        {},
+                        rec,
+                        [
+                            err(
+                                "DUPLICATE_EXTERNAL_ID",
+                                f"{m.group('field')}: more than one record found for external id field: {found}",
+                            )
+                        ],
+                    )
+                )
+            elif found:
+                values, errors = check_update(state, obj, found[0], rec)
+                planned.append(("update", obj, found[0], values, rec, errors))
+            else:
+                values, errors = check_create(state, obj, rec)
+                planned.append(("create", obj, None, values, rec, errors))
+        return json_response(200, _finish(state, all_or_none, planned, created=True))
+
+
+def _single_errors(errors: list[dict[str, Any]]) -> Response:
+    return json_response(
+        400,
+        [
+            {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
+            for e in errors
+        ],
+    )
+
+
+def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = canonical_object(m.group("obj"))
+    if obj is None:
+        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    body = _body(req) or {}
+    state.faults.begin_write()
+    with state.world.lock:
+        values, errors = check_update(state, obj, m.group("id"), body)
+        if errors:
+            if errors[0]["statusCode"] in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
+                raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+            return _single_errors(errors)
+        apply_update(state, obj, m.group("id"), values, body)
+    return Response(204)
+
+
+def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = canonical_object(m.group("obj"))
+    if obj is None:
+        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    body = _body(req) or {}
+    with state.world.lock:
+        values, errors = check_create(state, obj, body)
+        if errors:
+            return _single_errors(errors)
+        rid = apply_create(state, obj, values, body)
+    return json_response(201, {"id": rid, "success": True, "errors": []})
+
+
+def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = canonical_object(m.group("obj"))
+    with state.world.lock:
+        if obj is None or not delete(state, obj, m.group("id")):
+            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    return Response(204)
+
+
+def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = canonical_object(m.group("obj"))
+    if obj is None:
+        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    body = _body(req) or {}
+    with state.world.lock:
+        found = _match_external(state, obj, m.group("field"), m.group("value"))
+        if len(found) > 1:
+            return json_response(
+                300, [f"/services/data/v{m.group('v')}/sobjects/{obj}/{i}" for i in found]
+            )
+        if found:
+            values, errors = check_update(state, obj, found[0], body)
+            if errors:
+                return _single_errors(errors)
+            apply_update(state, obj, found[0], values, body)
+            return Response(204)
+        if req.query.get("updateOnly") == "true":
+            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+        field = BY_NAME[obj][m.group("field").lower()].name
+        values, errors = check_create(state, obj, {**body, field: m.group("value")})
+        if errors:
+            return _single_errors(errors)
+        rid = apply_create(state, obj, values, body)
+    return json_response(201, {"id": rid, "success": True, "errors": [], "created": True})
+
+
+ROUTES: list[Route] = [
+    ("PATCH", rf"{V}/composite/sobjects/?", collection_update),
+    ("POST", rf"{V}/composite/sobjects/?", collection_create),
+    ("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?", collection_upsert),
+    ("POST", rf"{V}/sobjects/(?P<obj>\w+)/?", create_one),
+    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", update_one),
+    ("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", delete_one),
+    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?", upsert_one),
+]

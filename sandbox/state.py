@@ -1,0 +1,64 @@
+"""Mutable server state shared by every route: world, logs, faults, limits, sessions, jobs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sandbox.faults import Faults
+from sandbox.limits import Limits
+from sandbox.world import World
+
+
+class State:
+    """What the handlers read and write; `requests` and `writes` are the control API's logs."""
+
+    def __init__(self, world: World, limits: Limits | None = None) -> None:
+        self.world = world
+        self.faults = Faults(world.seed)
+        self.limits = limits or Limits()
+        self.requests: list[dict[str, Any]] = []
+        self.writes: list[dict[str, Any]] = []
+        self.sf_sessions: set[str] = set()
+        self.sf_refresh_tokens: set[str] = set()
+        self.zd_jobs: dict[str, dict[str, Any]] = {}
+        self.idempotency: dict[str, tuple[str, int, bytes]] = {}
+        self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
+        self.timeout_seconds = 30.0
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def log_request(self, entry: dict[str, Any]) -> None:
+        """Append to the request log with a sequence number."""
+        with self._lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            entry["ts"] = time.time()
+            self.requests.append(entry)
+
+    def record_write(self, system: str, kind: str, target_id: str, changes: dict[str, Any]) -> None:
+        """Append to the write log (what a write actually changed)."""
+        with self._lock:
+            self.writes.append(
+                {"system": system, "kind": kind, "target_id": target_id, "changes": changes}
+            )
+
+    def clear_log(self) -> None:
+        """Forget logged requests and writes."""
+        with self._lock:
+            self.requests.clear()
+            self.writes.clear()
+
+    def counts(self) -> dict[str, int]:
+        """Requests per "METHOD path-pattern" (numeric ids folded to {id})."""
+        import re
+
+        out: dict[str, int] = {}
+        with self._lock:
+            for r in self.requests:
+                key = f"{r['method']} " + re.sub(
+                    r"/(\d+|[0-9A-Za-z]{18}|V3-[0-9a-f]+)(?=/|\.json|$)", "/{id}", r["path"]
+                )
+                out[key] = out.get(key, 0) + 1
+        return out

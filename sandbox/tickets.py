@@ -1,0 +1,134 @@
+"""Columnar ticket storage: ~500k tickets in compact arrays instead of one object each."""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from typing import Any
+
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
+NEW, OPEN, PENDING, HOLD, SOLVED, CLOSED, DELETED = range(7)
+PRIORITIES = (None, "low", "normal", "high", "urgent")
+TYPES = (None, "question", "incident", "problem", "task")
+VIAS = ("email", "web", "api", "chat")
+CSAT = ("unoffered", "offered", "good", "bad")
+TAG_SETS: tuple[tuple[str, ...], ...] = (
+    ("how_to",),
+    ("billing", "invoice"),
+    ("bug", "api"),
+    ("bug", "reporting"),
+    ("feature_request",),
+    ("integration", "salesforce_sync"),
+    ("login", "sso"),
+    ("performance",),
+    ("outage", "escalated"),
+    ("data_export",),
+    ("onboarding", "setup"),
+    ("permissions",),
+)
+SUBJECTS: tuple[str, ...] = (
+    "How do I configure {0}?",
+    "Question about our latest invoice",
+    "API returns 500 on {0} endpoint",
+    "Dashboard numbers look wrong",
+    "Feature request: bulk edit for {0}",
+    "Salesforce sync stopped updating",
+    "Users cannot log in with SSO",
+    "Pages are very slow since yesterday",
+    "Service unavailable - urgent",
+    "Need a full export of our data",
+    "Help setting up our workspace",
+    "Cannot change permissions for {0}",
+)
+FIRST_TICKET_ID = 1
+_COLUMNS = {
+    "org": "q",
+    "requester": "q",
+    "assignee": "q",
+    "group": "q",
+    "created": "q",
+    "updated": "q",
+    "solved": "q",
+    "status": "b",
+    "priority": "b",
+    "type": "b",
+    "via": "b",
+    "tags": "h",
+    "reply_min": "l",
+    "resolution_min": "l",
+    "reopens": "b",
+    "replies": "h",
+    "csat": "b",
+}
+
+
+class TicketTable:
+    """Ticket columns indexed by position; ticket id = FIRST_TICKET_ID + position.
+
+    Tag lists default to `TAG_SETS[tags[i]]`; written tags live in `tag_override`; tickets
+    created through the API keep their free-form attributes in `extra`.
+    """
+
+    def __init__(self) -> None:
+        for name, code in _COLUMNS.items():
+            setattr(self, name, array(code))
+        self.tag_override: dict[int, list[str]] = {}
+        self.extra: dict[int, dict[str, Any]] = {}
+        self._order: list[int] | None = None
+        self._order_keys: list[tuple[int, int]] = []
+
+    org: array[int]
+    requester: array[int]
+    assignee: array[int]
+    group: array[int]
+    created: array[int]
+    updated: array[int]
+    solved: array[int]
+    status: array[int]
+    priority: array[int]
+    type: array[int]
+    via: array[int]
+    tags: array[int]
+    reply_min: array[int]
+    resolution_min: array[int]
+    reopens: array[int]
+    replies: array[int]
+    csat: array[int]
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def append(self, **values: int) -> int:
+        """Add one ticket given every column; returns its position."""
+        for name in _COLUMNS:
+            getattr(self, name).append(values[name])
+        self._order = None
+        return len(self.created) - 1
+
+    def position(self, ticket_id: int) -> int | None:
+        """Position of a ticket id, or None if unknown."""
+        pos = ticket_id - FIRST_TICKET_ID
+        return pos if 0 <= pos < len(self.created) else None
+
+    def tag_list(self, pos: int) -> list[str]:
+        """Current tags of a ticket."""
+        override = self.tag_override.get(pos)
+        return list(override) if override is not None else list(TAG_SETS[self.tags[pos]])
+
+    def touch(self, pos: int, epoch: int) -> None:
+        """Record a change: moves updated_at and invalidates the export order."""
+        self.updated[pos] = max(epoch, self.updated[pos])
+        self._order = None
+
+    def order(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Positions sorted by (updated_at, id) with their keys, for incremental exports."""
+        if self._order is None:
+            upd = self.updated
+            self._order = sorted(range(len(upd)), key=lambda p: (upd[p], p))
+            self._order_keys = [(upd[p], p) for p in self._order]
+        return self._order, self._order_keys
+
+    def first_at_or_after(self, key: tuple[int, int]) -> int:
+        """Index in `order()` of the first ticket whose (updated_at, position) >= key."""
+        _, keys = self.order()
+        return bisect.bisect_left(keys, key)

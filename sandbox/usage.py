@@ -1,0 +1,102 @@
+"""Product usage: workspaces, and daily aggregates and raw events computed on demand (never stored)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from sandbox.formats import day_start, mix, to_epoch, unit
+from sandbox.world import Workspace, World
+
+_SEATS = {"Enterprise": (100, 800), "Mid-Market": (20, 150), "SMB": (3, 25)}
+FEATURES = ("dashboards", "reports", "alerts", "api", "automations", "exports", "sso", "comments")
+
+
+def generate_workspaces(world: World, rng: random.Random) -> None:
+    """A workspace for ~85% of accounts; ~70% carry the Salesforce id, the rest only a domain."""
+    truth = world.truth.setdefault("workspace_account", {})
+    for n, acc in enumerate(world.sf["Account"].values()):
+        if rng.random() < 0.15:
+            continue
+        wid = f"ws_{mix(world.seed, n, 77) & 0xFFFFFFFFFF:010x}"
+        traj = world.trajectories[acc["Id"]]
+        lo, hi = _SEATS[acc["Segment__c"]]
+        created = to_epoch(day_start(dt.date.fromordinal(traj.start_day))) + rng.randrange(86400)
+        ws = Workspace(
+            id=wid,
+            name=acc["_bare"] if rng.random() < 0.5 else acc["Name"],
+            domain=acc["Website"][12:],
+            salesforce_account_id=acc["Id"] if rng.random() < 0.7 else None,
+            account_id=acc["Id"],
+            seats=rng.randint(lo, hi),
+            activity=rng.uniform(0.8, 1.2),
+            created_at=created,
+            updated_at=created + rng.randrange(86400 * 30),
+            number=n,
+        )
+        world.workspaces.append(ws)
+        truth[wid] = acc["Id"]
+        if rng.random() < 0.4:
+            acc["Usage_Workspace_Id__c"] = wid
+    world.workspaces.sort(key=lambda w: w.id)
+
+
+def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[str, Any] | None:
+    """Aggregates of one workspace on one day (None before it existed); today is partial."""
+    traj = world.trajectories[ws.account_id]
+    if day < traj.start_day:
+        return None
+    h = traj.health(day)
+    seed, num = world.seed, ws.number
+    noise = 0.9 + 0.2 * unit(seed, num, day, 1)
+    weekday = 0.35 if dt.date.fromordinal(day).weekday() >= 5 else 1.0
+    fraction = 1.0
+    today = now.date().toordinal()
+    if day > today:
+        return None
+    if day == today:
+        fraction = (now - day_start(now.date())).total_seconds() / 86400.0
+    active = 0
+    if h > 0:
+        active = min(ws.seats, round(ws.seats * (0.1 + 0.75 * h) * weekday * ws.activity * noise))
+    active = round(active * fraction)
+    logins = round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * unit(seed, num, day, 2)))
+    events = round(active * (2 + 6 * h) * (0.9 + 0.2 * unit(seed, num, day, 3)))
+    used = 0 if active == 0 else min(len(FEATURES), 1 + int(7 * h + 2 * unit(seed, num, day, 4)))
+    seats_used = 0 if h <= 0 else min(ws.seats, round(ws.seats * (0.5 + 0.45 * h)))
+    return {
+        "workspace_id": ws.id,
+        "date": dt.date.fromordinal(day).isoformat(),
+        "active_users": active,
+        "logins": logins,
+        "feature_events": events,
+        "features_used": used,
+        "seats_used": seats_used,
+        "seats_purchased": ws.seats if h > 0 else 0,
+    }
+
+
+def events_for(world: World, ws: Workspace, day: int, now: dt.datetime) -> Iterator[dict[str, Any]]:
+    """Raw Mixpanel-style events behind one daily row, generated lazily."""
+    row = daily_row(world, ws, day, now)
+    if row is None or row["active_users"] == 0:
+        return
+    start = to_epoch(day_start(dt.date.fromordinal(day)))
+    limit = min(86400, int((now - day_start(dt.date.fromordinal(day))).total_seconds()))
+    active = row["active_users"]
+    used = row["features_used"]
+    seed, num = world.seed, ws.number
+    for kind, count in (("login", row["logins"]), ("feature_used", row["feature_events"])):
+        for k in range(count):
+            h = mix(seed, num, day, k, len(kind))
+            props: dict[str, Any] = {
+                "time": start + h % max(1, limit),
+                "distinct_id": f"{ws.id}-u{h % active}",
+                "$insert_id": f"{h:016x}",
+                "workspace_id": ws.id,
+            }
+            if kind == "feature_used":
+                props["feature"] = FEATURES[(h >> 20) % used]
+            yield {"event": kind, "properties": props}

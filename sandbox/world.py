@@ -1,0 +1,109 @@
+"""The in-memory synthetic world every simulator reads and writes, and its clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.formats import to_epoch
+from sandbox.tickets import TicketTable
+from sandbox.trajectory import Trajectory
+
+SF_OBJECTS = ("Account", "Opportunity", "Contact", "User", "Task")
+ORG_FIELD_KEYS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
+
+
+class Clock:
+    """The world's "now": an anchor that flows with wall time and jumps forward on `advance`."""
+
+    def __init__(self, anchor: dt.datetime) -> None:
+        if anchor.tzinfo is None:
+            raise ValueError("Sandbox now= must be an aware datetime")
+        self.anchor = anchor.astimezone(dt.UTC)
+        self._started = time.monotonic()
+        self._offset = dt.timedelta()
+
+    def now(self) -> dt.datetime:
+        """Current simulated time (aware UTC)."""
+        return self.anchor + self._offset + dt.timedelta(seconds=time.monotonic() - self._started)
+
+    def epoch(self) -> int:
+        """Current simulated time in epoch seconds."""
+        return to_epoch(self.now())
+
+    def today(self) -> dt.date:
+        """Current simulated date (UTC)."""
+        return self.now().date()
+
+    def jump(self, days: float) -> None:
+        """Move time forward."""
+        self._offset += dt.timedelta(days=days)
+
+
+@dataclass
+class Workspace:
+    """A usage-API workspace; its daily rows are computed on demand from the trajectory."""
+
+    id: str
+    name: str
+    domain: str
+    salesforce_account_id: str | None
+    account_id: str
+    seats: int
+    activity: float
+    created_at: int
+    updated_at: int
+    number: int
+
+
+@dataclass
+class World:
+    """Everything the three simulators serve; guarded by `lock` for writes."""
+
+    seed: int
+    clock: Clock
+    usage_days: int
+    sf: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {name: {} for name in SF_OBJECTS}
+    )
+    sf_deleted: dict[str, dict[str, dt.datetime]] = field(
+        default_factory=lambda: {name: {} for name in SF_OBJECTS}
+    )
+    orgs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    zd_users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    tickets: TicketTable = field(default_factory=TicketTable)
+    workspaces: list[Workspace] = field(default_factory=list)
+    trajectories: dict[str, Trajectory] = field(default_factory=dict)
+    account_orgs: dict[str, int] = field(default_factory=dict)
+    org_requesters: dict[int, list[int]] = field(default_factory=dict)
+    agents: list[int] = field(default_factory=list)
+    truth: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def next_number(self, kind: str, start: int) -> int:
+        """Next serial number for a newly created record of `kind`."""
+        value = self.counters.get(kind, start)
+        self.counters[kind] = value + 1
+        return value
+
+    def account_ids(self) -> list[str]:
+        """All Salesforce account ids in generation order."""
+        return list(self.sf["Account"])
+
+    def counts(self) -> dict[str, int]:
+        """Record counts per collection."""
+        out = {f"salesforce.{k}": len(v) for k, v in self.sf.items()}
+        out.update(
+            {
+                "zendesk.organizations": len(self.orgs),
+                "zendesk.users": len(self.zd_users),
+                "zendesk.tickets": len(self.tickets),
+                "usage.workspaces": len(self.workspaces),
+            }
+        )
+        return out

@@ -1,0 +1,261 @@
+"""Zendesk incremental exports: cursor-based tickets/users, time-based tickets/orgs/users/metric events.
+
+Items changed in the last minute are excluded, as Zendesk does; a time-based page is extended
+past 1000 items while the following items share the last timestamp (so pages overlap, dedupe on id).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sandbox.app import BadRequest, Route
+from sandbox.formats import zd_datetime
+from sandbox.httpd import Request, Response, json_response
+from sandbox.state import State
+from sandbox.tickets import DELETED
+from sandbox.zd_shapes import metric, ticket, with_times
+
+PAGE = 1000
+
+
+def encode_cursor(ts: int, key: int) -> str:
+    """Opaque cursor in Zendesk's style (base64 of `ts.0||id|`)."""
+    return base64.urlsafe_b64encode(f"{ts}.0||{key}|".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """(timestamp, key) from a cursor."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ts, _, rest = text.partition("||")
+        return int(float(ts)), int(rest.strip("|"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, "InvalidPaginationParameter", "invalid cursor") from exc
+
+
+def _start_time(req: Request) -> int:
+    try:
+        return int(req.query["start_time"])
+    except (KeyError, ValueError) as exc:
+        raise BadRequest(400, "InvalidPaginationParameter", "start_time is required") from exc
+
+
+def _per_page(req: Request) -> int:
+    try:
+        return max(1, min(PAGE, int(req.query.get("per_page", PAGE))))
+    except ValueError:
+        return PAGE
+
+
+def _cursor_page(
+    state: State,
+    req: Request,
+    kind: str,
+    keys: Sequence[tuple[int, int]],
+    render: Callable[[int], dict[str, Any]],
+    skip: Callable[[int], bool],
+) -> Response:
+    """Shared cursor-export logic over items sorted by (updated_at, key)."""
+    import bisect
+
+    cutoff = state.world.clock.epoch() - 60
+    if "cursor" in req.query:
+        ts, key = decode_cursor(req.query["cursor"])
+        i = bisect.bisect_right(keys, (ts, key))
+        last = (ts, key)
+    else:
+        start = _start_time(req)
+        i = bisect.bisect_left(keys, (start, -1))
+        last = (start, 0)
+    per_page = _per_page(req)
+    items: list[dict[str, Any]] = []
+    while i < len(keys) and keys[i][0] < cutoff and len(items) < per_page:
+        last = keys[i]
+        if not skip(keys[i][1]):
+            items.append(render(keys[i][1]))
+        i += 1
+    done = i >= len(keys) or keys[i][0] >= cutoff
+    after = encode_cursor(*last)
+    return json_response(
+        200,
+        {
+            kind: items,
+            "after_url": f"{req.base_url}/api/v2/incremental/{kind}/cursor.json?cursor={after}",
+            "after_cursor": after,
+            "before_url": None,
+            "before_cursor": None,
+            "end_of_stream": done,
+        },
+    )
+
+
+def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
+    t = state.world.tickets
+    exclude = req.query.get("exclude_deleted") == "true"
+    with state.world.lock:
+        _, keys = t.order()
+        return _cursor_page(
+            state,
+            req,
+            "tickets",
+            keys,
+            lambda p: ticket(state.world, p, req.base_url, incremental=True),
+            lambda p: exclude and t.status[p] == DELETED,
+        )
+
+
+def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
+    users = state.world.zd_users
+    return sorted((u["updated_at"], uid) for uid, u in users.items()), users
+
+
+def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
+    with state.world.lock:
+        keys, users = _users_sorted(state)
+        return _cursor_page(
+            state,
+            req,
+            "users",
+            keys,
+            lambda uid: with_times(users[uid], req.base_url, "users"),
+            lambda _: False,
+        )
+
+
+def _time_page(
+    state: State,
+    req: Request,
+    kind: str,
+    path: str,
+    keys: Sequence[tuple[int, int]],
+    render: Callable[[int], dict[str, Any]],
+) -> Response:
+    import bisect
+
+    start = _start_time(req)
+    cutoff = state.world.clock.epoch() - 60
+    if start > cutoff + 60:
+        raise BadRequest(422, "InvalidValue", "start_time is in the future")
+    i = bisect.bisect_left(keys, (start, -1))
+    per_page = _per_page(req)
+    items: list[dict[str, Any]] = []
+    end_time = start
+    while (
+        i < len(keys) and keys[i][0] < cutoff and (len(items) < per_page or keys[i][0] == end_time)
+    ):
+        end_time = keys[i][0]
+        items.append(render(keys[i][1]))
+        i += 1
+    done = i >= len(keys) or keys[i][0] >= cutoff
+    # a full page that never left its start second would repeat forever: step past it
+    next_start = end_time + 1 if end_time == start and len(items) >= per_page else end_time
+    return json_response(
+        200,
+        {
+            kind: items,
+            "count": len(items),
+            "end_of_stream": done,
+            "end_time": end_time,
+            "next_page": f"{req.base_url}/api/v2/incremental/{path}.json?start_time={next_start}",
+        },
+    )
+
+
+def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
+    with state.world.lock:
+        _, keys = state.world.tickets.order()
+        return _time_page(
+            state,
+            req,
+            "tickets",
+            "tickets",
+            keys,
+            lambda p: ticket(state.world, p, req.base_url, incremental=True),
+        )
+
+
+def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
+    with state.world.lock:
+        orgs = state.world.orgs
+        keys = sorted((o["updated_at"], oid) for oid, o in orgs.items())
+        return _time_page(
+            state,
+            req,
+            "organizations",
+            "organizations",
+            keys,
+            lambda oid: with_times(orgs[oid], req.base_url, "organizations"),
+        )
+
+
+def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
+    with state.world.lock:
+        keys, users = _users_sorted(state)
+        return _time_page(
+            state,
+            req,
+            "users",
+            "users",
+            keys,
+            lambda uid: with_times(users[uid], req.base_url, "users"),
+        )
+
+
+def _metric_events(state: State) -> list[tuple[int, int]]:
+    """(time, event key) for every metric event; key = position * 8 + event kind."""
+    t = state.world.tickets
+    out = []
+    for p in range(len(t)):
+        c = t.created[p]
+        out.append((c, p * 8))
+        out.append((c, p * 8 + 1))
+        if t.status[p] != 0:
+            out.append((c + t.reply_min[p] * 60, p * 8 + 2))
+        if t.solved[p]:
+            out.append((t.solved[p], p * 8 + 3))
+    out.sort()
+    return out
+
+
+_EVENTS = (
+    ("reply_time", "activate"),
+    ("agent_work_time", "activate"),
+    ("reply_time", "fulfill"),
+    ("agent_work_time", "fulfill"),
+)
+
+
+def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
+    with state.world.lock:
+        keys = _metric_events(state)
+        times = dict((k, ts) for ts, k in keys)
+
+        def render(key: int) -> dict[str, Any]:
+            pos, kind = divmod(key, 8)
+            name, typ = _EVENTS[kind]
+            event = {
+                "id": 500_000_000_000 + key,
+                "ticket_id": pos + 1,
+                "metric": name,
+                "instance_id": 1,
+                "type": typ,
+                "time": zd_datetime(times[key]),
+            }
+            if typ == "fulfill" and name == "reply_time":
+                event["status"] = metric(state.world, pos, req.base_url)["reply_time_in_minutes"]
+            return event
+
+        return _time_page(state, req, "ticket_metric_events", "ticket_metric_events", keys, render)
+
+
+ROUTES: list[Route] = [
+    ("GET", r"/api/v2/incremental/tickets/cursor\.json", tickets_cursor),
+    ("GET", r"/api/v2/incremental/users/cursor\.json", users_cursor),
+    ("GET", r"/api/v2/incremental/tickets\.json", tickets_time),
+    ("GET", r"/api/v2/incremental/organizations\.json", orgs_time),
+    ("GET", r"/api/v2/incremental/users\.json", users_time),
+    ("GET", r"/api/v2/incremental/ticket_metric_events\.json", metric_events),
+]

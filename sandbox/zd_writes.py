@@ -1,0 +1,344 @@
+"""Zendesk writes: ticket create (Idempotency-Key), tags, ticket and organization updates, job statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from sandbox.app import BadRequest, Route, dumps
+from sandbox.httpd import Request, Response, json_response
+from sandbox.state import State
+from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
+from sandbox.world import ORG_FIELD_KEYS
+from sandbox.zd_lists import ORG_FIELD_TYPES, not_found
+from sandbox.zd_shapes import ticket, with_times
+
+MAX_BATCH = 100
+
+
+def _json(req: Request) -> dict[str, Any]:
+    try:
+        body = req.json()
+    except ValueError as exc:
+        raise BadRequest(400, "InvalidJson", "body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequest(400, "InvalidJson", "body must be an object")
+    return body
+
+
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(422, "RecordInvalid", message)
+
+
+def _ticket_pos(state: State, raw: Any) -> int:
+    pos = state.world.tickets.position(int(raw)) if str(raw).isdigit() else None
+    if pos is None or state.world.tickets.status[pos] == 6:
+        raise not_found()
+    return pos
+
+
+def _tags(body: dict[str, Any]) -> list[str]:
+    tags = body.get("tags")
+    if not isinstance(tags, list):
+        raise _invalid("tags must be a list")
+    return [str(t).strip().lower().replace(" ", "_") for t in tags]
+
+
+def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
+    body = _json(req)
+    with state.world.lock:
+        pos = _ticket_pos(state, m.group("id"))
+        t = state.world.tickets
+        current, tags = t.tag_list(pos), _tags(body)
+        if req.method == "PUT":
+            new = current + [x for x in tags if x not in current]
+            kind = "ticket_tags_added"
+        elif req.method == "DELETE":
+            new = [x for x in current if x not in tags]
+            kind = "ticket_tags_removed"
+        else:
+            new, kind = list(dict.fromkeys(tags)), "ticket_tags_set"
+        t.tag_override[pos] = new
+        t.touch(pos, state.world.clock.epoch())
+        state.record_write("zendesk", kind, str(pos + 1), {"tags": tags})
+        return json_response(200 if req.method != "POST" else 201, {"tags": new})
+
+
+def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Apply ticket attributes (incl. additional_tags/remove_tags); returns what changed."""
+    t = state.world.tickets
+    changes: dict[str, Any] = {}
+    if "status" in attrs:
+        if attrs["status"] not in STATUSES[:6]:
+            raise _invalid(f"Status: {attrs['status']} is not valid")
+        t.status[pos] = STATUSES.index(attrs["status"])
+        if attrs["status"] == "solved" and not t.solved[pos]:
+            t.solved[pos] = state.world.clock.epoch()
+    if "priority" in attrs:
+        if attrs["priority"] not in PRIORITIES:
+            raise _invalid(f"Priority: {attrs['priority']} is not valid")
+        t.priority[pos] = PRIORITIES.index(attrs["priority"])
+    if "type" in attrs:
+        if attrs["type"] not in TYPES:
+            raise _invalid(f"Type: {attrs['type']} is not valid")
+        t.type[pos] = TYPES.index(attrs["type"])
+    for key in ("assignee_id", "group_id"):
+        if key in attrs:
+            getattr(t, key[:-3] if key != "assignee_id" else "assignee")[pos] = int(attrs[key] or 0)
+    extra = t.extra.setdefault(pos, {})
+    for key in ("subject", "external_id", "custom_fields"):
+        if key in attrs:
+            extra[key] = attrs[key]
+    tags = t.tag_list(pos)
+    if "tags" in attrs:
+        tags = _tags(attrs)
+    added = [str(x) for x in attrs.get("additional_tags", []) if str(x) not in tags]
+    removed = [str(x) for x in attrs.get("remove_tags", []) if str(x) in tags]
+    tags = [x for x in tags + added if x not in removed]
+    t.tag_override[pos] = tags
+    if "comment" in attrs:
+        t.replies[pos] += 1
+    t.touch(pos, state.world.clock.epoch())
+    tid = str(pos + 1)
+    if added:
+        state.record_write("zendesk", "ticket_tags_added", tid, {"tags": added})
+    if removed:
+        state.record_write("zendesk", "ticket_tags_removed", tid, {"tags": removed})
+    other = {k: v for k, v in attrs.items() if k not in ("id", "additional_tags", "remove_tags")}
+    if other:
+        state.record_write("zendesk", "ticket_updated", tid, other)
+        changes.update(other)
+    return changes
+
+
+def _job(state: State, req: Request, results: list[dict[str, Any]], job_type: str) -> Response:
+    jid = f"V3-{secrets.token_hex(16)}"
+    job = {
+        "id": jid,
+        "url": f"{req.base_url}/api/v2/job_statuses/{jid}.json",
+        "total": len(results),
+        "progress": None,
+        "status": "queued",
+        "message": None,
+        "results": None,
+        "job_type": job_type,
+    }
+    state.zd_jobs[jid] = {**job, "_results": results}
+    return json_response(200, {"job_status": job})
+
+
+def _batch(req: Request, body: dict[str, Any], plural: str) -> list[dict[str, Any]]:
+    """Items of a batch update: `{plural: [...]}` or bulk `?ids=` with one `{singular: {...}}`."""
+    if "ids" in req.query:
+        ids = [i for i in req.query["ids"].split(",") if i]
+        items = [{**(body.get(plural[:-1]) or {}), "id": i} for i in ids]
+    else:
+        items = body.get(plural) or []
+    if not isinstance(items, list):
+        raise _invalid(f"{plural} must be a list")
+    if len(items) > MAX_BATCH:
+        raise BadRequest(400, "TooManyValues", f"You may only specify up to {MAX_BATCH} values")
+    return items
+
+
+def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
+    items = _batch(req, _json(req), "tickets")
+    results = []
+    with state.world.lock:
+        for index, item in enumerate(items):
+            try:
+                pos = _ticket_pos(state, item.get("id"))
+                _apply_ticket(state, pos, item)
+                results.append(
+                    {"id": pos + 1, "action": "update", "status": "Updated", "success": True}
+                )
+            except BadRequest as exc:
+                results.append(
+                    {
+                        "index": index,
+                        "id": item.get("id"),
+                        "error": exc.code,
+                        "details": exc.message,
+                        "success": False,
+                    }
+                )
+    return _job(state, req, results, "ThirdPartyTicketUpdate")
+
+
+def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
+    body = _json(req)
+    with state.world.lock:
+        pos = _ticket_pos(state, m.group("id"))
+        _apply_ticket(state, pos, body.get("ticket") or {})
+        return json_response(
+            200, {"ticket": ticket(state.world, pos, req.base_url), "audit": _audit(state, pos)}
+        )
+
+
+def _audit(state: State, pos: int) -> dict[str, Any]:
+    from sandbox.formats import zd_datetime
+
+    return {
+        "id": 600_000_000_000 + pos,
+        "ticket_id": pos + 1,
+        "author_id": state.world.agents[0],
+        "created_at": zd_datetime(state.world.clock.epoch()),
+        "metadata": {},
+        "via": {"channel": "api"},
+        "events": [{"id": 700_000_000_000 + pos, "type": "Create", "field_name": "status"}],
+    }
+
+
+def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    fields = attrs.get("organization_fields") or {}
+    if not isinstance(fields, dict):
+        raise _invalid("organization_fields must be an object")
+    for key, value in fields.items():
+        if key not in ORG_FIELD_KEYS:
+            raise _invalid(f"organization_fields: {key} is not a valid organization field")
+        if ORG_FIELD_TYPES[key] == "decimal" and value is not None:
+            try:
+                float(value)
+            except (TypeError, ValueError) as exc:
+                raise _invalid(f"{key}: {value!r} is not a number") from exc
+    changes = {
+        k: v
+        for k, v in attrs.items()
+        if k not in ("id", "organization_fields")
+        and k in ("name", "notes", "details", "tags", "domain_names", "external_id", "group_id")
+    }
+    org.update(changes)
+    if fields:
+        org["organization_fields"] = {**org["organization_fields"], **fields}
+        changes["organization_fields"] = fields
+    org["updated_at"] = state.world.clock.epoch()
+    state.record_write("zendesk", "org_fields", str(org["id"]), changes)
+    return changes
+
+
+def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
+    body = _json(req)
+    with state.world.lock:
+        org = state.world.orgs.get(int(m.group("id")))
+        if org is None:
+            raise not_found()
+        _org_changes(state, org, body.get("organization") or {})
+        return json_response(200, {"organization": with_times(org, req.base_url, "organizations")})
+
+
+def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
+    items = _batch(req, _json(req), "organizations")
+    results = []
+    with state.world.lock:
+        for index, item in enumerate(items):
+            org = state.world.orgs.get(int(item.get("id") or 0))
+            try:
+                if org is None:
+                    raise not_found()
+                _org_changes(state, org, item)
+                results.append(
+                    {"id": org["id"], "action": "update", "status": "Updated", "success": True}
+                )
+            except BadRequest as exc:
+                results.append(
+                    {
+                        "index": index,
+                        "id": item.get("id"),
+                        "error": exc.code,
+                        "details": exc.message,
+                        "success": False,
+                    }
+                )
+    return _job(state, req, results, "ThirdPartyOrganizationUpdate")
+
+
+def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
+    key = req.header("idempotency-key")
+    digest = hashlib.sha256(req.body).hexdigest()
+    if key:
+        if len(key) > 255:
+            raise BadRequest(400, "InvalidValue", "Idempotency-Key is too long")
+        seen = state.idempotency.get(key)
+        if seen is not None:
+            if seen[0] != digest:
+                return json_response(
+                    400,
+                    {
+                        "error": "IdempotentRequestError",
+                        "description": "Idempotency key reused with a different request",
+                    },
+                )
+            return Response(
+                seen[1],
+                seen[2],
+                {"Content-Type": "application/json; charset=utf-8", "x-idempotency-lookup": "hit"},
+            )
+    attrs = _json(req).get("ticket")
+    if not isinstance(attrs, dict):
+        raise _invalid("ticket is required")
+    comment = attrs.get("comment") or {}
+    if not (attrs.get("subject") or comment.get("body")):
+        raise _invalid("Description: cannot be blank")
+    with state.world.lock:
+        w = state.world
+        now = w.clock.epoch()
+        org = int(attrs.get("organization_id") or 0)
+        if org and org not in w.orgs:
+            raise _invalid("Organization: is invalid")
+        assignee = int(attrs.get("assignee_id") or 0)
+        pos = w.tickets.append(
+            org=org,
+            requester=int(attrs.get("requester_id") or w.agents[0]),
+            assignee=assignee,
+            group=int(attrs.get("group_id") or w.groups[3]["id"]),
+            created=now,
+            updated=now,
+            solved=0,
+            status=OPEN if assignee else NEW,
+            priority=PRIORITIES.index(attrs.get("priority"))
+            if attrs.get("priority") in PRIORITIES
+            else 0,
+            type=TYPES.index(attrs.get("type")) if attrs.get("type") in TYPES else 0,
+            via=2,
+            tags=0,
+            reply_min=0,
+            resolution_min=0,
+            reopens=0,
+            replies=0,
+            csat=0,
+        )
+        w.tickets.tag_override[pos] = _tags({"tags": attrs.get("tags") or []})
+        w.tickets.extra[pos] = {
+            "subject": attrs.get("subject") or comment.get("body", "")[:80],
+            "description": comment.get("body") or attrs.get("subject"),
+            "external_id": attrs.get("external_id"),
+            "custom_fields": attrs.get("custom_fields") or [],
+        }
+        if attrs.get("status") in STATUSES[:6]:
+            w.tickets.status[pos] = STATUSES.index(attrs["status"])
+            if w.tickets.status[pos] == SOLVED:
+                w.tickets.solved[pos] = now
+        state.record_write("zendesk", "ticket_created", str(pos + 1), attrs)
+        body = dumps({"ticket": ticket(w, pos, req.base_url), "audit": _audit(state, pos)})
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Location": f"{req.base_url}/api/v2/tickets/{pos + 1}.json",
+    }
+    if key:
+        state.idempotency[key] = (digest, 201, body)
+        headers["x-idempotency-lookup"] = "miss"
+    return Response(201, body, headers)
+
+
+ROUTES: list[Route] = [
+    ("PUT", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
+    ("POST", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
+    ("DELETE", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
+    ("PUT", r"/api/v2/tickets/update_many\.json", tickets_update_many),
+    ("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json", ticket_update),
+    ("POST", r"/api/v2/tickets\.json", ticket_create),
+    ("PUT", r"/api/v2/organizations/update_many\.json", orgs_update_many),
+    ("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json", org_update),
+]
