@@ -15,6 +15,7 @@ from pulsehub.settings import Settings, get_settings
 from pulsehub.web import api, login, metrics, operator, pages
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
+from scoring.config import load_scorecard
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def create_app(
     app.state.settings = settings
     app.state.factory = factory
     app.state.auth = Authenticator(settings)
+    app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     if not app.state.auth.configured:
         log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
     for module in (login, pages, operator, api, metrics):

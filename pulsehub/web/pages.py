@@ -20,7 +20,6 @@ from pulsehub.web.rendering import money, pct, render, session_scope
 router = APIRouter()
 DB = Annotated[Session, Depends(session_scope)]
 User = Annotated[Principal, Depends(require_user)]
-BAND_SCORE_ZONES = ((0, 40, "red"), (40, 70, "yellow"), (70, 100, "green"))
 
 
 def overview_charts(ov: Overview) -> dict[str, Any]:
@@ -67,9 +66,15 @@ def account(request: Request, user: User, session: DB, account_id: int) -> HTMLR
     if detail is None:
         raise LookupError(f"no account with id {account_id}")
     labels = [f"{d:%b %d}" for d, _, _ in detail.history]
+    cut = request.app.state.scorecard.bands
+    zones = (
+        (0, cut.red_below, "red"),
+        (cut.red_below, cut.green_at, "yellow"),
+        (cut.green_at, 100, "green"),
+    )
     history = charts.line_chart(
         labels, {"score": [s for _, s, _ in detail.history]}, title="health score history",
-        ymax=100, bands=BAND_SCORE_ZONES, fmt=lambda v: f"{v:.0f}",
+        ymax=100, bands=zones, fmt=lambda v: f"{v:.0f}",
         point_colors=[charts.color(b) for _, _, b in detail.history],
     )  # fmt: skip
     usage = charts.line_chart(

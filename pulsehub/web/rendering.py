@@ -51,19 +51,6 @@ def band_label(b: str | None) -> str:
     return "not scored" if b is None else b.replace("_", " ")
 
 
-def signal_rows(signals: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Snapshot signals as table rows; values may be plain numbers or dicts with value/threshold."""
-    rows = []
-    for name, raw in sorted((signals or {}).items()):
-        info = raw if isinstance(raw, dict) else {"value": raw}
-        rows.append({
-            "name": name.replace("_", " "), "value": info.get("value"),
-            "threshold": info.get("threshold", info.get("healthy")),
-            "points": info.get("score", info.get("points")), "text": info.get("text"),
-        })  # fmt: skip
-    return rows
-
-
 def show(v: Any) -> str:
     """Any stored value, short: floats to 2 decimals, None as a dash."""
     if v is None:
@@ -93,7 +80,6 @@ def environment() -> Environment:
         band=band_label,
         show=show,
         reason=reason_text,
-        signal_rows=signal_rows,
     )
     env.globals.update(charts=charts, nav=NAV, color=charts.color)
     return env

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,16 +25,29 @@ def web_settings(url: str) -> Settings:
     return Settings(database_url=url, web_tokens=tokens)
 
 
-@pytest.fixture
-def book_factory(tmp_path) -> Iterator[tuple[sessionmaker[Session], Book, str]]:
-    """A fresh filled database per test (tests that act change it)."""
-    url = f"sqlite:///{tmp_path / 'web.db'}"
+@pytest.fixture(scope="session")
+def book_template(tmp_path_factory) -> tuple[Path, Book]:
+    """Migrate and fill one database per test session; tests get copies of the file."""
+    path = tmp_path_factory.mktemp("book") / "template.db"
+    url = f"sqlite:///{path}"
     upgrade(url)
     engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
+    with transaction(make_session_factory(engine)) as session:
         book = fill(session, 120)
-    yield factory, book, url
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path, book
+
+
+@pytest.fixture
+def book_factory(book_template, tmp_path) -> Iterator[tuple[sessionmaker[Session], Book, str]]:
+    """A fresh copy of the filled database per test (tests that act change it)."""
+    template, book = book_template
+    shutil.copy(template, tmp_path / "web.db")
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    engine = make_engine(url)
+    yield make_session_factory(engine), book, url
     engine.dispose()
 
 

@@ -44,7 +44,20 @@ class Book:
 
 
 def band_for(score: float) -> str:
-    return "green" if score >= 70 else "yellow" if score >= 40 else "red"
+    """The default scorecard's cut-offs: red below 50, green from 75."""
+    return "green" if score >= 75 else "yellow" if score >= 50 else "red"
+
+
+def _signals(rnd: random.Random, score: float) -> dict[str, Any]:
+    """Shaped like scoring's: flat measure values plus `measure_scores` (0..1) and `ages`."""
+    values = {
+        "dau_mau": round(rnd.uniform(0.1, 0.6), 4), "feature_breadth": float(rnd.randint(1, 9)),
+        "time_to_first_value_days": float(rnd.randint(3, 60)), "csat": round(rnd.uniform(0.6, 1), 4),
+        "onboarding_milestones": rnd.choice((0.25, 0.5, 0.75, 1.0)), "first_reply_hours": round(rnd.uniform(1, 30), 2),
+        "usage_change_90d": round(rnd.uniform(-0.5, 0.3), 4), "open_urgent_tickets": float(rnd.randint(0, 3)),
+    }  # fmt: skip
+    scores = {k: round(min(1.0, max(0.0, score / 100 + rnd.uniform(-0.3, 0.3))), 4) for k in values}
+    return {**values, "segment": "smb", "measure_scores": scores, "ages": {"usage": 1.0}}
 
 
 def _chunks(session: Session, table: Any, rows: list[dict[str, Any]], size: int = 5000) -> None:
@@ -103,13 +116,12 @@ def fill(
                 "account_id": a["id"], "as_of": day, "score": None if insufficient else round(score, 1),
                 "band": "insufficient_data" if insufficient else band_for(score), "coverage": 0.9,
                 "trend_28d": round(drift * 28, 1), "sharp_drop": False,
-                "reasons": [f"active users {'down' if drift < 0 else 'up'} {abs(drift) * 100:.0f}% vs 90-day baseline"],
-                "signals": {"dau_mau": round(rnd.uniform(0.1, 0.6), 3), "feature_breadth": float(rnd.randint(1, 9)),
-                            "time_to_first_value_days": float(rnd.randint(3, 60)),
-                            "onboarding_milestones": rnd.choice((0.25, 0.5, 0.75, 1.0)), "csat": round(rnd.uniform(0.6, 1), 2)},
+                "reasons": [{"measure": "usage_change_90d", "points_lost": round(abs(drift) * 20, 1), "value": drift,
+                             "threshold": 0.0, "text": f"active users {'down' if drift < 0 else 'up'} {abs(drift) * 100:.0f}% vs 90-day baseline (healthy: +0% or better)"}],
+                "signals": _signals(rnd, score) if back < 8 else {"dau_mau": round(rnd.uniform(0.1, 0.6), 4)},
                 "contradictions": [], "renewal_risk": round(risk, 2),
                 "risk_level": "high" if risk >= 0.6 else "medium" if risk >= 0.35 else "low",
-                "risk_drivers": ["renewal within 90 days"] if risk >= 0.6 else [],
+                "risk_drivers": [{"driver": "days_to_renewal", "text": "renewal within 90 days"}] if risk >= 0.6 else [],
                 "computed_at": now,
             })  # fmt: skip
     _chunks(session, HealthSnapshot, snaps)

@@ -1,0 +1,156 @@
+"""Access control: anonymous requests are refused, read-only users cannot act, forms need CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from model.tables import ExternalIdentity, OutboxItem, ScoreOverride
+from pulsehub.web.auth import SESSION_COOKIE, Authenticator
+from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, client_for, web_settings
+
+PAGES = ["/", "/accounts", "/accounts/1", "/support", "/adoption", "/ops", "/ops/identities",
+         "/ops/overrides", "/ops/audit"]  # fmt: skip
+API = ["/api/overview", "/api/accounts/1", "/metrics"]
+HTML = {"accept": "text/html"}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_send_anonymous_browsers_to_login(app_parts, path):
+    app, _, _ = app_parts
+    r = client_for(app).get(path, headers=HTML)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", API + PAGES)
+def test_api_refuses_anonymous_and_wrong_tokens(app_parts, path):
+    app, _, _ = app_parts
+    assert client_for(app).get(path).status_code == 401
+    assert client_for(app, "not-a-token").get(path).status_code == 401
+
+
+@pytest.mark.parametrize("path", API + PAGES)
+def test_read_only_token_reads_everything(app_parts, path):
+    app, _, _ = app_parts
+    assert client_for(app, VIEWER_TOKEN).get(path, headers=HTML).status_code == 200
+
+
+def _counts(factory):
+    with factory() as s:
+        return (
+            s.scalar(select(func.count()).where(OutboxItem.status == "dead")),
+            s.scalar(select(func.count()).where(ExternalIdentity.manual.is_(True))),
+            s.scalar(select(func.count()).select_from(ScoreOverride)),
+        )
+
+
+def test_read_only_role_cannot_act(app_parts):
+    app, factory, book = app_parts
+    before = _counts(factory)
+    viewer = client_for(app, VIEWER_TOKEN)
+    actions = [
+        ("/ops/outbox/retry", {"item_id": str(book.dead_ids[0])}),
+        (f"/ops/identities/{book.review_ids[0]}", {"decision": "accept", "account_id": "2"}),
+        (
+            "/ops/overrides",
+            {"account_id": "1", "band": "green", "reason": "exec sponsor", "days": "30"},
+        ),
+    ]
+    for path, form in actions:
+        r = viewer.post(path, data=form)
+        assert r.status_code == 403, path
+    assert _counts(factory) == before
+    page = viewer.get("/ops", headers=HTML).text
+    assert 'data-testid="retry"' not in page
+
+
+def test_operator_token_acts_without_csrf(app_parts):
+    """Bearer requests are not ambient credentials, so no CSRF token is needed."""
+    app, factory, book = app_parts
+    r = client_for(app, OPERATOR_TOKEN).post(
+        "/ops/outbox/retry", data={"item_id": str(book.dead_ids[0])}
+    )
+    assert r.status_code == 303
+    with factory() as s:
+        assert s.get(OutboxItem, book.dead_ids[0]).status == "pending"
+
+
+def _login(client, token):
+    form = client.get("/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    return client.post("/login", data={"token": token, "csrf_token": csrf, "next": "/ops"})
+
+
+def test_cookie_login_needs_csrf_on_forms(app_parts):
+    app, factory, book = app_parts
+    browser = client_for(app)
+    r = _login(browser, OPERATOR_TOKEN)
+    assert r.status_code == 303 and r.headers["location"] == "/ops"
+    page = browser.get("/ops", headers=HTML)
+    assert page.status_code == 200
+    dead = str(book.dead_ids[0])
+    assert browser.post("/ops/outbox/retry", data={"item_id": dead}).status_code == 403
+    bad = browser.post("/ops/outbox/retry", data={"item_id": dead, "csrf_token": "0" * 32})
+    assert bad.status_code == 403
+    with factory() as s:
+        assert s.get(OutboxItem, book.dead_ids[0]).status == "dead"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    ok = browser.post("/ops/outbox/retry", data={"item_id": dead, "csrf_token": csrf})
+    assert ok.status_code == 303
+    with factory() as s:
+        assert s.get(OutboxItem, book.dead_ids[0]).status == "pending"
+
+
+def test_login_rejects_bad_token_and_forged_form(app_parts):
+    app, _, _ = app_parts
+    browser = client_for(app)
+    r = _login(browser, "wrong")
+    assert r.status_code == 200 and "not valid" in r.text
+    assert SESSION_COOKIE not in browser.cookies
+    forged = client_for(app).post("/login", data={"token": VIEWER_TOKEN, "csrf_token": "x"})
+    assert SESSION_COOKIE not in forged.cookies
+
+
+def test_login_never_redirects_off_site(app_parts):
+    app, _, _ = app_parts
+    browser = client_for(app)
+    form = browser.get("/login?next=//evil.example/x").text
+    assert 'name="next" value="/"' in form
+
+
+def test_session_cookie_is_signed_and_expires():
+    auth = Authenticator(web_settings("sqlite://"))
+    cookie = auth.issue_session("reader", now=1_000_000)
+    assert auth.read_session(cookie, now=1_000_001) == "reader"
+    assert auth.read_session(cookie, now=1_000_000 + 13 * 3600) is None
+    name, expires, sig = cookie.split(".")
+    forged = f"{name}.{int(expires) + 99999}.{sig}"
+    assert auth.read_session(forged, now=1_000_001) is None
+    other = auth.issue_session("ops:operator", now=1_000_000).split(".")[0]
+    assert auth.read_session(f"{other}.{expires}.{sig}", now=1_000_001) is None
+
+
+def test_rotating_tokens_ends_sessions():
+    from pydantic import SecretStr
+
+    from pulsehub.settings import Settings
+
+    old = Authenticator(web_settings("sqlite://"))
+    cookie = old.issue_session("reader")
+    rotated = Authenticator(
+        Settings(web_tokens={"reader": SecretStr("new"), "ops:operator": SecretStr("x")})
+    )
+    assert rotated.read_session(cookie) is None
+
+
+def test_no_tokens_means_nobody_gets_in(book_factory):
+    from pulsehub.settings import Settings
+    from pulsehub.web.app import create_app
+
+    factory, _, url = book_factory
+    app = create_app(Settings(database_url=url), factory)
+    assert client_for(app, "").get("/api/overview").status_code == 401
+    assert "nobody can sign in" in client_for(app).get("/login").text
