@@ -11,7 +11,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connectors.errors import BudgetExhausted
+from connectors.errors import BudgetExhausted, Fatal
 from connectors.http import RetryPolicy, call
 from connectors.records import Page, Record, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
@@ -105,6 +105,20 @@ def _modstamp(row: dict[str, Any], spec: SfStream) -> dt.datetime | None:
         return None
 
 
+def _after(
+    rows: list[dict[str, Any]], position: Keyset | None, spec: SfStream
+) -> list[dict[str, Any]]:
+    """Rows strictly after the cursor as returned, dropping boundary rows sent again.
+
+    A server may store SystemModstamp more precisely than it renders it (the value we keep
+    in the cursor), so `>` can match the cursor row itself; this check keeps it out.
+    """
+    if position is None or not position.id:
+        return rows
+    mark = (position.ts, position.id)
+    return [r for r in rows if (stamp := _modstamp(r, spec)) is None or (stamp, r["Id"]) > mark]
+
+
 def soql_datetime(value: dt.datetime) -> str:
     """A SOQL datetime literal in UTC (unquoted ISO-8601 with Z)."""
     if value.tzinfo is None:
@@ -192,10 +206,16 @@ class SalesforceConnector:
         while True:
             soql = self._soql(spec, position) + f" LIMIT {self.page_size}"
             rows = self._query(soql, spec.soft_delete)
-            if not rows:
-                return
-            page, position = self._page(spec, rows, position)
-            yield page
+            fresh = _after(rows, position, spec)
+            if fresh:
+                page, position = self._page(spec, fresh, position)
+                yield page
+            elif len(rows) == self.page_size:
+                raise Fatal(
+                    f"{spec.name}: a full page made no progress past {position}; the server "
+                    "compares SystemModstamp more precisely than it returns it",
+                    code="NO_PROGRESS",
+                )
             if len(rows) < self.page_size:
                 return
 

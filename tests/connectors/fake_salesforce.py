@@ -23,6 +23,11 @@ def _parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _stored(row: dict[str, Any]) -> dt.datetime:
+    """The stored modstamp: `_precise` (finer than rendered) when a test sets it."""
+    return row.get("_precise") or _parse(row["SystemModstamp"])
+
+
 class FakeOrg:
     """Rows per sObject; `on_query` hooks let a test change data between pages."""
 
@@ -44,10 +49,10 @@ class FakeOrg:
             rf"\(SystemModstamp > {TS} OR \(SystemModstamp = {TS} AND Id > '(\w*)'\)\)", rest
         ):
             ts, key = _parse(k[1]), k[3]
-            rows = [r for r in rows if (_parse(r["SystemModstamp"]), r["Id"]) > (ts, key)]
+            rows = [r for r in rows if (_stored(r), r["Id"]) > (ts, key)]
         elif k := re.search(rf"SystemModstamp >= {TS}", rest):
             rows = [r for r in rows if _parse(r["SystemModstamp"]) >= _parse(k[1])]
-        rows.sort(key=lambda r: (_parse(r["SystemModstamp"]), r["Id"]))
+        rows.sort(key=lambda r: (_stored(r), r["Id"]))
         if lim := re.search(r"LIMIT (\d+)", rest):
             rows = rows[: int(lim[1])]
         if columns == ["COUNT()"]:

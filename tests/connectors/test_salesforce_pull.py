@@ -16,6 +16,10 @@ from tests.connectors.fake_salesforce import FakeOrg, sf_ts
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
+def _parse_sf(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
 def account(n: int, at: dt.datetime, **extra: Any) -> dict[str, Any]:
     return {
         "Id": f"001{n:015d}",
@@ -83,6 +87,16 @@ def test_resume_from_any_page_cursor_loses_and_repeats_nothing(org: FakeOrg, pol
     for k, page in enumerate(full):
         rest = list(connector(org, policy, page_size=4).pull("accounts", page.cursor))
         assert delivered(full[: k + 1]) + delivered(rest) == everything
+
+
+def test_modstamp_stored_finer_than_rendered_is_not_redelivered(org: FakeOrg, policy) -> None:
+    """The server keeps microseconds but renders milliseconds: `>` matches the cursor row."""
+    org.tables["Account"] = [account(n, T0 + dt.timedelta(seconds=n)) for n in range(1, 6)]
+    for row in org.tables["Account"]:
+        row["_precise"] = _parse_sf(row["SystemModstamp"]) + dt.timedelta(microseconds=400)
+    pages = list(connector(org, policy, page_size=2).pull("accounts", None))
+    ids = [r.id for p in pages for r in p.records]
+    assert len(ids) == len(set(ids)) == 5
 
 
 def test_start_date_filters_and_deletes_arrive(org: FakeOrg, policy) -> None:

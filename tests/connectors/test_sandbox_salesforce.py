@@ -17,7 +17,7 @@ def make(sb, policy: RetryPolicy, **kwargs) -> SalesforceConnector:
 
 
 def _count(sf: SalesforceConnector, sobject: str) -> int:
-    return int(sf.sf.query_all(f"SELECT COUNT() FROM {sobject}", include_deleted=True)["totalSize"])
+    return int(sf.sf.query(f"SELECT COUNT() FROM {sobject}", include_deleted=True)["totalSize"])
 
 
 @pytest.mark.parametrize(("stream", "sobject"), [("accounts", "Account"), ("contacts", "Contact"),
