@@ -27,6 +27,10 @@ from sync.writeback import PlannedWrite, plan_writeback
 
 log = logging.getLogger(__name__)
 
+# Streams whose first sync needs a start date (history beyond it is not pulled).
+DATED_STREAMS = frozenset({("usage", "daily_usage")})
+DEFAULT_HISTORY_DAYS = 180
+
 STREAM_ORDER: tuple[tuple[str, str], ...] = (
     ("salesforce", "accounts"),
     ("salesforce", "opportunities"),
@@ -86,6 +90,7 @@ def pull_stream(
     *,
     fresh: bool = False,
     seen: set[Any] | None = None,
+    start: dt.datetime | None = None,
 ) -> tuple[int, int]:
     """Pull one stream page by page; returns (records stored, records quarantined).
 
@@ -99,7 +104,8 @@ def pull_stream(
         with transaction(factory) as session:
             cursor = cursors.get_cursor(session, name)
     stored = rejected = 0
-    for page in connector.pull(stream, cursor):
+    pages = connector.pull(stream, cursor, start=start) if start else connector.pull(stream, cursor)
+    for page in pages:
         if seen is not None:
             seen.update(sink.to_row(r)[sink.key[-1]] for r in page.records)
         with transaction(factory) as session:
@@ -169,6 +175,7 @@ def run_sync(
     streams: Sequence[tuple[str, str]] = STREAM_ORDER,
     fresh: Sequence[tuple[str, str]] = (),
     errors: Sequence[str] = (),
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> RunReport:
     """Run the whole pipeline once and record it as a SyncRun."""
     started = time.perf_counter()
@@ -182,7 +189,12 @@ def run_sync(
     calls_before = _calls(connectors)
     status = "failed"
     try:
-        _pull_all(factory, connectors, streams, run_id, report, fresh=set(fresh))
+        history_start = dt.datetime.combine(as_of, dt.time(), dt.UTC) - dt.timedelta(
+            days=history_days
+        )
+        _pull_all(
+            factory, connectors, streams, run_id, report, fresh=set(fresh), start=history_start
+        )
         with transaction(factory) as session:
             report.identity = resolve_identities(session)
         with transaction(factory) as session:
@@ -223,6 +235,7 @@ def _pull_all(
     report: RunReport,
     *,
     fresh: set[tuple[str, str]],
+    start: dt.datetime,
 ) -> None:
     """Pull every stream; a source that fails stops its own remaining streams, not the others'.
 
@@ -236,7 +249,16 @@ def _pull_all(
         is_fresh = (source, stream) in fresh
         seen: set[Any] | None = set() if is_fresh else None
         try:
-            got, bad = pull_stream(factory, conn, source, stream, run_id, fresh=is_fresh, seen=seen)
+            got, bad = pull_stream(
+                factory,
+                conn,
+                source,
+                stream,
+                run_id,
+                fresh=is_fresh,
+                seen=seen,
+                start=start if (source, stream) in DATED_STREAMS else None,
+            )
         except ConnectorError as exc:
             # committed pages and their cursor stay; the next run resumes from there
             log.warning("pull of %s.%s stopped: %s", source, stream, exc)
