@@ -103,17 +103,21 @@ def fill(
     _chunks(session, Account, accounts)
     unscored = {a["id"] for a in accounts if a["id"] % 25 == 0}  # some accounts were never scored
     snaps = []
-    for a in accounts:
-        if a["id"] in unscored:
-            continue
-        base, drift = rnd.uniform(25, 95), rnd.uniform(-0.3, 0.3)
-        for back in range(snapshot_days - 1, -1, -snapshot_every):
-            day = today - dt.timedelta(days=back)
+    scored = [
+        (a["id"], rnd.uniform(25, 95), rnd.uniform(-0.3, 0.3))
+        for a in accounts
+        if a["id"] not in unscored
+    ]
+    for back in range(
+        snapshot_days - 1, -1, -snapshot_every
+    ):  # day by day, as nightly scoring writes them
+        day = today - dt.timedelta(days=back)
+        for aid, base, drift in scored:
             score = max(0.0, min(100.0, base + drift * (snapshot_days - back) + rnd.uniform(-3, 3)))
-            insufficient = a["id"] % 17 == 0
+            insufficient = aid % 17 == 0
             risk = max(0.0, min(1.0, (100 - score) / 100 + rnd.uniform(-0.1, 0.1)))
             snaps.append({
-                "account_id": a["id"], "as_of": day, "score": None if insufficient else round(score, 1),
+                "account_id": aid, "as_of": day, "score": None if insufficient else round(score, 1),
                 "band": "insufficient_data" if insufficient else band_for(score), "coverage": 0.9,
                 "trend_28d": round(drift * 28, 1), "sharp_drop": False,
                 "reasons": [{"measure": "usage_change_90d", "points_lost": round(abs(drift) * 20, 1), "value": drift,

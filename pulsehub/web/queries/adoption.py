@@ -97,7 +97,8 @@ def dau_mau_trend(session: Session, day: dt.date) -> list[tuple[dt.date, float |
     rows = dict(
         session.execute(  # type: ignore[arg-type]
             select(HealthSnapshot.as_of, func.avg(dm))
-            .where(HealthSnapshot.as_of.in_(days))
+            .join(Account, Account.id == HealthSnapshot.account_id)
+            .where(HealthSnapshot.as_of.in_(days), Account.is_deleted.is_(False))
             .group_by(HealthSnapshot.as_of)
         ).all()
     )

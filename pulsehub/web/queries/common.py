@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
-from model.tables import HealthSnapshot
+from model.tables import Account, HealthSnapshot
 
 BANDS = ("green", "yellow", "red", "insufficient_data")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -24,19 +24,33 @@ def as_of_day(session: Session) -> dt.date:
     return latest or dt.datetime.now(dt.UTC).date()
 
 
+def _newest_day(day: dt.date | None = None) -> Any:
+    """Per account, the day of its newest snapshot (on or before `day`): one index seek each."""
+    inner = HealthSnapshot.__table__.alias("h")
+    newest = select(func.max(inner.c.as_of)).where(inner.c.account_id == Account.id)
+    if day is not None:
+        newest = newest.where(inner.c.as_of <= day)
+    return newest.scalar_subquery()
+
+
+def _newest_cte(name: str, day: dt.date | None) -> Any:
+    """(account id, newest snapshot day), materialized so the planner seeks per account first."""
+    cte = select(Account.id.label("aid"), _newest_day(day).label("day")).cte(name)
+    return cte.prefix_with("MATERIALIZED")
+
+
 def latest_snapshots() -> Subquery:
-    """One row per account: its newest snapshot (set-based: a grouped max joined back)."""
-    newest = (
-        select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("as_of"))
-        .group_by(HealthSnapshot.account_id)
-        .subquery("newest")
-    )
+    """One row per account: its newest snapshot.
+
+    Driven from accounts with a correlated max per account, which both SQLite and PostgreSQL
+    answer from the (account_id, as_of) unique index, instead of grouping all history.
+    """
+    newest = _newest_cte("newest", None)
     return (
         select(HealthSnapshot)
         .join(
             newest,
-            (newest.c.account_id == HealthSnapshot.account_id)
-            & (newest.c.as_of == HealthSnapshot.as_of),
+            (HealthSnapshot.account_id == newest.c.aid) & (HealthSnapshot.as_of == newest.c.day),
         )
         .subquery("latest")
     )
@@ -44,18 +58,12 @@ def latest_snapshots() -> Subquery:
 
 def snapshots_on_or_before(day: dt.date) -> Subquery:
     """One row per account: its newest snapshot on or before `day`."""
-    newest = (
-        select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("as_of"))
-        .where(HealthSnapshot.as_of <= day)
-        .group_by(HealthSnapshot.account_id)
-        .subquery("before")
-    )
+    newest = _newest_cte("newest_before", day)
     return (
         select(HealthSnapshot.account_id, HealthSnapshot.band, HealthSnapshot.score)
         .join(
             newest,
-            (newest.c.account_id == HealthSnapshot.account_id)
-            & (newest.c.as_of == HealthSnapshot.as_of),
+            (HealthSnapshot.account_id == newest.c.aid) & (HealthSnapshot.as_of == newest.c.day),
         )
         .subquery("previous")
     )
@@ -99,17 +107,15 @@ def signal_column(session: Session, name: str, table: Any = None) -> Any:
 
 
 def trend_days(session: Session, day: dt.date, weeks: int = TREND_WEEKS) -> list[dt.date]:
-    """Snapshot days one week apart going back from `day` (the nearest scored day to each)."""
-    start = day - dt.timedelta(weeks=weeks)
-    scored = sorted(
-        session.scalars(
-            select(HealthSnapshot.as_of).where(HealthSnapshot.as_of >= start).distinct()
-        )
-    )
+    """Snapshot days one week apart going back from `day`: the newest scored day in each week."""
     picked: list[dt.date] = []
     for w in range(weeks, -1, -1):
         target = day - dt.timedelta(weeks=w)
-        on_or_before = [d for d in scored if d <= target and target - d < dt.timedelta(days=7)]
-        if on_or_before and on_or_before[-1] not in picked:
-            picked.append(on_or_before[-1])
+        found = session.scalar(
+            select(func.max(HealthSnapshot.as_of)).where(
+                HealthSnapshot.as_of <= target, HealthSnapshot.as_of > target - dt.timedelta(days=7)
+            )
+        )
+        if found is not None and found not in picked:
+            picked.append(found)
     return picked

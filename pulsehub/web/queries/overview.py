@@ -97,7 +97,8 @@ def band_trend(session: Session, day: dt.date) -> list[tuple[dt.date, dict[str, 
     out: dict[dt.date, dict[str, int]] = {d: dict.fromkeys(BANDS, 0) for d in days}
     for d, b, n in session.execute(
         select(HealthSnapshot.as_of, HealthSnapshot.band, func.count())
-        .where(HealthSnapshot.as_of.in_(days))
+        .join(Account, Account.id == HealthSnapshot.account_id)
+        .where(HealthSnapshot.as_of.in_(days), Account.is_deleted.is_(False))
         .group_by(HealthSnapshot.as_of, HealthSnapshot.band)
     ):
         out[d][b] = n
