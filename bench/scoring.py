@@ -1,9 +1,11 @@
 """Benchmark: score N accounts (signals from the database + snapshot write) — accounts/s, peak memory.
 
-Builds a synthetic SQLite database once (N accounts, `--days` of daily usage each, two
+Builds a synthetic SQLite (or PostgreSQL) database once (N accounts, `--days` of daily usage each, two
 tickets, a champion and a renewal per account), then scores it in a fresh child process so
-its peak RSS is the scoring's own: compute_signals alone, then score_accounts (signals,
-scores, renewal risk, snapshot upsert) and commit, then a second run that updates in place.
+its peak RSS is the scoring's own: compute_signals alone, then a full run (signals, scores,
+renewal risk, snapshot upsert) and commit, then a second run that updates in place. Mode
+`batched` is `score_all` (what a large book should run); `objects` is `score_accounts`,
+which also loads every snapshot row back.
 
 Run by hand:  .venv/bin/python -m bench scoring [--accounts 100000] [--days 45] [--postgres URL]
 """
@@ -85,10 +87,10 @@ def build(url: str, accounts: int, days: int, seed: int = 7) -> None:
     engine.dispose()
 
 
-def score(url: str) -> dict[str, Any]:
+def score(url: str, mode: str) -> dict[str, Any]:
     """Run inside the child: time signals alone, then the full scoring run twice."""
     from scoring.config import load_scorecard
-    from scoring.service import score_accounts
+    from scoring.service import score_accounts, score_all
     from scoring.signals import compute_signals
 
     card = load_scorecard()
@@ -101,11 +103,12 @@ def score(url: str) -> dict[str, Any]:
     for label in ("insert", "update"):
         with factory() as session, session.begin():
             t = time.perf_counter()
-            snaps = score_accounts(session, AS_OF, card)
-            out[f"{label}_accounts"] = len(snaps)
+            if mode == "batched":
+                out[f"{label}_accounts"] = sum(score_all(session, AS_OF, card).values())
+            else:
+                out[f"{label}_accounts"] = len(score_accounts(session, AS_OF, card))
         out[f"{label}_s"] = round(time.perf_counter() - t, 2)
         out[f"{label}_accounts_per_s"] = round(n / (time.perf_counter() - t))
-        del snaps
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
@@ -117,11 +120,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default="/tmp/pulsehub_bench_scoring.db", help="SQLite file")
     parser.add_argument("--postgres", default=None, help="use this PostgreSQL URL instead")
     parser.add_argument("--reuse", action="store_true", help="score the existing database")
+    parser.add_argument("--mode", choices=["batched", "objects"], default="batched",
+                        help="score_all in batches, or score_accounts returning every row")  # fmt: skip
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     url = args.postgres or f"sqlite:///{args.db}"
     if args.child:
-        print(json.dumps(score(url)))
+        print(json.dumps(score(url, args.mode)))
         return
     if not args.reuse:
         if not args.postgres:
@@ -132,11 +137,21 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"built {args.accounts} accounts x {args.days} usage days in {time.perf_counter() - t:.1f}s"
         )
-    cmd = [sys.executable, "-m", "bench", "scoring", "--child", "--db", args.db]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "scoring",
+        "--child",
+        "--db",
+        args.db,
+        "--mode",
+        args.mode,
+    ]
     if args.postgres:
         cmd += ["--postgres", args.postgres]
     result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    print(f"database: {url.split('@')[-1]}")
+    print(f"database: {url.split('@')[-1]}  mode: {args.mode}")
     for key, value in result.items():
         print(f"  {key:<24}{value}")
 

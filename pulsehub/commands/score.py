@@ -100,6 +100,10 @@ def audit(
     ] = None,
     method: Annotated[str, typer.Option(help="logistic | isotonic | selected")] = "selected",
     bootstrap: Annotated[int, typer.Option(help="bootstrap rounds for the AUC interval")] = 500,
+    horizon_days: Annotated[
+        int | None, typer.Option(help="default: the scorecard's risk.horizon_days")
+    ] = None,
+    min_lead_days: Annotated[int | None, typer.Option(help="default: risk.min_lead_days")] = None,
     scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML")] = None,
 ) -> None:
     """Backtest the scorecard against what actually churned (stored snapshots, or a CSV)."""
@@ -107,6 +111,10 @@ def audit(
     from scoring.report import render_report
 
     card = _scorecard(scorecard)
+    windows = {"horizon_days": horizon_days, "min_lead_days": min_lead_days}
+    windows = {k: v for k, v in windows.items() if v is not None}
+    if windows:
+        card = card.model_copy(update={"risk": card.risk.model_copy(update=windows)})
     if csv is not None:
         if not outcome:
             console.print("[bold red]error:[/] --csv needs --outcome COLUMN")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from model.tables import HealthSnapshot
 from scoring.config import load_scorecard
-from scoring.service import backfill_snapshots, score_accounts
+from scoring.service import backfill_snapshots, score_accounts, score_all
 from tests.scoring import factories as f
 
 AS_OF = date(2026, 6, 1)
@@ -114,3 +115,21 @@ def test_backfill_builds_history_for_trend(s) -> None:
     assert latest.sharp_drop
     with pytest.raises(ValueError):
         backfill_snapshots(s, AS_OF, AS_OF, CARD, step_days=0)
+
+
+def test_score_all_in_batches_matches_score_accounts_and_rolls_up_across_batches(s) -> None:
+    parent = _healthy(s, arr=100_000.0)
+    kids = [
+        _failing(s, arr=300_000.0, parent_id=parent.id),
+        _healthy(s, arr=50_000.0, parent_id=parent.id),
+    ]
+    grandchild = _failing(s, arr=10_000.0, parent_id=kids[1].id)
+    whole = {x.account_id: (x.score, x.band, x.reasons) for x in score_accounts(s, AS_OF, CARD)}
+    s.query(HealthSnapshot).delete()
+    counts = score_all(s, AS_OF, CARD, batch_size=1)  # every account in its own batch
+    assert sum(counts.values()) == 4
+    stored = {x.account_id: x for x in s.scalars(select(HealthSnapshot))}
+    for aid in (parent.id, kids[0].id, kids[1].id, grandchild.id):
+        assert stored[aid].score == pytest.approx(whole[aid][0], abs=0.01)
+        assert stored[aid].band == whole[aid][1]
+    assert counts == dict(Counter(b for _, b, _ in whole.values()))
