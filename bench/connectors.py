@@ -196,8 +196,12 @@ def main(argv: list[str] | None = None) -> None:
         connectors = build_connectors(sb.base_url)
         pulls = bench_pulls(connectors, factory)
         writes = bench_writes(connectors, factory)
+        sb.advance(days=1)  # one simulated day of changes, then an incremental run
+        incremental = bench_pulls(connectors, factory)
     print(f"sandbox: {args.accounts} accounts, seed {args.seed}")
     print(report(pulls, writes))
+    print("\nincremental run after one simulated day (from the saved cursors):")
+    print(report(incremental, []).split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -52,12 +52,14 @@ class UsageConnector:
         *,
         page_size: int = 1000,
         lookback_days: int = 3,
+        initial_days: int = 365,
         export_auth: httpx.Auth | None = None,
         policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self.client = client
         self.page_size = page_size
         self.lookback_days = lookback_days
+        self.initial_days = initial_days
         self.export_auth = export_auth
         self.policy = policy
         self.calls = 0
@@ -78,8 +80,9 @@ class UsageConnector:
         """Pages after `cursor`; the cursor is {start_date, after, max_day} as JSON."""
         spec = STREAMS[stream]
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
-        if not cursor and start and spec.dated:
-            state["start_date"] = start.date().isoformat()
+        if not cursor and spec.dated:  # the API requires a start date: default to a year back
+            first = start or dt.datetime.now(dt.UTC) - dt.timedelta(days=self.initial_days)
+            state["start_date"] = first.date().isoformat()
         newest: str | None = state.get("max_day")
         while True:
             params: dict[str, Any] = {"limit": self.page_size}
@@ -100,7 +103,8 @@ class UsageConnector:
             if more:
                 state = {**state, "after": meta.get("next_cursor"), "max_day": newest}
             else:
-                state = {"start_date": self._restart_from(newest)} if spec.dated else {}
+                restart = self._restart_from(newest) or state.get("start_date")
+                state = {"start_date": restart} if spec.dated else {}
             yield Page(records=records, rejected=rejected, cursor=json.dumps(state))
             if not more:
                 return

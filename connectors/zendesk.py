@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ class ZdStream:
     primary_key: str = "id"
     cursor_field: str = "updated_at"
     since_param: str | None = None  # list streams filterable by time (start_time=)
+    full_refresh: bool = False  # no way to ask for changes only: re-list at most every N hours
 
 
 STREAMS: dict[str, ZdStream] = {
@@ -66,6 +68,7 @@ STREAMS: dict[str, ZdStream] = {
             ZdTicketMetric,
             "list_cursor",
             primary_key="ticket_id",
+            full_refresh=True,
         ),
         ZdStream(
             "satisfaction_ratings",
@@ -98,10 +101,14 @@ class ZendeskConnector:
         list_page_size: int = 100,
         policy: RetryPolicy = RetryPolicy(),
         export_limiter: WindowLimiter | None = None,
+        full_refresh_every: dt.timedelta = dt.timedelta(hours=6),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.transport = ZendeskTransport(zenpy, policy)
         self.page_size = page_size
         self.list_page_size = list_page_size
+        self.full_refresh_every = full_refresh_every
+        self.clock = clock
         self.export_limiter = export_limiter or WindowLimiter(10, 60.0, sleep=policy.sleep)
         self._writer = ZendeskWriter(
             self.transport, writable_org_fields=writable_org_fields, allowed_tags=allowed_tags
@@ -182,8 +189,15 @@ class ZendeskConnector:
     def _list_cursor(
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None
     ) -> Iterator[Page[Any]]:
-        """Cursor-paginated lists; the saved cursor is {since, after, max} as JSON."""
-        state = json.loads(cursor) if cursor else {"since": _epoch(start), "after": None}
+        """Cursor-paginated lists; the saved cursor is {since, after, max, done_at} as JSON."""
+        state: dict[str, Any] = (
+            json.loads(cursor) if cursor else {"since": _epoch(start), "after": None}
+        )
+        if spec.full_refresh and not state.get("after") and state.get("done_at"):
+            age = self.clock() - state["done_at"]
+            if age < self.full_refresh_every.total_seconds():
+                logger.info("%s: listed %.0fs ago; next full pass later", spec.name, age)
+                return
         newest: int = int(state.get("max", state["since"]) or 0)
         params: dict[str, Any] = {"page[size]": self.list_page_size}
         if spec.since_param and state["since"]:
@@ -204,6 +218,8 @@ class ZendeskConnector:
                 after = {"since": state["since"], "after": meta.get("after_cursor"), "max": newest}
             else:
                 after = {"since": newest if spec.since_param else 0, "after": None}
+                if spec.full_refresh:
+                    after["done_at"] = int(self.clock())
             yield page.model_copy(update={"cursor": json.dumps(after)})
             if not more:
                 return

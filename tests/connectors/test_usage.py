@@ -144,3 +144,13 @@ def test_export_streams_ndjson_and_rolls_up(api, policy) -> None:
     days = rollup_events(got)
     assert [(d.day.isoformat(), d.active_users, d.logins, d.feature_events, d.features_used)
             for d in days] == [("2024-03-01", 2, 2, 2, 2), ("2024-03-02", 1, 0, 1, 1)]  # fmt: skip
+
+
+def test_first_sync_without_start_asks_for_a_year(api, usage) -> None:
+    route = api.get("/usage/v1/daily").mock(
+        return_value=httpx.Response(200, json={"data": [], "meta": {"has_more": False}})
+    )
+    [page] = list(usage.pull("daily_usage", None))
+    asked = dt.date.fromisoformat(route.calls[0].request.url.params["start_date"])
+    assert 364 <= (dt.datetime.now(dt.UTC).date() - asked).days <= 366
+    assert json.loads(page.cursor or "") == {"start_date": asked.isoformat()}, "kept when empty"

@@ -147,11 +147,18 @@ def test_ticket_metrics_list_cursor_and_minutes(routes: Routes, policy) -> None:
         (200, {"ticket_metrics": [metric | {"ticket_id": 2}], "meta": {"has_more": False},
                "links": {"next": None}}, {}),
     )  # fmt: skip
-    pages = list(make(routes, policy).pull("ticket_metrics", None))
+    now = [1_700_000_000.0]
+    zd = make(routes, policy, clock=lambda: now[0])
+    pages = list(zd.pull("ticket_metrics", None))
     first = pages[0].records[0]
     assert (first.reply_time_minutes, first.full_resolution_minutes) == (30, 600)
     assert json.loads(pages[0].cursor or "")["after"] == "M1"
-    assert json.loads(pages[1].cursor or "")["after"] is None
+    last = json.loads(pages[1].cursor or "")
+    assert last["after"] is None and last["done_at"] == 1_700_000_000
+    now[0] += 3600
+    assert list(zd.pull("ticket_metrics", pages[1].cursor)) == [], "re-listed at most every 6h"
+    now[0] += 6 * 3600
+    assert len(list(zd.pull("ticket_metrics", pages[1].cursor))) == 1
 
 
 def test_satisfaction_ratings_move_their_start_time(routes: Routes, policy) -> None:
