@@ -123,6 +123,10 @@ class Dispatcher:
             fault = None
         if isinstance(fault, int):
             return self._finish(system, self._fault_status(system, fault), incremental=False)
+        if fault == "429-no-retry-after":
+            resp = self._fault_status(system, 429)
+            del resp.headers["Retry-After"]
+            return self._finish(system, resp, incremental=False)
         if fault in ("reset", "timeout"):
             headers = {"X-Sandbox-Stall": str(state.timeout_seconds)}
             return Response(0, b"", headers, action=str(fault))
@@ -159,8 +163,11 @@ class Dispatcher:
 
     def _route(self, system: str, req: Request) -> Response:
         found_path = False
+        path = req.path
+        if system == "zendesk" and not path.endswith(".json"):
+            path = path.rstrip("/") + ".json"  # Zendesk serves every resource with or without .json
         for method, pattern, handler in self.routes:
-            match = pattern.match(req.path)
+            match = pattern.match(path)
             if match is None:
                 continue
             found_path = True

@@ -37,6 +37,9 @@ def clear(state: State, req: Request, m: re.Match[str]) -> Response:
 
 def advance_clock(state: State, req: Request, m: re.Match[str]) -> Response:
     try:
+        if "seconds" in req.query:
+            state.world.clock.jump(float(req.query["seconds"]) / 86400.0)
+            return json_response(200, {"now": state.world.clock.now().isoformat()})
         days = int(req.query.get("days", "1"))
         stats = advance(state.world, days)
     except ValueError as exc:

@@ -93,6 +93,10 @@ class Sandbox:
         """Move the world's clock forward and let it evolve."""
         return advance(self.world, days)
 
+    def tick(self, seconds: float) -> None:
+        """Move the clock forward without evolving the world (e.g. past the exports' 1-minute lag)."""
+        self.world.clock.jump(seconds / 86400.0)
+
     def __enter__(self) -> Sandbox:
         return self.start()
 

@@ -25,7 +25,7 @@ def advance(world: World, days: int) -> dict[str, int]:
         rng = random.Random(f"{world.seed}:advance:{first}:{days}")
         rates = world.truth.get("ticket_rate", {})
         for day in range(first, today + 1):
-            batch: list[dict[str, int]] = []
+            batch: list[tuple[int, ...]] = []
             for acc_id, oid in world.account_orgs.items():
                 traj = world.trajectories[acc_id]
                 batch.extend(tickets_for_day(world, rng, oid, traj, rates.get(oid, 0.3), day, now))

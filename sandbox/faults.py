@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 Action = int | str
-ACTIONS = ("reset", "timeout", "malformed_json", "expire_session", "slow")
+ACTIONS = ("reset", "timeout", "malformed_json", "expire_session", "slow", "429-no-retry-after")
 PROFILES = ("none", "flaky", "storm")
 
 

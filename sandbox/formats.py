@@ -8,6 +8,7 @@ _ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_MASK = 0xFFFFFFFFFFFFFFFF
 
 
 def sf_id(prefix: str, number: int) -> str:
@@ -67,14 +68,13 @@ def parse_datetime(text: str) -> dt.datetime:
 
 
 def mix(*parts: int) -> int:
-    """Deterministic 64-bit hash of integers (splitmix64 steps): cheap per-cell noise."""
+    """Deterministic 64-bit hash of integers (FNV-style fold, splitmix64 finaliser): per-cell noise."""
     h = 0x9E3779B97F4A7C15
     for p in parts:
-        h = (h ^ (p & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 31
-        h = h * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 29
-    return h
+        h = (h ^ (p & _MASK)) * 0x100000001B3 & _MASK
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK
+    return h ^ (h >> 31)
 
 
 def unit(*parts: int) -> float:

@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from sandbox import names
-from sandbox.formats import day_start, to_epoch
+from sandbox.formats import to_epoch
 from sandbox.tickets import CLOSED, DELETED, HOLD, NEW, OPEN, PENDING, SOLVED, TAG_SETS
 from sandbox.trajectory import Trajectory
 from sandbox.world import ORG_FIELD_KEYS, World
@@ -42,6 +42,26 @@ def _user(uid: int, name: str, email: str, role: str, org: int | None, when: int
         "details": "",
         "notes": "",
         "user_fields": {},
+        "alias": None,
+        "chat_only": False,
+        "custom_role_id": None,
+        "default_group_id": GROUP_BASE if role != "end-user" else None,
+        "iana_time_zone": "Etc/UTC",
+        "last_login_at": None,
+        "locale_id": 1,
+        "moderator": role == "admin",
+        "only_private_comments": False,
+        "photo": None,
+        "remote_photo_url": None,
+        "report_csv": role != "end-user",
+        "restricted_agent": False,
+        "role_type": None,
+        "shared": False,
+        "shared_agent": False,
+        "shared_phone_number": None,
+        "signature": None,
+        "ticket_restriction": "requested" if role == "end-user" else None,
+        "two_factor_auth_enabled": False,
     }
 
 
@@ -125,28 +145,35 @@ def generate_orgs(world: World, rng: random.Random) -> None:
         world.org_requesters[oid] = requesters
 
 
+TicketRow = tuple[int, ...]  # column values in tickets.COLUMNS order
+_VIA = (0, 0, 0, 1, 1, 2, 3)
+_UNIX_DAY0 = dt.date(1970, 1, 1).toordinal()
+
+
 def ticket_for(
     world: World, rng: random.Random, oid: int, epoch: int, h: float, now: int
-) -> dict[str, int]:
+) -> TicketRow:
     """Column values of one ticket created at `epoch` by an account of health `h`, aged to `now`."""
+    rnd = rng.random
     sick = 1.0 - h
-    r = rng.random()
+    r = rnd()
     prio = 4 if r < 0.02 + 0.12 * sick else 3 if r < 0.17 + 0.25 * sick else 2 if r < 0.8 else 1
-    if rng.random() < 0.04:
+    if rnd() < 0.04:
         prio = 0
-    r = rng.random()
+    r = rnd()
     ttype = 1 if r < 0.35 else 2 if r < 0.75 else 3 if r < 0.83 else 4 if r < 0.9 else 0
-    tags = (
-        rng.choice(_TROUBLE) if rng.random() < 0.15 + 0.5 * sick else rng.randrange(len(TAG_SETS))
-    )
+    if rnd() < 0.15 + 0.5 * sick:
+        tags = _TROUBLE[int(rnd() * len(_TROUBLE))]
+    else:
+        tags = int(rnd() * len(TAG_SETS))
     reply = int(rng.lognormvariate(math.log(45 * (1 + 2 * sick)), 0.9)) + 1
     resolution = reply + int(rng.lognormvariate(math.log(1400 * (1 + 2 * sick)), 1.0))
     reopens = 0
-    while rng.random() < 0.06 + 0.35 * sick and reopens < 5:
+    while rnd() < 0.06 + 0.35 * sick and reopens < 5:
         reopens += 1
     age = now - epoch
     solved = 0
-    if rng.random() < 0.005:
+    if rnd() < 0.005:
         status = DELETED
     elif resolution * 60 < age:
         solved = epoch + resolution * 60
@@ -154,67 +181,68 @@ def ticket_for(
     elif reply * 60 > age:
         status = NEW
     else:
-        status = OPEN if rng.random() < 0.6 else (PENDING if rng.random() < 0.8 else HOLD)
+        status = OPEN if rnd() < 0.6 else (PENDING if rnd() < 0.8 else HOLD)
     updated = epoch + min(age, reply * 60)
     if solved:
         updated = solved + (4 * 86400 if status == CLOSED else 0)
-    updated = min(updated + rng.randrange(600), now - 300)
+    updated = max(epoch, min(updated + int(rnd() * 600), now - 300))
     csat = 0
     if solved:
-        r = rng.random()
+        r = rnd()
         if r < 0.25:
-            csat = 3 if rng.random() < 0.05 + 0.7 * sick**1.3 else 2
+            csat = 3 if rnd() < 0.05 + 0.7 * sick**1.3 else 2
         elif r < 0.45:
             csat = 1
     requesters = world.org_requesters.get(oid) or [0]
-    return dict(
-        org=oid,
-        requester=rng.choice(requesters),
-        assignee=0 if status == NEW else rng.choice(world.agents),
-        group=world.groups[3 if prio == 4 and rng.random() < 0.5 else rng.randrange(3)]["id"],
-        created=epoch,
-        updated=max(updated, epoch),
-        solved=solved,
-        status=status,
-        priority=prio,
-        type=ttype,
-        via=rng.choice((0, 0, 0, 1, 1, 2, 3)),
-        tags=tags,
-        reply_min=reply,
-        resolution_min=resolution,
-        reopens=reopens,
-        replies=1 + reopens + rng.randrange(4),
-        csat=csat,
+    agents = world.agents
+    group = world.groups[3 if prio == 4 and rnd() < 0.5 else int(rnd() * 3)]["id"]
+    return (
+        oid,
+        requesters[int(rnd() * len(requesters))],
+        0 if status == NEW else agents[int(rnd() * len(agents))],
+        group,
+        epoch,
+        updated,
+        solved,
+        status,
+        prio,
+        ttype,
+        _VIA[int(rnd() * 7)],
+        tags,
+        reply,
+        resolution,
+        reopens,
+        1 + reopens + int(rnd() * 4),
+        csat,
     )
 
 
 def tickets_for_day(
     world: World, rng: random.Random, oid: int, traj: Trajectory, rate: float, day: int, now: int
-) -> list[dict[str, int]]:
+) -> list[TicketRow]:
     """Tickets an org opens on one day: more of them, and worse, as health drops."""
     h = traj.health(day)
     if h <= 0.0:
         return []
     lam = rate * (1.0 + 2.5 * (1.0 - h) ** 1.5)
-    if day % 7 in (5, 6):
+    if (day - 1) % 7 >= 5:  # ordinal 1 is a Monday: weekends are quieter
         lam *= 0.3
     n = int(lam)
     if rng.random() < lam - n:
         n += 1
-    start = to_epoch(day_start(dt.date.fromordinal(day)))
+    start = (day - _UNIX_DAY0) * 86400
     out = []
     for _ in range(n):
-        epoch = start + rng.randrange(86400)
+        epoch = start + int(rng.random() * 86400)
         if epoch < now - 900:
             out.append(ticket_for(world, rng, oid, epoch, h, now))
     return out
 
 
-def append_sorted(world: World, batch: list[dict[str, int]]) -> None:
+def append_sorted(world: World, batch: list[TicketRow]) -> None:
     """Append tickets in creation order so ids grow with created_at, as in Zendesk."""
-    batch.sort(key=lambda t: t["created"])
-    for values in batch:
-        world.tickets.append(**values)
+    batch.sort(key=lambda row: row[4])
+    world.tickets.extend(batch)
 
 
 def generate_tickets(world: World, rng: random.Random, days: int, rate_scale: float) -> None:
@@ -228,7 +256,7 @@ def generate_tickets(world: World, rng: random.Random, days: int, rate_scale: fl
         rates[oid] = _RATE[acc["Segment__c"]] * rate_scale * rng.uniform(0.6, 1.4)
         plan.append((oid, world.trajectories[acc_id], rates[oid]))
     for day in range(today - days, today + 1):
-        batch: list[dict[str, int]] = []
+        batch: list[TicketRow] = []
         for oid, traj, rate in plan:
             if traj.start_day <= day:
                 batch.extend(tickets_for_day(world, rng, oid, traj, rate, day, now))

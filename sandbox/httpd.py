@@ -64,6 +64,9 @@ App = Callable[[Request], Response]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK
+    # stall every keep-alive response by ~40 ms
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

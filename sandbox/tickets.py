@@ -41,7 +41,7 @@ SUBJECTS: tuple[str, ...] = (
     "Cannot change permissions for {0}",
 )
 FIRST_TICKET_ID = 1
-_COLUMNS = {
+COLUMNS = {
     "org": "q",
     "requester": "q",
     "assignee": "q",
@@ -70,7 +70,7 @@ class TicketTable:
     """
 
     def __init__(self) -> None:
-        for name, code in _COLUMNS.items():
+        for name, code in COLUMNS.items():
             setattr(self, name, array(code))
         self.tag_override: dict[int, list[str]] = {}
         self.extra: dict[int, dict[str, Any]] = {}
@@ -100,10 +100,18 @@ class TicketTable:
 
     def append(self, **values: int) -> int:
         """Add one ticket given every column; returns its position."""
-        for name in _COLUMNS:
+        for name in COLUMNS:
             getattr(self, name).append(values[name])
         self._order = None
         return len(self.created) - 1
+
+    def extend(self, rows: list[tuple[int, ...]]) -> None:
+        """Add tickets given as tuples of column values in `COLUMNS` order."""
+        columns = [getattr(self, name) for name in COLUMNS]
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        self._order = None
 
     def position(self, ticket_id: int) -> int | None:
         """Position of a ticket id, or None if unknown."""

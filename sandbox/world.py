@@ -91,6 +91,31 @@ class World:
         self.counters[kind] = value + 1
         return value
 
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        """Salesforce account records (including any in the recycle bin)."""
+        return list(self.sf["Account"].values())
+
+    @property
+    def opportunities(self) -> list[dict[str, Any]]:
+        """Salesforce opportunity records."""
+        return list(self.sf["Opportunity"].values())
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        """Salesforce contact records."""
+        return list(self.sf["Contact"].values())
+
+    @property
+    def users(self) -> list[dict[str, Any]]:
+        """Salesforce user records (account owners)."""
+        return list(self.sf["User"].values())
+
+    @property
+    def usage(self) -> list[Workspace]:
+        """Usage-API workspaces (daily rows are computed on demand by `sandbox.usage`)."""
+        return self.workspaces
+
     def account_ids(self) -> list[str]:
         """All Salesforce account ids in generation order."""
         return list(self.sf["Account"])

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
-from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
+import requests
+from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 
 from sandbox import Sandbox
 from sandbox import credentials as cred
@@ -117,3 +127,177 @@ def test_soap_login_then_query(sb: Sandbox) -> None:
     )
     assert sf.session_id in sb.state.sf_sessions
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == len(sb.world.sf["Account"])
+
+
+def test_soql_filters_match_python_over_the_world(sb: Sandbox) -> None:
+    sf = salesforce(sb)
+    accounts = [a for a in sb.world.accounts if not a["IsDeleted"]]
+    got = sf.query_all(
+        "SELECT Id FROM Account WHERE (Tier__c IN ('Strategic', 'Tier 1') OR Segment__c = 'SMB') "
+        "AND NOT Name LIKE 'a%' AND ARR__c >= 10000 ORDER BY ARR__c DESC NULLS LAST, Id"
+    )["records"]
+    want = sorted(
+        (
+            a
+            for a in accounts
+            if (a["Tier__c"] in ("Strategic", "Tier 1") or a["Segment__c"] == "SMB")
+            and not a["Name"].lower().startswith("a")
+            and a["ARR__c"] >= 10000
+        ),
+        key=lambda a: (-a["ARR__c"], a["Id"]),
+    )
+    assert [r["Id"] for r in got] == [a["Id"] for a in want] and want
+    renewals = sf.query(
+        "SELECT Id, CloseDate, Account.Name FROM Opportunity WHERE Type = 'Renewal' AND "
+        "IsClosed = false AND CloseDate = NEXT_N_DAYS:120 ORDER BY CloseDate LIMIT 5 OFFSET 1"
+    )["records"]
+    soon = sorted(
+        (
+            o
+            for o in sb.world.opportunities
+            if o["Type"] == "Renewal"
+            and not o["IsClosed"]
+            and not o["IsDeleted"]
+            and 0 < (o["CloseDate"] - sb.world.clock.today()).days <= 120
+        ),
+        key=lambda o: (o["CloseDate"], o["Id"]),
+    )
+    assert [r["Id"] for r in renewals] == [o["Id"] for o in soon[1:6]]
+    assert renewals[0]["Account"]["Name"]
+
+
+def test_describe_limits_and_record_get(sb: Sandbox) -> None:
+    sf = salesforce(sb)
+    fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
+    assert fields["Health_Score__c"]["updateable"] and not fields["SystemModstamp"]["updateable"]
+    assert (
+        fields["OwnerId"]["referenceTo"] == ["User"]
+        and fields["OwnerId"]["relationshipName"] == "Owner"
+    )
+    assert [v["value"] for v in fields["Tier__c"]["picklistValues"]] == [
+        "Strategic",
+        "Tier 1",
+        "Tier 2",
+        "Tier 3",
+    ]
+    limits = sf.limits()
+    assert limits["DailyApiRequests"]["Max"] == sb.limits.sf_daily
+    acc = sb.world.accounts[0]
+    got = sf.Account.get(acc["Id"])
+    assert got["Name"] == acc["Name"] and got["attributes"]["type"] == "Account"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", got["SystemModstamp"])
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Account.get("001000000000000AAA")
+
+
+def test_single_record_writes_updated_and_deleted(fresh: Sandbox) -> None:
+    sf = salesforce(fresh)
+    now = fresh.world.clock.now()
+    acc, contact = fresh.world.accounts[0], fresh.world.contacts[0]
+    assert sf.Account.update(acc["Id"], {"Renewal_Risk__c": 40}) == 204
+    task = sf.Task.create(
+        {
+            "WhatId": acc["Id"],
+            "Subject": "Health dropped to Red",
+            "ActivityDate": "2025-06-09",
+            "Priority": "High",
+        }
+    )
+    assert task["success"] and task["id"].startswith("00T")
+    assert sf.Contact.delete(contact["Id"]) == 204
+    window = (now - dt.timedelta(hours=1), now + dt.timedelta(hours=1))
+    assert acc["Id"] in sf.Account.updated(*window)["ids"]
+    deleted = sf.Contact.deleted(*window)["deletedRecords"]
+    assert [d["id"] for d in deleted] == [contact["Id"]]
+    kinds = [w["kind"] for w in fresh.writes]
+    assert kinds == ["account_fields", "task_created", "contact_deleted"]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Account.update(acc["Id"], {"Renewal_Risk_Level__c": "Catastrophic"})
+    assert exc.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_upsert_by_external_id(fresh: Sandbox) -> None:
+    sf = salesforce(fresh)
+    acc = fresh.world.accounts[1]
+    acc["Usage_Workspace_Id__c"] = "ws_upsert_me"
+    assert sf.Account.upsert("Usage_Workspace_Id__c/ws_upsert_me", {"Health_Score__c": 55}) == 204
+    assert acc["Health_Score__c"] == 55.0
+    out = sf.restful(
+        "composite/sobjects/Account/Usage_Workspace_Id__c",
+        method="PATCH",
+        json={
+            "allOrNone": False,
+            "records": [
+                {
+                    "attributes": {"type": "Account"},
+                    "Usage_Workspace_Id__c": "ws_upsert_me",
+                    "Health_Score__c": 56,
+                },
+                {
+                    "attributes": {"type": "Account"},
+                    "Usage_Workspace_Id__c": "ws_new",
+                    "Name": "Brand New Ltd",
+                },
+            ],
+        },
+    )
+    assert [(r["success"], r["created"]) for r in out] == [(True, False), (True, True)]
+
+
+def test_oauth_flows_and_failed_login(fresh: Sandbox) -> None:
+    pw = salesforce(
+        fresh,
+        username=cred.SF_USERNAME,
+        password=cred.SF_PASSWORD,
+        consumer_key=cred.SF_CONSUMER_KEY,
+        consumer_secret=cred.SF_CONSUMER_SECRET,
+    )
+    cc = salesforce(
+        fresh,
+        consumer_key=cred.SF_CONSUMER_KEY,
+        consumer_secret=cred.SF_CONSUMER_SECRET,
+        domain="sandbox.my",
+    )
+    for sf in (pw, cc):
+        assert sf.session_id in fresh.state.sf_sessions
+        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == len(fresh.world.users)
+    token = requests.post(
+        f"{fresh.base_url}/services/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": cred.SF_REFRESH_TOKEN,
+            "client_id": cred.SF_CONSUMER_KEY,
+        },
+        timeout=5,
+    ).json()
+    assert token["access_token"] in fresh.state.sf_sessions and token["token_type"] == "Bearer"
+    with pytest.raises(SalesforceAuthenticationFailed):
+        salesforce(fresh, username=cred.SF_USERNAME, password="wrong", security_token="x")
+
+
+def test_expired_session_in_login_mode_logs_in_again(fresh: Sandbox) -> None:
+    sf = salesforce(
+        fresh,
+        username=cred.SF_USERNAME,
+        password=cred.SF_PASSWORD,
+        security_token=cred.SF_SECURITY_TOKEN,
+    )
+    old = sf.session_id
+    fresh.faults.add(r"/query", "expire_session", times=1)
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] > 0
+    assert sf.session_id != old and old not in fresh.state.sf_sessions
+    logins = [r for r in fresh.requests if r["path"].startswith("/services/Soap/u/")]
+    assert len(logins) == 2
+
+
+def test_daily_request_budget(fresh: Sandbox) -> None:
+    sf = salesforce(fresh)
+    fresh.limits.sf_daily = fresh.limits.sf_used + 2
+    sf.query("SELECT Id FROM User")
+    assert sf.api_usage["api-usage"].used == sf.api_usage["api-usage"].total - 1
+    sf.query("SELECT Id FROM User")
+    with pytest.raises(SalesforceRefusedRequest) as exc:
+        sf.query("SELECT Id FROM User")
+    assert exc.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    last = fresh.requests[-1]
+    assert last["status"] == 403

@@ -55,3 +55,162 @@ def test_tags_and_update_many_job(fresh: Sandbox, monkeypatch: pytest.MonkeyPatc
         done = zd.job_status(id=job.id)
     assert [r.id for r in done.results] == [2, 3]
     assert fresh.world.tickets.priority[1] == 4
+
+
+def test_incremental_users_cursor_and_time_based_exports(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zd = zenpy_client(sb, monkeypatch)
+    users = [u.id for u in zd.users.incremental(start_time=0)]
+    assert sorted(users) == sorted(sb.world.zd_users) and len(users) == len(set(users))
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    sb.clear_log()
+    tickets = {t.id for t in zd.tickets.incremental(start_time=start, paginate_by_time=True)}
+    t = sb.world.tickets
+    cutoff = sb.world.clock.epoch() - 60
+    assert tickets == {
+        p + 1 for p in range(len(t)) if int(start.timestamp()) <= t.updated[p] < cutoff
+    }
+    assert len([r for r in sb.requests if r["path"] == "/api/v2/incremental/tickets.json"]) >= 2
+    events = list(zd.tickets.metrics_incremental(start_time=start))
+    assert {e.metric for e in events} == {"reply_time", "agent_work_time"}
+    assert {e.type for e in events} == {"activate", "fulfill"}
+    times = [e.time for e in events]
+    assert times == sorted(times)
+
+
+def test_cursor_paginated_lists(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    zd = zenpy_client(sb, monkeypatch)
+    sb.clear_log()
+    assert sorted(o.id for o in zd.organizations(cursor_pagination=20)) == sorted(sb.world.orgs)
+    assert len([r for r in sb.requests if r["path"] == "/api/v2/organizations.json"]) >= 4
+    assert any("page[after]" in r["query"] for r in sb.requests)
+    assert sorted(u.id for u in zd.users()) == sorted(sb.world.zd_users)
+    assert [g.name for g in zd.groups()] == [
+        "Support",
+        "Tier 2",
+        "Billing",
+        "Engineering Escalations",
+    ]
+    metrics = list(zd.ticket_metrics())
+    t = sb.world.tickets
+    assert len(metrics) == sum(1 for p in range(len(t)) if t.status[p] != 6)
+    solved = next(m for m in metrics if m.solved_at)
+    assert (
+        solved.full_resolution_time_in_minutes["calendar"]
+        >= solved.reply_time_in_minutes["calendar"]
+    )
+    start, end = dt.datetime(2025, 4, 1, tzinfo=dt.UTC), dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
+    ratings = list(zd.satisfaction_ratings(start_time=start, end_time=end))
+    assert ratings and {r.score for r in ratings} <= {"good", "bad", "offered"}
+    assert all(
+        start <= dt.datetime.fromisoformat(r.created_at.replace("Z", "+00:00")) <= end
+        for r in ratings
+    )
+
+
+def test_organization_updates_and_unknown_field(
+    fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zenpy.lib.api_objects import Organization
+    from zenpy.lib.exception import APIException, RecordNotFoundException
+
+    zd = zenpy_client(fresh, monkeypatch)
+    oids = sorted(fresh.world.orgs)[:3]
+    org = zd.organizations.update(
+        Organization(id=oids[0], organization_fields={"health_score": 41})
+    )
+    assert org.organization_fields["health_score"] == 41
+    job = zd.organizations.update(
+        [Organization(id=i, organization_fields={"health_status": "Red"}) for i in oids[1:]]
+    )
+    while job.status != "completed":
+        job = zd.job_status(id=job.id)
+    assert all(r.success for r in job.results)
+    assert [fresh.world.orgs[i]["organization_fields"]["health_status"] for i in oids[1:]] == [
+        "Red"
+    ] * 2
+    assert [w["kind"] for w in fresh.writes] == ["org_fields"] * 3
+    with pytest.raises(APIException) as exc:
+        zd.organizations.update(Organization(id=oids[0], organization_fields={"mood": "sad"}))
+    assert "RecordInvalid" in str(exc.value)
+    with pytest.raises(RecordNotFoundException):
+        zd.tickets(id=10**9)
+
+
+def test_ticket_create_is_idempotent(fresh: Sandbox) -> None:
+    import httpx
+
+    from sandbox import credentials as cred
+
+    auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+    body = {
+        "ticket": {
+            "subject": "Account at risk",
+            "comment": {"body": "usage fell 60%"},
+            "priority": "high",
+            "tags": ["pulsehub"],
+            "external_id": "esc-1",
+        }
+    }
+    with httpx.Client(base_url=fresh.base_url, auth=auth) as client:
+        first = client.post("/api/v2/tickets.json", json=body, headers={"Idempotency-Key": "k1"})
+        again = client.post("/api/v2/tickets.json", json=body, headers={"Idempotency-Key": "k1"})
+        other = client.post(
+            "/api/v2/tickets.json",
+            json={"ticket": {"subject": "x"}},
+            headers={"Idempotency-Key": "k1"},
+        )
+        found = client.get("/api/v2/tickets.json", params={"external_id": "esc-1"}).json()
+    assert first.status_code == again.status_code == 201
+    assert (
+        first.headers["x-idempotency-lookup"] == "miss"
+        and again.headers["x-idempotency-lookup"] == "hit"
+    )
+    assert first.json() == again.json()
+    assert other.status_code == 400 and other.json()["error"] == "IdempotentRequestError"
+    assert [t["id"] for t in found["tickets"]] == [first.json()["ticket"]["id"]]
+    assert [w["kind"] for w in fresh.writes] == ["ticket_created"]
+
+
+def test_zenpy_waits_out_429_with_retry_after(
+    fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("zenpy.lib.api.sleep", slept.append)
+    zd = zenpy_client(fresh, monkeypatch)
+    fresh.faults.add(r"^/api/v2/organizations\.json$", 429, times=2)
+    assert sorted(o.id for o in zd.organizations()) == sorted(fresh.world.orgs)
+    assert slept == [1, 1]
+    statuses = [r["status"] for r in fresh.requests if r["path"] == "/api/v2/organizations.json"]
+    assert statuses[:3] == [429, 429, 200]
+
+
+def test_zenpy_raises_on_429_without_retry_after(
+    fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zenpy.lib.exception import APIException
+
+    zd = zenpy_client(fresh, monkeypatch)
+    fresh.faults.add(r"/organizations", "429-no-retry-after")
+    with pytest.raises(APIException):
+        list(zd.organizations())
+
+
+def test_per_minute_budget_answers_429_with_headers(fresh: Sandbox) -> None:
+    import httpx
+
+    from sandbox import credentials as cred
+
+    fresh.limits.zd_incremental_per_minute = 2
+    auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+    with httpx.Client(base_url=fresh.base_url, auth=auth) as client:
+        got = [
+            client.get("/api/v2/incremental/organizations.json", params={"start_time": 0})
+            for _ in range(3)
+        ]
+        plain = client.get("/api/v2/groups.json")
+    assert [r.status_code for r in got] == [200, 200, 429]
+    assert got[0].headers["x-rate-limit"] == "2" and got[1].headers["x-rate-limit-remaining"] == "0"
+    assert 1 <= int(got[2].headers["retry-after"]) <= 60
+    assert plain.status_code == 200 and plain.headers["x-rate-limit"] == "700"
