@@ -56,19 +56,6 @@ def latest_snapshots() -> Subquery:
     )
 
 
-def snapshots_on_or_before(day: dt.date) -> Subquery:
-    """One row per account: its newest snapshot on or before `day`."""
-    newest = _newest_cte("newest_before", day)
-    return (
-        select(HealthSnapshot.account_id, HealthSnapshot.band, HealthSnapshot.score)
-        .join(
-            newest,
-            (HealthSnapshot.account_id == newest.c.aid) & (HealthSnapshot.as_of == newest.c.day),
-        )
-        .subquery("previous")
-    )
-
-
 def signal_value(signals: dict[str, Any] | None, name: str) -> float | None:
     """A measure's value from a snapshot's signals, stored flat (`{name: 0.4}`) or as `{name: {value}}`."""
     raw = (signals or {}).get(name)

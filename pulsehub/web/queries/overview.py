@@ -17,7 +17,6 @@ from pulsehub.web.queries.common import (
     SEVERITIES,
     as_of_day,
     latest_snapshots,
-    snapshots_on_or_before,
     trend_days,
 )
 
@@ -75,6 +74,7 @@ def load_overview(session: Session, as_of: dt.date | None = None) -> Overview:
         else:
             bands[b] = bands.get(b, 0) + n
             arr_by_band[b] = arr_by_band.get(b, 0.0) + float(arr)
+    movers, movers_total = band_movers(session, day)
     return Overview(
         as_of=day,
         accounts=total,
@@ -85,8 +85,8 @@ def load_overview(session: Session, as_of: dt.date | None = None) -> Overview:
         renewals=renewal_buckets(session, day),
         upcoming=upcoming_renewals(session, day),
         escalations=open_escalations(session),
-        movers=band_movers(session, day),
-        movers_total=count_movers(session, day),
+        movers=movers,
+        movers_total=movers_total,
     )
 
 
@@ -166,24 +166,28 @@ def open_escalations(session: Session) -> dict[str, int]:
     return out
 
 
-def _movers_query(day: dt.date):  # type: ignore[no-untyped-def]
+def band_movers(session: Session, day: dt.date) -> tuple[list[dict[str, Any]], int]:
+    """Accounts whose band differs from their newest snapshot a week or more ago, biggest ARR first."""
     latest = latest_snapshots()
-    before = snapshots_on_or_before(day - dt.timedelta(days=7))
-    return (
+    h = HealthSnapshot.__table__.alias("week_ago")
+
+    def before(col: Any) -> Any:  # one seek on the (account_id, as_of) index per account
+        return (
+            select(col).where(h.c.account_id == Account.id, h.c.as_of <= day - dt.timedelta(days=7))
+            .order_by(h.c.as_of.desc()).limit(1).scalar_subquery()
+        )  # fmt: skip
+
+    inner = (
         select(Account.id, Account.name, Account.arr, Account.owner_name,
-               before.c.band.label("from_band"), latest.c.band.label("to_band"),
-               before.c.score.label("from_score"), latest.c.score.label("to_score"))
+               before(h.c.band).label("from_band"), latest.c.band.label("to_band"),
+               before(h.c.score).label("from_score"), latest.c.score.label("to_score"))
         .join(latest, latest.c.account_id == Account.id)
-        .join(before, before.c.account_id == Account.id)
-        .where(Account.is_deleted.is_(False), before.c.band != latest.c.band)
+        .where(Account.is_deleted.is_(False))
+        .subquery("moves")
     )  # fmt: skip
-
-
-def band_movers(session: Session, day: dt.date) -> list[dict[str, Any]]:
-    """Accounts whose band differs from a week ago, biggest ARR first."""
-    q = _movers_query(day).order_by(Account.arr.desc().nulls_last(), Account.id).limit(MOVERS_LIMIT)
-    return [dict(r._mapping) for r in session.execute(q)]
-
-
-def count_movers(session: Session, day: dt.date) -> int:
-    return int(session.scalar(select(func.count()).select_from(_movers_query(day).subquery())) or 0)
+    rows = session.execute(
+        select(inner)
+        .where(inner.c.from_band.is_not(None), inner.c.from_band != inner.c.to_band)
+        .order_by(inner.c.arr.desc().nulls_last(), inner.c.id)
+    ).all()
+    return [dict(r._mapping) for r in rows[:MOVERS_LIMIT]], len(rows)
