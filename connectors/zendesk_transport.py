@@ -18,7 +18,7 @@ from zenpy import Zenpy
 from zenpy.lib.endpoint import Url
 
 from connectors.errors import Fatal
-from connectors.http import RetryPolicy, call, raise_for, redact
+from connectors.http import RetryPolicy, call, parse_retry_after, raise_for, redact
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,23 @@ class WindowLimiter:
 class ZendeskTransport:
     """Sends Zendesk API requests with the zenpy client's session, counting calls."""
 
-    def __init__(self, zenpy: Zenpy, policy: RetryPolicy) -> None:
+    def __init__(
+        self, zenpy: Zenpy, policy: RetryPolicy, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.api = zenpy.tickets
         self.session: requests.Session = zenpy.tickets.session
         self.policy = policy
+        self.clock = clock
         self.calls = 0
         self.method_calls: dict[str, int] = {}
+        self._resume_at = 0.0
+
+    def _respect_budget(self, response: requests.Response) -> None:
+        """When the per-minute budget is spent, hold the next call until the window resets."""
+        if response.headers.get("x-rate-limit-remaining") != "0":
+            return
+        reset = parse_retry_after(response.headers.get("ratelimit-reset")) or 60.0
+        self._resume_at = self.clock() + reset
 
     def url(self, path: str) -> str:
         """Absolute API URL for a path like 'tickets.json' (zenpy's host resolution)."""
@@ -81,6 +92,9 @@ class ZendeskTransport:
         url = url_or_path if "://" in url_or_path else self.url(url_or_path)
 
         def send() -> Any:
+            if (wait := self._resume_at - self.clock()) > 0:
+                logger.info("Zendesk rate budget spent: waiting %.1fs for the window", wait)
+                self.policy.sleep(wait)
             if limiter is not None:
                 limiter.acquire()
             self.calls += 1
@@ -89,6 +103,7 @@ class ZendeskTransport:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=self.policy.timeout
             )
+            self._respect_budget(response)
             raise_for(response)
             if not response.content:
                 return None

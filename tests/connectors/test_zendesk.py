@@ -108,6 +108,16 @@ def test_429_retry_after_is_waited_out(routes: Routes, policy, sleeps) -> None:
     assert [u.id for u in page.records] == [5] and 7.0 in sleeps
 
 
+def test_spent_rate_budget_holds_the_next_call(routes: Routes, policy, sleeps) -> None:
+    spent = {"x-rate-limit-remaining": "0", "ratelimit-reset": "12"}
+    routes.add("PUT", "tickets/5/tags.json", (200, {"tags": ["x"]}, spent))
+    routes.add("DELETE", "tickets/5/tags.json", (200, {"tags": []}, {}))
+    zd = make(routes, policy)
+    assert zd.add_ticket_tags(5, ["x"]).ok and sleeps == []
+    assert zd.remove_ticket_tags(5, ["x"]).ok
+    assert len(sleeps) == 1 and 11 < sleeps[0] <= 12
+
+
 def test_export_limit_of_10_per_minute(routes: Routes, policy, sleeps) -> None:
     clock = [0.0]
     limiter = WindowLimiter(10, 60.0, clock=lambda: clock[0], sleep=sleeps)
