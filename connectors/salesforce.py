@@ -3,142 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from simple_salesforce import Salesforce
 
 from connectors.errors import BudgetExhausted, Fatal
 from connectors.http import RetryPolicy, call
-from connectors.records import Page, Record, WriteResult, validate_rows
+from connectors.records import Page, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
 from connectors.salesforce_fields import SalesforceFieldMap
-from connectors.salesforce_records import (
-    AccountUpdate,
-    SfAccount,
-    SfContact,
-    SfOpportunity,
-    SfUser,
-    TaskCreate,
-    account_from_row,
-    contact_from_row,
-    flatten,
-    opportunity_from_row,
-    user_from_row,
+from connectors.salesforce_records import AccountUpdate, TaskCreate, flatten
+from connectors.salesforce_streams import (
+    STREAMS,
+    Keyset,
+    SfStream,
+    after_cursor,
+    keyset_where,
+    modstamp,
 )
 from connectors.salesforce_write import SalesforceWriter
 
 logger = logging.getLogger(__name__)
 SOURCE = "salesforce"
-
-
-@dataclass(frozen=True)
-class SfStream:
-    """A stream declared as data: object, columns, cursor field, key and record mapping."""
-
-    name: str
-    sobject: str
-    model: type[Record]
-    select: Callable[[SalesforceFieldMap], list[str]]
-    to_logical: Callable[[dict[str, Any], SalesforceFieldMap], dict[str, Any]]
-    soft_delete: bool = True  # has IsDeleted: pulled through queryAll so deletes arrive
-    cursor_field: str = "SystemModstamp"
-    primary_key: str = "Id"
-
-
-def _contact_select(f: SalesforceFieldMap) -> list[str]:
-    extra = [n for n in (f.contact_role, f.contact_champion) if n]
-    base = ["Id", "AccountId", "Name", "Email", "Title", *extra]
-    return [*base, "IsDeleted", "CreatedDate", "SystemModstamp"]
-
-
-OPPORTUNITY_FIELDS = ("Id", "AccountId", "Name", "Type", "StageName", "Amount", "CloseDate",
-                      "IsClosed", "IsWon", "IsDeleted", "SystemModstamp")  # fmt: skip
-
-STREAMS: dict[str, SfStream] = {
-    s.name: s
-    for s in (
-        SfStream(
-            "users",
-            "User",
-            SfUser,
-            lambda f: ["Id", "Name", "Email", "IsActive", "SystemModstamp"],
-            user_from_row,
-            soft_delete=False,
-        ),
-        SfStream("accounts", "Account", SfAccount, lambda f: f.account_select(), account_from_row),
-        SfStream(
-            "opportunities",
-            "Opportunity",
-            SfOpportunity,
-            lambda f: list(OPPORTUNITY_FIELDS),
-            opportunity_from_row,
-        ),
-        SfStream("contacts", "Contact", SfContact, _contact_select, contact_from_row),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Keyset:
-    """Position in a stream: the last (SystemModstamp, Id) delivered; id '' = from ts on."""
-
-    ts: dt.datetime
-    id: str = ""
-
-    def encode(self) -> str:
-        return json.dumps({"ts": self.ts.isoformat(), "id": self.id})
-
-    @classmethod
-    def decode(cls, cursor: str) -> Keyset:
-        data = json.loads(cursor)
-        return cls(dt.datetime.fromisoformat(data["ts"]), data.get("id", ""))
-
-
-def _modstamp(row: dict[str, Any], spec: SfStream) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(row[spec.cursor_field]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _after(
-    rows: list[dict[str, Any]], position: Keyset | None, spec: SfStream
-) -> list[dict[str, Any]]:
-    """Rows strictly after the cursor as returned, dropping boundary rows sent again.
-
-    A server may store SystemModstamp more precisely than it renders it (the value we keep
-    in the cursor), so `>` can match the cursor row itself; this check keeps it out.
-    """
-    if position is None or not position.id:
-        return rows
-    mark = (position.ts, position.id)
-    return [r for r in rows if (stamp := _modstamp(r, spec)) is None or (stamp, r["Id"]) > mark]
-
-
-def soql_datetime(value: dt.datetime) -> str:
-    """A SOQL datetime literal in UTC (unquoted ISO-8601 with Z)."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: pass an aware datetime")
-    utc = value.astimezone(dt.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond // 1000:03d}"
-    return text + "Z"
-
-
-def keyset_where(spec: SfStream, position: Keyset | None) -> str:
-    """`>=` on the cursor field with an Id tiebreak: nothing at a boundary lost or repeated."""
-    if position is None:
-        return ""
-    ts, field = soql_datetime(position.ts), spec.cursor_field
-    if not position.id:
-        return f" WHERE {field} >= {ts}"
-    key = position.id.replace("\\", "\\\\").replace("'", "\\'")
-    return f" WHERE ({field} > {ts} OR ({field} = {ts} AND {spec.primary_key} > '{key}'))"
 
 
 class SalesforceConnector:
@@ -206,7 +94,7 @@ class SalesforceConnector:
         while True:
             soql = self._soql(spec, position) + f" LIMIT {self.page_size}"
             rows = self._query(soql, spec.soft_delete)
-            fresh = _after(rows, position, spec)
+            fresh = after_cursor(rows, position, spec)
             if fresh:
                 page, position = self._page(spec, fresh, position)
                 yield page
@@ -288,7 +176,7 @@ class SalesforceConnector:
             if pending is not None:
                 yield pending
             pending, _ = self._page(spec, rows, None)
-            stamps = [_modstamp(r, spec) for r in rows]
+            stamps = [modstamp(r, spec) for r in rows]
             newest = max([s for s in stamps if s] + ([newest] if newest else []), default=None)
             pending = pending.model_copy(update={"cursor": None})
         if pending is not None:
