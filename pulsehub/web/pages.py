@@ -16,6 +16,7 @@ from pulsehub.web.queries.common import BANDS, as_of_day
 from pulsehub.web.queries.overview import Overview, load_overview
 from pulsehub.web.queries.support import load_support
 from pulsehub.web.rendering import money, pct, render, session_scope
+from pulsehub.web.signals_view import signal_rows
 
 router = APIRouter()
 DB = Annotated[Session, Depends(session_scope)]
@@ -81,9 +82,11 @@ def account(request: Request, user: User, session: DB, account_id: int) -> HTMLR
         [f"{d:%b %d}" for d, _ in detail.usage], {"active users": [float(v) for _, v in detail.usage]},
         title="daily active users", height=160, fmt=lambda v: f"{v:.0f}",
     )  # fmt: skip
-    return render(
-        request, "account.html", {"d": detail, "history_chart": history, "usage_chart": usage}
+    rows = signal_rows(
+        detail.latest.signals if detail.latest else None, request.app.state.scorecard
     )
+    context = {"d": detail, "history_chart": history, "usage_chart": usage, "signal_rows": rows}
+    return render(request, "account.html", context)
 
 
 @router.get("/support", response_class=HTMLResponse)

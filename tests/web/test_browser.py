@@ -1,0 +1,221 @@
+"""The dashboard in headless Chromium against a real uvicorn server on 127.0.0.1.
+
+Checks the key numbers against the database (counted here independently, in Python),
+clicks through to an account, runs the operator actions end to end and saves screenshots
+(to PULSEHUB_SCREENSHOTS, e.g. docs/screenshots, or a temporary directory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from model.tables import (
+    Account,
+    Escalation,
+    ExternalIdentity,
+    HealthSnapshot,
+    OutboxItem,
+    ScoreOverride,
+)
+from pulsehub.web.app import create_app
+from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, web_settings
+from tests.web.server import CHROMIUM_ARGS, require_chromium, screenshot_dir, serve
+
+pytestmark = pytest.mark.browser
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path_factory) -> Path:
+    return screenshot_dir(tmp_path_factory.mktemp("screenshots"))
+
+
+@pytest.fixture
+def site(book_factory) -> Iterator[tuple[str, Any, Any]]:
+    factory, book, url = book_factory
+    with serve(create_app(web_settings(url), factory)) as base:
+        yield base, factory, book
+
+
+def sign_in(chromium: Any, base: str, token: str) -> Any:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.goto(f"{base}/")
+    assert "/login" in page.url  # anonymous visitors are sent to the login form
+    page.fill("input[name=token]", token)
+    page.click("button.primary")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def expected_overview(factory: Any) -> dict[str, Any]:
+    """The overview's numbers recomputed from plain rows, without the dashboard's queries."""
+    with factory() as s:
+        live = {a.id: a for a in s.scalars(select(Account).where(Account.is_deleted.is_(False)))}
+        newest: dict[int, HealthSnapshot] = {}
+        for snap in s.scalars(select(HealthSnapshot)):
+            if snap.account_id in live and (
+                snap.account_id not in newest or snap.as_of > newest[snap.account_id].as_of
+            ):
+                newest[snap.account_id] = snap
+        today = max(n.as_of for n in newest.values())
+        bands = Counter(n.band for n in newest.values())
+        renew_30 = sum(
+            1 for a in live.values()
+            if a.renewal_date and today <= a.renewal_date <= today + dt.timedelta(days=30)
+        )  # fmt: skip
+        open_esc = sum(
+            1 for e in s.scalars(select(Escalation)) if e.state in ("open", "acknowledged")
+        )
+    return {
+        "bands": bands,
+        "unscored": len(live) - len(newest),
+        "renew_30": renew_30,
+        "open_esc": open_esc,
+    }
+
+
+def test_overview_numbers_match_the_database_and_click_through(chromium, site, shots):
+    base, factory, _ = site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    want = expected_overview(factory)
+    for band in ("green", "yellow", "red", "insufficient_data"):
+        assert page.text_content(f"[data-testid=band-{band}]") == str(want["bands"][band])
+    assert page.text_content("[data-testid=band-unscored]") == str(want["unscored"])
+    assert page.text_content("[data-testid=renewals-30]") == str(want["renew_30"])
+    assert page.text_content("[data-testid=open-escalations]") == str(want["open_esc"])
+    assert page.locator("svg.chart").count() >= 3
+    page.screenshot(path=str(shots / "overview.png"), full_page=True)
+
+    link = page.locator("table >> a[href^='/accounts/']").first
+    name = link.text_content()
+    link.click()
+    page.wait_for_selector("[data-testid=account-name]")
+    assert page.text_content("[data-testid=account-name]") == name
+    account_id = int(page.url.rsplit("/", 1)[1])
+    with factory() as s:
+        snap = s.scalars(
+            select(HealthSnapshot).where(HealthSnapshot.account_id == account_id)
+            .order_by(HealthSnapshot.as_of.desc()).limit(1)
+        ).one()  # fmt: skip
+    shown = "\u2013" if snap.score is None else f"{snap.score:,.0f}"
+    assert page.text_content("[data-testid=account-score]") == shown
+    assert page.locator("[data-testid=reasons] li").count() == len(snap.reasons)
+    assert page.locator("#signals tbody tr").count() > 0
+    page.screenshot(path=str(shots / "account.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    "path, heading",
+    [("/accounts", "Accounts"), ("/support", "Support KPIs"), ("/adoption", "Onboarding & adoption"),
+     ("/ops", "Operations"), ("/ops/identities", "Identity review"), ("/ops/overrides", "Score overrides"),
+     ("/ops/audit", "Score audit")],
+)  # fmt: skip
+def test_every_page_renders(chromium, site, shots, path, heading):
+    base, _, _ = site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    response = page.goto(base + path)
+    assert response is not None and response.status == 200
+    assert page.text_content("h1") == heading
+    name = path.strip("/").replace("/", "-")
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def test_tables_sort_and_filter_in_the_browser(chromium, site):
+    base, factory, _ = site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    page.goto(f"{base}/accounts")
+    page.click("#account-table th:has-text('ARR')")  # client-side sort, ascending first
+    values = [float(v) for v in page.eval_on_selector_all(
+        "#account-table tbody tr td:nth-child(3)", "cells => cells.map(c => c.dataset.v)")]  # fmt: skip
+    assert values == sorted(values) and len(values) == 100
+    page.fill("input[data-filter=account-table]", "Olivia Owner")
+    visible = page.locator("#account-table tbody tr:visible")
+    with factory() as s:
+        owners = {a.owner_name for a in s.scalars(select(Account))}
+    assert "Olivia Owner" in owners and 0 < visible.count() < 100
+    page.select_option("select[name=band]", "red")
+    page.click("form.filter button.primary")
+    page.wait_for_url("**band=red**")
+    assert set(page.locator("#account-table tbody .badge").all_text_contents()) <= {
+        "red",
+        "high",
+        "medium",
+        "low",
+    }
+
+
+def test_operator_actions_end_to_end(chromium, site):
+    base, factory, book = site
+    page = sign_in(chromium, base, OPERATOR_TOKEN)
+    assert "operator" in (page.text_content("[data-testid=who]") or "")
+
+    # retry a dead letter
+    page.goto(f"{base}/ops")
+    dead = book.dead_ids[0]
+    page.check(f"input[name=item_id][value='{dead}']")
+    page.click("[data-testid=retry]")
+    page.wait_for_selector(".notice")
+    assert "1 dead letter(s) re-queued" in page.text_content(".notice")
+    with factory() as s:
+        assert s.get(OutboxItem, dead).status == "pending"
+
+    # accept a proposed identity link
+    page.goto(f"{base}/ops/identities")
+    with factory() as s:
+        ident = s.scalars(
+            select(ExternalIdentity).where(ExternalIdentity.status == "ambiguous").order_by(ExternalIdentity.id)
+        ).first()  # fmt: skip
+        chosen = ident.candidates[1]
+    row = page.locator(f"tr[data-identity='{ident.id}']")
+    row.locator("select[name=account_id]").select_option(str(chosen))
+    row.locator("button[value=accept]").click()
+    page.wait_for_selector(".notice")
+    with factory() as s:
+        linked = s.get(ExternalIdentity, ident.id)
+        assert (linked.status, linked.account_id, linked.manual) == ("linked", chosen, True)
+    assert page.locator(f"tr[data-identity='{ident.id}']").count() == 0
+
+    # set an override with a reason and an expiry
+    page.goto(f"{base}/accounts/{book.account_ids[2]}")
+    page.click("text=Set an override")
+    form = page.locator("[data-testid=override-form]")
+    form.locator("select[name=band]").select_option("green")
+    form.locator("input[name=days]").fill("14")
+    form.locator("input[name=reason]").fill("exec sponsor confirmed renewal on the QBR call")
+    form.locator("button").click()
+    page.wait_for_selector(".notice")
+    with factory() as s:
+        row = s.scalars(select(ScoreOverride).order_by(ScoreOverride.id.desc())).first()
+    assert (row.account_id, row.band, row.author) == (book.account_ids[2], "green", "ops:operator")
+    left = row.expires_at - row.created_at
+    assert dt.timedelta(days=13, hours=23) < left <= dt.timedelta(days=14)
+    assert "exec sponsor confirmed" in page.text_content("#overrides")
+
+
+def test_read_only_user_sees_no_action_controls(chromium, site):
+    base, _, _ = site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    page.goto(f"{base}/ops")
+    assert page.locator("[data-testid=retry]").count() == 0
+    page.goto(f"{base}/ops/identities")
+    assert page.locator("button[value=accept]").count() == 0
+    page.goto(f"{base}/ops/overrides")
+    assert page.locator("[data-testid=override-form]").count() == 0
