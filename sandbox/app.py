@@ -119,7 +119,7 @@ class Dispatcher:
         state = self.state
         fault = None if system == "control" else state.faults.pick(req.method, req.path)
         if fault == "slow":
-            time.sleep(random.uniform(0.05, 0.25))
+            time.sleep(random.uniform(0.02, 0.1))
             fault = None
         if isinstance(fault, int):
             return self._finish(system, self._fault_status(system, fault), incremental=False)
