@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 
@@ -51,10 +52,8 @@ def _storm_statuses(seed: int) -> list[int | str]:
         box.state.timeout_seconds = 0.1
         with httpx.Client(base_url=box.base_url, auth=ZD_AUTH, timeout=2) as client:
             for _ in range(120):
-                try:
+                with contextlib.suppress(httpx.TransportError):
                     client.get("/api/v2/groups.json")
-                except httpx.TransportError:
-                    pass
         return [r["status"] for r in box.requests]
 
 
