@@ -380,7 +380,9 @@ def generate_sales(world: World, rng: random.Random, accounts: int) -> None:
         if dup is not None:
             world.truth.setdefault("duplicate_accounts", []).append([dup["Id"], acc["Id"]])
         if enterprise and acc["Segment__c"] != "Enterprise" and rng.random() < 0.05:
-            acc["ParentId"] = rng.choice(enterprise)["Id"]
+            parent = rng.choice(enterprise)
+            acc["ParentId"] = parent["Id"]
+            acc["Website"] = parent["Website"]  # a subsidiary on its parent's domain
         if acc["Segment__c"] == "Enterprise":
             enterprise.append(acc)
         made.append(acc)

@@ -68,6 +68,15 @@ def test_org_linkage_mix(world: World) -> None:
             )
         if link == "domain":
             assert org["external_id"] is None and org["domain_names"] == [acc["Website"][12:]]
+    for oid, link in world.truth["org_link"].items():
+        if link == "ambiguous":
+            org = world.orgs[oid]
+            matches = [
+                a
+                for a in world.accounts
+                if a["Website"][12:] in org["domain_names"] or a["Name"] == org["name"]
+            ]
+            assert len(matches) >= 2, "an ambiguous org really matches several accounts"
     unlinked_ws = [w for w in world.workspaces if w.salesforce_account_id is None]
     assert unlinked_ws and all(w.domain for w in unlinked_ws)
 
