@@ -1,5 +1,7 @@
 """The unified account model: SQLAlchemy 2.0 typed ORM tables.
 
+Zendesk ids are 64-bit (real ones exceed 2**31), hence BigInteger wherever they are stored.
+
 Vendor-neutral: columns say what a thing is for a CS team, never which API it came from,
 except for the external ids that identity resolution links back to a canonical `Account`.
 """
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -166,15 +169,15 @@ class Ticket(Base):
     __table_args__ = (Index("ix_tickets_account_created", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    zd_id: Mapped[int] = mapped_column(Integer, unique=True)
-    zd_org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    zd_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    zd_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     subject: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[str | None] = mapped_column(String(20))
     type: Mapped[str | None] = mapped_column(String(20))
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    requester_id: Mapped[int | None] = mapped_column(Integer)
+    requester_id: Mapped[int | None] = mapped_column(BigInteger)
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
@@ -264,7 +267,7 @@ class Escalation(Base):
     state: Mapped[str] = mapped_column(String(20), default="open")
     title: Mapped[str] = mapped_column(String(500))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    zd_ticket_id: Mapped[int | None] = mapped_column(Integer)
+    zd_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
     sf_task_id: Mapped[str | None] = mapped_column(String(18))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

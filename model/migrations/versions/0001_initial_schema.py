@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:17:08.251917
+Create Date: 2026-11-23 12:32:40.420913
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,7 +146,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('zd_ticket_id', sa.Integer(), nullable=True),
+    sa.Column('zd_ticket_id', sa.BigInteger(), nullable=True),
     sa.Column('sf_task_id', sa.String(length=18), nullable=True),
     sa.Column('opened_at', model.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', model.tables.UTCDateTime(timezone=True), nullable=False),
@@ -225,15 +225,15 @@ def upgrade() -> None:
 
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('zd_id', sa.Integer(), nullable=False),
-    sa.Column('zd_org_id', sa.Integer(), nullable=True),
+    sa.Column('zd_id', sa.BigInteger(), nullable=False),
+    sa.Column('zd_org_id', sa.BigInteger(), nullable=True),
     sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('subject', sa.String(length=500), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('priority', sa.String(length=20), nullable=True),
     sa.Column('type', sa.String(length=20), nullable=True),
     sa.Column('tags', sa.JSON(), nullable=False),
-    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.BigInteger(), nullable=True),
     sa.Column('external_id', sa.String(length=255), nullable=True),
     sa.Column('created_at', model.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', model.tables.UTCDateTime(timezone=True), nullable=False),

@@ -1,0 +1,166 @@
+"""A real Celery worker on real Redis and PostgreSQL runs the sync against the sandbox.
+
+Shows: a task runs the whole pipeline; two concurrent triggers make one run; a worker
+killed mid-task leaves the message unacknowledged and the task completes on redelivery;
+beat fires the scheduled job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from model.db import make_engine, make_session_factory, upgrade
+from model.tables import SyncRun
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stack(pg_url, redis_url, tmp_path):
+    """Sandbox in this process; env for worker/beat subprocesses pointing at it, PG and Redis."""
+    from pulsehub.demo import sandbox_settings
+    from sandbox import Sandbox
+
+    upgrade(pg_url)
+    db = int(uuid.uuid4().int % 8) + 8  # a Redis db of its own, flushed before use
+    broker = redis_url.rsplit("/", 1)[0] + f"/{db}"
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
+    with Sandbox(accounts=40, seed=11) as sb:
+        settings = sandbox_settings(sb.base_url, pg_url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEHUB_")}
+        env.update(_env_of(settings))
+        env.update(
+            PULSEHUB_BROKER_URL=broker,
+            PULSEHUB_LOCK_TTL_S="6",  # also the broker's visibility timeout: fast redelivery
+            PYTHONPATH=str(ROOT),
+        )
+        engine = make_engine(pg_url)
+        yield {"env": env, "factory": make_session_factory(engine), "sandbox": sb, "tmp": tmp_path,
+               "broker": broker}  # fmt: skip
+        engine.dispose()
+
+
+def _env_of(settings) -> dict[str, str]:
+    out = {"PULSEHUB_DATABASE_URL": settings.database_url}
+    for system in ("salesforce", "zendesk", "usage"):
+        for key, value in getattr(settings, system).model_dump().items():
+            if value is None:
+                continue
+            raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            out[f"PULSEHUB_{system.upper()}__{key.upper()}"] = str(raw)
+    return out
+
+
+def _worker(env: dict[str, str], tmp: Path, name: str, concurrency: int = 2) -> subprocess.Popen:
+    log = (tmp / f"{name}.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pulsehub.celery_app:celery", "worker",
+         f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=INFO", f"--hostname={name}@%h",
+         "--without-gossip", "--without-mingle"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT), start_new_session=True,
+    )  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _runs(factory) -> list[SyncRun]:
+    with factory() as s:
+        return list(s.execute(select(SyncRun).order_by(SyncRun.id)).scalars())
+
+
+def _wait(pred, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _client(env: dict[str, str]):
+    from celery import Celery
+
+    return Celery("client", broker=env["PULSEHUB_BROKER_URL"])
+
+
+def test_task_runs_the_pipeline_and_concurrent_triggers_make_one_run(stack) -> None:
+    env, factory, sb = stack["env"], stack["factory"], stack["sandbox"]
+    worker = _worker(env, stack["tmp"], "w1")
+    try:
+        client = _client(env)
+        # two triggers at once: the lock lets exactly one of them run the sync
+        client.send_task("pulsehub.incremental_sync")
+        client.send_task("pulsehub.incremental_sync")
+        _wait(lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a finished sync")
+        time.sleep(3)  # give the second trigger time to be consumed (and skipped)
+        runs = _runs(factory)
+        assert [r.status for r in runs] == ["succeeded"], runs
+        assert sum(runs[0].stats["pulled"].values()) > 0
+        assert any(w["system"] == "salesforce" for w in sb.writes)
+    finally:
+        _stop(worker)
+    log = (stack["tmp"] / "w1.log").read_text()
+    assert "already running" in log or log.count("succeeded in") >= 2
+
+
+def test_killed_worker_task_completes_on_redelivery(stack) -> None:
+    env, factory, sb = stack["env"], stack["factory"], stack["sandbox"]
+    sb.faults.add(r"/services/data/.*/query", "slow", times=3)  # hold the first run mid-pull
+    worker = _worker(env, stack["tmp"], "victim", concurrency=1)
+    client = _client(env)
+    client.send_task("pulsehub.incremental_sync")
+    _wait(lambda: len(_runs(factory)) == 1, 60, "the first run to start")
+    _stop(worker, signal.SIGKILL)  # kill -9: the message stays unacknowledged
+    assert _runs(factory)[0].finished_at is None
+    survivor = _worker(env, stack["tmp"], "survivor", concurrency=1)
+    try:
+        _wait(
+            lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "the redelivered run"
+        )
+    finally:
+        _stop(survivor)
+    done = [r for r in _runs(factory) if r.status == "succeeded"]
+    assert len(done) == 1
+
+
+def test_beat_fires_the_scheduled_sync(stack) -> None:
+    env, factory = dict(stack["env"]), stack["factory"]
+    schedule = stack["tmp"] / "schedule.yaml"
+    schedule.write_text(
+        "incremental_sync: {every: 10}\ndrain_outbox: {every: 60, enabled: false}\n"
+    )
+    env["PULSEHUB_SCHEDULE_FILE"] = str(schedule)
+    worker = _worker(env, stack["tmp"], "w-beat")
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pulsehub.celery_app:celery", "beat", "--loglevel=INFO",
+         f"--schedule={stack['tmp'] / 'beat-schedule'}"],
+        env=env, stdout=(stack["tmp"] / "beat.log").open("w"), stderr=subprocess.STDOUT,
+        cwd=str(ROOT), start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait(lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a scheduled run")
+    finally:
+        _stop(beat)
+        _stop(worker)
+    assert _runs(factory)[0].kind == "sync"
