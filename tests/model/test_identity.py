@@ -64,15 +64,19 @@ def _ident(ext: str, **kw) -> ExternalIdentity:
 def test_resolution_order_and_ambiguity(factory) -> None:
     with transaction(factory) as s:
         ids = _seed(s)
-        s.add_all([
-            _ident("1", name="whatever", hint_sf_id="001000000000001"),   # explicit (15-char form)
-            _ident("77", name="Globex Europe"),                            # SF field names it
-            _ident("3", name="Acme", domains=["ACME.com"]),                # domain
-            _ident("4", name="Twin", domains=["twin.com"]),                # two accounts share it
-            _ident("5", name="INITECH, Inc."),                              # name
-            _ident("6", name="Unknown Ltd"),                                # nothing
-            _ident("ws_1", source="usage", name="x", hint_sf_id="001000000000002AAA"),
-        ])  # fmt: skip
+        s.add_all(
+            [
+                _ident(
+                    "1", name="whatever", hint_sf_id="001000000000001"
+                ),  # explicit (15-char form)
+                _ident("77", name="Globex Europe"),  # SF field names it
+                _ident("3", name="Acme", domains=["ACME.com"]),  # domain
+                _ident("4", name="Twin", domains=["twin.com"]),  # two accounts share it
+                _ident("5", name="INITECH, Inc."),  # name
+                _ident("6", name="Unknown Ltd"),  # nothing
+                _ident("ws_1", source="usage", name="x", hint_sf_id="001000000000002AAA"),
+            ]
+        )
     with transaction(factory) as s:
         counts = resolve_identities(s)
         got = {(i.source, i.external_id): i for i in s.query(ExternalIdentity)}
@@ -99,10 +103,14 @@ def test_resolution_order_and_ambiguity(factory) -> None:
         )
         assert got[("usage", "ws_1")].account_id == ids["globex"]
         assert counts == {
-            "zendesk.linked_by_external_id": 1, "zendesk.linked_by_field": 1,
-            "zendesk.linked_by_domain": 1, "zendesk.linked_by_name": 1,
-            "zendesk.ambiguous": 1, "zendesk.unmatched": 1, "usage.linked_by_external_id": 1,
-        }  # fmt: skip
+            "zendesk.linked_by_external_id": 1,
+            "zendesk.linked_by_field": 1,
+            "zendesk.linked_by_domain": 1,
+            "zendesk.linked_by_name": 1,
+            "zendesk.ambiguous": 1,
+            "zendesk.unmatched": 1,
+            "usage.linked_by_external_id": 1,
+        }
 
 
 def test_manual_decision_persists_and_propagates_to_tickets(factory) -> None:

@@ -85,7 +85,7 @@ def _state(db_url: str) -> dict[str, Any]:
                         Ticket.csat,
                         Ticket.first_reply_minutes,
                     )
-                ),  # fmt: skip
+                ),
                 "usage": rows(
                     select(UsageDaily.workspace_id, UsageDaily.day, UsageDaily.active_users)
                 ),
@@ -96,7 +96,7 @@ def _state(db_url: str) -> dict[str, Any]:
                         ExternalIdentity.status,
                         ExternalIdentity.method,
                     )
-                ),  # fmt: skip
+                ),
                 "snapshots": sorted(
                     (acc_sf[a], d, sc, b)
                     for a, d, sc, b in s.execute(
@@ -105,7 +105,7 @@ def _state(db_url: str) -> dict[str, Any]:
                             HealthSnapshot.as_of,
                             HealthSnapshot.score,
                             HealthSnapshot.band,
-                        )  # fmt: skip
+                        )
                     ).all()
                 ),
                 "escalations": rows(
@@ -119,12 +119,12 @@ def _state(db_url: str) -> dict[str, Any]:
                         WrittenState.field,
                         WrittenState.value,
                     )
-                ),  # fmt: skip
+                ),
                 "outbox_open": rows(
                     select(OutboxItem.kind, OutboxItem.status).where(
                         OutboxItem.status.in_(("pending", "dead"))
                     )
-                ),  # fmt: skip
+                ),
             }
     finally:
         engine.dispose()
@@ -150,8 +150,14 @@ def _sandbox_state(sb: Sandbox) -> dict[str, Any]:
 def _run_to_completion(env: dict[str, str], rng: random.Random, kills: list[float]) -> None:
     """Start syncs, killing each after a random delay, until one finishes on its own."""
     for _ in range(200):
-        proc = subprocess.Popen(_sync_cmd(), env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            _sync_cmd(),
+            env=env,
+            cwd=str(ROOT),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         delay = rng.uniform(0.3, 4.0) if len(kills) < ITERATIONS else None
         try:
             _, err = proc.communicate(timeout=delay if delay is not None else 300)
@@ -171,8 +177,13 @@ def test_sigkill_at_random_points_ends_identical_to_a_clean_run(tmp_path) -> Non
     upgrade(crash_db)
     with Sandbox(accounts=ACCOUNTS, seed=3, now=NOW) as clean_sb:
         started = time.monotonic()
-        subprocess.run(_sync_cmd(), env=_env(clean_sb.base_url, clean_db), cwd=str(ROOT), check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            _sync_cmd(),
+            env=_env(clean_sb.base_url, clean_db),
+            cwd=str(ROOT),
+            check=True,
+            capture_output=True,
+        )
         clean_seconds = time.monotonic() - started
         expected_sandbox = _sandbox_state(clean_sb)
     expected = _state(clean_db)

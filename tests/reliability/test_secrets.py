@@ -74,18 +74,26 @@ def test_no_secret_in_output_logs_or_database(tmp_path) -> None:
         for canary in (False, True):
             proc = subprocess.run(
                 [sys.executable, "-m", "pulsehub.cli", "-v", "sync"],
-                env=_env(sb.base_url, db_url, canary=canary), cwd=str(ROOT),
-                capture_output=True, text=True, timeout=300,
-            )  # fmt: skip
+                env=_env(sb.base_url, db_url, canary=canary),
+                cwd=str(ROOT),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             produced.append(proc.stdout + proc.stderr)
             if not canary:
                 assert proc.returncode == 0, proc.stderr[-3000:]
                 assert sb.writes, "the success path must have written back"
             else:
                 assert proc.returncode != 0, "canary credentials must be refused"
-        status = subprocess.run([sys.executable, "-m", "pulsehub.cli", "status"],
-                                env=_env(sb.base_url, db_url, canary=True), cwd=str(ROOT),
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        status = subprocess.run(
+            [sys.executable, "-m", "pulsehub.cli", "status"],
+            env=_env(sb.base_url, db_url, canary=True),
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         produced.append(status.stdout + status.stderr)
     produced.append(_dump_database(db_url))
     everything = "\n".join(produced)

@@ -27,12 +27,23 @@ def snapshot(account_id: int, band: str = "red", score: float = 40.0, **kw: Any)
 
 
 def linked_org(org_id: int, account_id: int) -> ExternalIdentity:
-    return ExternalIdentity(source="zendesk", external_id=str(org_id), account_id=account_id,
-                            status="linked", method="external_id")  # fmt: skip
+    return ExternalIdentity(
+        source="zendesk",
+        external_id=str(org_id),
+        account_id=account_id,
+        status="linked",
+        method="external_id",
+    )
 
 
 def ticket(
     zd_id: int, account_id: int | None, status: str = "open", org: int | None = None
 ) -> Ticket:
-    return Ticket(zd_id=zd_id, zd_org_id=org, account_id=account_id, status=status,
-                  created_at=NOW, updated_at=NOW)  # fmt: skip
+    return Ticket(
+        zd_id=zd_id,
+        zd_org_id=org,
+        account_id=account_id,
+        status=status,
+        created_at=NOW,
+        updated_at=NOW,
+    )

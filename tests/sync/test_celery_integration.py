@@ -48,8 +48,13 @@ def stack(pg_url, redis_url, tmp_path):
             PYTHONPATH=str(ROOT),
         )
         engine = make_engine(pg_url)
-        yield {"env": env, "factory": make_session_factory(engine), "sandbox": sb, "tmp": tmp_path,
-               "broker": broker}  # fmt: skip
+        yield {
+            "env": env,
+            "factory": make_session_factory(engine),
+            "sandbox": sb,
+            "tmp": tmp_path,
+            "broker": broker,
+        }
         engine.dispose()
 
 
@@ -67,11 +72,26 @@ def _env_of(settings) -> dict[str, str]:
 def _worker(env: dict[str, str], tmp: Path, name: str, concurrency: int = 2) -> subprocess.Popen:
     log = (tmp / f"{name}.log").open("w")
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pulsehub.celery_app:celery", "worker",
-         f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=INFO", f"--hostname={name}@%h",
-         "--without-gossip", "--without-mingle"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT), start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pulsehub.celery_app:celery",
+            "worker",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            f"--hostname={name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(ROOT),
+        start_new_session=True,
+    )
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -153,11 +173,22 @@ def test_beat_fires_the_scheduled_sync(stack) -> None:
     env["PULSEHUB_SCHEDULE_FILE"] = str(schedule)
     worker = _worker(env, stack["tmp"], "w-beat")
     beat = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pulsehub.celery_app:celery", "beat", "--loglevel=INFO",
-         f"--schedule={stack['tmp'] / 'beat-schedule'}"],
-        env=env, stdout=(stack["tmp"] / "beat.log").open("w"), stderr=subprocess.STDOUT,
-        cwd=str(ROOT), start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pulsehub.celery_app:celery",
+            "beat",
+            "--loglevel=INFO",
+            f"--schedule={stack['tmp'] / 'beat-schedule'}",
+        ],
+        env=env,
+        stdout=(stack["tmp"] / "beat.log").open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=str(ROOT),
+        start_new_session=True,
+    )
     try:
         _wait(lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a scheduled run")
     finally:

@@ -46,8 +46,14 @@ def test_sync_pulls_scores_and_writes_back_then_an_unchanged_rerun_writes_nothin
                 select(func.count()).select_from(Ticket).where(Ticket.account_id.is_not(None))
             ).scalar_one()
             cursors = {c.stream for c in s.execute(select(SyncCursor)).scalars()}
-            assert s.execute(select(func.count()).select_from(OutboxItem).where(
-                OutboxItem.status == "pending")).scalar_one() == 0  # fmt: skip
+            assert (
+                s.execute(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.status == "pending")
+                ).scalar_one()
+                == 0
+            )
         assert n_accounts == len(sb.world.accounts)
         assert n_accounts * 0.5 <= n_snaps <= n_accounts  # churned customers are not scored
         assert linked_tickets > 0

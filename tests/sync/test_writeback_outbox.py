@@ -28,8 +28,14 @@ def _world(factory, band: str = "red") -> int:
         acc = account(1)
         s.add(acc)
         s.flush()
-        s.add_all([snapshot(acc.id, band=band), linked_org(500, acc.id),
-                   ticket(9001, acc.id), ticket(9002, acc.id, status="solved")])  # fmt: skip
+        s.add_all(
+            [
+                snapshot(acc.id, band=band),
+                linked_org(500, acc.id),
+                ticket(9001, acc.id),
+                ticket(9002, acc.id, status="solved"),
+            ]
+        )
         return acc.id
 
 
@@ -45,8 +51,11 @@ def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
     with transaction(factory) as s:
         plan = plan_writeback(s)
     kinds = _kinds(plan)
-    assert kinds == {"sf_account_fields": ["001000000000000001"], "zd_org_fields": ["500"],
-                     "zd_ticket_tags": ["9001"]}  # fmt: skip
+    assert kinds == {
+        "sf_account_fields": ["001000000000000001"],
+        "zd_org_fields": ["500"],
+        "zd_ticket_tags": ["9001"],
+    }
     sf = next(p for p in plan if p.kind == "sf_account_fields").payload["fields"]
     assert sf["Health_Status__c"] == "Red" and sf["Health_Score__c"] == 40
     assert sf["Renewal_Risk_Level__c"] == "High" and sf["Renewal_Risk__c"] == 62.0
@@ -94,8 +103,16 @@ def test_replanning_merges_into_pending_and_supersedes_reverted(factory) -> None
         assert s.query(OutboxItem).filter_by(status="pending").count() == 3
     # the account gets scored back to what was... never written: still pending, payload replaced
     with transaction(factory) as s:
-        s.add(snapshot(acc_id, band="green", score=90, as_of=snapshot(acc_id).as_of.replace(day=3),
-                       risk_level="low", renewal_risk=0.1))  # fmt: skip
+        s.add(
+            snapshot(
+                acc_id,
+                band="green",
+                score=90,
+                as_of=snapshot(acc_id).as_of.replace(day=3),
+                risk_level="low",
+                renewal_risk=0.1,
+            )
+        )
     with transaction(factory) as s:
         outbox.enqueue_plan(s, plan_writeback(s))
         pending = s.query(OutboxItem).filter_by(status="pending").all()
@@ -110,12 +127,28 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
         outbox.enqueue_plan(s, plan_writeback(s))
 
     def flaky(items):
-        return [Result(str(i.target_id), False, retriable=True, error_code="UNABLE_TO_LOCK_ROW",
-                       message="unable to obtain exclusive access to this record") for i in items]  # fmt: skip
+        return [
+            Result(
+                str(i.target_id),
+                False,
+                retriable=True,
+                error_code="UNABLE_TO_LOCK_ROW",
+                message="unable to obtain exclusive access to this record",
+            )
+            for i in items
+        ]
 
     def invalid(items):
-        return [Result(str(i.target_id), False, retriable=False, error_code="INVALID_FIELD",
-                       message="No such column 'Health_Score__c' on sobject of type Account") for i in items]  # fmt: skip
+        return [
+            Result(
+                str(i.target_id),
+                False,
+                retriable=False,
+                error_code="INVALID_FIELD",
+                message="No such column 'Health_Score__c' on sobject of type Account",
+            )
+            for i in items
+        ]
 
     stats = push.drain(
         factory, {"sf_account_fields": Route(flaky, 200), "zd_org_fields": Route(invalid, 100)}
