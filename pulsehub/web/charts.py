@@ -33,7 +33,7 @@ def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
     step = 10 ** len(str(int(v))) / 10 if v >= 1 else 0.1
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if v <= step * m:
             return step * m
     return v
@@ -99,8 +99,8 @@ def line_chart(
     point_colors: Sequence[str] | None = None,
 ) -> Markup:  # fmt: skip
     """Lines over shared x labels; gaps where a value is None; optional shaded y bands."""
-    left, bottom, top = 44, 24, 10
-    plot_w, plot_h = width - left - 10, height - bottom - top
+    left, bottom, top = 44, 24, (26 if len(series) > 1 else 10)
+    plot_w, plot_h = width - left - 22, height - bottom - top
     values = [v for s in series.values() for v in s if v is not None]
     top_v = ymax if ymax is not None else _nice_max(max(values, default=0))
     n = len(labels)
@@ -137,19 +137,30 @@ def line_chart(
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if n <= 60 else 2}" fill="{fill}">'
                     f"<title>{escape(labels[i])} {escape(name)}: {escape(fmt(v))}</title></circle>"
                 )
-    step = max(1, n // 8)
-    for i in range(0, n, step):
+    for i in _label_indices(n, max(2, plot_w // 70)):
         x, _ = xy(i, 0)
+        anchor = "end" if i == n - 1 and n > 1 else "middle"
         body.append(
-            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" {FONT}>{escape(labels[i])}</text>'
+            f'<text x="{x + (6 if anchor == "end" else 0):.1f}" y="{height - 8}" text-anchor="{anchor}" {FONT}>{escape(labels[i])}</text>'
         )
     if len(series) > 1:
         for k, name in enumerate(series):
             body.append(
-                f'<rect x="{left + 8 + k * 120}" y="{top}" width="10" height="10" fill="{color(name, k)}"/>'
-                f'<text x="{left + 22 + k * 120}" y="{top + 9}" {FONT}>{escape(name)}</text>'
+                f'<rect x="{left + 8 + k * 120}" y="4" width="10" height="10" fill="{color(name, k)}"/>'
+                f'<text x="{left + 22 + k * 120}" y="13" {FONT}>{escape(name)}</text>'
             )
     return _svg(width, height, body, title)
+
+
+def _label_indices(n: int, most: int) -> list[int]:
+    """Evenly spaced x labels, always the last one, never two crowding each other."""
+    if n <= most:
+        return list(range(n))
+    step = -(-n // most)
+    picked = list(range(0, n, step))
+    if n - 1 - picked[-1] < step:  # too close to the last label: drop it
+        picked.pop()
+    return [*picked, n - 1]
 
 
 def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt: Fmt) -> list[str]:

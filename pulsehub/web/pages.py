@@ -29,7 +29,7 @@ def overview_charts(ov: Overview) -> dict[str, Any]:
     return {
         "trend": charts.stacked_columns(
             weeks, {b: [c[b] for _, c in ov.band_trend] for b in BANDS},
-            title="accounts by health band, weekly",
+            title="accounts by health band, weekly", height=300,
         ),
         "bands": charts.hbars(
             [(b, ov.bands[b]) for b in BANDS] + [("unscored", ov.unscored)], title="accounts by band"
@@ -96,11 +96,11 @@ def support(request: Request, user: User, session: DB) -> HTMLResponse:
 
     def trend(key: str, fmt: Any, ymax: float | None = None) -> Any:
         return charts.line_chart(labels, {key: [k.by_week[w][key] for w in k.weeks]},
-                                 title=key, height=150, fmt=fmt, ymax=ymax)  # fmt: skip
+                                 title=key, width=380, height=190, fmt=fmt, ymax=ymax)  # fmt: skip
 
     hours = lambda v: f"{v:.1f}h"  # noqa: E731
     rate = lambda v: pct(v)  # noqa: E731
-    per = lambda v: f"{v:.3f}"  # noqa: E731
+    per = lambda v: f"{v:.2f}"  # noqa: E731
     kpi_charts = {
         "first_reply_h": trend("first_reply_h", hours), "resolution_h": trend("resolution_h", hours),
         "fcr": trend("fcr", rate, 1.0), "csat": trend("csat", rate, 1.0),

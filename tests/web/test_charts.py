@@ -1,0 +1,53 @@
+"""The hand-drawn SVG charts: well-formed, escaped, and proportional to the data."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+
+from pulsehub.web import charts
+from pulsehub.web.charts import _label_indices
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def parse(markup: str) -> ET.Element:
+    return ET.fromstring(str(markup))
+
+
+def test_stacked_columns_are_proportional_and_escaped():
+    svg = parse(
+        charts.stacked_columns(["<w1>", "w2"], {"green": [30, 10], "red": [10, 0]}, title="t&t")
+    )
+    rects = svg.findall(f"{NS}rect")
+    heights = {r.find(f"{NS}title").text: float(r.get("height")) for r in rects}
+    assert heights["<w1> green: 30"] == 3 * heights["<w1> red: 10"]
+    assert heights["w2 green: 10"] == heights["<w1> red: 10"]
+    assert "w2 red: 0" not in heights  # empty segments are not drawn
+    assert svg.get("aria-label") == "t&t"
+
+
+def test_hbars_scale_to_the_largest_value():
+    svg = parse(charts.hbars([("a", 50), ("b", 100), ("c", 0)], title="bars"))
+    widths = [float(r.get("width")) for r in svg.findall(f"{NS}rect")]
+    assert widths[1] == 2 * widths[0] and widths[2] == 1
+
+
+def test_line_chart_breaks_at_missing_values():
+    svg = parse(charts.line_chart(["a", "b", "c", "d"], {"s": [1.0, None, 2.0, 3.0]}, title="l"))
+    path = svg.find(f"{NS}path").get("d")
+    assert path.count("M") == 2 and path.count("L") == 1
+    assert len(svg.findall(f"{NS}circle")) == 3
+
+
+def test_x_labels_never_crowd_and_keep_the_last():
+    assert _label_indices(5, 8) == [0, 1, 2, 3, 4]
+    picked = _label_indices(14, 8)
+    assert picked[-1] == 13 and picked[0] == 0
+    gaps = [b - a for a, b in itertools.pairwise(picked)]
+    assert min(gaps) >= 2 and len(picked) <= 8
+
+
+def test_empty_data_still_draws():
+    assert parse(charts.line_chart([], {"s": []}, title="e")) is not None
+    assert parse(charts.stacked_columns([], {}, title="e")) is not None
