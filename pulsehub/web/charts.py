@@ -52,7 +52,7 @@ def stacked_columns(
     col_w = plot_w / n
     body = _y_axis(left, top, plot_w, plot_h, ymax, fmt)
     for i, label in enumerate(labels):
-        x, y = left + i * col_w + col_w * 0.15, top + plot_h
+        x, y = left + i * col_w + col_w * 0.15, float(top + plot_h)
         for k, (key, values) in enumerate(stacks.items()):
             h = plot_h * values[i] / ymax
             y -= h

@@ -94,7 +94,7 @@ def dau_mau_trend(session: Session, day: dt.date) -> list[tuple[dt.date, float |
     if not days:
         return []
     dm = signal_column(session, "dau_mau")
-    rows = dict(
+    rows: dict[dt.date, float | None] = dict(
         session.execute(  # type: ignore[arg-type]
             select(HealthSnapshot.as_of, func.avg(dm))
             .join(Account, Account.id == HealthSnapshot.account_id)
