@@ -21,10 +21,10 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure(accounts: int, usage_days: int, walk_usage: bool) -> None:
+def measure(accounts: int, usage_days: int, walk_usage: bool, ticket_rate: float = 1.0) -> None:
     """Generate one world and print its figures."""
     t0 = time.perf_counter()
-    world = build_world(accounts, seed=7, now=NOW, usage_days=usage_days)
+    world = build_world(accounts, seed=7, now=NOW, usage_days=usage_days, ticket_rate=ticket_rate)
     gen = time.perf_counter() - t0
     counts = world.counts()
     print(
@@ -50,7 +50,10 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench sandbox_gen")
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--usage-days", type=int, default=90)
+    parser.add_argument(
+        "--ticket-rate", type=float, default=1.12, help="1.12 gives ~500k at 10k/90d"
+    )
     parser.add_argument("--skip-usage-walk", action="store_true")
     args = parser.parse_args(argv)
     measure(200, 180, walk_usage=False)
-    measure(args.accounts, args.usage_days, walk_usage=not args.skip_usage_walk)
+    measure(args.accounts, args.usage_days, not args.skip_usage_walk, args.ticket_rate)

@@ -75,8 +75,3 @@ def mix(*parts: int) -> int:
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
     h = (h ^ (h >> 27)) * 0x94D049BB133111EB & _MASK
     return h ^ (h >> 31)
-
-
-def unit(*parts: int) -> float:
-    """Deterministic uniform float in [0, 1) from integers."""
-    return (mix(*parts) >> 11) / float(1 << 53)

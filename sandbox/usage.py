@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.formats import day_start, mix, to_epoch, unit
+from sandbox.formats import day_start, mix, to_epoch
 from sandbox.world import Workspace, World
 
 _SEATS = {"Enterprise": (100, 800), "Mid-Market": (20, 150), "SMB": (3, 25)}
@@ -46,34 +46,29 @@ def generate_workspaces(world: World, rng: random.Random) -> None:
 def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[str, Any] | None:
     """Aggregates of one workspace on one day (None before it existed); today is partial."""
     traj = world.trajectories[ws.account_id]
-    if day < traj.start_day:
+    today = now.date().toordinal()
+    if day < traj.start_day or day > today:
         return None
     h = traj.health(day)
-    seed, num = world.seed, ws.number
-    noise = 0.9 + 0.2 * unit(seed, num, day, 1)
-    weekday = 0.35 if dt.date.fromordinal(day).weekday() >= 5 else 1.0
+    bits = mix(world.seed, ws.number, day)  # four 16-bit noise draws from one hash
+    u1, u2, u3, u4 = ((bits >> shift & 0xFFFF) / 65536.0 for shift in (0, 16, 32, 48))
+    weekday = 0.35 if (day - 1) % 7 >= 5 else 1.0  # ordinal 1 is a Monday
     fraction = 1.0
-    today = now.date().toordinal()
-    if day > today:
-        return None
     if day == today:
         fraction = (now - day_start(now.date())).total_seconds() / 86400.0
     active = 0
     if h > 0:
-        active = min(ws.seats, round(ws.seats * (0.1 + 0.75 * h) * weekday * ws.activity * noise))
+        share = (0.1 + 0.75 * h) * weekday * ws.activity * (0.9 + 0.2 * u1)
+        active = min(ws.seats, round(ws.seats * share))
     active = round(active * fraction)
-    logins = round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * unit(seed, num, day, 2)))
-    events = round(active * (2 + 6 * h) * (0.9 + 0.2 * unit(seed, num, day, 3)))
-    used = 0 if active == 0 else min(len(FEATURES), 1 + int(7 * h + 2 * unit(seed, num, day, 4)))
-    seats_used = 0 if h <= 0 else min(ws.seats, round(ws.seats * (0.5 + 0.45 * h)))
     return {
         "workspace_id": ws.id,
         "date": dt.date.fromordinal(day).isoformat(),
         "active_users": active,
-        "logins": logins,
-        "feature_events": events,
-        "features_used": used,
-        "seats_used": seats_used,
+        "logins": round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * u2)),
+        "feature_events": round(active * (2 + 6 * h) * (0.9 + 0.2 * u3)),
+        "features_used": 0 if active == 0 else min(len(FEATURES), 1 + int(7 * h + 2 * u4)),
+        "seats_used": 0 if h <= 0 else min(ws.seats, round(ws.seats * (0.5 + 0.45 * h))),
         "seats_purchased": ws.seats if h > 0 else 0,
     }
 

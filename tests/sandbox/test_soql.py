@@ -17,23 +17,30 @@ from sandbox.soql_parser import parse
 TODAY = dt.date(2025, 6, 2)
 Pred = Callable[[dict[str, Any]], bool]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 TIERS = ["Strategic", "Tier 1", "Tier 2", "Tier 3"]
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT FROM Account",
-    "SELECT Id FROM",
-    "SELECT Id FROM Account WHERE",
-    "SELECT Id FROM Account WHERE Name = ",
-    "SELECT Id FROM Account WHERE Name NOT LIKE 'a%'",
-    "SELECT Id FROM Account LIMIT",
-    "SELECT Id FROM Account ORDER Name",
-    "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
-    "SELECT Id FROM Account WHERE Name = 'unterminated",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT FROM Account",
+        "SELECT Id FROM",
+        "SELECT Id FROM Account WHERE",
+        "SELECT Id FROM Account WHERE Name = ",
+        "SELECT Id FROM Account WHERE Name NOT LIKE 'a%'",
+        "SELECT Id FROM Account LIMIT",
+        "SELECT Id FROM Account ORDER Name",
+        "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
+        "SELECT Id FROM Account WHERE Name = 'unterminated",
+    ],
+)
 def test_malformed_queries(text: str) -> None:
     with pytest.raises(SoqlError) as exc:
         parse(text, TODAY)
@@ -41,17 +48,28 @@ def test_malformed_queries(text: str) -> None:
 
 
 def test_literals_and_relative_dates() -> None:
-    q = parse("select Id from Account where Renewal_Date__c = LAST_N_DAYS:7 "
-              "and SystemModstamp > 2025-06-01T10:00:00.000+0000 and Name = 'O\\'Brien'", TODAY)
-    rec = {"Renewal_Date__c": dt.date(2025, 5, 27), "Name": "o'brien",
-           "SystemModstamp": dt.datetime(2025, 6, 1, 10, 0, 1, tzinfo=dt.UTC)}
+    q = parse(
+        "select Id from Account where Renewal_Date__c = LAST_N_DAYS:7 "
+        "and SystemModstamp > 2025-06-01T10:00:00.000+0000 and Name = 'O\\'Brien'",
+        TODAY,
+    )
+    rec = {
+        "Renewal_Date__c": dt.date(2025, 5, 27),
+        "Name": "o'brien",
+        "SystemModstamp": dt.datetime(2025, 6, 1, 10, 0, 1, tzinfo=dt.UTC),
+    }
     assert q.where is not None and q.where(rec.get)
     assert not q.where({**rec, "Renewal_Date__c": dt.date(2025, 5, 25)}.get)
     assert not q.where({**rec, "SystemModstamp": dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC)}.get)
     nxt = parse("SELECT Id FROM Opportunity WHERE CloseDate = NEXT_N_DAYS:3", TODAY)
     assert nxt.where is not None
     assert [nxt.where({"CloseDate": TODAY + dt.timedelta(days=d)}.get) for d in range(5)] == [
-        False, True, True, True, False]
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
     count = parse("SELECT COUNT() FROM Contact", TODAY)
     assert count.count_only and count.fields == []
 
@@ -84,7 +102,9 @@ _leaf = st.one_of(
     st.builds(_arr, st.sampled_from(list(_OPS)), st.integers(0, 100)),
     st.builds(_tier, st.lists(st.sampled_from(TIERS), min_size=1, max_size=3), st.booleans()),
     st.builds(_like, st.sampled_from(["a", "B", "ce", "x"])),
-    st.builds(_date, st.sampled_from(list(_OPS)), st.dates(dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
+    st.builds(
+        _date, st.sampled_from(list(_OPS)), st.dates(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    ),
 )
 
 
@@ -97,16 +117,23 @@ def _combine(children: st.SearchStrategy[tuple[str, Pred]]) -> st.SearchStrategy
     def neg(a: tuple[str, Pred]) -> tuple[str, Pred]:
         return f"NOT ({a[0]})", lambda r: not a[1](r)
 
-    return st.one_of(st.builds(both, st.sampled_from(["AND", "OR"]), children, children),
-                     children.map(neg))
+    return st.one_of(
+        st.builds(both, st.sampled_from(["AND", "OR"]), children, children), children.map(neg)
+    )
 
 
-_records = st.lists(st.fixed_dictionaries({
-    "ARR__c": st.one_of(st.none(), st.integers(0, 100).map(float)),
-    "Tier__c": st.sampled_from(TIERS),
-    "Name": st.sampled_from(["Acme", "apex", "Beacon", "Cedar", "cobalt", "Xylo"]),
-    "Renewal_Date__c": st.dates(dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
-}), min_size=1, max_size=8)
+_records = st.lists(
+    st.fixed_dictionaries(
+        {
+            "ARR__c": st.one_of(st.none(), st.integers(0, 100).map(float)),
+            "Tier__c": st.sampled_from(TIERS),
+            "Name": st.sampled_from(["Acme", "apex", "Beacon", "Cedar", "cobalt", "Xylo"]),
+            "Renewal_Date__c": st.dates(dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+        }
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=150, deadline=None)
