@@ -142,8 +142,11 @@ def _sandbox_state(sb: Sandbox) -> dict[str, Any]:
             tags.setdefault(w["target_id"], set()).update(w["changes"]["tags"])
         elif w["kind"] == "ticket_tags_removed":
             tags.setdefault(w["target_id"], set()).difference_update(w["changes"]["tags"])
-        elif w["kind"] in {"ticket_created", "task_created"}:
-            created.append(str(w["changes"].get("external_id") or w["changes"].get("subject")))
+        elif w["kind"] == "ticket_created":
+            created.append(f"ticket {w['changes'].get('external_id')}")
+        elif w["kind"] == "task_created":
+            c = w["changes"]
+            created.append(f"task {c.get('WhatId')} {c.get('Subject')} {c.get('ActivityDate')}")
     return {"fields": final_fields, "tags": tags, "created": sorted(created)}
 
 
