@@ -73,7 +73,7 @@ def collect(session: Session) -> str:
     out += family("pulsehub_records", "gauge", "Rows in the unified model, by table.",
                   (({"table": t}, float(session.scalar(select(func.count()).select_from(m)) or 0)) for t, m in tables.items()))  # fmt: skip
     api = api_usage(newest)
-    for metric, key, text in (("pulsehub_api_calls_last_run", "calls", "API calls made by the newest run reporting them."),
+    for metric, key, text in (("pulsehub_api_calls_last_run", "calls", "API calls made by the newest run that made any."),
                               ("pulsehub_api_quota_used", "used", "API quota used, as last reported by the system."),
                               ("pulsehub_api_quota_limit", "limit", "API quota limit, as last reported by the system.")):  # fmt: skip
         out += family(metric, "gauge", text,

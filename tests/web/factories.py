@@ -213,7 +213,8 @@ def _operations(
         {"id": r, "kind": "sync", "status": "failed" if r == 3 else "succeeded", "dry_run": False,
          "started_at": now - dt.timedelta(minutes=15 * (10 - r)), "finished_at": now - dt.timedelta(minutes=15 * (10 - r) - 2),
          "stats": {"pulled": {"salesforce.accounts": 10 * r, "zendesk.tickets": 40 * r}, "seconds": 12.5 + r,
-                   "api": {"salesforce": {"calls": 20 + r, "used": 1500 + 30 * r, "limit": 100000}, "zendesk": {"calls": 11 + r}}},
+                   "api_calls": {"salesforce": 20 + r, "zendesk": 11 + r, "usage": 3},
+                   "quota": {"salesforce": {"used": 1500 + 30 * r, "total": 100000}}},
          "error": "zendesk: 503 Service Unavailable" if r == 3 else None}
         for r in range(1, 10)
     ]  # fmt: skip

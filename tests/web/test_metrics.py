@@ -41,7 +41,10 @@ def test_metrics_match_the_database(app_parts):
     assert m["pulsehub_quarantined_records"] == quarantined
     assert m['pulsehub_sync_runs_total{kind="sync",status="succeeded"}'] == 8
     assert m['pulsehub_records{table="accounts"}'] == book.accounts
-    assert m['pulsehub_api_calls_last_run{system="salesforce"}'] == 29  # the newest run's stats.api
+    assert m['pulsehub_api_calls_last_run{system="salesforce"}'] == 29  # the newest run's api_calls
+    assert m['pulsehub_api_quota_used{system="salesforce"}'] == 1770
+    assert m['pulsehub_api_quota_limit{system="salesforce"}'] == 100_000
+    assert 'pulsehub_api_quota_used{system="zendesk"}' not in m  # Zendesk reports no daily quota
     assert m['pulsehub_last_run_records_pulled{stream="zendesk.tickets"}'] == 360
     assert m["pulsehub_identity_review_queue"] == len(book.review_ids)
 

@@ -32,12 +32,21 @@ def cursors(session: Session) -> list[SyncCursor]:
 
 
 def api_usage(runs: list[SyncRun]) -> dict[str, dict[str, Any]]:
-    """Per system, the newest run's API figures from `stats['api']` ({system: {calls, used, limit}})."""
+    """Per system: API calls of the newest run that made any, and the quota it last reported.
+
+    Reads what the sync engine records: `stats['api_calls'] = {system: n}` and
+    `stats['quota'] = {system: {used, total}}` (only systems that report a quota).
+    """
     out: dict[str, dict[str, Any]] = {}
     for run in runs:  # newest first: the first run that reports a system wins
-        for system, figures in ((run.stats or {}).get("api") or {}).items():
-            if system not in out and isinstance(figures, dict):
-                out[system] = {**figures, "run_id": run.id, "at": run.started_at}
+        stats = run.stats or {}
+        for system, n in (stats.get("api_calls") or {}).items():
+            if system not in out and isinstance(n, int | float):
+                out[system] = {"calls": n, "run_id": run.id, "at": run.started_at}
+        for system, q in (stats.get("quota") or {}).items():
+            entry = out.setdefault(system, {"run_id": run.id, "at": run.started_at})
+            if isinstance(q, dict) and "used" not in entry:
+                entry.update(used=q.get("used"), limit=q.get("total"))
     return out
 
 
