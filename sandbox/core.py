@@ -7,7 +7,17 @@ import logging
 from types import TracebackType
 from typing import Any
 
-from sandbox import control, sf_api, sf_auth, sf_writes, usage_api, zd_export, zd_lists, zd_writes
+from sandbox import (
+    control,
+    sf_api,
+    sf_auth,
+    sf_bulk,
+    sf_writes,
+    usage_api,
+    zd_export,
+    zd_lists,
+    zd_writes,
+)
 from sandbox.app import Dispatcher
 from sandbox.evolve import advance
 from sandbox.faults import Faults
@@ -21,6 +31,7 @@ log = logging.getLogger(__name__)
 ROUTES = (
     sf_auth.ROUTES
     + sf_api.ROUTES
+    + sf_bulk.ROUTES
     + sf_writes.ROUTES
     + zd_export.ROUTES
     + zd_lists.ROUTES

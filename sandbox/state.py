@@ -25,6 +25,7 @@ class State:
         self.zd_jobs: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[str, int, bytes]] = {}
         self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
+        self.bulk_jobs: dict[str, dict[str, Any]] = {}
         self.timeout_seconds = 30.0
         self._seq = 0
         self._lock = threading.Lock()

@@ -301,3 +301,35 @@ def test_daily_request_budget(fresh: Sandbox) -> None:
     assert exc.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     last = fresh.requests[-1]
     assert last["status"] == 403
+
+
+def test_bulk2_query_pages_csv_through_locators(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+    import io
+
+    monkeypatch.setattr("simple_salesforce.bulk2.sleep", lambda _s: None)
+    sf = salesforce(sb)
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT Id, Email, Is_Champion__c, Account.Name, SystemModstamp FROM Contact",
+            max_records=100,
+            wait=0,
+        )
+    )
+    rows = [r for p in pages for r in csv.DictReader(io.StringIO(p))]
+    live = [c for c in sb.world.contacts if not c["IsDeleted"]]
+    assert len(pages) == -(-len(live) // 100)
+    assert sorted(r["Id"] for r in rows) == sorted(c["Id"] for c in live)
+    assert set(rows[0]) == {"Id", "Email", "Is_Champion__c", "Account.Name", "SystemModstamp"}
+    assert {r["Is_Champion__c"] for r in rows} == {"true", "false"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z", rows[0]["SystemModstamp"])
+    every = [
+        r
+        for p in sf.bulk2.Opportunity.query_all("SELECT Id, IsDeleted FROM Opportunity", wait=0)
+        for r in csv.DictReader(io.StringIO(p))
+    ]
+    assert len(every) == len(sb.world.opportunities)
+    with pytest.raises(SalesforceMalformedRequest):
+        list(sf.bulk2.Contact.query("SELECT Id FROM Contact LIMIT 5 OFFSET 5", wait=0))
