@@ -10,9 +10,10 @@ Cohort = the month the account became a customer.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot
@@ -45,47 +46,63 @@ def _month(day: dt.date, back: int) -> dt.date:
 
 
 def load_adoption(session: Session, day: dt.date) -> Adoption:
+    """One pass over the accounts' latest snapshots (four JSON fields each), folded in Python."""
     latest = latest_snapshots()
-    ttfv = signal_column(session, "time_to_first_value_days", latest)
-    ms = signal_column(session, "onboarding_milestones", latest)
-    breadth = signal_column(session, "feature_breadth", latest)
-    dau_mau = signal_column(session, "dau_mau", latest)
-    start = _month(day, COHORT_MONTHS - 1)
-    joined = select().select_from(Account).join(latest, latest.c.account_id == Account.id)
-    live = Account.is_deleted.is_(False)
-    cohort_rows = session.execute(
-        joined.add_columns(
-            Account.customer_since, func.coalesce(func.sum(ttfv), 0.0), func.count(ttfv),
-            func.count(ms), func.count(case((ms >= ACTIVATED, 1))), func.count(case((ms >= 1.0, 1))),
-        ).where(live, Account.customer_since >= start).group_by(Account.customer_since)
+    names = ("time_to_first_value_days", "onboarding_milestones", "feature_breadth", "dau_mau")
+    rows = session.execute(
+        select(func.coalesce(Account.segment, "unknown"), Account.customer_since,
+               *[signal_column(session, n, latest) for n in names])
+        .join(latest, latest.c.account_id == Account.id)
+        .where(Account.is_deleted.is_(False))
     ).all()  # fmt: skip
-    months: dict[str, list[float]] = {}
-    for since, ttfv_sum, ttfv_n, n, act, done in cohort_rows:
-        acc = months.setdefault(f"{since:%Y-%m}", [0.0, 0, 0, 0, 0])
-        for i, v in enumerate((ttfv_sum, ttfv_n, n, act, done)):
-            acc[i] += v
+    start = f"{_month(day, COHORT_MONTHS - 1):%Y-%m}"
+    months: dict[str, _Sums] = defaultdict(_Sums)
+    segments: dict[str, _Sums] = defaultdict(_Sums)
+    histogram: dict[int, int] = defaultdict(int)
+    for seg, since, ttfv, ms, breadth, dau_mau in rows:
+        segments[seg].add(ttfv, ms, breadth, dau_mau)
+        if since is not None and f"{since:%Y-%m}" >= start:
+            months[f"{since:%Y-%m}"].add(ttfv, ms, breadth, dau_mau)
+        if breadth is not None:
+            histogram[min(int(breadth), 10)] += 1
     cohorts = [
-        CohortRow(k, int(v[2]), ratio(v[0], v[1]), ratio(v[3], v[2]), ratio(v[4], v[2]))
+        CohortRow(k, v.n, v.mean("ttfv"), ratio(v.activated, v.ms_n), ratio(v.onboarded, v.ms_n))
         for k, v in sorted(months.items())
     ]
-    seg = func.coalesce(Account.segment, "unknown")
     by_segment = {
-        s: {"accounts": n, "dau_mau": d, "feature_breadth": b, "activated": a / m if m else None}
-        for s, n, d, b, a, m in session.execute(
-            joined.add_columns(seg, func.count(), func.avg(dau_mau), func.avg(breadth),
-                               func.count(case((ms >= ACTIVATED, 1))), func.count(ms))
-            .where(live).group_by(seg).order_by(seg)
-        )
+        s: {"accounts": v.n, "dau_mau": v.mean("dau_mau"), "feature_breadth": v.mean("breadth"),
+            "activated": ratio(v.activated, v.ms_n)}
+        for s, v in sorted(segments.items())
     }  # fmt: skip
-    histogram: dict[int, int] = {}
-    bucket = func.floor(breadth)
-    for b, n in session.execute(
-        joined.add_columns(bucket, func.count()).where(live, breadth.is_not(None)).group_by(bucket)
-    ):
-        histogram[min(int(b), 10)] = histogram.get(min(int(b), 10), 0) + n
     return Adoption(
         cohorts, by_segment, dau_mau_trend(session, day), dict(sorted(histogram.items()))
     )
+
+
+@dataclass
+class _Sums:
+    n: int = 0
+    ms_n: int = 0
+    activated: int = 0
+    onboarded: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(
+        self, ttfv: float | None, ms: float | None, breadth: float | None, dau_mau: float | None
+    ) -> None:
+        self.n += 1
+        for key, v in (("ttfv", ttfv), ("breadth", breadth), ("dau_mau", dau_mau)):
+            if v is not None:
+                self.sums[key] += v
+                self.counts[key] += 1
+        if ms is not None:
+            self.ms_n += 1
+            self.activated += ms >= ACTIVATED
+            self.onboarded += ms >= 1.0
+
+    def mean(self, key: str) -> float | None:
+        return ratio(self.sums[key], self.counts[key])
 
 
 def dau_mau_trend(session: Session, day: dt.date) -> list[tuple[dt.date, float | None]]:

@@ -115,16 +115,17 @@ def repeat_issues(session: Session, since: dt.datetime) -> dict[tuple[dt.date, s
     """Repeat-issue tickets per (week, segment): an earlier ticket of the account shared a tag."""
     seen: dict[int, set[str]] = defaultdict(set)
     out: dict[tuple[dt.date, str], int] = defaultdict(int)
+    created = func.date(Ticket.created_at)  # a day string: no datetime decoding per row
     rows = session.execute(
-        select(Ticket.account_id, Ticket.created_at, Ticket.tags, func.coalesce(Account.segment, "unknown"))
+        select(Ticket.account_id, created, Ticket.tags, func.coalesce(Account.segment, "unknown"))
         .join(Account, Account.id == Ticket.account_id)
         .where(Ticket.created_at >= since, Ticket.status != "deleted")
         .order_by(Ticket.account_id, Ticket.created_at)
-    )  # fmt: skip
-    for aid, created, tags, seg in rows:
+    )
+    for aid, day, tags, seg in rows:
         mine = {str(t) for t in tags or [] if not str(t).startswith(OWN_TAG_PREFIXES)}
         if mine & seen[aid]:
-            out[(week_start(created.date()), seg)] += 1
+            out[(week_start(to_date(day)), seg)] += 1
         seen[aid] |= mine
     return out
 
