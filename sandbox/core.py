@@ -16,6 +16,7 @@ from sandbox import (
     usage_api,
     zd_export,
     zd_lists,
+    zd_org_writes,
     zd_writes,
 )
 from sandbox.app import Dispatcher
@@ -36,6 +37,7 @@ ROUTES = (
     + zd_export.ROUTES
     + zd_lists.ROUTES
     + zd_writes.ROUTES
+    + zd_org_writes.ROUTES
     + usage_api.ROUTES
     + control.ROUTES
 )

@@ -7,7 +7,9 @@ import random
 from typing import Any
 
 from sandbox import names
-from sandbox.formats import UTC, sf_id
+from sandbox.dates import anniversary_after, at
+from sandbox.formats import sf_id
+from sandbox.gen_deals import opportunities
 from sandbox.trajectory import (
     CHURNED,
     DECLINING,
@@ -29,14 +31,6 @@ _KINDS = (
     (HISTORIC_CHURN, 0.03),
     (HEALTHY, 0.61),
 )
-OPEN_STAGES = ("Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review")
-
-
-def at(day: int, rng: random.Random, hour_lo: int = 8, hour_hi: int = 18) -> dt.datetime:
-    """A datetime on day ordinal `day` during working hours."""
-    d = dt.date.fromordinal(day)
-    seconds = rng.randrange(hour_lo * 3600, hour_hi * 3600)
-    return dt.datetime(d.year, d.month, d.day, tzinfo=UTC) + dt.timedelta(seconds=seconds)
 
 
 def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
@@ -46,18 +40,6 @@ def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
         if r < acc:
             return value
     return table[-1][0]
-
-
-def _anniversary_after(since: dt.date, day: dt.date) -> dt.date:
-    years = max(1, day.year - since.year)
-    while True:
-        try:
-            candidate = since.replace(year=since.year + years)
-        except ValueError:  # 29 Feb
-            candidate = since.replace(year=since.year + years, day=28)
-        if candidate >= day:
-            return candidate
-        years += 1
 
 
 def make_trajectory(rng: random.Random, kind: str, today: int) -> tuple[Trajectory, int, int]:
@@ -89,7 +71,7 @@ def make_trajectory(rng: random.Random, kind: str, today: int) -> tuple[Trajecto
         since = today - rng.randint(5, 100)
         return Trajectory(kind, base, base, since, phase=phase), since, since + 365
     since = today - rng.randint(120, 1500)
-    next_renewal = _anniversary_after(dt.date.fromordinal(since), dt.date.fromordinal(today))
+    next_renewal = anniversary_after(dt.date.fromordinal(since), dt.date.fromordinal(today))
     traj = Trajectory(kind, base, base, since, phase=phase)
     if kind == RECOVERING:
         traj.decline_start = today - rng.randint(60, 150)
@@ -184,133 +166,9 @@ def generate_account(
     }
     world.sf["Account"][acc_id] = record
     world.trajectories[acc_id] = traj
-    _opportunities(world, rng, record, traj, arr, since, renewal, today)
+    opportunities(world, rng, record, traj, arr, since, renewal, today)
     _contacts(world, rng, record, traj, domain, today)
     return record
-
-
-def _opp(world: World, rng: random.Random, acc: dict[str, Any], **fields: Any) -> None:
-    num = world.next_number("Opportunity", 50_000)
-    oid = sf_id("006", num)
-    close: dt.date = fields["CloseDate"]
-    today = world.clock.today()
-    created = at(close.toordinal() - rng.randint(30, 120), rng)
-    if created.date() > today:
-        created = at(today.toordinal() - rng.randint(1, 30), rng)
-    closed = fields["StageName"].startswith("Closed")
-    mod = at(min(close.toordinal(), today.toordinal() - 1), rng) if closed else created
-    mod = max(mod, created)
-    world.sf["Opportunity"][oid] = {
-        "Id": oid,
-        "AccountId": acc["Id"],
-        "OwnerId": acc["OwnerId"],
-        "IsClosed": closed,
-        "IsWon": fields["StageName"] == "Closed Won",
-        "IsDeleted": False,
-        "CreatedDate": created,
-        "LastModifiedDate": mod,
-        "SystemModstamp": mod,
-        "Probability": 100.0 if fields["StageName"] == "Closed Won" else (0.0 if closed else 60.0),
-        **fields,
-    }
-
-
-def _opportunities(
-    world: World,
-    rng: random.Random,
-    acc: dict[str, Any],
-    traj: Trajectory,
-    arr: float,
-    since: int,
-    renewal: int,
-    today: int,
-) -> None:
-    name = acc["_bare"]
-    first_arr = round(arr * rng.uniform(0.6, 1.0), -2)
-    since_d = dt.date.fromordinal(since)
-    _opp(
-        world,
-        rng,
-        acc,
-        Name=f"{name} - New Business",
-        Type="New Business",
-        StageName="Closed Won",
-        Amount=first_arr,
-        CloseDate=since_d,
-    )
-    churned = traj.churn_day is not None and traj.churn_day <= today
-    stop = (
-        (traj.churn_day - 30) if churned and traj.churn_day is not None else min(today, renewal - 1)
-    )
-    year = 1
-    while True:
-        day = _anniversary_after(since_d, since_d + dt.timedelta(days=365 * year - 3))
-        year += 1
-        if day.toordinal() > stop:
-            break
-        if day.toordinal() >= today - 760:
-            _opp(
-                world,
-                rng,
-                acc,
-                Name=f"{name} - Renewal {day.year}",
-                Type="Renewal",
-                StageName="Closed Won",
-                Amount=round(arr * rng.uniform(0.85, 1.0), -2),
-                CloseDate=day,
-            )
-    if churned and traj.churn_day is not None:
-        lost = dt.date.fromordinal(traj.churn_day)
-        _opp(
-            world,
-            rng,
-            acc,
-            Name=f"{name} - Renewal {lost.year}",
-            Type="Renewal",
-            StageName="Closed Lost",
-            Amount=arr,
-            CloseDate=lost,
-        )
-        world.truth.setdefault("churned", {})[acc["Id"]] = lost
-    if traj.churn_day is None or traj.churn_day > today:
-        days_out = renewal - today
-        stage = OPEN_STAGES[0 if days_out > 90 else (2 if days_out > 45 else 3)]
-        _opp(
-            world,
-            rng,
-            acc,
-            Name=f"{name} - Renewal {dt.date.fromordinal(renewal).year}",
-            Type="Renewal",
-            StageName=stage,
-            Amount=arr,
-            CloseDate=dt.date.fromordinal(renewal),
-        )
-        if traj.kind == HEALTHY and rng.random() < 0.3:
-            close = dt.date.fromordinal(today - rng.randint(10, 300))
-            _opp(
-                world,
-                rng,
-                acc,
-                Name=f"{name} - Expansion",
-                Type="Expansion",
-                StageName="Closed Won",
-                Amount=round(arr * rng.uniform(0.1, 0.4), -2),
-                CloseDate=close,
-            )
-    if rng.random() < 0.03:
-        _opp(
-            world,
-            rng,
-            acc,
-            Name=f"{name} - Duplicate",
-            Type="New Business",
-            StageName="Closed Lost",
-            Amount=0.0,
-            CloseDate=since_d,
-        )
-        last = list(world.sf["Opportunity"].values())[-1]
-        last["IsDeleted"] = True
-        world.sf_deleted["Opportunity"][last["Id"]] = last["SystemModstamp"]
 
 
 def _contacts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -53,8 +54,6 @@ class State:
 
     def counts(self) -> dict[str, int]:
         """Requests per "METHOD path-pattern" (numeric ids folded to {id})."""
-        import re
-
         out: dict[str, int] = {}
         with self._lock:
             for r in self.requests:

@@ -1,4 +1,4 @@
-"""Zendesk writes: ticket create (Idempotency-Key), tags, ticket and organization updates, job statuses."""
+"""Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from sandbox.app import BadRequest, Route, dumps
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
-from sandbox.world import ORG_FIELD_KEYS
-from sandbox.zd_lists import ORG_FIELD_TYPES, not_found
-from sandbox.zd_shapes import ticket, with_times
+from sandbox.zd_lists import not_found
+from sandbox.zd_shapes import ticket
 
 MAX_BATCH = 100
 
 
-def _json(req: Request) -> dict[str, Any]:
+def read_json(req: Request) -> dict[str, Any]:
     try:
         body = req.json()
     except ValueError as exc:
@@ -28,7 +27,7 @@ def _json(req: Request) -> dict[str, Any]:
     return body
 
 
-def _invalid(message: str) -> BadRequest:
+def invalid(message: str) -> BadRequest:
     return BadRequest(422, "RecordInvalid", message)
 
 
@@ -42,12 +41,12 @@ def _ticket_pos(state: State, raw: Any) -> int:
 def _tags(body: dict[str, Any]) -> list[str]:
     tags = body.get("tags")
     if not isinstance(tags, list):
-        raise _invalid("tags must be a list")
+        raise invalid("tags must be a list")
     return [str(t).strip().lower().replace(" ", "_") for t in tags]
 
 
 def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
-    body = _json(req)
+    body = read_json(req)
     with state.world.lock:
         pos = _ticket_pos(state, m.group("id"))
         t = state.world.tickets
@@ -72,17 +71,17 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     changes: dict[str, Any] = {}
     if "status" in attrs:
         if attrs["status"] not in STATUSES[:6]:
-            raise _invalid(f"Status: {attrs['status']} is not valid")
+            raise invalid(f"Status: {attrs['status']} is not valid")
         t.status[pos] = STATUSES.index(attrs["status"])
         if attrs["status"] == "solved" and not t.solved[pos]:
             t.solved[pos] = state.world.clock.epoch()
     if "priority" in attrs:
         if attrs["priority"] not in PRIORITIES:
-            raise _invalid(f"Priority: {attrs['priority']} is not valid")
+            raise invalid(f"Priority: {attrs['priority']} is not valid")
         t.priority[pos] = PRIORITIES.index(attrs["priority"])
     if "type" in attrs:
         if attrs["type"] not in TYPES:
-            raise _invalid(f"Type: {attrs['type']} is not valid")
+            raise invalid(f"Type: {attrs['type']} is not valid")
         t.type[pos] = TYPES.index(attrs["type"])
     for key in ("assignee_id", "group_id"):
         if key in attrs:
@@ -113,7 +112,7 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     return changes
 
 
-def _job(state: State, req: Request, results: list[dict[str, Any]], job_type: str) -> Response:
+def queue_job(state: State, req: Request, results: list[dict[str, Any]], job_type: str) -> Response:
     jid = f"V3-{secrets.token_hex(16)}"
     job = {
         "id": jid,
@@ -129,7 +128,7 @@ def _job(state: State, req: Request, results: list[dict[str, Any]], job_type: st
     return json_response(200, {"job_status": job})
 
 
-def _batch(req: Request, body: dict[str, Any], plural: str) -> list[dict[str, Any]]:
+def batch_items(req: Request, body: dict[str, Any], plural: str) -> list[dict[str, Any]]:
     """Items of a batch update: `{plural: [...]}` or bulk `?ids=` with one `{singular: {...}}`."""
     if "ids" in req.query:
         ids = [i for i in req.query["ids"].split(",") if i]
@@ -137,14 +136,14 @@ def _batch(req: Request, body: dict[str, Any], plural: str) -> list[dict[str, An
     else:
         items = body.get(plural) or []
     if not isinstance(items, list):
-        raise _invalid(f"{plural} must be a list")
+        raise invalid(f"{plural} must be a list")
     if len(items) > MAX_BATCH:
         raise BadRequest(400, "TooManyValues", f"You may only specify up to {MAX_BATCH} values")
     return items
 
 
 def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = _batch(req, _json(req), "tickets")
+    items = batch_items(req, read_json(req), "tickets")
     results = []
     with state.world.lock:
         for index, item in enumerate(items):
@@ -164,11 +163,11 @@ def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Respons
                         "success": False,
                     }
                 )
-    return _job(state, req, results, "ThirdPartyTicketUpdate")
+    return queue_job(state, req, results, "ThirdPartyTicketUpdate")
 
 
 def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
-    body = _json(req)
+    body = read_json(req)
     with state.world.lock:
         pos = _ticket_pos(state, m.group("id"))
         _apply_ticket(state, pos, body.get("ticket") or {})
@@ -189,69 +188,6 @@ def _audit(state: State, pos: int) -> dict[str, Any]:
         "via": {"channel": "api"},
         "events": [{"id": 700_000_000_000 + pos, "type": "Create", "field_name": "status"}],
     }
-
-
-def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
-    fields = attrs.get("organization_fields") or {}
-    if not isinstance(fields, dict):
-        raise _invalid("organization_fields must be an object")
-    for key, value in fields.items():
-        if key not in ORG_FIELD_KEYS:
-            raise _invalid(f"organization_fields: {key} is not a valid organization field")
-        if ORG_FIELD_TYPES[key] == "decimal" and value is not None:
-            try:
-                float(value)
-            except (TypeError, ValueError) as exc:
-                raise _invalid(f"{key}: {value!r} is not a number") from exc
-    changes = {
-        k: v
-        for k, v in attrs.items()
-        if k not in ("id", "organization_fields")
-        and k in ("name", "notes", "details", "tags", "domain_names", "external_id", "group_id")
-    }
-    org.update(changes)
-    if fields:
-        org["organization_fields"] = {**org["organization_fields"], **fields}
-        changes["organization_fields"] = fields
-    org["updated_at"] = state.world.clock.epoch()
-    state.record_write("zendesk", "org_fields", str(org["id"]), changes)
-    return changes
-
-
-def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
-    body = _json(req)
-    with state.world.lock:
-        org = state.world.orgs.get(int(m.group("id")))
-        if org is None:
-            raise not_found()
-        _org_changes(state, org, body.get("organization") or {})
-        return json_response(200, {"organization": with_times(org, req.base_url, "organizations")})
-
-
-def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = _batch(req, _json(req), "organizations")
-    results = []
-    with state.world.lock:
-        for index, item in enumerate(items):
-            org = state.world.orgs.get(int(item.get("id") or 0))
-            try:
-                if org is None:
-                    raise not_found()
-                _org_changes(state, org, item)
-                results.append(
-                    {"id": org["id"], "action": "update", "status": "Updated", "success": True}
-                )
-            except BadRequest as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "id": item.get("id"),
-                        "error": exc.code,
-                        "details": exc.message,
-                        "success": False,
-                    }
-                )
-    return _job(state, req, results, "ThirdPartyOrganizationUpdate")
 
 
 def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -275,18 +211,18 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
                 seen[2],
                 {"Content-Type": "application/json; charset=utf-8", "x-idempotency-lookup": "hit"},
             )
-    attrs = _json(req).get("ticket")
+    attrs = read_json(req).get("ticket")
     if not isinstance(attrs, dict):
-        raise _invalid("ticket is required")
+        raise invalid("ticket is required")
     comment = attrs.get("comment") or {}
     if not (attrs.get("subject") or comment.get("body")):
-        raise _invalid("Description: cannot be blank")
+        raise invalid("Description: cannot be blank")
     with state.world.lock:
         w = state.world
         now = w.clock.epoch()
         org = int(attrs.get("organization_id") or 0)
         if org and org not in w.orgs:
-            raise _invalid("Organization: is invalid")
+            raise invalid("Organization: is invalid")
         assignee = int(attrs.get("assignee_id") or 0)
         pos = w.tickets.append(
             org=org,
@@ -339,6 +275,4 @@ ROUTES: list[Route] = [
     ("PUT", r"/api/v2/tickets/update_many\.json", tickets_update_many),
     ("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json", ticket_update),
     ("POST", r"/api/v2/tickets\.json", ticket_create),
-    ("PUT", r"/api/v2/organizations/update_many\.json", orgs_update_many),
-    ("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json", org_update),
 ]
