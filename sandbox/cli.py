@@ -9,8 +9,15 @@ from sandbox import credentials
 from sandbox.core import Sandbox
 
 
-def cli_main(port: int = 8765, accounts: int = 200, seed: int = 7, faults: str = "none") -> None:
-    """Serve until Ctrl-C, after printing the base URL and the sandbox credentials."""
+def cli_main(
+    port: int = 8765,
+    accounts: int = 200,
+    seed: int = 7,
+    faults: str = "none",
+    *,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials."""
     sb = Sandbox(accounts=accounts, seed=seed, faults=faults, port=port)
     sb.start()
     print(
@@ -19,11 +26,11 @@ def cli_main(port: int = 8765, accounts: int = 200, seed: int = 7, faults: str =
     print("credentials (fake, sandbox only):")
     print(json.dumps(credentials.describe(sb.base_url), indent=2))
     print(
-        "control API: GET/POST",
-        f"{sb.base_url}/_sandbox/{{requests,writes,clear,advance,faults,truth,counts}}",
+        f"control API: {sb.base_url}/_sandbox/ (requests, writes, clear, advance, faults, truth, counts)"
     )
+    print("control API ready", flush=True)
     try:
-        threading.Event().wait()
+        (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         print("stopping")
     finally:
