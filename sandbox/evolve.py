@@ -33,6 +33,7 @@ def advance(world: World, days: int) -> dict[str, int]:
             stats["tickets_created"] += len(batch)
         stats["tickets_solved"] = _progress_tickets(world, now)
         _renewals(world, rng, today, stats)
+        stats["lifecycle_changes"] = _lifecycle(world, rng, today)
     return stats
 
 
@@ -86,6 +87,24 @@ def _renewals(world: World, rng: random.Random, today: int, stats: dict[str, int
             _new_renewal(world, acc, nxt, when)
             stats["renewals_won"] += 1
         acc.update(LastModifiedDate=when, SystemModstamp=when)
+
+
+def _lifecycle(world: World, rng: random.Random, today: int) -> int:
+    """Accounts move Onboarding -> Adoption -> Renewal as their dates come (modstamp moves)."""
+    changed = 0
+    for acc in world.sf["Account"].values():
+        if acc["Type"] != "Customer":
+            continue
+        stage = "Adoption"
+        if today - acc["Customer_Since__c"].toordinal() < 120:
+            stage = "Onboarding"
+        elif 0 <= acc["Renewal_Date__c"].toordinal() - today <= 120:
+            stage = "Renewal"
+        if stage != acc["Lifecycle_Stage__c"]:
+            when = from_epoch(world.clock.epoch() - rng.randrange(600, 3600))
+            acc.update(Lifecycle_Stage__c=stage, LastModifiedDate=when, SystemModstamp=when)
+            changed += 1
+    return changed
 
 
 def _new_renewal(world: World, acc: dict[str, Any], close: dt.date, when: dt.datetime) -> None:

@@ -10,7 +10,7 @@ from sandbox.app import BadRequest
 from sandbox.sf_schema import BY_NAME, FIELDS, RELATIONSHIPS, Field, canonical_object, to_wire
 from sandbox.soql import Query, SoqlError
 from sandbox.soql_parser import parse
-from sandbox.state import State
+from sandbox.state import MAX_QUERY_CURSORS, State
 
 _BATCH_RX = re.compile(r"batchSize\s*=\s*(\d+)", re.I)
 
@@ -148,10 +148,13 @@ def start_query(
     with state.world.lock:
         plan = Plan(state, query)
         ids = plan.run(include_deleted)
-    if query.count_only:
-        return {"totalSize": len(ids), "done": True, "records": []}
-    locator = f"01gSB{len(state.query_cursors) + 1:010d}"
-    state.query_cursors[locator] = (plan, ids, batch)
+        if query.count_only:
+            return {"totalSize": len(ids), "done": True, "records": []}
+        state.cursor_serial += 1
+        locator = f"01gSB{state.cursor_serial:010d}"
+        state.query_cursors[locator] = (plan, ids, batch)
+        while len(state.query_cursors) > MAX_QUERY_CURSORS:  # the oldest open cursor is dropped
+            state.query_cursors.pop(next(iter(state.query_cursors)))
     return page(state, locator, 0, version)
 
 
@@ -169,7 +172,8 @@ def page(state: State, locator: str, offset: int, version: str) -> dict[str, Any
     if not body["done"]:
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
     else:
-        state.query_cursors.pop(locator, None)
+        with state.world.lock:
+            state.query_cursors.pop(locator, None)
     body["records"] = records
     return body
 

@@ -11,6 +11,9 @@ from sandbox.faults import Faults
 from sandbox.limits import Limits
 from sandbox.world import World
 
+MAX_LOGGED = 200_000  # request log entries kept (oldest dropped) so a long demo stays bounded
+MAX_QUERY_CURSORS = 10  # Salesforce keeps at most 10 open query cursors per user
+
 
 class State:
     """What the handlers read and write; `requests` and `writes` are the control API's logs."""
@@ -27,6 +30,7 @@ class State:
         self.idempotency: dict[str, tuple[str, int, bytes]] = {}
         self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
         self.bulk_jobs: dict[str, dict[str, Any]] = {}
+        self.cursor_serial = 0
         self.timeout_seconds = 30.0
         self._seq = 0
         self._lock = threading.Lock()
@@ -38,6 +42,8 @@ class State:
             entry["seq"] = self._seq
             entry["ts"] = time.time()
             self.requests.append(entry)
+            if len(self.requests) > MAX_LOGGED:
+                del self.requests[: len(self.requests) - MAX_LOGGED]
 
     def record_write(self, system: str, kind: str, target_id: str, changes: dict[str, Any]) -> None:
         """Append to the write log (what a write actually changed)."""

@@ -133,3 +133,14 @@ def test_advance_evolves_the_world() -> None:
         )
         created = list(w.tickets.created)
         assert created == sorted(created)
+
+
+def test_advance_moves_lifecycle_stages() -> None:
+    with Sandbox(accounts=80, seed=4, now=NOW) as box:
+        w = box.world
+        before = {a["Id"]: a["Lifecycle_Stage__c"] for a in w.accounts}
+        stats = box.advance(days=60)
+        after = {a["Id"]: a["Lifecycle_Stage__c"] for a in w.accounts}
+        changed = [i for i in before if before[i] != after[i]]
+        assert stats["lifecycle_changes"] == len(changed) > 0
+        assert all(w.sf["Account"][i]["SystemModstamp"].date() > NOW.date() for i in changed)

@@ -333,3 +333,21 @@ def test_bulk2_query_pages_csv_through_locators(
     assert len(every) == len(sb.world.opportunities)
     with pytest.raises(SalesforceMalformedRequest):
         list(sf.bulk2.Contact.query("SELECT Id FROM Contact LIMIT 5 OFFSET 5", wait=0))
+
+
+def test_only_ten_query_cursors_stay_open(sb: Sandbox) -> None:
+    sf = salesforce(sb)
+    opts = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query("SELECT Id FROM Contact", headers=opts)
+    for _ in range(10):
+        sf.query("SELECT Id FROM Contact", headers=opts)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert exc.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_naive_datetime_in_get_updated_is_rejected(sb: Sandbox) -> None:
+    sf = salesforce(sb)
+    naive = dt.datetime(2025, 6, 1, 12, 0)
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.Account.updated(naive, naive + dt.timedelta(hours=1))
