@@ -51,6 +51,48 @@ def book_factory(book_template, tmp_path) -> Iterator[tuple[sessionmaker[Session
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A database filled the way a user fills one: `pulsehub demo` against the sandbox, plus
+    twelve weeks of weekly history from scoring's own backfill (trends need a past)."""
+    import datetime as dt
+    import io
+
+    from rich.console import Console
+    from sqlalchemy import func, select
+
+    from model.tables import HealthSnapshot
+    from pulsehub.demo import run_demo
+    from scoring.config import load_scorecard
+    from scoring.service import backfill_snapshots
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    assert run_demo(Console(file=io.StringIO()), accounts=60, seed=7, database_url=url) == 0
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        today = session.scalar(select(func.max(HealthSnapshot.as_of)))
+    assert today is not None, "the demo scored no account"
+    with transaction(factory) as session:
+        week = dt.timedelta(days=7)
+        backfill_snapshots(session, today - 12 * week, today - week, load_scorecard(), 7)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_factory(demo_template, tmp_path) -> Iterator[tuple[sessionmaker[Session], str]]:
+    """A fresh copy of the demo database per test."""
+    shutil.copy(demo_template, tmp_path / "demo.db")
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine = make_engine(url)
+    yield make_session_factory(engine), url
+    engine.dispose()
+
+
 @pytest.fixture
 def app_parts(book_factory):  # type: ignore[no-untyped-def]
     factory, book, url = book_factory
