@@ -86,3 +86,21 @@ def test_export_rollup_matches_the_daily_aggregates(sandbox, policy) -> None:
         assert (mine.logins, mine.feature_events) == (row.logins, row.feature_events)
         assert 0 < mine.active_users <= row.active_users
         assert 0 < mine.features_used <= row.features_used
+
+
+def test_no_secret_reaches_any_log_at_debug(sandbox, policy, monkeypatch, caplog) -> None:
+    from sandbox import credentials as c
+
+    sandbox.faults.add(r"/query", 503, times=1)
+    sandbox.faults.add(r"/incremental/users", 429, times=1)
+    sandbox.faults.add(r"/usage/v1/workspaces", 500, times=1)
+    with caplog.at_level("DEBUG"):
+        list(salesforce(sandbox, policy).pull("users", None))
+        zd = ZendeskConnector(sandbox_zenpy(sandbox.base_url, monkeypatch), policy=policy)
+        list(zd.pull("users", None))
+        list(
+            UsageConnector(sandbox_usage(sandbox.base_url), policy=policy).pull("workspaces", None)
+        )
+    assert "retrying" in caplog.text, "the failures were logged"
+    for secret in (c.SF_SESSION_ID, c.ZD_API_TOKEN, c.USAGE_BEARER_TOKEN, c.USAGE_EXPORT_SECRET):
+        assert secret not in caplog.text
