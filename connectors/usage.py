@@ -116,17 +116,29 @@ class UsageConnector:
         return day.isoformat()
 
     def export_events(self, from_date: dt.date, to_date: dt.date) -> Iterator[UsageEvent]:
-        """Raw events from the NDJSON export, parsed line by line as they stream in."""
+        """Raw events from the NDJSON export, parsed line by line as they stream in.
+
+        Opening the export (up to its response headers) runs under the retry policy, so a
+        429 or 5xx before any event arrived is waited out; a failure mid-stream is raised.
+        """
         params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat()}
-        bad = 0
-        self.calls += 1
-        with self.client.stream(
-            "GET", "/api/2.0/export", params=params, auth=self.export_auth or httpx.USE_CLIENT_DEFAULT,
-            timeout=self.policy.timeout,
-        ) as response:  # fmt: skip
+        auth = self.export_auth or httpx.USE_CLIENT_DEFAULT
+
+        def open_stream() -> httpx.Response:
+            self.calls += 1
+            request = self.client.build_request(
+                "GET", "/api/2.0/export", params=params, timeout=self.policy.timeout
+            )
+            response = self.client.send(request, auth=auth, stream=True)
             if response.status_code >= 300:
                 response.read()
+                response.close()
                 raise_for(response)
+            return response
+
+        response = call(open_stream, self.policy)
+        bad = 0
+        try:
             for line in response.iter_lines():
                 if not line.strip():
                     continue
@@ -135,8 +147,15 @@ class UsageConnector:
                 except (ValueError, ValidationError) as exc:
                     bad += 1
                     logger.warning("skipping malformed export line: %s", str(exc)[:200])
+        finally:
+            response.close()
         if bad:
             logger.warning("export %s..%s: %s malformed lines skipped", from_date, to_date, bad)
+
+    @staticmethod
+    def rollup_events(events: Iterable[UsageEvent]) -> list[UsageDay]:
+        """Per (workspace, UTC day) aggregates of raw events (the module's `rollup_events`)."""
+        return rollup_events(events)
 
 
 @dataclass

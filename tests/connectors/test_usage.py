@@ -154,3 +154,18 @@ def test_first_sync_without_start_asks_for_a_year(api, usage) -> None:
     asked = dt.date.fromisoformat(route.calls[0].request.url.params["start_date"])
     assert 364 <= (dt.datetime.now(dt.UTC).date() - asked).days <= 366
     assert json.loads(page.cursor or "") == {"start_date": asked.isoformat()}, "kept when empty"
+
+
+def test_export_waits_out_a_429_before_streaming(api, policy, sleeps) -> None:
+    line = json.dumps({"event": "login", "properties": {"time": 1709287200, "distinct_id": "u",
+                       "$insert_id": "i", "workspace_id": "w1"}}).encode() + b"\n"  # fmt: skip
+    api.get("/api/2.0/export").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "60"}, json={"error": "rate limited"}),
+            httpx.Response(200, stream=httpx.ByteStream(line)),
+        ]
+    )
+    usage = UsageConnector(httpx.Client(base_url=BASE), policy=policy)
+    events = list(usage.export_events(dt.date(2024, 3, 1), dt.date(2024, 3, 1)))
+    assert [e.workspace_id for e in events] == ["w1"] and sleeps == [60.0]
+    assert usage.rollup_events(events)[0].logins == 1
