@@ -16,7 +16,8 @@ from pulsehub.web.rendering import band_label, money, pct
 
 app = typer.Typer(help="The book of business at a glance.", invoke_without_command=True)
 STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim",
-         "high": "red", "medium": "yellow", "low": "green", "critical": "bold red"}  # fmt: skip
+         "high": "red", "medium": "yellow", "low": "green", "sev1": "bold red", "sev2": "red",
+         "sev3": "yellow", "sev4": "dim"}  # fmt: skip
 
 
 def print_overview(console: Console, ov: Overview) -> None:

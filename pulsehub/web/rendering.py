@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from pulsehub.web import charts
@@ -41,10 +42,12 @@ def num(v: float | None, digits: int = 1) -> str:
     return f"{v:,.0f}" if float(v).is_integer() and digits <= 1 else f"{v:,.{digits}f}"
 
 
-def when(v: dt.datetime | dt.date | None) -> str:
+def when(v: dt.datetime | dt.date | None) -> Markup:
+    """A date or UTC time that never wraps inside a table cell."""
     if v is None:
-        return NONE
-    return f"{v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{v:%Y-%m-%d}"
+        return Markup(NONE)
+    text = f"{v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{v:%Y-%m-%d}"
+    return Markup('<span class="nowrap">%s</span>') % text
 
 
 def band_label(b: str | None) -> str:

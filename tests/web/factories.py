@@ -162,7 +162,7 @@ def _support(
         if a["id"] % 11 == 0:
             escalations.append({
                 "dedup_key": f"acct:{a['id']}:health_drop", "account_id": a["id"], "rule": "health_drop",
-                "severity": rnd.choice(("critical", "high", "medium", "low")),
+                "severity": rnd.choice(("sev1", "sev2", "sev3", "sev4")),
                 "state": "resolved" if a["id"] % 3 == 0 else "open",
                 "title": f"{a['name']}: health dropped", "details": {},
                 "opened_at": now - dt.timedelta(days=rnd.uniform(0, 60)), "updated_at": now,

@@ -43,9 +43,9 @@ def build(session) -> None:
         snap(5, 3, "yellow", 60),  # not scored on the latest day: its newest snapshot still counts
     ])  # fmt: skip
     session.add_all([
-        Escalation(dedup_key="a", account_id=1, rule="r", severity="high", state="open", title="t"),
-        Escalation(dedup_key="b", account_id=2, rule="r", severity="critical", state="resolved", title="t"),
-        Escalation(dedup_key="c", account_id=2, rule="r", severity="low", state="acknowledged", title="t",
+        Escalation(dedup_key="a", account_id=1, rule="r", severity="sev2", state="open", title="t"),
+        Escalation(dedup_key="b", account_id=2, rule="r", severity="sev1", state="resolved", title="t"),
+        Escalation(dedup_key="c", account_id=2, rule="r", severity="sev4", state="acknowledged", title="t",
                    opened_at=NOON),
     ])  # fmt: skip
     t = dict(status="solved", updated_at=NOON, reopens=0)
@@ -83,7 +83,7 @@ def test_overview_counts_latest_snapshot_per_live_account(session):
         "red": 20_000,
         "insufficient_data": 0,
     }
-    assert ov.escalations == {"critical": 0, "high": 1, "medium": 0, "low": 1}
+    assert ov.escalations == {"sev1": 0, "sev2": 1, "sev3": 0, "sev4": 1}
 
 
 def test_renewal_windows_are_cumulative_with_risk(session):

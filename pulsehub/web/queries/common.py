@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from model.tables import Account, HealthSnapshot
 
 BANDS = ("green", "yellow", "red", "insufficient_data")
-SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")  # escalation.severity: sev1 is the most severe
 RISK_LEVELS = ("high", "medium", "low")
 OPEN_ESCALATION_STATES = ("open", "acknowledged")
 SOLVED_TICKET_STATES = ("solved", "closed")
