@@ -233,14 +233,12 @@ def apply_trend(
     nearest = min(past, key=lambda p: (abs((as_of - p.as_of).days - window), p.as_of))
     if abs((as_of - nearest.as_of).days - window) <= tol:
         result.trend_28d = round(result.score - (nearest.score or 0.0), 2)
-    recent = [p for p in past if (as_of - p.as_of).days <= window]
-    if recent:
-        peak = max(p.score or 0.0 for p in recent)
-        result.sharp_drop = peak - result.score >= scorecard.trend.sharp_drop_points
-        xs = [-(as_of - p.as_of).days for p in recent] + [0]
-        ys = [p.score or 0.0 for p in recent] + [result.score]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        var = sum((x - mx) ** 2 for x in xs)
-        if var > 0:
-            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
-            result.trend_slope = round(7 * slope, 3)
+    peak = max(p.score or 0.0 for p in past)  # the best score of the trend window
+    result.sharp_drop = peak - result.score >= scorecard.trend.sharp_drop_points
+    xs = [-(as_of - p.as_of).days for p in past] + [0]  # least-squares slope, points a week
+    ys = [p.score or 0.0 for p in past] + [result.score]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    result.trend_slope = round(
+        7 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var, 3
+    )

@@ -207,30 +207,40 @@ def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, ou
 
 
 def add_contacts(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
-    """Live champions, and whether one left (deleted) or a new one appeared within 90 days."""
+    """Live champions, and whether one left (deleted) or a new one appeared within 90 days.
+
+    The model keeps only today's champion flag: a non-champion contact modified after `as_of`
+    may have been a champion then, so with no known champion the count is unknown (None),
+    never a leaked zero.
+    """
     end = end_of(as_of)
     if session.scalar(select(Contact.id).limit(1)) is None:
         return
     w90 = end - timedelta(days=90)
-    alive = or_(Contact.is_deleted.is_(False), Contact.source_modstamp >= end)
+    champion = Contact.is_champion.is_(True)
+    alive = and_(champion, or_(Contact.is_deleted.is_(False), Contact.source_modstamp >= end))
+    unknown = and_(Contact.is_champion.is_(False), Contact.source_modstamp >= end)
     left = and_(
-        Contact.is_deleted.is_(True), Contact.source_modstamp >= w90, Contact.source_modstamp < end
+        champion,
+        Contact.is_deleted.is_(True),
+        Contact.source_modstamp >= w90,
+        Contact.source_modstamp < end,
     )
-    joined = and_(Contact.source_created_at >= w90, Contact.source_created_at < end)
+    joined = and_(champion, Contact.source_created_at >= w90, Contact.source_created_at < end)
     rows = session.execute(
         select(
             Contact.account_id, func.count(case((alive, 1))), func.count(case((left, 1))),
-            func.count(case((joined, 1))),
+            func.count(case((joined, 1))), func.count(case((unknown, 1))),
         ).where(
-            _ids(Contact.account_id, ids), Contact.is_champion.is_(True),
+            _ids(Contact.account_id, ids),
             or_(Contact.source_created_at.is_(None), Contact.source_created_at < end),
         ).group_by(Contact.account_id)
     ).all()  # fmt: skip
-    found = {aid: (n_alive, n_left, n_new) for aid, n_alive, n_left, n_new in rows}
+    found = {aid: counts for aid, *counts in rows}
     for aid, s in out.items():
-        n_alive, n_left, n_new = found.get(aid, (0, 0, 0))
+        n_alive, n_left, n_new, n_unknown = found.get(aid, (0, 0, 0, 0))
         settled = s.days_since_customer is None or s.days_since_customer >= NEW_CUSTOMER_DAYS
-        s.champions = float(n_alive)
+        s.champions = float(n_alive) if n_alive or not n_unknown else None
         s.champion_change_90d = 1.0 if n_left or (n_new and settled) else 0.0
 
 
@@ -271,6 +281,7 @@ def add_opportunities(
             if o.is_closed and o.is_won and since < o.close_date <= as_of
             and (o.type in EXPANSION_TYPES or o.type in CONTRACTION_TYPES)
         )  # fmt: skip
-        if s.arr:
-            s.expansion_pct = net / s.arr
+        base = s.arr or (won[-1] if won else None)  # ARR is often zeroed once an account churns
+        if base:
+            s.expansion_pct = net / base
     return churned

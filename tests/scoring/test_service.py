@@ -111,8 +111,9 @@ def test_backfill_builds_history_for_trend(s) -> None:
     assert written == 9
     latest = s.scalars(select(HealthSnapshot).where(HealthSnapshot.as_of == AS_OF)).one()
     assert latest.account_id == bad.id
-    assert latest.trend_28d is not None and latest.trend_28d < 0
-    assert latest.sharp_drop
+    assert latest.trend_28d is not None and latest.trend_28d < -10
+    assert latest.sharp_drop == (latest.trend_28d <= -CARD.trend.sharp_drop_points)
+    assert latest.signals["trend_slope_per_week"] < 0
     with pytest.raises(ValueError):
         backfill_snapshots(s, AS_OF, AS_OF, CARD, step_days=0)
 

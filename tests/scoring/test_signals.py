@@ -139,3 +139,12 @@ def test_no_usage_source_leaves_usage_missing(s) -> None:
     assert sig.active_users_per_seat is None and sig.usage_change_90d is None
     assert sig.open_urgent_tickets is None  # no ticket source at all
     assert sig.time_to_first_value_days is None
+
+
+def test_champion_flag_changed_later_is_unknown_not_a_leaked_zero(s) -> None:
+    a = f.account(s)
+    # today's data: the champion was unflagged 10 days after as_of
+    f.contact(s, a, is_champion=False, source_created_at=f.at(date(2024, 2, 1)),
+              source_modstamp=f.at(AS_OF + timedelta(days=10)))  # fmt: skip
+    assert compute_signals(s, AS_OF)[a.id].champions is None
+    assert compute_signals(s, AS_OF + timedelta(days=11))[a.id].champions == 0
