@@ -27,6 +27,7 @@ from connectors.salesforce_write import SalesforceWriter
 
 logger = logging.getLogger(__name__)
 SOURCE = "salesforce"
+API_VERSION = "59.0"  # the REST version these queries and result shapes were written against
 
 
 class SalesforceConnector:
@@ -58,6 +59,10 @@ class SalesforceConnector:
         self.bulk_overlap = bulk_overlap
         self.calls = 0
         self._writer = SalesforceWriter(self)
+        version = getattr(sf, "sf_version", API_VERSION)
+        if version != API_VERSION:
+            logger.warning("Salesforce client uses API v%s; pulsehub is pinned to v%s",
+                           version, API_VERSION)  # fmt: skip
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
