@@ -104,3 +104,27 @@ def test_no_secret_reaches_any_log_at_debug(sandbox, policy, monkeypatch, caplog
     assert "retrying" in caplog.text, "the failures were logged"
     for secret in (c.SF_SESSION_ID, c.ZD_API_TOKEN, c.USAGE_BEARER_TOKEN, c.USAGE_EXPORT_SECRET):
         assert secret not in caplog.text
+
+
+def test_spent_daily_quota_is_budget_exhausted_not_retried(sandbox, policy, sleeps) -> None:
+    sandbox.limits.sf_daily = sandbox.limits.sf_used  # 403 REQUEST_LIMIT_EXCEEDED from now on
+    sf = salesforce(sandbox, policy, budget_reserve=0)
+    with pytest.raises(BudgetExhausted):
+        list(sf.pull("users", None))
+    assert sf.calls == 1 and sleeps == []
+
+
+def test_ticket_create_retried_after_a_reset_opens_one_ticket(sandbox, policy, monkeypatch) -> None:
+    from connectors.zendesk_records import TicketCreate
+
+    zd = ZendeskConnector(sandbox_zenpy(sandbox.base_url, monkeypatch), policy=policy)
+    sandbox.faults.add(r"/api/v2/tickets\.json$", "reset", times=1, method="POST")
+    spec = TicketCreate(subject="Escalation", body="b", external_id="pulsehub-esc-reset")
+    result = zd.create_ticket(spec, idempotency_key="esc-reset")
+    assert result.ok and result.created_id
+    posts = [
+        r for r in sandbox.requests if r["method"] == "POST" and r["path"] == "/api/v2/tickets.json"
+    ]
+    assert len(posts) == 2, "the reset POST was re-sent under the same Idempotency-Key"
+    found = zd.transport.request("GET", "tickets.json", params={"external_id": spec.external_id})
+    assert [t["id"] for t in found["tickets"]] == [int(result.created_id)]
