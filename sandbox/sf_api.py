@@ -67,6 +67,13 @@ def sobjects(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": items})
 
 
+def sobject_info(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = _object(m)
+    full = describe(obj, m.group("v"))
+    info = {k: v for k, v in full.items() if k != "fields"}
+    return json_response(200, {"objectDescribe": info, "recentItems": []})
+
+
 def describe_object(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, describe(_object(m), m.group("v")))
 
@@ -170,6 +177,7 @@ ROUTES: list[Route] = [
     ("GET", rf"{V}/(?:query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)", query_more),
     ("GET", rf"{V}/sobjects/?", sobjects),
     ("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?", describe_object),
+    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/?", sobject_info),
     ("GET", rf"{V}/limits/?", limits),
     ("GET", rf"{V}/sobjects/(?P<obj>\w+)/updated/?", updated),
     ("GET", rf"{V}/sobjects/(?P<obj>\w+)/deleted/?", deleted),

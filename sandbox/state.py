@@ -31,6 +31,7 @@ class State:
         self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
         self.bulk_jobs: dict[str, dict[str, Any]] = {}
         self.cursor_serial = 0
+        self.derived: dict[str, tuple[int, Any]] = {}  # caches keyed by a data version
         self.timeout_seconds = 30.0
         self._seq = 0
         self._lock = threading.Lock()

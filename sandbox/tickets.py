@@ -74,6 +74,7 @@ class TicketTable:
             setattr(self, name, array(code))
         self.tag_override: dict[int, list[str]] = {}
         self.extra: dict[int, dict[str, Any]] = {}
+        self.version = 0  # bumped on every change, for caches of derived views
         self._order: list[int] | None = None
         self._order_keys: list[tuple[int, int]] = []
 
@@ -103,6 +104,7 @@ class TicketTable:
         for name in COLUMNS:
             getattr(self, name).append(values[name])
         self._order = None
+        self.version += 1
         return len(self.created) - 1
 
     def extend(self, rows: list[tuple[int, ...]]) -> None:
@@ -112,6 +114,7 @@ class TicketTable:
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         self._order = None
+        self.version += 1
 
     def position(self, ticket_id: int) -> int | None:
         """Position of a ticket id, or None if unknown."""
@@ -127,6 +130,7 @@ class TicketTable:
         """Record a change: moves updated_at and invalidates the export order."""
         self.updated[pos] = max(epoch, self.updated[pos])
         self._order = None
+        self.version += 1
 
     def order(self) -> tuple[list[int], list[tuple[int, int]]]:
         """Positions sorted by (updated_at, id) with their keys, for incremental exports."""

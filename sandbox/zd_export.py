@@ -205,6 +205,16 @@ def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
 
 
 def _metric_events(state: State) -> list[tuple[int, int]]:
+    """(time, event key) for every metric event, cached per ticket-table version."""
+    t = state.world.tickets
+    cached = state.derived.get("metric_events")
+    if cached is None or cached[0] != t.version:
+        cached = (t.version, _derive_metric_events(state))
+        state.derived["metric_events"] = cached
+    return cached[1]
+
+
+def _derive_metric_events(state: State) -> list[tuple[int, int]]:
     """(time, event key) for every metric event; key = position * 8 + event kind."""
     t = state.world.tickets
     out = []

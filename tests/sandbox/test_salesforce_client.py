@@ -180,6 +180,7 @@ def test_describe_limits_and_record_get(sb: Sandbox) -> None:
         "Tier 2",
         "Tier 3",
     ]
+    assert sf.Contact.metadata()["objectDescribe"]["keyPrefix"] == "003"
     limits = sf.limits()
     assert limits["DailyApiRequests"]["Max"] == sb.limits.sf_daily
     acc = sb.world.accounts[0]
