@@ -1,0 +1,51 @@
+"""The Salesforce field map: YAML loading, clear start-up errors, extra fields in the pull."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from connectors.errors import Fatal
+from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_fields import DEFAULT_WRITABLE, SalesforceFieldMap, load_field_map
+from tests.connectors.conftest import fake_salesforce
+from tests.connectors.fake_salesforce import FakeOrg, sf_ts
+
+
+def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
+    fields = load_field_map()
+    assert fields.arr == "ARR__c" and fields.renewal_date == "Renewal_Date__c"
+    assert fields.writable_fields == DEFAULT_WRITABLE and fields.task_key_field is None
+
+
+def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "fields.yaml"
+    path.write_text("arr: ARR__c\nwritable_field: [Health_Score__c]\n")
+    with pytest.raises(Fatal) as err:
+        load_field_map(path)
+    assert str(path) in str(err.value) and "writable_field" in str(err.value)
+
+
+def test_extra_fields_must_be_api_names() -> None:
+    with pytest.raises(ValueError, match="API field names"):
+        SalesforceFieldMap(extra_fields=["Name; DROP"])
+
+
+def test_remapped_and_extra_fields_reach_the_record(policy, tmp_path: Path) -> None:
+    path = tmp_path / "fields.yaml"
+    path.write_text("arr: Annual_Revenue__c\ntier: null\nextra_fields: [NumberOfEmployees]\n")
+    org = FakeOrg()
+    org.tables["Account"] = [
+        {"Id": "001A", "Name": "Acme", "Annual_Revenue__c": 5.0, "NumberOfEmployees": 40,
+         "IsDeleted": False, "SystemModstamp": sf_ts(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))}
+    ]  # fmt: skip
+    sf, _ = fake_salesforce(org.handler)
+    connector = SalesforceConnector(sf, load_field_map(path), policy=policy, bulk_threshold=None)
+    [page] = list(connector.pull("accounts", None))
+    [account] = page.records
+    assert (
+        account.arr == 5.0 and account.tier is None and account.extra == {"NumberOfEmployees": 40}
+    )
+    assert "Annual_Revenue__c" in org.queries[0] and "Tier__c" not in org.queries[0]
