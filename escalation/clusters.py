@@ -4,10 +4,15 @@ Two tickets are on the same problem when they share a specific tag (not in `igno
 or their subjects are similar (Jaccard over normalized words >= `similarity`). Groups are
 the connected components of that relation; the signature (two most shared words or the tag)
 names the problem and stays stable as tickets join, so the dedup key does not churn.
+
+A busy account files several tickets on every topic each month, so a count alone is not a
+repeated issue: `expected` (the account's own rate for that problem over a baseline period)
+lets the rule ask how surprising the count is (`poisson_tail`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -93,6 +98,42 @@ class IssueCluster(BaseModel):
     subjects: list[str]
     first_at: datetime
     last_at: datetime
+    baseline_count: int = 0
+    expected: float = 0.0
+
+
+def count_matching(
+    members: Sequence[TicketFact],
+    others: Sequence[TicketFact],
+    *,
+    similarity: float,
+    ignore_tags: Iterable[str] = (),
+) -> int:
+    """How many of `others` are on the same problem as the cluster `members` (same relation)."""
+    ignored = {t.lower() for t in ignore_tags}
+    cluster_tags = {g.lower() for t in members for g in t.tags} - ignored
+    cluster_words = [subject_words(t.subject) for t in members]
+    n = 0
+    for other in others:
+        if cluster_tags & {g.lower() for g in other.tags}:
+            n += 1
+            continue
+        words = subject_words(other.subject)
+        if any(jaccard(words, w) >= similarity for w in cluster_words):
+            n += 1
+    return n
+
+
+def poisson_tail(observed: int, expected: float) -> float:
+    """P(X >= observed) for X ~ Poisson(expected): how surprising this many tickets are."""
+    if observed <= 0:
+        return 1.0
+    term = math.exp(-expected)
+    below = term
+    for k in range(1, observed):
+        term *= expected / k
+        below += term
+    return max(0.0, 1.0 - below)
 
 
 def subject_words(subject: str) -> frozenset[str]:

@@ -73,6 +73,15 @@ class RuleConfig(_Strict):
     within_days: int = Field(default=90, gt=0, description="renewal_review: renewal horizon")
     min_tickets: int = Field(default=3, ge=2, description="repeated_issue: tickets on one problem")
     window_days: int = Field(default=30, gt=0, description="repeated_issue/csat: look-back window")
+    baseline_days: int = Field(
+        default=90, ge=0, description="repeated_issue: history giving the usual rate; 0 = off"
+    )
+    max_p: float = Field(
+        default=0.01, gt=0, le=1, description="repeated_issue: fire when this unlikely by chance"
+    )
+    min_expected: float = Field(
+        default=0.3, gt=0, description="repeated_issue: rate floor for a problem never seen"
+    )
     similarity: float = Field(
         default=0.5, gt=0, le=1, description="repeated_issue: subject Jaccard"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from escalation.clusters import poisson_tail
 from escalation.config import EscalationConfig, RuleConfig
 from escalation.decisions import AccountSummary, Decision
 from escalation.facts import AccountFacts, TicketFact
@@ -113,16 +114,23 @@ def renewal_review(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
 
 
 def repeated_issue(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
+    """>= min_tickets on one problem, and more than the account's usual rate explains."""
     for c in f.clusters:
-        if len(c.ticket_ids) < rule.min_tickets:
+        n = len(c.ticket_ids)
+        if n < rule.min_tickets:
+            continue
+        p = poisson_tail(n, max(c.expected, rule.min_expected))
+        if rule.baseline_days and p > rule.max_p:
             continue
         evidence = {
             "signature": c.signature,
             "subjects": c.subjects[:10],
             "first_at": c.first_at.isoformat(),
             "last_at": c.last_at.isoformat(),
+            "usual_in_window": c.expected,
+            "chance": f"{p:.2%}",
         }
-        title = f"repeated issue: {len(c.ticket_ids)} tickets in {rule.window_days} days ({c.signature})"
+        title = f"repeated issue: {n} tickets in {rule.window_days} days ({c.signature})"
         yield f"repeat_{c.signature}", title, evidence, c.ticket_ids, {}
 
 

@@ -66,3 +66,20 @@ def test_jaccard_is_symmetric_and_bounded(a, b):
     wa, wb = subject_words(a), subject_words(b)
     assert jaccard(wa, wb) == jaccard(wb, wa)
     assert 0.0 <= jaccard(wa, wb) <= 1.0
+
+
+def test_poisson_tail_matches_known_values():
+    from escalation.clusters import poisson_tail
+
+    assert poisson_tail(0, 2.0) == 1.0
+    assert round(poisson_tail(3, 0.3), 4) == 0.0036
+    assert round(poisson_tail(8, 2.5), 4) == 0.0042
+    assert poisson_tail(5, 1.0) < poisson_tail(4, 1.0) < poisson_tail(4, 2.0)
+
+
+def test_count_matching_uses_tags_and_subjects():
+    from escalation.clusters import count_matching
+
+    members = [t(1, "Export to CSV fails", ["data_export"]), t(2, "CSV export fails")]
+    others = [t(3, "anything", ["data_export"]), t(4, "CSV export fails today"), t(5, "Invoice")]
+    assert count_matching(members, others, similarity=0.5) == 2

@@ -250,3 +250,16 @@ def test_ticket_solved_later_was_open_on_an_earlier_day(session, config):
     assert [x.zd_id for x in earlier.open_tickets] == [t.zd_id]
     assert gather_facts(session, AS_OF, [acc.id], config)[acc.id].open_tickets == []
     assert [d.reason for d in evaluate(earlier, config)] == [f"sla_{t.zd_id}"]
+
+
+def test_steady_topic_on_a_busy_account_is_not_a_repeated_issue(session, config):
+    acc = f.account(session)
+    for day in range(2, 120, 4):  # a login ticket every 4 days for four months: usual
+        f.ticket(session, acc, "Users cannot log in with SSO", days_ago=day, tags=["login", "sso"])
+    assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
+    for day in range(1, 13):  # now 19 in a month against a usual 7.67
+        f.ticket(session, acc, "Users cannot log in with SSO", days_ago=day, tags=["login", "sso"])
+    (d,) = [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
+    assert d.reason == "repeat_tag-login"
+    assert d.evidence["usual_in_window"] == 7.67  # 23 in the 90 days before the window
+    assert len(d.ticket_ids) == 19
