@@ -154,3 +154,11 @@ def test_no_tokens_means_nobody_gets_in(book_factory):
     app = create_app(Settings(database_url=url), factory)
     assert client_for(app, "").get("/api/overview").status_code == 401
     assert "nobody can sign in" in client_for(app).get("/login").text
+
+
+def test_zendesk_webhook_is_mounted_behind_its_own_signature(app_parts):
+    """The webhook router is included; it answers by its signature check, not the dashboard login."""
+    app, _, _ = app_parts
+    r = client_for(app).post("/webhooks/zendesk", content=b"{}")
+    assert r.status_code == 503  # no PULSEHUB_WEBHOOK_SECRET in these settings: disabled, not 401
+    assert "webhook" in r.json()["detail"]
