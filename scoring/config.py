@@ -72,6 +72,13 @@ class Percentile(_Strict):
 Normalization = Annotated[Linear | Tiers | Percentile, Field(discriminator="kind")]
 
 
+class Cap(_Strict):
+    """A critical measure: while its normalized value is below `below`, the score is at most `max_score`."""
+
+    below: float = Field(gt=0, le=1)
+    max_score: float = Field(ge=0, le=100)
+
+
 class Measure(_Strict):
     group: str
     direction: Direction
@@ -83,6 +90,7 @@ class Measure(_Strict):
     on_stale: Literal["exclude", "poor", "keep"] = "exclude"
     unit: Unit = "ratio"
     text: str = Field(min_length=1)
+    cap: Cap | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Measure:

@@ -105,7 +105,12 @@ def score_health(
     used = sum(s.weight for s in included)
     coverage = sum(s.weight for s in scored if s.covered) / total if total else 0.0
     score = 100.0 * sum(s.weight * (s.norm or 0.0) for s in included) / used if used else None
-    reasons = _reasons(signals, scorecard, included, used, scored)
+    capped = _cap(scorecard, included, score)
+    if capped is not None and score is not None:
+        score, extra = capped[1], {capped[0]: score - capped[1]}
+    else:
+        extra = {}
+    reasons = _reasons(signals, scorecard, included, used, extra)
     if coverage < scorecard.coverage.minimum:
         score = None
         text = explain.coverage_text(coverage, scorecard.coverage.minimum)
@@ -170,15 +175,33 @@ def _score_one(name: str, m: Measure, weight: float, signals: AccountSignals) ->
     return _Scored(name, weight, normalize(m, value, pct), True, value)
 
 
+def _cap(
+    scorecard: Scorecard, included: list[_Scored], score: float | None
+) -> tuple[str, float] | None:
+    """The tightest cap a critical measure puts on the score (fresh data only), if it binds."""
+    best: tuple[str, float] | None = None
+    for s in included:
+        cap = scorecard.measures[s.name].cap
+        if cap is None or not s.covered or (s.norm or 0.0) >= cap.below:
+            continue
+        if best is None or cap.max_score < best[1]:
+            best = (s.name, cap.max_score)
+    return best if best is not None and score is not None and score > best[1] else None
+
+
 def _reasons(
     signals: AccountSignals,
     scorecard: Scorecard,
     included: list[_Scored],
     used: float,
-    scored: list[_Scored],
+    extra: dict[str, float],
 ) -> list[Reason]:
-    """Most points lost first; ties in measure order; excluded measures' notes don't cost points."""
-    losses = [(100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used, s) for s in included]
+    """Most points lost first; ties in measure order; a binding cap adds its points to its
+    measure, so the points lost always add up to 100 - score."""
+    losses = [
+        (100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used + extra.get(s.name, 0.0), s)
+        for s in included
+    ]
     losses = [(lost, s) for lost, s in losses if lost >= 0.05]
     losses.sort(key=lambda pair: -pair[0])  # stable: ties keep measure order
     out: list[Reason] = []
@@ -188,6 +211,8 @@ def _reasons(
             text = s.note
         else:
             text = explain.measure_text(s.name, m, s.value or 0.0, signals)
+        if s.name in extra and m.cap is not None:
+            text += f"; caps the score at {m.cap.max_score:.0f}"
         out.append(Reason(s.name, round(lost, 2), s.value, threshold(m), text))
     return out
 
