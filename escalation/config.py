@@ -73,6 +73,9 @@ class RuleConfig(_Strict):
     within_days: int = Field(default=90, gt=0, description="renewal_review: renewal horizon")
     min_tickets: int = Field(default=3, ge=2, description="repeated_issue: tickets on one problem")
     window_days: int = Field(default=30, gt=0, description="repeated_issue/csat: look-back window")
+    exclude_tags: list[str] = Field(
+        default_factory=list, description="repeated_issue: tickets with these are not problems"
+    )
     baseline_days: int = Field(
         default=90, ge=0, description="repeated_issue: history giving the usual rate; 0 = off"
     )

@@ -274,6 +274,9 @@ def _clusters(
 ) -> list[IssueCluster]:
     """Clusters of the window, each with how many such tickets the window would normally hold."""
     repeat = cfg.rule("repeated_issue")
+    excluded = {t.lower() for t in repeat.exclude_tags}
+    recent = [t for t in recent if not excluded.intersection(g.lower() for g in t.tags)]
+    before = [t for t in before if not excluded.intersection(g.lower() for g in t.tags)]
     clusters = find_clusters(
         sorted(recent, key=lambda x: x.zd_id),
         min_tickets=repeat.min_tickets,

@@ -263,3 +263,10 @@ def test_steady_topic_on_a_busy_account_is_not_a_repeated_issue(session, config)
     assert d.reason == "repeat_tag-login"
     assert d.evidence["usual_in_window"] == 7.67  # 23 in the 90 days before the window
     assert len(d.ticket_ids) == 19
+
+
+def test_how_to_questions_are_not_an_engineering_problem(session, config):
+    acc = f.account(session)
+    for i in range(4):
+        f.ticket(session, acc, "How do I configure exports?", days_ago=i + 1, tags=["how_to"])
+    assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
