@@ -20,7 +20,7 @@ def _opp(world: World, rng: random.Random, acc: dict[str, Any], **fields: Any) -
     close: dt.date = fields["CloseDate"]
     today = world.clock.today()
     created = at(close.toordinal() - rng.randint(30, 120), rng)
-    if created.date() > today:
+    if created >= world.clock.now() - dt.timedelta(hours=1):
         created = at(today.toordinal() - rng.randint(1, 30), rng)
     closed = fields["StageName"].startswith("Closed")
     mod = at(min(close.toordinal(), today.toordinal() - 1), rng) if closed else created
@@ -122,7 +122,7 @@ def opportunities(
                 Amount=round(arr * rng.uniform(0.1, 0.4), -2),
                 CloseDate=close,
             )
-    if rng.random() < 0.03:
+    if rng.random() < 0.05:
         _opp(
             world,
             rng,

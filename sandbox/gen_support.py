@@ -115,7 +115,8 @@ def generate_orgs(world: World, rng: random.Random) -> None:
         if acc["Id"] in dup_ids or (acc["ParentId"] and link != "external_id"):
             link = "ambiguous"
         name = acc["Name"] if link != "name" else names.name_variant(rng, acc["Name"], acc["_bare"])
-        created = to_epoch(acc["CreatedDate"]) + rng.randrange(86400 * 20)
+        now = world.clock.epoch()
+        created = min(to_epoch(acc["CreatedDate"]) + rng.randrange(86400 * 20), now - 86400)
         world.orgs[oid] = {
             "id": oid,
             "name": name,
@@ -129,7 +130,7 @@ def generate_orgs(world: World, rng: random.Random) -> None:
             "shared_comments": False,
             "organization_fields": dict.fromkeys(ORG_FIELD_KEYS),
             "created_at": created,
-            "updated_at": created + rng.randrange(86400 * 30),
+            "updated_at": min(created + rng.randrange(86400 * 30), now - 3600),
             "deleted_at": None,
         }
         truth_org[oid] = acc["Id"]

@@ -33,7 +33,7 @@ def generate_workspaces(world: World, rng: random.Random) -> None:
             seats=rng.randint(lo, hi),
             activity=rng.uniform(0.8, 1.2),
             created_at=created,
-            updated_at=created + rng.randrange(86400 * 30),
+            updated_at=min(created + rng.randrange(86400 * 30), world.clock.epoch() - 3600),
             number=n,
         )
         world.workspaces.append(ws)

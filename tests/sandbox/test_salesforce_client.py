@@ -352,3 +352,30 @@ def test_naive_datetime_in_get_updated_is_rejected(sb: Sandbox) -> None:
     naive = dt.datetime(2025, 6, 1, 12, 0)
     with pytest.raises(SalesforceMalformedRequest):
         sf.Account.updated(naive, naive + dt.timedelta(hours=1))
+
+
+def test_collection_create_tasks(fresh: Sandbox) -> None:
+    sf = salesforce(fresh)
+    acc = fresh.world.accounts[0]
+    out = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                {"attributes": {"type": "Task"}, "WhatId": acc["Id"], "Subject": "Champion left"},
+                {"attributes": {"type": "Account"}},
+                {"attributes": {"type": "Task"}, "WhatId": acc["Id"], "Bogus__c": 1},
+            ],
+        },
+    )
+    assert out[0]["success"] and out[0]["id"].startswith("00T")
+    assert out[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert out[2]["errors"][0]["statusCode"] == "INVALID_FIELD"
+    tasks = sf.query(f"SELECT Id, Subject, Status FROM Task WHERE WhatId = '{acc['Id']}'")[
+        "records"
+    ]
+    assert [(t["Id"], t["Subject"], t["Status"]) for t in tasks] == [
+        (out[0]["id"], "Champion left", "Not Started")
+    ]
+    assert [w["kind"] for w in fresh.writes] == ["task_created"]

@@ -156,3 +156,15 @@ def test_today_is_partial_and_future_is_empty(world: World) -> None:
 def test_generation_does_not_depend_on_wall_clock() -> None:
     w = build_world(10, seed=1, now=dt.datetime(2024, 2, 29, 9, tzinfo=dt.UTC))
     assert max(w.tickets.updated) < int(dt.datetime(2024, 2, 29, 9, tzinfo=dt.UTC).timestamp())
+
+
+def test_nothing_is_stamped_in_the_future(world: World) -> None:
+    now = NOW
+    epoch = int(now.timestamp())
+    for obj, records in world.sf.items():
+        for r in records.values():
+            assert r["CreatedDate"] <= r["SystemModstamp"] <= now, (obj, r["Id"])
+    assert all(o["created_at"] <= o["updated_at"] < epoch for o in world.orgs.values())
+    assert all(u["created_at"] <= u["updated_at"] < epoch for u in world.zd_users.values())
+    assert all(w.created_at <= w.updated_at < epoch for w in world.workspaces)
+    assert max(world.tickets.updated) <= epoch - 300, "time-based exports stay 5 min behind"

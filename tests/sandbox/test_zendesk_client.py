@@ -214,3 +214,33 @@ def test_per_minute_budget_answers_429_with_headers(fresh: Sandbox) -> None:
     assert got[0].headers["x-rate-limit"] == "2" and got[1].headers["x-rate-limit-remaining"] == "0"
     assert 1 <= int(got[2].headers["retry-after"]) <= 60
     assert plain.status_code == 200 and plain.headers["x-rate-limit"] == "700"
+
+
+def test_zenpy_ticket_create_update_and_time_based_users(
+    fresh: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zd = zenpy_client(fresh, monkeypatch)
+    oid = sorted(fresh.world.orgs)[0]
+    audit = zd.tickets.create(
+        Ticket(
+            subject="Renewal at risk",
+            comment={"body": "usage -60%"},
+            organization_id=oid,
+            priority="high",
+            tags=["pulsehub"],
+        )
+    )
+    created = audit.ticket
+    assert (
+        created.status == "new" and created.organization_id == oid and created.tags == ["pulsehub"]
+    )
+    created.status = "solved"
+    updated = zd.tickets.update(created).ticket
+    assert updated.status == "solved"
+    assert [w["kind"] for w in fresh.writes] == ["ticket_created", "ticket_updated"]
+    fresh.tick(61)
+    since = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+    users = list(zd.users.incremental(start_time=since, paginate_by_time=True))
+    assert sorted(u.id for u in users) == sorted(fresh.world.zd_users)
+    exported = [t for t in zd.tickets.incremental(start_time=0) if t.id == created.id]
+    assert [t.status for t in exported] == ["solved"]
