@@ -73,7 +73,8 @@ Normalization = Annotated[Linear | Tiers | Percentile, Field(discriminator="kind
 
 
 class Cap(_Strict):
-    """A critical measure: while its normalized value is below `below`, the score is at most `max_score`."""
+    """A critical measure: while its normalized value is below `below`, the score is scaled
+    into 0..`max_score` (so it stays at most that, and accounts keep their order)."""
 
     below: float = Field(gt=0, le=1)
     max_score: float = Field(ge=0, le=100)

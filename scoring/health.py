@@ -106,10 +106,10 @@ def score_health(
     coverage = sum(s.weight for s in scored if s.covered) / total if total else 0.0
     score = 100.0 * sum(s.weight * (s.norm or 0.0) for s in included) / used if used else None
     capped = _cap(scorecard, included, score)
-    if capped is not None and score is not None:
-        score, extra = capped[1], {capped[0]: score - capped[1]}
-    else:
-        extra = {}
+    extra: dict[str, float] = {}
+    if capped is not None and score is not None:  # scaled into 0..max_score, keeping the order
+        scaled = score * capped[1] / 100.0
+        score, extra = scaled, {capped[0]: score - scaled}
     reasons = _reasons(signals, scorecard, included, used, extra)
     if coverage < scorecard.coverage.minimum:
         score = None
@@ -178,7 +178,7 @@ def _score_one(name: str, m: Measure, weight: float, signals: AccountSignals) ->
 def _cap(
     scorecard: Scorecard, included: list[_Scored], score: float | None
 ) -> tuple[str, float] | None:
-    """The tightest cap a critical measure puts on the score (fresh data only), if it binds."""
+    """The tightest cap a critical measure puts on the score (fresh data only), if any."""
     best: tuple[str, float] | None = None
     for s in included:
         cap = scorecard.measures[s.name].cap
@@ -186,7 +186,7 @@ def _cap(
             continue
         if best is None or cap.max_score < best[1]:
             best = (s.name, cap.max_score)
-    return best if best is not None and score is not None and score > best[1] else None
+    return best if score is not None else None
 
 
 def _reasons(
