@@ -49,6 +49,7 @@ def operations(request: Request, user: User, session: DB, done: str = "") -> HTM
         "outbox": outbox, "dead": ops.dead_letters(session),
         "pending": ops.pending_items(session), "quarantine_total": total_q, "quarantine": quarantine,
         "done": done, "outbox_pending": sum(n for (_, _, st), n in outbox.items() if st == "pending"),
+        "dead_total": sum(n for (_, _, st), n in outbox.items() if st == "dead"),
     })  # fmt: skip
 
 
