@@ -72,7 +72,9 @@ def test_incremental_users_cursor_and_time_based_exports(
         p + 1 for p in range(len(t)) if int(start.timestamp()) <= t.updated[p] < cutoff
     }
     assert len([r for r in sb.requests if r["path"] == "/api/v2/incremental/tickets.json"]) >= 2
-    events = list(zd.tickets.metrics_incremental(start_time=start))
+    events = list(
+        zd.tickets.metrics_incremental(start_time=dt.datetime(2025, 5, 20, tzinfo=dt.UTC))
+    )
     assert {e.metric for e in events} == {"reply_time", "agent_work_time"}
     assert {e.type for e in events} == {"activate", "fulfill"}
     times = [e.time for e in events]
