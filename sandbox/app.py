@@ -93,17 +93,16 @@ class Dispatcher:
     def __call__(self, req: Request) -> Response:
         system = system_of(req.path)
         resp = self._respond(system, req)
-        if system != "control":
-            self.state.log_request(
-                {
-                    "system": system,
-                    "method": req.method,
-                    "path": req.path,
-                    "query": req.query,
-                    "status": resp.status if resp.action is None else resp.action,
-                    "body": self._logged_body(req),
-                }
-            )
+        self.state.log_request(
+            {
+                "system": system,
+                "method": req.method,
+                "path": req.path,
+                "query": req.query,
+                "status": resp.status if resp.action is None else resp.action,
+                "body": self._logged_body(req),
+            }
+        )
         return resp
 
     @staticmethod

@@ -78,7 +78,11 @@ def test_control_api_over_http(fresh: Sandbox) -> None:
         )
         assert ctl.get("/_sandbox/writes").json()["writes"][0]["kind"] == "ticket_tags_added"
         counts = ctl.get("/_sandbox/counts").json()
-        assert counts["endpoints"] == {"PUT /api/v2/tickets/{id}/tags.json": 1}
+        assert counts["endpoints"] == {
+            "PUT /api/v2/tickets/{id}/tags.json": 1,
+            "GET /_sandbox/requests": 1,
+            "GET /_sandbox/writes": 1,
+        }
         assert counts["records"]["salesforce.Account"] == 12
         truth = ctl.get("/_sandbox/truth").json()
         assert set(truth) >= {
@@ -89,7 +93,10 @@ def test_control_api_over_http(fresh: Sandbox) -> None:
             "trajectory",
         }
         assert ctl.post("/_sandbox/clear").json() == {"cleared": True}
-        assert fresh.requests == [] and fresh.writes == []
+        assert [(r["system"], r["path"]) for r in fresh.requests] == [
+            ("control", "/_sandbox/clear")
+        ]
+        assert fresh.writes == []
         assert (
             ctl.post(
                 "/_sandbox/faults", json={"add": [{"path": "/groups", "action": 429}]}
