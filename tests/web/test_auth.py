@@ -162,3 +162,11 @@ def test_zendesk_webhook_is_mounted_behind_its_own_signature(app_parts):
     r = client_for(app).post("/webhooks/zendesk", content=b"{}")
     assert r.status_code == 503  # no PULSEHUB_WEBHOOK_SECRET in these settings: disabled, not 401
     assert "webhook" in r.json()["detail"]
+
+
+def test_pages_forbid_framing_and_foreign_content(app_parts):
+    app, _, _ = app_parts
+    r = client_for(app, VIEWER_TOKEN).get("/", headers=HTML)
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert r.headers["cache-control"] == "no-store"

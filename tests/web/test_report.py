@@ -25,3 +25,16 @@ def test_report_prints_the_overview_and_writes_html(book_factory, tmp_path):
     assert "<svg" in html and "<style>" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing loaded from elsewhere
     assert 'href="/' not in html  # no links back to a server
+
+
+def test_report_registers_as_a_subcommand(book_factory):
+    """How pulsehub.cli mounts it: `pulsehub report [--html FILE]`."""
+    import typer
+
+    _, _, url = book_factory
+    root = typer.Typer()
+    root.command("noop")(lambda: None)
+    root.add_typer(app, name="report")
+    result = CliRunner().invoke(root, ["report", "--database", url], terminal_width=160)
+    assert result.exit_code == 0, result.output
+    assert "renewals ahead" in result.output
