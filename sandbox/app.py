@@ -92,7 +92,13 @@ class Dispatcher:
 
     def __call__(self, req: Request) -> Response:
         system = system_of(req.path)
-        resp = self._respond(system, req)
+        try:
+            resp = self._respond(system, req)
+        except Exception:
+            log.exception("sandbox failed on %s %s", req.method, req.path)
+            resp = error(
+                system, 500, "UNKNOWN_EXCEPTION", "An unexpected error occurred (sandbox bug)"
+            )
         self.state.log_request(
             {
                 "system": system,

@@ -86,10 +86,12 @@ def events_for(world: World, ws: Workspace, day: int, now: dt.datetime) -> Itera
     for kind, count in (("login", row["logins"]), ("feature_used", row["feature_events"])):
         for k in range(count):
             h = mix(seed, num, day, k, len(kind))
+            at = start + h % max(1, limit)
             props: dict[str, Any] = {
-                "time": start + h % max(1, limit),
+                "time": at,
                 "distinct_id": f"{ws.id}-u{h % active}",
                 "$insert_id": f"{h:016x}",
+                "mp_processing_time_ms": (at + 60) * 1000,
                 "workspace_id": ws.id,
             }
             if kind == "feature_used":

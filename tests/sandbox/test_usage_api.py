@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import httpx
@@ -53,3 +54,30 @@ def test_export_streams_ndjson_events(sb: Sandbox) -> None:
     assert {"time", "distinct_id", "$insert_id", "workspace_id"} <= set(props)
     ids = {w.id for w in sb.world.workspaces}
     assert {e["properties"]["workspace_id"] for e in events} <= ids
+
+
+def test_export_and_daily_rows_tell_the_same_story(sb: Sandbox) -> None:
+    day = "2025-05-28"
+    auth = {"Authorization": f"Bearer {cred.USAGE_BEARER_TOKEN}"}
+    with httpx.Client(base_url=sb.base_url, headers=auth) as client:
+        rows = client.get(
+            "/usage/v1/daily", params={"start_date": day, "end_date": day, "limit": 1000}
+        ).json()["data"]
+    with httpx.Client(base_url=sb.base_url, auth=(cred.USAGE_EXPORT_SECRET, "")) as client:
+        lines = client.get("/api/2.0/export", params={"from_date": day, "to_date": day}).text
+    events = [json.loads(x) for x in lines.splitlines()]
+    per_ws: dict[tuple[str, str], int] = {}
+    for e in events:
+        key = (e["properties"]["workspace_id"], e["event"])
+        per_ws[key] = per_ws.get(key, 0) + 1
+    for r in rows:
+        assert per_ws.get((r["workspace_id"], "login"), 0) == r["logins"]
+        assert per_ws.get((r["workspace_id"], "feature_used"), 0) == r["feature_events"]
+        users = {
+            e["properties"]["distinct_id"]
+            for e in events
+            if e["properties"]["workspace_id"] == r["workspace_id"]
+        }
+        assert len(users) <= r["active_users"]
+    start = int(dt.datetime(2025, 5, 28, tzinfo=dt.UTC).timestamp())
+    assert all(start <= e["properties"]["time"] < start + 86400 for e in events)
