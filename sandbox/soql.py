@@ -2,7 +2,8 @@
 
 Supported: field lists with one-level relationship paths (Owner.Name), COUNT(); conditions with
 AND/OR/NOT, parentheses, = != <> < <= > >=, IN / NOT IN, LIKE; string, number, boolean, null,
-date, datetime and the date literals TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n.
+date, datetime and the date literals TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n,
+LAST_90_DAYS, NEXT_90_DAYS, THIS_MONTH, LAST_MONTH, THIS_YEAR.
 Not supported (MALFORMED_QUERY): subqueries, GROUP BY, aggregate functions other than COUNT().
 """
 
@@ -97,6 +98,15 @@ def _literal(kind: str, text: str, today: dt.date) -> Any:
     if low in ranges:
         a, b = ranges[low]
         return DateRange(start + a * day, start + b * day)
+    if low in ("last_90_days", "next_90_days"):
+        low = low.replace("_90_days", "_n_days:90")
+    month = dt.datetime(today.year, today.month, 1, tzinfo=UTC)
+    if low == "this_month":
+        return DateRange(month, _add_months(month, 1))
+    if low == "last_month":
+        return DateRange(_add_months(month, -1), month)
+    if low == "this_year":
+        return DateRange(month.replace(month=1), month.replace(year=today.year + 1, month=1))
     m = re.fullmatch(r"(last|next)_n_days:(\d+)", low)
     if m:
         n = int(m.group(2))
@@ -104,6 +114,11 @@ def _literal(kind: str, text: str, today: dt.date) -> Any:
             return DateRange(start - n * day, start + day)
         return DateRange(start + day, start + (n + 1) * day)
     raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{text}'")
+
+
+def _add_months(start: dt.datetime, months: int) -> dt.datetime:
+    index = start.year * 12 + start.month - 1 + months
+    return start.replace(year=index // 12, month=index % 12 + 1)
 
 
 def _comparable(value: Any, other: Any) -> tuple[Any, Any]:

@@ -70,6 +70,19 @@ def test_literals_and_relative_dates() -> None:
         True,
         False,
     ]
+    months = parse(
+        "SELECT Id FROM Account WHERE CreatedDate = LAST_MONTH OR Customer_Since__c = THIS_YEAR",
+        TODAY,
+    )
+    assert months.where is not None
+    may = dt.datetime(2025, 5, 31, 23, tzinfo=dt.UTC)
+    assert months.where({"CreatedDate": may, "Customer_Since__c": dt.date(2024, 1, 1)}.get)
+    assert not months.where(
+        {
+            "CreatedDate": may.replace(month=4, day=30),
+            "Customer_Since__c": dt.date(2024, 12, 31),
+        }.get
+    )
     count = parse("SELECT COUNT() FROM Contact", TODAY)
     assert count.count_only and count.fields == []
 
