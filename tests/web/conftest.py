@@ -93,6 +93,17 @@ def demo_factory(demo_template, tmp_path) -> Iterator[tuple[sessionmaker[Session
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def read_only_app(book_template, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One app per module for tests that only read (they must not change the database)."""
+    template, _ = book_template
+    path = tmp_path_factory.mktemp("ro") / "web.db"
+    shutil.copy(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield create_app(web_settings(f"sqlite:///{path}"), make_session_factory(engine))
+    engine.dispose()
+
+
 @pytest.fixture
 def app_parts(book_factory):  # type: ignore[no-untyped-def]
     factory, book, url = book_factory

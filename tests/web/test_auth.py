@@ -18,23 +18,23 @@ HTML = {"accept": "text/html"}
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_send_anonymous_browsers_to_login(app_parts, path):
-    app, _, _ = app_parts
+def test_pages_send_anonymous_browsers_to_login(read_only_app, path):
+    app = read_only_app
     r = client_for(app).get(path, headers=HTML)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login?next=")
 
 
 @pytest.mark.parametrize("path", API + PAGES)
-def test_api_refuses_anonymous_and_wrong_tokens(app_parts, path):
-    app, _, _ = app_parts
+def test_api_refuses_anonymous_and_wrong_tokens(read_only_app, path):
+    app = read_only_app
     assert client_for(app).get(path).status_code == 401
     assert client_for(app, "not-a-token").get(path).status_code == 401
 
 
 @pytest.mark.parametrize("path", API + PAGES)
-def test_read_only_token_reads_everything(app_parts, path):
-    app, _, _ = app_parts
+def test_read_only_token_reads_everything(read_only_app, path):
+    app = read_only_app
     assert client_for(app, VIEWER_TOKEN).get(path, headers=HTML).status_code == 200
 
 
