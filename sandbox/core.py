@@ -56,8 +56,11 @@ class Sandbox:
         usage_days: int = 180,
         ticket_rate: float = 1.0,
         limits: Limits | str | None = None,
+        world: World | None = None,
     ) -> None:
-        self.world: World = build_world(accounts, seed, now, usage_days, ticket_rate=ticket_rate)
+        self.world: World = world or build_world(
+            accounts, seed, now, usage_days, ticket_rate=ticket_rate
+        )
         if isinstance(limits, str):
             limits = Limits.real() if limits == "real" else Limits()
         self.state = State(self.world, limits)

@@ -241,7 +241,7 @@ _EVENTS = (
 def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys = _metric_events(state)
-        times = dict((k, ts) for ts, k in keys)
+        t = state.world.tickets
 
         def render(key: int) -> dict[str, Any]:
             pos, kind = divmod(key, 8)
@@ -252,7 +252,14 @@ def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
                 "metric": name,
                 "instance_id": 1,
                 "type": typ,
-                "time": zd_datetime(times[key]),
+                "time": zd_datetime(
+                    (
+                        t.created[pos],
+                        t.created[pos],
+                        t.created[pos] + t.reply_min[pos] * 60,
+                        t.solved[pos],
+                    )[kind]
+                ),
             }
             if typ == "fulfill" and name == "reply_time":
                 event["status"] = metric(state.world, pos, req.base_url)["reply_time_in_minutes"]
