@@ -74,9 +74,8 @@ def load_adoption(session: Session, day: dt.date) -> Adoption:
             "activated": ratio(v.activated, v.ms_n)}
         for s, v in sorted(segments.items())
     }  # fmt: skip
-    return Adoption(
-        cohorts, by_segment, dau_mau_trend(session, day), dict(sorted(histogram.items()))
-    )
+    bars = {b: histogram.get(b, 0) for b in range(max(histogram, default=-1) + 1)}
+    return Adoption(cohorts, by_segment, dau_mau_trend(session, day), bars)
 
 
 @dataclass
