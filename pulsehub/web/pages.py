@@ -31,9 +31,6 @@ def overview_charts(ov: Overview) -> dict[str, Any]:
             weeks, {b: [c[b] for _, c in ov.band_trend] for b in BANDS},
             title="accounts by health band, weekly", height=300,
         ),
-        "bands": charts.hbars(
-            [(b, ov.bands[b]) for b in BANDS] + [("unscored", ov.unscored)], title="accounts by band"
-        ),
         "arr": charts.hbars(
             [(b, ov.arr_by_band[b]) for b in BANDS], title="ARR by band", fmt=money
         ),

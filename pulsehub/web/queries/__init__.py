@@ -1,0 +1,1 @@
+"""Read-only, set-based queries behind the dashboard pages (one module per page family)."""
