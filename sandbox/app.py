@@ -127,11 +127,11 @@ class Dispatcher:
             time.sleep(random.uniform(0.02, 0.1))
             fault = None
         if isinstance(fault, int):
-            return self._finish(system, self._fault_status(system, fault), incremental=False)
+            return self._finish(system, self._fault_status(system, fault))
         if fault == "429-no-retry-after":
             resp = self._fault_status(system, 429)
             del resp.headers["Retry-After"]
-            return self._finish(system, resp, incremental=False)
+            return self._finish(system, resp)
         if fault in ("reset", "timeout"):
             headers = {"X-Sandbox-Stall": str(state.timeout_seconds)}
             return Response(0, b"", headers, action=str(fault))
@@ -140,7 +140,7 @@ class Dispatcher:
         ):
             if fault == "expire_session":
                 state.sf_sessions.discard(_bearer(req))
-            return self._finish(system, _unauthorized(system), incremental=False)
+            return self._finish(system, _unauthorized(system))
         incremental = req.path.startswith("/api/v2/incremental/")
         if (
             system == "salesforce"
@@ -148,7 +148,7 @@ class Dispatcher:
             and not state.limits.take_salesforce()
         ):
             resp = error(system, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            return self._finish(system, resp, incremental)
+            return self._finish(system, resp)
         rate_headers: dict[str, str] = {}
         if system == "zendesk":
             allowed, rate_headers = state.limits.take_zendesk(incremental)
@@ -164,7 +164,7 @@ class Dispatcher:
             body = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
             resp.body = body[: max(1, len(body) // 2)]
             resp.headers["Content-Type"] = "application/json; charset=utf-8"
-        return self._finish(system, resp, incremental)
+        return self._finish(system, resp)
 
     def _route(self, system: str, req: Request) -> Response:
         found_path = False
@@ -220,7 +220,7 @@ class Dispatcher:
         }.get(status, f"HTTP_{status}")
         return error(system, status, code, f"sandbox injected HTTP {status}")
 
-    def _finish(self, system: str, resp: Response, incremental: bool) -> Response:
+    def _finish(self, system: str, resp: Response) -> Response:
         if system == "salesforce":
             resp.headers["Sforce-Limit-Info"] = self.state.limits.sf_header()
         return resp
