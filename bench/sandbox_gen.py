@@ -94,6 +94,7 @@ def measure(accounts: int, usage_days: int, walk_usage: bool, ticket_rate: float
         print(
             f"    usage rows computed on demand: {rows} in {walk:.2f}s ({rows / walk:,.0f} rows/s)"
         )
+    return world
 
 
 def main(argv: list[str]) -> None:
