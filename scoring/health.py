@@ -217,22 +217,28 @@ def _reasons(
     return out
 
 
-def _level(cond: Condition, scorecard: Scorecard, scored: list[_Scored]) -> float | None:
-    """A measure's normalized value, or a group's weighted mean of them."""
-    parts = [
-        s
-        for s in scored
-        if s.norm is not None and s.covered
-        and (s.name == cond.measure or scorecard.measures[s.name].group == cond.group)
-    ]  # fmt: skip
-    weight = sum(s.weight for s in parts)
-    return sum(s.weight * (s.norm or 0.0) for s in parts) / weight if weight else None
-
-
 def _contradictions(scorecard: Scorecard, scored: list[_Scored]) -> list[dict[str, Any]]:
+    """Conditions on a measure's normalized value or a group's weighted mean (fresh data only)."""
+    if not scorecard.contradictions:
+        return []
+    measures: dict[str, float] = {}
+    groups: dict[str, list[float]] = {}
+    for s in scored:
+        if s.norm is not None and s.covered:
+            measures[s.name] = s.norm
+            acc = groups.setdefault(scorecard.measures[s.name].group, [0.0, 0.0])
+            acc[0] += s.weight * s.norm
+            acc[1] += s.weight
+
+    def level(cond: Condition) -> float | None:
+        if cond.measure is not None:
+            return measures.get(cond.measure)
+        acc = groups.get(cond.group or "")
+        return acc[0] / acc[1] if acc and acc[1] else None
+
     out = []
     for c in scorecard.contradictions:
-        hi, lo = _level(c.high, scorecard, scored), _level(c.low, scorecard, scored)
+        hi, lo = level(c.high), level(c.low)
         if hi is None or lo is None:
             continue
         if (c.high.at_least is None or hi >= c.high.at_least) and (
