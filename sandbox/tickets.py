@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 from array import array
+from collections.abc import Iterable
 from typing import Any
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
@@ -75,8 +75,7 @@ class TicketTable:
         self.tag_override: dict[int, list[str]] = {}
         self.extra: dict[int, dict[str, Any]] = {}
         self.version = 0  # bumped on every change, for caches of derived views
-        self._order: list[int] | None = None
-        self._order_keys: list[tuple[int, int]] = []
+        self._order: PackedKeys | None = None
 
     org: array[int]
     requester: array[int]
@@ -132,15 +131,35 @@ class TicketTable:
         self._order = None
         self.version += 1
 
-    def order(self) -> tuple[list[int], list[tuple[int, int]]]:
-        """Positions sorted by (updated_at, id) with their keys, for incremental exports."""
+    def order(self) -> PackedKeys:
+        """(updated_at, position) of every ticket, sorted, for incremental exports."""
         if self._order is None:
-            upd = self.updated
-            self._order = sorted(range(len(upd)), key=lambda p: (upd[p], p))
-            self._order_keys = [(upd[p], p) for p in self._order]
-        return self._order, self._order_keys
+            self._order = PackedKeys.build(zip(self.updated, range(len(self.updated)), strict=True))
+        return self._order
 
-    def first_at_or_after(self, key: tuple[int, int]) -> int:
-        """Index in `order()` of the first ticket whose (updated_at, position) >= key."""
-        _, keys = self.order()
-        return bisect.bisect_left(keys, key)
+
+class PackedKeys:
+    """Sorted (timestamp, key) pairs packed into one int64 each: 8 bytes a pair, bisectable.
+
+    Keys must be below 2**28 (ticket positions, or position * 8 + event kind).
+    """
+
+    SHIFT = 28
+    MASK = (1 << SHIFT) - 1
+
+    def __init__(self, packed: array[int]) -> None:
+        self._packed = packed
+
+    @classmethod
+    def build(cls, pairs: Iterable[tuple[int, int]]) -> PackedKeys:
+        """Pack and sort (timestamp, key) pairs."""
+        shift, mask = cls.SHIFT, cls.MASK
+        packed = sorted((ts << shift) | (key & mask) for ts, key in pairs)
+        return cls(array("q", packed))
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def __getitem__(self, index: int) -> tuple[int, int]:
+        value = self._packed[index]
+        return value >> self.SHIFT, value & self.MASK

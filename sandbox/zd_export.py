@@ -7,18 +7,27 @@ past 1000 items while the following items share the last timestamp (so pages ove
 from __future__ import annotations
 
 import base64
+import bisect
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from sandbox.app import BadRequest, Route
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
-from sandbox.tickets import DELETED
+from sandbox.tickets import DELETED, PackedKeys
 from sandbox.zd_shapes import metric, ticket, with_times
 
 PAGE = 1000
+
+
+class Keys(Protocol):
+    """Sorted (updated_at, key) pairs: a list of tuples or `tickets.PackedKeys`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> tuple[int, int]: ...
 
 
 def encode_cursor(ts: int, key: int) -> str:
@@ -54,13 +63,11 @@ def _cursor_page(
     state: State,
     req: Request,
     kind: str,
-    keys: Sequence[tuple[int, int]],
+    keys: Keys,
     render: Callable[[int], dict[str, Any]],
     skip: Callable[[int], bool],
 ) -> Response:
     """Shared cursor-export logic over items sorted by (updated_at, key)."""
-    import bisect
-
     cutoff = state.world.clock.epoch() - 60
     if "cursor" in req.query:
         ts, key = decode_cursor(req.query["cursor"])
@@ -96,7 +103,7 @@ def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     exclude = req.query.get("exclude_deleted") == "true"
     with state.world.lock:
-        _, keys = t.order()
+        keys = t.order()
         return _cursor_page(
             state,
             req,
@@ -130,11 +137,9 @@ def _time_page(
     req: Request,
     kind: str,
     path: str,
-    keys: Sequence[tuple[int, int]],
+    keys: Keys,
     render: Callable[[int], dict[str, Any]],
 ) -> Response:
-    import bisect
-
     start = _start_time(req)
     cutoff = state.world.clock.epoch() - 60
     if start > cutoff + 60:
@@ -166,7 +171,7 @@ def _time_page(
 
 def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
-        _, keys = state.world.tickets.order()
+        keys = state.world.tickets.order()
         return _time_page(
             state,
             req,
@@ -204,30 +209,28 @@ def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
-def _metric_events(state: State) -> list[tuple[int, int]]:
+def _metric_events(state: State) -> PackedKeys:
     """(time, event key) for every metric event, cached per ticket-table version."""
     t = state.world.tickets
     cached = state.derived.get("metric_events")
     if cached is None or cached[0] != t.version:
-        cached = (t.version, _derive_metric_events(state))
+        cached = (t.version, PackedKeys.build(_derive_metric_events(state)))
         state.derived["metric_events"] = cached
-    return cached[1]
+    events: PackedKeys = cached[1]
+    return events
 
 
-def _derive_metric_events(state: State) -> list[tuple[int, int]]:
-    """(time, event key) for every metric event; key = position * 8 + event kind."""
+def _derive_metric_events(state: State) -> Iterator[tuple[int, int]]:
+    """(time, event key) of every metric event; key = position * 8 + event kind."""
     t = state.world.tickets
-    out = []
     for p in range(len(t)):
         c = t.created[p]
-        out.append((c, p * 8))
-        out.append((c, p * 8 + 1))
+        yield c, p * 8
+        yield c, p * 8 + 1
         if t.status[p] != 0:
-            out.append((c + t.reply_min[p] * 60, p * 8 + 2))
+            yield c + t.reply_min[p] * 60, p * 8 + 2
         if t.solved[p]:
-            out.append((t.solved[p], p * 8 + 3))
-    out.sort()
-    return out
+            yield t.solved[p], p * 8 + 3
 
 
 _EVENTS = (

@@ -83,9 +83,10 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
         if attrs["type"] not in TYPES:
             raise invalid(f"Type: {attrs['type']} is not valid")
         t.type[pos] = TYPES.index(attrs["type"])
-    for key in ("assignee_id", "group_id"):
-        if key in attrs:
-            getattr(t, key[:-3] if key != "assignee_id" else "assignee")[pos] = int(attrs[key] or 0)
+    if "assignee_id" in attrs:
+        t.assignee[pos] = int(attrs["assignee_id"] or 0)
+    if "group_id" in attrs:
+        t.group[pos] = int(attrs["group_id"] or 0)
     extra = t.extra.setdefault(pos, {})
     for key in ("subject", "external_id", "custom_fields"):
         if key in attrs:
