@@ -27,7 +27,7 @@ class State:
         self.sf_sessions: set[str] = set()
         self.sf_refresh_tokens: set[str] = set()
         self.zd_jobs: dict[str, dict[str, Any]] = {}
-        self.idempotency: dict[str, tuple[str, int, bytes]] = {}
+        self.idempotency: dict[str, tuple[str, int, bytes, int]] = {}
         self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
         self.bulk_jobs: dict[str, dict[str, Any]] = {}
         self.cursor_serial = 0

@@ -197,16 +197,15 @@ def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
 
 def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
     job = state.zd_jobs.get(m.group("id"))
-    if job is None:
-        raise not_found()
-    if job["status"] == "queued":
+    if job is None or state.world.clock.epoch() - job["_created"] > 86400:
+        raise not_found()  # job statuses are kept for one day
+    public = {k: v for k, v in job.items() if not k.startswith("_")}
+    if job["status"] == "queued":  # first poll: working; every later poll: completed
         job["status"], job["progress"] = "completed", job["total"]
         job["message"] = f"Completed at {zd_datetime(state.world.clock.epoch())}"
-        job["results"] = job.pop("_results")
-        return json_response(
-            200, {"job_status": {**job, "status": "working", "results": None, "progress": 0}}
-        )
-    return json_response(200, {"job_status": job})
+        job["results"] = job["_results"]
+        return json_response(200, {"job_status": {**public, "status": "working", "progress": 0}})
+    return json_response(200, {"job_status": public})
 
 
 ROUTES: list[Route] = [

@@ -15,6 +15,7 @@ from sandbox.zd_lists import not_found
 from sandbox.zd_shapes import ticket
 
 MAX_BATCH = 100
+IDEMPOTENCY_TTL = 2 * 3600
 
 
 def read_json(req: Request) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def queue_job(state: State, req: Request, results: list[dict[str, Any]], job_typ
         "results": None,
         "job_type": job_type,
     }
-    state.zd_jobs[jid] = {**job, "_results": results}
+    state.zd_jobs[jid] = {**job, "_results": results, "_created": state.world.clock.epoch()}
     return json_response(200, {"job_status": job})
 
 
@@ -198,6 +199,8 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
         if len(key) > 255:
             raise BadRequest(400, "InvalidValue", "Idempotency-Key is too long")
         seen = state.idempotency.get(key)
+        if seen is not None and state.world.clock.epoch() - seen[3] > IDEMPOTENCY_TTL:
+            seen = None  # keys are remembered for about two hours
         if seen is not None:
             if seen[0] != digest:
                 return json_response(
@@ -264,7 +267,7 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
         "Location": f"{req.base_url}/api/v2/tickets/{pos + 1}.json",
     }
     if key:
-        state.idempotency[key] = (digest, 201, body)
+        state.idempotency[key] = (digest, 201, body, state.world.clock.epoch())
         headers["x-idempotency-lookup"] = "miss"
     return Response(201, body, headers)
 

@@ -246,3 +246,24 @@ def test_zenpy_ticket_create_update_and_time_based_users(
     assert sorted(u.id for u in users) == sorted(fresh.world.zd_users)
     exported = [t for t in zd.tickets.incremental(start_time=0) if t.id == created.id]
     assert [t.status for t in exported] == ["solved"]
+
+
+def test_idempotency_keys_and_job_statuses_expire(fresh: Sandbox) -> None:
+    import httpx
+
+    from sandbox import credentials as cred
+
+    auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+    body = {"ticket": {"subject": "Escalation", "comment": {"body": "x"}}}
+    with httpx.Client(base_url=fresh.base_url, auth=auth) as client:
+        first = client.post("/api/v2/tickets.json", json=body, headers={"Idempotency-Key": "k"})
+        job = client.put(
+            "/api/v2/tickets/update_many.json", json={"tickets": [{"id": 1, "priority": "low"}]}
+        ).json()["job_status"]
+        fresh.tick(2 * 3600 + 1)
+        later = client.post("/api/v2/tickets.json", json=body, headers={"Idempotency-Key": "k"})
+        assert later.headers["x-idempotency-lookup"] == "miss"
+        assert later.json()["ticket"]["id"] != first.json()["ticket"]["id"]
+        assert client.get(job["url"]).json()["job_status"]["status"] == "working"
+        fresh.tick(86400)
+        assert client.get(job["url"]).status_code == 404
