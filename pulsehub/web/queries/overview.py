@@ -169,25 +169,24 @@ def open_escalations(session: Session) -> dict[str, int]:
 def band_movers(session: Session, day: dt.date) -> tuple[list[dict[str, Any]], int]:
     """Accounts whose band differs from their newest snapshot a week or more ago, biggest ARR first."""
     latest = latest_snapshots()
-    h = HealthSnapshot.__table__.alias("week_ago")
-
-    def before(col: Any) -> Any:  # one seek on the (account_id, as_of) index per account
-        return (
-            select(col).where(h.c.account_id == Account.id, h.c.as_of <= day - dt.timedelta(days=7))
-            .order_by(h.c.as_of.desc()).limit(1).scalar_subquery()
-        )  # fmt: skip
-
-    inner = (
-        select(Account.id, Account.name, Account.arr, Account.owner_name,
-               before(h.c.band).label("from_band"), latest.c.band.label("to_band"),
-               before(h.c.score).label("from_score"), latest.c.score.label("to_score"))
+    h = HealthSnapshot.__table__.alias("h")
+    week_ago = (  # one backward seek on the (account_id, as_of) index per account
+        select(h.c.id).where(h.c.account_id == Account.id, h.c.as_of <= day - dt.timedelta(days=7))
+        .order_by(h.c.as_of.desc()).limit(1).scalar_subquery()
+    )  # fmt: skip
+    now = (
+        select(Account.id, Account.name, Account.arr, Account.owner_name, week_ago.label("before_id"),
+               latest.c.band.label("to_band"), latest.c.score.label("to_score"))
         .join(latest, latest.c.account_id == Account.id)
         .where(Account.is_deleted.is_(False))
-        .subquery("moves")
+        .cte("now_and_before")
     )  # fmt: skip
+    before = HealthSnapshot.__table__.alias("before")
     rows = session.execute(
-        select(inner)
-        .where(inner.c.from_band.is_not(None), inner.c.from_band != inner.c.to_band)
-        .order_by(inner.c.arr.desc().nulls_last(), inner.c.id)
-    ).all()
+        select(now.c.id, now.c.name, now.c.arr, now.c.owner_name, before.c.band.label("from_band"),
+               now.c.to_band, before.c.score.label("from_score"), now.c.to_score)
+        .join(before, before.c.id == now.c.before_id)
+        .where(before.c.band != now.c.to_band)
+        .order_by(now.c.arr.desc().nulls_last(), now.c.id)
+    ).all()  # fmt: skip
     return [dict(r._mapping) for r in rows[:MOVERS_LIMIT]], len(rows)
