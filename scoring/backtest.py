@@ -10,9 +10,9 @@ CSM overrides. From a CSV: one row per account, scored now with the scorecard.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -62,25 +62,24 @@ def churn_outcomes(session: Session) -> dict[int, tuple[date, float | None]]:
 def samples_from_database(
     session: Session, horizon_days: int, min_lead_days: int
 ) -> tuple[list[Sample], dict[str, Any]]:
-    """Evaluation samples and the windows used (for the report)."""
+    """Evaluation samples and the windows used (for the report); snapshots are streamed one
+    account at a time, so memory stays flat on long histories."""
     outcomes = churn_outcomes(session)
     churn = {aid: day for aid, (day, _) in outcomes.items()}
-    history: dict[int, list[tuple[date, float | None, str, int]]] = defaultdict(list)
+    last_day = session.scalar(select(func.max(HealthSnapshot.as_of)))
+    if last_day is None:
+        return [], {"snapshots": 0}
+    retained_cutoff = last_day - timedelta(days=horizon_days)
     rows = session.execute(
         select(
             HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
             func.coalesce(HealthSnapshot.computed_band, HealthSnapshot.band), HealthSnapshot.id,
         ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
+        .execution_options(yield_per=10_000)
     )  # fmt: skip
-    last_day: date | None = None
-    for aid, day, score, band, sid in rows:
-        history[aid].append((day, score, band, sid))
-        last_day = day if last_day is None or day > last_day else last_day
-    if last_day is None:
-        return [], {"snapshots": 0}
-    retained_cutoff = last_day - timedelta(days=horizon_days)
     chosen: dict[int, tuple[int, Sample]] = {}
-    for aid, snaps in history.items():
+    for aid, group in groupby(rows, key=lambda r: r[0]):
+        snaps = [(day, score, band, sid) for _, day, score, band, sid in group]
         when = churn.get(aid)
         if when is not None:
             lo, hi = when - timedelta(days=horizon_days), when - timedelta(days=min_lead_days)
