@@ -56,6 +56,8 @@ def build(session) -> None:
                full_resolution_minutes=1200, replies=3, csat="bad", tags=["sso", "billing"], **t),
         Ticket(zd_id=3, account_id=1, created_at=NOON, first_reply_minutes=30, replies=0, status="open",
                updated_at=NOON, tags=["api"]),
+        Ticket(zd_id=4, account_id=2, created_at=NOON + dt.timedelta(hours=2), status="open", updated_at=NOON,
+               tags=["sso"]),  # Beta's third sso ticket: a repeat issue
     ])  # fmt: skip
 
 
@@ -119,7 +121,7 @@ def test_account_list_filters_sorts_and_counts(session):
 def test_account_detail(session):
     d = load_account(session, 2)
     assert d.latest.score == 20 and [h[2] for h in d.history] == ["red", "red"]
-    assert d.ticket_counts == {"solved": 2}
+    assert d.ticket_counts == {"solved": 2, "open": 1}
     assert load_account(session, 999) is None
 
 
@@ -131,11 +133,11 @@ def test_support_kpis(session):
     assert w["resolution_h"] == pytest.approx(15)  # (600 + 1200) / 2 minutes
     assert w["fcr"] == pytest.approx(0.5)  # one of two solved had one reply and no reopen
     assert w["csat"] == pytest.approx(0.5)
-    assert w["tickets_per_customer"] == pytest.approx(3 / 4)
+    assert w["tickets_per_customer"] == pytest.approx(4 / 4)
     assert w["escalations_per_customer"] == pytest.approx(1 / 4)
-    assert w["repeat_per_customer"] == pytest.approx(1 / 4)  # Beta's second sso ticket
+    assert w["repeat_per_customer"] == pytest.approx(1 / 4)  # Beta's sso issue (3 tickets)
     smb = k.by_segment["smb"]
-    assert smb["tickets_per_customer"] == pytest.approx(2 / 3)
+    assert smb["tickets_per_customer"] == pytest.approx(3 / 3)
     assert smb["repeat_per_customer"] == pytest.approx(1 / 3)
 
 

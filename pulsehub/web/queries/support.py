@@ -3,8 +3,9 @@
 Tickets are counted in the week they were created (reply, resolution, first-contact
 resolution and CSAT included), so a week's figures settle as its tickets are solved.
 Times are means (portable SQL). First-contact resolution: solved with at most one public
-reply and never reopened. A repeat issue is a ticket whose account already had a ticket
-with one of the same (non-pulsehub) tags earlier in the window.
+reply and never reopened. A repeat issue is one (account, tag) pair that reached
+`REPEAT_AT` tickets within the window, counted in the week its third ticket arrived
+(pulsehub's own tags are ignored).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pulsehub.web.queries.common import SOLVED_TICKET_STATES, ratio, to_date, we
 
 WEEKS = 12
 OWN_TAG_PREFIXES = ("pulsehub", "health_", "risk_")
+REPEAT_AT = 3
 KPIS = ("first_reply_h", "resolution_h", "fcr", "csat", "tickets_per_customer",
         "escalations_per_customer", "repeat_per_customer")  # fmt: skip
 
@@ -112,8 +114,8 @@ def load_support(session: Session, day: dt.date, weeks: int = WEEKS) -> SupportK
 
 
 def repeat_issues(session: Session, since: dt.datetime) -> dict[tuple[dt.date, str], int]:
-    """Repeat-issue tickets per (week, segment): an earlier ticket of the account shared a tag."""
-    seen: dict[int, set[str]] = defaultdict(set)
+    """Repeat issues per (week, segment): an account's tag reaching REPEAT_AT tickets."""
+    counts: dict[tuple[int, str], int] = defaultdict(int)
     out: dict[tuple[dt.date, str], int] = defaultdict(int)
     created = func.date(Ticket.created_at)  # a day string: no datetime decoding per row
     rows = session.execute(
@@ -123,10 +125,10 @@ def repeat_issues(session: Session, since: dt.datetime) -> dict[tuple[dt.date, s
         .order_by(Ticket.account_id, Ticket.created_at)
     )
     for aid, day, tags, seg in rows:
-        mine = {str(t) for t in tags or [] if not str(t).startswith(OWN_TAG_PREFIXES)}
-        if mine & seen[aid]:
-            out[(week_start(to_date(day)), seg)] += 1
-        seen[aid] |= mine
+        for tag in {str(t) for t in tags or [] if not str(t).startswith(OWN_TAG_PREFIXES)}:
+            counts[(aid, tag)] += 1
+            if counts[(aid, tag)] == REPEAT_AT:
+                out[(week_start(to_date(day)), seg)] += 1
     return out
 
 
