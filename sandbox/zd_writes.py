@@ -95,9 +95,10 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     tags = t.tag_list(pos)
     if "tags" in attrs:
         tags = _tags(attrs)
-    added = [str(x) for x in attrs.get("additional_tags", []) if str(x) not in tags]
-    removed = [str(x) for x in attrs.get("remove_tags", []) if str(x) in tags]
-    tags = [x for x in tags + added if x not in removed]
+    # the write log records what was asked for, like the tags endpoints (a no-op add included)
+    added = list(dict.fromkeys(str(x) for x in attrs.get("additional_tags", [])))
+    removed = list(dict.fromkeys(str(x) for x in attrs.get("remove_tags", [])))
+    tags = [x for x in tags + [a for a in added if a not in tags] if x not in removed]
     t.tag_override[pos] = tags
     if "comment" in attrs:
         t.replies[pos] += 1
