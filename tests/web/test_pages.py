@@ -39,3 +39,13 @@ def test_every_page_renders_on_both_databases(filled_app):
     assert f'data-testid="renewals-90">{ov.renewals[2].accounts}<' in html
     api = client.get("/api/overview").json()
     assert api["bands"] == ov.bands and api["band_changes_7d"] == ov.movers_total
+
+
+def test_account_page_shows_what_was_written_and_identity_links(app_parts):
+    app, factory, _ = app_parts
+    html = client_for(app, OPERATOR_TOKEN).get("/accounts/1", headers={"accept": "text/html"}).text
+    written = html[html.index('data-testid="written"') :]
+    assert "salesforce account <code>001000000000000001</code>" in written
+    assert "Health_Band__c" in written and ">green<" in written
+    links = html[html.index('data-testid="identities"') :]
+    assert "<code>9001</code>" in links and "external_id" in links  # the Zendesk org link
