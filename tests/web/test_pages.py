@@ -42,7 +42,7 @@ def test_every_page_renders_on_both_databases(filled_app):
 
 
 def test_account_page_shows_what_was_written_and_identity_links(app_parts):
-    app, factory, _ = app_parts
+    app, _, _ = app_parts
     html = client_for(app, OPERATOR_TOKEN).get("/accounts/1", headers={"accept": "text/html"}).text
     written = html[html.index('data-testid="written"') :]
     assert "salesforce account <code>001000000000000001</code>" in written
