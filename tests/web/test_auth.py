@@ -170,3 +170,15 @@ def test_pages_forbid_framing_and_foreign_content(app_parts):
     csp = r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(app_parts):
+    app, _, _ = app_parts
+    browser = client_for(app)
+    _login(browser, VIEWER_TOKEN)
+    page = browser.get("/", headers=HTML).text
+    assert browser.post("/logout").status_code == 403
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = browser.post("/logout", data={"csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert browser.get("/", headers=HTML).status_code == 303
