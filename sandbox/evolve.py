@@ -1,4 +1,8 @@
-"""Clock control: move the world forward day by day (tickets, solves, renewals, churn, modstamps)."""
+"""Clock control: move the world forward day by day (tickets, solves, renewals, churn, modstamps).
+
+Simplified: time only moves forward; health trajectories are fixed at generation, so no new
+account starts declining after the world is built.
+"""
 
 from __future__ import annotations
 

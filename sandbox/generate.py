@@ -35,5 +35,11 @@ def build_world(
     )
     generate_workspaces(world, random.Random(f"{seed}:usage"))
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
+    today = world.clock.today().toordinal()
+    world.truth["will_churn"] = {  # declining accounts that lose their upcoming renewal
+        k: dt.date.fromordinal(t.churn_day)
+        for k, t in world.trajectories.items()
+        if t.churn_day is not None and t.churn_day > today
+    }
     log.info("generated world %s", world.counts())
     return world

@@ -1,4 +1,8 @@
-"""Salesforce REST read endpoints: versions, query/queryAll, describe, limits, updated/deleted, records."""
+"""Salesforce REST read endpoints: versions, query/queryAll, describe, limits, updated/deleted, records.
+
+Simplified: describe lists the keys clients read (name, type, updateable, references,
+picklists), not every attribute; getUpdated/getDeleted enforce the 30/15-day windows.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Salesforce query execution: SOQL over the world's records, relationship paths, result paging."""
+"""Salesforce query execution: SOQL over the world's records, relationship paths, result paging.
+
+Simplified: a result is a snapshot of matching ids; field values are read when each page is
+served (Salesforce snapshots the values too). At most 10 cursors stay open, oldest dropped.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Salesforce REST write endpoints: sObject Collections, single-record create/update/delete, upsert."""
+"""Salesforce REST write endpoints: sObject Collections, single-record create/update/delete, upsert.
+
+Simplified: validation covers unknown and read-only fields, value types, restricted picklists,
+required fields and injected per-record errors; no triggers, validation rules or duplicate rules.
+"""
 
 from __future__ import annotations
 

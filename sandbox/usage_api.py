@@ -1,4 +1,8 @@
-"""Usage API: paginated workspaces and daily aggregates (Bearer), Mixpanel-style NDJSON export (Basic)."""
+"""Usage API: paginated workspaces and daily aggregates (Bearer), Mixpanel-style NDJSON export (Basic).
+
+Simplified: cursors are opaque offsets into the (date, workspace_id) grid; no rate limits on
+the usage endpoints (Mixpanel allows 60 export queries an hour).
+"""
 
 from __future__ import annotations
 

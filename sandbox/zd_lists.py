@@ -1,4 +1,8 @@
-"""Zendesk list and show endpoints: cursor (page[size]) or offset pagination, single records."""
+"""Zendesk list and show endpoints: cursor (page[size]) or offset pagination, single records.
+
+Simplified: cursors encode a position in id order, so a record deleted between pages shifts
+the next page by one; `sort_by` is not supported.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status."""
+"""Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status.
+
+Simplified: jobs are applied when queued and report queued -> working -> completed on
+successive polls; comments only count as replies; audits carry a single event.
+"""
 
 from __future__ import annotations
 

@@ -98,6 +98,9 @@ def test_churn_dates_leave_history_before_them(world: World) -> None:
         assert [o["CloseDate"] for o in lost] == [day]
     upcoming = [a for a in world.accounts if world.trajectories[a["Id"]].kind == "declining"]
     assert upcoming and all(a["Renewal_Date__c"] > today for a in upcoming)
+    will_churn = world.truth["will_churn"]
+    assert will_churn and set(will_churn) <= {a["Id"] for a in upcoming}
+    assert all(world.sf["Account"][i]["Renewal_Date__c"] == d for i, d in will_churn.items())
 
 
 def _window(world: World, acc_id: str, end: int, days: int) -> tuple[float, int, int, int]:
