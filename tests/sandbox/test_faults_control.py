@@ -151,3 +151,30 @@ def test_advance_moves_lifecycle_stages() -> None:
         changed = [i for i in before if before[i] != after[i]]
         assert stats["lifecycle_changes"] == len(changed) > 0
         assert all(w.sf["Account"][i]["SystemModstamp"].date() > NOW.date() for i in changed)
+
+
+def test_record_error_rate_applies_to_the_next_writes_only(fresh: Sandbox) -> None:
+    from tests.sandbox.conftest import salesforce
+
+    sf = salesforce(fresh)
+    ids = [a["Id"] for a in fresh.world.accounts]
+    recs = [{"attributes": {"type": "Account"}, "id": i, "Health_Score__c": 50} for i in ids]
+    fresh.faults.record_errors(code="UNABLE_TO_LOCK_ROW", rate=0.5, times=1)
+    first = sf.restful("composite/sobjects", method="PATCH", json={"records": recs})
+    failed = [r for r in first if not r["success"]]
+    assert 0 < len(failed) < len(ids)
+    assert {e["statusCode"] for r in failed for e in r["errors"]} == {"UNABLE_TO_LOCK_ROW"}
+    second = sf.restful("composite/sobjects", method="PATCH", json={"records": recs})
+    assert all(r["success"] for r in second)
+
+
+def test_flaky_profile_mixes_in_a_few_faults() -> None:
+    with (
+        Sandbox(accounts=5, seed=8, now=NOW, faults="flaky") as box,
+        httpx.Client(base_url=box.base_url, auth=ZD_AUTH, timeout=2) as client,
+    ):
+        for _ in range(100):
+            with contextlib.suppress(httpx.TransportError):
+                client.get("/api/v2/groups.json")
+        counts = Counter(r["status"] for r in box.requests)
+    assert 75 <= counts[200] < 100 and counts[429] + counts[503] + counts["reset"] > 0

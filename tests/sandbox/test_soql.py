@@ -156,3 +156,24 @@ def test_where_matches_python_oracle(cond: tuple[str, Pred], records: list[dict[
     q = parse(f"SELECT Id FROM Account WHERE {text}", TODAY)
     assert q.where is not None
     assert [q.where(r.get) for r in records] == [oracle(r) for r in records], text
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2**34), st.integers(0, 2**28 - 1)), max_size=60),
+    st.tuples(st.integers(0, 2**34), st.integers(-1, 2**28 - 1)),
+)
+def test_packed_export_keys_sort_and_bisect_like_tuples(
+    pairs: list[tuple[int, int]], probe: tuple[int, int]
+) -> None:
+    import bisect
+
+    from sandbox.tickets import PackedKeys
+    from sandbox.zd_export import decode_cursor, encode_cursor
+
+    packed = PackedKeys.build(pairs)
+    ordered = sorted(pairs)
+    assert [packed[i] for i in range(len(packed))] == ordered
+    assert bisect.bisect_left(packed, probe) == bisect.bisect_left(ordered, probe)
+    assert bisect.bisect_right(packed, probe) == bisect.bisect_right(ordered, probe)
+    if probe[1] >= 0:
+        assert decode_cursor(encode_cursor(*probe)) == probe
