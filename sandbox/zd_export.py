@@ -1,5 +1,7 @@
 """Zendesk incremental exports: cursor-based tickets/users, time-based tickets/orgs/users/metric events.
 
+Per https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the-incremental-export-api
+
 Items changed in the last minute are excluded, as Zendesk does; a time-based page is extended
 past 1000 items while the following items share the last timestamp (so pages overlap, dedupe on id).
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -271,7 +274,16 @@ def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
         return _time_page(state, req, "ticket_metric_events", "ticket_metric_events", keys, render)
 
 
+def sample(state: State, req: Request, m: re.Match[str]) -> Response:
+    """Incremental Sample Export: the time-based export capped at 50 items."""
+    query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
+    capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
+    handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
+    return handler[m.group("kind")](state, capped, m)
+
+
 ROUTES: list[Route] = [
+    ("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json", sample),
     ("GET", r"/api/v2/incremental/tickets/cursor\.json", tickets_cursor),
     ("GET", r"/api/v2/incremental/users/cursor\.json", users_cursor),
     ("GET", r"/api/v2/incremental/tickets\.json", tickets_time),

@@ -227,6 +227,9 @@ def test_zendesk_pagination_envelopes(sb: Sandbox, zd: httpx.Client) -> None:
     timed = zd.get("/api/v2/incremental/organizations.json", params={"start_time": 0}).json()
     assert set(timed) == {"organizations", "count", "end_of_stream", "end_time", "next_page"}
     assert isinstance(timed["end_time"], int) and timed["next_page"].startswith(sb.base_url)
+    sample = zd.get("/api/v2/incremental/tickets/sample.json", params={"start_time": 0}).json()
+    assert set(sample) == set(timed) - {"organizations"} | {"tickets"}
+    assert 50 <= sample["count"] <= 60 and not sample["end_of_stream"]
 
 
 def test_zendesk_errors_and_job_status(fresh: Sandbox) -> None:
