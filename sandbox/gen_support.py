@@ -102,6 +102,7 @@ def generate_orgs(world: World, rng: random.Random) -> None:
     truth_org = world.truth.setdefault("org_account", {})
     truth_link = world.truth.setdefault("org_link", {})
     dup_ids = {b for _, b in world.truth.get("duplicate_accounts", [])}
+    now = world.clock.epoch()
     contacts: dict[str, list[dict[str, Any]]] = {}
     for c in world.sf["Contact"].values():
         contacts.setdefault(c["AccountId"], []).append(c)
@@ -115,7 +116,6 @@ def generate_orgs(world: World, rng: random.Random) -> None:
         if acc["Id"] in dup_ids or (acc["ParentId"] and link != "external_id"):
             link = "ambiguous"
         name = acc["Name"] if link != "name" else names.name_variant(rng, acc["Name"], acc["_bare"])
-        now = world.clock.epoch()
         created = min(to_epoch(acc["CreatedDate"]) + rng.randrange(86400 * 20), now - 86400)
         world.orgs[oid] = {
             "id": oid,
@@ -144,6 +144,14 @@ def generate_orgs(world: World, rng: random.Random) -> None:
             world.zd_users[uid] = _user(uid, c["Name"], c["Email"], "end-user", oid, created)
             requesters.append(uid)
         world.org_requesters[oid] = requesters
+    loose = []  # end-users with no organization (personal addresses): unmatched tickets
+    for n in range(max(3, len(world.orgs) // 50)):
+        first, last = names.person(rng)
+        uid = world.next_number("zd_user", USER_BASE + 1_000)
+        email = f"{first}.{last}{n}@{('mail', 'inbox', 'post')[n % 3]}.example".lower()
+        world.zd_users[uid] = _user(uid, f"{first} {last}", email, "end-user", None, now - 86400)
+        loose.append(uid)
+    world.org_requesters[0] = loose
 
 
 TicketRow = tuple[int, ...]  # column values in tickets.COLUMNS order
@@ -194,6 +202,8 @@ def ticket_for(
             csat = 3 if rnd() < 0.05 + 0.7 * sick**1.3 else 2
         elif r < 0.45:
             csat = 1
+    if rnd() < 0.02:  # someone writes in from a personal address: no organization
+        oid = 0
     requesters = world.org_requesters.get(oid) or [0]
     agents = world.agents
     group = world.groups[3 if prio == 4 and rnd() < 0.5 else int(rnd() * 3)]["id"]

@@ -77,6 +77,9 @@ def test_org_linkage_mix(world: World) -> None:
                 if a["Website"][12:] in org["domain_names"] or a["Name"] == org["name"]
             ]
             assert len(matches) >= 2, "an ambiguous org really matches several accounts"
+    loose = [p for p in range(len(world.tickets)) if world.tickets.org[p] == 0]
+    assert 0 < len(loose) < 0.05 * len(world.tickets), "a few tickets come from no organization"
+    assert all(world.zd_users[world.tickets.requester[p]]["organization_id"] is None for p in loose)
     unlinked_ws = [w for w in world.workspaces if w.salesforce_account_id is None]
     assert unlinked_ws and all(w.domain for w in unlinked_ws)
 
