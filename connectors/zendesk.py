@@ -233,6 +233,17 @@ class ZendeskConnector:
         """Remove only these tags from a ticket."""
         return self._writer.tags(ticket_id, tags, add=False)
 
+    def update_ticket_tags(
+        self, ticket_ids: Sequence[int], add: Sequence[str], remove: Sequence[str]
+    ) -> list[WriteResult]:
+        """The same tag change on many tickets: one update_many call per 100 tickets."""
+        return self._writer.bulk_tags(ticket_ids, add, remove)
+
+    def comment_on_ticket(
+        self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
+    ) -> WriteResult:
+        return self._writer.comment(ticket_id, body, public=public, status=status)
+
     def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
         """Set organization fields via update_many (100/call), polling each job to the end."""
         return self._writer.update_organizations(updates)

@@ -26,13 +26,15 @@ class ZendeskWriter:
         writable_org_fields: Sequence[str],
         allowed_tags: Sequence[str] | None,
         max_polls: int = 60,
-        poll_interval: float = 1.0,
+        poll_interval: float = 0.2,
+        max_poll_interval: float = 2.0,
     ) -> None:
         self.transport = transport
         self.writable_org_fields = frozenset(writable_org_fields)
         self.allowed_tags = frozenset(allowed_tags) if allowed_tags is not None else None
         self.max_polls = max_polls
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
 
     def tags(self, ticket_id: int, tags: list[str], *, add: bool) -> WriteResult:
         """PUT adds tags, DELETE removes them; neither touches the ticket's other tags."""
@@ -48,6 +50,55 @@ class ZendeskWriter:
         except (Retriable, Fatal) as exc:
             return WriteResult.failure(target, exc)
         return WriteResult.success(target)
+
+    def bulk_tags(
+        self, ticket_ids: Sequence[int], add: Sequence[str], remove: Sequence[str]
+    ) -> list[WriteResult]:
+        """One `update_many.json?ids=` call per 100 tickets: add/remove tags, keep the others."""
+        targets = [str(t) for t in ticket_ids]
+        if self.allowed_tags is not None and (
+            bad := sorted((set(add) | set(remove)) - self.allowed_tags)
+        ):
+            error = Fatal(f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED")
+            return [WriteResult.failure(t, error) for t in targets]
+        change: dict[str, Any] = {}
+        if add:
+            change["additional_tags"] = list(add)
+        if remove:
+            change["remove_tags"] = list(remove)
+        results: dict[str, WriteResult] = {}
+        for start in range(0, len(targets), UPDATE_MANY_LIMIT):
+            chunk = targets[start : start + UPDATE_MANY_LIMIT]
+            try:
+                body = self.transport.request(
+                    "PUT",
+                    "tickets/update_many.json",
+                    params={"ids": ",".join(chunk)},
+                    json={"ticket": change},
+                )
+                job = self._wait_for_job(body["job_status"])
+            except (Retriable, Fatal) as exc:
+                results.update({t: WriteResult.failure(t, exc) for t in chunk})
+                continue
+            by_id = {str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)}
+            results.update({t: _job_result(t, by_id.get(t), job) for t in chunk})
+        return [results[t] for t in targets]
+
+    def comment(
+        self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
+    ) -> WriteResult:
+        """Add a comment (internal by default), optionally changing the status. Not retried
+        in-process: a re-sent comment would post twice; the outbox decides on retries."""
+        ticket: dict[str, Any] = {"comment": {"body": body, "public": public}}
+        if status:
+            ticket["status"] = status
+        try:
+            self.transport.request(
+                "PUT", f"tickets/{ticket_id}.json", json={"ticket": ticket}, idempotent=False
+            )
+        except (Retriable, Fatal) as exc:
+            return WriteResult.failure(str(ticket_id), exc)
+        return WriteResult.success(str(ticket_id))
 
     def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
@@ -86,10 +137,10 @@ class ZendeskWriter:
 
     def _wait_for_job(self, job: dict[str, Any]) -> dict[str, Any]:
         """Poll job_statuses/{id} until completed, failed or killed (bounded)."""
-        for _ in range(self.max_polls):
+        for poll in range(self.max_polls):
             if job.get("status") in JOB_DONE:
                 return job
-            self.transport.policy.sleep(self.poll_interval)
+            self.transport.policy.sleep(min(self.max_poll_interval, self.poll_interval * 2**poll))
             url = job.get("url") or f"job_statuses/{job['id']}.json"
             job = self.transport.request("GET", url)["job_status"]
         if job.get("status") in JOB_DONE:

@@ -9,9 +9,6 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-# SQLite caps bound parameters per statement (32766 on modern builds); stay well below.
-_MAX_PARAMS = 30000
-
 
 def upsert_rows(
     session: Session,
@@ -30,15 +27,13 @@ def upsert_rows(
     unique = list({tuple(r[k] for k in key): r for r in rows}.values())
     cols = list(unique[0].keys())
     update_cols = [c for c in (update if update is not None else cols) if c not in key]
-    chunk = max(1, _MAX_PARAMS // max(1, len(cols)))
-    for start in range(0, len(unique), chunk):
-        stmt = insert(table).values(unique[start : start + chunk])
-        if update_cols:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(key),
-                set_={c: stmt.excluded[c] for c in update_cols},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        session.execute(stmt)
+    stmt = insert(table)
+    if update_cols:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in update_cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    # one cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues") per dialect
+    session.execute(stmt, unique)
     return len(unique)

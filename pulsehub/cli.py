@@ -38,6 +38,7 @@ def _register_subcommands() -> None:
     for name, module in (
         ("score", "pulsehub.commands.score"),
         ("escalations", "pulsehub.commands.escalations"),
+        ("report", "pulsehub.commands.report"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)

@@ -37,6 +37,8 @@ def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings
             email=cred.ZD_EMAIL,
             token=cred.ZD_API_TOKEN,  # type: ignore[arg-type]
             loopback_url=base_url,
+            # the sandbox allows 100 incremental exports a minute (Zendesk: 10, 30 high-volume)
+            export_requests_per_minute=100,
         ),
         usage=UsageSettings(base_url=base_url, token=cred.USAGE_BEARER_TOKEN),  # type: ignore[arg-type]
         **extra,

@@ -77,9 +77,11 @@ class Runtime:
                 )
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector
+            from connectors.zendesk_transport import WindowLimiter
 
             out["zendesk"] = ZendeskConnector(
                 clients.build_zendesk(s.zendesk),
+                export_limiter=WindowLimiter(s.zendesk.export_requests_per_minute, 60.0),
                 writable_org_fields=ZD_ORG_FIELDS,
                 allowed_tags=sorted(allowed_ticket_tags()),
             )

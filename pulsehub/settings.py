@@ -56,6 +56,9 @@ class ZendeskSettings(BaseModel):
     oauth_token: SecretStr | None = None
     loopback_url: str | None = None
     escalation_group_id: int | None = None
+    export_requests_per_minute: int = Field(
+        10, ge=1, description="incremental export budget: 10/min, 30 with the High Volume add-on"
+    )
     timeout_s: float = 30.0
 
     @property

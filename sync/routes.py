@@ -23,7 +23,7 @@ def make_routes(
         routes["sf_task"] = Route(_tasks(salesforce), SF_COLLECTION_MAX)
     if zendesk is not None:
         routes["zd_org_fields"] = Route(_org_fields(zendesk), ZD_UPDATE_MANY_MAX)
-        routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), 1)
+        routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), ZD_UPDATE_MANY_MAX)
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
         routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
         if hasattr(zendesk, "comment_on_ticket"):
@@ -76,17 +76,21 @@ def _org_fields(zd: Any):  # type: ignore[no-untyped-def]
 
 
 def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
+    """Tickets sharing one tag change go out together: update_many?ids= takes 100 at once."""
+
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
-        results = []
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[OutboxItem]] = {}
         for i in items:
-            ticket_id = int(str(i.target_id))
-            res = None
-            if add := i.payload.get("add"):
-                res = zd.add_ticket_tags(ticket_id, add)
-            if (res is None or res.ok) and (remove := i.payload.get("remove")):
-                res = zd.remove_ticket_tags(ticket_id, remove)
-            results.append(res if res is not None else _noop(i))
-        return results
+            sig = (tuple(i.payload.get("add") or ()), tuple(i.payload.get("remove") or ()))
+            groups.setdefault(sig, []).append(i)
+        by_item: dict[int, Any] = {}
+        for (add, remove), group in groups.items():
+            if not add and not remove:
+                by_item.update({id(i): _noop(i) for i in group})
+                continue
+            results = zd.update_ticket_tags([int(str(i.target_id)) for i in group], add, remove)
+            by_item.update({id(i): r for i, r in zip(group, results, strict=True)})
+        return [by_item[id(i)] for i in items]
 
     return push
 

@@ -16,8 +16,9 @@ from sandbox import Sandbox
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sb():
+    """A fresh world per test: writes change the sandbox, so tests must not share one."""
     with Sandbox(accounts=60, seed=5) as sandbox:
         yield sandbox
 
