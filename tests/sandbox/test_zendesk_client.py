@@ -267,3 +267,16 @@ def test_idempotency_keys_and_job_statuses_expire(fresh: Sandbox) -> None:
         assert client.get(job["url"]).json()["job_status"]["status"] == "working"
         fresh.tick(86400)
         assert client.get(job["url"]).status_code == 404
+
+
+def test_oauth_bearer_and_wrong_credentials(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zenpy.lib.exception import APIException
+
+    from sandbox import credentials as cred
+
+    zd = zenpy_client(sb, monkeypatch, oauth_token=cred.ZD_OAUTH_TOKEN)
+    assert next(g.name for g in zd.groups()) == "Support"
+    bad = zenpy_client(sb, monkeypatch, email=cred.ZD_EMAIL, token="wrong")
+    with pytest.raises(APIException) as exc:
+        list(bad.groups())
+    assert "Couldn't authenticate you" in str(exc.value)
