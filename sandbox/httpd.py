@@ -90,7 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("sandbox handler failed for %s %s", self.command, split.path)
             resp = json_response(500, {"error": "InternalSandboxError"})
-        self._send(resp)
+        try:
+            self._send(resp)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away mid-response
+            log.debug("client disconnected during %s %s", self.command, split.path)
+            self.close_connection = True
 
     def _send(self, resp: Response) -> None:
         if resp.action == "reset":
