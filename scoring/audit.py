@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from scoring import metrics
 from scoring.backtest import Sample, samples_from_csv, samples_from_database
 from scoring.config import Scorecard
-from scoring.renewal import RenewalModel, fit_isotonic, fit_logistic, risk_features
+from scoring.renewal import RenewalModel, fit_isotonic, fit_learned, fit_logistic, risk_features
 
 BANDS = ("red", "yellow", "green", "insufficient_data")
 
@@ -70,7 +70,7 @@ def evaluate(
     rates = {b: report["bands"][b]["churn_rate"] for b in ("red", "yellow", "green")}
     known = [rates[b] for b in ("red", "yellow", "green")]
     report["bands_ordered"] = None if None in known else known[0] > known[1] > known[2]
-    report["calibration"] = _calibration(scored, labels)
+    report["calibration"] = _calibration(scored, labels, report["roc_auc"])
     report["lead_time"] = _lead_time(samples, scorecard)
     return report
 
@@ -99,8 +99,12 @@ def _features(s: Sample) -> dict[str, float]:
     return risk_features(s.score, s.trend_28d, s.signals) or {}
 
 
-def _calibration(scored: Sequence[Sample], labels: Sequence[int]) -> dict[str, Any]:
-    """Cross-fitted by account (two folds on account id): no account is on both sides."""
+def _calibration(
+    scored: Sequence[Sample], labels: Sequence[int], scorecard_auc: float | None
+) -> dict[str, Any]:
+    """Cross-fitted by account (two folds on account id): no account is on both sides.
+    The learned model is reported beside; it "beats" the scorecard only with both a lower
+    Brier and a higher ROC-AUC than the calibrated score."""
     out: dict[str, Any] = {}
     stored = [
         (s.stored_risk, y) for s, y in zip(scored, labels, strict=True) if s.stored_risk is not None
@@ -124,6 +128,11 @@ def _calibration(scored: Sequence[Sample], labels: Sequence[int]) -> dict[str, A
         out["brier"] = _r(best[0])
         out["roc_auc_calibrated"] = _r(metrics.roc_auc(best[2], list(labels)))
         out["reliability"] = metrics.reliability(best[2], labels)
+    learned = _cross_fit(scored, labels, "learned")
+    if learned is not None and best is not None:
+        brier, auc = metrics.brier(learned, labels) or 0.0, metrics.roc_auc(learned, list(labels))
+        beats = brier < best[0] and auc is not None and auc > (scorecard_auc or 0.0)
+        out["learned"] = {"brier": _r(brier), "roc_auc": _r(auc), "beats_scorecard": beats}
     return out
 
 
@@ -146,6 +155,8 @@ def _cross_fit(scored: Sequence[Sample], labels: Sequence[int], method: str) -> 
 def fit_model(samples: Sequence[Sample], labels: Sequence[int], method: str) -> RenewalModel:
     """A renewal-risk model fitted on backtest samples (to save as `risk.model_file`)."""
     xs = [_features(s) for s in samples]
+    if method == "learned":
+        return fit_learned(xs, labels)
     return fit_isotonic(xs, labels) if method == "isotonic" else fit_logistic(xs, labels)
 
 

@@ -28,20 +28,25 @@ FEATURES = ("health_gap", "decline", "renewal_near", "contraction")
 def risk_features(
     score: float | None, trend_28d: float | None, signals: Mapping[str, Any]
 ) -> dict[str, float] | None:
-    """Model inputs from a score, its trend and the stored signals; None without a score."""
+    """Model inputs from a score, its trend and the stored signals; None without a score.
+
+    Besides FEATURES, each scored measure's gap (1 - its normalized value) as `gap_<measure>`,
+    for the learned model; the calibrated scorecard models ignore them.
+    """
     if score is None:
         return None
     days = signals.get("days_to_renewal")
-    arr_change, expansion = (
-        signals.get("arr_change_pct") or 0.0,
-        signals.get("expansion_pct") or 0.0,
-    )
-    return {
+    arr_change = signals.get("arr_change_pct") or 0.0
+    expansion = signals.get("expansion_pct") or 0.0
+    x = {
         "health_gap": (100.0 - score) / 100.0,
         "decline": max(0.0, -(trend_28d or 0.0)) / 100.0,
         "renewal_near": 0.0 if days is None else max(0.0, 1.0 - days / 365.0),
         "contraction": max(0.0, -arr_change) + max(0.0, -expansion),
     }
+    for name, norm in (signals.get("measure_scores") or {}).items():
+        x[f"gap_{name}"] = 1.0 - norm
+    return x
 
 
 @dataclass(slots=True)
@@ -105,18 +110,36 @@ def describe_drivers(
     }
     pushes = sorted(model.drivers(x).items(), key=lambda kv: -kv[1])
     return [
-        {"driver": k, "contribution": round(v, 3), "text": words.get(k, k)}
+        {"driver": k, "contribution": round(v, 3), "text": words.get(k, _gap_words(k))}
         for k, v in pushes
         if v > 0.05 and x.get(k, 0.0) > 0
     ]
 
 
+def _gap_words(key: str) -> str:
+    return f"weak {key.removeprefix('gap_').replace('_', ' ')}"
+
+
+def fit_learned(xs: Sequence[Mapping[str, float]], ys: Sequence[int]) -> RenewalModel:
+    """The learned alternative: logistic regression over FEATURES and every measure's gap
+    (a missing measure counts as 0 gap), lightly regularized; used only if it beats
+    the calibrated scorecard in the audit."""
+    names = sorted({k for x in xs for k in x} | set(FEATURES))
+    model = fit_logistic(xs, ys, l2=0.005, features=names)
+    model.source = "learned"
+    return model
+
+
 def fit_logistic(
-    xs: Sequence[Mapping[str, float]], ys: Sequence[int], l2: float = 0.01, iters: int = 50
+    xs: Sequence[Mapping[str, float]],
+    ys: Sequence[int],
+    l2: float = 0.01,
+    iters: int = 50,
+    features: Sequence[str] = FEATURES,
 ) -> RenewalModel:
-    """Maximum-likelihood logistic regression over FEATURES (Newton-Raphson, L2 on slopes)."""
-    rows = [[1.0, *(x.get(k, 0.0) for k in FEATURES)] for x in xs]
-    d = len(FEATURES) + 1
+    """Maximum-likelihood logistic regression (Newton-Raphson, L2 on the slopes)."""
+    rows = [[1.0, *(x.get(k, 0.0) for k in features)] for x in xs]
+    d = len(features) + 1
     beta = [0.0] * d
     for _ in range(iters):
         grad = [0.0] * d
@@ -139,7 +162,7 @@ def fit_logistic(
         beta = [b + s for b, s in zip(beta, step, strict=True)]
         if max(abs(s) for s in step) < 1e-6:
             break
-    coefficients = {k: round(b, 5) for k, b in zip(FEATURES, beta[1:], strict=True)}
+    coefficients = {k: round(b, 5) for k, b in zip(features, beta[1:], strict=True)}
     return RenewalModel("logistic", round(beta[0], 5), coefficients, source="fitted")
 
 

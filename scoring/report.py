@@ -56,6 +56,10 @@ def render_report(report: dict[str, Any]) -> str:
         ):
             if key in cal:
                 lines.append(f"  {key:<20}{_fmt(cal[key])}")
+        if cal.get("learned"):
+            ln = cal["learned"]
+            lines.append(f"  learned model       Brier {_fmt(ln['brier'])}, ROC-AUC {_fmt(ln['roc_auc'])}, "
+                         f"beats the scorecard: {'yes' if ln['beats_scorecard'] else 'no'}")  # fmt: skip
         if cal.get("reliability"):
             lines.append(f"  {'bin':<10}{'n':>6}{'predicted':>11}{'observed':>10}")
             for row in cal["reliability"]:

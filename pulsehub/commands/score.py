@@ -98,7 +98,9 @@ def audit(
     save_model: Annotated[
         Path | None, typer.Option(help="fit renewal risk on history, save JSON")
     ] = None,
-    method: Annotated[str, typer.Option(help="logistic | isotonic | selected")] = "selected",
+    method: Annotated[
+        str, typer.Option(help="logistic | isotonic | learned | selected")
+    ] = "selected",
     bootstrap: Annotated[int, typer.Option(help="bootstrap rounds for the AUC interval")] = 500,
     horizon_days: Annotated[
         int | None, typer.Option(help="default: the scorecard's risk.horizon_days")
@@ -128,11 +130,11 @@ def audit(
         with _session() as session:
             report = audit_database(session, card, bootstrap_rounds=bootstrap)
             if save_model is not None:
-                chosen = (
-                    report["calibration"].get("selected", "logistic")
-                    if method == "selected"
-                    else method
-                )
+                cal = report["calibration"]
+                chosen = method
+                if method == "selected":  # the learned model only if it beat the scorecard
+                    beats = cal.get("learned", {}).get("beats_scorecard")
+                    chosen = "learned" if beats else cal.get("selected", "logistic")
                 model = fit_from_database(session, card, chosen)
                 save_model.write_text(model.to_json())
                 report["saved_model"] = {"path": str(save_model), "kind": model.kind}

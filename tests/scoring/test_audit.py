@@ -60,6 +60,7 @@ def test_evaluate_reports_discrimination_bands_calibration_and_lead_time() -> No
     assert report["bands"]["red"]["churned_arr"] == 1000.0 * report["bands"]["red"]["churned"]
     cal = report["calibration"]
     assert cal["selected"] in {"logistic", "isotonic"} and cal["brier"] < cal["base_rate_brier"]
+    assert set(cal["learned"]) == {"brier", "roc_auc", "beats_scorecard"}
     assert (
         report["lead_time"]["detection_rate"] == 1.0
         and report["lead_time"]["median_lead_days"] == 60

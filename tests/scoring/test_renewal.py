@@ -13,6 +13,7 @@ from scoring.renewal import (
     RenewalModel,
     describe_drivers,
     fit_isotonic,
+    fit_learned,
     fit_logistic,
     model_for,
     risk_features,
@@ -89,3 +90,22 @@ def test_drivers_in_plain_words_largest_first() -> None:
     texts = " | ".join(d["text"] for d in drivers)
     assert "health score 35 of 100" in texts and "renewal in 30 days" in texts
     assert "health down 25 points in 28 days" in texts and "ARR contraction of 30%" in texts
+
+
+def test_learned_model_uses_measure_gaps_and_names_them_as_drivers() -> None:
+    rng = random.Random(5)
+    xs, ys = [], []
+    for _ in range(1500):
+        gap = rng.random()
+        x = (
+            risk_features(80.0, 0.0, {"measure_scores": {"csat": 1 - gap, "dau_mau": rng.random()}})
+            or {}
+        )
+        xs.append(x)
+        ys.append(1 if rng.random() < 1 / (1 + math.exp(-(-4 + 6 * gap))) else 0)
+    model = fit_learned(xs, ys)
+    assert model.source == "learned" and "gap_csat" in model.coefficients
+    assert model.coefficients["gap_csat"] > 3 > abs(model.coefficients["gap_dau_mau"])
+    x = risk_features(80.0, 0.0, {"measure_scores": {"csat": 0.0, "dau_mau": 1.0}}) or {}
+    assert model.predict(x) > 0.7
+    assert describe_drivers(model, x, {}, 80.0)[0]["text"] == "weak csat"
