@@ -87,11 +87,16 @@ def sync(
     ] = None,
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
-    from pulsehub.report import print_plan, print_run
+    from pulsehub.report import SyncProgress, print_plan, print_run
 
     rt = _runtime()
     try:
-        report = rt.sync(dry_run=dry_run, as_of=dt.date.fromisoformat(as_of) if as_of else None)
+        with SyncProgress(console) as progress:
+            report = rt.sync(
+                dry_run=dry_run,
+                as_of=dt.date.fromisoformat(as_of) if as_of else None,
+                progress=progress,
+            )
     except ConfigError as exc:
         _fail(str(exc))
     print_run(console, report)

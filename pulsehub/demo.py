@@ -53,7 +53,7 @@ def _fresh_sqlite(url: str) -> None:
 
 
 def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -> int:
-    from pulsehub.report import print_run
+    from pulsehub.report import SyncProgress, print_run
     from pulsehub.runtime import Runtime
     from sandbox import Sandbox
 
@@ -66,8 +66,9 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
     try:
         console.print(f"sandbox serving Salesforce, Zendesk and usage APIs at {sb.base_url}")
         rt = Runtime(sandbox_settings(sb.base_url, database_url))
-        with console.status("first sync: pull, resolve, score, escalate, write back..."):
-            first = rt.sync(kind="demo")
+        console.print("first sync: pull, resolve identities, score, escalate, write back")
+        with SyncProgress(console) as progress:
+            first = rt.sync(kind="demo", progress=progress)
         print_run(console, first)
         writes_first = Counter(w["kind"] for w in sb.writes)
         requests_before = len(sb.requests)

@@ -131,3 +131,42 @@ def print_identity_review(console: Console, factory: sessionmaker[Session]) -> N
         console.print(
             f"{n} record(s) to review: `pulsehub identity link ID ACCOUNT_ID` or `reject ID`"
         )
+
+
+class SyncProgress:
+    """A rich progress display for a sync: one line per stream with its record count."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[n]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, object] = {}
+        self._current: str | None = None
+
+    def __enter__(self) -> SyncProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish_current()
+        self._progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def _finish_current(self) -> None:
+        if self._current is not None:
+            self._progress.update(self._tasks[self._current], total=1, completed=1)  # type: ignore[arg-type]
+
+    def __call__(self, step: str, count: int) -> None:
+        if step != self._current:
+            self._finish_current()
+            self._current = step
+            if step not in self._tasks:
+                self._tasks[step] = self._progress.add_task(step, total=None, n="")
+        label = f"{count:,} records" if "." in step else (f"{count:,} writes" if count else "")
+        self._progress.update(self._tasks[step], n=label)  # type: ignore[arg-type]

@@ -97,7 +97,12 @@ class Runtime:
         return out
 
     def sync(
-        self, *, dry_run: bool = False, as_of: dt.date | None = None, kind: str = "sync"
+        self,
+        *,
+        dry_run: bool = False,
+        as_of: dt.date | None = None,
+        kind: str = "sync",
+        progress: Any = None,
     ) -> RunReport:
         return sync_job(
             self.factory,
@@ -107,6 +112,7 @@ class Runtime:
             as_of=as_of,
             kind=kind,
             errors=self.startup_errors,
+            progress=progress,
         )
 
     def reconcile(self) -> RunReport:

@@ -72,6 +72,7 @@ def sync_job(
     as_of: dt.date | None = None,
     kind: str = "sync",
     errors: list[str] | None = None,
+    progress: Any = None,
 ) -> RunReport:
     steps = make_steps(connectors, config)
     return run_sync(
@@ -83,6 +84,7 @@ def sync_job(
         kind=kind,
         streams=STREAM_ORDER,
         errors=errors or [],
+        progress=progress,
     )
 
 

@@ -27,6 +27,8 @@ from sync.writeback import PlannedWrite, plan_writeback
 
 log = logging.getLogger(__name__)
 
+OnProgress = Callable[[str, int], None]
+
 # Streams whose first sync needs a start date (history beyond it is not pulled).
 DATED_STREAMS = frozenset({("usage", "daily_usage")})
 DEFAULT_HISTORY_DAYS = 180
@@ -91,6 +93,7 @@ def pull_stream(
     fresh: bool = False,
     seen: set[Any] | None = None,
     start: dt.datetime | None = None,
+    progress: OnProgress | None = None,
 ) -> tuple[int, int]:
     """Pull one stream page by page; returns (records stored, records quarantined).
 
@@ -113,6 +116,8 @@ def pull_stream(
             rejected += quarantine(session, page.rejected, run_id)
             if page.cursor is not None:
                 cursors.save_cursor(session, name, page.cursor)
+        if progress is not None:
+            progress(name, stored + rejected)
     log.info("pulled %s: %s stored, %s quarantined", name, stored, rejected)
     return stored, rejected
 
@@ -176,8 +181,13 @@ def run_sync(
     fresh: Sequence[tuple[str, str]] = (),
     errors: Sequence[str] = (),
     history_days: int = DEFAULT_HISTORY_DAYS,
+    progress: OnProgress | None = None,
 ) -> RunReport:
-    """Run the whole pipeline once and record it as a SyncRun."""
+    """Run the whole pipeline once and record it as a SyncRun.
+
+    `progress(step, count)` is told of every pulled page and of each later step as it starts.
+    """
+    tell: OnProgress = progress or (lambda step, n: None)
     started = time.perf_counter()
     as_of = as_of or utcnow().date()
     with transaction(factory) as session:
@@ -193,22 +203,34 @@ def run_sync(
             days=history_days
         )
         _pull_all(
-            factory, connectors, streams, run_id, report, fresh=set(fresh), start=history_start
+            factory,
+            connectors,
+            streams,
+            run_id,
+            report,
+            fresh=set(fresh),
+            start=history_start,
+            progress=tell,
         )
+        tell("resolving identities", 0)
         with transaction(factory) as session:
             report.identity = resolve_identities(session)
+        tell("scoring", 0)
         with transaction(factory) as session:
             report.bands = steps.score(session, as_of)
         creates: list[outbox.CreateRequest] = []
         if steps.escalate is not None:
+            tell("escalating", 0)
             with transaction(factory) as session:
                 report.escalations, creates = steps.escalate(session, as_of)
+        tell("planning write-back", 0)
         with transaction(factory) as session:
             report.plan = plan_writeback(session)
             if not dry_run:
                 outbox.enqueue_plan(session, report.plan)
                 outbox.enqueue_creates(session, creates)
         if not dry_run and steps.push is not None:
+            tell("pushing", len(report.plan) + len(creates))
             report.pushed = steps.push(factory)
         status = "partial" if report.errors else "succeeded"
     except Exception as exc:
@@ -236,6 +258,7 @@ def _pull_all(
     *,
     fresh: set[tuple[str, str]],
     start: dt.datetime,
+    progress: OnProgress,
 ) -> None:
     """Pull every stream; a source that fails stops its own remaining streams, not the others'.
 
@@ -258,6 +281,7 @@ def _pull_all(
                 fresh=is_fresh,
                 seen=seen,
                 start=start if (source, stream) in DATED_STREAMS else None,
+                progress=progress,
             )
         except ConnectorError as exc:
             # committed pages and their cursor stay; the next run resumes from there
