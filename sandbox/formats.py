@@ -22,6 +22,11 @@ def sf_id(prefix: str, number: int) -> str:
     return id15 + _checksum(id15)
 
 
+def id18(rid: str) -> str:
+    """The 18-character form of a Salesforce id (15-character ids get their checksum)."""
+    return rid + _checksum(rid) if len(rid) == 15 else rid
+
+
 def _checksum(id15: str) -> str:
     suffix = ""
     for block in range(3):

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from sandbox.app import BadRequest, Route
-from sandbox.formats import parse_datetime, sf_datetime
+from sandbox.formats import id18, parse_datetime, sf_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_query import _attributes, batch_size, page, start_query
 from sandbox.sf_schema import FIELDS, PREFIX, canonical_object, describe, to_wire
@@ -165,7 +165,7 @@ def render_record(
 
 def get_record(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
-    record = state.world.sf[obj].get(m.group("id"))
+    record = state.world.sf[obj].get(id18(m.group("id")))
     if record is None or record["IsDeleted"] or not m.group("id").startswith(PREFIX[obj]):
         raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
     only = req.query.get("fields")

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from sandbox.app import BadRequest, Route
+from sandbox.formats import id18
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_records import (
     ROLLED_BACK,
@@ -99,7 +100,7 @@ def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         for rec in records:
             obj = _type_of(rec)
-            rid = str(rec.get("id") or rec.get("Id") or "") if isinstance(rec, dict) else ""
+            rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
             if obj is None:
                 planned.append(
                     (
@@ -219,12 +220,12 @@ def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
     body = _body(req) or {}
     state.faults.begin_write()
     with state.world.lock:
-        values, errors = check_update(state, obj, m.group("id"), body)
+        values, errors = check_update(state, obj, id18(m.group("id")), body)
         if errors:
             if errors[0]["statusCode"] in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
                 raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
             return _single_errors(errors)
-        apply_update(state, obj, m.group("id"), values, body)
+        apply_update(state, obj, id18(m.group("id")), values, body)
     return Response(204)
 
 
@@ -244,7 +245,7 @@ def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
 def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     with state.world.lock:
-        if obj is None or not delete(state, obj, m.group("id")):
+        if obj is None or not delete(state, obj, id18(m.group("id"))):
             raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
     return Response(204)
 

@@ -166,6 +166,8 @@ def compare(op: str, value: Any, lit: Any) -> bool:
 def _eq(value: Any, lit: Any) -> bool:
     v, o = _comparable(value, lit)
     if isinstance(v, str) and isinstance(o, str):
+        if {len(v), len(o)} == {15, 18} and v[:15] == o[:15]:
+            return True  # a 15-character id matches its 18-character form
         return v.lower() == o.lower()
     return bool(v == o)
 

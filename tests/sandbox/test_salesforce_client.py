@@ -187,6 +187,13 @@ def test_describe_limits_and_record_get(sb: Sandbox) -> None:
     got = sf.Account.get(acc["Id"])
     assert got["Name"] == acc["Name"] and got["attributes"]["type"] == "Account"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", got["SystemModstamp"])
+    assert sf.Account.get(acc["Id"][:15])["Id"] == acc["Id"]
+    short = sf.query(f"SELECT Id FROM Contact WHERE AccountId = '{acc['Id'][:15]}'")
+    assert (
+        short["totalSize"]
+        == sum(c["AccountId"] == acc["Id"] and not c["IsDeleted"] for c in sb.world.contacts)
+        > 0
+    )
     with pytest.raises(SalesforceResourceNotFound):
         sf.Account.get("001000000000000AAA")
 
