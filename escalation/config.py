@@ -97,6 +97,9 @@ class RuleConfig(_Strict):
     tiers: list[str] = Field(default_factory=list, description="urgent_sla_breach: tiers covered")
     min_bad: int = Field(default=2, ge=1, description="csat_turning_bad: bad ratings in the window")
     bad_share: float = Field(default=0.4, gt=0, le=1, description="csat_turning_bad: bad / rated")
+    min_rise: float = Field(
+        default=0.2, ge=0, le=1, description="csat_turning_bad: bad share up by at least this"
+    )
     lookback_days: int = Field(
         default=60, gt=0, description="champion_left: how recent a departure"
     )

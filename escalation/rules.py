@@ -165,7 +165,7 @@ def csat_turning_bad(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
     share = f.csat_recent_bad / recent
     prior = f.csat_prior_good + f.csat_prior_bad
     prior_share = f.csat_prior_bad / prior if prior else 0.0
-    if share >= rule.bad_share and share > prior_share:
+    if share >= rule.bad_share and share - prior_share >= max(rule.min_rise, 1e-9):
         evidence = {
             "recent_bad": f.csat_recent_bad,
             "recent_rated": recent,

@@ -15,7 +15,7 @@ def test_default_rules_enable_every_trigger():
     assert config.rule("renewal_review").within_days == 90
     assert config.lifecycle.review_hours == 72
     assert config.cooldown_days("contradiction") == 14
-    assert config.cooldown_days("band_red") == 7
+    assert config.cooldown_days("band_red") == 14
     assert set(config.owner_task.playbooks) >= {"at_risk", "critical", "renewal_review"}
 
 

@@ -116,7 +116,7 @@ def test_auto_resolve_with_note_cooldown_and_review(session, config):
     assert esc.state == "resolved"
     assert esc.resolved_at == later
     assert "condition cleared" in (esc.resolution_note or "")
-    assert esc.cooldown_until == later + timedelta(days=7)
+    assert esc.cooldown_until == later + timedelta(days=14)
     assert esc.review_due_at == later + timedelta(hours=72)
     keys = {a.key.rsplit(":", 1)[-1] for a in actions if a.key.startswith(f"esc:{acc.id}:band_red")}
     assert keys == {"tags-remove", "review"}
@@ -145,8 +145,8 @@ def test_cooldown_suppresses_flapping_then_reopens_as_next_episode(session, conf
     assert run(session, config, [acc], now=NOW + timedelta(days=2)) == []
     (esc,) = escalations(session)
     assert esc.state == "resolved"
-    after = NOW + timedelta(days=9)
-    f.snapshot(session, acc, -9, "red", 30)
+    after = NOW + timedelta(days=16)
+    f.snapshot(session, acc, -16, "red", 30)
     actions = run(session, config, [acc], now=after)
     assert esc.state == "open" and esc.opened_at == after and esc.resolved_at is None
     assert esc.details["episode"] == 2

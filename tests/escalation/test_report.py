@@ -40,14 +40,14 @@ def history(session, config):
     lifecycle.acknowledge(esc, NOW + timedelta(hours=2))
     f.snapshot(session, big, -1, "green", 80)
     run(session, config, [big], NOW + timedelta(hours=24))
-    f.snapshot(session, big, -10, "red", 20)
-    run(session, config, [big], NOW + timedelta(days=10))
+    f.snapshot(session, big, -16, "red", 20)
+    run(session, config, [big], NOW + timedelta(days=16))
     session.commit()
     return big, small
 
 
 def test_report_counts_episodes_timings_repeats_and_reviews(session, config, history):
-    report = build_report(session, NOW + timedelta(days=11), since=NOW - timedelta(days=1))
+    report = build_report(session, NOW + timedelta(days=17), since=NOW - timedelta(days=1))
     assert report.total.escalations == 5  # red and renewal twice each, repeated issue once
     by_rule = {r.name: r for r in report.per_rule}
     assert by_rule["band_red"].escalations == 2 and by_rule["band_red"].open == 1
@@ -66,7 +66,7 @@ def test_report_counts_episodes_timings_repeats_and_reviews(session, config, his
 
 
 def test_report_window_excludes_older_episodes(session, config, history):
-    report = build_report(session, NOW + timedelta(days=11), since=NOW + timedelta(days=5))
+    report = build_report(session, NOW + timedelta(days=17), since=NOW + timedelta(days=5))
     assert report.total.escalations == 2
     assert {r.name for r in report.per_rule} == {"band_red", "renewal_review"}
 
@@ -109,12 +109,12 @@ def test_cli_replay_leaves_live_escalations_alone(cli_db, session):
     before = session.query(Escalation).count()
     result = CliRunner().invoke(
         app,
-        ["replay", "--start", "2026-06-25", "--end", "2026-07-12", "--step-days", "1", "--json"],
+        ["replay", "--start", "2026-06-25", "--end", "2026-07-18", "--step-days", "1", "--json"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["accounts"] == 2
-    # red + renewal review on 06-30, both again on 07-10 after the cooldown, the repeated issue
+    # red + renewal review on 06-30, both again on 07-16 after the 14-day cooldown, the repeated issue
     assert data["by_rule"] == {"band_red": 2, "renewal_review": 2, "repeated_issue": 1}
     session.expire_all()
     assert session.query(Escalation).count() == before

@@ -91,7 +91,7 @@ def test_repeated_issue_links_three_similar_tickets(session, config):
         f.ticket(session, acc, "Login fails with SSO", days_ago=2).zd_id,
     ]
     f.ticket(session, acc, "Invoice address change", days_ago=3)
-    f.ticket(session, acc, "SSO login fails (old)", days_ago=45)
+    f.ticket(session, acc, "SSO login fails (old)", days_ago=100)  # before the baseline
     (d,) = [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
     assert d.ticket_ids == ids
     assert d.reason == "repeat_subj-fails-login"
@@ -140,10 +140,10 @@ def test_csat_turning_bad(session, config):
     acc = f.account(session)
     for i, score in enumerate(["good", "good", "good", "bad"]):
         f.ticket(session, acc, f"q{i}", days_ago=60, status="solved", csat=score, csat_at=f.at(50))
-    for i, score in enumerate(["bad", "bad", "good"]):
+    for i, score in enumerate(["bad", "bad", "bad", "good"]):
         f.ticket(session, acc, f"r{i}", days_ago=10, status="solved", csat=score, csat_at=f.at(5))
     d = fired(session, config, acc)["csat_bad"]
-    assert d.evidence["bad_share"] == 0.67
+    assert d.evidence["bad_share"] == 0.75
     assert d.evidence["prior_bad_share"] == 0.25
 
 
@@ -257,11 +257,11 @@ def test_steady_topic_on_a_busy_account_is_not_a_repeated_issue(session, config)
     for day in range(2, 120, 4):  # a login ticket every 4 days for four months: usual
         f.ticket(session, acc, "Users cannot log in with SSO", days_ago=day, tags=["login", "sso"])
     assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
-    for day in range(1, 13):  # now 19 in a month against a usual 7.67
+    for day in range(1, 13):  # now 19 in a month against a usual 7.5
         f.ticket(session, acc, "Users cannot log in with SSO", days_ago=day, tags=["login", "sso"])
     (d,) = [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
     assert d.reason == "repeat_tag-login"
-    assert d.evidence["usual_in_window"] == 7.67  # 23 in the 90 days before the window
+    assert d.evidence["usual_in_window"] == 7.5  # 15 in the 60 days before the window
     assert len(d.ticket_ids) == 19
 
 
@@ -270,3 +270,20 @@ def test_how_to_questions_are_not_an_engineering_problem(session, config):
     for i in range(4):
         f.ticket(session, acc, "How do I configure exports?", days_ago=i + 1, tags=["how_to"])
     assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
+
+
+def test_one_earlier_ticket_on_the_problem_raises_the_bar(session, config):
+    acc = f.account(session)
+    for days in (20, 10, 2):
+        f.ticket(session, acc, "SSO login fails for all users", days_ago=days)
+    f.ticket(session, acc, "SSO login fails for all users", days_ago=45)  # in the baseline
+    assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
+
+
+def test_csat_needs_a_real_rise(session, config):
+    acc = f.account(session)
+    for i, score in enumerate(["good", "bad", "bad", "good"]):
+        f.ticket(session, acc, f"q{i}", days_ago=60, status="solved", csat=score, csat_at=f.at(50))
+    for i, score in enumerate(["bad", "bad", "bad", "good", "good"]):
+        f.ticket(session, acc, f"r{i}", days_ago=10, status="solved", csat=score, csat_at=f.at(5))
+    assert "csat_bad" not in fired(session, config, acc)  # 60% now vs 50% before
