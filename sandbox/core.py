@@ -57,6 +57,7 @@ class Sandbox:
         ticket_rate: float = 1.0,
         limits: Limits | str | None = None,
         world: World | None = None,
+        export_lag: int = 60,
     ) -> None:
         self.world: World = world or build_world(
             accounts, seed, now, usage_days, ticket_rate=ticket_rate
@@ -64,6 +65,7 @@ class Sandbox:
         if isinstance(limits, str):
             limits = Limits.real() if limits == "real" else Limits()
         self.state = State(self.world, limits)
+        self.state.export_lag = export_lag
         self.state.faults.set_profile(faults)
         self._port = port
         self._server: HttpServer | None = None

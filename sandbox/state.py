@@ -33,6 +33,7 @@ class State:
         self.cursor_serial = 0
         self.derived: dict[str, tuple[int, Any]] = {}  # caches keyed by a data version
         self.timeout_seconds = 30.0
+        self.export_lag = 60  # Zendesk exports leave out the last minute
         self._seq = 0
         self._lock = threading.Lock()
 

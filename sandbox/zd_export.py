@@ -71,7 +71,7 @@ def _cursor_page(
     skip: Callable[[int], bool],
 ) -> Response:
     """Shared cursor-export logic over items sorted by (updated_at, key)."""
-    cutoff = state.world.clock.epoch() - 60
+    cutoff = state.world.clock.epoch() - state.export_lag
     if "cursor" in req.query:
         ts, key = decode_cursor(req.query["cursor"])
         i = bisect.bisect_right(keys, (ts, key))
@@ -82,12 +82,12 @@ def _cursor_page(
         last = (start, 0)
     per_page = _per_page(req)
     items: list[dict[str, Any]] = []
-    while i < len(keys) and keys[i][0] < cutoff and len(items) < per_page:
+    while i < len(keys) and keys[i][0] <= cutoff and len(items) < per_page:
         last = keys[i]
         if not skip(keys[i][1]):
             items.append(render(keys[i][1]))
         i += 1
-    done = i >= len(keys) or keys[i][0] >= cutoff
+    done = i >= len(keys) or keys[i][0] > cutoff
     after = encode_cursor(*last)
     return json_response(
         200,
@@ -144,20 +144,20 @@ def _time_page(
     render: Callable[[int], dict[str, Any]],
 ) -> Response:
     start = _start_time(req)
-    cutoff = state.world.clock.epoch() - 60
-    if start > cutoff + 60:
+    cutoff = state.world.clock.epoch() - state.export_lag
+    if start > cutoff + state.export_lag:
         raise BadRequest(422, "InvalidValue", "start_time is in the future")
     i = bisect.bisect_left(keys, (start, -1))
     per_page = _per_page(req)
     items: list[dict[str, Any]] = []
     end_time = start
     while (
-        i < len(keys) and keys[i][0] < cutoff and (len(items) < per_page or keys[i][0] == end_time)
+        i < len(keys) and keys[i][0] <= cutoff and (len(items) < per_page or keys[i][0] == end_time)
     ):
         end_time = keys[i][0]
         items.append(render(keys[i][1]))
         i += 1
-    done = i >= len(keys) or keys[i][0] >= cutoff
+    done = i >= len(keys) or keys[i][0] > cutoff
     # a full page that never left its start second would repeat forever: step past it
     next_start = end_time + 1 if end_time == start and len(items) >= per_page else end_time
     return json_response(

@@ -280,3 +280,18 @@ def test_oauth_bearer_and_wrong_credentials(sb: Sandbox, monkeypatch: pytest.Mon
     with pytest.raises(APIException) as exc:
         list(bad.groups())
     assert "Couldn't authenticate you" in str(exc.value)
+
+
+def test_export_lag_hides_the_last_minute_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.sandbox.conftest import NOW
+
+    for lag, visible in ((60, False), (0, True)):
+        with Sandbox(accounts=4, seed=3, now=NOW, export_lag=lag) as box:
+            zd = zenpy_client(box, monkeypatch)
+            zd.tickets.add_tags(1, ["fresh"])
+            fresh_ids = {
+                t.id for t in zd.tickets.incremental(start_time=box.world.clock.epoch() - 30)
+            }
+            assert (1 in fresh_ids) is visible
