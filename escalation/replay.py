@@ -28,6 +28,14 @@ from model.tables import Escalation, HealthSnapshot, Opportunity
 log = logging.getLogger(__name__)
 
 
+class RuleSignal(BaseModel):
+    """How telling one rule is: accounts it fired for, and how many of those churned after."""
+
+    accounts: int
+    churned_after: int
+    median_lead_days: float | None
+
+
 class ReplayResult(BaseModel):
     start: date
     end: date
@@ -45,6 +53,7 @@ class ReplayResult(BaseModel):
     first_rule_before_churn: dict[str, int]
     escalated_accounts: int
     escalated_accounts_churned: int
+    per_rule_accounts: dict[str, RuleSignal]
 
 
 def churn_dates(session: Session, start: date, end: date) -> dict[int, date]:
@@ -122,6 +131,24 @@ def _measure(
             lost = churn.get(ep.account_id)
             if lost is not None and 0 < (lost - ep.opened_at.date()).days <= lead_window_days:
                 before[ep.account_id].append((ep.opened_at, ep.rule))
+    per_rule: dict[str, dict[int, datetime]] = defaultdict(dict)
+    for esc in session.scalars(select(Escalation)):
+        for ep in episodes_of(esc, ""):
+            seen_at = per_rule[ep.rule].get(ep.account_id)
+            if seen_at is None or ep.opened_at < seen_at:
+                per_rule[ep.rule][ep.account_id] = ep.opened_at
+    signals = {}
+    for rule, firsts in sorted(per_rule.items()):
+        leads = [
+            (churn[a] - at.date()).days
+            for a, at in firsts.items()
+            if a in churn and 0 < (churn[a] - at.date()).days <= lead_window_days
+        ]
+        signals[rule] = RuleSignal(
+            accounts=len(firsts),
+            churned_after=len(leads),
+            median_lead_days=statistics.median(leads) if leads else None,
+        )
     for account_id, eps in before.items():
         opened, rule = min(eps)
         lead.append((churn[account_id] - opened.date()).days)
@@ -144,4 +171,5 @@ def _measure(
         first_rule_before_churn=dict(first_rules.most_common()),
         escalated_accounts=len(first_by_account),
         escalated_accounts_churned=sum(1 for a in first_by_account if a in churn),
+        per_rule_accounts=signals,
     )

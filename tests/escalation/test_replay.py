@@ -49,3 +49,17 @@ def test_replay_measures_volume_and_lead_time_then_rolls_back(session, config):
     session.rollback()
     assert session.scalars(select(Escalation.dedup_key)).all() == ["live"]
     assert session.scalar(select(func.count()).select_from(Escalation)) == 1
+
+
+def test_replay_tells_which_rules_came_before_churn(session, config):
+    churned = f.account(session, arr=0.0, renewal_date=None)
+    lost = f.renewal(session, churned, in_days=-5, amount=90_000)
+    lost.is_closed, lost.is_won = True, False
+    f.snapshot(session, churned, 70, "green", 80)
+    f.snapshot(session, churned, 42, "red", 35)
+    other = f.account(session)
+    f.snapshot(session, other, 42, "red", 35)
+    result = replay(session, AS_OF - timedelta(days=70), AS_OF, config, step_days=7)
+    red = result.per_rule_accounts["band_red"]
+    assert (red.accounts, red.churned_after, red.median_lead_days) == (2, 1, 37)
+    session.rollback()
