@@ -79,7 +79,7 @@ def _cursor_page(
     else:
         start = _start_time(req)
         i = bisect.bisect_left(keys, (start, -1))
-        last = (start, 0)
+        last = (start - 1, 1 << 62)  # an empty page resumes from start_time itself
     per_page = _per_page(req)
     items: list[dict[str, Any]] = []
     while i < len(keys) and keys[i][0] <= cutoff and len(items) < per_page:
