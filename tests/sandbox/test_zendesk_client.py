@@ -295,3 +295,23 @@ def test_export_lag_hides_the_last_minute_unless_configured(
                 t.id for t in zd.tickets.incremental(start_time=box.world.clock.epoch() - 30)
             }
             assert (1 in fresh_ids) is visible
+
+
+def test_empty_cursor_page_resumes_and_sees_later_changes(fresh: Sandbox) -> None:
+    import httpx
+
+    from sandbox import credentials as cred
+
+    auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+    with httpx.Client(base_url=fresh.base_url, auth=auth) as client:
+        start = fresh.world.clock.epoch() - 120
+        empty = client.get(
+            "/api/v2/incremental/tickets/cursor.json", params={"start_time": start}
+        ).json()
+        assert empty["tickets"] == [] and empty["end_of_stream"]
+        client.put("/api/v2/tickets/3/tags.json", json={"tags": ["later"]})
+        fresh.tick(61)
+        later = client.get(empty["after_url"]).json()
+        assert [t["id"] for t in later["tickets"]] == [3] and later["end_of_stream"]
+        again = client.get(later["after_url"]).json()
+        assert again["tickets"] == []
