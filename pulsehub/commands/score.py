@@ -61,12 +61,17 @@ def run(
     scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML")] = None,
 ) -> None:
     """Score accounts as of a day and store the snapshots."""
-    from scoring.service import score_accounts
+    from scoring.service import score_accounts, score_all
 
     card = _scorecard(scorecard)
     with _session() as session:
-        snaps = score_accounts(session, _day(as_of), card, account or None)
-    console.print(f"scored {len(snaps)} accounts: {dict(Counter(s.band for s in snaps))}")
+        if account:
+            bands = dict(
+                Counter(s.band for s in score_accounts(session, _day(as_of), card, account))
+            )
+        else:
+            bands = score_all(session, _day(as_of), card)  # in batches: flat memory
+    console.print(f"scored {sum(bands.values())} accounts: {bands}")
 
 
 @app.command()

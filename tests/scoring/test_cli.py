@@ -41,6 +41,8 @@ def test_run_override_explain_revoke(db) -> None:
     ran = runner.invoke(app, ["run"])
     assert ran.exit_code == 0, ran.output
     assert "scored 1 accounts: {'red': 1}" in ran.output
+    one = runner.invoke(app, ["run", "--account", str(account_id)])
+    assert "scored 1 accounts: {'red': 1}" in one.output
     bad = runner.invoke(app, ["override", str(account_id), "--reason", "x", "--band", "blue"])
     assert bad.exit_code == 2
     ok = runner.invoke(app, ["override", str(account_id), "--reason", "exec sponsor re-engaged",
