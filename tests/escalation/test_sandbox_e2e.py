@@ -1,0 +1,76 @@
+"""End to end on the sandbox: engineering tickets are created once, whatever happens between.
+
+The real pipeline (pull, score, escalate, outbox, zenpy push) runs against the loopback
+sandbox; we then replay the worst case — the ticket was created in Zendesk but the run died
+before recording it — and rerun everything.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from model.db import upgrade
+from model.tables import Escalation, OutboxItem
+from pulsehub.demo import sandbox_settings
+from pulsehub.runtime import Runtime
+from sandbox import Sandbox
+
+
+@pytest.fixture
+def rt(tmp_path):
+    with Sandbox(accounts=80, seed=5) as sb:
+        url = f"sqlite:///{tmp_path / 'e2e.db'}"
+        upgrade(url)
+        runtime = Runtime(sandbox_settings(sb.base_url, url))
+        runtime.sb = sb  # type: ignore[attr-defined]
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def created_tickets(sb) -> list[dict]:
+    return [w for w in sb.writes if w["kind"] == "ticket_created"]
+
+
+def test_engineering_tickets_once_across_reruns_and_a_crash_before_recording(rt):
+    sb = rt.sb
+    first = rt.sync()
+    assert first.errors == []
+    created = created_tickets(sb)
+    assert created, "the default rules should raise engineering tickets on this sandbox"
+    external_ids = [w["changes"].get("external_id") for w in created]
+    assert all(e and e.startswith("pulsehub:") for e in external_ids)
+    assert len(set(external_ids)) == len(external_ids)
+    with rt.factory() as s:
+        recorded = dict(
+            s.execute(
+                select(Escalation.id, Escalation.zd_ticket_id).where(
+                    Escalation.zd_ticket_id.is_not(None)
+                )
+            ).all()
+        )
+        assert len(recorded) == len(created)
+        # crash between create and record: the push is pending again, nothing recorded
+        s.execute(
+            update(OutboxItem)
+            .where(OutboxItem.kind == "zd_ticket")
+            .values(status="pending", done_at=None, next_attempt_at=None)
+        )
+        s.execute(update(Escalation).values(zd_ticket_id=None))
+        s.commit()
+    rt.drain()
+    assert len(created_tickets(sb)) == len(created)  # replayed under the same Idempotency-Key
+    with rt.factory() as s:
+        again = dict(
+            s.execute(
+                select(Escalation.id, Escalation.zd_ticket_id).where(
+                    Escalation.zd_ticket_id.is_not(None)
+                )
+            ).all()
+        )
+    assert again == recorded
+    second = rt.sync()
+    assert second.errors == []
+    assert len(created_tickets(sb)) == len(created)
