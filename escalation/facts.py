@@ -10,98 +10,21 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from escalation.clusters import IssueCluster, TicketFact, count_matching, find_clusters
 from escalation.config import EscalationConfig, load_rules
-from model.tables import Account, Contact, HealthSnapshot, Opportunity, Ticket
+from escalation.fact_models import AccountFacts, ContactFact, SnapshotFact, end_of_day
+from escalation.ticket_facts import add_ticket_facts
+from model.tables import Account, Contact, HealthSnapshot, Opportunity
 
 log = logging.getLogger(__name__)
 
-SOLVED = frozenset({"solved", "closed", "deleted"})
-TICKET_COLUMNS = (
-    Ticket.zd_id,
-    Ticket.account_id,
-    Ticket.subject,
-    Ticket.status,
-    Ticket.priority,
-    Ticket.tags,
-    Ticket.created_at,
-    Ticket.solved_at,
-    Ticket.first_reply_minutes,
-    Ticket.csat,
-    Ticket.csat_at,
-)
+__all__ = ["AccountFacts", "ContactFact", "SnapshotFact", "end_of_day", "gather_facts"]
+
 HISTORY_DAYS = 200
-
-
-class SnapshotFact(BaseModel):
-    as_of: date
-    score: float | None = None
-    band: str
-    trend_28d: float | None = None
-    sharp_drop: bool = False
-    reasons: list[Any] = []
-    contradictions: list[Any] = []
-    risk_level: str | None = None
-    risk_drivers: list[Any] = []
-
-
-class ContactFact(BaseModel):
-    sf_id: str
-    name: str | None = None
-    title: str | None = None
-    is_executive: bool = False
-    left_at: datetime | None = None
-
-
-class AccountFacts(BaseModel):
-    """What the rules may know about one account on one day."""
-
-    account_id: int
-    name: str
-    sf_id: str | None = None
-    tier: str | None = None
-    segment: str | None = None
-    arr: float | None = None
-    renewal_date: date | None = None
-    renewal_amount: float | None = None
-    owner_sf_id: str | None = None
-    owner_name: str | None = None
-    as_of: date
-    latest: SnapshotFact | None = None
-    previous: SnapshotFact | None = None
-    baseline_28d: SnapshotFact | None = None
-    band_before: str | None = None
-    open_tickets: list[TicketFact] = []
-    clusters: list[IssueCluster] = []
-    csat_recent_good: int = 0
-    csat_recent_bad: int = 0
-    csat_prior_good: int = 0
-    csat_prior_bad: int = 0
-    champions_left: list[ContactFact] = []
-    executive_contacts: int = 0
-
-    @property
-    def days_to_renewal(self) -> int | None:
-        return None if self.renewal_date is None else (self.renewal_date - self.as_of).days
-
-    @property
-    def arr_at_stake(self) -> float:
-        return max(self.arr or 0.0, self.renewal_amount or 0.0)
-
-    @property
-    def open_urgent(self) -> list[TicketFact]:
-        return [t for t in self.open_tickets if t.priority == "urgent"]
-
-
-def end_of_day(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def gather_facts(
@@ -122,7 +45,7 @@ def gather_facts(
     ids = list(facts)
     _add_snapshots(session, facts, ids, as_of)
     _add_renewals(session, facts, ids, as_of)
-    _add_tickets(session, facts, ids, as_of, cfg)
+    add_ticket_facts(session, facts, ids, as_of, cfg)
     _add_contacts(session, facts, ids, as_of, cfg)
     log.debug("gathered escalation facts for %s accounts as of %s", len(facts), as_of)
     return facts
@@ -205,96 +128,6 @@ def _add_renewals(
         f.renewal_amount = amount
         if f.renewal_date is None or f.renewal_date < as_of:
             f.renewal_date = close_date
-
-
-def _add_tickets(
-    session: Session,
-    facts: dict[int, AccountFacts],
-    ids: list[int],
-    as_of: date,
-    cfg: EscalationConfig,
-) -> None:
-    """Open tickets, CSAT counts, and repeated-issue clusters with their baseline rate."""
-    end = end_of_day(as_of)
-    repeat = cfg.rule("repeated_issue")
-    csat_days = cfg.rule("csat_turning_bad").window_days
-    window_start = end - timedelta(days=repeat.window_days)
-    baseline_start = window_start - timedelta(days=repeat.baseline_days)
-    csat_start = end - timedelta(days=3 * csat_days)
-    rows = session.execute(
-        select(*TICKET_COLUMNS)
-        .where(Ticket.account_id.in_(ids), Ticket.created_at < end)
-        .where(
-            or_(
-                Ticket.solved_at.is_(None),
-                Ticket.solved_at >= end,
-                Ticket.created_at >= baseline_start,
-                Ticket.csat_at >= csat_start,
-            )
-        )
-    ).all()
-    own_tags = set(cfg.zendesk.tags)
-    recent: dict[int, list[TicketFact]] = defaultdict(list)
-    baseline: dict[int, list[TicketFact]] = defaultdict(list)
-    for t in rows:
-        tags = list(t.tags or [])
-        if own_tags.intersection(tags) or t.account_id is None:
-            continue
-        f = facts[t.account_id]
-        fact = TicketFact.model_construct(
-            zd_id=t.zd_id,
-            subject=t.subject or "",
-            status=t.status,
-            priority=t.priority,
-            tags=tags,
-            created_at=t.created_at,
-            solved_at=t.solved_at,
-            first_reply_minutes=t.first_reply_minutes,
-            age_hours=(end - t.created_at).total_seconds() / 3600,
-        )
-        # open that day: not solved by then (a ticket solved later was open on a replayed day)
-        if t.solved_at >= end if t.solved_at is not None else t.status not in SOLVED:
-            f.open_tickets.append(fact)
-        if t.created_at >= window_start:
-            recent[t.account_id].append(fact)
-        elif t.created_at >= baseline_start:
-            baseline[t.account_id].append(fact)
-        if t.csat in ("good", "bad") and t.csat_at is not None and csat_start <= t.csat_at < end:
-            is_recent = t.csat_at >= end - timedelta(days=csat_days)
-            attr = f"csat_{'recent' if is_recent else 'prior'}_{t.csat}"
-            setattr(f, attr, getattr(f, attr) + 1)
-    for account_id, tickets in recent.items():
-        facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
-    for f in facts.values():
-        f.open_tickets.sort(key=lambda x: x.zd_id)
-
-
-def _clusters(
-    recent: list[TicketFact], before: list[TicketFact], cfg: EscalationConfig
-) -> list[IssueCluster]:
-    """Clusters of the window, each with how many such tickets the window would normally hold."""
-    repeat = cfg.rule("repeated_issue")
-    excluded = {t.lower() for t in repeat.exclude_tags}
-    recent = [t for t in recent if not excluded.intersection(g.lower() for g in t.tags)]
-    before = [t for t in before if not excluded.intersection(g.lower() for g in t.tags)]
-    clusters = find_clusters(
-        sorted(recent, key=lambda x: x.zd_id),
-        min_tickets=repeat.min_tickets,
-        similarity=repeat.similarity,
-        ignore_tags=cfg.ignore_tags,
-    )
-    if not repeat.baseline_days:
-        return clusters
-    by_id = {t.zd_id: t for t in recent}
-    for c in clusters:
-        c.baseline_count = count_matching(
-            [by_id[i] for i in c.ticket_ids],
-            before,
-            similarity=repeat.similarity,
-            ignore_tags=cfg.ignore_tags,
-        )
-        c.expected = round(c.baseline_count * repeat.window_days / repeat.baseline_days, 2)
-    return clusters
 
 
 def _add_contacts(

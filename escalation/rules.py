@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from escalation.clusters import poisson_tail
+from escalation.clusters import TicketFact, poisson_tail
 from escalation.config import EscalationConfig, RuleConfig
 from escalation.decisions import AccountSummary, Decision
-from escalation.facts import AccountFacts, TicketFact
+from escalation.facts import AccountFacts
 from escalation.severity import assess_severity
 
 # (reason, title, evidence, linked ticket ids, extra severity inputs)

@@ -1,0 +1,74 @@
+"""The facts the escalation rules see about one account on one day (plain pydantic models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from escalation.clusters import IssueCluster, TicketFact
+
+
+class SnapshotFact(BaseModel):
+    as_of: date
+    score: float | None = None
+    band: str
+    trend_28d: float | None = None
+    sharp_drop: bool = False
+    reasons: list[Any] = []
+    contradictions: list[Any] = []
+    risk_level: str | None = None
+    risk_drivers: list[Any] = []
+
+
+class ContactFact(BaseModel):
+    sf_id: str
+    name: str | None = None
+    title: str | None = None
+    is_executive: bool = False
+    left_at: datetime | None = None
+
+
+class AccountFacts(BaseModel):
+    """What the rules may know about one account on one day."""
+
+    account_id: int
+    name: str
+    sf_id: str | None = None
+    tier: str | None = None
+    segment: str | None = None
+    arr: float | None = None
+    renewal_date: date | None = None
+    renewal_amount: float | None = None
+    owner_sf_id: str | None = None
+    owner_name: str | None = None
+    as_of: date
+    latest: SnapshotFact | None = None
+    previous: SnapshotFact | None = None
+    baseline_28d: SnapshotFact | None = None
+    band_before: str | None = None
+    open_tickets: list[TicketFact] = []
+    clusters: list[IssueCluster] = []
+    csat_recent_good: int = 0
+    csat_recent_bad: int = 0
+    csat_prior_good: int = 0
+    csat_prior_bad: int = 0
+    champions_left: list[ContactFact] = []
+    executive_contacts: int = 0
+
+    @property
+    def days_to_renewal(self) -> int | None:
+        return None if self.renewal_date is None else (self.renewal_date - self.as_of).days
+
+    @property
+    def arr_at_stake(self) -> float:
+        return max(self.arr or 0.0, self.renewal_amount or 0.0)
+
+    @property
+    def open_urgent(self) -> list[TicketFact]:
+        return [t for t in self.open_tickets if t.priority == "urgent"]
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)

@@ -1,0 +1,119 @@
+"""Ticket facts as of a day: open tickets, CSAT counts, repeated-issue clusters (read-only SQL)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from escalation.clusters import IssueCluster, TicketFact, count_matching, find_clusters
+from escalation.config import EscalationConfig
+from escalation.fact_models import AccountFacts, end_of_day
+from model.tables import Ticket
+
+SOLVED = frozenset({"solved", "closed", "deleted"})
+TICKET_COLUMNS = (
+    Ticket.zd_id,
+    Ticket.account_id,
+    Ticket.subject,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.tags,
+    Ticket.created_at,
+    Ticket.solved_at,
+    Ticket.first_reply_minutes,
+    Ticket.csat,
+    Ticket.csat_at,
+)
+
+
+def add_ticket_facts(
+    session: Session,
+    facts: dict[int, AccountFacts],
+    ids: list[int],
+    as_of: date,
+    cfg: EscalationConfig,
+) -> None:
+    """Open tickets, CSAT counts, and repeated-issue clusters with their baseline rate."""
+    end = end_of_day(as_of)
+    repeat = cfg.rule("repeated_issue")
+    csat_days = cfg.rule("csat_turning_bad").window_days
+    window_start = end - timedelta(days=repeat.window_days)
+    baseline_start = window_start - timedelta(days=repeat.baseline_days)
+    csat_start = end - timedelta(days=3 * csat_days)
+    rows = session.execute(
+        select(*TICKET_COLUMNS)
+        .where(Ticket.account_id.in_(ids), Ticket.created_at < end)
+        .where(
+            or_(
+                Ticket.solved_at.is_(None),
+                Ticket.solved_at >= end,
+                Ticket.created_at >= baseline_start,
+                Ticket.csat_at >= csat_start,
+            )
+        )
+    ).all()
+    own_tags = set(cfg.zendesk.tags)
+    recent: dict[int, list[TicketFact]] = defaultdict(list)
+    baseline: dict[int, list[TicketFact]] = defaultdict(list)
+    for t in rows:
+        tags = list(t.tags or [])
+        if own_tags.intersection(tags) or t.account_id is None:
+            continue
+        f = facts[t.account_id]
+        fact = TicketFact.model_construct(
+            zd_id=t.zd_id,
+            subject=t.subject or "",
+            status=t.status,
+            priority=t.priority,
+            tags=tags,
+            created_at=t.created_at,
+            solved_at=t.solved_at,
+            first_reply_minutes=t.first_reply_minutes,
+            age_hours=(end - t.created_at).total_seconds() / 3600,
+        )
+        # open that day: not solved by then (a ticket solved later was open on a replayed day)
+        if t.solved_at >= end if t.solved_at is not None else t.status not in SOLVED:
+            f.open_tickets.append(fact)
+        if t.created_at >= window_start:
+            recent[t.account_id].append(fact)
+        elif t.created_at >= baseline_start:
+            baseline[t.account_id].append(fact)
+        if t.csat in ("good", "bad") and t.csat_at is not None and csat_start <= t.csat_at < end:
+            is_recent = t.csat_at >= end - timedelta(days=csat_days)
+            attr = f"csat_{'recent' if is_recent else 'prior'}_{t.csat}"
+            setattr(f, attr, getattr(f, attr) + 1)
+    for account_id, tickets in recent.items():
+        facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
+    for f in facts.values():
+        f.open_tickets.sort(key=lambda x: x.zd_id)
+
+
+def _clusters(
+    recent: list[TicketFact], before: list[TicketFact], cfg: EscalationConfig
+) -> list[IssueCluster]:
+    """Clusters of the window, each with how many such tickets the window would normally hold."""
+    repeat = cfg.rule("repeated_issue")
+    excluded = {t.lower() for t in repeat.exclude_tags}
+    recent = [t for t in recent if not excluded.intersection(g.lower() for g in t.tags)]
+    before = [t for t in before if not excluded.intersection(g.lower() for g in t.tags)]
+    clusters = find_clusters(
+        sorted(recent, key=lambda x: x.zd_id),
+        min_tickets=repeat.min_tickets,
+        similarity=repeat.similarity,
+        ignore_tags=cfg.ignore_tags,
+    )
+    if not repeat.baseline_days:
+        return clusters
+    by_id = {t.zd_id: t for t in recent}
+    for c in clusters:
+        c.baseline_count = count_matching(
+            [by_id[i] for i in c.ticket_ids],
+            before,
+            similarity=repeat.similarity,
+            ignore_tags=cfg.ignore_tags,
+        )
+        c.expected = round(c.baseline_count * repeat.window_days / repeat.baseline_days, 2)
+    return clusters
