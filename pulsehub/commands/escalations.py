@@ -184,6 +184,33 @@ def ack(
     console.print(f"escalation {escalation_id} acknowledged")
 
 
+@app.command()
+def resolve(
+    escalation_id: int,
+    note: Annotated[str, typer.Option(help="resolution note for the ticket and the record")],
+) -> None:
+    """Resolve by hand: note on the ticket, tags removed, review task for Sev1/Sev2 (via outbox)."""
+    from escalation.config import load_rules
+    from escalation.lifecycle import resolve as resolve_escalation
+    from pulsehub.settings import get_settings
+    from sync.escalate import to_requests
+    from sync.outbox import enqueue_creates
+
+    settings = get_settings()
+    rules = load_rules(settings.rules_file)
+    with _session() as session:
+        esc = session.get(Escalation, escalation_id)
+        if esc is None or esc.state == "resolved":
+            console.print(f"[red]no active escalation {escalation_id}[/]")
+            raise typer.Exit(1)
+        actions = resolve_escalation(esc, rules, utcnow(), note=note)
+        group = settings.zendesk.escalation_group_id
+        queued = enqueue_creates(
+            session, [r for a in actions for r in to_requests(session, a, group)]
+        )
+    console.print(f"escalation {escalation_id} resolved; {queued} write(s) queued in the outbox")
+
+
 def json_dumps(value: object) -> str:
     import json
 

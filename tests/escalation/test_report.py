@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from escalation import lifecycle
@@ -118,3 +119,20 @@ def test_cli_replay_leaves_live_escalations_alone(cli_db, session):
     assert data["by_rule"] == {"band_red": 2, "renewal_review": 2, "repeated_issue": 1}
     session.expire_all()
     assert session.query(Escalation).count() == before
+
+
+def test_cli_resolve_queues_the_note_and_review(cli_db, session):
+    esc = session.query(Escalation).filter_by(rule="band_red").one()
+    assert esc.state == "open"
+    runner = CliRunner()
+    result = runner.invoke(app, ["resolve", str(esc.id), "--note", "exec call went well"])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    esc = session.get(Escalation, esc.id)
+    assert esc.state == "resolved" and esc.resolution_note == "exec call went well"
+    assert esc.review_due_at is not None  # Sev1: post-incident review
+    from model.tables import OutboxItem
+
+    keys = set(session.scalars(select(OutboxItem.key)))
+    assert f"esc:{esc.dedup_key}#2:review" in keys
+    assert runner.invoke(app, ["resolve", str(esc.id), "--note", "again"]).exit_code == 1
