@@ -1,10 +1,11 @@
 """Backtest samples without leakage: one per account, features up to a snapshot, outcome after it.
 
-From the database: a churned account (its first closed-lost renewal) is judged on its latest
-scored snapshot at least `min_lead_days` and at most `horizon_days` before the churn; a retained
-account on its latest scored snapshot at least `horizon_days` before the last snapshot day (so
-we saw it survive the horizon). Snapshots are judged on their computed score and band, not on
-CSM overrides. From a CSV: one row per account, scored now with the scorecard.
+From the database, every account is judged the same way, on a renewal decision: its first
+lost renewal (churned) or else its latest won renewal (retained), using its last scored
+snapshot at least `min_lead_days` and at most `horizon_days` before that decision. Churned and
+retained accounts are thus seen at the same distance from their renewal (no sampling bias on
+renewal proximity). Snapshots are judged on their computed score and band, not on CSM
+overrides. From a CSV: one row per account, scored now with the scorecard.
 """
 
 from __future__ import annotations
@@ -43,20 +44,29 @@ class Sample:
     lead_days: float | None = None  # churned: days it had been red without a break before churn
 
 
-def churn_outcomes(session: Session) -> dict[int, tuple[date, float | None]]:
-    """First closed-lost renewal per account (the churn) and the ARR it took with it."""
+def renewal_outcomes(session: Session) -> dict[int, list[tuple[date, bool, float | None]]]:
+    """Closed renewals per account, oldest first: (close date, lost?, amount)."""
     rows = session.execute(
-        select(Opportunity.account_id, Opportunity.close_date, Opportunity.amount)
+        select(Opportunity.account_id, Opportunity.close_date, Opportunity.is_won, Opportunity.amount)
         .where(Opportunity.type == "Renewal", Opportunity.is_closed.is_(True))
-        .where(Opportunity.is_won.is_(False), Opportunity.is_deleted.is_(False))
-        .where(Opportunity.account_id.is_not(None), Opportunity.close_date.is_not(None))
-        .order_by(Opportunity.account_id, Opportunity.close_date.desc())
-    )
-    out: dict[int, tuple[date, float | None]] = {}
-    for aid, day, amount in rows:
+        .where(Opportunity.is_deleted.is_(False), Opportunity.account_id.is_not(None))
+        .where(Opportunity.close_date.is_not(None))
+        .order_by(Opportunity.account_id, Opportunity.close_date)
+    )  # fmt: skip
+    out: dict[int, list[tuple[date, bool, float | None]]] = {}
+    for aid, day, won, amount in rows:
         if aid is not None and day is not None:
-            out[aid] = (day, amount)  # ordered latest first, so the earliest wins
+            out.setdefault(aid, []).append((day, not won, amount))
     return out
+
+
+def _decisions(
+    renewals: list[tuple[date, bool, float | None]],
+) -> list[tuple[date, bool, float | None]]:
+    """The renewal decisions to judge an account on, in order of preference: its first lost
+    renewal (the churn) if any, else its won renewals, latest first."""
+    lost = [r for r in renewals if r[1]]
+    return lost[:1] if lost else list(reversed(renewals))
 
 
 def samples_from_database(
@@ -64,12 +74,10 @@ def samples_from_database(
 ) -> tuple[list[Sample], dict[str, Any]]:
     """Evaluation samples and the windows used (for the report); snapshots are streamed one
     account at a time, so memory stays flat on long histories."""
-    outcomes = churn_outcomes(session)
-    churn = {aid: day for aid, (day, _) in outcomes.items()}
+    outcomes = renewal_outcomes(session)
     last_day = session.scalar(select(func.max(HealthSnapshot.as_of)))
     if last_day is None:
         return [], {"snapshots": 0}
-    retained_cutoff = last_day - timedelta(days=horizon_days)
     rows = session.execute(
         select(
             HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
@@ -80,30 +88,24 @@ def samples_from_database(
     chosen: dict[int, tuple[int, Sample]] = {}
     for aid, group in groupby(rows, key=lambda r: r[0]):
         snaps = [(day, score, band, sid) for _, day, score, band, sid in group]
-        when = churn.get(aid)
-        if when is not None:
+        for when, lost, amount in _decisions(outcomes.get(aid, [])):
             lo, hi = when - timedelta(days=horizon_days), when - timedelta(days=min_lead_days)
-        else:
-            lo, hi = date.min, retained_cutoff
-        fit = [x for x in snaps if lo <= x[0] <= hi and x[1] is not None]
-        if not fit:
-            continue
-        day, score, band, sid = fit[-1]
-        sample = Sample(aid, when is not None, score, band, as_of=day)
-        if when is not None:
-            sample.lead_days = _red_run_days([x for x in snaps if x[0] < when], when)
-        chosen[aid] = (sid, sample)
+            fit = [x for x in snaps if lo <= x[0] <= hi and x[1] is not None]
+            if not fit:
+                continue
+            day, score, band, sid = fit[-1]
+            sample = Sample(aid, lost, score, band, as_of=day, arr=amount)
+            if lost:
+                sample.lead_days = _red_run_days([x for x in snaps if x[0] < when], when)
+            chosen[aid] = (sid, sample)
+            break
     _add_details(session, chosen)
-    for _, sample in chosen.values():
-        lost = outcomes.get(sample.account_id, (None, None))[1]
-        if sample.churned and lost:
-            sample.arr = lost  # a churned account's ARR field is often zeroed after the loss
     windows = {
         "snapshots_until": last_day.isoformat(),
-        "retained_judged_up_to": retained_cutoff.isoformat(),
+        "judged_on": "last scored snapshot min_lead..horizon days before the renewal decision",
         "horizon_days": horizon_days,
         "min_lead_days": min_lead_days,
-        "churned_accounts": len(churn),
+        "accounts_with_lost_renewal": sum(1 for r in outcomes.values() if any(x[1] for x in r)),
     }
     return [s for _, s in sorted(chosen.values(), key=lambda v: v[1].account_id)], windows
 
@@ -131,7 +133,8 @@ def _add_details(session: Session, chosen: dict[int, tuple[int, Sample]]) -> Non
         )  # fmt: skip
         for sid, trend, signals, risk, arr in rows:
             s = by_snapshot[sid]
-            s.trend_28d, s.signals, s.stored_risk, s.arr = trend, signals or {}, risk, arr
+            s.trend_28d, s.signals, s.stored_risk = trend, signals or {}, risk
+            s.arr = s.arr or arr  # the renewal's amount first: ARR is often zeroed after a loss
 
 
 _FLOAT_FIELDS = {f.name for f in fields(AccountSignals)} - {

@@ -75,31 +75,37 @@ def _snap(s, acct, day: date, score: float) -> None:
                          computed_score=score, computed_band=band, renewal_risk=0.5))  # fmt: skip
 
 
-def test_database_samples_use_only_snapshots_before_the_outcome() -> None:
+def test_database_samples_judge_every_account_before_its_renewal_decision() -> None:
     s = f.make_session()
     churner = f.account(s, arr=0.0)
     lost = END - timedelta(days=200)
     f.opportunity(s, churner, lost, is_closed=True, is_won=False, amount=80_000.0)
     keeper = f.account(s, arr=50_000.0)
-    late = f.account(s)  # too new to have been watched for a whole horizon
+    renewed = END - timedelta(days=100)
+    f.opportunity(s, keeper, renewed - timedelta(days=365), is_closed=True, is_won=True, amount=1.0)
+    f.opportunity(s, keeper, renewed, is_closed=True, is_won=True, amount=50_000.0)
+    f.opportunity(s, keeper, END + timedelta(days=265))  # open: not a decision yet
+    undecided = f.account(s)  # no closed renewal: nothing to judge it on
     for w in range(60):
         day = END - timedelta(days=7 * w)
         _snap(s, keeper, day, 80.0)
+        _snap(s, undecided, day, 20.0)
         if day < lost:
             _snap(s, churner, day, 30.0 if day >= lost - timedelta(days=90) else 80.0)
-        if w < 10:
-            _snap(s, late, day, 20.0)
     s.flush()
     samples, windows = samples_from_database(s, horizon_days=180, min_lead_days=30)
     by_id = {x.account_id: x for x in samples}
     assert set(by_id) == {churner.id, keeper.id}
     c = by_id[churner.id]
-    assert c.churned and c.as_of is not None and c.as_of <= lost - timedelta(days=30)
+    assert c.churned and c.as_of is not None
+    assert lost - timedelta(days=180) <= c.as_of <= lost - timedelta(days=30)
     assert c.arr == 80_000.0  # the lost renewal's amount, not the zeroed ARR field
     assert c.lead_days is not None and 84 <= c.lead_days <= 90
     k = by_id[keeper.id]
-    assert not k.churned and k.as_of is not None and k.as_of <= END - timedelta(days=180)
-    assert windows["horizon_days"] == 180
+    assert not k.churned and k.as_of is not None
+    assert renewed - timedelta(days=180) <= k.as_of <= renewed - timedelta(days=30)
+    assert k.arr == 50_000.0
+    assert windows["horizon_days"] == 180 and windows["accounts_with_lost_renewal"] == 1
     report = audit_database(s, CARD, bootstrap_rounds=20)
     assert report["roc_auc"] == 1.0
     assert report["lead_time"]["detection_rate"] == 1.0
