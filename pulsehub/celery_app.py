@@ -14,6 +14,7 @@ from sync.schedule import load_schedule
 
 TASK_FOR_JOB = {
     "incremental_sync": "pulsehub.incremental_sync",
+    "distributed_sync": "pulsehub.distributed_sync",
     "drain_outbox": "pulsehub.drain_outbox",
     "full_reconcile": "pulsehub.full_reconcile",
 }
@@ -29,13 +30,17 @@ def beat_schedule() -> dict[str, Any]:
             when: Any = crontab(minute=minute, hour=hour)
         else:
             when = float(entry.every or 0)
-        out[name] = {"task": TASK_FOR_JOB[name], "schedule": when, "options": {"expires": 3600}}
+        task = TASK_FOR_JOB[name]
+        if name == "incremental_sync" and get_settings().distributed:
+            task = TASK_FOR_JOB["distributed_sync"]
+        out[name] = {"task": task, "schedule": when, "options": {"expires": 3600}}
     return out
 
 
 def make_celery() -> Celery:
     settings = get_settings()
-    app = Celery("pulsehub", broker=settings.broker_url, include=["sync.tasks"])
+    backend = settings.broker_url if settings.broker_url.startswith("redis") else None
+    app = Celery("pulsehub", broker=settings.broker_url, backend=backend, include=["sync.tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -47,6 +52,7 @@ def make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.lock_ttl_s},
         beat_schedule=beat_schedule(),
+        result_expires=3600,
     )
     return app
 

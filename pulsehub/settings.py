@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         description="API/login tokens: {name: token}; names ending in ':operator' may act",
     )
     lock_ttl_s: int = 3600
+    distributed: bool = Field(
+        False, description="split scheduled syncs across workers: per source, then by account range"
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

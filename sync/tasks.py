@@ -7,6 +7,7 @@ stale lock. Every job is idempotent (cursors + outbox), so a rerun finishes what
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,3 +75,82 @@ def drain_outbox(self: Any) -> dict[str, Any]:
 def refresh_account(self: Any, account_id: int) -> dict[str, Any]:
     """Near real time: pull recent tickets, rescore, push — triggered by a Zendesk webhook."""
     return _run("sync", self.request.id, lambda rt: rt.refresh(account_id).stats())
+
+
+# --- the same sync split across workers (PULSEHUB_DISTRIBUTED=true) -----------------------
+
+
+@shared_task(name="pulsehub.distributed_sync", **OPTS)
+def distributed_sync(self: Any) -> dict[str, Any]:
+    """Fan out: one pull per source in parallel, then identity, then scoring by id range."""
+    from celery import chord, group
+
+    from sync import distributed
+
+    def start(rt: Any) -> dict[str, Any]:
+        as_of = dt.datetime.now(dt.UTC).date()
+        run_id = distributed.start_run(rt.factory, as_of)
+        sources = sorted(rt.connectors)
+        chord(
+            group(pull_source.si(run_id, s, as_of.isoformat()) for s in sources),
+            after_pull.si(run_id, as_of.isoformat()),
+        ).delay()
+        return {"run_id": run_id, "sources": sources}
+
+    return _run("sync", self.request.id, start)
+
+
+@shared_task(name="pulsehub.pull_source", **OPTS)
+def pull_source(self: Any, run_id: int, source: str, as_of: str) -> dict[str, Any]:
+    from sync import distributed
+
+    return _run(
+        f"pull:{source}",
+        self.request.id,
+        lambda rt: distributed.pull_source(
+            rt.factory, rt.connectors, run_id, source, dt.date.fromisoformat(as_of)
+        ),
+    )
+
+
+@shared_task(name="pulsehub.after_pull", **OPTS)
+def after_pull(self: Any, run_id: int, as_of: str) -> dict[str, Any]:
+    from celery import chord, group
+
+    from sync import distributed
+
+    def step(rt: Any) -> dict[str, Any]:
+        ranges = distributed.resolve_and_split(rt.factory, run_id)
+        chord(
+            group(score_range.si(run_id, as_of, lo, hi) for lo, hi in ranges),
+            finish_sync.si(run_id, as_of),
+        ).delay()
+        return {"ranges": ranges}
+
+    return _run(f"resolve:{run_id}", self.request.id, step)
+
+
+@shared_task(name="pulsehub.score_range", **OPTS)
+def score_range(self: Any, run_id: int, as_of: str, lo: int, hi: int) -> dict[str, Any]:
+    from sync import distributed
+
+    return _run(
+        f"score:{lo}-{hi}",
+        self.request.id,
+        lambda rt: distributed.score_range(
+            rt.factory, rt.job_config, run_id, dt.date.fromisoformat(as_of), lo, hi
+        ),
+    )
+
+
+@shared_task(name="pulsehub.finish_sync", **OPTS)
+def finish_sync(self: Any, run_id: int, as_of: str) -> dict[str, Any]:
+    from sync import distributed
+
+    return _run(
+        f"finish:{run_id}",
+        self.request.id,
+        lambda rt: distributed.finish_run(
+            rt.factory, rt.connectors, rt.job_config, run_id, dt.date.fromisoformat(as_of)
+        ),
+    )

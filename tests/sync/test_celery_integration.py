@@ -153,6 +153,9 @@ def test_killed_worker_task_completes_on_redelivery(stack) -> None:
     _wait(lambda: len(_runs(factory)) == 1, 60, "the first run to start")
     _stop(worker, signal.SIGKILL)  # kill -9: the message stays unacknowledged
     assert _runs(factory)[0].finished_at is None
+    # the broker hands an unacknowledged message out again once its visibility timeout
+    # (PULSEHUB_LOCK_TTL_S=6 here) has passed; a worker restores such messages when it starts
+    time.sleep(7)
     survivor = _worker(env, stack["tmp"], "survivor", concurrency=1)
     try:
         _wait(
@@ -195,3 +198,32 @@ def test_beat_fires_the_scheduled_sync(stack) -> None:
         _stop(beat)
         _stop(worker)
     assert _runs(factory)[0].kind == "sync"
+
+
+def test_distributed_sync_splits_work_across_workers(stack) -> None:
+    env, factory, sb = dict(stack["env"]), stack["factory"], stack["sandbox"]
+    env["PULSEHUB_DISTRIBUTED"] = "true"
+    workers = [_worker(env, stack["tmp"], f"d{i}", concurrency=1) for i in range(2)]
+    try:
+        _client(env).send_task("pulsehub.distributed_sync")
+        _wait(
+            lambda: any(r.status in ("succeeded", "partial") for r in _runs(factory)),
+            150,
+            "the distributed run",
+        )
+    finally:
+        for w in workers:
+            _stop(w)
+    run = _runs(factory)[0]
+    assert run.kind == "sync:distributed" and run.status == "succeeded", run.stats
+    assert set(run.stats["pulled"]) >= {
+        "salesforce.accounts",
+        "zendesk.tickets",
+        "usage.daily_usage",
+    }
+    assert sum(run.stats["bands"].values()) > 0
+    assert any(w["kind"] == "account_fields" for w in sb.writes)
+    logs = [(stack["tmp"] / f"d{i}.log").read_text() for i in range(2)]
+    assert all("pulsehub.pull_source" in log for log in logs), (
+        "both workers took a share of the pulls"
+    )
