@@ -23,6 +23,7 @@ from scoring.config import Scorecard
 log = logging.getLogger(__name__)
 
 FEATURES = ("health_gap", "decline", "renewal_near", "contraction")
+MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in Salesforce
 
 
 def risk_features(
@@ -112,7 +113,7 @@ def describe_drivers(
     return [
         {"driver": k, "contribution": round(v, 3), "text": words.get(k, _gap_words(k))}
         for k, v in pushes
-        if v > 0.05 and x.get(k, 0.0) > 0
+        if v >= MIN_DRIVER_LOG_ODDS and x.get(k, 0.0) > 0
     ]
 
 
