@@ -36,8 +36,10 @@ def make_steps(
     routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
 
     def score(session: Session, as_of: dt.date) -> dict[str, int]:
-        from scoring.service import score_accounts
+        from scoring.service import score_accounts, score_all
 
+        if account_ids is None:  # the whole book, in batches, holding no rows in memory
+            return score_all(session, as_of, config.scorecard)
         snaps = score_accounts(session, as_of, config.scorecard, account_ids)
         return dict(Counter(s.band for s in snaps))
 
