@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from model.tables import HealthSnapshot
-from scoring.config import load_scorecard
+from scoring.config import load_scorecard, parse_scorecard
 from scoring.service import backfill_snapshots, score_accounts, score_all
 from tests.scoring import factories as f
 
@@ -134,3 +134,21 @@ def test_score_all_in_batches_matches_score_accounts_and_rolls_up_across_batches
         assert stored[aid].score == pytest.approx(whole[aid][0], abs=0.01)
         assert stored[aid].band == whole[aid][1]
     assert counts == dict(Counter(b for _, b, _ in whole.values()))
+
+
+def test_percentile_measures_rank_against_the_whole_population_even_for_a_subset(s) -> None:
+    raw = CARD.model_dump(mode="json")
+    raw["measures"]["logins_per_user"]["normalization"] = {
+        "kind": "percentile",
+        "poor": 0,
+        "good": 100,
+    }
+    card = parse_scorecard(raw)
+    low, high = _healthy(s), _healthy(s)
+    f.usage(s, high, AS_OF, 1, active=30, seats=40, features=7, logins=900, workspace="extra")
+    alone = score_accounts(s, AS_OF, card, [low.id])[0]
+    assert alone.signals["measure_scores"]["logins_per_user"] == 0.25  # below its one peer
+    counts = score_all(s, AS_OF, card)
+    assert sum(counts.values()) == 2
+    top = s.scalars(select(HealthSnapshot).where(HealthSnapshot.account_id == high.id)).one()
+    assert top.signals["measure_scores"]["logins_per_user"] == 0.75
