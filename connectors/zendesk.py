@@ -45,6 +45,7 @@ class ZdStream:
     cursor_field: str = "updated_at"
     since_param: str | None = None  # list streams filterable by time (start_time=)
     full_refresh: bool = False  # no way to ask for changes only: re-list at most every N hours
+    include: str | None = None  # sideloads asked for on every page (e.g. metric_sets)
 
 
 STREAMS: dict[str, ZdStream] = {
@@ -59,7 +60,12 @@ STREAMS: dict[str, ZdStream] = {
         ),
         ZdStream("users", "incremental/users/cursor.json", "users", ZdUser, "export_cursor"),
         ZdStream(
-            "tickets", "incremental/tickets/cursor.json", "tickets", ZdTicket, "export_cursor"
+            "tickets",
+            "incremental/tickets/cursor.json",
+            "tickets",
+            ZdTicket,
+            "export_cursor",
+            include="metric_sets",  # metrics ride along: no separate metrics listing needed
         ),
         ZdStream(
             "ticket_metrics",
@@ -150,6 +156,8 @@ class ZendeskConnector:
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None
     ) -> Iterator[Page[Any]]:
         params: dict[str, Any] = {"per_page": self.page_size}
+        sideload = {"include": spec.include} if spec.include else {}
+        params |= sideload
         if cursor:
             params["cursor"] = cursor
         else:
@@ -164,7 +172,7 @@ class ZendeskConnector:
             cursor = after
             if body.get("end_of_stream", True) or not body.get("after_url"):
                 return
-            url, params = body["after_url"], {}
+            url, params = body["after_url"], dict(sideload)
 
     def _export_time(
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None

@@ -43,6 +43,18 @@ class ZdTicket(Record):
     external_id: OptStr = None
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    metric: ZdTicketMetric | None = None  # from the export's `metric_set` sideload
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_set(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("metric_set"), dict):
+            ms = data["metric_set"]
+            return {
+                **data,
+                "metric": {"updated_at": data.get("updated_at"), **ms, "ticket_id": data.get("id")},
+            }
+        return data
 
 
 class ZdTicketMetric(Record):
@@ -70,6 +82,9 @@ class ZdTicketMetric(Record):
             if name not in out and wire in data:
                 out[name] = value.get("calendar") if isinstance(value, dict) else value
         return out
+
+
+ZdTicket.model_rebuild()
 
 
 class ZdSatisfactionRating(Record):
@@ -102,6 +117,7 @@ class TicketCreate(BaseModel):
     group_id: int | None = None
     organization_id: int | None = None
     requester_id: int | None = None
+    ticket_form_id: int | None = None
     external_id: str
 
     def payload(self) -> dict[str, Any]:
@@ -112,7 +128,14 @@ class TicketCreate(BaseModel):
             "tags": list(self.tags),
             "external_id": self.external_id,
         }
-        for name in ("priority", "type", "group_id", "organization_id", "requester_id"):
+        for name in (
+            "priority",
+            "type",
+            "group_id",
+            "organization_id",
+            "requester_id",
+            "ticket_form_id",
+        ):
             value = getattr(self, name)
             if value is not None:
                 ticket[name] = value

@@ -25,15 +25,19 @@ def upsert_rows(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # one row per key: the last occurrence wins, as it would with sequential upserts
     unique = list({tuple(r[k] for k in key): r for r in rows}.values())
-    cols = list(unique[0].keys())
-    update_cols = [c for c in (update if update is not None else cols) if c not in key]
-    stmt = insert(table)
-    if update_cols:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: stmt.excluded[c] for c in update_cols}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    # one cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues") per dialect
-    session.execute(stmt, unique)
+    # rows of one statement must share their columns (e.g. tickets with and without metrics)
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in unique:
+        shapes.setdefault(tuple(row), []).append(row)
+    for cols, group in shapes.items():
+        update_cols = [c for c in (update if update is not None else cols) if c not in key]
+        stmt = insert(table)
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key), set_={c: stmt.excluded[c] for c in update_cols}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        # one cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues")
+        session.execute(stmt, group)
     return len(unique)

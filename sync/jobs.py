@@ -118,7 +118,6 @@ def reconcile_job(
 
 REFRESH_STREAMS: tuple[tuple[str, str], ...] = (
     ("zendesk", "tickets"),
-    ("zendesk", "ticket_metrics"),
     ("zendesk", "satisfaction_ratings"),
 )
 

@@ -124,7 +124,10 @@ def workspace_row(r: Any) -> dict[str, Any]:
 
 
 def ticket_row(r: Any) -> dict[str, Any]:
-    return {
+    """Ticket columns, plus its metrics when the export carried them (`include=metric_sets`)."""
+    metric = getattr(r, "metric", None)
+    metrics = {k: v for k, v in ticket_metric_row(metric).items() if k != "zd_id"} if metric else {}
+    return metrics | {
         "zd_id": r.id,
         "zd_org_id": r.organization_id,
         "subject": (r.subject or "")[:500] or None,

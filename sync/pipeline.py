@@ -38,8 +38,7 @@ STREAM_ORDER: tuple[tuple[str, str], ...] = (
     ("salesforce", "opportunities"),
     ("salesforce", "contacts"),
     ("zendesk", "organizations"),
-    ("zendesk", "tickets"),
-    ("zendesk", "ticket_metrics"),
+    ("zendesk", "tickets"),  # with their metrics (include=metric_sets)
     ("zendesk", "satisfaction_ratings"),
     ("usage", "workspaces"),
     ("usage", "daily_usage"),

@@ -65,3 +65,21 @@ def test_usage_streams_and_export(sandbox, policy) -> None:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     days = [r for p in usage.pull("daily_usage", None, start=start) for r in p.records]
     assert days and len({(d.workspace_id, d.day) for d in days}) == len(days)
+
+
+def test_ticket_export_sideloads_metrics_that_match_the_metrics_list(sandbox, zd) -> None:
+    from sync.mapping import ticket_row
+
+    tickets = {r.id: r for p in zd.pull("tickets", None) for r in p.records}
+    listed = {m.ticket_id: m for p in zd.pull("ticket_metrics", None) for m in p.records}
+    with_metric = [t for t in tickets.values() if t.metric is not None]
+    assert len(with_metric) >= 0.95 * len(tickets)
+    for t in with_metric[:200]:
+        assert t.metric.ticket_id == t.id
+        if t.id in listed:
+            assert t.metric.reply_time_minutes == listed[t.id].reply_time_minutes
+            assert t.metric.reopens == listed[t.id].reopens
+    row = ticket_row(with_metric[0])
+    assert {"first_reply_minutes", "full_resolution_minutes", "reopens", "solved_at"} <= set(row)
+    export_calls = [r for r in sandbox.requests if "incremental/tickets" in r["path"]]
+    assert all(r["query"].get("include") == "metric_sets" for r in export_calls)
