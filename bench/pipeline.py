@@ -57,6 +57,9 @@ def _env(base: str, db_url: str) -> dict[str, str]:
         PULSEHUB_ZENDESK__EMAIL=cred.ZD_EMAIL,
         PULSEHUB_ZENDESK__TOKEN=cred.ZD_API_TOKEN,
         PULSEHUB_ZENDESK__LOOPBACK_URL=base,
+        # the sandbox allows 100 incremental exports a minute; real Zendesk 10 (30 high-volume),
+        # where a first sync of N tickets spends about N / 10,000 minutes waiting on that limit
+        PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE="100",
         PULSEHUB_USAGE__BASE_URL=base,
         PULSEHUB_USAGE__TOKEN=cred.USAGE_BEARER_TOKEN,
     )
