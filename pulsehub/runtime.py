@@ -17,7 +17,7 @@ from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
 from sync.pipeline import RunReport
-from sync.writeback import ZD_ORG_FIELDS, allowed_ticket_tags
+from sync.writeback import SF_OWNED_FIELDS, ZD_ORG_FIELDS, allowed_ticket_tags
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Runtime:
             rules=rules,
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=clients.build_notifier(),
+            writeback_policy=self.settings.writeback_policy,
         )
 
     @cached_property
@@ -64,6 +65,9 @@ class Runtime:
             from connectors.salesforce_fields import load_field_map
 
             fields = load_field_map(s.salesforce.fields_file)  # a bad file fails here, at start
+            if s.writeback_policy == "reassert":  # read back what stands in pulsehub's fields
+                extra = [f for f in SF_OWNED_FIELDS if f not in fields.extra_fields]
+                fields = fields.model_copy(update={"extra_fields": [*fields.extra_fields, *extra]})
             try:
                 sf_client = clients.build_salesforce(s.salesforce)
             except ConfigError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
     web_tokens: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="API/login tokens: {name: token}; names ending in ':operator' may act",
+    )
+    writeback_policy: Literal["own", "reassert"] = Field(
+        "own",
+        description="hand edits of pulsehub's fields: 'own' leaves them, 'reassert' overwrites",
     )
     lock_ttl_s: int = 3600
     distributed: bool = Field(

@@ -135,7 +135,7 @@ def finish_run(
         with transaction(factory) as session:
             escalations, creates = steps.escalate(session, as_of)
     with transaction(factory) as session:
-        plan = plan_writeback(session)
+        plan = plan_writeback(session, steps.writeback_policy)
         outbox.enqueue_plan(session, plan)
         outbox.enqueue_creates(session, creates)
     pushed = steps.push(factory) if steps.push is not None else {}

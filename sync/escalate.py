@@ -74,10 +74,15 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "priority": action.priority,
             "type": action.type,
             "group_id": action.group_id or group_id,
+            "ticket_form_id": action.ticket_form_id,
             "organization_id": _org_for_account(session, action.account_id),
             "external_id": action.external_id,
         }
-        meta = {"escalation_id": action.escalation_id}
+        # Zendesk has no "related tickets" attribute: the body lists them (see playbooks)
+        meta = {
+            "escalation_id": action.escalation_id,
+            "linked_ticket_ids": action.linked_ticket_ids,
+        }
         return [CreateRequest(action.key, "zendesk", "zd_ticket", {**payload, "_meta": meta})]
     if isinstance(action, CreateOwnerTask):
         acc = session.get(Account, action.account_id)

@@ -28,6 +28,7 @@ class JobConfig:
     rules: Any | None = None
     escalation_group_id: int | None = None
     notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
+    writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
 
 
 def make_steps(
@@ -62,6 +63,7 @@ def make_steps(
         score=score,
         escalate=escalate if config.rules is not None else None,
         push=push_all if routes else None,
+        writeback_policy=config.writeback_policy,
     )
 
 

@@ -166,6 +166,7 @@ class Steps:
     score: Callable[[Session, dt.date], dict[str, int]]
     escalate: Callable[[Session, dt.date], tuple[dict[str, int], list[outbox.CreateRequest]]] | None
     push: Callable[[sessionmaker[Session]], dict[str, Any]] | None
+    writeback_policy: str = "own"
 
 
 def run_sync(
@@ -224,7 +225,7 @@ def run_sync(
                 report.escalations, creates = steps.escalate(session, as_of)
         tell("planning write-back", 0)
         with transaction(factory) as session:
-            report.plan = plan_writeback(session)
+            report.plan = plan_writeback(session, steps.writeback_policy)
             if not dry_run:
                 outbox.enqueue_plan(session, report.plan)
                 outbox.enqueue_creates(session, creates)

@@ -5,6 +5,13 @@ Owned outputs (the default policy: pulsehub owns only these and never touches an
   - Zendesk organization fields on linked organizations (`ZD_ORG_FIELDS`)
   - Zendesk ticket tags from `MANAGED_TAGS` on the account's open tickets
 The planner is a pure diff over the model: `desired - written_state` becomes outbox rows.
+
+When someone edits a pulsehub-owned field by hand, `policy` decides (PULSEHUB_WRITEBACK_POLICY):
+  - "own" (default): diff against what pulsehub last wrote; the edit stands until pulsehub's
+    own value next changes. Nothing extra is read from the source.
+  - "reassert": diff against the value the source holds now, when the last pull saw it
+    (Salesforce: the health fields are pulled too; Zendesk: organization_fields), so a hand
+    edit is overwritten on the next run. Tags always follow "own".
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ MANAGED_TAGS = frozenset(
     | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
 )
 REASONS_MAX_CHARS = 1000
+SF_OWNED_FIELDS = (
+    "Health_Score__c",
+    "Health_Status__c",
+    "Health_Trend__c",
+    "Health_Reasons__c",
+    "Renewal_Risk__c",
+    "Renewal_Risk_Level__c",
+    "Renewal_Risk_Drivers__c",
+)
 ZD_ORG_FIELDS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
 ESCALATION_TAGS = frozenset({"pulsehub_escalation", "sev1", "sev2", "sev3", "sev4"})
 
@@ -138,52 +154,82 @@ def _written(session: Session, system: str, kind: str) -> dict[str, dict[str, st
     return out
 
 
-def _diff(desired: dict[str, Any], written: dict[str, str | None]) -> list[FieldChange]:
+POLICIES = ("own", "reassert")
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as the source would store them: 72 == 72.0, None == ''."""
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) < 1e-6
+    return bool(a == b)
+
+
+def _diff(
+    desired: dict[str, Any],
+    written: dict[str, str | None],
+    current: dict[str, Any] | None = None,
+) -> list[FieldChange]:
     changes = []
     for fld, value in desired.items():
         new = encode(value)
-        if fld not in written or written[fld] != new:
+        if current is not None and fld in current:  # reassert: what the source holds now
+            if not same_value(value, current[fld]):
+                changes.append(FieldChange(fld, encode(current[fld]), new))
+        elif fld not in written or written[fld] != new:
             changes.append(FieldChange(fld, written.get(fld), new))
     return changes
 
 
-def plan_writeback(session: Session) -> list[PlannedWrite]:
-    """Every owned field/tag whose desired value differs from what pulsehub last wrote."""
+def plan_writeback(session: Session, policy: str = "own") -> list[PlannedWrite]:
+    """Every owned field/tag whose desired value differs from what stands (see `policy`)."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
     snaps = latest_snapshots(session)
+    reassert = policy == "reassert"
     return [
-        *_plan_salesforce(session, snaps),
-        *_plan_org_fields(session, snaps),
+        *_plan_salesforce(session, snaps, reassert),
+        *_plan_org_fields(session, snaps, reassert),
         *_plan_ticket_tags(session, snaps),
     ]
 
 
-def _plan_salesforce(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
+def _plan_salesforce(
+    session: Session, snaps: dict[int, HealthSnapshot], reassert: bool
+) -> Iterator[PlannedWrite]:
     written = _written(session, "salesforce", "account")
     accounts = session.execute(
-        select(Account.id, Account.sf_id).where(
+        select(Account.id, Account.sf_id, Account.attributes).where(
             Account.sf_id.is_not(None), Account.is_deleted.is_(False)
         )
     )
-    for acc_id, sf_id in accounts:
+    for acc_id, sf_id, attrs in accounts:
         if sf_id is None or (snap := snaps.get(acc_id)) is None:
             continue
-        if changes := _diff(sf_fields(snap), written.get(sf_id, {})):
+        current = (attrs or {}) if reassert else None
+        if changes := _diff(sf_fields(snap), written.get(sf_id, {}), current):
             yield PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes)
 
 
-def _plan_org_fields(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
+def _plan_org_fields(
+    session: Session, snaps: dict[int, HealthSnapshot], reassert: bool
+) -> Iterator[PlannedWrite]:
     written = _written(session, "zendesk", "organization")
     orgs = session.execute(
-        select(ExternalIdentity.external_id, ExternalIdentity.account_id).where(
+        select(
+            ExternalIdentity.external_id, ExternalIdentity.account_id, ExternalIdentity.attributes
+        ).where(
             ExternalIdentity.source == "zendesk",
             ExternalIdentity.status == "linked",
             ExternalIdentity.is_deleted.is_(False),
         )
     )
-    for org_id, acc_id in orgs:
+    for org_id, acc_id, attrs in orgs:
         if acc_id is None or (snap := snaps.get(acc_id)) is None:
             continue
-        if changes := _diff(zd_org_fields(snap), written.get(org_id, {})):
+        current = ((attrs or {}).get("organization_fields") or {}) if reassert else None
+        if changes := _diff(zd_org_fields(snap), written.get(org_id, {}), current):
             yield PlannedWrite("zendesk", "zd_org_fields", org_id, acc_id, changes)
 
 
