@@ -1,0 +1,256 @@
+"""Benchmark: pulsehub's connectors (storing into SQLite) vs the Singer taps on one sandbox.
+
+tap-zendesk and tap-salesforce are installed from PyPI into their own virtualenvs (they pin
+different singer-python versions, so one venv cannot hold both) under bench/.venv-taps/.
+Their hard-coded vendor hosts reach the sandbox through a `requests` transport adapter that
+bench/taps/sitecustomize.py installs at interpreter start; their code is not patched. Each
+tool runs discovery + a full sync of the same streams against the same sandbox process;
+requests are counted from the sandbox's own request log.
+
+Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.pipeline import _free_port, _get, _post
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOK = Path(__file__).with_name("taps") / "sitecustomize.py"
+VENVS = ROOT / "bench" / ".venv-taps"
+TAPS = {"zendesk": "tap-zendesk==2.8.2", "salesforce": "tap-salesforce==2.8.1"}
+ZENDESK_STREAMS = ("organizations", "tickets", "ticket_metrics", "satisfaction_ratings")
+SALESFORCE_STREAMS = {"Account": "accounts", "Opportunity": "opportunities", "Contact": "contacts"}
+CATALOG_FLAG = {"zendesk": "--catalog", "salesforce": "--properties"}  # tap-salesforce: legacy flag
+IDLE_GAP_S = 5.0  # a pause this long between a tool's requests is its own sleeping
+RECORD = re.compile(rb'^\{"type": "RECORD", "stream": "([^"]+)"')
+
+
+@dataclass
+class Result:
+    tool: str
+    system: str
+    records: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    idle: float = 0.0
+    requests: int = 0
+    discovery_requests: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.records.values())
+
+    def rate(self, active: bool = False) -> float:
+        spent = self.seconds - (self.idle if active else 0.0)
+        return self.total / spent if spent > 0 else 0.0
+
+
+def ensure_tap(system: str) -> Path:
+    """The tap's executable in its own venv (created and pip-installed on first use)."""
+    venv = VENVS / system
+    exe = venv / "bin" / f"tap-{system}"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", TAPS[system]], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    shutil.copyfile(HOOK, site / "sitecustomize.py")
+    return exe
+
+
+def tap_config(system: str) -> dict[str, Any]:
+    from sandbox import credentials as c
+
+    start = "2000-01-01T00:00:00Z"
+    if system == "zendesk":
+        return {"start_date": start, "subdomain": c.ZD_SUBDOMAIN, "access_token": c.ZD_OAUTH_TOKEN}
+    return {
+        "refresh_token": c.SF_REFRESH_TOKEN,
+        "client_id": c.SF_CONSUMER_KEY,
+        "client_secret": c.SF_CONSUMER_SECRET,
+        "start_date": start,
+        "api_type": "REST",
+        "select_fields_by_default": True,
+    }
+
+
+def select(catalog: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    """Mark the wanted streams (all their fields) selected, incremental where they can be."""
+    for stream in catalog["streams"]:
+        on = stream["tap_stream_id"] in wanted
+        for entry in stream["metadata"]:
+            md = entry["metadata"]
+            if entry["breadcrumb"]:
+                md["selected"] = on
+                continue
+            md["selected"] = on
+            keys = md.get("valid-replication-keys")
+            if on and keys:
+                md["replication-key"], md["replication-method"] = keys[0], "INCREMENTAL"
+            elif on:
+                md["replication-method"] = "FULL_TABLE"
+    return catalog
+
+
+def _log(base: str, after: int, system: str) -> list[dict[str, Any]]:
+    entries = _get(f"{base}/_sandbox/requests")["requests"]
+    return [r for r in entries if r["seq"] > after and r["system"] == system]
+
+
+def _last_seq(base: str) -> int:
+    entries = _get(f"{base}/_sandbox/requests")["requests"]
+    return max((r["seq"] for r in entries), default=0)
+
+
+def _idle(entries: list[dict[str, Any]]) -> float:
+    ts = sorted(r["ts"] for r in entries)
+    return sum(b - a for a, b in itertools.pairwise(ts) if b - a > IDLE_GAP_S)
+
+
+def run_tap(system: str, base: str, work: Path) -> Result:
+    exe = ensure_tap(system)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSEHUB_", "ZENPY_"))}
+    env["PULSEHUB_BENCH_SANDBOX"] = base
+    netloc = base.split("://", 1)[1]
+    if system == "zendesk":  # zenpy's own documented host override (the tap's URLs use the hook)
+        env.update(ZENPY_FORCE_SCHEME="http", ZENPY_FORCE_NETLOC=netloc)
+    config = work / f"{system}.json"
+    config.write_text(json.dumps(tap_config(system)))
+    wanted = set(ZENDESK_STREAMS if system == "zendesk" else SALESFORCE_STREAMS)
+    result = Result(f"tap-{system}", system)
+    mark = _last_seq(base)
+    started = time.perf_counter()
+    found = subprocess.run(
+        [str(exe), "-c", str(config), "--discover"], env=env, capture_output=True, check=False
+    )
+    if found.returncode != 0:
+        sys.exit(f"tap-{system} discovery failed:\n{found.stderr.decode()[-3000:]}")
+    result.discovery_requests = len(_log(base, mark, system))
+    catalog = work / f"{system}-catalog.json"
+    catalog.write_text(json.dumps(select(json.loads(found.stdout), wanted)))
+    proc = subprocess.Popen(
+        [str(exe), "-c", str(config), CATALOG_FLAG[system], str(catalog)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(work / f"{system}.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if m := RECORD.match(line):
+            result.records[m.group(1).decode()] += 1
+    if proc.wait() != 0:
+        sys.exit(f"tap-{system} sync failed; see {work / f'{system}.log'}")
+    result.seconds = time.perf_counter() - started
+    entries = _log(base, mark, system)
+    result.requests, result.idle = len(entries), _idle(entries)
+    return result
+
+
+def run_pulsehub(system: str, base: str, work: Path) -> Result:
+    """pulsehub's connector for `system`, every stream through sync.pipeline.pull_stream."""
+    from bench.connectors import build_connectors
+    from model.db import make_engine, make_session_factory, upgrade
+    from sync.pipeline import pull_stream
+
+    db_url = f"sqlite:///{work / f'pulsehub-{system}.db'}"
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    streams = ZENDESK_STREAMS if system == "zendesk" else tuple(SALESFORCE_STREAMS.values())
+    result = Result("pulsehub", system)
+    mark = _last_seq(base)
+    started = time.perf_counter()
+    connector = build_connectors(base)[system]
+    for stream in streams:
+        stored, rejected = pull_stream(factory, connector, system, stream)
+        result.records[stream] = stored + rejected
+    result.seconds = time.perf_counter() - started
+    engine.dispose()
+    entries = _log(base, mark, system)
+    result.requests, result.idle = len(entries), _idle(entries)
+    return result
+
+
+def table(pairs: list[tuple[Result, Result]]) -> str:
+    head = (
+        "| system | tool | records | seconds | records/s | records/s active | requests "
+        "(discovery) | pulsehub x throughput | tap requests / pulsehub's |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    rows = [head]
+    for ours, tap in pairs:
+        for r in (tap, ours):
+            ratio = speed = ""
+            if r is ours:
+                speed = (
+                    f"{ours.rate() / tap.rate():.1f}x ({ours.rate() / tap.rate(True):.1f}x active)"
+                )
+                ratio = f"{tap.requests / max(1, ours.requests):.2f}"
+            rows.append(
+                f"| {r.system} | {r.tool} | {r.total:,} | {r.seconds:.1f} | {r.rate():,.0f} | "
+                f"{r.rate(True):,.0f} | {r.requests} ({r.discovery_requests}) | {speed} | {ratio} |"
+            )
+    return "\n".join(rows)
+
+
+def per_stream(pairs: list[tuple[Result, Result]]) -> str:
+    lines = []
+    for ours, tap in pairs:
+        for name, theirs in sorted(tap.records.items()):
+            mine = ours.records.get(SALESFORCE_STREAMS.get(name, name), 0)
+            lines.append(f"  {tap.system}.{name}: tap {theirs:,} records, pulsehub {mine:,}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--systems", default="salesforce,zendesk")
+    args = parser.parse_args(argv)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port)]
+    cmd += ["--accounts", str(args.accounts), "--seed", str(args.seed)]
+    server = subprocess.Popen(
+        cmd, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    pairs = []
+    try:
+        for _ in range(600):
+            try:
+                _get(f"{base}/_sandbox/counts")
+                break
+            except OSError:
+                time.sleep(0.25)
+        _post(f"{base}/_sandbox/advance?seconds=61")  # past the exports' one-minute lag
+        with tempfile.TemporaryDirectory() as tmp:
+            for system in args.systems.split(","):
+                # pulsehub first: it pays for the sandbox's cold caches, not the tap
+                ours = run_pulsehub(system, base, Path(tmp))
+                tap = run_tap(system, base, Path(tmp))
+                pairs.append((ours, tap))
+    finally:
+        server.terminate()
+        server.wait(30)
+    print(f"sandbox: {args.accounts} accounts, seed {args.seed}; same sandbox process for all")
+    print(table(pairs))
+    print(per_stream(pairs))
+    print(f"'active' leaves out pauses over {IDLE_GAP_S:.0f} s between a tool's requests.")
+
+
+if __name__ == "__main__":
+    main()
