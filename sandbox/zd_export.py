@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sandbox.app import BadRequest, Route
-from sandbox.formats import zd_datetime
+from sandbox.formats import parse_datetime, to_epoch, zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import DELETED, PackedKeys
@@ -49,8 +49,10 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 def _start_time(req: Request) -> int:
+    """Epoch seconds; also "1577836800.0" and ISO 8601 with Z, which tap-zendesk sends."""
     try:
-        return int(req.query["start_time"])
+        text = req.query["start_time"]
+        return to_epoch(parse_datetime(text)) if "T" in text else int(float(text))
     except (KeyError, ValueError) as exc:
         raise BadRequest(400, "InvalidPaginationParameter", "start_time is required") from exc
 
@@ -112,9 +114,17 @@ def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
             req,
             "tickets",
             keys,
-            lambda p: ticket(state.world, p, req.base_url, incremental=True),
+            lambda p: _with_sideloads(state, req, p),
             lambda p: exclude and t.status[p] == DELETED,
         )
+
+
+def _with_sideloads(state: State, req: Request, pos: int) -> dict[str, Any]:
+    """A ticket, with its `metric_set` embedded when `include=metric_sets` asks for it."""
+    item = ticket(state.world, pos, req.base_url, incremental=True)
+    if "metric_sets" in req.query.get("include", "").split(","):
+        item["metric_set"] = metric(state.world, pos, req.base_url)
+    return item
 
 
 def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:

@@ -212,7 +212,32 @@ def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"job_status": public})
 
 
+# Resources the sandbox does not model answer as an account that has none of them (so
+# generic clients that probe every resource, such as tap-zendesk's discovery, can run).
+UNMODELLED = {
+    "user_fields": "user_fields",
+    "ticket_fields": "ticket_fields",
+    "ticket_forms": "ticket_forms",
+    "group_memberships": "group_memberships",
+    "macros": "macros",
+    "tags": "tags",
+    "slas/policies": "sla_policies",
+    "channels/voice/phone_numbers": "phone_numbers",
+    "search": "results",
+}
+
+
+def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
+    key = UNMODELLED[m.group("kind")]
+    meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
+    return json_response(
+        200,
+        {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
+    )
+
+
 ROUTES: list[Route] = [
+    ("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json", empty_list),
     ("GET", r"/api/v2/organizations\.json", organizations),
     ("GET", r"/api/v2/users\.json", users),
     ("GET", r"/api/v2/groups\.json", groups),
