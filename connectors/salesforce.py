@@ -7,10 +7,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import requests
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 
-from connectors.errors import BudgetExhausted, Fatal
-from connectors.http import RetryPolicy, call
+from connectors.errors import BudgetExhausted, Fatal, RateLimited
+from connectors.http import RetryPolicy, call, classify, parse_retry_after
 from connectors.records import Page, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
 from connectors.salesforce_fields import SalesforceFieldMap
@@ -59,6 +61,10 @@ class SalesforceConnector:
         self.bulk_overlap = bulk_overlap
         self.calls = 0
         self._writer = SalesforceWriter(self)
+        self._retry_after: str | None = None
+        session = getattr(sf, "session", None)
+        if isinstance(session, requests.Session):  # simple-salesforce drops response headers
+            session.hooks["response"].append(self._remember_retry_after)
         version = getattr(sf, "sf_version", API_VERSION)
         if version != API_VERSION:
             logger.warning("Salesforce client uses API v%s; pulsehub is pinned to v%s",
@@ -85,7 +91,28 @@ class SalesforceConnector:
         """One API call under the budget check, the retry policy and a timeout."""
         self.check_budget()
         self.calls += 1
-        return call(fn, self.policy, idempotent=idempotent, refresh=self.refresh_session)
+        return call(
+            lambda: self._with_retry_after(fn),
+            self.policy,
+            idempotent=idempotent,
+            refresh=self.refresh_session,
+        )
+
+    def _remember_retry_after(self, response: requests.Response, *_: Any, **__: Any) -> None:
+        self._retry_after = response.headers.get("Retry-After")
+
+    def _with_retry_after(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn`; a rate limit raised by simple-salesforce gets the Retry-After it was sent."""
+        try:
+            return fn()
+        except SalesforceError as exc:
+            error = classify(exc)
+            wait = parse_retry_after(self._retry_after)
+            if isinstance(error, RateLimited) and error.retry_after is None and wait is not None:
+                raise RateLimited(
+                    error.message, retry_after=wait, code=error.code, status=error.status
+                ) from exc
+            raise
 
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
