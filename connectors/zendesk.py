@@ -247,6 +247,12 @@ class ZendeskConnector:
         """The same tag change on many tickets: one update_many call per 100 tickets."""
         return self._writer.bulk_tags(ticket_ids, add, remove)
 
+    def update_ticket_tag_groups(
+        self, groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]]
+    ) -> list[list[WriteResult]]:
+        """Several (tickets, add, remove) changes at once: jobs queued together, polled together."""
+        return self._writer.bulk_tag_groups(groups)
+
     def comment_on_ticket(
         self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
     ) -> WriteResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from connectors.errors import ConnectorError, Fatal, Retriable
@@ -13,6 +13,7 @@ from connectors.zendesk_transport import ZendeskTransport
 
 logger = logging.getLogger(__name__)
 UPDATE_MANY_LIMIT = 100
+JOB_WAVE = 25  # Zendesk queues at most ~30 jobs per account at once
 JOB_DONE = frozenset({"completed", "failed", "killed"})
 
 
@@ -55,34 +56,93 @@ class ZendeskWriter:
         self, ticket_ids: Sequence[int], add: Sequence[str], remove: Sequence[str]
     ) -> list[WriteResult]:
         """One `update_many.json?ids=` call per 100 tickets: add/remove tags, keep the others."""
-        targets = [str(t) for t in ticket_ids]
-        if self.allowed_tags is not None and (
-            bad := sorted((set(add) | set(remove)) - self.allowed_tags)
-        ):
-            error = Fatal(f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED")
-            return [WriteResult.failure(t, error) for t in targets]
-        change: dict[str, Any] = {}
-        if add:
-            change["additional_tags"] = list(add)
-        if remove:
-            change["remove_tags"] = list(remove)
+        return self.bulk_tag_groups([(ticket_ids, add, remove)])[0]
+
+    def bulk_tag_groups(
+        self, groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]]
+    ) -> list[list[WriteResult]]:
+        """Several tag changes, each on its tickets; all jobs are queued, then polled together."""
         results: dict[str, WriteResult] = {}
-        for start in range(0, len(targets), UPDATE_MANY_LIMIT):
-            chunk = targets[start : start + UPDATE_MANY_LIMIT]
-            try:
-                body = self.transport.request(
-                    "PUT",
-                    "tickets/update_many.json",
-                    params={"ids": ",".join(chunk)},
-                    json={"ticket": change},
+        jobs: list[tuple[list[str], Callable[[], Any]]] = []
+        keys: list[list[str]] = []
+        for g, (ticket_ids, add, remove) in enumerate(groups):
+            targets = [str(t) for t in ticket_ids]
+            keys.append([f"{g}:{t}" for t in targets])
+            bad = sorted((set(add) | set(remove)) - self.allowed_tags) if self.allowed_tags else []
+            if self.allowed_tags is not None and bad:
+                error = Fatal(
+                    f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED"
                 )
-                job = self._wait_for_job(body["job_status"])
-            except (Retriable, Fatal) as exc:
-                results.update({t: WriteResult.failure(t, exc) for t in chunk})
+                results.update({f"{g}:{t}": WriteResult.failure(t, error) for t in targets})
                 continue
-            by_id = {str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)}
-            results.update({t: _job_result(t, by_id.get(t), job) for t in chunk})
-        return [results[t] for t in targets]
+            change: dict[str, Any] = {}
+            if add:
+                change["additional_tags"] = list(add)
+            if remove:
+                change["remove_tags"] = list(remove)
+            for start in range(0, len(targets), UPDATE_MANY_LIMIT):
+                chunk = targets[start : start + UPDATE_MANY_LIMIT]
+                jobs.append(
+                    (
+                        [f"{g}:{t}" for t in chunk],
+                        self._submit(
+                            "tickets/update_many.json", {"ticket": change}, {"ids": ",".join(chunk)}
+                        ),
+                    )
+                )
+        results.update(self._run_jobs(jobs))
+        return [[results[k] for k in group_keys] for group_keys in keys]
+
+    def _submit(self, path: str, payload: dict[str, Any], params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        return lambda: self.transport.request("PUT", path, params=params, json=payload)
+
+    def _run_jobs(
+        self, jobs: Sequence[tuple[list[str], Callable[[], Any]]]
+    ) -> dict[str, WriteResult]:
+        """Queue up to JOB_WAVE jobs, then poll them together: one wait per round, not per job.
+
+        Each job is (result keys "<group>:<record id>", a call that submits it).
+        """
+        results: dict[str, WriteResult] = {}
+        for wave in range(0, len(jobs), JOB_WAVE):
+            pending: list[tuple[list[str], dict[str, Any]]] = []
+            for keys, submit in jobs[wave : wave + JOB_WAVE]:
+                try:
+                    pending.append((keys, submit()["job_status"]))
+                except (Retriable, Fatal) as exc:
+                    results.update({k: WriteResult.failure(k.split(":", 1)[1], exc) for k in keys})
+            for poll in range(self.max_polls + 1):
+                waiting = [(k, j) for k, j in pending if j.get("status") not in JOB_DONE]
+                for keys, job in [(k, j) for k, j in pending if j.get("status") in JOB_DONE]:
+                    by_id = {
+                        str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)
+                    }
+                    for k in keys:
+                        rid = k.split(":", 1)[1]
+                        results[k] = _job_result(rid, by_id.get(rid), job)
+                if not waiting or poll == self.max_polls:
+                    break
+                self.transport.policy.sleep(
+                    min(self.max_poll_interval, self.poll_interval * 2**poll)
+                )
+                pending = []
+                for keys, job in waiting:
+                    try:
+                        url = job.get("url") or f"job_statuses/{job['id']}.json"
+                        pending.append((keys, self.transport.request("GET", url)["job_status"]))
+                    except (Retriable, Fatal) as exc:
+                        results.update(
+                            {k: WriteResult.failure(k.split(":", 1)[1], exc) for k in keys}
+                        )
+            for keys, job in pending:
+                if job.get("status") not in JOB_DONE:
+                    error = Retriable(
+                        f"job {job.get('id')} still {job.get('status')}", code="JOB_PENDING"
+                    )
+                    results.update(
+                        {k: WriteResult.failure(k.split(":", 1)[1], error) for k in keys}
+                    )
+        return results
 
     def comment(
         self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
@@ -114,38 +174,21 @@ class ZendeskWriter:
                 results[i] = WriteResult.failure(str(update.id), error)
             else:
                 pending.append((i, update))
+        jobs = []
         for start in range(0, len(pending), UPDATE_MANY_LIMIT):
-            self._update_chunk(pending[start : start + UPDATE_MANY_LIMIT], results)
+            chunk = pending[start : start + UPDATE_MANY_LIMIT]
+            payload = {
+                "organizations": [{"id": u.id, "organization_fields": u.fields} for _, u in chunk]
+            }
+            jobs.append(
+                (
+                    [f"{i}:{u.id}" for i, u in chunk],
+                    self._submit("organizations/update_many.json", payload),
+                )
+            )
+        for key, result in self._run_jobs(jobs).items():
+            results[int(key.split(":", 1)[0])] = result
         return [results[i] for i in range(len(updates))]
-
-    def _update_chunk(
-        self, chunk: list[tuple[int, OrgUpdate]], results: dict[int, WriteResult]
-    ) -> None:
-        payload = {
-            "organizations": [{"id": u.id, "organization_fields": u.fields} for _, u in chunk]
-        }
-        try:
-            body = self.transport.request("PUT", "organizations/update_many.json", json=payload)
-            job = self._wait_for_job(body["job_status"])
-        except (Retriable, Fatal) as exc:
-            for i, update in chunk:
-                results[i] = WriteResult.failure(str(update.id), exc)
-            return
-        by_id = {str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)}
-        for i, update in chunk:
-            results[i] = _job_result(str(update.id), by_id.get(str(update.id)), job)
-
-    def _wait_for_job(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Poll job_statuses/{id} until completed, failed or killed (bounded)."""
-        for poll in range(self.max_polls):
-            if job.get("status") in JOB_DONE:
-                return job
-            self.transport.policy.sleep(min(self.max_poll_interval, self.poll_interval * 2**poll))
-            url = job.get("url") or f"job_statuses/{job['id']}.json"
-            job = self.transport.request("GET", url)["job_status"]
-        if job.get("status") in JOB_DONE:
-            return job
-        raise Retriable(f"job {job.get('id')} still {job.get('status')}", code="JOB_PENDING")
 
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
         target = ticket.external_id

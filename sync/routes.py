@@ -22,8 +22,9 @@ def make_routes(
         routes["sf_account_fields"] = Route(_account_fields(salesforce), SF_COLLECTION_MAX)
         routes["sf_task"] = Route(_tasks(salesforce), SF_COLLECTION_MAX)
     if zendesk is not None:
-        routes["zd_org_fields"] = Route(_org_fields(zendesk), ZD_UPDATE_MANY_MAX)
-        routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), ZD_UPDATE_MANY_MAX)
+        routes["zd_org_fields"] = Route(_org_fields(zendesk), 25 * ZD_UPDATE_MANY_MAX)
+        # 25 update_many jobs of 100 tickets, queued together and polled together
+        routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), 25 * ZD_UPDATE_MANY_MAX)
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
         routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
         if hasattr(zendesk, "comment_on_ticket"):
@@ -84,11 +85,17 @@ def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
             sig = (tuple(i.payload.get("add") or ()), tuple(i.payload.get("remove") or ()))
             groups.setdefault(sig, []).append(i)
         by_item: dict[int, Any] = {}
-        for (add, remove), group in groups.items():
-            if not add and not remove:
+        changes = [(sig, group) for sig, group in groups.items() if sig[0] or sig[1]]
+        for sig, group in groups.items():
+            if not sig[0] and not sig[1]:
                 by_item.update({id(i): _noop(i) for i in group})
-                continue
-            results = zd.update_ticket_tags([int(str(i.target_id)) for i in group], add, remove)
+        outcome = zd.update_ticket_tag_groups(
+            [
+                ([int(str(i.target_id)) for i in group], add, remove)
+                for (add, remove), group in changes
+            ]
+        )
+        for (_, group), results in zip(changes, outcome, strict=True):
             by_item.update({id(i): r for i, r in zip(group, results, strict=True)})
         return [by_item[id(i)] for i in items]
 

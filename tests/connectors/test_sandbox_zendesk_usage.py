@@ -83,3 +83,23 @@ def test_ticket_export_sideloads_metrics_that_match_the_metrics_list(sandbox, zd
     assert {"first_reply_minutes", "full_resolution_minutes", "reopens", "solved_at"} <= set(row)
     export_calls = [r for r in sandbox.requests if "incremental/tickets" in r["path"]]
     assert all(r["query"].get("include") == "metric_sets" for r in export_calls)
+
+
+def test_tag_jobs_are_queued_together_and_polled_together(sandbox, monkeypatch) -> None:
+    from connectors.http import RetryPolicy
+    from connectors.zendesk import ZendeskConnector
+    from tests.connectors.conftest import sandbox_zenpy
+
+    sleeps: list[float] = []
+    zd = ZendeskConnector(
+        sandbox_zenpy(sandbox.base_url, monkeypatch), policy=RetryPolicy(sleep=sleeps.append)
+    )
+    ids = [r.id for p in zd.pull("tickets", None) for r in p.records if r.status != "deleted"][:250]
+    groups = [(ids[:120], ["health_red"], []), (ids[120:], ["health_green"], ["health_red"])]
+    results = zd.update_ticket_tag_groups(groups)
+    assert [len(r) for r in results] == [120, 130]
+    assert all(r.ok for group in results for r in group)
+    jobs = [r for r in sandbox.requests if r["path"].endswith("tickets/update_many.json")]
+    assert len(jobs) == 4  # ceil(120/100) + ceil(130/100)
+    polls = [r for r in sandbox.requests if "/job_statuses/" in r["path"]]
+    assert len(sleeps) <= 3 and len(polls) <= 4 * len(sleeps), "one wait per round, not per job"
