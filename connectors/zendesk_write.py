@@ -68,8 +68,9 @@ class ZendeskWriter:
         for g, (ticket_ids, add, remove) in enumerate(groups):
             targets = [str(t) for t in ticket_ids]
             keys.append([f"{g}:{t}" for t in targets])
-            bad = sorted((set(add) | set(remove)) - self.allowed_tags) if self.allowed_tags else []
-            if self.allowed_tags is not None and bad:
+            allowed = self.allowed_tags
+            bad = sorted((set(add) | set(remove)) - allowed) if allowed is not None else []
+            if bad:
                 error = Fatal(
                     f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED"
                 )
