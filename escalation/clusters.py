@@ -7,7 +7,11 @@ names the problem and stays stable as tickets join, so the dedup key does not ch
 
 A busy account files several tickets on every topic each month, so a count alone is not a
 repeated issue: `expected` (the account's own rate for that problem over a baseline period)
-lets the rule ask how surprising the count is (`poisson_tail`).
+lets the rule ask how surprising the count is (`poisson_tail`). A topic every account files
+(how-to questions, a flaky integration the whole book reports) is not a problem of one
+account either: `book_expected` is what the book's topic mix predicts for an account filing
+this many tickets, counted by the cluster's signature (`signature_keys`), leaving the
+account itself out.
 """
 
 from __future__ import annotations
@@ -100,6 +104,7 @@ class IssueCluster(BaseModel):
     last_at: datetime
     baseline_count: int = 0
     expected: float = 0.0
+    book_expected: float = 0.0
 
 
 def count_matching(
@@ -207,6 +212,16 @@ def _signature(words: list[frozenset[str]], tags: list[set[str]]) -> str:
     word_counts = Counter(w for ws in words for w in ws)
     top = sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
     return "subj-" + "-".join(sorted(_slug(w) for w, _ in top)) if top else "subj-untitled"
+
+
+def signature_keys(subject: str, tags: Iterable[str], ignore_tags: Iterable[str] = ()) -> set[str]:
+    """Every signature a cluster holding this ticket could carry (tag, one word, word pair)."""
+    ignored = {t.lower() for t in ignore_tags}
+    keys = {"tag-" + _slug(t) for t in tags if t.lower() not in ignored}
+    words = sorted({_slug(w) for w in subject_words(subject)})
+    keys.update("subj-" + w for w in words)
+    keys.update(f"subj-{a}-{b}" for i, a in enumerate(words) for b in words[i + 1 :])
+    return keys
 
 
 def _slug(text: str) -> str:

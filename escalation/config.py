@@ -85,6 +85,13 @@ class RuleConfig(_Strict):
     min_expected: float = Field(
         default=0.3, gt=0, description="repeated_issue: rate floor for a problem never seen"
     )
+    book_norm: bool = Field(
+        default=False,
+        description="repeated_issue: also above what the book's topic mix predicts",
+    )
+    min_severity: Severity | None = Field(
+        default=None, description="raise only decisions at least this severe (sev1 is most)"
+    )
     similarity: float = Field(
         default=0.5, gt=0, le=1, description="repeated_issue: subject Jaccard"
     )
@@ -95,6 +102,10 @@ class RuleConfig(_Strict):
         default=24.0, gt=0, description="urgent_sla_breach: resolution SLA"
     )
     tiers: list[str] = Field(default_factory=list, description="urgent_sla_breach: tiers covered")
+    per_account: bool = Field(
+        default=False,
+        description="urgent_sla_breach: one incident per account linking every breach",
+    )
     min_bad: int = Field(default=2, ge=1, description="csat_turning_bad: bad ratings in the window")
     bad_share: float = Field(default=0.4, gt=0, le=1, description="csat_turning_bad: bad / rated")
     min_rise: float = Field(
@@ -183,10 +194,14 @@ class EscalationConfig(_Strict):
     ignore_tags: list[str] = Field(
         default_factory=list, description="tags too generic to define a repeated issue"
     )
+    one_per_account: list[str] = Field(
+        default_factory=list,
+        description="rules sharing one active escalation per account, first listed wins",
+    )
 
     @model_validator(mode="after")
     def _known_rules(self) -> EscalationConfig:
-        unknown = sorted(set(self.rules) - set(RULE_NAMES))
+        unknown = sorted((set(self.rules) | set(self.one_per_account)) - set(RULE_NAMES))
         if unknown:
             raise ValueError(f"unknown rule(s) {unknown}; known rules: {', '.join(RULE_NAMES)}")
         return self

@@ -56,6 +56,7 @@ class AccountFacts(BaseModel):
     csat_prior_bad: int = 0
     champions_left: list[ContactFact] = []
     executive_contacts: int = 0
+    active_rules: list[str] = []
 
     @property
     def days_to_renewal(self) -> int | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from escalation.config import EscalationConfig, load_rules
 from escalation.fact_models import AccountFacts, ContactFact, SnapshotFact, end_of_day
 from escalation.ticket_facts import add_ticket_facts
-from model.tables import Account, Contact, HealthSnapshot, Opportunity
+from model.tables import Account, Contact, Escalation, HealthSnapshot, Opportunity
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ def gather_facts(
     _add_renewals(session, facts, ids, as_of)
     add_ticket_facts(session, facts, ids, as_of, cfg)
     _add_contacts(session, facts, ids, as_of, cfg)
+    if cfg.one_per_account:
+        _add_active_rules(session, facts, ids)
     log.debug("gathered escalation facts for %s accounts as of %s", len(facts), as_of)
     return facts
 
@@ -175,3 +177,17 @@ def _add_contacts(
             )
     for f in facts.values():
         f.champions_left.sort(key=lambda x: x.sf_id)
+
+
+def _add_active_rules(session: Session, facts: dict[int, AccountFacts], ids: list[int]) -> None:
+    """Rules with an open or acknowledged escalation on each account (for `one_per_account`)."""
+    rows = session.execute(
+        select(Escalation.account_id, Escalation.rule)
+        .where(Escalation.account_id.in_(ids))
+        .where(Escalation.state.in_(("open", "acknowledged")))
+        .distinct()
+    ).all()
+    for account_id, rule in rows:
+        facts[account_id].active_rules.append(rule)
+    for f in facts.values():
+        f.active_rules.sort()

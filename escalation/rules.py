@@ -14,7 +14,7 @@ from escalation.clusters import TicketFact, poisson_tail
 from escalation.config import EscalationConfig, RuleConfig
 from escalation.decisions import AccountSummary, Decision
 from escalation.facts import AccountFacts
-from escalation.severity import assess_severity
+from escalation.severity import assess_severity, severity_rank
 
 # (reason, title, evidence, linked ticket ids, extra severity inputs)
 Fired = tuple[str, str, dict[str, Any], list[int], dict[str, Any]]
@@ -39,6 +39,8 @@ def evaluate(facts: AccountFacts, config: EscalationConfig) -> list[Decision]:
             continue
         for reason, title, evidence, ticket_ids, sev_kwargs in trigger(facts, rule):
             assessment = assess_severity(facts, config, rule=name, **sev_kwargs)
+            if rule.min_severity and _less_severe(assessment.severity, rule.min_severity):
+                continue
             decisions.append(
                 Decision(
                     account=summary,
@@ -51,7 +53,36 @@ def evaluate(facts: AccountFacts, config: EscalationConfig) -> list[Decision]:
                     ticket_ids=ticket_ids,
                 )
             )
-    return decisions
+    return one_per_account(decisions, facts.active_rules, config.one_per_account)
+
+
+def one_per_account(
+    decisions: list[Decision], active_rules: list[str], group: list[str]
+) -> list[Decision]:
+    """Of the `group` rules firing, keep those already escalated, else the first in `group`.
+
+    The kept decision lists the others under `also_firing`, so the owner sees every reason
+    on one task; when it clears, the next reason still holding opens its own.
+    """
+    grouped = [d for d in decisions if d.rule in group]
+    if len(grouped) < 2:
+        return decisions
+    keep = {d.rule for d in grouped if d.rule in active_rules}
+    keep = keep or {min(grouped, key=lambda d: group.index(d.rule)).rule}
+    also = [d.title for d in grouped if d.rule not in keep]
+    result: list[Decision] = []
+    for d in decisions:
+        if d.rule in group and d.rule not in keep:
+            continue
+        if also and d.rule in keep:
+            d = d.model_copy(update={"evidence": {**d.evidence, "also_firing": also}})
+            also = []
+        result.append(d)
+    return result
+
+
+def _less_severe(severity: str, minimum: str) -> bool:
+    return severity_rank(severity) > severity_rank(minimum)
 
 
 def _health(f: AccountFacts) -> dict[str, Any]:
@@ -119,7 +150,7 @@ def repeated_issue(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
         n = len(c.ticket_ids)
         if n < rule.min_tickets:
             continue
-        p = poisson_tail(n, max(c.expected, rule.min_expected))
+        p = poisson_tail(n, max(c.expected, c.book_expected, rule.min_expected))
         if rule.baseline_days and p > rule.max_p:
             continue
         evidence = {
@@ -128,6 +159,7 @@ def repeated_issue(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
             "first_at": c.first_at.isoformat(),
             "last_at": c.last_at.isoformat(),
             "usual_in_window": c.expected,
+            "book_norm_in_window": c.book_expected,
             "chance": f"{p:.2%}",
         }
         title = f"repeated issue: {n} tickets in {rule.window_days} days ({c.signature})"
@@ -139,6 +171,17 @@ def urgent_sla_breach(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
     if not tiers or (f.tier or "").strip().lower() not in tiers:
         return
     breaches = [t for t in f.open_urgent if _sla_breach(t, rule)]
+    if rule.per_account and breaches:
+        evidence = {
+            "tickets": [_ticket(t) for t in breaches][:10],
+            "first_reply_sla_h": rule.first_reply_hours,
+            "resolution_sla_h": rule.resolution_hours,
+        }
+        oldest = max(t.age_hours for t in breaches)
+        title = f"{len(breaches)} urgent ticket(s) past SLA (oldest {oldest:.0f}h open)"
+        ids = [t.zd_id for t in breaches]
+        yield "sla_breach", title, evidence, ids, {"sla_breaches": len(breaches)}
+        return
     for t in breaches:
         evidence = {
             "ticket": _ticket(t),

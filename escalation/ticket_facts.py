@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from escalation.clusters import IssueCluster, TicketFact, count_matching, find_clusters
+from escalation.clusters import (
+    IssueCluster,
+    TicketFact,
+    count_matching,
+    find_clusters,
+    signature_keys,
+)
 from escalation.config import EscalationConfig
 from escalation.fact_models import AccountFacts, end_of_day
 from model.tables import Ticket
@@ -87,6 +93,11 @@ def add_ticket_facts(
             setattr(f, attr, getattr(f, attr) + 1)
     for account_id, tickets in recent.items():
         facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
+    clustered = {a: f.clusters for a, f in facts.items() if f.clusters}
+    if repeat.book_norm and clustered:
+        book = _book_mix(session, baseline_start, end, cfg)
+        for account_id, clusters in clustered.items():
+            _add_book_norm(clusters, recent[account_id], baseline[account_id], book, cfg)
     for f in facts.values():
         f.open_tickets.sort(key=lambda x: x.zd_id)
 
@@ -117,3 +128,54 @@ def _clusters(
         )
         c.expected = round(c.baseline_count * repeat.window_days / repeat.baseline_days, 2)
     return clusters
+
+
+BookMix = tuple[Counter[str], int]
+
+
+def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[TicketFact]:
+    excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
+    return [t for t in rows if not excluded.intersection(g.lower() for g in t.tags)]
+
+
+def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationConfig) -> BookMix:
+    """Signature counts over every account's tickets in [start, end), and the ticket total."""
+    excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
+    excluded.update(t.lower() for t in cfg.zendesk.tags)
+    rows = session.execute(
+        select(Ticket.subject, Ticket.tags)
+        .where(Ticket.account_id.is_not(None))
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+    ).all()
+    distinct: Counter[tuple[str, tuple[str, ...]]] = Counter()
+    for subject, tags in rows:
+        tags = tuple(tags or ())
+        if not excluded.intersection(g.lower() for g in tags):
+            distinct[(subject or "", tags)] += 1
+    counts: Counter[str] = Counter()
+    for (subject, tags), n in distinct.items():
+        for key in signature_keys(subject, tags, cfg.ignore_tags):
+            counts[key] += n
+    return counts, sum(distinct.values())
+
+
+def _add_book_norm(
+    clusters: list[IssueCluster],
+    recent: list[TicketFact],
+    before: list[TicketFact],
+    book: BookMix,
+    cfg: EscalationConfig,
+) -> None:
+    """Each cluster's count the rest of the book's topic mix predicts for this account's volume."""
+    counts, total = book
+    own = _problem_tickets(recent + before, cfg)
+    own_counts: Counter[str] = Counter()
+    for t in own:
+        own_counts.update(signature_keys(t.subject, t.tags, cfg.ignore_tags))
+    others = total - len(own)
+    if others <= 0:
+        return
+    volume = len(_problem_tickets(recent, cfg))
+    for c in clusters:
+        share = max(0, counts[c.signature] - own_counts[c.signature]) / others
+        c.book_expected = round(volume * share, 2)

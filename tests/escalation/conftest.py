@@ -33,5 +33,20 @@ def session(sessions) -> Iterator[Session]:
 
 
 @pytest.fixture
-def config() -> EscalationConfig:
+def shipped() -> EscalationConfig:
+    """The default rules exactly as shipped (tuned: some triggers off, severity floors)."""
     return load_rules()
+
+
+@pytest.fixture
+def config(shipped) -> EscalationConfig:
+    """The shipped rules with every trigger on, one escalation per reason and no severity floor.
+
+    Trigger and lifecycle tests exercise each rule's logic; the tuning levers the default
+    adds on top (min_severity, one_per_account, per-account SLA) have their own tests.
+    """
+    rules = {
+        name: rule.model_copy(update={"enabled": True, "min_severity": None, "per_account": False})
+        for name, rule in shipped.rules.items()
+    }
+    return shipped.model_copy(update={"rules": rules, "one_per_account": []})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalation.clusters import TicketFact, find_clusters, jaccard, subject_words
+from escalation.clusters import TicketFact, find_clusters, jaccard, signature_keys, subject_words
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -83,3 +83,17 @@ def test_count_matching_uses_tags_and_subjects():
     members = [t(1, "Export to CSV fails", ["data_export"]), t(2, "CSV export fails")]
     others = [t(3, "anything", ["data_export"]), t(4, "CSV export fails today"), t(5, "Invoice")]
     assert count_matching(members, others, similarity=0.5) == 2
+
+
+def test_signature_keys_cover_the_signature_a_cluster_gets():
+    tickets = [t(1, "Export to CSV fails"), t(2, "CSV export fails"), t(3, "Export fails CSV")]
+    (cluster,) = find_clusters(tickets, min_tickets=3, similarity=0.5)
+    assert cluster.signature in signature_keys("CSV export fails", [])
+    tagged = find_clusters(
+        [t(i, f"s{i} words", ["SSO", "urgent"]) for i in range(3)],
+        min_tickets=3,
+        similarity=0.5,
+        ignore_tags=["urgent"],
+    )[0]
+    keys = signature_keys("s0 words", ["SSO", "urgent"], ignore_tags=["urgent"])
+    assert tagged.signature in keys and "tag-urgent" not in keys

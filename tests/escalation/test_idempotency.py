@@ -25,13 +25,17 @@ def decide(session, config, ids, now=NOW):
     return {i: evaluate(facts[i], config) for i in ids}
 
 
+# one problem per account: the same problem on every account is the book's norm, not a repeat
+PROBLEMS = ("Webhook delivery delayed", "CSV export truncated", "Search index stale")
+
+
 def seed(session) -> list[int]:
     ids = []
     for n in range(3):
         acc = f.account(session, arr=200_000, tier="strategic")
         f.snapshot(session, acc, 0, "red", 25)
         for i in range(3):
-            f.ticket(session, acc, f"Webhook delivery delayed region {n}", days_ago=i + 1)
+            f.ticket(session, acc, f"{PROBLEMS[n]} region {n}", days_ago=i + 1)
         ids.append(acc.id)
     session.commit()
     return ids

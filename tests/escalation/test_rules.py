@@ -111,7 +111,10 @@ def test_repeated_issue_by_shared_tag_and_not_by_generic_tags(session, config):
 
 def test_urgent_sla_breach_only_for_top_tier(session, config):
     acc = f.account(session, tier="Strategic")
-    late = f.ticket(session, acc, "Outage", days_ago=0.5, priority="urgent", first_reply_minutes=90)
+    # first reply SLA 8 h in the shipped rules (was 1 h): answered after 10 h breaches it
+    late = f.ticket(
+        session, acc, "Outage", days_ago=0.5, priority="urgent", first_reply_minutes=600
+    )
     f.ticket(session, acc, "Fine", days_ago=0.1, priority="urgent", first_reply_minutes=10)
     d = fired(session, config, acc)[f"sla_{late.zd_id}"]
     assert d.ticket_ids == [late.zd_id]
@@ -123,7 +126,8 @@ def test_urgent_sla_breach_only_for_top_tier(session, config):
 
 def test_unanswered_urgent_ticket_breaches_when_older_than_first_reply_sla(session, config):
     acc = f.account(session, tier="enterprise")
-    t = f.ticket(session, acc, "Down", days_ago=0.2, priority="urgent")
+    t = f.ticket(session, acc, "Down", days_ago=0.5, priority="urgent")  # 12 h > 8 h unanswered
+    f.ticket(session, acc, "Just in", days_ago=0.2, priority="urgent")  # 4.8 h: within the SLA
     f.ticket(
         session,
         acc,
@@ -287,3 +291,72 @@ def test_csat_needs_a_real_rise(session, config):
     for i, score in enumerate(["bad", "bad", "bad", "good", "good"]):
         f.ticket(session, acc, f"r{i}", days_ago=10, status="solved", csat=score, csat_at=f.at(5))
     assert "csat_bad" not in fired(session, config, acc)  # 60% now vs 50% before
+
+
+def _with_rule(config: EscalationConfig, name: str, **changes: object) -> EscalationConfig:
+    rules = dict(config.rules)
+    rules[name] = rules[name].model_copy(update=changes)
+    return config.model_copy(update={"rules": rules})
+
+
+def test_a_topic_the_whole_book_files_is_not_one_accounts_repeated_issue(session, config):
+    for _ in range(3):  # peers: a login ticket every other day is the norm here
+        peer = f.account(session)
+        for day in range(1, 85, 2):
+            f.ticket(session, peer, "Users cannot log in", days_ago=day, tags=["login"])
+    acc = f.account(session)
+    for day in (20, 12, 6, 2):
+        f.ticket(session, acc, "Users cannot log in", days_ago=day, tags=["login"])
+    on = _with_rule(config, "repeated_issue", book_norm=True)
+    off = _with_rule(config, "repeated_issue", book_norm=False)
+    assert "repeat_tag-login" in fired(session, off, acc)
+    assert "repeat_tag-login" not in fired(session, on, acc)
+
+
+def test_a_topic_rare_in_the_book_still_fires_with_the_book_norm(session, config):
+    peer = f.account(session)
+    for day in range(1, 85, 2):
+        f.ticket(session, peer, "Pages are slow", days_ago=day, tags=["performance"])
+    acc = f.account(session)
+    for day in (20, 12, 6, 2):
+        f.ticket(session, acc, "Users cannot log in", days_ago=day, tags=["login"])
+    on = _with_rule(config, "repeated_issue", book_norm=True)
+    d = fired(session, on, acc)["repeat_tag-login"]
+    assert d.evidence["book_norm_in_window"] == 0.0
+
+
+def test_min_severity_keeps_small_accounts_out_of_a_rule(session, config):
+    strict = _with_rule(config, "band_red", min_severity="sev2")
+    small = f.account(session, arr=20_000.0)
+    f.snapshot(session, small, 0, "red", 30)
+    big = f.account(session, arr=600_000.0)
+    f.snapshot(session, big, 0, "red", 30)
+    assert fired(session, config, small)["band_red"].severity == "sev4"
+    assert "band_red" not in fired(session, strict, small)
+    assert fired(session, strict, big)["band_red"].severity == "sev2"
+
+
+def test_shipped_sla_rule_opens_one_incident_per_account_linking_every_breach(session, shipped):
+    acc = f.account(session, tier="Strategic", arr=600_000.0)
+    old = f.ticket(session, acc, "Outage", days_ago=3, priority="urgent", first_reply_minutes=30)
+    late = f.ticket(session, acc, "Down", days_ago=0.5, priority="urgent")
+    f.ticket(session, acc, "Fresh", days_ago=0.1, priority="urgent")
+    d = fired(session, shipped, acc)["sla_breach"]
+    assert d.dedup_key == f"{acc.id}:urgent_sla_breach:sla_breach"
+    assert d.ticket_ids == [old.zd_id, late.zd_id]
+    assert d.severity == "sev1"
+
+
+def test_one_per_account_keeps_the_first_rule_and_lists_the_rest(session, shipped):
+    acc = f.account(session, arr=600_000.0, renewal_date=None)
+    f.renewal(session, acc, in_days=45, amount=600_000)
+    f.snapshot(session, acc, 7, "yellow", 55)
+    f.snapshot(session, acc, 0, "red", 30)
+    f.contact(session, acc, is_champion=True, is_deleted=True, source_modstamp=f.at(5))
+    decisions = list(fired(session, shipped, acc).values())
+    assert [d.rule for d in decisions] == ["band_red"]
+    also = decisions[0].evidence["also_firing"]
+    assert len(also) == 2 and any("renewal review" in t for t in also)
+    facts = gather_facts(session, AS_OF, [acc.id], shipped)[acc.id]
+    facts.active_rules = ["champion_left"]  # the champion's departure was escalated first
+    assert [d.rule for d in evaluate(facts, shipped)] == ["champion_left"]

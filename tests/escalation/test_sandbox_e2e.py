@@ -8,13 +8,17 @@ before recording it — and rerun everything.
 from __future__ import annotations
 
 import pytest
+import yaml
 from sqlalchemy import select, update
 
+from escalation.config import DEFAULT_RULES_FILE
 from model.db import upgrade
 from model.tables import Escalation, OutboxItem
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+
+FORM_ID = 360000123
 
 
 @pytest.fixture
@@ -22,7 +26,11 @@ def rt(tmp_path):
     with Sandbox(accounts=80, seed=5) as sb:
         url = f"sqlite:///{tmp_path / 'e2e.db'}"
         upgrade(url)
-        runtime = Runtime(sandbox_settings(sb.base_url, url))
+        rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+        rules["zendesk"]["ticket_form_id"] = FORM_ID
+        rules_file = tmp_path / "rules.yaml"
+        rules_file.write_text(yaml.safe_dump(rules))
+        runtime = Runtime(sandbox_settings(sb.base_url, url, rules_file=rules_file))
         runtime.sb = sb  # type: ignore[attr-defined]
         try:
             yield runtime
@@ -43,6 +51,7 @@ def test_engineering_tickets_once_across_reruns_and_a_crash_before_recording(rt)
     external_ids = [w["changes"].get("external_id") for w in created]
     assert all(e and e.startswith("pulsehub:") for e in external_ids)
     assert len(set(external_ids)) == len(external_ids)
+    assert {w["changes"].get("ticket_form_id") for w in created} == {FORM_ID}
     with rt.factory() as s:
         recorded = dict(
             s.execute(
