@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from escalation.report import EscalationReport, GroupStats, build_report
 from model.tables import Account, Escalation, utcnow
+from pulsehub.commands.db import command_session
 
 app = typer.Typer(help="Escalations: review patterns, list and acknowledge.", no_args_is_help=True)
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from model.db import make_engine, make_session_factory, transaction
-    from pulsehub.settings import get_settings
-
-    engine = make_engine(get_settings().database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _hours(value: float | None) -> str:
@@ -108,7 +93,7 @@ def report(
         if since
         else now - dt.timedelta(days=days)
     )
-    with _session() as session:
+    with command_session() as session:
         result = build_report(session, now, since=start, top=top)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
@@ -130,7 +115,7 @@ def list_escalations(
     if account is not None:
         query = query.where(Escalation.account_id == account)
     query = query.order_by(Escalation.updated_at.desc(), Escalation.id.desc()).limit(limit)
-    with _session() as session:
+    with command_session() as session:
         rows = [
             {
                 "id": e.id,
@@ -173,7 +158,7 @@ def ack(
     """Acknowledge an open escalation (starts the time-to-resolve clock for the report)."""
     from escalation.lifecycle import acknowledge
 
-    with _session() as session:
+    with command_session() as session:
         esc = session.get(Escalation, escalation_id)
         if esc is None:
             console.print(f"[red]no escalation {escalation_id}[/]")
@@ -198,7 +183,7 @@ def resolve(
 
     settings = get_settings()
     rules = load_rules(settings.rules_file)
-    with _session() as session:
+    with command_session() as session:
         esc = session.get(Escalation, escalation_id)
         if esc is None or esc.state == "resolved":
             console.print(f"[red]no active escalation {escalation_id}[/]")

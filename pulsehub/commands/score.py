@@ -5,17 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot, ScoreOverride, utcnow
+from pulsehub.commands.db import command_session
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
@@ -37,19 +35,6 @@ def _scorecard(path: Path | None = None) -> Scorecard:
         raise typer.Exit(2) from None
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    from model.db import make_engine, make_session_factory, transaction
-    from pulsehub.settings import get_settings
-
-    engine = make_engine(get_settings().database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _day(value: dt.datetime | None) -> dt.date:
     return value.date() if value else dt.date.today()
 
@@ -64,7 +49,7 @@ def run(
     from scoring.service import score_accounts, score_all
 
     card = _scorecard(scorecard)
-    with _session() as session:
+    with command_session() as session:
         if account:
             bands = dict(
                 Counter(s.band for s in score_accounts(session, _day(as_of), card, account))
@@ -86,7 +71,7 @@ def backfill(
 
     card = _scorecard(scorecard)
     last = _day(end)
-    with _session() as session:
+    with command_session() as session:
         written = backfill_snapshots(session, last - dt.timedelta(days=days), last, card, step)
     console.print(f"wrote {written} snapshots from {last - dt.timedelta(days=days)} to {last}")
 
@@ -132,7 +117,7 @@ def audit(
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(2) from None
     else:
-        with _session() as session:
+        with command_session() as session:
             report = audit_database(session, card, bootstrap_rounds=bootstrap)
             if save_model is not None:
                 cal = report["calibration"]
@@ -172,7 +157,7 @@ def override(
         console.print("[bold red]error:[/] --band must be red, yellow or green")
         raise typer.Exit(2)
     expires = utcnow() + dt.timedelta(days=days)
-    with _session() as session:
+    with command_session() as session:
         row = ScoreOverride(account_id=account_id, band=band, score=score, reason=reason,
                             author=author, expires_at=expires)  # fmt: skip
         session.add(row)
@@ -185,7 +170,7 @@ def override(
 @app.command()
 def revoke(override_id: int) -> None:
     """Revoke an override now; the next scoring run restores the computed values."""
-    with _session() as session:
+    with command_session() as session:
         row = session.get(ScoreOverride, override_id)
         if row is None:
             console.print(f"[bold red]error:[/] no override {override_id}")
@@ -197,7 +182,7 @@ def revoke(override_id: int) -> None:
 @app.command()
 def explain(account_id: int) -> None:
     """The latest snapshot of an account: score, band, reasons, contradictions, renewal risk."""
-    with _session() as session:
+    with command_session() as session:
         snap = session.scalars(
             select(HealthSnapshot).where(HealthSnapshot.account_id == account_id)
             .order_by(HealthSnapshot.as_of.desc()).limit(1)
