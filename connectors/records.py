@@ -20,7 +20,10 @@ def _parse_datetime(value: Any) -> Any:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError) as exc:  # pydantic turns only ValueError into a rejection
+            raise ValueError(f"epoch {value!r} out of range") from exc
     return value
 
 
@@ -35,7 +38,8 @@ OptDatetime = Annotated[
 OptDate = Annotated[dt.date | None, BeforeValidator(_blank_to_none)]
 OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
 OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
-OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # what a BIGINT column holds
+OptInt = Annotated[Int64 | None, BeforeValidator(_blank_to_none)]
 
 
 class Record(BaseModel):
@@ -105,7 +109,7 @@ def validate_rows(
         try:
             records.append(model.model_validate(row))
         except ValidationError as exc:
-            raw_id = row.get(id_key)
+            raw_id = row.get(id_key) if isinstance(row, dict) else None
             rejected.append(
                 Rejected(
                     source=source,

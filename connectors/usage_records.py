@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from connectors.records import AwareDatetime, OptDatetime, OptInt, OptStr, Record
+from connectors.records import AwareDatetime, Int64, OptDatetime, OptInt, OptStr, Record
 
 
 class UsageWorkspace(Record):
@@ -21,10 +21,10 @@ class UsageDay(Record):
 
     workspace_id: str
     day: dt.date
-    active_users: int = 0
-    logins: int = 0
-    feature_events: int = 0
-    features_used: int = 0
+    active_users: Int64 = 0
+    logins: Int64 = 0
+    feature_events: Int64 = 0
+    features_used: Int64 = 0
     seats_used: OptInt = None
     seats_purchased: OptInt = None
 

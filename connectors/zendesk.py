@@ -140,7 +140,10 @@ class ZendeskConnector:
         """Validate a page, dropping items already delivered in this run (same id+version)."""
         fresh = []
         for item in items:
-            marker = (item.get(spec.primary_key), item.get(spec.cursor_field))
+            if not isinstance(item, dict):
+                fresh.append(item)  # not an object: validation rejects it into quarantine
+                continue
+            marker = _marker(item.get(spec.primary_key), item.get(spec.cursor_field))
             if marker in seen:
                 continue
             seen.add(marker)
@@ -265,3 +268,12 @@ class ZendeskConnector:
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
         """Open a ticket at most once: Idempotency-Key header, then external_id lookup."""
         return self._writer.create_ticket(ticket, idempotency_key)
+
+
+def _marker(*values: Any) -> tuple[Any, ...]:
+    """A hashable (id, version) even when a hostile item sends a list or object there."""
+    try:
+        hash(values)
+    except TypeError:
+        return tuple(repr(v) for v in values)
+    return values

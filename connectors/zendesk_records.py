@@ -6,11 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.records import AwareDatetime, OptDatetime, OptFloat, OptInt, OptStr, Record
+from connectors.records import (
+    AwareDatetime,
+    Int64,
+    OptDatetime,
+    OptFloat,
+    OptInt,
+    OptStr,
+    Record,
+)
 
 
 class ZdOrganization(Record):
-    id: int
+    id: Int64
     name: str
     external_id: OptStr = None
     domain_names: list[str] = Field(default_factory=list)
@@ -21,7 +29,7 @@ class ZdOrganization(Record):
 
 
 class ZdUser(Record):
-    id: int
+    id: Int64
     name: OptStr = None
     email: OptStr = None
     role: OptStr = None
@@ -32,7 +40,7 @@ class ZdUser(Record):
 class ZdTicket(Record):
     """A ticket; deleted tickets arrive from the export with status 'deleted'."""
 
-    id: int
+    id: Int64
     organization_id: OptInt = None
     requester_id: OptInt = None
     subject: OptStr = None
@@ -60,7 +68,7 @@ class ZdTicket(Record):
 class ZdTicketMetric(Record):
     """Reply/resolution times in calendar minutes, from the API's {calendar, business} pairs."""
 
-    ticket_id: int
+    ticket_id: Int64
     reply_time_minutes: OptFloat = None
     full_resolution_minutes: OptFloat = None
     reopens: OptInt = None
@@ -88,7 +96,7 @@ ZdTicket.model_rebuild()
 
 
 class ZdSatisfactionRating(Record):
-    id: int
+    id: Int64
     ticket_id: OptInt = None
     score: str
     created_at: AwareDatetime
