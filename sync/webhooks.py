@@ -104,7 +104,7 @@ def account_for_event(session: Session, body: bytes) -> int | None:
         if acc is not None:
             return int(acc)
     ticket_id = _find(payload, "ticket_id", "id")
-    if isinstance(ticket_id, int | str) and str(ticket_id).isdigit():
+    if isinstance(ticket_id, int | str) and str(ticket_id).isdigit() and int(ticket_id) < 2**63:
         acc = session.execute(
             select(Ticket.account_id).where(Ticket.zd_id == int(ticket_id))
         ).scalar()
