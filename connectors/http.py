@@ -9,6 +9,7 @@ Retry-After, bounded in attempts and total time); `call` runs a client call unde
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import re
 import time
@@ -143,6 +144,9 @@ def classify(obj: object) -> ConnectorError | None:
         return _response_error(obj.status_code, obj.headers, _json_or_none(obj))
     if isinstance(obj, httpx.TimeoutException | requests.Timeout):
         return Retriable(f"timeout: {redact(str(obj))}", code="TIMEOUT")
+    if isinstance(obj, json.JSONDecodeError | requests.exceptions.JSONDecodeError):
+        # a body cut short or garbled in transit: the same request may well come back whole
+        return Retriable(f"malformed JSON in response: {obj}", code="MALFORMED_RESPONSE")
     if isinstance(obj, httpx.TransportError | requests.ConnectionError):
         return Retriable(f"connection error: {redact(str(obj))}", code="CONNECTION_ERROR")
     if isinstance(obj, SalesforceError):

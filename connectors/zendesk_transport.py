@@ -17,7 +17,7 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.endpoint import Url
 
-from connectors.errors import Fatal
+from connectors.errors import Retriable
 from connectors.http import RetryPolicy, call, parse_retry_after, raise_for, redact
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ class ZendeskTransport:
                 return None
             try:
                 return response.json()
-            except ValueError as exc:
-                raise Fatal(f"non-JSON response from {redact(url)}", status=200) from exc
+            except ValueError as exc:  # cut short in transit, most likely: worth another try
+                raise Retriable(
+                    f"non-JSON response from {redact(url)}", code="MALFORMED_RESPONSE", status=200
+                ) from exc
 
         return call(send, self.policy, idempotent=idempotent)
