@@ -342,3 +342,41 @@ HAND_PICKED_WEBHOOKS = [
 def test_hand_picked_webhook_bodies(webhook, body) -> None:
     TRIED["webhook bodies"] += 1
     assert _deliver(webhook, body) in (202, 400)
+
+
+# -- malformed JSON pages from the sandbox (fault `malformed_json`: the body cut in half) ----
+
+MALFORMED_PAGES = (
+    r"/services/data/v\d+\.\d/query",
+    r"/api/v2/incremental/tickets/cursor",
+    r"/api/v2/incremental/organizations",
+    r"/api/v2/ticket_metrics",
+    r"/api/v2/satisfaction_ratings",
+    r"/usage/v1/workspaces",
+    r"/usage/v1/daily",
+)
+
+
+def test_malformed_json_pages_end_where_a_clean_run_ends(tmp_path) -> None:
+    from model.db import upgrade as up
+    from sandbox import Sandbox
+    from tests.reliability.test_crash import _sandbox_state, _state
+    from tests.reliability.test_fault_storm import NOW, _sync_until_clean
+
+    clean_db, bad_db = (f"sqlite:///{tmp_path / n}" for n in ("clean.db", "bad.db"))
+    up(clean_db)
+    up(bad_db)
+    with Sandbox(accounts=6, seed=21, now=NOW) as clean:
+        _sync_until_clean(clean, clean_db)
+        expected_sandbox = _sandbox_state(clean)
+    with Sandbox(accounts=6, seed=21, now=NOW) as bad:
+        for path in MALFORMED_PAGES:
+            bad.faults.add(path, "malformed_json", times=1, method="GET")
+        reports = _sync_until_clean(bad, bad_db)
+        got_sandbox = _sandbox_state(bad)
+        cut = [r for r in bad.requests if r["system"] != "control"]
+    TRIED["malformed JSON pages"] += len(MALFORMED_PAGES)
+    assert len(cut) > 0
+    assert _state(bad_db) == _state(clean_db)
+    assert got_sandbox == expected_sandbox
+    print(f"malformed JSON: {len(MALFORMED_PAGES)} pages cut, {len(reports)} run(s) to converge")
