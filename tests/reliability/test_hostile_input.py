@@ -380,3 +380,43 @@ def test_malformed_json_pages_end_where_a_clean_run_ends(tmp_path) -> None:
     assert _state(bad_db) == _state(clean_db)
     assert got_sandbox == expected_sandbox
     print(f"malformed JSON: {len(MALFORMED_PAGES)} pages cut, {len(reports)} run(s) to converge")
+
+
+SOQL_HOSTILE = [
+    "O'Brien renewal",
+    "back\\slash",
+    "' OR Subject != '",
+    "\\' OR Id != null --",
+    "ends with backslash \\",
+    "quote \\' mix '\\",
+    "%_ LIKE wildcards",
+]
+
+
+def test_soql_metacharacters_in_task_lookups_are_escaped_not_injected(tmp_path) -> None:
+    """Tasks are looked up by WhatId/Subject before creation: hostile subjects must match
+    only themselves, so a second create finds every task and creates none."""
+    from connectors.salesforce_records import TaskCreate
+    from pulsehub.demo import sandbox_settings
+    from pulsehub.runtime import Runtime
+    from sandbox import Sandbox
+    from tests.reliability.test_fault_storm import NOW
+
+    with Sandbox(accounts=3, seed=2, now=NOW) as sb:
+        rt = Runtime(sandbox_settings(sb.base_url, f"sqlite:///{tmp_path / 'soql.db'}"))
+        sf = rt.connectors["salesforce"]
+        account = sb.world.accounts[0]
+        tasks = [
+            TaskCreate(what_id=account["Id"], owner_id=account["OwnerId"], subject=s, key=f"k{i}")
+            for i, s in enumerate(SOQL_HOSTILE)
+        ]
+        first = sf.create_tasks(tasks)
+        second = sf.create_tasks(tasks)
+        created = [w["changes"]["Subject"] for w in sb.writes if w["kind"] == "task_created"]
+        bad_queries = [r for r in sb.requests if r["system"] == "salesforce" and r["status"] == 400]
+    TRIED["SOQL literals"] += len(SOQL_HOSTILE)
+    assert all(r.ok for r in first + second), [r.message for r in first + second if not r.ok]
+    assert sorted(created) == sorted(SOQL_HOSTILE), "each task created exactly once"
+    found = [r.created_id for r in second]
+    assert None not in found and len(set(found)) == len(SOQL_HOSTILE), "each found its own task"
+    assert not bad_queries
