@@ -159,24 +159,41 @@ def run_tap(system: str, base: str, work: Path) -> Result:
     return result
 
 
+class _CountingMetrics:
+    """Pass-through connector that counts ticket records carrying their metrics."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.metrics = inner, 0
+
+    def pull(self, stream: str, cursor: str | None, **kwargs: Any) -> Any:
+        for page in self.inner.pull(stream, cursor, **kwargs):
+            self.metrics += sum(getattr(r, "metric", None) is not None for r in page.records)
+            yield page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def run_pulsehub(system: str, base: str, work: Path) -> Result:
     """pulsehub's connector for `system`, every stream through sync.pipeline.pull_stream."""
     from bench.connectors import build_connectors
     from model.db import make_engine, make_session_factory, upgrade
-    from sync.pipeline import pull_stream
+    from sync.pipeline import STREAM_ORDER, pull_stream
 
     db_url = f"sqlite:///{work / f'pulsehub-{system}.db'}"
     upgrade(db_url)
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
-    streams = ZENDESK_STREAMS if system == "zendesk" else tuple(SALESFORCE_STREAMS.values())
+    streams = [name for source, name in STREAM_ORDER if source == system]  # as `pulsehub sync`
     result = Result("pulsehub", system)
     mark = _last_seq(base)
     started = time.perf_counter()
-    connector = build_connectors(base)[system]
+    connector = _CountingMetrics(build_connectors(base)[system])
     for stream in streams:
         stored, rejected = pull_stream(factory, connector, system, stream)
         result.records[stream] = stored + rejected
+    if connector.metrics:  # ticket metrics ride along with the ticket export
+        result.records["ticket_metrics"] = connector.metrics
     result.seconds = time.perf_counter() - started
     engine.dispose()
     entries = _log(base, mark, system)
