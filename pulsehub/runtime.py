@@ -53,6 +53,7 @@ class Runtime:
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=clients.build_notifier(),
             writeback_policy=self.settings.writeback_policy,
+            backfill_weeks=self.settings.backfill_weeks,
         )
 
     @cached_property

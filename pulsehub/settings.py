@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         "own",
         description="hand edits of pulsehub's fields: 'own' leaves them, 'reassert' overwrites",
     )
+    backfill_weeks: int = Field(
+        12, ge=0, le=104, description="first sync: weekly snapshots replayed from history (0: none)"
+    )
     lock_ttl_s: int = 3600
     distributed: bool = Field(
         False, description="split scheduled syncs across workers: per source, then by account range"

@@ -29,6 +29,7 @@ class JobConfig:
     escalation_group_id: int | None = None
     notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
     writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
+    backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
 
 
 def make_steps(
@@ -40,6 +41,7 @@ def make_steps(
         from scoring.service import score_accounts, score_all
 
         if account_ids is None:  # the whole book, in batches, holding no rows in memory
+            _backfill_first_run(session, as_of, config)
             return score_all(session, as_of, config.scorecard)
         snaps = score_accounts(session, as_of, config.scorecard, account_ids)
         return dict(Counter(s.band for s in snaps))
@@ -65,6 +67,23 @@ def make_steps(
         push=push_all if routes else None,
         writeback_policy=config.writeback_policy,
     )
+
+
+def _backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
+    """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
+    sharp drops, the audit and escalation lead times work from the first day."""
+    from sqlalchemy import exists, select
+
+    from model.tables import HealthSnapshot
+    from scoring.service import backfill_snapshots
+
+    if config.backfill_weeks <= 0:
+        return
+    if session.execute(select(exists().where(HealthSnapshot.as_of < as_of))).scalar():
+        return
+    start = as_of - dt.timedelta(weeks=config.backfill_weeks)
+    n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
+    log.info("first run: replayed %s weekly snapshots since %s", n, start)
 
 
 def sync_job(

@@ -127,18 +127,12 @@ def desired_tags(snap: HealthSnapshot) -> set[str]:
 
 
 def latest_snapshots(session: Session) -> dict[int, HealthSnapshot]:
-    latest = (
-        select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("as_of"))
-        .group_by(HealthSnapshot.account_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(HealthSnapshot).join(
-            latest,
-            (HealthSnapshot.account_id == latest.c.account_id)
-            & (HealthSnapshot.as_of == latest.c.as_of),
-        )
-    ).scalars()
+    """Each account's snapshot from the newest scoring day. Accounts not scored that day
+    (churned, deleted) are left as they are: their last health is not re-asserted."""
+    newest = session.execute(select(func.max(HealthSnapshot.as_of))).scalar()
+    if newest is None:
+        return {}
+    rows = session.execute(select(HealthSnapshot).where(HealthSnapshot.as_of == newest)).scalars()
     return {s.account_id: s for s in rows}
 
 

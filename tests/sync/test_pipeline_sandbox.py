@@ -42,7 +42,14 @@ def test_sync_pulls_scores_and_writes_back_then_an_unchanged_rerun_writes_nothin
         assert first.errors == []
         with rt.factory() as s:
             n_accounts = s.execute(select(func.count()).select_from(Account)).scalar_one()
-            n_snaps = s.execute(select(func.count()).select_from(HealthSnapshot)).scalar_one()
+            latest = s.execute(select(func.max(HealthSnapshot.as_of))).scalar_one()
+            n_snaps = s.execute(
+                select(func.count())
+                .select_from(HealthSnapshot)
+                .where(HealthSnapshot.as_of == latest)
+            ).scalar_one()
+            weeks = s.execute(select(func.count(func.distinct(HealthSnapshot.as_of)))).scalar_one()
+            assert weeks == 13, "the first run replays 12 weekly snapshots before today's"
             linked_tickets = s.execute(
                 select(func.count()).select_from(Ticket).where(Ticket.account_id.is_not(None))
             ).scalar_one()
