@@ -29,7 +29,7 @@ from tests.reliability.test_crash import _sandbox_state, _state
 pytestmark = pytest.mark.slow
 
 NOW = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
-ACCOUNTS = 8
+ACCOUNTS = 20
 SEED = 11
 FAULTS = {429, 500, 503, "reset", "timeout"}
 RETRY_AFTER_S = 1.0  # what the sandbox's storm 429s say (sandbox/app.py _fault_status)
