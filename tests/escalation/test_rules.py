@@ -111,9 +111,9 @@ def test_repeated_issue_by_shared_tag_and_not_by_generic_tags(session, config):
 
 def test_urgent_sla_breach_only_for_top_tier(session, config):
     acc = f.account(session, tier="Strategic")
-    # first reply SLA 8 h in the shipped rules (was 1 h): answered after 10 h breaches it
+    # first reply SLA 24 h in the shipped rules (was 1 h): answered after 25 h breaches it
     late = f.ticket(
-        session, acc, "Outage", days_ago=0.5, priority="urgent", first_reply_minutes=600
+        session, acc, "Outage", days_ago=1.5, priority="urgent", first_reply_minutes=1500
     )
     f.ticket(session, acc, "Fine", days_ago=0.1, priority="urgent", first_reply_minutes=10)
     d = fired(session, config, acc)[f"sla_{late.zd_id}"]
@@ -126,8 +126,8 @@ def test_urgent_sla_breach_only_for_top_tier(session, config):
 
 def test_unanswered_urgent_ticket_breaches_when_older_than_first_reply_sla(session, config):
     acc = f.account(session, tier="enterprise")
-    t = f.ticket(session, acc, "Down", days_ago=0.5, priority="urgent")  # 12 h > 8 h unanswered
-    f.ticket(session, acc, "Just in", days_ago=0.2, priority="urgent")  # 4.8 h: within the SLA
+    t = f.ticket(session, acc, "Down", days_ago=1.5, priority="urgent")  # 36 h > 24 h unanswered
+    f.ticket(session, acc, "Just in", days_ago=0.5, priority="urgent")  # 12 h: within the SLA
     f.ticket(
         session,
         acc,
@@ -338,9 +338,9 @@ def test_min_severity_keeps_small_accounts_out_of_a_rule(session, config):
 
 def test_shipped_sla_rule_opens_one_incident_per_account_linking_every_breach(session, shipped):
     acc = f.account(session, tier="Strategic", arr=600_000.0)
-    old = f.ticket(session, acc, "Outage", days_ago=3, priority="urgent", first_reply_minutes=30)
-    late = f.ticket(session, acc, "Down", days_ago=0.5, priority="urgent")
-    f.ticket(session, acc, "Fresh", days_ago=0.1, priority="urgent")
+    old = f.ticket(session, acc, "Outage", days_ago=4, priority="urgent", first_reply_minutes=30)
+    late = f.ticket(session, acc, "Down", days_ago=1.5, priority="urgent")
+    f.ticket(session, acc, "Fresh", days_ago=0.5, priority="urgent")
     d = fired(session, shipped, acc)["sla_breach"]
     assert d.dedup_key == f"{acc.id}:urgent_sla_breach:sla_breach"
     assert d.ticket_ids == [old.zd_id, late.zd_id]
