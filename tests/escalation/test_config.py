@@ -42,6 +42,8 @@ def test_rule_missing_from_file_is_disabled(tmp_path):
         ("rules: {}\nseverity: {thresholds: {sev1: 3, sev2: 5, sev3: 1}}\n", "severity", "sev1 >"),
         ("lifecycle: {}\n", "rules", "add it"),
         ("rules:\n  band_purple: {}\n", "(top level)", "known rules"),
+        ("rules: {}\none_per_account: [band_redd]\n", "(top level)", "known rules"),
+        ("rules:\n  band_red: {min_severity: sev5}\n", "rules.band_red.min_severity", "change"),
     ],
 )
 def test_invalid_rules_name_file_key_and_fix(tmp_path, text, key, fix):
