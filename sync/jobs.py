@@ -41,7 +41,6 @@ def make_steps(
         from scoring.service import score_accounts, score_all
 
         if account_ids is None:  # the whole book, in batches, holding no rows in memory
-            _backfill_first_run(session, as_of, config)
             return score_all(session, as_of, config.scorecard)
         snaps = score_accounts(session, as_of, config.scorecard, account_ids)
         return dict(Counter(s.band for s in snaps))
@@ -66,6 +65,9 @@ def make_steps(
         escalate=escalate if config.rules is not None else None,
         push=push_all if routes else None,
         writeback_policy=config.writeback_policy,
+        backfill=(lambda session, as_of: _backfill_first_run(session, as_of, config))
+        if account_ids is None
+        else None,
     )
 
 

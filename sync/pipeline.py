@@ -167,6 +167,9 @@ class Steps:
     escalate: Callable[[Session, dt.date], tuple[dict[str, int], list[outbox.CreateRequest]]] | None
     push: Callable[[sessionmaker[Session]], dict[str, Any]] | None
     writeback_policy: str = "own"
+    # replays history once; runs only after a complete pull, so no past day is scored on a
+    # partial pull (today's snapshot is upserted again by the next run; past ones are not)
+    backfill: Callable[[Session, dt.date], None] | None = None
 
 
 def run_sync(
@@ -217,6 +220,8 @@ def run_sync(
             report.identity = resolve_identities(session)
         tell("scoring", 0)
         with transaction(factory) as session:
+            if steps.backfill is not None and not report.errors:
+                steps.backfill(session, as_of)
             report.bands = steps.score(session, as_of)
         creates: list[outbox.CreateRequest] = []
         if steps.escalate is not None:
