@@ -138,8 +138,24 @@ def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[Tick
     return [t for t in rows if not excluded.intersection(g.lower() for g in t.tags)]
 
 
+_BOOK_CACHE: dict[tuple[int, datetime, datetime, int], BookMix] = {}
+
+
 def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationConfig) -> BookMix:
-    """Signature counts over every account's tickets in [start, end), and the ticket total."""
+    """Signature counts over every account's tickets in [start, end), and the ticket total.
+
+    Memoized per session: facts gathered in account batches share one read of the book."""
+    key = (id(session), start, end, id(cfg))
+    if key not in _BOOK_CACHE:
+        if len(_BOOK_CACHE) > 8:
+            _BOOK_CACHE.clear()
+        _BOOK_CACHE[key] = _read_book_mix(session, start, end, cfg)
+    return _BOOK_CACHE[key]
+
+
+def _read_book_mix(
+    session: Session, start: datetime, end: datetime, cfg: EscalationConfig
+) -> BookMix:
     excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
     excluded.update(t.lower() for t in cfg.zendesk.tags)
     rows = session.execute(
