@@ -68,6 +68,7 @@ def make_steps(
         backfill=(lambda session, as_of: _backfill_first_run(session, as_of, config))
         if account_ids is None
         else None,
+        plan_scope=account_ids,
     )
 
 

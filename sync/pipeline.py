@@ -170,6 +170,7 @@ class Steps:
     # replays history once; runs only after a complete pull, so no past day is scored on a
     # partial pull (today's snapshot is upserted again by the next run; past ones are not)
     backfill: Callable[[Session, dt.date], None] | None = None
+    plan_scope: list[int] | None = None  # a targeted refresh plans only these accounts
 
 
 def run_sync(
@@ -230,7 +231,7 @@ def run_sync(
                 report.escalations, creates = steps.escalate(session, as_of)
         tell("planning write-back", 0)
         with transaction(factory) as session:
-            report.plan = plan_writeback(session, steps.writeback_policy)
+            report.plan = plan_writeback(session, steps.writeback_policy, steps.plan_scope)
             if not dry_run:
                 outbox.enqueue_plan(session, report.plan)
                 outbox.enqueue_creates(session, creates)

@@ -85,21 +85,45 @@ def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
             sig = (tuple(i.payload.get("add") or ()), tuple(i.payload.get("remove") or ()))
             groups.setdefault(sig, []).append(i)
         by_item: dict[int, Any] = {}
-        changes = [(sig, group) for sig, group in groups.items() if sig[0] or sig[1]]
-        for sig, group in groups.items():
-            if not sig[0] and not sig[1]:
+        bulk: list[tuple[tuple[tuple[str, ...], tuple[str, ...]], list[OutboxItem]]] = []
+        for (add, remove), group in groups.items():
+            if not add and not remove:
                 by_item.update({id(i): _noop(i) for i in group})
-        outcome = zd.update_ticket_tag_groups(
-            [
-                ([int(str(i.target_id)) for i in group], add, remove)
-                for (add, remove), group in changes
-            ]
+            elif len(group) == 1:  # one ticket: the tags endpoint answers at once, no job to poll
+                by_item[id(group[0])] = _tag_one(zd, group[0], add, remove)
+            else:
+                bulk.append(((add, remove), group))
+        outcome = (
+            zd.update_ticket_tag_groups(
+                [
+                    ([int(str(i.target_id)) for i in group], add, remove)
+                    for (add, remove), group in bulk
+                ]
+            )
+            if bulk
+            else []
         )
-        for (_, group), results in zip(changes, outcome, strict=True):
+        for (_, group), results in zip(bulk, outcome, strict=True):
             by_item.update({id(i): r for i, r in zip(group, results, strict=True)})
         return [by_item[id(i)] for i in items]
 
     return push
+
+
+def _tag_one(
+    zd: Any,
+    item: OutboxItem,
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+    ticket_id: int | None = None,
+) -> Any:
+    """Add, then remove, tags on one ticket through the synchronous tags endpoint."""
+    ticket_id, res = ticket_id if ticket_id is not None else int(str(item.target_id)), None
+    if add:
+        res = zd.add_ticket_tags(ticket_id, list(add))
+    if (res is None or res.ok) and remove:
+        res = zd.remove_ticket_tags(ticket_id, list(remove))
+    return res if res is not None else _noop(item)
 
 
 def _tickets(zd: Any):  # type: ignore[no-untyped-def]
@@ -113,15 +137,16 @@ def _tickets(zd: Any):  # type: ignore[no-untyped-def]
 
 def _esc_tags(zd: Any):  # type: ignore[no-untyped-def]
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
-        results = []
-        for i in items:
-            ticket_id, res = int(i.payload["ticket_id"]), None
-            if add := i.payload.get("add"):
-                res = zd.add_ticket_tags(ticket_id, add)
-            if (res is None or res.ok) and (remove := i.payload.get("remove")):
-                res = zd.remove_ticket_tags(ticket_id, remove)
-            results.append(res if res is not None else _noop(i))
-        return results
+        return [
+            _tag_one(
+                zd,
+                i,
+                tuple(i.payload.get("add") or ()),
+                tuple(i.payload.get("remove") or ()),
+                ticket_id=int(i.payload["ticket_id"]),
+            )
+            for i in items
+        ]
 
     return push
 

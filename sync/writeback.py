@@ -17,7 +17,7 @@ When someone edits a pulsehub-owned field by hand, `policy` decides (PULSEHUB_WR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,11 +176,17 @@ def _diff(
     return changes
 
 
-def plan_writeback(session: Session, policy: str = "own") -> list[PlannedWrite]:
-    """Every owned field/tag whose desired value differs from what stands (see `policy`)."""
+def plan_writeback(
+    session: Session, policy: str = "own", account_ids: Sequence[int] | None = None
+) -> list[PlannedWrite]:
+    """Every owned field/tag whose desired value differs from what stands (see `policy`);
+    `account_ids` narrows the plan to those accounts (a targeted refresh)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
     snaps = latest_snapshots(session)
+    if account_ids is not None:
+        wanted = set(account_ids)
+        snaps = {a: s for a, s in snaps.items() if a in wanted}
     reassert = policy == "reassert"
     return [
         *_plan_salesforce(session, snaps, reassert),
