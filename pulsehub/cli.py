@@ -101,7 +101,7 @@ def sync(
         _fail(str(exc))
     print_run(console, report)
     if dry_run:
-        print_plan(console, report.plan)
+        print_plan(console, report.plan_sample, sum(report.planned.values()))
     if report.errors:
         raise typer.Exit(1)
 

@@ -43,8 +43,13 @@ def print_run(console: Console, report: RunReport) -> None:
     console.print(f"took {s['seconds']:.1f}s")
 
 
-def print_plan(console: Console, plan: Sequence[PlannedWrite], limit: int = 200) -> None:
-    t = Table(title=f"write-back plan: {len(plan)} record(s)")
+def print_plan(
+    console: Console, plan: Sequence[PlannedWrite], total: int | None = None, limit: int = 200
+) -> None:
+    """List the plan's first `limit` records; `total` is the whole plan's size when `plan`
+    is only its first part (a streamed plan keeps no more)."""
+    total = len(plan) if total is None else total
+    t = Table(title=f"write-back plan: {total} record(s)")
     for col in ("system", "record", "field / tag", "old", "new"):
         t.add_column(col, overflow="fold")
     for p in plan[:limit]:
@@ -53,8 +58,9 @@ def print_plan(console: Console, plan: Sequence[PlannedWrite], limit: int = 200)
                 p.system, f"{p.kind}:{p.target_id}", c.field, c.old or "", c.new or "(remove)"
             )
     console.print(t)
-    if len(plan) > limit:
-        console.print(f"... and {len(plan) - limit} more record(s)")
+    shown = min(len(plan), limit)
+    if total > shown:
+        console.print(f"... and {total - shown} more record(s)")
 
 
 def print_status(console: Console, factory: sessionmaker[Session], limit: int = 10) -> None:

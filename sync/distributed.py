@@ -23,7 +23,7 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox
 from sync.jobs import JobConfig, make_steps
 from sync.pipeline import DEFAULT_HISTORY_DAYS, STREAM_ORDER, RunReport, _pull_all
-from sync.writeback import plan_writeback
+from sync.writeback import plan_chunks
 
 SCORE_RANGE_SIZE = 5000
 
@@ -135,13 +135,10 @@ def finish_run(
         with transaction(factory) as session:
             escalations, creates = steps.escalate(session, as_of)
     with transaction(factory) as session:
-        plan = plan_writeback(session, steps.writeback_policy)
-        outbox.enqueue_plan(session, plan)
+        chunks = plan_chunks(session, steps.writeback_policy)
+        planned = outbox.enqueue_chunks(session, chunks, sweep=True).planned
         outbox.enqueue_creates(session, creates)
     pushed = steps.push(factory) if steps.push is not None else {}
-    planned: dict[str, int] = {}
-    for p in plan:
-        planned[p.kind] = planned.get(p.kind, 0) + 1
     _merge(factory, run_id, {"escalations": escalations, "planned": planned, "pushed": pushed})
     with transaction(factory) as session:
         run = session.get(SyncRun, run_id)

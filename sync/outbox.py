@@ -10,20 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from model.tables import Escalation, OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
-from sync.writeback import PlannedWrite, encode
+from sync.writeback import IN_BATCH, PlanChunk, PlannedWrite, encode
 
 FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")
 BACKOFF_BASE_S = 30
 BACKOFF_MAX_S = 3600
 MAX_ATTEMPTS = 8
+SAMPLE_WRITES = 200  # writes a plan summary keeps for a dry run's listing
 
 
 @dataclass(frozen=True)
@@ -36,22 +37,100 @@ class CreateRequest:
     payload: dict[str, Any]
 
 
+@dataclass
+class PlanSummary:
+    """What a streamed plan came to: writes per kind, how many rows were queued or updated,
+    and the first writes (for a dry run's listing) — never the whole plan."""
+
+    planned: dict[str, int] = field(default_factory=dict)
+    enqueued: int = 0
+    sample: list[PlannedWrite] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.planned.values())
+
+
 def enqueue_plan(session: Session, plan: Iterable[PlannedWrite]) -> int:
-    """Put planned field/tag writes in the outbox, merging into any pending write of the same target."""
-    planned = {(p.kind, p.target_id): p for p in plan}
-    pending = {
-        (i.kind, i.target_id): i
-        for i in session.execute(
-            select(OutboxItem).where(
-                OutboxItem.status == "pending", OutboxItem.kind.in_(FIELD_KINDS)
+    """Put planned field/tag writes in the outbox, merging into any pending write of the same
+    target; a pending field/tag write the plan no longer contains is superseded."""
+    writes = list(plan)
+    chunk = PlanChunk(writes, {(p.kind, p.target_id) for p in writes})
+    return enqueue_chunks(session, [chunk], sweep=True).enqueued
+
+
+def enqueue_chunks(
+    session: Session,
+    chunks: Iterable[PlanChunk],
+    *,
+    sweep: bool,
+    dry_run: bool = False,
+    sample: int = SAMPLE_WRITES,
+) -> PlanSummary:
+    """Queue a streamed plan chunk by chunk (see `writeback.plan_chunks`).
+
+    Within a chunk, a pending write to a target the planner looked at is updated to the new
+    payload, or superseded when nothing is planned for it any more. With `sweep` (a plan of the
+    whole book), pending writes queued before this plan whose target no chunk looked at (ticket
+    closed, account no longer scored) are superseded too; a targeted refresh does not sweep, so
+    other accounts' pending writes stand.
+    """
+    summary = PlanSummary()
+    before = session.execute(select(func.max(OutboxItem.id))).scalar() or 0
+    looked_at: set[int] = set()  # ids of pending writes older than this plan that a chunk saw
+    for chunk in chunks:
+        for p in chunk.writes:
+            summary.planned[p.kind] = summary.planned.get(p.kind, 0) + 1
+        if len(summary.sample) < sample:
+            summary.sample.extend(chunk.writes[: sample - len(summary.sample)])
+        if dry_run:
+            continue
+        summary.enqueued += _enqueue_chunk(session, chunk, looked_at)
+    if sweep and not dry_run:
+        stale = [
+            i
+            for i in session.execute(
+                select(OutboxItem.id).where(
+                    OutboxItem.status == "pending",
+                    OutboxItem.kind.in_(FIELD_KINDS),
+                    OutboxItem.id <= before,
+                )
+            ).scalars()
+            if i not in looked_at
+        ]
+        for start in range(0, len(stale), IN_BATCH):
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(stale[start : start + IN_BATCH]))
+                .values(status="superseded")
             )
-        ).scalars()
-    }
+    return summary
+
+
+def _enqueue_chunk(session: Session, chunk: PlanChunk, looked_at: set[int]) -> int:
+    planned = {(p.kind, p.target_id): p for p in chunk.writes}
+    by_kind: dict[str, list[str]] = {}
+    for kind, target in chunk.considered:
+        by_kind.setdefault(kind, []).append(target)
+    pending: dict[tuple[str, str | None], OutboxItem] = {}
+    for kind, targets in by_kind.items():
+        for start in range(0, len(targets), IN_BATCH):
+            for item in session.execute(
+                select(OutboxItem).where(
+                    OutboxItem.status == "pending",
+                    OutboxItem.kind == kind,
+                    OutboxItem.target_id.in_(targets[start : start + IN_BATCH]),
+                )
+            ).scalars():
+                pending[(item.kind, item.target_id)] = item
+                looked_at.add(item.id)
     n = 0
     for target, item in pending.items():
         if target not in planned:  # the desired value went back to what was last written
             item.status = "superseded"
     session.flush()
+    rows = []
+    now = utcnow()
     for target, p in planned.items():
         existing = pending.get(target)
         if existing is not None:
@@ -59,18 +138,23 @@ def enqueue_plan(session: Session, plan: Iterable[PlannedWrite]) -> int:
                 existing.payload, existing.attempts, existing.next_attempt_at = p.payload, 0, None
                 n += 1
             continue
-        session.add(
-            OutboxItem(
-                key=f"{p.kind}:{p.target_id}:{uuid.uuid4().hex}",
-                system=p.system,
-                kind=p.kind,
-                target_id=p.target_id,
-                payload=p.payload,
-            )
+        rows.append(
+            {
+                "key": f"{p.kind}:{p.target_id}:{uuid.uuid4().hex}",
+                "system": p.system,
+                "kind": p.kind,
+                "target_id": p.target_id,
+                "payload": p.payload,
+                "status": "pending",
+                "attempts": 0,
+                "result": {},
+                "created_at": now,
+            }
         )
-        n += 1
+    if rows:
+        session.execute(insert(OutboxItem), rows)
     session.flush()
-    return n
+    return n + len(rows)
 
 
 def enqueue_creates(session: Session, requests: Sequence[CreateRequest]) -> int:

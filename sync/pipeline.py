@@ -23,7 +23,7 @@ from model.tables import QuarantinedRecord, SyncRun, utcnow
 from model.upsert import upsert_rows
 from sync import cursors, outbox
 from sync.mapping import SINKS, Sink
-from sync.writeback import PlannedWrite, plan_writeback
+from sync.writeback import PlannedWrite, plan_chunks
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ class RunReport:
     identity: dict[str, int] = field(default_factory=dict)
     bands: dict[str, int] = field(default_factory=dict)
     escalations: dict[str, int] = field(default_factory=dict)
-    plan: list[PlannedWrite] = field(default_factory=list)
+    planned: dict[str, int] = field(default_factory=dict)  # writes per kind
+    plan_sample: list[PlannedWrite] = field(default_factory=list)  # the first few, for a dry run
     pushed: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -63,9 +64,6 @@ class RunReport:
     quota: dict[str, Any] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
-        planned: dict[str, int] = {}
-        for p in self.plan:
-            planned[p.kind] = planned.get(p.kind, 0) + 1
         return {
             "pulled": self.pulled,
             "quarantined": self.quarantined,
@@ -73,7 +71,7 @@ class RunReport:
             "identity": self.identity,
             "bands": self.bands,
             "escalations": self.escalations,
-            "planned": planned,
+            "planned": self.planned,
             "pushed": self.pushed,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
@@ -231,12 +229,15 @@ def run_sync(
                 report.escalations, creates = steps.escalate(session, as_of)
         tell("planning write-back", 0)
         with transaction(factory) as session:
-            report.plan = plan_writeback(session, steps.writeback_policy, steps.plan_scope)
+            chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope)
+            summary = outbox.enqueue_chunks(
+                session, chunks, sweep=steps.plan_scope is None, dry_run=dry_run
+            )
+            report.planned, report.plan_sample = summary.planned, summary.sample
             if not dry_run:
-                outbox.enqueue_plan(session, report.plan)
                 outbox.enqueue_creates(session, creates)
         if not dry_run and steps.push is not None:
-            tell("pushing", len(report.plan) + len(creates))
+            tell("pushing", summary.total + len(creates))
             report.pushed = steps.push(factory)
         status = "partial" if report.errors else "succeeded"
     except Exception as exc:

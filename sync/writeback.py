@@ -16,6 +16,7 @@ When someone edits a pulsehub-owned field by hand, `policy` decides (PULSEHUB_WR
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ MANAGED_TAGS = frozenset(
     | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
 )
 REASONS_MAX_CHARS = 1000
+PLAN_CHUNK_ACCOUNTS = 2000  # accounts planned (and enqueued) at a time
+IN_BATCH = 900  # ids per IN (...) lookup, under every backend's bound-parameter limit
 SF_OWNED_FIELDS = (
     "Health_Score__c",
     "Health_Status__c",
@@ -129,22 +132,33 @@ def desired_tags(snap: HealthSnapshot) -> set[str]:
 def latest_snapshots(session: Session) -> dict[int, HealthSnapshot]:
     """Each account's snapshot from the newest scoring day. Accounts not scored that day
     (churned, deleted) are left as they are: their last health is not re-asserted."""
-    newest = session.execute(select(func.max(HealthSnapshot.as_of))).scalar()
+    newest = _newest_day(session)
     if newest is None:
         return {}
     rows = session.execute(select(HealthSnapshot).where(HealthSnapshot.as_of == newest)).scalars()
     return {s.account_id: s for s in rows}
 
 
-def _written(session: Session, system: str, kind: str) -> dict[str, dict[str, str | None]]:
+def _newest_day(session: Session) -> dt.date | None:
+    return session.execute(select(func.max(HealthSnapshot.as_of))).scalar()
+
+
+def _written(
+    session: Session, system: str, kind: str, targets: Iterable[str]
+) -> dict[str, dict[str, str | None]]:
+    """What pulsehub last wrote to each of `targets` (one chunk's, looked up in IN batches)."""
     out: dict[str, dict[str, str | None]] = {}
-    rows = session.execute(
-        select(WrittenState.target_id, WrittenState.field, WrittenState.value).where(
-            WrittenState.system == system, WrittenState.target_kind == kind
+    ids = list(targets)
+    for start in range(0, len(ids), IN_BATCH):
+        rows = session.execute(
+            select(WrittenState.target_id, WrittenState.field, WrittenState.value).where(
+                WrittenState.system == system,
+                WrittenState.target_kind == kind,
+                WrittenState.target_id.in_(ids[start : start + IN_BATCH]),
+            )
         )
-    )
-    for target, fld, value in rows:
-        out.setdefault(target, {})[fld] = value
+        for target, fld, value in rows:
+            out.setdefault(target, {})[fld] = value
     return out
 
 
@@ -176,46 +190,105 @@ def _diff(
     return changes
 
 
+@dataclass
+class PlanChunk:
+    """The plan for one range of accounts: the writes, and every target that was looked at
+    (a pending write to a looked-at target that is no longer planned is superseded)."""
+
+    writes: list[PlannedWrite]
+    considered: set[tuple[str, str]]
+
+
 def plan_writeback(
     session: Session, policy: str = "own", account_ids: Sequence[int] | None = None
 ) -> list[PlannedWrite]:
     """Every owned field/tag whose desired value differs from what stands (see `policy`);
-    `account_ids` narrows the plan to those accounts (a targeted refresh)."""
+    `account_ids` narrows the plan to those accounts (a targeted refresh). Holds the whole
+    plan: for a large book use `plan_chunks`."""
+    return [w for chunk in plan_chunks(session, policy, account_ids) for w in chunk.writes]
+
+
+def plan_chunks(
+    session: Session,
+    policy: str = "own",
+    account_ids: Sequence[int] | None = None,
+    chunk_size: int = PLAN_CHUNK_ACCOUNTS,
+) -> Iterator[PlanChunk]:
+    """The plan, `chunk_size` accounts at a time (in account-id order), so memory holds one
+    chunk's snapshots, written state and writes however large the book is."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
-    snaps = latest_snapshots(session)
-    if account_ids is not None:
-        wanted = set(account_ids)
-        snaps = {a: s for a, s in snaps.items() if a in wanted}
+    newest = _newest_day(session)
+    if newest is None:
+        return
     reassert = policy == "reassert"
-    return [
-        *_plan_salesforce(session, snaps, reassert),
-        *_plan_org_fields(session, snaps, reassert),
-        *_plan_ticket_tags(session, snaps),
-    ]
+    for rows in _snapshot_batches(session, newest, account_ids, chunk_size):
+        snaps = {s.account_id: s for s in rows}
+        lo, hi = rows[0].account_id, rows[-1].account_id
+        considered: set[tuple[str, str]] = set()
+        writes = [
+            *_plan_salesforce(session, snaps, lo, hi, reassert, considered),
+            *_plan_org_fields(session, snaps, lo, hi, reassert, considered),
+            *_plan_ticket_tags(session, snaps, lo, hi, considered),
+        ]
+        yield PlanChunk(writes, considered)
+
+
+def _snapshot_batches(
+    session: Session, newest: dt.date, scope: Sequence[int] | None, chunk_size: int
+) -> Iterator[list[HealthSnapshot]]:
+    """The newest day's snapshots in account-id order, a batch at a time."""
+    base = select(HealthSnapshot).where(HealthSnapshot.as_of == newest)
+    order = HealthSnapshot.account_id
+    if scope is not None:
+        ids = sorted(set(scope))
+        for start in range(0, len(ids), IN_BATCH):
+            stmt = base.where(HealthSnapshot.account_id.in_(ids[start : start + IN_BATCH]))
+            if rows := list(session.execute(stmt.order_by(order)).scalars()):
+                yield rows
+        return
+    after: int | None = None
+    while True:
+        stmt = base if after is None else base.where(HealthSnapshot.account_id > after)
+        rows = list(session.execute(stmt.order_by(order).limit(chunk_size)).scalars())
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].account_id
 
 
 def _plan_salesforce(
-    session: Session, snaps: dict[int, HealthSnapshot], reassert: bool
-) -> Iterator[PlannedWrite]:
-    written = _written(session, "salesforce", "account")
+    session: Session,
+    snaps: dict[int, HealthSnapshot],
+    lo: int,
+    hi: int,
+    reassert: bool,
+    considered: set[tuple[str, str]],
+) -> list[PlannedWrite]:
     accounts = session.execute(
         select(Account.id, Account.sf_id, Account.attributes).where(
-            Account.sf_id.is_not(None), Account.is_deleted.is_(False)
+            Account.id.between(lo, hi), Account.sf_id.is_not(None), Account.is_deleted.is_(False)
         )
-    )
-    for acc_id, sf_id, attrs in accounts:
-        if sf_id is None or (snap := snaps.get(acc_id)) is None:
-            continue
+    ).all()
+    targets = [(acc_id, sf_id, attrs) for acc_id, sf_id, attrs in accounts if acc_id in snaps]
+    written = _written(session, "salesforce", "account", [t[1] for t in targets])
+    out = []
+    for acc_id, sf_id, attrs in targets:
+        considered.add(("sf_account_fields", sf_id))
         current = (attrs or {}) if reassert else None
-        if changes := _diff(sf_fields(snap), written.get(sf_id, {}), current):
-            yield PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes)
+        if changes := _diff(sf_fields(snaps[acc_id]), written.get(sf_id, {}), current):
+            out.append(PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes))
+    return out
 
 
 def _plan_org_fields(
-    session: Session, snaps: dict[int, HealthSnapshot], reassert: bool
-) -> Iterator[PlannedWrite]:
-    written = _written(session, "zendesk", "organization")
+    session: Session,
+    snaps: dict[int, HealthSnapshot],
+    lo: int,
+    hi: int,
+    reassert: bool,
+    considered: set[tuple[str, str]],
+) -> list[PlannedWrite]:
     orgs = session.execute(
         select(
             ExternalIdentity.external_id, ExternalIdentity.account_id, ExternalIdentity.attributes
@@ -223,29 +296,41 @@ def _plan_org_fields(
             ExternalIdentity.source == "zendesk",
             ExternalIdentity.status == "linked",
             ExternalIdentity.is_deleted.is_(False),
+            ExternalIdentity.account_id.between(lo, hi),
         )
-    )
-    for org_id, acc_id, attrs in orgs:
-        if acc_id is None or (snap := snaps.get(acc_id)) is None:
-            continue
+    ).all()
+    targets = [(org, acc, attrs) for org, acc, attrs in orgs if acc in snaps]
+    written = _written(session, "zendesk", "organization", [t[0] for t in targets])
+    out = []
+    for org_id, acc_id, attrs in targets:
+        considered.add(("zd_org_fields", org_id))
         current = ((attrs or {}).get("organization_fields") or {}) if reassert else None
-        if changes := _diff(zd_org_fields(snap), written.get(org_id, {}), current):
-            yield PlannedWrite("zendesk", "zd_org_fields", org_id, acc_id, changes)
+        if changes := _diff(zd_org_fields(snaps[acc_id]), written.get(org_id, {}), current):
+            out.append(PlannedWrite("zendesk", "zd_org_fields", org_id, acc_id, changes))
+    return out
 
 
-def _plan_ticket_tags(session: Session, snaps: dict[int, HealthSnapshot]) -> Iterator[PlannedWrite]:
-    written = _written(session, "zendesk", "ticket")
+def _plan_ticket_tags(
+    session: Session,
+    snaps: dict[int, HealthSnapshot],
+    lo: int,
+    hi: int,
+    considered: set[tuple[str, str]],
+) -> list[PlannedWrite]:
     tickets = session.execute(
         select(Ticket.zd_id, Ticket.account_id).where(
-            Ticket.status.in_(OPEN_TICKET_STATUSES), Ticket.account_id.is_not(None)
+            Ticket.account_id.between(lo, hi), Ticket.status.in_(OPEN_TICKET_STATUSES)
         )
-    )
-    for zd_id, acc_id in tickets:
-        if acc_id is None or (snap := snaps.get(acc_id)) is None:
-            continue
-        want = desired_tags(snap)
-        have = {f.removeprefix("tag:") for f, v in written.get(str(zd_id), {}).items() if v}
+    ).all()
+    targets = [(str(zd), acc) for zd, acc in tickets if acc in snaps]
+    written = _written(session, "zendesk", "ticket", [t[0] for t in targets])
+    out = []
+    for zd_id, acc_id in targets:
+        considered.add(("zd_ticket_tags", zd_id))
+        want = desired_tags(snaps[acc_id])
+        have = {f.removeprefix("tag:") for f, v in written.get(zd_id, {}).items() if v}
         changes = [FieldChange(f"tag:{t}", None, encode(True)) for t in sorted(want - have)]
         changes += [FieldChange(f"tag:{t}", encode(True), None) for t in sorted(have - want)]
         if changes:
-            yield PlannedWrite("zendesk", "zd_ticket_tags", str(zd_id), acc_id, changes)
+            out.append(PlannedWrite("zendesk", "zd_ticket_tags", zd_id, acc_id, changes))
+    return out

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from model.db import transaction
-from model.tables import OutboxItem, WrittenState
+from model.tables import OutboxItem, Ticket, WrittenState
 from sync import outbox, push
 from sync.routes import Route
-from sync.writeback import plan_writeback
+from sync.writeback import plan_chunks, plan_writeback
 from tests.sync.factories import account, linked_org, snapshot, ticket
 
 
@@ -192,3 +192,63 @@ def test_batches_respect_route_size(factory) -> None:
     calls: list[int] = []
     push.drain(factory, {"sf_account_fields": Route(_ok_pusher(calls), 200)})
     assert calls == [200, 200, 50]
+
+
+def _book(factory, n: int) -> list[int]:
+    """`n` accounts, each with a snapshot, a linked org and one open ticket."""
+    ids = []
+    with transaction(factory) as s:
+        for i in range(1, n + 1):
+            acc = account(i)
+            s.add(acc)
+            s.flush()
+            s.add_all([snapshot(acc.id), linked_org(500 + i, acc.id), ticket(9000 + i, acc.id)])
+            ids.append(acc.id)
+    return ids
+
+
+def test_streamed_plan_in_small_chunks_equals_the_whole_plan(factory) -> None:
+    _book(factory, 7)
+    with transaction(factory) as s:
+        whole = sorted((p.kind, p.target_id, repr(p.payload)) for p in plan_writeback(s))
+        chunks = list(plan_chunks(s, chunk_size=3))
+    assert [len({p.account_id for p in c.writes}) for c in chunks] == [3, 3, 1]
+    streamed = sorted((p.kind, p.target_id, repr(p.payload)) for c in chunks for p in c.writes)
+    assert streamed == whole and len(whole) == 21
+    with transaction(factory) as s:
+        summary = outbox.enqueue_chunks(s, plan_chunks(s, chunk_size=3), sweep=True, sample=5)
+    assert summary.planned == {"sf_account_fields": 7, "zd_org_fields": 7, "zd_ticket_tags": 7}
+    assert summary.enqueued == 21 and len(summary.sample) == 5
+    with transaction(factory) as s:
+        assert s.query(OutboxItem).filter_by(status="pending").count() == 21
+        again = outbox.enqueue_chunks(s, plan_chunks(s, chunk_size=2), sweep=True)
+        assert again.enqueued == 0 and again.planned == summary.planned  # merged, not doubled
+        assert s.query(OutboxItem).filter_by(status="pending").count() == 21
+
+
+def test_targeted_plan_leaves_other_accounts_pending_writes_alone(factory) -> None:
+    first, _ = _book(factory, 2)
+    with transaction(factory) as s:
+        outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+    with transaction(factory) as s:  # a webhook refresh of the first account only
+        chunks = plan_chunks(s, account_ids=[first])
+        summary = outbox.enqueue_chunks(s, chunks, sweep=False)
+        assert summary.total == 3 and {p.account_id for p in summary.sample} == {first}
+        pending = s.query(OutboxItem).filter_by(status="pending").all()
+        assert len(pending) == 6  # the second account's writes still wait for their push
+
+
+def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None:
+    _world(factory)
+    with transaction(factory) as s:
+        outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+    with transaction(factory) as s:  # the open ticket is solved before its tags were pushed
+        s.execute(update(Ticket).where(Ticket.zd_id == 9001).values(status="solved"))
+    with transaction(factory) as s:
+        summary = outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+        assert "zd_ticket_tags" not in summary.planned
+        tag_item = s.execute(
+            select(OutboxItem).where(OutboxItem.kind == "zd_ticket_tags")
+        ).scalar_one()
+        assert tag_item.status == "superseded"
+        assert s.query(OutboxItem).filter_by(status="pending").count() == 2
