@@ -110,8 +110,8 @@ def enqueue_chunks(
 def _enqueue_chunk(session: Session, chunk: PlanChunk, looked_at: set[int]) -> int:
     planned = {(p.kind, p.target_id): p for p in chunk.writes}
     by_kind: dict[str, list[str]] = {}
-    for kind, target in chunk.considered:
-        by_kind.setdefault(kind, []).append(target)
+    for kind, target_id in chunk.considered:
+        by_kind.setdefault(kind, []).append(target_id)
     pending: dict[tuple[str, str | None], OutboxItem] = {}
     for kind, targets in by_kind.items():
         for start in range(0, len(targets), IN_BATCH):
