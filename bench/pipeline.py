@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = {"salesforce": 2000, "zendesk_export": 1000, "zendesk_list": 100, "usage": 1000}
+PAGE = {"salesforce": 2000, "zendesk_export": 1000, "usage": 1000}
 
 
 def _free_port() -> int:
@@ -123,6 +123,16 @@ def _db_counts(db_path: Path) -> dict[str, int]:
     return out
 
 
+def _last_run_steps(db_path: Path) -> dict[str, Any]:
+    """Seconds and peak RSS per step of the newest run, as the run recorded them."""
+    import sqlite3
+
+    con = sqlite3.connect(db_path)
+    row = con.execute("SELECT stats FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+    con.close()
+    return dict(json.loads(row[0]).get("steps") or {}) if row and row[0] else {}
+
+
 def _minimum_full(records: dict[str, int]) -> int:
     """ceil(records / page size) per stream, the least any client could do."""
 
@@ -133,9 +143,9 @@ def _minimum_full(records: dict[str, int]) -> int:
         pages(records.get(k, 0), PAGE["salesforce"])
         for k in ("accounts", "opportunities", "contacts")
     )
-    zd = pages(records.get("tickets", 0), PAGE["zendesk_export"])  # metrics ride along
+    # metrics (include=metric_sets) and CSAT (each ticket's satisfaction_rating) ride along
+    zd = pages(records.get("tickets", 0), PAGE["zendesk_export"])
     zd += pages(records.get("organizations", 0), PAGE["zendesk_export"])
-    zd += pages(records.get("satisfaction_ratings", 0), PAGE["zendesk_list"])
     usage = pages(records.get("workspaces", 0), PAGE["usage"]) + pages(
         records.get("usage_days", 0), PAGE["usage"]
     )
@@ -191,6 +201,7 @@ def run_size(accounts: int, db_dir: Path) -> dict[str, Any]:
         full_split = _split(snap, _requests(base))
         full_req = sum(full_split.values())
         records = _db_counts(db_path)
+        steps = _last_run_steps(db_path)
         before = sum(_requests(base).values())
         again_s, _ = _sync(env)
         again_req = sum(_requests(base).values()) - before
@@ -209,6 +220,7 @@ def run_size(accounts: int, db_dir: Path) -> dict[str, Any]:
             "full_requests": full_req,
             "full_split": full_split,
             "full_pull_minimum": _minimum_full(records),
+            "full_steps": steps,
             "unchanged_resync_s": round(again_s, 1),
             "unchanged_requests": again_req,
             "one_day_incremental_s": round(incr_s, 1),

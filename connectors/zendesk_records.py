@@ -52,6 +52,8 @@ class ZdTicket(Record):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     metric: ZdTicketMetric | None = None  # from the export's `metric_set` sideload
+    # {"score": "good"|"bad"|"offered"|"unoffered", "id", "comment"}; read leniently in mapping
+    satisfaction_rating: Any = None
 
     @model_validator(mode="before")
     @classmethod

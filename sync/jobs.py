@@ -140,10 +140,7 @@ def reconcile_job(
     )
 
 
-REFRESH_STREAMS: tuple[tuple[str, str], ...] = (
-    ("zendesk", "tickets"),
-    ("zendesk", "satisfaction_ratings"),
-)
+REFRESH_STREAMS: tuple[tuple[str, str], ...] = (("zendesk", "tickets"),)
 
 
 def refresh_job(

@@ -127,19 +127,39 @@ def ticket_row(r: Any) -> dict[str, Any]:
     """Ticket columns, plus its metrics when the export carried them (`include=metric_sets`)."""
     metric = getattr(r, "metric", None)
     metrics = {k: v for k, v in ticket_metric_row(metric).items() if k != "zd_id"} if metric else {}
-    return metrics | {
-        "zd_id": r.id,
-        "zd_org_id": r.organization_id,
-        "subject": (r.subject or "")[:500] or None,
-        "status": r.status,
-        "priority": r.priority,
-        "type": r.type,
-        "tags": list(r.tags or []),
-        "requester_id": r.requester_id,
-        "external_id": r.external_id,
-        "created_at": _aware(r.created_at),
-        "updated_at": _aware(r.updated_at),
-    }
+    return (
+        metrics
+        | _ticket_csat(r, metric)
+        | {
+            "zd_id": r.id,
+            "zd_org_id": r.organization_id,
+            "subject": (r.subject or "")[:500] or None,
+            "status": r.status,
+            "priority": r.priority,
+            "type": r.type,
+            "tags": list(r.tags or []),
+            "requester_id": r.requester_id,
+            "external_id": r.external_id,
+            "created_at": _aware(r.created_at),
+            "updated_at": _aware(r.updated_at),
+        }
+    )
+
+
+def _ticket_csat(r: Any, metric: Any) -> dict[str, Any]:
+    """CSAT from the ticket's own `satisfaction_rating`, which every export page carries, so
+    no separate satisfaction-ratings list (100 per page) is needed. A rating comes after the
+    solve, so it is dated at the solve (stable when the ticket is later touched), or at the
+    ticket's update when no metrics came along. No `satisfaction_rating` at all (a plan
+    without CSAT) leaves the columns alone."""
+    rating = getattr(r, "satisfaction_rating", None)
+    if not isinstance(rating, dict) or "score" not in rating:
+        return {}
+    score = rating.get("score")
+    if score not in {"good", "bad"}:
+        return {"csat": None, "csat_at": None}
+    solved = getattr(metric, "solved_at", None) if metric is not None else None
+    return {"csat": score, "csat_at": _aware(solved or r.updated_at)}
 
 
 def ticket_metric_row(r: Any) -> dict[str, Any]:

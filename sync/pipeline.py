@@ -38,8 +38,7 @@ STREAM_ORDER: tuple[tuple[str, str], ...] = (
     ("salesforce", "opportunities"),
     ("salesforce", "contacts"),
     ("zendesk", "organizations"),
-    ("zendesk", "tickets"),  # with their metrics (include=metric_sets)
-    ("zendesk", "satisfaction_ratings"),
+    ("zendesk", "tickets"),  # with metrics (include=metric_sets) and CSAT
     ("usage", "workspaces"),
     ("usage", "daily_usage"),
 )
@@ -62,6 +61,7 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     quota: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)  # see StepClock
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -77,7 +77,37 @@ class RunReport:
             "errors": self.errors,
             "api_calls": self.api_calls,
             "quota": self.quota,
+            "steps": self.steps,
         }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux reports KiB), or 0 where unknown."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0.0
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+@dataclass
+class StepClock:
+    """Seconds each pipeline step took and the process's peak RSS when it ended, so a run's
+    record shows where time and memory went."""
+
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
+    _step: str | None = None
+    _started: float = 0.0
+
+    def start(self, step: str) -> None:
+        self.stop()
+        self._step, self._started = step, time.perf_counter()
+
+    def stop(self) -> None:
+        if self._step is not None:
+            took = round(time.perf_counter() - self._started, 2)
+            self.steps[self._step] = {"seconds": took, "peak_rss_mib": peak_rss_mib()}
+            self._step = None
 
 
 def pull_stream(
@@ -190,6 +220,12 @@ def run_sync(
     `progress(step, count)` is told of every pulled page and of each later step as it starts.
     """
     tell: OnProgress = progress or (lambda step, n: None)
+    clock = StepClock()
+
+    def step(name: str, count: int = 0) -> None:
+        clock.start(name)
+        tell(name, count)
+
     started = time.perf_counter()
     as_of = as_of or utcnow().date()
     with transaction(factory) as session:
@@ -201,6 +237,7 @@ def run_sync(
     calls_before = _calls(connectors)
     status = "failed"
     try:
+        clock.start("pulling")
         history_start = dt.datetime.combine(as_of, dt.time(), dt.UTC) - dt.timedelta(
             days=history_days
         )
@@ -214,20 +251,20 @@ def run_sync(
             start=history_start,
             progress=tell,
         )
-        tell("resolving identities", 0)
+        step("resolving identities")
         with transaction(factory) as session:
             report.identity = resolve_identities(session)
-        tell("scoring", 0)
+        step("scoring")
         with transaction(factory) as session:
             if steps.backfill is not None and not report.errors:
                 steps.backfill(session, as_of)
             report.bands = steps.score(session, as_of)
         creates: list[outbox.CreateRequest] = []
         if steps.escalate is not None:
-            tell("escalating", 0)
+            step("escalating")
             with transaction(factory) as session:
                 report.escalations, creates = steps.escalate(session, as_of)
-        tell("planning write-back", 0)
+        step("planning write-back")
         with transaction(factory) as session:
             chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope)
             summary = outbox.enqueue_chunks(
@@ -237,13 +274,15 @@ def run_sync(
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         if not dry_run and steps.push is not None:
-            tell("pushing", summary.total + len(creates))
+            step("pushing", summary.total + len(creates))
             report.pushed = steps.push(factory)
         status = "partial" if report.errors else "succeeded"
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        clock.stop()
+        report.steps = clock.steps
         report.seconds = time.perf_counter() - started
         after = _calls(connectors)
         report.api_calls = {k: after[k] - calls_before.get(k, 0) for k in after}

@@ -106,11 +106,11 @@ def _push_batch(
     if len(results) != len(items):
         raise RuntimeError(f"pusher returned {len(results)} results for {len(items)} items")
     with transaction(factory) as session:
+        done = [(i, _result_dict(r)) for i, r in zip(items, results, strict=True) if r.ok]
+        outbox.record_successes(session, done)
+        stats.done += len(done)
         for item, res in zip(items, results, strict=True):
-            if res.ok:
-                outbox.record_success(session, item, _result_dict(res))
-                stats.done += 1
-            else:
+            if not res.ok:
                 status = outbox.record_failure(
                     session,
                     item,
