@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -138,41 +139,73 @@ def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[Tick
     return [t for t in rows if not excluded.intersection(g.lower() for g in t.tags)]
 
 
-_BOOK_CACHE: dict[tuple[int, datetime, datetime, int], BookMix] = {}
+BOOK_MIX_TTL_S = 3600.0  # the book's topic mix is a baseline: an hour-old one is fine
+BOOK_MIX_CACHE_SIZE = 32  # a first run's history replay asks for 13 windows
+FOLD_AT = 200_000  # distinct (subject, tags) pairs held before they are folded into counts
+_BookKey = tuple[str, datetime, datetime, frozenset[str], tuple[str, ...]]
+_BOOK_CACHE: dict[_BookKey, tuple[float, BookMix]] = {}
 
 
 def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationConfig) -> BookMix:
     """Signature counts over every account's tickets in [start, end), and the ticket total.
 
-    Memoized per session: facts gathered in account batches share one read of the book."""
-    key = (id(session), start, end, id(cfg))
-    if key not in _BOOK_CACHE:
-        if len(_BOOK_CACHE) > 8:
-            _BOOK_CACHE.clear()
-        _BOOK_CACHE[key] = _read_book_mix(session, start, end, cfg)
-    return _BOOK_CACHE[key]
+    Cached per database, window and rule settings for `BOOK_MIX_TTL_S`: the account batches
+    of one run and the near-real-time refreshes of one account (a webhook each) share one
+    read of the book instead of re-reading every ticket of the window each time."""
+    excluded = frozenset(
+        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.zendesk.tags]
+    )
+    key = (str(session.get_bind().engine.url), start, end, excluded, tuple(sorted(cfg.ignore_tags)))
+    now = time.monotonic()
+    hit = _BOOK_CACHE.get(key)
+    if hit is not None and now - hit[0] < BOOK_MIX_TTL_S:
+        return hit[1]
+    if len(_BOOK_CACHE) >= BOOK_MIX_CACHE_SIZE:
+        _BOOK_CACHE.clear()
+    mix = _read_book_mix(session, start, end, excluded, cfg)
+    _BOOK_CACHE[key] = (now, mix)
+    return mix
+
+
+def clear_book_cache() -> None:
+    """Forget cached topic mixes (tests that rewrite one database's tickets within the hour)."""
+    _BOOK_CACHE.clear()
 
 
 def _read_book_mix(
-    session: Session, start: datetime, end: datetime, cfg: EscalationConfig
+    session: Session,
+    start: datetime,
+    end: datetime,
+    excluded: frozenset[str],
+    cfg: EscalationConfig,
 ) -> BookMix:
-    excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
-    excluded.update(t.lower() for t in cfg.zendesk.tags)
+    """Streamed: memory holds the distinct (subject, tags) pairs, folded into signature counts
+    whenever they pass `FOLD_AT`, never the window's tickets."""
     rows = session.execute(
         select(Ticket.subject, Ticket.tags)
         .where(Ticket.account_id.is_not(None))
         .where(Ticket.created_at >= start, Ticket.created_at < end)
-    ).all()
+        .execution_options(yield_per=10_000)
+    )
     distinct: Counter[tuple[str, tuple[str, ...]]] = Counter()
+    counts: Counter[str] = Counter()
+    total = 0
+
+    def fold() -> None:
+        for (subject, tags), n in distinct.items():
+            for sig in signature_keys(subject, tags, cfg.ignore_tags):
+                counts[sig] += n
+        distinct.clear()
+
     for subject, tags in rows:
         tags = tuple(tags or ())
         if not excluded.intersection(g.lower() for g in tags):
             distinct[(subject or "", tags)] += 1
-    counts: Counter[str] = Counter()
-    for (subject, tags), n in distinct.items():
-        for key in signature_keys(subject, tags, cfg.ignore_tags):
-            counts[key] += n
-    return counts, sum(distinct.values())
+            total += 1
+            if len(distinct) >= FOLD_AT:
+                fold()
+    fold()
+    return counts, total
 
 
 def _add_book_norm(

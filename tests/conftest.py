@@ -24,6 +24,17 @@ REDIS_URL = os.environ.get("PULSEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_book_mix() -> Iterator[None]:
+    """Tests reuse database URLs (in-memory SQLite, the PostgreSQL `test` database): a topic
+    mix cached by one test must not leak into the next."""
+    from escalation.ticket_facts import clear_book_cache
+
+    clear_book_cache()
+    yield
+    clear_book_cache()
+
+
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url.replace("+psycopg", ""))
     try:
