@@ -16,11 +16,20 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
+from model.tables import (
+    Account,
+    Contact,
+    ExternalIdentity,
+    Opportunity,
+    Ticket,
+    UsageDaily,
+    utcnow,
+)
 
 _SUFFIXES = {
     "inc",
@@ -98,7 +107,17 @@ class Match:
     candidates: tuple[int, ...] = ()
 
 
-def match(idx: AccountIndex, ident: ExternalIdentity) -> Match:
+class IdentityLike(Protocol):
+    """What matching reads of an identity: an ORM row or a plain selected row."""
+
+    source: str
+    external_id: str
+    name: str | None
+    domains: list[Any] | None
+    hint_sf_id: str | None
+
+
+def match(idx: AccountIndex, ident: IdentityLike) -> Match:
     """Decide one record's link from the account index (pure)."""
     if (key := sf_id15(ident.hint_sf_id)) and key in idx.by_id15:
         return Match("linked", idx.by_id15[key], "external_id", 1.0)
@@ -119,25 +138,48 @@ def match(idx: AccountIndex, ident: ExternalIdentity) -> Match:
     return Match("unmatched")
 
 
+RESOLVE_BATCH = 2000  # changed links written per executemany
+
+
 def resolve_identities(
     session: Session, sources: Iterable[str] = ("zendesk", "usage")
 ) -> dict[str, int]:
-    """Re-link every non-manual identity; then propagate account ids to dependent rows."""
+    """Re-link every non-manual identity; then propagate account ids to dependent rows.
+
+    Identities stream as plain rows (never the whole table as ORM objects) and only links
+    that changed are written, in batches."""
     idx = AccountIndex.build(session)
     counts: dict[str, int] = defaultdict(int)
-    idents = session.execute(
-        select(ExternalIdentity).where(
-            ExternalIdentity.source.in_(list(sources)), ExternalIdentity.manual.is_(False)
+    t = ExternalIdentity.__table__.c
+    rows = session.execute(
+        select(
+            t.id, t.source, t.external_id, t.name, t.domains, t.hint_sf_id,
+            t.status, t.account_id, t.method,
         )
-    ).scalars()
-    for ident in idents:
+        .where(t.source.in_(list(sources)), t.manual.is_(False))
+        .execution_options(yield_per=RESOLVE_BATCH)
+    )  # fmt: skip
+    changed: list[dict[str, Any]] = []
+    for ident in rows:
         m = match(idx, ident)
         label = f"linked_by_{m.method}" if m.status == "linked" else m.status
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
-            ident.status, ident.account_id = m.status, m.account_id
-            ident.method, ident.confidence = m.method, m.confidence
-            ident.candidates = list(m.candidates)
+            changed.append(
+                {
+                    "ident_id": ident.id,
+                    "status": m.status,
+                    "account_id": m.account_id,
+                    "method": m.method,
+                    "confidence": m.confidence,
+                    "candidates": list(m.candidates),
+                    "updated_at": utcnow(),
+                }
+            )
+    table = cast(Table, ExternalIdentity.__table__)
+    stmt = update(table).where(table.c.id == bindparam("ident_id"))
+    for start in range(0, len(changed), RESOLVE_BATCH):
+        session.execute(stmt, changed[start : start + RESOLVE_BATCH])
     session.flush()
     propagate_links(session)
     return dict(counts)
