@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from zenpy import Zenpy
 
+from connectors.dedupe import RecentMarkers
 from connectors.http import RetryPolicy
 from connectors.records import Page, Record, WriteResult, validate_rows
 from connectors.zendesk_records import (
@@ -136,8 +137,8 @@ class ZendeskConnector:
         else:
             yield from self._list_cursor(spec, cursor, start)
 
-    def _page(self, spec: ZdStream, items: list[dict[str, Any]], seen: set[Any]) -> Page[Any]:
-        """Validate a page, dropping items already delivered in this run (same id+version)."""
+    def _page(self, spec: ZdStream, items: list[dict[str, Any]], seen: RecentMarkers) -> Page[Any]:
+        """Validate a page, dropping items just delivered in this run (same id+version)."""
         fresh = []
         for item in items:
             if not isinstance(item, dict):
@@ -166,7 +167,7 @@ class ZendeskConnector:
         else:
             params["start_time"] = _epoch(start)
         url: str | None = spec.path
-        seen: set[Any] = set()
+        seen = RecentMarkers()
         while url:
             body = self.transport.request("GET", url, params=params, limiter=self.export_limiter)
             page = self._page(spec, body.get(spec.key) or [], seen)
@@ -185,7 +186,7 @@ class ZendeskConnector:
             "per_page": self.page_size,
         }
         url: str | None = spec.path
-        seen: set[Any] = set()
+        seen = RecentMarkers()
         while url:
             body = self.transport.request("GET", url, params=params, limiter=self.export_limiter)
             page = self._page(spec, body.get(spec.key) or [], seen)
@@ -216,7 +217,7 @@ class ZendeskConnector:
         if state.get("after"):
             params["page[after]"] = state["after"]
         url: str | None = spec.path
-        seen: set[Any] = set()
+        seen = RecentMarkers()
         while url:
             body = self.transport.request("GET", url, params=params)
             items = body.get(spec.key) or []
