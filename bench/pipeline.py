@@ -202,6 +202,12 @@ def run_size(accounts: int, db_dir: Path) -> dict[str, Any]:
         full_req = sum(full_split.values())
         records = _db_counts(db_path)
         steps = _last_run_steps(db_path)
+        full = {"accounts": accounts, "full_sync_s": round(full_s, 1), "peak_rss_mib": full_rss}
+        # printed as soon as known: a long run stopped during its re-syncs still has these
+        print(
+            json.dumps({**full, "records": records, "split": full_split, "steps": steps}),
+            flush=True,
+        )
         before = sum(_requests(base).values())
         again_s, _ = _sync(env)
         again_req = sum(_requests(base).values()) - before
