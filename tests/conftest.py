@@ -25,14 +25,17 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_book_mix() -> Iterator[None]:
+def _fresh_caches() -> Iterator[None]:
     """Tests reuse database URLs (in-memory SQLite, the PostgreSQL `test` database): a topic
-    mix cached by one test must not leak into the next."""
+    mix or dashboard aggregate cached by one test must not leak into the next."""
     from escalation.ticket_facts import clear_book_cache
+    from pulsehub.web.queries.common import clear_per_run_cache
 
     clear_book_cache()
+    clear_per_run_cache()
     yield
     clear_book_cache()
+    clear_per_run_cache()
 
 
 def _reachable(url: str, default_port: int) -> bool:

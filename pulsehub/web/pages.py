@@ -12,7 +12,7 @@ from pulsehub.web import charts
 from pulsehub.web.auth import Principal, require_user
 from pulsehub.web.queries.accounts import list_accounts, load_account, segments
 from pulsehub.web.queries.adoption import load_adoption
-from pulsehub.web.queries.common import BANDS, as_of_day
+from pulsehub.web.queries.common import BANDS, as_of_day, per_run
 from pulsehub.web.queries.overview import Overview, load_overview
 from pulsehub.web.queries.support import load_support
 from pulsehub.web.rendering import money, pct, render, session_scope
@@ -88,7 +88,8 @@ def account(request: Request, user: User, session: DB, account_id: int) -> HTMLR
 
 @router.get("/support", response_class=HTMLResponse)
 def support(request: Request, user: User, session: DB) -> HTMLResponse:
-    k = load_support(session, as_of_day(session))
+    day = as_of_day(session)
+    k = per_run(session, ("support", day), lambda: load_support(session, day))
     labels = [f"{w:%b %d}" for w in k.weeks]
 
     def trend(key: str, fmt: Any, ymax: float | None = None) -> Any:
@@ -110,7 +111,8 @@ def support(request: Request, user: User, session: DB) -> HTMLResponse:
 
 @router.get("/adoption", response_class=HTMLResponse)
 def adoption(request: Request, user: User, session: DB) -> HTMLResponse:
-    a = load_adoption(session, as_of_day(session))
+    day = as_of_day(session)
+    a = per_run(session, ("adoption", day), lambda: load_adoption(session, day))
     trend = charts.line_chart(
         [f"{d:%b %d}" for d, _ in a.dau_mau_trend], {"DAU/MAU": [v for _, v in a.dau_mau_trend]},
         title="mean DAU/MAU, weekly", ymax=1.0, fmt=pct, height=170,

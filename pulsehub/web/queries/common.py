@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
-from model.tables import Account, HealthSnapshot
+from model.tables import Account, HealthSnapshot, SyncRun
 
 BANDS = ("green", "yellow", "red", "insufficient_data")
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")  # escalation.severity: sev1 is the most severe
@@ -16,6 +17,37 @@ RISK_LEVELS = ("high", "medium", "low")
 OPEN_ESCALATION_STATES = ("open", "acknowledged")
 SOLVED_TICKET_STATES = ("solved", "closed")
 TREND_WEEKS = 13
+
+
+T = TypeVar("T")
+PER_RUN_CACHE_SIZE = 64
+_PER_RUN: dict[tuple[Any, ...], Any] = {}
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Which sync run last touched the data: the database and its newest run's id and state.
+
+    Tickets and usage change only inside runs (scheduled, reconcile, webhook refresh), so
+    an aggregate computed at one version stays right until a run starts or finishes."""
+    row = session.execute(
+        select(SyncRun.id, SyncRun.status, SyncRun.finished_at).order_by(SyncRun.id.desc()).limit(1)
+    ).first()
+    return (str(session.get_bind().engine.url), *(tuple(row) if row else ()))
+
+
+def per_run(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """`compute()` once per data version: book-wide ticket/usage aggregates (millions of rows
+    at 50,000 accounts) are read once per run instead of on every page view."""
+    full = (*key, *data_version(session))
+    if full not in _PER_RUN:
+        if len(_PER_RUN) >= PER_RUN_CACHE_SIZE:
+            _PER_RUN.clear()
+        _PER_RUN[full] = compute()
+    return _PER_RUN[full]  # type: ignore[no-any-return]
+
+
+def clear_per_run_cache() -> None:
+    _PER_RUN.clear()
 
 
 def as_of_day(session: Session) -> dt.date:
