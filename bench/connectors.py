@@ -30,6 +30,7 @@ from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate
 from connectors.zendesk_transport import WindowLimiter
 from model.db import make_engine, make_session_factory, upgrade
+from sandbox import credentials as c  # here, so its ~50 ms import is outside timed pulls
 from sync.pipeline import STREAM_ORDER, pull_stream
 
 
@@ -48,8 +49,6 @@ class _Loopback(HTTPAdapter):
 
 def build_connectors(base_url: str) -> dict[str, Any]:
     """The three connectors on clients pointed at the sandbox (as pulsehub.clients does)."""
-    from sandbox import credentials as c
-
     session = requests.Session()
     session.mount("https://", _Loopback(base_url))
     session.mount("http://", _Loopback(base_url))
