@@ -188,7 +188,7 @@ def run_pulsehub(system: str, base: str, work: Path) -> Result:
     result = Result("pulsehub", system)
     mark = _last_seq(base)
     started = time.perf_counter()
-    connector = _CountingMetrics(build_connectors(base)[system])
+    connector = _CountingMetrics(build_connectors(base, [system])[system])
     for stream in streams:
         stored, rejected = pull_stream(factory, connector, system, stream)
         result.records[stream] = stored + rejected
