@@ -5,7 +5,9 @@ different singer-python versions, so one venv cannot hold both) under bench/.ven
 Their hard-coded vendor hosts reach the sandbox through a `requests` transport adapter that
 bench/taps/sitecustomize.py installs at interpreter start; their code is not patched. Each
 tool runs discovery + a full sync of the same streams against the same sandbox process;
-requests are counted from the sandbox's own request log.
+requests are counted from the sandbox's own request log. Two ways to leave out a tap's own
+sleeping: 'active' drops every pause over 5 s between its requests (with whatever work fell
+in those pauses), 'awake' drops only the seconds its processes spent in time.sleep.
 
 Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7]
 """
@@ -49,6 +51,7 @@ class Result:
     idle: float = 0.0
     requests: int = 0
     discovery_requests: int = 0
+    slept: float | None = 0.0  # the tool's own time.sleep calls, measured (None: unknown)
 
     @property
     def total(self) -> int:
@@ -56,6 +59,13 @@ class Result:
 
     def rate(self, active: bool = False) -> float:
         spent = self.seconds - (self.idle if active else 0.0)
+        return self.total / spent if spent > 0 else 0.0
+
+    def rate_awake(self) -> float | None:
+        """Records per second of the time not spent in the tool's own sleep calls."""
+        if self.slept is None:
+            return None
+        spent = self.seconds - self.slept
         return self.total / spent if spent > 0 else 0.0
 
 
@@ -127,6 +137,8 @@ def run_tap(system: str, base: str, work: Path) -> Result:
     netloc = base.split("://", 1)[1]
     if system == "zendesk":  # zenpy's own documented host override (the tap's URLs use the hook)
         env.update(ZENPY_FORCE_SCHEME="http", ZENPY_FORCE_NETLOC=netloc)
+    sleep_log = work / f"{system}-sleeps.txt"  # bench/taps/sitecustomize.py adds them up
+    env["PULSEHUB_BENCH_SLEEP_LOG"] = str(sleep_log)
     config = work / f"{system}.json"
     config.write_text(json.dumps(tap_config(system)))
     wanted = set(ZENDESK_STREAMS if system == "zendesk" else SALESFORCE_STREAMS)
@@ -156,7 +168,16 @@ def run_tap(system: str, base: str, work: Path) -> Result:
     result.seconds = time.perf_counter() - started
     entries = _log(base, mark, system)
     result.requests, result.idle = len(entries), _idle(entries)
+    result.slept = _slept(sleep_log, processes=2)
     return result
+
+
+def _slept(log: Path, processes: int) -> float | None:
+    """Seconds the tap's processes (discovery, sync) spent in time.sleep, if each reported."""
+    lines = log.read_text().split() if log.exists() else []
+    if len(lines) != 2 * processes:
+        return None
+    return sum(float(x) for x in lines[::2])
 
 
 class _CountingMetrics:
@@ -188,7 +209,7 @@ def run_pulsehub(system: str, base: str, work: Path) -> Result:
     result = Result("pulsehub", system)
     mark = _last_seq(base)
     started = time.perf_counter()
-    connector = _CountingMetrics(build_connectors(base)[system])
+    connector = _CountingMetrics(build_connectors(base, [system])[system])
     for stream in streams:
         stored, rejected = pull_stream(factory, connector, system, stream)
         result.records[stream] = stored + rejected
@@ -203,9 +224,9 @@ def run_pulsehub(system: str, base: str, work: Path) -> Result:
 
 def table(pairs: list[tuple[Result, Result]]) -> str:
     head = (
-        "| system | tool | records | seconds | records/s | records/s active | requests "
-        "(discovery) | pulsehub x throughput | tap requests / pulsehub's |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| system | tool | records | seconds | records/s | records/s active | records/s "
+        "awake | requests (discovery) | pulsehub x throughput | tap requests / pulsehub's |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     rows = [head]
     for ours, tap in pairs:
@@ -213,12 +234,18 @@ def table(pairs: list[tuple[Result, Result]]) -> str:
             ratio = speed = ""
             if r is ours:
                 speed = (
-                    f"{ours.rate() / tap.rate():.1f}x ({ours.rate() / tap.rate(True):.1f}x active)"
+                    f"{ours.rate() / tap.rate():.1f}x ({ours.rate() / tap.rate(True):.1f}x active"
                 )
+                awake_ours, awake_tap = ours.rate_awake(), tap.rate_awake()
+                if awake_ours and awake_tap:
+                    speed += f", {awake_ours / awake_tap:.1f}x awake"
+                speed += ")"
                 ratio = f"{tap.requests / max(1, ours.requests):.2f}"
+            awake = r.rate_awake()
             rows.append(
                 f"| {r.system} | {r.tool} | {r.total:,} | {r.seconds:.1f} | {r.rate():,.0f} | "
-                f"{r.rate(True):,.0f} | {r.requests} ({r.discovery_requests}) | {speed} | {ratio} |"
+                f"{r.rate(True):,.0f} | {'n/a' if awake is None else f'{awake:,.0f}'} | "
+                f"{r.requests} ({r.discovery_requests}) | {speed} | {ratio} |"
             )
     return "\n".join(rows)
 
@@ -267,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table(pairs))
     print(per_stream(pairs))
     print(f"'active' leaves out pauses over {IDLE_GAP_S:.0f} s between a tool's requests.")
+    print("'awake' leaves out the time the tool spent in its own time.sleep calls, measured.")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from zenpy import Zenpy
 
 from connectors.dedupe import RecentMarkers
 from connectors.http import RetryPolicy
+from connectors.prefetch import read_ahead
 from connectors.records import Page, Record, WriteResult, validate_rows
 from connectors.zendesk_records import (
     OrgUpdate,
@@ -156,27 +157,53 @@ class ZendeskConnector:
         )
         return Page(records=records, rejected=rejected)
 
+    def _get(
+        self, url: Any, params: dict[str, Any], limiter: WindowLimiter | None = None
+    ) -> Callable[[], Any]:
+        """The call for one page (run now, or ahead in the background by `read_ahead`)."""
+        return lambda: self.transport.request("GET", url, params=params, limiter=limiter)
+
+    def _bodies(
+        self,
+        spec: ZdStream,
+        params: dict[str, Any],
+        next_url: Callable[[Any], Any],
+        limiter: WindowLimiter | None = None,
+    ) -> Iterator[Any]:
+        """Response bodies page by page, the next requested while the caller stores this one.
+
+        `next_url(body)` is the following page's URL (which carries its own query), or None;
+        it is passed on as the body has it, so a hostile value fails where it always did.
+        """
+
+        def follow(body: Any) -> Callable[[], Any] | None:
+            url = next_url(body)
+            return None if url is None else self._get(url, dict(sideload), limiter)
+
+        sideload = {"include": spec.include} if spec.include else {}
+        first = self._get(spec.path, params | sideload, limiter)
+        return read_ahead(first, follow, name=f"zendesk-{spec.name}")
+
     def _export_cursor(
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None
     ) -> Iterator[Page[Any]]:
         params: dict[str, Any] = {"per_page": self.page_size}
-        sideload = {"include": spec.include} if spec.include else {}
-        params |= sideload
         if cursor:
             params["cursor"] = cursor
         else:
             params["start_time"] = _epoch(start)
-        url: str | None = spec.path
+
+        def next_url(body: Any) -> Any:
+            if body.get("end_of_stream", True) or not body.get("after_url"):
+                return None
+            return body["after_url"]
+
         seen = RecentMarkers()
-        while url:
-            body = self.transport.request("GET", url, params=params, limiter=self.export_limiter)
+        for body in self._bodies(spec, params, next_url, self.export_limiter):
             page = self._page(spec, body.get(spec.key) or [], seen)
             after = body.get("after_cursor") or cursor
             yield page.model_copy(update={"cursor": after})
             cursor = after
-            if body.get("end_of_stream", True) or not body.get("after_url"):
-                return
-            url, params = body["after_url"], dict(sideload)
 
     def _export_time(
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None
@@ -185,18 +212,19 @@ class ZendeskConnector:
             "start_time": int(cursor) if cursor else _epoch(start),
             "per_page": self.page_size,
         }
-        url: str | None = spec.path
+
+        def next_url(body: Any) -> Any:
+            if body.get("end_of_stream", True) or not body.get("next_page"):
+                return None
+            return body["next_page"]
+
         seen = RecentMarkers()
-        while url:
-            body = self.transport.request("GET", url, params=params, limiter=self.export_limiter)
+        for body in self._bodies(spec, params, next_url, self.export_limiter):
             page = self._page(spec, body.get(spec.key) or [], seen)
             end_time = body.get("end_time")
             next_cursor = str(end_time) if end_time is not None else cursor
             yield page.model_copy(update={"cursor": next_cursor})
             cursor = next_cursor
-            if body.get("end_of_stream", True) or not body.get("next_page"):
-                return
-            url, params = body["next_page"], {}
 
     def _list_cursor(
         self, spec: ZdStream, cursor: str | None, start: dt.datetime | None
@@ -216,26 +244,27 @@ class ZendeskConnector:
             params[spec.since_param] = state["since"]
         if state.get("after"):
             params["page[after]"] = state["after"]
-        url: str | None = spec.path
+
+        def has_more(body: Any) -> bool:
+            return bool((body.get("meta") or {}).get("has_more")) and bool(body.get(spec.key))
+
+        def next_url(body: Any) -> Any:
+            url = (body.get("links") or {}).get("next") if has_more(body) else None
+            return url or None
+
         seen = RecentMarkers()
-        while url:
-            body = self.transport.request("GET", url, params=params)
-            items = body.get(spec.key) or []
-            page = self._page(spec, items, seen)
+        for body in self._bodies(spec, params, next_url):
+            page = self._page(spec, body.get(spec.key) or [], seen)
             for record in page.records:
                 newest = max(newest, _epoch(getattr(record, spec.cursor_field, None)))
-            meta = body.get("meta") or {}
-            more = bool(meta.get("has_more")) and bool(items)
-            if more:
-                after = {"since": state["since"], "after": meta.get("after_cursor"), "max": newest}
+            if has_more(body):
+                after_cursor = (body.get("meta") or {}).get("after_cursor")
+                after = {"since": state["since"], "after": after_cursor, "max": newest}
             else:
                 after = {"since": newest if spec.since_param else 0, "after": None}
                 if spec.full_refresh:
                     after["done_at"] = int(self.clock())
             yield page.model_copy(update={"cursor": json.dumps(after)})
-            if not more:
-                return
-            url, params = (body.get("links") or {}).get("next"), {}
 
     def add_ticket_tags(self, ticket_id: int, tags: list[str]) -> WriteResult:
         """Add tags to a ticket, keeping the tags it already has."""

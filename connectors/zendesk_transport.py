@@ -8,6 +8,7 @@ builder (which honours ZENPY_FORCE_SCHEME / ZENPY_FORCE_NETLOC) under `connector
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,19 +38,21 @@ class WindowLimiter:
         self.max_calls, self.per = max_calls, per
         self.clock, self.sleep = clock, sleep
         self._calls: deque[float] = deque()
+        self._lock = threading.Lock()  # pages are requested ahead in background threads
 
     def acquire(self) -> None:
         """Block until one more call fits in the window, then record it."""
-        now = self.clock()
-        while self._calls and now - self._calls[0] >= self.per:
-            self._calls.popleft()
-        if len(self._calls) >= self.max_calls:
-            wait = self.per - (now - self._calls[0])
-            logger.info("incremental export limit: waiting %.1fs", wait)
-            self.sleep(wait)
-            self._calls.popleft()
+        with self._lock:
             now = self.clock()
-        self._calls.append(now)
+            while self._calls and now - self._calls[0] >= self.per:
+                self._calls.popleft()
+            if len(self._calls) >= self.max_calls:
+                wait = self.per - (now - self._calls[0])
+                logger.info("incremental export limit: waiting %.1fs", wait)
+                self.sleep(wait)
+                self._calls.popleft()
+                now = self.clock()
+            self._calls.append(now)
 
 
 class ZendeskTransport:

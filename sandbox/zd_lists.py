@@ -132,9 +132,24 @@ def _epoch_param(req: Request, name: str) -> int | None:
 
 
 def satisfaction_ratings(state: State, req: Request, m: re.Match[str]) -> Response:
-    t = state.world.tickets
     start, end = _epoch_param(req, "start_time"), _epoch_param(req, "end_time")
-    score = req.query.get("score", "")
+    keys = _rated(state, req.query.get("score", ""), start, end)
+    return paginate(
+        req, "satisfaction_ratings", keys, lambda p: rating(state.world, p, req.base_url)
+    )
+
+
+def _rated(state: State, score: str, start: int | None, end: int | None) -> list[int]:
+    """Positions of the rated tickets a listing shows, cached per ticket-table version.
+
+    Without the cache every page of the listing scanned every ticket again.
+    """
+    t = state.world.tickets
+    query = (score, start, end)
+    cached = state.derived.get("satisfaction_ratings")
+    if cached is not None and cached[0] == t.version and cached[1][0] == query:
+        keys: list[int] = cached[1][1]
+        return keys
     wanted = {"good": {2}, "bad": {3}, "offered": {1}, "received": {2, 3}}.get(score, {1, 2, 3})
     keys = [
         p
@@ -144,9 +159,8 @@ def satisfaction_ratings(state: State, req: Request, m: re.Match[str]) -> Respon
         and (start is None or rating_created(t, p) >= start)
         and (end is None or rating_created(t, p) <= end)
     ]
-    return paginate(
-        req, "satisfaction_ratings", keys, lambda p: rating(state.world, p, req.base_url)
-    )
+    state.derived["satisfaction_ratings"] = (t.version, (query, keys))
+    return keys
 
 
 def show(state: State, req: Request, m: re.Match[str]) -> Response:

@@ -22,6 +22,7 @@ from model.identity import resolve_identities
 from model.tables import QuarantinedRecord, SyncRun, utcnow
 from model.upsert import upsert_rows
 from sync import cursors, outbox
+from sync.heap import long_lived_frozen
 from sync.mapping import SINKS, Sink
 from sync.writeback import PlannedWrite, plan_chunks
 
@@ -135,16 +136,17 @@ def pull_stream(
             cursor = cursors.get_cursor(session, name)
     stored = rejected = 0
     pages = connector.pull(stream, cursor, start=start) if start else connector.pull(stream, cursor)
-    for page in pages:
-        if seen is not None:
-            seen.update(sink.to_row(r)[sink.key[-1]] for r in page.records)
-        with transaction(factory) as session:
-            stored += store_page(session, sink, page.records)
-            rejected += quarantine(session, page.rejected, run_id)
-            if page.cursor is not None:
-                cursors.save_cursor(session, name, page.cursor)
-        if progress is not None:
-            progress(name, stored + rejected)
+    with long_lived_frozen():
+        for page in pages:
+            if seen is not None:
+                seen.update(sink.to_row(r)[sink.key[-1]] for r in page.records)
+            with transaction(factory) as session:
+                stored += store_page(session, sink, page.records)
+                rejected += quarantine(session, page.rejected, run_id)
+                if page.cursor is not None:
+                    cursors.save_cursor(session, name, page.cursor)
+            if progress is not None:
+                progress(name, stored + rejected)
     log.info("pulled %s: %s stored, %s quarantined", name, stored, rejected)
     return stored, rejected
 

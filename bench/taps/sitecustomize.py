@@ -4,6 +4,8 @@ Copied into the taps' own virtualenv by `python -m bench taps`; Python imports i
 Every `requests.Session` then hands URLs on *.salesforce.com / *.zendesk.com to an adapter
 that rewrites them to PULSEHUB_BENCH_SANDBOX (plain http on loopback). The taps' code is
 not touched; each session keeps its own adapter and connection pool, as it would in production.
+With PULSEHUB_BENCH_SLEEP_LOG set, the seconds spent in `time.sleep` are added up and written
+there at exit, so the bench can tell the tap's own sleeping from its work.
 """
 
 from __future__ import annotations
@@ -49,3 +51,29 @@ if _TARGET:
         return _get_adapter(self, url)
 
     requests.Session.get_adapter = get_adapter  # type: ignore[method-assign]
+
+_SLEEP_LOG = os.environ.get("PULSEHUB_BENCH_SLEEP_LOG", "")
+
+if _SLEEP_LOG:
+    # Add up the tap's own time.sleep calls (rate-limit guards, back-off), so the bench can
+    # report them exactly; one line per process, written at exit. Nothing else changes.
+    import atexit
+    import time
+
+    _real_sleep = time.sleep
+    _slept = [0.0, 0]
+
+    def _counted_sleep(seconds):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            _real_sleep(seconds)
+        finally:
+            _slept[0] += time.perf_counter() - start
+            _slept[1] += 1
+
+    def _write_sleeps() -> None:
+        with open(_SLEEP_LOG, "a") as log:
+            log.write(f"{_slept[0]:.6f} {_slept[1]}\n")
+
+    time.sleep = _counted_sleep
+    atexit.register(_write_sleeps)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from connectors.errors import Fatal
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate, TicketCreate
@@ -83,6 +84,24 @@ def test_ticket_export_pages_dedupe_deletes_and_cursor(routes: Routes, policy) -
     assert pages[1].records[0].status == "deleted"
     assert pages[1].rejected[0].external_id == "4" and pages[1].rejected[0].source == "zendesk"
     assert routes.params(0)["start_time"] == ["0"] and routes.params(1)["cursor"] == ["C1"]
+
+
+def test_a_failed_next_page_surfaces_after_the_page_before_it(routes: Routes, policy) -> None:
+    """Page 2 is requested ahead, while page 1 is stored; its error still comes after page 1."""
+    after = f"{BASE}/incremental/tickets/cursor.json?cursor=C1"
+    routes.add(
+        "GET",
+        "incremental/tickets/cursor.json",
+        (200, {"tickets": [ticket(1)], "after_url": after, "after_cursor": "C1",
+               "end_of_stream": False}, {}),
+        (400, {"error": "InvalidPaginationParameter", "description": "bad cursor"}, {}),
+    )  # fmt: skip
+    pages = make(routes, policy).pull("tickets", None)
+    first = next(pages)
+    assert [t.id for t in first.records] == [1] and first.cursor == "C1"
+    with pytest.raises(Fatal):
+        next(pages)
+    assert len(routes.seen) == 2, "a 400 is not retried, and nothing is requested past it"
 
 
 def test_ticket_export_resumes_from_saved_cursor(routes: Routes, policy) -> None:
