@@ -9,7 +9,10 @@ request counted from the sandbox's own request log:
   records for the next sync (it must re-read them: a person may have edited them as well);
 - incremental with 1% of every record kind changed (`POST /_sandbox/change`);
 - write-back of 1%, 10% and 100% of the accounts: a CSM overrides their health band
-  (`pulsehub score override`), so exactly those accounts' desired fields change.
+  (`pulsehub score override`), so exactly those accounts' desired fields change;
+- an hour later: the usage API refreshes today's partial rows at the top of every hour (the
+  bench moves the sandbox clock there after the full sync, so nothing else in between
+  crosses one, and once at the end to measure it).
 
 Read minimum per stream: ceil(changed / page size), at least one request, where "changed"
 is what the sandbox reports changed since the previous sync began (`GET /_sandbox/changed`).
@@ -288,6 +291,11 @@ class Run:
         print(_line(row), flush=True)
         return row
 
+    def next_hour(self) -> None:
+        """Move the sandbox clock to the next top of the hour (today's usage is refreshed)."""
+        now = float(_get(f"{self.base}/_sandbox/counts")["epoch"])
+        _post(f"{self.base}/_sandbox/advance?seconds={3600 - now % 3600 + 1:.3f}")
+
     def change(self, fraction: float) -> dict[str, int]:
         url = f"{self.base}/_sandbox/change?fraction={fraction}&seed={self.seed}"
         return dict(_post(url)["changed"])
@@ -342,7 +350,8 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
     run = Run(accounts, seed, db_dir)
     try:
         run.sync("full sync", full=True)
-        run.sync("next sync: re-reads what the full sync wrote")
+        run.next_hour()  # what follows fits in one hour: today's usage rows stay as they are
+        run.sync("next sync, on the hour: re-reads what the full sync wrote, today's usage")
         run.sync("no change (steady state)")
         changed = run.change(0.01)
         run.sync("1% of every record kind changed", note=json.dumps(changed))
@@ -357,6 +366,9 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
             if planned != len(chosen):
                 print(f"  note: {planned} account writes planned for {len(chosen)} overridden")
             run.sync("next sync: re-reads what it wrote")
+        run.sync("no change (steady state)")
+        run.next_hour()
+        run.sync("an hour later: today's usage rows refreshed")
         run.sync("no change (steady state)")
         return run.rows
     finally:
