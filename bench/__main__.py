@@ -8,7 +8,9 @@ import sys
 
 def run() -> None:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
-        sys.exit("usage: python -m bench NAME [ARGS...]  (NAME: a module in bench/, e.g. scoring)")
+        sys.exit(
+            "usage: python -m bench NAME [ARGS...]  (NAME: a module in bench/: pipeline, efficiency, connectors, freshness, scoring, sandbox_gen, taps)"
+        )
     importlib.import_module(f"bench.{sys.argv[1]}").main(sys.argv[2:])
 
 

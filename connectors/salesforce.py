@@ -117,12 +117,31 @@ class SalesforceConnector:
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
     ) -> Iterator[Page[Any]]:
-        """Pages of `stream` changed after `cursor` (or since `start`, or everything)."""
+        """Pages of `stream` changed after `cursor` (or since `start`, or everything).
+
+        Each page is its own keyset query (`... ORDER BY SystemModstamp, Id LIMIT n`), so a
+        row edited mid-pull moves behind the cursor and arrives again, and any page's cursor
+        resumes exactly. A first pull (no cursor) asks its first page without LIMIT: the
+        response's `totalSize` tells how many rows there are, so Bulk API 2.0 takes over only
+        above `bulk_threshold` and the pull stops on its last row without an empty query.
+        """
         spec = STREAMS[stream]
         position = Keyset.decode(cursor) if cursor else (Keyset(start) if start else None)
-        if cursor is None and self._use_bulk(spec, position):
-            yield from self._pull_bulk(spec, position)
-            return
+        remaining: int | None = None  # rows still to come, known from a first page's totalSize
+        if cursor is None and self.bulk_threshold is not None:
+            rows, total = self._first_page(spec, position)
+            if rows:
+                page, position = self._page(spec, rows, position)
+                yield page
+            remaining = total - len(rows)
+            if remaining <= 0:
+                return
+            logger.info(
+                "%s: %s rows to pull (bulk above %s)", spec.name, total, self.bulk_threshold
+            )
+            if total > self.bulk_threshold:
+                yield from self._pull_bulk(spec, position)
+                return
         while True:
             soql = self._soql(spec, position) + f" LIMIT {self.page_size}"
             rows = self._query(soql, spec.soft_delete)
@@ -136,8 +155,30 @@ class SalesforceConnector:
                     "compares SystemModstamp more precisely than it returns it",
                     code="NO_PROGRESS",
                 )
-            if len(rows) < self.page_size:
+            if remaining is not None:
+                remaining -= len(fresh)
+            # stopping early is safe: a row not yet delivered sorts after the saved cursor
+            if len(rows) < self.page_size or (remaining is not None and remaining <= 0):
                 return
+
+    def _first_page(
+        self, spec: SfStream, position: Keyset | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The first page of an unlimited keyset query and its totalSize, in one request.
+
+        Only the first batch is read: later pages are keyset queries of their own, and the
+        query locator left open expires on the server (Salesforce keeps 10 per user).
+        """
+        soql = self._soql(spec, position)
+        batch = {"Sforce-Query-Options": f"batchSize={max(200, min(2000, self.page_size))}"}
+        timeout = self.policy.timeout
+        result = self.request(
+            lambda: self.sf.query(
+                soql, include_deleted=spec.soft_delete, headers=batch, timeout=timeout
+            )
+        )
+        rows: list[dict[str, Any]] = list(result["records"])[: self.page_size]
+        return rows, int(result.get("totalSize", len(rows)))
 
     def _soql(self, spec: SfStream, position: Keyset | None) -> str:
         columns = ", ".join(spec.select(self.fields))
@@ -182,18 +223,6 @@ class SalesforceConnector:
                 continue
         cursor = position.encode() if position else None
         return Page(records=records, rejected=rejected, cursor=cursor), position
-
-    def _use_bulk(self, spec: SfStream, position: Keyset | None) -> bool:
-        if self.bulk_threshold is None:
-            return False
-        soql = f"SELECT COUNT() FROM {spec.sobject}{keyset_where(spec, position)}"
-        timeout = self.policy.timeout
-        result = self.request(
-            lambda: self.sf.query(soql, include_deleted=spec.soft_delete, timeout=timeout)
-        )
-        total = int(result.get("totalSize", 0))
-        logger.info("%s: %s rows to pull (bulk above %s)", spec.name, total, self.bulk_threshold)
-        return total > self.bulk_threshold
 
     def _pull_bulk(self, spec: SfStream, position: Keyset | None) -> Iterator[Page[Any]]:
         """Bulk 2.0 pages. Its results are unordered (no ORDER BY in Bulk 2.0) and a job is

@@ -29,7 +29,7 @@ class UsageStream:
     path: str
     model: type[Record]
     primary_key: str
-    dated: bool = False  # filtered by start_date, re-read `lookback_days` for late rows
+    dated: bool = False  # filtered by start_date; without a change cursor, re-read `lookback_days`
 
 
 STREAMS = {
@@ -77,17 +77,25 @@ class UsageConnector:
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
     ) -> Iterator[Page[Any]]:
-        """Pages after `cursor`; the cursor is {start_date, after, max_day} as JSON."""
+        """Pages after `cursor`, which is JSON state (see `_next_state`).
+
+        When the API answers `meta.updated_until`, the next pull asks `updated_since` it and
+        gets only rows changed since — late rows for any past day included. An API without
+        it is re-read from `lookback_days` before the newest day seen (dated streams).
+        """
         spec = STREAMS[stream]
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         if not cursor and spec.dated:  # the API requires a start date: default to a year back
             first = start or dt.datetime.now(dt.UTC) - dt.timedelta(days=self.initial_days)
             state["start_date"] = first.date().isoformat()
         newest: str | None = state.get("max_day")
+        until: str | None = state.get("until")
         while True:
             params: dict[str, Any] = {"limit": self.page_size}
             if spec.dated and state.get("start_date"):
                 params["start_date"] = state["start_date"]
+            if state.get("updated_since"):
+                params["updated_since"] = state["updated_since"]
             if state.get("after"):
                 params["cursor"] = state["after"]
             body = self._get(spec.path, params)
@@ -99,15 +107,28 @@ class UsageConnector:
                 days = [r.day.isoformat() for r in records if isinstance(r, UsageDay)]
                 newest = max([newest, *days]) if newest else max(days, default=None)
             meta = body.get("meta") or {}
+            # the listing's watermark is its first page's: changes after it are read next time
+            until = until or _text(meta.get("updated_until"))
             more = bool(meta.get("has_more")) and bool(rows)
             if more:
                 state = {**state, "after": meta.get("next_cursor"), "max_day": newest}
+                if until:
+                    state["until"] = until
             else:
-                restart = self._restart_from(newest) or state.get("start_date")
-                state = {"start_date": restart} if spec.dated else {}
+                state = self._next_state(spec, state, newest, until)
             yield Page(records=records, rejected=rejected, cursor=json.dumps(state))
             if not more:
                 return
+
+    def _next_state(
+        self, spec: UsageStream, state: dict[str, Any], newest: str | None, until: str | None
+    ) -> dict[str, Any]:
+        """After a complete listing: changes since its watermark, else the look-back restart."""
+        if until:
+            return {"updated_since": until}
+        if not spec.dated:
+            return {}
+        return {"start_date": self._restart_from(newest) or state.get("start_date")}
 
     def _restart_from(self, newest: str | None) -> str | None:
         if newest is None:
@@ -193,6 +214,10 @@ def rollup_events(events: Iterable[UsageEvent]) -> list[UsageDay]:
         )
         for (workspace, day), t in sorted(totals.items())
     ]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _rename(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The `/_sandbox/` control API: logs, counts, clock, faults and the hidden truth over HTTP."""
+"""The `/_sandbox/` control API: logs, counts, clock, faults, changes and the hidden truth over HTTP."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from sandbox.app import BadRequest, Route
+from sandbox.changes import change_fraction, changed_since
 from sandbox.evolve import advance
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -65,6 +66,25 @@ def faults(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"profile": state.faults.profile})
 
 
+def change(state: State, req: Request, m: re.Match[str]) -> Response:
+    """`?fraction=0.01&seed=1`: change that fraction of every pulled kind of record, now."""
+    try:
+        fraction = float(req.query.get("fraction", "0.01"))
+        changed = change_fraction(state.world, fraction, int(req.query.get("seed", "1")))
+    except ValueError as exc:
+        raise BadRequest(400, "invalid_parameter", str(exc)) from exc
+    return json_response(200, {"now": state.world.clock.now().isoformat(), "changed": changed})
+
+
+def changed(state: State, req: Request, m: re.Match[str]) -> Response:
+    """`?since=EPOCH`: records per pulled stream changed after that moment."""
+    try:
+        since = float(req.query["since"])
+    except (KeyError, ValueError) as exc:
+        raise BadRequest(400, "invalid_parameter", "since=EPOCH_SECONDS is required") from exc
+    return json_response(200, {"since": since, "changed": changed_since(state.world, since)})
+
+
 def truth(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, _jsonable(state.world.truth))
 
@@ -76,6 +96,7 @@ def counts(state: State, req: Request, m: re.Match[str]) -> Response:
             "endpoints": state.counts(),
             "records": state.world.counts(),
             "now": state.world.clock.now().isoformat(),
+            "epoch": state.world.clock.now().timestamp(),
         },
     )
 
@@ -86,6 +107,8 @@ ROUTES: list[Route] = [
     ("POST", r"/_sandbox/clear", clear),
     ("POST", r"/_sandbox/advance", advance_clock),
     ("POST", r"/_sandbox/faults", faults),
+    ("POST", r"/_sandbox/change", change),
+    ("GET", r"/_sandbox/changed", changed),
     ("GET", r"/_sandbox/truth", truth),
     ("GET", r"/_sandbox/counts", counts),
 ]

@@ -20,6 +20,7 @@ from sandbox import (
     zd_writes,
 )
 from sandbox.app import Dispatcher
+from sandbox.changes import change_fraction
 from sandbox.evolve import advance
 from sandbox.faults import Faults
 from sandbox.generate import build_world
@@ -110,6 +111,10 @@ class Sandbox:
     def advance(self, days: int = 1) -> dict[str, int]:
         """Move the world's clock forward and let it evolve."""
         return advance(self.world, days)
+
+    def change(self, fraction: float, seed: int = 1) -> dict[str, int]:
+        """Change `fraction` of every pulled kind of record now (see `sandbox.changes`)."""
+        return change_fraction(self.world, fraction, seed)
 
     def tick(self, seconds: float) -> None:
         """Move the clock forward without evolving the world (e.g. past the exports' 1-minute lag)."""

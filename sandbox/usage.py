@@ -1,4 +1,9 @@
-"""Product usage: workspaces, and daily aggregates and raw events computed on demand (never stored)."""
+"""Product usage: workspaces, and daily aggregates and raw events computed on demand (never stored).
+
+When a row last changed (`row_updated_at`): a past day's row is final when its day closes at
+midnight UTC, unless late-arriving events revise it later (`World.usage_revisions`); today's
+partial row is refreshed at the top of every hour (its values and its `updated_at` move then).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.formats import day_start, mix, to_epoch
+from sandbox.formats import day_start, from_epoch, mix, to_epoch
 from sandbox.world import Workspace, World
 
 _SEATS = {"Enterprise": (100, 800), "Mid-Market": (20, 150), "SMB": (3, 25)}
@@ -43,11 +48,59 @@ def generate_workspaces(world: World, rng: random.Random) -> None:
     world.workspaces.sort(key=lambda w: w.id)
 
 
+def hour_start(now: dt.datetime) -> dt.datetime:
+    """The top of the hour: when today's partial rows were last refreshed."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def row_updated_at(world: World, ws: Workspace, day: int, now: dt.datetime) -> int:
+    """Epoch when a row's values last changed: its day's close, the hourly refresh, a revision."""
+    if day < now.date().toordinal():
+        stamp = to_epoch(day_start(dt.date.fromordinal(day + 1)))
+    else:
+        stamp = to_epoch(hour_start(now))
+    late = world.usage_revisions.get((ws.id, day))
+    return stamp if late is None else max(stamp, late[0])
+
+
+def has_row(world: World, ws: Workspace, day: int, today: int) -> bool:
+    """Whether a workspace has a row on a day (from its first day to today)."""
+    return world.trajectories[ws.account_id].start_day <= day <= today
+
+
+def changed_keys(
+    world: World, since: int, until: int, now: dt.datetime, days: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """(day, workspace index) of the rows whose `updated_at` is in (since, until], in that order.
+
+    `days` bounds the day ordinals (inclusive). Candidates are whole days closed or refreshed
+    in the window plus revised rows; each is then checked against `row_updated_at` exactly.
+    """
+    spaces = world.workspaces
+    today = now.date().toordinal()
+    lo, hi = days if days is not None else (0, today)
+    hi = min(hi, today)
+    first = max(lo, from_epoch(since).date().toordinal() - 1)
+    candidates = {(d, i) for d in range(first, hi + 1) for i in range(len(spaces))}
+    if world.usage_revisions:
+        index = {w.id: i for i, w in enumerate(spaces)}
+        candidates.update(
+            (d, index[wid]) for wid, d in world.usage_revisions if wid in index and lo <= d <= hi
+        )
+    return sorted(
+        (d, i)
+        for d, i in candidates
+        if has_row(world, spaces[i], d, today)
+        and since < row_updated_at(world, spaces[i], d, now) <= until
+    )
+
+
 def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[str, Any] | None:
-    """Aggregates of one workspace on one day (None before it existed); today is partial."""
+    """Aggregates of one workspace on one day (None before it existed); today is partial,
+    as of the top of the hour; late events revise past rows (`World.usage_revisions`)."""
     traj = world.trajectories[ws.account_id]
     today = now.date().toordinal()
-    if day < traj.start_day or day > today:
+    if not has_row(world, ws, day, today):
         return None
     h = traj.health(day)
     bits = mix(world.seed, ws.number, day)  # four 16-bit noise draws from one hash
@@ -55,18 +108,20 @@ def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[s
     weekday = 0.35 if (day - 1) % 7 >= 5 else 1.0  # ordinal 1 is a Monday
     fraction = 1.0
     if day == today:
-        fraction = (now - day_start(now.date())).total_seconds() / 86400.0
+        fraction = (hour_start(now) - day_start(now.date())).total_seconds() / 86400.0
     active = 0
     if h > 0:
         share = (0.1 + 0.75 * h) * weekday * ws.activity * (0.9 + 0.2 * u1)
         active = min(ws.seats, round(ws.seats * share))
     active = round(active * fraction)
+    late = world.usage_revisions.get((ws.id, day))
+    extra = 0 if late is None or active == 0 else late[1]  # late events of active users
     return {
         "workspace_id": ws.id,
         "date": dt.date.fromordinal(day).isoformat(),
         "active_users": active,
-        "logins": round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * u2)),
-        "feature_events": round(active * (2 + 6 * h) * (0.9 + 0.2 * u3)),
+        "logins": round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * u2)) + extra,
+        "feature_events": round(active * (2 + 6 * h) * (0.9 + 0.2 * u3)) + 2 * extra,
         "features_used": 0 if active == 0 else min(len(FEATURES), 1 + int(7 * h + 2 * u4)),
         "seats_used": 0 if h <= 0 else min(ws.seats, round(ws.seats * (0.5 + 0.45 * h))),
         "seats_purchased": ws.seats if h > 0 else 0,

@@ -77,6 +77,8 @@ class World:
     groups: list[dict[str, Any]] = field(default_factory=list)
     tickets: TicketTable = field(default_factory=TicketTable)
     workspaces: list[Workspace] = field(default_factory=list)
+    # late-arriving usage: (workspace id, day ordinal) -> (epoch revised, extra logins)
+    usage_revisions: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
     account_orgs: dict[str, int] = field(default_factory=dict)
     org_requesters: dict[int, list[int]] = field(default_factory=dict)

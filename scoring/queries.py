@@ -185,9 +185,11 @@ def add_repeat_issues(
     for aid, s in out.items():
         if s.open_urgent_tickets is None:  # no ticket source at all
             continue
-        top = counts[aid].most_common(1) if aid in counts else []
-        s.repeat_issue_tickets = float(top[0][1]) if top else 0.0
-        s.repeat_issue_tag = top[0][0] if top else None
+        # ties go to the first tag by name: set order varies per process, and a reason that
+        # flips between equal tags would rewrite the account's health reasons every run
+        top = min(counts[aid].items(), key=lambda kv: (-kv[1], kv[0])) if counts.get(aid) else None
+        s.repeat_issue_tickets = float(top[1]) if top else 0.0
+        s.repeat_issue_tag = top[0] if top else None
 
 
 def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:

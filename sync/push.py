@@ -53,10 +53,21 @@ class DrainStats:
         }
 
 
+Splitter = Callable[[Sequence[OutboxItem]], list[list[OutboxItem]]]
+
+
 @dataclass(frozen=True)
 class Route:
+    """How one outbox kind is pushed: `batch_size` items per pusher call, in due order.
+
+    With `split`, `window` due items are read at once and `split` cuts them into the
+    pusher's batches (e.g. whole API calls of one tag change, so none is sent half-full).
+    """
+
     pusher: Pusher
     batch_size: int
+    window: int = 0
+    split: Splitter | None = None
 
 
 def drain(
@@ -70,18 +81,20 @@ def drain(
     stats = DrainStats()
     for kind, route in routes.items():
         seen: set[int] = set()
+        limit = max(route.batch_size, route.window) if route.split else route.batch_size
         for _ in range(max_batches):
             with transaction(factory) as session:
                 items = [
                     i
-                    for i in outbox.due_items(session, now or utcnow(), [kind], route.batch_size)
+                    for i in outbox.due_items(session, now or utcnow(), [kind], limit)
                     if i.id not in seen
                 ]
             if not items:
                 break
             seen.update(i.id for i in items)
-            stats.calls[kind] = stats.calls.get(kind, 0) + 1
-            _push_batch(factory, route, items, stats)
+            for batch in route.split(items) if route.split else [items]:
+                stats.calls[kind] = stats.calls.get(kind, 0) + 1
+                _push_batch(factory, route, batch, stats)
     return stats
 
 

@@ -23,8 +23,14 @@ def make_routes(
         routes["sf_task"] = Route(_tasks(salesforce), SF_COLLECTION_MAX)
     if zendesk is not None:
         routes["zd_org_fields"] = Route(_org_fields(zendesk), 25 * ZD_UPDATE_MANY_MAX)
-        # 25 update_many jobs of 100 tickets, queued together and polled together
-        routes["zd_ticket_tags"] = Route(_ticket_tags(zendesk), 25 * ZD_UPDATE_MANY_MAX)
+        # 25 update_many jobs of 100 tickets, queued together and polled together; tickets
+        # are read 10 batches at a time and cut into whole jobs of one tag change each
+        routes["zd_ticket_tags"] = Route(
+            _ticket_tags(zendesk),
+            25 * ZD_UPDATE_MANY_MAX,
+            window=10 * 25 * ZD_UPDATE_MANY_MAX,
+            split=split_tag_jobs,
+        )
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
         routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
         if hasattr(zendesk, "comment_on_ticket"):
@@ -76,14 +82,37 @@ def _org_fields(zd: Any):  # type: ignore[no-untyped-def]
     return push
 
 
+def _tag_change(item: OutboxItem) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(item.payload.get("add") or ()), tuple(item.payload.get("remove") or ())
+
+
+def split_tag_jobs(
+    items: Sequence[OutboxItem], job_size: int = ZD_UPDATE_MANY_MAX, jobs_per_batch: int = 25
+) -> list[list[OutboxItem]]:
+    """Batches of whole `update_many` jobs: each tag change's tickets in jobs of `job_size`,
+    `jobs_per_batch` jobs a batch. Cutting the due order instead would split a change across
+    batches and send it in more, half-empty calls."""
+    changes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[OutboxItem]] = {}
+    for item in items:
+        changes.setdefault(_tag_change(item), []).append(item)
+    jobs = [
+        group[start : start + job_size]
+        for group in changes.values()
+        for start in range(0, len(group), job_size)
+    ]
+    return [
+        [item for job in jobs[start : start + jobs_per_batch] for item in job]
+        for start in range(0, len(jobs), jobs_per_batch)
+    ]
+
+
 def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
     """Tickets sharing one tag change go out together: update_many?ids= takes 100 at once."""
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[OutboxItem]] = {}
         for i in items:
-            sig = (tuple(i.payload.get("add") or ()), tuple(i.payload.get("remove") or ()))
-            groups.setdefault(sig, []).append(i)
+            groups.setdefault(_tag_change(i), []).append(i)
         by_item: dict[int, Any] = {}
         bulk: list[tuple[tuple[tuple[str, ...], tuple[str, ...]], list[OutboxItem]]] = []
         for (add, remove), group in groups.items():

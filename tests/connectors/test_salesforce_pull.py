@@ -142,21 +142,55 @@ def test_api_usage_is_reported(org: FakeOrg, policy) -> None:
 
 
 def test_bulk_query_above_threshold(org: FakeOrg, policy) -> None:
+    """The first page's totalSize (no COUNT() call) sends the rest of a big object to Bulk."""
     org.tables["Account"] = [account(n, T0 + dt.timedelta(seconds=n)) for n in range(1, 8)]
     org.tables["Account"][3]["IsDeleted"] = True
     c = connector(org, policy, page_size=3, bulk_threshold=5)
     pages = list(c.pull("accounts", None))
-    assert org.queries[0].startswith("SELECT COUNT() FROM Account")
+    assert not any("COUNT()" in q for q in org.queries)
+    assert org.queries[0].startswith("SELECT Id, Name") and "LIMIT" not in org.queries[0]
     assert org.queries[1].startswith("BULK queryAll: SELECT Id, Name")
     assert "ORDER BY" not in org.queries[1], "Bulk API 2.0 rejects ORDER BY"
+    assert f"Id > '{account(3, T0)['Id']}'" in org.queries[1], "bulk reads after the first page"
     records = [r for p in pages for r in p.records]
     assert len(records) == 7 and [len(p.records) for p in pages] == [3, 3, 1]
+    assert len({r.id for r in records}) == 7
     assert records[3].is_deleted is True and records[0].arr == 1000.0
-    assert [p.cursor is None for p in pages] == [True, True, False], "unordered: resume at end"
+    assert [p.cursor is None for p in pages] == [False, True, False], "bulk: resume at its end"
     rest = list(connector(org, policy).pull("accounts", pages[-1].cursor))
     newest = T0 + dt.timedelta(seconds=7)
     assert all(r.modstamp >= newest - dt.timedelta(hours=1) for p in rest for r in p.records)
     assert len([r for p in rest for r in p.records]) == 7, "steps back bulk_overlap (1h)"
+
+
+@pytest.mark.parametrize(("rows", "queries"), [(0, 1), (2, 1), (3, 1), (6, 2), (7, 3), (9, 3)])
+def test_first_pull_below_bulk_threshold_costs_exactly_its_pages(
+    org: FakeOrg, policy, rows: int, queries: int
+) -> None:
+    """ceil(rows / page) requests: no COUNT(), and no empty query after an exactly full page."""
+    org.tables["Account"] = [account(n, T0 + dt.timedelta(seconds=n)) for n in range(1, rows + 1)]
+    pages = list(connector(org, policy, page_size=3, bulk_threshold=50).pull("accounts", None))
+    assert len(org.queries) == queries, org.queries
+    assert not any(q.startswith(("BULK", "SELECT COUNT()")) for q in org.queries)
+    assert [r.id for p in pages for r in p.records] == [
+        account(n, T0)["Id"] for n in range(1, rows + 1)
+    ]
+    assert all(len(p.records) <= 3 for p in pages)
+    if rows:
+        rest = list(connector(org, policy, page_size=3).pull("accounts", pages[-1].cursor))
+        assert delivered(rest) == [], "the last page's cursor is past every row"
+
+
+def test_incremental_pull_never_asks_for_the_total(org: FakeOrg, policy) -> None:
+    org.tables["Account"] = [account(n, T0 + dt.timedelta(seconds=n)) for n in range(1, 5)]
+    [first] = list(connector(org, policy, page_size=10, bulk_threshold=50).pull("accounts", None))
+    org.queries.clear()
+    org.tables["Account"][0]["SystemModstamp"] = sf_ts(T0 + dt.timedelta(minutes=5))
+    [page] = list(
+        connector(org, policy, page_size=10, bulk_threshold=50).pull("accounts", first.cursor)
+    )
+    assert [r.id for r in page.records] == [account(1, T0)["Id"]]
+    assert len(org.queries) == 1 and org.queries[0].endswith("LIMIT 10")
 
 
 def test_users_stream_uses_query_not_query_all(org: FakeOrg, policy) -> None:

@@ -32,6 +32,36 @@ def test_full_pull_is_complete_and_unique(sandbox, policy, stream, sobject) -> N
     assert sf.calls == len(pages) + (1 if len(ids) % 25 == 0 else 0)
 
 
+@pytest.mark.parametrize("stream", ["accounts", "contacts", "opportunities"])
+def test_first_pull_costs_exactly_its_pages(sandbox, policy, stream) -> None:
+    """The first page's totalSize decides REST vs Bulk: no COUNT(), no trailing empty page."""
+    sf = make(sandbox, policy, page_size=25, bulk_threshold=50_000)
+    sobject = {"accounts": "Account", "contacts": "Contact", "opportunities": "Opportunity"}
+    total = _count(sf, sobject[stream])
+    sandbox.clear_log()
+    sf.calls = 0
+    pages = list(sf.pull(stream, None))
+    assert sum(len(p.records) + len(p.rejected) for p in pages) == total
+    assert sf.calls == -(-total // 25) == len(sandbox.requests)
+    assert not any("COUNT()" in str(r["query"]) for r in sandbox.requests)
+    assert "LIMIT" not in sandbox.requests[0]["query"]["q"]
+
+
+def test_bulk_takes_over_after_the_first_page_above_the_threshold(sandbox, policy) -> None:
+    sf = make(sandbox, policy, page_size=25, bulk_threshold=10, bulk_poll_wait=0)
+    total = _count(sf, "Account")
+    sandbox.clear_log()
+    pages = list(sf.pull("accounts", None))
+    ids = [r.id for p in pages for r in p.records] + [
+        x.external_id for p in pages for x in p.rejected
+    ]
+    assert len(ids) == len(set(ids)) == total
+    paths = [r["path"] for r in sandbox.requests]
+    assert paths[0].endswith("/queryAll/") and any("/jobs/query" in p for p in paths[1:])
+    assert sum(p.endswith(("/query/", "/queryAll/")) for p in paths) == 1, "one REST page"
+    assert pages[0].cursor is not None and pages[-1].cursor is not None
+
+
 def test_concurrent_update_mid_sync_arrives_once(sandbox, policy) -> None:
     sf = make(sandbox, policy, page_size=10)
     pull = sf.pull("accounts", None)

@@ -93,6 +93,17 @@ def test_support_signals(s) -> None:
     assert sig.open_escalations == 1
 
 
+def test_repeat_issue_ties_go_to_the_first_tag_by_name(s) -> None:
+    """Tickets tagged both `sso` and `login` tie: the same tag every run, whatever set order."""
+    a = f.account(s)
+    f.usage(s, a, AS_OF - timedelta(days=27), 28, active=10, seats=10)
+    day = AS_OF - timedelta(days=10)
+    for tags in (["sso", "login"], ["login", "sso"], ["sso", "login", "zzz"]):
+        f.ticket(s, a, f.at(day), tags=tags)
+    sig = compute_signals(s, AS_OF)[a.id]
+    assert (sig.repeat_issue_tickets, sig.repeat_issue_tag) == (3, "login")
+
+
 def test_champion_change_and_commercial(s) -> None:
     a = f.account(s, customer_since=date(2023, 1, 1), arr=100_000.0)
     f.contact(s, a, is_champion=True, source_created_at=f.at(date(2023, 2, 1)))

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from model.db import transaction
 from model.tables import OutboxItem, Ticket, WrittenState
 from sync import outbox, push
-from sync.routes import Route
+from sync.routes import Route, split_tag_jobs
 from sync.writeback import plan_chunks, plan_writeback
 from tests.sync.factories import account, linked_org, snapshot, ticket
 
@@ -252,3 +252,43 @@ def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None
         ).scalar_one()
         assert tag_item.status == "superseded"
         assert s.query(OutboxItem).filter_by(status="pending").count() == 2
+
+
+def _tag_item(n: int, add: str, remove: str) -> OutboxItem:
+    return OutboxItem(
+        key=f"zd_ticket_tags:{n}",
+        system="zendesk",
+        kind="zd_ticket_tags",
+        target_id=str(n),
+        payload={"add": [add], "remove": [remove]},
+    )
+
+
+def test_tag_changes_are_cut_into_whole_jobs() -> None:
+    """Interleaved changes (A B A B ...) still go out as full jobs of one change each."""
+    items = [_tag_item(n, *(("health_red", "health_green") if n % 2 else ("health_green", "health_red")))
+             for n in range(1, 501)]  # fmt: skip
+    batches = split_tag_jobs(items, job_size=100, jobs_per_batch=3)
+    # each change: jobs of 100, 100, 50; three jobs a batch
+    assert [len(b) for b in batches] == [250, 250]
+    for batch in batches:
+        changes = [tuple(i.payload["add"]) for i in batch]
+        assert len(set(changes)) == 1, "a change's jobs stay together; no job mixes changes"
+    assert sorted(int(str(i.target_id)) for b in batches for i in b) == list(range(1, 501))
+
+
+def test_drain_reads_a_window_and_pushes_the_routes_batches(factory) -> None:
+    with transaction(factory) as s:
+        s.add_all(
+            _tag_item(n, *(("health_red", "health_green") if n % 3 else ("health_green", "health_red")))
+            for n in range(1, 251)
+        )  # fmt: skip
+    calls: list[int] = []
+    route = Route(_ok_pusher(calls), 200, window=1000, split=split_tag_jobs)
+    stats = push.drain(factory, {"zd_ticket_tags": route})
+    assert stats.done == 250 and calls == [250], "both changes in whole jobs, one batch"
+    calls.clear()
+    with transaction(factory) as s:
+        s.add_all(_tag_item(n, "health_yellow", "health_red") for n in range(300, 310))
+    stats = push.drain(factory, {"zd_ticket_tags": Route(_ok_pusher(calls), 4)})
+    assert calls == [4, 4, 2], "without split: the due order, batch_size at a time"
