@@ -4,9 +4,10 @@ Scenarios, each one `pulsehub sync` in its own process against a sandbox in anot
 request counted from the sandbox's own request log:
 
 - full sync: the minimum is ceil(records / page size) per stream;
-- the sync right after a write-back, then a steady-state one: pulsehub's own writes move
-  Salesforce `SystemModstamp` and Zendesk `updated_at`, so the records it wrote are changed
-  records for the next sync (it must re-read them: a person may have edited them as well);
+- after every sync that wrote, the next one: pulsehub's own writes move Salesforce
+  `SystemModstamp` and Zendesk `updated_at`, so the records it wrote are changed records for
+  the next sync (it must re-read them: a person may have edited them as well), and the
+  engineering tickets it opened arrive in that pull;
 - incremental with 1% of every record kind changed (`POST /_sandbox/change`);
 - write-back of 1%, 10% and 100% of the accounts: a CSM overrides their health band
   (`pulsehub score override`), so exactly those accounts' desired fields change;
@@ -351,8 +352,8 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
     try:
         run.sync("full sync", full=True)
         run.next_hour()  # what follows fits in one hour: today's usage rows stay as they are
-        run.sync("next sync, on the hour: re-reads what the full sync wrote, today's usage")
-        run.sync("no change (steady state)")
+        run.sync("next sync (on the hour: today's usage refreshed)")
+        run.sync("next sync")
         changed = run.change(0.01)
         run.sync("1% of every record kind changed", note=json.dumps(changed))
         run.sync("next sync")
@@ -365,11 +366,11 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
             )["planned"].get("sf_account_fields", 0)
             if planned != len(chosen):
                 print(f"  note: {planned} account writes planned for {len(chosen)} overridden")
-            run.sync("next sync: re-reads what it wrote")
-        run.sync("no change (steady state)")
+            run.sync("next sync")
+        run.sync("next sync")
         run.next_hour()
-        run.sync("an hour later: today's usage rows refreshed")
-        run.sync("no change (steady state)")
+        run.sync("an hour later: today's usage refreshed")
+        run.sync("next sync")
         return run.rows
     finally:
         run.close()
@@ -380,7 +381,7 @@ OWN_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags", "zd_ticket"
 
 def table(rows: list[dict[str, Any]]) -> str:
     out = [
-        "| sync | records changed (by pulsehub's writes) | reads / min | writes / min "
+        "| sync | records changed (of them by pulsehub) | reads / min | writes / min "
         "| job polls | escalation requests |",
         "|---|---:|---:|---:|---:|---:|",
     ]
