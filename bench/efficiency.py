@@ -48,8 +48,7 @@ STREAMS = (
     "salesforce.opportunities",
     "salesforce.contacts",
     "zendesk.organizations",
-    "zendesk.tickets",
-    "zendesk.satisfaction_ratings",
+    "zendesk.tickets",  # CSAT rides on each ticket's satisfaction_rating: no ratings list
     "usage.workspaces",
     "usage.daily_usage",
 )
@@ -59,7 +58,6 @@ PAGE_OF = {
     "salesforce.contacts": PAGE["salesforce"],
     "zendesk.organizations": PAGE["zendesk_export"],
     "zendesk.tickets": PAGE["zendesk_export"],  # metrics ride along (include=metric_sets)
-    "zendesk.satisfaction_ratings": PAGE["zendesk_list"],
     "usage.workspaces": PAGE["usage"],
     "usage.daily_usage": PAGE["usage"],
 }
@@ -75,7 +73,6 @@ FULL_RECORDS = {  # stream -> key of bench.pipeline._db_counts
     "salesforce.contacts": "contacts",
     "zendesk.organizations": "organizations",
     "zendesk.tickets": "tickets",
-    "zendesk.satisfaction_ratings": "satisfaction_ratings",
     "usage.workspaces": "workspaces",
     "usage.daily_usage": "usage_days",
 }
