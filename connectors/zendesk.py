@@ -193,13 +193,8 @@ class ZendeskConnector:
         else:
             params["start_time"] = _epoch(start)
 
-        def next_url(body: Any) -> Any:
-            if body.get("end_of_stream", True) or not body.get("after_url"):
-                return None
-            return body["after_url"]
-
         seen = RecentMarkers()
-        for body in self._bodies(spec, params, next_url, self.export_limiter):
+        for body in self._bodies(spec, params, _export_next("after_url"), self.export_limiter):
             page = self._page(spec, body.get(spec.key) or [], seen)
             after = body.get("after_cursor") or cursor
             yield page.model_copy(update={"cursor": after})
@@ -213,13 +208,8 @@ class ZendeskConnector:
             "per_page": self.page_size,
         }
 
-        def next_url(body: Any) -> Any:
-            if body.get("end_of_stream", True) or not body.get("next_page"):
-                return None
-            return body["next_page"]
-
         seen = RecentMarkers()
-        for body in self._bodies(spec, params, next_url, self.export_limiter):
+        for body in self._bodies(spec, params, _export_next("next_page"), self.export_limiter):
             page = self._page(spec, body.get(spec.key) or [], seen)
             end_time = body.get("end_time")
             next_cursor = str(end_time) if end_time is not None else cursor
@@ -298,6 +288,17 @@ class ZendeskConnector:
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
         """Open a ticket at most once: Idempotency-Key header, then external_id lookup."""
         return self._writer.create_ticket(ticket, idempotency_key)
+
+
+def _export_next(link: str) -> Callable[[Any], Any]:
+    """An incremental export's next page: its `link` field, unless the stream has ended."""
+
+    def next_url(body: Any) -> Any:
+        if body.get("end_of_stream", True) or not body.get(link):
+            return None
+        return body[link]
+
+    return next_url
 
 
 def _marker(*values: Any) -> tuple[Any, ...]:

@@ -52,8 +52,17 @@ class ZdTicket(Record):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     metric: ZdTicketMetric | None = None  # from the export's `metric_set` sideload
-    # {"score": "good"|"bad"|"offered"|"unoffered", "id", "comment"}; read leniently in mapping
-    satisfaction_rating: Any = None
+    # the ticket's `satisfaction_rating.score`: "good" | "bad" | "offered" | "unoffered";
+    # None when the ticket has no rating object at all (a plan without CSAT)
+    csat_score: OptStr = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rating(cls, data: Any) -> Any:
+        rating = data.get("satisfaction_rating") if isinstance(data, dict) else None
+        if isinstance(rating, dict) and isinstance(rating.get("score"), str):
+            return {**data, "csat_score": rating["score"]}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -147,15 +147,14 @@ def ticket_row(r: Any) -> dict[str, Any]:
 
 
 def _ticket_csat(r: Any, metric: Any) -> dict[str, Any]:
-    """CSAT from the ticket's own `satisfaction_rating`, which every export page carries, so
-    no separate satisfaction-ratings list (100 per page) is needed. A rating comes after the
-    solve, so it is dated at the solve (stable when the ticket is later touched), or at the
-    ticket's update when no metrics came along. No `satisfaction_rating` at all (a plan
-    without CSAT) leaves the columns alone."""
-    rating = getattr(r, "satisfaction_rating", None)
-    if not isinstance(rating, dict) or "score" not in rating:
+    """CSAT from the ticket's own rating, which every export page carries, so no separate
+    satisfaction-ratings list (100 per page) is needed. A rating comes after the solve, so it
+    is dated at the solve (stable when the ticket is later touched), or at the ticket's
+    update when no metrics came along. No rating at all (a plan without CSAT) leaves the
+    columns alone."""
+    score = getattr(r, "csat_score", None)
+    if score is None:
         return {}
-    score = rating.get("score")
     if score not in {"good", "bad"}:
         return {"csat": None, "csat_at": None}
     solved = getattr(metric, "solved_at", None) if metric is not None else None

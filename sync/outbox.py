@@ -205,14 +205,9 @@ TARGET_KIND = {
 }
 
 
-def record_success(session: Session, item: OutboxItem, result: dict[str, Any]) -> None:
-    """Mark done and remember what now stands in the external system."""
-    record_successes(session, [(item, result)])
-
-
 def record_successes(session: Session, done: Sequence[tuple[OutboxItem, dict[str, Any]]]) -> None:
-    """`record_success` for a whole pushed batch: one UPDATE and one written-state upsert
-    for the batch rather than two statements per record."""
+    """Mark a pushed batch done and remember what now stands in the external systems: one
+    UPDATE and one written-state upsert for the batch, not two statements per record."""
     if not done:
         return
     now = utcnow()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,16 +127,6 @@ def desired_tags(snap: HealthSnapshot) -> set[str]:
     if snap.risk_level:
         tags.add(f"renewal_risk_{snap.risk_level}")
     return tags & MANAGED_TAGS
-
-
-def latest_snapshots(session: Session) -> dict[int, HealthSnapshot]:
-    """Each account's snapshot from the newest scoring day. Accounts not scored that day
-    (churned, deleted) are left as they are: their last health is not re-asserted."""
-    newest = _newest_day(session)
-    if newest is None:
-        return {}
-    rows = session.execute(select(HealthSnapshot).where(HealthSnapshot.as_of == newest)).scalars()
-    return {s.account_id: s for s in rows}
 
 
 def _newest_day(session: Session) -> dt.date | None:
@@ -266,19 +256,13 @@ def _plan_salesforce(
     considered: set[tuple[str, str]],
 ) -> list[PlannedWrite]:
     accounts = session.execute(
-        select(Account.id, Account.sf_id, Account.attributes).where(
+        select(Account.sf_id, Account.id, Account.attributes).where(
             Account.id.between(lo, hi), Account.sf_id.is_not(None), Account.is_deleted.is_(False)
         )
     ).all()
-    targets = [(acc_id, sf_id, attrs) for acc_id, sf_id, attrs in accounts if acc_id in snaps]
-    written = _written(session, "salesforce", "account", [t[1] for t in targets])
-    out = []
-    for acc_id, sf_id, attrs in targets:
-        considered.add(("sf_account_fields", sf_id))
-        current = (attrs or {}) if reassert else None
-        if changes := _diff(sf_fields(snaps[acc_id]), written.get(sf_id, {}), current):
-            out.append(PlannedWrite("salesforce", "sf_account_fields", sf_id, acc_id, changes))
-    return out
+    targets = [(sf_id, acc, (attrs or {}) if reassert else None) for sf_id, acc, attrs in accounts]
+    return _plan_fields(session, ("salesforce", "sf_account_fields", "account"), targets, snaps,
+                        sf_fields, considered)  # fmt: skip
 
 
 def _plan_org_fields(
@@ -299,14 +283,34 @@ def _plan_org_fields(
             ExternalIdentity.account_id.between(lo, hi),
         )
     ).all()
-    targets = [(org, acc, attrs) for org, acc, attrs in orgs if acc in snaps]
-    written = _written(session, "zendesk", "organization", [t[0] for t in targets])
+    targets = [
+        (org, acc, ((attrs or {}).get("organization_fields") or {}) if reassert else None)
+        for org, acc, attrs in orgs
+    ]
+    return _plan_fields(session, ("zendesk", "zd_org_fields", "organization"), targets, snaps,
+                        zd_org_fields, considered)  # fmt: skip
+
+
+def _plan_fields(
+    session: Session,
+    where: tuple[str, str, str],
+    targets: Sequence[tuple[str, int | None, dict[str, Any] | None]],
+    snaps: dict[int, HealthSnapshot],
+    desired: Callable[[HealthSnapshot], dict[str, Any]],
+    considered: set[tuple[str, str]],
+) -> list[PlannedWrite]:
+    """Field writes for (target id, account id, value the source holds or None) rows of one
+    kind; `where` is (system, write kind, target kind). Targets of unscored accounts are
+    not looked at."""
+    system, kind, target_kind = where
+    scored = [(t, acc, cur) for t, acc, cur in targets if acc is not None and acc in snaps]
+    written = _written(session, system, target_kind, [t for t, _, _ in scored])
     out = []
-    for org_id, acc_id, attrs in targets:
-        considered.add(("zd_org_fields", org_id))
-        current = ((attrs or {}).get("organization_fields") or {}) if reassert else None
-        if changes := _diff(zd_org_fields(snaps[acc_id]), written.get(org_id, {}), current):
-            out.append(PlannedWrite("zendesk", "zd_org_fields", org_id, acc_id, changes))
+    for target, acc, current in scored:
+        assert acc is not None
+        considered.add((kind, target))
+        if changes := _diff(desired(snaps[acc]), written.get(target, {}), current):
+            out.append(PlannedWrite(system, kind, target, acc, changes))
     return out
 
 
