@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -141,8 +142,11 @@ def poisson_tail(observed: int, expected: float) -> float:
     return max(0.0, 1.0 - below)
 
 
+@lru_cache(maxsize=1 << 16)
 def subject_words(subject: str) -> frozenset[str]:
-    """Lower-cased words of a subject without stopwords, digits-only tokens or one letter words."""
+    """Lower-cased words of a subject without stopwords, digits-only tokens or one letter words.
+
+    Cached: a book repeats the same subjects across many tickets and every run re-reads them."""
     return frozenset(w for w in _WORD.findall(subject.lower()) if w not in STOPWORDS)
 
 
@@ -214,14 +218,23 @@ def _signature(words: list[frozenset[str]], tags: list[set[str]]) -> str:
     return "subj-" + "-".join(sorted(_slug(w) for w, _ in top)) if top else "subj-untitled"
 
 
-def signature_keys(subject: str, tags: Iterable[str], ignore_tags: Iterable[str] = ()) -> set[str]:
+def signature_keys(
+    subject: str, tags: Iterable[str], ignore_tags: Iterable[str] = ()
+) -> frozenset[str]:
     """Every signature a cluster holding this ticket could carry (tag, one word, word pair)."""
+    return _signature_keys(subject, tuple(tags), tuple(ignore_tags))
+
+
+@lru_cache(maxsize=1 << 16)
+def _signature_keys(
+    subject: str, tags: tuple[str, ...], ignore_tags: tuple[str, ...]
+) -> frozenset[str]:
     ignored = {t.lower() for t in ignore_tags}
     keys = {"tag-" + _slug(t) for t in tags if t.lower() not in ignored}
     words = sorted({_slug(w) for w in subject_words(subject)})
     keys.update("subj-" + w for w in words)
     keys.update(f"subj-{a}-{b}" for i, a in enumerate(words) for b in words[i + 1 :])
-    return keys
+    return frozenset(keys)
 
 
 def _slug(text: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, Text, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, Contact, Escalation, Opportunity, Ticket, UsageDaily
@@ -51,8 +52,21 @@ def accounts(session: Session, as_of: date, ids: Sequence[int] | None) -> Sequen
     return session.execute(stmt.order_by(Account.id)).all()
 
 
-def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
-    """Usage over the last 28 days against the 90 days before; days without rows count as zero."""
+def usage_feed_last(session: Session, as_of: date) -> date | None:
+    """The usage feed's newest day up to `as_of` (one scan of the table: callers share it)."""
+    return session.scalar(select(func.max(UsageDaily.day)).where(UsageDaily.day <= as_of))
+
+
+def add_usage(
+    session: Session,
+    as_of: date,
+    ids: Sequence[int] | None,
+    out: Signals,
+    feed_last: date | None = None,
+) -> None:
+    """Usage over the last 28 days against the 90 days before; days without rows count as zero.
+
+    `feed_last` (the feed's newest day, `usage_feed_last`) is looked up when not given."""
     history = session.execute(
         select(
             UsageDaily.account_id, func.min(UsageDaily.day), func.max(UsageDaily.logins),
@@ -63,7 +77,8 @@ def add_usage(session: Session, as_of: date, ids: Sequence[int] | None, out: Sig
     ).all()  # fmt: skip
     if not history:
         return
-    feed_last = session.scalar(select(func.max(UsageDaily.day)).where(UsageDaily.day <= as_of))
+    if feed_last is None:
+        feed_last = usage_feed_last(session, as_of)
     feed_age = 0.0 if feed_last is None else float((as_of - feed_last).days)
     r0 = as_of - timedelta(days=RECENT_DAYS - 1)
     b0 = r0 - timedelta(days=BASELINE_DAYS)
@@ -169,19 +184,28 @@ def add_tickets(session: Session, as_of: date, ids: Sequence[int] | None, out: S
 def add_repeat_issues(
     session: Session, as_of: date, ids: Sequence[int] | None, out: Signals
 ) -> None:
-    """The most tickets sharing one (non-pulsehub) tag in 90 days: the same issue coming back."""
+    """The most tickets sharing one (non-pulsehub) tag in 90 days: the same issue coming back.
+
+    Tags are read as their stored JSON text and each distinct list is decoded once: a book
+    repeats a few dozen tag lists across hundreds of thousands of tickets, and decoding each
+    row was most of this query's time in the first sync's replay."""
     end = end_of(as_of)
     rows = session.execute(
-        select(Ticket.account_id, Ticket.tags).where(
+        select(Ticket.account_id, cast(Ticket.tags, Text)).where(
             _ids(Ticket.account_id, ids),
             Ticket.created_at >= end - timedelta(days=SUPPORT_DAYS),
             Ticket.created_at < end,
             Ticket.status != "deleted",
         )
     )
+    topics: dict[str | None, tuple[str, ...]] = {}
     counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for aid, tags in rows:
-        counts[aid].update(t for t in set(tags or []) if not str(t).startswith(OWN_TAG_PREFIXES))
+    for aid, raw in rows:
+        kept = topics.get(raw)
+        if kept is None:
+            kept = topics[raw] = _topics(raw)
+        if kept:
+            counts[aid].update(kept)
     for aid, s in out.items():
         if s.open_urgent_tickets is None:  # no ticket source at all
             continue
@@ -190,6 +214,19 @@ def add_repeat_issues(
         top = min(counts[aid].items(), key=lambda kv: (-kv[1], kv[0])) if counts.get(aid) else None
         s.repeat_issue_tickets = float(top[1]) if top else 0.0
         s.repeat_issue_tag = top[0] if top else None
+
+
+def _topics(raw: str | None) -> tuple[str, ...]:
+    """A ticket's distinct tags that are not pulsehub's own, from the stored JSON text."""
+    try:
+        tags = json.loads(raw) if raw else []
+    except ValueError:
+        return ()
+    if not isinstance(tags, list):
+        return ()
+    return tuple(
+        {str(t) for t in tags if t is not None and not str(t).startswith(OWN_TAG_PREFIXES)}
+    )
 
 
 def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:

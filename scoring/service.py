@@ -21,7 +21,7 @@ from scoring import store
 from scoring.config import Percentile, Scorecard
 from scoring.health import HealthResult, apply_trend, band_for, score_health
 from scoring.normalize import attach_percentiles
-from scoring.queries import end_of
+from scoring.queries import end_of, usage_feed_last
 from scoring.renewal import RenewalModel, describe_drivers, model_for, risk_features, risk_level
 from scoring.rollup import roll_up
 from scoring.signals import AccountSignals, compute_signals
@@ -38,9 +38,10 @@ def score_accounts(
     *,
     risk_model: RenewalModel | None = None,
     now: datetime | None = None,
+    feed_last: date | None = None,
 ) -> list[HealthSnapshot]:
     """Compute and upsert one snapshot per account for `as_of`; the caller commits."""
-    signals = compute_signals(session, as_of, account_ids)
+    signals = compute_signals(session, as_of, account_ids, feed_last=feed_last)
     if _has_percentiles(scorecard):
         population = signals if account_ids is None else compute_signals(session, as_of)
         attach_percentiles(population.values(), scorecard)
@@ -73,8 +74,9 @@ def score_all(
     ids = store.live_account_ids(session)
     parents = set(store.parent_ids(session))
     bands: Counter[str] = Counter()
+    feed_last = usage_feed_last(session, as_of)
     for i in range(0, len(ids), batch_size):
-        signals = compute_signals(session, as_of, ids[i : i + batch_size])
+        signals = compute_signals(session, as_of, ids[i : i + batch_size], feed_last=feed_last)
         _copy_percentiles(signals, percentiles)
         rows = _score(session, as_of, scorecard, signals, False, model, now)
         store.upsert_snapshots(session, as_of, rows, returning=False)
@@ -82,8 +84,9 @@ def score_all(
         session.flush()
     if parents:  # re-roll parents over their children's stored snapshots, deepest first
         for snap in score_accounts(
-            session, as_of, scorecard, sorted(parents), risk_model=model, now=now
-        ):
+            session, as_of, scorecard, sorted(parents), risk_model=model, now=now,
+            feed_last=feed_last,
+        ):  # fmt: skip
             bands[snap.band] += 1
             session.expunge(snap)
     log.info("scored %s accounts as of %s in batches of %s", bands.total(), as_of, batch_size)

@@ -97,19 +97,30 @@ MEASURE_NAMES: frozenset[str] = frozenset(
 
 
 def compute_signals(
-    session: Session, as_of: date, account_ids: Sequence[int] | None = None
+    session: Session,
+    as_of: date,
+    account_ids: Sequence[int] | None = None,
+    *,
+    feed_last: date | None = None,
 ) -> dict[int, AccountSignals]:
-    """Signals for every live account (or the given ones) that was a customer on `as_of`."""
+    """Signals for every live account (or the given ones) that was a customer on `as_of`.
+
+    `feed_last` is the usage feed's newest day (`queries.usage_feed_last`): a caller scoring
+    a day in several batches looks it up once instead of once per batch."""
     if account_ids is None:
-        return _compute(session, as_of, None)
+        return _compute(session, as_of, None, feed_last)
     ids = sorted(set(account_ids))
     out: dict[int, AccountSignals] = {}
+    if feed_last is None and len(ids) > ID_CHUNK:
+        feed_last = queries.usage_feed_last(session, as_of)
     for i in range(0, len(ids), ID_CHUNK):
-        out.update(_compute(session, as_of, ids[i : i + ID_CHUNK]))
+        out.update(_compute(session, as_of, ids[i : i + ID_CHUNK], feed_last))
     return out
 
 
-def _compute(session: Session, as_of: date, ids: list[int] | None) -> dict[int, AccountSignals]:
+def _compute(
+    session: Session, as_of: date, ids: list[int] | None, feed_last: date | None
+) -> dict[int, AccountSignals]:
     current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
     out: dict[int, AccountSignals] = {}
     for a in queries.accounts(session, as_of, ids):
@@ -132,7 +143,7 @@ def _compute(session: Session, as_of: date, ids: list[int] | None) -> dict[int, 
             out[a.id].days_to_renewal = float((renewal - as_of).days)
     if not out:
         return out
-    queries.add_usage(session, as_of, ids, out)
+    queries.add_usage(session, as_of, ids, out, feed_last)
     queries.add_tickets(session, as_of, ids, out)
     queries.add_repeat_issues(session, as_of, ids, out)
     queries.add_escalations(session, as_of, ids, out)
