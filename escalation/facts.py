@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -68,7 +69,16 @@ def _account_facts(a: Account, as_of: date) -> AccountFacts:
     )
 
 
-def _snapshot(row: HealthSnapshot) -> SnapshotFact:
+SNAPSHOT_FACT_COLUMNS = (
+    HealthSnapshot.id, HealthSnapshot.as_of, HealthSnapshot.score, HealthSnapshot.band,
+    HealthSnapshot.trend_28d, HealthSnapshot.sharp_drop, HealthSnapshot.reasons,
+    HealthSnapshot.contradictions, HealthSnapshot.risk_level, HealthSnapshot.risk_drivers,
+)  # fmt: skip
+IN_CHUNK = 900  # ids per IN list (SQLite's bound-parameter limit is 999 on old builds)
+
+
+def _snapshot(row: Any) -> SnapshotFact:
+    """A snapshot row (any object with the `SNAPSHOT_FACT_COLUMNS` attributes) as a fact."""
     return SnapshotFact(
         as_of=row.as_of,
         score=row.score,
@@ -85,24 +95,44 @@ def _snapshot(row: HealthSnapshot) -> SnapshotFact:
 def _add_snapshots(
     session: Session, facts: dict[int, AccountFacts], ids: list[int], as_of: date
 ) -> None:
-    rows = session.scalars(
-        select(HealthSnapshot)
+    """Latest, previous and 28-day-old snapshots, and the band before the current one.
+
+    The history is read as (id, day, band) only; the three snapshots used are then loaded
+    whole. With a snapshot a day, 200 days of full rows (signals and reasons JSON) per
+    account were most of this step's time."""
+    rows = session.execute(
+        select(HealthSnapshot.id, HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.band)
         .where(HealthSnapshot.account_id.in_(ids))
         .where(HealthSnapshot.as_of <= as_of)
         .where(HealthSnapshot.as_of > as_of - timedelta(days=HISTORY_DAYS))
         .order_by(HealthSnapshot.account_id, HealthSnapshot.as_of.desc())
-    ).all()
-    history: dict[int, list[HealthSnapshot]] = defaultdict(list)
+    ).all()  # fmt: skip
+    history: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         history[row.account_id].append(row)
+    picks: dict[int, tuple[int, int | None, int | None]] = {}
     for account_id, snaps in history.items():
-        f = facts[account_id]
-        f.latest = _snapshot(snaps[0])
-        f.previous = _snapshot(snaps[1]) if len(snaps) > 1 else None
         cutoff = snaps[0].as_of - timedelta(days=28)
         base = next((s for s in snaps if s.as_of <= cutoff), None)
-        f.baseline_28d = _snapshot(base) if base is not None else None
-        f.band_before = next((s.band for s in snaps if s.band != snaps[0].band), None)
+        previous = snaps[1].id if len(snaps) > 1 else None
+        picks[account_id] = (snaps[0].id, previous, None if base is None else base.id)
+        facts[account_id].band_before = next(
+            (s.band for s in snaps if s.band != snaps[0].band), None
+        )
+    del rows, history
+    wanted = sorted({i for p in picks.values() for i in p if i is not None})
+    loaded: dict[int, SnapshotFact] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        for row in session.execute(
+            select(*SNAPSHOT_FACT_COLUMNS).where(HealthSnapshot.id.in_(chunk))
+        ):
+            loaded[row.id] = _snapshot(row)
+    for account_id, (latest, previous, base_id) in picks.items():
+        f = facts[account_id]
+        f.latest = loaded[latest]
+        f.previous = None if previous is None else loaded[previous]
+        f.baseline_28d = None if base_id is None else loaded[base_id]
 
 
 def _add_renewals(

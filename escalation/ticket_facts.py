@@ -18,6 +18,7 @@ from escalation.clusters import (
 )
 from escalation.config import EscalationConfig
 from escalation.fact_models import AccountFacts, end_of_day
+from model.json_text import ListCache, as_text, decode_list
 from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
@@ -27,7 +28,7 @@ TICKET_COLUMNS = (
     Ticket.subject,
     Ticket.status,
     Ticket.priority,
-    Ticket.tags,
+    as_text(Ticket.tags).label("tags"),
     Ticket.created_at,
     Ticket.solved_at,
     Ticket.first_reply_minutes,
@@ -65,8 +66,9 @@ def add_ticket_facts(
     own_tags = set(cfg.zendesk.tags)
     recent: dict[int, list[TicketFact]] = defaultdict(list)
     baseline: dict[int, list[TicketFact]] = defaultdict(list)
+    decoded: ListCache = {}
     for t in rows:
-        tags = list(t.tags or [])
+        tags = list(decode_list(t.tags, decoded))
         if own_tags.intersection(tags) or t.account_id is None:
             continue
         f = facts[t.account_id]
@@ -182,7 +184,7 @@ def _read_book_mix(
     """Streamed: memory holds the distinct (subject, tags) pairs, folded into signature counts
     whenever they pass `FOLD_AT`, never the window's tickets."""
     rows = session.execute(
-        select(Ticket.subject, Ticket.tags)
+        select(Ticket.subject, as_text(Ticket.tags))
         .where(Ticket.account_id.is_not(None))
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .execution_options(yield_per=10_000)
@@ -197,8 +199,9 @@ def _read_book_mix(
                 counts[sig] += n
         distinct.clear()
 
-    for subject, tags in rows:
-        tags = tuple(tags or ())
+    decoded: ListCache = {}
+    for subject, raw in rows:
+        tags = decode_list(raw, decoded)
         if not excluded.intersection(g.lower() for g in tags):
             distinct[(subject or "", tags)] += 1
             total += 1

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Text, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from model.json_text import ListCache, as_text, decode_list
 from model.tables import Account, Contact, Escalation, Opportunity, Ticket, UsageDaily
 
 if TYPE_CHECKING:
@@ -191,20 +191,22 @@ def add_repeat_issues(
     row was most of this query's time in the first sync's replay."""
     end = end_of(as_of)
     rows = session.execute(
-        select(Ticket.account_id, cast(Ticket.tags, Text)).where(
+        select(Ticket.account_id, as_text(Ticket.tags)).where(
             _ids(Ticket.account_id, ids),
             Ticket.created_at >= end - timedelta(days=SUPPORT_DAYS),
             Ticket.created_at < end,
             Ticket.status != "deleted",
         )
     )
-    topics: dict[str | None, tuple[str, ...]] = {}
+    decoded: ListCache = {}
+    topics: dict[tuple[Any, ...], tuple[str, ...]] = {}
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     for aid, raw in rows:
-        kept = topics.get(raw)
+        tags = decode_list(raw, decoded)
+        kept = topics.get(tags)
         if kept is None:
-            kept = topics[raw] = _topics(raw)
-        if kept:
+            kept = topics[tags] = _topics(tags)
+        if kept and aid is not None:
             counts[aid].update(kept)
     for aid, s in out.items():
         if s.open_urgent_tickets is None:  # no ticket source at all
@@ -216,17 +218,10 @@ def add_repeat_issues(
         s.repeat_issue_tag = top[0] if top else None
 
 
-def _topics(raw: str | None) -> tuple[str, ...]:
-    """A ticket's distinct tags that are not pulsehub's own, from the stored JSON text."""
-    try:
-        tags = json.loads(raw) if raw else []
-    except ValueError:
-        return ()
-    if not isinstance(tags, list):
-        return ()
-    return tuple(
-        {str(t) for t in tags if t is not None and not str(t).startswith(OWN_TAG_PREFIXES)}
-    )
+def _topics(tags: tuple[Any, ...]) -> tuple[str, ...]:
+    """A ticket's distinct tags that are not pulsehub's own."""
+    own = OWN_TAG_PREFIXES
+    return tuple({str(t) for t in tags if t is not None and not str(t).startswith(own)})
 
 
 def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
