@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from model.tables import (
@@ -139,12 +139,14 @@ def match(idx: AccountIndex, ident: IdentityLike) -> Match:
 
 
 RESOLVE_BATCH = 2000  # changed links written per executemany
+IN_CHUNK = 900
 
 
 def resolve_identities(
-    session: Session, sources: Iterable[str] = ("zendesk", "usage")
+    session: Session, sources: Iterable[str] = ("zendesk", "usage"), *, full_relink: bool = False
 ) -> dict[str, int]:
-    """Re-link every non-manual identity; then propagate account ids to dependent rows.
+    """Re-link every non-manual identity; then propagate account ids to dependent rows (those
+    that can be wrong, or every row with `full_relink`, as a reconciling run does).
 
     Identities stream as plain rows (never the whole table as ORM objects) and only links
     that changed are written, in batches."""
@@ -160,11 +162,14 @@ def resolve_identities(
         .execution_options(yield_per=RESOLVE_BATCH)
     )  # fmt: skip
     changed: list[dict[str, Any]] = []
+    relinked: set[tuple[str, str]] = set()
     for ident in rows:
         m = match(idx, ident)
         label = f"linked_by_{m.method}" if m.status == "linked" else m.status
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
+            if ident.account_id != m.account_id:
+                relinked.add((ident.source, ident.external_id))
             changed.append(
                 {
                     "ident_id": ident.id,
@@ -181,16 +186,22 @@ def resolve_identities(
     for start in range(0, len(changed), RESOLVE_BATCH):
         session.execute(stmt, changed[start : start + RESOLVE_BATCH])
     session.flush()
-    propagate_links(session)
+    propagate_links(session, None if full_relink else relinked)
     return dict(counts)
 
 
-def propagate_links(session: Session) -> None:
+FULL_RELINK_AT = 2000  # more re-pointed identities than this: one pass over the tables is cheaper
+
+
+def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | None = None) -> None:
     """Point tickets, usage, contacts, opportunities and child accounts at their canonical account.
 
-    Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch the key of
-    every updated row back into Python (RETURNING) to refresh loaded objects, which on a
-    first sync of 10,000 accounts is 2.3 million keys, 630 MiB and most of this step's time."""
+    Tickets and usage rows are the bulk of the book, so only rows that can be wrong are
+    visited: rows with no account yet (new, or cleared by the upsert because their
+    organization changed) and rows of the identities in `relinked` ((source, external_id)
+    whose account changed). `relinked=None`, or more than `FULL_RELINK_AT` of them, checks
+    every row. Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch
+    the key of every updated row back into Python (RETURNING), 630 MiB at 10,000 accounts."""
     linked = ExternalIdentity.status.in_(("linked",))
     org_account = (
         select(ExternalIdentity.account_id)
@@ -206,18 +217,27 @@ def propagate_links(session: Session) -> None:
         .where(ExternalIdentity.external_id == UsageDaily.workspace_id)
         .scalar_subquery()
     )
-    session.execute(
-        update(Ticket)
-        .where(Ticket.account_id.is_distinct_from(org_account))
-        .values(account_id=org_account)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(UsageDaily)
-        .where(UsageDaily.account_id.is_distinct_from(ws_account))
-        .values(account_id=ws_account)
-        .execution_options(synchronize_session=False)
-    )
+    full = relinked is None or len(relinked) > FULL_RELINK_AT
+    orgs = sorted({int(x) for src, x in relinked or () if src == "zendesk" and x.isdigit()})
+    workspaces = sorted({x for src, x in relinked or () if src == "usage"})
+    ticket_scopes = [None] if full else [Ticket.account_id.is_(None), *_in(Ticket.zd_org_id, orgs)]
+    for scope in ticket_scopes:
+        stmt = update(Ticket).where(Ticket.account_id.is_distinct_from(org_account))
+        if scope is not None:
+            stmt = stmt.where(scope)
+        session.execute(
+            stmt.values(account_id=org_account).execution_options(synchronize_session=False)
+        )
+    usage_scopes = (
+        [None] if full else [UsageDaily.account_id.is_(None), *_in(UsageDaily.workspace_id, workspaces)]
+    )  # fmt: skip
+    for scope in usage_scopes:
+        stmt = update(UsageDaily).where(UsageDaily.account_id.is_distinct_from(ws_account))
+        if scope is not None:
+            stmt = stmt.where(scope)
+        session.execute(
+            stmt.values(account_id=ws_account).execution_options(synchronize_session=False)
+        )
     for model in (Contact, Opportunity):
         acc = select(Account.id).where(Account.sf_id == model.account_sf_id).scalar_subquery()
         session.execute(
@@ -236,6 +256,11 @@ def propagate_links(session: Session) -> None:
     )
 
 
+def _in(column: Any, values: list[Any]) -> list[ColumnElement[bool]]:
+    """`column IN (...)` in chunks that stay under every driver's bound-parameter limit."""
+    return [column.in_(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+
+
 def decide(
     session: Session, identity_id: int, account_id: int | None, *, reject: bool = False
 ) -> None:
@@ -248,4 +273,4 @@ def decide(
     ident.account_id = None if reject else account_id
     ident.method, ident.confidence = "manual", 1.0
     session.flush()
-    propagate_links(session)
+    propagate_links(session, {(ident.source, ident.external_id)})

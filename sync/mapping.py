@@ -200,6 +200,8 @@ class Sink:
     update: tuple[str, ...] | None = None
     patch: bool = False
     scope: tuple[tuple[str, Any], ...] = ()  # constant columns that bound this stream's rows
+    # derived column -> its source: cleared when an update changes the source (see upsert_rows)
+    reset_on_change: tuple[tuple[str, str], ...] = ()
 
 
 def _t(model: Any) -> Table:
@@ -219,7 +221,9 @@ SINKS: dict[tuple[str, str], Sink] = {
         _IDENTITY_DATA,
         scope=(("source", "zendesk"),),
     ),
-    ("zendesk", "tickets"): Sink(_t(Ticket), ("zd_id",), ticket_row),
+    ("zendesk", "tickets"): Sink(
+        _t(Ticket), ("zd_id",), ticket_row, reset_on_change=(("account_id", "zd_org_id"),)
+    ),
     ("zendesk", "ticket_metrics"): Sink(_t(Ticket), ("zd_id",), ticket_metric_row, patch=True),
     ("zendesk", "satisfaction_ratings"): Sink(_t(Ticket), ("zd_id",), satisfaction_row, patch=True),
     ("usage", "workspaces"): Sink(

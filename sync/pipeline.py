@@ -157,7 +157,14 @@ def store_page(session: Session, sink: Sink, records: Sequence[Any]) -> int:
         return 0
     if not sink.patch:
         key = list(sink.key)
-        return upsert_rows(session, sink.table, rows, key=key, update=sink.update)
+        return upsert_rows(
+            session,
+            sink.table,
+            rows,
+            key=key,
+            update=sink.update,
+            reset_on_change=dict(sink.reset_on_change),
+        )
     # patch: update columns of rows that already exist (metrics and ratings onto tickets)
     cols = [c for c in rows[0] if c not in sink.key]
     stmt = (
@@ -255,7 +262,7 @@ def run_sync(
         )
         step("resolving identities")
         with transaction(factory) as session:
-            report.identity = resolve_identities(session)
+            report.identity = resolve_identities(session, full_relink=bool(fresh))
         step("scoring")
         with transaction(factory) as session:
             if steps.backfill is not None and not report.errors:

@@ -135,3 +135,49 @@ def test_match_is_pure_over_index() -> None:
     idx = AccountIndex()
     idx.by_domain["a.com"] = {1}
     assert match(idx, _ident("9", domains=["www.a.com"])).account_id == 1
+
+
+def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
+    """Only rows with no account or of re-linked identities are re-pointed, and that is enough:
+    a ticket moved to another organization (the upsert clears its link) and an organization
+    whose match changed both end up on the right account; a stale row nobody changed is left."""
+    from model.upsert import upsert_rows
+    from sync.mapping import SINKS
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    sink = SINKS[("zendesk", "tickets")]
+    row = {"zd_id": 10, "zd_org_id": 1, "status": "open", "created_at": now, "updated_at": now}
+    with transaction(factory) as s:
+        ids = _seed(s)
+        s.add_all([_ident("1", hint_sf_id="001000000000001"), _ident("77", name="Globex")])
+        upsert_rows(s, sink.table, [row, {**row, "zd_id": 11}], key=sink.key)
+    with transaction(factory) as s:
+        resolve_identities(s)
+        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {
+            10: ids["acme"], 11: ids["acme"],
+        }  # fmt: skip
+    with transaction(factory) as s:  # ticket 10 moves to org 77; ticket 11 is re-sent unchanged
+        reset = dict(sink.reset_on_change)
+        upsert_rows(s, sink.table, [{**row, "zd_org_id": 77}], key=sink.key, reset_on_change=reset)
+        upsert_rows(s, sink.table, [{**row, "zd_id": 11}], key=sink.key, reset_on_change=reset)
+        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {10: None, 11: ids["acme"]}
+    with transaction(factory) as s:
+        resolve_identities(s)
+        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {
+            10: ids["globex"], 11: ids["acme"],
+        }  # fmt: skip
+    with transaction(factory) as s:  # org 1 now names Initech: its tickets follow
+        s.query(ExternalIdentity).filter_by(external_id="1").one().hint_sf_id = "001000000000005"
+    with transaction(factory) as s:
+        resolve_identities(s)
+        assert (
+            s.get(Ticket, s.query(Ticket.id).filter_by(zd_id=11).scalar()).account_id
+            == ids["initech"]
+        )
+    with transaction(factory) as s:  # a stale link nobody changed: only a full pass sees it
+        s.query(Ticket).filter_by(zd_id=10).one().account_id = ids["twin1"]
+    with transaction(factory) as s:
+        resolve_identities(s)
+        assert s.query(Ticket).filter_by(zd_id=10).one().account_id == ids["twin1"]
+        resolve_identities(s, full_relink=True)
+        assert s.query(Ticket).filter_by(zd_id=10).one().account_id == ids["globex"]
