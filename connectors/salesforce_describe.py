@@ -79,32 +79,31 @@ class AccountFields:
         self.ttl = ttl
         self.clock = clock
         self.store: FieldStore | None = None
-        self._current: DescribedFields | None = None
-        self._unchecked = False  # describe failed in this push: do not call it again
+        self._current: DescribedFields | None = None  # None: unchecked (describe failed)
+        self._settled = False  # `_current` stands for the rest of this push
         self._rechecked = False
 
     def use_store(self, store: FieldStore | None) -> None:
-        """Keep describes in `store`; a new push may describe again after a failure."""
+        """Keep describes in `store`; starts a push, which checks freshness again."""
         self.store = store
-        self._unchecked = self._rechecked = False
+        self._settled = self._rechecked = False
 
     def get(self) -> DescribedFields | None:
-        """Fresh fields from memory, the store or a describe; None when describe failed."""
-        if self._unchecked:
-            return None
-        if self._current is None or not self._fresh(self._current):
-            stored = self.store.load() if self.store is not None else None
-            if stored is not None and self._fresh(stored):
-                self._current = stored
-            else:
-                self._current = self._describe()
+        """The fields for this push: from memory or the store while fresh, else a describe;
+        None when that describe failed. Settled once per push, whatever the TTL."""
+        if not self._settled:
+            self._settled = True
+            if self._current is None or not self._fresh(self._current):
+                stored = self.store.load() if self.store is not None else None
+                fresh = stored is not None and self._fresh(stored)
+                self._current = stored if fresh else self._describe()
         return self._current
 
     def recheck(self) -> None:
         """Salesforce rejected a field: describe again (once per push), the org may have changed."""
-        if self._rechecked or self._unchecked:
-            return
-        self._rechecked = True
+        if self._rechecked or (self._settled and self._current is None):
+            return  # done already, or describe failed in this push: not asked again
+        self._rechecked = self._settled = True
         logger.info("a write was rejected for a field: describing Account again")
         self._current = self._describe()
 
@@ -116,7 +115,6 @@ class AccountFields:
             described = DescribedFields.from_describe(self.describe(), self.clock())
         except ConnectorError as exc:
             logger.warning("Account describe failed, field existence not checked: %s", exc)
-            self._unchecked = True
             return None
         if self.store is not None:
             self.store.save(described)

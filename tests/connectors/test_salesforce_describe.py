@@ -141,3 +141,16 @@ def test_a_failed_describe_warns_and_writes_unchecked(policy: RetryPolicy, caplo
     assert "field existence not checked" in caplog.text
     assert org.describes == 1, "not asked again in the same push"
     assert store.saves == 0 and store.described is None
+
+
+def test_a_zero_ttl_describes_once_per_push(policy: RetryPolicy) -> None:
+    org, store = FakeOrg(), MemoryStore()
+    org.collection_results = [[ok(update(1).id), ok(update(2).id)], [ok(update(3).id)]]
+    org.collection_results.append([ok(update(4).id)])
+    connector, _ = process(org, policy, store, describe_ttl=dt.timedelta(0))
+    assert all(r.ok for r in connector.update_accounts([update(1), update(2)]))
+    assert connector.update_accounts([update(3)])[0].ok
+    assert org.describes == 1, "one describe for the push, not one per record or call"
+    connector.use_field_store(store)  # the next push
+    assert connector.update_accounts([update(4)])[0].ok
+    assert org.describes == 2
