@@ -15,6 +15,7 @@ from connectors.errors import BudgetExhausted, Fatal, RateLimited
 from connectors.http import RetryPolicy, call, classify, parse_retry_after
 from connectors.records import Page, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
+from connectors.salesforce_describe import DEFAULT_TTL, FieldStore
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate, flatten
 from connectors.salesforce_streams import (
@@ -49,6 +50,7 @@ class SalesforceConnector:
         refresh_session: Callable[[], None] | None = None,
         bulk_poll_wait: float = 5.0,
         bulk_overlap: dt.timedelta = dt.timedelta(hours=1),
+        describe_ttl: dt.timedelta = DEFAULT_TTL,
     ) -> None:
         self.sf = sf
         self.fields = fields
@@ -60,7 +62,7 @@ class SalesforceConnector:
         self.bulk_poll_wait = bulk_poll_wait
         self.bulk_overlap = bulk_overlap
         self.calls = 0
-        self._writer = SalesforceWriter(self)
+        self._writer = SalesforceWriter(self, describe_ttl)
         self._retry_after: str | None = None
         session = getattr(sf, "session", None)
         if isinstance(session, requests.Session):  # simple-salesforce drops response headers
@@ -256,6 +258,10 @@ class SalesforceConnector:
         timeout = self.policy.timeout
         result = self.request(lambda: self.sf.restful(path, params=params, timeout=timeout))
         return [d["id"] for d in (result or {}).get("deletedRecords", [])]
+
+    def use_field_store(self, store: FieldStore | None) -> None:
+        """Reuse the Account describe kept in `store` while it is fresher than `describe_ttl`."""
+        self._writer.account_fields.use_store(store)
 
     def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
         """Set account fields via sObject Collections (200/call); results in input order."""

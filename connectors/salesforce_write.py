@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.errors import ConnectorError, Fatal, Retriable
 from connectors.http import classify_code
 from connectors.records import WriteResult
+from connectors.salesforce_describe import DEFAULT_TTL, FIELD_ERRORS, AccountFields
 from connectors.salesforce_records import AccountUpdate, TaskCreate
 
 if TYPE_CHECKING:
@@ -26,9 +28,11 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 class SalesforceWriter:
     """Batches writes into collection calls and maps per-record results back in input order."""
 
-    def __init__(self, connector: SalesforceConnector) -> None:
+    def __init__(
+        self, connector: SalesforceConnector, describe_ttl: dt.timedelta = DEFAULT_TTL
+    ) -> None:
         self.connector = connector
-        self._account_fields: set[str] | None = None
+        self.account_fields = AccountFields(self._describe_account, ttl=describe_ttl)
 
     def refuse(self, update: AccountUpdate) -> Fatal | None:
         """Refuse, before any call, a write to a field outside the allow-list or the org."""
@@ -40,28 +44,30 @@ class SalesforceWriter:
                 f"map (allowed: {', '.join(sorted(allowed))})",
                 code="FIELD_NOT_WRITABLE",
             )
-        existing = self.account_fields()
-        missing = sorted(set(update.fields) - existing) if existing else []
+        described = self.account_fields.get()
+        if described is None or not described.names:
+            return None  # describe failed: unchecked, as the warning said
+        missing = sorted(set(update.fields) - described.names)
         if missing:
             return Fatal(
-                f"refused: Account has no field {', '.join(missing)} in this org",
+                f"refused: Account has no field {', '.join(missing)} in this org (describe of "
+                f"{described.fetched_at:%Y-%m-%d %H:%M} UTC)",
                 code="INVALID_FIELD",
+            )
+        read_only = sorted(set(update.fields) & described.read_only)
+        if read_only:
+            return Fatal(
+                f"refused: Account field {', '.join(read_only)} is not updateable by this API "
+                f"user (describe of {described.fetched_at:%Y-%m-%d %H:%M} UTC)",
+                code="INVALID_FIELD_FOR_INSERT_UPDATE",
             )
         return None
 
-    def account_fields(self) -> set[str]:
-        """Account field names from describe (one call, cached); empty if describe fails."""
-        if self._account_fields is None:
-            try:
-                sf, timeout = self.connector.sf, self.connector.policy.timeout
-                described = self.connector.request(
-                    lambda: sf.restful("sobjects/Account/describe", timeout=timeout)
-                )
-                self._account_fields = {f["name"] for f in described.get("fields", [])}
-            except ConnectorError as exc:
-                logger.warning("Account describe failed, field existence not checked: %s", exc)
-                self._account_fields = set()
-        return self._account_fields
+    def _describe_account(self) -> Any:
+        sf, timeout = self.connector.sf, self.connector.policy.timeout
+        return self.connector.request(
+            lambda: sf.restful("sobjects/Account/describe", timeout=timeout)
+        )
 
     def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
@@ -74,6 +80,9 @@ class SalesforceWriter:
                 record = {"attributes": {"type": "Account"}, "id": update.id, **update.fields}
                 pending.append((i, record))
         self._collections("composite/sobjects", "PATCH", pending, results)
+        sent = [results[i] for i, _ in pending]
+        if any(not r.ok and r.error_code in FIELD_ERRORS for r in sent):
+            self.account_fields.recheck()  # the org's fields may have changed since the describe
         return [results[i] for i in range(len(updates))]
 
     def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:

@@ -14,6 +14,7 @@ from connectors.zendesk_transport import ZendeskTransport
 logger = logging.getLogger(__name__)
 UPDATE_MANY_LIMIT = 100
 JOB_WAVE = 25  # Zendesk queues at most ~30 jobs per account at once
+SHOW_MANY_LIMIT = 100  # job statuses asked for in one job_statuses/show_many request
 JOB_DONE = frozenset({"completed", "failed", "killed"})
 
 
@@ -100,7 +101,8 @@ class ZendeskWriter:
     def _run_jobs(
         self, jobs: Sequence[tuple[list[str], Callable[[], Any]]]
     ) -> dict[str, WriteResult]:
-        """Queue up to JOB_WAVE jobs, then poll them together: one wait per round, not per job.
+        """Queue up to JOB_WAVE jobs, then poll them together: one wait and one `show_many`
+        request per round, not one of each per job.
 
         Each job is (result keys "<group>:<record id>", a call that submits it).
         """
@@ -126,15 +128,16 @@ class ZendeskWriter:
                 self.transport.policy.sleep(
                     min(self.max_poll_interval, self.poll_interval * 2**poll)
                 )
-                pending = []
-                for keys, job in waiting:
-                    try:
-                        url = job.get("url") or f"job_statuses/{job['id']}.json"
-                        pending.append((keys, self.transport.request("GET", url)["job_status"]))
-                    except (Retriable, Fatal) as exc:
+                try:
+                    seen = self._job_statuses([str(job["id"]) for _, job in waiting])
+                except (Retriable, Fatal) as exc:
+                    for keys, _ in waiting:
                         results.update(
                             {k: WriteResult.failure(k.split(":", 1)[1], exc) for k in keys}
                         )
+                    pending = []
+                    break
+                pending = [(keys, seen.get(str(job["id"]), job)) for keys, job in waiting]
             for keys, job in pending:
                 if job.get("status") not in JOB_DONE:
                     error = Retriable(
@@ -144,6 +147,18 @@ class ZendeskWriter:
                         {k: WriteResult.failure(k.split(":", 1)[1], error) for k in keys}
                     )
         return results
+
+    def _job_statuses(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The jobs' current statuses: one `show_many` request per 100 jobs, not one per job.
+        A job missing from the answer is left as it was (still waiting)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(job_ids), SHOW_MANY_LIMIT):
+            ids = ",".join(job_ids[start : start + SHOW_MANY_LIMIT])
+            body = self.transport.request("GET", "job_statuses/show_many.json", params={"ids": ids})
+            for job in (body or {}).get("job_statuses") or []:
+                if isinstance(job, dict) and job.get("id") is not None:
+                    found[str(job["id"])] = job
+        return found
 
     def comment(
         self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None

@@ -304,6 +304,16 @@ class SyncCursor(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class SourceMetadata(Base):
+    """What a source said about itself (e.g. its Account fields), kept with when it was asked."""
+
+    __tablename__ = "source_metadata"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class SyncRun(Base):
     __tablename__ = "sync_runs"
 

@@ -78,7 +78,10 @@ class Runtime:
                 self.startup_errors.append(f"salesforce: login failed: {redact(str(exc))}")
             else:
                 out["salesforce"] = SalesforceConnector(
-                    sf_client, fields, budget_reserve=s.salesforce.budget_reserve
+                    sf_client,
+                    fields,
+                    budget_reserve=s.salesforce.budget_reserve,
+                    describe_ttl=dt.timedelta(seconds=s.salesforce.describe_ttl_s),
                 )
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector

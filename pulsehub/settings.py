@@ -41,6 +41,11 @@ class SalesforceSettings(BaseModel):
     budget_reserve: int = Field(
         1000, ge=0, description="stop pulling when fewer daily API calls than this are left"
     )
+    describe_ttl_s: int = Field(
+        86_400,
+        ge=0,
+        description="reuse the stored Account describe (field check before writes) this long",
+    )
     timeout_s: float = 30.0
 
     @property

@@ -213,17 +213,38 @@ def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
-def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
-    job = state.zd_jobs.get(m.group("id"))
+def _view_job(state: State, jid: str) -> dict[str, Any] | None:
+    """A job's public status as one poll sees it; None once unknown or older than a day."""
+    job = state.zd_jobs.get(jid)
     if job is None or state.world.clock.epoch() - job["_created"] > 86400:
-        raise not_found()  # job statuses are kept for one day
+        return None  # job statuses are kept for one day
     public = {k: v for k, v in job.items() if not k.startswith("_")}
     if job["status"] == "queued":  # first poll: working; every later poll: completed
         job["status"], job["progress"] = "completed", job["total"]
         job["message"] = f"Completed at {zd_datetime(state.world.clock.epoch())}"
         job["results"] = job["_results"]
-        return json_response(200, {"job_status": {**public, "status": "working", "progress": 0}})
-    return json_response(200, {"job_status": public})
+        return {**public, "status": "working", "progress": 0}
+    return public
+
+
+def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
+    job = _view_job(state, m.group("id"))
+    if job is None:
+        raise not_found()
+    return json_response(200, {"job_status": job})
+
+
+def job_statuses_many(state: State, req: Request, m: re.Match[str]) -> Response:
+    """`show_many?ids=a,b`: the listed jobs still kept, in the order asked; unknown ids left out.
+
+    Each listed job advances as a poll of it alone would. Capped at 100 ids, as Zendesk's other
+    show_many endpoints are (the Job Statuses reference names no cap).
+    """
+    ids = [i for i in req.query.get("ids", "").split(",") if i]
+    if len(ids) > 100:
+        raise BadRequest(400, "TooManyValues", "You may only specify up to 100 values")
+    jobs = [job for job in (_view_job(state, i) for i in ids) if job is not None]
+    return json_response(200, {"job_statuses": jobs})
 
 
 # Resources the sandbox does not model answer as an account that has none of them (so
@@ -262,5 +283,6 @@ ROUTES: list[Route] = [
     ("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json", show),
     ("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json", show_metric),
     ("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json", show_metric),
+    ("GET", r"/api/v2/job_statuses/show_many\.json", job_statuses_many),
     ("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json", job_status),
 ]

@@ -1,7 +1,10 @@
 """Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status.
 
 Simplified: jobs are applied when queued and report queued -> working -> completed on
-successive polls; comments only count as replies; audits carry a single event.
+successive polls; comments only count as replies; audits carry a single event. The
+single-ticket PUT also applies `additional_tags` / `remove_tags`, which Zendesk documents only
+for `update_many` ("Adding tags to tickets without overwriting existing tags"): pulsehub sends
+them to `update_many` alone.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import push
+from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
 from sync.routes import make_routes
@@ -58,6 +59,7 @@ def make_steps(
         )
 
     def push_all(factory: sessionmaker[Session]) -> dict[str, Any]:
+        attach_field_store(factory, connectors.get("salesforce"))
         return push.drain(factory, routes).as_dict()
 
     return Steps(
@@ -118,6 +120,7 @@ def drain_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> dict[str, Any]:
     routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    attach_field_store(factory, connectors.get("salesforce"))
     return push.drain(factory, routes).as_dict()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from model.tables import Escalation, OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
+from sync.field_cache import forget_described_fields
 from sync.writeback import IN_BATCH, PlanChunk, PlannedWrite, encode
 
 FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")
@@ -302,7 +303,18 @@ def record_failure(
 
 
 def retry_dead(session: Session, item_ids: Sequence[int]) -> int:
-    """Operator action: put dead letters back in the queue."""
+    """Operator action: put dead letters back in the queue.
+
+    Re-queued account field writes also drop the kept Account describe: a refusal for a field
+    the org lacked is retried because someone fixed the org, so check it again.
+    """
+    kinds = session.execute(
+        select(OutboxItem.kind).where(
+            OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead"
+        )
+    ).scalars()
+    if "sf_account_fields" in set(kinds):
+        forget_described_fields(session)
     res = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead")

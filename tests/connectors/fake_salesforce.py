@@ -39,6 +39,11 @@ class FakeOrg:
         self.collection_results: list[Any] = []
         self.collection_requests: list[Any] = []
         self.bulk_jobs: dict[str, str] = {}
+        self.account_fields = ["Id", "Name", "Health_Score__c", "Health_Status__c"]
+        self.account_fields += ["Renewal_Risk__c"]
+        self.read_only_fields: set[str] = set()
+        self.describe_error: tuple[int, Any] | None = None  # (status, body) to fail describe
+        self.describes = 0
 
     def select(self, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
         m = re.match(r"SELECT (.+?) FROM (\w+)(.*)$", soql)
@@ -80,8 +85,14 @@ class FakeOrg:
                 return reply[0], reply[1], headers
             return 200, reply, headers
         if url.path.endswith("/sobjects/Account/describe"):
-            names = ["Id", "Name", "Health_Score__c", "Health_Status__c", "Renewal_Risk__c"]
-            return 200, {"fields": [{"name": n} for n in names]}, headers
+            self.describes += 1
+            if self.describe_error is not None:
+                return self.describe_error[0], self.describe_error[1], headers
+            fields = [
+                {"name": n, "updateable": n not in self.read_only_fields}
+                for n in self.account_fields
+            ]
+            return 200, {"fields": fields}, headers
         if url.path.endswith("/sobjects/Account/deleted/"):
             q = parse_qs(url.query)
             self.queries.append(f"DELETED {q['start'][0]} {q['end'][0]}")

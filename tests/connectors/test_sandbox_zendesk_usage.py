@@ -102,4 +102,5 @@ def test_tag_jobs_are_queued_together_and_polled_together(sandbox, monkeypatch) 
     jobs = [r for r in sandbox.requests if r["path"].endswith("tickets/update_many.json")]
     assert len(jobs) == 4  # ceil(120/100) + ceil(130/100)
     polls = [r for r in sandbox.requests if "/job_statuses/" in r["path"]]
-    assert len(sleeps) <= 3 and len(polls) <= 4 * len(sleeps), "one wait per round, not per job"
+    assert len(sleeps) <= 3 and len(polls) == len(sleeps), "one wait and one poll per round"
+    assert all(r["path"].endswith("/job_statuses/show_many.json") for r in polls)

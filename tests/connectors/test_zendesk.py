@@ -216,26 +216,47 @@ def test_tags_added_and_removed_without_overwriting(routes: Routes, policy) -> N
 
 
 def test_update_many_in_100s_with_job_polling(routes: Routes, policy) -> None:
+    jobs: dict[str, list[dict[str, Any]]] = {}  # job id -> the statuses its polls see, in order
+
     def queued(request: Any) -> Reply:
         ids = [o["id"] for o in json.loads(request.body)["organizations"]]
         job_id = f"J{ids[0]}"
         results = [{"id": i, "success": i != 7, "status": "Updated" if i != 7 else "Failed",
                     **({"details": "Organization field invalid"} if i == 7 else {})} for i in ids]  # fmt: skip
-        routes.add("GET", f"job_statuses/{job_id}.json",
-                   (200, {"job_status": {"id": job_id, "status": "working"}}, {}),
-                   (200, {"job_status": {"id": job_id, "status": "completed", "results": results}}, {}))  # fmt: skip
+        jobs[job_id] = [{"id": job_id, "status": "working"},
+                        {"id": job_id, "status": "completed", "results": results}]  # fmt: skip
         return 200, {"job_status": {"id": job_id, "status": "queued", "url": None}}, {}
 
+    def show_many(request: Any) -> Reply:
+        asked = parse_qs(urlsplit(request.url).query)["ids"][0].split(",")
+        seen = [jobs[j].pop(0) if len(jobs[j]) > 1 else jobs[j][0] for j in asked]
+        return 200, {"job_statuses": seen}, {}
+
     routes.add("PUT", "organizations/update_many.json", queued)
+    routes.add("GET", "job_statuses/show_many.json", show_many)
     updates = [OrgUpdate(id=n, fields={"health_status": "red"}) for n in range(150)]
     updates.append(OrgUpdate(id=999, fields={"secret_field": 1}))
     results = make(routes, policy).update_organizations(updates)
     puts = [r for r in routes.seen if r.method == "PUT"]
     assert [len(json.loads(r.body)["organizations"]) for r in puts] == [100, 50]
+    polls = [r for r in routes.seen if r.method == "GET"]
+    assert len(polls) == 2, "one show_many per round for both jobs, not one request per job"
+    assert parse_qs(urlsplit(polls[0].url or "").query)["ids"] == ["J0,J100"]
     assert [r.target_id for r in results] == [str(u.id) for u in updates]
     assert [r.ok for r in results].count(False) == 2
     assert results[7].message == "Organization field invalid" and not results[7].retriable
     assert results[-1].error_code == "FIELD_NOT_WRITABLE"
+
+
+def test_a_job_missing_from_show_many_is_reported_still_pending(routes: Routes, policy) -> None:
+    routes.add("PUT", "organizations/update_many.json",
+               (200, {"job_status": {"id": "J1", "status": "queued"}}, {}))  # fmt: skip
+    routes.add("GET", "job_statuses/show_many.json", (200, {"job_statuses": []}, {}))
+    zd = make(routes, policy)
+    zd._writer.max_polls = 3
+    [result] = zd.update_organizations([OrgUpdate(id=1, fields={"health_status": "red"})])
+    assert not result.ok and result.retriable and result.error_code == "JOB_PENDING"
+    assert len([r for r in routes.seen if r.method == "GET"]) == 3
 
 
 def test_create_ticket_sends_idempotency_key_and_survives_a_503(routes: Routes, policy) -> None:

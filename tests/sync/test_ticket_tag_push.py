@@ -1,0 +1,119 @@
+"""Ticket health tags pushed to the sandbox: a lone ticket's add-and-remove is one request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from connectors.http import RetryPolicy
+from connectors.zendesk import ZendeskConnector
+from model.db import transaction
+from model.tables import OutboxItem
+from sandbox import Sandbox
+from sandbox.tickets import DELETED
+from sync import push
+from sync.routes import make_routes
+from sync.writeback import allowed_ticket_tags
+from tests.connectors.conftest import sandbox_zenpy
+
+NO_WAIT = RetryPolicy(max_attempts=2, initial_wait=0, max_wait=0, sleep=lambda _: None)
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(accounts=12, seed=5) as box:
+        yield box
+
+
+@pytest.fixture
+def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
+    return ZendeskConnector(
+        sandbox_zenpy(sb.base_url, monkeypatch),
+        policy=NO_WAIT,
+        allowed_tags=sorted(allowed_ticket_tags()),
+    )
+
+
+def _live(sb: Sandbox, n: int) -> list[int]:
+    t = sb.world.tickets
+    return [p + 1 for p in range(len(t)) if t.status[p] != DELETED][:n]
+
+
+def _queue(factory, changes: list[tuple[int, list[str], list[str]]], run: int = 0) -> None:
+    with transaction(factory) as s:
+        s.add_all(
+            OutboxItem(
+                key=f"zd_ticket_tags:{ticket}:{run}",
+                system="zendesk",
+                kind="zd_ticket_tags",
+                target_id=str(ticket),
+                payload={"add": add, "remove": remove},
+            )
+            for ticket, add, remove in changes
+        )
+
+
+def _api(sb: Sandbox) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in sb.requests if r["system"] == "zendesk"]
+
+
+def _drain(factory, zd: ZendeskConnector) -> push.DrainStats:
+    routes = make_routes(None, zd)
+    return push.drain(factory, {"zd_ticket_tags": routes["zd_ticket_tags"]})
+
+
+def test_a_lone_add_and_remove_is_one_job_polled_with_the_others(factory, sb, zd) -> None:
+    lone, b, c = _live(sb, 3)
+    assert zd.add_ticket_tags(lone, ["health_green"]).ok
+    before = sb.world.tickets.tag_list(lone - 1)
+    sb.clear_log()
+    _queue(
+        factory,
+        [
+            (lone, ["health_red"], ["health_green"]),
+            (b, ["health_yellow"], []),
+            (c, ["health_yellow"], []),
+        ],
+    )
+    stats = _drain(factory, zd)
+    assert (stats.done, stats.dead, stats.retrying) == (3, 0, 0)
+    calls = _api(sb)
+    writes = [r for r in sb.requests if r["method"] == "PUT"]
+    assert len(writes) == 2 and all(p.endswith("tickets/update_many.json") for _, p in calls[:2])
+    mine = next(r for r in writes if r["query"]["ids"] == str(lone))
+    assert mine["body"] == {
+        "ticket": {"additional_tags": ["health_red"], "remove_tags": ["health_green"]}
+    }
+    polls = calls[2:]
+    assert polls and all(p.endswith("job_statuses/show_many.json") for _, p in polls)
+    assert len(polls) == 2, "the lone job's polls ride on the other job's: one request a round"
+    after = sb.world.tickets.tag_list(lone - 1)
+    assert "health_red" in after and "health_green" not in after
+    assert set(before) - {"health_green"} <= set(after), "the ticket's other tags are kept"
+
+
+def test_a_lone_add_and_remove_alone_takes_the_tags_endpoint(factory, sb, zd) -> None:
+    [lone] = _live(sb, 1)
+    sb.clear_log()
+    _queue(factory, [(lone, ["health_red"], ["health_green"])])
+    assert _drain(factory, zd).done == 1
+    path = f"/api/v2/tickets/{lone}/tags.json"
+    assert _api(sb) == [("PUT", path), ("DELETE", path)], "fewer requests than a job + polls"
+
+
+def test_replayed_change_is_idempotent_and_a_gone_ticket_dead_letters(factory, sb, zd) -> None:
+    lone, b, c = _live(sb, 3)
+    sb.world.tickets.status[c - 1] = DELETED
+    change = [(lone, ["health_red"], ["health_green"]), (b, ["health_yellow"], [])]
+    _queue(factory, [*change, (c, ["health_red"], ["health_yellow"])])
+    first = _drain(factory, zd)
+    assert (first.done, first.dead, first.retrying) == (2, 1, 0)
+    with transaction(factory) as s:
+        dead = s.execute(select(OutboxItem).where(OutboxItem.status == "dead")).scalar_one()
+        assert dead.target_id == str(c) and "RecordNotFound" in (dead.last_error or "")
+    tags = sb.world.tickets.tag_list(lone - 1)
+    _queue(factory, change, run=1)  # a replay after a lost response: the same requests again
+    assert _drain(factory, zd).done == 2
+    assert sb.world.tickets.tag_list(lone - 1) == tags
