@@ -9,6 +9,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,9 +28,9 @@ class Request:
     body: bytes
     base_url: str
 
-    @property
+    @cached_property
     def query(self) -> dict[str, str]:
-        """Query parameters, last value wins."""
+        """Query parameters, last value wins (parsed once: export pages ask per ticket)."""
         return {k: v[-1] for k, v in parse_qs(self.raw_query, keep_blank_values=True).items()}
 
     def header(self, name: str, default: str = "") -> str:
