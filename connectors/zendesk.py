@@ -277,9 +277,19 @@ class ZendeskConnector:
         return self._writer.bulk_tag_groups(groups)
 
     def comment_on_ticket(
-        self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
+        self,
+        ticket_id: int,
+        body: str,
+        *,
+        public: bool = False,
+        status: str | None = None,
+        key: str | None = None,
+        maybe_sent: bool = False,
     ) -> WriteResult:
-        return self._writer.comment(ticket_id, body, public=public, status=status)
+        """Comment once per `key`: a retry (`maybe_sent`) first looks for the key's marker."""
+        return self._writer.comment(
+            ticket_id, body, public=public, status=status, key=key, maybe_sent=maybe_sent
+        )
 
     def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
         """Set organization fields via update_many (100/call), polling each job to the end."""

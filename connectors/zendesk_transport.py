@@ -24,6 +24,20 @@ from connectors.http import RetryPolicy, call, parse_retry_after, raise_for, red
 logger = logging.getLogger(__name__)
 
 
+def adapter_kwargs() -> dict[str, Any]:
+    """zenpy's production `HTTPAdapter` settings, except that urllib3 re-sends only reads.
+
+    urllib3 counts PUT as idempotent and re-sends it after a connection reset; but the PUT
+    that adds a ticket comment is not, so a lost answer would post the comment again. The
+    retry policy here already re-sends the writes that are idempotent.
+    """
+    kwargs = dict(Zenpy.http_adapter_kwargs())
+    kwargs["max_retries"] = kwargs["max_retries"].new(
+        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"})
+    )
+    return kwargs
+
+
 class WindowLimiter:
     """At most `max_calls` per `per` seconds (Zendesk incremental exports: 10/min)."""
 

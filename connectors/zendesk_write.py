@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ UPDATE_MANY_LIMIT = 100
 JOB_WAVE = 25  # Zendesk queues at most ~30 jobs per account at once
 SHOW_MANY_LIMIT = 100  # job statuses asked for in one job_statuses/show_many request
 JOB_DONE = frozenset({"completed", "failed", "killed"})
+COMMENTS_PAGE = 100  # newest comments read before re-sending one (one page, the API's largest)
 
 
 class ZendeskWriter:
@@ -161,20 +163,53 @@ class ZendeskWriter:
         return found
 
     def comment(
-        self, ticket_id: int, body: str, *, public: bool = False, status: str | None = None
+        self,
+        ticket_id: int,
+        body: str,
+        *,
+        public: bool = False,
+        status: str | None = None,
+        key: str | None = None,
+        maybe_sent: bool = False,
     ) -> WriteResult:
-        """Add a comment (internal by default), optionally changing the status. Not retried
-        in-process: a re-sent comment would post twice; the outbox decides on retries."""
+        """Add a comment (internal by default), optionally changing the status.
+
+        Not retried in-process: a re-sent comment would post twice. With `key`, the body ends
+        in the key's marker; with `maybe_sent` too (the outbox's retry of a send whose answer
+        may have been lost), the ticket's newest comments are read first and a comment already
+        carrying the marker counts as done: exactly once in effect, one request when first sent.
+        """
+        if key:
+            body = f"{body}\n\n{comment_marker(key)}"
         ticket: dict[str, Any] = {"comment": {"body": body, "public": public}}
         if status:
             ticket["status"] = status
         try:
+            if key and maybe_sent and self._has_comment(ticket_id, comment_marker(key)):
+                logger.info("comment on ticket #%s already posted; not re-sending", ticket_id)
+                return WriteResult.success(str(ticket_id))
             self.transport.request(
                 "PUT", f"tickets/{ticket_id}.json", json={"ticket": ticket}, idempotent=False
             )
         except (Retriable, Fatal) as exc:
             return WriteResult.failure(str(ticket_id), exc)
         return WriteResult.success(str(ticket_id))
+
+    def _has_comment(self, ticket_id: int, marker: str) -> bool:
+        """Whether one of the ticket's newest 100 comments carries `marker` (one request).
+
+        Cursor pagination sorts with `sort=-created_at` (`sort_order` is the offset form).
+        """
+        found = self.transport.request(
+            "GET",
+            f"tickets/{ticket_id}/comments.json",
+            params={"page[size]": COMMENTS_PAGE, "sort": "-created_at"},
+        )
+        return any(
+            marker in str(c.get("body") or "") or marker in str(c.get("plain_body") or "")
+            for c in (found or {}).get("comments") or []
+            if isinstance(c, dict)
+        )
 
     def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
@@ -228,6 +263,11 @@ class ZendeskWriter:
         body = self.transport.request("GET", "tickets.json", params={"external_id": external_id})
         tickets = (body or {}).get("tickets") or []
         return int(tickets[0]["id"]) if tickets else None
+
+
+def comment_marker(key: str) -> str:
+    """The last line of a comment pulsehub posts: a short digest of its outbox key."""
+    return f"[pulsehub:{hashlib.sha256(key.encode()).hexdigest()[:16]}]"
 
 
 def _job_result(target: str, result: dict[str, Any] | None, job: dict[str, Any]) -> WriteResult:

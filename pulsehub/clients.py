@@ -92,15 +92,18 @@ def build_salesforce(cfg: SalesforceSettings) -> Any:
 
 
 def build_zendesk(cfg: ZendeskSettings) -> Any:
-    """A zenpy.Zenpy with token or OAuth auth and the production retry adapter on both schemes."""
+    """A zenpy.Zenpy with token or OAuth auth and the production retry adapter on both schemes
+    (urllib3 re-sends reads only: see `connectors.zendesk_transport.adapter_kwargs`)."""
     from zenpy import Zenpy
+
+    from connectors.zendesk_transport import adapter_kwargs
 
     if not cfg.configured:
         raise ConfigError(
             "Zendesk is not configured: set PULSEHUB_ZENDESK__SUBDOMAIN and PULSEHUB_ZENDESK__EMAIL + "
             "PULSEHUB_ZENDESK__TOKEN (or PULSEHUB_ZENDESK__OAUTH_TOKEN)"
         )
-    session = _session(cfg.loopback_url, Zenpy.http_adapter_kwargs())
+    session = _session(cfg.loopback_url, adapter_kwargs())
     auth: dict[str, Any] = (
         {"email": cfg.email, "token": cfg.token.get_secret_value()}
         if cfg.token

@@ -159,6 +159,8 @@ class Dispatcher:
                     rate_headers,
                 )
         resp = self._route(system, req)
+        if fault == "lost_response":  # applied, but the client never hears back
+            return Response(0, b"", {}, action="reset")
         resp.headers.update(rate_headers)
         if fault == "malformed_json":
             body = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)

@@ -14,6 +14,7 @@ from sandbox import (
     sf_bulk,
     sf_writes,
     usage_api,
+    zd_comments,
     zd_export,
     zd_lists,
     zd_org_writes,
@@ -37,6 +38,7 @@ ROUTES = (
     + sf_writes.ROUTES
     + zd_export.ROUTES
     + zd_lists.ROUTES
+    + zd_comments.ROUTES
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
     + usage_api.ROUTES

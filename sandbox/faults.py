@@ -8,7 +8,15 @@ import threading
 from dataclasses import dataclass
 
 Action = int | str
-ACTIONS = ("reset", "timeout", "malformed_json", "expire_session", "slow", "429-no-retry-after")
+ACTIONS = (
+    "reset",
+    "timeout",
+    "malformed_json",
+    "expire_session",
+    "slow",
+    "429-no-retry-after",
+    "lost_response",  # the request is applied, then the connection resets before the answer
+)
 PROFILES = ("none", "flaky", "storm")
 
 

@@ -66,7 +66,8 @@ class TicketTable:
     """Ticket columns indexed by position; ticket id = FIRST_TICKET_ID + position.
 
     Tag lists default to `TAG_SETS[tags[i]]`; written tags live in `tag_override`; tickets
-    created through the API keep their free-form attributes in `extra`.
+    created through the API keep their free-form attributes in `extra`; comments added
+    through the API live in `comments` (see `sandbox.zd_comments`).
     """
 
     def __init__(self) -> None:
@@ -74,6 +75,8 @@ class TicketTable:
             setattr(self, name, array(code))
         self.tag_override: dict[int, list[str]] = {}
         self.extra: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.comment_serial = 0
         self.version = 0  # bumped on every change, for caches of derived views
         self._order: PackedKeys | None = None
 

@@ -1,8 +1,8 @@
 """Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status.
 
 Simplified: jobs are applied when queued and report queued -> working -> completed on
-successive polls; comments only count as replies; audits carry a single event. The
-single-ticket PUT also applies `additional_tags` / `remove_tags`, which Zendesk documents only
+successive polls; audits carry a single event. Comments are stored (and listed) by
+`sandbox.zd_comments`. The single-ticket PUT also applies `additional_tags` / `remove_tags`, which Zendesk documents only
 for `update_many` ("Adding tags to tickets without overwriting existing tags"): pulsehub sends
 them to `update_many` alone.
 """
@@ -18,6 +18,7 @@ from sandbox.app import BadRequest, Route, dumps
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
+from sandbox.zd_comments import add_comment
 from sandbox.zd_lists import not_found
 from sandbox.zd_shapes import ticket
 
@@ -108,6 +109,7 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     tags = [x for x in tags + [a for a in added if a not in tags] if x not in removed]
     t.tag_override[pos] = tags
     if "comment" in attrs:
+        add_comment(state, pos, attrs["comment"])
         t.replies[pos] += 1
     t.touch(pos, state.world.clock.epoch())
     tid = str(pos + 1)

@@ -3,7 +3,9 @@
 Network calls happen outside any transaction; each batch's per-record results are then
 recorded in one transaction. A crash between the call and the record leaves the items
 pending: field and tag writes are idempotent (the same values again), and creations carry
-an Idempotency-Key plus external_id, so a replay never duplicates.
+an Idempotency-Key plus external_id, so a replay never duplicates. Ticket comments carry a
+key marker that a retry looks for first; but a crash between a comment's send and its
+record leaves no failure to tell the replay to look, so that replay can post it twice.
 """
 
 from __future__ import annotations

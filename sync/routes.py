@@ -208,11 +208,19 @@ def _comments(zd: Any):  # type: ignore[no-untyped-def]
                     p["body"],
                     public=p.get("public", False),
                     status=p.get("status"),
+                    key=i.key,
+                    maybe_sent=_maybe_sent(i),
                 )
             )
         return out
 
     return push
+
+
+def _maybe_sent(item: OutboxItem) -> bool:
+    """Whether an earlier send of this item may have landed with its answer lost: it failed
+    before (`attempts`), or failed and was put back by an operator (`last_error` stays)."""
+    return item.attempts > 0 or bool(item.last_error)
 
 
 def _notify(client: Any):  # type: ignore[no-untyped-def]

@@ -112,12 +112,13 @@ def sandbox_salesforce(base_url: str) -> Salesforce:
 
 
 def sandbox_zenpy(base_url: str, monkeypatch: pytest.MonkeyPatch) -> Zenpy:
+    from connectors.zendesk_transport import adapter_kwargs
     from sandbox import credentials
 
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", urlsplit(base_url).netloc)
     session = requests.Session()
-    session.mount("http://", HTTPAdapter(**Zenpy.http_adapter_kwargs()))
+    session.mount("http://", HTTPAdapter(**adapter_kwargs()))  # as production wires it
     return Zenpy(
         subdomain=credentials.ZD_SUBDOMAIN,
         email=credentials.ZD_EMAIL,

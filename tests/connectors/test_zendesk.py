@@ -15,6 +15,7 @@ from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from connectors.zendesk_transport import WindowLimiter
+from connectors.zendesk_write import comment_marker
 from tests.connectors.conftest import fake_zenpy
 
 BASE = "https://acme.zendesk.com/api/v2"
@@ -289,3 +290,49 @@ def test_idempotency_conflict_is_fatal(routes: Routes, policy) -> None:
         TicketCreate(subject="s", body="b", external_id="x"), idempotency_key="k"
     )
     assert not result.ok and not result.retriable and result.error_code == "IdempotentRequestError"
+
+
+def _comment_put(request: requests.PreparedRequest) -> dict[str, Any]:
+    return json.loads(request.body or b"")["ticket"]["comment"]
+
+
+def test_first_comment_is_one_put_ending_in_its_key_marker(routes: Routes, policy) -> None:
+    routes.add("PUT", "tickets/9.json", (200, {"ticket": {"id": 9}, "audit": {}}, {}))
+    result = make(routes, policy).comment_on_ticket(9, "Usage fell 60%", key="esc:a#1:comment")
+    assert result.ok and [r.method for r in routes.seen] == ["PUT"]
+    body = _comment_put(routes.seen[0])["body"]
+    assert body == f"Usage fell 60%\n\n{comment_marker('esc:a#1:comment')}"
+    assert comment_marker("esc:a#1:comment") != comment_marker("esc:a#2:comment")
+
+
+def test_a_retried_comment_already_posted_is_not_sent_again(routes: Routes, policy) -> None:
+    marker = comment_marker("esc:a#1:comment")
+    posted = {"id": 3, "body": f"Usage fell\n\n{marker}", "public": False}
+    routes.add("GET", "tickets/9/comments.json", (200, {"comments": [posted]}, {}))
+    result = make(routes, policy).comment_on_ticket(
+        9, "Usage fell", key="esc:a#1:comment", maybe_sent=True
+    )
+    assert result.ok and [r.method for r in routes.seen] == ["GET"]
+    assert routes.params(0) == {"page[size]": ["100"], "sort": ["-created_at"]}
+
+
+def test_a_retried_comment_not_found_is_sent(routes: Routes, policy) -> None:
+    other = {"id": 3, "body": f"older\n\n{comment_marker('esc:a#0:comment')}"}
+    routes.add("GET", "tickets/9/comments.json", (200, {"comments": [other]}, {}))
+    routes.add("PUT", "tickets/9.json", (200, {"ticket": {"id": 9}, "audit": {}}, {}))
+    result = make(routes, policy).comment_on_ticket(
+        9, "Usage fell", key="esc:a#1:comment", maybe_sent=True
+    )
+    assert result.ok and [r.method for r in routes.seen] == ["GET", "PUT"]
+
+
+@pytest.mark.parametrize(
+    ("status", "retriable"), [(503, True), (500, True), (404, False), (400, False)]
+)
+def test_comment_lookup_errors_are_classified_and_nothing_is_sent(
+    routes: Routes, policy, status: int, retriable: bool
+) -> None:
+    routes.add("GET", "tickets/9/comments.json", (status, {"error": "nope"}, {}))
+    result = make(routes, policy).comment_on_ticket(9, "x", key="k", maybe_sent=True)
+    assert not result.ok and result.retriable is retriable
+    assert {r.method for r in routes.seen} == {"GET"}

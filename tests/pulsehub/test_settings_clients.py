@@ -88,3 +88,13 @@ def test_misspelt_nested_variable_fails_at_start(monkeypatch) -> None:
     monkeypatch.setenv("PULSEHUB_SALESFORCE__SESION_ID", "x")
     with pytest.raises(ConfigError, match="PULSEHUB_SALESFORCE__SESION_ID"):
         load_settings()
+
+
+def test_zendesk_adapter_lets_urllib3_resend_reads_only() -> None:
+    """A comment PUT re-sent by urllib3 after a reset would post twice (the policy retries
+    the idempotent writes itself)."""
+    settings = ZendeskSettings(subdomain="acme", email="a@acme.test", token="t")
+    session = build_zendesk(settings).tickets.session
+    for scheme in ("https://", "http://"):
+        retry = session.get_adapter(f"{scheme}acme.zendesk.com").max_retries
+        assert retry.total == 3 and retry.allowed_methods == {"GET", "HEAD", "OPTIONS"}
