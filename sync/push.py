@@ -4,8 +4,9 @@ Network calls happen outside any transaction; each batch's per-record results ar
 recorded in one transaction. A crash between the call and the record leaves the items
 pending: field and tag writes are idempotent (the same values again), and creations carry
 an Idempotency-Key plus external_id, so a replay never duplicates. Ticket comments carry a
-key marker that a retry looks for first; but a crash between a comment's send and its
-record leaves no failure to tell the replay to look, so that replay can post it twice.
+key marker that a retry looks for first; and routes with `mark_in_flight` (comments) record
+`IN_FLIGHT` on their items before the call, so the replay after a crash between a
+comment's send and its record knows to look too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.errors import ConnectorError, Retriable
@@ -70,6 +72,12 @@ class Route:
     batch_size: int
     window: int = 0
     split: Splitter | None = None
+    # for writes that are not idempotent by themselves: mark the items before the call, so a
+    # process killed before recording the result leaves a trace the next send checks
+    mark_in_flight: bool = False
+
+
+IN_FLIGHT = "in flight: sent, result not recorded yet"
 
 
 def drain(
@@ -104,6 +112,14 @@ def _push_batch(
     factory: sessionmaker[Session], route: Route, items: Sequence[OutboxItem], stats: DrainStats
 ) -> None:
     stats.attempted += len(items)
+    if route.mark_in_flight:
+        with transaction(factory) as session:
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_([i.id for i in items]), OutboxItem.last_error.is_(None))
+                .values(last_error=IN_FLIGHT)
+                .execution_options(synchronize_session=False)
+            )
     try:
         results = list(route.pusher(items))
     except ConnectorError as exc:  # the whole call failed: every item shares its fate

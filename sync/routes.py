@@ -34,7 +34,7 @@ def make_routes(
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
         routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
         if hasattr(zendesk, "comment_on_ticket"):
-            routes["zd_comment"] = Route(_comments(zendesk), 1)
+            routes["zd_comment"] = Route(_comments(zendesk), 1, mark_in_flight=True)
     if notifier is not None:
         routes["notify"] = Route(_notify(notifier), 1)
     return routes
@@ -219,7 +219,8 @@ def _comments(zd: Any):  # type: ignore[no-untyped-def]
 
 def _maybe_sent(item: OutboxItem) -> bool:
     """Whether an earlier send of this item may have landed with its answer lost: it failed
-    before (`attempts`), or failed and was put back by an operator (`last_error` stays)."""
+    before (`attempts`), failed and was put back by an operator (`last_error` stays), or was
+    marked in flight by a process that died before recording the result (`IN_FLIGHT`)."""
     return item.attempts > 0 or bool(item.last_error)
 
 

@@ -127,3 +127,30 @@ def test_a_retry_whose_first_send_never_landed_posts_it(factory, sb, zd) -> None
     assert _drain(factory, zd, now=utcnow() + dt.timedelta(hours=2)).done == 1
     assert [m for m, _, _ in _api(sb)] == ["GET", "PUT"]
     assert len(_marked(sb, tid)) == 1
+
+
+def test_a_crash_between_send_and_record_looks_before_posting_again(
+    factory, sb, zd, monkeypatch
+) -> None:
+    """The comment lands, then the process dies before recording it: the item stays pending
+    with its in-flight mark, and the next drain finds the marker instead of posting twice."""
+    tid = _ticket(sb)
+    _queue(factory, tid)
+
+    def killed(*_args, **_kwargs):  # the results never reach the database
+        raise SystemExit("killed after the send")
+
+    route = make_routes(None, zd)["zd_comment"]
+    with monkeypatch.context() as m, pytest.raises(SystemExit):
+        m.setattr(push.outbox, "record_successes", killed)
+        push.drain(factory, {"zd_comment": route})
+    item = _item(factory)
+    assert (item.status, item.attempts, item.last_error) == ("pending", 0, push.IN_FLIGHT)
+    assert len(_marked(sb, tid)) == 1
+
+    sb.clear_log()
+    assert _drain(factory, zd).done == 1
+    assert [m for m, _, _ in _api(sb)] == ["GET"]
+    assert len(_marked(sb, tid)) == 1
+    done = _item(factory)
+    assert (done.status, done.last_error) == ("done", None)
