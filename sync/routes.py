@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from model.tables import OutboxItem
@@ -32,7 +32,13 @@ def make_routes(
             split=split_tag_jobs,
         )
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
-        routes["zd_esc_tags"] = Route(_esc_tags(zendesk), 1)
+        # escalation tags on a customer's tickets: the same jobs, the ticket named in the payload
+        routes["zd_esc_tags"] = Route(
+            _ticket_tags(zendesk, _payload_ticket),
+            25 * ZD_UPDATE_MANY_MAX,
+            window=10 * 25 * ZD_UPDATE_MANY_MAX,
+            split=split_tag_jobs,
+        )
         if hasattr(zendesk, "comment_on_ticket"):
             routes["zd_comment"] = Route(_comments(zendesk), 1, mark_in_flight=True)
     if notifier is not None:
@@ -106,7 +112,15 @@ def split_tag_jobs(
     ]
 
 
-def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
+def _target_ticket(item: OutboxItem) -> int:
+    return int(str(item.target_id))
+
+
+def _payload_ticket(item: OutboxItem) -> int:
+    return int(item.payload["ticket_id"])
+
+
+def _ticket_tags(zd: Any, ticket_of: Callable[[OutboxItem], int] = _target_ticket):  # type: ignore[no-untyped-def]
     """Tickets sharing one tag change go out together: update_many?ids= takes 100 at once.
 
     A lone ticket that only gains or only loses tags uses the tags endpoint (one request, no
@@ -126,38 +140,35 @@ def _ticket_tags(zd: Any):  # type: ignore[no-untyped-def]
             if not add and not remove:
                 by_item.update({id(i): _noop(i) for i in group})
             elif len(group) == 1 and not (add and remove):  # answered at once, no job to poll
-                by_item[id(group[0])] = _tag_one(zd, group[0], add, remove)
+                by_item[id(group[0])] = _tag_one(zd, group[0], add, remove, ticket_of(group[0]))
             else:
                 bulk.append(((add, remove), group))
         if len(bulk) == 1 and len(bulk[0][1]) == 1:  # a lone add-and-remove, the only job
             (add, remove), [item] = bulk.pop()
-            by_item[id(item)] = _tag_one(zd, item, add, remove)
+            by_item[id(item)] = _tag_one(zd, item, add, remove, ticket_of(item))
+        # one id per ticket in a job (two escalations can tag the same ticket alike); each
+        # item gets its ticket's result
+        tickets = [list(dict.fromkeys(ticket_of(i) for i in group)) for _, group in bulk]
         outcome = (
             zd.update_ticket_tag_groups(
-                [
-                    ([int(str(i.target_id)) for i in group], add, remove)
-                    for (add, remove), group in bulk
-                ]
+                [(ids, add, remove) for ids, ((add, remove), _) in zip(tickets, bulk, strict=True)]
             )
             if bulk
             else []
         )
-        for (_, group), results in zip(bulk, outcome, strict=True):
-            by_item.update({id(i): r for i, r in zip(group, results, strict=True)})
+        for ids, (_, group), results in zip(tickets, bulk, outcome, strict=True):
+            by_ticket = dict(zip(ids, results, strict=True))
+            by_item.update({id(i): by_ticket[ticket_of(i)] for i in group})
         return [by_item[id(i)] for i in items]
 
     return push
 
 
 def _tag_one(
-    zd: Any,
-    item: OutboxItem,
-    add: tuple[str, ...],
-    remove: tuple[str, ...],
-    ticket_id: int | None = None,
+    zd: Any, item: OutboxItem, add: tuple[str, ...], remove: tuple[str, ...], ticket_id: int
 ) -> Any:
     """Add, then remove, tags on one ticket through the synchronous tags endpoint."""
-    ticket_id, res = ticket_id if ticket_id is not None else int(str(item.target_id)), None
+    res = None
     if add:
         res = zd.add_ticket_tags(ticket_id, list(add))
     if (res is None or res.ok) and remove:
@@ -170,22 +181,6 @@ def _tickets(zd: Any):  # type: ignore[no-untyped-def]
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         return [zd.create_ticket(TicketCreate(**_data(i)), idempotency_key=i.key) for i in items]
-
-    return push
-
-
-def _esc_tags(zd: Any):  # type: ignore[no-untyped-def]
-    def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
-        return [
-            _tag_one(
-                zd,
-                i,
-                tuple(i.payload.get("add") or ()),
-                tuple(i.payload.get("remove") or ()),
-                ticket_id=int(i.payload["ticket_id"]),
-            )
-            for i in items
-        ]
 
     return push
 

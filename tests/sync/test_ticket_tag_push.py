@@ -117,3 +117,31 @@ def test_replayed_change_is_idempotent_and_a_gone_ticket_dead_letters(factory, s
     _queue(factory, change, run=1)  # a replay after a lost response: the same requests again
     assert _drain(factory, zd).done == 2
     assert sb.world.tickets.tag_list(lone - 1) == tags
+
+
+def test_escalation_tags_go_out_in_one_job_per_change(factory, sb, zd) -> None:
+    """Escalation tags on customers' tickets share the health tags' jobs: three tickets (one
+    named by two escalations) with one change are one update_many request of two ids."""
+    a, b = _live(sb, 2)
+    with transaction(factory) as s:
+        s.add_all(
+            OutboxItem(
+                key=f"esc:{n}:{ticket}",
+                system="zendesk",
+                kind="zd_esc_tags",
+                target_id=f"esc:{n}:{ticket}",
+                payload={"ticket_id": ticket, "add": ["pulsehub_escalation"], "remove": []},
+            )
+            for n, ticket in ((1, a), (1, b), (2, a))
+        )
+    sb.clear_log()
+    routes = make_routes(None, zd)
+    stats = push.drain(factory, {"zd_esc_tags": routes["zd_esc_tags"]})
+    assert (stats.done, stats.retrying, stats.dead) == (3, 0, 0)
+    writes = [r for r in sb.requests if r["system"] == "zendesk" and r["method"] != "GET"]
+    assert [(r["method"], r["path"]) for r in writes] == [
+        ("PUT", "/api/v2/tickets/update_many.json")
+    ]
+    assert writes[0]["query"]["ids"] == f"{a},{b}"
+    for ticket in (a, b):
+        assert "pulsehub_escalation" in sb.world.tickets.tag_list(ticket - 1)
