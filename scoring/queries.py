@@ -52,6 +52,15 @@ def accounts(session: Session, as_of: date, ids: Sequence[int] | None) -> Sequen
     return session.execute(stmt.order_by(Account.id)).all()
 
 
+def usage_through(as_of: date, today: date | None = None) -> date:
+    """The last *complete* usage day for scoring `as_of`: the day itself once it is over, else
+    the day before. The usage feed's row for the current day is partial (refreshed through the
+    day), and counting it would move every score a little with each hourly sync; the windows
+    end on the last full day instead, so a day's score only moves when a day closes."""
+    today = today or datetime.now(UTC).date()
+    return min(as_of, today - timedelta(days=1))
+
+
 def usage_feed_last(session: Session, as_of: date) -> date | None:
     """The usage feed's newest day up to `as_of` (one scan of the table: callers share it)."""
     return session.scalar(select(func.max(UsageDaily.day)).where(UsageDaily.day <= as_of))
@@ -64,23 +73,25 @@ def add_usage(
     out: Signals,
     feed_last: date | None = None,
 ) -> None:
-    """Usage over the last 28 days against the 90 days before; days without rows count as zero.
+    """Usage over the last 28 complete days against the 90 days before; days without rows count
+    as zero. The windows end on `usage_through(as_of)`: today's partial row is left out.
 
     `feed_last` (the feed's newest day, `usage_feed_last`) is looked up when not given."""
+    through = usage_through(as_of)
     history = session.execute(
         select(
             UsageDaily.account_id, func.min(UsageDaily.day), func.max(UsageDaily.logins),
             func.max(UsageDaily.features_used),
             func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 4 >= UsageDaily.seats_purchased), UsageDaily.day))),
             func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 2 >= UsageDaily.seats_purchased), UsageDaily.day))),
-        ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day <= as_of).group_by(UsageDaily.account_id)
+        ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day <= through).group_by(UsageDaily.account_id)
     ).all()  # fmt: skip
     if not history:
         return
     if feed_last is None:
         feed_last = usage_feed_last(session, as_of)
     feed_age = 0.0 if feed_last is None else float((as_of - feed_last).days)
-    r0 = as_of - timedelta(days=RECENT_DAYS - 1)
+    r0 = through - timedelta(days=RECENT_DAYS - 1)
     b0 = r0 - timedelta(days=BASELINE_DAYS)
     d = select(
         UsageDaily.account_id.label("aid"),
@@ -89,7 +100,7 @@ def add_usage(
         func.sum(UsageDaily.logins).label("lg"),
         func.max(UsageDaily.features_used).label("fu"),
         func.sum(UsageDaily.seats_purchased).label("sp"),
-    ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day >= b0, UsageDaily.day <= as_of)
+    ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day >= b0, UsageDaily.day <= through)
     per_day = d.group_by(UsageDaily.account_id, UsageDaily.day).subquery()  # fmt: skip
     recent = per_day.c.day >= r0
     windows = {
@@ -111,7 +122,7 @@ def add_usage(
         au, peak, logins, features, seats_recent, base_sum, seats_any = windows.get(aid) or (0,) * 7
         seats = seats_recent or seats_any
         s.seats = float(seats) if seats else None
-        span = min(RECENT_DAYS, (as_of - first_day).days + 1)
+        span = min(RECENT_DAYS, (through - first_day).days + 1)
         avg_au = (au or 0) / span
         s.active_users_per_seat = avg_au / seats if seats else None
         s.dau_mau = avg_au / peak if peak else 0.0

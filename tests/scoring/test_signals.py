@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from scoring.queries import usage_through
 from scoring.signals import compute_signals
 from tests.scoring import factories as f
 
@@ -46,6 +47,19 @@ def test_days_without_usage_count_as_zero_and_workspaces_add_up(s) -> None:
     assert sig.active_users_per_seat == pytest.approx(10 / 40)
     assert sig.dau_mau == pytest.approx(0.5)
     assert sig.ages["usage"] == 0
+
+
+def test_the_day_in_progress_is_left_out_of_the_usage_windows(s) -> None:
+    today = datetime.now(UTC).date()
+    a = f.account(s)
+    f.usage(s, a, today - timedelta(days=28), 28, active=20, seats=40)  # through yesterday
+    f.usage(s, a, today, 1, active=2, seats=40)  # today's partial row, refreshed hourly
+    sig = compute_signals(s, today)[a.id]
+    assert sig.active_users_per_seat == pytest.approx(20 / 40)  # not dragged down by today
+    assert sig.dau_mau == pytest.approx(1.0)
+    assert sig.ages["usage"] == 0  # the feed itself is current
+    assert usage_through(today) == today - timedelta(days=1)
+    assert usage_through(AS_OF, today=AS_OF + timedelta(days=1)) == AS_OF  # a closed day counts
 
 
 def test_future_rows_are_invisible(s) -> None:
