@@ -14,7 +14,7 @@ Episode history lives in `details["episodes"]` (opened/acknowledged/resolved per
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from escalation.config import EscalationConfig
 from escalation.decisions import Decision
 from escalation.lifecycle_actions import clear_actions, open_actions, update_actions
 from escalation.severity import severity_rank
-from model.tables import Escalation
+from model.tables import Escalation, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +278,33 @@ def acknowledge(esc: Escalation, now: datetime, by: str | None = None) -> bool:
     esc.state, esc.acknowledged_at = "acknowledged", now
     _event(esc, now, acknowledged_at=now, acknowledged_by=by)
     return True
+
+
+def acknowledge_from_tickets(
+    session: Session, now: datetime, account_ids: Sequence[int] | None = None
+) -> int:
+    """Acknowledge open escalations whose engineering ticket someone has taken up in Zendesk.
+
+    pulsehub creates the ticket unassigned, so Zendesk keeps it `new`; it leaves `new` only
+    when an agent is assigned (Zendesk's native rule makes it `open`) or sets a status
+    (pending, on-hold, solved), and it never goes back. pulsehub's own comments carry no
+    status, and the API does not change it for them. So a pulled engineering ticket that is no
+    longer `new` means engineering owns it: acknowledged at that ticket's last update seen (an
+    upper bound: the export does not say when the status moved). Returns how many."""
+    stmt = (
+        select(Escalation, Ticket.status, Ticket.updated_at)
+        .join(Ticket, Ticket.zd_id == Escalation.zd_ticket_id)
+        .where(Escalation.state == "open", Ticket.status != "new")
+    )
+    if account_ids is not None:
+        stmt = stmt.where(Escalation.account_id.in_(account_ids))
+    done = 0
+    for esc, status, updated_at in session.execute(stmt).all():
+        when = max(esc.opened_at, min(updated_at, now))
+        if acknowledge(esc, when, by=f"zendesk: ticket {esc.zd_ticket_id} is {status}"):
+            done += 1
+            log.info("escalation %s acknowledged: its ticket is %s", esc.dedup_key, status)
+    return done
 
 
 def record_pushed(

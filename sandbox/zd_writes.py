@@ -94,6 +94,8 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
         t.type[pos] = TYPES.index(attrs["type"])
     if "assignee_id" in attrs:
         t.assignee[pos] = int(attrs["assignee_id"] or 0)
+        if t.assignee[pos] and t.status[pos] == NEW:  # Zendesk's native rule: assigned -> open
+            t.status[pos] = OPEN
     if "group_id" in attrs:
         t.group[pos] = int(attrs["group_id"] or 0)
     extra = t.extra.setdefault(pos, {})

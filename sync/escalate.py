@@ -20,7 +20,7 @@ from escalation.actions import (
 )
 from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
-from escalation.lifecycle import reconcile
+from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.rules import evaluate
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
 from sync.outbox import CreateRequest
@@ -43,6 +43,7 @@ def run_escalations(
     Facts are gathered in batches of accounts: a large book's tickets never sit in memory at
     once (10,000 accounts: 1.8 GB when gathered whole).
     """
+    acknowledged = acknowledge_from_tickets(session, utcnow(), account_ids)
     if account_ids is None:
         account_ids = list(
             session.execute(select(Account.id).where(Account.is_deleted.is_(False))).scalars()
@@ -60,6 +61,8 @@ def run_escalations(
     counts = Counter(open_rows)
     summary = {f"open_{sev}": n for sev, n in sorted(counts.items())}
     summary["actions"] = len(actions)
+    if acknowledged:
+        summary["acknowledged_in_zendesk"] = acknowledged
     return summary, requests
 
 

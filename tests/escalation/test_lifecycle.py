@@ -201,3 +201,26 @@ def test_severity_rise_without_ticket_gives_new_owner_task(session, config):
     actions = run(session, config, [acc], now=NOW + timedelta(hours=1))
     band = [a for a in actions if ":band_red:" in a.key]
     assert [a.key.rsplit(":", 1)[-1] for a in band] == ["task-sev2"]
+
+
+def test_engineering_ticket_taken_up_in_zendesk_acknowledges(session, config):
+    taken, untouched, closed_before = (red_account(session) for _ in range(3))
+    run(session, config, [taken, untouched, closed_before])
+    by_account = {e.account_id: e for e in escalations(session)}
+    picked_up = NOW + timedelta(hours=2)
+    for acc, status in ((taken, "open"), (untouched, "new"), (closed_before, "pending")):
+        zd = f.ticket(session, acc, "Escalation", days_ago=0, status=status, updated_at=picked_up)
+        lifecycle.record_pushed(by_account[acc.id], zd_ticket_id=zd.zd_id)
+    lifecycle.resolve(by_account[closed_before.id], config, NOW + timedelta(hours=1), note="done")
+
+    later = NOW + timedelta(hours=5)
+    assert lifecycle.acknowledge_from_tickets(session, later, [untouched.id]) == 0
+    assert lifecycle.acknowledge_from_tickets(session, later) == 1
+    esc = by_account[taken.id]
+    assert esc.state == "acknowledged" and esc.acknowledged_at == picked_up
+    assert esc.details["episodes"][-1]["acknowledged_by"] == (
+        f"zendesk: ticket {esc.zd_ticket_id} is open"
+    )
+    assert by_account[untouched.id].state == "open"  # still `new`: nobody has it yet
+    assert by_account[closed_before.id].state == "resolved"  # not re-opened by a stale ticket
+    assert lifecycle.acknowledge_from_tickets(session, later) == 0  # once

@@ -83,3 +83,37 @@ def test_engineering_tickets_once_across_reruns_and_a_crash_before_recording(rt)
     second = rt.sync()
     assert second.errors == []
     assert len(created_tickets(sb)) == len(created)
+
+
+def test_an_engineer_taking_the_ticket_acknowledges_the_escalation(rt):
+    import httpx
+
+    from sandbox import credentials as cred
+
+    assert rt.sync().errors == []
+    with rt.factory() as s:
+        rows = s.execute(
+            select(Escalation.id, Escalation.zd_ticket_id).where(
+                Escalation.zd_ticket_id.is_not(None)
+            )
+        ).all()
+    assert rows, "the default rules should raise an engineering ticket on this sandbox"
+    taken_id, ticket_id = rows[0]
+    rt.sb.tick(61)  # past the incremental export's one-minute lag
+    untouched = rt.sync()  # the ticket comes back `new`: nobody has taken it yet
+    assert "acknowledged_in_zendesk" not in untouched.escalations
+    with rt.factory() as s:
+        assert s.get(Escalation, taken_id).state == "open"
+    auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+    with httpx.Client(base_url=rt.sb.base_url, auth=auth) as client:  # an engineer assigns it
+        r = client.put(f"/api/v2/tickets/{ticket_id}.json", json={"ticket": {"assignee_id": 77}})
+        assert r.status_code == 200 and r.json()["ticket"]["status"] == "open"
+    rt.sb.tick(61)
+    report = rt.sync()
+    assert report.errors == []
+    assert report.escalations.get("acknowledged_in_zendesk") == 1
+    with rt.factory() as s:
+        taken = s.get(Escalation, taken_id)
+        assert taken.state == "acknowledged" and taken.acknowledged_at is not None
+        others = s.scalars(select(Escalation.state).where(Escalation.id != taken_id)).all()
+        assert "acknowledged" not in others
