@@ -20,6 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -83,15 +84,17 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
-class TicketFact(BaseModel):
-    """The ticket fields escalation looks at."""
+@dataclass(slots=True)
+class TicketFact:
+    """The ticket fields escalation looks at: one per ticket in the rules' windows (tens of
+    thousands a batch), so a plain slots dataclass, not a validated model."""
 
     zd_id: int
-    subject: str = ""
     status: str
-    priority: str | None = None
-    tags: list[str] = []
     created_at: datetime
+    subject: str = ""
+    priority: str | None = None
+    tags: list[str] = field(default_factory=list)
     solved_at: datetime | None = None
     first_reply_minutes: float | None = None
     age_hours: float = 0.0

@@ -72,7 +72,7 @@ def add_ticket_facts(
         if own_tags.intersection(tags) or t.account_id is None:
             continue
         f = facts[t.account_id]
-        fact = TicketFact.model_construct(
+        fact = TicketFact(
             zd_id=t.zd_id,
             subject=t.subject or "",
             status=t.status,
