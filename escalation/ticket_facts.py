@@ -67,6 +67,7 @@ def add_ticket_facts(
     recent: dict[int, list[TicketFact]] = defaultdict(list)
     baseline: dict[int, list[TicketFact]] = defaultdict(list)
     decoded: ListCache = {}
+    csat: Counter[tuple[int, str]] = Counter()
     for t in rows:
         tags = list(decode_list(t.tags, decoded))
         if own_tags.intersection(tags) or t.account_id is None:
@@ -92,8 +93,9 @@ def add_ticket_facts(
             baseline[t.account_id].append(fact)
         if t.csat in ("good", "bad") and t.csat_at is not None and csat_start <= t.csat_at < end:
             is_recent = t.csat_at >= end - timedelta(days=csat_days)
-            attr = f"csat_{'recent' if is_recent else 'prior'}_{t.csat}"
-            setattr(f, attr, getattr(f, attr) + 1)
+            csat[t.account_id, f"csat_{'recent' if is_recent else 'prior'}_{t.csat}"] += 1
+    for (account_id, attr), n in csat.items():  # one assignment each: the model validates it
+        setattr(facts[account_id], attr, getattr(facts[account_id], attr) + n)
     for account_id, tickets in recent.items():
         facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
     clustered = {a: f.clusters for a, f in facts.items() if f.clusters}
