@@ -210,6 +210,13 @@ class EscalationConfig(_Strict):
         """The named rule's config; a rule absent from the file is disabled."""
         return self.rules.get(name) or RuleConfig(enabled=False)
 
+    @property
+    def written_tags(self) -> frozenset[str]:
+        """Tags these rules put on tickets (customers' and engineering's): pulsehub's own, so
+        never part of a repeated issue (see `model.own_tags`)."""
+        named = [t for r in self.rules.values() for t in r.tags] + list(self.zendesk.tags)
+        return frozenset(named)
+
     def cooldown_days(self, rule: str) -> float:
         own = self.rule(rule).cooldown_days
         return self.lifecycle.cooldown_days if own is None else own

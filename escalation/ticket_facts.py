@@ -19,6 +19,7 @@ from escalation.clusters import (
 from escalation.config import EscalationConfig
 from escalation.fact_models import AccountFacts, end_of_day
 from model.json_text import ListCache, as_text, decode_list
+from model.own_tags import customer_tags
 from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
@@ -64,14 +65,16 @@ def add_ticket_facts(
         )
     ).all()
     own_tags = set(cfg.zendesk.tags)
+    written = cfg.written_tags
     recent: dict[int, list[TicketFact]] = defaultdict(list)
     baseline: dict[int, list[TicketFact]] = defaultdict(list)
     decoded: ListCache = {}
     csat: Counter[tuple[int, str]] = Counter()
     for t in rows:
-        tags = list(decode_list(t.tags, decoded))
-        if own_tags.intersection(tags) or t.account_id is None:
-            continue
+        raw = decode_list(t.tags, decoded)
+        if own_tags.intersection(raw) or t.account_id is None:
+            continue  # an engineering ticket pulsehub opened, or nobody's
+        tags = customer_tags(raw, written)  # health/risk tags pulsehub wrote are no problem
         f = facts[t.account_id]
         fact = TicketFact(
             zd_id=t.zd_id,
@@ -202,10 +205,14 @@ def _read_book_mix(
         distinct.clear()
 
     decoded: ListCache = {}
+    own: dict[tuple[str, ...], tuple[str, ...]] = {}  # per distinct tag list, like `decoded`
+    written = cfg.written_tags
     for subject, raw in rows:
         tags = decode_list(raw, decoded)
         if not excluded.intersection(g.lower() for g in tags):
-            distinct[(subject or "", tags)] += 1
+            if (theirs := own.get(tags)) is None:
+                theirs = own[tags] = tuple(customer_tags(tags, written))
+            distinct[(subject or "", theirs)] += 1
             total += 1
             if len(distinct) >= FOLD_AT:
                 fold()

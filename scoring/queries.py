@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from model.json_text import ListCache, as_text, decode_list
+from model.own_tags import customer_tags
 from model.tables import Account, Contact, Escalation, Opportunity, Ticket, UsageDaily
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ EXPANSION_DAYS = 365
 NEW_CUSTOMER_DAYS = 120
 EXPANSION_TYPES = frozenset({"Expansion", "Upsell", "Add-On", "Upgrade", "Cross-Sell"})
 CONTRACTION_TYPES = frozenset({"Contraction", "Downgrade", "Downsell"})
-OWN_TAG_PREFIXES = ("health_", "renewal_risk_", "pulsehub", "escalat")
 SOLVED = ("solved", "closed")
 Signals = dict[int, "AccountSignals"]
 
@@ -231,8 +231,7 @@ def add_repeat_issues(
 
 def _topics(tags: tuple[Any, ...]) -> tuple[str, ...]:
     """A ticket's distinct tags that are not pulsehub's own."""
-    own = OWN_TAG_PREFIXES
-    return tuple({str(t) for t in tags if t is not None and not str(t).startswith(own)})
+    return tuple(set(customer_tags(tags)))
 
 
 def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:

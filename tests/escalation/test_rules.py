@@ -109,6 +109,28 @@ def test_repeated_issue_by_shared_tag_and_not_by_generic_tags(session, config):
     assert not [d for d in fired(session, config, other).values() if d.rule == "repeated_issue"]
 
 
+def test_tags_pulsehub_wrote_never_make_a_repeated_issue(session, config):
+    """Write-back tags every open ticket of an account with its health band and renewal risk;
+    that shared tag joined unrelated tickets into one "repeated issue" (10,000-account bench:
+    133 false engineering tickets in the sync after the first write-back)."""
+    acc = f.account(session)
+    f.snapshot(session, acc, 0, "yellow", 60)
+    written = ["health_yellow", "renewal_risk_low", "at_risk_account"]
+    band_red = config.rules["band_red"]  # a team's own rule tag, not prefixed like pulsehub's
+    band_red = band_red.model_copy(update={"tags": [*band_red.tags, "at_risk_account"]})
+    config = config.model_copy(update={"rules": {**config.rules, "band_red": band_red}})
+    for i, subject in enumerate(["Report slow", "Cannot change permissions", "Invoice copy"]):
+        f.ticket(session, acc, subject, days_ago=i + 1, tags=written)
+    assert not [d for d in fired(session, config, acc).values() if d.rule == "repeated_issue"]
+    # a real shared topic still fires, and its evidence does not list pulsehub's tags
+    other = f.account(session)
+    f.snapshot(session, other, 0, "yellow", 60)
+    for i, subject in enumerate(["Report slow", "Cannot open dashboard", "Charts blank"]):
+        f.ticket(session, other, subject, days_ago=i + 1, tags=["reporting", *written])
+    (d,) = [d for d in fired(session, config, other).values() if d.rule == "repeated_issue"]
+    assert d.reason == "repeat_tag-reporting"
+
+
 def test_urgent_sla_breach_only_for_top_tier(session, config):
     acc = f.account(session, tier="Strategic")
     # first reply SLA 24 h in the shipped rules (was 1 h): answered after 25 h breaches it

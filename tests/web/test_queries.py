@@ -48,16 +48,18 @@ def build(session) -> None:
         Escalation(dedup_key="c", account_id=2, rule="r", severity="sev4", state="acknowledged", title="t",
                    opened_at=NOON),
     ])  # fmt: skip
+    # what write-back puts on every open ticket: pulsehub's own tags are never a repeat issue
+    own = ["health_red", "renewal_risk_high"]
     t = dict(status="solved", updated_at=NOON, reopens=0)
     session.add_all([
         Ticket(zd_id=1, account_id=2, created_at=NOON, first_reply_minutes=60, full_resolution_minutes=600,
-               replies=1, csat="good", tags=["sso"], **t),
+               replies=1, csat="good", tags=["sso", *own], **t),
         Ticket(zd_id=2, account_id=2, created_at=NOON + dt.timedelta(hours=1), first_reply_minutes=120,
-               full_resolution_minutes=1200, replies=3, csat="bad", tags=["sso", "billing"], **t),
+               full_resolution_minutes=1200, replies=3, csat="bad", tags=["sso", "billing", *own], **t),
         Ticket(zd_id=3, account_id=1, created_at=NOON, first_reply_minutes=30, replies=0, status="open",
                updated_at=NOON, tags=["api"]),
         Ticket(zd_id=4, account_id=2, created_at=NOON + dt.timedelta(hours=2), status="open", updated_at=NOON,
-               tags=["sso"]),  # Beta's third sso ticket: a repeat issue
+               tags=["sso", *own]),  # Beta's third sso ticket: a repeat issue
     ])  # fmt: skip
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from model.own_tags import customer_tags
 from model.tables import Account, Escalation, Ticket
 from pulsehub.web.queries.common import SOLVED_TICKET_STATES, ratio, to_date, week_start
 
 WEEKS = 12
-OWN_TAG_PREFIXES = ("pulsehub", "health_", "risk_")
 REPEAT_AT = 3
 KPIS = ("first_reply_h", "resolution_h", "fcr", "csat", "tickets_per_customer",
         "escalations_per_customer", "repeat_per_customer")  # fmt: skip
@@ -125,7 +125,7 @@ def repeat_issues(session: Session, since: dt.datetime) -> dict[tuple[dt.date, s
         .order_by(Ticket.account_id, Ticket.created_at)
     )
     for aid, day, tags, seg in rows:
-        for tag in {str(t) for t in tags or [] if not str(t).startswith(OWN_TAG_PREFIXES)}:
+        for tag in set(customer_tags(tags or [])):
             counts[(aid, tag)] += 1
             if counts[(aid, tag)] == REPEAT_AT:
                 out[(week_start(to_date(day)), seg)] += 1

@@ -1,0 +1,18 @@
+"""pulsehub's own ticket tags are recognised by prefix and by the names a config adds."""
+
+from __future__ import annotations
+
+from model.own_tags import customer_tags, is_own_tag
+from sync.writeback import allowed_ticket_tags
+
+
+def test_every_tag_write_back_may_write_is_own_except_the_severity_markers() -> None:
+    # sev1..sev4 sit only on engineering tickets, which carry pulsehub_escalation too
+    unprefixed = {t for t in allowed_ticket_tags() if not is_own_tag(t)}
+    assert unprefixed == {"sev1", "sev2", "sev3", "sev4"}
+
+
+def test_customer_tags_keeps_order_and_drops_own_and_configured() -> None:
+    tags = ["sso", "health_yellow", None, "renewal_risk_low", "at_risk", "pulsehub_escalation", 7]
+    assert customer_tags(tags) == ["sso", "at_risk", "7"]
+    assert customer_tags(tags, frozenset({"at_risk"})) == ["sso", "7"]
