@@ -220,24 +220,10 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
     full = relinked is None or len(relinked) > FULL_RELINK_AT
     orgs = sorted({int(x) for src, x in relinked or () if src == "zendesk" and x.isdigit()})
     workspaces = sorted({x for src, x in relinked or () if src == "usage"})
-    ticket_scopes = [None] if full else [Ticket.account_id.is_(None), *_in(Ticket.zd_org_id, orgs)]
-    for scope in ticket_scopes:
-        stmt = update(Ticket).where(Ticket.account_id.is_distinct_from(org_account))
-        if scope is not None:
-            stmt = stmt.where(scope)
-        session.execute(
-            stmt.values(account_id=org_account).execution_options(synchronize_session=False)
-        )
-    usage_scopes = (
-        [None] if full else [UsageDaily.account_id.is_(None), *_in(UsageDaily.workspace_id, workspaces)]
-    )  # fmt: skip
-    for scope in usage_scopes:
-        stmt = update(UsageDaily).where(UsageDaily.account_id.is_distinct_from(ws_account))
-        if scope is not None:
-            stmt = stmt.where(scope)
-        session.execute(
-            stmt.values(account_id=ws_account).execution_options(synchronize_session=False)
-        )
+    _repoint(session, Ticket, org_account, None if full else (Ticket.zd_org_id, orgs))
+    _repoint(
+        session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
+    )
     for model in (Contact, Opportunity):
         acc = select(Account.id).where(Account.sf_id == model.account_sf_id).scalar_subquery()
         session.execute(
@@ -254,6 +240,24 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         .values(parent_id=parent_id)
         .execution_options(synchronize_session=False)
     )
+
+
+def _repoint(
+    session: Session, model: Any, account: Any, relinked: tuple[Any, list[Any]] | None
+) -> None:
+    """Set `model.account_id` to `account` where it differs: on every row (`relinked` None), or
+    on rows with no account yet plus those whose `relinked` column value is in its list."""
+    scopes: list[ColumnElement[bool] | None] = [None]
+    if relinked is not None:
+        column, values = relinked
+        scopes = [model.account_id.is_(None), *_in(column, values)]
+    for scope in scopes:
+        stmt = update(model).where(model.account_id.is_distinct_from(account))
+        if scope is not None:
+            stmt = stmt.where(scope)
+        session.execute(
+            stmt.values(account_id=account).execution_options(synchronize_session=False)
+        )
 
 
 def _in(column: Any, values: list[Any]) -> list[ColumnElement[bool]]:
