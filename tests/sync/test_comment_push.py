@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_write import comment_marker
 from model.db import transaction
 from model.tables import OutboxItem, utcnow
 from sandbox import Sandbox
-from sandbox.tickets import DELETED
 from sync import push
 from sync.routes import make_routes
-from tests.connectors.conftest import sandbox_zenpy
+from tests.sync.conftest import live_tickets
 
-NO_WAIT = RetryPolicy(max_attempts=2, initial_wait=0, max_wait=0, sleep=lambda _: None)
 KEY = "esc:renewal_risk:acct-7#1:comment:severity"
 
 
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(accounts=12, seed=5) as box:
-        yield box
-
-
-@pytest.fixture
-def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
-    return ZendeskConnector(sandbox_zenpy(sb.base_url, monkeypatch), policy=NO_WAIT)
-
-
 def _ticket(sb: Sandbox) -> int:
-    t = sb.world.tickets
-    return next(p + 1 for p in range(len(t)) if t.status[p] != DELETED)
+    return live_tickets(sb, 1)[0]
 
 
 def _queue(factory, ticket_id: int) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 
-from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from model.db import transaction
 from model.tables import OutboxItem
@@ -15,30 +11,7 @@ from sandbox import Sandbox
 from sandbox.tickets import DELETED
 from sync import push
 from sync.routes import make_routes
-from sync.writeback import allowed_ticket_tags
-from tests.connectors.conftest import sandbox_zenpy
-
-NO_WAIT = RetryPolicy(max_attempts=2, initial_wait=0, max_wait=0, sleep=lambda _: None)
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(accounts=12, seed=5) as box:
-        yield box
-
-
-@pytest.fixture
-def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
-    return ZendeskConnector(
-        sandbox_zenpy(sb.base_url, monkeypatch),
-        policy=NO_WAIT,
-        allowed_tags=sorted(allowed_ticket_tags()),
-    )
-
-
-def _live(sb: Sandbox, n: int) -> list[int]:
-    t = sb.world.tickets
-    return [p + 1 for p in range(len(t)) if t.status[p] != DELETED][:n]
+from tests.sync.conftest import live_tickets
 
 
 def _queue(factory, changes: list[tuple[int, list[str], list[str]]], run: int = 0) -> None:
@@ -65,7 +38,7 @@ def _drain(factory, zd: ZendeskConnector) -> push.DrainStats:
 
 
 def test_a_lone_add_and_remove_is_one_job_polled_with_the_others(factory, sb, zd) -> None:
-    lone, b, c = _live(sb, 3)
+    lone, b, c = live_tickets(sb, 3)
     assert zd.add_ticket_tags(lone, ["health_green"]).ok
     before = sb.world.tickets.tag_list(lone - 1)
     sb.clear_log()
@@ -95,7 +68,7 @@ def test_a_lone_add_and_remove_is_one_job_polled_with_the_others(factory, sb, zd
 
 
 def test_a_lone_add_and_remove_alone_takes_the_tags_endpoint(factory, sb, zd) -> None:
-    [lone] = _live(sb, 1)
+    [lone] = live_tickets(sb, 1)
     sb.clear_log()
     _queue(factory, [(lone, ["health_red"], ["health_green"])])
     assert _drain(factory, zd).done == 1
@@ -104,7 +77,7 @@ def test_a_lone_add_and_remove_alone_takes_the_tags_endpoint(factory, sb, zd) ->
 
 
 def test_replayed_change_is_idempotent_and_a_gone_ticket_dead_letters(factory, sb, zd) -> None:
-    lone, b, c = _live(sb, 3)
+    lone, b, c = live_tickets(sb, 3)
     sb.world.tickets.status[c - 1] = DELETED
     change = [(lone, ["health_red"], ["health_green"]), (b, ["health_yellow"], [])]
     _queue(factory, [*change, (c, ["health_red"], ["health_yellow"])])
@@ -122,7 +95,7 @@ def test_replayed_change_is_idempotent_and_a_gone_ticket_dead_letters(factory, s
 def test_escalation_tags_go_out_in_one_job_per_change(factory, sb, zd) -> None:
     """Escalation tags on customers' tickets share the health tags' jobs: three tickets (one
     named by two escalations) with one change are one update_many request of two ids."""
-    a, b = _live(sb, 2)
+    a, b = live_tickets(sb, 2)
     with transaction(factory) as s:
         s.add_all(
             OutboxItem(
