@@ -88,6 +88,7 @@ def sync(
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
     from pulsehub.report import SyncProgress, print_plan, print_run
+    from sync.pipeline import SourcesUnavailable
 
     rt = _runtime()
     try:
@@ -99,6 +100,9 @@ def sync(
             )
     except ConfigError as exc:
         _fail(str(exc))
+    except SourcesUnavailable as exc:
+        console.print(f"[bold red]sync failed:[/] {exc}")
+        raise typer.Exit(1) from None
     print_run(console, report)
     if dry_run:
         print_plan(console, report.plan_sample, sum(report.planned.values()))
@@ -126,9 +130,14 @@ def outbox_retry(item_ids: list[int]) -> None:
 @app.command()
 def status(limit: int = 10) -> None:
     """Recent runs, cursors, outbox backlog, dead letters and quarantine."""
+    from model.db import transaction
     from pulsehub.report import print_status
+    from sync.runs import reap_dead_runs
 
-    print_status(console, _runtime().factory, limit=limit)
+    factory = _runtime().factory
+    with transaction(factory) as session:
+        reap_dead_runs(session)
+    print_status(console, factory, limit=limit)
 
 
 @identity_app.command("review")
