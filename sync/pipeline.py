@@ -290,9 +290,12 @@ def run_sync(
 
             with factory() as session:
                 try:
-                    _decide(session, steps, report, as_of, fresh=bool(fresh), step=quiet)
+                    creates = _decide(session, steps, report, as_of, fresh=bool(fresh), step=quiet)
                     quiet("planning write-back")
                     _plan(session, steps, report, dry_run=True)
+                    for c in creates:  # what the real run would create, counted with the plan
+                        report.planned[c.kind] = report.planned.get(c.kind, 0) + 1
+                    crash_point("after_plan")
                 finally:
                     session.rollback()
         else:
@@ -335,14 +338,17 @@ def _decide(
     """Resolve identities, score and escalate in `session`; returns the creations to queue."""
     step("resolving identities")
     report.identity = resolve_identities(session, full_relink=fresh)
+    crash_point("after_identity")
     step("scoring")
     if steps.backfill is not None and not report.errors:
         steps.backfill(session, as_of)
     report.bands = steps.score(session, as_of)
+    crash_point("after_score")
     if steps.escalate is None:
         return []
     step("escalating")
     report.escalations, creates = steps.escalate(session, as_of)
+    crash_point("after_escalate")
     return creates
 
 
