@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
+from pulsehub.logs import configure_logging, log_format
 from pulsehub.settings import get_settings
 from sync import tasks
 from sync.schedule import load_schedule
@@ -69,6 +71,14 @@ def _redis() -> Any:
     import redis
 
     return redis.Redis.from_url(get_settings().broker_url)
+
+
+@signals.setup_logging.connect
+def _logging(loglevel: Any = None, **_: Any) -> None:
+    """Celery's processes log in PULSEHUB_LOG_FORMAT too (connecting here replaces Celery's
+    own logging set-up)."""
+    level = loglevel if isinstance(loglevel, int) else logging.getLevelName(loglevel or "INFO")
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
 
 
 celery = make_celery()

@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from pulsehub.commands.health import DEFAULT_SCHEDULE
 from pulsehub.settings import ConfigError, get_settings
 
 app = typer.Typer(
@@ -39,6 +41,7 @@ def _register_subcommands() -> None:
         ("score", "pulsehub.commands.score"),
         ("escalations", "pulsehub.commands.escalations"),
         ("report", "pulsehub.commands.report"),
+        ("healthcheck", "pulsehub.commands.health"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)
@@ -63,8 +66,13 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    from pulsehub.logs import configure_logging, log_format
+
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        configure_logging(level, log_format())
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 @db_app.command("upgrade")
@@ -205,11 +213,17 @@ def worker(concurrency: int = 2, loglevel: str = "INFO") -> None:
 
 
 @app.command()
-def beat(loglevel: str = "INFO") -> None:
+def beat(
+    loglevel: str = "INFO",
+    schedule_file: Annotated[
+        Path, typer.Option(help="where beat keeps its schedule state (a writable path)")
+    ] = DEFAULT_SCHEDULE,
+) -> None:
     """Run Celery beat with the configured schedule."""
     from pulsehub.celery_app import celery
 
-    celery.start(["beat", f"--loglevel={loglevel}"])
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 @app.command()
@@ -217,7 +231,13 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the dashboard, API and Zendesk webhook."""
     import uvicorn
 
-    uvicorn.run("pulsehub.web.app:create_app", factory=True, host=host, port=port)
+    from pulsehub.logs import configure_logging, log_format
+
+    # uvicorn's loggers write through the root handler: one format (text or JSON) for all,
+    # at PULSEHUB_LOG_LEVEL (a long-running service logs its requests and start-up)
+    level = logging.getLevelName(get_settings().log_level.upper())
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
+    uvicorn.run("pulsehub.web.app:create_app", factory=True, host=host, port=port, log_config=None)
 
 
 _register_subcommands()

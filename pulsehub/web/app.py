@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
-from pulsehub.web import api, login, metrics, operator, pages
+from pulsehub.web import api, health, login, metrics, operator, pages
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
 from scoring.config import load_scorecard
@@ -35,7 +35,7 @@ def create_app(
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     if not app.state.auth.configured:
         log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
-    for module in (login, pages, operator, api, metrics):
+    for module in (health, login, pages, operator, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)
