@@ -16,16 +16,23 @@ from pulsehub.commands.health import DEFAULT_SCHEDULE
 from pulsehub.settings import ConfigError, get_settings
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="The loopback simulator of Salesforce, Zendesk and the usage API.")
-outbox_app = typer.Typer(
-    help="Write-back outbox: drain it, retry dead letters.", no_args_is_help=True
+db_app = typer.Typer(rich_markup_mode=None, help="Database schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    rich_markup_mode=None, help="The loopback simulator of Salesforce, Zendesk and the usage API."
 )
-identity_app = typer.Typer(help="Identity resolution review queue.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Write-back outbox: drain it, retry dead letters.",
+    no_args_is_help=True,
+)
+identity_app = typer.Typer(
+    rich_markup_mode=None, help="Identity resolution review queue.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(outbox_app, name="outbox")

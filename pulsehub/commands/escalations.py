@@ -14,7 +14,11 @@ from escalation.report import EscalationReport, GroupStats, build_report
 from model.tables import Account, Escalation, utcnow
 from pulsehub.commands.db import command_session
 
-app = typer.Typer(help="Escalations: review patterns, list and acknowledge.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Escalations: review patterns, list and acknowledge.",
+    no_args_is_help=True,
+)
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]

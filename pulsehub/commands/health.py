@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="Health checks for the web, worker and beat processes.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Health checks for the web, worker and beat processes.",
+    no_args_is_help=True,
 )
 
 DEFAULT_SCHEDULE = Path("var/celerybeat-schedule")
