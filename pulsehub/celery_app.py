@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from celery import Celery, signals
-from celery.schedules import crontab
 
 from pulsehub.logs import configure_logging, log_format
 from pulsehub.settings import get_settings
@@ -27,11 +26,7 @@ def beat_schedule() -> dict[str, Any]:
     for name, entry in load_schedule(get_settings().schedule_file).items():
         if not entry.enabled:
             continue
-        if entry.cron:
-            minute, hour = entry.cron.split()
-            when: Any = crontab(minute=minute, hour=hour)
-        else:
-            when = float(entry.every or 0)
+        when = entry.trigger()
         task = TASK_FOR_JOB[name]
         if name == "incremental_sync" and get_settings().distributed:
             task = TASK_FOR_JOB["distributed_sync"]
