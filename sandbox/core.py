@@ -22,6 +22,7 @@ from sandbox import (
 )
 from sandbox.app import Dispatcher
 from sandbox.changes import change_fraction
+from sandbox.clock import WallClock
 from sandbox.evolve import advance
 from sandbox.faults import Faults
 from sandbox.generate import build_world
@@ -65,6 +66,8 @@ class Sandbox:
         self.world: World = world or build_world(
             accounts, seed, now, usage_days, ticket_rate=ticket_rate
         )
+        if world is None and now is None:  # real time: never behind the callers' clocks
+            self.world.clock = WallClock.following(self.world.clock)
         if isinstance(limits, str):
             limits = Limits.real() if limits == "real" else Limits()
         self.state = State(self.world, limits)

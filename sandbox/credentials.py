@@ -10,6 +10,7 @@ SF_CONSUMER_KEY = "SANDBOX_CONSUMER_KEY"
 SF_CONSUMER_SECRET = "SANDBOX_CONSUMER_SECRET"
 SF_ORG_ID = "00DSANDBOX0000001AAA"
 SF_API_VERSION = "59.0"
+SF_INSTANCE_URL = "https://pulsehub-sandbox.my.salesforce.com"  # the org's My Domain
 
 ZD_SUBDOMAIN = "sandbox"
 ZD_EMAIL = "agent@pulsehub-sandbox.example"
@@ -24,7 +25,7 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
     """Every credential grouped by system, as printed by `pulsehub sandbox serve`."""
     return {
         "salesforce": {
-            "instance_url": base_url.replace("http://", "https://", 1),
+            "instance_url": SF_INSTANCE_URL,
             "session_id": SF_SESSION_ID,
             "username": SF_USERNAME,
             "password": SF_PASSWORD,
