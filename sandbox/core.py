@@ -14,6 +14,7 @@ from sandbox import (
     sf_bulk,
     sf_writes,
     usage_api,
+    zd_audits,
     zd_comments,
     zd_export,
     zd_lists,
@@ -40,6 +41,7 @@ ROUTES = (
     + zd_export.ROUTES
     + zd_lists.ROUTES
     + zd_comments.ROUTES
+    + zd_audits.ROUTES
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
     + usage_api.ROUTES
