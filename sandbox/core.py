@@ -19,6 +19,7 @@ from sandbox import (
     zd_export,
     zd_lists,
     zd_org_writes,
+    zd_ratings,
     zd_writes,
 )
 from sandbox.app import Dispatcher
@@ -40,6 +41,7 @@ ROUTES = (
     + sf_writes.ROUTES
     + zd_export.ROUTES
     + zd_lists.ROUTES
+    + zd_ratings.ROUTES
     + zd_comments.ROUTES
     + zd_audits.ROUTES
     + zd_writes.ROUTES

@@ -102,7 +102,9 @@ def updated(state: State, req: Request, m: re.Match[str]) -> Response:
         ids = [
             r["Id"]
             for r in state.world.sf[obj].values()
-            if not r["IsDeleted"] and start <= r["SystemModstamp"] <= end
+            if not r.get("IsDeleted")
+            and isinstance(r.get("SystemModstamp"), dt.datetime)
+            and start <= r["SystemModstamp"] <= end
         ]
     return json_response(200, {"ids": ids, "latestDateCovered": sf_datetime(min(end, now))})
 
@@ -147,7 +149,7 @@ def render_record(
 def get_record(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
     record = state.world.sf[obj].get(id18(m.group("id")))
-    if record is None or record["IsDeleted"] or not m.group("id").startswith(PREFIX[obj]):
+    if record is None or record.get("IsDeleted") or not m.group("id").startswith(PREFIX[obj]):
         raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
     only = req.query.get("fields")
     return json_response(

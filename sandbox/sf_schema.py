@@ -117,11 +117,11 @@ def to_wire(f: Field, value: Any) -> Any:
     """Python value -> JSON value of a field."""
     if value is None:
         return None
-    if f.type == "datetime":
+    if f.type == "datetime" and isinstance(value, dt.datetime):
         return sf_datetime(value)
-    if f.type == "date":
+    if f.type == "date" and isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    return value  # an injected value of another type is served as it is
 
 
 def from_wire(obj: str, f: Field, value: Any) -> Any:

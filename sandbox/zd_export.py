@@ -57,6 +57,13 @@ def _start_time(req: Request) -> int:
         raise BadRequest(400, "InvalidPaginationParameter", "start_time is required") from exc
 
 
+def stamp(record: dict[str, Any]) -> int:
+    """A record's export time; an injected record without an integer `updated_at` sorts first
+    (a full export still serves it) instead of crashing the export."""
+    value = record.get("updated_at")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _per_page(req: Request) -> int:
     try:
         return max(1, min(PAGE, int(req.query.get("per_page", PAGE))))
@@ -129,7 +136,7 @@ def _with_sideloads(state: State, req: Request, pos: int) -> dict[str, Any]:
 
 def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
     users = state.world.zd_users
-    return sorted((u["updated_at"], uid) for uid, u in users.items()), users
+    return sorted((stamp(u), uid) for uid, u in users.items()), users
 
 
 def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -198,7 +205,7 @@ def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
 def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         orgs = state.world.orgs
-        keys = sorted((o["updated_at"], oid) for oid, o in orgs.items())
+        keys = sorted((stamp(o), oid) for oid, o in orgs.items())
         return _time_page(
             state,
             req,
