@@ -54,6 +54,5 @@ def parse_clock(text: str) -> dt.datetime | None:
         return parse_datetime(value)
     except ValueError:
         raise ValueError(
-            f"--clock {text!r} is neither 'real' nor an ISO datetime with an offset; "
-            f"use {CLOCK_HELP}"
+            f"{text!r} is neither 'real' nor an ISO datetime with an offset; use {CLOCK_HELP}"
         ) from None
