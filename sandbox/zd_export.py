@@ -2,6 +2,8 @@
 
 Per https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the-incremental-export-api
 
+A `start_time` up to the sandbox clock's current second is accepted, as Zendesk accepts its
+current time (the clock never runs behind the caller's: `sandbox.clock`); a later one is 422.
 Items changed in the last minute are excluded, as Zendesk does; a time-based page is extended
 past 1000 items while the following items share the last timestamp (so pages overlap, dedupe on id).
 """
