@@ -18,6 +18,7 @@ from sandbox import (
     zd_comments,
     zd_export,
     zd_lists,
+    zd_metric_events,
     zd_org_writes,
     zd_ratings,
     zd_writes,
@@ -40,6 +41,7 @@ ROUTES = (
     + sf_bulk.ROUTES
     + sf_writes.ROUTES
     + zd_export.ROUTES
+    + zd_metric_events.ROUTES
     + zd_lists.ROUTES
     + zd_ratings.ROUTES
     + zd_comments.ROUTES
