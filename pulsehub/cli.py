@@ -191,11 +191,28 @@ def sandbox_serve(
     accounts: int = 200,
     seed: int = 7,
     faults: Annotated[str, typer.Option(help="none | flaky | storm")] = "none",
+    clock: Annotated[
+        str, typer.Option(help="real, or a fixed ISO start such as 2025-06-02T15:30:00Z")
+    ] = "real",
+    print_env: Annotated[
+        bool,
+        typer.Option(
+            "--print-env",
+            help="print `export PULSEHUB_...` lines for every variable pulsehub needs",
+        ),
+    ] = False,
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
+    from sandbox.clock import parse_clock
 
-    cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+    try:
+        parse_clock(clock)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--clock") from None
+    cli_main(
+        port=port, accounts=accounts, seed=seed, faults=faults, clock=clock, print_env=print_env
+    )
 
 
 @app.command()
