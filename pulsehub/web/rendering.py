@@ -18,7 +18,7 @@ from pulsehub.web import charts
 TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
-    ("/", "Overview"), ("/accounts", "Accounts"), ("/support", "Support KPIs"),
+    ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
     ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/ops", "Operations"),
 )  # fmt: skip
 
