@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.config import load_rules
@@ -102,5 +104,16 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LookupError)
     async def _not_found(request: Request, exc: LookupError) -> Response:
         if _wants_json(request):
-            return PlainTextResponse(str(exc), status_code=404)
+            return JSONResponse({"detail": str(exc)}, status_code=404)
         return render(request, "error.html", {"title": "Not found", "message": str(exc)}, 404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """A bad query value (`?page=abc`) on a page is a readable 400 page, not raw JSON."""
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return render(request, "error.html", {"title": "Bad request", "message": problems}, 400)

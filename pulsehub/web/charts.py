@@ -163,11 +163,22 @@ def _label_indices(n: int, most: int) -> list[int]:
     return [*picked, n - 1]
 
 
+def _ticks(ymax: float, fmt: Fmt) -> int:
+    """How many steps the y axis takes (4, 2 or 1): the most whose labels all differ (a max of
+    2 in whole numbers reads 0, 1, 2 — not 0, 0, 1, 2, 2)."""
+    for steps in (4, 2):
+        labels = [fmt(ymax * t / steps) for t in range(steps + 1)]
+        if len(set(labels)) == len(labels):
+            return steps
+    return 1
+
+
 def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt: Fmt) -> list[str]:
     out = []
-    for t in range(5):
-        v = ymax * t / 4
-        y = top + plot_h - plot_h * t / 4
+    steps = _ticks(ymax, fmt)
+    for t in range(steps + 1):
+        v = ymax * t / steps
+        y = top + plot_h - plot_h * t / steps
         out.append(
             f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ec"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{escape(fmt(v))}</text>'

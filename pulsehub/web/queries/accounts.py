@@ -148,7 +148,11 @@ def load_account(session: Session, account_id: int) -> AccountDetail | None:
         (d, int(au or 0))
         for d, au in session.execute(
             select(UsageDaily.day, func.sum(UsageDaily.active_users))
-            .where(UsageDaily.account_id == account_id, UsageDaily.day >= since)
+            .where(
+                UsageDaily.account_id == account_id,
+                UsageDaily.day >= since,
+                UsageDaily.day < utcnow().date(),  # today's row is partial: not a drop to 0
+            )
             .group_by(UsageDaily.day)
             .order_by(UsageDaily.day)
         )
