@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.config import load_rules
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
-from pulsehub.web import api, book, escalations, health, login, metrics, operator, pages
+from pulsehub.web import (
+    api,
+    book,
+    escalations,
+    exports,
+    health,
+    login,
+    metrics,
+    operator,
+    pages,
+)
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
 from scoring.config import load_scorecard
@@ -39,7 +49,7 @@ def create_app(
     app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
     if not app.state.auth.configured:
         log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
-    for module in (health, login, pages, book, operator, escalations, api, metrics):
+    for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)

@@ -44,8 +44,10 @@ def list_accounts(
     sort: str = "arr",
     desc: bool = True,
     page: int = 1,
+    page_size: int | None = PAGE_SIZE,
 ) -> AccountPage:
-    """One page of accounts with their latest health; filters and sort run in the database."""
+    """One page of accounts with their latest health; filters and sort run in the database.
+    `page_size=None`: every matching account on one page (the CSV export)."""
     latest = latest_snapshots()
     cols = {
         "name": Account.name, "arr": Account.arr, "score": latest.c.score,
@@ -75,11 +77,10 @@ def list_accounts(
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     col = cols.get(sort, Account.arr)
     ordered = col.desc().nulls_last() if desc else col.asc().nulls_last()
-    pages = max(1, -(-total // PAGE_SIZE))
+    size = page_size or max(1, total)
+    pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
-    rows = session.execute(
-        base.order_by(ordered, Account.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    )
+    rows = session.execute(base.order_by(ordered, Account.id).offset((page - 1) * size).limit(size))
     return AccountPage([dict(r._mapping) for r in rows], total, page, pages)
 
 
