@@ -18,6 +18,7 @@ TASK_FOR_JOB = {
     "distributed_sync": "pulsehub.distributed_sync",
     "drain_outbox": "pulsehub.drain_outbox",
     "full_reconcile": "pulsehub.full_reconcile",
+    "weekly_digest": "pulsehub.weekly_digest",
 }
 
 

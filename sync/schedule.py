@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.yaml")
-JOBS = {"incremental_sync", "drain_outbox", "full_reconcile"}
+JOBS = {"incremental_sync", "drain_outbox", "full_reconcile", "weekly_digest"}
 
 
 class ScheduleError(ValueError):
