@@ -21,6 +21,7 @@ from model.tables import Account, HealthSnapshot, Opportunity
 from pulsehub.commands.report import app as report_app
 from pulsehub.demo import run_demo
 from pulsehub.web.app import create_app
+from pulsehub.web.queries.accounts import list_accounts
 from pulsehub.web.queries.overview import NO_SNAPSHOT, NOT_YET, load_overview
 from tests.web.conftest import VIEWER_TOKEN, client_for, web_settings
 
@@ -102,6 +103,26 @@ def test_api_and_page_show_churned_apart(factory, any_db_url) -> None:
     page = client.get("/", headers={"Accept": "text/html"}).text
     assert 'data-testid="band-churned">2<' in page
     assert 'data-testid="band-red">0<' in page
+
+
+def test_account_list_and_page_mark_churned_accounts(factory, any_db_url) -> None:
+    with factory() as s:
+        ids = {a.name: a.id for a in s.scalars(select(Account))}
+        churned = list_accounts(s, band="churned")
+        red = list_accounts(s, band="red")
+        unscored = list_accounts(s, band="unscored")
+        everyone = list_accounts(s)
+    assert {r["id"] for r in churned.rows} == {ids["Account 2"], ids["Account 3"]}
+    assert red.total == 0  # their stale red snapshots no longer pass for current health
+    assert {r["id"] for r in unscored.rows} == {ids["Account 5"], ids["Account 6"]}
+    assert {r["status"] for r in everyone.rows} == {"customer", "churned", "not_yet_customer"}
+    client = client_for(create_app(web_settings(any_db_url), factory), VIEWER_TOKEN)
+    listing = client.get("/accounts?band=churned", headers={"Accept": "text/html"}).text
+    assert listing.count('data-testid="churned"') == 2
+    page = client.get(f"/accounts/{ids['Account 2']}", headers={"Accept": "text/html"}).text
+    assert 'data-testid="account-status">churned<' in page and "last health before churn" in page
+    page = client.get(f"/accounts/{ids['Account 1']}", headers={"Accept": "text/html"}).text
+    assert "account-status" not in page
 
 
 def test_report_lists_churned_apart_from_red(factory, any_db_url) -> None:
