@@ -22,6 +22,7 @@ from pulsehub.commands.report import app as report_app
 from pulsehub.demo import run_demo
 from pulsehub.web.app import create_app
 from pulsehub.web.queries.accounts import list_accounts
+from pulsehub.web.queries.adoption import load_adoption
 from pulsehub.web.queries.overview import NO_SNAPSHOT, NOT_YET, load_overview
 from tests.web.conftest import VIEWER_TOKEN, client_for, web_settings
 
@@ -93,6 +94,8 @@ def test_churned_accounts_are_not_counted_as_current_health(factory) -> None:
     assert ov.current == 4
     assert all(r.accounts == 0 for r in ov.renewals)  # the churned account renews nothing
     assert ov.upcoming == [] and ov.movers_total == 0
+    with factory() as s:  # adoption describes current customers too: green and re-signed
+        assert load_adoption(s, DAY).by_segment["unknown"]["accounts"] == 2
 
 
 def test_api_and_page_show_churned_apart(factory, any_db_url) -> None:
