@@ -11,8 +11,9 @@ accounts at all and are left out before any status applies.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from model.tables import Account, Opportunity
 
@@ -29,30 +30,33 @@ def is_churned_stage(stage: str | None) -> bool:
     return (stage or "").strip().lower() in CHURNED_STAGES
 
 
-def last_renewal_won(day: dt.date) -> ColumnElement[bool]:
-    """SQL, per account row: whether its latest renewal closed on or before `day` was won
-    (NULL when it has none). One backward seek per account on opportunities.account_id."""
-    o = Opportunity.__table__.alias("renewal")
-    return (
-        select(o.c.is_won)
-        .where(
-            o.c.account_id == Account.id,
-            o.c.type == RENEWAL,
-            o.c.is_closed.is_(True),
-            o.c.is_deleted.is_(False),
-            o.c.close_date.is_not(None),
-            o.c.close_date <= day,
-        )
-        .order_by(o.c.close_date.desc(), o.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
+def lost_last_renewal(day: dt.date) -> Select[tuple[int | None]]:
+    """SQL: ids of accounts with a renewal lost on or before `day` and none won after it.
+
+    Not correlated with the outer query: one pass over the (few) lost renewals, each checked
+    for a later win on the opportunities' account_id index, evaluated once per statement."""
+    lost = Opportunity.__table__.alias("lost")
+    won = Opportunity.__table__.alias("won")
+
+    def renewal(o: Any) -> ColumnElement[bool]:
+        return and_(o.c.type == RENEWAL, o.c.is_closed.is_(True), o.c.is_deleted.is_(False),
+                    o.c.close_date <= day)  # fmt: skip
+
+    later_win = select(won.c.id).where(
+        won.c.account_id == lost.c.account_id,
+        renewal(won),
+        won.c.is_won.is_(True),
+        won.c.close_date > lost.c.close_date,
+    )
+    return select(lost.c.account_id).where(
+        lost.c.account_id.is_not(None), renewal(lost), lost.c.is_won.is_(False), ~later_win.exists()
     )
 
 
 def churned_on(day: dt.date) -> ColumnElement[bool]:
     """SQL, per account row: true when the account had churned by `day` (never NULL)."""
     return or_(
-        last_renewal_won(day).is_(False),
+        Account.id.in_(lost_last_renewal(day)),
         func.lower(func.trim(func.coalesce(Account.lifecycle_stage, ""))).in_(
             sorted(CHURNED_STAGES)
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -117,11 +118,13 @@ def test_signed_webhook_reaches_a_real_worker_and_changes_salesforce(redis_url, 
             sb.tick(61)  # Zendesk's incremental export leaves out the last minute
             ticket = {"id": int(created.created_id or 0), "organization_id": org_id}
             body = json.dumps({"type": "zen:event-type:ticket.created", "detail": ticket}).encode()
+            posted = time.monotonic()
             r = _signed_post(port, body)
             assert r.status_code == 202, r.text
             assert r.json() == {"accepted": True, "account_id": account_id, "queued": True}
             try:
                 wait_for(lambda: _health(sb, sf_id) != before, 120, "Salesforce health to change")
+                seconds = time.monotonic() - posted
                 wait_for(lambda: _refresh_done(rt, account_id), 60, "the refresh run to finish")
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{_tail(*logs)}") from None
@@ -136,3 +139,4 @@ def test_signed_webhook_reaches_a_real_worker_and_changes_salesforce(redis_url, 
     assert "urgent" in str(after[2]).lower(), after
     assert (f"refresh:{account_id}", "succeeded") in runs
     assert "pulsehub.refresh_account" in logs[1].read_text()
+    print(f"webhook -> pulsehub web -> Redis -> worker -> Salesforce fields in {seconds:.2f}s")
