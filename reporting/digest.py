@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import churned_on
 from model.tables import Account, Escalation, HealthSnapshot
 
 RENEWAL_DAYS = 90
@@ -69,7 +70,11 @@ def build_digests(
     session: Session, week_ending: dt.date, owner: str | None = None
 ) -> list[OwnerDigest]:
     """One digest per owner with live accounts (or just `owner`), owners in name order."""
-    stmt = select(Account).where(Account.is_deleted.is_(False), Account.owner_name.is_not(None))
+    stmt = select(Account).where(
+        Account.is_deleted.is_(False),
+        Account.owner_name.is_not(None),
+        not_(churned_on(week_ending)),  # a churned account's book is closed
+    )
     if owner:
         stmt = stmt.where(Account.owner_name == owner)
     by_owner: dict[str, list[Account]] = {}

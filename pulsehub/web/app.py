@@ -77,13 +77,19 @@ async def _security_headers(
 
 
 def _include_webhooks(app: FastAPI) -> None:
-    """The Zendesk webhook router lives in pulsehub.web.webhooks when that module exists."""
+    """The Zendesk webhook router lives in pulsehub.web.webhooks when that module exists.
+
+    Its refreshes go to the configured Celery app (PULSEHUB_BROKER_URL), the one the worker
+    consumes; without it `delay()` would publish to Celery's default app (amqp://localhost)."""
     try:
         webhooks = importlib.import_module("pulsehub.web.webhooks")
     except ModuleNotFoundError as exc:
         if exc.name != "pulsehub.web.webhooks":
             raise
         return
+    from pulsehub.celery_app import make_celery, refresh_enqueuer
+
+    app.state.enqueue_refresh = refresh_enqueuer(make_celery(app.state.settings))
     app.include_router(webhooks.router)
 
 

@@ -53,7 +53,7 @@ def accounts(
         session, q=q, band=band, segment=segment, sort=sort, desc=desc, page=page
     )
     return render(request, "accounts.html", {
-        "result": result, "segments": segments(session), "bands": (*BANDS, "unscored"),
+        "result": result, "segments": segments(session), "bands": (*BANDS, "unscored", "churned"),
         "f": {"q": q, "band": band, "segment": segment, "sort": sort, "desc": desc},
     })  # fmt: skip
 

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import CHURNED, CUSTOMER, churned_on, status_on
 from model.tables import (
     Account,
     Escalation,
@@ -20,7 +21,7 @@ from model.tables import (
     WrittenState,
     utcnow,
 )
-from pulsehub.web.queries.common import latest_snapshots
+from pulsehub.web.queries.common import as_of_day, latest_snapshots
 
 PAGE_SIZE = 100
 HISTORY_DAYS = 180
@@ -47,8 +48,12 @@ def list_accounts(
     page_size: int | None = PAGE_SIZE,
 ) -> AccountPage:
     """One page of accounts with their latest health; filters and sort run in the database.
-    `page_size=None`: every matching account on one page (the CSV export)."""
+    `page_size=None`: every matching account on one page (the CSV export).
+
+    A churned account's row carries `status` "churned": its last band is history, so the band
+    filters leave it out and `band="churned"` lists those accounts."""
     latest = latest_snapshots()
+    day = as_of_day(session)
     cols = {
         "name": Account.name, "arr": Account.arr, "score": latest.c.score,
         "renewal_date": Account.renewal_date, "band": latest.c.band,
@@ -57,7 +62,8 @@ def list_accounts(
     base = (
         select(Account.id, Account.name, Account.segment, Account.tier, Account.arr,
                Account.renewal_date, Account.owner_name, latest.c.band, latest.c.score,
-               latest.c.trend_28d, latest.c.risk_level, latest.c.renewal_risk)
+               latest.c.trend_28d, latest.c.risk_level, latest.c.renewal_risk,
+               status_on(day).label("status"))
         .outerjoin(latest, latest.c.account_id == Account.id)
         .where(Account.is_deleted.is_(False))
     )  # fmt: skip
@@ -66,12 +72,11 @@ def list_accounts(
         base = base.where(
             or_(func.lower(Account.name).like(like), func.lower(Account.owner_name).like(like))
         )
-    if band:
-        base = (
-            base.where(latest.c.band == band)
-            if band != "unscored"
-            else base.where(latest.c.band.is_(None))
-        )
+    if band == CHURNED:
+        base = base.where(churned_on(day))
+    elif band:
+        band_is = latest.c.band.is_(None) if band == "unscored" else latest.c.band == band
+        base = base.where(band_is, not_(churned_on(day)))
     if segment:
         base = base.where(Account.segment == segment)
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
@@ -105,6 +110,7 @@ class AccountDetail:
     overrides: list[ScoreOverride]
     usage: list[tuple[dt.date, int]]
     parent: Account | None
+    status: str = CUSTOMER  # model.lifecycle: customer | churned | not_yet_customer
 
 
 def load_account(session: Session, account_id: int) -> AccountDetail | None:
@@ -159,8 +165,9 @@ def load_account(session: Session, account_id: int) -> AccountDetail | None:
         )
     ]
     parent = session.get(Account, acc.parent_id) if acc.parent_id else None
+    status = session.scalar(select(status_on(as_of_day(session))).where(Account.id == account_id))
     return AccountDetail(acc, latest, history, tickets, counts, escalations, identities,
-                         written, overrides, usage, parent)  # fmt: skip
+                         written, overrides, usage, parent, status or CUSTOMER)  # fmt: skip
 
 
 def _written_state(

@@ -1,5 +1,5 @@
-"""One owner's book: their accounts with health and risk, renewals due, open escalations and
-the tasks pulsehub created for them."""
+"""One owner's book: their current customers (churned accounts left out) with health and
+risk, renewals due, open escalations and the tasks pulsehub created for them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import churned_on
 from model.tables import Account, Escalation, OutboxItem
 from pulsehub.web.queries.common import OPEN_ESCALATION_STATES, as_of_day, latest_snapshots
 
@@ -47,7 +48,8 @@ def load_book(session: Session, owner: str) -> Book:
                Account.owner_sf_id, latest.c.band, latest.c.score, latest.c.risk_level,
                latest.c.renewal_risk)
         .outerjoin(latest, latest.c.account_id == Account.id)
-        .where(Account.owner_name == owner, Account.is_deleted.is_(False))
+        .where(Account.owner_name == owner, Account.is_deleted.is_(False),
+               not_(churned_on(as_of_day(session))))
     ).mappings()  # fmt: skip
     book.accounts = sorted(
         (dict(r) for r in rows),
