@@ -69,7 +69,7 @@ def write_html(ov: Overview, path: Path) -> None:
     generated = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     html = render_standalone(
         "overview.html",
-        {"ov": ov, "chart": overview_charts(ov), "generated": generated, "done": ""},
+        {"ov": ov, "chart": overview_charts(ov, links=False), "generated": generated, "done": ""},
     )
     path.write_text(html, encoding="utf-8")
 

@@ -72,8 +72,10 @@ def stacked_columns(
 def hbars(
     items: Sequence[tuple[str, float]], *, title: str, width: int = 420,
     fmt: Fmt = lambda v: f"{v:,.0f}", colors: Sequence[str] | None = None,
+    links: Sequence[str] | None = None,
 ) -> Markup:  # fmt: skip
-    """Horizontal bars with the value printed after each bar."""
+    """Horizontal bars with the value printed after each bar; with `links`, each bar opens
+    its own page (the accounts or escalations behind it)."""
     row, left = 26, 120
     height = max(1, len(items)) * row + 8
     vmax = max((v for _, v in items), default=0) or 1
@@ -83,12 +85,15 @@ def hbars(
         y = 4 + i * row
         w = bar_w * v / vmax
         fill = colors[i] if colors else color(label, i)
-        body.append(
+        bar = (
             f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" {FONT}>{escape(label.replace("_", " "))}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" rx="2" fill="{fill}">'
             f"<title>{escape(label)}: {escape(fmt(v))}</title></rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + 15}" {FONT}>{escape(fmt(v))}</text>'
         )
+        if links:
+            bar = f'<a href="{escape(links[i])}" class="bar-link">{bar}</a>'
+        body.append(bar)
     return _svg(width, height, body, title)
 
 

@@ -47,11 +47,12 @@ def rows_csv(rows: list[dict[str, Any]]) -> Iterator[str]:
 @router.get("/accounts.csv")
 def accounts_csv(
     user: User, session: DB, q: str = "", band: str = "", segment: str = "", sort: str = "arr",
-    desc: bool = True,
+    desc: bool = True, renews_within: int = 0,
 ) -> StreamingResponse:  # fmt: skip
     result = list_accounts(
-        session, q=q, band=band, segment=segment, sort=sort, desc=desc, page_size=None
-    )
+        session, q=q, band=band, segment=segment, sort=sort, desc=desc, page_size=None,
+        renews_within=max(0, renews_within),
+    )  # fmt: skip
     return StreamingResponse(
         rows_csv(result.rows),
         media_type="text/csv; charset=utf-8",

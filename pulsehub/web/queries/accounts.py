@@ -46,6 +46,7 @@ def list_accounts(
     desc: bool = True,
     page: int = 1,
     page_size: int | None = PAGE_SIZE,
+    renews_within: int = 0,
 ) -> AccountPage:
     """One page of accounts with their latest health; filters and sort run in the database.
     `page_size=None`: every matching account on one page (the CSV export).
@@ -79,6 +80,12 @@ def list_accounts(
         base = base.where(band_is, not_(churned_on(day)))
     if segment:
         base = base.where(Account.segment == segment)
+    if renews_within > 0:  # current customers renewing in the next N days, as the overview counts
+        base = base.where(
+            Account.renewal_date >= day,
+            Account.renewal_date <= day + dt.timedelta(days=renews_within),
+            not_(churned_on(day)),
+        )
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     col = cols.get(sort, Account.arr)
     ordered = col.desc().nulls_last() if desc else col.asc().nulls_last()
