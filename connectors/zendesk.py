@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -291,9 +291,12 @@ class ZendeskConnector:
             ticket_id, body, public=public, status=status, key=key, maybe_sent=maybe_sent
         )
 
-    def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
-        """Set organization fields via update_many (100/call), polling each job to the end."""
-        return self._writer.update_organizations(updates)
+    def update_organizations(
+        self, updates: Sequence[OrgUpdate], maybe_sent: Collection[int] = ()
+    ) -> list[WriteResult]:
+        """Set organization fields via update_many (100/call), polling each job to the end;
+        organizations in `maybe_sent` are read back first and skipped if already set."""
+        return self._writer.update_organizations(updates, maybe_sent)
 
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
         """Open a ticket at most once: Idempotency-Key header, then external_id lookup."""

@@ -18,6 +18,7 @@ from sandbox import (
     zd_export,
     zd_lists,
     zd_org_writes,
+    zd_show_many,
     zd_writes,
 )
 from sandbox.app import Dispatcher
@@ -38,6 +39,7 @@ ROUTES = (
     + sf_writes.ROUTES
     + zd_export.ROUTES
     + zd_lists.ROUTES
+    + zd_show_many.ROUTES
     + zd_comments.ROUTES
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
