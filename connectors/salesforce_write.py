@@ -73,7 +73,10 @@ class SalesforceWriter:
             lambda: sf.restful("sobjects/Account/describe", timeout=timeout)
         )
 
-    def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
+    def update_accounts(
+        self, updates: Sequence[AccountUpdate], maybe_sent: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Accounts in `maybe_sent` are read back first and skipped if they hold the values."""
         results: dict[int, WriteResult] = {}
         pending: list[tuple[int, dict[str, Any]]] = []
         for i, update in enumerate(updates):
@@ -84,7 +87,12 @@ class SalesforceWriter:
                 record = {"attributes": {"type": "Account"}, "id": update.id, **update.fields}
                 pending.append((i, record))
         self._collections(
-            "composite/sobjects", "PATCH", pending, results, confirm=self._accounts_confirmed
+            "composite/sobjects",
+            "PATCH",
+            pending,
+            results,
+            confirm=self._accounts_confirmed,
+            check_first={i for i, u in enumerate(updates) if u.id in maybe_sent},
         )
         sent = [results[i] for i, _ in pending]
         if any(not r.ok and r.error_code in FIELD_ERRORS for r in sent):
@@ -174,16 +182,21 @@ class SalesforceWriter:
         *,
         idempotent: bool = True,
         confirm: Confirm | None = None,
+        check_first: Collection[int] = (),
     ) -> None:
         """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up.
 
         With `confirm`, a call left unanswered is not re-sent whole: the records are read
-        back and only those not yet holding their values are sent again.
+        back and only those not yet holding their values are sent again; records in
+        `check_first` are read back before the first send.
         """
         for round_no in range(LOCK_RETRY_ROUNDS + 1):
             retry: Pending = []
             for chunk in chunks(pending, COLLECTION_LIMIT):
-                self._send_chunk(path, method, chunk, results, retry, idempotent, confirm)
+                self._send_chunk(
+                    path, method, chunk, results, retry, idempotent, confirm, check_first
+                )
+            check_first = ()  # a lock-error re-send follows an answer: nothing to read back
             if not retry:
                 return
             if round_no < LOCK_RETRY_ROUNDS:
@@ -200,6 +213,7 @@ class SalesforceWriter:
         retry: Pending,
         idempotent: bool,
         confirm: Confirm | None,
+        check_first: Collection[int] = (),
     ) -> None:
         timeout = self.connector.policy.timeout
         records = dict(chunk)
@@ -230,7 +244,9 @@ class SalesforceWriter:
                     results[i] = WriteResult.failure(_target(record), exc)
                 return
         else:
-            out = send_confirmed(list(records), send, read_back, self.connector.policy)
+            out = send_confirmed(
+                list(records), send, read_back, self.connector.policy, check_first=check_first
+            )
             for i in out.confirmed:
                 results[i] = WriteResult.success(_target(records[i]), created_id=confirmed[i])
             for i in out.failed:

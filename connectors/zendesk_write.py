@@ -39,8 +39,11 @@ class ZendeskWriter(ZendeskJobs):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
 
-    def tags(self, ticket_id: int, tags: list[str], *, add: bool) -> WriteResult:
-        """PUT adds tags, DELETE removes them; neither touches the ticket's other tags."""
+    def tags(
+        self, ticket_id: int, tags: list[str], *, add: bool, maybe_sent: bool = False
+    ) -> WriteResult:
+        """PUT adds tags, DELETE removes them; neither touches the ticket's other tags. With
+        `maybe_sent`, the ticket is read back first and not written if it already agrees."""
         target = str(ticket_id)
         if self.allowed_tags is not None and (bad := sorted(set(tags) - self.allowed_tags)):
             return WriteResult.failure(
@@ -56,6 +59,7 @@ class ZendeskWriter(ZendeskJobs):
             ),
             lambda keys: self._tags_confirmed(keys, *change),
             self.transport.policy,
+            check_first=[f"0:{target}"] if maybe_sent else (),
         )
         if out.failed:
             return WriteResult.failure(target, unconfirmed(out.error))
@@ -68,9 +72,12 @@ class ZendeskWriter(ZendeskJobs):
         return self.bulk_tag_groups([(ticket_ids, add, remove)])[0]
 
     def bulk_tag_groups(
-        self, groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]]
+        self,
+        groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]],
+        maybe_sent: Collection[int] = (),
     ) -> list[list[WriteResult]]:
-        """Several tag changes, each on its tickets; all jobs are queued, then polled together."""
+        """Several tag changes, each on its tickets; all jobs are queued, then polled together.
+        Tickets in `maybe_sent` are read back first and skipped when they already agree."""
         results: dict[str, WriteResult] = {}
         jobs: list[Job] = []
         keys: list[list[str]] = []
@@ -103,7 +110,8 @@ class ZendeskWriter(ZendeskJobs):
 
             for start in range(0, len(targets), UPDATE_MANY_LIMIT):
                 chunk = [f"{g}:{t}" for t in targets[start : start + UPDATE_MANY_LIMIT]]
-                jobs.append(Job(chunk, submit, confirm))
+                maybe = [k for k in chunk if int(rid(k)) in maybe_sent]
+                jobs.append(Job(chunk, submit, confirm, maybe))
         results.update(self._run_jobs(jobs))
         return [[results[k] for k in group_keys] for group_keys in keys]
 
