@@ -111,6 +111,7 @@ def measure(accounts: int, seed: int, lost: int, unrun: int, workdir: Path) -> d
             log = [r for r in sb.requests if r["system"] != "control"]
             runs[name] = {
                 "tally": tally(log),
+                "requests": len(log),
                 "seconds": time.perf_counter() - started,
                 "errors": list(getattr(report, "errors", []) or []),
                 "writes": list(sb.writes),
@@ -123,6 +124,7 @@ def measure(accounts: int, seed: int, lost: int, unrun: int, workdir: Path) -> d
         "resent": faulted.sent - clean.sent,
         "answer_lost": faulted.answer_lost,
         "never_ran": faulted.never_ran,
+        "requests": {k: v["requests"] for k, v in runs.items()},
         "seconds": {k: round(v["seconds"], 1) for k, v in runs.items()},
         "errors": runs["faulted"]["errors"],
         "_writes": {k: v["writes"] for k, v in runs.items()},
@@ -146,5 +148,6 @@ def main(argv: list[str]) -> None:
     print(
         f"{args.accounts} accounts: {fig['record_writes_clean']} record writes clean, "
         f"{fig['record_writes_faulted']} faulted; answers lost for {fig['answer_lost']}, "
-        f"{fig['never_ran']} never ran; re-sent {fig['resent']}"
+        f"{fig['never_ran']} never ran; re-sent {fig['resent']}; requests "
+        f"{fig['requests']['clean']} clean, {fig['requests']['faulted']} faulted"
     )
