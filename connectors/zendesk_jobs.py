@@ -1,5 +1,11 @@
 """Zendesk `update_many` jobs: submit (re-sending only what a read-back does not confirm),
-then poll every queued job together through `job_statuses/show_many`."""
+then poll every queued job together through `job_statuses/show_many`.
+
+An unanswered submission leaves no job id to poll, so the records are read back through
+`tickets|organizations/show_many` after the policy's backoff. A job Zendesk queued but has
+not run by then reads back as not applied and is sent again: a repeat of the same values,
+never a wrong one.
+"""
 
 from __future__ import annotations
 
