@@ -3,9 +3,9 @@
 Two sandboxes with the same seed and clock; one full `sync` each (in-process, real clients
 on loopback HTTP). The faulted one follows a fixed schedule on every write endpoint
 pulsehub uses (org and ticket `update_many`, the tags endpoint, Salesforce collection
-PATCH): the answers to the first `--lost` requests are lost after the request was applied
-(`lost_response`), then `--unrun` requests are reset before they run (`reset`). Counted from
-the sandboxes' own request logs, one per record a request carries:
+PATCH, ticket creation): the answers to the first `--lost` requests are lost after the
+request was applied (`lost_response`), then `--unrun` requests are reset before they run
+(`reset`). Counted from the sandboxes' own request logs, one per record a request carries:
 
 - sent: record writes in every write request; re-sent = faulted run's sent - clean run's sent
 - answer lost: record writes in requests applied whose answer never came back
@@ -39,6 +39,7 @@ WRITE_ENDPOINTS = (  # (path regex, method) of the field and tag writes
     (r"/tickets/\d+/tags\.json$", "PUT"),
     (r"/tickets/\d+/tags\.json$", "DELETE"),
     (r"/composite/sobjects$", "PATCH"),
+    (r"/tickets\.json$", "POST"),  # escalation tickets (Idempotency-Key + external_id)
 )
 NOT_RUN = {"reset", "timeout", 429, 500, 502, 503}
 

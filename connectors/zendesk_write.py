@@ -228,22 +228,38 @@ class ZendeskWriter(ZendeskJobs):
         return [results[i] for i in range(len(updates))]
 
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
+        """Create once: look the external_id up first; after an unanswered POST, look again
+        before re-sending it (with the same Idempotency-Key, so a replay is safe anyway)."""
         target = ticket.external_id
-        try:
+        found: list[int] = []
+
+        def confirm(keys: list[str]) -> list[str]:
             existing = self._find_by_external_id(ticket.external_id)
-            if existing is not None:
-                logger.info("ticket with external_id exists (#%s); not creating", existing)
-                return WriteResult.success(target, created_id=str(existing))
-            body = self.transport.request(
+            found.extend([] if existing is None else [existing])
+            return keys if existing is not None else []
+
+        try:
+            if confirm([target]):
+                logger.info("ticket with external_id exists (#%s); not creating", found[0])
+                return WriteResult.success(target, created_id=str(found[0]))
+        except (Retriable, Fatal) as exc:
+            return WriteResult.failure(target, exc)
+        out = send_confirmed(
+            [target],
+            lambda _: self.transport.request(
                 "POST",
                 "tickets.json",
                 json={"ticket": ticket.payload()},
                 headers={"Idempotency-Key": idempotency_key[:255]},
-                idempotent=True,  # the Idempotency-Key makes re-sending safe
-            )
-        except (Retriable, Fatal) as exc:
-            return WriteResult.failure(target, exc)
-        return WriteResult.success(target, created_id=str(body["ticket"]["id"]))
+                idempotent=False,  # unanswered: looked up by external_id before a re-send
+            ),
+            confirm,
+            self.transport.policy,
+        )
+        if out.failed:
+            return WriteResult.failure(target, unconfirmed(out.error))
+        created = found[0] if out.confirmed else (out.response or {})["ticket"]["id"]
+        return WriteResult.success(target, created_id=str(created))
 
     def _find_by_external_id(self, external_id: str) -> int | None:
         body = self.transport.request("GET", "tickets.json", params={"external_id": external_id})

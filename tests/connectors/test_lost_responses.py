@@ -17,7 +17,7 @@ from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_records import AccountUpdate
 from connectors.zendesk import ZendeskConnector
-from connectors.zendesk_records import OrgUpdate
+from connectors.zendesk_records import OrgUpdate, TicketCreate
 from sandbox import Sandbox
 from sync.writeback import allowed_ticket_tags
 from tests.connectors.conftest import sandbox_salesforce, sandbox_zenpy
@@ -176,3 +176,12 @@ def test_a_collection_patch_that_never_ran_resends_only_the_differing(sb, sf) ->
 )
 def test_same_value_allows_for_the_apis_spelling(sent: Any, stored: Any, same: bool) -> None:
     assert same_value(sent, stored) is same
+
+
+def test_lost_answer_to_a_ticket_creation_is_looked_up_not_resent(sb, zd) -> None:
+    spec = TicketCreate(subject="Escalation", body="Usage fell", external_id="esc-lost-1")
+    sb.faults.add(r"/tickets\.json$", "lost_response", method="POST")
+    result = zd.create_ticket(spec, idempotency_key="esc-lost-1-key")
+    created = [w for w in sb.writes if w["kind"] == "ticket_created"]
+    assert result.ok and [result.created_id] == [w["target_id"] for w in created]
+    assert len(_calls(sb, "POST", "/tickets.json")) == 1
