@@ -7,20 +7,24 @@ the sandbox's request log: what was sent, what was read back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from connectors.confirm import same_value
 from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce_records import AccountUpdate
+from connectors.salesforce_fields import SalesforceFieldMap
+from connectors.salesforce_records import AccountUpdate, TaskCreate
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from sandbox import Sandbox
 from sync.writeback import allowed_ticket_tags
-from tests.connectors.conftest import sandbox_salesforce, sandbox_zenpy
+from tests.connectors.conftest import fake_salesforce, sandbox_salesforce, sandbox_zenpy
+from tests.connectors.fake_salesforce import FakeOrg
 from tests.sync.conftest import live_tickets
 
 POLICY = RetryPolicy(max_attempts=3, initial_wait=0, max_wait=0, sleep=lambda _: None)
@@ -185,3 +189,38 @@ def test_lost_answer_to_a_ticket_creation_is_looked_up_not_resent(sb, zd) -> Non
     created = [w for w in sb.writes if w["kind"] == "ticket_created"]
     assert result.ok and [result.created_id] == [w["target_id"] for w in created]
     assert len(_calls(sb, "POST", "/tickets.json")) == 1
+
+
+def test_lost_answer_to_a_task_upsert_is_read_back_by_key(policy: RetryPolicy) -> None:
+    """With a Task key field, a reset after the upsert ran for one task: the read-back by
+    key confirms it (with its Id) and only the other task is sent again."""
+    org = FakeOrg()
+    org.tables["Task"] = [
+        {
+            "Id": "00T1",
+            "Pulsehub_Key__c": "task-1",
+            "SystemModstamp": "2024-01-01T00:00:00.000+0000",
+        }
+    ]
+    org.collection_results = [[{"id": "00T2", "success": True, "errors": [], "created": True}]]
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: requests.PreparedRequest) -> Any:
+        if "/composite/sobjects/Task/" in (request.url or "") and not sent:
+            sent.append(json.loads(request.body or b"{}"))
+            raise requests.ConnectionError("connection reset after the upsert ran")
+        return org.handler(request)
+
+    client, _ = fake_salesforce(handler)
+    fields = SalesforceFieldMap(task_key_field="Pulsehub_Key__c")
+    connector = SalesforceConnector(client, fields, policy=policy, bulk_threshold=None)
+    tasks = [
+        TaskCreate(what_id="001A", owner_id="005A", subject="Renewal at risk", key=f"task-{n}")
+        for n in (1, 2)
+    ]
+    results = connector.create_tasks(tasks)
+    assert [(r.ok, r.created_id) for r in results] == [(True, "00T1"), (True, "00T2")]
+    assert len(sent[0]["records"]) == 2
+    [resent] = org.collection_requests
+    assert [r["Pulsehub_Key__c"] for r in resent["records"]] == ["task-2"]
+    assert any("FROM Task WHERE Pulsehub_Key__c IN" in q for q in org.queries)
