@@ -1,7 +1,9 @@
-"""My book: one owner's accounts, renewals in 90 days, open escalations and tasks."""
+"""My book: one owner's accounts, renewals in 90 days, open escalations and tasks, and a preview
+of the weekly digest they will get."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +13,8 @@ from sqlalchemy.orm import Session
 from pulsehub.web.auth import Principal, require_user
 from pulsehub.web.queries.book import RENEWAL_WINDOW_DAYS, load_book, owners
 from pulsehub.web.rendering import render, session_scope
+from reporting.digest import build_digests, render_text
+from sync.digest import week_ending
 
 router = APIRouter()
 DB = Annotated[Session, Depends(session_scope)]
@@ -27,7 +31,12 @@ def own_name(user: Principal, names: list[str]) -> str:
 def book(request: Request, user: User, session: DB, owner: str = "") -> HTMLResponse:
     names = owners(session)
     chosen = owner if owner in names else own_name(user, names)
+    digest = None
+    if chosen:
+        today = dt.datetime.now(dt.UTC).date()
+        found = build_digests(session, week_ending(today), chosen)
+        digest = render_text(found[0]) if found else None
     return render(request, "book.html", {
         "owners": names, "owner": chosen, "window": RENEWAL_WINDOW_DAYS,
-        "book": load_book(session, chosen) if chosen else None,
+        "book": load_book(session, chosen) if chosen else None, "digest": digest,
     })  # fmt: skip

@@ -97,12 +97,14 @@ def decide_identity(
     if decision not in ("accept", "reject"):
         raise LookupError(f"unknown decision {decision!r}")
     chosen = (account_id or other_account_id).strip()
-    target = int(chosen) if chosen.isdigit() else None
-    if decision == "accept" and target is None:
+    if decision == "accept" and not chosen:
         return _back("/ops/identities", "choose an account to link to")
     with transaction(request.app.state.factory) as session:
-        if target is not None and session.get(Account, target) is None:
-            raise LookupError(f"no account with id {target}")
+        target = None
+        if decision == "accept":
+            target, why = find_account(session, chosen)
+            if target is None:
+                return _back("/ops/identities", why)
         decide(session, identity_id, target, reject=decision == "reject")
     log.info("%s %sed identity %s", user.name, decision, identity_id)
     return _back("/ops/identities", f"identity {identity_id} {decision}ed")

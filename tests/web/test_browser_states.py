@@ -102,3 +102,23 @@ def test_an_operator_triages_the_inbox_and_downloads_a_csv(chromium, site, shots
     lines = Path(download.value.path()).read_text().splitlines()
     total = int(page.text_content("[data-testid=accounts-total]") or 0)
     assert lines[0].startswith("id,name") and len(lines) == total + 1
+
+
+def test_my_book_and_its_digest_preview_and_a_kpi_click_through(
+    chromium, site, shots: Path
+) -> None:  # noqa: F811
+    base, factory = site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    page.goto(f"{base}/book")
+    owner = page.eval_on_selector_all("select[name=owner] option", "os => os.map(o => o.value)")[1]
+    page.select_option("select[name=owner]", owner)  # submits on change
+    page.wait_for_selector("[data-testid=book-accounts]")
+    assert owner in page.url.replace("+", " ").replace("%20", " ")
+    preview = page.text_content("[data-testid=digest-preview]") or ""
+    assert preview.startswith(f"pulsehub weekly digest for {owner}")
+    page.screenshot(path=str(shots / "book.png"), full_page=True)
+    page.goto(f"{base}/")
+    shown = page.text_content("[data-testid=band-yellow]")
+    page.click("a:has([data-testid=band-yellow])")
+    page.wait_for_url("**/accounts?band=yellow")
+    assert page.text_content("[data-testid=accounts-total]") == shown

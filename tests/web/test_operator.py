@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from model.tables import ExternalIdentity, OutboxItem, ScoreOverride, Ticket
+from model.tables import Account, ExternalIdentity, OutboxItem, ScoreOverride, Ticket
 from tests.web.conftest import OPERATOR_TOKEN, client_for
 
 
@@ -57,15 +57,21 @@ def test_accept_needs_an_existing_account(app_parts):
     ops = client_for(app, OPERATOR_TOKEN)
     r = ops.post(f"/ops/identities/{book.review_ids[1]}", data={"decision": "accept"})
     assert "choose%20an%20account" in r.headers["location"]
-    assert (
-        ops.post(
-            f"/ops/identities/{book.review_ids[1]}",
-            data={"decision": "accept", "account_id": "99999"},
-        ).status_code
-        == 404
+    missing = ops.post(
+        f"/ops/identities/{book.review_ids[1]}", data={"decision": "accept", "account_id": "99999"}
     )
+    assert missing.status_code == 303 and "no%20account%2099999" in missing.headers["location"]
     with factory() as s:
         assert s.get(ExternalIdentity, book.review_ids[1]).manual is False
+        name = s.get(Account, 7).name
+    by_name = ops.post(
+        f"/ops/identities/{book.review_ids[1]}",
+        data={"decision": "accept", "other_account_id": name.lower()},
+    )
+    assert by_name.status_code == 303 and "accepted" in by_name.headers["location"]
+    with factory() as s:
+        linked = s.get(ExternalIdentity, book.review_ids[1])
+        assert (linked.account_id, linked.manual) == (7, True)
 
 
 def test_override_is_validated_then_inserted_and_revoked(app_parts):
