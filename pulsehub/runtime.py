@@ -15,6 +15,7 @@ from connectors.http import redact
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
+from sync.deadband import DeadBand
 from sync.jobs import (
     JobConfig,
     drain_job,
@@ -66,6 +67,7 @@ class Runtime:
                 else None
             ),
             writeback_policy=self.settings.writeback_policy,
+            deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
         )
 

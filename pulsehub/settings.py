@@ -104,6 +104,16 @@ class DigestSettings(BaseModel):
         return bool(self.smtp_host and self.from_address)
 
 
+class DeadBandSettings(BaseModel):
+    """Largest move of a written-back number that is not written (0: write every change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: float = Field(1.0, ge=0, le=100, description="health score points")
+    risk: float = Field(2.0, ge=0, le=100, description="renewal-risk percentage points")
+    trend: float = Field(2.0, ge=0, le=100, description="28-day trend points")
+
+
 class Settings(BaseSettings):
     """Everything pulsehub reads from its environment."""
 
@@ -129,6 +139,7 @@ class Settings(BaseSettings):
         "own",
         description="hand edits of pulsehub's fields: 'own' leaves them, 'reassert' overwrites",
     )
+    writeback_deadband: DeadBandSettings = DeadBandSettings()
     backfill_weeks: int = Field(
         12, ge=0, le=104, description="first sync: weekly snapshots replayed from history (0: none)"
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import transaction
 from sync import outbox, push
+from sync.deadband import DeadBand
 from sync.digest import digest_routes
 from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
@@ -34,6 +35,7 @@ class JobConfig:
     notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
     writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
+    deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Any | None = None  # connectors.email.EmailSender for the digest emails
     slack_url: str | None = None  # the digest's Slack incoming webhook
 
@@ -91,6 +93,7 @@ def make_steps(
         escalate=escalate if config.rules is not None else None,
         push=push_all if routes else None,
         writeback_policy=config.writeback_policy,
+        deadband=config.deadband,
         backfill=(lambda session, as_of: _backfill_first_run(session, as_of, config))
         if account_ids is None
         else None,

@@ -23,6 +23,7 @@ from model.tables import QuarantinedRecord, SyncRun, utcnow
 from model.upsert import upsert_rows
 from sync import cursors, outbox, runs
 from sync.crashpoints import crash_point
+from sync.deadband import DeadBand
 from sync.heap import long_lived_frozen
 from sync.mapping import SINKS, Sink
 from sync.writeback import PlannedWrite, plan_chunks
@@ -206,6 +207,7 @@ class Steps:
     escalate: Callable[[Session, dt.date], tuple[dict[str, int], list[outbox.CreateRequest]]] | None
     push: Callable[[sessionmaker[Session]], dict[str, Any]] | None
     writeback_policy: str = "own"
+    deadband: DeadBand | None = None  # small numeric moves are not written (sync/deadband.py)
     # replays history once; runs only after a complete pull, so no past day is scored on a
     # partial pull (today's snapshot is upserted again by the next run; past ones are not)
     backfill: Callable[[Session, dt.date], None] | None = None
@@ -385,7 +387,7 @@ def _decide_committed(
 def _plan(session: Session, steps: Steps, report: RunReport, *, dry_run: bool) -> int:
     """Diff desired against written state into the outbox (a dry run only counts); returns
     how many writes were planned."""
-    chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope)
+    chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope, band=steps.deadband)
     summary = outbox.enqueue_chunks(
         session, chunks, sweep=steps.plan_scope is None, dry_run=dry_run
     )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,46 +26,11 @@ from model.tables import (
     OutboxItem,
     ScoreOverride,
 )
-from pulsehub.web.app import create_app
 from sync.outbox import record_failure
-from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, web_settings
-from tests.web.server import CHROMIUM_ARGS, require_chromium, screenshot_dir, serve
+from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN
+from tests.web.server import sign_in
 
 pytestmark = pytest.mark.browser
-VIEWPORT = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path_factory) -> Path:
-    return screenshot_dir(tmp_path_factory.mktemp("screenshots"))
-
-
-@pytest.fixture
-def site(demo_factory) -> Iterator[tuple[str, Any]]:
-    factory, url = demo_factory
-    with serve(create_app(web_settings(url), factory)) as base:
-        yield base, factory
-
-
-def sign_in(chromium: Any, base: str, token: str) -> Any:
-    page = chromium.new_page(viewport=VIEWPORT)
-    page.goto(f"{base}/")
-    assert "/login" in page.url  # anonymous visitors are sent to the login form
-    page.fill("input[name=token]", token)
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def expected_overview(factory: Any) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from model.tables import Account, Escalation, HealthSnapshot
 from pulsehub.web.app import create_app
 from pulsehub.web.queries.common import as_of_day
 from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, web_settings
-from tests.web.server import serve
-from tests.web.test_browser import VIEWPORT, chromium, shots, sign_in, site  # noqa: F401
+from tests.web.server import serve, sign_in
 
 pytestmark = pytest.mark.browser
 PAGES = ("/", "/accounts", "/book", "/escalations", "/support", "/adoption", "/ops")
@@ -33,7 +32,7 @@ def empty_site(tmp_path) -> Iterator[str]:
     engine.dispose()
 
 
-def test_every_page_reads_right_on_an_empty_database(chromium, empty_site, shots: Path) -> None:  # noqa: F811
+def test_every_page_reads_right_on_an_empty_database(chromium, empty_site, shots: Path) -> None:
     page = sign_in(chromium, empty_site, VIEWER_TOKEN)
     for path in PAGES:
         response = page.goto(empty_site + path)
@@ -62,7 +61,7 @@ def _one(factory: Any, churned: bool) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def test_insufficient_data_and_churned_accounts_say_so(chromium, site, shots: Path) -> None:  # noqa: F811
+def test_insufficient_data_and_churned_accounts_say_so(chromium, site, shots: Path) -> None:
     base, factory = site
     page = sign_in(chromium, base, VIEWER_TOKEN)
     thin, _ = _one(factory, churned=False)
@@ -77,7 +76,7 @@ def test_insufficient_data_and_churned_accounts_say_so(chromium, site, shots: Pa
     page.screenshot(path=str(shots / "accounts-churned.png"), full_page=True)
 
 
-def test_an_operator_triages_the_inbox_and_downloads_a_csv(chromium, site, shots: Path) -> None:  # noqa: F811
+def test_an_operator_triages_the_inbox_and_downloads_a_csv(chromium, site, shots: Path) -> None:
     base, factory = site
     page = sign_in(chromium, base, OPERATOR_TOKEN)
     page.goto(f"{base}/escalations")
@@ -106,8 +105,8 @@ def test_an_operator_triages_the_inbox_and_downloads_a_csv(chromium, site, shots
 
 def test_my_book_and_its_digest_preview_and_a_kpi_click_through(
     chromium, site, shots: Path
-) -> None:  # noqa: F811
-    base, factory = site
+) -> None:
+    base, _ = site
     page = sign_in(chromium, base, VIEWER_TOKEN)
     page.goto(f"{base}/book")
     owner = page.eval_on_selector_all("select[name=owner] option", "os => os.map(o => o.value)")[1]
