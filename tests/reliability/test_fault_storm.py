@@ -26,7 +26,8 @@ from model.db import upgrade
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from tests.reliability.test_crash import _sandbox_state, _state
+from tests.reliability.crashkit import db_state as _state
+from tests.reliability.crashkit import sandbox_state as _sandbox_state
 
 pytestmark = pytest.mark.slow
 
