@@ -13,11 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.errors import ConfigError
+
 ENV_PREFIX = "PULSEHUB_"
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the operator: where it is, what is wrong, how to fix it."""
 
 
 class SalesforceSettings(BaseModel):
