@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import sys
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pulsehub.failures import exit_code
 from pulsehub.settings import ConfigError, get_settings
 
 app = typer.Typer(
@@ -29,6 +31,11 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(identity_app, name="identity")
 console = Console()
+_verbose = {"on": False}  # set by the -v callback; decides whether a failure shows its traceback
+DayOpt = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="score as of YYYY-MM-DD (default today)"),
+]
 
 
 def _register_subcommands() -> None:
@@ -47,22 +54,23 @@ def _register_subcommands() -> None:
                 raise
 
 
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
-
-
 def _runtime():  # type: ignore[no-untyped-def]
+    """The wiring for a command, once settings and the database are known to be usable."""
+    from pulsehub.commands.db import require_database
     from pulsehub.runtime import Runtime
 
-    try:
-        return Runtime(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
+    rt = Runtime(get_settings())
+    require_database(rt.engine)
+    return rt
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="debug logs; tracebacks on errors")
+    ] = False,
+) -> None:
+    _verbose["on"] = verbose
     level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -70,10 +78,18 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the schema (Alembic)."""
-    from model.db import redact_url, upgrade
+    from sqlalchemy.exc import DBAPIError
+
+    from model.db import explain_database_error, redact_url, upgrade
 
     url = get_settings().database_url
-    upgrade(url, revision)
+    try:
+        upgrade(url, revision)
+    except DBAPIError as exc:
+        problem = explain_database_error(exc, url.removeprefix("sqlite:///"))
+        if problem is None:
+            raise
+        raise ConfigError(f"PULSEHUB_DATABASE_URL={redact_url(url)}: {problem}") from exc
     console.print(f"database {redact_url(url)} at revision {revision}")
 
 
@@ -82,23 +98,14 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the write plan, write nothing")
     ] = False,
-    as_of: Annotated[
-        str | None, typer.Option(help="score as of YYYY-MM-DD (default today)")
-    ] = None,
+    as_of: DayOpt = None,
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
     from pulsehub.report import SyncProgress, print_plan, print_run
 
     rt = _runtime()
-    try:
-        with SyncProgress(console) as progress:
-            report = rt.sync(
-                dry_run=dry_run,
-                as_of=dt.date.fromisoformat(as_of) if as_of else None,
-                progress=progress,
-            )
-    except ConfigError as exc:
-        _fail(str(exc))
+    with SyncProgress(console) as progress:
+        report = rt.sync(dry_run=dry_run, as_of=as_of.date() if as_of else None, progress=progress)
     print_run(console, report)
     if dry_run:
         print_plan(console, report.plan_sample, sum(report.planned.values()))
@@ -161,24 +168,59 @@ def identity_reject(identity_id: int) -> None:
     console.print(f"identity {identity_id} rejected")
 
 
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port on 127.0.0.1")]
+AccountsOpt = Annotated[int, typer.Option(min=1, help="synthetic accounts in the sandbox")]
+
+
+def _database_url(value: str) -> str:
+    from model.db import normalize_database_url
+
+    try:
+        return normalize_database_url(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _fault_profile(value: str) -> str:
+    from sandbox.faults import PROFILES
+
+    if value not in PROFILES:
+        raise typer.BadParameter(
+            f"unknown fault profile {value!r}; use one of {', '.join(PROFILES)}"
+        )
+    return value
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: int = 8765,
-    accounts: int = 200,
+    port: PortOpt = 8765,
+    accounts: AccountsOpt = 200,
     seed: int = 7,
-    faults: Annotated[str, typer.Option(help="none | flaky | storm")] = "none",
+    faults: Annotated[
+        str, typer.Option(help="none | flaky | storm", callback=_fault_profile)
+    ] = "none",
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
 
-    cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+    try:
+        cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise ConfigError(
+            f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror}) — "
+            "stop what holds it or choose another port with --port"
+        ) from exc
 
 
 @app.command()
 def demo(
-    accounts: Annotated[int, typer.Option(help="synthetic accounts in the sandbox")] = 200,
+    accounts: AccountsOpt = 200,
     seed: int = 7,
-    database: Annotated[str, typer.Option(help="database URL")] = "sqlite:///var/demo.db",
+    database: Annotated[
+        str, typer.Option(help="database URL", callback=_database_url)
+    ] = "sqlite:///var/demo.db",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
     from pulsehub.demo import run_demo
@@ -190,6 +232,7 @@ def demo(
 @app.command()
 def worker(concurrency: int = 2, loglevel: str = "INFO") -> None:
     """Run a Celery worker (Redis broker from PULSEHUB_BROKER_URL)."""
+    _runtime().close()  # settings, configs and the database are usable before tasks arrive
     from pulsehub.celery_app import celery
 
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}"])
@@ -204,22 +247,29 @@ def beat(loglevel: str = "INFO") -> None:
 
 
 @app.command()
-def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+def web(host: str = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Serve the dashboard, API and Zendesk webhook."""
     import uvicorn
 
-    uvicorn.run("pulsehub.web.app:create_app", factory=True, host=host, port=port)
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
+    from pulsehub.web.app import create_app
+
+    settings = get_settings()  # built here, so a bad setting or database fails before serving
+    application = create_app(settings, make_session_factory(open_database(settings.database_url)))
+    uvicorn.run(application, host=host, port=port)
 
 
 _register_subcommands()
 
 
 def run() -> None:
+    """The console script: a bad argument, setting, file or database is one message, exit 2."""
     try:
-        app()
-    except ConfigError as exc:
-        console.print(f"[bold red]configuration error:[/] {exc}")
-        sys.exit(2)
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        sys.exit(exit_code(exc, verbose=_verbose["on"]))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ def create_app(
     app.state.auth = Authenticator(settings)
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     if not app.state.auth.configured:
-        log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
+        log.warning(
+            "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
+            'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
+        )
     for module in (login, pages, operator, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
