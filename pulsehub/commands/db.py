@@ -29,8 +29,13 @@ def require_database(
 
 def open_database(url: str, *, variable: str = DATABASE_VARIABLE) -> Engine:
     """An engine on `url`, checked now (see `require_database`)."""
-    from model.db import make_engine
+    from model.db import make_engine, normalize_database_url
+    from pulsehub.settings import ConfigError
 
+    try:
+        url = normalize_database_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: {exc}") from None
     return require_database(make_engine(url), variable=variable)
 
 
