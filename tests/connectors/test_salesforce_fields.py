@@ -38,7 +38,7 @@ def test_remapped_and_extra_fields_reach_the_record(policy, tmp_path: Path) -> N
     path.write_text("arr: Annual_Revenue__c\ntier: null\nextra_fields: [NumberOfEmployees]\n")
     org = FakeOrg()
     org.tables["Account"] = [
-        {"Id": "001A", "Name": "Acme", "Annual_Revenue__c": 5.0, "NumberOfEmployees": 40,
+        {"Id": "001000000000000AAA", "Name": "Acme", "Annual_Revenue__c": 5.0, "NumberOfEmployees": 40,
          "IsDeleted": False, "SystemModstamp": sf_ts(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))}
     ]  # fmt: skip
     sf, _ = fake_salesforce(org.handler)
