@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from model.db import upgrade
-
-PULSEHUB = Path(sys.executable).with_name("pulsehub")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.reliability.test_bad_input import PULSEHUB, clean_env
+from tests.web.server import free_port
 
 
 def _startup_lines(env: dict[str, str], cwd: Path) -> list[str]:
     """stderr of `pulsehub web` until uvicorn says it is serving (then the process is ended)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PULSEHUB_")}
     proc = subprocess.Popen(
-        [str(PULSEHUB), "web", "--port", str(_free_port())],
-        env={**base, **env},
+        [str(PULSEHUB), "web", "--port", str(free_port())],
+        env=clean_env(env),
         cwd=cwd,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from model.db import upgrade
+from tests.web.server import free_port
 
 CORPUS = yaml.safe_load((Path(__file__).with_name("bad_input.yaml")).read_text())
 PULSEHUB = Path(sys.executable).with_name("pulsehub")
@@ -31,12 +32,6 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     print(f"\nbad-input corpus: {TRIED['cases']} cases, {TRIED['tracebacks']} tracebacks")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _fill(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, str):
         for key, sub in names.items():
@@ -49,12 +44,17 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def run_pulsehub(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """The console script in a clean environment: only PATH-like variables and `env`."""
+def clean_env(env: dict[str, str]) -> dict[str, str]:
+    """This environment without any PULSEHUB_* variable, plus `env`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PULSEHUB_")}
+    return {**base, "COLUMNS": "80", **env}
+
+
+def run_pulsehub(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """The console script with only `env` for PULSEHUB_* settings: (exit code, output)."""
     proc = subprocess.run(
         [str(PULSEHUB), *args],
-        env={**base, "COLUMNS": "80", **env},
+        env=clean_env(env),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -76,7 +76,7 @@ def _run_case(case: dict[str, Any], tmp_path: Path, migrated: str, port: int) ->
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c["id"] for c in CORPUS])
 def test_bad_input_is_refused_with_a_short_message(case, tmp_path, migrated) -> None:
-    port = _free_port()
+    port = free_port()
     holder = socket.create_server(("127.0.0.1", port)) if case.get("busy") else None
     try:
         code, output = _run_case(case, tmp_path, migrated, port)
