@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
-from celery import Celery
-from celery.schedules import crontab
+from celery import Celery, signals
 
+from pulsehub.logs import configure_logging, log_format
 from pulsehub.settings import get_settings
 from sync import tasks
 from sync.schedule import load_schedule
@@ -25,11 +26,7 @@ def beat_schedule() -> dict[str, Any]:
     for name, entry in load_schedule(get_settings().schedule_file).items():
         if not entry.enabled:
             continue
-        if entry.cron:
-            minute, hour = entry.cron.split()
-            when: Any = crontab(minute=minute, hour=hour)
-        else:
-            when = float(entry.every or 0)
+        when = entry.trigger()
         task = TASK_FOR_JOB[name]
         if name == "incremental_sync" and get_settings().distributed:
             task = TASK_FOR_JOB["distributed_sync"]
@@ -69,6 +66,14 @@ def _redis() -> Any:
     import redis
 
     return redis.Redis.from_url(get_settings().broker_url)
+
+
+@signals.setup_logging.connect
+def _logging(loglevel: Any = None, **_: Any) -> None:
+    """Celery's processes log in PULSEHUB_LOG_FORMAT too (connecting here replaces Celery's
+    own logging set-up)."""
+    level = loglevel if isinstance(loglevel, int) else logging.getLevelName(loglevel or "INFO")
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
 
 
 celery = make_celery()

@@ -7,25 +7,34 @@ import errno
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from pulsehub.commands.health import DEFAULT_SCHEDULE
 from pulsehub.failures import exit_code
 from pulsehub.settings import ConfigError, get_settings
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="The loopback simulator of Salesforce, Zendesk and the usage API.")
-outbox_app = typer.Typer(
-    help="Write-back outbox: drain it, retry dead letters.", no_args_is_help=True
+db_app = typer.Typer(rich_markup_mode=None, help="Database schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    rich_markup_mode=None, help="The loopback simulator of Salesforce, Zendesk and the usage API."
 )
-identity_app = typer.Typer(help="Identity resolution review queue.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Write-back outbox: drain it, retry dead letters.",
+    no_args_is_help=True,
+)
+identity_app = typer.Typer(
+    rich_markup_mode=None, help="Identity resolution review queue.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(outbox_app, name="outbox")
@@ -46,6 +55,7 @@ def _register_subcommands() -> None:
         ("score", "pulsehub.commands.score"),
         ("escalations", "pulsehub.commands.escalations"),
         ("report", "pulsehub.commands.report"),
+        ("healthcheck", "pulsehub.commands.health"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)
@@ -70,9 +80,11 @@ def main(
         bool, typer.Option("--verbose", "-v", help="debug logs; tracebacks on errors")
     ] = False,
 ) -> None:
+    from pulsehub.logs import configure_logging, log_format
+
     _verbose["on"] = verbose
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level, log_format())  # a bad PULSEHUB_LOG_FORMAT is a ConfigError
 
 
 @db_app.command("upgrade")
@@ -102,10 +114,17 @@ def sync(
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
     from pulsehub.report import SyncProgress, print_plan, print_run
+    from sync.pipeline import SourcesUnavailable
 
     rt = _runtime()
-    with SyncProgress(console) as progress:
-        report = rt.sync(dry_run=dry_run, as_of=as_of.date() if as_of else None, progress=progress)
+    try:
+        with SyncProgress(console) as progress:
+            report = rt.sync(
+                dry_run=dry_run, as_of=as_of.date() if as_of else None, progress=progress
+            )
+    except SourcesUnavailable as exc:
+        console.print(f"[bold red]sync failed:[/] {exc}")
+        raise typer.Exit(1) from None
     print_run(console, report)
     if dry_run:
         print_plan(console, report.plan_sample, sum(report.planned.values()))
@@ -133,9 +152,14 @@ def outbox_retry(item_ids: list[int]) -> None:
 @app.command()
 def status(limit: int = 10) -> None:
     """Recent runs, cursors, outbox backlog, dead letters and quarantine."""
+    from model.db import transaction
     from pulsehub.report import print_status
+    from sync.runs import reap_dead_runs
 
-    print_status(console, _runtime().factory, limit=limit)
+    factory = _runtime().factory
+    with transaction(factory) as session:
+        reap_dead_runs(session)
+    print_status(console, factory, limit=limit)
 
 
 @identity_app.command("review")
@@ -168,7 +192,7 @@ def identity_reject(identity_id: int) -> None:
     console.print(f"identity {identity_id} rejected")
 
 
-PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port on 127.0.0.1")]
+PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free one)")]
 AccountsOpt = Annotated[int, typer.Option(min=1, help="synthetic accounts in the sandbox")]
 
 
@@ -199,12 +223,29 @@ def sandbox_serve(
     faults: Annotated[
         str, typer.Option(help="none | flaky | storm", callback=_fault_profile)
     ] = "none",
+    clock: Annotated[
+        str, typer.Option(help="real, or a fixed ISO start such as 2025-06-02T15:30:00Z")
+    ] = "real",
+    print_env: Annotated[
+        bool,
+        typer.Option(
+            "--print-env",
+            help="print `export PULSEHUB_...` lines for every variable pulsehub needs",
+        ),
+    ] = False,
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
+    from sandbox.clock import parse_clock
 
     try:
-        cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+        parse_clock(clock)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--clock") from None
+    try:
+        cli_main(
+            port=port, accounts=accounts, seed=seed, faults=faults, clock=clock, print_env=print_env
+        )
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise
@@ -239,11 +280,17 @@ def worker(concurrency: int = 2, loglevel: str = "INFO") -> None:
 
 
 @app.command()
-def beat(loglevel: str = "INFO") -> None:
+def beat(
+    loglevel: str = "INFO",
+    schedule_file: Annotated[
+        Path, typer.Option(help="where beat keeps its schedule state (a writable path)")
+    ] = DEFAULT_SCHEDULE,
+) -> None:
     """Run Celery beat with the configured schedule."""
     from pulsehub.celery_app import celery
 
-    celery.start(["beat", f"--loglevel={loglevel}"])
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 @app.command()
@@ -253,11 +300,17 @@ def web(host: str = "127.0.0.1", port: PortOpt = 8000) -> None:
 
     from model.db import make_session_factory
     from pulsehub.commands.db import open_database
+    from pulsehub.logs import configure_logging, log_format
     from pulsehub.web.app import create_app
 
-    settings = get_settings()  # built here, so a bad setting or database fails before serving
-    application = create_app(settings, make_session_factory(open_database(settings.database_url)))
-    uvicorn.run(application, host=host, port=port)
+    # uvicorn's loggers write through the root handler: one format (text or JSON) for all,
+    # at PULSEHUB_LOG_LEVEL (a long-running service logs its requests and start-up)
+    settings = get_settings()  # read here, so a bad setting or database fails before serving
+    engine = open_database(settings.database_url)
+    level = logging.getLevelName(settings.log_level.upper())
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
+    application = create_app(settings, make_session_factory(engine))
+    uvicorn.run(application, host=host, port=port, log_config=None)
 
 
 _register_subcommands()

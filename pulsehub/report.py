@@ -69,6 +69,7 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
         t = Table(title="recent runs")
         for col in ("id", "kind", "status", "started", "seconds", "pulled", "errors"):
             t.add_column(col)
+        t.add_column("why", overflow="fold")
         for r in runs:
             st = r.stats or {}
             t.add_row(
@@ -79,6 +80,7 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
                 str(st.get("seconds", "")),
                 str(sum((st.get("pulled") or {}).values())),
                 str(len(st.get("errors") or [])),
+                (r.error or "")[:200] if r.status in ("aborted", "failed") else "",
             )
         console.print(t)
         cur = Table(title="cursors")

@@ -96,6 +96,13 @@ class Measure(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Measure:
+        try:  # the placeholders scoring fills: {value}, {tag} (repeat issues), {s} (plural)
+            self.text.format(value="1", tag="tag", s="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"text {self.text!r} uses an unknown placeholder ({exc}): use {{value}}, "
+                "{tag} or {s}"
+            ) from None
         n = self.normalization
         if isinstance(n, Linear) and (n.good > n.poor) != (self.direction == "higher_is_better"):
             raise ValueError(f"direction {self.direction} contradicts poor={n.poor}, good={n.good}")

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync import push
+from model.db import transaction
+from sync import outbox, push
 from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
@@ -62,6 +63,19 @@ def make_steps(
         attach_field_store(factory, connectors.get("salesforce"))
         return push.drain(factory, routes).as_dict()
 
+    def alert(factory: sessionmaker[Session], run_id: int, message: str) -> None:
+        """Post a failed run to the rules' notify webhook, through the outbox (retried)."""
+        url = config.rules.notify.url if config.rules is not None else None
+        if url is None or "notify" not in routes:
+            return
+        payload = {"text": message, "event": "run_failed", "run_id": run_id}
+        request = CreateRequest(
+            f"run-failed:{run_id}", "webhook", "notify", {"url": str(url), "payload": payload}
+        )
+        with transaction(factory) as session:
+            outbox.enqueue_creates(session, [request])
+        push.drain(factory, {"notify": routes["notify"]})
+
     return Steps(
         score=score,
         escalate=escalate if config.rules is not None else None,
@@ -71,6 +85,7 @@ def make_steps(
         if account_ids is None
         else None,
         plan_scope=account_ids,
+        alert=alert,
     )
 
 

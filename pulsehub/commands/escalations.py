@@ -14,7 +14,11 @@ from escalation.report import EscalationReport, GroupStats, build_report
 from model.tables import Account, Escalation, utcnow
 from pulsehub.commands.db import command_session
 
-app = typer.Typer(help="Escalations: review patterns, list and acknowledge.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Escalations: review patterns, list and acknowledge.",
+    no_args_is_help=True,
+)
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -173,10 +177,8 @@ def resolve(
 ) -> None:
     """Resolve by hand: note on the ticket, tags removed, review task for Sev1/Sev2 (via outbox)."""
     from escalation.config import load_rules
-    from escalation.lifecycle import resolve as resolve_escalation
     from pulsehub.settings import get_settings
-    from sync.escalate import to_requests
-    from sync.outbox import enqueue_creates
+    from sync.escalate import resolve_by_hand
 
     settings = get_settings()
     rules = load_rules(settings.rules_file)
@@ -185,11 +187,7 @@ def resolve(
         if esc is None or esc.state == "resolved":
             console.print(f"[red]no active escalation {escalation_id}[/]")
             raise typer.Exit(1)
-        actions = resolve_escalation(esc, rules, utcnow(), note=note)
-        group = settings.zendesk.escalation_group_id
-        queued = enqueue_creates(
-            session, [r for a in actions for r in to_requests(session, a, group)]
-        )
+        queued = resolve_by_hand(session, esc, rules, note, settings.zendesk.escalation_group_id)
     console.print(f"escalation {escalation_id} resolved; {queued} write(s) queued in the outbox")
 
 

@@ -14,7 +14,9 @@ from pulsehub.web.queries.common import BANDS
 from pulsehub.web.queries.overview import Overview, load_overview
 from pulsehub.web.rendering import band_label, money, pct
 
-app = typer.Typer(help="The book of business at a glance.", invoke_without_command=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="The book of business at a glance.", invoke_without_command=True
+)
 STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim",
          "high": "red", "medium": "yellow", "low": "green", "sev1": "bold red", "sev2": "red",
          "sev3": "yellow", "sev4": "dim"}  # fmt: skip

@@ -18,7 +18,9 @@ from pulsehub.failures import fail
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
-    help="Health scores: run, backfill, audit, override, explain.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Health scores: run, backfill, audit, override, explain.",
+    no_args_is_help=True,
 )
 console = Console()
 DateOpt = Annotated[

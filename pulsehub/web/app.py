@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalation.config import load_rules
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
-from pulsehub.web import api, login, metrics, operator, pages
+from pulsehub.web import api, escalations, health, login, metrics, operator, pages
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
 from scoring.config import load_scorecard
@@ -33,12 +34,13 @@ def create_app(
     app.state.factory = factory
     app.state.auth = Authenticator(settings)
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
+    app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
     if not app.state.auth.configured:
         log.warning(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
             'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
         )
-    for module in (login, pages, operator, api, metrics):
+    for module in (health, login, pages, operator, escalations, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)

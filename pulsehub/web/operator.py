@@ -21,6 +21,7 @@ from pulsehub.web.auth import Principal, authenticator, require_operator, requir
 from pulsehub.web.queries import operations as ops
 from pulsehub.web.rendering import render, session_scope
 from sync.outbox import retry_dead
+from sync.runs import seen_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops")
@@ -41,10 +42,11 @@ def _back(path: str, message: str) -> RedirectResponse:
 @router.get("", response_class=HTMLResponse)
 def operations(request: Request, user: User, session: DB, done: str = "") -> HTMLResponse:
     runs = ops.recent_runs(session)
+    seen = {r.id: seen_state(r) for r in runs}
     total_q, quarantine = ops.quarantined(session, 50)
     outbox = ops.outbox_counts(session)
     return render(request, "ops.html", {
-        "runs": runs, "pulled": {r.id: ops.run_pulled(r) for r in runs},
+        "runs": runs, "seen": seen, "pulled": {r.id: ops.run_pulled(r) for r in runs},
         "cursors": ops.cursors(session), "api": ops.api_usage(runs),
         "outbox": outbox, "dead": ops.dead_letters(session),
         "pending": ops.pending_items(session), "quarantine_total": total_q, "quarantine": quarantine,

@@ -11,7 +11,7 @@ from model.tables import Account, ExternalIdentity, Opportunity, QuarantinedReco
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from tests.reliability.test_fault_storm import NOW
+from tests.reliability.crashkit import NOW
 
 
 def test_bad_references_are_quarantined_with_the_reason_and_the_run_goes_on(tmp_path) -> None:

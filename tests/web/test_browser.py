@@ -132,7 +132,7 @@ def test_overview_numbers_match_the_database_and_click_through(chromium, site, s
 @pytest.mark.parametrize(
     "path, heading",
     [("/accounts", "Accounts"), ("/support", "Support KPIs"), ("/adoption", "Onboarding & adoption"),
-     ("/ops", "Operations"), ("/ops/identities", "Identity review"), ("/ops/overrides", "Score overrides"),
+     ("/escalations", "Escalations"), ("/ops", "Operations"), ("/ops/identities", "Identity review"), ("/ops/overrides", "Score overrides"),
      ("/ops/audit", "Score audit")],
 )  # fmt: skip
 def test_every_page_renders(chromium, site, shots, path, heading):
