@@ -7,6 +7,7 @@ COPY model model
 COPY sync sync
 COPY scoring scoring
 COPY escalation escalation
+COPY reporting reporting
 COPY sandbox sandbox
 RUN pip install --no-cache-dir -e . \
  && useradd --create-home pulsehub \

@@ -56,6 +56,7 @@ def _register_subcommands() -> None:
         ("escalations", "pulsehub.commands.escalations"),
         ("report", "pulsehub.commands.report"),
         ("healthcheck", "pulsehub.commands.health"),
+        ("digest", "pulsehub.commands.digest"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)

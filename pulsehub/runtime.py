@@ -15,7 +15,14 @@ from connectors.http import redact
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
-from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
+from sync.jobs import (
+    JobConfig,
+    drain_job,
+    reconcile_job,
+    refresh_job,
+    sync_job,
+    weekly_digest_job,
+)
 from sync.pipeline import RunReport
 from sync.writeback import SF_OWNED_FIELDS, ZD_ORG_FIELDS, allowed_ticket_tags
 
@@ -47,6 +54,12 @@ class Runtime:
             rules=load_rules(self.settings.rules_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=clients.build_notifier(),
+            mailer=self._mailer(),
+            slack_url=(
+                d.slack_webhook_url.get_secret_value()
+                if (d := self.settings.digest).slack_webhook_url
+                else None
+            ),
             writeback_policy=self.settings.writeback_policy,
             backfill_weeks=self.settings.backfill_weeks,
         )
@@ -126,6 +139,18 @@ class Runtime:
 
     def drain(self) -> dict[str, Any]:
         return drain_job(self.factory, self.connectors, self.job_config)
+
+    def digest(self, today: dt.date, owner: str | None = None) -> dict[str, Any]:
+        return weekly_digest_job(self.factory, self.job_config, today, owner)
+
+    def _mailer(self) -> Any:
+        from connectors.email import EmailSender
+
+        d = self.settings.digest
+        if not d.email_configured:
+            return None
+        assert d.from_address is not None
+        return EmailSender(clients.build_smtp(d), d.from_address)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

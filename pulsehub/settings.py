@@ -83,6 +83,26 @@ class UsageSettings(BaseModel):
         return bool(self.base_url and self.token)
 
 
+class DigestSettings(BaseModel):
+    """Where the weekly owner digest goes: email over SMTP and/or a Slack incoming webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str | None = Field(None, description="SMTP server for the digest emails")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
+    from_address: str | None = Field(None, description="From: of the digest emails")
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="a Slack incoming webhook: one message per owner"
+    )
+
+    @property
+    def email_configured(self) -> bool:
+        return bool(self.smtp_host and self.from_address)
+
+
 class Settings(BaseSettings):
     """Everything pulsehub reads from its environment."""
 
@@ -95,6 +115,7 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings = SalesforceSettings()
     zendesk: ZendeskSettings = ZendeskSettings()
     usage: UsageSettings = UsageSettings()
+    digest: DigestSettings = DigestSettings()
     scorecard_file: Path | None = None
     rules_file: Path | None = None
     schedule_file: Path | None = None

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import transaction
 from sync import outbox, push
+from sync.digest import digest_routes
 from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
+from sync.push import Route
 from sync.routes import make_routes
 
 log = logging.getLogger(__name__)
@@ -32,12 +34,20 @@ class JobConfig:
     notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
     writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
+    mailer: Any | None = None  # connectors.email.EmailSender for the digest emails
+    slack_url: str | None = None  # the digest's Slack incoming webhook
+
+
+def all_routes(connectors: dict[str, Any], config: JobConfig) -> dict[str, Route]:
+    """Every outbox kind this configuration can push, digests included."""
+    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    return {**routes, **digest_routes(config.mailer, config.notifier, config.slack_url)}
 
 
 def make_steps(
     connectors: dict[str, Any], config: JobConfig, account_ids: list[int] | None = None
 ) -> Steps:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    routes = all_routes(connectors, config)
 
     def score(session: Session, as_of: dt.date) -> dict[str, int]:
         from scoring.service import score_accounts, score_all
@@ -134,7 +144,7 @@ def sync_job(
 def drain_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> dict[str, Any]:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    routes = all_routes(connectors, config)
     attach_field_store(factory, connectors.get("salesforce"))
     return push.drain(factory, routes).as_dict()
 
@@ -174,3 +184,13 @@ def refresh_job(
     return run_sync(
         factory, connectors, steps, kind=f"refresh:{account_id}", streams=REFRESH_STREAMS
     )
+
+
+def weekly_digest_job(
+    factory: sessionmaker[Session], config: JobConfig, today: dt.date, owner: str | None = None
+) -> dict[str, Any]:
+    """Queue and push this week's owner digests through the configured channels."""
+    from sync.digest import digest_job
+
+    routes = digest_routes(config.mailer, config.notifier, config.slack_url)
+    return digest_job(factory, routes, today, owner=owner)

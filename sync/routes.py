@@ -220,7 +220,17 @@ def _maybe_sent(item: OutboxItem) -> bool:
 
 
 def _notify(client: Any):  # type: ignore[no-untyped-def]
-    """POST the payload to a generic webhook (e.g. Slack); 2xx is success, 429/5xx retriable."""
+    """POST the payload to the generic webhook named in it (e.g. Slack)."""
+    return post_json(client, lambda item: item.payload["url"], lambda item: item.payload["payload"])
+
+
+def post_json(
+    client: Any,
+    url_of: Callable[[OutboxItem], str],
+    body_of: Callable[[OutboxItem], Any] = lambda item: item.payload,
+) -> Callable[[Sequence[OutboxItem]], Sequence[Any]]:
+    """A pusher that POSTs each item's body as JSON to its URL; 2xx is success, 429/5xx
+    retriable, anything else final with the receiver's answer."""
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         import httpx
@@ -230,7 +240,7 @@ def _notify(client: Any):  # type: ignore[no-untyped-def]
         out = []
         for i in items:
             try:
-                resp = client.post(i.payload["url"], json=i.payload["payload"])
+                resp = client.post(url_of(i), json=body_of(i))
             except httpx.HTTPError as exc:
                 out.append(_failed(i, f"{type(exc).__name__}: {exc}", retriable=True))
                 continue

@@ -11,7 +11,7 @@ from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.yaml")
-JOBS = {"incremental_sync", "drain_outbox", "full_reconcile"}
+JOBS = {"incremental_sync", "drain_outbox", "full_reconcile", "weekly_digest"}
 
 
 class ScheduleError(ConfigError):

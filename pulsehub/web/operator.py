@@ -108,9 +108,33 @@ def decide_identity(
     return _back("/ops/identities", f"identity {identity_id} {decision}ed")
 
 
+def find_account(session: Session, text: str) -> tuple[int | None, str]:
+    """An account from what a person typed: its id, or its name (case-insensitive, exact, or
+    the only name containing it); (None, why) when that names none or several."""
+    from sqlalchemy import func, select
+
+    text = text.strip().lstrip("#")
+    if text.isdigit():
+        return (int(text), "") if session.get(Account, int(text)) else (None, f"no account {text}")
+    live = select(Account.id, Account.name).where(Account.is_deleted.is_(False))
+    exact = session.execute(live.where(func.lower(Account.name) == text.lower())).all()
+    hits = (
+        exact
+        or session.execute(
+            live.where(func.lower(Account.name).like(f"%{text.lower()}%")).limit(6)
+        ).all()
+    )
+    if len(hits) == 1:
+        return int(hits[0][0]), ""
+    if not hits:
+        return None, f"no account named like {text!r}"
+    names = ", ".join(f"{name} (#{aid})" for aid, name in hits[:5])
+    return None, f"{text!r} matches several accounts: {names}; give the full name or the id"
+
+
 @router.post("/overrides")
 def set_override(
-    request: Request, user: Operator, account_id: Annotated[int, Form()],
+    request: Request, user: Operator, account: Annotated[str, Form()],
     band: Annotated[str, Form()], reason: Annotated[str, Form()], days: Annotated[int, Form()] = 30,
     score: Annotated[str, Form()] = "", csrf_token: Csrf = "",
 ) -> Response:  # fmt: skip
@@ -123,8 +147,9 @@ def set_override(
     if value is not None and not 0 <= value <= 100:
         return _back("/ops/overrides", "a score must be between 0 and 100")
     with transaction(request.app.state.factory) as session:
-        if session.get(Account, account_id) is None:
-            raise LookupError(f"no account with id {account_id}")
+        account_id, why = find_account(session, account)
+        if account_id is None:
+            return _back("/ops/overrides", why)
         row = ScoreOverride(
             account_id=account_id, band=band, score=value, reason=reason.strip()[:2000],
             author=user.name, expires_at=utcnow() + dt.timedelta(days=days),
