@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import json
 import logging
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 
 from pulsehub.commands.health import DEFAULT_SCHEDULE
+from pulsehub.commands.options import AccountsOpt, DayOpt, PortOpt, database_url, fault_profile
 from pulsehub.failures import exit_code
 from pulsehub.settings import ConfigError, get_settings
 
@@ -41,10 +41,6 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(identity_app, name="identity")
 console = Console()
 _verbose = {"on": False}  # set by the -v callback; decides whether a failure shows its traceback
-DayOpt = Annotated[
-    dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="score as of YYYY-MM-DD (default today)"),
-]
 
 
 def _register_subcommands() -> None:
@@ -91,18 +87,11 @@ def main(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the schema (Alembic)."""
-    from sqlalchemy.exc import DBAPIError
-
-    from model.db import explain_database_error, redact_url, upgrade
+    from model.db import redact_url
+    from pulsehub.commands.db import upgrade_database
 
     url = get_settings().database_url
-    try:
-        upgrade(url, revision)
-    except DBAPIError as exc:
-        problem = explain_database_error(exc, url.removeprefix("sqlite:///"))
-        if problem is None:
-            raise
-        raise ConfigError(f"PULSEHUB_DATABASE_URL={redact_url(url)}: {problem}") from exc
+    upgrade_database(url, revision)
     console.print(f"database {redact_url(url)} at revision {revision}")
 
 
@@ -193,36 +182,13 @@ def identity_reject(identity_id: int) -> None:
     console.print(f"identity {identity_id} rejected")
 
 
-PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free one)")]
-AccountsOpt = Annotated[int, typer.Option(min=1, help="synthetic accounts in the sandbox")]
-
-
-def _database_url(value: str) -> str:
-    from model.db import normalize_database_url
-
-    try:
-        return normalize_database_url(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def _fault_profile(value: str) -> str:
-    from sandbox.faults import PROFILES
-
-    if value not in PROFILES:
-        raise typer.BadParameter(
-            f"unknown fault profile {value!r}; use one of {', '.join(PROFILES)}"
-        )
-    return value
-
-
 @sandbox_app.command("serve")
 def sandbox_serve(
     port: PortOpt = 8765,
     accounts: AccountsOpt = 200,
     seed: int = 7,
     faults: Annotated[
-        str, typer.Option(help="none | flaky | storm", callback=_fault_profile)
+        str, typer.Option(help="none | flaky | storm", callback=fault_profile)
     ] = "none",
     clock: Annotated[
         str, typer.Option(help="real, or a fixed ISO start such as 2025-06-02T15:30:00Z")
@@ -261,7 +227,7 @@ def demo(
     accounts: AccountsOpt = 200,
     seed: int = 7,
     database: Annotated[
-        str, typer.Option(help="database URL", callback=_database_url)
+        str, typer.Option(help="database URL", callback=database_url)
     ] = "sqlite:///var/demo.db",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""

@@ -39,6 +39,22 @@ def open_database(url: str, *, variable: str = DATABASE_VARIABLE) -> Engine:
     return require_database(make_engine(url), variable=variable)
 
 
+def upgrade_database(url: str, revision: str, *, variable: str = DATABASE_VARIABLE) -> None:
+    """`model.db.upgrade`, with an unreachable or unusable database as a ConfigError."""
+    from sqlalchemy.exc import DBAPIError
+
+    from model.db import explain_database_error, redact_url, upgrade
+    from pulsehub.settings import ConfigError
+
+    try:
+        upgrade(url, revision)
+    except DBAPIError as exc:
+        problem = explain_database_error(exc, url.removeprefix("sqlite:///"))
+        if problem is None:
+            raise
+        raise ConfigError(f"{variable}={redact_url(url)}: {problem}") from exc
+
+
 @contextmanager
 def command_session() -> Iterator[Session]:
     """A transaction on PULSEHUB_DATABASE_URL: committed on success, engine disposed after."""
