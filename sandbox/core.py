@@ -21,6 +21,7 @@ from sandbox import (
     zd_metric_events,
     zd_org_writes,
     zd_ratings,
+    zd_show_many,
     zd_writes,
 )
 from sandbox.app import Dispatcher
@@ -44,6 +45,7 @@ ROUTES = (
     + zd_metric_events.ROUTES
     + zd_lists.ROUTES
     + zd_ratings.ROUTES
+    + zd_show_many.ROUTES
     + zd_comments.ROUTES
     + zd_audits.ROUTES
     + zd_writes.ROUTES
