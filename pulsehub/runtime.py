@@ -50,14 +50,9 @@ class Runtime:
         from escalation.config import load_rules
         from scoring.config import load_scorecard
 
-        try:
-            scorecard = load_scorecard(self.settings.scorecard_file)
-            rules = load_rules(self.settings.rules_file)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
         return JobConfig(
-            scorecard=scorecard,
-            rules=rules,
+            scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
+            rules=load_rules(self.settings.rules_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=clients.build_notifier(),
             mailer=self._mailer(),

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from celery.schedules import crontab
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connectors.config_files import read_yaml
+from connectors.errors import ConfigError
 
 DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.yaml")
 JOBS = {"incremental_sync", "drain_outbox", "full_reconcile", "weekly_digest"}
 
 
-class ScheduleError(ValueError):
+class ScheduleError(ConfigError):
     """A schedule file problem, worded with the file, the key and the fix."""
 
 
@@ -60,10 +62,8 @@ class Entry(BaseModel):
 
 def load_schedule(path: Path | None = None) -> dict[str, Entry]:
     path = path or DEFAULT_SCHEDULE
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScheduleError(f"{path}: cannot read schedule: {exc}") from None
+    raw = read_yaml(path, what="schedule", variable="PULSEHUB_SCHEDULE_FILE", error=ScheduleError)
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ScheduleError(f"{path}: expected a mapping of job name -> entry")
     out: dict[str, Entry] = {}

@@ -26,7 +26,9 @@ def digest(
         str | None, typer.Option(help="run as if on YYYY-MM-DD (the week before it)")
     ] = None,
 ) -> None:
-    from model.db import make_engine, make_session_factory
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database, require_database
+    from pulsehub.failures import fail
     from pulsehub.runtime import Runtime
     from pulsehub.settings import ConfigError, get_settings
     from reporting.digest import build_digests, render_text
@@ -35,15 +37,15 @@ def digest(
     try:
         day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     except ValueError:
-        console.print(f"[bold red]error:[/] --today {today!r} is not a date: use YYYY-MM-DD")
-        raise typer.Exit(2) from None
+        fail(f"--today {today!r} is not a date: use YYYY-MM-DD")
     settings = get_settings()
     if not dry_run:
         try:
-            result = Runtime(settings).digest(day, owner)
+            rt = Runtime(settings)
+            require_database(rt.engine)
+            result = rt.digest(day, owner)
         except ConfigError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+            fail(exc)
         console.print(
             f"week ending {result['week_ending']}: {result['with_news']} of {result['owners']} "
             f"owners had news; {result['queued']} message(s) queued, "
@@ -51,7 +53,7 @@ def digest(
             f"{result['pushed']['dead']} refused"
         )
         return
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     d = settings.digest
     channels = [
         c for c, on in (("email", d.email_configured), ("Slack", bool(d.slack_webhook_url))) if on

@@ -85,18 +85,15 @@ def print_report(out: Console, report: EscalationReport) -> None:
 def report(
     days: Annotated[int, typer.Option(help="look back this many days (a quarter by default)")] = 90,
     since: Annotated[
-        str | None, typer.Option(help="start date YYYY-MM-DD (overrides --days)")
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="start date YYYY-MM-DD (overrides --days)"),
     ] = None,
     top: Annotated[int, typer.Option(help="rows in the per-customer and repeat tables")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Per customer, per rule, per severity, repeat issues, time to acknowledge/resolve."""
     now = utcnow()
-    start = (
-        dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.UTC)
-        if since
-        else now - dt.timedelta(days=days)
-    )
+    start = since.replace(tzinfo=dt.UTC) if since else now - dt.timedelta(days=days)
     with command_session() as session:
         result = build_report(session, now, since=start, top=top)
     if as_json:
@@ -202,26 +199,29 @@ def json_dumps(value: object) -> str:
 
 @app.command()
 def replay(
-    start: Annotated[str, typer.Option(help="first day YYYY-MM-DD")],
-    end: Annotated[str | None, typer.Option(help="last day (default today)")] = None,
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="first day YYYY-MM-DD")],
+    end: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last day (default today)")
+    ] = None,
     step_days: Annotated[int, typer.Option(help="evaluate every N days")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
     """Replay the rules over stored history (rolled back): volume and churn lead time."""
     from escalation.config import load_rules
     from escalation.replay import replay as run_replay
-    from model.db import make_engine, make_session_factory
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
     from pulsehub.settings import get_settings
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
             try:
                 result = run_replay(
                     session,
-                    dt.date.fromisoformat(start),
-                    dt.date.fromisoformat(end) if end else utcnow().date(),
+                    start.date(),
+                    end.date() if end else utcnow().date(),
                     load_rules(settings.rules_file),
                     step_days=step_days,
                 )

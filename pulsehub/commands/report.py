@@ -84,10 +84,14 @@ def report(
     ] = None,
 ) -> None:
     """Print the overview (health, renewals, escalations, band changes); optionally write HTML."""
-    from model.db import make_engine, make_session_factory
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
     from pulsehub.settings import get_settings
 
-    engine = make_engine(database or get_settings().database_url)
+    engine = open_database(
+        database or get_settings().database_url,
+        variable="--database" if database else "PULSEHUB_DATABASE_URL",
+    )
     console = Console()
     try:
         with make_session_factory(engine)() as session:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from model.tables import HealthSnapshot, ScoreOverride, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.failures import fail
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
@@ -33,8 +34,7 @@ def _scorecard(path: Path | None = None) -> Scorecard:
     try:
         return load_scorecard(path or get_settings().scorecard_file)
     except ScorecardError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        fail(exc)
 
 
 def _day(value: dt.datetime | None) -> dt.date:
@@ -111,13 +111,11 @@ def audit(
         card = card.model_copy(update={"risk": card.risk.model_copy(update=windows)})
     if csv is not None:
         if not outcome:
-            console.print("[bold red]error:[/] --csv needs --outcome COLUMN")
-            raise typer.Exit(2)
+            fail("--csv needs --outcome COLUMN (the CSV's churned column)")
         try:
             report = audit_csv(csv, outcome, card, bootstrap_rounds=bootstrap)
         except (OSError, ValueError) as exc:
-            console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+            fail(f"--csv {csv}: {exc}")
     else:
         with command_session() as session:
             report = audit_database(session, card, bootstrap_rounds=bootstrap)
@@ -153,11 +151,9 @@ def override(
 ) -> None:
     """Override an account's band and/or score until it expires (both values are kept)."""
     if band is None and score is None:
-        console.print("[bold red]error:[/] give --band and/or --score")
-        raise typer.Exit(2)
+        fail("give --band and/or --score")
     if band is not None and band not in ("red", "yellow", "green"):
-        console.print("[bold red]error:[/] --band must be red, yellow or green")
-        raise typer.Exit(2)
+        fail("--band must be red, yellow or green")
     expires = utcnow() + dt.timedelta(days=days)
     with command_session() as session:
         row = ScoreOverride(account_id=account_id, band=band, score=score, reason=reason,
@@ -175,8 +171,7 @@ def revoke(override_id: int) -> None:
     with command_session() as session:
         row = session.get(ScoreOverride, override_id)
         if row is None:
-            console.print(f"[bold red]error:[/] no override {override_id}")
-            raise typer.Exit(2)
+            fail(f"no override {override_id} — see `pulsehub score explain ACCOUNT_ID`")
         row.revoked = True
     console.print(f"override {override_id} revoked")
 

@@ -48,7 +48,10 @@ def create_app(
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
     if not app.state.auth.configured:
-        log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
+        log.warning(
+            "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
+            'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
+        )
     for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
