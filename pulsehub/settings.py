@@ -111,6 +111,9 @@ class DeadBandSettings(BaseModel):
     score: float = Field(1.0, ge=0, le=100, description="health score points")
     risk: float = Field(2.0, ge=0, le=100, description="renewal-risk percentage points")
     trend: float = Field(2.0, ge=0, le=100, description="28-day trend points")
+    text: float = Field(
+        0.2, ge=0, le=1, description="numbers in reason texts: largest relative move not written"
+    )
 
 
 class Settings(BaseSettings):

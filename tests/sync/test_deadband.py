@@ -68,3 +68,26 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
     org = next(w for w in writes if w.kind == "zd_org_fields").payload["fields"]
     assert org["health_status"] == "green" and org["health_score"] == 76
     assert _next_day(factory, score=74.0, band="yellow") != []  # back: label and number again
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "waits"),
+    [
+        (
+            "renewal in 44 days; health down 16 points",
+            "renewal in 45 days; health down 11 points",
+            False,
+        ),
+        (
+            "renewal in 44 days; active users down 43%",
+            "renewal in 45 days; active users down 42%",
+            True,
+        ),
+        ("renewal in 30 days", "renewal in 45 days", False),  # moved by a third
+        ("2 urgent tickets open", "3 urgent tickets open", False),
+        ("1 urgent ticket open", "2 urgent tickets open", False),  # the words differ
+        ("active users down 42%", "active users down 42%; CSAT 60% good", False),  # a reason went
+    ],
+)
+def test_reason_texts_wait_while_their_words_hold_and_numbers_barely_move(new, old, waits) -> None:
+    assert held("Renewal_Risk_Drivers__c", new, old, set(), DeadBand()) is waits
