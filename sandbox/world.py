@@ -1,4 +1,9 @@
-"""The in-memory synthetic world every simulator reads and writes, and its clock."""
+"""The in-memory synthetic world every simulator reads and writes, and its clock.
+
+How the world is generated (latent drivers, noisy renewal decisions, hard cases, season,
+support friction) is documented in `sandbox.gen_fate`; `World.truth["drivers"]` keeps each
+account's hidden drivers for tests and audits, never for the scorecard.
+"""
 
 from __future__ import annotations
 
