@@ -9,13 +9,12 @@ long churned accounts had been red before they churned; detection and false-alar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from scoring import metrics
-from scoring.backtest import Sample, samples_from_csv, samples_from_database
+from scoring.backtest import Sample, samples_from_database
 from scoring.config import Scorecard
 from scoring.renewal import RenewalModel, fit_isotonic, fit_learned, fit_logistic, risk_features
 
@@ -30,16 +29,6 @@ def audit_database(
     report = evaluate(samples, scorecard, bootstrap_rounds=bootstrap_rounds)
     report["source"] = "database"
     report["windows"] = windows
-    return report
-
-
-def audit_csv(
-    path: Path, outcome: str, scorecard: Scorecard, *, bootstrap_rounds: int = 500
-) -> dict[str, Any]:
-    report = evaluate(
-        samples_from_csv(path, outcome, scorecard), scorecard, bootstrap_rounds=bootstrap_rounds
-    )
-    report["source"] = str(path)
     return report
 
 

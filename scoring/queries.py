@@ -331,6 +331,8 @@ def add_opportunities(
                   and o.close_date <= as_of
                   and o.type not in EXPANSION_TYPES | CONTRACTION_TYPES]  # fmt: skip
         base = booked[-1] if booked else s.arr
+        if not s.arr and booked:  # a replay before a later loss: ARR was the contract's then
+            s.arr = booked[-1]
         if base:
             s.expansion_pct = net / base
     return churned

@@ -124,6 +124,17 @@ def drain_job(
     return push.drain(factory, routes).as_dict()
 
 
+def refit_risk(factory: sessionmaker[Session], config: JobConfig) -> int | None:
+    """Fit and store a new renewal-risk version when the history holds enough new outcomes."""
+    from scoring.risk_store import refit_if_due
+
+    with factory() as session, session.begin():
+        version = refit_if_due(session, config.scorecard.risk.horizon_days)
+    if version is not None:
+        log.info("renewal-risk model refitted: version %s", version)
+    return version
+
+
 RECONCILE_STREAMS: tuple[tuple[str, str], ...] = (
     ("salesforce", "accounts"),
     ("salesforce", "opportunities"),
@@ -136,7 +147,9 @@ RECONCILE_STREAMS: tuple[tuple[str, str], ...] = (
 def reconcile_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> RunReport:
-    """Nightly: re-read the small reference streams whole (formula fields, hard deletes), then sync."""
+    """Nightly: refit renewal risk if enough new outcomes came in, re-read the small reference
+    streams whole (formula fields, hard deletes), then sync (scoring with the newest model)."""
+    refit_risk(factory, config)
     steps = make_steps(connectors, config)
     return run_sync(
         factory, connectors, steps, kind="reconcile", streams=STREAM_ORDER, fresh=RECONCILE_STREAMS
