@@ -140,6 +140,6 @@ def opportunities(
             Amount=0.0,
             CloseDate=since_d,
         )
-        last = list(world.sf["Opportunity"].values())[-1]
-        last["IsDeleted"] = True
-        world.sf_deleted["Opportunity"][last["Id"]] = last["SystemModstamp"]
+        dup = list(world.sf["Opportunity"].values())[-1]
+        dup["IsDeleted"] = True
+        world.sf_deleted["Opportunity"][dup["Id"]] = dup["SystemModstamp"]

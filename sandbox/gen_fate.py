@@ -12,9 +12,9 @@ scorecard's, and the scorecard was not tuned against them):
    leaving) of 25 to 70% of base over 30 to 120 days, which recovers for 35% of decliners.
    Expansions are booked by engaged accounts (10% + 40% x (base - 0.35)), churners included.
 3. **Renewals** from 420 days ago to 400 days ahead are decided in order, each lost with
-   probability sigmoid(-2.3 + 5.0 x decline depth 30 days before + 3.5 x friction + 1.4 x
+   probability sigmoid(-2.5 + 6.0 x decline depth 30 days before + 5.0 x friction + 1.4 x
    budget cut in the past 300 days + 2.4 x acquired in the past year + 1.1 x champion gone in
-   the past 240 days + 4.0 x (0.6 - base) + N(0, 0.5)); the first loss is the churn.
+   the past 240 days + 6.0 x (0.6 - base) + N(0, 0.5)); the first loss is the churn.
 4. **After the decision**, 65% of churners wind down (health falls a further 10 to 35% over
    their last 45 to 150 days); the rest leave looking as they did.
 
@@ -123,13 +123,13 @@ def _decide_renewals(rng: random.Random, fate: Fate, today: int) -> int | None:
         if r < today - PAST:
             continue
         z = (
-            -2.3
-            + 5.0 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base)
-            + 3.5 * traj.friction
+            -2.5
+            + 6.0 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base)
+            + 5.0 * traj.friction
             + 1.4 * _within(fate.budget_cut, r, 300, 20)
             + 2.4 * _within(fate.acquired, r, 365, 10)
             + 1.1 * _within(fate.champion_left, r, 240, 15)
-            + 4.0 * (0.6 - traj.base)
+            + 6.0 * (0.6 - traj.base)
             + rng.gauss(0.0, 0.5)
         )
         if rng.random() < 1.0 / (1.0 + math.exp(-z)):
