@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.world_history import build_history
 from scoring import metrics
+from scoring.audit import signal_aucs
 from scoring.backtest import Sample, samples_from_database
 from scoring.config import load_scorecard
 from scoring.fit import NotEnoughHistory, fit_risk
@@ -45,7 +46,7 @@ def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
         out["bands"] = _bands(judged)
         rates = [out["bands"][b] for b in BANDS]
         out["bands_ordered"] = None not in rates and rates[0] > rates[1] > rates[2]
-        out["signals"] = _signal_aucs(judged, labels)
+        out["signals"] = signal_aucs(judged)
         out["lead_score"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
         ts = training_from_database(session, horizon)
         try:
@@ -77,22 +78,6 @@ def _bands(judged: Sequence[Sample]) -> dict[str, float | None]:
     for band in BANDS:
         group = [s for s in judged if s.band == band]
         out[band] = sum(s.churned for s in group) / len(group) if group else None
-    return out
-
-
-def _signal_aucs(judged: Sequence[Sample], labels: Sequence[int]) -> dict[str, float]:
-    """Each numeric signal's AUC, oriented either way (the better of x and -x)."""
-    names = sorted({k for s in judged for k, v in s.signals.items() if isinstance(v, int | float)})
-    out = {}
-    for name in names:
-        pairs = [
-            (float(s.signals[name]), y)
-            for s, y in zip(judged, labels, strict=True)
-            if isinstance(s.signals.get(name), int | float)
-        ]
-        auc = metrics.roc_auc([v for v, _ in pairs], [y for _, y in pairs])
-        if auc is not None and len(pairs) >= 20:
-            out[name] = max(auc, 1.0 - auc)
     return out
 
 

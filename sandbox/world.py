@@ -62,6 +62,8 @@ class Workspace:
     created_at: int
     updated_at: int
     number: int
+    habit: float = 1.0  # logins per active user vary by company culture, not only by health
+    breadth: float = 7.0  # how many features this customer's use case needs at full health
 
 
 @dataclass

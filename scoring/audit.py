@@ -64,6 +64,23 @@ def evaluate(
     return report
 
 
+def signal_aucs(judged: Sequence[Sample], min_rows: int = 20) -> dict[str, float]:
+    """Each numeric signal's ROC-AUC alone, oriented either way (the better of x and -x):
+    no single field should separate churners on its own."""
+    names = sorted({k for s in judged for k, v in s.signals.items() if isinstance(v, int | float)})
+    out = {}
+    for name in names:
+        pairs = [
+            (float(s.signals[name]), int(s.churned))
+            for s in judged
+            if isinstance(s.signals.get(name), int | float)
+        ]
+        auc = metrics.roc_auc([v for v, _ in pairs], [y for _, y in pairs])
+        if auc is not None and len(pairs) >= min_rows:
+            out[name] = round(max(auc, 1.0 - auc), 4)
+    return out
+
+
 def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 

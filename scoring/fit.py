@@ -80,18 +80,23 @@ def check_enough(ts: TrainingSet) -> None:
 
 def design(ts: TrainingSet, numeric: Sequence[str], categorical: Sequence[str]) -> FittedRisk:
     """The expansion (medians, indicators, category levels) learned from the training rows."""
-    medians, indicators = {}, []
+    medians, indicators, clips = {}, [], {}
     for name in numeric:
         values = [v for v in (_number(f.get(name)) for f in ts.features) if v is not None]
         medians[name] = float(np.median(values)) if values else 0.0
-        if len(values) < len(ts.features):
+        if values:
+            lo, hi = np.percentile(values, [2, 98])
+            clips[name] = [float(lo), float(hi)]
+        if values and len(values) < len(ts.features):
             indicators.append(name)
     levels = {
         name: sorted({_category(f.get(name)) for f in ts.features})[:30] for name in categorical
     }
     columns = [*numeric, *(MISSING + n for n in indicators)]
     columns += [f"{n}={lvl}" for n, lv in levels.items() for lvl in lv]
-    return FittedRisk(list(numeric), levels, medians, indicators, columns, [], [], [], 0.0)
+    model = FittedRisk(list(numeric), levels, medians, indicators, columns, [], [], [], 0.0)
+    model.clips = clips
+    return model
 
 
 def _matrix(model: FittedRisk, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:

@@ -1,8 +1,8 @@
 """A fitted renewal-risk model applied without scikit-learn: its stored parameters and arithmetic.
 
 p = sigmoid(a_seg * (intercept + sum(coef_j * z_j)) + b_seg), where z_j are the standardized
-expanded features (numbers with the training median for a missing value plus a "missing"
-indicator, one column per level of a category) and (a_seg, b_seg) is the Platt calibration
+expanded features (numbers clipped to their training 2nd-98th percentiles, the training
+median for a missing value plus a "missing" indicator, one column per level of a category) and (a_seg, b_seg) is the Platt calibration
 of the account's segment (or the global one). A driver's contribution is a_seg * coef_j * z_j
 summed over its columns: its push on the log-odds against an average training account, so
 the drivers add up to the risk's log-odds minus the average account's.
@@ -34,6 +34,7 @@ class FittedRisk:
     coef: list[float]
     intercept: float
     platt: dict[str, list[float]] = field(default_factory=dict)  # segment or "*" -> [a, b]
+    clips: dict[str, list[float]] = field(default_factory=dict)  # numeric -> [low, high]
     horizon_days: int = 180
     version: int | None = None
 
@@ -42,7 +43,11 @@ class FittedRisk:
         out: list[float] = []
         for name in self.numeric:
             v = _number(features.get(name))
-            out.append(self.medians.get(name, 0.0) if v is None else v)
+            if v is None:
+                v = self.medians.get(name, 0.0)
+            elif name in self.clips:  # heavy tails (hours, ratios) bounded as in training
+                v = min(max(v, self.clips[name][0]), self.clips[name][1])
+            out.append(v)
         for name in self.indicators:
             out.append(1.0 if _number(features.get(name)) is None else 0.0)
         for name, levels in self.categorical.items():

@@ -28,7 +28,7 @@ from scoring.signals import MEASURE_NAMES
 log = logging.getLogger(__name__)
 
 EXCLUDED = frozenset({"arr", "days_to_renewal", "open_escalations"})
-FEATURES = sorted((MEASURE_NAMES - EXCLUDED) | {"health_score", "trend_28d"})
+FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d"]
 KIND = "logistic+platt"
 
 

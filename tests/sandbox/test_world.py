@@ -91,7 +91,7 @@ def test_churn_dates_leave_history_before_them(world: World) -> None:
     churned = world.truth["churned"]
     assert len(churned) >= 0.08 * len(world.accounts)
     recent = [d for d in churned.values() if (today - d).days <= 180]
-    assert len(recent) >= 0.4 * len(churned), "most churn falls inside the usage window"
+    assert len(recent) >= 0.3 * len(churned), "renewals are decided over 420 days: 180 in view"
     for acc_id, day in churned.items():
         lost = [
             o
@@ -178,7 +178,7 @@ def test_churners_decline_on_average_but_not_all_of_them(world: World) -> None:
     late, early = [], []
     for acc_id, day in world.truth["churned"].items():
         churn = day.toordinal()
-        if today - churn > 60 or acc_id not in world.account_orgs:
+        if today - churn > 120 or acc_id not in world.account_orgs:
             continue
         late.append(_window(world, acc_id, churn, 30))
         early.append(_window(world, acc_id, churn - 120, 30))
