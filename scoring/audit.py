@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from scoring import metrics
 from scoring.backtest import Sample, samples_from_database
 from scoring.config import Scorecard
+from scoring.fit import NotEnoughHistory
 from scoring.renewal import RenewalModel, fit_isotonic, fit_learned, fit_logistic, risk_features
+from scoring.risk_store import fit_from_database as fit_risk_from_history
 
 BANDS = ("red", "yellow", "green", "insufficient_data")
 
@@ -29,6 +31,11 @@ def audit_database(
     report = evaluate(samples, scorecard, bootstrap_rounds=bootstrap_rounds)
     report["source"] = "database"
     report["windows"] = windows
+    report["signal_aucs"] = signal_aucs([s for s in samples if s.score is not None])
+    try:  # what `pulsehub score fit` would store, cross-validated by account
+        report["fitted_risk"] = fit_risk_from_history(session, risk.horizon_days).metrics
+    except NotEnoughHistory as exc:
+        report["fitted_risk"] = {"not_fitted": str(exc)}
     return report
 
 

@@ -66,6 +66,23 @@ def render_report(report: dict[str, Any]) -> str:
                 lines.append(
                     f"  {row['bin']:<10}{row['n']:>6}{row['predicted']:>11.3f}{row['observed']:>10.3f}"
                 )
+    fitted = report.get("fitted_risk") or {}
+    if "cv_auc" in fitted:
+        lines += [
+            "",
+            f"fitted renewal risk (`pulsehub score fit`), cross-validated by account: "
+            f"AUC {_fmt(fitted['cv_auc'])}, Brier {_fmt(fitted['cv_brier'])} "
+            f"(base rate {_fmt(fitted['base_rate_brier'])}), calibration slope "
+            f"{_fmt(fitted['calibration_slope'])}, {fitted['outcomes']} renewals",
+        ]
+    elif fitted:
+        lines += ["", f"fitted renewal risk: {fitted['not_fitted']}"]
+    aucs = report.get("signal_aucs") or {}
+    if aucs:
+        top = sorted(aucs.items(), key=lambda kv: -kv[1])[:5]
+        lines.append(
+            "strongest single signals (AUC alone): " + ", ".join(f"{k} {v:.2f}" for k, v in top)
+        )
     by_days = report.get("lead_time_by_days") or {}
     if by_days:
         lines += [

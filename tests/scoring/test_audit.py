@@ -106,6 +106,8 @@ def test_database_samples_judge_every_account_before_its_renewal_decision() -> N
     assert windows["horizon_days"] == 180 and windows["accounts_with_lost_renewal"] == 1
     report = audit_database(s, CARD, bootstrap_rounds=20)
     assert report["roc_auc"] == 1.0
+    assert "2 labelled renewal outcomes (1 lost, 1 won)" in report["fitted_risk"]["not_fitted"]
+    assert "fitted renewal risk: 2 labelled" in render_report(report)
     assert report["lead_time"]["detection_rate"] == 1.0
     leads = lead_time_report(s)  # red from 87 days before the loss; the keeper never red
     assert leads["30d"] == {"lost_renewals": 1, "detected": 1.0, "won_renewals": 1,
