@@ -83,6 +83,13 @@ def render_report(report: dict[str, Any]) -> str:
         lines.append(
             "strongest single signals (AUC alone): " + ", ".join(f"{k} {v:.2f}" for k, v in top)
         )
+    drift = report.get("drift") or {}
+    if drift.get("available"):
+        shifted = ", ".join(drift["shifted"]) or "none"
+        lines.append(
+            f"drift (PSI {drift['current']} vs {drift['reference']}): score {_fmt(drift['score'])}; "
+            f"signals above 0.25: {shifted}"
+        )
     by_days = report.get("lead_time_by_days") or {}
     if by_days:
         lines += [

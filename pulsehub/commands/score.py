@@ -100,6 +100,7 @@ def audit(
 ) -> None:
     """Backtest the scorecard against what actually churned (stored snapshots, or any table)."""
     from scoring.audit import audit_database, fit_from_database
+    from scoring.drift import drift_report
     from scoring.lead_time import lead_time_report
     from scoring.report import render_report, render_table_report
 
@@ -115,6 +116,7 @@ def audit(
     with command_session() as session:
         report = audit_database(session, card, bootstrap_rounds=bootstrap)
         report["lead_time_by_days"] = lead_time_report(session)
+        report["drift"] = drift_report(session)
         if save_model is not None:
             cal = report["calibration"]
             chosen = method
