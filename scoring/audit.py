@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from model.tables import RiskModelVersion
 from scoring import metrics
 from scoring.backtest import Sample, samples_from_database
 from scoring.config import Scorecard
@@ -69,6 +71,22 @@ def evaluate(
     report["calibration"] = _calibration(scored, labels, report["roc_auc"])
     report["lead_time"] = _lead_time(samples, scorecard)
     return report
+
+
+def latest_audit(session: Session) -> dict[str, Any] | None:
+    """The newest fitted renewal-risk model's cross-validated audit (the dashboard's audit page)."""
+    row = session.scalars(
+        select(RiskModelVersion).order_by(RiskModelVersion.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    out: dict[str, Any] = {
+        "renewal-risk model": f"v{row.id} ({row.kind}), trained on {row.trained_on} "
+        f"at {row.created_at:%Y-%m-%d %H:%M} UTC" + ("" if row.active else " — inactive"),
+        "target": f"P(next renewal lost) within {row.horizon_days} days",
+    }
+    out.update(row.metrics)
+    return out
 
 
 def signal_aucs(judged: Sequence[Sample], min_rows: int = 20) -> dict[str, float]:

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from scoring.metrics import calibration_line
+from scoring.metrics import calibration_line, reliability
 from scoring.risk_model import GLOBAL, MISSING, FittedRisk, _category, _number
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ def validation(oof: np.ndarray, y: np.ndarray, ts: TrainingSet) -> dict[str, Any
         "base_rate_brier": round(base * (1 - base), 4),
         "calibration_slope": round(line[0], 3),
         "calibration_intercept": round(line[1], 3),
+        "reliability": reliability(oof.tolist(), y.tolist()),
     }
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from model.db import make_engine, make_session_factory, transaction
 from model.tables import HealthSnapshot, RiskModelVersion
 from pulsehub.settings import get_settings
+from scoring.audit import latest_audit
 from scoring.config import load_scorecard
 from scoring.fit import NotEnoughHistory, TrainingSet, fit_risk
 from scoring.risk_model import snapshot_features
@@ -109,6 +110,7 @@ def test_stored_model_is_used_by_default_and_the_prior_is_flagged() -> None:
         s, live, f.at(END - timedelta(days=9)), csat="good", csat_at=f.at(END - timedelta(days=8))
     )
     f.contact(s, live, is_champion=True, source_created_at=f.at(date(2024, 2, 1)))
+    assert latest_audit(s) is None
     prior = score_accounts(s, END, CARD, [live.id])[0]
     assert prior.risk_drivers[0]["driver"] == "uncalibrated"
     prior_risk = prior.renewal_risk
@@ -124,6 +126,9 @@ def test_stored_model_is_used_by_default_and_the_prior_is_flagged() -> None:
     )
     assert fitted.renewal_risk == pytest.approx(expected, abs=1e-4) != prior_risk
     assert s.scalars(select(RiskModelVersion.active)).all() == [True]
+    shown = latest_audit(s)  # what the dashboard's audit page lists
+    assert shown is not None and shown["renewal-risk model"].startswith(f"v{version} (")
+    assert shown["cv_auc"] == result.metrics["cv_auc"] and shown["reliability"]
 
 
 def test_nightly_refit_only_with_enough_new_outcomes() -> None:
