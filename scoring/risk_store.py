@@ -106,4 +106,4 @@ def refit_if_due(session: Session, horizon_days: int, min_new_outcomes: int = 20
     except NotEnoughHistory as exc:
         log.info("renewal-risk refit skipped: %s", exc)
         return None
-    return save_model(session, result, "database (nightly refit)").id
+    return save_model(session, result, "database (refit)").id

@@ -76,7 +76,8 @@ def make_steps(
 
 def _backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
     """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
-    sharp drops, the audit and escalation lead times work from the first day."""
+    sharp drops, the audit and escalation lead times work from the first day; and fit renewal
+    risk on it when it holds enough outcomes, so today's scores use the fitted model."""
     from sqlalchemy import exists, select
 
     from model.tables import HealthSnapshot
@@ -89,6 +90,11 @@ def _backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> 
     start = as_of - dt.timedelta(weeks=config.backfill_weeks)
     n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
     log.info("first run: replayed %s weekly snapshots since %s", n, start)
+    from scoring.risk_store import refit_if_due  # enough outcomes in the replay: fit now
+
+    version = refit_if_due(session, config.scorecard.risk.horizon_days)
+    if version is not None:
+        log.info("first run: renewal-risk model v%s fitted on the replayed history", version)
 
 
 def sync_job(

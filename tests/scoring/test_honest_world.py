@@ -50,3 +50,20 @@ def test_together_the_signals_rank_churners(judged: list[Sample], history) -> No
         fitted.metrics["outcomes"] >= 40
         and fitted.metrics["cv_brier"] < fitted.metrics["base_rate_brier"]
     )
+
+
+def test_the_first_sync_fits_renewal_risk_and_scores_today_with_it(history) -> None:
+    from sqlalchemy import func, select
+
+    from model.tables import HealthSnapshot, RiskModelVersion
+
+    with history() as s:
+        versions = s.scalars(select(RiskModelVersion.trained_on)).all()
+        today = s.scalar(select(func.max(HealthSnapshot.as_of)))
+        drivers = s.scalars(
+            select(HealthSnapshot.risk_drivers).where(
+                HealthSnapshot.as_of == today, HealthSnapshot.renewal_risk.is_not(None)
+            )
+        ).all()
+    assert versions == ["database (refit)"]
+    assert drivers and all(d.get("driver") != "uncalibrated" for ds in drivers for d in ds)
