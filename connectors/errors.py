@@ -1,5 +1,10 @@
-"""The connector exception tree: every failure is classified into exactly one of these.
+"""The error tree: a configuration problem, or a connector failure classified into one class.
 
+ConfigError                  bad configuration or input, worded for the operator: the file or
+ │                           variable, the key and the fix (the CLI prints it, no traceback)
+ ├── ScorecardError          scoring/config.py
+ ├── EscalationConfigError   escalation/config.py
+ └── ScheduleError           sync/schedule.py
 ConnectorError               base; `code` and `message` are the API's own words
  ├── Retriable               transient: 5xx, timeouts, connection errors, UNABLE_TO_LOCK_ROW
  │    └── RateLimited        429 / quota: wait `retry_after` seconds, not counted as an error
@@ -9,6 +14,10 @@ ConnectorError               base; `code` and `message` are the API's own words
 """
 
 from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator: where it is, what is wrong, how to fix it."""
 
 
 class ConnectorError(Exception):

@@ -27,19 +27,20 @@ def _parse_datetime(value: Any) -> Any:
     return value
 
 
-def _blank_to_none(value: Any) -> Any:
+def blank_to_none(value: Any) -> Any:
+    """Vendors send "" for an empty optional field: treat it as absent."""
     return None if value == "" else value
 
 
 AwareDatetime = Annotated[dt.datetime, BeforeValidator(_parse_datetime)]
 OptDatetime = Annotated[
-    dt.datetime | None, BeforeValidator(_blank_to_none), BeforeValidator(_parse_datetime)
+    dt.datetime | None, BeforeValidator(blank_to_none), BeforeValidator(_parse_datetime)
 ]
-OptDate = Annotated[dt.date | None, BeforeValidator(_blank_to_none)]
-OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
-OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
+OptDate = Annotated[dt.date | None, BeforeValidator(blank_to_none)]
+OptStr = Annotated[str | None, BeforeValidator(blank_to_none)]
+OptFloat = Annotated[float | None, BeforeValidator(blank_to_none)]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # what a BIGINT column holds
-OptInt = Annotated[Int64 | None, BeforeValidator(_blank_to_none)]
+OptInt = Annotated[Int64 | None, BeforeValidator(blank_to_none)]
 
 
 class Record(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import requests
@@ -263,9 +263,12 @@ class SalesforceConnector:
         """Reuse the Account describe kept in `store` while it is fresher than `describe_ttl`."""
         self._writer.account_fields.use_store(store)
 
-    def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
-        """Set account fields via sObject Collections (200/call); results in input order."""
-        return self._writer.update_accounts(updates)
+    def update_accounts(
+        self, updates: Sequence[AccountUpdate], maybe_sent: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Set account fields via sObject Collections (200/call); results in input order.
+        Accounts in `maybe_sent` are read back first and skipped if they hold the values."""
+        return self._writer.update_accounts(updates, maybe_sent)
 
     def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
         """Create (idempotently upsert by key) owner Tasks; results in input order."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.errors import Fatal
+from connectors.config_files import read_yaml
+from connectors.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).with_name("salesforce_fields.yaml")
 
@@ -87,17 +87,19 @@ class SalesforceFieldMap(BaseModel):
 def load_field_map(path: Path | str | None = None) -> SalesforceFieldMap:
     """Load and validate a field map; a bad file fails with its name, the key and the fix."""
     source = Path(path) if path else DEFAULT_PATH
-    try:
-        data: Any = yaml.safe_load(source.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise Fatal(f"{source}: cannot read Salesforce field map: {exc}") from exc
+    variable = "PULSEHUB_SALESFORCE__FIELDS_FILE"
+    data: Any = read_yaml(source, what="Salesforce field map", variable=variable) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping of field names — start from {DEFAULT_PATH}"
+        )
     try:
         return SalesforceFieldMap.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
         )
-        raise Fatal(
+        raise ConfigError(
             f"{source}: invalid Salesforce field map ({problems}); "
             f"fix the key or remove it to use the default"
-        ) from exc
+        ) from None

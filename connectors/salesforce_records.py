@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from connectors.records import AwareDatetime, OptDate, OptDatetime, OptFloat, OptStr, Record
+from connectors.records import (
+    AwareDatetime,
+    OptDate,
+    OptDatetime,
+    OptFloat,
+    OptStr,
+    Record,
+    blank_to_none,
+)
 from connectors.salesforce_fields import SalesforceFieldMap
+
+_SF_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+def _salesforce_id(value: str) -> str:
+    if not _SF_ID.fullmatch(value):
+        raise ValueError(f"not a Salesforce id (15 or 18 letters and digits): {value[:40]!r}")
+    return value
+
+
+# every Id and *Id reference field: a record pointing at "not-an-id" is quarantined, not stored
+SfId = Annotated[str, AfterValidator(_salesforce_id)]
+OptSfId = Annotated[SfId | None, BeforeValidator(blank_to_none)]
 
 
 class SfUser(Record):
-    id: str
+    id: SfId
     name: str
     email: OptStr = None
     is_active: bool = True
@@ -20,13 +42,13 @@ class SfUser(Record):
 
 
 class SfAccount(Record):
-    id: str
+    id: SfId
     name: str
     website: OptStr = None
-    owner_id: OptStr = None
+    owner_id: OptSfId = None
     owner_name: OptStr = None
     owner_email: OptStr = None
-    parent_id: OptStr = None
+    parent_id: OptSfId = None
     arr: OptFloat = None
     tier: OptStr = None
     segment: OptStr = None
@@ -41,8 +63,8 @@ class SfAccount(Record):
 
 
 class SfOpportunity(Record):
-    id: str
-    account_id: OptStr = None
+    id: SfId
+    account_id: OptSfId = None
     name: OptStr = None
     type: OptStr = None
     stage: OptStr = None
@@ -55,8 +77,8 @@ class SfOpportunity(Record):
 
 
 class SfContact(Record):
-    id: str
-    account_id: OptStr = None
+    id: SfId
+    account_id: OptSfId = None
     name: OptStr = None
     email: OptStr = None
     title: OptStr = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from connectors.confirm import same_value, send_confirmed
 from connectors.errors import ConnectorError, Fatal, Retriable
 from connectors.http import classify_code
 from connectors.records import WriteResult
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 COLLECTION_LIMIT = 200
 LOCK_RETRY_ROUNDS = 3
+Pending = list[tuple[int, dict[str, Any]]]
+# reads back which of the records (by input index) already hold their values -> created id
+Confirm = Callable[[Pending], dict[int, str | None]]
 
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -69,7 +73,10 @@ class SalesforceWriter:
             lambda: sf.restful("sobjects/Account/describe", timeout=timeout)
         )
 
-    def update_accounts(self, updates: Sequence[AccountUpdate]) -> list[WriteResult]:
+    def update_accounts(
+        self, updates: Sequence[AccountUpdate], maybe_sent: Collection[str] = ()
+    ) -> list[WriteResult]:
+        """Accounts in `maybe_sent` are read back first and skipped if they hold the values."""
         results: dict[int, WriteResult] = {}
         pending: list[tuple[int, dict[str, Any]]] = []
         for i, update in enumerate(updates):
@@ -79,7 +86,14 @@ class SalesforceWriter:
             else:
                 record = {"attributes": {"type": "Account"}, "id": update.id, **update.fields}
                 pending.append((i, record))
-        self._collections("composite/sobjects", "PATCH", pending, results)
+        self._collections(
+            "composite/sobjects",
+            "PATCH",
+            pending,
+            results,
+            confirm=self._accounts_confirmed,
+            check_first={i for i, u in enumerate(updates) if u.id in maybe_sent},
+        )
         sent = [results[i] for i, _ in pending]
         if any(not r.ok and r.error_code in FIELD_ERRORS for r in sent):
             self.account_fields.recheck()  # the org's fields may have changed since the describe
@@ -100,7 +114,13 @@ class SalesforceWriter:
                 record[key_field] = task.key
             pending.append((i, record))
         if key_field:
-            self._collections(f"composite/sobjects/Task/{key_field}", "PATCH", pending, results)
+            self._collections(
+                f"composite/sobjects/Task/{key_field}",
+                "PATCH",
+                pending,
+                results,
+                confirm=self._tasks_confirmed,
+            )
         else:  # a plain create is not idempotent: the key marker makes a later retry safe
             self._collections("composite/sobjects", "POST", pending, results, idempotent=False)
         return [
@@ -125,20 +145,58 @@ class SalesforceWriter:
                         found[task.key] = str(row["Id"])
         return found
 
+    def _accounts_confirmed(self, records: Pending) -> dict[int, str | None]:
+        """Records whose Account already holds every field value sent (one SOQL query)."""
+        fields = sorted({f for _, r in records for f in r if f not in ("attributes", "id")})
+        ids = ", ".join(sorted({_quote(_target(r)) for _, r in records}))
+        rows = self.connector.query(
+            f"SELECT Id, {', '.join(fields)} FROM Account WHERE Id IN ({ids})"
+        )
+        by_id = {str(row.get("Id"))[:15]: row for row in rows}
+        done: dict[int, str | None] = {}
+        for i, record in records:
+            row = by_id.get(_target(record)[:15])
+            if row is not None and all(
+                same_value(v, row.get(f))
+                for f, v in record.items()
+                if f not in ("attributes", "id")
+            ):
+                done[i] = None
+        return done
+
+    def _tasks_confirmed(self, records: Pending) -> dict[int, str | None]:
+        """Tasks already upserted under their key -> their Id (one SOQL query)."""
+        field = self.connector.fields.task_key_field
+        assert field is not None  # only upserts by key field are confirmed
+        keys = ", ".join(sorted({_quote(str(r[field])) for _, r in records}))
+        rows = self.connector.query(f"SELECT Id, {field} FROM Task WHERE {field} IN ({keys})")
+        found = {str(row.get(field)): str(row["Id"]) for row in rows}
+        return {i: found[r[field]] for i, r in records if r[field] in found}
+
     def _collections(
         self,
         path: str,
         method: str,
-        pending: list[tuple[int, dict[str, Any]]],
+        pending: Pending,
         results: dict[int, WriteResult],
         *,
         idempotent: bool = True,
+        confirm: Confirm | None = None,
+        check_first: Collection[int] = (),
     ) -> None:
-        """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up."""
+        """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up.
+
+        With `confirm`, a call left unanswered is not re-sent whole: the records are read
+        back and only those not yet holding their values are sent again; records in
+        `check_first` are read back before the first send.
+        """
         for round_no in range(LOCK_RETRY_ROUNDS + 1):
-            retry: list[tuple[int, dict[str, Any]]] = []
+            retry: Pending = []
             for chunk in chunks(pending, COLLECTION_LIMIT):
-                self._send_chunk(path, method, chunk, results, retry, idempotent)
+                self._send_chunk(
+                    path, method, chunk, results, retry, idempotent, confirm, check_first
+                )
+            check_first = ()  # a lock-error re-send follows an answer: nothing to read back
             if not retry:
                 return
             if round_no < LOCK_RETRY_ROUNDS:
@@ -152,25 +210,50 @@ class SalesforceWriter:
         method: str,
         chunk: Sequence[tuple[int, dict[str, Any]]],
         results: dict[int, WriteResult],
-        retry: list[tuple[int, dict[str, Any]]],
+        retry: Pending,
         idempotent: bool,
+        confirm: Confirm | None,
+        check_first: Collection[int] = (),
     ) -> None:
-        payload = {"allOrNone": False, "records": [record for _, record in chunk]}
         timeout = self.connector.policy.timeout
-        try:
-            response = self.connector.request(
+        records = dict(chunk)
+
+        def send(indexes: list[int]) -> Any:
+            payload = {"allOrNone": False, "records": [records[i] for i in indexes]}
+            return self.connector.request(
                 lambda: self.connector.sf.restful(
                     path, method=method, json=payload, timeout=timeout
                 ),
-                idempotent=idempotent,
+                idempotent=idempotent and confirm is None,  # `confirm` re-sends what is unknown
             )
-        except ConnectorError as exc:
-            if not isinstance(exc, Retriable | Fatal):
-                raise  # auth and budget stop the drain; the outbox keeps the rows
-            for i, record in chunk:
-                results[i] = WriteResult.failure(_target(record), exc)
-            return
-        for (i, record), result in zip(chunk, response or [], strict=False):
+
+        confirmed: dict[int, str | None] = {}
+
+        def read_back(indexes: list[int]) -> Collection[int]:
+            assert confirm is not None
+            confirmed.update(confirm([(i, records[i]) for i in indexes]))
+            return confirmed.keys()
+
+        if confirm is None:
+            try:
+                response, sent = send(list(records)), chunk
+            except ConnectorError as exc:
+                if not isinstance(exc, Retriable | Fatal):
+                    raise  # auth and budget stop the drain; the outbox keeps the rows
+                for i, record in chunk:
+                    results[i] = WriteResult.failure(_target(record), exc)
+                return
+        else:
+            out = send_confirmed(
+                list(records), send, read_back, self.connector.policy, check_first=check_first
+            )
+            for i in out.confirmed:
+                results[i] = WriteResult.success(_target(records[i]), created_id=confirmed[i])
+            for i in out.failed:
+                error = out.error or Retriable("write not confirmed", code="UNCONFIRMED")
+                results[i] = WriteResult.failure(_target(records[i]), error)
+            response, sent = out.response, [(i, records[i]) for i in out.sent]
+        for (i, record), result in zip(sent, response or [], strict=False):
             target = result.get("id") or _target(record)
             if result.get("success"):
                 created = result.get("id") if "created" in result else None  # upsert: the Task id
@@ -181,7 +264,7 @@ class SalesforceWriter:
             results[i] = WriteResult.failure(target, error)
             if isinstance(error, Retriable):
                 retry.append((i, record))
-        for i, record in chunk:
+        for i, record in sent:
             if i not in results:
                 results[i] = WriteResult.failure(
                     _target(record), Retriable("no per-record result returned", code="NO_RESULT")

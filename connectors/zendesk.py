@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -256,13 +256,17 @@ class ZendeskConnector:
                     after["done_at"] = int(self.clock())
             yield page.model_copy(update={"cursor": json.dumps(after)})
 
-    def add_ticket_tags(self, ticket_id: int, tags: list[str]) -> WriteResult:
+    def add_ticket_tags(
+        self, ticket_id: int, tags: list[str], maybe_sent: bool = False
+    ) -> WriteResult:
         """Add tags to a ticket, keeping the tags it already has."""
-        return self._writer.tags(ticket_id, tags, add=True)
+        return self._writer.tags(ticket_id, tags, add=True, maybe_sent=maybe_sent)
 
-    def remove_ticket_tags(self, ticket_id: int, tags: list[str]) -> WriteResult:
+    def remove_ticket_tags(
+        self, ticket_id: int, tags: list[str], maybe_sent: bool = False
+    ) -> WriteResult:
         """Remove only these tags from a ticket."""
-        return self._writer.tags(ticket_id, tags, add=False)
+        return self._writer.tags(ticket_id, tags, add=False, maybe_sent=maybe_sent)
 
     def update_ticket_tags(
         self, ticket_ids: Sequence[int], add: Sequence[str], remove: Sequence[str]
@@ -271,10 +275,13 @@ class ZendeskConnector:
         return self._writer.bulk_tags(ticket_ids, add, remove)
 
     def update_ticket_tag_groups(
-        self, groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]]
+        self,
+        groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]],
+        maybe_sent: Collection[int] = (),
     ) -> list[list[WriteResult]]:
-        """Several (tickets, add, remove) changes at once: jobs queued together, polled together."""
-        return self._writer.bulk_tag_groups(groups)
+        """Several (tickets, add, remove) changes at once: jobs queued together, polled together;
+        tickets in `maybe_sent` are read back first."""
+        return self._writer.bulk_tag_groups(groups, maybe_sent)
 
     def comment_on_ticket(
         self,
@@ -291,9 +298,12 @@ class ZendeskConnector:
             ticket_id, body, public=public, status=status, key=key, maybe_sent=maybe_sent
         )
 
-    def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
-        """Set organization fields via update_many (100/call), polling each job to the end."""
-        return self._writer.update_organizations(updates)
+    def update_organizations(
+        self, updates: Sequence[OrgUpdate], maybe_sent: Collection[int] = ()
+    ) -> list[WriteResult]:
+        """Set organization fields via update_many (100/call), polling each job to the end;
+        organizations in `maybe_sent` are read back first and skipped if already set."""
+        return self._writer.update_organizations(updates, maybe_sent)
 
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
         """Open a ticket at most once: Idempotency-Key header, then external_id lookup."""

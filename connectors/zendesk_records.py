@@ -24,6 +24,7 @@ class ZdOrganization(Record):
     domain_names: list[str] = Field(default_factory=list)
     organization_fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+    created_at: OptDatetime = None  # validated so a garbled record is quarantined, not stored
     updated_at: AwareDatetime
     deleted_at: OptDatetime = None
 
@@ -34,6 +35,7 @@ class ZdUser(Record):
     email: OptStr = None
     role: OptStr = None
     organization_id: OptInt = None
+    created_at: OptDatetime = None
     updated_at: AwareDatetime
 
 

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from connectors.errors import ConnectorError, Fatal, Retriable
+from connectors.confirm import same_value, send_confirmed
+from connectors.errors import Fatal, Retriable
 from connectors.records import WriteResult
+from connectors.zendesk_jobs import Job, ZendeskJobs, rid, unconfirmed
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from connectors.zendesk_transport import ZendeskTransport
 
 logger = logging.getLogger(__name__)
 UPDATE_MANY_LIMIT = 100
-JOB_WAVE = 25  # Zendesk queues at most ~30 jobs per account at once
-SHOW_MANY_LIMIT = 100  # job statuses asked for in one job_statuses/show_many request
-JOB_DONE = frozenset({"completed", "failed", "killed"})
 COMMENTS_PAGE = 100  # newest comments read before re-sending one (one page, the API's largest)
 
 
-class ZendeskWriter:
+class ZendeskWriter(ZendeskJobs):
     """Performs the writes of `ZendeskConnector`; refuses disallowed fields/tags before calls."""
 
     def __init__(
@@ -40,8 +39,11 @@ class ZendeskWriter:
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
 
-    def tags(self, ticket_id: int, tags: list[str], *, add: bool) -> WriteResult:
-        """PUT adds tags, DELETE removes them; neither touches the ticket's other tags."""
+    def tags(
+        self, ticket_id: int, tags: list[str], *, add: bool, maybe_sent: bool = False
+    ) -> WriteResult:
+        """PUT adds tags, DELETE removes them; neither touches the ticket's other tags. With
+        `maybe_sent`, the ticket is read back first and not written if it already agrees."""
         target = str(ticket_id)
         if self.allowed_tags is not None and (bad := sorted(set(tags) - self.allowed_tags)):
             return WriteResult.failure(
@@ -49,10 +51,18 @@ class ZendeskWriter:
                 Fatal(f"refused: tags {bad} are not in allowed_tags", code="TAG_NOT_ALLOWED"),
             )
         method = "PUT" if add else "DELETE"
-        try:
-            self.transport.request(method, f"tickets/{ticket_id}/tags.json", json={"tags": tags})
-        except (Retriable, Fatal) as exc:
-            return WriteResult.failure(target, exc)
+        change = (tags, []) if add else ([], tags)
+        out = send_confirmed(
+            [f"0:{target}"],
+            lambda _: self.transport.request(
+                method, f"tickets/{ticket_id}/tags.json", json={"tags": tags}, idempotent=False
+            ),
+            lambda keys: self._tags_confirmed(keys, *change),
+            self.transport.policy,
+            check_first=[f"0:{target}"] if maybe_sent else (),
+        )
+        if out.failed:
+            return WriteResult.failure(target, unconfirmed(out.error))
         return WriteResult.success(target)
 
     def bulk_tags(
@@ -62,11 +72,14 @@ class ZendeskWriter:
         return self.bulk_tag_groups([(ticket_ids, add, remove)])[0]
 
     def bulk_tag_groups(
-        self, groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]]
+        self,
+        groups: Sequence[tuple[Sequence[int], Sequence[str], Sequence[str]]],
+        maybe_sent: Collection[int] = (),
     ) -> list[list[WriteResult]]:
-        """Several tag changes, each on its tickets; all jobs are queued, then polled together."""
+        """Several tag changes, each on its tickets; all jobs are queued, then polled together.
+        Tickets in `maybe_sent` are read back first and skipped when they already agree."""
         results: dict[str, WriteResult] = {}
-        jobs: list[tuple[list[str], Callable[[], Any]]] = []
+        jobs: list[Job] = []
         keys: list[list[str]] = []
         for g, (ticket_ids, add, remove) in enumerate(groups):
             targets = [str(t) for t in ticket_ids]
@@ -84,83 +97,36 @@ class ZendeskWriter:
                 change["additional_tags"] = list(add)
             if remove:
                 change["remove_tags"] = list(remove)
+            body = {"ticket": change}
+
+            def submit(chunk: list[str], body: dict[str, Any] = body) -> Any:
+                ids = ",".join(rid(k) for k in chunk)
+                return self._put_job("tickets/update_many.json", body, {"ids": ids})
+
+            def confirm(
+                chunk: list[str], add: Sequence[str] = add, remove: Sequence[str] = remove
+            ) -> set[str]:
+                return self._tags_confirmed(chunk, add, remove)
+
             for start in range(0, len(targets), UPDATE_MANY_LIMIT):
-                chunk = targets[start : start + UPDATE_MANY_LIMIT]
-                jobs.append(
-                    (
-                        [f"{g}:{t}" for t in chunk],
-                        self._submit(
-                            "tickets/update_many.json", {"ticket": change}, {"ids": ",".join(chunk)}
-                        ),
-                    )
-                )
+                chunk = [f"{g}:{t}" for t in targets[start : start + UPDATE_MANY_LIMIT]]
+                maybe = [k for k in chunk if int(rid(k)) in maybe_sent]
+                jobs.append(Job(chunk, submit, confirm, maybe))
         results.update(self._run_jobs(jobs))
         return [[results[k] for k in group_keys] for group_keys in keys]
 
-    def _submit(self, path: str, payload: dict[str, Any], params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-        return lambda: self.transport.request("PUT", path, params=params, json=payload)
-
-    def _run_jobs(
-        self, jobs: Sequence[tuple[list[str], Callable[[], Any]]]
-    ) -> dict[str, WriteResult]:
-        """Queue up to JOB_WAVE jobs, then poll them together: one wait and one `show_many`
-        request per round, not one of each per job.
-
-        Each job is (result keys "<group>:<record id>", a call that submits it).
-        """
-        results: dict[str, WriteResult] = {}
-        for wave in range(0, len(jobs), JOB_WAVE):
-            pending: list[tuple[list[str], dict[str, Any]]] = []
-            for keys, submit in jobs[wave : wave + JOB_WAVE]:
-                try:
-                    pending.append((keys, submit()["job_status"]))
-                except (Retriable, Fatal) as exc:
-                    results.update({k: WriteResult.failure(k.split(":", 1)[1], exc) for k in keys})
-            for poll in range(self.max_polls + 1):
-                waiting = [(k, j) for k, j in pending if j.get("status") not in JOB_DONE]
-                for keys, job in [(k, j) for k, j in pending if j.get("status") in JOB_DONE]:
-                    by_id = {
-                        str(r.get("id")): r for r in job.get("results") or [] if isinstance(r, dict)
-                    }
-                    for k in keys:
-                        rid = k.split(":", 1)[1]
-                        results[k] = _job_result(rid, by_id.get(rid), job)
-                if not waiting or poll == self.max_polls:
-                    break
-                self.transport.policy.sleep(
-                    min(self.max_poll_interval, self.poll_interval * 2**poll)
-                )
-                try:
-                    seen = self._job_statuses([str(job["id"]) for _, job in waiting])
-                except (Retriable, Fatal) as exc:
-                    for keys, _ in waiting:
-                        results.update(
-                            {k: WriteResult.failure(k.split(":", 1)[1], exc) for k in keys}
-                        )
-                    pending = []
-                    break
-                pending = [(keys, seen.get(str(job["id"]), job)) for keys, job in waiting]
-            for keys, job in pending:
-                if job.get("status") not in JOB_DONE:
-                    error = Retriable(
-                        f"job {job.get('id')} still {job.get('status')}", code="JOB_PENDING"
-                    )
-                    results.update(
-                        {k: WriteResult.failure(k.split(":", 1)[1], error) for k in keys}
-                    )
-        return results
-
-    def _job_statuses(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The jobs' current statuses: one `show_many` request per 100 jobs, not one per job.
-        A job missing from the answer is left as it was (still waiting)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(job_ids), SHOW_MANY_LIMIT):
-            ids = ",".join(job_ids[start : start + SHOW_MANY_LIMIT])
-            body = self.transport.request("GET", "job_statuses/show_many.json", params={"ids": ids})
-            for job in (body or {}).get("job_statuses") or []:
-                if isinstance(job, dict) and job.get("id") is not None:
-                    found[str(job["id"])] = job
-        return found
+    def _tags_confirmed(
+        self, keys: Sequence[str], add: Sequence[str], remove: Sequence[str]
+    ) -> set[str]:
+        """Keys whose ticket already has every tag in `add` and none in `remove`."""
+        found = self._show_many("tickets", [rid(k) for k in keys])
+        done = set()
+        for k in keys:
+            ticket = found.get(rid(k))
+            tags = set(ticket.get("tags") or []) if ticket is not None else None
+            if tags is not None and set(add) <= tags and not tags & set(remove):
+                done.add(k)
+        return done
 
     def comment(
         self,
@@ -211,7 +177,12 @@ class ZendeskWriter:
             if isinstance(c, dict)
         )
 
-    def update_organizations(self, updates: Sequence[OrgUpdate]) -> list[WriteResult]:
+    def update_organizations(
+        self, updates: Sequence[OrgUpdate], maybe_sent: Collection[int] = ()
+    ) -> list[WriteResult]:
+        """Set organization fields through `update_many` jobs of 100. Organizations in
+        `maybe_sent` (an earlier send went unanswered) are read back first and skipped when
+        they already hold the values."""
         results: dict[int, WriteResult] = {}
         pending: list[tuple[int, OrgUpdate]] = []
         for i, update in enumerate(updates):
@@ -225,39 +196,70 @@ class ZendeskWriter:
                 results[i] = WriteResult.failure(str(update.id), error)
             else:
                 pending.append((i, update))
-        jobs = []
-        for start in range(0, len(pending), UPDATE_MANY_LIMIT):
-            chunk = pending[start : start + UPDATE_MANY_LIMIT]
-            payload = {
-                "organizations": [{"id": u.id, "organization_fields": u.fields} for _, u in chunk]
-            }
-            jobs.append(
-                (
-                    [f"{i}:{u.id}" for i, u in chunk],
-                    self._submit("organizations/update_many.json", payload),
+        wanted = {f"{i}:{u.id}": u for i, u in pending}
+        maybe = {k for k, u in wanted.items() if u.id in maybe_sent}
+
+        def submit(keys: list[str]) -> Any:
+            orgs = [{"id": wanted[k].id, "organization_fields": wanted[k].fields} for k in keys]
+            return self._put_job("organizations/update_many.json", {"organizations": orgs})
+
+        def confirm(keys: list[str]) -> set[str]:
+            found = self._show_many("organizations", [rid(k) for k in keys])
+            return {
+                k
+                for k in keys
+                if (org := found.get(rid(k))) is not None
+                and all(
+                    same_value(v, (org.get("organization_fields") or {}).get(f))
+                    for f, v in wanted[k].fields.items()
                 )
+            }
+
+        keys = list(wanted)
+        jobs = [
+            Job(chunk, submit, confirm, maybe & set(chunk))
+            for chunk in (
+                keys[start : start + UPDATE_MANY_LIMIT]
+                for start in range(0, len(keys), UPDATE_MANY_LIMIT)
             )
+        ]
         for key, result in self._run_jobs(jobs).items():
             results[int(key.split(":", 1)[0])] = result
         return [results[i] for i in range(len(updates))]
 
     def create_ticket(self, ticket: TicketCreate, idempotency_key: str) -> WriteResult:
+        """Create once: look the external_id up first; after an unanswered POST, look again
+        before re-sending it (with the same Idempotency-Key, so a replay is safe anyway)."""
         target = ticket.external_id
-        try:
+        found: list[int] = []
+
+        def confirm(keys: list[str]) -> list[str]:
             existing = self._find_by_external_id(ticket.external_id)
-            if existing is not None:
-                logger.info("ticket with external_id exists (#%s); not creating", existing)
-                return WriteResult.success(target, created_id=str(existing))
-            body = self.transport.request(
+            found.extend([] if existing is None else [existing])
+            return keys if existing is not None else []
+
+        try:
+            if confirm([target]):
+                logger.info("ticket with external_id exists (#%s); not creating", found[0])
+                return WriteResult.success(target, created_id=str(found[0]))
+        except (Retriable, Fatal) as exc:
+            return WriteResult.failure(target, exc)
+        out = send_confirmed(
+            [target],
+            lambda _: self.transport.request(
                 "POST",
                 "tickets.json",
                 json={"ticket": ticket.payload()},
                 headers={"Idempotency-Key": idempotency_key[:255]},
-                idempotent=True,  # the Idempotency-Key makes re-sending safe
-            )
-        except (Retriable, Fatal) as exc:
-            return WriteResult.failure(target, exc)
-        return WriteResult.success(target, created_id=str(body["ticket"]["id"]))
+                idempotent=False,  # unanswered: looked up by external_id before a re-send
+            ),
+            confirm,
+            self.transport.policy,
+        )
+        if out.failed:
+            return WriteResult.failure(target, unconfirmed(out.error))
+        created = found[0] if out.confirmed else (out.response or {})["ticket"]["id"]
+        return WriteResult.success(target, created_id=str(created))
 
     def _find_by_external_id(self, external_id: str) -> int | None:
         body = self.transport.request("GET", "tickets.json", params={"external_id": external_id})
@@ -268,20 +270,3 @@ class ZendeskWriter:
 def comment_marker(key: str) -> str:
     """The last line of a comment pulsehub posts: a short digest of its outbox key."""
     return f"[pulsehub:{hashlib.sha256(key.encode()).hexdigest()[:16]}]"
-
-
-def _job_result(target: str, result: dict[str, Any] | None, job: dict[str, Any]) -> WriteResult:
-    if result is None:
-        status = job.get("status")
-        if status == "completed":
-            return WriteResult.failure(
-                target, Fatal("no result for this id in the job", code="NO_RESULT")
-            )
-        return WriteResult.failure(
-            target, Retriable(job.get("message") or f"job {status}", code=f"JOB_{status}".upper())
-        )
-    if result.get("success", result.get("status") in ("Updated", "Created")):
-        return WriteResult.success(target)
-    message = result.get("details") or result.get("error") or result.get("status") or "failed"
-    error: ConnectorError = Fatal(str(message), code=str(result.get("error") or "UPDATE_FAILED"))
-    return WriteResult.failure(target, error)

@@ -10,8 +10,10 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connectors.config_files import read_yaml
+from connectors.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ RULE_NAMES = (
 )
 
 
-class EscalationConfigError(ValueError):
+class EscalationConfigError(ConfigError):
     """The rules file is unreadable or invalid; the message names file, key and fix."""
 
 
@@ -225,15 +227,12 @@ class EscalationConfig(_Strict):
 def load_rules(path: Path | None = None) -> EscalationConfig:
     """Read and validate a rules YAML file (the shipped default when `path` is None)."""
     source = Path(path) if path is not None else DEFAULT_RULES_FILE
-    try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EscalationConfigError(
-            f"{source}: cannot read the escalation rules file ({exc.strerror}); "
-            "fix PULSEHUB_RULES_FILE or unset it to use the shipped default"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise EscalationConfigError(f"{source}: not valid YAML ({exc}); fix the syntax") from None
+    raw = read_yaml(
+        source,
+        what="escalation rules file",
+        variable="PULSEHUB_RULES_FILE",
+        error=EscalationConfigError,
+    )
     if not isinstance(raw, dict):
         raise EscalationConfigError(f"{source}: expected a mapping with a 'rules' key at the top")
     try:

@@ -137,7 +137,7 @@ def renewal_review(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
         }
         yield (
             f"renewal_{f.renewal_date.isoformat()}",
-            f"renewal review: renews in {days} days while {f.latest.band}",
+            f"renewal review: renews in {days} days while {f.latest.band.replace('_', ' ')}",
             evidence,
             [t.zd_id for t in f.open_tickets][:20],
             {},
@@ -227,7 +227,8 @@ def csat_turning_bad(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
 def champion_left(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
     for c in f.champions_left:
         evidence = {"contact": c.model_dump(mode="json")}
-        title = f"champion left: {c.name or c.sf_id}" + (f" ({c.title})" if c.title else "")
+        role = (c.title or "").strip().strip("()").strip()  # CRMs write "(left company)"
+        title = f"champion left: {c.name or c.sf_id}" + (f" ({role})" if role else "")
         yield f"champion_{c.sf_id}", title, evidence, [], {"executive_involved": c.is_executive}
 
 

@@ -15,6 +15,25 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/dbname"
+
+
+def normalize_database_url(url: str) -> str:
+    """`url` as SQLAlchemy wants it; a ValueError naming the accepted forms when it is not one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith(("sqlite", "postgresql")):
+        raise ValueError(f"not a supported database URL; use {URL_FORMS}")
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ValueError(f"cannot parse this database URL; use {URL_FORMS}") from None
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build an engine; SQLite gets WAL, foreign keys and a busy timeout so workers can share it."""
     if url.startswith("sqlite"):
@@ -29,7 +48,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # a host that drops packets fails within 10 s rather than hanging the command
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -67,3 +87,67 @@ def redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def database_problem(engine: Engine, *, schema: bool = True) -> str | None:
+    """Why the database behind `engine` cannot be used now, with the fix; None when it can."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except DBAPIError as exc:
+        return explain_database_error(exc, engine.url.database) or f"cannot use it: {exc.orig}"
+    return schema_problem(current) if schema else None
+
+
+def schema_problem(current: str | None) -> str | None:
+    """What to do when the stored schema revision is not this code's head; None when it is."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = script.get_current_head()
+    if current == head:
+        return None
+    if current is None:
+        return "the database has no pulsehub schema yet — run `pulsehub db upgrade`"
+    if current in {rev.revision for rev in script.walk_revisions()}:
+        return f"the schema is at revision {current}, this pulsehub needs {head} — run `pulsehub db upgrade`"
+    return (
+        f"schema revision {current} is unknown to this pulsehub (a newer version made it?) — "
+        "upgrade pulsehub or point at another database"
+    )
+
+
+def explain_database_error(exc: Exception, sqlite_path: str | None = None) -> str | None:
+    """A database failure the operator can fix (unreachable, not a database, no schema, locked),
+    worded with the fix; None for anything else, which is a bug and keeps its traceback."""
+    text = str(getattr(exc, "orig", None) or exc)
+    low = text.lower()
+    if "file is not a database" in low:
+        return f"{sqlite_path or 'the file'} is not a SQLite database — use a new file or a pulsehub database"
+    if "unable to open database file" in low:
+        parent = Path(sqlite_path or ".").expanduser().parent
+        if sqlite_path and not parent.is_dir():
+            return f"directory {parent} does not exist — create it, or run `pulsehub db upgrade` (creates it)"
+        return f"cannot open SQLite file {sqlite_path or ''} — check the path and its permissions"
+    if "no such table" in low or ("relation" in low and "does not exist" in low):
+        return "the database has no pulsehub schema yet — run `pulsehub db upgrade`"
+    if "database is locked" in low:
+        return "the SQLite file stayed locked by another process — retry, or use PostgreSQL for concurrent workers"
+    for needle, fix in _POSTGRES_PROBLEMS:
+        if needle in low:
+            first = text.strip().splitlines()[0]
+            return f"{first} — {fix}"
+    return None
+
+
+_POSTGRES_PROBLEMS = (
+    ("connection refused", "start PostgreSQL there or fix the host and port in the URL"),
+    ("timeout expired", "check that the host is reachable, or fix the host and port in the URL"),
+    ("could not translate host name", "fix the host name in the URL"),
+    ("password authentication failed", "fix the user or password in the URL"),
+    ("does not exist", "create the database (createdb NAME) or fix its name in the URL"),
+    ("connection failed", "check the server, or fix the host and port in the URL"),
+)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from celery import Celery
-from celery.schedules import crontab
+from celery import Celery, signals
 
-from pulsehub.settings import get_settings
+from pulsehub.logs import configure_logging, log_format
+from pulsehub.settings import Settings, get_settings
 from sync import tasks
 from sync.schedule import load_schedule
 
@@ -17,28 +19,29 @@ TASK_FOR_JOB = {
     "distributed_sync": "pulsehub.distributed_sync",
     "drain_outbox": "pulsehub.drain_outbox",
     "full_reconcile": "pulsehub.full_reconcile",
+    "weekly_digest": "pulsehub.weekly_digest",
 }
+REFRESH_TASK = "pulsehub.refresh_account"
+BROKER_CONNECT_TIMEOUT_S = 5.0
 
 
-def beat_schedule() -> dict[str, Any]:
+def beat_schedule(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or get_settings()
     out: dict[str, Any] = {}
-    for name, entry in load_schedule(get_settings().schedule_file).items():
+    for name, entry in load_schedule(settings.schedule_file).items():
         if not entry.enabled:
             continue
-        if entry.cron:
-            minute, hour = entry.cron.split()
-            when: Any = crontab(minute=minute, hour=hour)
-        else:
-            when = float(entry.every or 0)
+        when = entry.trigger()
         task = TASK_FOR_JOB[name]
-        if name == "incremental_sync" and get_settings().distributed:
+        if name == "incremental_sync" and settings.distributed:
             task = TASK_FOR_JOB["distributed_sync"]
         out[name] = {"task": task, "schedule": when, "options": {"expires": 3600}}
     return out
 
 
-def make_celery() -> Celery:
-    settings = get_settings()
+def make_celery(settings: Settings | None = None) -> Celery:
+    """The one Celery app: the worker, beat and the web process (webhook) all build it here."""
+    settings = settings or get_settings()
     backend = settings.broker_url if settings.broker_url.startswith("redis") else None
     app = Celery("pulsehub", broker=settings.broker_url, backend=backend, include=["sync.tasks"])
     app.conf.update(
@@ -50,11 +53,27 @@ def make_celery() -> Celery:
         accept_content=["json"],
         timezone="UTC",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.lock_ttl_s},
-        beat_schedule=beat_schedule(),
+        broker_transport_options={
+            "visibility_timeout": settings.lock_ttl_s,
+            "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_S,
+        },
+        beat_schedule=beat_schedule(settings),
         result_expires=3600,
     )
     return app
+
+
+def refresh_enqueuer(app: Celery) -> Callable[[int], None]:
+    """How the web process queues a webhook's account refresh on `app`'s broker.
+
+    Raises the broker's error (kombu OperationalError, ...) when the message was not queued.
+    Nobody waits for the result: `ignore_result` also keeps the send from subscribing to the
+    result backend, whose reconnect loop would hold a webhook ~20 s when Redis is down."""
+
+    def enqueue(account_id: int) -> None:
+        app.send_task(REFRESH_TASK, args=[account_id], ignore_result=True)
+
+    return enqueue
 
 
 @cache
@@ -69,6 +88,14 @@ def _redis() -> Any:
     import redis
 
     return redis.Redis.from_url(get_settings().broker_url)
+
+
+@signals.setup_logging.connect
+def _logging(loglevel: Any = None, **_: Any) -> None:
+    """Celery's processes log in PULSEHUB_LOG_FORMAT too (connecting here replaces Celery's
+    own logging set-up)."""
+    level = loglevel if isinstance(loglevel, int) else logging.getLevelName(loglevel or "INFO")
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
 
 
 celery = make_celery()

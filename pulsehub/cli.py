@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from pulsehub.commands.health import DEFAULT_SCHEDULE
+from pulsehub.commands.options import AccountsOpt, DayOpt, PortOpt, database_url, fault_profile
+from pulsehub.failures import exit_code
 from pulsehub.settings import ConfigError, get_settings
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="pulsehub: customer-health hub for Salesforce, Zendesk and product usage.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="The loopback simulator of Salesforce, Zendesk and the usage API.")
-outbox_app = typer.Typer(
-    help="Write-back outbox: drain it, retry dead letters.", no_args_is_help=True
+db_app = typer.Typer(rich_markup_mode=None, help="Database schema.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    rich_markup_mode=None, help="The loopback simulator of Salesforce, Zendesk and the usage API."
 )
-identity_app = typer.Typer(help="Identity resolution review queue.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Write-back outbox: drain it, retry dead letters.",
+    no_args_is_help=True,
+)
+identity_app = typer.Typer(
+    rich_markup_mode=None, help="Identity resolution review queue.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(identity_app, name="identity")
 console = Console()
+_verbose = {"on": False}  # set by the -v callback; decides whether a failure shows its traceback
 
 
 def _register_subcommands() -> None:
@@ -39,6 +51,8 @@ def _register_subcommands() -> None:
         ("score", "pulsehub.commands.score"),
         ("escalations", "pulsehub.commands.escalations"),
         ("report", "pulsehub.commands.report"),
+        ("healthcheck", "pulsehub.commands.health"),
+        ("digest", "pulsehub.commands.digest"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)
@@ -47,33 +61,37 @@ def _register_subcommands() -> None:
                 raise
 
 
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
-
-
 def _runtime():  # type: ignore[no-untyped-def]
+    """The wiring for a command, once settings and the database are known to be usable."""
+    from pulsehub.commands.db import require_database
     from pulsehub.runtime import Runtime
 
-    try:
-        return Runtime(get_settings())
-    except ConfigError as exc:
-        _fail(str(exc))
+    rt = Runtime(get_settings())
+    require_database(rt.engine)
+    return rt
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="debug logs; tracebacks on errors")
+    ] = False,
+) -> None:
+    from pulsehub.logs import configure_logging, log_format
+
+    _verbose["on"] = verbose
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level, log_format())  # a bad PULSEHUB_LOG_FORMAT is a ConfigError
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the schema (Alembic)."""
-    from model.db import redact_url, upgrade
+    from model.db import redact_url
+    from pulsehub.commands.db import upgrade_database
 
     url = get_settings().database_url
-    upgrade(url, revision)
+    upgrade_database(url, revision)
     console.print(f"database {redact_url(url)} at revision {revision}")
 
 
@@ -82,23 +100,21 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the write plan, write nothing")
     ] = False,
-    as_of: Annotated[
-        str | None, typer.Option(help="score as of YYYY-MM-DD (default today)")
-    ] = None,
+    as_of: DayOpt = None,
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
     from pulsehub.report import SyncProgress, print_plan, print_run
+    from sync.pipeline import SourcesUnavailable
 
     rt = _runtime()
     try:
         with SyncProgress(console) as progress:
             report = rt.sync(
-                dry_run=dry_run,
-                as_of=dt.date.fromisoformat(as_of) if as_of else None,
-                progress=progress,
+                dry_run=dry_run, as_of=as_of.date() if as_of else None, progress=progress
             )
-    except ConfigError as exc:
-        _fail(str(exc))
+    except SourcesUnavailable as exc:
+        console.print(f"[bold red]sync failed:[/] {exc}")
+        raise typer.Exit(1) from None
     print_run(console, report)
     if dry_run:
         print_plan(console, report.plan_sample, sum(report.planned.values()))
@@ -126,9 +142,14 @@ def outbox_retry(item_ids: list[int]) -> None:
 @app.command()
 def status(limit: int = 10) -> None:
     """Recent runs, cursors, outbox backlog, dead letters and quarantine."""
+    from model.db import transaction
     from pulsehub.report import print_status
+    from sync.runs import reap_dead_runs
 
-    print_status(console, _runtime().factory, limit=limit)
+    factory = _runtime().factory
+    with transaction(factory) as session:
+        reap_dead_runs(session)
+    print_status(console, factory, limit=limit)
 
 
 @identity_app.command("review")
@@ -163,22 +184,51 @@ def identity_reject(identity_id: int) -> None:
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: int = 8765,
-    accounts: int = 200,
+    port: PortOpt = 8765,
+    accounts: AccountsOpt = 200,
     seed: int = 7,
-    faults: Annotated[str, typer.Option(help="none | flaky | storm")] = "none",
+    faults: Annotated[
+        str, typer.Option(help="none | flaky | storm", callback=fault_profile)
+    ] = "none",
+    clock: Annotated[
+        str, typer.Option(help="real, or a fixed ISO start such as 2025-06-02T15:30:00Z")
+    ] = "real",
+    print_env: Annotated[
+        bool,
+        typer.Option(
+            "--print-env",
+            help="print `export PULSEHUB_...` lines for every variable pulsehub needs",
+        ),
+    ] = False,
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
+    from sandbox.clock import parse_clock
 
-    cli_main(port=port, accounts=accounts, seed=seed, faults=faults)
+    try:
+        parse_clock(clock)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--clock") from None
+    try:
+        cli_main(
+            port=port, accounts=accounts, seed=seed, faults=faults, clock=clock, print_env=print_env
+        )
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise ConfigError(
+            f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror}) — "
+            "stop what holds it or choose another port with --port"
+        ) from exc
 
 
 @app.command()
 def demo(
-    accounts: Annotated[int, typer.Option(help="synthetic accounts in the sandbox")] = 200,
+    accounts: AccountsOpt = 200,
     seed: int = 7,
-    database: Annotated[str, typer.Option(help="database URL")] = "sqlite:///var/demo.db",
+    database: Annotated[
+        str, typer.Option(help="database URL", callback=database_url)
+    ] = "sqlite:///var/demo.db",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
     from pulsehub.demo import run_demo
@@ -190,36 +240,56 @@ def demo(
 @app.command()
 def worker(concurrency: int = 2, loglevel: str = "INFO") -> None:
     """Run a Celery worker (Redis broker from PULSEHUB_BROKER_URL)."""
+    _runtime().close()  # settings, configs and the database are usable before tasks arrive
     from pulsehub.celery_app import celery
 
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}"])
 
 
 @app.command()
-def beat(loglevel: str = "INFO") -> None:
+def beat(
+    loglevel: str = "INFO",
+    schedule_file: Annotated[
+        Path, typer.Option(help="where beat keeps its schedule state (a writable path)")
+    ] = DEFAULT_SCHEDULE,
+) -> None:
     """Run Celery beat with the configured schedule."""
     from pulsehub.celery_app import celery
 
-    celery.start(["beat", f"--loglevel={loglevel}"])
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
 @app.command()
-def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+def web(host: str = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Serve the dashboard, API and Zendesk webhook."""
     import uvicorn
 
-    uvicorn.run("pulsehub.web.app:create_app", factory=True, host=host, port=port)
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
+    from pulsehub.logs import configure_logging, log_format
+    from pulsehub.web.app import create_app
+
+    # uvicorn's loggers write through the root handler: one format (text or JSON) for all,
+    # at PULSEHUB_LOG_LEVEL (a long-running service logs its requests and start-up)
+    settings = get_settings()  # read here, so a bad setting or database fails before serving
+    engine = open_database(settings.database_url)
+    level = logging.getLevelName(settings.log_level.upper())
+    configure_logging(level if isinstance(level, int) else logging.INFO, log_format())
+    application = create_app(settings, make_session_factory(engine))
+    uvicorn.run(application, host=host, port=port, log_config=None)
 
 
 _register_subcommands()
 
 
 def run() -> None:
+    """The console script: a bad argument, setting, file or database is one message, exit 2."""
     try:
-        app()
-    except ConfigError as exc:
-        console.print(f"[bold red]configuration error:[/] {exc}")
-        sys.exit(2)
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        sys.exit(exit_code(exc, verbose=_verbose["on"]))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ https call a vendor client makes to a plain-http base URL on this machine.
 
 from __future__ import annotations
 
+import smtplib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,7 +15,13 @@ import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
-from pulsehub.settings import ConfigError, SalesforceSettings, UsageSettings, ZendeskSettings
+from pulsehub.settings import (
+    ConfigError,
+    DigestSettings,
+    SalesforceSettings,
+    UsageSettings,
+    ZendeskSettings,
+)
 
 
 class LoopbackRedirect(HTTPAdapter):
@@ -127,3 +135,18 @@ def build_usage(cfg: UsageSettings) -> httpx.Client:
 def build_notifier(timeout_s: float = 10.0) -> httpx.Client:
     """The client that posts escalation notifications to generic webhooks (e.g. Slack)."""
     return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+
+
+def build_smtp(cfg: DigestSettings) -> Callable[[], smtplib.SMTP]:
+    """Opens a logged-in SMTP connection for each batch of digest emails."""
+
+    def connect() -> smtplib.SMTP:
+        assert cfg.smtp_host is not None
+        conn = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
+        if cfg.smtp_starttls:
+            conn.starttls()
+        if cfg.smtp_username and cfg.smtp_password is not None:
+            conn.login(cfg.smtp_username, cfg.smtp_password.get_secret_value())
+        return conn
+
+    return connect

@@ -13,11 +13,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
 from model.db import upgrade
-from model.tables import Account
 from pulsehub.settings import SalesforceSettings, Settings, UsageSettings, ZendeskSettings
+from pulsehub.web.queries.overview import Overview, load_overview
 
 
 def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings:
@@ -78,13 +77,10 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
         writes_second = len(sb.writes) - writes_before
         requests_second = len(sb.requests) - requests_before
         with rt.factory() as session:
-            n_accounts = session.execute(
-                select(func.count()).select_from(Account).where(Account.is_deleted.is_(False))
-            ).scalar_one()
+            book = load_overview(session)  # the dashboard's own figures: they add up
         _summary(
             console,
-            n_accounts,
-            first.bands,
+            book,
             writes_first,
             writes_second,
             requests_second,
@@ -98,17 +94,18 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
 
 def _summary(
     console: Console,
-    n_accounts: int,
-    bands: dict[str, int],
+    book: Overview,
     writes: Counter[str],
     writes_second: int,
     requests_second: int,
     seconds: float,
 ) -> None:
     t = Table(title="pulsehub demo summary", show_header=False)
-    t.add_row("accounts synced", str(n_accounts))
-    order = ("green", "yellow", "red", "insufficient_data")
-    t.add_row("health distribution", ", ".join(f"{b}: {bands.get(b, 0)}" for b in order))
+    t.add_row("accounts synced", str(book.accounts))
+    t.add_row("health distribution", ", ".join(f"{b}: {n}" for b, n in book.bands.items()))
+    t.add_row("churned", f"{book.churned} (lost their renewal or left per Salesforce: not scored)")
+    why = ", ".join(f"{n} {reason}" for reason, n in book.unscored_reasons.items())
+    t.add_row("not scored", f"{book.unscored}{f' ({why})' if why else ''}")
     t.add_row(
         "writes applied (first run)",
         ", ".join(f"{k}: {n}" for k, n in sorted(writes.items())) or "none",

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from model.tables import ExternalIdentity, OutboxItem, QuarantinedRecord, SyncCursor, SyncRun
+from model.tables import (
+    Account,
+    ExternalIdentity,
+    OutboxItem,
+    QuarantinedRecord,
+    SyncCursor,
+    SyncRun,
+)
 from sync.pipeline import RunReport
 from sync.writeback import PlannedWrite
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim"}
+
+
+def words(counts: Mapping[str, object]) -> str:
+    """{'open_sev1': 4, 'batches': {'sf_task': 1}} -> 'open sev1: 4, batches (sf task: 1)'."""
+    parts = []
+    for key, value in counts.items():
+        label = str(key).replace("_", " ")
+        if isinstance(value, Mapping):
+            parts.append(f"{label} ({words(value)})")
+        else:
+            parts.append(f"{label}: {value:,}" if isinstance(value, int) else f"{label}: {value}")
+    return ", ".join(parts)
 
 
 def print_run(console: Console, report: RunReport) -> None:
@@ -30,14 +49,16 @@ def print_run(console: Console, report: RunReport) -> None:
     )
     console.print(f"health: {bands or 'no accounts scored'}")
     if s["escalations"]:
-        console.print(f"escalations: {s['escalations']}")
-    console.print(f"planned writes: {s['planned'] or 'none'}")
+        console.print(f"escalations: {words(s['escalations'])}")
+    console.print(f"planned writes: {words(s['planned']) or 'none'}")
     if s["pushed"]:
-        console.print(f"pushed: {s['pushed']}")
+        console.print(f"pushed: {words(s['pushed'])}")
     if s.get("api_calls"):
-        console.print(
-            f"API requests: {s['api_calls']}" + (f"; quota {s['quota']}" if s.get("quota") else "")
+        quota = "; ".join(
+            f"{system} quota {q.get('used', 0):,} of {q.get('total', 0):,} used"
+            for system, q in (s.get("quota") or {}).items()
         )
+        console.print(f"API requests: {words(s['api_calls'])}" + (f"; {quota}" if quota else ""))
     for err in s["errors"]:
         console.print(f"[red]error:[/] {err}")
     console.print(f"took {s['seconds']:.1f}s")
@@ -69,6 +90,7 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
         t = Table(title="recent runs")
         for col in ("id", "kind", "status", "started", "seconds", "pulled", "errors"):
             t.add_column(col)
+        t.add_column("why", overflow="fold")
         for r in runs:
             st = r.stats or {}
             t.add_row(
@@ -79,6 +101,7 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
                 str(st.get("seconds", "")),
                 str(sum((st.get("pulled") or {}).values())),
                 str(len(st.get("errors") or [])),
+                (r.error or "")[:200] if r.status in ("aborted", "failed") else "",
             )
         console.print(t)
         cur = Table(title="cursors")
@@ -93,8 +116,8 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
                 OutboxItem.kind, OutboxItem.status
             )
         )
-        outbox = {f"{k}/{st}": n for k, st, n in counts}
-        console.print(f"outbox: {dict(outbox) or 'empty'}")
+        outbox = {f"{k} {st}": n for k, st, n in counts}
+        console.print(f"outbox: {words(outbox) or 'empty'}")
         dead = session.execute(
             select(OutboxItem)
             .where(OutboxItem.status == "dead")
@@ -118,11 +141,16 @@ def print_identity_review(console: Console, factory: sessionmaker[Session]) -> N
             .where(ExternalIdentity.status.in_(("ambiguous", "unmatched")))
             .order_by(ExternalIdentity.source, ExternalIdentity.status, ExternalIdentity.name)
         ).scalars()
+        queue = list(rows)
+        wanted = {int(c) for r in queue for c in r.candidates or [] if str(c).isdigit()}
+        names = dict(
+            session.execute(select(Account.id, Account.name).where(Account.id.in_(wanted))).all()
+        )
         t = Table(title="identity review queue")
         for col in ("id", "source", "external id", "name", "domains", "status", "candidates"):
             t.add_column(col, overflow="fold")
         n = 0
-        for r in rows:
+        for r in queue:
             n += 1
             t.add_row(
                 str(r.id),
@@ -131,7 +159,7 @@ def print_identity_review(console: Console, factory: sessionmaker[Session]) -> N
                 r.name or "",
                 ", ".join(r.domains or []),
                 f"{r.status} ({r.method or '-'})",
-                ", ".join(map(str, r.candidates or [])),
+                ", ".join(f"#{c} {names.get(int(c), '?')}" for c in r.candidates or []),
             )
         console.print(t)
         console.print(

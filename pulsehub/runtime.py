@@ -15,7 +15,15 @@ from connectors.http import redact
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
-from sync.jobs import JobConfig, drain_job, reconcile_job, refresh_job, sync_job
+from sync.deadband import DeadBand
+from sync.jobs import (
+    JobConfig,
+    drain_job,
+    reconcile_job,
+    refresh_job,
+    sync_job,
+    weekly_digest_job,
+)
 from sync.pipeline import RunReport
 from sync.writeback import SF_OWNED_FIELDS, ZD_ORG_FIELDS, allowed_ticket_tags
 
@@ -42,17 +50,19 @@ class Runtime:
         from escalation.config import load_rules
         from scoring.config import load_scorecard
 
-        try:
-            scorecard = load_scorecard(self.settings.scorecard_file)
-            rules = load_rules(self.settings.rules_file)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
         return JobConfig(
-            scorecard=scorecard,
-            rules=rules,
+            scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
+            rules=load_rules(self.settings.rules_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=clients.build_notifier(),
+            mailer=self._mailer(),
+            slack_url=(
+                d.slack_webhook_url.get_secret_value()
+                if (d := self.settings.digest).slack_webhook_url
+                else None
+            ),
             writeback_policy=self.settings.writeback_policy,
+            deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
         )
 
@@ -131,6 +141,18 @@ class Runtime:
 
     def drain(self) -> dict[str, Any]:
         return drain_job(self.factory, self.connectors, self.job_config)
+
+    def digest(self, today: dt.date, owner: str | None = None) -> dict[str, Any]:
+        return weekly_digest_job(self.factory, self.job_config, today, owner)
+
+    def _mailer(self) -> Any:
+        from connectors.email import EmailSender
+
+        d = self.settings.digest
+        if not d.email_configured:
+            return None
+        assert d.from_address is not None
+        return EmailSender(clients.build_smtp(d), d.from_address)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -6,18 +6,17 @@ Secrets are SecretStr: they print as '**********' and never reach logs or the da
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from connectors.errors import ConfigError
 
 ENV_PREFIX = "PULSEHUB_"
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the operator: where it is, what is wrong, how to fix it."""
 
 
 class SalesforceSettings(BaseModel):
@@ -84,6 +83,36 @@ class UsageSettings(BaseModel):
         return bool(self.base_url and self.token)
 
 
+class DigestSettings(BaseModel):
+    """Where the weekly owner digest goes: email over SMTP and/or a Slack incoming webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str | None = Field(None, description="SMTP server for the digest emails")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
+    from_address: str | None = Field(None, description="From: of the digest emails")
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="a Slack incoming webhook: one message per owner"
+    )
+
+    @property
+    def email_configured(self) -> bool:
+        return bool(self.smtp_host and self.from_address)
+
+
+class DeadBandSettings(BaseModel):
+    """Largest move of a written-back number that is not written (0: write every change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: float = Field(1.0, ge=0, le=100, description="health score points")
+    risk: float = Field(2.0, ge=0, le=100, description="renewal-risk percentage points")
+    trend: float = Field(2.0, ge=0, le=100, description="28-day trend points")
+
+
 class Settings(BaseSettings):
     """Everything pulsehub reads from its environment."""
 
@@ -96,6 +125,7 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings = SalesforceSettings()
     zendesk: ZendeskSettings = ZendeskSettings()
     usage: UsageSettings = UsageSettings()
+    digest: DigestSettings = DigestSettings()
     scorecard_file: Path | None = None
     rules_file: Path | None = None
     schedule_file: Path | None = None
@@ -108,6 +138,7 @@ class Settings(BaseSettings):
         "own",
         description="hand edits of pulsehub's fields: 'own' leaves them, 'reassert' overwrites",
     )
+    writeback_deadband: DeadBandSettings = DeadBandSettings()
     backfill_weeks: int = Field(
         12, ge=0, le=104, description="first sync: weekly snapshots replayed from history (0: none)"
     )
@@ -120,11 +151,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, v: str) -> str:
-        if not v.startswith(("sqlite", "postgresql")):
-            raise ValueError("use a sqlite:/// or postgresql+psycopg:// URL")
-        if v.startswith("postgresql://"):
-            return "postgresql+psycopg://" + v.removeprefix("postgresql://")
-        return v
+        from model.db import normalize_database_url
+
+        return normalize_database_url(v)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -133,15 +162,45 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_settings_error(exc)) from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        raise ConfigError(describe_unparsable(exc)) from None
 
 
 def describe_settings_error(exc: ValidationError) -> str:
     lines = ["invalid settings (environment):"]
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        env = ENV_PREFIX + "__".join(p.upper() for p in loc)
-        lines.append(f"  {env}: {err['msg']} — fix the variable or unset it to use the default")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(
+            f"  {_variable(err['loc'])}: {msg} — fix the variable or unset it to use the default"
+        )
     return "\n".join(lines)
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind an error location, plus the key inside its value."""
+    parts = [str(p) for p in loc]
+    field = Settings.model_fields.get(parts[0]) if parts else None
+    annotation = field.annotation if field else None
+    nested = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    n = 2 if nested and len(parts) > 1 else 1
+    rest = ".".join(parts[n:])
+    env = ENV_PREFIX + "__".join(p.upper() for p in parts[:n])
+    return f"{env} (key {rest!r})" if rest else env
+
+
+def describe_unparsable(exc: SettingsError) -> str:
+    """pydantic-settings names the field, not the variable: say which one and what it takes."""
+    field = re.search(r'field "(\w+)"', str(exc))
+    env = ENV_PREFIX + field[1].upper() if field else f"a {ENV_PREFIX}* variable"
+    cause = exc.__cause__
+    why = f" ({cause})" if isinstance(cause, ValueError) else ""
+    example = JSON_EXAMPLES.get(env, "")
+    return f"{env}: not valid JSON{why} — give a JSON value{example} or unset it"
+
+
+JSON_EXAMPLES = {
+    f"{ENV_PREFIX}WEB_TOKENS": """ such as '{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}'"""
+}
 
 
 @lru_cache(maxsize=1)

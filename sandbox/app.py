@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[State, Request, re.Match[str]], Response]
 Route = tuple[str, str, Handler]
 _LOGIN = re.compile(r"^/services/(Soap/u/|oauth2/token)")
+LOST = "X-Sandbox-Lost-Response"  # marks a reset whose request was applied (for the log only)
 
 
 def system_of(path: str) -> str:
@@ -107,6 +108,8 @@ class Dispatcher:
                 "query": req.query,
                 "status": resp.status if resp.action is None else resp.action,
                 "body": self._logged_body(req),
+                # applied, answer reset: tells a lost response from a reset before the request ran
+                "lost_response": LOST in resp.headers,
             }
         )
         return resp
@@ -160,7 +163,7 @@ class Dispatcher:
                 )
         resp = self._route(system, req)
         if fault == "lost_response":  # applied, but the client never hears back
-            return Response(0, b"", {}, action="reset")
+            return Response(0, b"", {LOST: "1"}, action="reset")
         resp.headers.update(rate_headers)
         if fault == "malformed_json":
             body = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)

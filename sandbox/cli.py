@@ -1,11 +1,19 @@
-"""`pulsehub sandbox serve`: run the sandbox in the foreground and print how to connect."""
+"""`pulsehub sandbox serve`: run the sandbox in the foreground and print how to connect.
+
+`clock` is `real` (follow this machine's clock) or a fixed ISO start, so reproducible runs need
+no wrapper. `print_env` prints a shell block of `export PULSEHUB_...=...` lines for every
+variable pulsehub needs to use this sandbox; every other line is then a `#` comment, so the
+whole output can be evaluated by a shell.
+"""
 
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 
 from sandbox import credentials
+from sandbox.clock import parse_clock
 from sandbox.core import Sandbox
 
 
@@ -15,23 +23,39 @@ def cli_main(
     seed: int = 7,
     faults: str = "none",
     *,
+    clock: str = "real",
+    print_env: bool = False,
     stop: threading.Event | None = None,
 ) -> None:
-    """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials."""
-    sb = Sandbox(accounts=accounts, seed=seed, faults=faults, port=port)
+    """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials.
+
+    Raises ValueError (naming the option and the fix) for a bad `clock` before generating.
+    """
+    start = parse_clock(clock)
+    sb = Sandbox(accounts=accounts, seed=seed, faults=faults, port=port, now=start)
     sb.start()
+    note = "# " if print_env else ""
+    clock_text = "real" if start is None else start.isoformat()
     print(
-        f"pulsehub sandbox serving on {sb.base_url}  (accounts={accounts} seed={seed} faults={faults})"
+        f"{note}pulsehub sandbox serving on {sb.base_url}  "
+        f"(accounts={accounts} seed={seed} faults={faults} clock={clock_text})"
     )
-    print("credentials (fake, sandbox only):")
-    print(json.dumps(credentials.describe(sb.base_url), indent=2))
+    if print_env:
+        env = credentials.pulsehub_env(sb.base_url, sb.limits.zd_incremental_per_minute)
+        print("# fake credentials (sandbox only): paste these lines, or eval the output")
+        for name, value in env.items():
+            print(f"export {name}={shlex.quote(value)}")
+    else:
+        print("credentials (fake, sandbox only):")
+        print(json.dumps(credentials.describe(sb.base_url), indent=2))
     print(
-        f"control API: {sb.base_url}/_sandbox/ (requests, writes, clear, advance, faults, truth, counts)"
+        f"{note}control API: {sb.base_url}/_sandbox/ "
+        "(requests, writes, clear, advance, faults, truth, counts)"
     )
-    print("control API ready", flush=True)
+    print(f"{note}control API ready", flush=True)
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
-        print("stopping")
+        print(f"{note}stopping")
     finally:
         sb.stop()

@@ -14,14 +14,19 @@ from sandbox import (
     sf_bulk,
     sf_writes,
     usage_api,
+    zd_audits,
     zd_comments,
     zd_export,
     zd_lists,
+    zd_metric_events,
     zd_org_writes,
+    zd_ratings,
+    zd_show_many,
     zd_writes,
 )
 from sandbox.app import Dispatcher
 from sandbox.changes import change_fraction
+from sandbox.clock import WallClock
 from sandbox.evolve import advance
 from sandbox.faults import Faults
 from sandbox.generate import build_world
@@ -37,8 +42,12 @@ ROUTES = (
     + sf_bulk.ROUTES
     + sf_writes.ROUTES
     + zd_export.ROUTES
+    + zd_metric_events.ROUTES
     + zd_lists.ROUTES
+    + zd_ratings.ROUTES
+    + zd_show_many.ROUTES
     + zd_comments.ROUTES
+    + zd_audits.ROUTES
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
     + usage_api.ROUTES
@@ -65,6 +74,8 @@ class Sandbox:
         self.world: World = world or build_world(
             accounts, seed, now, usage_days, ticket_rate=ticket_rate
         )
+        if world is None and now is None:  # real time: never behind the callers' clocks
+            self.world.clock = WallClock.following(self.world.clock)
         if isinstance(limits, str):
             limits = Limits.real() if limits == "real" else Limits()
         self.state = State(self.world, limits)

@@ -10,6 +10,8 @@ SF_CONSUMER_KEY = "SANDBOX_CONSUMER_KEY"
 SF_CONSUMER_SECRET = "SANDBOX_CONSUMER_SECRET"
 SF_ORG_ID = "00DSANDBOX0000001AAA"
 SF_API_VERSION = "59.0"
+SF_REFRESH_TOKEN = "SANDBOX_SF_REFRESH_TOKEN"
+SF_INSTANCE_URL = "https://pulsehub-sandbox.my.salesforce.com"  # the org's My Domain
 
 ZD_SUBDOMAIN = "sandbox"
 ZD_EMAIL = "agent@pulsehub-sandbox.example"
@@ -24,7 +26,7 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
     """Every credential grouped by system, as printed by `pulsehub sandbox serve`."""
     return {
         "salesforce": {
-            "instance_url": base_url.replace("http://", "https://", 1),
+            "instance_url": SF_INSTANCE_URL,
             "session_id": SF_SESSION_ID,
             "username": SF_USERNAME,
             "password": SF_PASSWORD,
@@ -50,4 +52,19 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
     }
 
 
-SF_REFRESH_TOKEN = "SANDBOX_SF_REFRESH_TOKEN"
+def pulsehub_env(base_url: str, export_requests_per_minute: int) -> dict[str, str]:
+    """Every `PULSEHUB_*` variable pulsehub needs to run against the sandbox at `base_url`."""
+    return {
+        "PULSEHUB_SALESFORCE__INSTANCE_URL": SF_INSTANCE_URL,
+        "PULSEHUB_SALESFORCE__SESSION_ID": SF_SESSION_ID,
+        "PULSEHUB_SALESFORCE__API_VERSION": SF_API_VERSION,
+        "PULSEHUB_SALESFORCE__LOOPBACK_URL": base_url,
+        "PULSEHUB_ZENDESK__SUBDOMAIN": ZD_SUBDOMAIN,
+        "PULSEHUB_ZENDESK__EMAIL": ZD_EMAIL,
+        "PULSEHUB_ZENDESK__TOKEN": ZD_API_TOKEN,
+        "PULSEHUB_ZENDESK__LOOPBACK_URL": base_url,
+        # the sandbox's incremental-export budget (real Zendesk: 10, 30 with High Volume)
+        "PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE": str(export_requests_per_minute),
+        "PULSEHUB_USAGE__BASE_URL": base_url,
+        "PULSEHUB_USAGE__TOKEN": USAGE_BEARER_TOKEN,
+    }

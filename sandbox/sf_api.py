@@ -1,7 +1,7 @@
 """Salesforce REST read endpoints: versions, query/queryAll, describe, limits, updated/deleted, records.
 
-Simplified: describe lists the keys clients read (name, type, updateable, references,
-picklists), not every attribute; getUpdated/getDeleted enforce the 30/15-day windows.
+Describe bodies come from `sandbox.sf_describe`. getUpdated/getDeleted enforce the 30/15-day
+windows.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 from sandbox.app import BadRequest, Route
 from sandbox.formats import id18, parse_datetime, sf_datetime
 from sandbox.httpd import Request, Response, json_response
+from sandbox.sf_describe import describe, describe_summary
 from sandbox.sf_query import _attributes, batch_size, page, start_query
-from sandbox.sf_schema import FIELDS, PREFIX, canonical_object, describe, to_wire
+from sandbox.sf_schema import FIELDS, PREFIX, canonical_object, to_wire
 from sandbox.state import State
 
 V = r"/services/data/v(?P<v>\d+\.\d)"
@@ -49,32 +50,12 @@ def query_more(state: State, req: Request, m: re.Match[str]) -> Response:
 
 
 def sobjects(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = []
-    for obj in FIELDS:
-        full = describe(obj, m.group("v"))
-        items.append(
-            {
-                k: full[k]
-                for k in (
-                    "name",
-                    "label",
-                    "keyPrefix",
-                    "custom",
-                    "createable",
-                    "updateable",
-                    "deletable",
-                    "queryable",
-                    "urls",
-                )
-            }
-        )
+    items = [describe_summary(obj, m.group("v")) for obj in FIELDS]
     return json_response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": items})
 
 
 def sobject_info(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = _object(m)
-    full = describe(obj, m.group("v"))
-    info = {k: v for k, v in full.items() if k != "fields"}
+    info = describe_summary(_object(m), m.group("v"))
     return json_response(200, {"objectDescribe": info, "recentItems": []})
 
 
@@ -121,7 +102,9 @@ def updated(state: State, req: Request, m: re.Match[str]) -> Response:
         ids = [
             r["Id"]
             for r in state.world.sf[obj].values()
-            if not r["IsDeleted"] and start <= r["SystemModstamp"] <= end
+            if not r.get("IsDeleted")
+            and isinstance(r.get("SystemModstamp"), dt.datetime)
+            and start <= r["SystemModstamp"] <= end
         ]
     return json_response(200, {"ids": ids, "latestDateCovered": sf_datetime(min(end, now))})
 
@@ -166,7 +149,7 @@ def render_record(
 def get_record(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
     record = state.world.sf[obj].get(id18(m.group("id")))
-    if record is None or record["IsDeleted"] or not m.group("id").startswith(PREFIX[obj]):
+    if record is None or record.get("IsDeleted") or not m.group("id").startswith(PREFIX[obj]):
         raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
     only = req.query.get("fields")
     return json_response(

@@ -32,8 +32,18 @@ def _issue(state: State) -> str:
     return token
 
 
-def _host(req: Request) -> str:
-    return req.header("host") or req.base_url.split("://", 1)[1]
+def instance_url(req: Request) -> str:
+    """The org's instance URL, as real logins return it: the My Domain host, whatever host the
+    login was sent to (a redirect sends it to 127.0.0.1, a client may say login.salesforce.com).
+
+    A reverse proxy in front of the sandbox names the reachable host with X-Forwarded-Host
+    (and X-Forwarded-Proto); loopback routing maps the My Domain host back to the sandbox.
+    """
+    forwarded = req.header("x-forwarded-host").split(",")[0].strip()
+    if forwarded:
+        proto = req.header("x-forwarded-proto", "https").split(",")[0].strip() or "https"
+        return f"{proto}://{forwarded}"
+    return cred.SF_INSTANCE_URL
 
 
 def _tag(xml: str, name: str) -> str:
@@ -49,13 +59,13 @@ def soap_login(state: State, req: Request, m: re.Match[str]) -> Response:
         escape(cred.SF_PASSWORD + cred.SF_SECURITY_TOKEN),
     ):
         return Response(500, _FAULT.encode(), {"Content-Type": "text/xml; charset=utf-8"})
-    version, host, sid = m.group("v"), _host(req), _issue(state)
+    version, base, sid = m.group("v"), instance_url(req), _issue(state)
     body = f"""<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope
  xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><loginResponse><result>
-<metadataServerUrl>https://{host}/services/Soap/m/{version}/{cred.SF_ORG_ID}</metadataServerUrl>
+<metadataServerUrl>{base}/services/Soap/m/{version}/{cred.SF_ORG_ID}</metadataServerUrl>
 <passwordExpired>false</passwordExpired><sandbox>true</sandbox>
-<serverUrl>https://{host}/services/Soap/u/{version}/{cred.SF_ORG_ID}</serverUrl>
+<serverUrl>{base}/services/Soap/u/{version}/{cred.SF_ORG_ID}</serverUrl>
 <sessionId>{sid}</sessionId><userId>{_USER_ID}</userId><userInfo>
 <organizationId>{cred.SF_ORG_ID}</organizationId><organizationName>Pulsehub Sandbox</organizationName>
 <userEmail>{cred.SF_USERNAME}</userEmail><userFullName>Pulsehub Integration</userFullName>
@@ -99,12 +109,11 @@ def oauth_token(state: State, req: Request, m: re.Match[str]) -> Response:
         return json_response(
             400, {"error": "invalid_grant", "error_description": "authentication failure"}
         )
-    host = _host(req)
     return json_response(
         200,
         {
             "access_token": _issue(state),
-            "instance_url": f"https://{host}",
+            "instance_url": instance_url(req),
             "id": f"https://login.salesforce.com/id/{cred.SF_ORG_ID}/{_USER_ID}",
             "token_type": "Bearer",
             "issued_at": str(int(time.time() * 1000)),

@@ -6,6 +6,7 @@ served (Salesforce snapshots the values too). At most 10 cursors stay open, olde
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -65,8 +66,9 @@ class Plan:
         self.query = query
         self.world = state.world
         self.columns = [(p, *resolve(obj, p)) for p in query.fields]
-        for p in query.where_fields + [o[0] for o in query.order]:
-            resolve(obj, p)
+        for p in query.order:
+            resolve(obj, p[0])
+        self.where_leaves = [(p, resolve(obj, p)[1]) for p in query.where_fields]
 
     def value(self, record: dict[str, Any], path: str) -> Any:
         """The Python value of a (possibly relationship) path on a record."""
@@ -76,41 +78,50 @@ class Plan:
         target = self.world.sf[rel.reference_to or ""].get(record.get(rel.name) or "")
         return None if target is None else target.get(f.name)
 
+    def _matches(self, record: dict[str, Any]) -> bool:
+        """WHERE on one record; a record injected with a value of the wrong type for a filtered
+        field does not match (the filter cannot apply to it), and the query still runs."""
+        where = self.query.where
+        if where is None:
+            return True
+        try:
+            return where(self._getter(record))
+        except SoqlError as exc:
+            if all(_well_typed(f, self.value(record, p)) for p, f in self.where_leaves):
+                # a literal of the wrong type for the field: the query's own error
+                raise BadRequest(400, exc.code, str(exc)) from exc
+            return False
+
     def _getter(self, record: dict[str, Any]) -> Callable[[str], Any]:
         def get(path: str) -> Any:
             return self.value(record, path)
 
         return get
 
-    def _sort_key(self, path: str) -> Callable[[dict[str, Any]], Any]:
-        def key(record: dict[str, Any]) -> Any:
-            return _key(self.value(record, path))
-
-        return key
-
     def run(self, include_deleted: bool) -> list[str]:
-        """Ids of matching records, ordered, offset and limited."""
+        """Store keys of matching records, ordered, offset and limited.
+
+        Keys, not `Id` values: a record injected with a null or odd Id is still served.
+        """
         q = self.query
-        rows = [
-            r for r in self.world.sf[self.obj].values() if include_deleted or not r["IsDeleted"]
-        ]
+        table = self.world.sf[self.obj]
+        keys = [k for k, r in table.items() if include_deleted or not r.get("IsDeleted")]
         if q.where is not None:
-            where = q.where
-            rows = [r for r in rows if where(self._getter(r))]
-        rows.sort(key=lambda r: r["Id"])
+            keys = [k for k in keys if self._matches(table[k])]
+        keys.sort(key=lambda k: (_key(table[k].get("Id")), k))
         for path, desc, nulls_last in reversed(q.order):
-            present = [r for r in rows if self.value(r, path) is not None]
-            missing = [r for r in rows if self.value(r, path) is None]
-            present.sort(key=self._sort_key(path), reverse=desc)
-            rows = present + missing if nulls_last else missing + present
-        rows = rows[q.offset :]
+            present = [k for k in keys if self.value(table[k], path) is not None]
+            missing = [k for k in keys if self.value(table[k], path) is None]
+            present.sort(key=lambda k: _key(self.value(table[k], path)), reverse=desc)
+            keys = present + missing if nulls_last else missing + present
+        keys = keys[q.offset :]
         if q.limit is not None:
-            rows = rows[: q.limit]
-        return [r["Id"] for r in rows]
+            keys = keys[: q.limit]
+        return keys
 
     def render(self, record: dict[str, Any], version: str) -> dict[str, Any]:
         """One record in the query result shape (attributes first, relationships nested)."""
-        out: dict[str, Any] = {"attributes": _attributes(self.obj, record["Id"], version)}
+        out: dict[str, Any] = {"attributes": _attributes(self.obj, record.get("Id"), version)}
         for _path, rel, f in self.columns:
             if rel is None:
                 out[f.name] = to_wire(f, record.get(f.name))
@@ -127,12 +138,36 @@ class Plan:
         return out
 
 
-def _attributes(obj: str, rid: str, version: str) -> dict[str, str]:
-    return {"type": obj, "url": f"/services/data/v{version}/sobjects/{obj}/{rid}"}
+def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
+    return {"type": obj, "url": f"/services/data/v{version}/sobjects/{obj}/{rid or ''}"}
 
 
-def _key(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "datetime": dt.datetime,
+    "date": dt.date,
+    "boolean": bool,
+    "int": int,
+    "double": (int, float),
+    "currency": (int, float),
+    "percent": (int, float),
+}
+
+
+def _well_typed(f: Field, value: Any) -> bool:
+    """Whether a stored value has the Python type the field's schema type holds."""
+    return value is None or isinstance(value, _PYTHON_TYPES.get(f.type, str))
+
+
+_RANK = {bool: 0, int: 0, float: 0, str: 1, dt.date: 2, dt.datetime: 3}
+
+
+def _key(value: Any) -> tuple[int, Any]:
+    """Sort key that orders values of one type as SOQL does and never compares across types
+    (an injected record may hold a value of the wrong type: it sorts apart, it does not crash)."""
+    rank = _RANK.get(type(value), 4)
+    if rank == 4:
+        return rank, repr(value)
+    return rank, value.lower() if isinstance(value, str) else value
 
 
 def batch_size(header: str) -> int:

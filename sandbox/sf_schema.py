@@ -117,11 +117,11 @@ def to_wire(f: Field, value: Any) -> Any:
     """Python value -> JSON value of a field."""
     if value is None:
         return None
-    if f.type == "datetime":
+    if f.type == "datetime" and isinstance(value, dt.datetime):
         return sf_datetime(value)
-    if f.type == "date":
+    if f.type == "date" and isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    return value  # an injected value of another type is served as it is
 
 
 def from_wire(obj: str, f: Field, value: Any) -> Any:
@@ -157,43 +157,3 @@ def from_wire(obj: str, f: Field, value: Any) -> Any:
     if f.type in ("string", "picklist", "email", "url") and len(text) > 255:
         raise ValueError("STRING_TOO_LONG", f"{f.name}: data value too large: {text[:40]}...")
     return text
-
-
-def describe(obj: str, version: str) -> dict[str, Any]:
-    """The `sobjects/<obj>/describe` body (the keys clients read; many optional ones omitted)."""
-    base = f"/services/data/v{version}/sobjects/{obj}"
-    fields = []
-    for f in FIELDS[obj]:
-        entry: dict[str, Any] = {
-            "name": f.name,
-            "label": f.name.replace("__c", "").replace("_", " "),
-            "type": f.type,
-            "custom": f.custom,
-            "updateable": updateable(obj, f),
-            "createable": updateable(obj, f) or f.name == "Name",
-            "nillable": f.name not in ("Id", "Name", "IsDeleted", "OwnerId", "LastName"),
-            "filterable": True,
-            "sortable": f.type != "textarea",
-            "length": 255
-            if f.type in ("string", "picklist", "url", "email")
-            else (32768 if f.type == "textarea" else 0),
-            "referenceTo": [f.reference_to] if f.reference_to else [],
-            "relationshipName": f.relationship,
-            "picklistValues": [
-                {"active": True, "defaultValue": False, "label": v, "value": v}
-                for v in PICKLISTS.get(f.name) or PICKLISTS.get(f"{f.name}@{obj}") or ()
-            ],
-        }
-        fields.append(entry)
-    return {
-        "name": obj,
-        "label": obj,
-        "keyPrefix": PREFIX[obj],
-        "custom": False,
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
-        "queryable": True,
-        "fields": fields,
-        "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
-    }

@@ -27,6 +27,9 @@ class State:
         self.sf_sessions: set[str] = set()
         self.sf_refresh_tokens: set[str] = set()
         self.zd_jobs: dict[str, dict[str, Any]] = {}
+        self.zd_audits: dict[int, list[dict[str, Any]]] = {}  # ticket position -> API audits
+        self.zd_api_created: set[int] = set()  # tickets whose creation audit is stored
+        self.zd_audit_serial = 0
         self.idempotency: dict[str, tuple[str, int, bytes, int]] = {}
         self.query_cursors: dict[str, tuple[Any, list[str], int]] = {}
         self.bulk_jobs: dict[str, dict[str, Any]] = {}

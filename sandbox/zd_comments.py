@@ -5,9 +5,11 @@ every comment added through `PUT tickets/{id}.json` or `update_many`, oldest fir
 pagination (`page[size]`, at most 100) sorts with `sort=created_at|-created_at`; offset
 pagination (`per_page`, `page`) with `sort_order=asc|desc` (Ticket Comments reference).
 
+Each comment's `audit_id` names the audit that added it (`sandbox.zd_audits`).
+
 Simplified: the first comment is rebuilt from the ticket's description on each listing;
-comments carry no attachments, metadata flags or audit events; the author of an API comment
-is the first agent (the API user) unless the request names `author_id`.
+comments carry no attachments or metadata flags; the author of an API comment is the first
+agent (the API user) unless the request names `author_id`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sandbox.zd_shapes import ticket
 
 FIRST_COMMENT_BASE = 500_000_000_000  # id of a ticket's description comment: base + ticket id
 COMMENT_BASE = 510_000_000_000  # ids of comments added later: base + serial
+FIRST_AUDIT_BASE = 600_000_000_000  # the creation audit holding the first comment: base + ticket id
 
 
 def add_comment(state: State, pos: int, comment: Any) -> dict[str, Any]:
@@ -57,10 +60,12 @@ def _first(state: State, req: Request, pos: int) -> dict[str, Any]:
         "body": shown["description"],
         "public": True,
         "created_at": t.created[pos],
+        "audit_id": FIRST_AUDIT_BASE + pos + 1,
     }
 
 
-def _render(record: dict[str, Any], tid: int) -> dict[str, Any]:
+def render_comment(record: dict[str, Any], tid: int) -> dict[str, Any]:
+    """A stored comment as the Ticket Comments API (and an audit's Comment event) shows it."""
     body = record["body"]
     return {
         "id": record["id"],
@@ -71,7 +76,7 @@ def _render(record: dict[str, Any], tid: int) -> dict[str, Any]:
         "plain_body": body,
         "public": record["public"],
         "attachments": [],
-        "audit_id": record["id"] + 1,
+        "audit_id": record.get("audit_id"),
         "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
         "metadata": {"system": {}, "custom": {}},
         "created_at": zd_datetime(record["created_at"]),
@@ -98,7 +103,9 @@ def list_comments(state: State, req: Request, m: re.Match[str]) -> Response:
             raise not_found()
         records = [_first(state, req, pos), *t.comments.get(pos, [])]
     records.sort(key=lambda r: (r["created_at"], r["id"]), reverse=_newest_first(req))
-    return paginate(req, "comments", range(len(records)), lambda i: _render(records[i], pos + 1))
+    return paginate(
+        req, "comments", range(len(records)), lambda i: render_comment(records[i], pos + 1)
+    )
 
 
 ROUTES: list[Route] = [

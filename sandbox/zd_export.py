@@ -1,7 +1,9 @@
-"""Zendesk incremental exports: cursor-based tickets/users, time-based tickets/orgs/users/metric events.
+"""Zendesk incremental exports: cursor-based tickets/users, time-based tickets/orgs/users (+ sample).
 
 Per https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the-incremental-export-api
 
+A `start_time` up to the sandbox clock's current second is accepted, as Zendesk accepts its
+current time (the clock never runs behind the caller's: `sandbox.clock`); a later one is 422.
 Items changed in the last minute are excluded, as Zendesk does; a time-based page is extended
 past 1000 items while the following items share the last timestamp (so pages overlap, dedupe on id).
 """
@@ -12,14 +14,14 @@ import base64
 import bisect
 import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sandbox.app import BadRequest, Route
-from sandbox.formats import parse_datetime, to_epoch, zd_datetime
+from sandbox.formats import parse_datetime, to_epoch
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
-from sandbox.tickets import DELETED, PackedKeys
+from sandbox.tickets import DELETED
 from sandbox.zd_shapes import metric, ticket, with_times
 
 PAGE = 1000
@@ -55,6 +57,13 @@ def _start_time(req: Request) -> int:
         return to_epoch(parse_datetime(text)) if "T" in text else int(float(text))
     except (KeyError, ValueError) as exc:
         raise BadRequest(400, "InvalidPaginationParameter", "start_time is required") from exc
+
+
+def stamp(record: dict[str, Any]) -> int:
+    """A record's export time; an injected record without an integer `updated_at` sorts first
+    (a full export still serves it) instead of crashing the export."""
+    value = record.get("updated_at")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _per_page(req: Request) -> int:
@@ -129,7 +138,7 @@ def _with_sideloads(state: State, req: Request, pos: int) -> dict[str, Any]:
 
 def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[str, Any]]]:
     users = state.world.zd_users
-    return sorted((u["updated_at"], uid) for uid, u in users.items()), users
+    return sorted((stamp(u), uid) for uid, u in users.items()), users
 
 
 def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -145,7 +154,7 @@ def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
-def _time_page(
+def time_page(
     state: State,
     req: Request,
     kind: str,
@@ -185,7 +194,7 @@ def _time_page(
 def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys = state.world.tickets.order()
-        return _time_page(
+        return time_page(
             state,
             req,
             "tickets",
@@ -198,8 +207,8 @@ def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
 def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         orgs = state.world.orgs
-        keys = sorted((o["updated_at"], oid) for oid, o in orgs.items())
-        return _time_page(
+        keys = sorted((stamp(o), oid) for oid, o in orgs.items())
+        return time_page(
             state,
             req,
             "organizations",
@@ -212,7 +221,7 @@ def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
 def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
-        return _time_page(
+        return time_page(
             state,
             req,
             "users",
@@ -220,68 +229,6 @@ def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
             keys,
             lambda uid: with_times(users[uid], req.base_url, "users"),
         )
-
-
-def _metric_events(state: State) -> PackedKeys:
-    """(time, event key) for every metric event, cached per ticket-table version."""
-    t = state.world.tickets
-    cached = state.derived.get("metric_events")
-    if cached is None or cached[0] != t.version:
-        cached = (t.version, PackedKeys.build(_derive_metric_events(state)))
-        state.derived["metric_events"] = cached
-    events: PackedKeys = cached[1]
-    return events
-
-
-def _derive_metric_events(state: State) -> Iterator[tuple[int, int]]:
-    """(time, event key) of every metric event; key = position * 8 + event kind."""
-    t = state.world.tickets
-    for p in range(len(t)):
-        c = t.created[p]
-        yield c, p * 8
-        yield c, p * 8 + 1
-        if t.status[p] != 0:
-            yield c + t.reply_min[p] * 60, p * 8 + 2
-        if t.solved[p]:
-            yield t.solved[p], p * 8 + 3
-
-
-_EVENTS = (
-    ("reply_time", "activate"),
-    ("agent_work_time", "activate"),
-    ("reply_time", "fulfill"),
-    ("agent_work_time", "fulfill"),
-)
-
-
-def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
-    with state.world.lock:
-        keys = _metric_events(state)
-        t = state.world.tickets
-
-        def render(key: int) -> dict[str, Any]:
-            pos, kind = divmod(key, 8)
-            name, typ = _EVENTS[kind]
-            event = {
-                "id": 500_000_000_000 + key,
-                "ticket_id": pos + 1,
-                "metric": name,
-                "instance_id": 1,
-                "type": typ,
-                "time": zd_datetime(
-                    (
-                        t.created[pos],
-                        t.created[pos],
-                        t.created[pos] + t.reply_min[pos] * 60,
-                        t.solved[pos],
-                    )[kind]
-                ),
-            }
-            if typ == "fulfill" and name == "reply_time":
-                event["status"] = metric(state.world, pos, req.base_url)["reply_time_in_minutes"]
-            return event
-
-        return _time_page(state, req, "ticket_metric_events", "ticket_metric_events", keys, render)
 
 
 def sample(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -299,5 +246,4 @@ ROUTES: list[Route] = [
     ("GET", r"/api/v2/incremental/tickets\.json", tickets_time),
     ("GET", r"/api/v2/incremental/organizations\.json", orgs_time),
     ("GET", r"/api/v2/incremental/users\.json", users_time),
-    ("GET", r"/api/v2/incremental/ticket_metric_events\.json", metric_events),
 ]

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sandbox.app import BadRequest, Route
-from sandbox.formats import parse_datetime, to_epoch, zd_datetime
+from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import DELETED
 from sandbox.world import ORG_FIELD_KEYS
-from sandbox.zd_shapes import METRIC_BASE, metric, rating, rating_created, ticket, with_times
+from sandbox.zd_shapes import METRIC_BASE, metric, ticket, with_times
 
 ORG_FIELD_TYPES = {
     "health_score": "decimal",
@@ -119,48 +119,6 @@ def ticket_metrics(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     keys = [p for p in range(len(t)) if t.status[p] != DELETED]
     return paginate(req, "ticket_metrics", keys, lambda p: metric(state.world, p, req.base_url))
-
-
-def _epoch_param(req: Request, name: str) -> int | None:
-    value = req.query.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value) if value.isdigit() else to_epoch(parse_datetime(value))
-    except ValueError as exc:
-        raise BadRequest(400, "InvalidValue", f"{name} is invalid") from exc
-
-
-def satisfaction_ratings(state: State, req: Request, m: re.Match[str]) -> Response:
-    start, end = _epoch_param(req, "start_time"), _epoch_param(req, "end_time")
-    keys = _rated(state, req.query.get("score", ""), start, end)
-    return paginate(
-        req, "satisfaction_ratings", keys, lambda p: rating(state.world, p, req.base_url)
-    )
-
-
-def _rated(state: State, score: str, start: int | None, end: int | None) -> list[int]:
-    """Positions of the rated tickets a listing shows, cached per ticket-table version.
-
-    Without the cache every page of the listing scanned every ticket again.
-    """
-    t = state.world.tickets
-    query = (score, start, end)
-    cached = state.derived.get("satisfaction_ratings")
-    if cached is not None and cached[0] == t.version and cached[1][0] == query:
-        keys: list[int] = cached[1][1]
-        return keys
-    wanted = {"good": {2}, "bad": {3}, "offered": {1}, "received": {2, 3}}.get(score, {1, 2, 3})
-    keys = [
-        p
-        for p in range(len(t))
-        if t.csat[p] in wanted
-        and t.status[p] != DELETED
-        and (start is None or rating_created(t, p) >= start)
-        and (end is None or rating_created(t, p) <= end)
-    ]
-    state.derived["satisfaction_ratings"] = (t.version, (query, keys))
-    return keys
 
 
 def show(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -278,7 +236,6 @@ ROUTES: list[Route] = [
     ("GET", r"/api/v2/groups\.json", groups),
     ("GET", r"/api/v2/tickets\.json", tickets),
     ("GET", r"/api/v2/ticket_metrics\.json", ticket_metrics),
-    ("GET", r"/api/v2/satisfaction_ratings\.json", satisfaction_ratings),
     ("GET", r"/api/v2/organization_fields\.json", org_fields),
     ("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json", show),
     ("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json", show_metric),

@@ -1,7 +1,10 @@
 """Zendesk ticket writes: create (Idempotency-Key), tags, updates, update_many as a job status.
 
+Every write records a ticket audit (`sandbox.zd_audits`): creation returns its Comment and
+Create events, updates their Comment and Change events.
+
 Simplified: jobs are applied when queued and report queued -> working -> completed on
-successive polls; audits carry a single event. Comments are stored (and listed) by
+successive polls. Comments are stored (and listed) by
 `sandbox.zd_comments`. The single-ticket PUT also applies `additional_tags` / `remove_tags`, which Zendesk documents only
 for `update_many` ("Adding tags to tickets without overwriting existing tags"): pulsehub sends
 them to `update_many` alone.
@@ -18,6 +21,7 @@ from sandbox.app import BadRequest, Route, dumps
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
+from sandbox.zd_audits import audited, record_creation, record_update
 from sandbox.zd_comments import add_comment
 from sandbox.zd_lists import not_found
 from sandbox.zd_shapes import ticket
@@ -59,6 +63,7 @@ def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         pos = _ticket_pos(state, m.group("id"))
         t = state.world.tickets
+        before = audited(ticket(state.world, pos, req.base_url))
         current, tags = t.tag_list(pos), _tags(body)
         if req.method == "PUT":
             new = current + [x for x in tags if x not in current]
@@ -71,13 +76,14 @@ def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
         t.tag_override[pos] = new
         t.touch(pos, state.world.clock.epoch())
         state.record_write("zendesk", kind, str(pos + 1), {"tags": tags})
+        record_update(state, pos, req, before, None)
         return json_response(200 if req.method != "POST" else 201, {"tags": new})
 
 
-def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, Any]:
-    """Apply ticket attributes (incl. additional_tags/remove_tags); returns what changed."""
+def _apply_ticket(state: State, req: Request, pos: int, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Apply ticket attributes (incl. additional_tags/remove_tags); returns the update's audit."""
     t = state.world.tickets
-    changes: dict[str, Any] = {}
+    before = audited(ticket(state.world, pos, req.base_url))
     if "status" in attrs:
         if attrs["status"] not in STATUSES[:6]:
             raise invalid(f"Status: {attrs['status']} is not valid")
@@ -110,8 +116,9 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     removed = list(dict.fromkeys(str(x) for x in attrs.get("remove_tags", [])))
     tags = [x for x in tags + [a for a in added if a not in tags] if x not in removed]
     t.tag_override[pos] = tags
+    comment = None
     if "comment" in attrs:
-        add_comment(state, pos, attrs["comment"])
+        comment = add_comment(state, pos, attrs["comment"])
         t.replies[pos] += 1
     t.touch(pos, state.world.clock.epoch())
     tid = str(pos + 1)
@@ -122,8 +129,7 @@ def _apply_ticket(state: State, pos: int, attrs: dict[str, Any]) -> dict[str, An
     other = {k: v for k, v in attrs.items() if k not in ("id", "additional_tags", "remove_tags")}
     if other:
         state.record_write("zendesk", "ticket_updated", tid, other)
-        changes.update(other)
-    return changes
+    return record_update(state, pos, req, before, comment)
 
 
 def queue_job(state: State, req: Request, results: list[dict[str, Any]], job_type: str) -> Response:
@@ -163,7 +169,7 @@ def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Respons
         for index, item in enumerate(items):
             try:
                 pos = _ticket_pos(state, item.get("id"))
-                _apply_ticket(state, pos, item)
+                _apply_ticket(state, req, pos, item)
                 results.append(
                     {"id": pos + 1, "action": "update", "status": "Updated", "success": True}
                 )
@@ -184,24 +190,10 @@ def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
         pos = _ticket_pos(state, m.group("id"))
-        _apply_ticket(state, pos, body.get("ticket") or {})
+        audit = _apply_ticket(state, req, pos, body.get("ticket") or {})
         return json_response(
-            200, {"ticket": ticket(state.world, pos, req.base_url), "audit": _audit(state, pos)}
+            200, {"ticket": ticket(state.world, pos, req.base_url), "audit": audit}
         )
-
-
-def _audit(state: State, pos: int) -> dict[str, Any]:
-    from sandbox.formats import zd_datetime
-
-    return {
-        "id": 600_000_000_000 + pos,
-        "ticket_id": pos + 1,
-        "author_id": state.world.agents[0],
-        "created_at": zd_datetime(state.world.clock.epoch()),
-        "metadata": {},
-        "via": {"channel": "api"},
-        "events": [{"id": 700_000_000_000 + pos, "type": "Create", "field_name": "status"}],
-    }
 
 
 def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
@@ -273,7 +265,8 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
             if w.tickets.status[pos] == SOLVED:
                 w.tickets.solved[pos] = now
         state.record_write("zendesk", "ticket_created", str(pos + 1), attrs)
-        body = dumps({"ticket": ticket(w, pos, req.base_url), "audit": _audit(state, pos)})
+        audit = record_creation(state, pos, req, STATUSES[w.tickets.status[pos]])
+        body = dumps({"ticket": ticket(w, pos, req.base_url), "audit": audit})
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "Location": f"{req.base_url}/api/v2/tickets/{pos + 1}.json",

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.config_files import read_yaml
+from connectors.errors import ConfigError
 from scoring.signals import MEASURE_NAMES
 
 DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
@@ -19,7 +20,7 @@ Direction = Literal["higher_is_better", "lower_is_better"]
 Unit = Literal["ratio", "percent", "change", "count", "hours", "days", "score", "flag"]
 
 
-class ScorecardError(ValueError):
+class ScorecardError(ConfigError):
     """A scorecard file that cannot be used; the message names the file, the key and the fix."""
 
 
@@ -95,6 +96,13 @@ class Measure(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Measure:
+        try:  # the placeholders scoring fills: {value}, {tag} (repeat issues), {s} (plural)
+            self.text.format(value="1", tag="tag", s="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"text {self.text!r} uses an unknown placeholder ({exc}): use {{value}}, "
+                "{tag} or {s}"
+            ) from None
         n = self.normalization
         if isinstance(n, Linear) and (n.good > n.poor) != (self.direction == "higher_is_better"):
             raise ValueError(f"direction {self.direction} contradicts poor={n.poor}, good={n.good}")
@@ -191,12 +199,9 @@ class Scorecard(_Strict):
 def load_scorecard(path: Path | None = None) -> Scorecard:
     """Read and validate a scorecard YAML file (None: the shipped default)."""
     path = path or DEFAULT_SCORECARD
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ScorecardError(f"{path}: cannot read ({exc.strerror}) — fix the path") from None
-    except yaml.YAMLError as exc:
-        raise ScorecardError(f"{path}: not valid YAML ({exc}) — fix the syntax") from None
+    raw = read_yaml(
+        path, what="scorecard", variable="PULSEHUB_SCORECARD_FILE", error=ScorecardError
+    )
     return parse_scorecard(raw, str(path))
 
 

@@ -40,7 +40,8 @@ def measure_text(name: str, m: Measure, value: float, signals: AccountSignals) -
     shown = format_value(m.unit, value)
     if m.unit == "hours" and value >= 72:
         shown = f"{value / 24:.0f} days"
-    text = m.text.format(value=shown, tag=signals.repeat_issue_tag or "same tag")
+    plural = "" if shown == "1" else "s"  # "{value} champion{s}": 1 champion, 2 champions
+    text = m.text.format(value=shown, tag=signals.repeat_issue_tag or "same tag", s=plural)
     t = threshold(m)
     if t is None or m.unit == "flag":
         return text

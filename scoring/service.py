@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from model.tables import HealthSnapshot, ScoreOverride
 from scoring import store
 from scoring.config import Percentile, Scorecard
-from scoring.health import HealthResult, apply_trend, band_for, score_health
+from scoring.health import HealthResult, apply_trend, score_health
 from scoring.normalize import attach_percentiles
+from scoring.overrides import apply_override
 from scoring.queries import end_of, usage_feed_last
 from scoring.renewal import RenewalModel, describe_drivers, model_for, risk_features, risk_level
 from scoring.risk_model import FittedRisk, snapshot_features
@@ -194,14 +195,14 @@ def _row(
         drivers = [UNCALIBRATED] if model.source == "prior" else []
         drivers += describe_drivers(model, x, signals, r.score)
         drivers += [{"driver": "health", "text": why.text} for why in r.reasons[:2]]
-    score, band = r.score, r.band
+    score, band, reasons = r.score, r.band, [why.as_dict() for why in r.reasons]
     if override is not None:
-        score = override.score if override.score is not None else score
-        band = override.band or band_for(score, scorecard)
+        o = apply_override(score, band, reasons, override, scorecard)
+        score, band, reasons = o.score, o.band, o.reasons
     return {
         "account_id": aid, "as_of": as_of, "score": score, "band": band, "profile": r.profile,
         "coverage": r.coverage, "trend_28d": r.trend_28d, "sharp_drop": r.sharp_drop,
-        "reasons": [why.as_dict() for why in r.reasons], "signals": signals,
+        "reasons": reasons, "signals": signals,
         "contradictions": r.contradictions, "renewal_risk": risk, "risk_level": level,
         "risk_drivers": drivers, "computed_score": r.score, "computed_band": r.band,
         "override_id": None if override is None else override.id,

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from model.lifecycle import is_churned_stage
 from scoring import queries
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ def _compute(
     current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
     out: dict[int, AccountSignals] = {}
     for a in queries.accounts(session, as_of, ids):
+        if current and is_churned_stage(a.lifecycle_stage):
+            continue  # Salesforce says it left: churned (model.lifecycle), no health to score
         since = a.customer_since
         out[a.id] = AccountSignals(
             account_id=a.id,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
-from sync import outbox
+from sync import outbox, runs
 from sync.jobs import JobConfig, make_steps
 from sync.pipeline import DEFAULT_HISTORY_DAYS, STREAM_ORDER, RunReport, _pull_all
 from sync.writeback import plan_chunks
@@ -29,14 +29,14 @@ SCORE_RANGE_SIZE = 5000
 
 
 def start_run(factory: sessionmaker[Session], as_of: dt.date) -> int:
-    with transaction(factory) as session:
-        run = SyncRun(kind="sync:distributed", stats={"as_of": as_of.isoformat()})
-        session.add(run)
-        session.flush()
-        return run.id
+    return runs.start_run(
+        factory, "sync:distributed", local=False, stats={"as_of": as_of.isoformat()}
+    )
 
 
-def _merge(factory: sessionmaker[Session], run_id: int, part: dict[str, Any]) -> None:
+def _merge(
+    factory: sessionmaker[Session], run_id: int, part: dict[str, Any], stage: str = "pulling"
+) -> None:
     """Fold one stage's figures into the run's stats (row-locked: stages finish concurrently)."""
     with transaction(factory) as session:
         run = session.execute(
@@ -50,6 +50,7 @@ def _merge(factory: sessionmaker[Session], run_id: int, part: dict[str, Any]) ->
                 stats[key] = [*(stats.get(key) or []), *value]
             else:
                 stats[key] = value
+        stats["progress"] = runs.progress(stage, utcnow(), local=False)
         run.stats = stats
 
 
@@ -91,7 +92,7 @@ def resolve_and_split(factory: sessionmaker[Session], run_id: int) -> list[tuple
     with transaction(factory) as session:
         identity = resolve_identities(session)
         lo, hi = session.execute(select(func.min(Account.id), func.max(Account.id))).one()
-    _merge(factory, run_id, {"identity": identity})
+    _merge(factory, run_id, {"identity": identity}, "scoring")
     if lo is None:
         return []
     return [(a, min(a + SCORE_RANGE_SIZE - 1, hi)) for a in range(lo, hi + 1, SCORE_RANGE_SIZE)]
@@ -132,14 +133,15 @@ def finish_run(
     creates: list[outbox.CreateRequest] = []
     escalations: dict[str, int] = {}
     if steps.escalate is not None:
-        with transaction(factory) as session:
+        with transaction(factory) as session:  # rows and their creations commit together
             escalations, creates = steps.escalate(session, as_of)
+            outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
-        chunks = plan_chunks(session, steps.writeback_policy)
+        chunks = plan_chunks(session, steps.writeback_policy, band=steps.deadband)
         planned = outbox.enqueue_chunks(session, chunks, sweep=True).planned
-        outbox.enqueue_creates(session, creates)
     pushed = steps.push(factory) if steps.push is not None else {}
-    _merge(factory, run_id, {"escalations": escalations, "planned": planned, "pushed": pushed})
+    part = {"escalations": escalations, "planned": planned, "pushed": pushed}
+    _merge(factory, run_id, part, "pushing")
     with transaction(factory) as session:
         run = session.get(SyncRun, run_id)
         assert run is not None

@@ -23,7 +23,7 @@ from escalation.facts import gather_facts
 from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.rules import evaluate
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
-from sync.outbox import CreateRequest
+from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
 
 log = logging.getLogger(__name__)
@@ -160,3 +160,18 @@ def _tag_requests(session: Session, action: TagCustomerTickets) -> list[CreateRe
         )
         for zd_id in tickets
     ]
+
+
+def resolve_by_hand(
+    session: Session,
+    esc: Escalation,
+    config: EscalationConfig,
+    note: str,
+    group_id: int | None,
+) -> int:
+    """A person resolves `esc`: its closing actions enter the outbox in the caller's
+    transaction, with the row's new state; returns how many writes were queued."""
+    from escalation.lifecycle import resolve
+
+    actions = resolve(esc, config, utcnow(), note=note)
+    return enqueue_creates(session, [r for a in actions for r in to_requests(session, a, group_id)])

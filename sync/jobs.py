@@ -9,15 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync import push
+from model.db import transaction
+from sync import outbox, push
+from sync.deadband import DeadBand
+from sync.digest import digest_routes
 from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
+from sync.push import Route
 from sync.routes import make_routes
 
 log = logging.getLogger(__name__)
@@ -31,12 +35,21 @@ class JobConfig:
     notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
     writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
+    deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
+    mailer: Any | None = None  # connectors.email.EmailSender for the digest emails
+    slack_url: str | None = None  # the digest's Slack incoming webhook
+
+
+def all_routes(connectors: dict[str, Any], config: JobConfig) -> dict[str, Route]:
+    """Every outbox kind this configuration can push, digests included."""
+    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    return {**routes, **digest_routes(config.mailer, config.notifier, config.slack_url)}
 
 
 def make_steps(
     connectors: dict[str, Any], config: JobConfig, account_ids: list[int] | None = None
 ) -> Steps:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    routes = all_routes(connectors, config)
 
     def score(session: Session, as_of: dt.date) -> dict[str, int]:
         from scoring.service import score_accounts, score_all
@@ -62,15 +75,30 @@ def make_steps(
         attach_field_store(factory, connectors.get("salesforce"))
         return push.drain(factory, routes).as_dict()
 
+    def alert(factory: sessionmaker[Session], run_id: int, message: str) -> None:
+        """Post a failed run to the rules' notify webhook, through the outbox (retried)."""
+        url = config.rules.notify.url if config.rules is not None else None
+        if url is None or "notify" not in routes:
+            return
+        payload = {"text": message, "event": "run_failed", "run_id": run_id}
+        request = CreateRequest(
+            f"run-failed:{run_id}", "webhook", "notify", {"url": str(url), "payload": payload}
+        )
+        with transaction(factory) as session:
+            outbox.enqueue_creates(session, [request])
+        push.drain(factory, {"notify": routes["notify"]})
+
     return Steps(
         score=score,
         escalate=escalate if config.rules is not None else None,
         push=push_all if routes else None,
         writeback_policy=config.writeback_policy,
+        deadband=config.deadband,
         backfill=(lambda session, as_of: _backfill_first_run(session, as_of, config))
         if account_ids is None
         else None,
         plan_scope=account_ids,
+        alert=alert,
     )
 
 
@@ -125,7 +153,7 @@ def sync_job(
 def drain_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> dict[str, Any]:
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
+    routes = all_routes(connectors, config)
     attach_field_store(factory, connectors.get("salesforce"))
     return push.drain(factory, routes).as_dict()
 
@@ -178,3 +206,13 @@ def refresh_job(
     return run_sync(
         factory, connectors, steps, kind=f"refresh:{account_id}", streams=REFRESH_STREAMS
     )
+
+
+def weekly_digest_job(
+    factory: sessionmaker[Session], config: JobConfig, today: dt.date, owner: str | None = None
+) -> dict[str, Any]:
+    """Queue and push this week's owner digests through the configured channels."""
+    from sync.digest import digest_job
+
+    routes = digest_routes(config.mailer, config.notifier, config.slack_url)
+    return digest_job(factory, routes, today, owner=owner)

@@ -21,7 +21,9 @@ from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import QuarantinedRecord, SyncRun, utcnow
 from model.upsert import upsert_rows
-from sync import cursors, outbox
+from sync import cursors, outbox, runs
+from sync.crashpoints import crash_point
+from sync.deadband import DeadBand
 from sync.heap import long_lived_frozen
 from sync.mapping import SINKS, Sink
 from sync.writeback import PlannedWrite, plan_chunks
@@ -145,6 +147,7 @@ def pull_stream(
                 rejected += quarantine(session, page.rejected, run_id)
                 if page.cursor is not None:
                     cursors.save_cursor(session, name, page.cursor)
+            crash_point("after_pull_page")
             if progress is not None:
                 progress(name, stored + rejected)
     log.info("pulled %s: %s stored, %s quarantined", name, stored, rejected)
@@ -204,10 +207,17 @@ class Steps:
     escalate: Callable[[Session, dt.date], tuple[dict[str, int], list[outbox.CreateRequest]]] | None
     push: Callable[[sessionmaker[Session]], dict[str, Any]] | None
     writeback_policy: str = "own"
+    deadband: DeadBand | None = None  # small numeric moves are not written (sync/deadband.py)
     # replays history once; runs only after a complete pull, so no past day is scored on a
     # partial pull (today's snapshot is upserted again by the next run; past ones are not)
     backfill: Callable[[Session, dt.date], None] | None = None
     plan_scope: list[int] | None = None  # a targeted refresh plans only these accounts
+    # tells the operator (the rules' notify webhook) that a run failed: (factory, run id, message)
+    alert: Callable[[sessionmaker[Session], int, str], None] | None = None
+
+
+class SourcesUnavailable(RuntimeError):
+    """Every source of a run failed: nothing new was pulled, so nothing is scored or written."""
 
 
 def run_sync(
@@ -226,31 +236,38 @@ def run_sync(
 ) -> RunReport:
     """Run the whole pipeline once and record it as a SyncRun.
 
-    `progress(step, count)` is told of every pulled page and of each later step as it starts.
+    Every decision a later step acts on is committed with what acts on it: escalation rows
+    and their outbox creations in one transaction, so a crash between steps loses nothing. A
+    dry run pulls (kept like any pull: the next run would read the same pages) and then
+    resolves, scores, escalates and plans in one transaction that it rolls back, so it leaves
+    nothing a later run depends on. `progress(step, count)` is told of every pulled page and
+    of each later step as it starts.
     """
     tell: OnProgress = progress or (lambda step, n: None)
     clock = StepClock()
+    started = time.perf_counter()
+    as_of = as_of or utcnow().date()
+    run_id = runs.start_run(factory, kind, dry_run=dry_run)
+    beat = runs.Heartbeat(factory, run_id)
 
     def step(name: str, count: int = 0) -> None:
         clock.start(name)
+        beat.enter(name)
         tell(name, count)
 
-    started = time.perf_counter()
-    as_of = as_of or utcnow().date()
-    with transaction(factory) as session:
-        run = SyncRun(kind=kind, dry_run=dry_run)
-        session.add(run)
-        session.flush()
-        run_id = run.id
+    def on_page(name: str, n: int) -> None:
+        beat.beat()
+        tell(name, n)
+
     report = RunReport(run_id=run_id, dry_run=dry_run, errors=list(errors))
     calls_before = _calls(connectors)
     status = "failed"
     try:
-        clock.start("pulling")
+        step("pulling")
         history_start = dt.datetime.combine(as_of, dt.time(), dt.UTC) - dt.timedelta(
             days=history_days
         )
-        _pull_all(
+        pulled_from = _pull_all(
             factory,
             connectors,
             streams,
@@ -258,36 +275,46 @@ def run_sync(
             report,
             fresh=set(fresh),
             start=history_start,
-            progress=tell,
+            progress=on_page,
         )
-        step("resolving identities")
-        with transaction(factory) as session:
-            report.identity = resolve_identities(session, full_relink=bool(fresh))
-        step("scoring")
-        with transaction(factory) as session:
-            if steps.backfill is not None and not report.errors:
-                steps.backfill(session, as_of)
-            report.bands = steps.score(session, as_of)
-        creates: list[outbox.CreateRequest] = []
-        if steps.escalate is not None:
-            step("escalating")
-            with transaction(factory) as session:
-                report.escalations, creates = steps.escalate(session, as_of)
-        step("planning write-back")
-        with transaction(factory) as session:
-            chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope)
-            summary = outbox.enqueue_chunks(
-                session, chunks, sweep=steps.plan_scope is None, dry_run=dry_run
+        if not pulled_from:
+            raise SourcesUnavailable(
+                "no source could be read ("
+                + ("; ".join(report.errors) or "none is configured")
+                + "): nothing was scored or written back"
             )
-            report.planned, report.plan_sample = summary.planned, summary.sample
-            if not dry_run:
-                outbox.enqueue_creates(session, creates)
-        if not dry_run and steps.push is not None:
-            step("pushing", summary.total + len(creates))
-            report.pushed = steps.push(factory)
+        if dry_run:
+            beat.enter("deciding (dry run, rolled back)")
+
+            def quiet(name: str, count: int = 0) -> None:  # no heartbeat write: the dry
+                clock.start(name)  # run's open transaction holds SQLite's write lock
+                tell(name, count)
+
+            with factory() as session:
+                try:
+                    creates = _decide(session, steps, report, as_of, fresh=bool(fresh), step=quiet)
+                    quiet("planning write-back")
+                    _plan(session, steps, report, dry_run=True)
+                    for c in creates:  # what the real run would create, counted with the plan
+                        report.planned[c.kind] = report.planned.get(c.kind, 0) + 1
+                    crash_point("after_plan")
+                finally:
+                    session.rollback()
+        else:
+            _decide_committed(factory, steps, report, as_of, fresh=bool(fresh), step=step)
+            step("planning write-back")
+            with transaction(factory) as session:
+                total = _plan(session, steps, report, dry_run=False)
+            crash_point("after_plan")
+            if steps.push is not None:
+                step("pushing", total)
+                report.pushed = steps.push(factory)
+                crash_point("after_push")
         status = "partial" if report.errors else "succeeded"
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, SourcesUnavailable) and steps.alert is not None and not dry_run:
+            steps.alert(factory, run_id, f"pulsehub {kind} run {run_id} failed: {exc}")
         raise
     finally:
         clock.stop()
@@ -304,6 +331,70 @@ def run_sync(
     return report
 
 
+StepFn = Callable[[str], None]
+
+
+def _decide(
+    session: Session, steps: Steps, report: RunReport, as_of: dt.date, *, fresh: bool, step: StepFn
+) -> list[outbox.CreateRequest]:
+    """Resolve identities, score and escalate in `session`; returns the creations to queue."""
+    step("resolving identities")
+    report.identity = resolve_identities(session, full_relink=fresh)
+    crash_point("after_identity")
+    step("scoring")
+    if steps.backfill is not None and not report.errors:
+        steps.backfill(session, as_of)
+    report.bands = steps.score(session, as_of)
+    crash_point("after_score")
+    if steps.escalate is None:
+        return []
+    step("escalating")
+    report.escalations, creates = steps.escalate(session, as_of)
+    crash_point("after_escalate")
+    return creates
+
+
+def _decide_committed(
+    factory: sessionmaker[Session],
+    steps: Steps,
+    report: RunReport,
+    as_of: dt.date,
+    *,
+    fresh: bool,
+    step: StepFn,
+) -> None:
+    """`_decide` for a real run: each step commits on its own; escalation rows commit together
+    with the outbox creations that carry out their actions, so none is lost to a crash."""
+    step("resolving identities")
+    with transaction(factory) as session:
+        report.identity = resolve_identities(session, full_relink=fresh)
+    crash_point("after_identity")
+    step("scoring")
+    with transaction(factory) as session:
+        if steps.backfill is not None and not report.errors:
+            steps.backfill(session, as_of)
+        report.bands = steps.score(session, as_of)
+    crash_point("after_score")
+    if steps.escalate is None:
+        return
+    step("escalating")
+    with transaction(factory) as session:
+        report.escalations, creates = steps.escalate(session, as_of)
+        outbox.enqueue_creates(session, creates)
+    crash_point("after_escalate")
+
+
+def _plan(session: Session, steps: Steps, report: RunReport, *, dry_run: bool) -> int:
+    """Diff desired against written state into the outbox (a dry run only counts); returns
+    how many writes were planned."""
+    chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope, band=steps.deadband)
+    summary = outbox.enqueue_chunks(
+        session, chunks, sweep=steps.plan_scope is None, dry_run=dry_run
+    )
+    report.planned, report.plan_sample = summary.planned, summary.sample
+    return summary.total
+
+
 def _pull_all(
     factory: sessionmaker[Session],
     connectors: dict[str, Any],
@@ -314,8 +405,9 @@ def _pull_all(
     fresh: set[tuple[str, str]],
     start: dt.datetime,
     progress: OnProgress,
-) -> None:
+) -> set[str]:
     """Pull every stream; a source that fails stops its own remaining streams, not the others'.
+    Returns the sources whose streams were all read.
 
     Streams in `fresh` are read from the beginning; rows of theirs the source no longer
     returns are marked deleted (hard deletes that never reached an incremental pull).
@@ -352,6 +444,7 @@ def _pull_all(
                 gone = mark_missing_deleted(session, SINKS[(source, stream)], seen)
             if gone:
                 report.deleted[f"{source}.{stream}"] = gone
+    return {source for source, _ in streams if source in connectors and source not in failed}
 
 
 def mark_missing_deleted(session: Session, sink: Sink, seen: set[Any]) -> int:

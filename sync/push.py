@@ -24,6 +24,7 @@ from connectors.errors import ConnectorError, Retriable
 from model.db import transaction
 from model.tables import OutboxItem, utcnow
 from sync import outbox
+from sync.crashpoints import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def drain(
                 break
             seen.update(i.id for i in items)
             for batch in route.split(items) if route.split else [items]:
+                if stats.calls:
+                    crash_point("mid_push")
                 stats.calls[kind] = stats.calls.get(kind, 0) + 1
                 _push_batch(factory, route, batch, stats)
     return stats
@@ -134,6 +137,7 @@ def _push_batch(
                     ),
                 )
         return
+    crash_point("after_remote_write")
     if len(results) != len(items):
         raise RuntimeError(f"pusher returned {len(results)} results for {len(items)} items")
     with transaction(factory) as session:

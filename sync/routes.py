@@ -19,10 +19,16 @@ def make_routes(
     """Routes in drain order: creations before the comments that may refer to them."""
     routes: dict[str, Route] = {}
     if salesforce is not None:
-        routes["sf_account_fields"] = Route(_account_fields(salesforce), SF_COLLECTION_MAX)
+        # field and tag writes are marked in flight too: a replay after a crash between the
+        # call and its record reads the records back rather than writing them all again
+        routes["sf_account_fields"] = Route(
+            _account_fields(salesforce), SF_COLLECTION_MAX, mark_in_flight=True
+        )
         routes["sf_task"] = Route(_tasks(salesforce), SF_COLLECTION_MAX)
     if zendesk is not None:
-        routes["zd_org_fields"] = Route(_org_fields(zendesk), 25 * ZD_UPDATE_MANY_MAX)
+        routes["zd_org_fields"] = Route(
+            _org_fields(zendesk), 25 * ZD_UPDATE_MANY_MAX, mark_in_flight=True
+        )
         # 25 update_many jobs of 100 tickets, queued together and polled together; tickets
         # are read 10 batches at a time and cut into whole jobs of one tag change each
         routes["zd_ticket_tags"] = Route(
@@ -30,6 +36,7 @@ def make_routes(
             25 * ZD_UPDATE_MANY_MAX,
             window=10 * 25 * ZD_UPDATE_MANY_MAX,
             split=split_tag_jobs,
+            mark_in_flight=True,
         )
         routes["zd_ticket"] = Route(_tickets(zendesk), 1)
         # escalation tags on a customer's tickets: the same jobs, the ticket named in the payload
@@ -38,6 +45,7 @@ def make_routes(
             25 * ZD_UPDATE_MANY_MAX,
             window=10 * 25 * ZD_UPDATE_MANY_MAX,
             split=split_tag_jobs,
+            mark_in_flight=True,
         )
         if hasattr(zendesk, "comment_on_ticket"):
             routes["zd_comment"] = Route(_comments(zendesk), 1, mark_in_flight=True)
@@ -56,7 +64,8 @@ def _account_fields(sf: Any):  # type: ignore[no-untyped-def]
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         return sf.update_accounts(
-            [AccountUpdate(id=str(i.target_id), fields=i.payload["fields"]) for i in items]
+            [AccountUpdate(id=str(i.target_id), fields=i.payload["fields"]) for i in items],
+            maybe_sent={str(i.target_id) for i in items if _maybe_sent(i)},
         )
 
     return push
@@ -82,7 +91,8 @@ def _org_fields(zd: Any):  # type: ignore[no-untyped-def]
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         return zd.update_organizations(
-            [OrgUpdate(id=int(str(i.target_id)), fields=i.payload["fields"]) for i in items]
+            [OrgUpdate(id=int(str(i.target_id)), fields=i.payload["fields"]) for i in items],
+            maybe_sent={int(str(i.target_id)) for i in items if _maybe_sent(i)},
         )
 
     return push
@@ -149,9 +159,11 @@ def _ticket_tags(zd: Any, ticket_of: Callable[[OutboxItem], int] = _target_ticke
         # one id per ticket in a job (two escalations can tag the same ticket alike); each
         # item gets its ticket's result
         tickets = [list(dict.fromkeys(ticket_of(i) for i in group)) for _, group in bulk]
+        maybe = {ticket_of(i) for _, group in bulk for i in group if _maybe_sent(i)}
         outcome = (
             zd.update_ticket_tag_groups(
-                [(ids, add, remove) for ids, ((add, remove), _) in zip(tickets, bulk, strict=True)]
+                [(ids, add, remove) for ids, ((add, remove), _) in zip(tickets, bulk, strict=True)],
+                maybe,
             )
             if bulk
             else []
@@ -168,11 +180,11 @@ def _tag_one(
     zd: Any, item: OutboxItem, add: tuple[str, ...], remove: tuple[str, ...], ticket_id: int
 ) -> Any:
     """Add, then remove, tags on one ticket through the synchronous tags endpoint."""
-    res = None
+    res, maybe = None, _maybe_sent(item)
     if add:
-        res = zd.add_ticket_tags(ticket_id, list(add))
+        res = zd.add_ticket_tags(ticket_id, list(add), maybe)
     if (res is None or res.ok) and remove:
-        res = zd.remove_ticket_tags(ticket_id, list(remove))
+        res = zd.remove_ticket_tags(ticket_id, list(remove), maybe)
     return res if res is not None else _noop(item)
 
 
@@ -220,7 +232,17 @@ def _maybe_sent(item: OutboxItem) -> bool:
 
 
 def _notify(client: Any):  # type: ignore[no-untyped-def]
-    """POST the payload to a generic webhook (e.g. Slack); 2xx is success, 429/5xx retriable."""
+    """POST the payload to the generic webhook named in it (e.g. Slack)."""
+    return post_json(client, lambda item: item.payload["url"], lambda item: item.payload["payload"])
+
+
+def post_json(
+    client: Any,
+    url_of: Callable[[OutboxItem], str],
+    body_of: Callable[[OutboxItem], Any] = lambda item: item.payload,
+) -> Callable[[Sequence[OutboxItem]], Sequence[Any]]:
+    """A pusher that POSTs each item's body as JSON to its URL; 2xx is success, 429/5xx
+    retriable, anything else final with the receiver's answer."""
 
     def push(items: Sequence[OutboxItem]) -> Sequence[Any]:
         import httpx
@@ -230,7 +252,7 @@ def _notify(client: Any):  # type: ignore[no-untyped-def]
         out = []
         for i in items:
             try:
-                resp = client.post(i.payload["url"], json=i.payload["payload"])
+                resp = client.post(url_of(i), json=body_of(i))
             except httpx.HTTPError as exc:
                 out.append(_failed(i, f"{type(exc).__name__}: {exc}", retriable=True))
                 continue

@@ -71,6 +71,13 @@ def drain_outbox(self: Any) -> dict[str, Any]:
     return _run("drain", self.request.id, lambda rt: rt.drain())
 
 
+@shared_task(name="pulsehub.weekly_digest", **OPTS)
+def weekly_digest(self: Any) -> dict[str, Any]:
+    """Each owner's week by email and/or Slack; keyed per owner and week, so sent once."""
+    today = dt.datetime.now(dt.UTC).date()
+    return _run("digest", self.request.id, lambda rt: rt.digest(today))
+
+
 @shared_task(name="pulsehub.refresh_account", **OPTS)
 def refresh_account(self: Any, account_id: int) -> dict[str, Any]:
     """Near real time: pull recent tickets, rescore, push — triggered by a Zendesk webhook."""

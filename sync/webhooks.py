@@ -74,6 +74,11 @@ def remember(session: Session, signature: str, account_id: int | None) -> None:
     session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
 
 
+def forget(session: Session, signature: str) -> None:
+    """Drop a delivery's receipt (its refresh was not queued), so a redelivery is accepted."""
+    session.execute(delete(WebhookReceipt).where(WebhookReceipt.signature == signature[:128]))
+
+
 def _find(payload: Any, *names: str) -> Any:
     """First value of any of `names` in the payload or its `ticket` / `detail` object."""
     if not isinstance(payload, dict):

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, ExternalIdentity, HealthSnapshot, Ticket, WrittenState
+from sync.deadband import DeadBand, held
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
 BAND_LABEL = {
@@ -168,6 +169,7 @@ def _diff(
     desired: dict[str, Any],
     written: dict[str, str | None],
     current: dict[str, Any] | None = None,
+    band: DeadBand | None = None,
 ) -> list[FieldChange]:
     changes = []
     for fld, value in desired.items():
@@ -177,7 +179,10 @@ def _diff(
                 changes.append(FieldChange(fld, encode(current[fld]), new))
         elif fld not in written or written[fld] != new:
             changes.append(FieldChange(fld, written.get(fld), new))
-    return changes
+    if band is None or current is not None:
+        return changes
+    labels = {c.field for c in changes}
+    return [c for c in changes if not held(c.field, c.new, c.old, labels, band)]
 
 
 @dataclass
@@ -203,9 +208,11 @@ def plan_chunks(
     policy: str = "own",
     account_ids: Sequence[int] | None = None,
     chunk_size: int = PLAN_CHUNK_ACCOUNTS,
+    band: DeadBand | None = None,
 ) -> Iterator[PlanChunk]:
     """The plan, `chunk_size` accounts at a time (in account-id order), so memory holds one
-    chunk's snapshots, written state and writes however large the book is."""
+    chunk's snapshots, written state and writes however large the book is. With `band`,
+    small numeric moves wait (sync/deadband.py)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
     newest = _newest_day(session)
@@ -217,8 +224,8 @@ def plan_chunks(
         lo, hi = rows[0].account_id, rows[-1].account_id
         considered: set[tuple[str, str]] = set()
         writes = [
-            *_plan_salesforce(session, snaps, lo, hi, reassert, considered),
-            *_plan_org_fields(session, snaps, lo, hi, reassert, considered),
+            *_plan_salesforce(session, snaps, lo, hi, reassert, considered, band),
+            *_plan_org_fields(session, snaps, lo, hi, reassert, considered, band),
             *_plan_ticket_tags(session, snaps, lo, hi, considered),
         ]
         yield PlanChunk(writes, considered)
@@ -254,6 +261,7 @@ def _plan_salesforce(
     hi: int,
     reassert: bool,
     considered: set[tuple[str, str]],
+    band: DeadBand | None,
 ) -> list[PlannedWrite]:
     accounts = session.execute(
         select(Account.sf_id, Account.id, Account.attributes).where(
@@ -262,7 +270,7 @@ def _plan_salesforce(
     ).all()
     targets = [(sf_id, acc, (attrs or {}) if reassert else None) for sf_id, acc, attrs in accounts]
     return _plan_fields(session, ("salesforce", "sf_account_fields", "account"), targets, snaps,
-                        sf_fields, considered)  # fmt: skip
+                        sf_fields, considered, band)  # fmt: skip
 
 
 def _plan_org_fields(
@@ -272,6 +280,7 @@ def _plan_org_fields(
     hi: int,
     reassert: bool,
     considered: set[tuple[str, str]],
+    band: DeadBand | None,
 ) -> list[PlannedWrite]:
     orgs = session.execute(
         select(
@@ -288,7 +297,7 @@ def _plan_org_fields(
         for org, acc, attrs in orgs
     ]
     return _plan_fields(session, ("zendesk", "zd_org_fields", "organization"), targets, snaps,
-                        zd_org_fields, considered)  # fmt: skip
+                        zd_org_fields, considered, band)  # fmt: skip
 
 
 def _plan_fields(
@@ -298,6 +307,7 @@ def _plan_fields(
     snaps: dict[int, HealthSnapshot],
     desired: Callable[[HealthSnapshot], dict[str, Any]],
     considered: set[tuple[str, str]],
+    band: DeadBand | None = None,
 ) -> list[PlannedWrite]:
     """Field writes for (target id, account id, value the source holds or None) rows of one
     kind; `where` is (system, write kind, target kind). Targets of unscored accounts are
@@ -309,7 +319,7 @@ def _plan_fields(
     for target, acc, current in scored:
         assert acc is not None
         considered.add((kind, target))
-        if changes := _diff(desired(snaps[acc]), written.get(target, {}), current):
+        if changes := _diff(desired(snaps[acc]), written.get(target, {}), current, band):
             out.append(PlannedWrite(system, kind, target, acc, changes))
     return out
 

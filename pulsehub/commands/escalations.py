@@ -14,7 +14,11 @@ from escalation.report import EscalationReport, GroupStats, build_report
 from model.tables import Account, Escalation, utcnow
 from pulsehub.commands.db import command_session
 
-app = typer.Typer(help="Escalations: review patterns, list and acknowledge.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Escalations: review patterns, list and acknowledge.",
+    no_args_is_help=True,
+)
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -81,18 +85,15 @@ def print_report(out: Console, report: EscalationReport) -> None:
 def report(
     days: Annotated[int, typer.Option(help="look back this many days (a quarter by default)")] = 90,
     since: Annotated[
-        str | None, typer.Option(help="start date YYYY-MM-DD (overrides --days)")
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="start date YYYY-MM-DD (overrides --days)"),
     ] = None,
     top: Annotated[int, typer.Option(help="rows in the per-customer and repeat tables")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Per customer, per rule, per severity, repeat issues, time to acknowledge/resolve."""
     now = utcnow()
-    start = (
-        dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.UTC)
-        if since
-        else now - dt.timedelta(days=days)
-    )
+    start = since.replace(tzinfo=dt.UTC) if since else now - dt.timedelta(days=days)
     with command_session() as session:
         result = build_report(session, now, since=start, top=top)
     if as_json:
@@ -176,10 +177,8 @@ def resolve(
 ) -> None:
     """Resolve by hand: note on the ticket, tags removed, review task for Sev1/Sev2 (via outbox)."""
     from escalation.config import load_rules
-    from escalation.lifecycle import resolve as resolve_escalation
     from pulsehub.settings import get_settings
-    from sync.escalate import to_requests
-    from sync.outbox import enqueue_creates
+    from sync.escalate import resolve_by_hand
 
     settings = get_settings()
     rules = load_rules(settings.rules_file)
@@ -188,11 +187,7 @@ def resolve(
         if esc is None or esc.state == "resolved":
             console.print(f"[red]no active escalation {escalation_id}[/]")
             raise typer.Exit(1)
-        actions = resolve_escalation(esc, rules, utcnow(), note=note)
-        group = settings.zendesk.escalation_group_id
-        queued = enqueue_creates(
-            session, [r for a in actions for r in to_requests(session, a, group)]
-        )
+        queued = resolve_by_hand(session, esc, rules, note, settings.zendesk.escalation_group_id)
     console.print(f"escalation {escalation_id} resolved; {queued} write(s) queued in the outbox")
 
 
@@ -204,26 +199,29 @@ def json_dumps(value: object) -> str:
 
 @app.command()
 def replay(
-    start: Annotated[str, typer.Option(help="first day YYYY-MM-DD")],
-    end: Annotated[str | None, typer.Option(help="last day (default today)")] = None,
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="first day YYYY-MM-DD")],
+    end: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last day (default today)")
+    ] = None,
     step_days: Annotated[int, typer.Option(help="evaluate every N days")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
     """Replay the rules over stored history (rolled back): volume and churn lead time."""
     from escalation.config import load_rules
     from escalation.replay import replay as run_replay
-    from model.db import make_engine, make_session_factory
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
     from pulsehub.settings import get_settings
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
             try:
                 result = run_replay(
                     session,
-                    dt.date.fromisoformat(start),
-                    dt.date.fromisoformat(end) if end else utcnow().date(),
+                    start.date(),
+                    end.date() if end else utcnow().date(),
                     load_rules(settings.rules_file),
                     step_days=step_days,
                 )

@@ -14,7 +14,9 @@ from pulsehub.web.queries.common import BANDS
 from pulsehub.web.queries.overview import Overview, load_overview
 from pulsehub.web.rendering import band_label, money, pct
 
-app = typer.Typer(help="The book of business at a glance.", invoke_without_command=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="The book of business at a glance.", invoke_without_command=True
+)
 STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim",
          "high": "red", "medium": "yellow", "low": "green", "sev1": "bold red", "sev2": "red",
          "sev3": "yellow", "sev4": "dim"}  # fmt: skip
@@ -22,18 +24,24 @@ STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data"
 
 def print_overview(console: Console, ov: Overview) -> None:
     console.print(
-        f"[bold]Book of business[/] as of {ov.as_of:%Y-%m-%d}: {ov.accounts} accounts, "
-        f"{money(ov.total_arr)} ARR"
+        f"[bold]Book of business[/] as of {ov.as_of:%Y-%m-%d}: {ov.accounts} accounts "
+        f"({ov.current} current customers, {ov.churned} churned), {money(ov.total_arr)} ARR"
     )
-    health = Table(title="health")
+    health = Table(title="health of current customers")
     for col in ("band", "accounts", "share", "ARR"):
         health.add_column(col, justify="left" if col == "band" else "right")
     for b in BANDS:
-        share = pct(ov.bands[b] / ov.accounts) if ov.accounts else "-"
+        share = pct(ov.bands[b] / ov.current) if ov.current else "-"
         health.add_row(
             f"[{STYLE[b]}]{band_label(b)}[/]", str(ov.bands[b]), share, money(ov.arr_by_band[b])
         )
     health.add_row("not scored", str(ov.unscored), "", "")
+    health.add_row("[dim]churned[/]", str(ov.churned), "", money(ov.churned_arr))
+    why = ", ".join(f"{n} {reason}" for reason, n in ov.unscored_reasons.items())
+    health.caption = (
+        f"not scored: {why or 'none'}. churned: lost their renewal or left per Salesforce; "
+        "their last health is history and not counted in the bands"
+    )
     console.print(health)
     renewals = Table(title="renewals ahead")
     for col in ("window", "accounts", "ARR", "high risk", "medium", "low", "ARR at high risk"):
@@ -61,7 +69,7 @@ def write_html(ov: Overview, path: Path) -> None:
     generated = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     html = render_standalone(
         "overview.html",
-        {"ov": ov, "chart": overview_charts(ov), "generated": generated, "done": ""},
+        {"ov": ov, "chart": overview_charts(ov, links=False), "generated": generated, "done": ""},
     )
     path.write_text(html, encoding="utf-8")
 
@@ -76,10 +84,14 @@ def report(
     ] = None,
 ) -> None:
     """Print the overview (health, renewals, escalations, band changes); optionally write HTML."""
-    from model.db import make_engine, make_session_factory
+    from model.db import make_session_factory
+    from pulsehub.commands.db import open_database
     from pulsehub.settings import get_settings
 
-    engine = make_engine(database or get_settings().database_url)
+    engine = open_database(
+        database or get_settings().database_url,
+        variable="--database" if database else "PULSEHUB_DATABASE_URL",
+    )
     console = Console()
     try:
         with make_session_factory(engine)() as session:

@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from model.tables import HealthSnapshot, ScoreOverride, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.failures import fail
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
-    help="Health scores: run, backfill, fit, audit, override, explain.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Health scores: run, backfill, fit, audit, override, explain.",
+    no_args_is_help=True,
 )
 console = Console()
 DateOpt = Annotated[
@@ -31,8 +34,7 @@ def _scorecard(path: Path | None = None) -> Scorecard:
     try:
         return load_scorecard(path or get_settings().scorecard_file)
     except ScorecardError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        fail(exc)
 
 
 def _day(value: dt.datetime | None) -> dt.date:
@@ -146,8 +148,7 @@ def _table_report(
     from scoring.table_audit import audit_table, fit_table
 
     if map_file is None:
-        console.print("[bold red]error:[/] --csv needs --map MAP.yaml (see `scoring/table.py`)")
-        raise typer.Exit(2)
+        fail("--csv needs --map MAP.yaml naming the table's columns (see scoring/table.py)")
     try:
         table_map = load_map(map_file)
         table = read_table(csv, table_map)
@@ -157,8 +158,7 @@ def _table_report(
             return {"source": str(csv), "rows": len(table.labels), **fitted}
         return audit_table(table, table_map, card, bootstrap_rounds=bootstrap)
     except TableError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
 
 
 @app.command()
@@ -217,11 +217,9 @@ def override(
 ) -> None:
     """Override an account's band and/or score until it expires (both values are kept)."""
     if band is None and score is None:
-        console.print("[bold red]error:[/] give --band and/or --score")
-        raise typer.Exit(2)
+        fail("give --band and/or --score")
     if band is not None and band not in ("red", "yellow", "green"):
-        console.print("[bold red]error:[/] --band must be red, yellow or green")
-        raise typer.Exit(2)
+        fail("--band must be red, yellow or green")
     expires = utcnow() + dt.timedelta(days=days)
     with command_session() as session:
         row = ScoreOverride(account_id=account_id, band=band, score=score, reason=reason,
@@ -239,8 +237,7 @@ def revoke(override_id: int) -> None:
     with command_session() as session:
         row = session.get(ScoreOverride, override_id)
         if row is None:
-            console.print(f"[bold red]error:[/] no override {override_id}")
-            raise typer.Exit(2)
+            fail(f"no override {override_id} — see `pulsehub score explain ACCOUNT_ID`")
         row.revoked = True
     console.print(f"override {override_id} revoked")
 

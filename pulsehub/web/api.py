@@ -23,8 +23,12 @@ def overview(user: User, session: DB) -> dict[str, Any]:
     return {
         "as_of": ov.as_of.isoformat(),
         "accounts": ov.accounts,
+        "current_customers": ov.current,
         "bands": ov.bands,
         "unscored": ov.unscored,
+        "unscored_reasons": ov.unscored_reasons,
+        "churned": ov.churned,
+        "churned_arr": ov.churned_arr,
         "arr_by_band": ov.arr_by_band,
         "renewals": [
             {

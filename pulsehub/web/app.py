@@ -8,12 +8,25 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalation.config import load_rules
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
-from pulsehub.web import api, login, metrics, operator, pages
+from pulsehub.web import (
+    api,
+    book,
+    escalations,
+    exports,
+    health,
+    login,
+    metrics,
+    operator,
+    pages,
+)
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
 from scoring.config import load_scorecard
@@ -33,9 +46,13 @@ def create_app(
     app.state.factory = factory
     app.state.auth = Authenticator(settings)
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
+    app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
     if not app.state.auth.configured:
-        log.warning("no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard")
-    for module in (login, pages, operator, api, metrics):
+        log.warning(
+            "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
+            'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
+        )
+    for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)
@@ -63,13 +80,19 @@ async def _security_headers(
 
 
 def _include_webhooks(app: FastAPI) -> None:
-    """The Zendesk webhook router lives in pulsehub.web.webhooks when that module exists."""
+    """The Zendesk webhook router lives in pulsehub.web.webhooks when that module exists.
+
+    Its refreshes go to the configured Celery app (PULSEHUB_BROKER_URL), the one the worker
+    consumes; without it `delay()` would publish to Celery's default app (amqp://localhost)."""
     try:
         webhooks = importlib.import_module("pulsehub.web.webhooks")
     except ModuleNotFoundError as exc:
         if exc.name != "pulsehub.web.webhooks":
             raise
         return
+    from pulsehub.celery_app import make_celery, refresh_enqueuer
+
+    app.state.enqueue_refresh = refresh_enqueuer(make_celery(app.state.settings))
     app.include_router(webhooks.router)
 
 
@@ -100,5 +123,16 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LookupError)
     async def _not_found(request: Request, exc: LookupError) -> Response:
         if _wants_json(request):
-            return PlainTextResponse(str(exc), status_code=404)
+            return JSONResponse({"detail": str(exc)}, status_code=404)
         return render(request, "error.html", {"title": "Not found", "message": str(exc)}, 404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """A bad query value (`?page=abc`) on a page is a readable 400 page, not raw JSON."""
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return render(request, "error.html", {"title": "Bad request", "message": problems}, 400)

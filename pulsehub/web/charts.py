@@ -72,8 +72,10 @@ def stacked_columns(
 def hbars(
     items: Sequence[tuple[str, float]], *, title: str, width: int = 420,
     fmt: Fmt = lambda v: f"{v:,.0f}", colors: Sequence[str] | None = None,
+    links: Sequence[str] | None = None,
 ) -> Markup:  # fmt: skip
-    """Horizontal bars with the value printed after each bar."""
+    """Horizontal bars with the value printed after each bar; with `links`, each bar opens
+    its own page (the accounts or escalations behind it)."""
     row, left = 26, 120
     height = max(1, len(items)) * row + 8
     vmax = max((v for _, v in items), default=0) or 1
@@ -83,12 +85,15 @@ def hbars(
         y = 4 + i * row
         w = bar_w * v / vmax
         fill = colors[i] if colors else color(label, i)
-        body.append(
+        bar = (
             f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" {FONT}>{escape(label.replace("_", " "))}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" rx="2" fill="{fill}">'
             f"<title>{escape(label)}: {escape(fmt(v))}</title></rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + 15}" {FONT}>{escape(fmt(v))}</text>'
         )
+        if links:
+            bar = f'<a href="{escape(links[i])}" class="bar-link">{bar}</a>'
+        body.append(bar)
     return _svg(width, height, body, title)
 
 
@@ -163,11 +168,22 @@ def _label_indices(n: int, most: int) -> list[int]:
     return [*picked, n - 1]
 
 
+def _ticks(ymax: float, fmt: Fmt) -> int:
+    """How many steps the y axis takes (4, 2 or 1): the most whose labels all differ (a max of
+    2 in whole numbers reads 0, 1, 2 — not 0, 0, 1, 2, 2)."""
+    for steps in (4, 2):
+        labels = [fmt(ymax * t / steps) for t in range(steps + 1)]
+        if len(set(labels)) == len(labels):
+            return steps
+    return 1
+
+
 def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt: Fmt) -> list[str]:
     out = []
-    for t in range(5):
-        v = ymax * t / 4
-        y = top + plot_h - plot_h * t / 4
+    steps = _ticks(ymax, fmt)
+    for t in range(steps + 1):
+        v = ymax * t / steps
+        y = top + plot_h - plot_h * t / steps
         out.append(
             f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ec"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{escape(fmt(v))}</text>'

@@ -1,12 +1,19 @@
-"""`/metrics` in the Prometheus text exposition format (0.0.4), written by hand from the model."""
+"""`/metrics`: the model's figures in the Prometheus text format, through prometheus-client.
+
+Each scrape builds a registry holding one collector bound to the request's session, so every
+number is read from the database at scrape time (any number of web processes agree).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,85 +34,143 @@ from pulsehub.web.queries.operations import REVIEW_STATES, api_usage, recent_run
 from pulsehub.web.rendering import session_scope
 
 router = APIRouter()
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Sample = tuple[dict[str, str], float]
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+TABLES = {
+    "accounts": Account,
+    "tickets": Ticket,
+    "usage_daily": UsageDaily,
+    "health_snapshots": HealthSnapshot,
+}
 
 
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def gauge(name: str, text: str, labels: list[str], rows: Iterable[tuple[Any, ...]]) -> Metric:
+    """A gauge family from rows of (*label values, value)."""
+    g = GaugeMetricFamily(name, text, labels=labels)
+    for *values, value in rows:
+        g.add_metric([str(v) for v in values], float(value))
+    return g
 
 
-def _number(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
+class ModelCollector:
+    """Reads every figure from the model when the registry collects."""
 
+    def __init__(self, session: Session) -> None:
+        self.s = session
 
-def family(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    for labels, value in samples:
-        inner = ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
-        lines.append(f"{name}{{{inner}}} {_number(value)}" if inner else f"{name} {_number(value)}")
-    return lines
+    def collect(self) -> Iterator[Metric]:
+        s = self.s
+        runs = CounterMetricFamily(
+            "pulsehub_sync_runs",
+            "Sync runs recorded, by kind and status.",
+            labels=["kind", "status"],
+        )
+        for kind, status, n in s.execute(
+            select(SyncRun.kind, SyncRun.status, func.count()).group_by(
+                SyncRun.kind, SyncRun.status
+            )
+        ):
+            runs.add_metric([kind, status], n)
+        yield runs
+        yield gauge(
+            "pulsehub_sync_last_run_timestamp_seconds", "Start of the newest run, by kind.", ["kind"],
+            ((k, t.timestamp()) for k, t in s.execute(
+                select(SyncRun.kind, func.max(SyncRun.started_at)).group_by(SyncRun.kind)) if t),
+        )  # fmt: skip
+        yield gauge(
+            "pulsehub_last_successful_run_timestamp_seconds",
+            "End of the newest run that succeeded, by kind (alert when it grows old).", ["kind"],
+            ((k, t.timestamp()) for k, t in s.execute(
+                select(SyncRun.kind, func.max(SyncRun.finished_at))
+                .where(SyncRun.status == "succeeded").group_by(SyncRun.kind)) if t),
+        )  # fmt: skip
+        newest = recent_runs(s, 20)
+        finished = next((r for r in newest if r.status != "running"), None)
+        pulled: dict[str, Any] = ((finished.stats or {}).get("pulled") or {}) if finished else {}
+        yield gauge(
+            "pulsehub_last_run_records_pulled", "Records pulled per stream by the newest finished run.",
+            ["stream"], ((k, n) for k, n in sorted(pulled.items()) if isinstance(n, int | float)),
+        )  # fmt: skip
+        yield gauge(
+            "pulsehub_records", "Rows in the unified model, by table.", ["table"],
+            ((t, s.scalar(select(func.count()).select_from(m)) or 0) for t, m in TABLES.items()),
+        )  # fmt: skip
+        yield from self._api(newest)
+        yield from self._health()
+        yield from self._outbox()
+        yield from self._queues()
+
+    def _api(self, newest: list[SyncRun]) -> Iterator[Metric]:
+        api = api_usage(newest)
+        for name, key, text in (
+            ("pulsehub_api_calls_last_run", "calls", "API calls made by the newest run that made any."),
+            ("pulsehub_api_quota_used", "used", "API quota used, as last reported by the system."),
+            ("pulsehub_api_quota_limit", "limit", "API quota limit, as last reported by the system."),
+        ):  # fmt: skip
+            rows = (
+                (sys, f[key])
+                for sys, f in sorted(api.items())
+                if isinstance(f.get(key), int | float)
+            )
+            yield gauge(name, text, ["system"], rows)
+
+    def _health(self) -> Iterator[Metric]:
+        newest_day = self.s.scalar(select(func.max(HealthSnapshot.as_of)))
+        rows = (
+            self.s.execute(
+                select(HealthSnapshot.band, func.count())
+                .where(HealthSnapshot.as_of == newest_day)
+                .group_by(HealthSnapshot.band)
+            ).all()
+            if newest_day
+            else []
+        )
+        yield gauge("pulsehub_accounts_by_band", "Accounts scored on the newest day, by health band.",
+                    ["band"], rows)  # fmt: skip
+
+    def _outbox(self) -> Iterator[Metric]:
+        rows = self.s.execute(
+            select(OutboxItem.system, OutboxItem.kind, OutboxItem.status, func.count())
+            .group_by(OutboxItem.system, OutboxItem.kind, OutboxItem.status)
+        ).all()  # fmt: skip
+        by_system: dict[tuple[str, str], int] = {}
+        for system, _, status, n in rows:
+            by_system[(system, status)] = by_system.get((system, status), 0) + n
+        yield gauge("pulsehub_outbox_items", "Write-back outbox items, by system and status.",
+                    ["system", "status"], ((sy, st, n) for (sy, st), n in sorted(by_system.items())))  # fmt: skip
+        yield gauge("pulsehub_outbox_backlog", "Outbox items waiting to be pushed, by kind.", ["kind"],
+                    ((k, n) for _, k, st, n in rows if st == "pending"))  # fmt: skip
+        yield gauge("pulsehub_dead_letters", "Outbox items given up on (status dead).", [],
+                    [(sum(n for *_, st, n in rows if st == "dead"),)])  # fmt: skip
+
+    def _queues(self) -> Iterator[Metric]:
+        s = self.s
+        yield gauge("pulsehub_quarantined_records", "Source records that failed validation.", [],
+                    [(s.scalar(select(func.count()).select_from(QuarantinedRecord)) or 0,)])  # fmt: skip
+        review = (
+            select(func.count())
+            .select_from(ExternalIdentity)
+            .where(ExternalIdentity.status.in_(REVIEW_STATES))
+        )
+        yield gauge("pulsehub_identity_review_queue", "External records waiting for an identity decision.",
+                    [], [(s.scalar(review) or 0,)])  # fmt: skip
+        esc = s.execute(
+            select(Escalation.severity, func.count())
+            .where(Escalation.state.in_(OPEN_ESCALATION_STATES)).group_by(Escalation.severity)
+        ).all()  # fmt: skip
+        yield gauge("pulsehub_open_escalations", "Open or acknowledged escalations, by severity.",
+                    ["severity"], esc)  # fmt: skip
 
 
 def collect(session: Session) -> str:
-    out: list[str] = []
-    runs = session.execute(
-        select(SyncRun.kind, SyncRun.status, func.count()).group_by(SyncRun.kind, SyncRun.status)
-    )
-    out += family("pulsehub_sync_runs_total", "counter", "Sync runs recorded, by kind and status.",
-                  (({"kind": k, "status": s}, n) for k, s, n in runs))  # fmt: skip
-    last = session.execute(
-        select(SyncRun.kind, func.max(SyncRun.started_at)).group_by(SyncRun.kind)
-    )
-    out += family("pulsehub_sync_last_run_timestamp_seconds", "gauge", "Start of the newest run, by kind.",
-                  (({"kind": k}, t.timestamp()) for k, t in last if t))  # fmt: skip
-    newest = recent_runs(session, 20)
-    finished = next((r for r in newest if r.status != "running"), None)
-    pulled: dict[str, Any] = ((finished.stats or {}).get("pulled") or {}) if finished else {}
-    out += family("pulsehub_last_run_records_pulled", "gauge", "Records pulled per stream by the newest finished run.",
-                  (({"stream": s}, float(n)) for s, n in sorted(pulled.items()) if isinstance(n, int | float)))  # fmt: skip
-    tables = {
-        "accounts": Account,
-        "tickets": Ticket,
-        "usage_daily": UsageDaily,
-        "health_snapshots": HealthSnapshot,
-    }
-    out += family("pulsehub_records", "gauge", "Rows in the unified model, by table.",
-                  (({"table": t}, float(session.scalar(select(func.count()).select_from(m)) or 0)) for t, m in tables.items()))  # fmt: skip
-    api = api_usage(newest)
-    for metric, key, text in (("pulsehub_api_calls_last_run", "calls", "API calls made by the newest run that made any."),
-                              ("pulsehub_api_quota_used", "used", "API quota used, as last reported by the system."),
-                              ("pulsehub_api_quota_limit", "limit", "API quota limit, as last reported by the system.")):  # fmt: skip
-        out += family(metric, "gauge", text,
-                      (({"system": s}, float(f[key])) for s, f in sorted(api.items()) if isinstance(f.get(key), int | float)))  # fmt: skip
-    outbox = session.execute(
-        select(OutboxItem.system, OutboxItem.status, func.count()).group_by(OutboxItem.system, OutboxItem.status)
-    )  # fmt: skip
-    outbox_rows = [(s, st, n) for s, st, n in outbox]
-    out += family("pulsehub_outbox_items", "gauge", "Write-back outbox items, by system and status.",
-                  (({"system": s, "status": st}, n) for s, st, n in outbox_rows))  # fmt: skip
-    out += family("pulsehub_dead_letters", "gauge", "Outbox items given up on (status dead).",
-                  [({}, float(sum(n for _, st, n in outbox_rows if st == "dead")))])  # fmt: skip
-    quarantined = session.scalar(select(func.count()).select_from(QuarantinedRecord)) or 0
-    out += family("pulsehub_quarantined_records", "gauge", "Source records that failed validation.",
-                  [({}, float(quarantined))])  # fmt: skip
-    review = session.scalar(
-        select(func.count()).select_from(ExternalIdentity).where(ExternalIdentity.status.in_(REVIEW_STATES))
-    ) or 0  # fmt: skip
-    out += family("pulsehub_identity_review_queue", "gauge", "External records waiting for an identity decision.",
-                  [({}, float(review))])  # fmt: skip
-    esc = session.execute(
-        select(Escalation.severity, func.count()).where(Escalation.state.in_(OPEN_ESCALATION_STATES))
-        .group_by(Escalation.severity)
-    )  # fmt: skip
-    out += family("pulsehub_open_escalations", "gauge", "Open or acknowledged escalations, by severity.",
-                  (({"severity": s}, n) for s, n in esc))  # fmt: skip
-    return "\n".join(out) + "\n"
+    """The exposition text for one scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ModelCollector(session))  # type: ignore[arg-type]
+    return generate_latest(registry).decode()
 
 
 @router.get("/metrics")
 def metrics(
     user: Annotated[Principal, Depends(require_user)],
     session: Annotated[Session, Depends(session_scope)],
-) -> PlainTextResponse:
-    return PlainTextResponse(collect(session), media_type=CONTENT_TYPE)
+) -> Response:
+    return Response(collect(session), media_type=CONTENT_TYPE)

@@ -21,6 +21,7 @@ from pulsehub.web.auth import Principal, authenticator, require_operator, requir
 from pulsehub.web.queries import operations as ops
 from pulsehub.web.rendering import render, session_scope
 from sync.outbox import retry_dead
+from sync.runs import seen_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops")
@@ -41,10 +42,11 @@ def _back(path: str, message: str) -> RedirectResponse:
 @router.get("", response_class=HTMLResponse)
 def operations(request: Request, user: User, session: DB, done: str = "") -> HTMLResponse:
     runs = ops.recent_runs(session)
+    seen = {r.id: seen_state(r) for r in runs}
     total_q, quarantine = ops.quarantined(session, 50)
     outbox = ops.outbox_counts(session)
     return render(request, "ops.html", {
-        "runs": runs, "pulled": {r.id: ops.run_pulled(r) for r in runs},
+        "runs": runs, "seen": seen, "pulled": {r.id: ops.run_pulled(r) for r in runs},
         "cursors": ops.cursors(session), "api": ops.api_usage(runs),
         "outbox": outbox, "dead": ops.dead_letters(session),
         "pending": ops.pending_items(session), "quarantine_total": total_q, "quarantine": quarantine,
@@ -95,20 +97,46 @@ def decide_identity(
     if decision not in ("accept", "reject"):
         raise LookupError(f"unknown decision {decision!r}")
     chosen = (account_id or other_account_id).strip()
-    target = int(chosen) if chosen.isdigit() else None
-    if decision == "accept" and target is None:
+    if decision == "accept" and not chosen:
         return _back("/ops/identities", "choose an account to link to")
     with transaction(request.app.state.factory) as session:
-        if target is not None and session.get(Account, target) is None:
-            raise LookupError(f"no account with id {target}")
+        target = None
+        if decision == "accept":
+            target, why = find_account(session, chosen)
+            if target is None:
+                return _back("/ops/identities", why)
         decide(session, identity_id, target, reject=decision == "reject")
     log.info("%s %sed identity %s", user.name, decision, identity_id)
     return _back("/ops/identities", f"identity {identity_id} {decision}ed")
 
 
+def find_account(session: Session, text: str) -> tuple[int | None, str]:
+    """An account from what a person typed: its id, or its name (case-insensitive, exact, or
+    the only name containing it); (None, why) when that names none or several."""
+    from sqlalchemy import func, select
+
+    text = text.strip().lstrip("#")
+    if text.isdigit():
+        return (int(text), "") if session.get(Account, int(text)) else (None, f"no account {text}")
+    live = select(Account.id, Account.name).where(Account.is_deleted.is_(False))
+    exact = session.execute(live.where(func.lower(Account.name) == text.lower())).all()
+    hits = (
+        exact
+        or session.execute(
+            live.where(func.lower(Account.name).like(f"%{text.lower()}%")).limit(6)
+        ).all()
+    )
+    if len(hits) == 1:
+        return int(hits[0][0]), ""
+    if not hits:
+        return None, f"no account named like {text!r}"
+    names = ", ".join(f"{name} (#{aid})" for aid, name in hits[:5])
+    return None, f"{text!r} matches several accounts: {names}; give the full name or the id"
+
+
 @router.post("/overrides")
 def set_override(
-    request: Request, user: Operator, account_id: Annotated[int, Form()],
+    request: Request, user: Operator, account: Annotated[str, Form()],
     band: Annotated[str, Form()], reason: Annotated[str, Form()], days: Annotated[int, Form()] = 30,
     score: Annotated[str, Form()] = "", csrf_token: Csrf = "",
 ) -> Response:  # fmt: skip
@@ -121,8 +149,9 @@ def set_override(
     if value is not None and not 0 <= value <= 100:
         return _back("/ops/overrides", "a score must be between 0 and 100")
     with transaction(request.app.state.factory) as session:
-        if session.get(Account, account_id) is None:
-            raise LookupError(f"no account with id {account_id}")
+        account_id, why = find_account(session, account)
+        if account_id is None:
+            return _back("/ops/overrides", why)
         row = ScoreOverride(
             account_id=account_id, band=band, score=value, reason=reason.strip()[:2000],
             author=user.name, expires_at=utcnow() + dt.timedelta(days=days),

@@ -23,8 +23,8 @@ DB = Annotated[Session, Depends(session_scope)]
 User = Annotated[Principal, Depends(require_user)]
 
 
-def overview_charts(ov: Overview) -> dict[str, Any]:
-    """The overview's pictures, shared by the page and the standalone report."""
+def overview_charts(ov: Overview, *, links: bool = True) -> dict[str, Any]:
+    """The overview's pictures, shared by the page and the standalone report (no links)."""
     weeks = [f"{d:%b %d}" for d, _ in ov.band_trend]
     return {
         "trend": charts.stacked_columns(
@@ -32,9 +32,13 @@ def overview_charts(ov: Overview) -> dict[str, Any]:
             title="accounts by health band, weekly", height=300,
         ),
         "arr": charts.hbars(
-            [(b, ov.arr_by_band[b]) for b in BANDS], title="ARR by band", fmt=money
+            [(b, ov.arr_by_band[b]) for b in BANDS], title="ARR by band", fmt=money,
+            links=[f"/accounts?band={b}" for b in BANDS] if links else None,
         ),
-        "escalations": charts.hbars(list(ov.escalations.items()), title="open escalations by severity"),
+        "escalations": charts.hbars(
+            list(ov.escalations.items()), title="open escalations by severity",
+            links=[f"/escalations?severity={s}" for s in ov.escalations] if links else None,
+        ),
     }  # fmt: skip
 
 
@@ -48,13 +52,16 @@ def overview(request: Request, user: User, session: DB) -> HTMLResponse:
 def accounts(
     request: Request, user: User, session: DB, q: str = "", band: str = "", segment: str = "",
     sort: str = "arr", desc: bool = True, page: Annotated[int, Query(ge=1)] = 1,
+    renews_within: Annotated[int, Query(ge=0, le=3660)] = 0,
 ) -> HTMLResponse:  # fmt: skip
     result = list_accounts(
-        session, q=q, band=band, segment=segment, sort=sort, desc=desc, page=page
-    )
+        session, q=q, band=band, segment=segment, sort=sort, desc=desc, page=page,
+        renews_within=renews_within,
+    )  # fmt: skip
     return render(request, "accounts.html", {
-        "result": result, "segments": segments(session), "bands": (*BANDS, "unscored"),
-        "f": {"q": q, "band": band, "segment": segment, "sort": sort, "desc": desc},
+        "result": result, "segments": segments(session), "bands": (*BANDS, "unscored", "churned"),
+        "f": {"q": q, "band": band, "segment": segment, "sort": sort, "desc": desc,
+              "renews_within": renews_within},
     })  # fmt: skip
 
 

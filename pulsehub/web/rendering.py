@@ -18,8 +18,8 @@ from pulsehub.web import charts
 TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
-    ("/", "Overview"), ("/accounts", "Accounts"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/ops", "Operations"),
+    ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
+    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/ops", "Operations"),
 )  # fmt: skip
 
 
@@ -33,7 +33,10 @@ def money(v: float | None) -> str:
 
 
 def pct(v: float | None, digits: int = 0) -> str:
-    return NONE if v is None else f"{v * 100:.{digits}f}%"
+    if v is None:
+        return NONE
+    shown = round(v * 100, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: never "-0%"
+    return f"{shown:.{digits}f}%"
 
 
 def num(v: float | None, digits: int = 1) -> str:

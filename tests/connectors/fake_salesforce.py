@@ -49,7 +49,9 @@ class FakeOrg:
         m = re.match(r"SELECT (.+?) FROM (\w+)(.*)$", soql)
         assert m, soql
         columns, sobject, rest = m[1].split(", "), m[2], m[3]
-        rows = [r for r in self.tables[sobject] if include_deleted or not r.get("IsDeleted")]
+        rows = [
+            r for r in self.tables.get(sobject, []) if include_deleted or not r.get("IsDeleted")
+        ]
         if k := re.search(
             rf"\(SystemModstamp > {TS} OR \(SystemModstamp = {TS} AND Id > '(\w*)'\)\)", rest
         ):

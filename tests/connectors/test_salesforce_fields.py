@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import Fatal
+from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_fields import DEFAULT_WRITABLE, SalesforceFieldMap, load_field_map
 from tests.connectors.conftest import fake_salesforce
@@ -23,7 +23,7 @@ def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
 def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
     path = tmp_path / "fields.yaml"
     path.write_text("arr: ARR__c\nwritable_field: [Health_Score__c]\n")
-    with pytest.raises(Fatal) as err:
+    with pytest.raises(ConfigError) as err:
         load_field_map(path)
     assert str(path) in str(err.value) and "writable_field" in str(err.value)
 
@@ -38,7 +38,7 @@ def test_remapped_and_extra_fields_reach_the_record(policy, tmp_path: Path) -> N
     path.write_text("arr: Annual_Revenue__c\ntier: null\nextra_fields: [NumberOfEmployees]\n")
     org = FakeOrg()
     org.tables["Account"] = [
-        {"Id": "001A", "Name": "Acme", "Annual_Revenue__c": 5.0, "NumberOfEmployees": 40,
+        {"Id": "001000000000000AAA", "Name": "Acme", "Annual_Revenue__c": 5.0, "NumberOfEmployees": 40,
          "IsDeleted": False, "SystemModstamp": sf_ts(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))}
     ]  # fmt: skip
     sf, _ = fake_salesforce(org.handler)

@@ -195,7 +195,13 @@ def test_incremental_pull_never_asks_for_the_total(org: FakeOrg, policy) -> None
 
 def test_users_stream_uses_query_not_query_all(org: FakeOrg, policy) -> None:
     org.tables["User"] = [
-        {"Id": "005A", "Name": "Ann", "Email": "a@x", "IsActive": True, "SystemModstamp": sf_ts(T0)}
+        {
+            "Id": "005000000000000AAA",
+            "Name": "Ann",
+            "Email": "a@x",
+            "IsActive": True,
+            "SystemModstamp": sf_ts(T0),
+        }
     ]
     [page] = list(connector(org, policy).pull("users", None))
     assert page.records[0].email == "a@x"

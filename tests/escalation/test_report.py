@@ -74,8 +74,12 @@ def test_report_window_excludes_older_episodes(session, config, history):
 
 @pytest.fixture
 def cli_db(monkeypatch, engine, history):
+    from alembic import command
+
+    from model.db import alembic_config
     from pulsehub.settings import get_settings
 
+    command.stamp(alembic_config(str(engine.url)), "head")  # create_all's schema is head's
     monkeypatch.setenv("PULSEHUB_DATABASE_URL", str(engine.url))
     get_settings.cache_clear()
     yield

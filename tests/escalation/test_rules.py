@@ -250,6 +250,8 @@ def test_champion_left_marked_in_title_as_the_crm_records_it(session, config):
     f.contact(session, acc, title="Former Employee", source_modstamp=f.at(90))
     f.contact(session, acc, title="Head of Ops", source_modstamp=f.at(3))
     assert list(fired(session, config, acc)) == [f"champion_{gone.sf_id}"]
+    title = fired(session, config, acc)[f"champion_{gone.sf_id}"].title
+    assert title.endswith(" (left company)") and "((" not in title
 
 
 def test_renewal_lost_later_counts_as_upcoming_on_an_earlier_day(session, config):

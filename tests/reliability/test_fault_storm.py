@@ -16,15 +16,18 @@ slack for the failures' own retries. Retry-After is checked in the sandbox log's
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from bench.resend import measure
 from model.db import upgrade
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from tests.reliability.test_crash import _sandbox_state, _state
+from tests.reliability.crashkit import db_state as _state
+from tests.reliability.crashkit import sandbox_state as _sandbox_state
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +37,7 @@ SEED = 11
 FAULTS = {429, 500, 503, "reset", "timeout"}
 RETRY_AFTER_S = 1.0  # what the sandbox's storm 429s say (sandbox/app.py _fault_status)
 MAX_RUNS = 4  # a source whose retries run out resumes on the next scheduled run
+RESEND_SLACK = 2  # record writes re-sent beyond those that never ran (none expected)
 
 
 def _sync_until_clean(sb: Sandbox, db_url: str) -> list[Any]:
@@ -97,4 +101,20 @@ def test_storm_ends_identical_to_clean_run_without_retry_storm(tmp_path) -> None
         f"({fault_rate:.0%}); clean run {len(clean_requests)} requests; answered "
         f"{answered} ({answered / len(clean_requests):.2f}x); total "
         f"{len(storm_requests) / len(clean_requests):.2f}x; {len(storm_reports)} run(s)"
+    )
+
+
+def test_lost_answers_are_not_resent_only_writes_that_never_ran(tmp_path) -> None:
+    """Every write endpoint loses the answers to its first two requests (applied), then resets
+    one before it runs: the sync re-sends no more record writes than never ran, and ends where
+    a clean sync ends."""
+    fig = measure(accounts=30, seed=SEED, lost=2, unrun=1, workdir=tmp_path)
+    assert fig["answer_lost"] >= 20, f"the schedule must really lose answers: {fig}"
+    assert fig["never_ran"] > 0 and not fig["errors"], fig
+    assert fig["resent"] <= fig["never_ran"] + RESEND_SLACK, fig
+    clean, faulted = (SimpleNamespace(writes=fig["_writes"][k]) for k in ("clean", "faulted"))
+    assert _sandbox_state(faulted) == _sandbox_state(clean)  # type: ignore[arg-type]
+    print(
+        f"lost answers: {fig['answer_lost']} record writes applied unanswered, "
+        f"{fig['never_ran']} never ran, {fig['resent']} re-sent"
     )

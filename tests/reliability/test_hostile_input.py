@@ -360,7 +360,8 @@ MALFORMED_PAGES = (
 def test_malformed_json_pages_end_where_a_clean_run_ends(tmp_path) -> None:
     from model.db import upgrade as up
     from sandbox import Sandbox
-    from tests.reliability.test_crash import _sandbox_state, _state
+    from tests.reliability.crashkit import db_state as _state
+    from tests.reliability.crashkit import sandbox_state as _sandbox_state
     from tests.reliability.test_fault_storm import NOW, _sync_until_clean
 
     clean_db, bad_db = (f"sqlite:///{tmp_path / n}" for n in ("clean.db", "bad.db"))

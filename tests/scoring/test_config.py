@@ -63,3 +63,23 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
         load_scorecard(bad)
     with pytest.raises(ScorecardError, match="mapping"):
         parse_scorecard(["a list"])
+
+
+def test_a_measure_text_with_an_unknown_placeholder_is_refused_at_load() -> None:
+    raw = yaml.safe_load(DEFAULT_SCORECARD.read_text())
+    name = next(iter(raw["measures"]))
+    raw["measures"][name]["text"] = "{valeu} of seats"
+    with pytest.raises((ValueError, ScorecardError), match=r"unknown placeholder"):
+        parse_scorecard(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [(1, "1 urgent ticket open"), (3, "3 urgent tickets open")]
+)
+def test_reason_texts_agree_in_number(value: int, words: str) -> None:
+    from scoring.explain import measure_text
+    from tests.scoring.factories import healthy_signals
+
+    card = load_scorecard(None)
+    name = next(n for n, m in card.measures.items() if "urgent ticket" in m.text)
+    assert measure_text(name, card.measures[name], value, healthy_signals()).startswith(words)

@@ -8,9 +8,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from model.tables import HealthSnapshot
+from model.tables import HealthSnapshot, ScoreOverride
 from scoring.config import load_scorecard, parse_scorecard
+from scoring.health import band_for
+from scoring.overrides import apply_override
 from scoring.service import backfill_snapshots, score_accounts, score_all
+from sync.writeback import sf_fields
 from tests.scoring import factories as f
 
 AS_OF = date(2026, 6, 1)
@@ -87,7 +90,26 @@ def test_revoked_override_and_band_only_override(s) -> None:
     f.override(s, bad, f.at(AS_OF + timedelta(days=3)), band="yellow",
                created_at=f.at(AS_OF - timedelta(hours=2)))  # fmt: skip
     snap = score_accounts(s, AS_OF, CARD, now=f.at(AS_OF))[0]
-    assert snap.band == "yellow" and snap.score == snap.computed_score
+    # what is written back agrees with itself: the score moves into the overridden band,
+    # and the first reason names the override, its reason and what was computed
+    assert snap.band == "yellow" and snap.computed_band == "red"
+    assert snap.score == 50.0 and snap.computed_score < 50
+    assert band_for(snap.score, CARD) == "yellow"
+    first = snap.reasons[0]["text"]
+    assert first.startswith("Overridden to YELLOW") and "CSM knows better" in first
+    assert f"computed {round(snap.computed_score)}, red" in first
+    assert sf_fields(snap)["Health_Reasons__c"].startswith("Overridden to YELLOW")
+
+
+@pytest.mark.parametrize(
+    ("band", "computed", "expected"),
+    [("red", 72.0, 49.0), ("green", 30.0, 75.0), ("yellow", 90.0, 74.0), ("yellow", 60.0, 60.0)],
+)
+def test_band_only_override_moves_the_score_into_its_band(band, computed, expected) -> None:
+    o = ScoreOverride(band=band, reason="r", author="jo", expires_at=f.at(AS_OF))
+    got = apply_override(computed, band_for(computed, CARD), [], o, CARD)
+    assert got.score == expected and band_for(round(got.score), CARD) == band
+    assert got.reasons[0]["text"].startswith(f"Overridden to {band.upper()} by jo until")
 
 
 def test_parent_rolls_up_children_arr_weighted(s) -> None:

@@ -159,6 +159,15 @@ def test_churned_and_future_customers_are_not_scored(s) -> None:
     assert set(compute_signals(s, AS_OF, [kept.id])) == {kept.id}
 
 
+def test_an_account_salesforce_marks_churned_is_not_scored_today(s) -> None:
+    today = date.today()  # the stage is today's value: it decides only for current scoring
+    left = f.account(s, lifecycle_stage="Former Customer")
+    kept = f.account(s, lifecycle_stage="Adoption")
+    out = compute_signals(s, today)
+    assert left.id not in out and kept.id in out
+    assert left.id in compute_signals(s, today - timedelta(days=90))  # history is replayed
+
+
 def test_onboarding_time_to_value_and_milestones(s) -> None:
     a = f.account(s, customer_since=AS_OF - timedelta(days=40))
     ramp = [0] * 10 + [2] * 10 + [10] * 21  # 10 of 40 seats (a quarter) on day 20

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ from sqlalchemy import select
 
 from model.db import make_engine, make_session_factory, upgrade
 from model.tables import SyncRun
+from tests.sync.processes import ROOT, env_of, stop, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -33,15 +31,14 @@ def stack(pg_url, redis_url, tmp_path):
     from sandbox import Sandbox
 
     upgrade(pg_url)
-    db = int(uuid.uuid4().int % 8) + 8  # a Redis db of its own, flushed before use
-    broker = redis_url.rsplit("/", 1)[0] + f"/{db}"
+    broker = redis_url  # the test Redis db (PULSEHUB_TEST_REDIS_URL), flushed before use
     import redis
 
     redis.Redis.from_url(broker).flushdb()
     with Sandbox(accounts=40, seed=11) as sb:
         settings = sandbox_settings(sb.base_url, pg_url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEHUB_")}
-        env.update(_env_of(settings))
+        env.update(env_of(settings))
         env.update(
             PULSEHUB_BROKER_URL=broker,
             PULSEHUB_LOCK_TTL_S="6",  # also the broker's visibility timeout: fast redelivery
@@ -56,17 +53,6 @@ def stack(pg_url, redis_url, tmp_path):
             "broker": broker,
         }
         engine.dispose()
-
-
-def _env_of(settings) -> dict[str, str]:
-    out = {"PULSEHUB_DATABASE_URL": settings.database_url}
-    for system in ("salesforce", "zendesk", "usage"):
-        for key, value in getattr(settings, system).model_dump().items():
-            if value is None:
-                continue
-            raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-            out[f"PULSEHUB_{system.upper()}__{key.upper()}"] = str(raw)
-    return out
 
 
 def _worker(env: dict[str, str], tmp: Path, name: str, concurrency: int = 2) -> subprocess.Popen:
@@ -94,28 +80,9 @@ def _worker(env: dict[str, str], tmp: Path, name: str, concurrency: int = 2) -> 
     )
 
 
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 def _runs(factory) -> list[SyncRun]:
     with factory() as s:
         return list(s.execute(select(SyncRun).order_by(SyncRun.id)).scalars())
-
-
-def _wait(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _client(env: dict[str, str]):
@@ -132,14 +99,16 @@ def test_task_runs_the_pipeline_and_concurrent_triggers_make_one_run(stack) -> N
         # two triggers at once: the lock lets exactly one of them run the sync
         client.send_task("pulsehub.incremental_sync")
         client.send_task("pulsehub.incremental_sync")
-        _wait(lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a finished sync")
+        wait_for(
+            lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a finished sync"
+        )
         time.sleep(3)  # give the second trigger time to be consumed (and skipped)
         runs = _runs(factory)
         assert [r.status for r in runs] == ["succeeded"], runs
         assert sum(runs[0].stats["pulled"].values()) > 0
         assert any(w["system"] == "salesforce" for w in sb.writes)
     finally:
-        _stop(worker)
+        stop(worker)
     log = (stack["tmp"] / "w1.log").read_text()
     assert "already running" in log or log.count("succeeded in") >= 2
 
@@ -150,19 +119,19 @@ def test_killed_worker_task_completes_on_redelivery(stack) -> None:
     worker = _worker(env, stack["tmp"], "victim", concurrency=1)
     client = _client(env)
     client.send_task("pulsehub.incremental_sync")
-    _wait(lambda: len(_runs(factory)) == 1, 60, "the first run to start")
-    _stop(worker, signal.SIGKILL)  # kill -9: the message stays unacknowledged
+    wait_for(lambda: len(_runs(factory)) == 1, 60, "the first run to start")
+    stop(worker, signal.SIGKILL)  # kill -9: the message stays unacknowledged
     assert _runs(factory)[0].finished_at is None
     # the broker hands an unacknowledged message out again once its visibility timeout
     # (PULSEHUB_LOCK_TTL_S=6 here) has passed; a worker restores such messages when it starts
     time.sleep(7)
     survivor = _worker(env, stack["tmp"], "survivor", concurrency=1)
     try:
-        _wait(
+        wait_for(
             lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "the redelivered run"
         )
     finally:
-        _stop(survivor)
+        stop(survivor)
     done = [r for r in _runs(factory) if r.status == "succeeded"]
     assert len(done) == 1
 
@@ -193,10 +162,12 @@ def test_beat_fires_the_scheduled_sync(stack) -> None:
         start_new_session=True,
     )
     try:
-        _wait(lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a scheduled run")
+        wait_for(
+            lambda: any(r.status == "succeeded" for r in _runs(factory)), 120, "a scheduled run"
+        )
     finally:
-        _stop(beat)
-        _stop(worker)
+        stop(beat)
+        stop(worker)
     assert _runs(factory)[0].kind == "sync"
 
 
@@ -206,14 +177,14 @@ def test_distributed_sync_splits_work_across_workers(stack) -> None:
     workers = [_worker(env, stack["tmp"], f"d{i}", concurrency=1) for i in range(2)]
     try:
         _client(env).send_task("pulsehub.distributed_sync")
-        _wait(
+        wait_for(
             lambda: any(r.status in ("succeeded", "partial") for r in _runs(factory)),
             150,
             "the distributed run",
         )
     finally:
         for w in workers:
-            _stop(w)
+            stop(w)
     run = _runs(factory)[0]
     assert run.kind == "sync:distributed" and run.status == "succeeded", run.stats
     assert set(run.stats["pulled"]) >= {

@@ -14,7 +14,18 @@ def test_default_schedule() -> None:
     sched = load_schedule()
     assert sched["incremental_sync"].every == 900
     assert sched["drain_outbox"].every == 60
-    assert sched["full_reconcile"].cron == "30 2"
+    assert sched["full_reconcile"].cron == "30 2 * * *"
+    nightly = sched["full_reconcile"].trigger()
+    assert not isinstance(nightly, float)
+    assert nightly.minute == {30} and nightly.hour == {2} and len(nightly.day_of_week) == 7
+
+
+def test_cron_takes_every_standard_field() -> None:
+    from sync.schedule import Entry
+
+    weekdays = Entry(cron="*/15 8-18 * * mon-fri").trigger()
+    assert not isinstance(weekdays, float)
+    assert weekdays.minute == {0, 15, 30, 45} and weekdays.day_of_week == {1, 2, 3, 4, 5}
 
 
 @pytest.mark.parametrize(
@@ -24,6 +35,9 @@ def test_default_schedule() -> None:
         ("incremental_sync: {every: 60, cron: '1 2'}", "exactly one"),
         ("nightly: {every: 60}", "unknown job 'nightly'"),
         ("drain_outbox: {evry: 60}", "drain_outbox.evry"),
+        ("full_reconcile: {cron: '30 2'}", "has 2 fields; give five"),
+        ("full_reconcile: {cron: '61 2 * * *'}", "full_reconcile: "),
+        ("full_reconcile: {cron: '30 2 * * someday'}", "full_reconcile: "),
         ("- a\n- b", "mapping"),
     ],
 )

@@ -96,3 +96,20 @@ def test_disabled_without_secret(factory) -> None:
     app.state.settings = Settings()
     app.state.factory = factory
     assert TestClient(app).post("/webhooks/zendesk", content=b"{}").status_code == 503
+
+
+def test_broker_failure_answers_503_and_a_redelivery_is_accepted(client) -> None:
+    def broker_down(account_id: int) -> None:
+        raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    working = client.app.state.enqueue_refresh
+    client.app.state.enqueue_refresh = broker_down
+    ts = dt.datetime.now(dt.UTC).isoformat()
+    body = b'{"organization_id": 500}'
+    r = _post(client, body, ts=ts)
+    assert r.status_code == 503 and "PULSEHUB_BROKER_URL" in r.text
+    assert "queued" not in r.json() and client.queued == []
+    client.app.state.enqueue_refresh = working  # broker back: Zendesk retries the same delivery
+    r = _post(client, body, ts=ts)
+    assert r.status_code == 202 and r.json()["queued"] is True
+    assert client.queued == [client.account_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from model.db import make_engine, make_session_factory, transaction, upgrade
 from pulsehub.settings import Settings
 from pulsehub.web.app import create_app
 from tests.web.factories import Book, fill
+from tests.web.server import CHROMIUM_ARGS, require_chromium, screenshot_dir, serve
 
 VIEWER_TOKEN = "viewer-token-123"
 OPERATOR_TOKEN = "operator-token-456"
@@ -113,3 +115,29 @@ def app_parts(book_factory):  # type: ignore[no-untyped-def]
 def client_for(app, token: str | None = None) -> TestClient:  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return TestClient(app, headers=headers, follow_redirects=False)
+
+
+# --- headless Chromium against a real uvicorn server (browser tests) ---------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path_factory) -> Path:
+    return screenshot_dir(tmp_path_factory.mktemp("screenshots"))
+
+
+@pytest.fixture
+def site(demo_factory) -> Iterator[tuple[str, Any]]:
+    factory, url = demo_factory
+    with serve(create_app(web_settings(url), factory)) as base:
+        yield base, factory

@@ -70,3 +70,16 @@ def screenshot_dir(tmp_dir: Path) -> Path:
     target = Path(os.environ.get("PULSEHUB_SCREENSHOTS") or tmp_dir)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def sign_in(chromium: Any, base: str, token: str) -> Any:
+    page = chromium.new_page(viewport=VIEWPORT)
+    page.goto(f"{base}/")
+    assert "/login" in page.url  # anonymous visitors are sent to the login form
+    page.fill("input[name=token]", token)
+    page.click("button.primary")
+    page.wait_for_url(f"{base}/")
+    return page

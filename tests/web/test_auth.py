@@ -121,16 +121,24 @@ def test_login_never_redirects_off_site(app_parts):
     assert 'name="next" value="/"' in form
 
 
-def test_session_cookie_is_signed_and_expires():
+def test_session_cookie_is_signed_and_expires(monkeypatch):
+    import itsdangerous.timed
+
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: clock["now"])
     auth = Authenticator(web_settings("sqlite://"))
-    cookie = auth.issue_session("reader", now=1_000_000)
-    assert auth.read_session(cookie, now=1_000_001) == "reader"
-    assert auth.read_session(cookie, now=1_000_000 + 13 * 3600) is None
-    name, expires, sig = cookie.split(".")
-    forged = f"{name}.{int(expires) + 99999}.{sig}"
-    assert auth.read_session(forged, now=1_000_001) is None
-    other = auth.issue_session("ops:operator", now=1_000_000).split(".")[0]
-    assert auth.read_session(f"{other}.{expires}.{sig}", now=1_000_001) is None
+    cookie = auth.issue_session("reader")
+    clock["now"] += 1
+    assert auth.read_session(cookie) == "reader"
+    clock["now"] += 13 * 3600
+    assert auth.read_session(cookie) is None  # older than the session lifetime
+    clock["now"] = 1_000_001
+    payload, stamp, sig = cookie.split(".")
+    other = auth.issue_session("ops:operator").split(".")[0]
+    assert auth.read_session(f"{other}.{stamp}.{sig}") is None  # another name, same signature
+    assert auth.read_session(f"{payload}.{stamp}.{sig[:-2]}xx") is None
+    assert auth.read_session("garbage") is None
+    assert auth.csrf_for(cookie) == auth.csrf_for(cookie) != auth.csrf_for(other)
 
 
 def test_rotating_tokens_ends_sessions():

@@ -10,62 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from model.db import transaction
+from model.lifecycle import CHURNED_STAGES
 from model.tables import (
     Account,
     Escalation,
     ExternalIdentity,
     HealthSnapshot,
+    Opportunity,
     OutboxItem,
     ScoreOverride,
 )
-from pulsehub.web.app import create_app
 from sync.outbox import record_failure
-from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, web_settings
-from tests.web.server import CHROMIUM_ARGS, require_chromium, screenshot_dir, serve
+from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN
+from tests.web.server import sign_in
 
 pytestmark = pytest.mark.browser
-VIEWPORT = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path_factory) -> Path:
-    return screenshot_dir(tmp_path_factory.mktemp("screenshots"))
-
-
-@pytest.fixture
-def site(demo_factory) -> Iterator[tuple[str, Any]]:
-    factory, url = demo_factory
-    with serve(create_app(web_settings(url), factory)) as base:
-        yield base, factory
-
-
-def sign_in(chromium: Any, base: str, token: str) -> Any:
-    page = chromium.new_page(viewport=VIEWPORT)
-    page.goto(f"{base}/")
-    assert "/login" in page.url  # anonymous visitors are sent to the login form
-    page.fill("input[name=token]", token)
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def expected_overview(factory: Any) -> dict[str, Any]:
@@ -79,9 +44,11 @@ def expected_overview(factory: Any) -> dict[str, Any]:
             ):
                 newest[snap.account_id] = snap
         today = max(n.as_of for n in newest.values())
-        bands = Counter(n.band for n in newest.values())
+        churned = _churned(s, live, today)
+        current = {i: a for i, a in live.items() if i not in churned}
+        bands = Counter(n.band for i, n in newest.items() if i in current)
         renew_30 = sum(
-            1 for a in live.values()
+            1 for a in current.values()
             if a.renewal_date and today <= a.renewal_date <= today + dt.timedelta(days=30)
         )  # fmt: skip
         open_esc = sum(
@@ -89,10 +56,23 @@ def expected_overview(factory: Any) -> dict[str, Any]:
         )
     return {
         "bands": bands,
-        "unscored": len(live) - len(newest),
+        "churned": len(churned),
+        "unscored": len(current) - sum(bands.values()),
         "renew_30": renew_30,
         "open_esc": open_esc,
     }
+
+
+def _churned(s: Any, live: dict[int, Account], today: dt.date) -> set[int]:
+    """Accounts whose latest renewal closed by `today` was lost, or whose stage says they left."""
+    last: dict[int, Opportunity] = {}
+    for o in s.scalars(select(Opportunity).order_by(Opportunity.close_date, Opportunity.id)):
+        if o.type == "Renewal" and o.is_closed and not o.is_deleted and o.close_date <= today:
+            last[o.account_id] = o
+    return {
+        i for i, a in live.items()
+        if (i in last and not last[i].is_won) or (a.lifecycle_stage or "").strip().lower() in CHURNED_STAGES
+    }  # fmt: skip
 
 
 def test_overview_numbers_match_the_database_and_click_through(chromium, site, shots):
@@ -103,6 +83,8 @@ def test_overview_numbers_match_the_database_and_click_through(chromium, site, s
     for band in ("green", "yellow", "red", "insufficient_data"):
         assert page.text_content(f"[data-testid=band-{band}]") == str(want["bands"][band])
     assert page.text_content("[data-testid=band-unscored]") == str(want["unscored"])
+    assert want["churned"] > 0  # the demo's sandbox has accounts that lost their renewal
+    assert page.text_content("[data-testid=band-churned]") == str(want["churned"])
     assert page.text_content("[data-testid=renewals-30]") == str(want["renew_30"])
     assert page.text_content("[data-testid=open-escalations]") == str(want["open_esc"])
     assert page.locator("svg.chart").count() >= 3
@@ -132,7 +114,7 @@ def test_overview_numbers_match_the_database_and_click_through(chromium, site, s
 @pytest.mark.parametrize(
     "path, heading",
     [("/accounts", "Accounts"), ("/support", "Support KPIs"), ("/adoption", "Onboarding & adoption"),
-     ("/ops", "Operations"), ("/ops/identities", "Identity review"), ("/ops/overrides", "Score overrides"),
+     ("/book", "My book"), ("/escalations", "Escalations"), ("/ops", "Operations"), ("/ops/identities", "Identity review"), ("/ops/overrides", "Score overrides"),
      ("/ops/audit", "Score audit")],
 )  # fmt: skip
 def test_every_page_renders(chromium, site, shots, path, heading):

@@ -51,3 +51,21 @@ def test_x_labels_never_crowd_and_keep_the_last():
 def test_empty_data_still_draws():
     assert parse(charts.line_chart([], {"s": []}, title="e")) is not None
     assert parse(charts.stacked_columns([], {}, title="e")) is not None
+
+
+def test_y_axis_labels_never_repeat() -> None:
+    import re
+
+    from pulsehub.web import charts
+
+    for top in (1, 2, 3, 5, 100):
+        svg = str(charts.line_chart(["a", "b"], {"users": [0.0, float(top)]}, title="t",
+                                    fmt=lambda v: f"{v:.0f}"))  # fmt: skip
+        ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', svg)
+        assert len(ticks) == len(set(ticks)) >= 2, (top, ticks)
+
+
+def test_percentages_never_read_minus_zero() -> None:
+    from pulsehub.web.rendering import pct
+
+    assert pct(-0.001) == "0%" and pct(-0.2) == "-20%" and pct(0.004, 1) == "0.4%"

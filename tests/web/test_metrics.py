@@ -57,3 +57,37 @@ def test_metrics_follow_an_operator_retry(app_parts):
         "/ops/outbox/retry", data={"item_id": str(book.dead_ids[0])}
     )
     assert scrape(app)["pulsehub_dead_letters"] == len(book.dead_ids) - 1
+
+
+def test_metrics_parse_with_prometheus_clients_parser_and_carry_the_health_figures(app_parts):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from model.tables import HealthSnapshot, SyncRun
+
+    app, factory, _ = app_parts
+    text = client_for(app, VIEWER_TOKEN).get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["pulsehub_sync_runs"].type == "counter"
+    with factory() as s:
+        day = s.scalar(select(func.max(HealthSnapshot.as_of)))
+        bands = dict(
+            s.execute(
+                select(HealthSnapshot.band, func.count())
+                .where(HealthSnapshot.as_of == day)
+                .group_by(HealthSnapshot.band)
+            ).all()
+        )
+        last_ok = s.scalar(
+            select(func.max(SyncRun.finished_at)).where(SyncRun.status == "succeeded")
+        )
+        pending = s.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
+        )
+    got_bands = {x.labels["band"]: x.value for x in families["pulsehub_accounts_by_band"].samples}
+    assert got_bands == bands and sum(got_bands.values()) > 0
+    ok = {
+        x.labels["kind"]: x.value
+        for x in families["pulsehub_last_successful_run_timestamp_seconds"].samples
+    }
+    assert ok["sync"] == last_ok.timestamp()
+    assert sum(x.value for x in families["pulsehub_outbox_backlog"].samples) == pending

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from model.tables import ExternalIdentity, OutboxItem, ScoreOverride, Ticket
+from model.tables import Account, ExternalIdentity, OutboxItem, ScoreOverride, Ticket
 from tests.web.conftest import OPERATOR_TOKEN, client_for
 
 
@@ -57,40 +57,43 @@ def test_accept_needs_an_existing_account(app_parts):
     ops = client_for(app, OPERATOR_TOKEN)
     r = ops.post(f"/ops/identities/{book.review_ids[1]}", data={"decision": "accept"})
     assert "choose%20an%20account" in r.headers["location"]
-    assert (
-        ops.post(
-            f"/ops/identities/{book.review_ids[1]}",
-            data={"decision": "accept", "account_id": "99999"},
-        ).status_code
-        == 404
+    missing = ops.post(
+        f"/ops/identities/{book.review_ids[1]}", data={"decision": "accept", "account_id": "99999"}
     )
+    assert missing.status_code == 303 and "no%20account%2099999" in missing.headers["location"]
     with factory() as s:
         assert s.get(ExternalIdentity, book.review_ids[1]).manual is False
+        name = s.get(Account, 7).name
+    by_name = ops.post(
+        f"/ops/identities/{book.review_ids[1]}",
+        data={"decision": "accept", "other_account_id": name.lower()},
+    )
+    assert by_name.status_code == 303 and "accepted" in by_name.headers["location"]
+    with factory() as s:
+        linked = s.get(ExternalIdentity, book.review_ids[1])
+        assert (linked.account_id, linked.manual) == (7, True)
 
 
 def test_override_is_validated_then_inserted_and_revoked(app_parts):
     app, factory, _ = app_parts
     ops = client_for(app, OPERATOR_TOKEN)
     bad = [
-        {"account_id": "1", "band": "purple", "reason": "x", "days": "30"},
-        {"account_id": "1", "band": "green", "reason": "  ", "days": "30"},
-        {"account_id": "1", "band": "green", "reason": "x", "days": "0"},
-        {"account_id": "1", "band": "green", "reason": "x", "days": "30", "score": "130"},
+        {"account": "1", "band": "purple", "reason": "x", "days": "30"},
+        {"account": "1", "band": "green", "reason": "  ", "days": "30"},
+        {"account": "1", "band": "green", "reason": "x", "days": "0"},
+        {"account": "1", "band": "green", "reason": "x", "days": "30", "score": "130"},
+        {"account": "no such company at all", "band": "green", "reason": "x", "days": "30"},
     ]
     for form in bad:
         ops.post("/ops/overrides", data=form)
-    assert (
-        ops.post(
-            "/ops/overrides", data={"account_id": "99999", "band": "green", "reason": "x"}
-        ).status_code
-        == 404
-    )
+    missing = ops.post("/ops/overrides", data={"account": "99999", "band": "green", "reason": "x"})
+    assert missing.status_code == 303 and "no%20account%2099999" in missing.headers["location"]
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(ScoreOverride)) == 0
     ops.post(
         "/ops/overrides",
         data={
-            "account_id": "4",
+            "account": "4",
             "band": "red",
             "score": "35",
             "reason": "champion left",
@@ -122,3 +125,19 @@ def test_unknown_account_page_is_404(app_parts):
         == 404
     )
     assert client_for(app, OPERATOR_TOKEN).get("/api/accounts/99999").status_code == 404
+
+
+def test_an_override_finds_its_account_by_name(app_parts):
+    from model.tables import Account
+
+    app, factory, _ = app_parts
+    with factory() as s:
+        acc = s.get(Account, 5)
+        name = acc.name
+    ops = client_for(app, OPERATOR_TOKEN)
+    r = ops.post("/ops/overrides", data={"account": name.upper(), "band": "yellow", "reason": "r"})
+    assert r.status_code == 303 and "override%20set" in r.headers["location"]
+    with factory() as s:
+        assert s.scalars(select(ScoreOverride.account_id)).one() == 5
+    several = ops.post("/ops/overrides", data={"account": "a", "band": "yellow", "reason": "r"})
+    assert "matches%20several%20accounts" in several.headers["location"]

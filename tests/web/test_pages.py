@@ -7,7 +7,7 @@ import pytest
 from model.db import make_engine, make_session_factory, transaction, upgrade
 from pulsehub.web.app import create_app
 from pulsehub.web.queries.overview import load_overview
-from tests.web.conftest import OPERATOR_TOKEN, client_for, web_settings
+from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, client_for, web_settings
 from tests.web.factories import fill
 
 PAGES = ["/", "/accounts", "/accounts?band=red&sort=risk&desc=false", "/accounts?q=acme&segment=smb",
@@ -49,3 +49,18 @@ def test_account_page_shows_what_was_written_and_identity_links(app_parts):
     assert "Health_Band__c" in written and ">green<" in written
     links = html[html.index('data-testid="identities"') :]
     assert "<code>9001</code>" in links and "external_id" in links  # the Zendesk org link
+
+
+def test_an_unknown_account_is_a_json_404_on_the_api(read_only_app) -> None:
+    r = client_for(read_only_app, VIEWER_TOKEN).get("/api/accounts/99999")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    assert r.json() == {"detail": "no account with id 99999"}
+
+
+def test_a_bad_query_value_on_a_page_is_a_readable_400(read_only_app) -> None:
+    client = client_for(read_only_app, VIEWER_TOKEN)
+    r = client.get("/accounts?page=abc", headers={"accept": "text/html"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "Bad request" in r.text and "page:" in r.text and '{"detail"' not in r.text
+    api = client.get("/api/accounts/abc")
+    assert api.status_code == 422 and "detail" in api.json()

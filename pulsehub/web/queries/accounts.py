@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import CHURNED, CUSTOMER, churned_on, status_on
 from model.tables import (
     Account,
     Escalation,
@@ -20,7 +21,7 @@ from model.tables import (
     WrittenState,
     utcnow,
 )
-from pulsehub.web.queries.common import latest_snapshots
+from pulsehub.web.queries.common import as_of_day, latest_snapshots
 
 PAGE_SIZE = 100
 HISTORY_DAYS = 180
@@ -44,9 +45,16 @@ def list_accounts(
     sort: str = "arr",
     desc: bool = True,
     page: int = 1,
+    page_size: int | None = PAGE_SIZE,
+    renews_within: int = 0,
 ) -> AccountPage:
-    """One page of accounts with their latest health; filters and sort run in the database."""
+    """One page of accounts with their latest health; filters and sort run in the database.
+    `page_size=None`: every matching account on one page (the CSV export).
+
+    A churned account's row carries `status` "churned": its last band is history, so the band
+    filters leave it out and `band="churned"` lists those accounts."""
     latest = latest_snapshots()
+    day = as_of_day(session)
     cols = {
         "name": Account.name, "arr": Account.arr, "score": latest.c.score,
         "renewal_date": Account.renewal_date, "band": latest.c.band,
@@ -55,7 +63,8 @@ def list_accounts(
     base = (
         select(Account.id, Account.name, Account.segment, Account.tier, Account.arr,
                Account.renewal_date, Account.owner_name, latest.c.band, latest.c.score,
-               latest.c.trend_28d, latest.c.risk_level, latest.c.renewal_risk)
+               latest.c.trend_28d, latest.c.risk_level, latest.c.renewal_risk,
+               status_on(day).label("status"))
         .outerjoin(latest, latest.c.account_id == Account.id)
         .where(Account.is_deleted.is_(False))
     )  # fmt: skip
@@ -64,22 +73,26 @@ def list_accounts(
         base = base.where(
             or_(func.lower(Account.name).like(like), func.lower(Account.owner_name).like(like))
         )
-    if band:
-        base = (
-            base.where(latest.c.band == band)
-            if band != "unscored"
-            else base.where(latest.c.band.is_(None))
-        )
+    if band == CHURNED:
+        base = base.where(churned_on(day))
+    elif band:
+        band_is = latest.c.band.is_(None) if band == "unscored" else latest.c.band == band
+        base = base.where(band_is, not_(churned_on(day)))
     if segment:
         base = base.where(Account.segment == segment)
+    if renews_within > 0:  # current customers renewing in the next N days, as the overview counts
+        base = base.where(
+            Account.renewal_date >= day,
+            Account.renewal_date <= day + dt.timedelta(days=renews_within),
+            not_(churned_on(day)),
+        )
     total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     col = cols.get(sort, Account.arr)
     ordered = col.desc().nulls_last() if desc else col.asc().nulls_last()
-    pages = max(1, -(-total // PAGE_SIZE))
+    size = page_size or max(1, total)
+    pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
-    rows = session.execute(
-        base.order_by(ordered, Account.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    )
+    rows = session.execute(base.order_by(ordered, Account.id).offset((page - 1) * size).limit(size))
     return AccountPage([dict(r._mapping) for r in rows], total, page, pages)
 
 
@@ -104,6 +117,7 @@ class AccountDetail:
     overrides: list[ScoreOverride]
     usage: list[tuple[dt.date, int]]
     parent: Account | None
+    status: str = CUSTOMER  # model.lifecycle: customer | churned | not_yet_customer
 
 
 def load_account(session: Session, account_id: int) -> AccountDetail | None:
@@ -148,14 +162,19 @@ def load_account(session: Session, account_id: int) -> AccountDetail | None:
         (d, int(au or 0))
         for d, au in session.execute(
             select(UsageDaily.day, func.sum(UsageDaily.active_users))
-            .where(UsageDaily.account_id == account_id, UsageDaily.day >= since)
+            .where(
+                UsageDaily.account_id == account_id,
+                UsageDaily.day >= since,
+                UsageDaily.day < utcnow().date(),  # today's row is partial: not a drop to 0
+            )
             .group_by(UsageDaily.day)
             .order_by(UsageDaily.day)
         )
     ]
     parent = session.get(Account, acc.parent_id) if acc.parent_id else None
+    status = session.scalar(select(status_on(as_of_day(session))).where(Account.id == account_id))
     return AccountDetail(acc, latest, history, tickets, counts, escalations, identities,
-                         written, overrides, usage, parent)  # fmt: skip
+                         written, overrides, usage, parent, status or CUSTOMER)  # fmt: skip
 
 
 def _written_state(

@@ -13,9 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import churned_on
 from model.tables import Account, HealthSnapshot
 from pulsehub.web.queries.common import latest_snapshots, ratio, signal_column, trend_days
 
@@ -53,7 +54,7 @@ def load_adoption(session: Session, day: dt.date) -> Adoption:
         select(func.coalesce(Account.segment, "unknown"), Account.customer_since,
                *[signal_column(session, n, latest) for n in names])
         .join(latest, latest.c.account_id == Account.id)
-        .where(Account.is_deleted.is_(False))
+        .where(Account.is_deleted.is_(False), not_(churned_on(day)))  # current customers only
     ).all()  # fmt: skip
     start = f"{_month(day, COHORT_MONTHS - 1):%Y-%m}"
     months: dict[str, _Sums] = defaultdict(_Sums)

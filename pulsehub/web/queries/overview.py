@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, not_, select
 from sqlalchemy.orm import Session
 
+from model.lifecycle import CHURNED, NOT_YET_CUSTOMER, churned_on, status_on
 from model.tables import Account, Escalation, HealthSnapshot
 from pulsehub.web.queries.common import (
     BANDS,
@@ -22,6 +23,8 @@ from pulsehub.web.queries.common import (
 
 RENEWAL_WINDOWS = (30, 60, 90)
 MOVERS_LIMIT = 50
+NO_SNAPSHOT = "no snapshot yet"
+NOT_YET = "customer from a later date"
 
 
 @dataclass
@@ -35,11 +38,16 @@ class RenewalBucket:
 
 @dataclass
 class Overview:
+    """`accounts` = sum(bands) + unscored + churned; bands count current customers only."""
+
     as_of: dt.date
     accounts: int
     bands: dict[str, int]
     unscored: int
     arr_by_band: dict[str, float]
+    churned: int
+    churned_arr: float
+    unscored_reasons: dict[str, int]
     band_trend: list[tuple[dt.date, dict[str, int]]]
     renewals: list[RenewalBucket]
     upcoming: list[dict[str, Any]]
@@ -51,26 +59,42 @@ class Overview:
     def total_arr(self) -> float:
         return sum(self.arr_by_band.values())
 
+    @property
+    def current(self) -> int:
+        """Accounts that are customers now (scored or not): the base of the band shares."""
+        return self.accounts - self.churned
+
 
 def load_overview(session: Session, as_of: dt.date | None = None) -> Overview:
     """Every overview figure in a handful of grouped queries."""
     day = as_of or as_of_day(session)
     latest = latest_snapshots()
-    live = Account.is_deleted.is_(False)
-    band = func.coalesce(latest.c.band, "unscored")
-    bands: dict[str, int] = dict.fromkeys(BANDS, 0)
-    arr_by_band: dict[str, float] = dict.fromkeys(BANDS, 0.0)
-    unscored = total = 0
-    for b, n, arr in session.execute(
-        select(band, func.count(), func.coalesce(func.sum(Account.arr), 0.0))
+    per_account = (  # status per account first: PostgreSQL can't group by a correlated subquery
+        select(status_on(day).label("status"), latest.c.band, Account.arr)
         .select_from(Account)
         .outerjoin(latest, latest.c.account_id == Account.id)
-        .where(live)
-        .group_by(band)
+        .where(Account.is_deleted.is_(False))
+        .subquery("per_account")
+    )
+    a = per_account.c
+    bands: dict[str, int] = dict.fromkeys(BANDS, 0)
+    arr_by_band: dict[str, float] = dict.fromkeys(BANDS, 0.0)
+    reasons: dict[str, int] = {}
+    unscored = total = churned = 0
+    churned_arr = 0.0
+    for st, b, n, arr in session.execute(
+        select(a.status, a.band, func.count(), func.coalesce(func.sum(a.arr), 0.0)).group_by(
+            a.status, a.band
+        )
     ):
         total += n
-        if b == "unscored":
-            unscored = n
+        if st == CHURNED:  # its last snapshot predates the churn: not a current health
+            churned += n
+            churned_arr += float(arr)
+        elif b is None or st == NOT_YET_CUSTOMER:
+            unscored += n
+            why = NOT_YET if st == NOT_YET_CUSTOMER else NO_SNAPSHOT
+            reasons[why] = reasons.get(why, 0) + n
         else:
             bands[b] = bands.get(b, 0) + n
             arr_by_band[b] = arr_by_band.get(b, 0.0) + float(arr)
@@ -81,6 +105,9 @@ def load_overview(session: Session, as_of: dt.date | None = None) -> Overview:
         bands=bands,
         unscored=unscored,
         arr_by_band=arr_by_band,
+        churned=churned,
+        churned_arr=churned_arr,
+        unscored_reasons=reasons,
         band_trend=band_trend(session, day),
         renewals=renewal_buckets(session, day),
         upcoming=upcoming_renewals(session, day),
@@ -106,7 +133,7 @@ def band_trend(session: Session, day: dt.date) -> list[tuple[dt.date, dict[str, 
 
 
 def renewal_buckets(session: Session, day: dt.date) -> list[RenewalBucket]:
-    """Accounts renewing within 30/60/90 days (cumulative), with their latest risk level."""
+    """Current customers renewing within 30/60/90 days (cumulative), with their latest risk level."""
     latest = latest_snapshots()
     due = Account.renewal_date
     inner = (
@@ -117,7 +144,7 @@ def renewal_buckets(session: Session, day: dt.date) -> list[RenewalBucket]:
         )
         .select_from(Account)
         .outerjoin(latest, latest.c.account_id == Account.id)
-        .where(Account.is_deleted.is_(False), due >= day,
+        .where(Account.is_deleted.is_(False), not_(churned_on(day)), due >= day,
                due <= day + dt.timedelta(days=max(RENEWAL_WINDOWS)))
         .subquery("due")
     )  # fmt: skip
@@ -147,7 +174,7 @@ def upcoming_renewals(session: Session, day: dt.date, limit: int = 25) -> list[d
         select(Account.id, Account.name, Account.arr, Account.renewal_date, Account.owner_name,
                latest.c.band, latest.c.score, latest.c.risk_level, latest.c.renewal_risk)
         .outerjoin(latest, latest.c.account_id == Account.id)
-        .where(Account.is_deleted.is_(False), Account.renewal_date >= day,
+        .where(Account.is_deleted.is_(False), not_(churned_on(day)), Account.renewal_date >= day,
                Account.renewal_date <= day + dt.timedelta(days=90))
         .order_by(order, Account.renewal_date, Account.id)
         .limit(limit)
@@ -167,7 +194,7 @@ def open_escalations(session: Session) -> dict[str, int]:
 
 
 def band_movers(session: Session, day: dt.date) -> tuple[list[dict[str, Any]], int]:
-    """Accounts whose band differs from their newest snapshot a week or more ago, biggest ARR first."""
+    """Current customers whose band differs from a week or more ago, biggest ARR first."""
     latest = latest_snapshots()
     h = HealthSnapshot.__table__.alias("h")
     week_ago = (  # one backward seek on the (account_id, as_of) index per account
@@ -178,7 +205,7 @@ def band_movers(session: Session, day: dt.date) -> tuple[list[dict[str, Any]], i
         select(Account.id, Account.name, Account.arr, Account.owner_name, week_ago.label("before_id"),
                latest.c.band.label("to_band"), latest.c.score.label("to_score"))
         .join(latest, latest.c.account_id == Account.id)
-        .where(Account.is_deleted.is_(False))
+        .where(Account.is_deleted.is_(False), not_(churned_on(day)))
         .cte("now_and_before")
     )  # fmt: skip
     before = HealthSnapshot.__table__.alias("before")

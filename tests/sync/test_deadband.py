@@ -1,0 +1,70 @@
+"""Dead-bands: small daily moves of written-back numbers wait; a change of meaning (a band or a
+risk level, a value appearing) is written at once, number and label together."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from model.db import transaction
+from model.tables import HealthSnapshot
+from sync import outbox, push
+from sync.deadband import DeadBand, held
+from sync.writeback import plan_chunks
+from tests.sync.factories import account, linked_org, snapshot
+
+
+@pytest.mark.parametrize(
+    ("field", "new", "old", "labels", "waits"),
+    [
+        ("Health_Score__c", "73", "72", set(), True),
+        ("Health_Score__c", "74", "72", set(), False),
+        ("Health_Score__c", "73", "72", {"Health_Status__c"}, False),  # label moves with it
+        ("Renewal_Risk__c", "32.0", "30.5", set(), True),
+        ("Renewal_Risk__c", "33.0", "30.5", set(), False),
+        ("renewal_risk", "31", "30", {"renewal_risk_level"}, False),
+        ("Health_Trend__c", "-1.5", "0.4", set(), True),
+        ("Health_Score__c", None, "72", set(), False),  # appearing/disappearing is meaning
+        ("Health_Reasons__c", "b", "a", set(), False),  # text is not a number
+    ],
+)
+def test_what_waits(field, new, old, labels, waits) -> None:
+    assert held(field, new, old, labels, DeadBand()) is waits
+
+
+def _write_all(factory) -> None:
+    def ok(items):
+        from connectors.records import WriteResult
+
+        return [WriteResult.success(str(i.target_id)) for i in items]
+
+    with transaction(factory) as s:
+        outbox.enqueue_chunks(s, plan_chunks(s, band=DeadBand()), sweep=True)
+    push.drain(
+        factory,
+        {k: push.Route(ok, 500) for k in ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")},
+    )
+
+
+def _next_day(factory, **values) -> list:
+    with transaction(factory) as s:
+        s.execute(update(HealthSnapshot).values(**values))  # the day's new scores
+        return [w for c in plan_chunks(s, band=DeadBand()) for w in c.writes]
+
+
+def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_label(
+    factory,
+) -> None:
+    with transaction(factory) as s:
+        acc = account(1)
+        s.add(acc)
+        s.flush()
+        s.add_all([snapshot(acc.id, band="yellow", score=72), linked_org(500, acc.id)])
+    _write_all(factory)
+    assert _next_day(factory, score=73.0) == []  # +1 point: nothing to write
+    writes = _next_day(factory, score=76.0, band="green")
+    sf = next(w for w in writes if w.kind == "sf_account_fields").payload["fields"]
+    assert sf["Health_Status__c"] == "Green" and sf["Health_Score__c"] == 76
+    org = next(w for w in writes if w.kind == "zd_org_fields").payload["fields"]
+    assert org["health_status"] == "green" and org["health_score"] == 76
+    assert _next_day(factory, score=74.0, band="yellow") != []  # back: label and number again
