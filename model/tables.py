@@ -270,6 +270,23 @@ class ScoreOverride(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class RiskModelVersion(Base):
+    """A fitted renewal-risk model, one row per version; scoring uses the newest active one."""
+
+    __tablename__ = "risk_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    trained_on: Mapped[str] = mapped_column(String(255))
+    samples: Mapped[int] = mapped_column(Integer)
+    outcomes: Mapped[int] = mapped_column(Integer)  # labelled renewal decisions it learned from
+    params: Mapped[dict[str, Any]] = mapped_column()
+    metrics: Mapped[dict[str, Any]] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class Escalation(Base):
     """One escalation per dedup key (account + rule + reason): open -> acknowledged -> resolved."""
 

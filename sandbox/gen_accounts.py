@@ -7,30 +7,14 @@ import random
 from typing import Any
 
 from sandbox import names
-from sandbox.dates import anniversary_after, at
+from sandbox.dates import at
 from sandbox.formats import sf_id
 from sandbox.gen_deals import opportunities
-from sandbox.trajectory import (
-    CHURNED,
-    DECLINING,
-    HEALTHY,
-    HISTORIC_CHURN,
-    ONBOARDING,
-    RECOVERING,
-    Trajectory,
-)
+from sandbox.gen_fate import Fate, draw_fate
 from sandbox.world import World
 
 SEGMENTS = (("Enterprise", 0.15), ("Mid-Market", 0.35), ("SMB", 0.50))
 _ARR = {"Enterprise": (120_000, 900_000), "Mid-Market": (25_000, 150_000), "SMB": (3_000, 30_000)}
-_KINDS = (
-    (CHURNED, 0.12),
-    (DECLINING, 0.08),
-    (RECOVERING, 0.06),
-    (ONBOARDING, 0.10),
-    (HISTORIC_CHURN, 0.03),
-    (HEALTHY, 0.61),
-)
 
 
 def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
@@ -40,44 +24,6 @@ def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
         if r < acc:
             return value
     return table[-1][0]
-
-
-def make_trajectory(rng: random.Random, kind: str, today: int) -> tuple[Trajectory, int, int]:
-    """A trajectory plus (customer_since, renewal day) consistent with its kind."""
-    base = rng.uniform(0.55, 0.95) if rng.random() > 0.15 else rng.uniform(0.4, 0.55)
-    phase = rng.randrange(60)
-    if kind == CHURNED:
-        churn = today - (rng.randint(5, 60) if rng.random() < 0.7 else rng.randint(61, 170))
-        since = churn - 365 * rng.randint(1, 3)
-        start = churn - rng.randint(45, 100)
-        traj = Trajectory(kind, max(base, 0.6), rng.uniform(0.08, 0.25), since, start, churn, churn)
-        return traj, since, churn
-    if kind == HISTORIC_CHURN:
-        churn = today - rng.randint(200, 700)
-        since = churn - 365 * rng.randint(1, 2)
-        start = churn - rng.randint(45, 100)
-        traj = Trajectory(kind, base, 0.15, since, start, churn, churn, phase)
-        return traj, since, churn
-    if kind == DECLINING:
-        renewal = today + rng.randint(20, 120)
-        since = renewal - 365 * rng.randint(1, 3)
-        start = today - rng.randint(30, 90)
-        traj = Trajectory(kind, max(base, 0.6), rng.uniform(0.15, 0.3), since, start, renewal)
-        traj.phase = phase
-        if rng.random() < 0.7:  # will lose the upcoming renewal unless someone intervenes
-            traj.churn_day = renewal
-        return traj, since, renewal
-    if kind == ONBOARDING:
-        since = today - rng.randint(5, 100)
-        return Trajectory(kind, base, base, since, phase=phase), since, since + 365
-    since = today - rng.randint(120, 1500)
-    next_renewal = anniversary_after(dt.date.fromordinal(since), dt.date.fromordinal(today))
-    traj = Trajectory(kind, base, base, since, phase=phase)
-    if kind == RECOVERING:
-        traj.decline_start = today - rng.randint(60, 150)
-        traj.decline_end = traj.decline_start + rng.randint(40, 80)
-        traj.floor = rng.uniform(0.25, 0.4)
-    return traj, since, next_renewal.toordinal()
 
 
 def generate_users(world: World, rng: random.Random, accounts: int) -> list[str]:
@@ -112,8 +58,8 @@ def generate_account(
     """One account with its trajectory, opportunities and contacts."""
     today = world.clock.today().toordinal()
     segment = _pick(rng, SEGMENTS)
-    kind = _pick(rng, _KINDS)
-    traj, since, renewal = make_trajectory(rng, kind, today)
+    fate = draw_fate(rng, today)
+    traj, since, renewal = fate.trajectory, fate.since, fate.next_renewal
     legal, bare, domain = names.company_name(rng, index)
     if dup_of is not None:
         legal, bare, domain = dup_of["Name"], dup_of["_bare"], dup_of["Website"][12:]
@@ -166,22 +112,25 @@ def generate_account(
     }
     world.sf["Account"][acc_id] = record
     world.trajectories[acc_id] = traj
-    opportunities(world, rng, record, traj, arr, since, renewal, today)
-    _contacts(world, rng, record, traj, domain, today)
+    world.truth.setdefault("drivers", {})[acc_id] = fate.drivers()
+    opportunities(world, rng, record, fate, arr, renewal, today)
+    _contacts(world, rng, record, fate, domain, today)
     return record
 
 
 def _contacts(
-    world: World, rng: random.Random, acc: dict[str, Any], traj: Trajectory, domain: str, today: int
+    world: World, rng: random.Random, acc: dict[str, Any], fate: Fate, domain: str, today: int
 ) -> None:
     count = {"Enterprise": 6, "Mid-Market": 4, "SMB": 3}[acc["Segment__c"]]
     roles = ["Champion", "Economic Buyer", "Executive Sponsor", "Admin", "User", "User"][:count]
+    if rng.random() < 0.12:  # nobody was ever recorded as the champion
+        roles[0] = "User"
     contacts = []
     for role in roles:
         first, last = names.person(rng)
         num = world.next_number("Contact", 100_000)
         cid = sf_id("003", num)
-        created = at(traj.start_day - rng.randint(0, 30), rng)
+        created = at(fate.trajectory.start_day - rng.randint(0, 30), rng)
         contact = {
             "Id": cid,
             "AccountId": acc["Id"],
@@ -200,14 +149,16 @@ def _contacts(
         }
         world.sf["Contact"][cid] = contact
         contacts.append(contact)
-    lost_day = None
-    if traj.kind in (CHURNED, HISTORIC_CHURN) and traj.decline_start is not None:
-        lost_day = traj.decline_start + rng.randint(0, 30)
-    elif traj.kind == DECLINING and traj.decline_start is not None and rng.random() < 0.6:
-        lost_day = traj.decline_start + rng.randint(0, 20)
-    elif traj.kind == HEALTHY and rng.random() < 0.04:
-        lost_day = today - rng.randint(30, 300)
-    if lost_day is None or lost_day >= today:
+    lost_day = fate.champion_left
+    churn = fate.trajectory.churn_day
+    if (
+        not fate.champion_recorded
+        or lost_day is None
+        or lost_day >= today
+        or lost_day < fate.trajectory.start_day
+        or not contacts[0]["Is_Champion__c"]
+        or (churn is not None and lost_day >= churn)
+    ):
         return
     champion = contacts[0]
     when = at(lost_day, rng)
@@ -219,9 +170,10 @@ def _contacts(
         SystemModstamp=when,
     )
     world.truth.setdefault("champion_lost", {})[acc["Id"]] = dt.date.fromordinal(lost_day)
-    if traj.kind == HEALTHY and len(contacts) > 3:
+    successor_day = lost_day + rng.randint(14, 90)
+    if len(contacts) > 3 and rng.random() < 0.5 and successor_day < min(today, churn or today):
         successor = contacts[3]
-        later = at(min(today - 1, lost_day + 14), rng)
+        later = at(successor_day, rng)
         successor.update(
             Is_Champion__c=True, Role__c="Champion", LastModifiedDate=later, SystemModstamp=later
         )

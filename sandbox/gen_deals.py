@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox.dates import anniversary_after, at
 from sandbox.formats import sf_id
-from sandbox.trajectory import HEALTHY, Trajectory
+from sandbox.gen_fate import Fate
 from sandbox.world import World
 
 OPEN_STAGES = ("Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review")
@@ -44,12 +44,14 @@ def opportunities(
     world: World,
     rng: random.Random,
     acc: dict[str, Any],
-    traj: Trajectory,
+    fate: Fate,
     arr: float,
-    since: int,
     renewal: int,
     today: int,
 ) -> None:
+    """New business, won renewals (a downsell after half the budget cuts), the lost or open
+    renewal, and a few expansions and deleted duplicates."""
+    traj, since = fate.trajectory, fate.since
     name = acc["_bare"]
     first_arr = round(arr * rng.uniform(0.6, 1.0), -2)
     since_d = dt.date.fromordinal(since)
@@ -74,6 +76,10 @@ def opportunities(
         if day.toordinal() > stop:
             break
         if day.toordinal() >= today - 760:
+            cut = fate.budget_cut
+            kept = rng.uniform(0.85, 1.0)
+            if cut is not None and 0 < day.toordinal() - cut <= 300 and rng.random() < 0.5:
+                kept = rng.uniform(0.6, 0.8)
             _opp(
                 world,
                 rng,
@@ -81,7 +87,7 @@ def opportunities(
                 Name=f"{name} - Renewal {day.year}",
                 Type="Renewal",
                 StageName="Closed Won",
-                Amount=round(arr * rng.uniform(0.85, 1.0), -2),
+                Amount=round(arr * kept, -2),
                 CloseDate=day,
             )
     if churned and traj.churn_day is not None:
@@ -110,19 +116,20 @@ def opportunities(
             Amount=arr,
             CloseDate=dt.date.fromordinal(renewal),
         )
-        if traj.kind == HEALTHY and rng.random() < 0.3:
-            close = dt.date.fromordinal(today - rng.randint(10, 300))
-            _opp(
-                world,
-                rng,
-                acc,
-                Name=f"{name} - Expansion",
-                Type="Expansion",
-                StageName="Closed Won",
-                Amount=round(arr * rng.uniform(0.1, 0.4), -2),
-                CloseDate=close,
-            )
-    if rng.random() < 0.05:
+    last = min(today, traj.churn_day or today) - 10  # engaged accounts expand, churners too
+    first = max(since + 30, today - 300)
+    if first < last and rng.random() < 0.1 + 0.4 * (traj.base - 0.35):
+        _opp(
+            world,
+            rng,
+            acc,
+            Name=f"{name} - Expansion",
+            Type="Expansion",
+            StageName="Closed Won",
+            Amount=round(arr * rng.uniform(0.1, 0.4), -2),
+            CloseDate=dt.date.fromordinal(rng.randint(first, last)),
+        )
+    if len(world.sf["Account"]) % 20 == 3:  # one account in 20 has a deleted duplicate deal
         _opp(
             world,
             rng,
@@ -133,6 +140,6 @@ def opportunities(
             Amount=0.0,
             CloseDate=since_d,
         )
-        last = list(world.sf["Opportunity"].values())[-1]
-        last["IsDeleted"] = True
-        world.sf_deleted["Opportunity"][last["Id"]] = last["SystemModstamp"]
+        dup = list(world.sf["Opportunity"].values())[-1]
+        dup["IsDeleted"] = True
+        world.sf_deleted["Opportunity"][dup["Id"]] = dup["SystemModstamp"]

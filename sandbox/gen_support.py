@@ -160,25 +160,28 @@ _UNIX_DAY0 = dt.date(1970, 1, 1).toordinal()
 
 
 def ticket_for(
-    world: World, rng: random.Random, oid: int, epoch: int, h: float, now: int
+    world: World, rng: random.Random, oid: int, epoch: int, h: float, now: int, friction: float
 ) -> TicketRow:
-    """Column values of one ticket created at `epoch` by an account of health `h`, aged to `now`."""
+    """Column values of one ticket created at `epoch` by an account of health `h` and support
+    `friction`, aged to `now`: low health makes urgent, troubled tickets; friction makes slow
+    replies and resolutions, reopens and bad ratings."""
     rnd = rng.random
     sick = 1.0 - h
+    pain = min(1.0, 0.3 * sick + 1.1 * friction)
     r = rnd()
     prio = 4 if r < 0.02 + 0.12 * sick else 3 if r < 0.17 + 0.25 * sick else 2 if r < 0.8 else 1
     if rnd() < 0.04:
         prio = 0
     r = rnd()
     ttype = 1 if r < 0.35 else 2 if r < 0.75 else 3 if r < 0.83 else 4 if r < 0.9 else 0
-    if rnd() < 0.15 + 0.5 * sick:
+    if rnd() < 0.15 + 0.3 * sick + 0.3 * friction:
         tags = _TROUBLE[int(rnd() * len(_TROUBLE))]
     else:
         tags = int(rnd() * len(TAG_SETS))
-    reply = int(rng.lognormvariate(math.log(45 * (1 + 2 * sick)), 0.9)) + 1
-    resolution = reply + int(rng.lognormvariate(math.log(1400 * (1 + 2 * sick)), 1.0))
+    reply = int(rng.lognormvariate(math.log(45 * (1 + 3 * pain)), 0.9)) + 1
+    resolution = reply + int(rng.lognormvariate(math.log(1400 * (1 + 3 * pain)), 1.0))
     reopens = 0
-    while rnd() < 0.06 + 0.35 * sick and reopens < 5:
+    while rnd() < 0.06 + 0.35 * pain and reopens < 5:
         reopens += 1
     age = now - epoch
     solved = 0
@@ -199,7 +202,7 @@ def ticket_for(
     if solved:
         r = rnd()
         if r < 0.25:
-            csat = 3 if rnd() < 0.05 + 0.7 * sick**1.3 else 2
+            csat = 3 if rnd() < 0.05 + 0.7 * pain**1.3 else 2
         elif r < 0.45:
             csat = 1
     if rnd() < 0.02:  # someone writes in from a personal address: no organization
@@ -231,11 +234,12 @@ def ticket_for(
 def tickets_for_day(
     world: World, rng: random.Random, oid: int, traj: Trajectory, rate: float, day: int, now: int
 ) -> list[TicketRow]:
-    """Tickets an org opens on one day: more of them, and worse, as health drops."""
+    """Tickets an org opens on one day: more of them as health drops or friction rises."""
     h = traj.health(day)
     if h <= 0.0:
         return []
-    lam = rate * (1.0 + 2.5 * (1.0 - h) ** 1.5)
+    friction = traj.friction
+    lam = rate * (0.8 + 1.5 * (1.0 - h) ** 1.5 + 1.3 * friction)
     if (day - 1) % 7 >= 5:  # ordinal 1 is a Monday: weekends are quieter
         lam *= 0.3
     n = int(lam)
@@ -246,7 +250,7 @@ def tickets_for_day(
     for _ in range(n):
         epoch = start + int(rng.random() * 86400)
         if epoch < now - 900:
-            out.append(ticket_for(world, rng, oid, epoch, h, now))
+            out.append(ticket_for(world, rng, oid, epoch, h, now, friction))
     return out
 
 

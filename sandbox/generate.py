@@ -25,6 +25,7 @@ def build_world(
     """Generate the whole synthetic customer base; same arguments, same world."""
     anchor = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     world = World(seed=seed, clock=Clock(anchor), usage_days=usage_days)
+    world.truth["churned"] = {}  # filled as renewals are lost (even if none is, in a tiny world)
     sales_rng = random.Random(f"{seed}:sales")
     generate_sales(world, sales_rng, accounts)
     support_rng = random.Random(f"{seed}:support")
@@ -36,7 +37,7 @@ def build_world(
     generate_workspaces(world, random.Random(f"{seed}:usage"))
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
-    world.truth["will_churn"] = {  # declining accounts that lose their upcoming renewal
+    world.truth["will_churn"] = {  # accounts that will lose a renewal still to come
         k: dt.date.fromordinal(t.churn_day)
         for k, t in world.trajectories.items()
         if t.churn_day is not None and t.churn_day > today

@@ -40,6 +40,8 @@ def generate_workspaces(world: World, rng: random.Random) -> None:
             created_at=created,
             updated_at=min(created + rng.randrange(86400 * 30), world.clock.epoch() - 3600),
             number=n,
+            habit=rng.uniform(0.6, 1.6),
+            breadth=rng.uniform(3.5, 8.0),
         )
         world.workspaces.append(ws)
         truth[wid] = acc["Id"]
@@ -120,9 +122,9 @@ def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[s
         "workspace_id": ws.id,
         "date": dt.date.fromordinal(day).isoformat(),
         "active_users": active,
-        "logins": round(active * (1.2 + 1.6 * h) * (0.9 + 0.2 * u2)) + extra,
-        "feature_events": round(active * (2 + 6 * h) * (0.9 + 0.2 * u3)) + 2 * extra,
-        "features_used": 0 if active == 0 else min(len(FEATURES), 1 + int(7 * h + 2 * u4)),
+        "logins": round(active * ws.habit * (1.3 + 1.0 * h) * (0.9 + 0.2 * u2)) + extra,
+        "feature_events": round(active * ws.habit * (2 + 6 * h) * (0.9 + 0.2 * u3)) + 2 * extra,
+        "features_used": 0 if active == 0 else min(len(FEATURES), 1 + int(ws.breadth * h + 2 * u4)),
         "seats_used": 0 if h <= 0 else min(ws.seats, round(ws.seats * (0.5 + 0.45 * h))),
         "seats_purchased": ws.seats if h > 0 else 0,
     }

@@ -1,4 +1,9 @@
-"""The in-memory synthetic world every simulator reads and writes, and its clock."""
+"""The in-memory synthetic world every simulator reads and writes, and its clock.
+
+How the world is generated (latent drivers, noisy renewal decisions, hard cases, season,
+support friction) is documented in `sandbox.gen_fate`; `World.truth["drivers"]` keeps each
+account's hidden drivers for tests and audits, never for the scorecard.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +62,8 @@ class Workspace:
     created_at: int
     updated_at: int
     number: int
+    habit: float = 1.0  # logins per active user vary by company culture, not only by health
+    breadth: float = 7.0  # how many features this customer's use case needs at full health
 
 
 @dataclass

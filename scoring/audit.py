@@ -9,15 +9,18 @@ long churned accounts had been red before they churned; detection and false-alar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from model.tables import RiskModelVersion
 from scoring import metrics
-from scoring.backtest import Sample, samples_from_csv, samples_from_database
+from scoring.backtest import Sample, samples_from_database
 from scoring.config import Scorecard
+from scoring.fit import NotEnoughHistory
 from scoring.renewal import RenewalModel, fit_isotonic, fit_learned, fit_logistic, risk_features
+from scoring.risk_store import fit_from_database as fit_risk_from_history
 
 BANDS = ("red", "yellow", "green", "insufficient_data")
 
@@ -30,16 +33,11 @@ def audit_database(
     report = evaluate(samples, scorecard, bootstrap_rounds=bootstrap_rounds)
     report["source"] = "database"
     report["windows"] = windows
-    return report
-
-
-def audit_csv(
-    path: Path, outcome: str, scorecard: Scorecard, *, bootstrap_rounds: int = 500
-) -> dict[str, Any]:
-    report = evaluate(
-        samples_from_csv(path, outcome, scorecard), scorecard, bootstrap_rounds=bootstrap_rounds
-    )
-    report["source"] = str(path)
+    report["signal_aucs"] = signal_aucs([s for s in samples if s.score is not None])
+    try:  # what `pulsehub score fit` would store, cross-validated by account
+        report["fitted_risk"] = fit_risk_from_history(session, risk.horizon_days).metrics
+    except NotEnoughHistory as exc:
+        report["fitted_risk"] = {"not_fitted": str(exc)}
     return report
 
 
@@ -73,6 +71,39 @@ def evaluate(
     report["calibration"] = _calibration(scored, labels, report["roc_auc"])
     report["lead_time"] = _lead_time(samples, scorecard)
     return report
+
+
+def latest_audit(session: Session) -> dict[str, Any] | None:
+    """The newest fitted renewal-risk model's cross-validated audit (the dashboard's audit page)."""
+    row = session.scalars(
+        select(RiskModelVersion).order_by(RiskModelVersion.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    out: dict[str, Any] = {
+        "renewal-risk model": f"v{row.id} ({row.kind}), trained on {row.trained_on} "
+        f"at {row.created_at:%Y-%m-%d %H:%M} UTC" + ("" if row.active else " — inactive"),
+        "target": f"P(next renewal lost) within {row.horizon_days} days",
+    }
+    out.update(row.metrics)
+    return out
+
+
+def signal_aucs(judged: Sequence[Sample], min_rows: int = 20) -> dict[str, float]:
+    """Each numeric signal's ROC-AUC alone, oriented either way (the better of x and -x):
+    no single field should separate churners on its own."""
+    names = sorted({k for s in judged for k, v in s.signals.items() if isinstance(v, int | float)})
+    out = {}
+    for name in names:
+        pairs = [
+            (float(s.signals[name]), int(s.churned))
+            for s in judged
+            if isinstance(s.signals.get(name), int | float)
+        ]
+        auc = metrics.roc_auc([v for v, _ in pairs], [y for _, y in pairs])
+        if auc is not None and len(pairs) >= min_rows:
+            out[name] = round(max(auc, 1.0 - auc), 4)
+    return out
 
 
 def _r(x: float | None, digits: int = 4) -> float | None:

@@ -10,24 +10,15 @@ overrides. From a CSV: one row per account, scored now with the scorecard.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, Opportunity
-from scoring.config import Scorecard
-from scoring.health import score_health
-from scoring.normalize import attach_percentiles
-from scoring.signals import AccountSignals
-
-TRUE = frozenset({"1", "true", "yes", "y", "churned", "lost", "t"})
-FALSE = frozenset({"0", "false", "no", "n", "retained", "renewed", "won", "f", ""})
 
 
 @dataclass(slots=True)
@@ -135,47 +126,3 @@ def _add_details(session: Session, chosen: dict[int, tuple[int, Sample]]) -> Non
             s = by_snapshot[sid]
             s.trend_28d, s.signals, s.stored_risk = trend, signals or {}, risk
             s.arr = s.arr or arr  # the renewal's amount first: ARR is often zeroed after a loss
-
-
-_FLOAT_FIELDS = {f.name for f in fields(AccountSignals)} - {
-    "account_id", "as_of", "segment", "tier", "lifecycle_stage", "parent_id",
-    "repeat_issue_tag", "ages", "percentiles",
-}  # fmt: skip
-
-
-def samples_from_csv(path: Path, outcome: str, scorecard: Scorecard) -> list[Sample]:
-    """Score each CSV row (columns named like the signals) and pair it with its outcome column."""
-    with Path(path).open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if rows and outcome not in rows[0]:
-        raise ValueError(f"{path}: no column {outcome!r}; columns are {', '.join(rows[0])}")
-    signals: list[tuple[AccountSignals, bool]] = []
-    for n, row in enumerate(rows, start=2):
-        label = (row.get(outcome) or "").strip().lower()
-        if label not in TRUE | FALSE:
-            raise ValueError(
-                f"{path}:{n}: outcome {label!r} is not one of 1/0, true/false, churned/retained"
-            )
-        sig = AccountSignals(
-            account_id=int(row.get("account_id") or n - 1), as_of=date.today(),
-            segment=row.get("segment") or None, lifecycle_stage=row.get("lifecycle_stage") or None,
-            repeat_issue_tag=row.get("repeat_issue_tag") or None,
-        )  # fmt: skip
-        for name in _FLOAT_FIELDS & set(row):
-            text = (row[name] or "").strip()
-            if text:
-                try:
-                    setattr(sig, name, float(text))
-                except ValueError:
-                    raise ValueError(
-                        f"{path}:{n}: column {name}: {text!r} is not a number"
-                    ) from None
-        signals.append((sig, label in TRUE))
-    attach_percentiles([s for s, _ in signals], scorecard)
-    out = []
-    for sig, churned in signals:
-        r = score_health(sig, scorecard, [])
-        out.append(
-            Sample(sig.account_id, churned, r.score, r.band, arr=sig.arr, signals=sig.as_dict())
-        )
-    return out

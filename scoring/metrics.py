@@ -1,4 +1,4 @@
-"""Backtest metrics, dependency-free: ROC-AUC (+ bootstrap), PR-AUC, lift, precision@k, Brier.
+"""Backtest metrics: ROC-AUC (+ bootstrap), PR-AUC, tie-aware lift, precision@k, Brier, calibration line.
 
 `risk` values are "higher = more likely to churn"; `labels` are 1 for churned, 0 for retained.
 """
@@ -78,13 +78,34 @@ def precision_at_k(risk: Sequence[float], labels: Sequence[int], k: int) -> floa
 
 
 def lift_at(risk: Sequence[float], labels: Sequence[int], fraction: float = 0.1) -> float | None:
-    """Churn rate among the riskiest `fraction` over the base rate (top-decile lift by default)."""
+    """Churn rate among the riskiest `fraction` over the base rate (top-decile lift by default).
+
+    Tie-aware: rows tied at the cut-off enter with the share of the tie that fits, so the
+    result does not depend on the order of tied rows (a constant score has lift 1)."""
     base = sum(labels) / len(labels) if labels else 0.0
     if base == 0:
         return None
     k = max(1, math.ceil(fraction * len(labels)))
-    p = precision_at_k(risk, labels, k)
-    return None if p is None else p / base
+    pairs = sorted(zip(risk, labels, strict=True), key=lambda p: -p[0])
+    cut = pairs[k - 1][0]
+    above = [y for r, y in pairs if r > cut]
+    tied = [y for r, y in pairs if r == cut]
+    hits = sum(above) + (k - len(above)) * sum(tied) / len(tied)
+    return hits / k / base
+
+
+def calibration_line(probs: Sequence[float], labels: Sequence[int]) -> tuple[float, float] | None:
+    """Calibration slope and intercept: logistic regression of the outcome on logit(p).
+    (1, 0) is perfect; a slope below 1 means predictions are too extreme."""
+    if len(set(labels)) < 2:
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    logits = [
+        [math.log(min(max(p, 1e-6), 1 - 1e-6) / (1 - min(max(p, 1e-6), 1 - 1e-6)))] for p in probs
+    ]
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(logits, list(labels))
+    return float(fit.coef_[0][0]), float(fit.intercept_[0])
 
 
 def brier(probs: Sequence[float], labels: Sequence[int]) -> float | None:

@@ -325,7 +325,14 @@ def add_opportunities(
             if o.is_closed and o.is_won and since < o.close_date <= as_of
             and (o.type in EXPANSION_TYPES or o.type in CONTRACTION_TYPES)
         )  # fmt: skip
-        base = s.arr or (won[-1] if won else None)  # ARR is often zeroed once an account churns
+        # the latest contract known on as_of: current ARR is zeroed once an account churns,
+        # so it would tell a replay which accounts are going to be lost
+        booked = [o.amount for o in opps if o.is_closed and o.is_won and o.amount
+                  and o.close_date <= as_of
+                  and o.type not in EXPANSION_TYPES | CONTRACTION_TYPES]  # fmt: skip
+        base = booked[-1] if booked else s.arr
+        if not s.arr and booked:  # a replay before a later loss: ARR was the contract's then
+            s.arr = booked[-1]
         if base:
             s.expansion_pct = net / base
     return churned

@@ -1,10 +1,11 @@
-"""Renewal risk: the probability the next renewal is lost, its level and its drivers.
+"""Renewal risk before a model is fitted: the scorecard's prior formula (or a saved JSON model).
 
-By default the health score calibrated against outcomes: a small logistic model over the
-health gap, the 28-day decline, renewal proximity and contraction (fitted by Newton's method
-with a light L2 penalty), or an isotonic calibration of the score alone. Until a fitted
-model is saved (`pulsehub score audit --save-model FILE`, then `risk.model_file`), the
-scorecard's `risk.prior` coefficients are used.
+The default is the fitted, calibrated model in the database (`scoring.risk_store`, `pulsehub
+score fit`, refitted by the nightly reconcile). Until one exists, this module's small logistic
+model over the health gap, the 28-day decline, renewal proximity and contraction applies: the
+scorecard's `risk.prior` coefficients, or a model saved with `pulsehub score audit
+--save-model FILE` and named by `risk.model_file`. The prior's risk is written back flagged
+uncalibrated.
 """
 
 from __future__ import annotations

@@ -66,6 +66,41 @@ def render_report(report: dict[str, Any]) -> str:
                 lines.append(
                     f"  {row['bin']:<10}{row['n']:>6}{row['predicted']:>11.3f}{row['observed']:>10.3f}"
                 )
+    fitted = report.get("fitted_risk") or {}
+    if "cv_auc" in fitted:
+        lines += [
+            "",
+            f"fitted renewal risk (`pulsehub score fit`), cross-validated by account: "
+            f"AUC {_fmt(fitted['cv_auc'])}, Brier {_fmt(fitted['cv_brier'])} "
+            f"(base rate {_fmt(fitted['base_rate_brier'])}), calibration slope "
+            f"{_fmt(fitted['calibration_slope'])}, {fitted['outcomes']} renewals",
+        ]
+    elif fitted:
+        lines += ["", f"fitted renewal risk: {fitted['not_fitted']}"]
+    aucs = report.get("signal_aucs") or {}
+    if aucs:
+        top = sorted(aucs.items(), key=lambda kv: -kv[1])[:5]
+        lines.append(
+            "strongest single signals (AUC alone): " + ", ".join(f"{k} {v:.2f}" for k, v in top)
+        )
+    drift = report.get("drift") or {}
+    if drift.get("available"):
+        shifted = ", ".join(drift["shifted"]) or "none"
+        lines.append(
+            f"drift (PSI {drift['current']} vs {drift['reference']}): score {_fmt(drift['score'])}; "
+            f"signals above 0.25: {shifted}"
+        )
+    by_days = report.get("lead_time_by_days") or {}
+    if by_days:
+        lines += [
+            "",
+            f"{'flagged red/high':<18}{'lost':>6}{'detected':>10}{'won':>6}{'false alarms':>14}",
+        ]
+        for lead_key, row in by_days.items():
+            lines.append(
+                f"{lead_key + ' ahead':<18}{row['lost_renewals']:>6}{_fmt(row['detected'], True):>10}"
+                f"{row['won_renewals']:>6}{_fmt(row['false_alarms'], True):>14}"
+            )
     lead = report.get("lead_time", {})
     if lead.get("available"):
         lines += [
@@ -73,5 +108,55 @@ def render_report(report: dict[str, Any]) -> str:
             f"lead time: detection rate {_fmt(lead['detection_rate'], True)} ({lead['counts_as_detected']}), "
             f"median lead {_fmt(lead['median_lead_days'])} days, "
             f"false alarms among retained {_fmt(lead['false_alarm_rate'], True)}",
+        ]
+    return "\n".join(lines)
+
+
+def render_table_report(report: dict[str, Any]) -> str:
+    """A table audit (`scoring.table_audit`) as plain text."""
+    lines = [
+        f"pulsehub score audit — {report['source']}",
+        f"rows {report['rows']}, churned {report['churned']} "
+        f"(base rate {_fmt(report['base_rate'], True)})",
+    ]
+    for title, key in (
+        ("score", "score"),
+        ("fitted renewal risk (5-fold CV by account)", "fitted_risk"),
+    ):
+        part = report.get(key)
+        if not part:
+            continue
+        ci = part.get("roc_auc_95ci")
+        lines += [
+            "",
+            title,
+            f"  ROC-AUC            {_fmt(part['roc_auc'])}"
+            + (f"  (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""),
+            f"  PR-AUC             {_fmt(part['pr_auc'])}",
+            f"  top-decile lift    {_fmt(part['top_decile_lift'])}",
+        ]
+        if key == "fitted_risk":
+            lines += [
+                f"  baseline logistic  ROC-AUC {_fmt(part['baseline_logistic_auc'])} (same folds)",
+                f"  Brier              {_fmt(part['brier'])} (base rate {_fmt(part['base_rate_brier'])})",
+                f"  calibration        slope {_fmt(part['calibration_slope'])}, "
+                f"intercept {_fmt(part['calibration_intercept'])}",
+                f"  {'bin':<10}{'n':>6}{'predicted':>11}{'observed':>10}",
+            ]
+            for row in part["reliability"]:
+                lines.append(
+                    f"  {row['bin']:<10}{row['n']:>6}{row['predicted']:>11.3f}{row['observed']:>10.3f}"
+                )
+            for seg, row in part["per_segment"].items():
+                lines.append(
+                    f"  segment {seg:<20} n={row['n']:<6} predicted {_fmt(row['predicted'], True)}"
+                    f", observed {_fmt(row['observed'], True)}"
+                )
+    lead = report.get("lead_time", {})
+    if lead.get("available"):
+        shares = ", ".join(f"{k} {_fmt(v, True)}" for k, v in lead.items() if k.endswith("d"))
+        lines += [
+            "",
+            f"churners flagged ahead: {shares}; false alarms {_fmt(lead['false_alarms'], True)}",
         ]
     return "\n".join(lines)

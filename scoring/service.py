@@ -24,11 +24,23 @@ from scoring.normalize import attach_percentiles
 from scoring.overrides import apply_override
 from scoring.queries import end_of, usage_feed_last
 from scoring.renewal import RenewalModel, describe_drivers, model_for, risk_features, risk_level
+from scoring.risk_model import FittedRisk, snapshot_features
+from scoring.risk_store import active_model
 from scoring.rollup import roll_up
 from scoring.signals import AccountSignals, compute_signals
 
 log = logging.getLogger(__name__)
 BATCH = 5000
+RiskScorer = RenewalModel | FittedRisk
+UNCALIBRATED = {
+    "driver": "uncalibrated",
+    "text": "uncalibrated: prior formula until enough renewal outcomes are fitted",
+}
+
+
+def current_risk_model(session: Session, scorecard: Scorecard) -> RiskScorer:
+    """The newest fitted model in the database, else the scorecard's (saved or prior) model."""
+    return active_model(session) or model_for(scorecard)
 
 
 def score_accounts(
@@ -37,7 +49,7 @@ def score_accounts(
     scorecard: Scorecard,
     account_ids: Sequence[int] | None = None,
     *,
-    risk_model: RenewalModel | None = None,
+    risk_model: RiskScorer | None = None,
     now: datetime | None = None,
     feed_last: date | None = None,
 ) -> list[HealthSnapshot]:
@@ -48,7 +60,7 @@ def score_accounts(
         attach_percentiles(population.values(), scorecard)
         for aid, s in signals.items():
             s.percentiles = population[aid].percentiles if aid in population else {}
-    model = risk_model or model_for(scorecard)
+    model = risk_model or current_risk_model(session, scorecard)
     rows = _score(session, as_of, scorecard, signals, account_ids is not None, model, now)
     snaps = store.upsert_snapshots(session, as_of, rows)
     log.info("scored %s accounts as of %s", len(snaps), as_of)
@@ -61,11 +73,11 @@ def score_all(
     scorecard: Scorecard,
     *,
     batch_size: int = BATCH,
-    risk_model: RenewalModel | None = None,
+    risk_model: RiskScorer | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Score every live account in batches (nothing loaded back); returns band counts."""
-    model = risk_model or model_for(scorecard)
+    model = risk_model or current_risk_model(session, scorecard)
     percentiles: dict[int, dict[str, float]] = {}
     if _has_percentiles(scorecard):
         population = compute_signals(session, as_of)
@@ -101,7 +113,7 @@ def backfill_snapshots(
     scorecard: Scorecard,
     step_days: int = 7,
     *,
-    risk_model: RenewalModel | None = None,
+    risk_model: RiskScorer | None = None,
 ) -> int:
     """Replay history: score every `step_days` from start to end (oldest first, so trends see
     earlier snapshots); returns the number of snapshots written."""
@@ -132,7 +144,7 @@ def _score(
     scorecard: Scorecard,
     signals: dict[int, AccountSignals],
     subset: bool,
-    model: RenewalModel,
+    model: RiskScorer,
     now: datetime | None,
 ) -> list[dict[str, Any]]:
     """Snapshot rows for these accounts: health, roll-up, overrides and renewal risk."""
@@ -160,7 +172,7 @@ def _row(
     as_of: date,
     r: HealthResult,
     s: AccountSignals,
-    model: RenewalModel,
+    model: RiskScorer,
     scorecard: Scorecard,
     override: ScoreOverride | None,
 ) -> dict[str, Any]:
@@ -172,10 +184,16 @@ def _row(
     risk = level = None
     drivers: list[dict[str, Any]] = []
     x = risk_features(r.score, r.trend_28d, signals)
-    if x is not None and r.score is not None:
+    if isinstance(model, FittedRisk) and r.score is not None:
+        features = snapshot_features(r.score, r.trend_28d, signals)
+        risk = round(model.predict(features, s.segment), 4)
+        level = risk_level(risk, scorecard)
+        drivers = model.drivers(features, s.segment)
+    elif isinstance(model, RenewalModel) and x is not None and r.score is not None:
         risk = round(model.predict(x), 4)
         level = risk_level(risk, scorecard)
-        drivers = describe_drivers(model, x, signals, r.score)
+        drivers = [UNCALIBRATED] if model.source == "prior" else []
+        drivers += describe_drivers(model, x, signals, r.score)
         drivers += [{"driver": "health", "text": why.text} for why in r.reasons[:2]]
     score, band, reasons = r.score, r.band, [why.as_dict() for why in r.reasons]
     if override is not None:

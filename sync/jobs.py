@@ -104,7 +104,8 @@ def make_steps(
 
 def _backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
     """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
-    sharp drops, the audit and escalation lead times work from the first day."""
+    sharp drops, the audit and escalation lead times work from the first day; and fit renewal
+    risk on it when it holds enough outcomes, so today's scores use the fitted model."""
     from sqlalchemy import exists, select
 
     from model.tables import HealthSnapshot
@@ -117,6 +118,11 @@ def _backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> 
     start = as_of - dt.timedelta(weeks=config.backfill_weeks)
     n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
     log.info("first run: replayed %s weekly snapshots since %s", n, start)
+    from scoring.risk_store import refit_if_due  # enough outcomes in the replay: fit now
+
+    version = refit_if_due(session, config.scorecard.risk.horizon_days)
+    if version is not None:
+        log.info("first run: renewal-risk model v%s fitted on the replayed history", version)
 
 
 def sync_job(
@@ -152,6 +158,17 @@ def drain_job(
     return push.drain(factory, routes).as_dict()
 
 
+def refit_risk(factory: sessionmaker[Session], config: JobConfig) -> int | None:
+    """Fit and store a new renewal-risk version when the history holds enough new outcomes."""
+    from scoring.risk_store import refit_if_due
+
+    with factory() as session, session.begin():
+        version = refit_if_due(session, config.scorecard.risk.horizon_days)
+    if version is not None:
+        log.info("renewal-risk model refitted: version %s", version)
+    return version
+
+
 RECONCILE_STREAMS: tuple[tuple[str, str], ...] = (
     ("salesforce", "accounts"),
     ("salesforce", "opportunities"),
@@ -164,7 +181,9 @@ RECONCILE_STREAMS: tuple[tuple[str, str], ...] = (
 def reconcile_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> RunReport:
-    """Nightly: re-read the small reference streams whole (formula fields, hard deletes), then sync."""
+    """Nightly: refit renewal risk if enough new outcomes came in, re-read the small reference
+    streams whole (formula fields, hard deletes), then sync (scoring with the newest model)."""
+    refit_risk(factory, config)
     steps = make_steps(connectors, config)
     return run_sync(
         factory, connectors, steps, kind="reconcile", streams=STREAM_ORDER, fresh=RECONCILE_STREAMS

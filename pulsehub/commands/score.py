@@ -1,4 +1,4 @@
-"""`pulsehub score ...`: score now, replay history, audit accuracy, override and explain."""
+"""`pulsehub score ...`: score now, replay history, fit renewal risk, audit accuracy, override, explain."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
     rich_markup_mode=None,
-    help="Health scores: run, backfill, audit, override, explain.",
+    help="Health scores: run, backfill, fit, audit, override, explain.",
     no_args_is_help=True,
 )
 console = Console()
@@ -82,10 +82,10 @@ def backfill(
 def audit(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     csv: Annotated[
-        Path | None, typer.Option("--csv", help="audit a CSV of per-account measures")
+        Path | None, typer.Option("--csv", help="audit any churn table (with --map)")
     ] = None,
-    outcome: Annotated[
-        str | None, typer.Option(help="the CSV's outcome column (1 = churned)")
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="YAML naming the table's columns")
     ] = None,
     save_model: Annotated[
         Path | None, typer.Option(help="fit renewal risk on history, save JSON")
@@ -100,9 +100,11 @@ def audit(
     min_lead_days: Annotated[int | None, typer.Option(help="default: risk.min_lead_days")] = None,
     scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML")] = None,
 ) -> None:
-    """Backtest the scorecard against what actually churned (stored snapshots, or a CSV)."""
-    from scoring.audit import audit_csv, audit_database, fit_from_database
-    from scoring.report import render_report
+    """Backtest the scorecard against what actually churned (stored snapshots, or any table)."""
+    from scoring.audit import audit_database, fit_from_database
+    from scoring.drift import drift_report
+    from scoring.lead_time import lead_time_report
+    from scoring.report import render_report, render_table_report
 
     card = _scorecard(scorecard)
     windows = {"horizon_days": horizon_days, "min_lead_days": min_lead_days}
@@ -110,24 +112,22 @@ def audit(
     if windows:
         card = card.model_copy(update={"risk": card.risk.model_copy(update=windows)})
     if csv is not None:
-        if not outcome:
-            fail("--csv needs --outcome COLUMN (the CSV's churned column)")
-        try:
-            report = audit_csv(csv, outcome, card, bootstrap_rounds=bootstrap)
-        except (OSError, ValueError) as exc:
-            fail(f"--csv {csv}: {exc}")
-    else:
-        with command_session() as session:
-            report = audit_database(session, card, bootstrap_rounds=bootstrap)
-            if save_model is not None:
-                cal = report["calibration"]
-                chosen = method
-                if method == "selected":  # the learned model only if it beat the scorecard
-                    beats = cal.get("learned", {}).get("beats_scorecard")
-                    chosen = "learned" if beats else cal.get("selected", "logistic")
-                model = fit_from_database(session, card, chosen)
-                save_model.write_text(model.to_json())
-                report["saved_model"] = {"path": str(save_model), "kind": model.kind}
+        report = _table_report(csv, map_file, card, bootstrap, fit_only=False)
+        typer.echo(json.dumps(report, indent=2) if as_json else render_table_report(report))
+        return
+    with command_session() as session:
+        report = audit_database(session, card, bootstrap_rounds=bootstrap)
+        report["lead_time_by_days"] = lead_time_report(session)
+        report["drift"] = drift_report(session)
+        if save_model is not None:
+            cal = report["calibration"]
+            chosen = method
+            if method == "selected":  # the learned model only if it beat the scorecard
+                beats = cal.get("learned", {}).get("beats_scorecard")
+                chosen = "learned" if beats else cal.get("selected", "logistic")
+            model = fit_from_database(session, card, chosen)
+            save_model.write_text(model.to_json())
+            report["saved_model"] = {"path": str(save_model), "kind": model.kind}
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:
@@ -138,6 +138,72 @@ def audit(
             )
     if report.get("bands_ordered") is False:
         raise typer.Exit(1)
+
+
+def _table_report(
+    csv: Path, map_file: Path | None, card: Scorecard, bootstrap: int, *, fit_only: bool
+) -> dict[str, Any]:
+    """Read a table through its map and audit (or only fit) it; errors exit 2 with the reason."""
+    from scoring.table import TableError, load_map, read_table
+    from scoring.table_audit import audit_table, fit_table
+
+    if map_file is None:
+        fail("--csv needs --map MAP.yaml naming the table's columns (see scoring/table.py)")
+    try:
+        table_map = load_map(map_file)
+        table = read_table(csv, table_map)
+        if fit_only:
+            fitted = fit_table(table, table_map) or {}
+            fitted.pop("_oof", None)
+            return {"source": str(csv), "rows": len(table.labels), **fitted}
+        return audit_table(table, table_map, card, bootstrap_rounds=bootstrap)
+    except TableError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def fit(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="fit and cross-validate on a table instead")
+    ] = None,
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="YAML naming the table's columns")
+    ] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option(help="default: the scorecard's risk.horizon_days")
+    ] = None,
+    scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML")] = None,
+) -> None:
+    """Fit the renewal-risk model on the database's history and store it as the new version."""
+    from scoring.fit import NotEnoughHistory
+    from scoring.risk_store import fit_from_database, save_model
+
+    card = _scorecard(scorecard)
+    if csv is not None:
+        report = _table_report(csv, map_file, card, 0, fit_only=True)
+        typer.echo(json.dumps(report, indent=2))
+        return
+    horizon = horizon_days or card.risk.horizon_days
+    with command_session() as session:
+        try:
+            result = fit_from_database(session, horizon)
+        except NotEnoughHistory as exc:
+            console.print(f"[bold yellow]not fitted:[/] {exc}")
+            raise typer.Exit(1) from None
+        version = save_model(session, result, "database").id
+    if as_json:
+        typer.echo(json.dumps({"version": version, **result.metrics}, indent=2))
+        return
+    m = result.metrics
+    console.print(
+        f"stored renewal-risk model v{version}: P(next renewal lost) within {horizon} days, "
+        f"{m['outcomes']} renewals ({m['lost']} lost) from {m['accounts']} accounts"
+    )
+    console.print(
+        f"cross-validated by account: AUC {m['cv_auc']}, Brier {m['cv_brier']} "
+        f"(base rate {m['base_rate_brier']}), calibration slope {m['calibration_slope']}"
+    )
 
 
 @app.command()

@@ -1,14 +1,16 @@
-"""The synthetic customer base: determinism, linkage mix and churn that leaves leading signals."""
+"""The synthetic customer base: determinism, linkage mix, and churn as a noisy outcome of drivers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from collections import Counter
 from statistics import mean
 
 import pytest
 
+from sandbox.gen_fate import Fate, draw_fate
 from sandbox.generate import build_world
 from sandbox.tickets import DELETED
 from sandbox.usage import daily_row
@@ -88,8 +90,8 @@ def test_churn_dates_leave_history_before_them(world: World) -> None:
     today = NOW.date()
     churned = world.truth["churned"]
     assert len(churned) >= 0.08 * len(world.accounts)
-    recent = [d for d in churned.values() if (today - d).days <= 60]
-    assert len(recent) >= 0.4 * len(churned), "most churn has 120 days of usage before it"
+    recent = [d for d in churned.values() if (today - d).days <= 180]
+    assert len(recent) >= 0.3 * len(churned), "renewals are decided over 420 days: 180 in view"
     for acc_id, day in churned.items():
         lost = [
             o
@@ -99,11 +101,60 @@ def test_churn_dates_leave_history_before_them(world: World) -> None:
             and o["Type"] == "Renewal"
         ]
         assert [o["CloseDate"] for o in lost] == [day]
-    upcoming = [a for a in world.accounts if world.trajectories[a["Id"]].kind == "declining"]
-    assert upcoming and all(a["Renewal_Date__c"] > today for a in upcoming)
+        assert world.sf["Account"][acc_id]["Type"] == "Former Customer"
     will_churn = world.truth["will_churn"]
-    assert will_churn and set(will_churn) <= {a["Id"] for a in upcoming}
-    assert all(world.sf["Account"][i]["Renewal_Date__c"] == d for i, d in will_churn.items())
+    assert will_churn and all(d > today for d in will_churn.values())
+    assert all(world.sf["Account"][i]["Renewal_Date__c"] <= d for i, d in will_churn.items())
+    assert any(world.sf["Account"][i]["Renewal_Date__c"] == d for i, d in will_churn.items())
+
+
+@pytest.fixture(scope="module")
+def fates() -> list[Fate]:
+    rng = random.Random("fates")
+    return [draw_fate(rng, NOW.date().toordinal()) for _ in range(4000)]
+
+
+def _churn_rate(group: list[Fate]) -> float:
+    return sum(f.trajectory.churn_day is not None for f in group) / len(group)
+
+
+def test_churn_is_a_noisy_outcome_of_several_drivers(fates: list[Fate]) -> None:
+    everyone = _churn_rate(fates)
+    drivers = {
+        "budget cut": [f for f in fates if f.budget_cut is not None],
+        "acquired": [f for f in fates if f.acquired is not None],
+        "champion left": [f for f in fates if f.champion_left is not None],
+        "high friction": [f for f in fates if f.trajectory.friction > 0.45],
+        "usage decline": [f for f in fates if f.trajectory.decline_start is not None],
+    }
+    for name, group in drivers.items():
+        assert len(group) > 100, name
+        assert everyone < _churn_rate(group) < 0.9, f"{name} raises churn but does not decide it"
+    unrecorded = [f for f in drivers["champion left"] if not f.champion_recorded]
+    assert 0.25 < len(unrecorded) / len(drivers["champion left"]) < 0.6, "partly visible"
+
+
+def test_the_world_has_hard_cases(fates: list[Fate]) -> None:
+    lost = [f.trajectory for f in fates if f.trajectory.churn_day is not None]
+    kept = [f.trajectory for f in fates if f.trajectory.churn_day is None]
+    declined_renewed = [t for t in kept if t.decline_start is not None and not t.recover_days]
+    silent = [t for t in lost if t.decline_start is None and t.wind_down is None]
+    recovered = [t for t in fates if t.trajectory.recover_days]
+    assert len(declined_renewed) > 0.1 * len(kept) / 5, "declining accounts that renew anyway"
+    assert len(silent) > 0.1 * len(lost), "healthy-looking accounts that churn"
+    assert len(recovered) > 50, "declines that recover"
+    kinds = Counter(f.trajectory.kind for f in fates)
+    assert set(kinds) == {
+        "healthy", "declining", "recovering", "onboarding", "churned", "historic_churn"
+    }  # fmt: skip
+
+
+def test_every_account_follows_the_season(fates: list[Fate]) -> None:
+    year = NOW.year
+    live = [f.trajectory for f in fates if f.trajectory.churn_day is None][:500]
+    june = dt.date(year, 6, 15).toordinal()
+    december = dt.date(year, 12, 15).toordinal()
+    assert mean(t.health(december) for t in live) < mean(t.health(june) for t in live) - 0.02
 
 
 def _window(world: World, acc_id: str, end: int, days: int) -> tuple[float, int, int, int]:
@@ -122,32 +173,43 @@ def _window(world: World, acc_id: str, end: int, days: int) -> tuple[float, int,
     return users, len(pos), sum(t.csat[p] == 3 for p in pos), sum(t.priority[p] >= 3 for p in pos)
 
 
-def test_churned_accounts_show_leading_signals(world: World) -> None:
+def test_churners_decline_on_average_but_not_all_of_them(world: World) -> None:
     today = NOW.date().toordinal()
-    late, early, champion_lead = [], [], []
+    late, early = [], []
     for acc_id, day in world.truth["churned"].items():
         churn = day.toordinal()
-        if today - churn > 60 or acc_id not in world.account_orgs:
+        if today - churn > 120 or acc_id not in world.account_orgs:
             continue
         late.append(_window(world, acc_id, churn, 30))
-        early.append(_window(world, acc_id, churn - 90, 30))
-        lost = world.truth.get("champion_lost", {}).get(acc_id)
-        if lost:
-            champion_lead.append(churn - lost.toordinal())
+        early.append(_window(world, acc_id, churn - 120, 30))
     assert len(late) >= 10
-    assert mean(x[0] for x in late) < 0.7 * mean(x[0] for x in early), "usage declines"
-    assert sum(x[1] for x in late) > 1.3 * sum(x[1] for x in early), "tickets spike"
-    assert sum(x[2] for x in late) > sum(x[2] for x in early), "CSAT turns bad"
-    assert sum(x[3] for x in late) > 1.5 * sum(x[3] for x in early), "more urgent tickets"
-    assert champion_lead and all(15 <= d <= 100 for d in champion_lead), "champion leaves first"
+    pairs = [(a[0], b[0]) for a, b in zip(early, late, strict=True) if a[0] > 0]
+    fell = sum(b < 0.85 * a for a, b in pairs)
+    steady = sum(b >= 0.95 * a for a, b in pairs)
+    assert fell >= 0.3 * len(pairs), "usage declines before many losses"
+    assert steady >= 1, "some churners leave with their usage intact"
 
 
-def test_healthy_accounts_stay_steady(world: World) -> None:
+def test_support_friction_shows_in_tickets(world: World) -> None:
     today = NOW.date().toordinal()
-    healthy = [a for a, t in world.trajectories.items() if t.kind == "healthy"][:40]
-    recent = [_window(world, a, today - 1, 30)[0] for a in healthy]
-    older = [_window(world, a, today - 91, 30)[0] for a in healthy]
-    assert abs(mean(recent) - mean(older)) < 0.1 * mean(older)
+    live = [a for a, t in world.trajectories.items() if t.active(today - 90)]
+    by_friction = sorted(live, key=lambda a: world.trajectories[a].friction)
+    third = len(by_friction) // 3
+    t = world.tickets
+    org_pos: dict[int, list[int]] = {}
+    for p in range(len(t)):
+        org_pos.setdefault(t.org[p], []).append(p)
+
+    def support(accounts: list[str]) -> tuple[float, float]:
+        pos = [p for a in accounts for p in org_pos.get(world.account_orgs.get(a, -1), [])]
+        rated = [p for p in pos if t.csat[p] in (2, 3)]
+        return mean(t.resolution_min[p] for p in pos), sum(t.csat[p] == 3 for p in rated) / len(
+            rated
+        )
+
+    low, high = support(by_friction[:third]), support(by_friction[-third:])
+    assert high[0] > 1.3 * low[0], "slower resolutions"
+    assert high[1] > 1.5 * low[1], "more bad ratings"
 
 
 def test_today_is_partial_and_future_is_empty(world: World) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from model.tables import HealthSnapshot
 from scoring import metrics
-from scoring.audit import audit_csv, audit_database, evaluate
+from scoring.audit import audit_database, evaluate
 from scoring.backtest import Sample, samples_from_database
 from scoring.config import load_scorecard
+from scoring.lead_time import lead_time_report
 from scoring.report import render_report
 from tests.scoring import factories as f
 
@@ -108,40 +106,12 @@ def test_database_samples_judge_every_account_before_its_renewal_decision() -> N
     assert windows["horizon_days"] == 180 and windows["accounts_with_lost_renewal"] == 1
     report = audit_database(s, CARD, bootstrap_rounds=20)
     assert report["roc_auc"] == 1.0
+    assert "2 labelled renewal outcomes (1 lost, 1 won)" in report["fitted_risk"]["not_fitted"]
+    assert "fitted renewal risk: 2 labelled" in render_report(report)
     assert report["lead_time"]["detection_rate"] == 1.0
-
-
-def _csv(tmp_path: Path) -> Path:
-    path = tmp_path / "history.csv"
-    lines = ["account_id,segment,active_users_per_seat,usage_change_90d,csat,open_urgent_tickets,"
-             "tickets_per_seat_90d,open_escalations,repeat_issue_tickets,champions,dau_mau,feature_breadth,churned"]  # fmt: skip
-    for i in range(40):
-        bad = i % 4 == 0
-        usage = 0.05 if bad else 0.3 + (i % 5) * 0.05
-        lines.append(f"{i},SMB,{usage},{-0.5 if bad else 0.0},{0.5 if bad else 0.9},"
-                     f"{2 if bad else 0},0.2,0,1,{0 if bad else 2},0.6,{1 if bad else 5},{'yes' if bad else 'no'}")  # fmt: skip
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def test_csv_audit(tmp_path: Path) -> None:
-    report = audit_csv(_csv(tmp_path), "churned", CARD, bootstrap_rounds=50)
-    assert report["samples"] == 40 and report["churned"] == 10
-    assert report["roc_auc"] == 1.0
-    assert report["lead_time"] == {"available": False}
-    with pytest.raises(ValueError, match="no column 'outcome'"):
-        audit_csv(_csv(tmp_path), "outcome", CARD)
-
-
-def test_cli_audit_csv_json_and_errors(tmp_path: Path) -> None:
-    from pulsehub.commands.score import app
-
-    runner = CliRunner()
-    ok = runner.invoke(app, ["audit", "--csv", str(_csv(tmp_path)), "--outcome", "churned",
-                             "--json", "--bootstrap", "50"])  # fmt: skip
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output)["roc_auc"] == 1.0
-    table = runner.invoke(app, ["audit", "--csv", str(_csv(tmp_path)), "--outcome", "churned"])
-    assert "top-decile lift" in table.output
-    missing = runner.invoke(app, ["audit", "--csv", str(_csv(tmp_path))])
-    assert missing.exit_code == 2 and "--outcome" in missing.output
+    leads = lead_time_report(s)  # red from 87 days before the loss; the keeper never red
+    assert leads["30d"] == {"lost_renewals": 1, "detected": 1.0, "won_renewals": 1,
+                            "false_alarms": 0.0}  # fmt: skip
+    assert leads["60d"]["detected"] == 1.0
+    assert leads["90d"] == {"lost_renewals": 1, "detected": 0.0, "won_renewals": 1,
+                            "false_alarms": 0.0}, "still green 94 days ahead"  # fmt: skip

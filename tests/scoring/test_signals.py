@@ -131,10 +131,21 @@ def test_champion_change_and_commercial(s) -> None:
     sig = compute_signals(s, AS_OF)[a.id]
     assert sig.champions == 1 and sig.champion_change_90d == 1
     assert sig.arr_change_pct == pytest.approx(-0.1)
-    assert sig.expansion_pct == pytest.approx(-0.05)
+    assert sig.expansion_pct == pytest.approx(-5_000 / 90_000), "against the latest contract"
     assert sig.days_to_renewal == 60
     before = compute_signals(s, AS_OF - timedelta(days=40))[a.id]
     assert before.champions == 2 and before.champion_change_90d == 0
+
+
+def test_a_replay_does_not_see_arr_zeroed_by_a_later_loss(s) -> None:
+    lost, kept = (f.account(s, customer_since=date(2023, 1, 1), arr=arr) for arr in (0.0, 80_000.0))
+    for a in (lost, kept):
+        f.opportunity(s, a, date(2025, 6, 1), is_closed=True, is_won=True, amount=80_000.0)
+        f.opportunity(s, a, AS_OF - timedelta(days=30), type="Expansion", is_closed=True,
+                      is_won=True, amount=8_000.0)  # fmt: skip
+    f.opportunity(s, lost, AS_OF + timedelta(days=20), is_closed=True, is_won=False)
+    sig = compute_signals(s, AS_OF)
+    assert sig[lost.id].expansion_pct == sig[kept.id].expansion_pct == pytest.approx(0.1)
 
 
 def test_churned_and_future_customers_are_not_scored(s) -> None:

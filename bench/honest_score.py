@@ -1,0 +1,156 @@
+"""Benchmark: is the score honest on held-out worlds? Seeds 101-110 by default (tuning used 1-5).
+
+For each seed: generate a sandbox world, sync it through the real pipeline into SQLite,
+replay weekly snapshots, then judge every account once on its renewal decision (the audit's
+leakage-free sample) and print: score AUC, the fitted risk's AUC (cross-fitted by account, so
+each account is predicted by a model that never saw it), band churn rates and whether they are
+strictly ordered, Brier against the base rate, calibration slope, lead-time shares and every
+single signal's AUC. Then the mean and spread over seeds.
+
+Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accounts 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.world_history import build_history
+from scoring import metrics
+from scoring.audit import signal_aucs
+from scoring.backtest import Sample, samples_from_database
+from scoring.config import load_scorecard
+from scoring.fit import NotEnoughHistory, fit_risk
+from scoring.lead_time import lead_time_report
+from scoring.risk_store import EXCLUDED, FEATURES, training_from_database
+
+BANDS = ("red", "yellow", "green")
+
+
+def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
+    """Everything the bench prints for one world."""
+    card = load_scorecard()
+    horizon, lead = card.risk.horizon_days, card.risk.min_lead_days
+    factory = build_history(accounts, seed, directory)
+    with factory() as session:
+        samples, _ = samples_from_database(session, horizon, lead)
+        judged = [s for s in samples if s.score is not None]
+        labels = [int(s.churned) for s in judged]
+        out: dict[str, Any] = {"seed": seed, "judged": len(judged), "churned": sum(labels)}
+        out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
+        out["bands"] = _bands(judged)
+        rates = [out["bands"][b] for b in BANDS]
+        out["bands_ordered"] = None not in rates and rates[0] > rates[1] > rates[2]
+        out["signals"] = signal_aucs(judged)
+        out["lead_score"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
+        ts = training_from_database(session, horizon)
+        try:
+            fitted = fit_risk(ts, FEATURES, horizon_days=horizon)
+        except NotEnoughHistory as exc:
+            out["fitted"] = str(exc)
+            return out
+        oof = dict(zip(ts.keys, fitted.oof, strict=True))
+        probs = [oof.get((s.account_id, s.as_of)) for s in judged]
+        pairs = [(p, y) for p, y in zip(probs, labels, strict=True) if p is not None]
+        ps, ys = [p for p, _ in pairs], [y for _, y in pairs]
+        base = sum(ys) / len(ys)
+        line = metrics.calibration_line(ps, ys)
+        out["fitted"] = {
+            "auc": metrics.roc_auc(ps, ys),
+            "brier": metrics.brier(ps, ys),
+            "base_brier": base * (1 - base),
+            "slope": None if line is None else line[0],
+        }
+        high = card.risk.high_at
+        out["lead_risk"] = lead_time_report(
+            session, flag=lambda snap: oof.get((snap[0], snap[1]), 0.0) >= high
+        )
+    return out
+
+
+def _bands(judged: Sequence[Sample]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for band in BANDS:
+        group = [s for s in judged if s.band == band]
+        out[band] = sum(s.churned for s in group) / len(group) if group else None
+    return out
+
+
+def _spread(values: Sequence[float | None]) -> str:
+    xs = [v for v in values if v is not None]
+    if not xs:
+        return "-"
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return f"{statistics.mean(xs):.3f} ± {sd:.3f} (min {min(xs):.3f}, max {max(xs):.3f})"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    """Per-seed lines, then mean ± sd over seeds."""
+    print(f"{'seed':>5}{'judged':>7}{'lost':>5}{'score':>7}{'risk':>7}  red/yellow/green churn  "
+          f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)")  # fmt: skip
+    for r in results:
+        fit = r["fitted"] if isinstance(r["fitted"], dict) else {}
+        bands = "/".join(_pct(r["bands"][b]) for b in BANDS)
+        red, risk = r["lead_score"]["60d"], r.get("lead_risk", {}).get("60d", {})
+        print(
+            f"{r['seed']:>5}{r['judged']:>7}{r['churned']:>5}{_f(r['score_auc']):>7}"
+            f"{_f(fit.get('auc')):>7}  {bands:<23}{'yes' if r['bands_ordered'] else 'NO':>7}  "
+            f"{_f(fit.get('brier'))} ({_f(fit.get('base_brier'))})  {_f(fit.get('slope'))}  "
+            f"{_pct(red['detected']):>6}  {_pct(risk.get('detected')):>6} ({_pct(risk.get('false_alarms'))})"
+        )
+    fits = [r["fitted"] for r in results if isinstance(r["fitted"], dict)]
+    print(f"\nscore AUC            {_spread([r['score_auc'] for r in results])}")
+    print(f"fitted-risk AUC      {_spread([f['auc'] for f in fits])}")
+    gain = [1 - f["brier"] / f["base_brier"] for f in fits if f["base_brier"]]
+    print(f"Brier below base     {_spread(gain)}")
+    print(f"calibration slope    {_spread([f['slope'] for f in fits])}")
+    print(
+        f"bands strictly ordered on {sum(bool(r['bands_ordered']) for r in results)} of {len(results)} seeds"
+    )
+    for key, label in (("lead_score", "red"), ("lead_risk", "high risk")):
+        for lead in ("30d", "60d", "90d"):
+            rows = [r[key][lead] for r in results if key in r]
+            print(f"churners {label:<9} ≥{lead:<4}  {_spread([x['detected'] for x in rows])}"
+                  f"   false alarms {_spread([x['false_alarms'] for x in rows])}")  # fmt: skip
+    names = sorted({k for r in results for k in r["signals"]})
+    print("\nsingle-signal AUC (oriented; mean and max over seeds)" + " — * = not a model feature")
+    for name in names:
+        vals = [r["signals"][name] for r in results if name in r["signals"]]
+        flag = "*" if name in EXCLUDED else " "
+        print(f"  {flag}{name:<28} mean {statistics.mean(vals):.3f}  max {max(vals):.3f}")
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = text.split("-", 1)
+        return list(range(int(lo), int(hi) + 1))
+    return [int(x) for x in text.split(",")]
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench honest_score")
+    parser.add_argument("--seeds", default="101-110", help="held-out seeds (tuning used 1-5)")
+    parser.add_argument("--accounts", type=int, default=400)
+    args = parser.parse_args(argv)
+    if args.accounts > 1000:
+        parser.error("--accounts: keep worlds at 1,000 accounts or fewer")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pulsehub-honest-") as tmp:
+        for seed in _seeds(args.seeds):
+            started = time.perf_counter()
+            results.append(seed_figures(args.accounts, seed, Path(tmp)))
+            print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+    report(results)

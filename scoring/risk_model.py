@@ -1,0 +1,150 @@
+"""A fitted renewal-risk model applied without scikit-learn: its stored parameters and arithmetic.
+
+p = sigmoid(a_seg * (intercept + sum(coef_j * z_j)) + b_seg), where z_j are the standardized
+expanded features (numbers clipped to their training 2nd-98th percentiles, the training
+median for a missing value plus a "missing" indicator, one column per level of a category) and (a_seg, b_seg) is the Platt calibration
+of the account's segment (or the global one). A driver's contribution is a_seg * coef_j * z_j
+summed over its columns: its push on the log-odds against an average training account, so
+the drivers add up to the risk's log-odds minus the average account's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MISSING = "missing:"
+GLOBAL = "*"
+MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in Salesforce
+
+
+@dataclass(slots=True)
+class FittedRisk:
+    """Parameters of one fitted, calibrated model (JSON-ready via `to_params`)."""
+
+    numeric: list[str]
+    categorical: dict[str, list[str]]
+    medians: dict[str, float]
+    indicators: list[str]  # numeric features that were missing in training: get a 0/1 column
+    columns: list[str]  # expanded column names, in coefficient order
+    means: list[float]
+    scales: list[float]
+    coef: list[float]
+    intercept: float
+    platt: dict[str, list[float]] = field(default_factory=dict)  # segment or "*" -> [a, b]
+    clips: dict[str, list[float]] = field(default_factory=dict)  # numeric -> [low, high]
+    horizon_days: int = 180
+    version: int | None = None
+
+    def expand(self, features: Mapping[str, Any]) -> list[float]:
+        """Raw features -> expanded, unstandardized columns (missing numbers -> median)."""
+        out: list[float] = []
+        for name in self.numeric:
+            v = _number(features.get(name))
+            if v is None:
+                v = self.medians.get(name, 0.0)
+            elif name in self.clips:  # heavy tails (hours, ratios) bounded as in training
+                v = min(max(v, self.clips[name][0]), self.clips[name][1])
+            out.append(v)
+        for name in self.indicators:
+            out.append(1.0 if _number(features.get(name)) is None else 0.0)
+        for name, levels in self.categorical.items():
+            value = _category(features.get(name))
+            out.extend(1.0 if value == level else 0.0 for level in levels)
+        return out
+
+    def standardized(self, features: Mapping[str, Any]) -> list[float]:
+        return [
+            (x - m) / s
+            for x, m, s in zip(self.expand(features), self.means, self.scales, strict=True)
+        ]
+
+    def _calibration(self, segment: str | None) -> tuple[float, float]:
+        a, b = self.platt.get(segment or GLOBAL) or self.platt.get(GLOBAL) or [1.0, 0.0]
+        return a, b
+
+    def log_odds(self, features: Mapping[str, Any], segment: str | None = None) -> float:
+        a, b = self._calibration(segment)
+        z = self.intercept + sum(
+            c * v for c, v in zip(self.coef, self.standardized(features), strict=True)
+        )
+        return a * z + b
+
+    def predict(self, features: Mapping[str, Any], segment: str | None = None) -> float:
+        """Calibrated probability that the next renewal is lost."""
+        return _sigmoid(self.log_odds(features, segment))
+
+    def contributions(
+        self, features: Mapping[str, Any], segment: str | None = None
+    ) -> dict[str, float]:
+        """Each source feature's push on the calibrated log-odds (columns summed back)."""
+        a, _ = self._calibration(segment)
+        out: dict[str, float] = {}
+        for col, c, v in zip(self.columns, self.coef, self.standardized(features), strict=True):
+            source = col.removeprefix(MISSING).split("=", 1)[0]
+            out[source] = out.get(source, 0.0) + a * c * v
+        return out
+
+    def drivers(
+        self, features: Mapping[str, Any], segment: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What pushes this account's risk up, largest first, in plain words."""
+        pushes = sorted(self.contributions(features, segment).items(), key=lambda kv: -kv[1])
+        return [
+            {"driver": k, "contribution": round(v, 3), "text": _words(k, features.get(k))}
+            for k, v in pushes
+            if v >= MIN_DRIVER_LOG_ODDS
+        ]
+
+    def to_params(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("version")
+        return data
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], version: int | None = None) -> FittedRisk:
+        return cls(**dict(params), version=version)
+
+
+def snapshot_features(
+    score: float | None, trend_28d: float | None, signals: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The model's inputs for one snapshot: its stored signals plus score and 28-day trend."""
+    out: dict[str, Any] = {k: v for k, v in signals.items() if isinstance(v, int | float | str)}
+    out["health_score"] = score
+    out["trend_28d"] = trend_28d
+    return out
+
+
+def _words(name: str, value: Any) -> str:
+    label = name.replace("_", " ")
+    if value is None:
+        return f"{label}: no data"
+    if isinstance(value, float):
+        return f"{label} {value:.3g}"
+    return f"{label} {value}"
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, int | float):
+        return None if math.isnan(value) else float(value)
+    try:
+        parsed = float(str(value).strip())
+    except ValueError:
+        return None
+    return None if math.isnan(parsed) else parsed
+
+
+def _category(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

@@ -1,0 +1,109 @@
+"""Renewal-risk models in the database: the training set from history, versions, the active one.
+
+The training set reads every computed snapshot with its stored signals (computed values, not
+CSM overrides) and labels it by the first renewal decided within the horizon after it.
+Left out of the features: ARR (a current-state field, zeroed when a renewal is lost; replays
+restore it from the contract, but a model must not lean on it), days to renewal (the judged
+rows sit at chosen distances from a renewal, so it would learn the sampling) and open
+escalations (opened because health fell: the score fed back into itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from datetime import timedelta
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from model.tables import Account, HealthSnapshot, RiskModelVersion
+from scoring.backtest import renewal_outcomes
+from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk
+from scoring.risk_model import FittedRisk, snapshot_features
+from scoring.signals import MEASURE_NAMES
+
+log = logging.getLogger(__name__)
+
+EXCLUDED = frozenset({"arr", "days_to_renewal", "open_escalations"})
+FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d"]
+KIND = "logistic+platt"
+
+
+def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
+    """One row per snapshot with a renewal decided within `horizon_days` after it."""
+    outcomes = renewal_outcomes(session)
+    segments = dict(session.execute(select(Account.id, Account.segment)).tuples().all())
+    rows = session.execute(
+        select(
+            HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
+            HealthSnapshot.trend_28d, HealthSnapshot.signals,
+        ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
+        .execution_options(yield_per=10_000)
+    )  # fmt: skip
+    ts = TrainingSet()
+    seen: set[tuple[int, Any]] = set()
+    for aid, group in groupby(rows, key=lambda r: r[0]):
+        decisions = outcomes.get(aid, [])
+        days = [d for d, _, _ in decisions]
+        for _, as_of, score, trend, signals in group:
+            i = bisect_right(days, as_of)
+            if i >= len(days) or days[i] > as_of + timedelta(days=horizon_days):
+                continue
+            when, lost, _ = decisions[i]
+            features = snapshot_features(score, trend, signals or {})
+            ts.add(features, int(lost), aid, segments.get(aid), as_of)
+            if (aid, when) not in seen:
+                seen.add((aid, when))
+                ts.outcomes += 1
+                ts.lost += int(lost)
+    return ts
+
+
+def fit_from_database(session: Session, horizon_days: int) -> FitResult:
+    """Fit on the database's history (raises NotEnoughHistory with the counts)."""
+    return fit_risk(
+        training_from_database(session, horizon_days), FEATURES, horizon_days=horizon_days
+    )
+
+
+def save_model(session: Session, result: FitResult, trained_on: str) -> RiskModelVersion:
+    """Store a new version and make it the only active one."""
+    session.execute(update(RiskModelVersion).values(active=False))
+    row = RiskModelVersion(
+        kind=KIND, horizon_days=result.model.horizon_days, trained_on=trained_on[:255],
+        samples=result.metrics["rows"], outcomes=result.metrics["outcomes"],
+        params=result.model.to_params(), metrics=result.metrics, active=True,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    log.info("stored renewal-risk model v%s (%s)", row.id, result.metrics)
+    return row
+
+
+def active_model(session: Session) -> FittedRisk | None:
+    """The newest active fitted model, or None (then the scorecard prior is used)."""
+    row = session.scalars(
+        select(RiskModelVersion).where(RiskModelVersion.active.is_(True))
+        .order_by(RiskModelVersion.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    return None if row is None else FittedRisk.from_params(row.params, version=row.id)
+
+
+def refit_if_due(session: Session, horizon_days: int, min_new_outcomes: int = 20) -> int | None:
+    """Refit when the history holds `min_new_outcomes` more labelled renewals than the active
+    model learned from (or there is no model yet and enough history); returns the new version."""
+    current = session.scalar(
+        select(func.max(RiskModelVersion.outcomes)).where(RiskModelVersion.active.is_(True))
+    )
+    ts = training_from_database(session, horizon_days)
+    if current is not None and ts.outcomes - current < min_new_outcomes:
+        return None
+    try:
+        result = fit_risk(ts, FEATURES, horizon_days=horizon_days)
+    except NotEnoughHistory as exc:
+        log.info("renewal-risk refit skipped: %s", exc)
+        return None
+    return save_model(session, result, "database (refit)").id

@@ -1,0 +1,170 @@
+"""The fitted renewal-risk model: labels from history, CV by account, calibration, storage, default use."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from model.db import make_engine, make_session_factory, transaction
+from model.tables import HealthSnapshot, RiskModelVersion
+from pulsehub.settings import get_settings
+from scoring.audit import latest_audit
+from scoring.config import load_scorecard
+from scoring.fit import NotEnoughHistory, TrainingSet, fit_risk
+from scoring.risk_model import snapshot_features
+from scoring.risk_store import (
+    FEATURES,
+    active_model,
+    fit_from_database,
+    refit_if_due,
+    save_model,
+    training_from_database,
+)
+from scoring.service import score_accounts
+from tests.scoring import factories as f
+
+CARD = load_scorecard()
+END = date(2026, 6, 1)
+
+
+def _synthetic(n: int, seed: int = 3) -> TrainingSet:
+    """Accounts with 4 rows each; churn odds rise with x (true slope 2), 20% base rate."""
+    rng = random.Random(seed)
+    ts = TrainingSet()
+    for acc in range(n):
+        x = rng.gauss(0, 1)
+        lost = rng.random() < 1 / (1 + math.exp(-(-1.9 + 2.0 * x)))
+        for k in range(4):
+            ts.add({"x": x + rng.gauss(0, 0.2), "noise": rng.gauss(0, 1)}, int(lost), acc, "SMB", k)
+        ts.outcomes += 1
+        ts.lost += int(lost)
+    return ts
+
+
+def test_fit_ranks_is_calibrated_and_explains_faithfully() -> None:
+    ts = _synthetic(600)
+    result = fit_risk(ts, ["x", "noise"])
+    m = result.metrics
+    assert m["cv_auc"] > 0.8 and m["cv_brier"] < 0.8 * m["base_rate_brier"]
+    assert 0.8 <= m["calibration_slope"] <= 1.2, "class weights undone by the calibration"
+    mean_p = sum(result.oof) / len(result.oof)
+    assert abs(mean_p - m["base_rate"]) < 0.03
+    model = result.model
+    rows = [{"x": -1.0, "noise": 0.3}, {"x": 2.0, "noise": -1.0}, {"x": None, "noise": 0.0}]
+    gaps = [model.log_odds(r, "SMB") - sum(model.contributions(r, "SMB").values()) for r in rows]
+    assert max(gaps) - min(gaps) < 1e-9, "contributions add up to the log-odds (less a constant)"
+    assert model.predict(rows[1]) > model.predict(rows[0])
+    assert [d["driver"] for d in model.drivers(rows[1])][:1] == ["x"]
+
+
+def test_too_little_history_says_what_is_missing() -> None:
+    with pytest.raises(NotEnoughHistory, match=r"12 labelled renewal outcomes \(\d+ lost"):
+        fit_risk(_synthetic(12), ["x"])
+
+
+def _history(s, accounts: int, seed: int = 5) -> None:
+    """Weekly snapshots before one renewal each; the lost ones had falling usage."""
+    rng = random.Random(seed)
+    for _ in range(accounts):
+        a = f.account(s)
+        decided = END - timedelta(days=rng.randint(0, 120))
+        weak = rng.random() < 0.3
+        lost = rng.random() < (0.7 if weak else 0.1)
+        f.opportunity(s, a, decided, is_closed=True, is_won=not lost, amount=10_000.0)
+        for week in range(1, 27):
+            day = decided - timedelta(days=7 * week)
+            change = (-0.4 if weak else 0.0) + rng.gauss(0, 0.1)
+            score = 40.0 if weak else 70.0
+            s.add(HealthSnapshot(account_id=a.id, as_of=day, score=score, band="yellow",
+                                 computed_score=score, computed_band="yellow",
+                                 signals={"usage_change_90d": change, "arr": 0.0 if lost else 1.0}))  # fmt: skip
+    s.flush()
+
+
+def test_training_rows_are_labelled_by_the_next_renewal_within_the_horizon() -> None:
+    s = f.make_session()
+    a = f.account(s)
+    f.opportunity(s, a, END, is_closed=True, is_won=False, amount=1.0)
+    for days_before in (10, 100, 200):
+        s.add(HealthSnapshot(account_id=a.id, as_of=END - timedelta(days=days_before), score=50.0,
+                             band="yellow", computed_score=50.0, signals={"csat": 0.5}))  # fmt: skip
+    s.flush()
+    ts = training_from_database(s, 180)
+    assert ts.labels == [1, 1] and [k[1] for k in ts.keys] == [END - timedelta(days=100),
+                                                               END - timedelta(days=10)]  # fmt: skip
+    assert ts.outcomes == 1 and ts.lost == 1
+    assert "arr" not in FEATURES and "days_to_renewal" not in FEATURES, "current-state leaks"
+
+
+def test_stored_model_is_used_by_default_and_the_prior_is_flagged() -> None:
+    s = f.make_session()
+    _history(s, 160)
+    live = f.account(s, lifecycle_stage="Adoption")
+    f.usage(s, live, END - timedelta(days=150), 150, active=10, seats=40)
+    f.ticket(
+        s, live, f.at(END - timedelta(days=9)), csat="good", csat_at=f.at(END - timedelta(days=8))
+    )
+    f.contact(s, live, is_champion=True, source_created_at=f.at(date(2024, 2, 1)))
+    assert latest_audit(s) is None
+    prior = score_accounts(s, END, CARD, [live.id])[0]
+    assert prior.risk_drivers[0]["driver"] == "uncalibrated"
+    prior_risk = prior.renewal_risk
+    result = fit_from_database(s, 180)
+    assert result.metrics["cv_auc"] > 0.7
+    version = save_model(s, result, "test").id
+    model = active_model(s)
+    assert model is not None and model.version == version
+    fitted = score_accounts(s, END, CARD, [live.id])[0]
+    assert all(d["driver"] != "uncalibrated" for d in fitted.risk_drivers)
+    expected = model.predict(
+        snapshot_features(fitted.computed_score, fitted.trend_28d, fitted.signals), "Mid-Market"
+    )
+    assert fitted.renewal_risk == pytest.approx(expected, abs=1e-4) != prior_risk
+    assert s.scalars(select(RiskModelVersion.active)).all() == [True]
+    shown = latest_audit(s)  # what the dashboard's audit page lists
+    assert shown is not None and shown["renewal-risk model"].startswith(f"v{version} (")
+    assert shown["cv_auc"] == result.metrics["cv_auc"] and shown["reliability"]
+
+
+def test_nightly_refit_only_with_enough_new_outcomes() -> None:
+    s = f.make_session()
+    _history(s, 20)
+    assert refit_if_due(s, 180) is None, "too little history: the prior stays"
+    _history(s, 140, seed=6)
+    first = refit_if_due(s, 180)
+    assert first is not None
+    assert refit_if_due(s, 180) is None, "no new outcomes since"
+    _history(s, 30, seed=7)
+    second = refit_if_due(s, 180)
+    assert second is not None and second > first
+    assert s.scalars(select(RiskModelVersion.id).where(RiskModelVersion.active)).all() == [second]
+
+
+def test_cli_fit_stores_a_version_or_says_why_not(migrated_url, monkeypatch) -> None:
+    from pulsehub.commands.score import app
+
+    monkeypatch.setenv("PULSEHUB_DATABASE_URL", migrated_url)
+    get_settings.cache_clear()
+    engine = make_engine(migrated_url)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as s:
+            _history(s, 10)
+        runner = CliRunner()
+        refused = runner.invoke(app, ["fit"])
+        assert refused.exit_code == 1 and "labelled renewal outcomes" in refused.output
+        with transaction(factory) as s:
+            _history(s, 150, seed=8)
+        done = runner.invoke(app, ["fit"])
+        assert done.exit_code == 0, done.output
+        assert "stored renewal-risk model v1" in done.output and "AUC" in done.output
+        with factory() as s:
+            assert s.scalars(select(RiskModelVersion.trained_on)).all() == ["database"]
+    finally:
+        engine.dispose()
+        get_settings.cache_clear()

@@ -1,0 +1,69 @@
+"""The sandbox world through the real pipeline: no planted field separates churners, together they do.
+
+Tuning seed 1 only (held-out seeds 101-110 are for `python -m bench honest_score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.world_history import build_history
+from scoring import metrics
+from scoring.audit import signal_aucs
+from scoring.backtest import Sample, samples_from_database
+from scoring.fit import fit_risk
+from scoring.risk_store import FEATURES, training_from_database
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
+    yield build_history(300, 1, Path(tmp_path_factory.mktemp("honest")))
+
+
+@pytest.fixture(scope="module")
+def judged(history: sessionmaker[Session]) -> list[Sample]:
+    with history() as s:
+        samples, _ = samples_from_database(s, 180, 30)
+    return [x for x in samples if x.score is not None]
+
+
+def test_no_single_signal_separates_churners(judged: list[Sample]) -> None:
+    churned = sum(x.churned for x in judged)
+    assert churned >= 8 and len(judged) - churned >= 30
+    aucs = signal_aucs(judged)
+    assert len(aucs) >= 15, "the signals are there to be judged"
+    assert max(aucs.values()) < 0.85, aucs
+
+
+def test_together_the_signals_rank_churners(judged: list[Sample], history) -> None:
+    labels = [int(x.churned) for x in judged]
+    score_auc = metrics.roc_auc([100.0 - (x.score or 0.0) for x in judged], labels)
+    assert score_auc is not None and score_auc > 0.65
+    with history() as s:
+        ts = training_from_database(s, 180)
+    fitted = fit_risk(ts, FEATURES)
+    assert (
+        fitted.metrics["outcomes"] >= 40
+        and fitted.metrics["cv_brier"] < fitted.metrics["base_rate_brier"]
+    )
+
+
+def test_the_first_sync_fits_renewal_risk_and_scores_today_with_it(history) -> None:
+    from sqlalchemy import func, select
+
+    from model.tables import HealthSnapshot, RiskModelVersion
+
+    with history() as s:
+        versions = s.scalars(select(RiskModelVersion.trained_on)).all()
+        today = s.scalar(select(func.max(HealthSnapshot.as_of)))
+        drivers = s.scalars(
+            select(HealthSnapshot.risk_drivers).where(
+                HealthSnapshot.as_of == today, HealthSnapshot.renewal_risk.is_not(None)
+            )
+        ).all()
+    assert versions == ["database (refit)"]
+    assert drivers and all(d.get("driver") != "uncalibrated" for ds in drivers for d in ds)
