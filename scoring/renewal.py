@@ -107,7 +107,7 @@ def describe_drivers(
     words = {
         "health_gap": f"health score {score:.0f} of 100",
         "decline": f"health down {x['decline'] * 100:.0f} points in 28 days",
-        "renewal_near": f"renewal in {signals.get('days_to_renewal', 0):.0f} days",
+        "renewal_near": renewal_words(signals.get("days_to_renewal")),
         "contraction": f"ARR contraction of {x['contraction'] * 100:.0f}%",
     }
     pushes = sorted(model.drivers(x).items(), key=lambda kv: -kv[1])
@@ -116,6 +116,13 @@ def describe_drivers(
         for k, v in pushes
         if v >= MIN_DRIVER_LOG_ODDS and x.get(k, 0.0) > 0
     ]
+
+
+def renewal_words(days: Any) -> str:
+    """The renewal's nearness in a bucket ("renewal within 60 days"), never a daily count."""
+    from scoring.risk_model import driver_words
+
+    return driver_words("days_to_renewal", days)
 
 
 def _gap_words(key: str) -> str:

@@ -93,7 +93,7 @@ class FittedRisk:
         """What pushes this account's risk up, largest first, in plain words."""
         pushes = sorted(self.contributions(features, segment).items(), key=lambda kv: -kv[1])
         return [
-            {"driver": k, "contribution": round(v, 3), "text": _words(k, features.get(k))}
+            {"driver": k, "contribution": round(v, 3), "text": driver_words(k, features.get(k))}
             for k, v in pushes
             if v >= MIN_DRIVER_LOG_ODDS
         ]
@@ -118,10 +118,20 @@ def snapshot_features(
     return out
 
 
-def _words(name: str, value: Any) -> str:
+RENEWAL_BUCKETS = (30, 60, 90, 180, 365)
+
+
+def driver_words(name: str, value: Any) -> str:
     label = name.replace("_", " ")
     if value is None:
         return f"{label}: no data"
+    if name == "days_to_renewal" and isinstance(value, int | float):
+        # a bucket, not a count: the written text changes when the renewal enters a window,
+        # not every day (see sync/deadband.py)
+        if value < 0:
+            return "renewal date passed"
+        within = next((b for b in RENEWAL_BUCKETS if value <= b), None)
+        return f"renewal within {within} days" if within else "renewal more than a year away"
     if isinstance(value, float):
         return f"{label} {value:.3g}"
     return f"{label} {value}"

@@ -168,3 +168,12 @@ def test_cli_fit_stores_a_version_or_says_why_not(migrated_url, monkeypatch) -> 
     finally:
         engine.dispose()
         get_settings.cache_clear()
+
+
+def test_renewal_nearness_is_written_as_a_window_not_a_daily_count() -> None:
+    from scoring.risk_model import driver_words
+
+    assert driver_words("days_to_renewal", 45) == "renewal within 60 days"
+    assert driver_words("days_to_renewal", 44) == driver_words("days_to_renewal", 31)
+    assert driver_words("days_to_renewal", 400) == "renewal more than a year away"
+    assert driver_words("days_to_renewal", -3) == "renewal date passed"

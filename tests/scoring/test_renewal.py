@@ -88,7 +88,7 @@ def test_drivers_in_plain_words_largest_first() -> None:
     pushes = [d["contribution"] for d in drivers]
     assert pushes == sorted(pushes, reverse=True)
     texts = " | ".join(d["text"] for d in drivers)
-    assert "health score 35 of 100" in texts and "renewal in 30 days" in texts
+    assert "health score 35 of 100" in texts and "renewal within 30 days" in texts
     assert "health down 25 points in 28 days" in texts and "ARR contraction of 30%" in texts
 
 
