@@ -4,13 +4,10 @@ and week however often the job runs; a refused address is dead-lettered with the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import smtplib
 import socket
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -58,29 +55,9 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-@pytest.fixture
-def slack() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    got: list[dict[str, Any]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/services/T/B/x", got
-    server.shutdown()
-    server.server_close()
-
-
-def test_digests_are_sent_once_per_owner_and_week(factory, smtp, slack) -> None:
+def test_digests_are_sent_once_per_owner_and_week(factory, smtp, webhook_receiver) -> None:
     box, port = smtp
-    url, posted = slack
+    url, posted = webhook_receiver
     with transaction(factory) as s:
         for owner, email in (
             ("Olivia Owner", "olivia@example.com"),

@@ -4,12 +4,7 @@ no write-back, a failed run, an error for the caller (the Celery task fails) and
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -26,30 +21,10 @@ NOW = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 RULES = Path(__file__).resolve().parents[2] / "escalation" / "default_rules.yaml"
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A webhook receiver on loopback that keeps what it is posted."""
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", got
-    server.shutdown()
-    server.server_close()
-
-
-def test_every_source_failing_fails_the_run_scores_nothing_and_alerts(tmp_path, receiver) -> None:
-    url, posted = receiver
+def test_every_source_failing_fails_the_run_scores_nothing_and_alerts(
+    tmp_path, webhook_receiver
+) -> None:
+    url, posted = webhook_receiver
     rules = yaml.safe_load(RULES.read_text())
     rules["notify"] = {"url": url, "min_severity": "sev1"}
     rules_file = tmp_path / "rules.yaml"
