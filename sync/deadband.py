@@ -1,6 +1,6 @@
 """Write-back dead-bands: a numeric field is rewritten only when it moves by more than its
 band, so daily drift (a score 72 -> 73, a risk 31.4% -> 32.0%) does not fire every account's
-Salesforce triggers and flows each day. The dashboard keeps exact values; only what is
+CRM triggers and flows each day. The dashboard keeps exact values; only what is
 written outside is held. A field whose label changes in the same write (status, risk level)
 is always written with it, so a record never shows a green status beside a yellow score.
 
@@ -12,20 +12,20 @@ one written — a new or dropped reason, or a number that moved further, rewrite
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
-TEXT_FIELDS = frozenset({"Health_Reasons__c", "Renewal_Risk_Drivers__c"})
 
-# numeric field -> (its band in DeadBand, the label field that must agree with it)
-NUMERIC_FIELDS: dict[str, tuple[str, str | None]] = {
-    "Health_Score__c": ("score", "Health_Status__c"),
-    "Renewal_Risk__c": ("risk", "Renewal_Risk_Level__c"),
-    "Health_Trend__c": ("trend", None),
-    "health_score": ("score", "health_status"),
-    "renewal_risk": ("risk", "renewal_risk_level"),
-}
+
+@dataclass(frozen=True)
+class FieldBands:
+    """Which written fields are numbers and texts: numeric field -> (its band in DeadBand, the
+    label field that must agree with it); declared by the write-back planner, beside the fields."""
+
+    numeric: Mapping[str, tuple[str, str | None]]
+    texts: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,20 @@ def _number(text: Any) -> float | None:
 
 
 def held(
-    field: str, new: str | None, old: str | None, labels_changing: set[str], band: DeadBand
+    field: str,
+    new: str | None,
+    old: str | None,
+    labels_changing: set[str],
+    band: DeadBand,
+    fields: FieldBands,
 ) -> bool:
     """Whether writing `new` over `old` can wait: a small move of a numeric field whose label
-    is not changing in the same write."""
-    if field in TEXT_FIELDS:
+    is not changing in the same write, or a reason text whose words hold."""
+    if field in fields.texts:
         return _text_held(new, old, band.text)
-    if field not in NUMERIC_FIELDS:
+    if field not in fields.numeric:
         return False
-    kind, label = NUMERIC_FIELDS[field]
+    kind, label = fields.numeric[field]
     if label is not None and label in labels_changing:
         return False
     a, b = _number(new), _number(old)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, ExternalIdentity, HealthSnapshot, Ticket, WrittenState
-from sync.deadband import DeadBand, held
+from sync.deadband import DeadBand, FieldBands, held
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
 BAND_LABEL = {
@@ -114,6 +114,19 @@ def sf_fields(snap: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+# the written numbers and texts the dead-bands apply to (see sync/deadband.py)
+FIELD_BANDS = FieldBands(
+    numeric={
+        "Health_Score__c": ("score", "Health_Status__c"),
+        "Renewal_Risk__c": ("risk", "Renewal_Risk_Level__c"),
+        "Health_Trend__c": ("trend", None),
+        "health_score": ("score", "health_status"),
+        "renewal_risk": ("risk", "renewal_risk_level"),
+    },
+    texts=frozenset({"Health_Reasons__c", "Renewal_Risk_Drivers__c"}),
+)
+
+
 def zd_org_fields(snap: HealthSnapshot) -> dict[str, Any]:
     return {
         "health_score": None if snap.score is None else round(snap.score),
@@ -182,7 +195,7 @@ def _diff(
     if band is None or current is not None:
         return changes
     labels = {c.field for c in changes}
-    return [c for c in changes if not held(c.field, c.new, c.old, labels, band)]
+    return [c for c in changes if not held(c.field, c.new, c.old, labels, band, FIELD_BANDS)]
 
 
 @dataclass

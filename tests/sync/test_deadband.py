@@ -10,7 +10,7 @@ from model.db import transaction
 from model.tables import HealthSnapshot
 from sync import outbox, push
 from sync.deadband import DeadBand, held
-from sync.writeback import plan_chunks
+from sync.writeback import FIELD_BANDS, plan_chunks
 from tests.sync.factories import account, linked_org, snapshot
 
 
@@ -29,7 +29,7 @@ from tests.sync.factories import account, linked_org, snapshot
     ],
 )
 def test_what_waits(field, new, old, labels, waits) -> None:
-    assert held(field, new, old, labels, DeadBand()) is waits
+    assert held(field, new, old, labels, DeadBand(), FIELD_BANDS) is waits
 
 
 def _write_all(factory) -> None:
@@ -90,4 +90,4 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
     ],
 )
 def test_reason_texts_wait_while_their_words_hold_and_numbers_barely_move(new, old, waits) -> None:
-    assert held("Renewal_Risk_Drivers__c", new, old, set(), DeadBand()) is waits
+    assert held("Renewal_Risk_Drivers__c", new, old, set(), DeadBand(), FIELD_BANDS) is waits
