@@ -256,7 +256,9 @@ class SalesforceWriter:
         for (i, record), result in zip(sent, response or [], strict=False):
             target = result.get("id") or _target(record)
             if result.get("success"):
-                created = result.get("id") if "created" in result else None  # upsert: the Task id
+                # a create (POST) answers the new record's id; an upsert says `created`; a plain
+                # update (PATCH) echoes the record's own id, which is not a creation
+                created = result.get("id") if method == "POST" or "created" in result else None
                 results[i] = WriteResult.success(_target(record), created_id=created)
                 continue
             errors = result.get("errors") or [{}]

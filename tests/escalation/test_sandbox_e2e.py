@@ -117,3 +117,20 @@ def test_an_engineer_taking_the_ticket_acknowledges_the_escalation(rt):
         assert taken.state == "acknowledged" and taken.acknowledged_at is not None
         others = s.scalars(select(Escalation.state).where(Escalation.id != taken_id)).all()
         assert "acknowledged" not in others
+
+
+def test_each_escalation_remembers_the_owner_task_its_push_created(rt):
+    """Regression: a created Task's id was only kept for upserts, so an escalation never knew
+    its Salesforce task (no link in the inbox, none kept per episode)."""
+    rt.sync()
+    with rt.factory() as s:
+        pushed = s.scalars(
+            select(OutboxItem).where(OutboxItem.kind == "sf_task", OutboxItem.status == "done")
+        ).all()
+        assert pushed, "the world must open at least one escalation with an owner task"
+        for item in pushed:
+            esc = s.get(Escalation, item.payload["_meta"]["escalation_id"])
+            created = item.result.get("created_id")
+            assert created and created.startswith("00T") and esc.sf_task_id == created
+    tasks = {w["target_id"] for w in rt.sb.writes if w["kind"] == "task_created"}
+    assert {i.result["created_id"] for i in pushed} <= tasks
