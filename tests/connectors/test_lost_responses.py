@@ -22,10 +22,9 @@ from connectors.salesforce_records import AccountUpdate, TaskCreate
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from sandbox import Sandbox
-from sync.writeback import allowed_ticket_tags
-from tests.connectors.conftest import fake_salesforce, sandbox_salesforce, sandbox_zenpy
+from tests.connectors.conftest import fake_salesforce, sandbox_salesforce
 from tests.connectors.fake_salesforce import FakeOrg
-from tests.sync.conftest import live_tickets
+from tests.sync.conftest import live_tickets, sandbox_zendesk
 
 POLICY = RetryPolicy(max_attempts=3, initial_wait=0, max_wait=0, sleep=lambda _: None)
 ORG_PUT = r"/organizations/update_many\.json"
@@ -39,11 +38,7 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
-    return ZendeskConnector(
-        sandbox_zenpy(sb.base_url, monkeypatch),
-        policy=POLICY,
-        allowed_tags=sorted(allowed_ticket_tags()),
-    )
+    return sandbox_zendesk(sb, monkeypatch, POLICY)
 
 
 @pytest.fixture

@@ -26,14 +26,21 @@ def sb() -> Iterator[Sandbox]:
         yield box
 
 
-@pytest.fixture
-def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
-    """Production wiring: the write-back tag allow-list enforced, no waiting between retries."""
+def sandbox_zendesk(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, policy: RetryPolicy = NO_WAIT
+) -> ZendeskConnector:
+    """Production wiring on the sandbox: the write-back tag allow-list enforced, no waiting
+    between retries."""
     return ZendeskConnector(
         sandbox_zenpy(sb.base_url, monkeypatch),
-        policy=NO_WAIT,
+        policy=policy,
         allowed_tags=sorted(allowed_ticket_tags()),
     )
+
+
+@pytest.fixture
+def zd(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> ZendeskConnector:
+    return sandbox_zendesk(sb, monkeypatch)
 
 
 def live_tickets(sb: Sandbox, n: int) -> list[int]:
