@@ -26,6 +26,12 @@ Kind = Literal["crm", "helpdesk", "usage", "notifier"]
 # Pull order between kinds: accounts first, then what is matched to them.
 KIND_ORDER: tuple[Kind, ...] = ("crm", "helpdesk", "usage")
 Mode = Literal["incremental", "full"]
+# The model entities a stream may feed (`sync.mapping` has one sink for each): crm accounts,
+# opportunities and contacts; helpdesk organizations (matched to accounts) and tickets; usage
+# workspaces (matched to accounts) and daily usage rows.
+ENTITIES = frozenset(
+    {"account", "opportunity", "contact", "organization", "ticket", "workspace", "usage_day"}
+)
 
 
 @dataclass(frozen=True)
