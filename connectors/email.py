@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 
 from pydantic import BaseModel
 
+from connectors.base import WriteItem, WriteKind
 from connectors.records import WriteResult
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ class Email(BaseModel):
     body: str
 
 
+def _email(item: WriteItem) -> Email:
+    p = item.payload
+    return Email(key=item.target_id, to=p["to"], subject=p["subject"], body=p["body"])
+
+
 def _reply(exc: smtplib.SMTPResponseException) -> str:
     text = (
         exc.smtp_error.decode(errors="replace")
@@ -36,12 +42,27 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}"[:500]
 
 
+DIGEST_EMAIL = "digest_email"
+
+
 class EmailSender:
-    """Sends `Email`s from `from_address` over connections `connect()` opens (logged in)."""
+    """Sends `Email`s from `from_address` over connections `connect()` opens (logged in); as a
+    `connectors.base.Writer` it sends the digest emails, 50 over one connection."""
 
     def __init__(self, connect: Callable[[], smtplib.SMTP], from_address: str) -> None:
         self.connect, self.from_address = connect, from_address
         self.calls = 0
+        self._kinds = {DIGEST_EMAIL: WriteKind(DIGEST_EMAIL, 50)}
+
+    @property
+    def kinds(self) -> Mapping[str, WriteKind]:
+        return self._kinds
+
+    def push(self, kind: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Each item's payload is an email (`to`, `subject`, `body`)."""
+        if kind != DIGEST_EMAIL:
+            raise ValueError(f"email writes no {kind!r}")
+        return self.send([_email(i) for i in items])
 
     def send(self, emails: Sequence[Email]) -> list[WriteResult]:
         try:

@@ -27,6 +27,7 @@ from connectors.salesforce_streams import (
     modstamp,
 )
 from connectors.salesforce_write import SalesforceWriter
+from connectors.salesforce_writer import SalesforceOutboxWriter
 
 logger = logging.getLogger(__name__)
 SOURCE = "salesforce"
@@ -63,6 +64,7 @@ class SalesforceConnector:
         self.bulk_overlap = bulk_overlap
         self.calls = 0
         self._writer = SalesforceWriter(self, describe_ttl)
+        self.writer = SalesforceOutboxWriter(self._writer, fields)
         self._retry_after: str | None = None
         session = getattr(sf, "session", None)
         if isinstance(session, requests.Session):  # simple-salesforce drops response headers

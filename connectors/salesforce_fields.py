@@ -9,19 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
+from connectors.write_fields import FieldRule, WriteFields
 
 DEFAULT_PATH = Path(__file__).with_name("salesforce_fields.yaml")
 
-DEFAULT_WRITABLE = [
-    "Health_Score__c",
-    "Health_Status__c",
-    "Health_Trend__c",
-    "Health_Reasons__c",
-    "Renewal_Risk__c",
-    "Renewal_Risk_Level__c",
-    "Renewal_Risk_Drivers__c",
-    "Pulsehub_Synced_At__c",
-]
+REASONS = {"items": 3, "max_chars": 1000}
+# logical write-back field -> how this org stores it (the shipped YAML says the same)
+DEFAULT_WRITABLE: dict[str, dict[str, Any]] = {
+    "health_score": {"api": "Health_Score__c", "digits": 0},
+    "health_band": {"api": "Health_Status__c", "case": "label"},
+    "health_trend": {"api": "Health_Trend__c", "digits": 1},
+    "health_reasons": {"api": "Health_Reasons__c", **REASONS},
+    "renewal_risk": {"api": "Renewal_Risk__c", "scale": 100, "digits": 1},
+    "renewal_risk_level": {"api": "Renewal_Risk_Level__c", "case": "label"},
+    "renewal_risk_drivers": {"api": "Renewal_Risk_Drivers__c", **REASONS},
+    "synced_at": {"api": "Pulsehub_Synced_At__c"},
+}
 
 
 class SalesforceFieldMap(BaseModel):
@@ -45,20 +48,31 @@ class SalesforceFieldMap(BaseModel):
         default=True, description="query Owner.Name/Owner.Email through the relationship"
     )
     extra_fields: list[str] = Field(default_factory=list)
-    writable_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_WRITABLE))
+    writable_fields: dict[str, FieldRule] = Field(
+        default_factory=lambda: {k: FieldRule(**v) for k, v in DEFAULT_WRITABLE.items()},
+        description="the only Account fields pulsehub writes: logical field -> API name, rendering",
+    )
     task_key_field: str | None = Field(
         default=None,
         description="Task external id field: set it to upsert tasks (idempotent) instead of "
         "create + key-marker check",
     )
 
-    @field_validator("extra_fields", "writable_fields")
+    @field_validator("extra_fields")
     @classmethod
     def _api_names(cls, names: list[str]) -> list[str]:
-        bad = [n for n in names if not n.replace("_", "").replace(".", "").isalnum()]
-        if bad:
-            raise ValueError(f"not Salesforce API field names: {bad}")
+        _check_api_names(names)
         return names
+
+    @field_validator("writable_fields")
+    @classmethod
+    def _writable_api_names(cls, rules: dict[str, FieldRule]) -> dict[str, FieldRule]:
+        _check_api_names([r.api for r in rules.values()])
+        return rules
+
+    def write_fields(self) -> WriteFields:
+        """The account fields pulsehub writes, by logical name: the write allow-list."""
+        return WriteFields(fields=self.writable_fields)
 
     def mapped(self) -> dict[str, str]:
         """Logical name -> API name for every mapped custom attribute that is configured."""
@@ -82,6 +96,12 @@ class SalesforceFieldMap(BaseModel):
         fields += list(self.mapped().values()) + self.extra_fields
         fields += ["IsDeleted", "SystemModstamp"]
         return list(dict.fromkeys(fields))
+
+
+def _check_api_names(names: list[str]) -> None:
+    bad = [n for n in names if not n.replace("_", "").replace(".", "").isalnum()]
+    if bad:
+        raise ValueError(f"not Salesforce API field names: {bad}")
 
 
 def load_field_map(path: Path | str | None = None) -> SalesforceFieldMap:

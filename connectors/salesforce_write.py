@@ -40,7 +40,7 @@ class SalesforceWriter:
 
     def refuse(self, update: AccountUpdate) -> Fatal | None:
         """Refuse, before any call, a write to a field outside the allow-list or the org."""
-        allowed = set(self.connector.fields.writable_fields)
+        allowed = set(self.connector.fields.write_fields().api_names())
         outside = sorted(set(update.fields) - allowed)
         if outside:
             return Fatal(

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from connectors.base import Writer
 from connectors.http import RetryPolicy, call, raise_for
 from connectors.records import Page, Record, validate_rows
 from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
@@ -45,6 +46,7 @@ class UsageConnector:
     """Pulls the usage API through an injected httpx.Client (base_url and auth already set)."""
 
     streams: tuple[str, ...] = tuple(STREAMS)
+    writer: Writer | None = None  # reads only
 
     def __init__(
         self,

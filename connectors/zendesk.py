@@ -16,6 +16,7 @@ from connectors.dedupe import RecentMarkers
 from connectors.http import RetryPolicy
 from connectors.prefetch import read_ahead
 from connectors.records import Page, Record, WriteResult, validate_rows
+from connectors.write_fields import WriteFields
 from connectors.zendesk_records import (
     OrgUpdate,
     TicketCreate,
@@ -27,11 +28,11 @@ from connectors.zendesk_records import (
 )
 from connectors.zendesk_transport import WindowLimiter, ZendeskTransport
 from connectors.zendesk_write import ZendeskWriter
+from connectors.zendesk_writer import ZendeskOutboxWriter, load_org_fields
 
 logger = logging.getLogger(__name__)
 SOURCE = "zendesk"
 Strategy = Literal["export_cursor", "export_time", "list_cursor"]
-ORG_FIELDS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class ZendeskConnector:
         self,
         zenpy: Zenpy,
         *,
-        writable_org_fields: Sequence[str] = ORG_FIELDS,
+        org_fields: WriteFields | None = None,
         allowed_tags: Sequence[str] | None = None,
         page_size: int = 1000,
         list_page_size: int = 100,
@@ -118,9 +119,11 @@ class ZendeskConnector:
         self.full_refresh_every = full_refresh_every
         self.clock = clock
         self.export_limiter = export_limiter or WindowLimiter(10, 60.0, sleep=policy.sleep)
+        org_fields = org_fields or load_org_fields()
         self._writer = ZendeskWriter(
-            self.transport, writable_org_fields=writable_org_fields, allowed_tags=allowed_tags
+            self.transport, writable_org_fields=org_fields.api_names(), allowed_tags=allowed_tags
         )
+        self.writer = ZendeskOutboxWriter(self._writer, org_fields)
 
     @property
     def calls(self) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.http import redact
+from connectors.webhook import WebhookNotifier
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
@@ -25,7 +26,7 @@ from sync.jobs import (
     weekly_digest_job,
 )
 from sync.pipeline import RunReport
-from sync.writeback import SF_OWNED_FIELDS, ZD_ORG_FIELDS, allowed_ticket_tags
+from sync.writeback import LOGICAL_FIELDS, allowed_ticket_tags
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,15 @@ class Runtime:
             scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
             rules=load_rules(self.settings.rules_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
-            notifier=clients.build_notifier(),
-            mailer=self._mailer(),
-            slack_url=(
-                d.slack_webhook_url.get_secret_value()
-                if (d := self.settings.digest).slack_webhook_url
-                else None
+            notifier=WebhookNotifier(
+                clients.build_notifier(),
+                digest_url=(
+                    d.slack_webhook_url.get_secret_value()
+                    if (d := self.settings.digest).slack_webhook_url
+                    else None
+                ),
             ),
+            mailer=self._mailer(),
             writeback_policy=self.settings.writeback_policy,
             deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
@@ -77,7 +80,8 @@ class Runtime:
 
             fields = load_field_map(s.salesforce.fields_file)  # a bad file fails here, at start
             if s.writeback_policy == "reassert":  # read back what stands in pulsehub's fields
-                extra = [f for f in SF_OWNED_FIELDS if f not in fields.extra_fields]
+                owned = fields.write_fields().api_names(LOGICAL_FIELDS)
+                extra = [f for f in owned if f not in fields.extra_fields]
                 fields = fields.model_copy(update={"extra_fields": [*fields.extra_fields, *extra]})
             try:
                 sf_client = clients.build_salesforce(s.salesforce)
@@ -100,7 +104,6 @@ class Runtime:
             out["zendesk"] = ZendeskConnector(
                 clients.build_zendesk(s.zendesk),
                 export_limiter=WindowLimiter(s.zendesk.export_requests_per_minute, 60.0),
-                writable_org_fields=ZD_ORG_FIELDS,
                 allowed_tags=sorted(allowed_ticket_tags()),
             )
         if "usage" not in out and s.usage.configured:

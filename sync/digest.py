@@ -1,5 +1,5 @@
 """The weekly owner digest: built from committed state, queued once per owner and week, pushed
-through the outbox (email over SMTP, Slack through its webhook), retried like any write."""
+through the outbox (email over SMTP, Slack through the notifier's webhook), retried like any write."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.email import Email
 from model.db import transaction
-from model.tables import OutboxItem
 from reporting.digest import OwnerDigest, build_digests, render_text
 from sync import push
 from sync.outbox import CreateRequest, enqueue_creates
@@ -49,25 +47,6 @@ def plan_digests(
                 )
             )
     return out
-
-
-def digest_routes(
-    mailer: Any | None, notifier: Any | None, slack_url: str | None
-) -> dict[str, Route]:
-    """Routes for the digest kinds that are configured (the regular drain includes them)."""
-    routes: dict[str, Route] = {}
-    if mailer is not None:
-
-        def send(items: Sequence[OutboxItem]) -> Sequence[Any]:
-            emails = [Email(key=str(i.target_id), **i.payload) for i in items]
-            return mailer.send(emails)
-
-        routes["digest_email"] = Route(send, 50)
-    if notifier is not None and slack_url:
-        from sync.routes import post_json
-
-        routes["digest_slack"] = Route(post_json(notifier, lambda item: slack_url), 1)
-    return routes
 
 
 def digest_job(

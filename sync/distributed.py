@@ -137,7 +137,9 @@ def finish_run(
             escalations, creates = steps.escalate(session, as_of)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
-        chunks = plan_chunks(session, steps.writeback_policy, band=steps.deadband)
+        chunks = plan_chunks(
+            session, steps.write_targets, steps.writeback_policy, band=steps.deadband
+        )
         planned = outbox.enqueue_chunks(session, chunks, sweep=True).planned
     pushed = steps.push(factory) if steps.push is not None else {}
     part = {"escalations": escalations, "planned": planned, "pushed": pushed}

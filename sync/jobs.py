@@ -14,15 +14,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.base import Connector, Writer
 from model.db import transaction
 from sync import outbox, push
 from sync.deadband import DeadBand
-from sync.digest import digest_routes
 from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
 from sync.push import Route
-from sync.routes import make_routes
+from sync.routes import field_targets, writer_routes
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +32,22 @@ class JobConfig:
     scorecard: Any
     rules: Any | None = None
     escalation_group_id: int | None = None
-    notifier: Any | None = None  # an httpx.Client for Notify actions (generic webhooks)
+    notifier: Connector | None = None  # posts Notify actions and Slack digests (a webhook)
     writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
-    mailer: Any | None = None  # connectors.email.EmailSender for the digest emails
-    slack_url: str | None = None  # the digest's Slack incoming webhook
+    mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
 
 
 def all_routes(connectors: dict[str, Any], config: JobConfig) -> dict[str, Route]:
     """Every outbox kind this configuration can push, digests included."""
-    routes = make_routes(connectors.get("salesforce"), connectors.get("zendesk"), config.notifier)
-    return {**routes, **digest_routes(config.mailer, config.notifier, config.slack_url)}
+    writers = [c.writer for c in connectors.values()]
+    return writer_routes([*writers, *_digest_writers(config)])
+
+
+def _digest_writers(config: JobConfig) -> list[Writer | None]:
+    """The notifier's writer (Notify actions, Slack digests) and the digest mailer."""
+    return [config.notifier.writer if config.notifier else None, config.mailer]
 
 
 def make_steps(
@@ -98,6 +102,9 @@ def make_steps(
         if account_ids is None
         else None,
         plan_scope=account_ids,
+        write_targets=field_targets(
+            {name: c.writer.kinds for name, c in connectors.items() if c.writer is not None}
+        ),
         alert=alert,
     )
 
@@ -214,5 +221,5 @@ def weekly_digest_job(
     """Queue and push this week's owner digests through the configured channels."""
     from sync.digest import digest_job
 
-    routes = digest_routes(config.mailer, config.notifier, config.slack_url)
+    routes = writer_routes(_digest_writers(config))
     return digest_job(factory, routes, today, owner=owner)

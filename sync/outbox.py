@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from model.tables import Escalation, OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
 from sync.field_cache import forget_described_fields
-from sync.writeback import IN_BATCH, PlanChunk, PlannedWrite, encode
+from sync.writeback import PlanChunk, PlannedWrite, encode
+from sync.writeback_rows import IN_BATCH
 
 FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")
 BACKOFF_BASE_S = 30

@@ -26,7 +26,7 @@ from sync.crashpoints import crash_point
 from sync.deadband import DeadBand
 from sync.heap import long_lived_frozen
 from sync.mapping import SINKS, Sink
-from sync.writeback import PlannedWrite, plan_chunks
+from sync.writeback import PlannedWrite, WriteTargets, plan_chunks
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,8 @@ class Steps:
     # partial pull (today's snapshot is upserted again by the next run; past ones are not)
     backfill: Callable[[Session, dt.date], None] | None = None
     plan_scope: list[int] | None = None  # a targeted refresh plans only these accounts
+    # the connectors' field write kinds by entity (sync.routes.field_targets): what is planned
+    write_targets: WriteTargets = field(default_factory=dict)
     # tells the operator (the rules' notify webhook) that a run failed: (factory, run id, message)
     alert: Callable[[sessionmaker[Session], int, str], None] | None = None
 
@@ -387,7 +389,9 @@ def _decide_committed(
 def _plan(session: Session, steps: Steps, report: RunReport, *, dry_run: bool) -> int:
     """Diff desired against written state into the outbox (a dry run only counts); returns
     how many writes were planned."""
-    chunks = plan_chunks(session, steps.writeback_policy, steps.plan_scope, band=steps.deadband)
+    chunks = plan_chunks(
+        session, steps.write_targets, steps.writeback_policy, steps.plan_scope, band=steps.deadband
+    )
     summary = outbox.enqueue_chunks(
         session, chunks, sweep=steps.plan_scope is None, dry_run=dry_run
     )

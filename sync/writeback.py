@@ -1,63 +1,92 @@
 """Write-back planner: desired state of every field/tag pulsehub owns, minus what it last wrote.
 
 Owned outputs (the default policy: pulsehub owns only these and never touches anything else):
-  - Salesforce Account fields from the latest health snapshot (`SF_FIELDS`)
-  - Zendesk organization fields on linked organizations (`ZD_ORG_FIELDS`)
-  - Zendesk ticket tags from `MANAGED_TAGS` on the account's open tickets
-The planner is a pure diff over the model: `desired - written_state` becomes outbox rows.
+  - account fields of the crm from the latest health snapshot (`LOGICAL_FIELDS`)
+  - organization fields of the helpdesk on linked organizations
+  - helpdesk ticket tags from `MANAGED_TAGS` on the account's open tickets
+Fields are planned by LOGICAL name; each connector's write kind says which of them it writes
+and renders their values as its system stores them (`connectors.write_fields`), so the diff
+and the dead-bands compare the values that would be written. The planner is a pure diff over
+the model: `desired - written_state` becomes outbox rows.
 
 When someone edits a pulsehub-owned field by hand, `policy` decides (PULSEHUB_WRITEBACK_POLICY):
   - "own" (default): diff against what pulsehub last wrote; the edit stands until pulsehub's
     own value next changes. Nothing extra is read from the source.
   - "reassert": diff against the value the source holds now, when the last pull saw it
-    (Salesforce: the health fields are pulled too; Zendesk: organization_fields), so a hand
-    edit is overwritten on the next run. Tags always follow "own".
+    (the connector says where a pulled record keeps its fields), so a hand edit is
+    overwritten on the next run. Tags always follow "own".
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from model.tables import Account, ExternalIdentity, HealthSnapshot, Ticket, WrittenState
+from connectors.write_fields import FieldWriteKind, WriteFields
+from model.tables import HealthSnapshot, Ticket
 from sync.deadband import DeadBand, FieldBands, held
+from sync.writeback_rows import (
+    Found,
+    account_targets,
+    newest_day,
+    organization_targets,
+    snapshot_batches,
+    written,
+)
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
-BAND_LABEL = {
-    "green": "Green",
-    "yellow": "Yellow",
-    "red": "Red",
-    "insufficient_data": "Insufficient Data",
-}
+BANDS = ("green", "yellow", "red", "insufficient_data")
 MANAGED_TAGS = frozenset(
-    {f"health_{b}" for b in BAND_LABEL}
-    | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
+    {f"health_{b}" for b in BANDS} | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
 )
-REASONS_MAX_CHARS = 1000
 PLAN_CHUNK_ACCOUNTS = 2000  # accounts planned (and enqueued) at a time
-IN_BATCH = 900  # ids per IN (...) lookup, under every backend's bound-parameter limit
-SF_OWNED_FIELDS = (
-    "Health_Score__c",
-    "Health_Status__c",
-    "Health_Trend__c",
-    "Health_Reasons__c",
-    "Renewal_Risk__c",
-    "Renewal_Risk_Level__c",
-    "Renewal_Risk_Drivers__c",
+LOGICAL_FIELDS = (
+    "health_score",
+    "health_band",
+    "health_trend",
+    "health_reasons",
+    "renewal_risk",
+    "renewal_risk_level",
+    "renewal_risk_drivers",
 )
-ZD_ORG_FIELDS = ("health_score", "health_status", "renewal_risk", "renewal_risk_level")
 ESCALATION_TAGS = frozenset({"pulsehub_escalation", "sev1", "sev2", "sev3", "sev4"})
+# the written numbers and texts the dead-bands apply to (see sync/deadband.py)
+FIELD_BANDS = FieldBands(
+    numeric={
+        "health_score": ("score", "health_band"),
+        "renewal_risk": ("risk", "renewal_risk_level"),
+        "health_trend": ("trend", None),
+    },
+    texts=frozenset({"health_reasons", "renewal_risk_drivers"}),
+)
 
 
 def allowed_ticket_tags() -> frozenset[str]:
     """Every tag pulsehub may add or remove (least privilege: the connector refuses others)."""
     return MANAGED_TAGS | ESCALATION_TAGS
+
+
+@dataclass(frozen=True)
+class FieldTarget:
+    """Where planned writes of one entity go: the source (as written state is stored) and
+    the connector's write kind for it (with its field map, for account/organization)."""
+
+    system: str
+    kind: FieldWriteKind
+
+    @property
+    def fields(self) -> WriteFields:
+        assert self.kind.fields is not None, f"{self.kind.name} writes no fields"
+        return self.kind.fields
+
+
+# entity ("account", "organization", "ticket") -> where its writes go
+WriteTargets = Mapping[str, FieldTarget]
 
 
 @dataclass(frozen=True)
@@ -76,10 +105,11 @@ class PlannedWrite:
     target_id: str
     account_id: int | None
     changes: list[FieldChange] = field(default_factory=list)
+    tags: bool = False
 
     @property
     def payload(self) -> dict[str, Any]:
-        if self.kind == "zd_ticket_tags":
+        if self.tags:
             return {
                 "add": sorted(c.field.removeprefix("tag:") for c in self.changes if c.new),
                 "remove": sorted(c.field.removeprefix("tag:") for c in self.changes if not c.new),
@@ -96,43 +126,16 @@ def decode(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def reasons_text(reasons: Iterable[Any], limit: int = 3) -> str:
-    texts = [r.get("text", str(r)) if isinstance(r, dict) else str(r) for r in reasons]
-    return "; ".join(texts[:limit])[:REASONS_MAX_CHARS]
-
-
-def sf_fields(snap: HealthSnapshot) -> dict[str, Any]:
-    score = None if snap.score is None else round(snap.score)
+def logical_fields(snap: HealthSnapshot) -> dict[str, Any]:
+    """A snapshot as logical write-back fields, unrendered (the connector renders them)."""
     return {
-        "Health_Score__c": score,
-        "Health_Status__c": BAND_LABEL.get(snap.band, snap.band),
-        "Health_Trend__c": None if snap.trend_28d is None else round(snap.trend_28d, 1),
-        "Health_Reasons__c": reasons_text(snap.reasons or []),
-        "Renewal_Risk__c": None if snap.renewal_risk is None else round(100 * snap.renewal_risk, 1),
-        "Renewal_Risk_Level__c": (snap.risk_level or "").title() or None,
-        "Renewal_Risk_Drivers__c": reasons_text(snap.risk_drivers or []),
-    }
-
-
-# the written numbers and texts the dead-bands apply to (see sync/deadband.py)
-FIELD_BANDS = FieldBands(
-    numeric={
-        "Health_Score__c": ("score", "Health_Status__c"),
-        "Renewal_Risk__c": ("risk", "Renewal_Risk_Level__c"),
-        "Health_Trend__c": ("trend", None),
-        "health_score": ("score", "health_status"),
-        "renewal_risk": ("risk", "renewal_risk_level"),
-    },
-    texts=frozenset({"Health_Reasons__c", "Renewal_Risk_Drivers__c"}),
-)
-
-
-def zd_org_fields(snap: HealthSnapshot) -> dict[str, Any]:
-    return {
-        "health_score": None if snap.score is None else round(snap.score),
-        "health_status": snap.band,
-        "renewal_risk": None if snap.renewal_risk is None else round(100 * snap.renewal_risk),
+        "health_score": snap.score,
+        "health_band": snap.band,
+        "health_trend": snap.trend_28d,
+        "health_reasons": list(snap.reasons or []),
+        "renewal_risk": snap.renewal_risk,
         "renewal_risk_level": snap.risk_level,
+        "renewal_risk_drivers": list(snap.risk_drivers or []),
     }
 
 
@@ -141,29 +144,6 @@ def desired_tags(snap: HealthSnapshot) -> set[str]:
     if snap.risk_level:
         tags.add(f"renewal_risk_{snap.risk_level}")
     return tags & MANAGED_TAGS
-
-
-def _newest_day(session: Session) -> dt.date | None:
-    return session.execute(select(func.max(HealthSnapshot.as_of))).scalar()
-
-
-def _written(
-    session: Session, system: str, kind: str, targets: Iterable[str]
-) -> dict[str, dict[str, str | None]]:
-    """What pulsehub last wrote to each of `targets` (one chunk's, looked up in IN batches)."""
-    out: dict[str, dict[str, str | None]] = {}
-    ids = list(targets)
-    for start in range(0, len(ids), IN_BATCH):
-        rows = session.execute(
-            select(WrittenState.target_id, WrittenState.field, WrittenState.value).where(
-                WrittenState.system == system,
-                WrittenState.target_kind == kind,
-                WrittenState.target_id.in_(ids[start : start + IN_BATCH]),
-            )
-        )
-        for target, fld, value in rows:
-            out.setdefault(target, {})[fld] = value
-    return out
 
 
 POLICIES = ("own", "reassert")
@@ -208,137 +188,81 @@ class PlanChunk:
 
 
 def plan_writeback(
-    session: Session, policy: str = "own", account_ids: Sequence[int] | None = None
+    session: Session,
+    targets: WriteTargets,
+    policy: str = "own",
+    account_ids: Sequence[int] | None = None,
 ) -> list[PlannedWrite]:
     """Every owned field/tag whose desired value differs from what stands (see `policy`);
     `account_ids` narrows the plan to those accounts (a targeted refresh). Holds the whole
     plan: for a large book use `plan_chunks`."""
-    return [w for chunk in plan_chunks(session, policy, account_ids) for w in chunk.writes]
+    chunks = plan_chunks(session, targets, policy, account_ids)
+    return [w for chunk in chunks for w in chunk.writes]
 
 
 def plan_chunks(
     session: Session,
+    targets: WriteTargets,
     policy: str = "own",
     account_ids: Sequence[int] | None = None,
     chunk_size: int = PLAN_CHUNK_ACCOUNTS,
     band: DeadBand | None = None,
 ) -> Iterator[PlanChunk]:
     """The plan, `chunk_size` accounts at a time (in account-id order), so memory holds one
-    chunk's snapshots, written state and writes however large the book is. With `band`,
-    small numeric moves wait (sync/deadband.py)."""
+    chunk's snapshots, written state and writes however large the book is; `targets` are the
+    connectors' field write kinds, by entity. With `band`, small numeric moves wait
+    (sync/deadband.py)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
-    newest = _newest_day(session)
+    newest = newest_day(session)
     if newest is None:
         return
     reassert = policy == "reassert"
-    for rows in _snapshot_batches(session, newest, account_ids, chunk_size):
+    for rows in snapshot_batches(session, newest, account_ids, chunk_size):
         snaps = {s.account_id: s for s in rows}
         lo, hi = rows[0].account_id, rows[-1].account_id
         considered: set[tuple[str, str]] = set()
-        writes = [
-            *_plan_salesforce(session, snaps, lo, hi, reassert, considered, band),
-            *_plan_org_fields(session, snaps, lo, hi, reassert, considered, band),
-            *_plan_ticket_tags(session, snaps, lo, hi, considered),
-        ]
+        writes: list[PlannedWrite] = []
+        if (to := targets.get("account")) is not None:
+            found = account_targets(session, lo, hi)
+            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
+        if (to := targets.get("organization")) is not None:
+            found = organization_targets(session, to.system, lo, hi)
+            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
+        if (to := targets.get("ticket")) is not None:
+            writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered)
         yield PlanChunk(writes, considered)
-
-
-def _snapshot_batches(
-    session: Session, newest: dt.date, scope: Sequence[int] | None, chunk_size: int
-) -> Iterator[list[HealthSnapshot]]:
-    """The newest day's snapshots in account-id order, a batch at a time."""
-    base = select(HealthSnapshot).where(HealthSnapshot.as_of == newest)
-    order = HealthSnapshot.account_id
-    if scope is not None:
-        ids = sorted(set(scope))
-        for start in range(0, len(ids), IN_BATCH):
-            stmt = base.where(HealthSnapshot.account_id.in_(ids[start : start + IN_BATCH]))
-            if rows := list(session.execute(stmt.order_by(order)).scalars()):
-                yield rows
-        return
-    after: int | None = None
-    while True:
-        stmt = base if after is None else base.where(HealthSnapshot.account_id > after)
-        rows = list(session.execute(stmt.order_by(order).limit(chunk_size)).scalars())
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].account_id
-
-
-def _plan_salesforce(
-    session: Session,
-    snaps: dict[int, HealthSnapshot],
-    lo: int,
-    hi: int,
-    reassert: bool,
-    considered: set[tuple[str, str]],
-    band: DeadBand | None,
-) -> list[PlannedWrite]:
-    accounts = session.execute(
-        select(Account.sf_id, Account.id, Account.attributes).where(
-            Account.id.between(lo, hi), Account.sf_id.is_not(None), Account.is_deleted.is_(False)
-        )
-    ).all()
-    targets = [(sf_id, acc, (attrs or {}) if reassert else None) for sf_id, acc, attrs in accounts]
-    return _plan_fields(session, ("salesforce", "sf_account_fields", "account"), targets, snaps,
-                        sf_fields, considered, band)  # fmt: skip
-
-
-def _plan_org_fields(
-    session: Session,
-    snaps: dict[int, HealthSnapshot],
-    lo: int,
-    hi: int,
-    reassert: bool,
-    considered: set[tuple[str, str]],
-    band: DeadBand | None,
-) -> list[PlannedWrite]:
-    orgs = session.execute(
-        select(
-            ExternalIdentity.external_id, ExternalIdentity.account_id, ExternalIdentity.attributes
-        ).where(
-            ExternalIdentity.source == "zendesk",
-            ExternalIdentity.status == "linked",
-            ExternalIdentity.is_deleted.is_(False),
-            ExternalIdentity.account_id.between(lo, hi),
-        )
-    ).all()
-    targets = [
-        (org, acc, ((attrs or {}).get("organization_fields") or {}) if reassert else None)
-        for org, acc, attrs in orgs
-    ]
-    return _plan_fields(session, ("zendesk", "zd_org_fields", "organization"), targets, snaps,
-                        zd_org_fields, considered, band)  # fmt: skip
 
 
 def _plan_fields(
     session: Session,
-    where: tuple[str, str, str],
-    targets: Sequence[tuple[str, int | None, dict[str, Any] | None]],
+    to: FieldTarget,
+    targets: Found,
     snaps: dict[int, HealthSnapshot],
-    desired: Callable[[HealthSnapshot], dict[str, Any]],
+    reassert: bool,
     considered: set[tuple[str, str]],
     band: DeadBand | None = None,
 ) -> list[PlannedWrite]:
-    """Field writes for (target id, account id, value the source holds or None) rows of one
-    kind; `where` is (system, write kind, target kind). Targets of unscored accounts are
-    not looked at."""
-    system, kind, target_kind = where
-    scored = [(t, acc, cur) for t, acc, cur in targets if acc is not None and acc in snaps]
-    written = _written(session, system, target_kind, [t for t, _, _ in scored])
+    """Field writes for (target id, account id, pulled record) rows of one write kind: the
+    snapshot's logical fields as the connector renders them, diffed against what stands.
+    Targets of unscored accounts are not looked at."""
+    kind, fields = to.kind.name, to.fields
+    scored = [(t, acc, rec) for t, acc, rec in targets if acc is not None and acc in snaps]
+    stored = written(session, to.system, to.kind.entity, [t for t, _, _ in scored])
     out = []
-    for target, acc, current in scored:
+    for target, acc, record in scored:
         assert acc is not None
         considered.add((kind, target))
-        if changes := _diff(desired(snaps[acc]), written.get(target, {}), current, band):
-            out.append(PlannedWrite(system, kind, target, acc, changes))
+        desired = fields.render(logical_fields(snaps[acc]))
+        current = fields.held(record or {}) if reassert else None
+        if changes := _diff(desired, stored.get(target, {}), current, band):
+            out.append(PlannedWrite(to.system, kind, target, acc, changes))
     return out
 
 
 def _plan_ticket_tags(
     session: Session,
+    to: FieldTarget,
     snaps: dict[int, HealthSnapshot],
     lo: int,
     hi: int,
@@ -349,15 +273,15 @@ def _plan_ticket_tags(
             Ticket.account_id.between(lo, hi), Ticket.status.in_(OPEN_TICKET_STATUSES)
         )
     ).all()
-    targets = [(str(zd), acc) for zd, acc in tickets if acc in snaps]
-    written = _written(session, "zendesk", "ticket", [t[0] for t in targets])
+    targets = [(str(t), acc) for t, acc in tickets if acc in snaps]
+    stored = written(session, to.system, to.kind.entity, [t[0] for t in targets])
     out = []
-    for zd_id, acc_id in targets:
-        considered.add(("zd_ticket_tags", zd_id))
+    for ticket_id, acc_id in targets:
+        considered.add((to.kind.name, ticket_id))
         want = desired_tags(snaps[acc_id])
-        have = {f.removeprefix("tag:") for f, v in written.get(zd_id, {}).items() if v}
+        have = {f.removeprefix("tag:") for f, v in stored.get(ticket_id, {}).items() if v}
         changes = [FieldChange(f"tag:{t}", None, encode(True)) for t in sorted(want - have)]
         changes += [FieldChange(f"tag:{t}", encode(True), None) for t in sorted(have - want)]
         if changes:
-            out.append(PlannedWrite("zendesk", "zd_ticket_tags", zd_id, acc_id, changes))
+            out.append(PlannedWrite(to.system, to.kind.name, ticket_id, acc_id, changes, True))
     return out

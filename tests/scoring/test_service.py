@@ -13,8 +13,9 @@ from scoring.config import load_scorecard, parse_scorecard
 from scoring.health import band_for
 from scoring.overrides import apply_override
 from scoring.service import backfill_snapshots, score_accounts, score_all
-from sync.writeback import sf_fields
+from sync.writeback import logical_fields
 from tests.scoring import factories as f
+from tests.sync.factories import TARGETS
 
 AS_OF = date(2026, 6, 1)
 CARD = load_scorecard()
@@ -98,7 +99,8 @@ def test_revoked_override_and_band_only_override(s) -> None:
     first = snap.reasons[0]["text"]
     assert first.startswith("Overridden to YELLOW") and "CSM knows better" in first
     assert f"computed {round(snap.computed_score)}, red" in first
-    assert sf_fields(snap)["Health_Reasons__c"].startswith("Overridden to YELLOW")
+    written = TARGETS["account"].fields.render(logical_fields(snap))
+    assert written["health_reasons"].startswith("Overridden to YELLOW")
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from connectors import salesforce_writer, zendesk_writer
+from connectors.salesforce_fields import SalesforceFieldMap
 from model.tables import Account, ExternalIdentity, HealthSnapshot, Ticket
+from sync.routes import field_targets
+from sync.writeback import FieldTarget
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+
+def write_targets() -> dict[str, FieldTarget]:
+    """The shipped connectors' field write kinds, as a production run plans with them."""
+    sf = salesforce_writer.write_kinds(SalesforceFieldMap().write_fields())
+    zd = zendesk_writer.write_kinds(zendesk_writer.load_org_fields())
+    return field_targets({"salesforce": sf, "zendesk": zd})
+
+
+TARGETS = write_targets()
 
 
 def account(n: int, **kw: Any) -> Account:

@@ -13,7 +13,7 @@ from model.db import transaction
 from model.tables import OutboxItem, utcnow
 from sandbox import Sandbox
 from sync import push
-from sync.routes import make_routes
+from sync.routes import writer_routes
 from tests.sync.conftest import live_tickets
 
 KEY = "esc:renewal_risk:acct-7#1:comment:severity"
@@ -43,7 +43,7 @@ def _queue(factory, ticket_id: int) -> None:
 
 
 def _drain(factory, zd: ZendeskConnector, now: dt.datetime | None = None) -> push.DrainStats:
-    return push.drain(factory, {"zd_comment": make_routes(None, zd)["zd_comment"]}, now=now)
+    return push.drain(factory, {"zd_comment": writer_routes([zd.writer])["zd_comment"]}, now=now)
 
 
 def _item(factory) -> OutboxItem:
@@ -124,7 +124,7 @@ def test_a_crash_between_send_and_record_looks_before_posting_again(
     def killed(*_args, **_kwargs):  # the results never reach the database
         raise SystemExit("killed after the send")
 
-    route = make_routes(None, zd)["zd_comment"]
+    route = writer_routes([zd.writer])["zd_comment"]
     with monkeypatch.context() as m, pytest.raises(SystemExit):
         m.setattr(push.outbox, "record_successes", killed)
         push.drain(factory, {"zd_comment": route})

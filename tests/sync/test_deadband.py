@@ -11,21 +11,21 @@ from model.tables import HealthSnapshot
 from sync import outbox, push
 from sync.deadband import DeadBand, held
 from sync.writeback import FIELD_BANDS, plan_chunks
-from tests.sync.factories import account, linked_org, snapshot
+from tests.sync.factories import TARGETS, account, linked_org, snapshot
 
 
 @pytest.mark.parametrize(
     ("field", "new", "old", "labels", "waits"),
     [
-        ("Health_Score__c", "73", "72", set(), True),
-        ("Health_Score__c", "74", "72", set(), False),
-        ("Health_Score__c", "73", "72", {"Health_Status__c"}, False),  # label moves with it
-        ("Renewal_Risk__c", "32.0", "30.5", set(), True),
-        ("Renewal_Risk__c", "33.0", "30.5", set(), False),
+        ("health_score", "73", "72", set(), True),
+        ("health_score", "74", "72", set(), False),
+        ("health_score", "73", "72", {"health_band"}, False),  # label moves with it
+        ("renewal_risk", "32.0", "30.5", set(), True),
+        ("renewal_risk", "33.0", "30.5", set(), False),
         ("renewal_risk", "31", "30", {"renewal_risk_level"}, False),
-        ("Health_Trend__c", "-1.5", "0.4", set(), True),
-        ("Health_Score__c", None, "72", set(), False),  # appearing/disappearing is meaning
-        ("Health_Reasons__c", "b", "a", set(), False),  # text is not a number
+        ("health_trend", "-1.5", "0.4", set(), True),
+        ("health_score", None, "72", set(), False),  # appearing/disappearing is meaning
+        ("health_reasons", "b", "a", set(), False),  # text is not a number
     ],
 )
 def test_what_waits(field, new, old, labels, waits) -> None:
@@ -39,7 +39,7 @@ def _write_all(factory) -> None:
         return [WriteResult.success(str(i.target_id)) for i in items]
 
     with transaction(factory) as s:
-        outbox.enqueue_chunks(s, plan_chunks(s, band=DeadBand()), sweep=True)
+        outbox.enqueue_chunks(s, plan_chunks(s, TARGETS, band=DeadBand()), sweep=True)
     push.drain(
         factory,
         {k: push.Route(ok, 500) for k in ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")},
@@ -49,7 +49,7 @@ def _write_all(factory) -> None:
 def _next_day(factory, **values) -> list:
     with transaction(factory) as s:
         s.execute(update(HealthSnapshot).values(**values))  # the day's new scores
-        return [w for c in plan_chunks(s, band=DeadBand()) for w in c.writes]
+        return [w for c in plan_chunks(s, TARGETS, band=DeadBand()) for w in c.writes]
 
 
 def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_label(
@@ -64,9 +64,9 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
     assert _next_day(factory, score=73.0) == []  # +1 point: nothing to write
     writes = _next_day(factory, score=76.0, band="green")
     sf = next(w for w in writes if w.kind == "sf_account_fields").payload["fields"]
-    assert sf["Health_Status__c"] == "Green" and sf["Health_Score__c"] == 76
+    assert sf["health_band"] == "Green" and sf["health_score"] == 76
     org = next(w for w in writes if w.kind == "zd_org_fields").payload["fields"]
-    assert org["health_status"] == "green" and org["health_score"] == 76
+    assert org["health_band"] == "green" and org["health_score"] == 76
     assert _next_day(factory, score=74.0, band="yellow") != []  # back: label and number again
 
 
@@ -90,4 +90,4 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
     ],
 )
 def test_reason_texts_wait_while_their_words_hold_and_numbers_barely_move(new, old, waits) -> None:
-    assert held("Renewal_Risk_Drivers__c", new, old, set(), DeadBand(), FIELD_BANDS) is waits
+    assert held("renewal_risk_drivers", new, old, set(), DeadBand(), FIELD_BANDS) is waits

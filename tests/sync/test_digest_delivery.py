@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from connectors.email import EmailSender
+from connectors.webhook import WebhookNotifier
 from model.db import transaction
 from model.tables import OutboxItem
 from scoring.config import load_scorecard
@@ -70,11 +71,10 @@ def test_digests_are_sent_once_per_owner_and_week(factory, smtp, webhook_receive
         f.snapshot(s, quiet, 2, "green", 90)
     config = JobConfig(
         scorecard=load_scorecard(None),
-        notifier=httpx.Client(timeout=5),
+        notifier=WebhookNotifier(httpx.Client(timeout=5), digest_url=url),
         mailer=EmailSender(
             lambda: smtplib.SMTP("127.0.0.1", port, timeout=5), "pulsehub@example.com"
         ),
-        slack_url=url,
     )
     first = weekly_digest_job(factory, config, f.AS_OF)
     again = weekly_digest_job(factory, config, f.AS_OF)

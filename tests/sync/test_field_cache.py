@@ -23,7 +23,7 @@ NO_WAIT = RetryPolicy(max_attempts=2, initial_wait=0, max_wait=0, sleep=lambda _
 CONFIG = JobConfig(scorecard=None)
 
 
-def _queue(factory, n: int, field: str = "Health_Score__c") -> str:
+def _queue(factory, n: int, field: str = "health_score") -> str:
     target = f"001{n:015d}"
     write = PlannedWrite(
         "salesforce", "sf_account_fields", target, None, [FieldChange(field, None, encode(n))]

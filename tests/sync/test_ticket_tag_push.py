@@ -10,7 +10,7 @@ from model.tables import OutboxItem
 from sandbox import Sandbox
 from sandbox.tickets import DELETED
 from sync import push
-from sync.routes import make_routes
+from sync.routes import writer_routes
 from tests.sync.conftest import live_tickets
 
 
@@ -33,7 +33,7 @@ def _api(sb: Sandbox) -> list[tuple[str, str]]:
 
 
 def _drain(factory, zd: ZendeskConnector) -> push.DrainStats:
-    routes = make_routes(None, zd)
+    routes = writer_routes([zd.writer])
     return push.drain(factory, {"zd_ticket_tags": routes["zd_ticket_tags"]})
 
 
@@ -108,7 +108,7 @@ def test_escalation_tags_go_out_in_one_job_per_change(factory, sb, zd) -> None:
             for n, ticket in ((1, a), (1, b), (2, a))
         )
     sb.clear_log()
-    routes = make_routes(None, zd)
+    routes = writer_routes([zd.writer])
     stats = push.drain(factory, {"zd_esc_tags": routes["zd_esc_tags"]})
     assert (stats.done, stats.retrying, stats.dead) == (3, 0, 0)
     writes = [r for r in sb.requests if r["system"] == "zendesk" and r["method"] != "GET"]

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from connectors.zendesk_tags import split_tag_jobs
 from model.db import transaction
 from model.tables import OutboxItem, Ticket, WrittenState
 from sync import outbox, push
-from sync.routes import Route, split_tag_jobs
+from sync.push import Route
 from sync.writeback import plan_chunks, plan_writeback
-from tests.sync.factories import account, linked_org, snapshot, ticket
+from tests.sync.factories import TARGETS, account, linked_org, snapshot, ticket
 
 
 @dataclass
@@ -49,7 +50,7 @@ def _kinds(plan) -> dict[str, list[str]]:
 def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
     _world(factory)
     with transaction(factory) as s:
-        plan = plan_writeback(s)
+        plan = plan_writeback(s, TARGETS)
     kinds = _kinds(plan)
     assert kinds == {
         "sf_account_fields": ["001000000000000001"],
@@ -57,8 +58,8 @@ def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
         "zd_ticket_tags": ["9001"],
     }
     sf = next(p for p in plan if p.kind == "sf_account_fields").payload["fields"]
-    assert sf["Health_Status__c"] == "Red" and sf["Health_Score__c"] == 40
-    assert sf["Renewal_Risk_Level__c"] == "High" and sf["Renewal_Risk__c"] == 62.0
+    assert sf["health_band"] == "Red" and sf["health_score"] == 40
+    assert sf["renewal_risk_level"] == "High" and sf["renewal_risk"] == 62.0
     tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
     assert tags == {"add": ["health_red", "renewal_risk_high"], "remove": []}
 
@@ -78,18 +79,18 @@ def _routes(calls: list[int]) -> dict[str, Route]:
 def test_second_plan_after_push_is_empty_and_band_change_replaces_tags(factory) -> None:
     acc_id = _world(factory)
     with transaction(factory) as s:
-        outbox.enqueue_plan(s, plan_writeback(s))
+        outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
     calls: list[int] = []
     stats = push.drain(factory, _routes(calls))
     assert stats.done == 3 and stats.dead == 0
     with transaction(factory) as s:
-        assert plan_writeback(s) == []  # nothing changed -> nothing to write
+        assert plan_writeback(s, TARGETS) == []  # nothing changed -> nothing to write
     with transaction(factory) as s:
         s.add(
             snapshot(acc_id, band="yellow", score=60, as_of=snapshot(acc_id).as_of.replace(day=2))
         )
     with transaction(factory) as s:
-        plan = plan_writeback(s)
+        plan = plan_writeback(s, TARGETS)
     tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
     assert tags == {"add": ["health_yellow"], "remove": ["health_red"]}
 
@@ -97,9 +98,9 @@ def test_second_plan_after_push_is_empty_and_band_change_replaces_tags(factory) 
 def test_replanning_merges_into_pending_and_supersedes_reverted(factory) -> None:
     acc_id = _world(factory)
     with transaction(factory) as s:
-        assert outbox.enqueue_plan(s, plan_writeback(s)) == 3
+        assert outbox.enqueue_plan(s, plan_writeback(s, TARGETS)) == 3
     with transaction(factory) as s:
-        assert outbox.enqueue_plan(s, plan_writeback(s)) == 0  # same plan: no new rows
+        assert outbox.enqueue_plan(s, plan_writeback(s, TARGETS)) == 0  # same plan: no new rows
         assert s.query(OutboxItem).filter_by(status="pending").count() == 3
     # the account gets scored back to what was... never written: still pending, payload replaced
     with transaction(factory) as s:
@@ -114,17 +115,17 @@ def test_replanning_merges_into_pending_and_supersedes_reverted(factory) -> None
             )
         )
     with transaction(factory) as s:
-        outbox.enqueue_plan(s, plan_writeback(s))
+        outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
         pending = s.query(OutboxItem).filter_by(status="pending").all()
         assert len(pending) == 3
         sf = next(i for i in pending if i.kind == "sf_account_fields")
-        assert sf.payload["fields"]["Health_Status__c"] == "Green"
+        assert sf.payload["fields"]["health_band"] == "Green"
 
 
 def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
     _world(factory)
     with transaction(factory) as s:
-        outbox.enqueue_plan(s, plan_writeback(s))
+        outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
 
     def flaky(items):
         return [
@@ -188,7 +189,7 @@ def test_batches_respect_route_size(factory) -> None:
         for acc in s.query(type(account(0))).all():
             s.add(snapshot(acc.id))
     with transaction(factory) as s:
-        outbox.enqueue_plan(s, plan_writeback(s))
+        outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
     calls: list[int] = []
     push.drain(factory, {"sf_account_fields": Route(_ok_pusher(calls), 200)})
     assert calls == [200, 200, 50]
@@ -210,18 +211,20 @@ def _book(factory, n: int) -> list[int]:
 def test_streamed_plan_in_small_chunks_equals_the_whole_plan(factory) -> None:
     _book(factory, 7)
     with transaction(factory) as s:
-        whole = sorted((p.kind, p.target_id, repr(p.payload)) for p in plan_writeback(s))
-        chunks = list(plan_chunks(s, chunk_size=3))
+        whole = sorted((p.kind, p.target_id, repr(p.payload)) for p in plan_writeback(s, TARGETS))
+        chunks = list(plan_chunks(s, TARGETS, chunk_size=3))
     assert [len({p.account_id for p in c.writes}) for c in chunks] == [3, 3, 1]
     streamed = sorted((p.kind, p.target_id, repr(p.payload)) for c in chunks for p in c.writes)
     assert streamed == whole and len(whole) == 21
     with transaction(factory) as s:
-        summary = outbox.enqueue_chunks(s, plan_chunks(s, chunk_size=3), sweep=True, sample=5)
+        summary = outbox.enqueue_chunks(
+            s, plan_chunks(s, TARGETS, chunk_size=3), sweep=True, sample=5
+        )
     assert summary.planned == {"sf_account_fields": 7, "zd_org_fields": 7, "zd_ticket_tags": 7}
     assert summary.enqueued == 21 and len(summary.sample) == 5
     with transaction(factory) as s:
         assert s.query(OutboxItem).filter_by(status="pending").count() == 21
-        again = outbox.enqueue_chunks(s, plan_chunks(s, chunk_size=2), sweep=True)
+        again = outbox.enqueue_chunks(s, plan_chunks(s, TARGETS, chunk_size=2), sweep=True)
         assert again.enqueued == 0 and again.planned == summary.planned  # merged, not doubled
         assert s.query(OutboxItem).filter_by(status="pending").count() == 21
 
@@ -229,9 +232,9 @@ def test_streamed_plan_in_small_chunks_equals_the_whole_plan(factory) -> None:
 def test_targeted_plan_leaves_other_accounts_pending_writes_alone(factory) -> None:
     first, _ = _book(factory, 2)
     with transaction(factory) as s:
-        outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+        outbox.enqueue_chunks(s, plan_chunks(s, TARGETS), sweep=True)
     with transaction(factory) as s:  # a webhook refresh of the first account only
-        chunks = plan_chunks(s, account_ids=[first])
+        chunks = plan_chunks(s, TARGETS, account_ids=[first])
         summary = outbox.enqueue_chunks(s, chunks, sweep=False)
         assert summary.total == 3 and {p.account_id for p in summary.sample} == {first}
         pending = s.query(OutboxItem).filter_by(status="pending").all()
@@ -241,11 +244,11 @@ def test_targeted_plan_leaves_other_accounts_pending_writes_alone(factory) -> No
 def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None:
     _world(factory)
     with transaction(factory) as s:
-        outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+        outbox.enqueue_chunks(s, plan_chunks(s, TARGETS), sweep=True)
     with transaction(factory) as s:  # the open ticket is solved before its tags were pushed
         s.execute(update(Ticket).where(Ticket.zd_id == 9001).values(status="solved"))
     with transaction(factory) as s:
-        summary = outbox.enqueue_chunks(s, plan_chunks(s), sweep=True)
+        summary = outbox.enqueue_chunks(s, plan_chunks(s, TARGETS), sweep=True)
         assert "zd_ticket_tags" not in summary.planned
         tag_item = s.execute(
             select(OutboxItem).where(OutboxItem.kind == "zd_ticket_tags")

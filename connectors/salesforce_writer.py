@@ -1,0 +1,80 @@
+"""The Salesforce connector's write kinds: account fields (logical names) and owner Tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connectors.base import WriteItem, WriteKind
+from connectors.errors import Fatal
+from connectors.records import WriteResult
+from connectors.salesforce_fields import SalesforceFieldMap
+from connectors.salesforce_records import AccountUpdate, TaskCreate
+from connectors.salesforce_write import COLLECTION_LIMIT, SalesforceWriter
+from connectors.write_fields import FieldWriteKind, WriteFields
+
+ACCOUNT_FIELDS = "sf_account_fields"
+TASKS = "sf_task"
+
+
+def write_kinds(fields: WriteFields) -> dict[str, WriteKind]:
+    """Account fields and Tasks, each through sObject Collections of 200."""
+    return {
+        # field writes are marked in flight: a replay after a crash between the call and its
+        # record reads the records back rather than writing them all again
+        ACCOUNT_FIELDS: FieldWriteKind(
+            ACCOUNT_FIELDS, COLLECTION_LIMIT, mark_in_flight=True, entity="account", fields=fields
+        ),
+        TASKS: WriteKind(TASKS, COLLECTION_LIMIT),
+    }
+
+
+class SalesforceOutboxWriter:
+    """`connectors.base.Writer` for Salesforce: sObject Collections, 200 records a call."""
+
+    def __init__(self, writes: SalesforceWriter, fields: SalesforceFieldMap) -> None:
+        self.writes = writes
+        self.fields = fields.write_fields()
+        self._kinds = write_kinds(self.fields)
+
+    @property
+    def kinds(self) -> Mapping[str, WriteKind]:
+        return self._kinds
+
+    def push(self, kind: str, items: Sequence[WriteItem]) -> Sequence[WriteResult]:
+        if kind == ACCOUNT_FIELDS:
+            return self._account_fields(items)
+        if kind == TASKS:
+            return self.writes.create_tasks([_task(i.payload) for i in items])
+        raise ValueError(f"Salesforce writes no {kind!r}")
+
+    def _account_fields(self, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Logical fields -> API names; a field outside `writable_fields` is refused unsent."""
+        results: dict[int, WriteResult] = {}
+        sent: list[tuple[int, AccountUpdate]] = []
+        for n, item in enumerate(items):
+            values = item.payload["fields"]
+            if outside := self.fields.refused(values):
+                allowed = ", ".join(sorted(self.fields.fields))
+                error = Fatal(
+                    f"refused: {', '.join(outside)} not in writable_fields of the Salesforce "
+                    f"field map (allowed: {allowed})",
+                    code="FIELD_NOT_WRITABLE",
+                )
+                results[n] = WriteResult.failure(item.target_id, error)
+            else:
+                sent.append(
+                    (n, AccountUpdate(id=item.target_id, fields=self.fields.to_api(values)))
+                )
+        maybe = {items[n].target_id for n, _ in sent if items[n].maybe_sent}
+        answers = self.writes.update_accounts([u for _, u in sent], maybe_sent=maybe)
+        results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})
+        return [results[n] for n in range(len(items))]
+
+
+def _task(payload: Mapping[str, Any]) -> TaskCreate:
+    data = dict(payload)
+    if isinstance(data.get("due_date"), str):
+        data["due_date"] = dt.date.fromisoformat(data["due_date"])
+    return TaskCreate(**data)

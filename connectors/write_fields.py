@@ -1,0 +1,107 @@
+"""Logical write-back fields -> a system's API fields: the names, and how each value is written.
+
+sync plans logical fields (`health_score`, `health_band`, `renewal_risk`, ...) with the values
+scoring produced; a connector's YAML says which of them it writes, under which API name, and
+how a value is rendered (scaled, rounded, cased, reasons joined). The map is the connector's
+write allow-list: a logical field it does not map is never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connectors.base import WriteKind
+from connectors.errors import ConfigError
+
+
+class FieldRule(BaseModel):
+    """How one logical field is written: API name, scale, rounding, casing, joined reasons."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api: str
+    scale: float | None = None  # multiply first (a 0-1 risk written as a percentage: 100)
+    digits: int | None = None  # round to this many decimals; 0 writes an integer
+    case: Literal["label"] | None = None  # "insufficient_data" -> "Insufficient Data"
+    items: int | None = None  # a list of reasons: the first `items` texts, joined by "; "
+    max_chars: int | None = None  # cut a text to the field's length
+
+    def render(self, value: Any) -> Any:
+        """The value as this system stores it."""
+        if isinstance(value, list):
+            texts = [r.get("text", str(r)) if isinstance(r, dict) else str(r) for r in value]
+            value = "; ".join(texts[: self.items] if self.items is not None else texts)
+        if self.case == "label":
+            value = str(value or "").replace("_", " ").title() or None
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return value[: self.max_chars] if isinstance(value, str) and self.max_chars else value
+        if self.scale is not None:
+            value = self.scale * value
+        if self.digits == 0:
+            return round(value)
+        return value if self.digits is None else round(value, self.digits)
+
+
+class WriteFields(BaseModel):
+    """Logical field -> how it is written; the one allow-list of a field write kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: dict[str, FieldRule]
+    held_in: str | None = None  # the key of a pulled record that holds these fields (None: top)
+
+    def render(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The mapped logical fields of `values`, rendered as the system stores them."""
+        return {
+            name: rule.render(values[name]) for name, rule in self.fields.items() if name in values
+        }
+
+    def api_names(self, names: Iterable[str] | None = None) -> list[str]:
+        """The API names of `names` that are mapped (all mapped fields when None)."""
+        wanted = self.fields if names is None else [n for n in names if n in self.fields]
+        return [self.fields[n].api for n in wanted]
+
+    def held(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What a pulled record (keyed by API names) holds in each logical field it carries."""
+        if self.held_in is not None:
+            record = record.get(self.held_in) or {}
+        return {name: record[r.api] for name, r in self.fields.items() if r.api in record}
+
+    def refused(self, names: Iterable[str]) -> list[str]:
+        """The logical names this map does not write, sorted."""
+        return sorted(set(names) - set(self.fields))
+
+    def to_api(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Logical names -> API names (every name must be mapped: see `refused`)."""
+        return {self.fields[name].api: value for name, value in values.items()}
+
+
+def parse_write_fields(
+    data: Any, source: Path | str, key: str, held_in: str | None = None
+) -> WriteFields:
+    """Validate a YAML mapping of logical fields; a bad one names the file, the key and the fix."""
+    try:
+        return WriteFields.model_validate({"fields": data or {}, "held_in": held_in})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key '{'.'.join([key, *(str(p) for p in e['loc'][1:])])}': {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(
+            f"{source}: invalid write-back field map ({problems}); each logical field needs "
+            "`api:` and optionally scale, digits, case: label, items, max_chars"
+        ) from None
+
+
+@dataclass(frozen=True)
+class FieldWriteKind(WriteKind):
+    """A write kind sync plans from snapshots: the entity it targets (account, organization:
+    `fields` set; ticket: tags) and, for fields, how each logical field is written."""
+
+    entity: str = ""
+    fields: WriteFields | None = None

@@ -1,0 +1,116 @@
+"""The Zendesk connector's write kinds: organization fields (logical names), ticket tags,
+escalation tickets, escalation tags and comments, in the largest batches the API allows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from connectors.base import WriteItem, WriteKind
+from connectors.config_files import read_yaml
+from connectors.errors import ConfigError, Fatal
+from connectors.records import WriteResult
+from connectors.write_fields import FieldWriteKind, WriteFields, parse_write_fields
+from connectors.zendesk_records import OrgUpdate, TicketCreate
+from connectors.zendesk_tags import push_tags, split_tag_jobs
+from connectors.zendesk_write import UPDATE_MANY_LIMIT, ZendeskWriter
+
+FIELDS_PATH = Path(__file__).with_name("zendesk_fields.yaml")
+ORG_FIELDS, TICKET_TAGS, TICKET, ESCALATION_TAGS, COMMENT = (
+    "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_esc_tags", "zd_comment"
+)  # fmt: skip
+JOBS_PER_BATCH = 25  # update_many jobs queued together and polled together
+
+
+def load_org_fields(path: Path | str | None = None) -> WriteFields:
+    """The organization fields pulsehub writes, from YAML; a bad file names the key and fix."""
+    source = Path(path) if path else FIELDS_PATH
+    data = read_yaml(source, what="Zendesk field map", variable="the Zendesk fields file")
+    if not isinstance(data, dict) or not isinstance(data.get("org_fields"), dict):
+        raise ConfigError(f"{source}: expected `org_fields:` mapping — start from {FIELDS_PATH}")
+    # a pulled organization keeps them under organization_fields (what reassert reads)
+    return parse_write_fields(data["org_fields"], source, "org_fields", "organization_fields")
+
+
+def write_kinds(fields: WriteFields) -> dict[str, WriteKind]:
+    """In drain order: tickets are created before the comments that may refer to them."""
+    batch = JOBS_PER_BATCH * UPDATE_MANY_LIMIT
+    # tickets are read 10 batches at a time and cut into whole jobs of one tag change each
+    tags = {"window": 10 * batch, "split": split_tag_jobs, "mark_in_flight": True}
+    kinds: list[WriteKind] = [
+        FieldWriteKind(
+            ORG_FIELDS, batch, mark_in_flight=True, entity="organization", fields=fields
+        ),
+        FieldWriteKind(TICKET_TAGS, batch, entity="ticket", **tags),  # type: ignore[arg-type]
+        WriteKind(TICKET, 1),
+        # escalation tags on a customer's tickets: the same jobs, the ticket named in the payload
+        WriteKind(ESCALATION_TAGS, batch, **tags),  # type: ignore[arg-type]
+        WriteKind(COMMENT, 1, mark_in_flight=True),
+    ]
+    return {k.name: k for k in kinds}
+
+
+class ZendeskOutboxWriter:
+    """`connectors.base.Writer` for Zendesk; refuses fields and tags outside its allow-lists."""
+
+    def __init__(self, writes: ZendeskWriter, fields: WriteFields) -> None:
+        self.writes = writes
+        self.fields = fields
+        self._kinds = write_kinds(fields)
+
+    @property
+    def kinds(self) -> Mapping[str, WriteKind]:
+        return self._kinds
+
+    def push(self, kind: str, items: Sequence[WriteItem]) -> Sequence[WriteResult]:
+        if kind == ORG_FIELDS:
+            return self._org_fields(items)
+        if kind == TICKET_TAGS:
+            return push_tags(self.writes, items, lambda i: int(i.target_id))
+        if kind == ESCALATION_TAGS:
+            return push_tags(self.writes, items, lambda i: int(i.payload["ticket_id"]))
+        if kind == TICKET:
+            return [self._ticket(i.payload) for i in items]
+        if kind == COMMENT:
+            return [self._comment(i) for i in items]
+        raise ValueError(f"Zendesk writes no {kind!r}")
+
+    def _org_fields(self, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Logical fields -> organization field keys; an unmapped field is refused unsent."""
+        results: dict[int, WriteResult] = {}
+        sent: list[tuple[int, OrgUpdate]] = []
+        for n, item in enumerate(items):
+            values = item.payload["fields"]
+            if outside := self.fields.refused(values):
+                error = Fatal(
+                    f"refused: organization fields {outside} are not in org_fields "
+                    f"({sorted(self.fields.fields)})",
+                    code="FIELD_NOT_WRITABLE",
+                )
+                results[n] = WriteResult.failure(item.target_id, error)
+            else:
+                update = OrgUpdate(id=int(item.target_id), fields=self.fields.to_api(values))
+                sent.append((n, update))
+        maybe = {u.id for n, u in sent if items[n].maybe_sent}
+        answers = self.writes.update_organizations([u for _, u in sent], maybe)
+        results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})
+        return [results[n] for n in range(len(items))]
+
+    def _ticket(self, payload: Mapping[str, Any]) -> WriteResult:
+        data = {k: v for k, v in payload.items() if k != "key"}
+        return self.writes.create_ticket(TicketCreate(**data), payload["key"])
+
+    def _comment(self, item: WriteItem) -> WriteResult:
+        p = item.payload
+        if not p.get("zd_ticket_id"):
+            message = "the escalation's engineering ticket is not created yet"
+            return WriteResult(target_id=item.target_id, ok=False, retriable=True, message=message)
+        return self.writes.comment(
+            int(p["zd_ticket_id"]),
+            p["body"],
+            public=p.get("public", False),
+            status=p.get("status"),
+            key=p["key"],
+            maybe_sent=item.maybe_sent,
+        )

@@ -1,0 +1,86 @@
+"""What the write-back planner reads: the newest snapshots a batch at a time, the records
+each write kind targets, and what pulsehub last wrote to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from model.tables import Account, ExternalIdentity, HealthSnapshot, WrittenState
+
+IN_BATCH = 900  # ids per IN (...) lookup, under every backend's bound-parameter limit
+# (target record id, account id, the record as last pulled)
+Found = Sequence[tuple[str, int | None, Mapping[str, Any] | None]]
+
+
+def newest_day(session: Session) -> dt.date | None:
+    return session.execute(select(func.max(HealthSnapshot.as_of))).scalar()
+
+
+def written(
+    session: Session, system: str, kind: str, targets: Iterable[str]
+) -> dict[str, dict[str, str | None]]:
+    """What pulsehub last wrote to each of `targets` (one chunk's, looked up in IN batches)."""
+    out: dict[str, dict[str, str | None]] = {}
+    ids = list(targets)
+    for start in range(0, len(ids), IN_BATCH):
+        rows = session.execute(
+            select(WrittenState.target_id, WrittenState.field, WrittenState.value).where(
+                WrittenState.system == system,
+                WrittenState.target_kind == kind,
+                WrittenState.target_id.in_(ids[start : start + IN_BATCH]),
+            )
+        )
+        for target, fld, value in rows:
+            out.setdefault(target, {})[fld] = value
+    return out
+
+
+def snapshot_batches(
+    session: Session, newest: dt.date, scope: Sequence[int] | None, chunk_size: int
+) -> Iterator[list[HealthSnapshot]]:
+    """The newest day's snapshots in account-id order, a batch at a time."""
+    base = select(HealthSnapshot).where(HealthSnapshot.as_of == newest)
+    order = HealthSnapshot.account_id
+    if scope is not None:
+        ids = sorted(set(scope))
+        for start in range(0, len(ids), IN_BATCH):
+            stmt = base.where(HealthSnapshot.account_id.in_(ids[start : start + IN_BATCH]))
+            if rows := list(session.execute(stmt.order_by(order)).scalars()):
+                yield rows
+        return
+    after: int | None = None
+    while True:
+        stmt = base if after is None else base.where(HealthSnapshot.account_id > after)
+        rows = list(session.execute(stmt.order_by(order).limit(chunk_size)).scalars())
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].account_id
+
+
+def account_targets(session: Session, lo: int, hi: int) -> Found:
+    """(crm record id, account id, the pulled record) of live crm-linked accounts."""
+    return session.execute(  # type: ignore[return-value]
+        select(Account.sf_id, Account.id, Account.attributes).where(
+            Account.id.between(lo, hi), Account.sf_id.is_not(None), Account.is_deleted.is_(False)
+        )
+    ).all()
+
+
+def organization_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+    """(organization id, account id, the pulled record) of linked helpdesk organizations."""
+    return session.execute(  # type: ignore[return-value]
+        select(
+            ExternalIdentity.external_id, ExternalIdentity.account_id, ExternalIdentity.attributes
+        ).where(
+            ExternalIdentity.source == source,
+            ExternalIdentity.status == "linked",
+            ExternalIdentity.is_deleted.is_(False),
+            ExternalIdentity.account_id.between(lo, hi),
+        )
+    ).all()
