@@ -86,6 +86,10 @@ class AccountFields:
     def use_store(self, store: FieldStore | None) -> None:
         """Keep describes in `store`; starts a push, which checks freshness again."""
         self.store = store
+        self.start_push()
+
+    def start_push(self) -> None:
+        """A new push settles the fields again: fresh still, or described anew."""
         self._settled = self._rechecked = False
 
     def get(self) -> DescribedFields | None:

@@ -92,6 +92,8 @@ class ZendeskOutboxWriter:
             else:
                 update = OrgUpdate(id=int(item.target_id), fields=self.fields.to_api(values))
                 sent.append((n, update))
+        if not sent:
+            return [results[n] for n in range(len(items))]
         maybe = {u.id for n, u in sent if items[n].maybe_sent}
         answers = self.writes.update_organizations([u for _, u in sent], maybe)
         results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})

@@ -17,6 +17,7 @@ from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.deadband import DeadBand
+from sync.field_cache import StoredFields
 from sync.jobs import (
     JobConfig,
     drain_job,
@@ -97,6 +98,7 @@ class Runtime:
                     budget_reserve=s.salesforce.budget_reserve,
                     describe_ttl=dt.timedelta(seconds=s.salesforce.describe_ttl_s),
                 )
+                out["salesforce"].use_field_store(StoredFields(self.factory))  # kept in the db
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector
             from connectors.zendesk_transport import WindowLimiter

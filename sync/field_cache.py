@@ -6,8 +6,6 @@ the last one, in `source_metadata`, for the next process to find.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,9 +38,3 @@ class StoredFields:
 def forget_described_fields(session: Session) -> None:
     """Drop the kept describe (e.g. the operator fixed the org's fields): the next write describes."""
     session.execute(delete(SourceMetadata).where(SourceMetadata.key == ACCOUNT_FIELDS_KEY))
-
-
-def attach_field_store(factory: sessionmaker[Session], salesforce: Any | None) -> None:
-    """Give the Salesforce connector (if any) the describe kept in this database."""
-    if salesforce is not None and hasattr(salesforce, "use_field_store"):
-        salesforce.use_field_store(StoredFields(factory))

@@ -18,7 +18,6 @@ from connectors.base import Connector, Writer
 from model.db import transaction
 from sync import outbox, push
 from sync.deadband import DeadBand
-from sync.field_cache import attach_field_store
 from sync.outbox import CreateRequest
 from sync.pipeline import STREAM_ORDER, RunReport, Steps, run_sync
 from sync.push import Route
@@ -76,7 +75,6 @@ def make_steps(
         )
 
     def push_all(factory: sessionmaker[Session]) -> dict[str, Any]:
-        attach_field_store(factory, connectors.get("salesforce"))
         return push.drain(factory, routes).as_dict()
 
     def alert(factory: sessionmaker[Session], run_id: int, message: str) -> None:
@@ -161,7 +159,6 @@ def drain_job(
     factory: sessionmaker[Session], connectors: dict[str, Any], config: JobConfig
 ) -> dict[str, Any]:
     routes = all_routes(connectors, config)
-    attach_field_store(factory, connectors.get("salesforce"))
     return push.drain(factory, routes).as_dict()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce_fields import DEFAULT_WRITABLE, SalesforceFieldMap, load_field_map
+from connectors.salesforce_fields import SalesforceFieldMap, load_field_map
 from tests.connectors.conftest import fake_salesforce
 from tests.connectors.fake_salesforce import FakeOrg, sf_ts
 
@@ -17,7 +17,8 @@ from tests.connectors.fake_salesforce import FakeOrg, sf_ts
 def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
     fields = load_field_map()
     assert fields.arr == "ARR__c" and fields.renewal_date == "Renewal_Date__c"
-    assert fields.writable_fields == DEFAULT_WRITABLE and fields.task_key_field is None
+    assert fields.write_fields() == SalesforceFieldMap().write_fields()
+    assert fields.task_key_field is None
 
 
 def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
@@ -26,6 +27,14 @@ def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_field_map(path)
     assert str(path) in str(err.value) and "writable_field" in str(err.value)
+
+
+def test_a_bad_write_field_rule_names_the_file_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "fields.yaml"
+    path.write_text("writable_fields:\n  health_score: {api: Health_Score__c, digits: two}\n")
+    with pytest.raises(ConfigError) as err:
+        load_field_map(path)
+    assert str(path) in str(err.value) and "writable_fields.health_score.digits" in str(err.value)
 
 
 def test_extra_fields_must_be_api_names() -> None:

@@ -37,6 +37,7 @@ def _drain(factory, org: FakeOrg) -> dict[str, Any]:
     """One `pulsehub outbox drain`: a new process, a new connector."""
     sf, _ = fake_salesforce(org.handler)
     connector = SalesforceConnector(sf, policy=NO_WAIT, bulk_threshold=None)
+    connector.use_field_store(StoredFields(factory))  # as the runtime wires it
     return drain_job(factory, {"salesforce": connector}, CONFIG)
 
 
