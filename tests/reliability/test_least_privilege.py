@@ -16,6 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from connectors.base import WriteItem
 from connectors.records import WriteResult
 from connectors.salesforce_records import AccountUpdate
 from connectors.zendesk import ZendeskConnector
@@ -26,6 +27,8 @@ from pulsehub import clients
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+from sync.outbox import enqueue_plan
+from sync.writeback import FieldChange, PlannedWrite, encode
 
 NOW = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 SF_ID = "001000000000001AAA"  # never reached: the refusal comes first
@@ -87,6 +90,24 @@ def test_zendesk_org_field_outside_allow_list(sb, connectors, fields) -> None:
     assert codes == ["FIELD_NOT_WRITABLE"]
 
 
+LOGICAL_OUTSIDE = [
+    {"arr": 1},
+    {"health_score": 50, "name": "Renamed Inc"},
+    {"Health_Score__c": 50},  # an API name is not a logical field
+    {"health_status": "green"},
+]
+
+
+@pytest.mark.parametrize("fields", LOGICAL_OUTSIDE)
+@pytest.mark.parametrize(("system", "kind"), [("salesforce", "sf_account_fields"),
+                                              ("zendesk", "zd_org_fields")])  # fmt: skip
+def test_writer_refuses_a_logical_field_outside_its_map(sb, connectors, system, kind, fields):
+    writer = connectors[system].writer
+    item = WriteItem(SF_ID if system == "salesforce" else "1", {"fields": fields}, False)
+    codes = _refused_without_request(sb, lambda: list(writer.push(kind, [item])))
+    assert codes == ["FIELD_NOT_WRITABLE"]
+
+
 TAGS_OUTSIDE = [["vip"], ["health_green", "churn_me"], ["Health_Green"], [""]]
 
 
@@ -113,10 +134,11 @@ def test_an_empty_tag_allow_list_allows_no_tag(sb) -> None:
 
 
 def test_sync_with_a_narrowed_allow_list_writes_no_other_field(tmp_path: Path) -> None:
-    """Outbox items that would write a field the YAML no longer allows are dead-lettered."""
+    """A field the YAML no longer maps is neither planned nor sent; a pending write of one (queued
+    before the YAML was narrowed) is dead-lettered."""
     shipped = Path(__file__).resolve().parents[2] / "connectors" / "salesforce_fields.yaml"
     config = yaml.safe_load(shipped.read_text())
-    config["writable_fields"] = ["Health_Score__c"]
+    config["writable_fields"] = {"health_score": config["writable_fields"]["health_score"]}
     fields_file = tmp_path / "fields.yaml"
     fields_file.write_text(yaml.safe_dump(config))
     db_url = f"sqlite:///{tmp_path / 'narrow.db'}"
@@ -126,6 +148,11 @@ def test_sync_with_a_narrowed_allow_list_writes_no_other_field(tmp_path: Path) -
         settings.salesforce.fields_file = fields_file
         rt = Runtime(settings)
         try:
+            stale = PlannedWrite("salesforce", "sf_account_fields", box.world.account_ids()[0],
+                                 None, [FieldChange("health_band", None, encode("Red"))])  # fmt: skip
+            with rt.factory() as session, session.begin():
+                enqueue_plan(session, [stale])
+            rt.drain()  # before the sync, whose plan would replace the stale write
             rt.sync(as_of=NOW.date())
             with rt.factory() as session:
                 items = session.scalars(
@@ -144,9 +171,9 @@ def test_sync_with_a_narrowed_allow_list_writes_no_other_field(tmp_path: Path) -
             for rec in r["body"].get("records", [])
             if rec.get("attributes", {}).get("type") == "Account"
         ]
-    assert any(f - {"Health_Score__c"} for _, _, f in outcomes), "no forbidden field was planned"
-    for status, error, fields in outcomes:
-        if fields - {"Health_Score__c"}:
-            assert status == "dead" and "not in writable_fields" in error, (status, error)
+    [(status, error, _)] = [o for o in outcomes if o[2] == {"health_band"}]
+    assert status == "dead" and "not in writable_fields" in error, (status, error)
+    planned = [fields for _, _, fields in outcomes if fields != {"health_band"}]
+    assert planned and all(fields == {"health_score"} for fields in planned)
     assert all(fields <= {"Health_Score__c"} for fields in sent)
     assert all(set(w["changes"]) <= {"Health_Score__c"} for w in account_writes)
