@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Sequence
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.confirm import same_value, send_confirmed
 from connectors.errors import ConnectorError, Fatal, Retriable
-from connectors.http import classify_code
+from connectors.http import classify_code, retrying
 from connectors.records import WriteResult
 from connectors.salesforce_describe import DEFAULT_TTL, FIELD_ERRORS, AccountFields
 from connectors.salesforce_records import AccountUpdate, TaskCreate
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 COLLECTION_LIMIT = 200
-LOCK_RETRY_ROUNDS = 3
 Pending = list[tuple[int, dict[str, Any]]]
 # reads back which of the records (by input index) already hold their values -> created id
 Confirm = Callable[[Pending], dict[int, str | None]]
@@ -184,25 +184,27 @@ class SalesforceWriter:
         confirm: Confirm | None = None,
         check_first: Collection[int] = (),
     ) -> None:
-        """Send `pending` in chunks of 200; re-send lock failures a few rounds, then give up.
+        """Send `pending` in chunks of 200; re-send lock failures under the shared retry
+        policy (connectors/http.py), then leave them retriable for the outbox.
 
         With `confirm`, a call left unanswered is not re-sent whole: the records are read
         back and only those not yet holding their values are sent again; records in
         `check_first` are read back before the first send.
         """
-        for round_no in range(LOCK_RETRY_ROUNDS + 1):
-            retry: Pending = []
-            for chunk in chunks(pending, COLLECTION_LIMIT):
-                self._send_chunk(
-                    path, method, chunk, results, retry, idempotent, confirm, check_first
-                )
-            check_first = ()  # a lock-error re-send follows an answer: nothing to read back
-            if not retry:
-                return
-            if round_no < LOCK_RETRY_ROUNDS:
-                logger.info("re-sending %s records after row-lock errors", len(retry))
-                self.connector.policy.sleep(self.connector.policy.initial_wait * 2**round_no)
-                pending = retry
+        todo, first = pending, check_first
+
+        def send_round() -> None:
+            nonlocal todo, first
+            locked: Pending = []
+            for chunk in chunks(todo, COLLECTION_LIMIT):
+                self._send_chunk(path, method, chunk, results, locked, idempotent, confirm, first)
+            first = ()  # a lock-error re-send follows an answer: nothing to read back
+            if locked:
+                todo = locked
+                raise Retriable(f"{len(locked)} records locked", code="UNABLE_TO_LOCK_ROW")
+
+        with contextlib.suppress(Retriable):  # the locked records keep their retriable results
+            retrying(self.connector.policy)(send_round)
 
     def _send_chunk(
         self,

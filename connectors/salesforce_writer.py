@@ -44,7 +44,6 @@ class SalesforceOutboxWriter:
 
     def push(self, kind: str, items: Sequence[WriteItem]) -> Sequence[WriteResult]:
         if kind == ACCOUNT_FIELDS:
-            self.writes.account_fields.start_push()  # the describe is checked once per batch
             return self._account_fields(items)
         if kind == TASKS:
             return self.writes.create_tasks([_task(i.payload) for i in items])
@@ -70,6 +69,7 @@ class SalesforceOutboxWriter:
                 )
         if not sent:
             return [results[n] for n in range(len(items))]
+        self.writes.account_fields.start_push()  # the describe is checked once per batch
         maybe = {items[n].target_id for n, _ in sent if items[n].maybe_sent}
         answers = self.writes.update_accounts([u for _, u in sent], maybe_sent=maybe)
         results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})
