@@ -14,6 +14,7 @@ from connectors.http import classify_code, retrying
 from connectors.records import WriteResult
 from connectors.salesforce_describe import DEFAULT_TTL, FIELD_ERRORS, AccountFields
 from connectors.salesforce_records import AccountUpdate, TaskCreate
+from connectors.salesforce_tasks import key_marker, quote, task_record
 
 if TYPE_CHECKING:
     from connectors.salesforce import SalesforceConnector
@@ -109,7 +110,7 @@ class SalesforceWriter:
             if task.key in existing:
                 results[i] = WriteResult.success(task.key, created_id=existing[task.key])
                 continue
-            record = _task_record(task)
+            record = task_record(task)
             if key_field:
                 record[key_field] = task.key
             pending.append((i, record))
@@ -131,8 +132,8 @@ class SalesforceWriter:
         """Key -> Task Id of tasks already created (their Description carries the key marker)."""
         found: dict[str, str] = {}
         for chunk in chunks(tasks, COLLECTION_LIMIT):
-            what_ids = ", ".join(sorted({_quote(t.what_id) for t in chunk}))
-            subjects = ", ".join(sorted({_quote(t.subject) for t in chunk}))
+            what_ids = ", ".join(sorted({quote(t.what_id) for t in chunk}))
+            subjects = ", ".join(sorted({quote(t.subject) for t in chunk}))
             soql = (
                 "SELECT Id, Description FROM Task "
                 f"WHERE WhatId IN ({what_ids}) AND Subject IN ({subjects})"
@@ -148,7 +149,7 @@ class SalesforceWriter:
     def _accounts_confirmed(self, records: Pending) -> dict[int, str | None]:
         """Records whose Account already holds every field value sent (one SOQL query)."""
         fields = sorted({f for _, r in records for f in r if f not in ("attributes", "id")})
-        ids = ", ".join(sorted({_quote(_target(r)) for _, r in records}))
+        ids = ", ".join(sorted({quote(_target(r)) for _, r in records}))
         rows = self.connector.query(
             f"SELECT Id, {', '.join(fields)} FROM Account WHERE Id IN ({ids})"
         )
@@ -168,7 +169,7 @@ class SalesforceWriter:
         """Tasks already upserted under their key -> their Id (one SOQL query)."""
         field = self.connector.fields.task_key_field
         assert field is not None  # only upserts by key field are confirmed
-        keys = ", ".join(sorted({_quote(str(r[field])) for _, r in records}))
+        keys = ", ".join(sorted({quote(str(r[field])) for _, r in records}))
         rows = self.connector.query(f"SELECT Id, {field} FROM Task WHERE {field} IN ({keys})")
         found = {str(row.get(field)): str(row["Id"]) for row in rows}
         return {i: found[r[field]] for i, r in records if r[field] in found}
@@ -273,29 +274,6 @@ class SalesforceWriter:
                 results[i] = WriteResult.failure(
                     _target(record), Retriable("no per-record result returned", code="NO_RESULT")
                 )
-
-
-def key_marker(key: str) -> str:
-    """The line in a Task's Description that identifies the outbox item that created it."""
-    return f"[pulsehub:{key}]"
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _task_record(task: TaskCreate) -> dict[str, Any]:
-    description = f"{task.description}\n\n{key_marker(task.key)}".strip()
-    return {
-        "attributes": {"type": "Task"},
-        "WhatId": task.what_id,
-        "OwnerId": task.owner_id,
-        "Subject": task.subject,
-        "Description": description,
-        "ActivityDate": task.due_date.isoformat() if task.due_date else None,
-        "Priority": task.priority,
-        "Status": "Not Started",
-    }
 
 
 def _target(record: dict[str, Any]) -> str:

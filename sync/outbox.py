@@ -16,8 +16,9 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from model.tables import Escalation, OutboxItem, WrittenState, utcnow
+from model.tables import OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
+from sync.created import link_created
 from sync.field_cache import forget_described_fields
 from sync.writeback import PlanChunk, PlannedWrite, encode
 from sync.writeback_rows import IN_BATCH
@@ -223,7 +224,7 @@ def record_successes(session: Session, done: Sequence[tuple[OutboxItem, dict[str
     written: list[dict[str, Any]] = []
     for item, result in done:
         if item.kind not in TARGET_KIND:
-            _link_created(session, item, result.get("created_id"))
+            link_created(session, item, result.get("created_id"))
             continue
         system, target_kind = TARGET_KIND[item.kind]
         assert item.target_id is not None
@@ -255,31 +256,6 @@ def _written_values(item: OutboxItem) -> dict[str, str | None]:
         values |= {f"tag:{t}": None for t in item.payload.get("remove", [])}
         return values
     return {f: encode(v) for f, v in item.payload.get("fields", {}).items()}
-
-
-def _link_created(session: Session, item: OutboxItem, created_id: str | None) -> None:
-    """Remember on the escalation which engineering ticket / owner task its push created."""
-    esc_id = (item.payload.get("_meta") or {}).get("escalation_id")
-    if esc_id is None or created_id is None:
-        return
-    from escalation.lifecycle import record_pushed
-
-    esc = session.get(Escalation, esc_id)
-    if esc is None:
-        return
-    if item.kind == "zd_ticket" and str(created_id).isdigit():
-        record_pushed(esc, zd_ticket_id=int(created_id))
-        # comments queued before the ticket existed can now name it
-        for pending in session.execute(
-            select(OutboxItem).where(
-                OutboxItem.kind == "zd_comment", OutboxItem.status == "pending"
-            )
-        ).scalars():
-            meta = pending.payload.get("_meta") or {}
-            if meta.get("escalation_id") == esc_id and not pending.payload.get("zd_ticket_id"):
-                pending.payload = {**pending.payload, "zd_ticket_id": int(created_id)}
-    elif item.kind == "sf_task":
-        record_pushed(esc, sf_task_id=str(created_id))
 
 
 def record_failure(

@@ -1,0 +1,33 @@
+"""What a pushed creation leaves behind: the escalation learns the ticket or task it created."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from model.tables import Escalation, OutboxItem
+
+
+def link_created(session: Session, item: OutboxItem, created_id: str | None) -> None:
+    """Remember on the escalation which engineering ticket / owner task its push created."""
+    esc_id = (item.payload.get("_meta") or {}).get("escalation_id")
+    if esc_id is None or created_id is None:
+        return
+    from escalation.lifecycle import record_pushed
+
+    esc = session.get(Escalation, esc_id)
+    if esc is None:
+        return
+    if item.kind == "zd_ticket" and str(created_id).isdigit():
+        record_pushed(esc, zd_ticket_id=int(created_id))
+        # comments queued before the ticket existed can now name it
+        for pending in session.execute(
+            select(OutboxItem).where(
+                OutboxItem.kind == "zd_comment", OutboxItem.status == "pending"
+            )
+        ).scalars():
+            meta = pending.payload.get("_meta") or {}
+            if meta.get("escalation_id") == esc_id and not pending.payload.get("zd_ticket_id"):
+                pending.payload = {**pending.payload, "zd_ticket_id": int(created_id)}
+    elif item.kind == "sf_task":
+        record_pushed(esc, sf_task_id=str(created_id))
