@@ -7,12 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.base import WriteItem, WriteKind
-from connectors.errors import Fatal
 from connectors.records import WriteResult
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate
 from connectors.salesforce_write import COLLECTION_LIMIT, SalesforceWriter
-from connectors.write_fields import FieldWriteKind, WriteFields
+from connectors.write_fields import FieldWriteKind, WriteFields, push_fields
 
 ACCOUNT_FIELDS = "sf_account_fields"
 TASKS = "sf_task"
@@ -51,29 +50,23 @@ class SalesforceOutboxWriter:
 
     def _account_fields(self, items: Sequence[WriteItem]) -> list[WriteResult]:
         """Logical fields -> API names; a field outside `writable_fields` is refused unsent."""
-        results: dict[int, WriteResult] = {}
-        sent: list[tuple[int, AccountUpdate]] = []
-        for n, item in enumerate(items):
-            values = item.payload["fields"]
-            if outside := self.fields.refused(values):
-                allowed = ", ".join(sorted(self.fields.fields))
-                error = Fatal(
-                    f"refused: {', '.join(outside)} not in writable_fields of the Salesforce "
-                    f"field map (allowed: {allowed})",
-                    code="FIELD_NOT_WRITABLE",
-                )
-                results[n] = WriteResult.failure(item.target_id, error)
-            else:
-                sent.append(
-                    (n, AccountUpdate(id=item.target_id, fields=self.fields.to_api(values)))
-                )
-        if not sent:
-            return [results[n] for n in range(len(items))]
-        self.writes.account_fields.start_push()  # the describe is checked once per batch
-        maybe = {items[n].target_id for n, _ in sent if items[n].maybe_sent}
-        answers = self.writes.update_accounts([u for _, u in sent], maybe_sent=maybe)
-        results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})
-        return [results[n] for n in range(len(items))]
+
+        def send(writes: list[tuple[WriteItem, dict[str, Any]]]) -> list[WriteResult]:
+            self.writes.account_fields.start_push()  # the describe is checked once per batch
+            maybe = {item.target_id for item, _ in writes if item.maybe_sent}
+            updates = [AccountUpdate(id=item.target_id, fields=api) for item, api in writes]
+            return self.writes.update_accounts(updates, maybe_sent=maybe)
+
+        allowed = ", ".join(sorted(self.fields.fields))
+        return push_fields(
+            self.fields,
+            items,
+            send,
+            lambda outside: (
+                f"refused: {', '.join(outside)} not in writable_fields of the "
+                f"Salesforce field map (allowed: {allowed})"
+            ),
+        )
 
 
 def _task(payload: Mapping[str, Any]) -> TaskCreate:

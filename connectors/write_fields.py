@@ -8,15 +8,16 @@ write allow-list: a logical field it does not map is never written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from connectors.base import WriteKind
-from connectors.errors import ConfigError
+from connectors.base import WriteItem, WriteKind
+from connectors.errors import ConfigError, Fatal
+from connectors.records import WriteResult
 
 
 class FieldRule(BaseModel):
@@ -105,3 +106,31 @@ class FieldWriteKind(WriteKind):
 
     entity: str = ""
     fields: WriteFields | None = None
+
+
+# sends (item, its fields by API name) pairs; a result per pair, in order
+SendFields = Callable[[list[tuple[WriteItem, dict[str, Any]]]], Sequence[WriteResult]]
+
+
+def push_fields(
+    fields: WriteFields,
+    items: Sequence[WriteItem],
+    send: SendFields,
+    refusal: Callable[[list[str]], str],
+) -> list[WriteResult]:
+    """Field writes by logical name (`payload["fields"]`), sent by API name; an item with a
+    field the map does not write is refused unsent (FIELD_NOT_WRITABLE, `refusal` says why).
+    Results in input order."""
+    results: dict[int, WriteResult] = {}
+    sendable: list[tuple[int, WriteItem, dict[str, Any]]] = []
+    for n, item in enumerate(items):
+        values = item.payload["fields"]
+        if outside := fields.refused(values):
+            error = Fatal(refusal(outside), code="FIELD_NOT_WRITABLE")
+            results[n] = WriteResult.failure(item.target_id, error)
+        else:
+            sendable.append((n, item, fields.to_api(values)))
+    if sendable:
+        answers = send([(item, api) for _, item, api in sendable])
+        results.update({n: r for (n, _, _), r in zip(sendable, answers, strict=True)})
+    return [results[n] for n in range(len(items))]

@@ -9,9 +9,14 @@ from typing import Any
 
 from connectors.base import WriteItem, WriteKind
 from connectors.config_files import read_yaml
-from connectors.errors import ConfigError, Fatal
+from connectors.errors import ConfigError
 from connectors.records import WriteResult
-from connectors.write_fields import FieldWriteKind, WriteFields, parse_write_fields
+from connectors.write_fields import (
+    FieldWriteKind,
+    WriteFields,
+    parse_write_fields,
+    push_fields,
+)
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from connectors.zendesk_tags import push_tags, split_tag_jobs
 from connectors.zendesk_write import UPDATE_MANY_LIMIT, ZendeskWriter
@@ -78,26 +83,21 @@ class ZendeskOutboxWriter:
 
     def _org_fields(self, items: Sequence[WriteItem]) -> list[WriteResult]:
         """Logical fields -> organization field keys; an unmapped field is refused unsent."""
-        results: dict[int, WriteResult] = {}
-        sent: list[tuple[int, OrgUpdate]] = []
-        for n, item in enumerate(items):
-            values = item.payload["fields"]
-            if outside := self.fields.refused(values):
-                error = Fatal(
-                    f"refused: organization fields {outside} are not in org_fields "
-                    f"({sorted(self.fields.fields)})",
-                    code="FIELD_NOT_WRITABLE",
-                )
-                results[n] = WriteResult.failure(item.target_id, error)
-            else:
-                update = OrgUpdate(id=int(item.target_id), fields=self.fields.to_api(values))
-                sent.append((n, update))
-        if not sent:
-            return [results[n] for n in range(len(items))]
-        maybe = {u.id for n, u in sent if items[n].maybe_sent}
-        answers = self.writes.update_organizations([u for _, u in sent], maybe)
-        results.update({n: r for (n, _), r in zip(sent, answers, strict=True)})
-        return [results[n] for n in range(len(items))]
+
+        def send(writes: list[tuple[WriteItem, dict[str, Any]]]) -> list[WriteResult]:
+            updates = [OrgUpdate(id=int(item.target_id), fields=api) for item, api in writes]
+            maybe = {u.id for u, (item, _) in zip(updates, writes, strict=True) if item.maybe_sent}
+            return self.writes.update_organizations(updates, maybe)
+
+        allowed = sorted(self.fields.fields)
+        return push_fields(
+            self.fields,
+            items,
+            send,
+            lambda outside: (
+                f"refused: organization fields {outside} are not in org_fields ({allowed})"
+            ),
+        )
 
     def _ticket(self, payload: Mapping[str, Any]) -> WriteResult:
         data = {k: v for k, v in payload.items() if k != "key"}

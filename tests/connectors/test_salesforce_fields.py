@@ -21,20 +21,23 @@ def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
     assert fields.task_key_field is None
 
 
-def test_bad_file_names_the_file_and_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("arr: ARR__c\nwritable_field: [Health_Score__c]\n", "writable_field"),
+        (
+            "writable_fields:\n  health_score: {api: Health_Score__c, digits: two}\n",
+            "writable_fields.health_score.digits",
+        ),
+        ("writable_fields:\n  health_score: {api: 'Health; DROP'}\n", "writable_fields"),
+    ],
+)
+def test_bad_file_names_the_file_and_the_key(tmp_path: Path, text: str, key: str) -> None:
     path = tmp_path / "fields.yaml"
-    path.write_text("arr: ARR__c\nwritable_field: [Health_Score__c]\n")
+    path.write_text(text)
     with pytest.raises(ConfigError) as err:
         load_field_map(path)
-    assert str(path) in str(err.value) and "writable_field" in str(err.value)
-
-
-def test_a_bad_write_field_rule_names_the_file_and_the_key(tmp_path: Path) -> None:
-    path = tmp_path / "fields.yaml"
-    path.write_text("writable_fields:\n  health_score: {api: Health_Score__c, digits: two}\n")
-    with pytest.raises(ConfigError) as err:
-        load_field_map(path)
-    assert str(path) in str(err.value) and "writable_fields.health_score.digits" in str(err.value)
+    assert str(path) in str(err.value) and key in str(err.value)
 
 
 def test_extra_fields_must_be_api_names() -> None:
