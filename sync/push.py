@@ -35,6 +35,7 @@ class WriteResultLike(Protocol):
     retriable: bool
     error_code: str | None
     message: str | None
+    created_id: str | None  # a creation's new record
 
 
 Pusher = Callable[[Sequence[OutboxItem]], Sequence[WriteResultLike]]
@@ -165,6 +166,6 @@ def _count(stats: DrainStats, status: str) -> None:
 
 def _result_dict(res: WriteResultLike) -> dict[str, Any]:
     out: dict[str, Any] = {"target_id": res.target_id}
-    if created := getattr(res, "created_id", None):
+    if created := res.created_id:
         out["created_id"] = created
     return out

@@ -22,6 +22,7 @@ class Result:
     retriable: bool = False
     error_code: str | None = None
     message: str | None = None
+    created_id: str | None = None
 
 
 def _world(factory, band: str = "red") -> int:
