@@ -16,7 +16,7 @@ import httpx
 
 from connectors.base import Kind, Stream, WriteItem, WriteKind, Writer
 from connectors.errors import ConnectorError, Retriable
-from connectors.http import RetryPolicy, call, raise_for, redact
+from connectors.http import RetryPolicy, call, classify, redact
 from connectors.records import Page, WriteResult
 
 NOTIFY, DIGEST_SLACK = "notify", "digest_slack"
@@ -73,7 +73,10 @@ class WebhookNotifier:
         def send() -> httpx.Response:
             self.calls += 1
             response = self.client.post(url, json=body)
-            raise_for(response)
+            if (error := classify(response)) is not None:  # in the receiver's own words
+                error.code = error.code or str(response.status_code)
+                error.message = response.text[:500] or error.message
+                raise error
             return response
 
         try:
