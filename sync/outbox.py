@@ -23,10 +23,8 @@ from sync.field_cache import forget_described_fields
 from sync.writeback import PlanChunk, PlannedWrite, encode
 from sync.writeback_rows import IN_BATCH
 
-FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")
-BACKOFF_BASE_S = 30
-BACKOFF_MAX_S = 3600
-MAX_ATTEMPTS = 8
+FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")  # planned, not created
+BACKOFF_BASE_S, BACKOFF_MAX_S, MAX_ATTEMPTS = 30, 3600, 8  # retry waits (s) and attempts
 SAMPLE_WRITES = 200  # writes a plan summary keeps for a dry run's listing
 
 
@@ -201,10 +199,11 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1)))
 
 
+# the entity a planned write kind targets: its written state is kept under (system, entity)
 TARGET_KIND = {
-    "sf_account_fields": ("salesforce", "account"),
-    "zd_org_fields": ("zendesk", "organization"),
-    "zd_ticket_tags": ("zendesk", "ticket"),
+    "sf_account_fields": "account",
+    "zd_org_fields": "organization",
+    "zd_ticket_tags": "ticket",
 }
 
 
@@ -226,7 +225,7 @@ def record_successes(session: Session, done: Sequence[tuple[OutboxItem, dict[str
         if item.kind not in TARGET_KIND:
             link_created(session, item, result.get("created_id"))
             continue
-        system, target_kind = TARGET_KIND[item.kind]
+        system, target_kind = item.system, TARGET_KIND[item.kind]
         assert item.target_id is not None
         written += [
             {
