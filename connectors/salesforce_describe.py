@@ -65,6 +65,31 @@ class FieldStore(Protocol):
     def save(self, described: DescribedFields) -> None: ...
 
 
+class MetadataStore(Protocol):
+    """A JSON value kept with its fetch time beyond the process (sync keeps one per key)."""
+
+    def load(self) -> tuple[dict[str, Any], dt.datetime] | None: ...
+
+    def save(self, value: dict[str, Any], fetched_at: dt.datetime) -> None: ...
+
+
+DESCRIBE_KEY = "salesforce.Account.describe"  # the source's name first: sync forgets by source
+
+
+class DescribeStore:
+    """A `FieldStore` over a `MetadataStore`: the describe as JSON."""
+
+    def __init__(self, metadata: MetadataStore) -> None:
+        self.metadata = metadata
+
+    def load(self) -> DescribedFields | None:
+        kept = self.metadata.load()
+        return DescribedFields.from_json(*kept) if kept is not None else None
+
+    def save(self, described: DescribedFields) -> None:
+        self.metadata.save(described.to_json(), described.fetched_at)
+
+
 class AccountFields:
     """The Account fields writes are checked against: stored, described, or None (unchecked)."""
 

@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.http import redact
+from connectors.salesforce_describe import DESCRIBE_KEY, DescribeStore
 from connectors.webhook import WebhookNotifier
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
 from sync.deadband import DeadBand
-from sync.field_cache import StoredFields
+from sync.field_cache import StoredMetadata
 from sync.jobs import (
     JobConfig,
     drain_job,
@@ -98,7 +99,8 @@ class Runtime:
                     budget_reserve=s.salesforce.budget_reserve,
                     describe_ttl=dt.timedelta(seconds=s.salesforce.describe_ttl_s),
                 )
-                out["salesforce"].use_field_store(StoredFields(self.factory))  # kept in the db
+                kept = StoredMetadata(self.factory, DESCRIBE_KEY)  # the describe, in the db
+                out["salesforce"].use_field_store(DescribeStore(kept))
         if "zendesk" not in out and s.zendesk.configured:
             from connectors.zendesk import ZendeskConnector
             from connectors.zendesk_transport import WindowLimiter

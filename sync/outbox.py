@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from model.tables import OutboxItem, WrittenState, utcnow
 from model.upsert import upsert_rows
 from sync.created import link_created
-from sync.field_cache import forget_described_fields
+from sync.field_cache import forget_metadata
 from sync.writeback import PlanChunk, PlannedWrite, encode
 from sync.writeback_rows import IN_BATCH
 
@@ -281,16 +281,17 @@ def record_failure(
 def retry_dead(session: Session, item_ids: Sequence[int]) -> int:
     """Operator action: put dead letters back in the queue.
 
-    Re-queued account field writes also drop the kept Account describe: a refusal for a field
-    the org lacked is retried because someone fixed the org, so check it again.
+    Re-queued field writes also drop the metadata their source keeps (the field describe): a
+    refusal for a field the system lacked is retried because someone fixed it, so check again.
     """
-    kinds = session.execute(
-        select(OutboxItem.kind).where(
-            OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead"
+    systems = session.execute(
+        select(OutboxItem.system).where(
+            OutboxItem.id.in_(list(item_ids)),
+            OutboxItem.status == "dead",
+            OutboxItem.kind.in_(FIELD_KINDS),
         )
     ).scalars()
-    if "sf_account_fields" in set(kinds):
-        forget_described_fields(session)
+    forget_metadata(session, systems)
     res = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead")
