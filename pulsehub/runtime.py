@@ -126,11 +126,15 @@ class Runtime:
         from pulsehub.sources import build_configured, configured_sources
 
         s = self.settings
-        built_in = {"salesforce": s.salesforce, "zendesk": s.zendesk, "usage": s.usage}
+        built_in = {
+            "salesforce": s.salesforce.configured,
+            "zendesk": s.zendesk.configured,
+            "usage": s.usage.configured,
+        }
         taken = {
             name: f"PULSEHUB_{name.upper()}__*"
-            for name, system in built_in.items()
-            if system.configured and name not in self.overrides
+            for name, configured in built_in.items()
+            if configured and name not in self.overrides
         }
         configured = configured_sources(s)
         return build_configured(
