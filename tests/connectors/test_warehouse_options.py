@@ -90,11 +90,14 @@ def test_a_missing_dialect_package_names_the_package_to_install() -> None:
     assert "secret-pw" not in str(exc.value)
 
 
-def test_an_unreachable_warehouse_is_retried_then_raised_as_retriable() -> None:
-    url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2"
+def test_an_unreachable_warehouse_is_retried_then_raised_without_its_password(caplog) -> None:
+    url = "postgresql+psycopg://reader:canary-wh-pw-31@127.0.0.1:9/none?connect_timeout=2"
     built = build_source(SourceConfig("usage", "warehouse", _with(url=url)))
     assert isinstance(built, WarehouseConnector)
     built.policy = NO_WAIT
-    with pytest.raises(Retriable):
+    with caplog.at_level("DEBUG"), pytest.raises(Retriable) as exc:
         list(built.pull("workspaces", None))
     assert built.calls == NO_WAIT.max_attempts
+    assert "127.0.0.1" in str(exc.value) and caplog.records  # the retries were logged
+    for text in (str(exc.value), repr(built.engine), caplog.text):
+        assert "canary-wh-pw-31" not in text
