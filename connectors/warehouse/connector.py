@@ -226,12 +226,14 @@ class WarehouseConnector:
 
         def open_result() -> tuple[Connection, CursorResult[Any]]:
             self.calls += 1
-            conn = self.engine.connect()
+            conn: Connection | None = None
             try:
+                conn = self.engine.connect()
                 streamed = conn.execution_options(stream_results=True, yield_per=size)
                 return conn, streamed.execute(stmt)
             except SQLAlchemyError as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 raise classify_db_error(exc) from exc
 
         conn, result = call(open_result, self.policy)

@@ -98,6 +98,13 @@ def test_an_unreachable_warehouse_is_retried_then_raised_without_its_password(ca
     with caplog.at_level("DEBUG"), pytest.raises(Retriable) as exc:
         list(built.pull("workspaces", None))
     assert built.calls == NO_WAIT.max_attempts
+    events = _with(daily_usage=None, events={"table": "raw_events"}, url=url)
+    streamed = build_source(SourceConfig("usage", "warehouse", events))
+    assert isinstance(streamed, WarehouseConnector)
+    streamed.policy = NO_WAIT
+    with pytest.raises(Retriable):  # the events' one streamed query: opening it is retried too
+        list(streamed.pull("daily_usage", None))
+    assert streamed.calls == NO_WAIT.max_attempts
     assert "127.0.0.1" in str(exc.value) and caplog.records  # the retries were logged
     for text in (str(exc.value), repr(built.engine), caplog.text):
         assert "canary-wh-pw-31" not in text
