@@ -48,9 +48,7 @@ def _weeks(rt: Runtime) -> int:
         return s.execute(select(func.count(func.distinct(HealthSnapshot.as_of)))).scalar_one()
 
 
-def test_distributed_first_run_backfills_and_ends_like_the_single_process_run(
-    sb, tmp_path
-) -> None:
+def test_distributed_first_run_backfills_and_ends_like_the_single_process_run(sb, tmp_path) -> None:
     rt = _runtime(sb, f"sqlite:///{tmp_path / 'distributed.db'}")
     try:
         stats = _distributed(rt)
