@@ -166,7 +166,11 @@ def decide_dry_run(
     transaction (sync/pipeline.py `decide_rolled_back`); record what it came to; close the run."""
     report = RunReport(run_id=run_id, dry_run=True, errors=_errors(factory, run_id))
     clock = StepClock()
-    decide_rolled_back(factory, config, report, as_of, stage=lambda name, *_: clock.start(name))
+
+    def stage(name: str, count: int = 0) -> None:
+        clock.start(name)
+
+    decide_rolled_back(factory, config, report, as_of, stage=stage)
     clock.stop()
     part = {
         "identity": report.identity,

@@ -14,6 +14,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,7 +47,13 @@ from sync.stages import (
     score,
 )
 
-Stage = Callable[..., None]  # enters a named stage: (name, count=0)
+
+class Stage(Protocol):
+    """Enters a named stage (`count`: how many items it starts with, where known)."""
+
+    def __call__(self, name: str, count: int = 0) -> None: ...
+
+
 OpenSession = Callable[[], AbstractContextManager[Session]]
 
 
