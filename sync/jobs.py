@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector
-from scoring.risk_store import refit_if_due
 from sync.digest import digest_job, digest_routes
 from sync.pipeline import run_sync
 from sync.pull import OnProgress
@@ -66,6 +65,8 @@ def drain_job(
 
 def refit_risk(factory: sessionmaker[Session], config: JobConfig) -> int | None:
     """Fit and store a new renewal-risk version when the history holds enough new outcomes."""
+    from scoring.risk_store import refit_if_due  # loads scikit-learn: see sync/stages.py
+
     with factory() as session, session.begin():
         version = refit_if_due(session, config.scorecard.risk.horizon_days)
     if version is not None:

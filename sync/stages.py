@@ -1,6 +1,10 @@
 """The stages after the pull, as plain functions the single-process run (sync/pipeline.py)
 and the distributed run (sync/distributed.py) both call: backfill, score, escalate, plan,
-push, and the failed-run alert. Each takes what it needs; none commits on its own."""
+push, and the failed-run alert. Each takes what it needs; none commits on its own.
+
+`scoring.service` and `scoring.risk_store` are imported where they are used: they load
+scikit-learn (about 2.5 s), which the CLI, the web app and the outbox drain never need.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.base import Connector
 from model.db import transaction
 from model.tables import HealthSnapshot
-from scoring.risk_store import refit_if_due
-from scoring.service import backfill_snapshots, score_accounts, score_all
 from sync import outbox, push
 from sync.deadband import DeadBand
 from sync.escalate import run_escalations
@@ -47,6 +49,9 @@ def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> N
     """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
     sharp drops, the audit and escalation lead times work from the first day; and fit renewal
     risk on it when it holds enough outcomes, so today's scores use the fitted model."""
+    from scoring.risk_store import refit_if_due
+    from scoring.service import backfill_snapshots
+
     if config.backfill_weeks <= 0:
         return
     if session.execute(select(exists().where(HealthSnapshot.as_of < as_of))).scalar():
@@ -64,6 +69,8 @@ def score(
 ) -> dict[str, int]:
     """Score the whole book (in batches, holding no rows in memory) or the accounts in
     `scope`; returns accounts per band."""
+    from scoring.service import score_accounts, score_all
+
     if scope is None:
         return score_all(session, as_of, config.scorecard)
     snaps = score_accounts(session, as_of, config.scorecard, scope)
