@@ -15,6 +15,7 @@ Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7]
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import os
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,8 +188,10 @@ class _CountingMetrics:
     def __init__(self, inner: Any) -> None:
         self.inner, self.metrics = inner, 0
 
-    def pull(self, stream: str, cursor: str | None, **kwargs: Any) -> Any:
-        for page in self.inner.pull(stream, cursor, **kwargs):
+    def pull(
+        self, stream: str, state: str | None, *, start: dt.datetime | None = None
+    ) -> Iterator[Any]:
+        for page in self.inner.pull(stream, state, start=start):
             self.metrics += sum(getattr(r, "metric", None) is not None for r in page.records)
             yield page
 
@@ -196,22 +200,21 @@ class _CountingMetrics:
 
 
 def run_pulsehub(system: str, base: str, work: Path) -> Result:
-    """pulsehub's connector for `system`, every stream through sync.pipeline.pull_stream."""
+    """pulsehub's connector for `system`, every stream through sync.pull.pull_stream."""
     from bench.connectors import build_connectors
     from model.db import make_engine, make_session_factory, upgrade
-    from sync.pipeline import STREAM_ORDER, pull_stream
+    from sync.pull import pull_stream
 
     db_url = f"sqlite:///{work / f'pulsehub-{system}.db'}"
     upgrade(db_url)
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
-    streams = [name for source, name in STREAM_ORDER if source == system]  # as `pulsehub sync`
     result = Result("pulsehub", system)
     mark = _last_seq(base)
     started = time.perf_counter()
     connector = _CountingMetrics(build_connectors(base, [system])[system])
-    for stream in streams:
-        stored, rejected = pull_stream(factory, connector, system, stream)
+    for stream in connector.streams:  # the streams `pulsehub sync` reads, in order
+        stored, rejected = pull_stream(factory, connector, stream)
         result.records[stream] = stored + rejected
     if connector.metrics:  # ticket metrics ride along with the ticket export
         result.records["ticket_metrics"] = connector.metrics
