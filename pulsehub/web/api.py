@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.accounts import load_account
-from pulsehub.web.queries.overview import load_overview
 from pulsehub.web.rendering import session_scope
+from reporting.accounts import load_account
+from reporting.overview import load_overview
 
 router = APIRouter(prefix="/api")
 DB = Annotated[Session, Depends(session_scope)]

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.book import RENEWAL_WINDOW_DAYS, load_book, owners
 from pulsehub.web.rendering import render, session_scope
+from reporting.book import RENEWAL_WINDOW_DAYS, load_book, owners
 from reporting.digest import build_digests, render_text
 from sync.digest import week_ending
 

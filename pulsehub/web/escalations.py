@@ -20,8 +20,8 @@ from escalation.triage import snooze
 from model.db import transaction
 from model.tables import Escalation, utcnow
 from pulsehub.web.auth import Principal, authenticator, require_operator, require_user
-from pulsehub.web.queries.escalations import STATES, InboxFilter, load_inbox
 from pulsehub.web.rendering import render, session_scope
+from reporting.escalations import STATES, InboxFilter, load_inbox
 from sync.escalate import resolve_by_hand
 
 log = logging.getLogger(__name__)

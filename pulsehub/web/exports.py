@@ -12,8 +12,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.accounts import list_accounts
 from pulsehub.web.rendering import session_scope
+from reporting.accounts import list_accounts
 
 router = APIRouter()
 DB = Annotated[Session, Depends(session_scope)]

@@ -29,9 +29,9 @@ from model.tables import (
     UsageDaily,
 )
 from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.common import OPEN_ESCALATION_STATES
-from pulsehub.web.queries.operations import REVIEW_STATES, api_usage, recent_runs
 from pulsehub.web.rendering import session_scope
+from reporting.common import OPEN_ESCALATION_STATES
+from reporting.operations import REVIEW_STATES, api_usage, recent_runs
 
 router = APIRouter()
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4

@@ -18,8 +18,8 @@ from model.db import transaction
 from model.identity import decide
 from model.tables import Account, ScoreOverride, utcnow
 from pulsehub.web.auth import Principal, authenticator, require_operator, require_user
-from pulsehub.web.queries import operations as ops
 from pulsehub.web.rendering import render, session_scope
+from reporting import operations as ops
 from sync.outbox import retry_dead
 from sync.runs import seen_state
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalation.triage import is_snoozed, snoozed_until
 from model.tables import Account, Escalation, utcnow
-from pulsehub.web.queries.common import OPEN_ESCALATION_STATES
+from reporting.common import OPEN_ESCALATION_STATES
 
 PAGE_SIZE = 100
 STATES = ("active", "open", "acknowledged", "resolved", "all")

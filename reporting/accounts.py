@@ -21,7 +21,7 @@ from model.tables import (
     WrittenState,
     utcnow,
 )
-from pulsehub.web.queries.common import as_of_day, latest_snapshots
+from reporting.common import as_of_day, latest_snapshots
 
 PAGE_SIZE = 100
 HISTORY_DAYS = 180
