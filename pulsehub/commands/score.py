@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from model.tables import HealthSnapshot, ScoreOverride, utcnow
+from model.tables import ScoreOverride, utcnow
 from pulsehub.commands.db import command_session
 from pulsehub.failures import fail
+from reporting.accounts import latest_snapshot
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
@@ -158,7 +158,7 @@ def _table_report(
             return {"source": str(csv), "rows": len(table.labels), **fitted}
         return audit_table(table, table_map, card, bootstrap_rounds=bootstrap)
     except TableError as exc:
-        fail(str(exc))
+        fail(exc)
 
 
 @app.command()
@@ -246,10 +246,7 @@ def revoke(override_id: int) -> None:
 def explain(account_id: int) -> None:
     """The latest snapshot of an account: score, band, reasons, contradictions, renewal risk."""
     with command_session() as session:
-        snap = session.scalars(
-            select(HealthSnapshot).where(HealthSnapshot.account_id == account_id)
-            .order_by(HealthSnapshot.as_of.desc()).limit(1)
-        ).first()  # fmt: skip
+        snap = latest_snapshot(session, account_id)
         if snap is None:
             console.print(f"no snapshot for account {account_id}")
             raise typer.Exit(1)
