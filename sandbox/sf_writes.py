@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import id18
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_records import (
@@ -28,6 +28,9 @@ V = r"/services/data/v(?P<v>\d+\.\d)"
 MAX_RECORDS = 200
 # (operation, sObject, record id, converted values, submitted record, errors)
 Planned = tuple[str, str | None, str | None, dict[str, Any], dict[str, Any], list[dict[str, Any]]]
+
+
+ROUTES = RouteTable()
 
 
 def _body(req: Request) -> Any:
@@ -93,6 +96,7 @@ def _finish(
     return results
 
 
+@ROUTES.add("PATCH", rf"{V}/composite/sobjects/?")
 def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
     all_or_none, records = _collection(req)
     state.faults.begin_write()
@@ -118,6 +122,7 @@ def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
         return json_response(200, _finish(state, all_or_none, planned))
 
 
+@ROUTES.add("POST", rf"{V}/composite/sobjects/?")
 def collection_create(state: State, req: Request, m: re.Match[str]) -> Response:
     all_or_none, records = _collection(req)
     state.faults.begin_write()
@@ -167,6 +172,7 @@ def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]
     ]
 
 
+@ROUTES.add("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?")
 def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     if obj is None:
@@ -213,6 +219,7 @@ def _single_errors(errors: list[dict[str, Any]]) -> Response:
     )
 
 
+@ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
 def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     if obj is None:
@@ -229,6 +236,7 @@ def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
     return Response(204)
 
 
+@ROUTES.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?")
 def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     if obj is None:
@@ -242,6 +250,7 @@ def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(201, {"id": rid, "success": True, "errors": []})
 
 
+@ROUTES.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
 def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     with state.world.lock:
@@ -250,6 +259,7 @@ def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
     return Response(204)
 
 
+@ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?")
 def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     if obj is None:
@@ -275,14 +285,3 @@ def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
             return _single_errors(errors)
         rid = apply_create(state, obj, values, body)
     return json_response(201, {"id": rid, "success": True, "errors": [], "created": True})
-
-
-ROUTES: list[Route] = [
-    ("PATCH", rf"{V}/composite/sobjects/?", collection_update),
-    ("POST", rf"{V}/composite/sobjects/?", collection_create),
-    ("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?", collection_upsert),
-    ("POST", rf"{V}/sobjects/(?P<obj>\w+)/?", create_one),
-    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", update_one),
-    ("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", delete_one),
-    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?", upsert_one),
-]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import parse_datetime, to_epoch
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -25,6 +25,9 @@ from sandbox.tickets import DELETED
 from sandbox.zd_shapes import metric, ticket, with_times
 
 PAGE = 1000
+
+
+ROUTES = RouteTable()
 
 
 class Keys(Protocol):
@@ -113,6 +116,7 @@ def _cursor_page(
     )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/tickets/cursor\.json")
 def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     exclude = req.query.get("exclude_deleted") == "true"
@@ -141,6 +145,7 @@ def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[s
     return sorted((stamp(u), uid) for uid, u in users.items()), users
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/users/cursor\.json")
 def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
@@ -191,6 +196,7 @@ def time_page(
     )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/tickets\.json")
 def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys = state.world.tickets.order()
@@ -204,6 +210,7 @@ def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/organizations\.json")
 def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         orgs = state.world.orgs
@@ -218,6 +225,7 @@ def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/users\.json")
 def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
@@ -231,19 +239,10 @@ def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json")
 def sample(state: State, req: Request, m: re.Match[str]) -> Response:
     """Incremental Sample Export: the time-based export capped at 50 items."""
     query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
     capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
     handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
     return handler[m.group("kind")](state, capped, m)
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json", sample),
-    ("GET", r"/api/v2/incremental/tickets/cursor\.json", tickets_cursor),
-    ("GET", r"/api/v2/incremental/users/cursor\.json", users_cursor),
-    ("GET", r"/api/v2/incremental/tickets\.json", tickets_time),
-    ("GET", r"/api/v2/incremental/organizations\.json", orgs_time),
-    ("GET", r"/api/v2/incremental/users\.json", users_time),
-]

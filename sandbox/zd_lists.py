@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -25,6 +25,9 @@ ORG_FIELD_TYPES = {
     "renewal_risk": "decimal",
     "renewal_risk_level": "text",
 }
+
+
+ROUTES = RouteTable()
 
 
 def not_found() -> BadRequest:
@@ -84,6 +87,7 @@ def paginate(
     )
 
 
+@ROUTES.add("GET", r"/api/v2/organizations\.json")
 def organizations(state: State, req: Request, m: re.Match[str]) -> Response:
     orgs = state.world.orgs
     keys = sorted(orgs)
@@ -92,6 +96,7 @@ def organizations(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
+@ROUTES.add("GET", r"/api/v2/users\.json")
 def users(state: State, req: Request, m: re.Match[str]) -> Response:
     us = state.world.zd_users
     role = req.query.get("role")
@@ -99,11 +104,13 @@ def users(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(req, "users", keys, lambda k: with_times(us[k], req.base_url, "users"))
 
 
+@ROUTES.add("GET", r"/api/v2/groups\.json")
 def groups(state: State, req: Request, m: re.Match[str]) -> Response:
     gs = {g["id"]: g for g in state.world.groups}
     return paginate(req, "groups", sorted(gs), lambda k: with_times(gs[k], req.base_url, "groups"))
 
 
+@ROUTES.add("GET", r"/api/v2/tickets\.json")
 def tickets(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     ext = req.query.get("external_id")
@@ -115,12 +122,14 @@ def tickets(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(req, "tickets", keys, lambda p: ticket(state.world, p, req.base_url))
 
 
+@ROUTES.add("GET", r"/api/v2/ticket_metrics\.json")
 def ticket_metrics(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     keys = [p for p in range(len(t)) if t.status[p] != DELETED]
     return paginate(req, "ticket_metrics", keys, lambda p: metric(state.world, p, req.base_url))
 
 
+@ROUTES.add("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json")
 def show(state: State, req: Request, m: re.Match[str]) -> Response:
     kind, rid = m.group("kind"), int(m.group("id"))
     w = state.world
@@ -137,6 +146,8 @@ def show(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {kind[:-1]: with_times(store[rid], req.base_url, kind)})
 
 
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json")
+@ROUTES.add("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json")
 def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
     rid = int(m.group("id"))
     pos = state.world.tickets.position(rid - METRIC_BASE if rid > METRIC_BASE else rid)
@@ -145,6 +156,7 @@ def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"ticket_metric": metric(state.world, pos, req.base_url)})
 
 
+@ROUTES.add("GET", r"/api/v2/organization_fields\.json")
 def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     when = zd_datetime(state.world.clock.epoch() - 400 * 86400)
     defs = [
@@ -185,6 +197,7 @@ def _view_job(state: State, jid: str) -> dict[str, Any] | None:
     return public
 
 
+@ROUTES.add("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json")
 def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
     job = _view_job(state, m.group("id"))
     if job is None:
@@ -192,6 +205,7 @@ def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"job_status": job})
 
 
+@ROUTES.add("GET", r"/api/v2/job_statuses/show_many\.json")
 def job_statuses_many(state: State, req: Request, m: re.Match[str]) -> Response:
     """`show_many?ids=a,b`: the listed jobs still kept, in the order asked; unknown ids left out.
 
@@ -220,6 +234,7 @@ UNMODELLED = {
 }
 
 
+@ROUTES.add("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json")
 def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
     key = UNMODELLED[m.group("kind")]
     meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
@@ -227,19 +242,3 @@ def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
         200,
         {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
     )
-
-
-ROUTES: list[Route] = [
-    ("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json", empty_list),
-    ("GET", r"/api/v2/organizations\.json", organizations),
-    ("GET", r"/api/v2/users\.json", users),
-    ("GET", r"/api/v2/groups\.json", groups),
-    ("GET", r"/api/v2/tickets\.json", tickets),
-    ("GET", r"/api/v2/ticket_metrics\.json", ticket_metrics),
-    ("GET", r"/api/v2/organization_fields\.json", org_fields),
-    ("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json", show),
-    ("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json", show_metric),
-    ("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json", show_metric),
-    ("GET", r"/api/v2/job_statuses/show_many\.json", job_statuses_many),
-    ("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json", job_status),
-]

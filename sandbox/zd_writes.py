@@ -17,7 +17,7 @@ import re
 import secrets
 from typing import Any
 
-from sandbox.app import BadRequest, Route, dumps
+from sandbox.app import BadRequest, RouteTable, dumps
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
@@ -28,6 +28,9 @@ from sandbox.zd_shapes import ticket
 
 MAX_BATCH = 100
 IDEMPOTENCY_TTL = 2 * 3600
+
+
+ROUTES = RouteTable()
 
 
 def read_json(req: Request) -> dict[str, Any]:
@@ -58,6 +61,9 @@ def _tags(body: dict[str, Any]) -> list[str]:
     return [str(t).strip().lower().replace(" ", "_") for t in tags]
 
 
+@ROUTES.add("DELETE", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
+@ROUTES.add("POST", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
+@ROUTES.add("PUT", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
 def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
@@ -162,6 +168,7 @@ def batch_items(req: Request, body: dict[str, Any], plural: str) -> list[dict[st
     return items
 
 
+@ROUTES.add("PUT", r"/api/v2/tickets/update_many\.json")
 def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
     items = batch_items(req, read_json(req), "tickets")
     results = []
@@ -186,6 +193,7 @@ def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Respons
     return queue_job(state, req, results, "ThirdPartyTicketUpdate")
 
 
+@ROUTES.add("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json")
 def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
@@ -196,6 +204,7 @@ def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("POST", r"/api/v2/tickets\.json")
 def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
     key = req.header("idempotency-key")
     digest = hashlib.sha256(req.body).hexdigest()
@@ -275,13 +284,3 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
         state.idempotency[key] = (digest, 201, body, state.world.clock.epoch())
         headers["x-idempotency-lookup"] = "miss"
     return Response(201, body, headers)
-
-
-ROUTES: list[Route] = [
-    ("PUT", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("POST", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("DELETE", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("PUT", r"/api/v2/tickets/update_many\.json", tickets_update_many),
-    ("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json", ticket_update),
-    ("POST", r"/api/v2/tickets\.json", ticket_create),
-]
