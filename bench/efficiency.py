@@ -34,13 +34,22 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import PAGE, ROOT, _db_counts, _env, _free_port, _get, _post, _sync
+from bench.pipeline import (
+    PAGE,
+    ROOT,
+    _db_counts,
+    _env,
+    _free_port,
+    _get,
+    _post,
+    _sync,
+    sandbox_started,
+)
 from bench.request_log import Classifier, pages, planned_since, write_minimum
 
 STREAMS = (
@@ -104,13 +113,7 @@ class Run:
             cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(2400):
-            try:
-                _get(f"{self.base}/_sandbox/counts")
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
+        if not sandbox_started(self.base, 2400):
             sys.exit("sandbox did not start")
         subprocess.run(
             [sys.executable, "-m", "pulsehub.cli", "db", "upgrade"],

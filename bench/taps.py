@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import _free_port, _get, _post
+from bench.pipeline import _free_port, _get, _post, sandbox_started
 from bench.tap_results import SALESFORCE_STREAMS, Result, per_stream, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,12 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     pairs = []
     try:
-        for _ in range(600):
-            try:
-                _get(f"{base}/_sandbox/counts")
-                break
-            except OSError:
-                time.sleep(0.25)
+        sandbox_started(base, 600)  # a sandbox that never answers fails the first pull
         _post(f"{base}/_sandbox/advance?seconds=61")  # past the exports' one-minute lag
         with tempfile.TemporaryDirectory() as tmp:
             for system in args.systems.split(","):

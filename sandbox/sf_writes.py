@@ -174,9 +174,7 @@ def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]
 
 @ROUTES.add("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?")
 def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     all_or_none, records = _collection(req)
     state.faults.begin_write()
     planned: list[Planned] = []
@@ -209,6 +207,18 @@ def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
         return json_response(200, _finish(state, all_or_none, planned, created=True))
 
 
+def _not_found() -> BadRequest:
+    return BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _object_of(m: re.Match[str]) -> str:
+    """The sObject a URL names, in its canonical spelling; 404 for one the sandbox lacks."""
+    obj = canonical_object(m.group("obj"))
+    if obj is None:
+        raise _not_found()
+    return obj
+
+
 def _single_errors(errors: list[dict[str, Any]]) -> Response:
     return json_response(
         400,
@@ -221,16 +231,14 @@ def _single_errors(errors: list[dict[str, Any]]) -> Response:
 
 @ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
 def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     body = _body(req) or {}
     state.faults.begin_write()
     with state.world.lock:
         values, errors = check_update(state, obj, id18(m.group("id")), body)
         if errors:
             if errors[0]["statusCode"] in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
-                raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+                raise _not_found()
             return _single_errors(errors)
         apply_update(state, obj, id18(m.group("id")), values, body)
     return Response(204)
@@ -238,9 +246,7 @@ def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
 
 @ROUTES.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?")
 def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     body = _body(req) or {}
     with state.world.lock:
         values, errors = check_create(state, obj, body)
@@ -255,15 +261,13 @@ def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     with state.world.lock:
         if obj is None or not delete(state, obj, id18(m.group("id"))):
-            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+            raise _not_found()
     return Response(204)
 
 
 @ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?")
 def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     body = _body(req) or {}
     with state.world.lock:
         found = _match_external(state, obj, m.group("field"), m.group("value"))
@@ -278,7 +282,7 @@ def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
             apply_update(state, obj, found[0], values, body)
             return Response(204)
         if req.query.get("updateOnly") == "true":
-            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+            raise _not_found()
         field = BY_NAME[obj][m.group("field").lower()].name
         values, errors = check_create(state, obj, {**body, field: m.group("value")})
         if errors:

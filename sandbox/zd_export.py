@@ -196,6 +196,15 @@ def time_page(
     )
 
 
+def _rows_page(
+    state: State, req: Request, kind: str, keys: Keys, rows: dict[int, dict[str, Any]]
+) -> Response:
+    """A time-based export page of plain rows (organizations, users) with their timestamps."""
+    return time_page(
+        state, req, kind, kind, keys, lambda i: with_times(rows[i], req.base_url, kind)
+    )
+
+
 @ROUTES.add("GET", r"/api/v2/incremental/tickets\.json")
 def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
@@ -215,28 +224,14 @@ def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         orgs = state.world.orgs
         keys = sorted((stamp(o), oid) for oid, o in orgs.items())
-        return time_page(
-            state,
-            req,
-            "organizations",
-            "organizations",
-            keys,
-            lambda oid: with_times(orgs[oid], req.base_url, "organizations"),
-        )
+        return _rows_page(state, req, "organizations", keys, orgs)
 
 
 @ROUTES.add("GET", r"/api/v2/incremental/users\.json")
 def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
-        return time_page(
-            state,
-            req,
-            "users",
-            "users",
-            keys,
-            lambda uid: with_times(users[uid], req.base_url, "users"),
-        )
+        return _rows_page(state, req, "users", keys, users)
 
 
 @ROUTES.add("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json")

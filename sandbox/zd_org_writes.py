@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, RouteTable
+from sandbox.app import RouteTable
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.world import ORG_FIELD_KEYS
 from sandbox.zd_lists import ORG_FIELD_TYPES, not_found
 from sandbox.zd_shapes import with_times
-from sandbox.zd_writes import batch_items, invalid, queue_job, read_json
+from sandbox.zd_writes import batch_items, invalid, queue_job, read_json, update_each
 
 ROUTES = RouteTable()
 
@@ -57,25 +57,14 @@ def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
 @ROUTES.add("PUT", r"/api/v2/organizations/update_many\.json")
 def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
     items = batch_items(req, read_json(req), "organizations")
-    results = []
+
+    def apply(item: dict[str, Any]) -> int:
+        org = state.world.orgs.get(int(item.get("id") or 0))
+        if org is None:
+            raise not_found()
+        _org_changes(state, org, item)
+        return int(org["id"])
+
     with state.world.lock:
-        for index, item in enumerate(items):
-            org = state.world.orgs.get(int(item.get("id") or 0))
-            try:
-                if org is None:
-                    raise not_found()
-                _org_changes(state, org, item)
-                results.append(
-                    {"id": org["id"], "action": "update", "status": "Updated", "success": True}
-                )
-            except BadRequest as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "id": item.get("id"),
-                        "error": exc.code,
-                        "details": exc.message,
-                        "success": False,
-                    }
-                )
+        results = update_each(items, apply)
     return queue_job(state, req, results, "ThirdPartyOrganizationUpdate")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.app import BadRequest, RouteTable, dumps
@@ -168,28 +169,32 @@ def batch_items(req: Request, body: dict[str, Any], plural: str) -> list[dict[st
     return items
 
 
+def update_each(
+    items: list[dict[str, Any]], apply: Callable[[dict[str, Any]], int]
+) -> list[dict[str, Any]]:
+    """A bulk update's job results: each item updated (with its id) or failed with the reason."""
+    results: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            done = apply(item)
+            results.append({"id": done, "action": "update", "status": "Updated", "success": True})
+        except BadRequest as exc:
+            results.append({"index": index, "id": item.get("id"), "error": exc.code,
+                            "details": exc.message, "success": False})  # fmt: skip
+    return results
+
+
 @ROUTES.add("PUT", r"/api/v2/tickets/update_many\.json")
 def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
     items = batch_items(req, read_json(req), "tickets")
-    results = []
+
+    def apply(item: dict[str, Any]) -> int:
+        pos = _ticket_pos(state, item.get("id"))
+        _apply_ticket(state, req, pos, item)
+        return pos + 1
+
     with state.world.lock:
-        for index, item in enumerate(items):
-            try:
-                pos = _ticket_pos(state, item.get("id"))
-                _apply_ticket(state, req, pos, item)
-                results.append(
-                    {"id": pos + 1, "action": "update", "status": "Updated", "success": True}
-                )
-            except BadRequest as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "id": item.get("id"),
-                        "error": exc.code,
-                        "details": exc.message,
-                        "success": False,
-                    }
-                )
+        results = update_each(items, apply)
     return queue_job(state, req, results, "ThirdPartyTicketUpdate")
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from escalation.report import EscalationReport, GroupStats, build_report
 from model.tables import Escalation, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.commands.options import JsonOpt
 from reporting.escalations import recent_escalations
 
 app = typer.Typer(
@@ -20,8 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def _hours(value: float | None) -> str:

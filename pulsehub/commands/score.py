@@ -13,6 +13,7 @@ from rich.console import Console
 
 from model.tables import ScoreOverride, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.commands.options import JsonOpt, MapOpt
 from pulsehub.failures import fail
 from reporting.accounts import latest_snapshot
 from scoring.config import Scorecard, ScorecardError, load_scorecard
@@ -80,13 +81,11 @@ def backfill(
 
 @app.command()
 def audit(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: JsonOpt = False,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="audit any churn table (with --map)")
     ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="YAML naming the table's columns")
-    ] = None,
+    map_file: MapOpt = None,
     save_model: Annotated[
         Path | None, typer.Option(help="fit renewal risk on history, save JSON")
     ] = None,
@@ -163,13 +162,11 @@ def _table_report(
 
 @app.command()
 def fit(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: JsonOpt = False,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="fit and cross-validate on a table instead")
     ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="YAML naming the table's columns")
-    ] = None,
+    map_file: MapOpt = None,
     horizon_days: Annotated[
         int | None, typer.Option(help="default: the scorecard's risk.horizon_days")
     ] = None,

@@ -10,15 +10,15 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from model.db import transaction
 from model.identity import decide
 from model.tables import ScoreOverride, utcnow
-from pulsehub.web.auth import Principal, authenticator, require_operator, require_user
-from pulsehub.web.rendering import render, session_scope
+from pulsehub.web.auth import authenticator
+from pulsehub.web.deps import DB, Csrf, Operator, User
+from pulsehub.web.rendering import render
 from reporting import operations as ops
 from reporting.accounts import find_account
 from sync.outbox import retry_dead
@@ -26,10 +26,6 @@ from sync.runs import seen_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops")
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
-Operator = Annotated[Principal, Depends(require_operator)]
-Csrf = Annotated[str, Form()]
 OVERRIDE_BANDS = ("green", "yellow", "red")
 MAX_OVERRIDE_DAYS = 365
 
