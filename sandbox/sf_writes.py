@@ -14,6 +14,7 @@ from sandbox.formats import id18
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_records import (
     ROLLED_BACK,
+    RecordError,
     apply_create,
     apply_update,
     check_create,
@@ -96,6 +97,17 @@ def _finish(
     return results
 
 
+def _no_type() -> RecordError:
+    return err("INVALID_TYPE", "sObject type required in attributes")
+
+
+def _refused(
+    action: str, obj: str | None, rid: str | None, rec: dict[str, Any], error: RecordError
+) -> Planned:
+    """A collection record refused before any change: planned with its one error."""
+    return (action, obj, rid, {}, rec, [error])
+
+
 @ROUTES.add("PATCH", rf"{V}/composite/sobjects/?")
 def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
     all_or_none, records = _collection(req)
@@ -106,16 +118,7 @@ def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
             obj = _type_of(rec)
             rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
             if obj is None:
-                planned.append(
-                    (
-                        "update",
-                        None,
-                        rid,
-                        {},
-                        {},
-                        [err("INVALID_TYPE", "sObject type required in attributes")],
-                    )
-                )
+                planned.append(_refused("update", None, rid, {}, _no_type()))
                 continue
             values, errors = check_update(state, obj, rid, rec)
             planned.append(("update", obj, rid, values, rec, errors))
@@ -131,28 +134,11 @@ def collection_create(state: State, req: Request, m: re.Match[str]) -> Response:
         for rec in records:
             obj = _type_of(rec)
             if obj is None:
-                planned.append(
-                    (
-                        "create",
-                        None,
-                        None,
-                        {},
-                        {},
-                        [err("INVALID_TYPE", "sObject type required in attributes")],
-                    )
-                )
+                planned.append(_refused("create", None, None, {}, _no_type()))
                 continue
             if rec.get("id"):
-                planned.append(
-                    (
-                        "create",
-                        obj,
-                        None,
-                        {},
-                        rec,
-                        [err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])],
-                    )
-                )
+                no_id = err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+                planned.append(_refused("create", obj, None, rec, no_id))
                 continue
             values, errors = check_create(state, obj, rec)
             planned.append(("create", obj, None, values, rec, errors))
@@ -183,20 +169,11 @@ def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
             key = next((k for k in rec if k.lower() == m.group("field").lower()), None)
             found = _match_external(state, obj, m.group("field"), rec.get(key) if key else None)
             if len(found) > 1:
+                message = (
+                    f"{m.group('field')}: more than one record found for external id field: {found}"
+                )
                 planned.append(
-                    (
-                        "update",
-                        obj,
-                        None,
-                        {},
-                        rec,
-                        [
-                            err(
-                                "DUPLICATE_EXTERNAL_ID",
-                                f"{m.group('field')}: more than one record found for external id field: {found}",
-                            )
-                        ],
-                    )
+                    _refused("update", obj, None, rec, err("DUPLICATE_EXTERNAL_ID", message))
                 )
             elif found:
                 values, errors = check_update(state, obj, found[0], rec)
