@@ -62,15 +62,15 @@ def sobjects(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": items})
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?")
+def describe_object(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(200, describe(_object(m), m.group("v")))
+
+
 @ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/?")
 def sobject_info(state: State, req: Request, m: re.Match[str]) -> Response:
     info = describe_summary(_object(m), m.group("v"))
     return json_response(200, {"objectDescribe": info, "recentItems": []})
-
-
-@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?")
-def describe_object(state: State, req: Request, m: re.Match[str]) -> Response:
-    return json_response(200, describe(_object(m), m.group("v")))
 
 
 @ROUTES.add("GET", rf"{V}/limits/?")

@@ -7,6 +7,7 @@ required fields and injected per-record errors; no triggers, validation rules or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.app import BadRequest, RouteTable
@@ -108,41 +109,43 @@ def _refused(
     return (action, obj, rid, {}, rec, [error])
 
 
-@ROUTES.add("PATCH", rf"{V}/composite/sobjects/?")
-def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
+def _collection_write(
+    state: State, req: Request, plan: Callable[[dict[str, Any]], Planned], *, created: bool = False
+) -> Response:
+    """An sObject Collections write: plan every record under the world lock, then apply them."""
     all_or_none, records = _collection(req)
     state.faults.begin_write()
-    planned: list[Planned] = []
     with state.world.lock:
-        for rec in records:
-            obj = _type_of(rec)
-            rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
-            if obj is None:
-                planned.append(_refused("update", None, rid, {}, _no_type()))
-                continue
-            values, errors = check_update(state, obj, rid, rec)
-            planned.append(("update", obj, rid, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned))
+        planned = [plan(rec) for rec in records]
+        return json_response(200, _finish(state, all_or_none, planned, created=created))
+
+
+@ROUTES.add("PATCH", rf"{V}/composite/sobjects/?")
+def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
+    def plan(rec: dict[str, Any]) -> Planned:
+        obj = _type_of(rec)
+        rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
+        if obj is None:
+            return _refused("update", None, rid, {}, _no_type())
+        values, errors = check_update(state, obj, rid, rec)
+        return ("update", obj, rid, values, rec, errors)
+
+    return _collection_write(state, req, plan)
 
 
 @ROUTES.add("POST", rf"{V}/composite/sobjects/?")
 def collection_create(state: State, req: Request, m: re.Match[str]) -> Response:
-    all_or_none, records = _collection(req)
-    state.faults.begin_write()
-    planned: list[Planned] = []
-    with state.world.lock:
-        for rec in records:
-            obj = _type_of(rec)
-            if obj is None:
-                planned.append(_refused("create", None, None, {}, _no_type()))
-                continue
-            if rec.get("id"):
-                no_id = err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-                planned.append(_refused("create", obj, None, rec, no_id))
-                continue
-            values, errors = check_create(state, obj, rec)
-            planned.append(("create", obj, None, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned))
+    def plan(rec: dict[str, Any]) -> Planned:
+        obj = _type_of(rec)
+        if obj is None:
+            return _refused("create", None, None, {}, _no_type())
+        if rec.get("id"):
+            no_id = err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+            return _refused("create", obj, None, rec, no_id)
+        values, errors = check_create(state, obj, rec)
+        return ("create", obj, None, values, rec, errors)
+
+    return _collection_write(state, req, plan)
 
 
 def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]:
@@ -160,28 +163,21 @@ def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]
 
 @ROUTES.add("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?")
 def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = _object_of(m)
-    all_or_none, records = _collection(req)
-    state.faults.begin_write()
-    planned: list[Planned] = []
-    with state.world.lock:
-        for rec in records:
-            key = next((k for k in rec if k.lower() == m.group("field").lower()), None)
-            found = _match_external(state, obj, m.group("field"), rec.get(key) if key else None)
-            if len(found) > 1:
-                message = (
-                    f"{m.group('field')}: more than one record found for external id field: {found}"
-                )
-                planned.append(
-                    _refused("update", obj, None, rec, err("DUPLICATE_EXTERNAL_ID", message))
-                )
-            elif found:
-                values, errors = check_update(state, obj, found[0], rec)
-                planned.append(("update", obj, found[0], values, rec, errors))
-            else:
-                values, errors = check_create(state, obj, rec)
-                planned.append(("create", obj, None, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned, created=True))
+    obj, field = _object_of(m), m.group("field")
+
+    def plan(rec: dict[str, Any]) -> Planned:
+        key = next((k for k in rec if k.lower() == field.lower()), None)
+        found = _match_external(state, obj, field, rec.get(key) if key else None)
+        if len(found) > 1:
+            message = f"{field}: more than one record found for external id field: {found}"
+            return _refused("update", obj, None, rec, err("DUPLICATE_EXTERNAL_ID", message))
+        if found:
+            values, errors = check_update(state, obj, found[0], rec)
+            return ("update", obj, found[0], values, rec, errors)
+        values, errors = check_create(state, obj, rec)
+        return ("create", obj, None, values, rec, errors)
+
+    return _collection_write(state, req, plan, created=True)
 
 
 def _not_found() -> BadRequest:
@@ -206,6 +202,18 @@ def _single_errors(errors: list[dict[str, Any]]) -> Response:
     )
 
 
+@ROUTES.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?")
+def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = _object_of(m)
+    body = _body(req) or {}
+    with state.world.lock:
+        values, errors = check_create(state, obj, body)
+        if errors:
+            return _single_errors(errors)
+        rid = apply_create(state, obj, values, body)
+    return json_response(201, {"id": rid, "success": True, "errors": []})
+
+
 @ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
 def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object_of(m)
@@ -219,18 +227,6 @@ def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
             return _single_errors(errors)
         apply_update(state, obj, id18(m.group("id")), values, body)
     return Response(204)
-
-
-@ROUTES.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?")
-def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = _object_of(m)
-    body = _body(req) or {}
-    with state.world.lock:
-        values, errors = check_create(state, obj, body)
-        if errors:
-            return _single_errors(errors)
-        rid = apply_create(state, obj, values, body)
-    return json_response(201, {"id": rid, "success": True, "errors": []})
 
 
 @ROUTES.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")

@@ -116,6 +116,15 @@ def _cursor_page(
     )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json")
+def sample(state: State, req: Request, m: re.Match[str]) -> Response:
+    """Incremental Sample Export: the time-based export capped at 50 items."""
+    query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
+    capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
+    handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
+    return handler[m.group("kind")](state, capped, m)
+
+
 @ROUTES.add("GET", r"/api/v2/incremental/tickets/cursor\.json")
 def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
@@ -232,12 +241,3 @@ def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
         return _rows_page(state, req, "users", keys, users)
-
-
-@ROUTES.add("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json")
-def sample(state: State, req: Request, m: re.Match[str]) -> Response:
-    """Incremental Sample Export: the time-based export capped at 50 items."""
-    query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
-    capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
-    handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
-    return handler[m.group("kind")](state, capped, m)

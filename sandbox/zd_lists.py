@@ -27,6 +27,21 @@ ORG_FIELD_TYPES = {
 }
 
 
+# Resources the sandbox does not model answer as an account that has none of them (so
+# generic clients that probe every resource, such as tap-zendesk's discovery, can run).
+UNMODELLED = {
+    "user_fields": "user_fields",
+    "ticket_fields": "ticket_fields",
+    "ticket_forms": "ticket_forms",
+    "group_memberships": "group_memberships",
+    "macros": "macros",
+    "tags": "tags",
+    "slas/policies": "sla_policies",
+    "channels/voice/phone_numbers": "phone_numbers",
+    "search": "results",
+}
+
+
 ROUTES = RouteTable()
 
 
@@ -87,6 +102,16 @@ def paginate(
     )
 
 
+@ROUTES.add("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json")
+def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
+    key = UNMODELLED[m.group("kind")]
+    meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
+    return json_response(
+        200,
+        {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
+    )
+
+
 @ROUTES.add("GET", r"/api/v2/organizations\.json")
 def organizations(state: State, req: Request, m: re.Match[str]) -> Response:
     orgs = state.world.orgs
@@ -129,33 +154,6 @@ def ticket_metrics(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(req, "ticket_metrics", keys, lambda p: metric(state.world, p, req.base_url))
 
 
-@ROUTES.add("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json")
-def show(state: State, req: Request, m: re.Match[str]) -> Response:
-    kind, rid = m.group("kind"), int(m.group("id"))
-    w = state.world
-    if kind == "tickets":
-        pos = w.tickets.position(rid)
-        if pos is None or w.tickets.status[pos] == DELETED:
-            raise not_found()
-        return json_response(200, {"ticket": ticket(w, pos, req.base_url)})
-    store = {"organizations": w.orgs, "users": w.zd_users}.get(kind) or {
-        g["id"]: g for g in w.groups
-    }
-    if rid not in store:
-        raise not_found()
-    return json_response(200, {kind[:-1]: with_times(store[rid], req.base_url, kind)})
-
-
-@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json")
-@ROUTES.add("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json")
-def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
-    rid = int(m.group("id"))
-    pos = state.world.tickets.position(rid - METRIC_BASE if rid > METRIC_BASE else rid)
-    if pos is None or state.world.tickets.status[pos] == DELETED:
-        raise not_found()
-    return json_response(200, {"ticket_metric": metric(state.world, pos, req.base_url)})
-
-
 @ROUTES.add("GET", r"/api/v2/organization_fields\.json")
 def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     when = zd_datetime(state.world.clock.epoch() - 400 * 86400)
@@ -183,6 +181,33 @@ def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
+@ROUTES.add("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json")
+def show(state: State, req: Request, m: re.Match[str]) -> Response:
+    kind, rid = m.group("kind"), int(m.group("id"))
+    w = state.world
+    if kind == "tickets":
+        pos = w.tickets.position(rid)
+        if pos is None or w.tickets.status[pos] == DELETED:
+            raise not_found()
+        return json_response(200, {"ticket": ticket(w, pos, req.base_url)})
+    store = {"organizations": w.orgs, "users": w.zd_users}.get(kind) or {
+        g["id"]: g for g in w.groups
+    }
+    if rid not in store:
+        raise not_found()
+    return json_response(200, {kind[:-1]: with_times(store[rid], req.base_url, kind)})
+
+
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json")
+@ROUTES.add("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json")
+def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
+    rid = int(m.group("id"))
+    pos = state.world.tickets.position(rid - METRIC_BASE if rid > METRIC_BASE else rid)
+    if pos is None or state.world.tickets.status[pos] == DELETED:
+        raise not_found()
+    return json_response(200, {"ticket_metric": metric(state.world, pos, req.base_url)})
+
+
 def _view_job(state: State, jid: str) -> dict[str, Any] | None:
     """A job's public status as one poll sees it; None once unknown or older than a day."""
     job = state.zd_jobs.get(jid)
@@ -195,14 +220,6 @@ def _view_job(state: State, jid: str) -> dict[str, Any] | None:
         job["results"] = job["_results"]
         return {**public, "status": "working", "progress": 0}
     return public
-
-
-@ROUTES.add("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json")
-def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
-    job = _view_job(state, m.group("id"))
-    if job is None:
-        raise not_found()
-    return json_response(200, {"job_status": job})
 
 
 @ROUTES.add("GET", r"/api/v2/job_statuses/show_many\.json")
@@ -219,26 +236,9 @@ def job_statuses_many(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"job_statuses": jobs})
 
 
-# Resources the sandbox does not model answer as an account that has none of them (so
-# generic clients that probe every resource, such as tap-zendesk's discovery, can run).
-UNMODELLED = {
-    "user_fields": "user_fields",
-    "ticket_fields": "ticket_fields",
-    "ticket_forms": "ticket_forms",
-    "group_memberships": "group_memberships",
-    "macros": "macros",
-    "tags": "tags",
-    "slas/policies": "sla_policies",
-    "channels/voice/phone_numbers": "phone_numbers",
-    "search": "results",
-}
-
-
-@ROUTES.add("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json")
-def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
-    key = UNMODELLED[m.group("kind")]
-    meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
-    return json_response(
-        200,
-        {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
-    )
+@ROUTES.add("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json")
+def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
+    job = _view_job(state, m.group("id"))
+    if job is None:
+        raise not_found()
+    return json_response(200, {"job_status": job})

@@ -43,17 +43,6 @@ def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> di
     return changes
 
 
-@ROUTES.add("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json")
-def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
-    body = read_json(req)
-    with state.world.lock:
-        org = state.world.orgs.get(int(m.group("id")))
-        if org is None:
-            raise not_found()
-        _org_changes(state, org, body.get("organization") or {})
-        return json_response(200, {"organization": with_times(org, req.base_url, "organizations")})
-
-
 @ROUTES.add("PUT", r"/api/v2/organizations/update_many\.json")
 def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
     items = batch_items(req, read_json(req), "organizations")
@@ -68,3 +57,14 @@ def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         results = update_each(items, apply)
     return queue_job(state, req, results, "ThirdPartyOrganizationUpdate")
+
+
+@ROUTES.add("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json")
+def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
+    body = read_json(req)
+    with state.world.lock:
+        org = state.world.orgs.get(int(m.group("id")))
+        if org is None:
+            raise not_found()
+        _org_changes(state, org, body.get("organization") or {})
+        return json_response(200, {"organization": with_times(org, req.base_url, "organizations")})
