@@ -11,7 +11,7 @@ from sandbox.state import State
 from sandbox.world import ORG_FIELD_KEYS
 from sandbox.zd_lists import ORG_FIELD_TYPES, not_found
 from sandbox.zd_shapes import with_times
-from sandbox.zd_writes import batch_items, invalid, queue_job, read_json, update_each
+from sandbox.zd_writes import bulk_update, invalid, read_json
 
 ROUTES = RouteTable()
 
@@ -45,8 +45,6 @@ def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> di
 
 @ROUTES.add("PUT", r"/api/v2/organizations/update_many\.json")
 def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = batch_items(req, read_json(req), "organizations")
-
     def apply(item: dict[str, Any]) -> int:
         org = state.world.orgs.get(int(item.get("id") or 0))
         if org is None:
@@ -54,9 +52,7 @@ def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
         _org_changes(state, org, item)
         return int(org["id"])
 
-    with state.world.lock:
-        results = update_each(items, apply)
-    return queue_job(state, req, results, "ThirdPartyOrganizationUpdate")
+    return bulk_update(state, req, "organizations", "ThirdPartyOrganizationUpdate", apply)
 
 
 @ROUTES.add("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json")

@@ -169,33 +169,34 @@ def batch_items(req: Request, body: dict[str, Any], plural: str) -> list[dict[st
     return items
 
 
-def update_each(
-    items: list[dict[str, Any]], apply: Callable[[dict[str, Any]], int]
-) -> list[dict[str, Any]]:
-    """A bulk update's job results: each item updated (with its id) or failed with the reason."""
+def bulk_update(
+    state: State, req: Request, plural: str, job_kind: str, apply: Callable[[dict[str, Any]], int]
+) -> Response:
+    """An update_many: apply each item under the world lock and queue a job with the results,
+    each item updated (with its id) or failed with the reason."""
+    items = batch_items(req, read_json(req), plural)
     results: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        try:
-            done = apply(item)
-            results.append({"id": done, "action": "update", "status": "Updated", "success": True})
-        except BadRequest as exc:
-            results.append({"index": index, "id": item.get("id"), "error": exc.code,
-                            "details": exc.message, "success": False})  # fmt: skip
-    return results
+    with state.world.lock:
+        for index, item in enumerate(items):
+            try:
+                done = apply(item)
+                results.append(
+                    {"id": done, "action": "update", "status": "Updated", "success": True}
+                )
+            except BadRequest as exc:
+                results.append({"index": index, "id": item.get("id"), "error": exc.code,
+                                "details": exc.message, "success": False})  # fmt: skip
+    return queue_job(state, req, results, job_kind)
 
 
 @ROUTES.add("PUT", r"/api/v2/tickets/update_many\.json")
 def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = batch_items(req, read_json(req), "tickets")
-
     def apply(item: dict[str, Any]) -> int:
         pos = _ticket_pos(state, item.get("id"))
         _apply_ticket(state, req, pos, item)
         return pos + 1
 
-    with state.world.lock:
-        results = update_each(items, apply)
-    return queue_job(state, req, results, "ThirdPartyTicketUpdate")
+    return bulk_update(state, req, "tickets", "ThirdPartyTicketUpdate", apply)
 
 
 @ROUTES.add("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json")
