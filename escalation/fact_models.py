@@ -64,5 +64,8 @@ class AccountFacts(AccountSummary):
         return [t for t in self.open_tickets if t.priority == "urgent"]
 
 
+FactsById = dict[int, AccountFacts]
+
+
 def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
