@@ -85,7 +85,6 @@ FULL_RECORDS = {  # stream -> key of bench.pipeline._db_counts
     "usage.workspaces": "workspaces",
     "usage.daily_usage": "usage_days",
 }
-ESCALATION_KINDS = ("sf_task", "zd_ticket", "zd_comment", "zd_esc_tags", "notify")
 
 
 def _get_all(url: str) -> Any:
