@@ -50,7 +50,7 @@ from bench.pipeline import (
     _sync,
     sandbox_started,
 )
-from bench.request_log import Classifier, pages, planned_since, write_minimum
+from bench.request_log import Classifier, pages, planned_since, table, write_minimum
 
 STREAMS = (
     "salesforce.accounts",
@@ -250,37 +250,6 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
         return run.rows
     finally:
         run.close()
-
-
-OWN_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_comment")
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    out = [
-        "| sync | records changed (of them by pulsehub) | reads / min | writes / min "
-        "| job polls | escalation requests |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    previous: dict[str, Any] | None = None
-    for r in rows:
-        reads, rmin = sum(r["reads"].values()), sum(r["read_min"].values())
-        writes, wmin = sum(r["writes"].values()), r["write_min"]
-        own = sum((previous or {}).get("planned", {}).get(k, 0) for k in OWN_KINDS)
-        changed = sum(r["changed"].values())
-        mine = f" ({min(own, changed):,})" if previous and own else ""
-        out.append(
-            f"| {r['scenario']} | {changed:,}{mine} | {reads} / {rmin} = {_ratio(reads, rmin)} | "
-            f"{writes} / {wmin} = {_ratio(writes, wmin)} | {r['polls']} | "
-            f"{sum(r['escalation'].values())} |"
-        )
-        previous = r
-    return "\n".join(out)
-
-
-def _ratio(used: int, least: int) -> str:
-    if least:
-        return f"{used / least:.2f}"
-    return "-" if not used else "n/a"
 
 
 def main(argv: list[str]) -> None:

@@ -1,5 +1,6 @@
 """Reading the sandbox's request log: which stream, write kind or poll each request served,
-and the fewest requests any client could have used for the same records and writes."""
+and the fewest requests any client could have used for the same records and writes, side by
+side in one table."""
 
 from __future__ import annotations
 
@@ -134,3 +135,35 @@ def write_minimum(kinds: dict[str, int], tag_groups: dict[str, int]) -> int:
         n += -(-kinds["zd_org_fields"] // 100)
     n += sum(-(-k // 100) for k in tag_groups.values())
     return n
+
+
+OWN_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_comment")
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The efficiency bench's markdown table: requests used against the minimum, per sync."""
+    out = [
+        "| sync | records changed (of them by pulsehub) | reads / min | writes / min "
+        "| job polls | escalation requests |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    previous: dict[str, Any] | None = None
+    for r in rows:
+        reads, rmin = sum(r["reads"].values()), sum(r["read_min"].values())
+        writes, wmin = sum(r["writes"].values()), r["write_min"]
+        own = sum((previous or {}).get("planned", {}).get(k, 0) for k in OWN_KINDS)
+        changed = sum(r["changed"].values())
+        mine = f" ({min(own, changed):,})" if previous and own else ""
+        out.append(
+            f"| {r['scenario']} | {changed:,}{mine} | {reads} / {rmin} = {_ratio(reads, rmin)} | "
+            f"{writes} / {wmin} = {_ratio(writes, wmin)} | {r['polls']} | "
+            f"{sum(r['escalation'].values())} |"
+        )
+        previous = r
+    return "\n".join(out)
+
+
+def _ratio(used: int, least: int) -> str:
+    if least:
+        return f"{used / least:.2f}"
+    return "-" if not used else "n/a"
