@@ -31,7 +31,7 @@ from connectors.zendesk_records import OrgUpdate
 from connectors.zendesk_transport import WindowLimiter
 from model.db import make_engine, make_session_factory, upgrade
 from sandbox import credentials as c  # here, so its ~50 ms import is outside timed pulls
-from sync.pipeline import STREAM_ORDER, pull_stream
+from sync.pull import pull_stream, select_streams
 
 
 class _Loopback(HTTPAdapter):
@@ -95,13 +95,8 @@ def build_connectors(base_url: str, systems: Iterable[str] = tuple(BUILDERS)) ->
     return {name: BUILDERS[name](base_url, policy) for name in systems}
 
 
-def page_size(connector: Any, source: str, stream: str) -> int:
-    if source == "zendesk":
-        return (
-            connector.list_page_size
-            if stream in ("ticket_metrics", "satisfaction_ratings")
-            else connector.page_size
-        )
+def page_size(connector: Any) -> int:
+    """Records per page of the connector's pulled streams (all of them paginate by it)."""
     return int(connector.page_size)
 
 
@@ -115,20 +110,20 @@ def database(url: str | None) -> Iterator[Any]:
 
 def bench_pulls(connectors: dict[str, Any], factory: Any) -> list[dict[str, Any]]:
     rows = []
-    for source, stream in STREAM_ORDER:
-        conn = connectors[source]
+    for planned in select_streams(connectors.values(), "all"):
+        conn, stream = connectors[planned.source], planned.stream.name
         before, start = conn.calls, time.perf_counter()
-        stored, rejected = pull_stream(factory, conn, source, stream)
+        stored, rejected = pull_stream(factory, conn, stream)
         seconds = time.perf_counter() - start
         records = stored + rejected
         rows.append(
             {
-                "stream": f"{source}.{stream}",
+                "stream": f"{planned.source}.{stream}",
                 "records": records,
                 "seconds": seconds,
                 "rate": records / seconds if seconds else 0.0,
                 "calls": conn.calls - before,
-                "minimum": max(1, math.ceil(records / page_size(conn, source, stream))),
+                "minimum": max(1, math.ceil(records / page_size(conn))),
             }
         )
     return rows
@@ -150,7 +145,7 @@ def bench_writes(connectors: dict[str, Any], factory: Any) -> list[dict[str, Any
     rows = []
     sf, zd = connectors["salesforce"], connectors["zendesk"]
     updates = [AccountUpdate(id=i, fields={"Health_Score__c": 42.0}) for i in sf_ids]
-    sf._writer.account_fields()  # the one cached describe, so only collection calls are counted
+    sf._writer.account_fields.get()  # the one cached describe, so only collection calls are counted
     before, start = sf.calls, time.perf_counter()
     ok = sum(r.ok for r in sf.update_accounts(updates))
     rows.append(

@@ -30,18 +30,27 @@ import argparse
 import json
 import os
 import random
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import PAGE, ROOT, _db_counts, _env, _free_port, _get, _post, _sync
+from bench.pipeline import (
+    PAGE,
+    ROOT,
+    _db_counts,
+    _env,
+    _free_port,
+    _get,
+    _post,
+    _sync,
+    sandbox_started,
+)
+from bench.request_log import Classifier, pages, planned_since, table, write_minimum
 
 STREAMS = (
     "salesforce.accounts",
@@ -76,135 +85,11 @@ FULL_RECORDS = {  # stream -> key of bench.pipeline._db_counts
     "usage.workspaces": "workspaces",
     "usage.daily_usage": "usage_days",
 }
-SOBJECT_STREAM = {
-    "Account": "salesforce.accounts",
-    "Opportunity": "salesforce.opportunities",
-    "Contact": "salesforce.contacts",
-    "User": "salesforce.users",
-}
-HEALTH_TAG = re.compile(r"^(health_|renewal_risk_)")
-ESCALATION_KINDS = ("sf_task", "zd_ticket", "zd_comment", "zd_esc_tags", "notify")
-
-
-def pages(n: int, size: int) -> int:
-    """Requests to page n records: at least one (a client must ask to learn there is nothing)."""
-    return max(1, -(-n // size))
 
 
 def _get_all(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=300) as r:
         return json.loads(r.read())
-
-
-class Classifier:
-    """Attributes each logged request to a pulled stream, a write kind, a job poll or other."""
-
-    def __init__(self) -> None:
-        self.last_sf_stream = "salesforce.other"
-
-    def __call__(self, r: dict[str, Any]) -> tuple[str, str]:
-        """(bucket, name): bucket is read | write | poll | escalation | other."""
-        method, path, query = r["method"], r["path"], r.get("query") or {}
-        if r["system"] == "usage":
-            return "read", "usage." + ("workspaces" if "workspaces" in path else "daily_usage")
-        if r["system"] == "salesforce":
-            return self._salesforce(method, path, query, r.get("body"))
-        return self._zendesk(method, path, query, r.get("body"))
-
-    def _salesforce(
-        self, method: str, path: str, query: dict[str, Any], body: Any
-    ) -> tuple[str, str]:
-        if method == "GET" and re.search(r"/query(All)?/?$", path):
-            soql = str(query.get("q", ""))
-            m = re.search(r"\bFROM\s+(\w+)", soql, re.I)
-            obj = m.group(1) if m else ""
-            if obj == "Task":
-                return "escalation", "sf_task lookup"
-            self.last_sf_stream = SOBJECT_STREAM.get(obj, f"salesforce.{obj}")
-            return "read", self.last_sf_stream
-        if method == "GET" and re.search(r"/query(All)?/01g", path):
-            return "read", self.last_sf_stream  # nextRecordsUrl of the query just made
-        if "/jobs/query" in path:
-            if method == "POST" and isinstance(body, dict):
-                m = re.search(r"\bFROM\s+(\w+)", str(body.get("query", "")), re.I)
-                if m:
-                    self.last_sf_stream = SOBJECT_STREAM.get(m.group(1), "salesforce.other")
-            return "read", self.last_sf_stream
-        if path.endswith("/describe") or path.endswith("/describe/"):
-            return "write", "sf describe (field check)"
-        if "/composite/sobjects" in path:
-            records = body.get("records", []) if isinstance(body, dict) else []
-            kind = (records[0].get("attributes") or {}).get("type") if records else None
-            if kind == "Account" and method == "PATCH":
-                return "write", "sf_account_fields"
-            return "escalation", f"sf {kind or 'collection'} {method}"
-        return "other", f"salesforce {method} {path}"
-
-    @staticmethod
-    def _zendesk(method: str, path: str, query: dict[str, Any], body: Any) -> tuple[str, str]:
-        if "job_statuses" in path:
-            return "poll", "job_statuses"
-        if method == "GET":
-            for part, stream in (
-                ("incremental/tickets", "zendesk.tickets"),
-                ("incremental/organizations", "zendesk.organizations"),
-                ("satisfaction_ratings", "zendesk.satisfaction_ratings"),
-                ("ticket_metrics", "zendesk.ticket_metrics"),
-            ):
-                if part in path:
-                    return "read", stream
-            if path.rstrip("/").endswith(("tickets.json", "tickets")):
-                return "escalation", "zd_ticket lookup"
-            return "other", f"zendesk GET {path}"
-        if "organizations/update_many" in path or re.search(r"/organizations/\d+", path):
-            return "write", "zd_org_fields"
-        if "tickets/update_many" in path or path.endswith("/tags.json"):
-            tags = _tags_in(body)
-            if tags and all(HEALTH_TAG.match(t) for t in tags):
-                return "write", "zd_ticket_tags"
-            return "escalation", "zd escalation tags"
-        return "escalation", f"zendesk {method} " + re.sub(r"/\d+", "/{id}", path)
-
-
-def _tags_in(body: Any) -> list[str]:
-    if not isinstance(body, dict):
-        return []
-    ticket = body.get("ticket") if isinstance(body.get("ticket"), dict) else {}
-    out = list(body.get("tags") or [])
-    out += list(ticket.get("additional_tags") or []) + list(ticket.get("remove_tags") or [])
-    for t in body.get("tickets") or []:
-        if isinstance(t, dict):
-            out += list(t.get("additional_tags") or []) + list(t.get("remove_tags") or [])
-            out += list(t.get("tags") or [])
-    return [str(t) for t in out]
-
-
-def planned_since(db: Path, last_id: int) -> tuple[dict[str, int], dict[str, int], int]:
-    """Outbox items a run added: counts per kind, tag-change groups, and the new last id."""
-    con = sqlite3.connect(db)
-    rows = con.execute(
-        "SELECT id, kind, payload FROM outbox WHERE id > ? ORDER BY id", (last_id,)
-    ).fetchall()
-    con.close()
-    kinds: Counter[str] = Counter()
-    tag_groups: Counter[str] = Counter()
-    for _id, kind, payload in rows:
-        kinds[kind] += 1
-        if kind == "zd_ticket_tags":
-            p = json.loads(payload) if isinstance(payload, str) else payload
-            tag_groups[json.dumps([p.get("add") or [], p.get("remove") or []])] += 1
-    return dict(kinds), dict(tag_groups), max([last_id, *(r[0] for r in rows)])
-
-
-def write_minimum(kinds: dict[str, int], tag_groups: dict[str, int]) -> int:
-    """Collections of 200, update_many of 100, each tag change in calls of 100 tickets."""
-    n = 0
-    if kinds.get("sf_account_fields"):
-        n += -(-kinds["sf_account_fields"] // 200)
-    if kinds.get("zd_org_fields"):
-        n += -(-kinds["zd_org_fields"] // 100)
-    n += sum(-(-k // 100) for k in tag_groups.values())
-    return n
 
 
 class Run:
@@ -227,13 +112,7 @@ class Run:
             cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(2400):
-            try:
-                _get(f"{self.base}/_sandbox/counts")
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
+        if not sandbox_started(self.base, 2400):
             sys.exit("sandbox did not start")
         subprocess.run(
             [sys.executable, "-m", "pulsehub.cli", "db", "upgrade"],
@@ -371,37 +250,6 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
         return run.rows
     finally:
         run.close()
-
-
-OWN_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_comment")
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    out = [
-        "| sync | records changed (of them by pulsehub) | reads / min | writes / min "
-        "| job polls | escalation requests |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    previous: dict[str, Any] | None = None
-    for r in rows:
-        reads, rmin = sum(r["reads"].values()), sum(r["read_min"].values())
-        writes, wmin = sum(r["writes"].values()), r["write_min"]
-        own = sum((previous or {}).get("planned", {}).get(k, 0) for k in OWN_KINDS)
-        changed = sum(r["changed"].values())
-        mine = f" ({min(own, changed):,})" if previous and own else ""
-        out.append(
-            f"| {r['scenario']} | {changed:,}{mine} | {reads} / {rmin} = {_ratio(reads, rmin)} | "
-            f"{writes} / {wmin} = {_ratio(writes, wmin)} | {r['polls']} | "
-            f"{sum(r['escalation'].values())} |"
-        )
-        previous = r
-    return "\n".join(out)
-
-
-def _ratio(used: int, least: int) -> str:
-    if least:
-        return f"{used / least:.2f}"
-    return "-" if not used else "n/a"
 
 
 def main(argv: list[str]) -> None:

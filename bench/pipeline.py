@@ -37,6 +37,17 @@ def _get(url: str) -> Any:
         return json.loads(r.read())
 
 
+def sandbox_started(base: str, tries: int) -> bool:
+    """Wait for a sandbox process to answer, polling every quarter second `tries` times."""
+    for _ in range(tries):
+        try:
+            _get(f"{base}/_sandbox/counts")
+            return True
+        except OSError:
+            time.sleep(0.25)
+    return False
+
+
 def _post(url: str) -> Any:
     req = urllib.request.Request(url, data=b"{}", method="POST")
     with urllib.request.urlopen(req, timeout=300) as r:
@@ -176,13 +187,7 @@ def run_size(accounts: int, db_dir: Path) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(1200):
-            try:
-                _get(f"{base}/_sandbox/counts")
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
+        if not sandbox_started(base, 1200):
             sys.exit("sandbox did not start")
         generated = time.perf_counter() - t0
         db_path = db_dir / f"bench-{accounts}.db"

@@ -15,6 +15,7 @@ Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7]
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import os
@@ -24,49 +25,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import _free_port, _get, _post
+from bench.pipeline import _free_port, _get, _post, sandbox_started
+from bench.tap_results import SALESFORCE_STREAMS, Result, per_stream, table
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK = Path(__file__).with_name("taps") / "sitecustomize.py"
 VENVS = ROOT / "bench" / ".venv-taps"
 TAPS = {"zendesk": "tap-zendesk==2.8.2", "salesforce": "tap-salesforce==2.8.1"}
 ZENDESK_STREAMS = ("organizations", "tickets", "ticket_metrics", "satisfaction_ratings")
-SALESFORCE_STREAMS = {"Account": "accounts", "Opportunity": "opportunities", "Contact": "contacts"}
 CATALOG_FLAG = {"zendesk": "--catalog", "salesforce": "--properties"}  # tap-salesforce: legacy flag
 IDLE_GAP_S = 5.0  # a pause this long between a tool's requests is its own sleeping
 RECORD = re.compile(rb'^\{"type": "RECORD", "stream": "([^"]+)"')
-
-
-@dataclass
-class Result:
-    tool: str
-    system: str
-    records: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-    idle: float = 0.0
-    requests: int = 0
-    discovery_requests: int = 0
-    slept: float | None = 0.0  # the tool's own time.sleep calls, measured (None: unknown)
-
-    @property
-    def total(self) -> int:
-        return sum(self.records.values())
-
-    def rate(self, active: bool = False) -> float:
-        spent = self.seconds - (self.idle if active else 0.0)
-        return self.total / spent if spent > 0 else 0.0
-
-    def rate_awake(self) -> float | None:
-        """Records per second of the time not spent in the tool's own sleep calls."""
-        if self.slept is None:
-            return None
-        spent = self.seconds - self.slept
-        return self.total / spent if spent > 0 else 0.0
 
 
 def ensure_tap(system: str) -> Path:
@@ -186,8 +159,10 @@ class _CountingMetrics:
     def __init__(self, inner: Any) -> None:
         self.inner, self.metrics = inner, 0
 
-    def pull(self, stream: str, cursor: str | None, **kwargs: Any) -> Any:
-        for page in self.inner.pull(stream, cursor, **kwargs):
+    def pull(
+        self, stream: str, state: str | None, *, start: dt.datetime | None = None
+    ) -> Iterator[Any]:
+        for page in self.inner.pull(stream, state, start=start):
             self.metrics += sum(getattr(r, "metric", None) is not None for r in page.records)
             yield page
 
@@ -196,22 +171,21 @@ class _CountingMetrics:
 
 
 def run_pulsehub(system: str, base: str, work: Path) -> Result:
-    """pulsehub's connector for `system`, every stream through sync.pipeline.pull_stream."""
+    """pulsehub's connector for `system`, every stream through sync.pull.pull_stream."""
     from bench.connectors import build_connectors
     from model.db import make_engine, make_session_factory, upgrade
-    from sync.pipeline import STREAM_ORDER, pull_stream
+    from sync.pull import pull_stream
 
     db_url = f"sqlite:///{work / f'pulsehub-{system}.db'}"
     upgrade(db_url)
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
-    streams = [name for source, name in STREAM_ORDER if source == system]  # as `pulsehub sync`
     result = Result("pulsehub", system)
     mark = _last_seq(base)
     started = time.perf_counter()
     connector = _CountingMetrics(build_connectors(base, [system])[system])
-    for stream in streams:
-        stored, rejected = pull_stream(factory, connector, system, stream)
+    for stream in connector.streams:  # the streams `pulsehub sync` reads, in order
+        stored, rejected = pull_stream(factory, connector, stream)
         result.records[stream] = stored + rejected
     if connector.metrics:  # ticket metrics ride along with the ticket export
         result.records["ticket_metrics"] = connector.metrics
@@ -220,43 +194,6 @@ def run_pulsehub(system: str, base: str, work: Path) -> Result:
     entries = _log(base, mark, system)
     result.requests, result.idle = len(entries), _idle(entries)
     return result
-
-
-def table(pairs: list[tuple[Result, Result]]) -> str:
-    head = (
-        "| system | tool | records | seconds | records/s | records/s active | records/s "
-        "awake | requests (discovery) | pulsehub x throughput | tap requests / pulsehub's |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    )
-    rows = [head]
-    for ours, tap in pairs:
-        for r in (tap, ours):
-            ratio = speed = ""
-            if r is ours:
-                speed = (
-                    f"{ours.rate() / tap.rate():.1f}x ({ours.rate() / tap.rate(True):.1f}x active"
-                )
-                awake_ours, awake_tap = ours.rate_awake(), tap.rate_awake()
-                if awake_ours and awake_tap:
-                    speed += f", {awake_ours / awake_tap:.1f}x awake"
-                speed += ")"
-                ratio = f"{tap.requests / max(1, ours.requests):.2f}"
-            awake = r.rate_awake()
-            rows.append(
-                f"| {r.system} | {r.tool} | {r.total:,} | {r.seconds:.1f} | {r.rate():,.0f} | "
-                f"{r.rate(True):,.0f} | {'n/a' if awake is None else f'{awake:,.0f}'} | "
-                f"{r.requests} ({r.discovery_requests}) | {speed} | {ratio} |"
-            )
-    return "\n".join(rows)
-
-
-def per_stream(pairs: list[tuple[Result, Result]]) -> str:
-    lines = []
-    for ours, tap in pairs:
-        for name, theirs in sorted(tap.records.items()):
-            mine = ours.records.get(SALESFORCE_STREAMS.get(name, name), 0)
-            lines.append(f"  {tap.system}.{name}: tap {theirs:,} records, pulsehub {mine:,}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -274,12 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     pairs = []
     try:
-        for _ in range(600):
-            try:
-                _get(f"{base}/_sandbox/counts")
-                break
-            except OSError:
-                time.sleep(0.25)
+        sandbox_started(base, 600)  # a sandbox that never answers fails the first pull
         _post(f"{base}/_sandbox/advance?seconds=61")  # past the exports' one-minute lag
         with tempfile.TemporaryDirectory() as tmp:
             for system in args.systems.split(","):

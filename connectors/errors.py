@@ -1,26 +1,33 @@
-"""The error tree: a configuration problem, or a connector failure classified into one class.
+"""The error tree: one root, then a configuration problem or a connector failure classified into one class.
 
-ConfigError                  bad configuration or input, worded for the operator: the file or
- │                           variable, the key and the fix (the CLI prints it, no traceback)
- ├── ScorecardError          scoring/config.py
- ├── EscalationConfigError   escalation/config.py
- └── ScheduleError           sync/schedule.py
-ConnectorError               base; `code` and `message` are the API's own words
- ├── Retriable               transient: 5xx, timeouts, connection errors, UNABLE_TO_LOCK_ROW
- │    └── RateLimited        429 / quota: wait `retry_after` seconds, not counted as an error
- ├── AuthError               401 / expired session: refresh once, then fail
- ├── Fatal                   400s, INVALID_FIELD, MALFORMED_QUERY: never retried
- └── BudgetExhausted         daily API budget below the reserve: stop early, resume later
+PulsehubError                  base of every error pulsehub raises on purpose (the CLI prints
+ │                             its message, exit 2, no traceback unless -v)
+ ├── ConfigError               bad configuration or input, worded for the operator: the file or
+ │    │                        variable, the key and the fix
+ │    ├── ScorecardError       scoring/config.py
+ │    ├── TableError           scoring/table.py (a table to audit and its column map)
+ │    ├── EscalationConfigError escalation/config.py
+ │    └── ScheduleError        sync/schedule.py
+ └── ConnectorError            base; `code` and `message` are the API's own words
+      ├── Retriable            transient: 5xx, timeouts, connection errors, UNABLE_TO_LOCK_ROW
+      │    └── RateLimited     429 / quota: wait `retry_after` seconds, not counted as an error
+      ├── AuthError            401 / expired session: refresh once, then fail
+      ├── Fatal                400s, INVALID_FIELD, MALFORMED_QUERY: never retried
+      └── BudgetExhausted      daily API budget below the reserve: stop early, resume later
 """
 
 from __future__ import annotations
 
 
-class ConfigError(Exception):
+class PulsehubError(Exception):
+    """The root: an expected failure whose message is meant for the operator."""
+
+
+class ConfigError(PulsehubError):
     """A configuration problem, worded for the operator: where it is, what is wrong, how to fix it."""
 
 
-class ConnectorError(Exception):
+class ConnectorError(PulsehubError):
     """Base of every error a connector raises; carries the API's code and message."""
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from connectors.base import Kind, Stream, Writer
 from connectors.errors import BudgetExhausted, Fatal, RateLimited
 from connectors.http import RetryPolicy, call, classify, parse_retry_after
 from connectors.records import Page, WriteResult, validate_rows
@@ -19,6 +20,7 @@ from connectors.salesforce_describe import DEFAULT_TTL, FieldStore
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate, flatten
 from connectors.salesforce_streams import (
+    SPECS,
     STREAMS,
     Keyset,
     SfStream,
@@ -30,20 +32,21 @@ from connectors.salesforce_write import SalesforceWriter
 from connectors.salesforce_writer import SalesforceOutboxWriter
 
 logger = logging.getLogger(__name__)
-SOURCE = "salesforce"
 API_VERSION = "59.0"  # the REST version these queries and result shapes were written against
 
 
 class SalesforceConnector:
     """Pulls users, accounts, opportunities, contacts; writes account fields and tasks."""
 
-    streams: tuple[str, ...] = tuple(STREAMS)
+    kind: Kind = "crm"
+    streams: Mapping[str, Stream] = STREAMS
 
     def __init__(
         self,
         sf: Salesforce,
         fields: SalesforceFieldMap = SalesforceFieldMap(),
         *,
+        name: str = "salesforce",
         budget_reserve: int = 1000,
         bulk_threshold: int | None = 50_000,
         page_size: int = 2000,
@@ -53,6 +56,7 @@ class SalesforceConnector:
         bulk_overlap: dt.timedelta = dt.timedelta(hours=1),
         describe_ttl: dt.timedelta = DEFAULT_TTL,
     ) -> None:
+        self.name = name
         self.sf = sf
         self.fields = fields
         self.budget_reserve = budget_reserve
@@ -64,7 +68,7 @@ class SalesforceConnector:
         self.bulk_overlap = bulk_overlap
         self.calls = 0
         self._writer = SalesforceWriter(self, describe_ttl)
-        self.writer = SalesforceOutboxWriter(self._writer, fields)
+        self.writer: Writer | None = SalesforceOutboxWriter(self._writer, fields)
         self._retry_after: str | None = None
         session = getattr(sf, "session", None)
         if isinstance(session, requests.Session):  # simple-salesforce drops response headers
@@ -74,7 +78,6 @@ class SalesforceConnector:
             logger.warning("Salesforce client uses API v%s; pulsehub is pinned to v%s",
                            version, API_VERSION)  # fmt: skip
 
-    @property
     def api_usage(self) -> tuple[int, int] | None:
         """(used, total) of the org's daily API requests, from the last Sforce-Limit-Info."""
         usage = self.sf.api_usage.get("api-usage")
@@ -82,7 +85,7 @@ class SalesforceConnector:
 
     def check_budget(self) -> None:
         """Raise BudgetExhausted when the remaining daily budget is at or below the reserve."""
-        usage = self.api_usage
+        usage = self.api_usage()
         if usage and usage[1] - usage[0] <= self.budget_reserve:
             raise BudgetExhausted(
                 f"Salesforce API budget {usage[0]}/{usage[1]} leaves no more than the "
@@ -129,7 +132,7 @@ class SalesforceConnector:
         response's `totalSize` tells how many rows there are, so Bulk API 2.0 takes over only
         above `bulk_threshold` and the pull stops on its last row without an empty query.
         """
-        spec = STREAMS[stream]
+        spec = SPECS[stream]
         position = Keyset.decode(cursor) if cursor else (Keyset(start) if start else None)
         remaining: int | None = None  # rows still to come, known from a first page's totalSize
         if cursor is None and self.bulk_threshold is not None:
@@ -215,7 +218,7 @@ class SalesforceConnector:
         flat = [flatten(r) for r in rows]
         logical = [spec.to_logical(r, self.fields) for r in flat]
         records, rejected = validate_rows(
-            spec.model, logical, source=SOURCE, stream=spec.name, id_key="id"
+            spec.model, logical, source=self.name, stream=spec.name, id_key="id"
         )
         for row in reversed(flat):
             try:
@@ -252,7 +255,7 @@ class SalesforceConnector:
         """Ids deleted in [start, end] via getDeleted: one call, at most 15 days back."""
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("getDeleted needs aware datetimes (naive ones are malformed)")
-        path = f"sobjects/{STREAMS[stream].sobject}/deleted/"
+        path = f"sobjects/{SPECS[stream].sobject}/deleted/"
         params = {
             "start": start.isoformat(timespec="seconds"),
             "end": end.isoformat(timespec="seconds"),

@@ -1,4 +1,8 @@
-"""Salesforce streams declared as data, and the keyset cursor on (SystemModstamp, Id)."""
+"""Salesforce streams declared as data, and the keyset cursor on (SystemModstamp, Id).
+
+STREAMS are what sync pulls (`connectors.base.Stream`); SPECS hold each stream's vendor
+details (object, columns, record mapping), `users` included, which no model entity needs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.base import Stream
 from connectors.records import Record
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import (
@@ -45,7 +50,7 @@ def _contact_select(f: SalesforceFieldMap) -> list[str]:
 OPPORTUNITY_FIELDS = ("Id", "AccountId", "Name", "Type", "StageName", "Amount", "CloseDate",
                       "IsClosed", "IsWon", "IsDeleted", "SystemModstamp")  # fmt: skip
 
-STREAMS: dict[str, SfStream] = {
+SPECS: dict[str, SfStream] = {
     s.name: s
     for s in (
         SfStream(
@@ -65,6 +70,15 @@ STREAMS: dict[str, SfStream] = {
             opportunity_from_row,
         ),
         SfStream("contacts", "Contact", SfContact, _contact_select, contact_from_row),
+    )
+}
+
+STREAMS: dict[str, Stream] = {
+    s.name: s
+    for s in (
+        Stream("accounts", "account", "id", "modstamp", reconcile=True),
+        Stream("opportunities", "opportunity", "id", "modstamp", reconcile=True),
+        Stream("contacts", "contact", "id", "modstamp", reconcile=True),
     )
 }
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
-from connectors.base import Writer
+from connectors.base import Kind, Stream, Writer
 from connectors.http import RetryPolicy, call, raise_for
 from connectors.records import Page, Record, validate_rows
 from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
 
 logger = logging.getLogger(__name__)
-SOURCE = "usage"
 LOGIN_EVENTS = frozenset({"login", "Logged In", "$login", "Sign In", "session_start"})
 
 
@@ -33,11 +32,20 @@ class UsageStream:
     dated: bool = False  # filtered by start_date; without a change cursor, re-read `lookback_days`
 
 
-STREAMS = {
+SPECS = {
     s.name: s
     for s in (
         UsageStream("workspaces", "/usage/v1/workspaces", UsageWorkspace, "id"),
         UsageStream("daily_usage", "/usage/v1/daily", UsageDay, "workspace_id", dated=True),
+    )
+}
+# What sync pulls: workspaces (matched to accounts) whole every reconcile; daily rows from
+# `history_days` back on the first pull.
+STREAMS: dict[str, Stream] = {
+    s.name: s
+    for s in (
+        Stream("workspaces", "workspace", "id", "updated_at", reconcile=True),
+        Stream("daily_usage", "usage_day", "workspace_id", "day", dated=True),
     )
 }
 
@@ -45,19 +53,22 @@ STREAMS = {
 class UsageConnector:
     """Pulls the usage API through an injected httpx.Client (base_url and auth already set)."""
 
-    streams: tuple[str, ...] = tuple(STREAMS)
+    kind: Kind = "usage"
+    streams: Mapping[str, Stream] = STREAMS
     writer: Writer | None = None  # reads only
 
     def __init__(
         self,
         client: httpx.Client,
         *,
+        name: str = "usage",
         page_size: int = 1000,
         lookback_days: int = 3,
         initial_days: int = 365,
         export_auth: httpx.Auth | None = None,
         policy: RetryPolicy = RetryPolicy(),
     ) -> None:
+        self.name = name
         self.client = client
         self.page_size = page_size
         self.lookback_days = lookback_days
@@ -65,6 +76,10 @@ class UsageConnector:
         self.export_auth = export_auth
         self.policy = policy
         self.calls = 0
+
+    def api_usage(self) -> tuple[int, int] | None:
+        """The usage API reports no request quota."""
+        return None
 
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         def send() -> dict[str, Any]:
@@ -85,7 +100,7 @@ class UsageConnector:
         gets only rows changed since — late rows for any past day included. An API without
         it is re-read from `lookback_days` before the newest day seen (dated streams).
         """
-        spec = STREAMS[stream]
+        spec = SPECS[stream]
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         if not cursor and spec.dated:  # the API requires a start date: default to a year back
             first = start or dt.datetime.now(dt.UTC) - dt.timedelta(days=self.initial_days)
@@ -103,7 +118,7 @@ class UsageConnector:
             body = self._get(spec.path, params)
             rows = [_rename(r) for r in body.get("data") or []]
             records, rejected = validate_rows(
-                spec.model, rows, source=SOURCE, stream=spec.name, id_key=spec.primary_key
+                spec.model, rows, source=self.name, stream=spec.name, id_key=spec.primary_key
             )
             if spec.dated:
                 days = [r.day.isoformat() for r in records if isinstance(r, UsageDay)]

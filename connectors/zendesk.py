@@ -6,89 +6,24 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any
 
 from zenpy import Zenpy
 
+from connectors.base import Kind, Stream, Writer
 from connectors.dedupe import RecentMarkers
 from connectors.http import RetryPolicy
 from connectors.prefetch import read_ahead
-from connectors.records import Page, Record, WriteResult, validate_rows
+from connectors.records import Page, WriteResult, validate_rows
 from connectors.write_fields import WriteFields
-from connectors.zendesk_records import (
-    OrgUpdate,
-    TicketCreate,
-    ZdOrganization,
-    ZdSatisfactionRating,
-    ZdTicket,
-    ZdTicketMetric,
-    ZdUser,
-)
+from connectors.zendesk_records import OrgUpdate, TicketCreate
+from connectors.zendesk_streams import SPECS, STREAMS, ZdStream
 from connectors.zendesk_transport import WindowLimiter, ZendeskTransport
 from connectors.zendesk_write import ZendeskWriter
 from connectors.zendesk_writer import ZendeskOutboxWriter, load_org_fields
 
 logger = logging.getLogger(__name__)
-SOURCE = "zendesk"
-Strategy = Literal["export_cursor", "export_time", "list_cursor"]
-
-
-@dataclass(frozen=True)
-class ZdStream:
-    """A stream declared as data: endpoint, JSON key, record model, key and page strategy."""
-
-    name: str
-    path: str
-    key: str
-    model: type[Record]
-    strategy: Strategy
-    primary_key: str = "id"
-    cursor_field: str = "updated_at"
-    since_param: str | None = None  # list streams filterable by time (start_time=)
-    full_refresh: bool = False  # no way to ask for changes only: re-list at most every N hours
-    include: str | None = None  # sideloads asked for on every page (e.g. metric_sets)
-
-
-STREAMS: dict[str, ZdStream] = {
-    s.name: s
-    for s in (
-        ZdStream(
-            "organizations",
-            "incremental/organizations.json",
-            "organizations",
-            ZdOrganization,
-            "export_time",
-        ),
-        ZdStream("users", "incremental/users/cursor.json", "users", ZdUser, "export_cursor"),
-        ZdStream(
-            "tickets",
-            "incremental/tickets/cursor.json",
-            "tickets",
-            ZdTicket,
-            "export_cursor",
-            include="metric_sets",  # metrics ride along: no separate metrics listing needed
-        ),
-        ZdStream(
-            "ticket_metrics",
-            "ticket_metrics.json",
-            "ticket_metrics",
-            ZdTicketMetric,
-            "list_cursor",
-            primary_key="ticket_id",
-            full_refresh=True,
-        ),
-        ZdStream(
-            "satisfaction_ratings",
-            "satisfaction_ratings.json",
-            "satisfaction_ratings",
-            ZdSatisfactionRating,
-            "list_cursor",
-            since_param="start_time",
-        ),
-    )
-}
 
 
 def _epoch(value: dt.datetime | None) -> int:
@@ -98,12 +33,14 @@ def _epoch(value: dt.datetime | None) -> int:
 class ZendeskConnector:
     """Pulls organizations, users, tickets, metrics, CSAT; writes tags, org fields, tickets."""
 
-    streams: tuple[str, ...] = tuple(STREAMS)
+    kind: Kind = "helpdesk"
+    streams: Mapping[str, Stream] = STREAMS
 
     def __init__(
         self,
         zenpy: Zenpy,
         *,
+        name: str = "zendesk",
         org_fields: WriteFields | None = None,
         allowed_tags: Sequence[str] | None = None,
         page_size: int = 1000,
@@ -113,6 +50,7 @@ class ZendeskConnector:
         full_refresh_every: dt.timedelta = dt.timedelta(hours=6),
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.name = name
         self.transport = ZendeskTransport(zenpy, policy)
         self.page_size = page_size
         self.list_page_size = list_page_size
@@ -123,17 +61,21 @@ class ZendeskConnector:
         self._writer = ZendeskWriter(
             self.transport, writable_org_fields=org_fields.api_names(), allowed_tags=allowed_tags
         )
-        self.writer = ZendeskOutboxWriter(self._writer, org_fields)
+        self.writer: Writer | None = ZendeskOutboxWriter(self._writer, org_fields)
 
     @property
     def calls(self) -> int:
         return self.transport.calls
 
+    def api_usage(self) -> tuple[int, int] | None:
+        """Zendesk reports per-minute rate limits only, no daily quota."""
+        return None
+
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
     ) -> Iterator[Page[Any]]:
         """Pages of `stream` after `cursor` (or since `start`); each page carries its cursor."""
-        spec = STREAMS[stream]
+        spec = SPECS[stream]
         if spec.strategy == "export_cursor":
             yield from self._export_cursor(spec, cursor, start)
         elif spec.strategy == "export_time":
@@ -156,7 +98,7 @@ class ZendeskConnector:
         if len(fresh) < len(items):
             logger.info("%s: dropped %s repeated items", spec.name, len(items) - len(fresh))
         records, rejected = validate_rows(
-            spec.model, fresh, source=SOURCE, stream=spec.name, id_key=spec.primary_key
+            spec.model, fresh, source=self.name, stream=spec.name, id_key=spec.primary_key
         )
         return Page(records=records, rejected=rejected)
 

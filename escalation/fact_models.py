@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from escalation.clusters import IssueCluster, TicketFact
+from escalation.decisions import AccountSummary
 
 
 class SnapshotFact(BaseModel):
@@ -30,19 +31,11 @@ class ContactFact(BaseModel):
     left_at: datetime | None = None
 
 
-class AccountFacts(BaseModel):
-    """What the rules may know about one account on one day."""
+class AccountFacts(AccountSummary):
+    """What the rules may know about one account on one day: its summary and the evidence."""
 
-    account_id: int
-    name: str
-    sf_id: str | None = None
-    tier: str | None = None
     segment: str | None = None
-    arr: float | None = None
-    renewal_date: date | None = None
     renewal_amount: float | None = None
-    owner_sf_id: str | None = None
-    owner_name: str | None = None
     as_of: date
     latest: SnapshotFact | None = None
     previous: SnapshotFact | None = None
@@ -69,6 +62,9 @@ class AccountFacts(BaseModel):
     @property
     def open_urgent(self) -> list[TicketFact]:
         return [t for t in self.open_tickets if t.priority == "urgent"]
+
+
+FactsById = dict[int, AccountFacts]
 
 
 def end_of_day(day: date) -> datetime:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.config import EscalationConfig, load_rules
-from escalation.fact_models import AccountFacts, ContactFact, SnapshotFact, end_of_day
+from escalation.fact_models import AccountFacts, ContactFact, FactsById, SnapshotFact, end_of_day
 from escalation.ticket_facts import add_ticket_facts
 from model.tables import Account, Contact, Escalation, HealthSnapshot, Opportunity
 
@@ -33,7 +33,7 @@ def gather_facts(
     as_of: date,
     account_ids: Iterable[int] | None = None,
     config: EscalationConfig | None = None,
-) -> dict[int, AccountFacts]:
+) -> FactsById:
     """Facts for every live account (or the given ids) as of the end of `as_of`."""
     cfg = config or load_rules()
     query = select(Account).where(Account.is_deleted.is_(False))
@@ -92,9 +92,7 @@ def _snapshot(row: Any) -> SnapshotFact:
     )
 
 
-def _add_snapshots(
-    session: Session, facts: dict[int, AccountFacts], ids: list[int], as_of: date
-) -> None:
+def _add_snapshots(session: Session, facts: FactsById, ids: list[int], as_of: date) -> None:
     """Latest, previous and 28-day-old snapshots, and the band before the current one.
 
     The history is read as (id, day, band) only; the three snapshots used are then loaded
@@ -135,9 +133,7 @@ def _add_snapshots(
         f.baseline_28d = None if base_id is None else loaded[base_id]
 
 
-def _add_renewals(
-    session: Session, facts: dict[int, AccountFacts], ids: list[int], as_of: date
-) -> None:
+def _add_renewals(session: Session, facts: FactsById, ids: list[int], as_of: date) -> None:
     rows = session.execute(
         select(Opportunity.account_id, Opportunity.close_date, Opportunity.amount)
         .where(Opportunity.account_id.in_(ids))
@@ -163,11 +159,7 @@ def _add_renewals(
 
 
 def _add_contacts(
-    session: Session,
-    facts: dict[int, AccountFacts],
-    ids: list[int],
-    as_of: date,
-    cfg: EscalationConfig,
+    session: Session, facts: FactsById, ids: list[int], as_of: date, cfg: EscalationConfig
 ) -> None:
     """Executives still there, and champions who left within the look-back.
 
@@ -209,7 +201,7 @@ def _add_contacts(
         f.champions_left.sort(key=lambda x: x.sf_id)
 
 
-def _add_active_rules(session: Session, facts: dict[int, AccountFacts], ids: list[int]) -> None:
+def _add_active_rules(session: Session, facts: FactsById, ids: list[int]) -> None:
     """Rules with an open or acknowledged escalation on each account (for `one_per_account`)."""
     rows = session.execute(
         select(Escalation.account_id, Escalation.rule)

@@ -16,15 +16,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from escalation.actions import Action
 from escalation.config import EscalationConfig
 from escalation.decisions import Decision
+from escalation.episodes import (
+    describe_changes,
+    fingerprint,
+    insert_escalation,
+    opening_details,
+    record_event,
+)
 from escalation.lifecycle_actions import clear_actions, open_actions, update_actions
 from escalation.severity import severity_rank
 from model.tables import Escalation, Ticket
@@ -55,7 +60,7 @@ def reconcile(
         d = wanted[key]
         esc = existing.get(key)
         if esc is None:
-            esc, created = _insert(session, d, now)
+            esc, created = insert_escalation(session, d, now)
             if created:
                 actions += open_actions(esc, d, config, now)
                 continue
@@ -86,70 +91,6 @@ def _load(session: Session, by_account: dict[int, list[Decision]]) -> dict[str, 
     return rows
 
 
-def _details(d: Decision, now: datetime) -> dict[str, Any]:
-    return {
-        "reason": d.reason,
-        "account": d.account.model_dump(mode="json"),
-        "assessment": d.assessment.model_dump(mode="json"),
-        "evidence": d.evidence,
-        "ticket_ids": list(d.ticket_ids),
-        "fingerprint": fingerprint(d),
-        "episode": 1,
-        "updates": 0,
-        "episodes": [{"episode": 1, "opened_at": now.isoformat(), "severity": d.severity}],
-    }
-
-
-def fingerprint(d: Decision) -> str:
-    """What makes an update worth a comment: severity and the linked tickets."""
-    return f"{d.severity}|{','.join(str(i) for i in sorted(d.ticket_ids))}"
-
-
-def _insert(session: Session, d: Decision, now: datetime) -> tuple[Escalation, bool]:
-    """Create the row unless a concurrent run already did; returns (row, created)."""
-    values = {
-        "dedup_key": d.dedup_key,
-        "account_id": d.account_id,
-        "rule": d.rule,
-        "severity": d.severity,
-        "state": "open",
-        "title": d.title[:500],
-        "details": _details(d, now),
-        "opened_at": now,
-        "updated_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = (
-        module.insert(Escalation)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(Escalation.id)
-    )
-    created = session.execute(stmt).first() is not None
-    esc = session.scalars(
-        select(Escalation)
-        .where(Escalation.dedup_key == d.dedup_key)
-        .execution_options(populate_existing=True)
-    ).one()
-    if not created:
-        log.info("escalation %s was opened by a concurrent run", d.dedup_key)
-    return esc, created
-
-
-def _event(esc: Escalation, now: datetime, **changes: Any) -> None:
-    """Apply `changes` to the current episode's record (details JSON is replaced, not mutated)."""
-    details = dict(esc.details or {})
-    episodes = [dict(e) for e in details.get("episodes", [])]
-    if episodes:
-        episodes[-1].update(
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in changes.items()}
-        )
-    details["episodes"] = episodes
-    esc.details = details
-    esc.updated_at = now
-
-
 def _update(esc: Escalation, d: Decision, config: EscalationConfig, now: datetime) -> list[Action]:
     details = dict(esc.details or {})
     actions: list[Action] = []
@@ -159,7 +100,7 @@ def _update(esc: Escalation, d: Decision, config: EscalationConfig, now: datetim
     new_fp = fingerprint(d)
     if details.get("fingerprint") == new_fp:
         return actions
-    changes = _changes(esc, details, d)
+    changes = describe_changes(esc, details, d)
     details["updates"] = int(details.get("updates", 0)) + 1
     actions = update_actions(esc, d, config, changes, details["updates"], now)
     details.update(
@@ -177,20 +118,6 @@ def _update(esc: Escalation, d: Decision, config: EscalationConfig, now: datetim
     return actions
 
 
-def _changes(esc: Escalation, details: dict[str, Any], d: Decision) -> list[str]:
-    changes = []
-    if d.severity != esc.severity:
-        changes.append(f"severity {esc.severity.upper()} -> {d.severity.upper()}")
-    before = set(details.get("ticket_ids", []))
-    added = [i for i in d.ticket_ids if i not in before]
-    if added:
-        changes.append("new linked tickets: " + ", ".join(f"#{i}" for i in added))
-    gone = sorted(before - set(d.ticket_ids))
-    if gone:
-        changes.append("no longer linked: " + ", ".join(f"#{i}" for i in gone))
-    return changes or ["evidence refreshed"]
-
-
 def _maybe_reopen(
     esc: Escalation, d: Decision, config: EscalationConfig, now: datetime
 ) -> list[Action]:
@@ -201,7 +128,7 @@ def _maybe_reopen(
             esc.details = details
             log.info("escalation %s cooling down until %s", esc.dedup_key, esc.cooldown_until)
         return []
-    details = _details(d, now)
+    details = opening_details(d, now)
     old = dict(esc.details or {})
     episode = int(old.get("episode", 1)) + 1
     past = [dict(e) for e in old.get("episodes", [])]
@@ -258,7 +185,7 @@ def resolve(
             },
         ]
     esc.details = details
-    _event(esc, now, resolved_at=now)
+    record_event(esc, now, resolved_at=now)
     log.info("escalation %s resolved", esc.dedup_key)
     return actions
 
@@ -276,7 +203,7 @@ def acknowledge(esc: Escalation, now: datetime, by: str | None = None) -> bool:
     if esc.state != "open":
         return False
     esc.state, esc.acknowledged_at = "acknowledged", now
-    _event(esc, now, acknowledged_at=now, acknowledged_by=by)
+    record_event(esc, now, acknowledged_at=now, acknowledged_by=by)
     return True
 
 

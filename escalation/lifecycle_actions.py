@@ -28,6 +28,12 @@ def _episode(esc: Escalation) -> int:
     return int((esc.details or {}).get("episode", 1))
 
 
+def _tag_tickets(esc: Escalation, step: str, **change: list[str]) -> TagCustomerTickets:
+    """Add or remove the rule's tags on the account's open customer tickets."""
+    key = action_key(esc.dedup_key, _episode(esc), step)
+    return TagCustomerTickets(key=key, escalation_id=esc.id, account_id=esc.account_id, **change)
+
+
 def _notify_wanted(config: EscalationConfig, rule: str, severity: str) -> bool:
     return (
         "notify" in config.rule(rule).actions
@@ -64,14 +70,7 @@ def open_actions(
     if "owner_task" in rule.actions:
         actions.append(_task(esc, d, config, now, step="task"))
     if "tag_tickets" in rule.actions and rule.tags:
-        actions.append(
-            TagCustomerTickets(
-                key=action_key(key, ep, "tags-add"),
-                escalation_id=esc.id,
-                account_id=d.account_id,
-                add=list(rule.tags),
-            )
-        )
+        actions.append(_tag_tickets(esc, "tags-add", add=list(rule.tags)))
     if _notify_wanted(config, d.rule, d.severity):
         actions.append(_notify(esc, config, "opened", playbooks.notify_payload(d, "opened")))
     return actions
@@ -139,14 +138,7 @@ def clear_actions(
     if not resolve:
         return actions
     if "tag_tickets" in rule.actions and rule.tags:
-        actions.append(
-            TagCustomerTickets(
-                key=action_key(key, ep, "tags-remove"),
-                escalation_id=esc.id,
-                account_id=esc.account_id,
-                remove=list(rule.tags),
-            )
-        )
+        actions.append(_tag_tickets(esc, "tags-remove", remove=list(rule.tags)))
     if esc.severity in config.lifecycle.review_severities:
         due = now + timedelta(hours=config.lifecycle.review_hours)
         actions.append(

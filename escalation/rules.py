@@ -23,16 +23,7 @@ Fired = tuple[str, str, dict[str, Any], list[int], dict[str, Any]]
 def evaluate(facts: AccountFacts, config: EscalationConfig) -> list[Decision]:
     """Every decision the enabled rules make for one account, in rule order."""
     decisions: list[Decision] = []
-    summary = AccountSummary(
-        account_id=facts.account_id,
-        name=facts.name,
-        sf_id=facts.sf_id,
-        owner_sf_id=facts.owner_sf_id,
-        owner_name=facts.owner_name,
-        tier=facts.tier,
-        arr=facts.arr,
-        renewal_date=facts.renewal_date,
-    )
+    summary = AccountSummary(**{name: getattr(facts, name) for name in AccountSummary.model_fields})
     for name, trigger in TRIGGERS.items():
         rule = config.rule(name)
         if not rule.enabled:

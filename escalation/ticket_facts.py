@@ -17,7 +17,7 @@ from escalation.clusters import (
     signature_keys,
 )
 from escalation.config import EscalationConfig
-from escalation.fact_models import AccountFacts, end_of_day
+from escalation.fact_models import FactsById, end_of_day
 from model.json_text import ListCache, as_text, decode_list
 from model.own_tags import customer_tags
 from model.tables import Ticket
@@ -39,11 +39,7 @@ TICKET_COLUMNS = (
 
 
 def add_ticket_facts(
-    session: Session,
-    facts: dict[int, AccountFacts],
-    ids: list[int],
-    as_of: date,
-    cfg: EscalationConfig,
+    session: Session, facts: FactsById, ids: list[int], as_of: date, cfg: EscalationConfig
 ) -> None:
     """Open tickets, CSAT counts, and repeated-issue clusters with their baseline rate."""
     end = end_of_day(as_of)

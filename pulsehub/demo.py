@@ -16,7 +16,7 @@ from rich.table import Table
 
 from model.db import upgrade
 from pulsehub.settings import SalesforceSettings, Settings, UsageSettings, ZendeskSettings
-from pulsehub.web.queries.overview import Overview, load_overview
+from reporting.overview import Overview, load_overview
 
 
 def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings:

@@ -1,6 +1,6 @@
 """How the command line reports what went wrong: one or two lines naming what is wrong and the
-fix, a traceback only with -v. Bad arguments, configuration errors and unusable databases all
-end here; anything else is a bug and keeps its traceback."""
+fix, a traceback only with -v. Bad arguments, every `PulsehubError` (configuration, connectors)
+and unusable databases all end here; anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer._click import exceptions as cli  # typer parses with its own copy of click
 
-from connectors.errors import ConfigError
+from connectors.errors import ConfigError, PulsehubError
 
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 CONFIG_EXIT = 2
@@ -28,7 +28,7 @@ def explain(exc: BaseException) -> str | None:
         command = exc.ctx.command_path if exc.ctx else "pulsehub"
         message = exc.format_message().replace("Value error, ", "")
         return f"{command}: {message} — see `{command} --help`"
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, PulsehubError):
         return str(exc)
     if isinstance(exc, DBAPIError):
         problem = explain_database_error(exc)

@@ -6,17 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from model.tables import (
-    Account,
-    ExternalIdentity,
-    OutboxItem,
-    QuarantinedRecord,
-    SyncCursor,
-    SyncRun,
-)
+from reporting import operations as ops
 from sync.pipeline import RunReport
 from sync.writeback import PlannedWrite
 
@@ -86,7 +78,7 @@ def print_plan(
 
 def print_status(console: Console, factory: sessionmaker[Session], limit: int = 10) -> None:
     with factory() as session:
-        runs = session.execute(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)).scalars()
+        runs = ops.recent_runs(session, limit)
         t = Table(title="recent runs")
         for col in ("id", "kind", "status", "started", "seconds", "pulled", "errors"):
             t.add_column(col)
@@ -108,44 +100,22 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
         cur.add_column("stream")
         cur.add_column("position", overflow="fold")
         cur.add_column("updated")
-        for c in session.execute(select(SyncCursor).order_by(SyncCursor.stream)).scalars():
+        for c in ops.cursors(session):
             cur.add_row(c.stream, (c.value or "")[:80], f"{c.updated_at:%Y-%m-%d %H:%M:%S}")
         console.print(cur)
-        counts = session.execute(
-            select(OutboxItem.kind, OutboxItem.status, func.count()).group_by(
-                OutboxItem.kind, OutboxItem.status
-            )
-        )
-        outbox = {f"{k} {st}": n for k, st, n in counts}
+        outbox = {f"{k} {st}": n for (k, st), n in ops.outbox_by_kind(session).items()}
         console.print(f"outbox: {words(outbox) or 'empty'}")
-        dead = session.execute(
-            select(OutboxItem)
-            .where(OutboxItem.status == "dead")
-            .order_by(OutboxItem.id.desc())
-            .limit(limit)
-        ).scalars()
-        for d in dead:
+        for d in ops.dead_letters(session, limit):
             console.print(f"  [red]dead[/] #{d.id} {d.kind} {d.target_id}: {d.last_error}")
-        q = session.execute(select(func.count()).select_from(QuarantinedRecord)).scalar_one()
+        q, quarantined = ops.quarantined(session, limit)
         console.print(f"quarantined records: {q}")
-        for rec in session.execute(
-            select(QuarantinedRecord).order_by(QuarantinedRecord.id.desc()).limit(limit)
-        ).scalars():
+        for rec in quarantined:
             console.print(f"  {rec.source}.{rec.stream} {rec.external_id}: {rec.reason[:160]}")
 
 
 def print_identity_review(console: Console, factory: sessionmaker[Session]) -> None:
     with factory() as session:
-        rows = session.execute(
-            select(ExternalIdentity)
-            .where(ExternalIdentity.status.in_(("ambiguous", "unmatched")))
-            .order_by(ExternalIdentity.source, ExternalIdentity.status, ExternalIdentity.name)
-        ).scalars()
-        queue = list(rows)
-        wanted = {int(c) for r in queue for c in r.candidates or [] if str(c).isdigit()}
-        names = dict(
-            session.execute(select(Account.id, Account.name).where(Account.id.in_(wanted))).all()
-        )
+        queue, names = ops.review_records(session)
         t = Table(title="identity review queue")
         for col in ("id", "source", "external id", "name", "domains", "status", "candidates"):
             t.add_column(col, overflow="fold")

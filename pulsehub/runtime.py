@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.base import Connector
 from connectors.http import redact
 from connectors.salesforce_describe import DESCRIBE_KEY, DescribeStore
 from connectors.webhook import WebhookNotifier
@@ -38,6 +39,9 @@ class Runtime:
     settings: Settings
     overrides: dict[str, Any] = field(default_factory=dict)
     startup_errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sources  # noqa: B018 - a bad configured source fails here, at start-up
 
     @cached_property
     def engine(self) -> Engine:
@@ -114,12 +118,35 @@ class Runtime:
             from connectors.usage import UsageConnector
 
             out["usage"] = UsageConnector(clients.build_usage(s.usage))
+        out.update(self.sources)
         if not out and not self.startup_errors:
             raise ConfigError(
-                "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__* or "
-                "PULSEHUB_USAGE__* (see README 'Configuration'), or run `pulsehub demo`"
+                "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__*, "
+                "PULSEHUB_USAGE__* or PULSEHUB_SOURCES(_FILE) (see README 'Configuration'), "
+                "or run `pulsehub demo`"
             )
         return out
+
+    @cached_property
+    def sources(self) -> dict[str, Connector]:
+        """The sources of PULSEHUB_SOURCES(_FILE), built by entry point; injected ones win."""
+        from pulsehub.sources import build_configured, configured_sources
+
+        s = self.settings
+        built_in = {
+            "salesforce": s.salesforce.configured,
+            "zendesk": s.zendesk.configured,
+            "usage": s.usage.configured,
+        }
+        taken = {
+            name: f"PULSEHUB_{name.upper()}__*"
+            for name, configured in built_in.items()
+            if configured and name not in self.overrides
+        }
+        configured = configured_sources(s)
+        return build_configured(
+            [c for c in configured if c.config.name not in self.overrides], taken
+        )
 
     def sync(
         self,

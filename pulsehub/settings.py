@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from connectors.base import SourceConfig
 from connectors.errors import ConfigError
 
 ENV_PREFIX = "PULSEHUB_"
@@ -116,6 +117,26 @@ class DeadBandSettings(BaseModel):
     )
 
 
+class SourceSettings(BaseModel):
+    """One configured source: its name, the connector entry point that builds it, its options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="the source its rows are stored under: lower case, digits and _",
+    )
+    connector: str = Field(
+        min_length=1, description="an entry point of the pulsehub.connectors group"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="that connector's own settings"
+    )
+
+    def config(self) -> SourceConfig:
+        return SourceConfig(self.name, self.connector, self.options)
+
+
 class Settings(BaseSettings):
     """Everything pulsehub reads from its environment."""
 
@@ -130,6 +151,14 @@ class Settings(BaseSettings):
     usage: UsageSettings = UsageSettings()
     digest: DigestSettings = DigestSettings()
     scorecard_file: Path | None = None
+    sources_file: Path | None = Field(
+        None, description="YAML list of sources built by connector entry points"
+    )
+    sources: list[SourceSettings] = Field(
+        default_factory=list,
+        repr=False,  # options may hold a database URL with its password
+        description="JSON list of sources built by connector entry points (after the file's)",
+    )
     rules_file: Path | None = None
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
@@ -202,7 +231,9 @@ def describe_unparsable(exc: SettingsError) -> str:
 
 
 JSON_EXAMPLES = {
-    f"{ENV_PREFIX}WEB_TOKENS": """ such as '{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}'"""
+    f"{ENV_PREFIX}WEB_TOKENS": """ such as '{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}'""",
+    f"{ENV_PREFIX}SOURCES": """ such as '[{"name": "usage", "connector": "warehouse", """
+    """"options": {...}}]'""",
 }
 
 

@@ -1,2 +1,3 @@
-"""Read models over the unified account model: what people are told (digests, and in time the
-dashboard's queries). Pure reads: nothing here writes or calls out."""
+"""Read models over the unified account model: the dashboard's pages, the terminal report,
+the operator's queues and the weekly digests. Pure reads: nothing here writes or calls out,
+and nothing here imports `pulsehub` (the wiring imports this, never the reverse)."""

@@ -18,6 +18,19 @@ from sandbox.state import State
 log = logging.getLogger(__name__)
 Handler = Callable[[State, Request, re.Match[str]], Response]
 Route = tuple[str, str, Handler]
+
+
+class RouteTable(list[Route]):
+    """A module's routes in the order declared: `@ROUTES.add("GET", pattern)` above each handler."""
+
+    def add(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.append((method, pattern, handler))
+            return handler
+
+        return register
+
+
 _LOGIN = re.compile(r"^/services/(Soap/u/|oauth2/token)")
 LOST = "X-Sandbox-Lost-Response"  # marks a reset whose request was applied (for the log only)
 

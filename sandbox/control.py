@@ -6,11 +6,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.changes import change_fraction, changed_since
 from sandbox.evolve import advance
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
+
+ROUTES = RouteTable()
 
 
 def _jsonable(value: Any) -> Any:
@@ -23,19 +25,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@ROUTES.add("GET", r"/_sandbox/requests")
 def requests_log(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"requests": state.requests})
 
 
+@ROUTES.add("GET", r"/_sandbox/writes")
 def writes_log(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"writes": state.writes})
 
 
+@ROUTES.add("POST", r"/_sandbox/clear")
 def clear(state: State, req: Request, m: re.Match[str]) -> Response:
     state.clear_log()
     return json_response(200, {"cleared": True})
 
 
+@ROUTES.add("POST", r"/_sandbox/advance")
 def advance_clock(state: State, req: Request, m: re.Match[str]) -> Response:
     try:
         if "seconds" in req.query:
@@ -48,6 +54,7 @@ def advance_clock(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"now": state.world.clock.now().isoformat(), **stats})
 
 
+@ROUTES.add("POST", r"/_sandbox/faults")
 def faults(state: State, req: Request, m: re.Match[str]) -> Response:
     """Body: {"profile": ...} and/or {"add": [{path, action, times, method}]},
     {"record_errors": {code, ids|rate, times}}, {"clear": true}."""
@@ -66,6 +73,7 @@ def faults(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"profile": state.faults.profile})
 
 
+@ROUTES.add("POST", r"/_sandbox/change")
 def change(state: State, req: Request, m: re.Match[str]) -> Response:
     """`?fraction=0.01&seed=1`: change that fraction of every pulled kind of record, now."""
     try:
@@ -76,6 +84,7 @@ def change(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"now": state.world.clock.now().isoformat(), "changed": changed})
 
 
+@ROUTES.add("GET", r"/_sandbox/changed")
 def changed(state: State, req: Request, m: re.Match[str]) -> Response:
     """`?since=EPOCH`: records per pulled stream changed after that moment."""
     try:
@@ -85,10 +94,12 @@ def changed(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"since": since, "changed": changed_since(state.world, since)})
 
 
+@ROUTES.add("GET", r"/_sandbox/truth")
 def truth(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, _jsonable(state.world.truth))
 
 
+@ROUTES.add("GET", r"/_sandbox/counts")
 def counts(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(
         200,
@@ -99,16 +110,3 @@ def counts(state: State, req: Request, m: re.Match[str]) -> Response:
             "epoch": state.world.clock.now().timestamp(),
         },
     )
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/_sandbox/requests", requests_log),
-    ("GET", r"/_sandbox/writes", writes_log),
-    ("POST", r"/_sandbox/clear", clear),
-    ("POST", r"/_sandbox/advance", advance_clock),
-    ("POST", r"/_sandbox/faults", faults),
-    ("POST", r"/_sandbox/change", change),
-    ("GET", r"/_sandbox/changed", changed),
-    ("GET", r"/_sandbox/truth", truth),
-    ("GET", r"/_sandbox/counts", counts),
-]

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import id18, parse_datetime, sf_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_describe import describe, describe_summary
@@ -21,6 +21,9 @@ from sandbox.state import State
 V = r"/services/data/v(?P<v>\d+\.\d)"
 
 
+ROUTES = RouteTable()
+
+
 def _object(match: re.Match[str]) -> str:
     obj = canonical_object(match.group("obj"))
     if obj is None:
@@ -28,6 +31,7 @@ def _object(match: re.Match[str]) -> str:
     return obj
 
 
+@ROUTES.add("GET", r"/services/data/?")
 def versions(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(
         200,
@@ -38,6 +42,8 @@ def versions(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
+@ROUTES.add("GET", rf"{V}/queryAll/?")
+@ROUTES.add("GET", rf"{V}/query/?")
 def query(state: State, req: Request, m: re.Match[str]) -> Response:
     text = req.query.get("q", "")
     include_deleted = "queryAll" in req.path
@@ -45,24 +51,29 @@ def query(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, start_query(state, text, include_deleted, m.group("v"), batch))
 
 
+@ROUTES.add("GET", rf"{V}/(?:query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)")
 def query_more(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, page(state, m.group("loc"), int(m.group("off")), m.group("v")))
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/?")
 def sobjects(state: State, req: Request, m: re.Match[str]) -> Response:
     items = [describe_summary(obj, m.group("v")) for obj in FIELDS]
     return json_response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": items})
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?")
+def describe_object(state: State, req: Request, m: re.Match[str]) -> Response:
+    return json_response(200, describe(_object(m), m.group("v")))
+
+
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/?")
 def sobject_info(state: State, req: Request, m: re.Match[str]) -> Response:
     info = describe_summary(_object(m), m.group("v"))
     return json_response(200, {"objectDescribe": info, "recentItems": []})
 
 
-def describe_object(state: State, req: Request, m: re.Match[str]) -> Response:
-    return json_response(200, describe(_object(m), m.group("v")))
-
-
+@ROUTES.add("GET", rf"{V}/limits/?")
 def limits(state: State, req: Request, m: re.Match[str]) -> Response:
     lim = state.limits
     return json_response(
@@ -90,6 +101,7 @@ def _range(req: Request) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/updated/?")
 def updated(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
     start, end = _range(req)
@@ -109,6 +121,7 @@ def updated(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"ids": ids, "latestDateCovered": sf_datetime(min(end, now))})
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/deleted/?")
 def deleted(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
     start, end = _range(req)
@@ -146,6 +159,7 @@ def render_record(
     return out
 
 
+@ROUTES.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})")
 def get_record(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = _object(m)
     record = state.world.sf[obj].get(id18(m.group("id")))
@@ -155,18 +169,3 @@ def get_record(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(
         200, render_record(obj, record, m.group("v"), only.split(",") if only else None)
     )
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/services/data/?", versions),
-    ("GET", rf"{V}/query/?", query),
-    ("GET", rf"{V}/queryAll/?", query),
-    ("GET", rf"{V}/(?:query|queryAll)/(?P<loc>01g\w+)-(?P<off>\d+)", query_more),
-    ("GET", rf"{V}/sobjects/?", sobjects),
-    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?", describe_object),
-    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/?", sobject_info),
-    ("GET", rf"{V}/limits/?", limits),
-    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/updated/?", updated),
-    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/deleted/?", deleted),
-    ("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})", get_record),
-]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from sandbox import credentials as cred
-from sandbox.app import Route
+from sandbox.app import RouteTable
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 
@@ -24,6 +24,9 @@ _FAULT = """<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope
 <sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode><sf:exceptionMessage>Invalid username,
  password, security token; or user locked out.</sf:exceptionMessage></sf:LoginFault></detail>
 </soapenv:Fault></soapenv:Body></soapenv:Envelope>"""
+
+
+ROUTES = RouteTable()
 
 
 def _issue(state: State) -> str:
@@ -51,6 +54,7 @@ def _tag(xml: str, name: str) -> str:
     return m.group(1) if m else ""
 
 
+@ROUTES.add("POST", r"/services/Soap/u/(?P<v>\d+\.\d)(?:/.*)?")
 def soap_login(state: State, req: Request, m: re.Match[str]) -> Response:
     xml = req.body.decode("utf-8", "replace")
     username, password = _tag(xml, "username"), _tag(xml, "password")
@@ -82,6 +86,7 @@ def _client(req: Request, form: dict[str, str]) -> tuple[str, str]:
     return form.get("client_id", ""), form.get("client_secret", "")
 
 
+@ROUTES.add("POST", r"/services/oauth2/token/?")
 def oauth_token(state: State, req: Request, m: re.Match[str]) -> Response:
     form = {k: v[-1] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
     grant = form.get("grant_type", "")
@@ -121,9 +126,3 @@ def oauth_token(state: State, req: Request, m: re.Match[str]) -> Response:
             "scope": "api refresh_token",
         },
     )
-
-
-ROUTES: list[Route] = [
-    ("POST", r"/services/Soap/u/(?P<v>\d+\.\d)(?:/.*)?", soap_login),
-    ("POST", r"/services/oauth2/token/?", oauth_token),
-]

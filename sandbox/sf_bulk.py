@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import UTC, sf_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_query import Plan
@@ -24,6 +24,9 @@ from sandbox.soql_parser import parse
 from sandbox.state import State
 
 V = r"/services/data/v(?P<v>\d+\.\d)"
+
+
+ROUTES = RouteTable()
 
 
 def _csv_value(value: Any) -> str:
@@ -42,6 +45,7 @@ def _info(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if not k.startswith("_")}
 
 
+@ROUTES.add("POST", rf"{V}/jobs/query/?")
 def create(state: State, req: Request, m: re.Match[str]) -> Response:
     try:
         body = req.json() or {}
@@ -91,6 +95,7 @@ def _job(state: State, m: re.Match[str]) -> dict[str, Any]:
     return job
 
 
+@ROUTES.add("GET", rf"{V}/jobs/query/(?P<id>750\w+)/?")
 def get(state: State, req: Request, m: re.Match[str]) -> Response:
     job = _job(state, m)
     if job["state"] == "UploadComplete":
@@ -104,6 +109,8 @@ def get(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, _info(job))
 
 
+@ROUTES.add("DELETE", rf"{V}/jobs/query/(?P<id>750\w+)/?")
+@ROUTES.add("PATCH", rf"{V}/jobs/query/(?P<id>750\w+)/?")
 def change(state: State, req: Request, m: re.Match[str]) -> Response:
     job = _job(state, m)
     if req.method == "DELETE":
@@ -115,6 +122,7 @@ def change(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, _info(job))
 
 
+@ROUTES.add("GET", rf"{V}/jobs/query/(?P<id>750\w+)/results/?")
 def results(state: State, req: Request, m: re.Match[str]) -> Response:
     job = _job(state, m)
     if job["state"] != "JobComplete":
@@ -143,12 +151,3 @@ def results(state: State, req: Request, m: re.Match[str]) -> Response:
         "Sforce-NumberOfRecords": str(len(chunk)),
     }
     return Response(200, out.getvalue().encode(), headers)
-
-
-ROUTES: list[Route] = [
-    ("POST", rf"{V}/jobs/query/?", create),
-    ("GET", rf"{V}/jobs/query/(?P<id>750\w+)/?", get),
-    ("PATCH", rf"{V}/jobs/query/(?P<id>750\w+)/?", change),
-    ("DELETE", rf"{V}/jobs/query/(?P<id>750\w+)/?", change),
-    ("GET", rf"{V}/jobs/query/(?P<id>750\w+)/results/?", results),
-]

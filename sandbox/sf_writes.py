@@ -7,13 +7,15 @@ required fields and injected per-record errors; no triggers, validation rules or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import id18
 from sandbox.httpd import Request, Response, json_response
 from sandbox.sf_records import (
     ROLLED_BACK,
+    RecordError,
     apply_create,
     apply_update,
     check_create,
@@ -28,6 +30,9 @@ V = r"/services/data/v(?P<v>\d+\.\d)"
 MAX_RECORDS = 200
 # (operation, sObject, record id, converted values, submitted record, errors)
 Planned = tuple[str, str | None, str | None, dict[str, Any], dict[str, Any], list[dict[str, Any]]]
+
+
+ROUTES = RouteTable()
 
 
 def _body(req: Request) -> Any:
@@ -93,65 +98,54 @@ def _finish(
     return results
 
 
+def _no_type() -> RecordError:
+    return err("INVALID_TYPE", "sObject type required in attributes")
+
+
+def _refused(
+    action: str, obj: str | None, rid: str | None, rec: dict[str, Any], error: RecordError
+) -> Planned:
+    """A collection record refused before any change: planned with its one error."""
+    return (action, obj, rid, {}, rec, [error])
+
+
+def _collection_write(
+    state: State, req: Request, plan: Callable[[dict[str, Any]], Planned], *, created: bool = False
+) -> Response:
+    """An sObject Collections write: plan every record under the world lock, then apply them."""
+    all_or_none, records = _collection(req)
+    state.faults.begin_write()
+    with state.world.lock:
+        planned = [plan(rec) for rec in records]
+        return json_response(200, _finish(state, all_or_none, planned, created=created))
+
+
+@ROUTES.add("PATCH", rf"{V}/composite/sobjects/?")
 def collection_update(state: State, req: Request, m: re.Match[str]) -> Response:
-    all_or_none, records = _collection(req)
-    state.faults.begin_write()
-    planned: list[Planned] = []
-    with state.world.lock:
-        for rec in records:
-            obj = _type_of(rec)
-            rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
-            if obj is None:
-                planned.append(
-                    (
-                        "update",
-                        None,
-                        rid,
-                        {},
-                        {},
-                        [err("INVALID_TYPE", "sObject type required in attributes")],
-                    )
-                )
-                continue
-            values, errors = check_update(state, obj, rid, rec)
-            planned.append(("update", obj, rid, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned))
+    def plan(rec: dict[str, Any]) -> Planned:
+        obj = _type_of(rec)
+        rid = id18(str(rec.get("id") or rec.get("Id") or "")) if isinstance(rec, dict) else ""
+        if obj is None:
+            return _refused("update", None, rid, {}, _no_type())
+        values, errors = check_update(state, obj, rid, rec)
+        return ("update", obj, rid, values, rec, errors)
+
+    return _collection_write(state, req, plan)
 
 
+@ROUTES.add("POST", rf"{V}/composite/sobjects/?")
 def collection_create(state: State, req: Request, m: re.Match[str]) -> Response:
-    all_or_none, records = _collection(req)
-    state.faults.begin_write()
-    planned: list[Planned] = []
-    with state.world.lock:
-        for rec in records:
-            obj = _type_of(rec)
-            if obj is None:
-                planned.append(
-                    (
-                        "create",
-                        None,
-                        None,
-                        {},
-                        {},
-                        [err("INVALID_TYPE", "sObject type required in attributes")],
-                    )
-                )
-                continue
-            if rec.get("id"):
-                planned.append(
-                    (
-                        "create",
-                        obj,
-                        None,
-                        {},
-                        rec,
-                        [err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])],
-                    )
-                )
-                continue
-            values, errors = check_create(state, obj, rec)
-            planned.append(("create", obj, None, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned))
+    def plan(rec: dict[str, Any]) -> Planned:
+        obj = _type_of(rec)
+        if obj is None:
+            return _refused("create", None, None, {}, _no_type())
+        if rec.get("id"):
+            no_id = err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+            return _refused("create", obj, None, rec, no_id)
+        values, errors = check_create(state, obj, rec)
+        return ("create", obj, None, values, rec, errors)
+
+    return _collection_write(state, req, plan)
 
 
 def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]:
@@ -167,40 +161,35 @@ def _match_external(state: State, obj: str, field: str, value: Any) -> list[str]
     ]
 
 
+@ROUTES.add("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?")
 def collection_upsert(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj, field = _object_of(m), m.group("field")
+
+    def plan(rec: dict[str, Any]) -> Planned:
+        key = next((k for k in rec if k.lower() == field.lower()), None)
+        found = _match_external(state, obj, field, rec.get(key) if key else None)
+        if len(found) > 1:
+            message = f"{field}: more than one record found for external id field: {found}"
+            return _refused("update", obj, None, rec, err("DUPLICATE_EXTERNAL_ID", message))
+        if found:
+            values, errors = check_update(state, obj, found[0], rec)
+            return ("update", obj, found[0], values, rec, errors)
+        values, errors = check_create(state, obj, rec)
+        return ("create", obj, None, values, rec, errors)
+
+    return _collection_write(state, req, plan, created=True)
+
+
+def _not_found() -> BadRequest:
+    return BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _object_of(m: re.Match[str]) -> str:
+    """The sObject a URL names, in its canonical spelling; 404 for one the sandbox lacks."""
     obj = canonical_object(m.group("obj"))
     if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
-    all_or_none, records = _collection(req)
-    state.faults.begin_write()
-    planned: list[Planned] = []
-    with state.world.lock:
-        for rec in records:
-            key = next((k for k in rec if k.lower() == m.group("field").lower()), None)
-            found = _match_external(state, obj, m.group("field"), rec.get(key) if key else None)
-            if len(found) > 1:
-                planned.append(
-                    (
-                        "update",
-                        obj,
-                        None,
-                        {},
-                        rec,
-                        [
-                            err(
-                                "DUPLICATE_EXTERNAL_ID",
-                                f"{m.group('field')}: more than one record found for external id field: {found}",
-                            )
-                        ],
-                    )
-                )
-            elif found:
-                values, errors = check_update(state, obj, found[0], rec)
-                planned.append(("update", obj, found[0], values, rec, errors))
-            else:
-                values, errors = check_create(state, obj, rec)
-                planned.append(("create", obj, None, values, rec, errors))
-        return json_response(200, _finish(state, all_or_none, planned, created=True))
+        raise _not_found()
+    return obj
 
 
 def _single_errors(errors: list[dict[str, Any]]) -> Response:
@@ -213,26 +202,9 @@ def _single_errors(errors: list[dict[str, Any]]) -> Response:
     )
 
 
-def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
-    body = _body(req) or {}
-    state.faults.begin_write()
-    with state.world.lock:
-        values, errors = check_update(state, obj, id18(m.group("id")), body)
-        if errors:
-            if errors[0]["statusCode"] in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
-                raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
-            return _single_errors(errors)
-        apply_update(state, obj, id18(m.group("id")), values, body)
-    return Response(204)
-
-
+@ROUTES.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?")
 def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     body = _body(req) or {}
     with state.world.lock:
         values, errors = check_create(state, obj, body)
@@ -242,18 +214,33 @@ def create_one(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(201, {"id": rid, "success": True, "errors": []})
 
 
+@ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
+def update_one(state: State, req: Request, m: re.Match[str]) -> Response:
+    obj = _object_of(m)
+    body = _body(req) or {}
+    state.faults.begin_write()
+    with state.world.lock:
+        values, errors = check_update(state, obj, id18(m.group("id")), body)
+        if errors:
+            if errors[0]["statusCode"] in ("INVALID_CROSS_REFERENCE_KEY", "ENTITY_IS_DELETED"):
+                raise _not_found()
+            return _single_errors(errors)
+        apply_update(state, obj, id18(m.group("id")), values, body)
+    return Response(204)
+
+
+@ROUTES.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?")
 def delete_one(state: State, req: Request, m: re.Match[str]) -> Response:
     obj = canonical_object(m.group("obj"))
     with state.world.lock:
         if obj is None or not delete(state, obj, id18(m.group("id"))):
-            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+            raise _not_found()
     return Response(204)
 
 
+@ROUTES.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?")
 def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
-    obj = canonical_object(m.group("obj"))
-    if obj is None:
-        raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+    obj = _object_of(m)
     body = _body(req) or {}
     with state.world.lock:
         found = _match_external(state, obj, m.group("field"), m.group("value"))
@@ -268,21 +255,10 @@ def upsert_one(state: State, req: Request, m: re.Match[str]) -> Response:
             apply_update(state, obj, found[0], values, body)
             return Response(204)
         if req.query.get("updateOnly") == "true":
-            raise BadRequest(404, "NOT_FOUND", "The requested resource does not exist")
+            raise _not_found()
         field = BY_NAME[obj][m.group("field").lower()].name
         values, errors = check_create(state, obj, {**body, field: m.group("value")})
         if errors:
             return _single_errors(errors)
         rid = apply_create(state, obj, values, body)
     return json_response(201, {"id": rid, "success": True, "errors": [], "created": True})
-
-
-ROUTES: list[Route] = [
-    ("PATCH", rf"{V}/composite/sobjects/?", collection_update),
-    ("POST", rf"{V}/composite/sobjects/?", collection_create),
-    ("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?", collection_upsert),
-    ("POST", rf"{V}/sobjects/(?P<obj>\w+)/?", create_one),
-    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", update_one),
-    ("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<id>\w{{15,18}})/?", delete_one),
-    ("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>[^/]+)/?", upsert_one),
-]

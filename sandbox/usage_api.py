@@ -22,12 +22,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import parse_datetime, to_epoch, zd_datetime
 from sandbox.httpd import Request, Response, chunks, json_response
 from sandbox.state import State
 from sandbox.usage import changed_keys, daily_row, events_for, row_updated_at
 from sandbox.world import Workspace, World
+
+ROUTES = RouteTable()
 
 
 def _limit(req: Request, default: int = 100) -> int:
@@ -99,6 +101,7 @@ def _date(req: Request, name: str, default: dt.date | None = None) -> dt.date:
         raise BadRequest(400, "invalid_parameter", f"{name} must be YYYY-MM-DD") from exc
 
 
+@ROUTES.add("GET", r"/usage/v1/workspaces")
 def workspaces(state: State, req: Request, m: re.Match[str]) -> Response:
     """Workspaces in id order; with `updated_since`, those changed after it (up to the watermark)."""
     limit, (position, until), since = _limit(req), _cursor(state, req), _since(req)
@@ -126,6 +129,7 @@ def workspaces(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"data": data, "meta": _meta(more, position, until)})
 
 
+@ROUTES.add("GET", r"/usage/v1/daily")
 def daily(state: State, req: Request, m: re.Match[str]) -> Response:
     """Rows ordered by (date, workspace_id); the cursor is the flat offset in that order.
 
@@ -178,6 +182,7 @@ def _row(world: World, ws: Workspace, day: int, now: dt.datetime) -> list[dict[s
     return [{**row, "updated_at": zd_datetime(row_updated_at(world, ws, day, now))}]
 
 
+@ROUTES.add("GET", r"/api/2.0/export/?")
 def export(state: State, req: Request, m: re.Match[str]) -> Response:
     now = state.world.clock.now()
     start, end = _date(req, "from_date"), min(_date(req, "to_date"), now.date())
@@ -198,10 +203,3 @@ def export(state: State, req: Request, m: re.Match[str]) -> Response:
                         yield json.dumps(event, separators=(",", ":")).encode() + b"\n"
 
     return Response(200, chunks(lines()), {"Content-Type": "application/x-ndjson"})
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/usage/v1/workspaces", workspaces),
-    ("GET", r"/usage/v1/daily", daily),
-    ("GET", r"/api/2.0/export/?", export),
-]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.app import Route
+from sandbox.app import RouteTable
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -46,6 +46,9 @@ CREATED_FIELDS = (
 )
 CHANGED_FIELDS = ("subject", "status", "priority", "type", "assignee_id", "group_id", "tags")
 _VIA_SOURCE: dict[str, Any] = {"from": {}, "to": {}, "rel": None}
+
+
+ROUTES = RouteTable()
 
 
 def _wire(value: Any) -> Any:
@@ -182,12 +185,14 @@ def _audits(state: State, req: Request, tid: str) -> tuple[int, list[dict[str, A
     return pos, stored
 
 
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/audits\.json")
 def list_audits(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         _, audits = _audits(state, req, m.group("id"))
     return paginate(req, "audits", range(len(audits)), lambda i: audits[i])
 
 
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/audits/(?P<audit>\d+)\.json")
 def show_audit(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         _, audits = _audits(state, req, m.group("id"))
@@ -196,9 +201,3 @@ def show_audit(state: State, req: Request, m: re.Match[str]) -> Response:
     if found is None:
         raise not_found()
     return json_response(200, {"audit": found})
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/tickets/(?P<id>\d+)/audits\.json", list_audits),
-    ("GET", r"/api/v2/tickets/(?P<id>\d+)/audits/(?P<audit>\d+)\.json", show_audit),
-]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response
 from sandbox.state import State
@@ -28,6 +28,9 @@ from sandbox.zd_shapes import ticket
 FIRST_COMMENT_BASE = 500_000_000_000  # id of a ticket's description comment: base + ticket id
 COMMENT_BASE = 510_000_000_000  # ids of comments added later: base + serial
 FIRST_AUDIT_BASE = 600_000_000_000  # the creation audit holding the first comment: base + ticket id
+
+
+ROUTES = RouteTable()
 
 
 def add_comment(state: State, pos: int, comment: Any) -> dict[str, Any]:
@@ -95,6 +98,7 @@ def _newest_first(req: Request) -> bool:
     return wanted in ("-created_at", "desc")
 
 
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/comments\.json")
 def list_comments(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         t = state.world.tickets
@@ -106,8 +110,3 @@ def list_comments(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(
         req, "comments", range(len(records)), lambda i: render_comment(records[i], pos + 1)
     )
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/tickets/(?P<id>\d+)/comments\.json", list_comments),
-]

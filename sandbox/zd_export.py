@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import parse_datetime, to_epoch
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -25,6 +25,9 @@ from sandbox.tickets import DELETED
 from sandbox.zd_shapes import metric, ticket, with_times
 
 PAGE = 1000
+
+
+ROUTES = RouteTable()
 
 
 class Keys(Protocol):
@@ -113,6 +116,16 @@ def _cursor_page(
     )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json")
+def sample(state: State, req: Request, m: re.Match[str]) -> Response:
+    """Incremental Sample Export: the time-based export capped at 50 items."""
+    query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
+    capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
+    handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
+    return handler[m.group("kind")](state, capped, m)
+
+
+@ROUTES.add("GET", r"/api/v2/incremental/tickets/cursor\.json")
 def tickets_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     exclude = req.query.get("exclude_deleted") == "true"
@@ -141,6 +154,7 @@ def _users_sorted(state: State) -> tuple[list[tuple[int, int]], dict[int, dict[s
     return sorted((stamp(u), uid) for uid, u in users.items()), users
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/users/cursor\.json")
 def users_cursor(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
@@ -191,6 +205,16 @@ def time_page(
     )
 
 
+def _rows_page(
+    state: State, req: Request, kind: str, keys: Keys, rows: dict[int, dict[str, Any]]
+) -> Response:
+    """A time-based export page of plain rows (organizations, users) with their timestamps."""
+    return time_page(
+        state, req, kind, kind, keys, lambda i: with_times(rows[i], req.base_url, kind)
+    )
+
+
+@ROUTES.add("GET", r"/api/v2/incremental/tickets\.json")
 def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys = state.world.tickets.order()
@@ -204,46 +228,16 @@ def tickets_time(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/organizations\.json")
 def orgs_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         orgs = state.world.orgs
         keys = sorted((stamp(o), oid) for oid, o in orgs.items())
-        return time_page(
-            state,
-            req,
-            "organizations",
-            "organizations",
-            keys,
-            lambda oid: with_times(orgs[oid], req.base_url, "organizations"),
-        )
+        return _rows_page(state, req, "organizations", keys, orgs)
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/users\.json")
 def users_time(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys, users = _users_sorted(state)
-        return time_page(
-            state,
-            req,
-            "users",
-            "users",
-            keys,
-            lambda uid: with_times(users[uid], req.base_url, "users"),
-        )
-
-
-def sample(state: State, req: Request, m: re.Match[str]) -> Response:
-    """Incremental Sample Export: the time-based export capped at 50 items."""
-    query = "&".join(p for p in req.raw_query.split("&") if not p.startswith("per_page="))
-    capped = dataclasses.replace(req, raw_query=f"{query}&per_page=50")
-    handler = {"tickets": tickets_time, "users": users_time, "organizations": orgs_time}
-    return handler[m.group("kind")](state, capped, m)
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/incremental/(?P<kind>tickets|users|organizations)/sample\.json", sample),
-    ("GET", r"/api/v2/incremental/tickets/cursor\.json", tickets_cursor),
-    ("GET", r"/api/v2/incremental/users/cursor\.json", users_cursor),
-    ("GET", r"/api/v2/incremental/tickets\.json", tickets_time),
-    ("GET", r"/api/v2/incremental/organizations\.json", orgs_time),
-    ("GET", r"/api/v2/incremental/users\.json", users_time),
-]
+        return _rows_page(state, req, "users", keys, users)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
@@ -25,6 +25,24 @@ ORG_FIELD_TYPES = {
     "renewal_risk": "decimal",
     "renewal_risk_level": "text",
 }
+
+
+# Resources the sandbox does not model answer as an account that has none of them (so
+# generic clients that probe every resource, such as tap-zendesk's discovery, can run).
+UNMODELLED = {
+    "user_fields": "user_fields",
+    "ticket_fields": "ticket_fields",
+    "ticket_forms": "ticket_forms",
+    "group_memberships": "group_memberships",
+    "macros": "macros",
+    "tags": "tags",
+    "slas/policies": "sla_policies",
+    "channels/voice/phone_numbers": "phone_numbers",
+    "search": "results",
+}
+
+
+ROUTES = RouteTable()
 
 
 def not_found() -> BadRequest:
@@ -84,6 +102,17 @@ def paginate(
     )
 
 
+@ROUTES.add("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json")
+def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
+    key = UNMODELLED[m.group("kind")]
+    meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
+    return json_response(
+        200,
+        {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
+    )
+
+
+@ROUTES.add("GET", r"/api/v2/organizations\.json")
 def organizations(state: State, req: Request, m: re.Match[str]) -> Response:
     orgs = state.world.orgs
     keys = sorted(orgs)
@@ -92,6 +121,7 @@ def organizations(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
+@ROUTES.add("GET", r"/api/v2/users\.json")
 def users(state: State, req: Request, m: re.Match[str]) -> Response:
     us = state.world.zd_users
     role = req.query.get("role")
@@ -99,11 +129,13 @@ def users(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(req, "users", keys, lambda k: with_times(us[k], req.base_url, "users"))
 
 
+@ROUTES.add("GET", r"/api/v2/groups\.json")
 def groups(state: State, req: Request, m: re.Match[str]) -> Response:
     gs = {g["id"]: g for g in state.world.groups}
     return paginate(req, "groups", sorted(gs), lambda k: with_times(gs[k], req.base_url, "groups"))
 
 
+@ROUTES.add("GET", r"/api/v2/tickets\.json")
 def tickets(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     ext = req.query.get("external_id")
@@ -115,36 +147,14 @@ def tickets(state: State, req: Request, m: re.Match[str]) -> Response:
     return paginate(req, "tickets", keys, lambda p: ticket(state.world, p, req.base_url))
 
 
+@ROUTES.add("GET", r"/api/v2/ticket_metrics\.json")
 def ticket_metrics(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     keys = [p for p in range(len(t)) if t.status[p] != DELETED]
     return paginate(req, "ticket_metrics", keys, lambda p: metric(state.world, p, req.base_url))
 
 
-def show(state: State, req: Request, m: re.Match[str]) -> Response:
-    kind, rid = m.group("kind"), int(m.group("id"))
-    w = state.world
-    if kind == "tickets":
-        pos = w.tickets.position(rid)
-        if pos is None or w.tickets.status[pos] == DELETED:
-            raise not_found()
-        return json_response(200, {"ticket": ticket(w, pos, req.base_url)})
-    store = {"organizations": w.orgs, "users": w.zd_users}.get(kind) or {
-        g["id"]: g for g in w.groups
-    }
-    if rid not in store:
-        raise not_found()
-    return json_response(200, {kind[:-1]: with_times(store[rid], req.base_url, kind)})
-
-
-def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
-    rid = int(m.group("id"))
-    pos = state.world.tickets.position(rid - METRIC_BASE if rid > METRIC_BASE else rid)
-    if pos is None or state.world.tickets.status[pos] == DELETED:
-        raise not_found()
-    return json_response(200, {"ticket_metric": metric(state.world, pos, req.base_url)})
-
-
+@ROUTES.add("GET", r"/api/v2/organization_fields\.json")
 def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     when = zd_datetime(state.world.clock.epoch() - 400 * 86400)
     defs = [
@@ -171,6 +181,33 @@ def org_fields(state: State, req: Request, m: re.Match[str]) -> Response:
     )
 
 
+@ROUTES.add("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json")
+def show(state: State, req: Request, m: re.Match[str]) -> Response:
+    kind, rid = m.group("kind"), int(m.group("id"))
+    w = state.world
+    if kind == "tickets":
+        pos = w.tickets.position(rid)
+        if pos is None or w.tickets.status[pos] == DELETED:
+            raise not_found()
+        return json_response(200, {"ticket": ticket(w, pos, req.base_url)})
+    store = {"organizations": w.orgs, "users": w.zd_users}.get(kind) or {
+        g["id"]: g for g in w.groups
+    }
+    if rid not in store:
+        raise not_found()
+    return json_response(200, {kind[:-1]: with_times(store[rid], req.base_url, kind)})
+
+
+@ROUTES.add("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json")
+@ROUTES.add("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json")
+def show_metric(state: State, req: Request, m: re.Match[str]) -> Response:
+    rid = int(m.group("id"))
+    pos = state.world.tickets.position(rid - METRIC_BASE if rid > METRIC_BASE else rid)
+    if pos is None or state.world.tickets.status[pos] == DELETED:
+        raise not_found()
+    return json_response(200, {"ticket_metric": metric(state.world, pos, req.base_url)})
+
+
 def _view_job(state: State, jid: str) -> dict[str, Any] | None:
     """A job's public status as one poll sees it; None once unknown or older than a day."""
     job = state.zd_jobs.get(jid)
@@ -185,13 +222,7 @@ def _view_job(state: State, jid: str) -> dict[str, Any] | None:
     return public
 
 
-def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
-    job = _view_job(state, m.group("id"))
-    if job is None:
-        raise not_found()
-    return json_response(200, {"job_status": job})
-
-
+@ROUTES.add("GET", r"/api/v2/job_statuses/show_many\.json")
 def job_statuses_many(state: State, req: Request, m: re.Match[str]) -> Response:
     """`show_many?ids=a,b`: the listed jobs still kept, in the order asked; unknown ids left out.
 
@@ -205,41 +236,9 @@ def job_statuses_many(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"job_statuses": jobs})
 
 
-# Resources the sandbox does not model answer as an account that has none of them (so
-# generic clients that probe every resource, such as tap-zendesk's discovery, can run).
-UNMODELLED = {
-    "user_fields": "user_fields",
-    "ticket_fields": "ticket_fields",
-    "ticket_forms": "ticket_forms",
-    "group_memberships": "group_memberships",
-    "macros": "macros",
-    "tags": "tags",
-    "slas/policies": "sla_policies",
-    "channels/voice/phone_numbers": "phone_numbers",
-    "search": "results",
-}
-
-
-def empty_list(state: State, req: Request, m: re.Match[str]) -> Response:
-    key = UNMODELLED[m.group("kind")]
-    meta = {"has_more": False, "after_cursor": None, "before_cursor": None}
-    return json_response(
-        200,
-        {key: [], "next_page": None, "previous_page": None, "count": 0, "meta": meta},
-    )
-
-
-ROUTES: list[Route] = [
-    ("GET", rf"/api/v2/(?P<kind>{'|'.join(UNMODELLED)})\.json", empty_list),
-    ("GET", r"/api/v2/organizations\.json", organizations),
-    ("GET", r"/api/v2/users\.json", users),
-    ("GET", r"/api/v2/groups\.json", groups),
-    ("GET", r"/api/v2/tickets\.json", tickets),
-    ("GET", r"/api/v2/ticket_metrics\.json", ticket_metrics),
-    ("GET", r"/api/v2/organization_fields\.json", org_fields),
-    ("GET", r"/api/v2/(?P<kind>tickets|organizations|users|groups)/(?P<id>\d+)\.json", show),
-    ("GET", r"/api/v2/ticket_metrics/(?P<id>\d+)\.json", show_metric),
-    ("GET", r"/api/v2/tickets/(?P<id>\d+)/metrics\.json", show_metric),
-    ("GET", r"/api/v2/job_statuses/show_many\.json", job_statuses_many),
-    ("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json", job_status),
-]
+@ROUTES.add("GET", r"/api/v2/job_statuses/(?P<id>[\w-]+)\.json")
+def job_status(state: State, req: Request, m: re.Match[str]) -> Response:
+    job = _view_job(state, m.group("id"))
+    if job is None:
+        raise not_found()
+    return json_response(200, {"job_status": job})

@@ -10,13 +10,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.app import Route
+from sandbox.app import RouteTable
 from sandbox.formats import zd_datetime
 from sandbox.httpd import Request, Response
 from sandbox.state import State
 from sandbox.tickets import PackedKeys
 from sandbox.zd_export import time_page
 from sandbox.zd_shapes import metric
+
+ROUTES = RouteTable()
 
 
 def _metric_events(state: State) -> PackedKeys:
@@ -51,6 +53,7 @@ _EVENTS = (
 )
 
 
+@ROUTES.add("GET", r"/api/v2/incremental/ticket_metric_events\.json")
 def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
     with state.world.lock:
         keys = _metric_events(state)
@@ -79,8 +82,3 @@ def metric_events(state: State, req: Request, m: re.Match[str]) -> Response:
             return event
 
         return time_page(state, req, "ticket_metric_events", "ticket_metric_events", keys, render)
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/incremental/ticket_metric_events\.json", metric_events),
-]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import RouteTable
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.world import ORG_FIELD_KEYS
 from sandbox.zd_lists import ORG_FIELD_TYPES, not_found
 from sandbox.zd_shapes import with_times
-from sandbox.zd_writes import batch_items, invalid, queue_job, read_json
+from sandbox.zd_writes import bulk_update, invalid, read_json
+
+ROUTES = RouteTable()
 
 
 def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +43,19 @@ def _org_changes(state: State, org: dict[str, Any], attrs: dict[str, Any]) -> di
     return changes
 
 
+@ROUTES.add("PUT", r"/api/v2/organizations/update_many\.json")
+def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
+    def apply(item: dict[str, Any]) -> int:
+        org = state.world.orgs.get(int(item.get("id") or 0))
+        if org is None:
+            raise not_found()
+        _org_changes(state, org, item)
+        return int(org["id"])
+
+    return bulk_update(state, req, "organizations", "ThirdPartyOrganizationUpdate", apply)
+
+
+@ROUTES.add("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json")
 def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
@@ -49,35 +64,3 @@ def org_update(state: State, req: Request, m: re.Match[str]) -> Response:
             raise not_found()
         _org_changes(state, org, body.get("organization") or {})
         return json_response(200, {"organization": with_times(org, req.base_url, "organizations")})
-
-
-def orgs_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = batch_items(req, read_json(req), "organizations")
-    results = []
-    with state.world.lock:
-        for index, item in enumerate(items):
-            org = state.world.orgs.get(int(item.get("id") or 0))
-            try:
-                if org is None:
-                    raise not_found()
-                _org_changes(state, org, item)
-                results.append(
-                    {"id": org["id"], "action": "update", "status": "Updated", "success": True}
-                )
-            except BadRequest as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "id": item.get("id"),
-                        "error": exc.code,
-                        "details": exc.message,
-                        "success": False,
-                    }
-                )
-    return queue_job(state, req, results, "ThirdPartyOrganizationUpdate")
-
-
-ROUTES: list[Route] = [
-    ("PUT", r"/api/v2/organizations/update_many\.json", orgs_update_many),
-    ("PUT", r"/api/v2/organizations/(?P<id>\d+)\.json", org_update),
-]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.formats import parse_datetime, to_epoch
 from sandbox.httpd import Request, Response
 from sandbox.state import State
 from sandbox.tickets import DELETED
 from sandbox.zd_lists import paginate
 from sandbox.zd_shapes import rating, rating_created
+
+ROUTES = RouteTable()
 
 
 def _epoch_param(req: Request, name: str) -> int | None:
@@ -31,6 +33,7 @@ def _epoch_param(req: Request, name: str) -> int | None:
         raise BadRequest(400, "InvalidValue", f"{name} is invalid") from exc
 
 
+@ROUTES.add("GET", r"/api/v2/satisfaction_ratings\.json")
 def satisfaction_ratings(state: State, req: Request, m: re.Match[str]) -> Response:
     start, end = _epoch_param(req, "start_time"), _epoch_param(req, "end_time")
     keys = _rated(state, req.query.get("score", ""), start, end)
@@ -81,8 +84,3 @@ def _rated(state: State, score: str, start: int | None, end: int | None) -> list
     ]
     state.derived["satisfaction_ratings"] = (t.version, (query, keys))
     return keys
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/satisfaction_ratings\.json", satisfaction_ratings),
-]

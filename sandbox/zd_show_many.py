@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 
-from sandbox.app import BadRequest, Route
+from sandbox.app import BadRequest, RouteTable
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import DELETED
 from sandbox.zd_shapes import ticket, with_times
 
 MAX_IDS = 100
+
+
+ROUTES = RouteTable()
 
 
 def _ids(req: Request) -> list[int]:
@@ -28,6 +31,7 @@ def _ids(req: Request) -> list[int]:
         raise BadRequest(400, "InvalidValue", "ids must be comma-separated integers") from exc
 
 
+@ROUTES.add("GET", r"/api/v2/tickets/show_many\.json")
 def tickets_show_many(state: State, req: Request, m: re.Match[str]) -> Response:
     w = state.world
     found = []
@@ -39,6 +43,7 @@ def tickets_show_many(state: State, req: Request, m: re.Match[str]) -> Response:
     return json_response(200, {"tickets": found, "next_page": None, "count": len(found)})
 
 
+@ROUTES.add("GET", r"/api/v2/organizations/show_many\.json")
 def organizations_show_many(state: State, req: Request, m: re.Match[str]) -> Response:
     orgs = state.world.orgs
     with state.world.lock:
@@ -46,9 +51,3 @@ def organizations_show_many(state: State, req: Request, m: re.Match[str]) -> Res
             with_times(orgs[oid], req.base_url, "organizations") for oid in _ids(req) if oid in orgs
         ]
     return json_response(200, {"organizations": found, "next_page": None, "count": len(found)})
-
-
-ROUTES: list[Route] = [
-    ("GET", r"/api/v2/tickets/show_many\.json", tickets_show_many),
-    ("GET", r"/api/v2/organizations/show_many\.json", organizations_show_many),
-]

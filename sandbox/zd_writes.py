@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.app import BadRequest, Route, dumps
+from sandbox.app import BadRequest, RouteTable, dumps
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
 from sandbox.tickets import NEW, OPEN, PRIORITIES, SOLVED, STATUSES, TYPES
@@ -28,6 +29,9 @@ from sandbox.zd_shapes import ticket
 
 MAX_BATCH = 100
 IDEMPOTENCY_TTL = 2 * 3600
+
+
+ROUTES = RouteTable()
 
 
 def read_json(req: Request) -> dict[str, Any]:
@@ -58,6 +62,9 @@ def _tags(body: dict[str, Any]) -> list[str]:
     return [str(t).strip().lower().replace(" ", "_") for t in tags]
 
 
+@ROUTES.add("DELETE", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
+@ROUTES.add("POST", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
+@ROUTES.add("PUT", r"/api/v2/tickets/(?P<id>\d+)/tags\.json")
 def tags_write(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
@@ -162,30 +169,37 @@ def batch_items(req: Request, body: dict[str, Any], plural: str) -> list[dict[st
     return items
 
 
-def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
-    items = batch_items(req, read_json(req), "tickets")
-    results = []
+def bulk_update(
+    state: State, req: Request, plural: str, job_kind: str, apply: Callable[[dict[str, Any]], int]
+) -> Response:
+    """An update_many: apply each item under the world lock and queue a job with the results,
+    each item updated (with its id) or failed with the reason."""
+    items = batch_items(req, read_json(req), plural)
+    results: list[dict[str, Any]] = []
     with state.world.lock:
         for index, item in enumerate(items):
             try:
-                pos = _ticket_pos(state, item.get("id"))
-                _apply_ticket(state, req, pos, item)
+                done = apply(item)
                 results.append(
-                    {"id": pos + 1, "action": "update", "status": "Updated", "success": True}
+                    {"id": done, "action": "update", "status": "Updated", "success": True}
                 )
             except BadRequest as exc:
-                results.append(
-                    {
-                        "index": index,
-                        "id": item.get("id"),
-                        "error": exc.code,
-                        "details": exc.message,
-                        "success": False,
-                    }
-                )
-    return queue_job(state, req, results, "ThirdPartyTicketUpdate")
+                results.append({"index": index, "id": item.get("id"), "error": exc.code,
+                                "details": exc.message, "success": False})  # fmt: skip
+    return queue_job(state, req, results, job_kind)
 
 
+@ROUTES.add("PUT", r"/api/v2/tickets/update_many\.json")
+def tickets_update_many(state: State, req: Request, m: re.Match[str]) -> Response:
+    def apply(item: dict[str, Any]) -> int:
+        pos = _ticket_pos(state, item.get("id"))
+        _apply_ticket(state, req, pos, item)
+        return pos + 1
+
+    return bulk_update(state, req, "tickets", "ThirdPartyTicketUpdate", apply)
+
+
+@ROUTES.add("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json")
 def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_json(req)
     with state.world.lock:
@@ -196,6 +210,7 @@ def ticket_update(state: State, req: Request, m: re.Match[str]) -> Response:
         )
 
 
+@ROUTES.add("POST", r"/api/v2/tickets\.json")
 def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
     key = req.header("idempotency-key")
     digest = hashlib.sha256(req.body).hexdigest()
@@ -275,13 +290,3 @@ def ticket_create(state: State, req: Request, m: re.Match[str]) -> Response:
         state.idempotency[key] = (digest, 201, body, state.world.clock.epoch())
         headers["x-idempotency-lookup"] = "miss"
     return Response(201, body, headers)
-
-
-ROUTES: list[Route] = [
-    ("PUT", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("POST", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("DELETE", r"/api/v2/tickets/(?P<id>\d+)/tags\.json", tags_write),
-    ("PUT", r"/api/v2/tickets/update_many\.json", tickets_update_many),
-    ("PUT", r"/api/v2/tickets/(?P<id>\d+)\.json", ticket_update),
-    ("POST", r"/api/v2/tickets\.json", ticket_create),
-]

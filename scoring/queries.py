@@ -1,8 +1,9 @@
-"""The SQL aggregates behind `compute_signals`, one function per source, all bounded by `as_of`."""
+"""The SQL aggregates behind `compute_signals`, one function per source, all bounded by `as_of`:
+accounts, usage, contacts and opportunities here; tickets and escalations in support_queries.py."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from model.json_text import ListCache, as_text, decode_list
-from model.own_tags import customer_tags
-from model.tables import Account, Contact, Escalation, Opportunity, Ticket, UsageDaily
+from model.tables import Account, Contact, Opportunity, UsageDaily
 
 if TYPE_CHECKING:
     from scoring.signals import AccountSignals
@@ -21,12 +20,10 @@ RECENT_DAYS = 28
 BASELINE_DAYS = 90
 MIN_BASELINE_DAYS = 14
 SUPPORT_DAYS = 90
-CSAT_DAYS = 180
 EXPANSION_DAYS = 365
 NEW_CUSTOMER_DAYS = 120
 EXPANSION_TYPES = frozenset({"Expansion", "Upsell", "Add-On", "Upgrade", "Cross-Sell"})
 CONTRACTION_TYPES = frozenset({"Contraction", "Downgrade", "Downsell"})
-SOLVED = ("solved", "closed")
 Signals = dict[int, "AccountSignals"]
 
 
@@ -35,7 +32,8 @@ def end_of(as_of: date) -> datetime:
     return datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def _ids(column: Any, ids: Sequence[int] | None) -> ColumnElement[bool]:
+def for_accounts(column: Any, ids: Sequence[int] | None) -> ColumnElement[bool]:
+    """Rows of the given accounts, or of every linked account when `ids` is None."""
     return column.is_not(None) if ids is None else column.in_(ids)
 
 
@@ -84,7 +82,7 @@ def add_usage(
             func.max(UsageDaily.features_used),
             func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 4 >= UsageDaily.seats_purchased), UsageDaily.day))),
             func.min(case((and_(UsageDaily.seats_purchased > 0, UsageDaily.active_users * 2 >= UsageDaily.seats_purchased), UsageDaily.day))),
-        ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day <= through).group_by(UsageDaily.account_id)
+        ).where(for_accounts(UsageDaily.account_id, ids), UsageDaily.day <= through).group_by(UsageDaily.account_id)
     ).all()  # fmt: skip
     if not history:
         return
@@ -100,7 +98,9 @@ def add_usage(
         func.sum(UsageDaily.logins).label("lg"),
         func.max(UsageDaily.features_used).label("fu"),
         func.sum(UsageDaily.seats_purchased).label("sp"),
-    ).where(_ids(UsageDaily.account_id, ids), UsageDaily.day >= b0, UsageDaily.day <= through)
+    ).where(
+        for_accounts(UsageDaily.account_id, ids), UsageDaily.day >= b0, UsageDaily.day <= through
+    )
     per_day = d.group_by(UsageDaily.account_id, UsageDaily.day).subquery()  # fmt: skip
     recent = per_day.c.day >= r0
     windows = {
@@ -149,107 +149,6 @@ def _onboarding(
     s.onboarding_milestones = sum(reached) / len(reached)
 
 
-def add_tickets(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
-    """Volume, open urgent tickets, reply/resolution times, reopens and CSAT from tickets."""
-    end = end_of(as_of)
-    w90, w180 = end - timedelta(days=SUPPORT_DAYS), end - timedelta(days=CSAT_DAYS)
-    if session.scalar(select(Ticket.id).where(Ticket.created_at < end).limit(1)) is None:
-        return
-    new = Ticket.created_at >= w90
-    solved = and_(Ticket.solved_at >= w90, Ticket.solved_at < end)
-    still_open = or_(
-        and_(Ticket.solved_at.is_(None), Ticket.status.not_in(SOLVED)), Ticket.solved_at >= end
-    )
-    rated = and_(Ticket.csat_at >= w180, Ticket.csat_at < end)
-    rows = session.execute(
-        select(
-            Ticket.account_id, func.count(case((new, 1))), func.avg(case((new, Ticket.first_reply_minutes))),
-            func.count(case((solved, 1))), func.avg(case((solved, Ticket.full_resolution_minutes))),
-            func.count(case((and_(solved, Ticket.reopens > 0), 1))),
-            func.count(case((and_(still_open, Ticket.priority == "urgent"), 1))),
-            func.count(case((and_(rated, Ticket.csat == "good"), 1))),
-            func.count(case((and_(rated, Ticket.csat == "bad"), 1))),
-            func.max(case((Ticket.csat_at < end, Ticket.csat_at))),
-        ).where(_ids(Ticket.account_id, ids), Ticket.created_at < end, Ticket.status != "deleted")
-        .group_by(Ticket.account_id)
-    ).all()  # fmt: skip
-    for s in out.values():
-        s.open_urgent_tickets = 0.0
-        s.tickets_per_seat_90d = 0.0 if s.seats else None
-    for aid, created, frt, n_solved, resolution, reopened, urgent, good, bad, last_rating in rows:
-        t = out.get(aid)
-        if t is None:
-            continue
-        s = t
-        s.tickets_per_seat_90d = created / s.seats if s.seats else None
-        s.first_reply_hours = None if frt is None else frt / 60
-        s.resolution_hours = None if resolution is None else resolution / 60
-        s.reopen_rate = reopened / n_solved if n_solved else None
-        s.open_urgent_tickets = float(urgent)
-        if good + bad:
-            s.csat, s.csat_responses = good / (good + bad), float(good + bad)
-        if last_rating is not None:
-            s.ages["csat"] = (end - last_rating).total_seconds() / 86400
-
-
-def add_repeat_issues(
-    session: Session, as_of: date, ids: Sequence[int] | None, out: Signals
-) -> None:
-    """The most tickets sharing one (non-pulsehub) tag in 90 days: the same issue coming back.
-
-    Tags are read as their stored JSON text and each distinct list is decoded once: a book
-    repeats a few dozen tag lists across hundreds of thousands of tickets, and decoding each
-    row was most of this query's time in the first sync's replay."""
-    end = end_of(as_of)
-    rows = session.execute(
-        select(Ticket.account_id, as_text(Ticket.tags)).where(
-            _ids(Ticket.account_id, ids),
-            Ticket.created_at >= end - timedelta(days=SUPPORT_DAYS),
-            Ticket.created_at < end,
-            Ticket.status != "deleted",
-        )
-    )
-    decoded: ListCache = {}
-    topics: dict[tuple[Any, ...], tuple[str, ...]] = {}
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for aid, raw in rows:
-        tags = decode_list(raw, decoded)
-        kept = topics.get(tags)
-        if kept is None:
-            kept = topics[tags] = _topics(tags)
-        if kept and aid is not None:
-            counts[aid].update(kept)
-    for aid, s in out.items():
-        if s.open_urgent_tickets is None:  # no ticket source at all
-            continue
-        # ties go to the first tag by name: set order varies per process, and a reason that
-        # flips between equal tags would rewrite the account's health reasons every run
-        top = min(counts[aid].items(), key=lambda kv: (-kv[1], kv[0])) if counts.get(aid) else None
-        s.repeat_issue_tickets = float(top[1]) if top else 0.0
-        s.repeat_issue_tag = top[0] if top else None
-
-
-def _topics(tags: tuple[Any, ...]) -> tuple[str, ...]:
-    """A ticket's distinct tags that are not pulsehub's own."""
-    return tuple(set(customer_tags(tags)))
-
-
-def add_escalations(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
-    end = end_of(as_of)
-    still_open = or_(
-        and_(Escalation.resolved_at.is_(None), Escalation.state != "resolved"),
-        Escalation.resolved_at >= end,
-    )
-    rows = session.execute(
-        select(Escalation.account_id, func.count())
-        .where(_ids(Escalation.account_id, ids), Escalation.opened_at < end, still_open)
-        .group_by(Escalation.account_id)
-    )
-    counts = dict(rows.tuples().all())
-    for aid, s in out.items():
-        s.open_escalations = float(counts.get(aid, 0))
-
-
 def add_contacts(session: Session, as_of: date, ids: Sequence[int] | None, out: Signals) -> None:
     """Live champions, and whether one left (deleted) or a new one appeared within 90 days.
 
@@ -276,7 +175,7 @@ def add_contacts(session: Session, as_of: date, ids: Sequence[int] | None, out: 
             Contact.account_id, func.count(case((alive, 1))), func.count(case((left, 1))),
             func.count(case((joined, 1))), func.count(case((unknown, 1))),
         ).where(
-            _ids(Contact.account_id, ids),
+            for_accounts(Contact.account_id, ids),
             or_(Contact.source_created_at.is_(None), Contact.source_created_at < end),
         ).group_by(Contact.account_id)
     ).all()  # fmt: skip
@@ -296,7 +195,7 @@ def add_opportunities(
         select(
             Opportunity.account_id, Opportunity.type, Opportunity.close_date, Opportunity.amount,
             Opportunity.is_closed, Opportunity.is_won,
-        ).where(_ids(Opportunity.account_id, ids), Opportunity.is_deleted.is_(False),
+        ).where(for_accounts(Opportunity.account_id, ids), Opportunity.is_deleted.is_(False),
                 Opportunity.close_date.is_not(None))
         .order_by(Opportunity.account_id, Opportunity.close_date)
     ).all()  # fmt: skip

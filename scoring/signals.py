@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from model.lifecycle import is_churned_stage
-from scoring import queries
+from scoring import queries, support_queries
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,9 @@ def _compute(
     if not out:
         return out
     queries.add_usage(session, as_of, ids, out, feed_last)
-    queries.add_tickets(session, as_of, ids, out)
-    queries.add_repeat_issues(session, as_of, ids, out)
-    queries.add_escalations(session, as_of, ids, out)
+    support_queries.add_tickets(session, as_of, ids, out)
+    support_queries.add_repeat_issues(session, as_of, ids, out)
+    support_queries.add_escalations(session, as_of, ids, out)
     queries.add_contacts(session, as_of, ids, out)
     for churned in queries.add_opportunities(session, as_of, ids, out):
         del out[churned]  # a lost renewal before as_of: no longer a customer to score

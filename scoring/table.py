@@ -28,13 +28,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from connectors.errors import ConfigError
 from scoring.signals import MEASURE_NAMES
 
 TRUE = frozenset({"1", "1.0", "true", "yes", "y", "t", "churned", "churn", "lost"})
 FALSE = frozenset({"0", "0.0", "false", "no", "n", "f", "retained", "renewed", "won", "active"})
 
 
-class TableError(ValueError):
+class TableError(ConfigError):
     """A table or map that cannot be used; the message names the file, the key and the fix."""
 
 

@@ -1,36 +1,51 @@
 """The sync split into stages that separate workers can run in parallel.
 
-    start_run ─┬─ pull_source(salesforce) ─┐
-               ├─ pull_source(zendesk)    ─┼─ resolve ─┬─ score_range(ids 1..N)   ─┐
-               └─ pull_source(usage)      ─┘           ├─ score_range(ids N+1..2N) ─┼─ finish_run
-                                                        └─ ...                      ─┘
-Sources are independent, so they pull in parallel; the streams of one source stay in
-order (ticket metrics update tickets already stored). Scoring is split by account-id
-range. Every stage merges its figures into the one SyncRun row under a row lock.
+    start_run ─┬─ pull_source(crm)      ─┐
+               ├─ pull_source(helpdesk) ─┼─ resolve_and_split ─┬─ score_range(ids 1..N)   ─┐
+               └─ pull_source(usage)    ─┘  (+ backfill)        ├─ score_range(ids N+1..2N) ─┼─ finish_run
+                                                                └─ ...                      ─┘
+A dry run pulls the same way, then `decide_dry_run` resolves, scores, escalates and plans in
+one transaction it rolls back (as the single-process dry run does), and closes the run.
+
+The stages are the single-process run's own (sync/pull.py, sync/stages.py, sync/pipeline.py).
+Sources are independent, so they pull in parallel; the streams of one source stay in order.
+Scoring is split by account-id range. Every stage merges its figures into the one SyncRun row
+under a row lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs
-from sync.jobs import JobConfig, make_steps
-from sync.pipeline import DEFAULT_HISTORY_DAYS, STREAM_ORDER, RunReport, _pull_all
-from sync.writeback import plan_chunks
+from sync.instrument import StepClock
+from sync.jobs import all_routes
+from sync.pipeline import decide_rolled_back
+from sync.pull import SourcesUnavailable, history_start, pull, select_streams
+from sync.report import RunReport
+from sync.routes import write_targets
+from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
 
 SCORE_RANGE_SIZE = 5000
 
 
-def start_run(factory: sessionmaker[Session], as_of: dt.date) -> int:
+def start_run(factory: sessionmaker[Session], as_of: dt.date, *, dry_run: bool = False) -> int:
     return runs.start_run(
-        factory, "sync:distributed", local=False, stats={"as_of": as_of.isoformat()}
+        factory,
+        "sync:distributed",
+        dry_run=dry_run,
+        local=False,
+        stats={"as_of": as_of.isoformat()},
     )
 
 
@@ -54,43 +69,49 @@ def _merge(
         run.stats = stats
 
 
+def _errors(factory: sessionmaker[Session], run_id: int) -> list[str]:
+    """The errors the run's stages have recorded so far."""
+    with transaction(factory) as session:
+        run = session.get(SyncRun, run_id)
+        return list(((run.stats if run else None) or {}).get("errors") or [])
+
+
 def pull_source(
     factory: sessionmaker[Session],
-    connectors: dict[str, Any],
+    connectors: Mapping[str, Connector],
     run_id: int,
     source: str,
     as_of: dt.date,
 ) -> dict[str, Any]:
     """Pull every stream of one source, in order."""
     report = RunReport(run_id=run_id, dry_run=False)
-    start = dt.datetime.combine(as_of, dt.time(), dt.UTC) - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
-    streams = [(s, st) for s, st in STREAM_ORDER if s == source]
-    before = int(getattr(connectors.get(source), "calls", 0) or 0)
-    _pull_all(
-        factory,
-        connectors,
-        streams,
-        run_id,
-        report,
-        fresh=set(),
-        start=start,
-        progress=lambda step, n: None,
-    )
-    calls = int(getattr(connectors.get(source), "calls", 0) or 0) - before
+    connector = connectors[source]
+    before = connector.calls
+    streams = select_streams([connector], "all")
+    # a failed source's error is in report.errors; the other sources' pulls go on
+    with suppress(SourcesUnavailable):
+        pull(factory, connectors, streams, report, reconcile=False, start=history_start(as_of))
     part = {
         "pulled": report.pulled,
         "quarantined": report.quarantined,
         "errors": report.errors,
-        "api_calls": {source: calls},
+        "api_calls": {source: connector.calls - before},
     }
     _merge(factory, run_id, part)
     return part
 
 
-def resolve_and_split(factory: sessionmaker[Session], run_id: int) -> list[tuple[int, int]]:
-    """Link identities, then cut the account ids into ranges for parallel scoring."""
+def resolve_and_split(
+    factory: sessionmaker[Session], config: JobConfig, run_id: int, as_of: dt.date
+) -> list[tuple[int, int]]:
+    """Link identities, replay history on a first run after a complete pull, then cut the
+    account ids into ranges for parallel scoring."""
     with transaction(factory) as session:
         identity = resolve_identities(session)
+    if not _errors(factory, run_id):
+        with transaction(factory) as session:
+            backfill_first_run(session, as_of, config)
+    with transaction(factory) as session:
         lo, hi = session.execute(select(func.min(Account.id), func.max(Account.id))).one()
     _merge(factory, run_id, {"identity": identity}, "scoring")
     if lo is None:
@@ -101,14 +122,10 @@ def resolve_and_split(factory: sessionmaker[Session], run_id: int) -> list[tuple
 def score_range(
     factory: sessionmaker[Session], config: JobConfig, run_id: int, as_of: dt.date, lo: int, hi: int
 ) -> dict[str, int]:
-    from scoring.service import score_accounts
-
+    """Score the accounts with ids in [lo, hi]; adds their bands to the run's."""
     with transaction(factory) as session:
         ids = list(session.execute(select(Account.id).where(Account.id.between(lo, hi))).scalars())
-        snaps = score_accounts(session, as_of, config.scorecard, ids) if ids else []
-        bands: dict[str, int] = {}
-        for s in snaps:
-            bands[s.band] = bands.get(s.band, 0) + 1
+        bands = score(session, as_of, config, ids) if ids else {}
     with transaction(factory) as session:
         run = session.execute(
             select(SyncRun).where(SyncRun.id == run_id).with_for_update()
@@ -123,27 +140,57 @@ def score_range(
 
 def finish_run(
     factory: sessionmaker[Session],
-    connectors: dict[str, Any],
+    connectors: Mapping[str, Connector],
     config: JobConfig,
     run_id: int,
     as_of: dt.date,
 ) -> dict[str, Any]:
     """Escalate, plan, enqueue and push; close the run."""
-    steps = make_steps(connectors, config)
-    creates: list[outbox.CreateRequest] = []
     escalations: dict[str, int] = {}
-    if steps.escalate is not None:
+    if config.rules is not None:
         with transaction(factory) as session:  # rows and their creations commit together
-            escalations, creates = steps.escalate(session, as_of)
+            escalations, creates = escalate(session, as_of, config)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
-        chunks = plan_chunks(
-            session, steps.write_targets, steps.writeback_policy, band=steps.deadband
-        )
-        planned = outbox.enqueue_chunks(session, chunks, sweep=True).planned
-    pushed = steps.push(factory) if steps.push is not None else {}
+        planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
+    routes = all_routes(connectors, config)
+    pushed = push_outbox(factory, connectors, routes) if routes else {}
     part = {"escalations": escalations, "planned": planned, "pushed": pushed}
     _merge(factory, run_id, part, "pushing")
+    return _close(factory, run_id)
+
+
+def decide_dry_run(
+    factory: sessionmaker[Session],
+    connectors: Mapping[str, Connector],
+    config: JobConfig,
+    run_id: int,
+    as_of: dt.date,
+) -> dict[str, Any]:
+    """After the pulls of a dry run: resolve, score, escalate and plan in one rolled-back
+    transaction (sync/pipeline.py `decide_rolled_back`); record what it came to; close the run."""
+    report = RunReport(run_id=run_id, dry_run=True, errors=_errors(factory, run_id))
+    clock = StepClock()
+
+    def stage(name: str, count: int = 0) -> None:
+        clock.start(name)
+
+    targets = write_targets(connectors)
+    decide_rolled_back(factory, config, targets, report, as_of, stage=stage)
+    clock.stop()
+    part = {
+        "identity": report.identity,
+        "bands": report.bands,
+        "escalations": report.escalations,
+        "planned": report.planned,
+        "steps": clock.steps,
+    }
+    _merge(factory, run_id, part, "deciding (dry run, rolled back)")
+    return _close(factory, run_id)
+
+
+def _close(factory: sessionmaker[Session], run_id: int) -> dict[str, Any]:
+    """Mark the run finished: partial when a stage recorded an error."""
     with transaction(factory) as session:
         run = session.get(SyncRun, run_id)
         assert run is not None

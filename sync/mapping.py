@@ -1,13 +1,15 @@
 """Connector records -> model rows. Pure: no I/O, no session, no vendor JSON.
 
 Each `*_row` takes one typed connector record and returns the column dict for its table.
-`SINKS` says, per (source, stream), which table a page lands in, its natural key and which
-columns a re-delivery may overwrite (identity decisions and metrics are never clobbered).
+`SINKS` says, per model entity (a stream's `entity`), which table a page lands in, its
+natural key and which columns a re-delivery may overwrite (identity decisions and metrics
+are never clobbered). Rows of tables shared by several sources store the source's name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,7 +101,6 @@ def contact_row(r: Any) -> dict[str, Any]:
 
 def organization_row(r: Any) -> dict[str, Any]:
     return {
-        "source": "zendesk",
         "external_id": str(r.id),
         "name": r.name,
         "domains": sorted({d.lower() for d in (r.domain_names or [])}),
@@ -112,7 +113,6 @@ def organization_row(r: Any) -> dict[str, Any]:
 
 def workspace_row(r: Any) -> dict[str, Any]:
     return {
-        "source": "usage",
         "external_id": str(r.id),
         "name": r.name,
         "domains": [r.domain.lower()] if r.domain else [],
@@ -172,11 +172,6 @@ def ticket_metric_row(r: Any) -> dict[str, Any]:
     }
 
 
-def satisfaction_row(r: Any) -> dict[str, Any]:
-    score = r.score if r.score in {"good", "bad"} else None
-    return {"zd_id": r.ticket_id, "csat": score, "csat_at": _aware(r.updated_at or r.created_at)}
-
-
 def usage_day_row(r: Any) -> dict[str, Any]:
     return {
         "workspace_id": r.workspace_id,
@@ -192,16 +187,22 @@ def usage_day_row(r: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Sink:
-    """Where one stream's records land: an upsert, or an update of existing rows (`patch`)."""
+    """Where one entity's records land: the table, its natural key, the row mapping."""
 
     table: Table
     key: tuple[str, ...]
-    to_row: Any
+    to_row: Callable[[Any], dict[str, Any]]
     update: tuple[str, ...] | None = None
-    patch: bool = False
-    scope: tuple[tuple[str, Any], ...] = ()  # constant columns that bound this stream's rows
+    # the column holding the source's name, in a table several sources feed: it is part of
+    # the key and bounds which rows a complete pull of one source can mark deleted
+    source_column: str | None = None
     # derived column -> its source: cleared when an update changes the source (see upsert_rows)
     reset_on_change: tuple[tuple[str, str], ...] = ()
+
+    def row(self, record: Any, source: str) -> dict[str, Any]:
+        """The column dict for `record` pulled from `source`."""
+        row = self.to_row(record)
+        return row if self.source_column is None else {self.source_column: source, **row}
 
 
 def _t(model: Any) -> Table:
@@ -209,29 +210,18 @@ def _t(model: Any) -> Table:
 
 
 _IDENTITY_DATA = ("name", "domains", "hint_sf_id", "attributes", "is_deleted", "updated_at")
+_IDENTITY_KEY = ("source", "external_id")
 
-SINKS: dict[tuple[str, str], Sink] = {
-    ("salesforce", "accounts"): Sink(_t(Account), ("sf_id",), account_row),
-    ("salesforce", "opportunities"): Sink(_t(Opportunity), ("sf_id",), opportunity_row),
-    ("salesforce", "contacts"): Sink(_t(Contact), ("sf_id",), contact_row),
-    ("zendesk", "organizations"): Sink(
-        _t(ExternalIdentity),
-        ("source", "external_id"),
-        organization_row,
-        _IDENTITY_DATA,
-        scope=(("source", "zendesk"),),
+SINKS: dict[str, Sink] = {
+    "account": Sink(_t(Account), ("sf_id",), account_row),
+    "opportunity": Sink(_t(Opportunity), ("sf_id",), opportunity_row),
+    "contact": Sink(_t(Contact), ("sf_id",), contact_row),
+    "organization": Sink(
+        _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
     ),
-    ("zendesk", "tickets"): Sink(
+    "ticket": Sink(
         _t(Ticket), ("zd_id",), ticket_row, reset_on_change=(("account_id", "zd_org_id"),)
     ),
-    ("zendesk", "ticket_metrics"): Sink(_t(Ticket), ("zd_id",), ticket_metric_row, patch=True),
-    ("zendesk", "satisfaction_ratings"): Sink(_t(Ticket), ("zd_id",), satisfaction_row, patch=True),
-    ("usage", "workspaces"): Sink(
-        _t(ExternalIdentity),
-        ("source", "external_id"),
-        workspace_row,
-        _IDENTITY_DATA,
-        scope=(("source", "usage"),),
-    ),
-    ("usage", "daily_usage"): Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
+    "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
+    "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
 }

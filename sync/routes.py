@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from connectors.base import Splitter, WriteItem, WriteKind, Writer
+from connectors.base import Connector, Splitter, WriteItem, WriteKind, Writer
 from connectors.records import WriteResult
 from connectors.write_fields import FieldWriteKind
 from model.tables import OutboxItem
@@ -55,6 +55,13 @@ def field_targets(kinds: Mapping[str, Mapping[str, WriteKind]]) -> dict[str, Fie
         for kind in declared.values()
         if isinstance(kind, FieldWriteKind)
     }
+
+
+def write_targets(connectors: Mapping[str, Connector]) -> dict[str, FieldTarget]:
+    """The field write kinds the connectors' writers declare, by entity (see `field_targets`)."""
+    return field_targets(
+        {name: c.writer.kinds for name, c in connectors.items() if c.writer is not None}
+    )
 
 
 def _pusher(writer: Writer, kind: WriteKind) -> Pusher:

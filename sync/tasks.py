@@ -88,19 +88,20 @@ def refresh_account(self: Any, account_id: int) -> dict[str, Any]:
 
 
 @shared_task(name="pulsehub.distributed_sync", **OPTS)
-def distributed_sync(self: Any) -> dict[str, Any]:
-    """Fan out: one pull per source in parallel, then identity, then scoring by id range."""
+def distributed_sync(self: Any, dry_run: bool = False) -> dict[str, Any]:
+    """Fan out: one pull per source in parallel, then identity, then scoring by id range (a
+    dry run decides and plans in one rolled-back transaction instead)."""
     from celery import chord, group
 
     from sync import distributed
 
     def start(rt: Any) -> dict[str, Any]:
         as_of = dt.datetime.now(dt.UTC).date()
-        run_id = distributed.start_run(rt.factory, as_of)
+        run_id = distributed.start_run(rt.factory, as_of, dry_run=dry_run)
         sources = sorted(rt.connectors)
         chord(
             group(pull_source.si(run_id, s, as_of.isoformat()) for s in sources),
-            after_pull.si(run_id, as_of.isoformat()),
+            after_pull.si(run_id, as_of.isoformat(), dry_run),
         ).delay()
         return {"run_id": run_id, "sources": sources}
 
@@ -121,13 +122,17 @@ def pull_source(self: Any, run_id: int, source: str, as_of: str) -> dict[str, An
 
 
 @shared_task(name="pulsehub.after_pull", **OPTS)
-def after_pull(self: Any, run_id: int, as_of: str) -> dict[str, Any]:
+def after_pull(self: Any, run_id: int, as_of: str, dry_run: bool = False) -> dict[str, Any]:
     from celery import chord, group
 
     from sync import distributed
 
+    day = dt.date.fromisoformat(as_of)
+
     def step(rt: Any) -> dict[str, Any]:
-        ranges = distributed.resolve_and_split(rt.factory, run_id)
+        if dry_run:
+            return distributed.decide_dry_run(rt.factory, rt.connectors, rt.job_config, run_id, day)
+        ranges = distributed.resolve_and_split(rt.factory, rt.job_config, run_id, day)
         chord(
             group(score_range.si(run_id, as_of, lo, hi) for lo, hi in ranges),
             finish_sync.si(run_id, as_of),

@@ -29,7 +29,7 @@ def _fresh_caches() -> Iterator[None]:
     """Tests reuse database URLs (in-memory SQLite, the PostgreSQL `test` database): a topic
     mix or dashboard aggregate cached by one test must not leak into the next."""
     from escalation.ticket_facts import clear_book_cache
-    from pulsehub.web.queries.common import clear_per_run_cache
+    from reporting.common import clear_per_run_cache
 
     clear_book_cache()
     clear_per_run_cache()

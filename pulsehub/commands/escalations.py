@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from escalation.report import EscalationReport, GroupStats, build_report
-from model.tables import Account, Escalation, utcnow
+from model.tables import Escalation, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.commands.options import JsonOpt
+from reporting.escalations import recent_escalations
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -20,8 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def _hours(value: float | None) -> str:
@@ -110,12 +109,6 @@ def list_escalations(
     as_json: JsonOpt = False,
 ) -> None:
     """The most recently updated escalations."""
-    query = select(Escalation, Account.name).join(Account, Account.id == Escalation.account_id)
-    if state:
-        query = query.where(Escalation.state == state)
-    if account is not None:
-        query = query.where(Escalation.account_id == account)
-    query = query.order_by(Escalation.updated_at.desc(), Escalation.id.desc()).limit(limit)
     with command_session() as session:
         rows = [
             {
@@ -129,7 +122,7 @@ def list_escalations(
                 "zd_ticket_id": e.zd_ticket_id,
                 "dedup_key": e.dedup_key,
             }
-            for e, name in session.execute(query).all()
+            for e, name in recent_escalations(session, state, account, limit)
         ]
     if as_json:
         typer.echo(json_dumps(rows))

@@ -4,6 +4,7 @@ names the option and what it takes (printed by pulsehub.failures, no traceback).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ DayOpt = Annotated[
 
 PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free one)")]
 AccountsOpt = Annotated[int, typer.Option(min=1, help="synthetic accounts in the sandbox")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+MapOpt = Annotated[Path | None, typer.Option("--map", help="YAML naming the table's columns")]
 
 
 def database_url(value: str) -> str:

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pulsehub.web.queries.common import BANDS
-from pulsehub.web.queries.overview import Overview, load_overview
 from pulsehub.web.rendering import band_label, money, pct
+from reporting.common import BANDS
+from reporting.overview import Overview, load_overview
 
 app = typer.Typer(
     rich_markup_mode=None, help="The book of business at a glance.", invoke_without_command=True

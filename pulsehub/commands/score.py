@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from model.tables import HealthSnapshot, ScoreOverride, utcnow
+from model.tables import ScoreOverride, utcnow
 from pulsehub.commands.db import command_session
+from pulsehub.commands.options import JsonOpt, MapOpt
 from pulsehub.failures import fail
+from reporting.accounts import latest_snapshot
 from scoring.config import Scorecard, ScorecardError, load_scorecard
 
 app = typer.Typer(
@@ -80,13 +81,11 @@ def backfill(
 
 @app.command()
 def audit(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: JsonOpt = False,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="audit any churn table (with --map)")
     ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="YAML naming the table's columns")
-    ] = None,
+    map_file: MapOpt = None,
     save_model: Annotated[
         Path | None, typer.Option(help="fit renewal risk on history, save JSON")
     ] = None,
@@ -158,18 +157,16 @@ def _table_report(
             return {"source": str(csv), "rows": len(table.labels), **fitted}
         return audit_table(table, table_map, card, bootstrap_rounds=bootstrap)
     except TableError as exc:
-        fail(str(exc))
+        fail(exc)
 
 
 @app.command()
 def fit(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: JsonOpt = False,
     csv: Annotated[
         Path | None, typer.Option("--csv", help="fit and cross-validate on a table instead")
     ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="YAML naming the table's columns")
-    ] = None,
+    map_file: MapOpt = None,
     horizon_days: Annotated[
         int | None, typer.Option(help="default: the scorecard's risk.horizon_days")
     ] = None,
@@ -246,10 +243,7 @@ def revoke(override_id: int) -> None:
 def explain(account_id: int) -> None:
     """The latest snapshot of an account: score, band, reasons, contradictions, renewal risk."""
     with command_session() as session:
-        snap = session.scalars(
-            select(HealthSnapshot).where(HealthSnapshot.account_id == account_id)
-            .order_by(HealthSnapshot.as_of.desc()).limit(1)
-        ).first()  # fmt: skip
+        snap = latest_snapshot(session, account_id)
         if snap is None:
             console.print(f"no snapshot for account {account_id}")
             raise typer.Exit(1)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
-from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.accounts import load_account
-from pulsehub.web.queries.overview import load_overview
-from pulsehub.web.rendering import session_scope
+from pulsehub.web.deps import DB, User
+from reporting.accounts import load_account
+from reporting.overview import load_overview
 
 router = APIRouter(prefix="/api")
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
 
 
 @router.get("/overview")

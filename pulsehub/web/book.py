@@ -4,21 +4,18 @@ of the weekly digest they will get."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.book import RENEWAL_WINDOW_DAYS, load_book, owners
-from pulsehub.web.rendering import render, session_scope
+from pulsehub.web.auth import Principal
+from pulsehub.web.deps import DB, User
+from pulsehub.web.rendering import render
+from reporting.book import RENEWAL_WINDOW_DAYS, load_book, owners
 from reporting.digest import build_digests, render_text
 from sync.digest import week_ending
 
 router = APIRouter()
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
 
 
 def own_name(user: Principal, names: list[str]) -> str:

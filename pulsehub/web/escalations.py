@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,17 +19,14 @@ from escalation.lifecycle import acknowledge
 from escalation.triage import snooze
 from model.db import transaction
 from model.tables import Escalation, utcnow
-from pulsehub.web.auth import Principal, authenticator, require_operator, require_user
-from pulsehub.web.queries.escalations import STATES, InboxFilter, load_inbox
-from pulsehub.web.rendering import render, session_scope
+from pulsehub.web.auth import authenticator
+from pulsehub.web.deps import DB, Csrf, Operator, User
+from pulsehub.web.rendering import render
+from reporting.escalations import STATES, InboxFilter, load_inbox
 from sync.escalate import resolve_by_hand
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/escalations")
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
-Operator = Annotated[Principal, Depends(require_operator)]
-Csrf = Annotated[str, Form()]
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 MAX_SNOOZE_DAYS = 30
 

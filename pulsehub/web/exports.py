@@ -5,19 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
-from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.accounts import list_accounts
-from pulsehub.web.rendering import session_scope
+from pulsehub.web.deps import DB, User
+from reporting.accounts import list_accounts
 
 router = APIRouter()
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
 COLUMNS = ("id", "name", "segment", "tier", "owner_name", "arr", "renewal_date", "band", "score",
            "trend_28d", "risk_level", "renewal_risk")  # fmt: skip
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

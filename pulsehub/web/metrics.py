@@ -14,33 +14,16 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from model.tables import (
-    Account,
-    Escalation,
-    ExternalIdentity,
-    HealthSnapshot,
-    OutboxItem,
-    QuarantinedRecord,
-    SyncRun,
-    Ticket,
-    UsageDaily,
-)
+from model.tables import SyncRun
 from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.common import OPEN_ESCALATION_STATES
-from pulsehub.web.queries.operations import REVIEW_STATES, api_usage, recent_runs
 from pulsehub.web.rendering import session_scope
+from reporting import metrics as figures
+from reporting.operations import api_usage, recent_runs
 
 router = APIRouter()
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-TABLES = {
-    "accounts": Account,
-    "tickets": Ticket,
-    "usage_daily": UsageDaily,
-    "health_snapshots": HealthSnapshot,
-}
 
 
 def gauge(name: str, text: str, labels: list[str], rows: Iterable[tuple[Any, ...]]) -> Metric:
@@ -64,24 +47,17 @@ class ModelCollector:
             "Sync runs recorded, by kind and status.",
             labels=["kind", "status"],
         )
-        for kind, status, n in s.execute(
-            select(SyncRun.kind, SyncRun.status, func.count()).group_by(
-                SyncRun.kind, SyncRun.status
-            )
-        ):
+        for kind, status, n in figures.runs_by_kind_and_status(s):
             runs.add_metric([kind, status], n)
         yield runs
         yield gauge(
             "pulsehub_sync_last_run_timestamp_seconds", "Start of the newest run, by kind.", ["kind"],
-            ((k, t.timestamp()) for k, t in s.execute(
-                select(SyncRun.kind, func.max(SyncRun.started_at)).group_by(SyncRun.kind)) if t),
+            ((k, t.timestamp()) for k, t in figures.newest_start_by_kind(s)),
         )  # fmt: skip
         yield gauge(
             "pulsehub_last_successful_run_timestamp_seconds",
             "End of the newest run that succeeded, by kind (alert when it grows old).", ["kind"],
-            ((k, t.timestamp()) for k, t in s.execute(
-                select(SyncRun.kind, func.max(SyncRun.finished_at))
-                .where(SyncRun.status == "succeeded").group_by(SyncRun.kind)) if t),
+            ((k, t.timestamp()) for k, t in figures.newest_success_by_kind(s)),
         )  # fmt: skip
         newest = recent_runs(s, 20)
         finished = next((r for r in newest if r.status != "running"), None)
@@ -92,7 +68,7 @@ class ModelCollector:
         )  # fmt: skip
         yield gauge(
             "pulsehub_records", "Rows in the unified model, by table.", ["table"],
-            ((t, s.scalar(select(func.count()).select_from(m)) or 0) for t, m in TABLES.items()),
+            figures.table_rows(s),
         )  # fmt: skip
         yield from self._api(newest)
         yield from self._health()
@@ -114,24 +90,11 @@ class ModelCollector:
             yield gauge(name, text, ["system"], rows)
 
     def _health(self) -> Iterator[Metric]:
-        newest_day = self.s.scalar(select(func.max(HealthSnapshot.as_of)))
-        rows = (
-            self.s.execute(
-                select(HealthSnapshot.band, func.count())
-                .where(HealthSnapshot.as_of == newest_day)
-                .group_by(HealthSnapshot.band)
-            ).all()
-            if newest_day
-            else []
-        )
         yield gauge("pulsehub_accounts_by_band", "Accounts scored on the newest day, by health band.",
-                    ["band"], rows)  # fmt: skip
+                    ["band"], figures.bands_on_newest_day(self.s))  # fmt: skip
 
     def _outbox(self) -> Iterator[Metric]:
-        rows = self.s.execute(
-            select(OutboxItem.system, OutboxItem.kind, OutboxItem.status, func.count())
-            .group_by(OutboxItem.system, OutboxItem.kind, OutboxItem.status)
-        ).all()  # fmt: skip
+        rows = figures.outbox_by_system_kind_status(self.s)
         by_system: dict[tuple[str, str], int] = {}
         for system, _, status, n in rows:
             by_system[(system, status)] = by_system.get((system, status), 0) + n
@@ -145,20 +108,11 @@ class ModelCollector:
     def _queues(self) -> Iterator[Metric]:
         s = self.s
         yield gauge("pulsehub_quarantined_records", "Source records that failed validation.", [],
-                    [(s.scalar(select(func.count()).select_from(QuarantinedRecord)) or 0,)])  # fmt: skip
-        review = (
-            select(func.count())
-            .select_from(ExternalIdentity)
-            .where(ExternalIdentity.status.in_(REVIEW_STATES))
-        )
+                    [(figures.quarantine_size(s),)])  # fmt: skip
         yield gauge("pulsehub_identity_review_queue", "External records waiting for an identity decision.",
-                    [], [(s.scalar(review) or 0,)])  # fmt: skip
-        esc = s.execute(
-            select(Escalation.severity, func.count())
-            .where(Escalation.state.in_(OPEN_ESCALATION_STATES)).group_by(Escalation.severity)
-        ).all()  # fmt: skip
+                    [], [(figures.identity_review_size(s),)])  # fmt: skip
         yield gauge("pulsehub_open_escalations", "Open or acknowledged escalations, by severity.",
-                    ["severity"], esc)  # fmt: skip
+                    ["severity"], figures.open_escalations_by_severity(s))  # fmt: skip
 
 
 def collect(session: Session) -> str:

@@ -10,25 +10,22 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from model.db import transaction
 from model.identity import decide
-from model.tables import Account, ScoreOverride, utcnow
-from pulsehub.web.auth import Principal, authenticator, require_operator, require_user
-from pulsehub.web.queries import operations as ops
-from pulsehub.web.rendering import render, session_scope
+from model.tables import ScoreOverride, utcnow
+from pulsehub.web.auth import authenticator
+from pulsehub.web.deps import DB, Csrf, Operator, User
+from pulsehub.web.rendering import render
+from reporting import operations as ops
+from reporting.accounts import find_account
 from sync.outbox import retry_dead
 from sync.runs import seen_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops")
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
-Operator = Annotated[Principal, Depends(require_operator)]
-Csrf = Annotated[str, Form()]
 OVERRIDE_BANDS = ("green", "yellow", "red")
 MAX_OVERRIDE_DAYS = 365
 
@@ -108,30 +105,6 @@ def decide_identity(
         decide(session, identity_id, target, reject=decision == "reject")
     log.info("%s %sed identity %s", user.name, decision, identity_id)
     return _back("/ops/identities", f"identity {identity_id} {decision}ed")
-
-
-def find_account(session: Session, text: str) -> tuple[int | None, str]:
-    """An account from what a person typed: its id, or its name (case-insensitive, exact, or
-    the only name containing it); (None, why) when that names none or several."""
-    from sqlalchemy import func, select
-
-    text = text.strip().lstrip("#")
-    if text.isdigit():
-        return (int(text), "") if session.get(Account, int(text)) else (None, f"no account {text}")
-    live = select(Account.id, Account.name).where(Account.is_deleted.is_(False))
-    exact = session.execute(live.where(func.lower(Account.name) == text.lower())).all()
-    hits = (
-        exact
-        or session.execute(
-            live.where(func.lower(Account.name).like(f"%{text.lower()}%")).limit(6)
-        ).all()
-    )
-    if len(hits) == 1:
-        return int(hits[0][0]), ""
-    if not hits:
-        return None, f"no account named like {text!r}"
-    names = ", ".join(f"{name} (#{aid})" for aid, name in hits[:5])
-    return None, f"{text!r} matches several accounts: {names}; give the full name or the id"
 
 
 @router.post("/overrides")

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from pulsehub.web import charts
-from pulsehub.web.auth import Principal, require_user
-from pulsehub.web.queries.accounts import list_accounts, load_account, segments
-from pulsehub.web.queries.adoption import load_adoption
-from pulsehub.web.queries.common import BANDS, as_of_day, per_run
-from pulsehub.web.queries.overview import Overview, load_overview
-from pulsehub.web.queries.support import load_support
-from pulsehub.web.rendering import money, pct, render, session_scope
+from pulsehub.web.deps import DB, User
+from pulsehub.web.rendering import money, pct, render
 from pulsehub.web.signals_view import signal_rows
+from reporting.accounts import list_accounts, load_account, segments
+from reporting.adoption import load_adoption
+from reporting.common import BANDS, as_of_day, per_run
+from reporting.overview import Overview, load_overview
+from reporting.support import load_support
 
 router = APIRouter()
-DB = Annotated[Session, Depends(session_scope)]
-User = Annotated[Principal, Depends(require_user)]
 
 
 def overview_charts(ov: Overview, *, links: bool = True) -> dict[str, Any]:

@@ -138,7 +138,7 @@ def test_api_usage_is_reported(org: FakeOrg, policy) -> None:
     org.limit_info = "api-usage=18/5000"
     c = connector(org, policy)
     list(c.pull("accounts", None))
-    assert c.api_usage == (18, 5000)
+    assert c.api_usage() == (18, 5000)
 
 
 def test_bulk_query_above_threshold(org: FakeOrg, policy) -> None:

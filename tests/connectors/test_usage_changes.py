@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.usage import UsageConnector
 from model.tables import UsageDaily
 from sandbox import Sandbox
-from sync.pipeline import pull_stream
+from sync.pull import pull_stream
 from tests.connectors.conftest import sandbox_usage
 
 BASE = "https://usage.test"
@@ -102,9 +102,7 @@ def sb() -> Iterator[Sandbox]:
 def _pull_all(factory: sessionmaker[Session], conn: UsageConnector) -> None:
     start = NOW - dt.timedelta(days=90)
     for stream in ("workspaces", "daily_usage"):
-        pull_stream(
-            factory, conn, "usage", stream, start=start if stream == "daily_usage" else None
-        )
+        pull_stream(factory, conn, stream, start=start if stream == "daily_usage" else None)
 
 
 def test_a_late_row_for_an_old_day_is_still_pulled(sb, factory, policy) -> None:

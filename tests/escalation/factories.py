@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from escalation.config import EscalationConfig
+from escalation.facts import gather_facts
+from escalation.rules import evaluate
 from model.tables import Account, Contact, HealthSnapshot, Opportunity, Ticket
 
 AS_OF = date(2026, 6, 30)
@@ -91,3 +94,16 @@ def renewal(session: Session, acc: Account, in_days: int, amount: float) -> Oppo
     session.add(row)
     session.flush()
     return row
+
+
+def fired(session: Session, config: EscalationConfig, acc: Account) -> dict[str, Any]:
+    """The decisions the rules make for one account as of AS_OF, by reason."""
+    facts = gather_facts(session, AS_OF, [acc.id], config)[acc.id]
+    return {d.reason: d for d in evaluate(facts, config)}
+
+
+def with_rule(config: EscalationConfig, name: str, **changes: object) -> EscalationConfig:
+    """`config` with one rule's settings changed."""
+    rules = dict(config.rules)
+    rules[name] = rules[name].model_copy(update=changes)
+    return config.model_copy(update={"rules": rules})

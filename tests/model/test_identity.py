@@ -145,7 +145,7 @@ def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
     from sync.mapping import SINKS
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    sink = SINKS[("zendesk", "tickets")]
+    sink = SINKS["ticket"]
     row = {"zd_id": 10, "zd_org_id": 1, "status": "open", "created_at": now, "updated_at": now}
     with transaction(factory) as s:
         ids = _seed(s)

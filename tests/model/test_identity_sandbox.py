@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
@@ -22,10 +23,19 @@ def resolved(tmp_path_factory):
     upgrade(url)
     with Sandbox(accounts=300, seed=21) as sb:
         rt = Runtime(sandbox_settings(sb.base_url, url))
-        from sync.pipeline import Steps, run_sync
+        from model.db import transaction
+        from model.identity import resolve_identities
+        from sync import runs
+        from sync.pull import history_start, pull, select_streams
+        from sync.report import RunReport
 
-        steps = Steps(score=lambda s, d: {}, escalate=None, push=None)
-        report = run_sync(rt.factory, rt.connectors, steps, streams=STREAMS)
+        planned = select_streams(rt.connectors.values(), "all")
+        wanted = [p for p in planned if (p.source, p.stream.name) in STREAMS]
+        report = RunReport(run_id=runs.start_run(rt.factory, "sync"), dry_run=False)
+        start = history_start(dt.date.today())
+        pull(rt.factory, rt.connectors, wanted, report, reconcile=False, start=start)
+        with transaction(rt.factory) as session:
+            report.identity = resolve_identities(session)
         assert not report.errors
         with rt.factory() as s:
             sf_of = dict(s.execute(select(Account.id, Account.sf_id)).all())

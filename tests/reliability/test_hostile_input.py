@@ -1,7 +1,7 @@
 """Hostile and malformed input: each item is stored or quarantined, nothing crashes or is lost.
 
 Vendor pages are served to the real clients (zenpy, simple-salesforce) by an in-process
-fake server, then go through the real connectors and `sync.pipeline.pull_stream` into
+fake server, then go through the real connectors and `sync.pull.pull_stream` into
 SQLite. Hypothesis mutates every field of a valid record (missing, null, wrong type, huge,
 unicode and control characters, odd timestamps, duplicate and hostile ids); hand-picked
 cases add pages that are not even lists of objects. SOQL metacharacters that reach a query
@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce_streams import STREAMS as SF_STREAMS
+from connectors.salesforce_streams import SPECS as SF_STREAMS
 from connectors.salesforce_streams import Keyset, keyset_where
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_transport import WindowLimiter
 from model.db import make_engine, make_session_factory, upgrade
 from model.tables import Account, QuarantinedRecord, Ticket
-from sync.pipeline import pull_stream
+from sync.pull import pull_stream
 from tests.connectors.conftest import fake_salesforce, fake_zenpy
 
 TRIED: Counter[str] = Counter()  # inputs tried per kind, printed at the end (README figures)
@@ -138,7 +138,7 @@ def _zd_pull(factory: sessionmaker[Session], items: list[Any]) -> tuple[int, int
 
     zenpy, _ = fake_zenpy(handler)
     zd = ZendeskConnector(zenpy, policy=NO_WAIT, export_limiter=WindowLimiter(10_000, 60.0))
-    return pull_stream(factory, zd, "zendesk", "tickets", fresh=True)
+    return pull_stream(factory, zd, "tickets", fresh=True)
 
 
 def _version(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -222,7 +222,7 @@ def _sf_pull(factory: sessionmaker[Session], rows: list[Any]) -> tuple[int, int]
 
     sf, _ = fake_salesforce(handler)
     conn = SalesforceConnector(sf, policy=NO_WAIT)
-    return pull_stream(factory, conn, "salesforce", "accounts", fresh=True)
+    return pull_stream(factory, conn, "accounts", fresh=True)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))

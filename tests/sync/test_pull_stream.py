@@ -13,7 +13,7 @@ from connectors.zendesk import ZendeskConnector
 from model.db import transaction
 from model.tables import SyncCursor, Ticket
 from sync.heap import long_lived_frozen
-from sync.pipeline import pull_stream
+from sync.pull import pull_stream
 from tests.connectors.conftest import fake_zenpy
 from tests.connectors.test_zendesk import BASE, Routes, ticket
 
@@ -38,7 +38,7 @@ def test_a_failing_page_keeps_every_page_and_cursor_before_it(factory) -> None:
     )
     zd = ZendeskConnector(fake_zenpy(routes)[0], policy=NO_WAIT)
     with pytest.raises(Fatal):
-        pull_stream(factory, zd, "zendesk", "tickets")
+        pull_stream(factory, zd, "tickets")
     with transaction(factory) as session:
         assert sorted(session.scalars(select(Ticket.zd_id))) == [1, 2]
         cursor = session.get(SyncCursor, "zendesk.tickets")
@@ -50,9 +50,9 @@ def test_a_resumed_pull_starts_after_the_last_committed_page(factory) -> None:
     routes = Routes()
     routes.add("GET", "incremental/tickets/cursor.json", _page(1), _page(2, last=True))
     zd = ZendeskConnector(fake_zenpy(routes)[0], policy=NO_WAIT)
-    assert pull_stream(factory, zd, "zendesk", "tickets") == (2, 0)
+    assert pull_stream(factory, zd, "tickets") == (2, 0)
     routes.add("GET", "incremental/tickets/cursor.json", _page(3, last=True))
-    assert pull_stream(factory, zd, "zendesk", "tickets") == (1, 0)
+    assert pull_stream(factory, zd, "tickets") == (1, 0)
     assert routes.params(2)["cursor"] == ["C2"]
 
 

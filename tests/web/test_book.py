@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from model.tables import Account, Escalation
-from pulsehub.web.queries.common import as_of_day
+from reporting.common import as_of_day
 from tests.web.conftest import VIEWER_TOKEN, client_for
 
 

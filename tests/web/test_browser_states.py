@@ -14,7 +14,7 @@ from model.db import make_engine, make_session_factory, upgrade
 from model.lifecycle import churned_on
 from model.tables import Account, Escalation, HealthSnapshot
 from pulsehub.web.app import create_app
-from pulsehub.web.queries.common import as_of_day
+from reporting.common import as_of_day
 from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, web_settings
 from tests.web.server import serve, sign_in
 

@@ -21,9 +21,9 @@ from model.tables import Account, HealthSnapshot, Opportunity
 from pulsehub.commands.report import app as report_app
 from pulsehub.demo import run_demo
 from pulsehub.web.app import create_app
-from pulsehub.web.queries.accounts import list_accounts
-from pulsehub.web.queries.adoption import load_adoption
-from pulsehub.web.queries.overview import NO_SNAPSHOT, NOT_YET, load_overview
+from reporting.accounts import list_accounts
+from reporting.adoption import load_adoption
+from reporting.overview import NO_SNAPSHOT, NOT_YET, load_overview
 from tests.web.conftest import VIEWER_TOKEN, client_for, web_settings
 
 DAY = dt.date(2026, 3, 1)

@@ -8,7 +8,7 @@ import io
 from sqlalchemy import update
 
 from model.tables import Account
-from pulsehub.web.queries.accounts import list_accounts
+from reporting.accounts import list_accounts
 from tests.web.conftest import VIEWER_TOKEN, client_for
 
 

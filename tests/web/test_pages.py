@@ -6,7 +6,7 @@ import pytest
 
 from model.db import make_engine, make_session_factory, transaction, upgrade
 from pulsehub.web.app import create_app
-from pulsehub.web.queries.overview import load_overview
+from reporting.overview import load_overview
 from tests.web.conftest import OPERATOR_TOKEN, VIEWER_TOKEN, client_for, web_settings
 from tests.web.factories import fill
 

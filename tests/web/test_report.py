@@ -7,7 +7,7 @@ import re
 from typer.testing import CliRunner
 
 from pulsehub.commands.report import app
-from pulsehub.web.queries.overview import load_overview
+from reporting.overview import load_overview
 
 
 def test_report_prints_the_overview_and_writes_html(book_factory, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from model.db import transaction
 from model.tables import SyncRun
-from pulsehub.web.queries.common import per_run
+from reporting.common import per_run
 
 
 def test_cached_until_a_run_starts_or_finishes(factory) -> None:

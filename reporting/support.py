@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from model.own_tags import customer_tags
 from model.tables import Account, Escalation, Ticket
-from pulsehub.web.queries.common import SOLVED_TICKET_STATES, ratio, to_date, week_start
+from reporting.common import SOLVED_TICKET_STATES, ratio, to_date, week_start
 
 WEEKS = 12
 REPEAT_AT = 3

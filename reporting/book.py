@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from model.lifecycle import churned_on
 from model.tables import Account, Escalation, OutboxItem
-from pulsehub.web.queries.common import OPEN_ESCALATION_STATES, as_of_day, latest_snapshots
+from reporting.common import OPEN_ESCALATION_STATES, as_of_day, latest_snapshots
 
 RENEWAL_WINDOW_DAYS = 90
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}

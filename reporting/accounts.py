@@ -1,4 +1,4 @@
-"""The account list (filtered, sorted, paged in SQL) and one account's drill-down."""
+"""The account list (filtered, sorted, paged in SQL), one account's drill-down, and finding one by name."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from model.tables import (
     WrittenState,
     utcnow,
 )
-from pulsehub.web.queries.common import as_of_day, latest_snapshots
+from reporting.common import as_of_day, latest_snapshots
 
 PAGE_SIZE = 100
 HISTORY_DAYS = 180
@@ -198,3 +198,35 @@ def _written_state(
         select(WrittenState).where(or_(*conds))
         .order_by(WrittenState.system, WrittenState.target_kind, WrittenState.target_id, WrittenState.field)
     ))  # fmt: skip
+
+
+def find_account(session: Session, text: str) -> tuple[int | None, str]:
+    """An account from what a person typed: its id, or its name (case-insensitive, exact, or
+    the only name containing it); (None, why) when that names none or several."""
+    text = text.strip().lstrip("#")
+    if text.isdigit():
+        return (int(text), "") if session.get(Account, int(text)) else (None, f"no account {text}")
+    live = select(Account.id, Account.name).where(Account.is_deleted.is_(False))
+    exact = session.execute(live.where(func.lower(Account.name) == text.lower())).all()
+    hits = (
+        exact
+        or session.execute(
+            live.where(func.lower(Account.name).like(f"%{text.lower()}%")).limit(6)
+        ).all()
+    )
+    if len(hits) == 1:
+        return int(hits[0][0]), ""
+    if not hits:
+        return None, f"no account named like {text!r}"
+    names = ", ".join(f"{name} (#{aid})" for aid, name in hits[:5])
+    return None, f"{text!r} matches several accounts: {names}; give the full name or the id"
+
+
+def latest_snapshot(session: Session, account_id: int) -> HealthSnapshot | None:
+    """An account's newest health snapshot, if it was ever scored."""
+    return session.scalars(
+        select(HealthSnapshot)
+        .where(HealthSnapshot.account_id == account_id)
+        .order_by(HealthSnapshot.as_of.desc())
+        .limit(1)
+    ).first()

@@ -8,10 +8,10 @@ import pytest
 
 from model.db import make_engine, make_session_factory, transaction, upgrade
 from model.tables import Account, Escalation, HealthSnapshot, Ticket
-from pulsehub.web.queries.accounts import list_accounts, load_account
-from pulsehub.web.queries.adoption import load_adoption
-from pulsehub.web.queries.overview import load_overview
-from pulsehub.web.queries.support import load_support
+from reporting.accounts import list_accounts, load_account
+from reporting.adoption import load_adoption
+from reporting.overview import load_overview
+from reporting.support import load_support
 
 DAY = dt.date(2026, 6, 30)
 NOON = dt.datetime(2026, 6, 24, 12, 0, tzinfo=dt.UTC)  # Wednesday of the week starting Jun 22

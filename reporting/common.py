@@ -1,4 +1,4 @@
-"""Shared building blocks of the dashboard queries: the as-of day and each account's latest snapshot."""
+"""Shared building blocks of the read models: the as-of day and each account's latest snapshot."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from model.lifecycle import CHURNED, NOT_YET_CUSTOMER, churned_on, status_on
 from model.tables import Account, Escalation, HealthSnapshot
-from pulsehub.web.queries.common import (
+from reporting.common import (
     BANDS,
     OPEN_ESCALATION_STATES,
     RISK_LEVELS,

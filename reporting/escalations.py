@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalation.triage import is_snoozed, snoozed_until
 from model.tables import Account, Escalation, utcnow
-from pulsehub.web.queries.common import OPEN_ESCALATION_STATES
+from reporting.common import OPEN_ESCALATION_STATES
 
 PAGE_SIZE = 100
 STATES = ("active", "open", "acknowledged", "resolved", "all")
@@ -89,3 +89,16 @@ def load_inbox(session: Session, f: InboxFilter, now: dt.datetime | None = None)
         owners=sorted(o for o in owners if o),
         segments=sorted(s for s in segments if s),
     )
+
+
+def recent_escalations(
+    session: Session, state: str | None, account_id: int | None, limit: int
+) -> list[tuple[Escalation, str]]:
+    """The most recently updated escalations with their account's name, optionally filtered."""
+    query = select(Escalation, Account.name).join(Account, Account.id == Escalation.account_id)
+    if state:
+        query = query.where(Escalation.state == state)
+    if account_id is not None:
+        query = query.where(Escalation.account_id == account_id)
+    query = query.order_by(Escalation.updated_at.desc(), Escalation.id.desc()).limit(limit)
+    return [(e, name) for e, name in session.execute(query).all()]

@@ -55,6 +55,18 @@ def run_pulled(run: SyncRun) -> int:
     return sum(v for v in pulled.values() if isinstance(v, int))
 
 
+def outbox_by_kind(session: Session) -> dict[tuple[str, str], int]:
+    """(kind, status) -> items, over every system."""
+    return {
+        (kind, st): n
+        for kind, st, n in session.execute(
+            select(OutboxItem.kind, OutboxItem.status, func.count()).group_by(
+                OutboxItem.kind, OutboxItem.status
+            )
+        )
+    }
+
+
 def outbox_counts(session: Session) -> dict[tuple[str, str, str], int]:
     """(system, kind, status) -> items."""
     return {
@@ -113,6 +125,18 @@ def identity_queue(session: Session, limit: int = LIST_LIMIT) -> tuple[int, list
         ReviewItem(i, [(int(c), names.get(int(c), "?")) for c in i.candidates or [] if str(c).isdigit()])
         for i in idents
     ]  # fmt: skip
+
+
+def review_records(session: Session) -> tuple[list[ExternalIdentity], dict[int, str]]:
+    """Every ambiguous or unmatched record by source, and the names of the accounts they name."""
+    queue = list(session.scalars(
+        select(ExternalIdentity)
+        .where(ExternalIdentity.status.in_(REVIEW_STATES))
+        .order_by(ExternalIdentity.source, ExternalIdentity.status, ExternalIdentity.name)
+    ))  # fmt: skip
+    wanted = {int(c) for r in queue for c in r.candidates or [] if str(c).isdigit()}
+    names = session.execute(select(Account.id, Account.name).where(Account.id.in_(wanted)))
+    return queue, {aid: name for aid, name in names}
 
 
 def overrides(session: Session, limit: int = LIST_LIMIT) -> list[tuple[ScoreOverride, str, bool]]:

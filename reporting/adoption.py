@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from model.lifecycle import churned_on
 from model.tables import Account, HealthSnapshot
-from pulsehub.web.queries.common import latest_snapshots, ratio, signal_column, trend_days
+from reporting.common import latest_snapshots, ratio, signal_column, trend_days
 
 COHORT_MONTHS = 12
 ACTIVATED = 0.75

@@ -1,0 +1,137 @@
+"""The stages after the pull, as plain functions the single-process run (sync/pipeline.py)
+and the distributed run (sync/distributed.py) both call: backfill, score, escalate, plan,
+push, and the failed-run alert. Each takes what it needs; none commits on its own.
+
+`scoring.service` and `scoring.risk_store` are imported where they are used: they load
+scikit-learn (about 2.5 s), which the CLI, the web app and the outbox drain never need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.base import Connector, Writer
+from model.db import transaction
+from model.tables import HealthSnapshot
+from sync import outbox, push
+from sync.deadband import DeadBand
+from sync.escalate import run_escalations
+from sync.outbox import CreateRequest
+from sync.push import Route
+from sync.writeback import PlanChunk, WriteTargets, plan_chunks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobConfig:
+    scorecard: Any
+    rules: Any | None = None
+    escalation_group_id: int | None = None
+    notifier: Connector | None = None  # posts Notify actions and Slack digests (a webhook)
+    writeback_policy: str = "own"  # or "reassert": see sync/writeback.py
+    backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
+    deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
+    mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
+
+
+def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
+    """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
+    sharp drops, the audit and escalation lead times work from the first day; and fit renewal
+    risk on it when it holds enough outcomes, so today's scores use the fitted model."""
+    from scoring.risk_store import refit_if_due
+    from scoring.service import backfill_snapshots
+
+    if config.backfill_weeks <= 0:
+        return
+    if session.execute(select(exists().where(HealthSnapshot.as_of < as_of))).scalar():
+        return
+    start = as_of - dt.timedelta(weeks=config.backfill_weeks)
+    n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
+    log.info("first run: replayed %s weekly snapshots since %s", n, start)
+    version = refit_if_due(session, config.scorecard.risk.horizon_days)  # enough outcomes: fit
+    if version is not None:
+        log.info("first run: renewal-risk model v%s fitted on the replayed history", version)
+
+
+def score(
+    session: Session, as_of: dt.date, config: JobConfig, scope: list[int] | None = None
+) -> dict[str, int]:
+    """Score the whole book (in batches, holding no rows in memory) or the accounts in
+    `scope`; returns accounts per band."""
+    from scoring.service import score_accounts, score_all
+
+    if scope is None:
+        return score_all(session, as_of, config.scorecard)
+    snaps = score_accounts(session, as_of, config.scorecard, scope)
+    return dict(Counter(s.band for s in snaps))
+
+
+def escalate(
+    session: Session, as_of: dt.date, config: JobConfig, scope: list[int] | None = None
+) -> tuple[dict[str, int], list[CreateRequest]]:
+    """Open, update and resolve escalations by the rules; returns counts and the creations
+    that carry out their actions (to be queued in the same transaction)."""
+    assert config.rules is not None
+    return run_escalations(
+        session,
+        as_of,
+        config.rules,
+        scope,
+        escalation_group_id=config.escalation_group_id,
+    )
+
+
+def plan(
+    session: Session, config: JobConfig, targets: WriteTargets, scope: list[int] | None = None
+) -> Iterator[PlanChunk]:
+    """The write-back plan, streamed chunk by chunk: desired state against what was written,
+    for the connectors' field write kinds (`targets`)."""
+    return plan_chunks(session, targets, config.writeback_policy, scope, band=config.deadband)
+
+
+def enqueue(
+    session: Session,
+    chunks: Iterator[PlanChunk],
+    scope: list[int] | None = None,
+    *,
+    dry_run: bool = False,
+) -> outbox.PlanSummary:
+    """Put the plan's differences in the outbox (a dry run only counts them); a plan of the
+    whole book also supersedes pending writes no chunk planned any more."""
+    return outbox.enqueue_chunks(session, chunks, sweep=scope is None, dry_run=dry_run)
+
+
+def push_outbox(
+    factory: sessionmaker[Session], connectors: Mapping[str, Connector], routes: dict[str, Route]
+) -> dict[str, Any]:
+    """Drain the outbox through `routes`; returns what was sent, failed and dead-lettered."""
+    return push.drain(factory, routes).as_dict()
+
+
+def alert_failed_run(
+    factory: sessionmaker[Session],
+    config: JobConfig,
+    routes: dict[str, Route],
+    run_id: int,
+    message: str,
+) -> None:
+    """Post a failed run to the rules' notify webhook, through the outbox (retried)."""
+    url = config.rules.notify.url if config.rules is not None else None
+    if url is None or "notify" not in routes:
+        return
+    payload = {"text": message, "event": "run_failed", "run_id": run_id}
+    request = CreateRequest(
+        f"run-failed:{run_id}", "webhook", "notify", {"url": str(url), "payload": payload}
+    )
+    with transaction(factory) as session:
+        outbox.enqueue_creates(session, [request])
+    push.drain(factory, {"notify": routes["notify"]})

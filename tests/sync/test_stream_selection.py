@@ -1,0 +1,78 @@
+"""The streams a run reads are derived from the connectors' declarations: the order and the
+dated, reconcile and refresh sets the pipeline and jobs listed by hand before."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connectors.base import ENTITIES, Connector, Writer
+from connectors.salesforce import SalesforceConnector
+from connectors.usage import UsageConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_records import ZdOrganization
+from sync.mapping import SINKS
+from sync.pull import select_streams
+from tests.connectors.conftest import sandbox_salesforce, sandbox_usage, sandbox_zenpy
+
+NOWHERE = "http://127.0.0.1:9"  # clients are built, never called
+
+# the lists sync/pipeline.py and sync/jobs.py held before streams were declared
+FORMER_ORDER = [
+    ("salesforce", "accounts"),
+    ("salesforce", "opportunities"),
+    ("salesforce", "contacts"),
+    ("zendesk", "organizations"),
+    ("zendesk", "tickets"),
+    ("usage", "workspaces"),
+    ("usage", "daily_usage"),
+]
+FORMER_RECONCILE = {
+    ("salesforce", "accounts"),
+    ("salesforce", "opportunities"),
+    ("salesforce", "contacts"),
+    ("zendesk", "organizations"),
+    ("usage", "workspaces"),
+}
+
+
+@pytest.fixture
+def connectors(monkeypatch: pytest.MonkeyPatch) -> dict[str, Connector]:
+    built: list[Connector] = [  # deliberately not in pull order
+        UsageConnector(sandbox_usage(NOWHERE)),
+        ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch)),
+        SalesforceConnector(sandbox_salesforce(NOWHERE)),
+    ]
+    return {c.name: c for c in built}
+
+
+def _pairs(planned) -> list[tuple[str, str]]:
+    return [(p.source, p.stream.name) for p in planned]
+
+
+def test_every_connector_is_a_connector_feeding_known_entities(connectors) -> None:
+    for c in connectors.values():
+        assert isinstance(c, Connector)
+        assert all(s.entity in ENTITIES and s.entity in SINKS for s in c.streams.values())
+        assert isinstance(c.writer, Writer) if c.kind != "usage" else c.writer is None
+    assert {c.kind for c in connectors.values()} == {"crm", "helpdesk", "usage"}
+
+
+def test_selected_streams_reproduce_the_former_lists(connectors) -> None:
+    every = select_streams(connectors.values(), "all")
+    assert _pairs(every) == FORMER_ORDER
+    assert {(p.source, p.stream.name) for p in every if p.stream.dated} == {
+        ("usage", "daily_usage")
+    }
+    assert {(p.source, p.stream.name) for p in every if p.stream.reconcile} == FORMER_RECONCILE
+    assert _pairs(select_streams(connectors.values(), "reconcile")) == FORMER_ORDER
+    assert _pairs(select_streams(connectors.values(), "refresh")) == [("zendesk", "tickets")]
+
+
+def test_a_source_keeps_its_configured_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk-eu")
+    assert _pairs(select_streams([eu], "refresh")) == [("zendesk-eu", "tickets")]
+    org = ZdOrganization(id=7, name="Acme", updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    row = SINKS["organization"].row(org, eu.name)
+    assert (row["source"], row["external_id"]) == ("zendesk-eu", "7")
