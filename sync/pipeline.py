@@ -116,26 +116,14 @@ def run_sync(
         if dry_run:
             beat.enter("deciding (dry run, rolled back)")
             decide_rolled_back(
-                factory,
-                config,
-                targets,
-                report,
-                as_of,
-                scope=scope,
-                full_relink=reconcile,
+                factory, config, targets, report, as_of, scope=scope, full_relink=reconcile,
                 stage=quiet,
-            )
+            )  # fmt: skip
         else:
             total = decide(
-                lambda: transaction(factory),
-                config,
-                targets,
-                report,
-                as_of,
-                scope=scope,
-                full_relink=reconcile,
-                stage=stage,
-            )
+                lambda: transaction(factory), config, targets, report, as_of, scope=scope,
+                full_relink=reconcile, stage=stage,
+            )  # fmt: skip
             if routes:
                 stage("pushing", total)
                 report.pushed = push_outbox(factory, connectors, routes)
