@@ -135,7 +135,7 @@ def bench_writes(connectors: dict[str, Any], factory: Any) -> list[dict[str, Any
     from model.tables import Account, ExternalIdentity
 
     with factory() as session:
-        sf_ids = [i for i in session.scalars(select(Account.sf_id)) if i]
+        sf_ids = [i for i in session.scalars(select(Account.crm_id)) if i]
         org_ids = [
             int(i)
             for i in session.scalars(

@@ -188,7 +188,7 @@ class Run:
         rows = con.execute(
             "SELECT a.id, s.band FROM accounts a JOIN health_snapshots s ON s.account_id = a.id "
             "WHERE s.as_of = (SELECT max(as_of) FROM health_snapshots) "
-            "AND a.sf_id IS NOT NULL AND a.is_deleted = 0 ORDER BY a.id"
+            "AND a.crm_id IS NOT NULL AND a.is_deleted = 0 ORDER BY a.id"
         ).fetchall()
         con.close()
         chosen = random.Random(f"{self.seed}:{salt}").sample(rows, round(fraction * len(rows)))
@@ -239,7 +239,7 @@ def run_size(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
                 f"write-back: {fraction:.0%} of the scored accounts' health overridden "
                 f"({len(chosen):,})",
                 note=f"{len(chosen)} overridden",
-            )["planned"].get("sf_account_fields", 0)
+            )["planned"].get("crm_account_fields", 0)
             if planned != len(chosen):
                 print(f"  note: {planned} account writes planned for {len(chosen)} overridden")
             run.sync("next sync")

@@ -48,7 +48,7 @@ class Classifier:
             m = re.search(r"\bFROM\s+(\w+)", soql, re.I)
             obj = m.group(1) if m else ""
             if obj == "Task":
-                return "escalation", "sf_task lookup"
+                return "escalation", "crm_task lookup"
             self.last_sf_stream = SOBJECT_STREAM.get(obj, f"salesforce.{obj}")
             return "read", self.last_sf_stream
         if method == "GET" and re.search(r"/query(All)?/01g", path):
@@ -65,7 +65,7 @@ class Classifier:
             records = body.get("records", []) if isinstance(body, dict) else []
             kind = (records[0].get("attributes") or {}).get("type") if records else None
             if kind == "Account" and method == "PATCH":
-                return "write", "sf_account_fields"
+                return "write", "crm_account_fields"
             return "escalation", f"sf {kind or 'collection'} {method}"
         return "other", f"salesforce {method} {path}"
 
@@ -83,14 +83,14 @@ class Classifier:
                 if part in path:
                     return "read", stream
             if path.rstrip("/").endswith(("tickets.json", "tickets")):
-                return "escalation", "zd_ticket lookup"
+                return "escalation", "helpdesk_ticket lookup"
             return "other", f"zendesk GET {path}"
         if "organizations/update_many" in path or re.search(r"/organizations/\d+", path):
-            return "write", "zd_org_fields"
+            return "write", "helpdesk_org_fields"
         if "tickets/update_many" in path or path.endswith("/tags.json"):
             tags = tags_in(body)
             if tags and all(HEALTH_TAG.match(t) for t in tags):
-                return "write", "zd_ticket_tags"
+                return "write", "helpdesk_ticket_tags"
             return "escalation", "zd escalation tags"
         return "escalation", f"zendesk {method} " + re.sub(r"/\d+", "/{id}", path)
 
@@ -120,7 +120,7 @@ def planned_since(db: Path, last_id: int) -> tuple[dict[str, int], dict[str, int
     tag_groups: Counter[str] = Counter()
     for _id, kind, payload in rows:
         kinds[kind] += 1
-        if kind == "zd_ticket_tags":
+        if kind == "helpdesk_ticket_tags":
             p = json.loads(payload) if isinstance(payload, str) else payload
             tag_groups[json.dumps([p.get("add") or [], p.get("remove") or []])] += 1
     return dict(kinds), dict(tag_groups), max([last_id, *(r[0] for r in rows)])
@@ -129,15 +129,21 @@ def planned_since(db: Path, last_id: int) -> tuple[dict[str, int], dict[str, int
 def write_minimum(kinds: dict[str, int], tag_groups: dict[str, int]) -> int:
     """Collections of 200, update_many of 100, each tag change in calls of 100 tickets."""
     n = 0
-    if kinds.get("sf_account_fields"):
-        n += -(-kinds["sf_account_fields"] // 200)
-    if kinds.get("zd_org_fields"):
-        n += -(-kinds["zd_org_fields"] // 100)
+    if kinds.get("crm_account_fields"):
+        n += -(-kinds["crm_account_fields"] // 200)
+    if kinds.get("helpdesk_org_fields"):
+        n += -(-kinds["helpdesk_org_fields"] // 100)
     n += sum(-(-k // 100) for k in tag_groups.values())
     return n
 
 
-OWN_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_comment")
+OWN_KINDS = (
+    "crm_account_fields",
+    "helpdesk_org_fields",
+    "helpdesk_ticket_tags",
+    "helpdesk_ticket",
+    "helpdesk_comment",
+)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

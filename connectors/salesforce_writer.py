@@ -13,8 +13,8 @@ from connectors.salesforce_records import AccountUpdate, TaskCreate
 from connectors.salesforce_write import COLLECTION_LIMIT, SalesforceWriter
 from connectors.write_fields import FieldWriteKind, WriteFields, push_fields
 
-ACCOUNT_FIELDS = "sf_account_fields"
-TASKS = "sf_task"
+ACCOUNT_FIELDS = "crm_account_fields"
+TASKS = "crm_task"
 
 
 def write_kinds(fields: WriteFields) -> dict[str, WriteKind]:

@@ -23,7 +23,7 @@ from connectors.zendesk_write import UPDATE_MANY_LIMIT, ZendeskWriter
 
 FIELDS_PATH = Path(__file__).with_name("zendesk_fields.yaml")
 ORG_FIELDS, TICKET_TAGS, TICKET, ESCALATION_TAGS, COMMENT = (
-    "zd_org_fields", "zd_ticket_tags", "zd_ticket", "zd_esc_tags", "zd_comment"
+    "helpdesk_org_fields", "helpdesk_ticket_tags", "helpdesk_ticket", "helpdesk_escalation_tags", "helpdesk_comment"
 )  # fmt: skip
 JOBS_PER_BATCH = 25  # update_many jobs queued together and polled together
 
@@ -105,11 +105,11 @@ class ZendeskOutboxWriter:
 
     def _comment(self, item: WriteItem) -> WriteResult:
         p = item.payload
-        if not p.get("zd_ticket_id"):
+        if not p.get("helpdesk_ticket_id"):
             message = "the escalation's engineering ticket is not created yet"
             return WriteResult(target_id=item.target_id, ok=False, retriable=True, message=message)
         return self.writes.comment(
-            int(p["zd_ticket_id"]),
+            int(p["helpdesk_ticket_id"]),
             p["body"],
             public=p.get("public", False),
             status=p.get("status"),

@@ -42,12 +42,12 @@ class CreateEngineeringTicket(_Action):
 class CommentOnTicket(_Action):
     """A comment on the escalation's engineering ticket (update, resolution, request to close).
 
-    `zd_ticket_id` is set when the ticket id is already recorded; otherwise sync looks it up
+    `helpdesk_ticket_id` is set when the ticket id is already recorded; otherwise sync looks it up
     from `escalation_id` (the ticket may have been created by an earlier, unrecorded push).
     """
 
     kind: Literal["comment_on_ticket"] = "comment_on_ticket"
-    zd_ticket_id: int | None = None
+    helpdesk_ticket_id: int | None = None
     body: str
     public: bool = False
     status: Literal["open", "pending", "solved"] | None = None
@@ -58,8 +58,8 @@ class CreateOwnerTask(_Action):
 
     kind: Literal["create_owner_task"] = "create_owner_task"
     account_id: int
-    account_sf_id: str | None = None
-    owner_sf_id: str | None = None
+    account_crm_id: str | None = None
+    owner_crm_id: str | None = None
     subject: str
     description: str
     due_date: date

@@ -89,7 +89,7 @@ class TicketFact:
     """The ticket fields escalation looks at: one per ticket in the rules' windows (tens of
     thousands a batch), so a plain slots dataclass, not a validated model."""
 
-    zd_id: int
+    helpdesk_id: int
     status: str
     created_at: datetime
     subject: str = ""
@@ -199,10 +199,10 @@ def find_clusters(
 def _cluster(
     members: list[TicketFact], words: list[frozenset[str]], tags: list[set[str]]
 ) -> IssueCluster:
-    members_sorted = sorted(members, key=lambda t: (t.created_at, t.zd_id))
+    members_sorted = sorted(members, key=lambda t: (t.created_at, t.helpdesk_id))
     return IssueCluster(
         signature=_signature(words, tags),
-        ticket_ids=[t.zd_id for t in members_sorted],
+        ticket_ids=[t.helpdesk_id for t in members_sorted],
         subjects=[t.subject for t in members_sorted],
         first_at=members_sorted[0].created_at,
         last_at=members_sorted[-1].created_at,

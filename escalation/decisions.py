@@ -34,8 +34,8 @@ class AccountSummary(BaseModel):
 
     account_id: int
     name: str
-    sf_id: str | None = None
-    owner_sf_id: str | None = None
+    crm_id: str | None = None
+    owner_crm_id: str | None = None
     owner_name: str | None = None
     tier: str | None = None
     arr: float | None = None

@@ -24,7 +24,7 @@ class SnapshotFact(BaseModel):
 
 
 class ContactFact(BaseModel):
-    sf_id: str
+    crm_id: str
     name: str | None = None
     title: str | None = None
     is_executive: bool = False

@@ -58,12 +58,12 @@ def _account_facts(a: Account, as_of: date) -> AccountFacts:
     return AccountFacts(
         account_id=a.id,
         name=a.name,
-        sf_id=a.sf_id,
+        crm_id=a.crm_id,
         tier=a.tier,
         segment=a.segment,
         arr=a.arr,
         renewal_date=a.renewal_date,
-        owner_sf_id=a.owner_sf_id,
+        owner_crm_id=a.owner_crm_id,
         owner_name=a.owner_name,
         as_of=as_of,
     )
@@ -190,7 +190,7 @@ def _add_contacts(
         if departed and left is not None and since <= left < end:
             f.champions_left.append(
                 ContactFact(
-                    sf_id=c.sf_id,
+                    crm_id=c.crm_id,
                     name=c.name,
                     title=c.title,
                     is_executive=c.is_executive,
@@ -198,7 +198,7 @@ def _add_contacts(
                 )
             )
     for f in facts.values():
-        f.champions_left.sort(key=lambda x: x.sf_id)
+        f.champions_left.sort(key=lambda x: x.crm_id)
 
 
 def _add_active_rules(session: Session, facts: FactsById, ids: list[int]) -> None:

@@ -133,7 +133,7 @@ def _maybe_reopen(
     episode = int(old.get("episode", 1)) + 1
     past = [dict(e) for e in old.get("episodes", [])]
     if past:
-        past[-1].update(zd_ticket_id=esc.zd_ticket_id, sf_task_id=esc.sf_task_id)
+        past[-1].update(helpdesk_ticket_id=esc.helpdesk_ticket_id, crm_task_id=esc.crm_task_id)
     details["episode"] = episode
     details["episodes"] = [
         *past,
@@ -145,7 +145,7 @@ def _maybe_reopen(
     esc.opened_at, esc.updated_at = now, now
     esc.acknowledged_at = esc.resolved_at = esc.cooldown_until = None
     esc.resolution_note = None
-    esc.zd_ticket_id = esc.sf_task_id = None
+    esc.helpdesk_ticket_id = esc.crm_task_id = None
     log.info("escalation %s reopened (episode %s)", esc.dedup_key, episode)
     return open_actions(esc, d, config, now)
 
@@ -220,7 +220,7 @@ def acknowledge_from_tickets(
     upper bound: the export does not say when the status moved). Returns how many."""
     stmt = (
         select(Escalation, Ticket.status, Ticket.updated_at)
-        .join(Ticket, Ticket.zd_id == Escalation.zd_ticket_id)
+        .join(Ticket, Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
         .where(Escalation.state == "open", Ticket.status != "new")
     )
     if account_ids is not None:
@@ -228,17 +228,17 @@ def acknowledge_from_tickets(
     done = 0
     for esc, status, updated_at in session.execute(stmt).all():
         when = max(esc.opened_at, min(updated_at, now))
-        if acknowledge(esc, when, by=f"zendesk: ticket {esc.zd_ticket_id} is {status}"):
+        if acknowledge(esc, when, by=f"zendesk: ticket {esc.helpdesk_ticket_id} is {status}"):
             done += 1
             log.info("escalation %s acknowledged: its ticket is %s", esc.dedup_key, status)
     return done
 
 
 def record_pushed(
-    esc: Escalation, *, zd_ticket_id: int | None = None, sf_task_id: str | None = None
+    esc: Escalation, *, helpdesk_ticket_id: int | None = None, crm_task_id: str | None = None
 ) -> None:
     """Sync calls this after a push: remember the engineering ticket / owner task created."""
-    if zd_ticket_id is not None:
-        esc.zd_ticket_id = zd_ticket_id
-    if sf_task_id is not None and esc.sf_task_id is None:
-        esc.sf_task_id = sf_task_id
+    if helpdesk_ticket_id is not None:
+        esc.helpdesk_ticket_id = helpdesk_ticket_id
+    if crm_task_id is not None and esc.crm_task_id is None:
+        esc.crm_task_id = crm_task_id

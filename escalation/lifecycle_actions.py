@@ -94,7 +94,7 @@ def update_actions(
             CommentOnTicket(
                 key=action_key(key, ep, f"update-{update_no}"),
                 escalation_id=esc.id,
-                zd_ticket_id=esc.zd_ticket_id,
+                helpdesk_ticket_id=esc.helpdesk_ticket_id,
                 body=playbooks.update_comment(d, changes),
             )
         )
@@ -126,7 +126,7 @@ def clear_actions(
             CommentOnTicket(
                 key=action_key(key, ep, step),
                 escalation_id=esc.id,
-                zd_ticket_id=esc.zd_ticket_id,
+                helpdesk_ticket_id=esc.helpdesk_ticket_id,
                 body=note,
                 status="solved" if resolve else None,
             )
@@ -171,8 +171,8 @@ def _task(
         key=action_key(esc.dedup_key, _episode(esc), step),
         escalation_id=esc.id,
         account_id=d.account_id,
-        account_sf_id=d.account.sf_id,
-        owner_sf_id=d.account.owner_sf_id,
+        account_crm_id=d.account.crm_id,
+        owner_crm_id=d.account.owner_crm_id,
         subject=playbooks.task_subject(d),
         description=playbooks.task_description(d, config),
         due_date=(now + timedelta(days=config.owner_task.due_days[d.severity])).date(),
@@ -196,8 +196,8 @@ def _owner_task(
         key=action_key(esc.dedup_key, _episode(esc), step),
         escalation_id=esc.id,
         account_id=esc.account_id,
-        account_sf_id=account.get("sf_id"),
-        owner_sf_id=account.get("owner_sf_id"),
+        account_crm_id=account.get("crm_id"),
+        owner_crm_id=account.get("owner_crm_id"),
         subject=subject[:255],
         description=description,
         due_date=(due or now + timedelta(days=config.owner_task.due_days[sev])).date(),  # type: ignore[index]

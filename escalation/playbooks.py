@@ -51,7 +51,7 @@ def ticket_body(decision: Decision) -> str:
     acc = decision.account
     parts = [
         f"Account: {acc.name} (pulsehub #{acc.account_id}"
-        + (f", Salesforce {acc.sf_id}" if acc.sf_id else "")
+        + (f", Salesforce {acc.crm_id}" if acc.crm_id else "")
         + ")",
         f"Owner: {acc.owner_name or 'unassigned'}",
         f"Rule: {decision.rule} — {decision.title}",

@@ -130,7 +130,7 @@ def renewal_review(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
             f"renewal_{f.renewal_date.isoformat()}",
             f"renewal review: renews in {days} days while {f.latest.band.replace('_', ' ')}",
             evidence,
-            [t.zd_id for t in f.open_tickets][:20],
+            [t.helpdesk_id for t in f.open_tickets][:20],
             {},
         )
 
@@ -170,7 +170,7 @@ def urgent_sla_breach(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
         }
         oldest = max(t.age_hours for t in breaches)
         title = f"{len(breaches)} urgent ticket(s) past SLA (oldest {oldest:.0f}h open)"
-        ids = [t.zd_id for t in breaches]
+        ids = [t.helpdesk_id for t in breaches]
         yield "sla_breach", title, evidence, ids, {"sla_breaches": len(breaches)}
         return
     for t in breaches:
@@ -179,8 +179,14 @@ def urgent_sla_breach(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
             "first_reply_sla_h": rule.first_reply_hours,
             "resolution_sla_h": rule.resolution_hours,
         }
-        title = f"urgent ticket #{t.zd_id} past SLA ({t.age_hours:.0f}h open)"
-        yield f"sla_{t.zd_id}", title, evidence, [t.zd_id], {"sla_breaches": len(breaches)}
+        title = f"urgent ticket #{t.helpdesk_id} past SLA ({t.age_hours:.0f}h open)"
+        yield (
+            f"sla_{t.helpdesk_id}",
+            title,
+            evidence,
+            [t.helpdesk_id],
+            {"sla_breaches": len(breaches)},
+        )
 
 
 def _sla_breach(t: TicketFact, rule: RuleConfig) -> bool:
@@ -219,8 +225,8 @@ def champion_left(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
     for c in f.champions_left:
         evidence = {"contact": c.model_dump(mode="json")}
         role = (c.title or "").strip().strip("()").strip()  # CRMs write "(left company)"
-        title = f"champion left: {c.name or c.sf_id}" + (f" ({role})" if role else "")
-        yield f"champion_{c.sf_id}", title, evidence, [], {"executive_involved": c.is_executive}
+        title = f"champion left: {c.name or c.crm_id}" + (f" ({role})" if role else "")
+        yield f"champion_{c.crm_id}", title, evidence, [], {"executive_involved": c.is_executive}
 
 
 def contradiction(f: AccountFacts, rule: RuleConfig) -> Iterator[Fired]:
@@ -243,7 +249,7 @@ def _text(item: Any) -> str:
 
 def _ticket(t: TicketFact) -> dict[str, Any]:
     return {
-        "id": t.zd_id,
+        "id": t.helpdesk_id,
         "subject": t.subject,
         "priority": t.priority,
         "status": t.status,

@@ -24,7 +24,7 @@ from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
 TICKET_COLUMNS = (
-    Ticket.zd_id,
+    Ticket.helpdesk_id,
     Ticket.account_id,
     Ticket.subject,
     Ticket.status,
@@ -73,7 +73,7 @@ def add_ticket_facts(
         tags = customer_tags(raw, written)  # health/risk tags pulsehub wrote are no problem
         f = facts[t.account_id]
         fact = TicketFact(
-            zd_id=t.zd_id,
+            helpdesk_id=t.helpdesk_id,
             subject=t.subject or "",
             status=t.status,
             priority=t.priority,
@@ -103,7 +103,7 @@ def add_ticket_facts(
         for account_id, clusters in clustered.items():
             _add_book_norm(clusters, recent[account_id], baseline[account_id], book, cfg)
     for f in facts.values():
-        f.open_tickets.sort(key=lambda x: x.zd_id)
+        f.open_tickets.sort(key=lambda x: x.helpdesk_id)
 
 
 def _clusters(
@@ -115,14 +115,14 @@ def _clusters(
     recent = [t for t in recent if not excluded.intersection(g.lower() for g in t.tags)]
     before = [t for t in before if not excluded.intersection(g.lower() for g in t.tags)]
     clusters = find_clusters(
-        sorted(recent, key=lambda x: x.zd_id),
+        sorted(recent, key=lambda x: x.helpdesk_id),
         min_tickets=repeat.min_tickets,
         similarity=repeat.similarity,
         ignore_tags=cfg.ignore_tags,
     )
     if not repeat.baseline_days:
         return clusters
-    by_id = {t.zd_id: t for t in recent}
+    by_id = {t.helpdesk_id: t for t in recent}
     for c in clusters:
         c.baseline_count = count_matching(
             [by_id[i] for i in c.ticket_ids],

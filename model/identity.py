@@ -65,9 +65,9 @@ def normalize_name(name: str | None) -> str:
     return " ".join(kept or words)
 
 
-def sf_id15(sf_id: str | None) -> str | None:
+def sf_id15(crm_id: str | None) -> str | None:
     """15- and 18-character Salesforce ids name the same record; compare on the first 15."""
-    return sf_id[:15] if sf_id and len(sf_id) in (15, 18) else None
+    return crm_id[:15] if crm_id and len(crm_id) in (15, 18) else None
 
 
 @dataclass
@@ -82,11 +82,11 @@ class AccountIndex:
         idx = cls()
         rows = session.execute(
             select(
-                Account.id, Account.sf_id, Account.domain, Account.name, Account.attributes
+                Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes
             ).where(Account.is_deleted.is_(False))
         )
-        for acc_id, sf_id, domain, name, attrs in rows:
-            if key := sf_id15(sf_id):
+        for acc_id, crm_id, domain, name, attrs in rows:
+            if key := sf_id15(crm_id):
                 idx.by_id15[key] = acc_id
             for source, attr in _FIELD_FOR_SOURCE.items():
                 if value := (attrs or {}).get(attr):
@@ -114,12 +114,12 @@ class IdentityLike(Protocol):
     external_id: str
     name: str | None
     domains: list[Any] | None
-    hint_sf_id: str | None
+    hint_crm_id: str | None
 
 
 def match(idx: AccountIndex, ident: IdentityLike) -> Match:
     """Decide one record's link from the account index (pure)."""
-    if (key := sf_id15(ident.hint_sf_id)) and key in idx.by_id15:
+    if (key := sf_id15(ident.hint_crm_id)) and key in idx.by_id15:
         return Match("linked", idx.by_id15[key], "external_id", 1.0)
     if (acc := idx.by_field.get((ident.source, ident.external_id))) is not None:
         return Match("linked", acc, "field", 1.0)
@@ -155,7 +155,7 @@ def resolve_identities(
     t = ExternalIdentity.__table__.c
     rows = session.execute(
         select(
-            t.id, t.source, t.external_id, t.name, t.domains, t.hint_sf_id,
+            t.id, t.source, t.external_id, t.name, t.domains, t.hint_crm_id,
             t.status, t.account_id, t.method,
         )
         .where(t.source.in_(list(sources)), t.manual.is_(False))
@@ -207,7 +207,8 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         select(ExternalIdentity.account_id)
         .where(ExternalIdentity.source == "zendesk", linked)
         .where(
-            ExternalIdentity.external_id == Ticket.zd_org_id.cast(ExternalIdentity.external_id.type)
+            ExternalIdentity.external_id
+            == Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
         )
         .scalar_subquery()
     )
@@ -220,12 +221,12 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
     full = relinked is None or len(relinked) > FULL_RELINK_AT
     orgs = sorted({int(x) for src, x in relinked or () if src == "zendesk" and x.isdigit()})
     workspaces = sorted({x for src, x in relinked or () if src == "usage"})
-    _repoint(session, Ticket, org_account, None if full else (Ticket.zd_org_id, orgs))
+    _repoint(session, Ticket, org_account, None if full else (Ticket.helpdesk_org_id, orgs))
     _repoint(
         session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
     )
     for model in (Contact, Opportunity):
-        acc = select(Account.id).where(Account.sf_id == model.account_sf_id).scalar_subquery()
+        acc = select(Account.id).where(Account.crm_id == model.account_crm_id).scalar_subquery()
         session.execute(
             update(model)
             .where(model.account_id.is_distinct_from(acc))
@@ -233,7 +234,9 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
             .execution_options(synchronize_session=False)
         )
     parent = Account.__table__.alias("parent")
-    parent_id = select(parent.c.id).where(parent.c.sf_id == Account.parent_sf_id).scalar_subquery()
+    parent_id = (
+        select(parent.c.id).where(parent.c.crm_id == Account.parent_crm_id).scalar_subquery()
+    )
     session.execute(
         update(Account)
         .where(Account.parent_id.is_distinct_from(parent_id))

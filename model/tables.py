@@ -71,11 +71,11 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sf_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    crm_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
-    owner_sf_id: Mapped[str | None] = mapped_column(String(18))
+    owner_crm_id: Mapped[str | None] = mapped_column(String(18))
     owner_name: Mapped[str | None] = mapped_column(String(255))
     owner_email: Mapped[str | None] = mapped_column(String(255))
     segment: Mapped[str | None] = mapped_column(String(40))
@@ -83,7 +83,7 @@ class Account(Base):
     lifecycle_stage: Mapped[str | None] = mapped_column(String(40))
     arr: Mapped[float | None] = mapped_column(Float)
     renewal_date: Mapped[dt.date | None] = mapped_column(Date)
-    parent_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    parent_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     customer_since: Mapped[dt.date | None] = mapped_column(Date)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -111,7 +111,7 @@ class ExternalIdentity(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
     domains: Mapped[list[Any]] = mapped_column(default=list)
-    hint_sf_id: Mapped[str | None] = mapped_column(String(18))
+    hint_crm_id: Mapped[str | None] = mapped_column(String(18))
     status: Mapped[str] = mapped_column(String(20), default="unmatched")
     method: Mapped[str | None] = mapped_column(String(20))
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -128,8 +128,8 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sf_id: Mapped[str] = mapped_column(String(18), unique=True)
-    account_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    crm_id: Mapped[str] = mapped_column(String(18), unique=True)
+    account_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
@@ -148,8 +148,8 @@ class Opportunity(Base):
     __tablename__ = "opportunities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sf_id: Mapped[str] = mapped_column(String(18), unique=True)
-    account_sf_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    crm_id: Mapped[str] = mapped_column(String(18), unique=True)
+    account_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
     type: Mapped[str | None] = mapped_column(String(80))
@@ -177,8 +177,8 @@ class Ticket(Base):
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    zd_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    zd_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    helpdesk_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    helpdesk_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     subject: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20))
@@ -300,8 +300,8 @@ class Escalation(Base):
     state: Mapped[str] = mapped_column(String(20), default="open")
     title: Mapped[str] = mapped_column(String(500))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    zd_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
-    sf_task_id: Mapped[str | None] = mapped_column(String(18))
+    helpdesk_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    crm_task_id: Mapped[str | None] = mapped_column(String(18))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[dt.datetime | None]
@@ -347,7 +347,7 @@ class SyncRun(Base):
 class OutboxItem(Base):
     """One pending write to an external system.
 
-    kind: sf_account_fields | sf_task | zd_org_fields | zd_ticket_tags | zd_ticket.
+    kind: crm_account_fields | crm_task | helpdesk_org_fields | helpdesk_ticket_tags | helpdesk_ticket.
     status: pending | done | dead | superseded. `key` is unique per logical write: the
     idempotency key for creations (derived from an escalation's dedup key), a random id for field writes.
     """

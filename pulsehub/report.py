@@ -16,7 +16,7 @@ BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_
 
 
 def words(counts: Mapping[str, object]) -> str:
-    """{'open_sev1': 4, 'batches': {'sf_task': 1}} -> 'open sev1: 4, batches (sf task: 1)'."""
+    """{'open_sev1': 4, 'batches': {'crm_task': 1}} -> 'open sev1: 4, batches (crm task: 1)'."""
     parts = []
     for key, value in counts.items():
         label = str(key).replace("_", " ")

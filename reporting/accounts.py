@@ -182,12 +182,12 @@ def _written_state(
 ) -> list[WrittenState]:
     """What pulsehub last wrote to this account's records in Salesforce and Zendesk."""
     targets = []
-    if acc.sf_id:
-        targets.append(("salesforce", "account", acc.sf_id))
+    if acc.crm_id:
+        targets.append(("salesforce", "account", acc.crm_id))
     targets += [
         ("zendesk", "organization", i.external_id) for i in identities if i.source == "zendesk"
     ]
-    targets += [("zendesk", "ticket", str(t.zd_id)) for t in tickets]
+    targets += [("zendesk", "ticket", str(t.helpdesk_id)) for t in tickets]
     if not targets:
         return []
     conds = [

@@ -45,7 +45,7 @@ def load_book(session: Session, owner: str) -> Book:
     latest = latest_snapshots()
     rows = session.execute(
         select(Account.id, Account.name, Account.segment, Account.arr, Account.renewal_date,
-               Account.owner_sf_id, latest.c.band, latest.c.score, latest.c.risk_level,
+               Account.owner_crm_id, latest.c.band, latest.c.score, latest.c.risk_level,
                latest.c.renewal_risk)
         .outerjoin(latest, latest.c.account_id == Account.id)
         .where(Account.owner_name == owner, Account.is_deleted.is_(False),
@@ -72,7 +72,7 @@ def load_book(session: Session, owner: str) -> Book:
         ):
             book.escalations.append((esc, names[esc.account_id]))
     book.escalations.sort(key=lambda e: (e[0].severity, e[0].opened_at))
-    book.tasks = _tasks(session, {a["owner_sf_id"] for a in book.accounts if a["owner_sf_id"]})
+    book.tasks = _tasks(session, {a["owner_crm_id"] for a in book.accounts if a["owner_crm_id"]})
     return book
 
 
@@ -82,7 +82,7 @@ def _tasks(session: Session, owner_ids: set[str]) -> list[dict[str, Any]]:
         return []
     out = []
     for item in session.scalars(
-        select(OutboxItem).where(OutboxItem.kind == "sf_task").order_by(OutboxItem.id.desc())
+        select(OutboxItem).where(OutboxItem.kind == "crm_task").order_by(OutboxItem.id.desc())
     ):
         p = item.payload or {}
         if p.get("owner_id") in owner_ids:

@@ -18,16 +18,18 @@ def link_created(session: Session, item: OutboxItem, created_id: str | None) -> 
     esc = session.get(Escalation, esc_id)
     if esc is None:
         return
-    if item.kind == "zd_ticket" and str(created_id).isdigit():
-        record_pushed(esc, zd_ticket_id=int(created_id))
+    if item.kind == "helpdesk_ticket" and str(created_id).isdigit():
+        record_pushed(esc, helpdesk_ticket_id=int(created_id))
         # comments queued before the ticket existed can now name it
         for pending in session.execute(
             select(OutboxItem).where(
-                OutboxItem.kind == "zd_comment", OutboxItem.status == "pending"
+                OutboxItem.kind == "helpdesk_comment", OutboxItem.status == "pending"
             )
         ).scalars():
             meta = pending.payload.get("_meta") or {}
-            if meta.get("escalation_id") == esc_id and not pending.payload.get("zd_ticket_id"):
-                pending.payload = {**pending.payload, "zd_ticket_id": int(created_id)}
-    elif item.kind == "sf_task":
-        record_pushed(esc, sf_task_id=str(created_id))
+            if meta.get("escalation_id") == esc_id and not pending.payload.get(
+                "helpdesk_ticket_id"
+            ):
+                pending.payload = {**pending.payload, "helpdesk_ticket_id": int(created_id)}
+    elif item.kind == "crm_task":
+        record_pushed(esc, crm_task_id=str(created_id))

@@ -98,11 +98,11 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "escalation_id": action.escalation_id,
             "linked_ticket_ids": action.linked_ticket_ids,
         }
-        return [CreateRequest(action.key, "zendesk", "zd_ticket", {**payload, "_meta": meta})]
+        return [CreateRequest(action.key, "zendesk", "helpdesk_ticket", {**payload, "_meta": meta})]
     if isinstance(action, CreateOwnerTask):
         acc = session.get(Account, action.account_id)
-        what_id = action.account_sf_id or (acc.sf_id if acc else None)
-        owner_id = action.owner_sf_id or (acc.owner_sf_id if acc else None)
+        what_id = action.account_crm_id or (acc.crm_id if acc else None)
+        owner_id = action.owner_crm_id or (acc.owner_crm_id if acc else None)
         if not what_id or not owner_id:
             log.warning(
                 "task %s skipped: account %s has no Salesforce id/owner",
@@ -119,16 +119,16 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "priority": action.priority,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, "salesforce", "sf_task", payload)]
+        return [CreateRequest(action.key, "salesforce", "crm_task", payload)]
     if isinstance(action, CommentOnTicket):
         payload = {
-            "zd_ticket_id": action.zd_ticket_id,
+            "helpdesk_ticket_id": action.helpdesk_ticket_id,
             "body": action.body,
             "public": action.public,
             "status": action.status,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, "zendesk", "zd_comment", payload)]
+        return [CreateRequest(action.key, "zendesk", "helpdesk_comment", payload)]
     if isinstance(action, TagCustomerTickets):
         return _tag_requests(session, action)
     if isinstance(action, Notify):
@@ -147,18 +147,18 @@ def _tag_requests(session: Session, action: TagCustomerTickets) -> list[CreateRe
     if not add and not remove:
         return []
     tickets = session.execute(
-        select(Ticket.zd_id).where(
+        select(Ticket.helpdesk_id).where(
             Ticket.account_id == action.account_id, Ticket.status.in_(OPEN_TICKET_STATUSES)
         )
     ).scalars()
     return [
         CreateRequest(
-            f"{action.key}:{zd_id}"[-255:],
+            f"{action.key}:{helpdesk_id}"[-255:],
             "zendesk",
-            "zd_esc_tags",
-            {"ticket_id": zd_id, "add": add, "remove": remove},
+            "helpdesk_escalation_tags",
+            {"ticket_id": helpdesk_id, "add": add, "remove": remove},
         )
-        for zd_id in tickets
+        for helpdesk_id in tickets
     ]
 
 

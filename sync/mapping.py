@@ -40,11 +40,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 def account_row(r: Any) -> dict[str, Any]:
     return {
-        "sf_id": r.id,
+        "crm_id": r.id,
         "name": r.name,
         "website": r.website,
         "domain": domain_of(r.website),
-        "owner_sf_id": r.owner_id,
+        "owner_crm_id": r.owner_id,
         "owner_name": r.owner_name,
         "owner_email": r.owner_email,
         "segment": r.segment,
@@ -52,7 +52,7 @@ def account_row(r: Any) -> dict[str, Any]:
         "lifecycle_stage": r.lifecycle_stage,
         "arr": r.arr,
         "renewal_date": r.renewal_date,
-        "parent_sf_id": r.parent_id,
+        "parent_crm_id": r.parent_id,
         "customer_since": r.customer_since,
         "is_deleted": bool(r.is_deleted),
         "source_modstamp": _aware(r.modstamp),
@@ -67,8 +67,8 @@ def account_row(r: Any) -> dict[str, Any]:
 
 def opportunity_row(r: Any) -> dict[str, Any]:
     return {
-        "sf_id": r.id,
-        "account_sf_id": r.account_id,
+        "crm_id": r.id,
+        "account_crm_id": r.account_id,
         "name": r.name,
         "type": r.type,
         "stage": r.stage,
@@ -85,8 +85,8 @@ def contact_row(r: Any) -> dict[str, Any]:
     role = (r.role or "").lower()
     title = (r.title or "").lower()
     return {
-        "sf_id": r.id,
-        "account_sf_id": r.account_id,
+        "crm_id": r.id,
+        "account_crm_id": r.account_id,
         "name": r.name,
         "email": r.email,
         "title": r.title,
@@ -104,7 +104,7 @@ def organization_row(r: Any) -> dict[str, Any]:
         "external_id": str(r.id),
         "name": r.name,
         "domains": sorted({d.lower() for d in (r.domain_names or [])}),
-        "hint_sf_id": r.external_id or None,
+        "hint_crm_id": r.external_id or None,
         "attributes": {"organization_fields": r.organization_fields or {}, "tags": r.tags or []},
         "is_deleted": r.deleted_at is not None,
         "updated_at": dt.datetime.now(dt.UTC),
@@ -116,7 +116,7 @@ def workspace_row(r: Any) -> dict[str, Any]:
         "external_id": str(r.id),
         "name": r.name,
         "domains": [r.domain.lower()] if r.domain else [],
-        "hint_sf_id": r.salesforce_account_id or None,
+        "hint_crm_id": r.salesforce_account_id or None,
         "attributes": {},
         "is_deleted": False,
         "updated_at": dt.datetime.now(dt.UTC),
@@ -126,13 +126,15 @@ def workspace_row(r: Any) -> dict[str, Any]:
 def ticket_row(r: Any) -> dict[str, Any]:
     """Ticket columns, plus its metrics when the export carried them (`include=metric_sets`)."""
     metric = getattr(r, "metric", None)
-    metrics = {k: v for k, v in ticket_metric_row(metric).items() if k != "zd_id"} if metric else {}
+    metrics = (
+        {k: v for k, v in ticket_metric_row(metric).items() if k != "helpdesk_id"} if metric else {}
+    )
     return (
         metrics
         | _ticket_csat(r, metric)
         | {
-            "zd_id": r.id,
-            "zd_org_id": r.organization_id,
+            "helpdesk_id": r.id,
+            "helpdesk_org_id": r.organization_id,
             "subject": (r.subject or "")[:500] or None,
             "status": r.status,
             "priority": r.priority,
@@ -163,7 +165,7 @@ def _ticket_csat(r: Any, metric: Any) -> dict[str, Any]:
 
 def ticket_metric_row(r: Any) -> dict[str, Any]:
     return {
-        "zd_id": r.ticket_id,
+        "helpdesk_id": r.ticket_id,
         "first_reply_minutes": r.reply_time_minutes,
         "full_resolution_minutes": r.full_resolution_minutes,
         "reopens": r.reopens,
@@ -209,18 +211,21 @@ def _t(model: Any) -> Table:
     return model.__table__  # type: ignore[no-any-return]
 
 
-_IDENTITY_DATA = ("name", "domains", "hint_sf_id", "attributes", "is_deleted", "updated_at")
+_IDENTITY_DATA = ("name", "domains", "hint_crm_id", "attributes", "is_deleted", "updated_at")
 _IDENTITY_KEY = ("source", "external_id")
 
 SINKS: dict[str, Sink] = {
-    "account": Sink(_t(Account), ("sf_id",), account_row),
-    "opportunity": Sink(_t(Opportunity), ("sf_id",), opportunity_row),
-    "contact": Sink(_t(Contact), ("sf_id",), contact_row),
+    "account": Sink(_t(Account), ("crm_id",), account_row),
+    "opportunity": Sink(_t(Opportunity), ("crm_id",), opportunity_row),
+    "contact": Sink(_t(Contact), ("crm_id",), contact_row),
     "organization": Sink(
         _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
     ),
     "ticket": Sink(
-        _t(Ticket), ("zd_id",), ticket_row, reset_on_change=(("account_id", "zd_org_id"),)
+        _t(Ticket),
+        ("helpdesk_id",),
+        ticket_row,
+        reset_on_change=(("account_id", "helpdesk_org_id"),),
     ),
     "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
     "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),

@@ -23,7 +23,11 @@ from sync.field_cache import forget_metadata
 from sync.writeback import PlanChunk, PlannedWrite, encode
 from sync.writeback_rows import IN_BATCH
 
-FIELD_KINDS = ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")  # planned, not created
+FIELD_KINDS = (
+    "crm_account_fields",
+    "helpdesk_org_fields",
+    "helpdesk_ticket_tags",
+)  # planned, not created
 BACKOFF_BASE_S, BACKOFF_MAX_S, MAX_ATTEMPTS = 30, 3600, 8  # retry waits (s) and attempts
 SAMPLE_WRITES = 200  # writes a plan summary keeps for a dry run's listing
 
@@ -201,9 +205,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 # the entity a planned write kind targets: its written state is kept under (system, entity)
 TARGET_KIND = {
-    "sf_account_fields": "account",
-    "zd_org_fields": "organization",
-    "zd_ticket_tags": "ticket",
+    "crm_account_fields": "account",
+    "helpdesk_org_fields": "organization",
+    "helpdesk_ticket_tags": "ticket",
 }
 
 
@@ -248,7 +252,7 @@ def record_successes(session: Session, done: Sequence[tuple[OutboxItem, dict[str
 
 
 def _written_values(item: OutboxItem) -> dict[str, str | None]:
-    if item.kind == "zd_ticket_tags":
+    if item.kind == "helpdesk_ticket_tags":
         values: dict[str, str | None] = {
             f"tag:{t}": encode(True) for t in item.payload.get("add", [])
         }

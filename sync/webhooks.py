@@ -111,7 +111,7 @@ def account_for_event(session: Session, body: bytes) -> int | None:
     ticket_id = _find(payload, "ticket_id", "id")
     if isinstance(ticket_id, int | str) and str(ticket_id).isdigit() and int(ticket_id) < 2**63:
         acc = session.execute(
-            select(Ticket.account_id).where(Ticket.zd_id == int(ticket_id))
+            select(Ticket.account_id).where(Ticket.helpdesk_id == int(ticket_id))
         ).scalar()
         return None if acc is None else int(acc)
     return None

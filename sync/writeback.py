@@ -269,7 +269,7 @@ def _plan_ticket_tags(
     considered: set[tuple[str, str]],
 ) -> list[PlannedWrite]:
     tickets = session.execute(
-        select(Ticket.zd_id, Ticket.account_id).where(
+        select(Ticket.helpdesk_id, Ticket.account_id).where(
             Ticket.account_id.between(lo, hi), Ticket.status.in_(OPEN_TICKET_STATUSES)
         )
     ).all()

@@ -66,8 +66,8 @@ def snapshot_batches(
 def account_targets(session: Session, lo: int, hi: int) -> Found:
     """(crm record id, account id, the pulled record) of live crm-linked accounts."""
     return session.execute(  # type: ignore[return-value]
-        select(Account.sf_id, Account.id, Account.attributes).where(
-            Account.id.between(lo, hi), Account.sf_id.is_not(None), Account.is_deleted.is_(False)
+        select(Account.crm_id, Account.id, Account.attributes).where(
+            Account.id.between(lo, hi), Account.crm_id.is_not(None), Account.is_deleted.is_(False)
         )
     ).all()
 

@@ -119,7 +119,7 @@ def list_escalations(
                 "state": e.state,
                 "title": e.title,
                 "opened_at": e.opened_at.isoformat(),
-                "zd_ticket_id": e.zd_ticket_id,
+                "helpdesk_ticket_id": e.helpdesk_ticket_id,
                 "dedup_key": e.dedup_key,
             }
             for e, name in recent_escalations(session, state, account, limit)
@@ -138,7 +138,7 @@ def list_escalations(
             str(r["account"]),
             str(r["rule"]),
             str(r["opened_at"])[:16],
-            str(r["zd_ticket_id"] or "-"),
+            str(r["helpdesk_ticket_id"] or "-"),
             str(r["title"]),
         )
     console.print(table)

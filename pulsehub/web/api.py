@@ -50,7 +50,7 @@ def account(user: User, session: DB, account_id: int) -> dict[str, Any]:
     return {
         "id": d.account.id,
         "name": d.account.name,
-        "sf_id": d.account.sf_id,
+        "crm_id": d.account.crm_id,
         "arr": d.account.arr,
         "renewal_date": d.account.renewal_date.isoformat() if d.account.renewal_date else None,
         "health": None

@@ -25,12 +25,12 @@ def at(days_ago: float, base: datetime = NOW) -> datetime:
 def account(session: Session, **kw: Any) -> Account:
     n = next(_ids)
     values: dict[str, Any] = {
-        "sf_id": f"001{n:015d}",
+        "crm_id": f"001{n:015d}",
         "name": f"Acme {n}",
         "tier": "standard",
         "segment": "mid-market",
         "arr": 50_000.0,
-        "owner_sf_id": f"005{n:015d}",
+        "owner_crm_id": f"005{n:015d}",
         "owner_name": "Olivia Owner",
     }
     values.update(kw)
@@ -54,7 +54,7 @@ def snapshot(
 def ticket(session: Session, acc: Account, subject: str, days_ago: float = 1, **kw: Any) -> Ticket:
     created = at(days_ago)
     values: dict[str, Any] = {
-        "zd_id": next(_ids),
+        "helpdesk_id": next(_ids),
         "account_id": acc.id,
         "subject": subject,
         "status": "open",
@@ -72,7 +72,7 @@ def ticket(session: Session, acc: Account, subject: str, days_ago: float = 1, **
 
 def contact(session: Session, acc: Account, **kw: Any) -> Contact:
     n = next(_ids)
-    values: dict[str, Any] = {"sf_id": f"003{n:015d}", "account_id": acc.id, "name": f"Pat {n}"}
+    values: dict[str, Any] = {"crm_id": f"003{n:015d}", "account_id": acc.id, "name": f"Pat {n}"}
     values.update(kw)
     row = Contact(**values)
     session.add(row)
@@ -83,7 +83,7 @@ def contact(session: Session, acc: Account, **kw: Any) -> Contact:
 def renewal(session: Session, acc: Account, in_days: int, amount: float) -> Opportunity:
     n = next(_ids)
     row = Opportunity(
-        sf_id=f"006{n:015d}",
+        crm_id=f"006{n:015d}",
         account_id=acc.id,
         name=f"{acc.name} renewal",
         type="Renewal",

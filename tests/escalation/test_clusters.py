@@ -14,7 +14,7 @@ T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 def t(i: int, subject: str, tags: list[str] | None = None) -> TicketFact:
     return TicketFact(
-        zd_id=i, subject=subject, status="open", tags=tags or [], created_at=T0 + timedelta(i)
+        helpdesk_id=i, subject=subject, status="open", tags=tags or [], created_at=T0 + timedelta(i)
     )
 
 

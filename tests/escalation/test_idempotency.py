@@ -56,7 +56,7 @@ def test_crash_before_commit_then_rerun_gives_same_keys(session, config):
 
 
 def test_crash_after_commit_before_recording_ticket_emits_nothing_new(session, config):
-    """Ticket created in Zendesk, crash before zd_ticket_id is recorded: the rerun stays quiet;
+    """Ticket created in Zendesk, crash before helpdesk_ticket_id is recorded: the rerun stays quiet;
     the still-pending outbox row is retried with the same Idempotency-Key/external_id."""
     ids = seed(session)
     first = reconcile(session, decide(session, config, ids), NOW, config)

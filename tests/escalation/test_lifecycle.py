@@ -55,7 +55,7 @@ def test_open_emits_actions_once_and_rerun_emits_nothing(session, config):
     task = first[0]
     assert isinstance(task, CreateOwnerTask)
     assert task.key == f"esc:{acc.id}:band_red:band_red#1:task"
-    assert task.owner_sf_id == acc.owner_sf_id and task.account_sf_id == acc.sf_id
+    assert task.owner_crm_id == acc.owner_crm_id and task.account_crm_id == acc.crm_id
     assert "Playbook:" in task.description and "Risk assessment:" in task.description
     (esc,) = escalations(session)
     assert (esc.state, esc.rule, esc.dedup_key) == (
@@ -75,10 +75,10 @@ def test_engineering_ticket_names_account_severity_evidence_and_links(session, c
     assert ticket.key == f"esc:{dedup}#1:ticket"
     assert ticket.external_id == f"pulsehub:{dedup}#1"
     assert ticket.type == "problem"
-    assert ticket.linked_ticket_ids == [t.zd_id for t in reversed(tickets)]  # oldest first
+    assert ticket.linked_ticket_ids == [t.helpdesk_id for t in reversed(tickets)]  # oldest first
     assert {"pulsehub_escalation", ticket.subject[1:5].lower()} <= set(ticket.tags)
     assert acc.name in ticket.body and "Severity SEV" in ticket.body
-    assert all(f"#{t.zd_id}" in ticket.body for t in tickets)
+    assert all(f"#{t.helpdesk_id}" in ticket.body for t in tickets)
     assert "ARR at stake" in ticket.body
 
 
@@ -87,15 +87,15 @@ def test_update_comments_once_when_linked_tickets_change(session, config):
     run(session, config, [acc])
     session.commit()
     (esc,) = escalations(session)
-    lifecycle.record_pushed(esc, zd_ticket_id=9001)
+    lifecycle.record_pushed(esc, helpdesk_ticket_id=9001)
     new = f.ticket(session, acc, "Sync job crashes again nightly", days_ago=0.1)
     actions = run(session, config, [acc], now=NOW + timedelta(hours=1))
     assert len(actions) == 1
     comment = actions[0]
     assert isinstance(comment, CommentOnTicket)
-    assert comment.zd_ticket_id == 9001
+    assert comment.helpdesk_ticket_id == 9001
     assert comment.key.endswith("#1:update-1")
-    assert f"#{new.zd_id}" in comment.body
+    assert f"#{new.helpdesk_id}" in comment.body
     session.commit()
     assert run(session, config, [acc], now=NOW + timedelta(hours=2)) == []
     assert len(escalations(session)) == 1
@@ -123,7 +123,7 @@ def test_auto_resolve_with_note_cooldown_and_review(session, config):
     review = next(a for a in actions if a.key.endswith("band_red#1:review"))
     assert isinstance(review, CreateOwnerTask)
     assert review.due_date == (later + timedelta(hours=72)).date()
-    assert review.owner_sf_id == acc.owner_sf_id
+    assert review.owner_crm_id == acc.owner_crm_id
 
 
 def test_low_severity_resolution_needs_no_review(session, config):
@@ -210,7 +210,7 @@ def test_engineering_ticket_taken_up_in_zendesk_acknowledges(session, config):
     picked_up = NOW + timedelta(hours=2)
     for acc, status in ((taken, "open"), (untouched, "new"), (closed_before, "pending")):
         zd = f.ticket(session, acc, "Escalation", days_ago=0, status=status, updated_at=picked_up)
-        lifecycle.record_pushed(by_account[acc.id], zd_ticket_id=zd.zd_id)
+        lifecycle.record_pushed(by_account[acc.id], helpdesk_ticket_id=zd.helpdesk_id)
     lifecycle.resolve(by_account[closed_before.id], config, NOW + timedelta(hours=1), note="done")
 
     later = NOW + timedelta(hours=5)
@@ -219,7 +219,7 @@ def test_engineering_ticket_taken_up_in_zendesk_acknowledges(session, config):
     esc = by_account[taken.id]
     assert esc.state == "acknowledged" and esc.acknowledged_at == picked_up
     assert esc.details["episodes"][-1]["acknowledged_by"] == (
-        f"zendesk: ticket {esc.zd_ticket_id} is open"
+        f"zendesk: ticket {esc.helpdesk_ticket_id} is open"
     )
     assert by_account[untouched.id].state == "open"  # still `new`: nobody has it yet
     assert by_account[closed_before.id].state == "resolved"  # not re-opened by a stale ticket

@@ -11,9 +11,9 @@ def test_repeated_issue_links_three_similar_tickets(session, config):
     acc = f.account(session)
     f.snapshot(session, acc, 0, "green", 80)
     ids = [
-        f.ticket(session, acc, "SSO login fails for all users", days_ago=20).zd_id,
-        f.ticket(session, acc, "SSO login fails again", days_ago=10, status="solved").zd_id,
-        f.ticket(session, acc, "Login fails with SSO", days_ago=2).zd_id,
+        f.ticket(session, acc, "SSO login fails for all users", days_ago=20).helpdesk_id,
+        f.ticket(session, acc, "SSO login fails again", days_ago=10, status="solved").helpdesk_id,
+        f.ticket(session, acc, "Login fails with SSO", days_ago=2).helpdesk_id,
     ]
     f.ticket(session, acc, "Invoice address change", days_ago=3)
     f.ticket(session, acc, "SSO login fails (old)", days_ago=100)  # before the baseline

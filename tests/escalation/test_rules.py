@@ -83,8 +83,8 @@ def test_urgent_sla_breach_only_for_top_tier(session, config):
         session, acc, "Outage", days_ago=1.5, priority="urgent", first_reply_minutes=1500
     )
     f.ticket(session, acc, "Fine", days_ago=0.1, priority="urgent", first_reply_minutes=10)
-    d = fired(session, config, acc)[f"sla_{late.zd_id}"]
-    assert d.ticket_ids == [late.zd_id]
+    d = fired(session, config, acc)[f"sla_{late.helpdesk_id}"]
+    assert d.ticket_ids == [late.helpdesk_id]
     assert [r.points for r in d.assessment.rows if r.factor == "urgent tickets past SLA"] == [1]
     small = f.account(session, tier="standard")
     f.ticket(session, small, "Outage", days_ago=2, priority="urgent")
@@ -104,7 +104,7 @@ def test_unanswered_urgent_ticket_breaches_when_older_than_first_reply_sla(sessi
         status="solved",
         solved_at=f.at(2),
     )
-    assert list(fired(session, config, acc)) == [f"sla_{t.zd_id}"]
+    assert list(fired(session, config, acc)) == [f"sla_{t.helpdesk_id}"]
 
 
 def test_csat_turning_bad(session, config):
@@ -141,10 +141,10 @@ def test_champion_left_recently(session, config):
     f.contact(session, acc, is_champion=True, is_deleted=True, source_modstamp=f.at(200))
     f.contact(session, acc, is_champion=True)
     decisions = fired(session, config, acc)
-    assert list(decisions) == [f"champion_{gone.sf_id}"]
+    assert list(decisions) == [f"champion_{gone.crm_id}"]
     row = [
         r
-        for r in decisions[f"champion_{gone.sf_id}"].assessment.rows
+        for r in decisions[f"champion_{gone.crm_id}"].assessment.rows
         if r.factor == "executive involved"
     ]
     assert row[0].points == 1
@@ -194,8 +194,8 @@ def test_champion_left_marked_in_title_as_the_crm_records_it(session, config):
     )
     f.contact(session, acc, title="Former Employee", source_modstamp=f.at(90))
     f.contact(session, acc, title="Head of Ops", source_modstamp=f.at(3))
-    assert list(fired(session, config, acc)) == [f"champion_{gone.sf_id}"]
-    title = fired(session, config, acc)[f"champion_{gone.sf_id}"].title
+    assert list(fired(session, config, acc)) == [f"champion_{gone.crm_id}"]
+    title = fired(session, config, acc)[f"champion_{gone.crm_id}"].title
     assert title.endswith(" (left company)") and "((" not in title
 
 
@@ -220,9 +220,9 @@ def test_ticket_solved_later_was_open_on_an_earlier_day(session, config):
         session, acc, "Outage", days_ago=6, priority="urgent", status="solved", solved_at=f.at(1)
     )
     earlier = gather_facts(session, AS_OF - timedelta(days=3), [acc.id], config)[acc.id]
-    assert [x.zd_id for x in earlier.open_tickets] == [t.zd_id]
+    assert [x.helpdesk_id for x in earlier.open_tickets] == [t.helpdesk_id]
     assert gather_facts(session, AS_OF, [acc.id], config)[acc.id].open_tickets == []
-    assert [d.reason for d in evaluate(earlier, config)] == [f"sla_{t.zd_id}"]
+    assert [d.reason for d in evaluate(earlier, config)] == [f"sla_{t.helpdesk_id}"]
 
 
 def test_csat_needs_a_real_rise(session, config):
@@ -252,7 +252,7 @@ def test_shipped_sla_rule_opens_one_incident_per_account_linking_every_breach(se
     f.ticket(session, acc, "Fresh", days_ago=0.5, priority="urgent")
     d = fired(session, shipped, acc)["sla_breach"]
     assert d.dedup_key == f"{acc.id}:urgent_sla_breach:sla_breach"
-    assert d.ticket_ids == [old.zd_id, late.zd_id]
+    assert d.ticket_ids == [old.helpdesk_id, late.helpdesk_id]
     assert d.severity == "sev1"
 
 

@@ -55,8 +55,8 @@ def test_engineering_tickets_once_across_reruns_and_a_crash_before_recording(rt)
     with rt.factory() as s:
         recorded = dict(
             s.execute(
-                select(Escalation.id, Escalation.zd_ticket_id).where(
-                    Escalation.zd_ticket_id.is_not(None)
+                select(Escalation.id, Escalation.helpdesk_ticket_id).where(
+                    Escalation.helpdesk_ticket_id.is_not(None)
                 )
             ).all()
         )
@@ -64,18 +64,18 @@ def test_engineering_tickets_once_across_reruns_and_a_crash_before_recording(rt)
         # crash between create and record: the push is pending again, nothing recorded
         s.execute(
             update(OutboxItem)
-            .where(OutboxItem.kind == "zd_ticket")
+            .where(OutboxItem.kind == "helpdesk_ticket")
             .values(status="pending", done_at=None, next_attempt_at=None)
         )
-        s.execute(update(Escalation).values(zd_ticket_id=None))
+        s.execute(update(Escalation).values(helpdesk_ticket_id=None))
         s.commit()
     rt.drain()
     assert len(created_tickets(sb)) == len(created)  # replayed under the same Idempotency-Key
     with rt.factory() as s:
         again = dict(
             s.execute(
-                select(Escalation.id, Escalation.zd_ticket_id).where(
-                    Escalation.zd_ticket_id.is_not(None)
+                select(Escalation.id, Escalation.helpdesk_ticket_id).where(
+                    Escalation.helpdesk_ticket_id.is_not(None)
                 )
             ).all()
         )
@@ -93,8 +93,8 @@ def test_an_engineer_taking_the_ticket_acknowledges_the_escalation(rt):
     assert rt.sync().errors == []
     with rt.factory() as s:
         rows = s.execute(
-            select(Escalation.id, Escalation.zd_ticket_id).where(
-                Escalation.zd_ticket_id.is_not(None)
+            select(Escalation.id, Escalation.helpdesk_ticket_id).where(
+                Escalation.helpdesk_ticket_id.is_not(None)
             )
         ).all()
     assert rows, "the default rules should raise an engineering ticket on this sandbox"
@@ -125,12 +125,12 @@ def test_each_escalation_remembers_the_owner_task_its_push_created(rt):
     rt.sync()
     with rt.factory() as s:
         pushed = s.scalars(
-            select(OutboxItem).where(OutboxItem.kind == "sf_task", OutboxItem.status == "done")
+            select(OutboxItem).where(OutboxItem.kind == "crm_task", OutboxItem.status == "done")
         ).all()
         assert pushed, "the world must open at least one escalation with an owner task"
         for item in pushed:
             esc = s.get(Escalation, item.payload["_meta"]["escalation_id"])
             created = item.result.get("created_id")
-            assert created and created.startswith("00T") and esc.sf_task_id == created
+            assert created and created.startswith("00T") and esc.crm_task_id == created
     tasks = {w["target_id"] for w in rt.sb.writes if w["kind"] == "task_created"}
     assert {i.result["created_id"] for i in pushed} <= tasks

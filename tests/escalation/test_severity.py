@@ -19,7 +19,10 @@ def facts(**kw) -> AccountFacts:
 
 
 def urgent(n: int) -> list[TicketFact]:
-    return [TicketFact(zd_id=i, status="open", priority="urgent", created_at=NOW) for i in range(n)]
+    return [
+        TicketFact(helpdesk_id=i, status="open", priority="urgent", created_at=NOW)
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize(

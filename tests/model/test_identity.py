@@ -41,16 +41,16 @@ def test_sf_id15_matches_15_and_18_char_forms() -> None:
 
 def _seed(session) -> dict[str, int]:
     accs = {
-        "acme": Account(sf_id="001000000000001AAA", name="Acme Inc", domain="acme.com"),
+        "acme": Account(crm_id="001000000000001AAA", name="Acme Inc", domain="acme.com"),
         "globex": Account(
-            sf_id="001000000000002AAA",
+            crm_id="001000000000002AAA",
             name="Globex",
             domain="globex.io",
             attributes={"zendesk_org_id": "77"},
         ),
-        "twin1": Account(sf_id="001000000000003AAA", name="Twin Co", domain="twin.com"),
-        "twin2": Account(sf_id="001000000000004AAA", name="Twin Company", domain="twin.com"),
-        "initech": Account(sf_id="001000000000005AAA", name="Initech", domain=None),
+        "twin1": Account(crm_id="001000000000003AAA", name="Twin Co", domain="twin.com"),
+        "twin2": Account(crm_id="001000000000004AAA", name="Twin Company", domain="twin.com"),
+        "initech": Account(crm_id="001000000000005AAA", name="Initech", domain=None),
     }
     session.add_all(accs.values())
     session.flush()
@@ -67,14 +67,14 @@ def test_resolution_order_and_ambiguity(factory) -> None:
         s.add_all(
             [
                 _ident(
-                    "1", name="whatever", hint_sf_id="001000000000001"
+                    "1", name="whatever", hint_crm_id="001000000000001"
                 ),  # explicit (15-char form)
                 _ident("77", name="Globex Europe"),  # SF field names it
                 _ident("3", name="Acme", domains=["ACME.com"]),  # domain
                 _ident("4", name="Twin", domains=["twin.com"]),  # two accounts share it
                 _ident("5", name="INITECH, Inc."),  # name
                 _ident("6", name="Unknown Ltd"),  # nothing
-                _ident("ws_1", source="usage", name="x", hint_sf_id="001000000000002AAA"),
+                _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
             ]
         )
     with transaction(factory) as s:
@@ -118,7 +118,9 @@ def test_manual_decision_persists_and_propagates_to_tickets(factory) -> None:
     with transaction(factory) as s:
         ids = _seed(s)
         s.add(_ident("4", name="Twin", domains=["twin.com"]))
-        s.add(Ticket(zd_id=10, zd_org_id=4, status="open", created_at=now, updated_at=now))
+        s.add(
+            Ticket(helpdesk_id=10, helpdesk_org_id=4, status="open", created_at=now, updated_at=now)
+        )
     with transaction(factory) as s:
         resolve_identities(s)
         ident = s.query(ExternalIdentity).one()
@@ -146,38 +148,48 @@ def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     sink = SINKS["ticket"]
-    row = {"zd_id": 10, "zd_org_id": 1, "status": "open", "created_at": now, "updated_at": now}
+    row = {
+        "helpdesk_id": 10,
+        "helpdesk_org_id": 1,
+        "status": "open",
+        "created_at": now,
+        "updated_at": now,
+    }
     with transaction(factory) as s:
         ids = _seed(s)
-        s.add_all([_ident("1", hint_sf_id="001000000000001"), _ident("77", name="Globex")])
-        upsert_rows(s, sink.table, [row, {**row, "zd_id": 11}], key=sink.key)
+        s.add_all([_ident("1", hint_crm_id="001000000000001"), _ident("77", name="Globex")])
+        upsert_rows(s, sink.table, [row, {**row, "helpdesk_id": 11}], key=sink.key)
     with transaction(factory) as s:
         resolve_identities(s)
-        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {
+        assert {t.helpdesk_id: t.account_id for t in s.query(Ticket)} == {
             10: ids["acme"], 11: ids["acme"],
         }  # fmt: skip
     with transaction(factory) as s:  # ticket 10 moves to org 77; ticket 11 is re-sent unchanged
         reset = dict(sink.reset_on_change)
-        upsert_rows(s, sink.table, [{**row, "zd_org_id": 77}], key=sink.key, reset_on_change=reset)
-        upsert_rows(s, sink.table, [{**row, "zd_id": 11}], key=sink.key, reset_on_change=reset)
-        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {10: None, 11: ids["acme"]}
+        upsert_rows(
+            s, sink.table, [{**row, "helpdesk_org_id": 77}], key=sink.key, reset_on_change=reset
+        )
+        upsert_rows(
+            s, sink.table, [{**row, "helpdesk_id": 11}], key=sink.key, reset_on_change=reset
+        )
+        assert {t.helpdesk_id: t.account_id for t in s.query(Ticket)} == {10: None, 11: ids["acme"]}
     with transaction(factory) as s:
         resolve_identities(s)
-        assert {t.zd_id: t.account_id for t in s.query(Ticket)} == {
+        assert {t.helpdesk_id: t.account_id for t in s.query(Ticket)} == {
             10: ids["globex"], 11: ids["acme"],
         }  # fmt: skip
     with transaction(factory) as s:  # org 1 now names Initech: its tickets follow
-        s.query(ExternalIdentity).filter_by(external_id="1").one().hint_sf_id = "001000000000005"
+        s.query(ExternalIdentity).filter_by(external_id="1").one().hint_crm_id = "001000000000005"
     with transaction(factory) as s:
         resolve_identities(s)
         assert (
-            s.get(Ticket, s.query(Ticket.id).filter_by(zd_id=11).scalar()).account_id
+            s.get(Ticket, s.query(Ticket.id).filter_by(helpdesk_id=11).scalar()).account_id
             == ids["initech"]
         )
     with transaction(factory) as s:  # a stale link nobody changed: only a full pass sees it
-        s.query(Ticket).filter_by(zd_id=10).one().account_id = ids["twin1"]
+        s.query(Ticket).filter_by(helpdesk_id=10).one().account_id = ids["twin1"]
     with transaction(factory) as s:
         resolve_identities(s)
-        assert s.query(Ticket).filter_by(zd_id=10).one().account_id == ids["twin1"]
+        assert s.query(Ticket).filter_by(helpdesk_id=10).one().account_id == ids["twin1"]
         resolve_identities(s, full_relink=True)
-        assert s.query(Ticket).filter_by(zd_id=10).one().account_id == ids["globex"]
+        assert s.query(Ticket).filter_by(helpdesk_id=10).one().account_id == ids["globex"]

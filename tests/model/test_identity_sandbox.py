@@ -38,7 +38,7 @@ def resolved(tmp_path_factory):
             report.identity = resolve_identities(session)
         assert not report.errors
         with rt.factory() as s:
-            sf_of = dict(s.execute(select(Account.id, Account.sf_id)).all())
+            sf_of = dict(s.execute(select(Account.id, Account.crm_id)).all())
             idents = list(s.execute(select(ExternalIdentity)).scalars())
         rt.close()
         yield {"truth": sb.world.truth, "sf_of": sf_of, "idents": idents, "report": report}

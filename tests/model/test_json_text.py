@@ -25,9 +25,11 @@ def test_as_text_reads_the_stored_json() -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         now = utcnow()
-        s.add(Ticket(zd_id=1, status="open", tags=["a", "b"], created_at=now, updated_at=now))
-        s.add(Ticket(zd_id=2, status="open", tags=[], created_at=now, updated_at=now))
+        s.add(Ticket(helpdesk_id=1, status="open", tags=["a", "b"], created_at=now, updated_at=now))
+        s.add(Ticket(helpdesk_id=2, status="open", tags=[], created_at=now, updated_at=now))
         s.flush()
         cache: ListCache = {}
-        rows = s.execute(select(Ticket.zd_id, as_text(Ticket.tags)).order_by(Ticket.zd_id))
+        rows = s.execute(
+            select(Ticket.helpdesk_id, as_text(Ticket.tags)).order_by(Ticket.helpdesk_id)
+        )
         assert [(i, decode_list(raw, cache)) for i, raw in rows] == [(1, ("a", "b")), (2, ())]

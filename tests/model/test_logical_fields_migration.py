@@ -33,9 +33,9 @@ WRITTEN = [
     ("salesforce", "account", "001A", "Custom_Field__c", '"kept"'),
 ]
 PAYLOADS = {
-    "sf_account_fields": {"fields": {"Health_Score__c": 71, "Renewal_Risk__c": 31.5}},
-    "zd_org_fields": {"fields": {"health_status": "red", "renewal_risk": 62}},
-    "zd_ticket_tags": {"add": ["health_red"], "remove": []},
+    "crm_account_fields": {"fields": {"Health_Score__c": 71, "Renewal_Risk__c": 31.5}},
+    "helpdesk_org_fields": {"fields": {"health_status": "red", "renewal_risk": 62}},
+    "helpdesk_ticket_tags": {"add": ["health_red"], "remove": []},
 }
 
 
@@ -92,9 +92,9 @@ def test_written_fields_are_renamed_to_logical_names_and_back(any_db_url) -> Non
     assert ("salesforce", "account", "Custom_Field__c") in fields, "an unmapped key stays"
     assert not {f for _, _, f in fields} & {"Health_Score__c", "Health_Status__c", "health_status"}
     payloads = _payloads(engine)
-    assert payloads["sf_account_fields"] == {"fields": {"health_score": 71, "renewal_risk": 31.5}}
-    assert payloads["zd_org_fields"] == {"fields": {"health_band": "red", "renewal_risk": 62}}
-    assert payloads["zd_ticket_tags"] == PAYLOADS["zd_ticket_tags"]
+    assert payloads["crm_account_fields"] == {"fields": {"health_score": 71, "renewal_risk": 31.5}}
+    assert payloads["helpdesk_org_fields"] == {"fields": {"health_band": "red", "renewal_risk": 62}}
+    assert payloads["helpdesk_ticket_tags"] == PAYLOADS["helpdesk_ticket_tags"]
 
     command.downgrade(alembic_config(any_db_url), "0004")
     assert _state(engine) == before_state and _payloads(engine) == before_payloads

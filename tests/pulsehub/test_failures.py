@@ -33,7 +33,7 @@ def test_database_failures_an_operator_can_fix_are_explained(message: str, words
 
 
 def test_a_bug_keeps_its_traceback(capsys) -> None:
-    bug = _db_error(IntegrityError, "UNIQUE constraint failed: accounts.sf_id")
+    bug = _db_error(IntegrityError, "UNIQUE constraint failed: accounts.crm_id")
     assert explain(bug) is None and explain(KeyError("x")) is None
     with pytest.raises(KeyError):
         exit_code(KeyError("x"), verbose=False)

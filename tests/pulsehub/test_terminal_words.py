@@ -6,6 +6,8 @@ from pulsehub.report import words
 
 
 def test_counts_read_as_words() -> None:
-    text = words({"open_sev1": 4, "actions": 1200, "batches": {"sf_task": 1, "zd_ticket": 2}})
-    assert text == "open sev1: 4, actions: 1,200, batches (sf task: 1, zd ticket: 2)"
+    text = words(
+        {"open_sev1": 4, "actions": 1200, "batches": {"crm_task": 1, "helpdesk_ticket": 2}}
+    )
+    assert text == "open sev1: 4, actions: 1,200, batches (crm task: 1, helpdesk ticket: 2)"
     assert "{" not in text and "'" not in text

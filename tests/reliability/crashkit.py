@@ -53,20 +53,22 @@ def db_state(db_url: str) -> dict[str, Any]:
     engine = make_engine(db_url)
     try:
         with make_session_factory(engine)() as s:
-            acc_sf = dict(s.execute(select(Account.id, Account.sf_id)).all())
+            acc_sf = dict(s.execute(select(Account.id, Account.crm_id)).all())
 
             def rows(stmt) -> list[tuple]:
                 return sorted(tuple(r) for r in s.execute(stmt).all())
 
             return {
                 "accounts": rows(
-                    select(Account.sf_id, Account.name, Account.arr, Account.is_deleted)
+                    select(Account.crm_id, Account.name, Account.arr, Account.is_deleted)
                 ),
-                "contacts": rows(select(Contact.sf_id, Contact.account_sf_id, Contact.is_champion)),
-                "opps": rows(select(Opportunity.sf_id, Opportunity.stage, Opportunity.amount)),
+                "contacts": rows(
+                    select(Contact.crm_id, Contact.account_crm_id, Contact.is_champion)
+                ),
+                "opps": rows(select(Opportunity.crm_id, Opportunity.stage, Opportunity.amount)),
                 "tickets": rows(
                     select(
-                        Ticket.zd_id,
+                        Ticket.helpdesk_id,
                         Ticket.status,
                         Ticket.priority,
                         Ticket.csat,

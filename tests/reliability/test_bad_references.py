@@ -33,7 +33,7 @@ def test_bad_references_are_quarantined_with_the_reason_and_the_run_goes_on(tmp_
             (q.source, q.stream, q.external_id): q.reason
             for q in s.scalars(select(QuarantinedRecord))
         }
-        stored_opps = set(s.scalars(select(Opportunity.sf_id)))
+        stored_opps = set(s.scalars(select(Opportunity.crm_id)))
         zd_orgs = set(
             s.scalars(
                 select(ExternalIdentity.external_id).where(ExternalIdentity.source == "zendesk")

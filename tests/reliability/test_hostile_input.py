@@ -153,7 +153,7 @@ def _version(item: dict[str, Any]) -> tuple[Any, ...]:
 
 def _assert_zd_outcome(factory, items, good_ids, stored, rejected, before) -> None:
     with factory() as s:
-        found = set(s.scalars(select(Ticket.zd_id).where(Ticket.zd_id.in_(good_ids))))
+        found = set(s.scalars(select(Ticket.helpdesk_id).where(Ticket.helpdesk_id.in_(good_ids))))
     assert found == set(good_ids), "a good ticket next to hostile ones was lost"
     assert _quarantined(factory) - before == rejected
     distinct = {_version(i) for i in items if isinstance(i, dict)}  # repeats are dropped
@@ -239,7 +239,7 @@ def test_hostile_salesforce_accounts_are_stored_or_quarantined(factory, data) ->
     stored, rejected = _sf_pull(factory, rows)
     with factory() as s:
         ids = [g["Id"] for g in good]
-        found = set(s.scalars(select(Account.sf_id).where(Account.sf_id.in_(ids))))
+        found = set(s.scalars(select(Account.crm_id).where(Account.crm_id.in_(ids))))
     assert found == set(ids), "a good account next to hostile ones was lost"
     assert _quarantined(factory) - before == rejected
     assert stored + rejected == len(rows), (stored, rejected, rows)

@@ -99,8 +99,8 @@ LOGICAL_OUTSIDE = [
 
 
 @pytest.mark.parametrize("fields", LOGICAL_OUTSIDE)
-@pytest.mark.parametrize(("system", "kind"), [("salesforce", "sf_account_fields"),
-                                              ("zendesk", "zd_org_fields")])  # fmt: skip
+@pytest.mark.parametrize(("system", "kind"), [("salesforce", "crm_account_fields"),
+                                              ("zendesk", "helpdesk_org_fields")])  # fmt: skip
 def test_writer_refuses_a_logical_field_outside_its_map(sb, connectors, system, kind, fields):
     writer = connectors[system].writer
     item = WriteItem(SF_ID if system == "salesforce" else "1", {"fields": fields}, False)
@@ -148,7 +148,7 @@ def test_sync_with_a_narrowed_allow_list_writes_no_other_field(tmp_path: Path) -
         settings.salesforce.fields_file = fields_file
         rt = Runtime(settings)
         try:
-            stale = PlannedWrite("salesforce", "sf_account_fields", box.world.account_ids()[0],
+            stale = PlannedWrite("salesforce", "crm_account_fields", box.world.account_ids()[0],
                                  None, [FieldChange("health_band", None, encode("Red"))])  # fmt: skip
             with rt.factory() as session, session.begin():
                 enqueue_plan(session, [stale])
@@ -156,7 +156,7 @@ def test_sync_with_a_narrowed_allow_list_writes_no_other_field(tmp_path: Path) -
             rt.sync(as_of=NOW.date())
             with rt.factory() as session:
                 items = session.scalars(
-                    select(OutboxItem).where(OutboxItem.kind == "sf_account_fields")
+                    select(OutboxItem).where(OutboxItem.kind == "crm_account_fields")
                 ).all()
                 outcomes = [
                     (i.status, i.last_error or "", set(i.payload.get("fields", {}))) for i in items

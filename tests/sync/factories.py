@@ -25,7 +25,7 @@ TARGETS = write_targets()
 
 
 def account(n: int, **kw: Any) -> Account:
-    return Account(sf_id=f"001{n:015d}", name=f"Account {n}", **kw)
+    return Account(crm_id=f"001{n:015d}", name=f"Account {n}", **kw)
 
 
 def snapshot(account_id: int, band: str = "red", score: float = 40.0, **kw: Any) -> HealthSnapshot:
@@ -51,11 +51,11 @@ def linked_org(org_id: int, account_id: int) -> ExternalIdentity:
 
 
 def ticket(
-    zd_id: int, account_id: int | None, status: str = "open", org: int | None = None
+    helpdesk_id: int, account_id: int | None, status: str = "open", org: int | None = None
 ) -> Ticket:
     return Ticket(
-        zd_id=zd_id,
-        zd_org_id=org,
+        helpdesk_id=helpdesk_id,
+        helpdesk_org_id=org,
         account_id=account_id,
         status=status,
         created_at=NOW,

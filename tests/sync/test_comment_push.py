@@ -29,10 +29,10 @@ def _queue(factory, ticket_id: int) -> None:
             OutboxItem(
                 key=KEY,
                 system="zendesk",
-                kind="zd_comment",
+                kind="helpdesk_comment",
                 target_id=KEY[-64:],
                 payload={
-                    "zd_ticket_id": ticket_id,
+                    "helpdesk_ticket_id": ticket_id,
                     "body": "Severity rose to high: usage fell 60% in 30 days.",
                     "public": False,
                     "status": "open",
@@ -43,7 +43,9 @@ def _queue(factory, ticket_id: int) -> None:
 
 
 def _drain(factory, zd: ZendeskConnector, now: dt.datetime | None = None) -> push.DrainStats:
-    return push.drain(factory, {"zd_comment": writer_routes([zd.writer])["zd_comment"]}, now=now)
+    return push.drain(
+        factory, {"helpdesk_comment": writer_routes([zd.writer])["helpdesk_comment"]}, now=now
+    )
 
 
 def _item(factory) -> OutboxItem:
@@ -124,10 +126,10 @@ def test_a_crash_between_send_and_record_looks_before_posting_again(
     def killed(*_args, **_kwargs):  # the results never reach the database
         raise SystemExit("killed after the send")
 
-    route = writer_routes([zd.writer])["zd_comment"]
+    route = writer_routes([zd.writer])["helpdesk_comment"]
     with monkeypatch.context() as m, pytest.raises(SystemExit):
         m.setattr(push.outbox, "record_successes", killed)
-        push.drain(factory, {"zd_comment": route})
+        push.drain(factory, {"helpdesk_comment": route})
     item = _item(factory)
     assert (item.status, item.attempts, item.last_error) == ("pending", 0, push.IN_FLIGHT)
     assert len(_marked(sb, tid)) == 1

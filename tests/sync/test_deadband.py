@@ -42,7 +42,10 @@ def _write_all(factory) -> None:
         outbox.enqueue_chunks(s, plan_chunks(s, TARGETS, band=DeadBand()), sweep=True)
     push.drain(
         factory,
-        {k: push.Route(ok, 500) for k in ("sf_account_fields", "zd_org_fields", "zd_ticket_tags")},
+        {
+            k: push.Route(ok, 500)
+            for k in ("crm_account_fields", "helpdesk_org_fields", "helpdesk_ticket_tags")
+        },
     )
 
 
@@ -63,9 +66,9 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
     _write_all(factory)
     assert _next_day(factory, score=73.0) == []  # +1 point: nothing to write
     writes = _next_day(factory, score=76.0, band="green")
-    sf = next(w for w in writes if w.kind == "sf_account_fields").payload["fields"]
+    sf = next(w for w in writes if w.kind == "crm_account_fields").payload["fields"]
     assert sf["health_band"] == "Green" and sf["health_score"] == 76
-    org = next(w for w in writes if w.kind == "zd_org_fields").payload["fields"]
+    org = next(w for w in writes if w.kind == "helpdesk_org_fields").payload["fields"]
     assert org["health_band"] == "green" and org["health_score"] == 76
     assert _next_day(factory, score=74.0, band="yellow") != []  # back: label and number again
 

@@ -76,7 +76,7 @@ def test_distributed_dry_run_plans_and_rolls_back_what_it_decided(sb, tmp_path) 
     rt = _runtime(sb, f"sqlite:///{tmp_path / 'dry.db'}")
     try:
         stats = _distributed(rt, dry_run=True)
-        assert {"sf_account_fields", "zd_ticket_tags"} <= set(stats["planned"])
+        assert {"crm_account_fields", "helpdesk_ticket_tags"} <= set(stats["planned"])
         assert sum(stats["bands"].values()) > 0 and stats["identity"]
         assert sb.writes == []
         with rt.factory() as s:

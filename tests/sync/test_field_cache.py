@@ -30,7 +30,7 @@ def _store(factory) -> DescribeStore:
 def _queue(factory, n: int, field: str = "health_score") -> str:
     target = f"001{n:015d}"
     write = PlannedWrite(
-        "salesforce", "sf_account_fields", target, None, [FieldChange(field, None, encode(n))]
+        "salesforce", "crm_account_fields", target, None, [FieldChange(field, None, encode(n))]
     )
     with transaction(factory) as s:
         outbox.enqueue_plan(s, [write])

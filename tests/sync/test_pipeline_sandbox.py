@@ -107,7 +107,7 @@ def test_dry_run_plans_everything_and_writes_nothing(sb, sqlite_url) -> None:
     try:
         report = rt.sync(dry_run=True)
         assert report.plan_sample, "a first dry run must have something to plan"
-        assert set(report.planned) >= {"sf_account_fields", "zd_ticket_tags"}
+        assert set(report.planned) >= {"crm_account_fields", "helpdesk_ticket_tags"}
         assert _api_writes(sb) == [] and sb.writes == []
         with rt.factory() as s:
             assert s.execute(select(func.count()).select_from(OutboxItem)).scalar_one() == 0

@@ -40,7 +40,7 @@ def test_a_failing_page_keeps_every_page_and_cursor_before_it(factory) -> None:
     with pytest.raises(Fatal):
         pull_stream(factory, zd, "tickets")
     with transaction(factory) as session:
-        assert sorted(session.scalars(select(Ticket.zd_id))) == [1, 2]
+        assert sorted(session.scalars(select(Ticket.helpdesk_id))) == [1, 2]
         cursor = session.get(SyncCursor, "zendesk.tickets")
         assert cursor is not None and cursor.value == "C2"
     assert gc.get_freeze_count() == 0, "the heap is handed back to the collector"

@@ -62,7 +62,7 @@ def test_webhook_to_tag_on_the_new_ticket(tmp_path) -> None:
         assert r.status_code == 202 and r.json()["account_id"] == account_id
         with rt.factory() as s:
             assert (
-                s.execute(select(Ticket.account_id).where(Ticket.zd_id == new_id)).scalar()
+                s.execute(select(Ticket.account_id).where(Ticket.helpdesk_id == new_id)).scalar()
                 == account_id
             )
             assert (

@@ -48,8 +48,8 @@ def _statuses(factory) -> list[str]:
 
 def test_an_org_write_left_unknown_is_read_back_by_the_next_drain(factory, sb, zd) -> None:
     orgs = sorted(sb.world.orgs)[:3]
-    _queue(factory, "zd_org_fields", orgs, {"fields": {"health_band": "red"}})
-    route = {"zd_org_fields": writer_routes([zd.writer])["zd_org_fields"]}
+    _queue(factory, "helpdesk_org_fields", orgs, {"fields": {"health_band": "red"}})
+    route = {"helpdesk_org_fields": writer_routes([zd.writer])["helpdesk_org_fields"]}
     sb.faults.add(r"/organizations/update_many\.json", "lost_response", method="PUT")
     sb.faults.add(r"/organizations/show_many\.json", 500, times=2, method="GET")
     first = push.drain(factory, route)
@@ -63,7 +63,7 @@ def test_a_replay_after_a_crash_mid_push_writes_only_what_did_not_land(factory, 
     """The state a process killed after the call leaves: the items marked in flight, the
     write applied for some of them."""
     orgs = sorted(sb.world.orgs)[:4]
-    _queue(factory, "zd_org_fields", orgs, {"fields": {"health_band": "yellow"}})
+    _queue(factory, "helpdesk_org_fields", orgs, {"fields": {"health_band": "yellow"}})
     fields = {"health_status": "yellow"}  # the organization field health_band is written to
     assert all(
         r.ok for r in zd.update_organizations([OrgUpdate(id=o, fields=fields) for o in orgs[:3]])
@@ -71,7 +71,9 @@ def test_a_replay_after_a_crash_mid_push_writes_only_what_did_not_land(factory, 
     with transaction(factory) as s:
         s.execute(update(OutboxItem).values(last_error=push.IN_FLIGHT))
     sb.clear_log()
-    stats = push.drain(factory, {"zd_org_fields": writer_routes([zd.writer])["zd_org_fields"]})
+    stats = push.drain(
+        factory, {"helpdesk_org_fields": writer_routes([zd.writer])["helpdesk_org_fields"]}
+    )
     assert stats.done == 4
     [put] = _puts(sb, "organizations/update_many.json")
     assert [o["id"] for o in put["body"]["organizations"]] == [orgs[3]]
@@ -79,24 +81,24 @@ def test_a_replay_after_a_crash_mid_push_writes_only_what_did_not_land(factory, 
 
 def test_field_routes_mark_their_items_in_flight_before_the_call(factory, sb, zd) -> None:
     orgs = sorted(sb.world.orgs)[:2]
-    _queue(factory, "zd_org_fields", orgs, {"fields": {"health_band": "green"}})
+    _queue(factory, "helpdesk_org_fields", orgs, {"fields": {"health_band": "green"}})
     seen: list[str | None] = []
-    route = writer_routes([zd.writer])["zd_org_fields"]
+    route = writer_routes([zd.writer])["helpdesk_org_fields"]
 
     def watching(items):  # type: ignore[no-untyped-def]
         with transaction(factory) as s:
             seen.extend(s.execute(select(OutboxItem.last_error)).scalars())
         return route.pusher(items)
 
-    push.drain(factory, {"zd_org_fields": push.Route(watching, 100, mark_in_flight=True)})
+    push.drain(factory, {"helpdesk_org_fields": push.Route(watching, 100, mark_in_flight=True)})
     assert seen == [push.IN_FLIGHT] * 2 and route.mark_in_flight
     assert _statuses(factory) == ["done", "done"]
 
 
 def test_a_tag_job_left_unknown_is_read_back_not_resent(factory, sb, zd) -> None:
     tickets = live_tickets(sb, 3)
-    _queue(factory, "zd_ticket_tags", tickets, {"add": ["health_red"], "remove": []})
-    route = {"zd_ticket_tags": writer_routes([zd.writer])["zd_ticket_tags"]}
+    _queue(factory, "helpdesk_ticket_tags", tickets, {"add": ["health_red"], "remove": []})
+    route = {"helpdesk_ticket_tags": writer_routes([zd.writer])["helpdesk_ticket_tags"]}
     sb.faults.add(r"/tickets/update_many\.json", "lost_response", method="PUT")
     sb.faults.add(r"/tickets/show_many\.json", 500, times=2, method="GET")
     assert push.drain(factory, route).retrying == 3

@@ -18,9 +18,9 @@ def _queue(factory, changes: list[tuple[int, list[str], list[str]]], run: int = 
     with transaction(factory) as s:
         s.add_all(
             OutboxItem(
-                key=f"zd_ticket_tags:{ticket}:{run}",
+                key=f"helpdesk_ticket_tags:{ticket}:{run}",
                 system="zendesk",
-                kind="zd_ticket_tags",
+                kind="helpdesk_ticket_tags",
                 target_id=str(ticket),
                 payload={"add": add, "remove": remove},
             )
@@ -34,7 +34,7 @@ def _api(sb: Sandbox) -> list[tuple[str, str]]:
 
 def _drain(factory, zd: ZendeskConnector) -> push.DrainStats:
     routes = writer_routes([zd.writer])
-    return push.drain(factory, {"zd_ticket_tags": routes["zd_ticket_tags"]})
+    return push.drain(factory, {"helpdesk_ticket_tags": routes["helpdesk_ticket_tags"]})
 
 
 def test_a_lone_add_and_remove_is_one_job_polled_with_the_others(factory, sb, zd) -> None:
@@ -101,7 +101,7 @@ def test_escalation_tags_go_out_in_one_job_per_change(factory, sb, zd) -> None:
             OutboxItem(
                 key=f"esc:{n}:{ticket}",
                 system="zendesk",
-                kind="zd_esc_tags",
+                kind="helpdesk_escalation_tags",
                 target_id=f"esc:{n}:{ticket}",
                 payload={"ticket_id": ticket, "add": ["pulsehub_escalation"], "remove": []},
             )
@@ -109,7 +109,7 @@ def test_escalation_tags_go_out_in_one_job_per_change(factory, sb, zd) -> None:
         )
     sb.clear_log()
     routes = writer_routes([zd.writer])
-    stats = push.drain(factory, {"zd_esc_tags": routes["zd_esc_tags"]})
+    stats = push.drain(factory, {"helpdesk_escalation_tags": routes["helpdesk_escalation_tags"]})
     assert (stats.done, stats.retrying, stats.dead) == (3, 0, 0)
     writes = [r for r in sb.requests if r["system"] == "zendesk" and r["method"] != "GET"]
     assert [(r["method"], r["path"]) for r in writes] == [

@@ -98,13 +98,13 @@ def scores(rt: Runtime) -> dict[str, Any]:
     with rt.factory() as s:
         latest = s.execute(select(func.max(HealthSnapshot.as_of))).scalar_one()
         rows = s.execute(
-            select(Account.sf_id, HealthSnapshot.score, HealthSnapshot.signals)
+            select(Account.crm_id, HealthSnapshot.score, HealthSnapshot.signals)
             .join(Account, Account.id == HealthSnapshot.account_id)
             .where(HealthSnapshot.as_of == latest)
         ).all()
     return {
-        sf_id: (score, (signals or {}).get("active_users_per_seat"))
-        for sf_id, score, signals in rows
+        crm_id: (score, (signals or {}).get("active_users_per_seat"))
+        for crm_id, score, signals in rows
     }
 
 

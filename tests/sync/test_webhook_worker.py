@@ -45,9 +45,9 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _health(sb: Sandbox, sf_id: str) -> tuple[object, ...]:
+def _health(sb: Sandbox, crm_id: str) -> tuple[object, ...]:
     with sb.world.lock:
-        acc = sb.world.sf["Account"][sf_id]
+        acc = sb.world.sf["Account"][crm_id]
         return tuple(acc.get(f) for f in HEALTH_FIELDS)
 
 
@@ -55,7 +55,7 @@ def _healthiest_linked(rt: Runtime, sb: Sandbox) -> tuple[int, str, int]:
     """(account id, Salesforce id, Zendesk org id) of the best-scored account with an org."""
     with rt.factory() as s:
         rows = s.execute(
-            select(Account.id, Account.sf_id, ExternalIdentity.external_id)
+            select(Account.id, Account.crm_id, ExternalIdentity.external_id)
             .join(ExternalIdentity, ExternalIdentity.account_id == Account.id)
             .where(ExternalIdentity.source == "zendesk", ExternalIdentity.status == "linked")
         ).all()
@@ -95,8 +95,8 @@ def test_signed_webhook_reaches_a_real_worker_and_changes_salesforce(redis_url, 
         settings = sandbox_settings(sb.base_url, db_url)
         rt = Runtime(settings)
         assert rt.sync().errors == []  # the accounts, their orgs and first health fields exist
-        account_id, sf_id, org_id = _healthiest_linked(rt, sb)
-        before = _health(sb, sf_id)
+        account_id, crm_id, org_id = _healthiest_linked(rt, sb)
+        before = _health(sb, crm_id)
         env = clean_env(
             **env_of(settings), PULSEHUB_BROKER_URL=redis_url, PULSEHUB_WEBHOOK_SECRET=SECRET
         )
@@ -123,7 +123,7 @@ def test_signed_webhook_reaches_a_real_worker_and_changes_salesforce(redis_url, 
             assert r.status_code == 202, r.text
             assert r.json() == {"accepted": True, "account_id": account_id, "queued": True}
             try:
-                wait_for(lambda: _health(sb, sf_id) != before, 120, "Salesforce health to change")
+                wait_for(lambda: _health(sb, crm_id) != before, 120, "Salesforce health to change")
                 seconds = time.monotonic() - posted
                 wait_for(lambda: _refresh_done(rt, account_id), 60, "the refresh run to finish")
             except AssertionError as exc:
@@ -131,7 +131,7 @@ def test_signed_webhook_reaches_a_real_worker_and_changes_salesforce(redis_url, 
         finally:
             for proc in procs:
                 stop(proc)
-        after = _health(sb, sf_id)
+        after = _health(sb, crm_id)
         with rt.factory() as s:
             runs = s.execute(select(SyncRun.kind, SyncRun.status)).all()
         rt.close()

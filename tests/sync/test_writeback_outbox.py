@@ -54,14 +54,14 @@ def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
         plan = plan_writeback(s, TARGETS)
     kinds = _kinds(plan)
     assert kinds == {
-        "sf_account_fields": ["001000000000000001"],
-        "zd_org_fields": ["500"],
-        "zd_ticket_tags": ["9001"],
+        "crm_account_fields": ["001000000000000001"],
+        "helpdesk_org_fields": ["500"],
+        "helpdesk_ticket_tags": ["9001"],
     }
-    sf = next(p for p in plan if p.kind == "sf_account_fields").payload["fields"]
+    sf = next(p for p in plan if p.kind == "crm_account_fields").payload["fields"]
     assert sf["health_band"] == "Red" and sf["health_score"] == 40
     assert sf["renewal_risk_level"] == "High" and sf["renewal_risk"] == 62.0
-    tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
+    tags = next(p for p in plan if p.kind == "helpdesk_ticket_tags").payload
     assert tags == {"add": ["health_red", "renewal_risk_high"], "remove": []}
 
 
@@ -92,7 +92,7 @@ def test_second_plan_after_push_is_empty_and_band_change_replaces_tags(factory) 
         )
     with transaction(factory) as s:
         plan = plan_writeback(s, TARGETS)
-    tags = next(p for p in plan if p.kind == "zd_ticket_tags").payload
+    tags = next(p for p in plan if p.kind == "helpdesk_ticket_tags").payload
     assert tags == {"add": ["health_yellow"], "remove": ["health_red"]}
 
 
@@ -119,7 +119,7 @@ def test_replanning_merges_into_pending_and_supersedes_reverted(factory) -> None
         outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
         pending = s.query(OutboxItem).filter_by(status="pending").all()
         assert len(pending) == 3
-        sf = next(i for i in pending if i.kind == "sf_account_fields")
+        sf = next(i for i in pending if i.kind == "crm_account_fields")
         assert sf.payload["fields"]["health_band"] == "Green"
 
 
@@ -153,27 +153,30 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
         ]
 
     stats = push.drain(
-        factory, {"sf_account_fields": Route(flaky, 200), "zd_org_fields": Route(invalid, 100)}
+        factory,
+        {"crm_account_fields": Route(flaky, 200), "helpdesk_org_fields": Route(invalid, 100)},
     )
     assert (stats.retrying, stats.dead) == (1, 1)
     with transaction(factory) as s:
         sf = s.execute(
-            select(OutboxItem).where(OutboxItem.kind == "sf_account_fields")
+            select(OutboxItem).where(OutboxItem.kind == "crm_account_fields")
         ).scalar_one()
-        org = s.execute(select(OutboxItem).where(OutboxItem.kind == "zd_org_fields")).scalar_one()
+        org = s.execute(
+            select(OutboxItem).where(OutboxItem.kind == "helpdesk_org_fields")
+        ).scalar_one()
         assert sf.status == "pending" and sf.attempts == 1 and sf.next_attempt_at is not None
         assert "UNABLE_TO_LOCK_ROW" in (sf.last_error or "")
         assert org.status == "dead" and "No such column" in (org.last_error or "")
         assert s.query(WrittenState).count() == 0  # nothing recorded as written
         # not due yet: a drain right now does not hammer the API
-    assert push.drain(factory, {"sf_account_fields": Route(flaky, 200)}).attempted == 0
+    assert push.drain(factory, {"crm_account_fields": Route(flaky, 200)}).attempted == 0
     with transaction(factory) as s:
         assert outbox.retry_dead(s, [org.id]) == 1
 
 
 def test_creations_are_queued_once_per_key(factory) -> None:
     req = outbox.CreateRequest(
-        "esc:1:band_red:red#1:ticket", "zendesk", "zd_ticket", {"subject": "x"}
+        "esc:1:band_red:red#1:ticket", "zendesk", "helpdesk_ticket", {"subject": "x"}
     )
     with transaction(factory) as s:
         assert outbox.enqueue_creates(s, [req]) == 1
@@ -192,7 +195,7 @@ def test_batches_respect_route_size(factory) -> None:
     with transaction(factory) as s:
         outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
     calls: list[int] = []
-    push.drain(factory, {"sf_account_fields": Route(_ok_pusher(calls), 200)})
+    push.drain(factory, {"crm_account_fields": Route(_ok_pusher(calls), 200)})
     assert calls == [200, 200, 50]
 
 
@@ -221,7 +224,11 @@ def test_streamed_plan_in_small_chunks_equals_the_whole_plan(factory) -> None:
         summary = outbox.enqueue_chunks(
             s, plan_chunks(s, TARGETS, chunk_size=3), sweep=True, sample=5
         )
-    assert summary.planned == {"sf_account_fields": 7, "zd_org_fields": 7, "zd_ticket_tags": 7}
+    assert summary.planned == {
+        "crm_account_fields": 7,
+        "helpdesk_org_fields": 7,
+        "helpdesk_ticket_tags": 7,
+    }
     assert summary.enqueued == 21 and len(summary.sample) == 5
     with transaction(factory) as s:
         assert s.query(OutboxItem).filter_by(status="pending").count() == 21
@@ -247,12 +254,12 @@ def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None
     with transaction(factory) as s:
         outbox.enqueue_chunks(s, plan_chunks(s, TARGETS), sweep=True)
     with transaction(factory) as s:  # the open ticket is solved before its tags were pushed
-        s.execute(update(Ticket).where(Ticket.zd_id == 9001).values(status="solved"))
+        s.execute(update(Ticket).where(Ticket.helpdesk_id == 9001).values(status="solved"))
     with transaction(factory) as s:
         summary = outbox.enqueue_chunks(s, plan_chunks(s, TARGETS), sweep=True)
-        assert "zd_ticket_tags" not in summary.planned
+        assert "helpdesk_ticket_tags" not in summary.planned
         tag_item = s.execute(
-            select(OutboxItem).where(OutboxItem.kind == "zd_ticket_tags")
+            select(OutboxItem).where(OutboxItem.kind == "helpdesk_ticket_tags")
         ).scalar_one()
         assert tag_item.status == "superseded"
         assert s.query(OutboxItem).filter_by(status="pending").count() == 2
@@ -260,9 +267,9 @@ def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None
 
 def _tag_item(n: int, add: str, remove: str) -> OutboxItem:
     return OutboxItem(
-        key=f"zd_ticket_tags:{n}",
+        key=f"helpdesk_ticket_tags:{n}",
         system="zendesk",
-        kind="zd_ticket_tags",
+        kind="helpdesk_ticket_tags",
         target_id=str(n),
         payload={"add": [add], "remove": [remove]},
     )
@@ -289,10 +296,10 @@ def test_drain_reads_a_window_and_pushes_the_routes_batches(factory) -> None:
         )  # fmt: skip
     calls: list[int] = []
     route = Route(_ok_pusher(calls), 200, window=1000, split=split_tag_jobs)
-    stats = push.drain(factory, {"zd_ticket_tags": route})
+    stats = push.drain(factory, {"helpdesk_ticket_tags": route})
     assert stats.done == 250 and calls == [250], "both changes in whole jobs, one batch"
     calls.clear()
     with transaction(factory) as s:
         s.add_all(_tag_item(n, "health_yellow", "health_red") for n in range(300, 310))
-    stats = push.drain(factory, {"zd_ticket_tags": Route(_ok_pusher(calls), 4)})
+    stats = push.drain(factory, {"helpdesk_ticket_tags": Route(_ok_pusher(calls), 4)})
     assert calls == [4, 4, 2], "without split: the due order, batch_size at a time"

@@ -18,16 +18,16 @@ def test_hand_edit_of_an_owned_field(tmp_path, policy: str, rewritten: bool) -> 
         rt = Runtime(sandbox_settings(sb.base_url, url, writeback_policy=policy))
         assert rt.sync().errors == []
         written = next(w for w in sb.writes if w["kind"] == "account_fields")
-        sf_id, status = written["target_id"], written["changes"]["Health_Status__c"]
+        crm_id, status = written["target_id"], written["changes"]["Health_Status__c"]
         edited = "Green" if status != "Green" else "Red"
-        rt.connectors["salesforce"].sf.Account.update(sf_id, {"Health_Status__c": edited})
+        rt.connectors["salesforce"].sf.Account.update(crm_id, {"Health_Status__c": edited})
         before = len(sb.writes)
         second = rt.sync()
         assert second.errors == []
         again = [
             w
             for w in sb.writes[before:]
-            if w["kind"] == "account_fields" and w["target_id"] == sf_id
+            if w["kind"] == "account_fields" and w["target_id"] == crm_id
         ]
         if rewritten:
             assert again and again[0]["changes"] == {"Health_Status__c": status}

@@ -93,7 +93,7 @@ def fill(
             -2,
         )
         accounts.append({
-            "id": i, "sf_id": f"001{i:015d}", "name": name, "domain": f"acct{i}.example.com",
+            "id": i, "crm_id": f"001{i:015d}", "name": name, "domain": f"acct{i}.example.com",
             "segment": seg, "tier": rnd.choice(("standard", "premium")), "arr": arr,
             "owner_name": OWNERS[i % len(OWNERS)], "lifecycle_stage": "onboarding" if i % 9 == 0 else "adopted",
             "renewal_date": today + dt.timedelta(days=rnd.randint(-20, 360)),
@@ -150,7 +150,7 @@ def _support(
             created = now - dt.timedelta(days=rnd.uniform(0, 84))
             solved = rnd.random() < 0.8
             tickets.append({
-                "zd_id": zd, "zd_org_id": 9000 + a["id"], "account_id": a["id"],
+                "helpdesk_id": zd, "helpdesk_org_id": 9000 + a["id"], "account_id": a["id"],
                 "subject": f"{rnd.choice(TAGS)} question", "status": "solved" if solved else "open",
                 "priority": rnd.choice(("low", "normal", "normal", "high", "urgent")), "tags": [rnd.choice(TAGS)],
                 "created_at": created, "updated_at": created,
@@ -229,8 +229,8 @@ def _operations(
         if status == "dead":
             dead_ids.append(n)
         outbox.append({
-            "id": n, "key": f"sf_account_fields:001{n:015d}:{n}", "system": "salesforce" if n % 2 else "zendesk",
-            "kind": "sf_account_fields" if n % 2 else "zd_org_fields", "target_id": f"001{n:015d}" if n % 2 else str(9000 + n),
+            "id": n, "key": f"crm_account_fields:001{n:015d}:{n}", "system": "salesforce" if n % 2 else "zendesk",
+            "kind": "crm_account_fields" if n % 2 else "helpdesk_org_fields", "target_id": f"001{n:015d}" if n % 2 else str(9000 + n),
             "payload": {"fields": {"Health_Band__c": "red"}}, "status": status, "attempts": 8 if status == "dead" else 0,
             "last_error": "INVALID_FIELD: No such column 'Health_Band__c'" if status == "dead" else None,
             "result": {}, "created_at": now,
@@ -241,7 +241,7 @@ def _operations(
          "payload": "{}", "run_id": 2, "created_at": now} for q in range(3)
     ])  # fmt: skip
     _chunks(session, WrittenState, [
-        {"system": "salesforce", "target_kind": "account", "target_id": a["sf_id"], "field": "Health_Band__c",
+        {"system": "salesforce", "target_kind": "account", "target_id": a["crm_id"], "field": "Health_Band__c",
          "value": "green", "written_at": now} for a in accounts[:20]
     ])  # fmt: skip
     return dead_ids, review_ids

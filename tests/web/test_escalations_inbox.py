@@ -63,7 +63,7 @@ def test_an_operator_acknowledges_snoozes_and_resolves_from_the_list(app_parts) 
     )
     with factory() as s, s.begin():  # its engineering ticket exists: resolving comments on it
         esc = s.get(Escalation, third)
-        esc.rule, esc.zd_ticket_id = "repeated_issue", 777001
+        esc.rule, esc.helpdesk_ticket_id = "repeated_issue", 777001
     with factory() as s:
         before = s.scalar(select(func.count()).select_from(OutboxItem))
     r = ops.post(f"/escalations/{third}/resolve", data={"note": "fixed in 4.2"})
@@ -78,9 +78,10 @@ def test_an_operator_acknowledges_snoozes_and_resolves_from_the_list(app_parts) 
         after = s.scalar(select(func.count()).select_from(OutboxItem))
     assert after - before == queued >= 1
     with factory() as s:
-        comment = s.scalars(select(OutboxItem).where(OutboxItem.kind == "zd_comment")).one()
+        comment = s.scalars(select(OutboxItem).where(OutboxItem.kind == "helpdesk_comment")).one()
         assert (
-            comment.payload["zd_ticket_id"] == 777001 and "fixed in 4.2" in comment.payload["body"]
+            comment.payload["helpdesk_ticket_id"] == 777001
+            and "fixed in 4.2" in comment.payload["body"]
         )
     assert third not in _row_ids(ops.get("/escalations").text)
 

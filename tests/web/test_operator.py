@@ -43,7 +43,9 @@ def test_accepting_a_link_propagates_to_tickets(app_parts):
             select(Ticket).where(Ticket.account_id.is_not(None), Ticket.account_id != 9).limit(1)
         ).one()
         org = s.scalars(
-            select(ExternalIdentity).where(ExternalIdentity.external_id == str(ticket.zd_org_id))
+            select(ExternalIdentity).where(
+                ExternalIdentity.external_id == str(ticket.helpdesk_org_id)
+            )
         ).one()
     client_for(app, OPERATOR_TOKEN).post(
         f"/ops/identities/{org.id}", data={"decision": "accept", "account_id": "9"}

@@ -20,7 +20,7 @@ depends_on = None
 
 # (written_state system, target kind, outbox kind) -> {API name: logical name}
 RENAMES: dict[tuple[str, str, str], dict[str, str]] = {
-    ("salesforce", "account", "sf_account_fields"): {
+    ("salesforce", "account", "crm_account_fields"): {
         "Health_Score__c": "health_score",
         "Health_Status__c": "health_band",
         "Health_Trend__c": "health_trend",
@@ -30,7 +30,7 @@ RENAMES: dict[tuple[str, str, str], dict[str, str]] = {
         "Renewal_Risk_Drivers__c": "renewal_risk_drivers",
         "Pulsehub_Synced_At__c": "synced_at",
     },
-    ("zendesk", "organization", "zd_org_fields"): {"health_status": "health_band"},
+    ("zendesk", "organization", "helpdesk_org_fields"): {"health_status": "health_band"},
 }
 
 written_state = sa.table(
