@@ -1,13 +1,18 @@
 """Identity resolution: link every external record to one canonical Account.
 
 Order of evidence (first that decides wins):
-  1. external_id  — the record names the Salesforce Account Id (Zendesk org external_id,
-                    workspace salesforce_account_id)                               conf 1.0
-  2. field        — a Salesforce field names the record (Zendesk_Org_Id__c, ...)  conf 1.0
+  1. external_id  — the record names the account's crm id (`hint_crm_id`: an organization's
+                    external id, a workspace's account id)                          conf 1.0
+  2. field        — an account attribute names the record (`organization_id` for an
+                    organization, `workspace_id` for a workspace)                   conf 1.0
   3. domain       — one account's website domain is among the record's domains    conf 0.9
   4. name         — normalized company names are equal                             conf 0.75
 Two or more candidates at the deciding step make the record `ambiguous` (candidates kept);
 none makes it `unmatched`. Manual decisions (`manual=True`) are never overwritten.
+
+Matching and linking go by an identity's `kind` (organization | workspace), never by the
+source it came from: tickets point at organizations (`helpdesk_org_id`), daily usage at
+workspaces (`workspace_id`).
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ _SUFFIXES = {
     "group",
     "holdings",
 }
-_FIELD_FOR_SOURCE = {"zendesk": "zendesk_org_id", "usage": "usage_workspace_id"}
+# the account attribute that names an identity of each kind (a crm field, filled by sync)
+ACCOUNT_ATTRIBUTE_FOR_KIND = {"organization": "organization_id", "workspace": "workspace_id"}
+IDENTITY_KINDS = tuple(ACCOUNT_ATTRIBUTE_FOR_KIND)
 
 
 def normalize_name(name: str | None) -> str:
@@ -65,14 +72,18 @@ def normalize_name(name: str | None) -> str:
     return " ".join(kept or words)
 
 
-def sf_id15(crm_id: str | None) -> str | None:
-    """15- and 18-character Salesforce ids name the same record; compare on the first 15."""
+def crm_key(crm_id: str | None) -> str | None:
+    """The comparable form of a crm id: its first 15 characters, or None if it is not one.
+
+    The crm's record ids come in two spellings of one record: a case-sensitive 15-character
+    id and the 18-character id that appends a 3-character case checksum. Both compare equal
+    on the first 15; ids of any other length are not crm record ids and match nothing."""
     return crm_id[:15] if crm_id and len(crm_id) in (15, 18) else None
 
 
 @dataclass
 class AccountIndex:
-    by_id15: dict[str, int] = field(default_factory=dict)
+    by_crm_key: dict[str, int] = field(default_factory=dict)
     by_field: dict[tuple[str, str], int] = field(default_factory=dict)
     by_domain: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
@@ -86,11 +97,11 @@ class AccountIndex:
             ).where(Account.is_deleted.is_(False))
         )
         for acc_id, crm_id, domain, name, attrs in rows:
-            if key := sf_id15(crm_id):
-                idx.by_id15[key] = acc_id
-            for source, attr in _FIELD_FOR_SOURCE.items():
+            if key := crm_key(crm_id):
+                idx.by_crm_key[key] = acc_id
+            for kind, attr in ACCOUNT_ATTRIBUTE_FOR_KIND.items():
                 if value := (attrs or {}).get(attr):
-                    idx.by_field[(source, str(value))] = acc_id
+                    idx.by_field[(kind, str(value))] = acc_id
             if domain:
                 idx.by_domain[domain].add(acc_id)
             if norm := normalize_name(name):
@@ -110,7 +121,7 @@ class Match:
 class IdentityLike(Protocol):
     """What matching reads of an identity: an ORM row or a plain selected row."""
 
-    source: str
+    kind: str
     external_id: str
     name: str | None
     domains: list[Any] | None
@@ -119,9 +130,9 @@ class IdentityLike(Protocol):
 
 def match(idx: AccountIndex, ident: IdentityLike) -> Match:
     """Decide one record's link from the account index (pure)."""
-    if (key := sf_id15(ident.hint_crm_id)) and key in idx.by_id15:
-        return Match("linked", idx.by_id15[key], "external_id", 1.0)
-    if (acc := idx.by_field.get((ident.source, ident.external_id))) is not None:
+    if (key := crm_key(ident.hint_crm_id)) and key in idx.by_crm_key:
+        return Match("linked", idx.by_crm_key[key], "external_id", 1.0)
+    if (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
         return Match("linked", acc, "field", 1.0)
     by_domain: set[int] = set()
     for d in ident.domains or []:
@@ -143,7 +154,7 @@ IN_CHUNK = 900
 
 
 def resolve_identities(
-    session: Session, sources: Iterable[str] = ("zendesk", "usage"), *, full_relink: bool = False
+    session: Session, kinds: Iterable[str] = IDENTITY_KINDS, *, full_relink: bool = False
 ) -> dict[str, int]:
     """Re-link every non-manual identity; then propagate account ids to dependent rows (those
     that can be wrong, or every row with `full_relink`, as a reconciling run does).
@@ -155,10 +166,10 @@ def resolve_identities(
     t = ExternalIdentity.__table__.c
     rows = session.execute(
         select(
-            t.id, t.source, t.external_id, t.name, t.domains, t.hint_crm_id,
+            t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
             t.status, t.account_id, t.method,
         )
-        .where(t.source.in_(list(sources)), t.manual.is_(False))
+        .where(t.kind.in_(list(kinds)), t.manual.is_(False))
         .execution_options(yield_per=RESOLVE_BATCH)
     )  # fmt: skip
     changed: list[dict[str, Any]] = []
@@ -169,7 +180,7 @@ def resolve_identities(
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
             if ident.account_id != m.account_id:
-                relinked.add((ident.source, ident.external_id))
+                relinked.add((ident.kind, ident.external_id))
             changed.append(
                 {
                     "ident_id": ident.id,
@@ -198,29 +209,17 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
 
     Tickets and usage rows are the bulk of the book, so only rows that can be wrong are
     visited: rows with no account yet (new, or cleared by the upsert because their
-    organization changed) and rows of the identities in `relinked` ((source, external_id)
+    organization changed) and rows of the identities in `relinked` ((kind, external_id)
     whose account changed). `relinked=None`, or more than `FULL_RELINK_AT` of them, checks
     every row. Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch
     the key of every updated row back into Python (RETURNING), 630 MiB at 10,000 accounts."""
-    linked = ExternalIdentity.status.in_(("linked",))
-    org_account = (
-        select(ExternalIdentity.account_id)
-        .where(ExternalIdentity.source == "zendesk", linked)
-        .where(
-            ExternalIdentity.external_id
-            == Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
-        )
-        .scalar_subquery()
+    org_account = _linked_account(
+        "organization", Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
     )
-    ws_account = (
-        select(ExternalIdentity.account_id)
-        .where(ExternalIdentity.source == "usage", linked)
-        .where(ExternalIdentity.external_id == UsageDaily.workspace_id)
-        .scalar_subquery()
-    )
+    ws_account = _linked_account("workspace", UsageDaily.workspace_id)
     full = relinked is None or len(relinked) > FULL_RELINK_AT
-    orgs = sorted({int(x) for src, x in relinked or () if src == "zendesk" and x.isdigit()})
-    workspaces = sorted({x for src, x in relinked or () if src == "usage"})
+    orgs = sorted({int(x) for kind, x in relinked or () if kind == "organization" and x.isdigit()})
+    workspaces = sorted({x for kind, x in relinked or () if kind == "workspace"})
     _repoint(session, Ticket, org_account, None if full else (Ticket.helpdesk_org_id, orgs))
     _repoint(
         session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
@@ -242,6 +241,19 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         .where(Account.parent_id.is_distinct_from(parent_id))
         .values(parent_id=parent_id)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _linked_account(kind: str, external_id: Any) -> Any:
+    """The account of the linked identity of `kind` whose external id is `external_id` (a
+    correlated scalar subquery; the first by id if two sources of one kind both link it)."""
+    return (
+        select(ExternalIdentity.account_id)
+        .where(ExternalIdentity.kind == kind, ExternalIdentity.status == "linked")
+        .where(ExternalIdentity.external_id == external_id)
+        .order_by(ExternalIdentity.id)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -280,4 +292,4 @@ def decide(
     ident.account_id = None if reject else account_id
     ident.method, ident.confidence = "manual", 1.0
     session.flush()
-    propagate_links(session, {(ident.source, ident.external_id)})
+    propagate_links(session, {(ident.kind, ident.external_id)})

@@ -1,4 +1,4 @@
-"""The tags pulsehub itself writes on Zendesk tickets (health band, renewal risk, escalation
+"""The tags pulsehub itself writes on helpdesk tickets (health band, renewal risk, escalation
 markers). They say what pulsehub thinks of the account, never what the customer's problem is,
 so nothing that reads tickets as signals — scoring's repeated tags, the escalation rules'
 issue clusters and book mix, the dashboard's repeat issues — may count them: once write-back

@@ -1,6 +1,6 @@
 """The unified account model: SQLAlchemy 2.0 typed ORM tables.
 
-Zendesk ids are 64-bit (real ones exceed 2**31), hence BigInteger wherever they are stored.
+Helpdesk ids are 64-bit (real ones exceed 2**31), hence BigInteger wherever they are stored.
 
 Vendor-neutral: columns say what a thing is for a CS team, never which API it came from,
 except for the external ids that identity resolution links back to a canonical `Account`.
@@ -66,7 +66,7 @@ class Base(DeclarativeBase):
 
 
 class Account(Base):
-    """The canonical customer account; Salesforce is its system of record."""
+    """The canonical customer account; the crm is its system of record."""
 
     __tablename__ = "accounts"
 
@@ -96,17 +96,24 @@ class Account(Base):
 
 
 class ExternalIdentity(Base):
-    """One external record (Zendesk org, usage workspace, ...) and the account it belongs to.
+    """One external record (a helpdesk organization, a usage workspace, ...) and its account.
 
+    source: the configured source it came from; kind: what it is, whatever the source
+    (organization | workspace), which is what identity resolution and linking go by.
     status: linked | ambiguous | unmatched | rejected. method: external_id | field | mapping |
     domain | name | manual. Unmatched and ambiguous rows are kept for review, never dropped.
     """
 
     __tablename__ = "external_identities"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        # linking looks identities up by kind, whatever their source (model.identity)
+        Index("ix_external_identities_kind_external_id", "kind", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
@@ -143,7 +150,7 @@ class Contact(Base):
 
 
 class Opportunity(Base):
-    """Salesforce opportunity; renewals are `type == 'Renewal'`."""
+    """A crm opportunity; renewals are `type == 'Renewal'`."""
 
     __tablename__ = "opportunities"
 
@@ -163,7 +170,7 @@ class Opportunity(Base):
 
 
 class Ticket(Base):
-    """A Zendesk ticket with its metrics and satisfaction folded in."""
+    """A helpdesk ticket with its metrics and satisfaction folded in."""
 
     __tablename__ = "tickets"
     # covers the scoring aggregates (read per account and window, 13 times in a first
@@ -347,7 +354,8 @@ class SyncRun(Base):
 class OutboxItem(Base):
     """One pending write to an external system.
 
-    kind: crm_account_fields | crm_task | helpdesk_org_fields | helpdesk_ticket_tags | helpdesk_ticket.
+    kind: crm_account_fields | crm_task | helpdesk_org_fields | helpdesk_ticket_tags |
+    helpdesk_ticket | helpdesk_comment | helpdesk_escalation_tags.
     status: pending | done | dead | superseded. `key` is unique per logical write: the
     idempotency key for creations (derived from an escalation's dedup key), a random id for field writes.
     """

@@ -57,8 +57,8 @@ def account_row(r: Any) -> dict[str, Any]:
         "is_deleted": bool(r.is_deleted),
         "source_modstamp": _aware(r.modstamp),
         "attributes": {
-            "zendesk_org_id": r.zendesk_org_id,
-            "usage_workspace_id": r.usage_workspace_id,
+            "organization_id": r.zendesk_org_id,
+            "workspace_id": r.usage_workspace_id,
             **(r.extra or {}),
         },
         "updated_at": dt.datetime.now(dt.UTC),
@@ -101,6 +101,7 @@ def contact_row(r: Any) -> dict[str, Any]:
 
 def organization_row(r: Any) -> dict[str, Any]:
     return {
+        "kind": "organization",
         "external_id": str(r.id),
         "name": r.name,
         "domains": sorted({d.lower() for d in (r.domain_names or [])}),
@@ -113,6 +114,7 @@ def organization_row(r: Any) -> dict[str, Any]:
 
 def workspace_row(r: Any) -> dict[str, Any]:
     return {
+        "kind": "workspace",
         "external_id": str(r.id),
         "name": r.name,
         "domains": [r.domain.lower()] if r.domain else [],

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model.db import transaction
-from model.identity import AccountIndex, decide, match, normalize_name, resolve_identities, sf_id15
-from model.tables import Account, ExternalIdentity, Ticket
+from model.identity import AccountIndex, crm_key, decide, match, normalize_name, resolve_identities
+from model.tables import Account, ExternalIdentity, Ticket, UsageDaily
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,9 @@ def test_normalize_name_is_idempotent(name: str) -> None:
     assert normalize_name(once) == once
 
 
-def test_sf_id15_matches_15_and_18_char_forms() -> None:
-    assert sf_id15("001000000000001AAA") == sf_id15("001000000000001") == "001000000000001"
-    assert sf_id15("not-an-id") is None
+def test_crm_key_matches_15_and_18_char_forms() -> None:
+    assert crm_key("001000000000001AAA") == crm_key("001000000000001") == "001000000000001"
+    assert crm_key("not-an-id") is None
 
 
 def _seed(session) -> dict[str, int]:
@@ -46,7 +46,7 @@ def _seed(session) -> dict[str, int]:
             crm_id="001000000000002AAA",
             name="Globex",
             domain="globex.io",
-            attributes={"zendesk_org_id": "77"},
+            attributes={"organization_id": "77"},
         ),
         "twin1": Account(crm_id="001000000000003AAA", name="Twin Co", domain="twin.com"),
         "twin2": Account(crm_id="001000000000004AAA", name="Twin Company", domain="twin.com"),
@@ -58,7 +58,9 @@ def _seed(session) -> dict[str, int]:
 
 
 def _ident(ext: str, **kw) -> ExternalIdentity:
-    return ExternalIdentity(source=kw.pop("source", "zendesk"), external_id=ext, **kw)
+    source = kw.pop("source", "zendesk")
+    kind = "workspace" if source == "usage" else "organization"
+    return ExternalIdentity(source=source, kind=kind, external_id=ext, **kw)
 
 
 def test_resolution_order_and_ambiguity(factory) -> None:
@@ -69,7 +71,7 @@ def test_resolution_order_and_ambiguity(factory) -> None:
                 _ident(
                     "1", name="whatever", hint_crm_id="001000000000001"
                 ),  # explicit (15-char form)
-                _ident("77", name="Globex Europe"),  # SF field names it
+                _ident("77", name="Globex Europe"),  # an account attribute names it
                 _ident("3", name="Acme", domains=["ACME.com"]),  # domain
                 _ident("4", name="Twin", domains=["twin.com"]),  # two accounts share it
                 _ident("5", name="INITECH, Inc."),  # name
@@ -193,3 +195,23 @@ def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
         assert s.query(Ticket).filter_by(helpdesk_id=10).one().account_id == ids["twin1"]
         resolve_identities(s, full_relink=True)
         assert s.query(Ticket).filter_by(helpdesk_id=10).one().account_id == ids["globex"]
+
+
+def test_linking_goes_by_kind_whatever_the_source(factory) -> None:
+    """A workspace from any source links by the account's workspace attribute, and daily usage
+    follows it; an organization of a source never seen before points tickets at its account."""
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with transaction(factory) as s:
+        ids = _seed(s)
+        s.get(Account, ids["acme"]).attributes = {"workspace_id": "wh-1"}
+        s.add_all([
+            ExternalIdentity(source="warehouse", kind="workspace", external_id="wh-1"),
+            ExternalIdentity(source="desk2", kind="organization", external_id="5", name="Initech"),
+            UsageDaily(workspace_id="wh-1", day=now.date(), active_users=3),
+            Ticket(helpdesk_id=1, helpdesk_org_id=5, status="open", created_at=now, updated_at=now),
+        ])  # fmt: skip
+    with transaction(factory) as s:
+        counts = resolve_identities(s)
+        assert counts == {"warehouse.linked_by_field": 1, "desk2.linked_by_name": 1}
+        assert s.query(UsageDaily).one().account_id == ids["acme"]
+        assert s.query(Ticket).one().account_id == ids["initech"]

@@ -43,6 +43,7 @@ def snapshot(account_id: int, band: str = "red", score: float = 40.0, **kw: Any)
 def linked_org(org_id: int, account_id: int) -> ExternalIdentity:
     return ExternalIdentity(
         source="zendesk",
+        kind="organization",
         external_id=str(org_id),
         account_id=account_id,
         status="linked",

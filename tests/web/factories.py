@@ -191,7 +191,7 @@ def _operations(
     session: Session, rnd: random.Random, accounts: list[dict[str, Any]], now: dt.datetime
 ) -> tuple[list[int], list[int]]:
     idents = [
-        {"id": a["id"], "source": "zendesk", "external_id": str(9000 + a["id"]), "account_id": a["id"],
+        {"id": a["id"], "source": "zendesk", "kind": "organization", "external_id": str(9000 + a["id"]), "account_id": a["id"],
          "name": a["name"], "domains": [a["domain"]], "status": "linked", "method": "external_id",
          "confidence": 1.0, "candidates": [], "manual": False, "attributes": {}, "is_deleted": False, "updated_at": now}
         for a in accounts
@@ -202,7 +202,8 @@ def _operations(
         review_ids.append(ident_id)
         candidates = [accounts[k]["id"], accounts[k + 1]["id"]] if k % 2 else []
         idents.append({
-            "id": ident_id, "source": "usage" if k % 3 else "zendesk", "external_id": f"ws-orphan-{k}",
+            "id": ident_id, "source": "usage" if k % 3 else "zendesk",
+            "kind": "workspace" if k % 3 else "organization", "external_id": f"ws-orphan-{k}",
             "account_id": None, "name": f"{accounts[k]['name'].split()[0]} workspace {k}", "domains": [],
             "status": "ambiguous" if candidates else "unmatched", "method": "name" if candidates else None,
             "confidence": None, "candidates": candidates, "manual": False, "attributes": {},
