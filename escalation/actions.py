@@ -24,7 +24,7 @@ class _Action(BaseModel):
 
 
 class CreateEngineeringTicket(_Action):
-    """A Zendesk problem/incident ticket for engineering, linking the customer's tickets."""
+    """A helpdesk problem/incident ticket for engineering, linking the customer's tickets."""
 
     kind: Literal["create_engineering_ticket"] = "create_engineering_ticket"
     account_id: int
@@ -54,7 +54,7 @@ class CommentOnTicket(_Action):
 
 
 class CreateOwnerTask(_Action):
-    """A Salesforce Task for the account owner (WhatId = account, OwnerId = owner)."""
+    """A crm task for the account owner, on the account."""
 
     kind: Literal["create_owner_task"] = "create_owner_task"
     account_id: int
@@ -90,16 +90,16 @@ Action = Annotated[
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 
 SYSTEM_OF = {
-    "create_engineering_ticket": "zendesk",
-    "comment_on_ticket": "zendesk",
-    "tag_customer_tickets": "zendesk",
-    "create_owner_task": "salesforce",
-    "notify": "webhook",
+    "create_engineering_ticket": "helpdesk",
+    "comment_on_ticket": "helpdesk",
+    "tag_customer_tickets": "helpdesk",
+    "create_owner_task": "crm",
+    "notify": "notifier",
 }
 
 
 def system_of(action: Action) -> str:
-    """The system that carries out `action`: zendesk, salesforce or webhook."""
+    """The kind of system that carries out `action` (a connector kind): helpdesk, crm or notifier."""
     return SYSTEM_OF[action.kind]
 
 
@@ -115,5 +115,5 @@ def action_key(dedup_key: str, episode: int, step: str) -> str:
 
 
 def external_id(dedup_key: str, episode: int) -> str:
-    """The engineering ticket's Zendesk external_id for one episode of an escalation."""
+    """The engineering ticket's external_id in the helpdesk for one episode of an escalation."""
     return f"pulsehub:{dedup_key}#{episode}"[:MAX_KEY]

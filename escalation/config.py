@@ -21,11 +21,11 @@ DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
 
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
 ActionKind = Literal["engineering_ticket", "owner_task", "tag_tickets", "notify"]
-ZendeskPriority = Literal["urgent", "high", "normal", "low"]
+TicketPriority = Literal["urgent", "high", "normal", "low"]
 TaskPriority = Literal["High", "Normal", "Low"]
 _REVIEW: list[Severity] = ["sev1", "sev2"]
 _THRESHOLDS: dict[Severity, int] = {"sev1": 8, "sev2": 5, "sev3": 3}
-_ZD_PRIORITY: dict[Severity, ZendeskPriority] = {
+_TICKET_PRIORITY: dict[Severity, TicketPriority] = {
     "sev1": "urgent",
     "sev2": "high",
     "sev3": "normal",
@@ -162,11 +162,13 @@ class LifecycleConfig(_Strict):
     review_severities: list[Severity] = Field(default_factory=lambda: list(_REVIEW))
 
 
-class ZendeskActionConfig(_Strict):
+class EngineeringTicketConfig(_Strict):
+    """The engineering ticket an escalation opens in the helpdesk."""
+
     group_id: int | None = None
     ticket_form_id: int | None = None
     tags: list[str] = Field(default_factory=lambda: ["pulsehub_escalation"])
-    priority: dict[Severity, ZendeskPriority] = Field(default_factory=lambda: dict(_ZD_PRIORITY))
+    priority: dict[Severity, TicketPriority] = Field(default_factory=lambda: dict(_TICKET_PRIORITY))
 
 
 class OwnerTaskConfig(_Strict):
@@ -190,7 +192,7 @@ class EscalationConfig(_Strict):
     rules: dict[str, RuleConfig]
     severity: SeverityConfig = SeverityConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
-    zendesk: ZendeskActionConfig = ZendeskActionConfig()
+    engineering_ticket: EngineeringTicketConfig = EngineeringTicketConfig()
     owner_task: OwnerTaskConfig = OwnerTaskConfig()
     notify: NotifyConfig = NotifyConfig()
     ignore_tags: list[str] = Field(
@@ -216,7 +218,9 @@ class EscalationConfig(_Strict):
     def written_tags(self) -> frozenset[str]:
         """Tags these rules put on tickets (customers' and engineering's): pulsehub's own, so
         never part of a repeated issue (see `model.own_tags`)."""
-        named = [t for r in self.rules.values() for t in r.tags] + list(self.zendesk.tags)
+        named = [t for r in self.rules.values() for t in r.tags] + list(
+            self.engineering_ticket.tags
+        )
         return frozenset(named)
 
     def cooldown_days(self, rule: str) -> float:

@@ -210,10 +210,10 @@ def acknowledge(esc: Escalation, now: datetime, by: str | None = None) -> bool:
 def acknowledge_from_tickets(
     session: Session, now: datetime, account_ids: Sequence[int] | None = None
 ) -> int:
-    """Acknowledge open escalations whose engineering ticket someone has taken up in Zendesk.
+    """Acknowledge open escalations whose engineering ticket someone has taken up in the helpdesk.
 
-    pulsehub creates the ticket unassigned, so Zendesk keeps it `new`; it leaves `new` only
-    when an agent is assigned (Zendesk's native rule makes it `open`) or sets a status
+    pulsehub creates the ticket unassigned, so the helpdesk keeps it `new`; it leaves `new` only
+    when an agent is assigned (the helpdesk's native rule makes it `open`) or sets a status
     (pending, on-hold, solved), and it never goes back. pulsehub's own comments carry no
     status, and the API does not change it for them. So a pulled engineering ticket that is no
     longer `new` means engineering owns it: acknowledged at that ticket's last update seen (an
@@ -228,7 +228,7 @@ def acknowledge_from_tickets(
     done = 0
     for esc, status, updated_at in session.execute(stmt).all():
         when = max(esc.opened_at, min(updated_at, now))
-        if acknowledge(esc, when, by=f"zendesk: ticket {esc.helpdesk_ticket_id} is {status}"):
+        if acknowledge(esc, when, by=f"helpdesk: ticket {esc.helpdesk_ticket_id} is {status}"):
             done += 1
             log.info("escalation %s acknowledged: its ticket is %s", esc.dedup_key, status)
     return done

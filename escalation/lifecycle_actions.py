@@ -50,7 +50,7 @@ def open_actions(
     key, ep = esc.dedup_key, _episode(esc)
     actions: list[Action] = []
     if "engineering_ticket" in rule.actions:
-        zd = config.zendesk
+        ticket = config.engineering_ticket
         actions.append(
             CreateEngineeringTicket(
                 key=action_key(key, ep, "ticket"),
@@ -58,11 +58,11 @@ def open_actions(
                 account_id=d.account_id,
                 subject=playbooks.ticket_subject(d),
                 body=playbooks.ticket_body(d),
-                tags=[*zd.tags, d.severity, f"pulsehub_rule_{d.rule}"],
-                priority=zd.priority[d.severity],
+                tags=[*ticket.tags, d.severity, f"pulsehub_rule_{d.rule}"],
+                priority=ticket.priority[d.severity],
                 type="incident" if d.rule in INCIDENT_RULES else "problem",
-                group_id=zd.group_id,
-                ticket_form_id=zd.ticket_form_id,
+                group_id=ticket.group_id,
+                ticket_form_id=ticket.ticket_form_id,
                 external_id=external_id(key, ep),
                 linked_ticket_ids=list(d.ticket_ids),
             )

@@ -60,7 +60,7 @@ def add_ticket_facts(
             )
         )
     ).all()
-    own_tags = set(cfg.zendesk.tags)
+    own_tags = set(cfg.engineering_ticket.tags)
     written = cfg.written_tags
     recent: dict[int, list[TicketFact]] = defaultdict(list)
     baseline: dict[int, list[TicketFact]] = defaultdict(list)
@@ -156,7 +156,7 @@ def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationC
     of one run and the near-real-time refreshes of one account (a webhook each) share one
     read of the book instead of re-reading every ticket of the window each time."""
     excluded = frozenset(
-        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.zendesk.tags]
+        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
     )
     key = (str(session.get_bind().engine.url), start, end, excluded, tuple(sorted(cfg.ignore_tags)))
     now = time.monotonic()

@@ -117,7 +117,7 @@ class Measure(_Strict):
 
 
 class ProfileRule(_Strict):
-    """When Salesforce has no lifecycle stage: the profile applies if any condition holds."""
+    """When the crm has no lifecycle stage: the profile applies if any condition holds."""
 
     max_days_since_customer: float | None = None
     max_days_to_renewal: float | None = None

@@ -66,7 +66,7 @@ class _Scored:
 
 
 def select_profile(signals: AccountSignals, scorecard: Scorecard) -> str:
-    """Salesforce's lifecycle stage if a profile claims it, else the first matching rule, else default."""
+    """The crm's lifecycle stage if a profile claims it, else the first matching rule, else default."""
     stage = (signals.lifecycle_stage or "").strip().lower()
     for name, p in scorecard.profiles.items():
         if stage and stage in (s.lower() for s in p.lifecycle_stages):

@@ -24,7 +24,7 @@ from scoring.config import Scorecard
 log = logging.getLogger(__name__)
 
 FEATURES = ("health_gap", "decline", "renewal_near", "contraction")
-MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in Salesforce
+MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in the crm
 
 
 def risk_features(

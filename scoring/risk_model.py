@@ -17,7 +17,7 @@ from typing import Any
 
 MISSING = "missing:"
 GLOBAL = "*"
-MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in Salesforce
+MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in the crm
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ Every query is bounded by `as_of` (end of that day, UTC): usage by `day`, ticket
 `created_at`/`solved_at`/`csat_at`, contacts by `source_created_at`/`source_modstamp`,
 opportunities by `close_date`, escalations by `opened_at`/`resolved_at`. So replaying a past
 day sees only what was known then. Facts that the model keeps only as current state are
-handled explicitly: Salesforce's `lifecycle_stage` is ignored for replays older than
+handled explicitly: the crm's `lifecycle_stage` is ignored for replays older than
 `CURRENT_STATE_DAYS` (profile rules decide instead), and a deleted contact counts as
 deleted from its last modification stamp on.
 """
@@ -126,7 +126,7 @@ def _compute(
     out: dict[int, AccountSignals] = {}
     for a in queries.accounts(session, as_of, ids):
         if current and is_churned_stage(a.lifecycle_stage):
-            continue  # Salesforce says it left: churned (model.lifecycle), no health to score
+            continue  # the crm says it left: churned (model.lifecycle), no health to score
         since = a.customer_since
         out[a.id] = AccountSignals(
             account_id=a.id,

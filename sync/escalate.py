@@ -62,7 +62,7 @@ def run_escalations(
     summary = {f"open_{sev}": n for sev, n in sorted(counts.items())}
     summary["actions"] = len(actions)
     if acknowledged:
-        summary["acknowledged_in_zendesk"] = acknowledged
+        summary["acknowledged_in_helpdesk"] = acknowledged
     return summary, requests
 
 
@@ -70,7 +70,7 @@ def _org_for_account(session: Session, account_id: int) -> int | None:
     org = session.execute(
         select(ExternalIdentity.external_id)
         .where(
-            ExternalIdentity.source == "zendesk",
+            ExternalIdentity.kind == "organization",
             ExternalIdentity.status == "linked",
             ExternalIdentity.account_id == account_id,
         )
@@ -93,7 +93,7 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "organization_id": _org_for_account(session, action.account_id),
             "external_id": action.external_id,
         }
-        # Zendesk has no "related tickets" attribute: the body lists them (see playbooks)
+        # the helpdesk has no "related tickets" attribute: the body lists them (see playbooks)
         meta = {
             "escalation_id": action.escalation_id,
             "linked_ticket_ids": action.linked_ticket_ids,
@@ -105,7 +105,7 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
         owner_id = action.owner_crm_id or (acc.owner_crm_id if acc else None)
         if not what_id or not owner_id:
             log.warning(
-                "task %s skipped: account %s has no Salesforce id/owner",
+                "task %s skipped: account %s has no crm id/owner",
                 action.key,
                 action.account_id,
             )

@@ -3,7 +3,7 @@
 A pull allocates hundreds of thousands of short-lived, acyclic objects (decoded JSON, records,
 rows). The full collections they trigger would otherwise walk the whole long-lived heap again
 each time (imported modules, the ORM's mappers, the run's own state): about 0.1-0.2 s of a
-12,000-record Zendesk pull. Objects alive when the block starts are only moved out of the
+12,000-record helpdesk pull. Objects alive when the block starts are only moved out of the
 collector's sight (`gc.freeze`), never changed, and are handed back to it when the last block
 ends (`gc.unfreeze`), so cyclic garbage among them is collected later, not leaked.
 """

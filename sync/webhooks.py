@@ -1,8 +1,8 @@
-"""Zendesk webhooks: verify the signature, refuse stale or replayed deliveries, find the account.
+"""Helpdesk webhooks: verify the signature, refuse stale or replayed deliveries, find the account.
 
-Zendesk signs `timestamp + body` with HMAC-SHA256 and the webhook's signing secret, sends the
-base64 digest in `X-Zendesk-Webhook-Signature` and the timestamp in
-`X-Zendesk-Webhook-Signature-Timestamp` (ISO-8601).
+The helpdesk signs `timestamp + body` with HMAC-SHA256 and the webhook's signing secret and
+sends the base64 digest and the ISO-8601 timestamp in two headers (named in
+pulsehub.web.webhooks).
 """
 
 from __future__ import annotations
@@ -100,11 +100,14 @@ def account_for_event(session: Session, body: bytes) -> int | None:
     org_id = _find(payload, "organization_id", "requester_organization_id")
     if org_id is not None:
         acc = session.execute(
-            select(ExternalIdentity.account_id).where(
-                ExternalIdentity.source == "zendesk",
+            select(ExternalIdentity.account_id)
+            .where(
+                ExternalIdentity.kind == "organization",
                 ExternalIdentity.external_id == str(org_id),
                 ExternalIdentity.status == "linked",
             )
+            .order_by(ExternalIdentity.id)
+            .limit(1)
         ).scalar_one_or_none()
         if acc is not None:
             return int(acc)

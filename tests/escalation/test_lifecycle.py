@@ -219,7 +219,7 @@ def test_engineering_ticket_taken_up_in_zendesk_acknowledges(session, config):
     esc = by_account[taken.id]
     assert esc.state == "acknowledged" and esc.acknowledged_at == picked_up
     assert esc.details["episodes"][-1]["acknowledged_by"] == (
-        f"zendesk: ticket {esc.helpdesk_ticket_id} is open"
+        f"helpdesk: ticket {esc.helpdesk_ticket_id} is open"
     )
     assert by_account[untouched.id].state == "open"  # still `new`: nobody has it yet
     assert by_account[closed_before.id].state == "resolved"  # not re-opened by a stale ticket

@@ -27,7 +27,7 @@ def rt(tmp_path):
         url = f"sqlite:///{tmp_path / 'e2e.db'}"
         upgrade(url)
         rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
-        rules["zendesk"]["ticket_form_id"] = FORM_ID
+        rules["engineering_ticket"]["ticket_form_id"] = FORM_ID
         rules_file = tmp_path / "rules.yaml"
         rules_file.write_text(yaml.safe_dump(rules))
         runtime = Runtime(sandbox_settings(sb.base_url, url, rules_file=rules_file))
@@ -101,7 +101,7 @@ def test_an_engineer_taking_the_ticket_acknowledges_the_escalation(rt):
     taken_id, ticket_id = rows[0]
     rt.sb.tick(61)  # past the incremental export's one-minute lag
     untouched = rt.sync()  # the ticket comes back `new`: nobody has taken it yet
-    assert "acknowledged_in_zendesk" not in untouched.escalations
+    assert "acknowledged_in_helpdesk" not in untouched.escalations
     with rt.factory() as s:
         assert s.get(Escalation, taken_id).state == "open"
     auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
@@ -111,7 +111,7 @@ def test_an_engineer_taking_the_ticket_acknowledges_the_escalation(rt):
     rt.sb.tick(61)
     report = rt.sync()
     assert report.errors == []
-    assert report.escalations.get("acknowledged_in_zendesk") == 1
+    assert report.escalations.get("acknowledged_in_helpdesk") == 1
     with rt.factory() as s:
         taken = s.get(Escalation, taken_id)
         assert taken.state == "acknowledged" and taken.acknowledged_at is not None
