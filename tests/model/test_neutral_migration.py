@@ -2,13 +2,15 @@
 downgrade gives the database back as it was: on SQLite and on the real PostgreSQL.
 
 fixtures/rows_0004.json holds rows of every table as the code before the neutral rename
-wrote them (made by fixtures/make_rows_0004.py at that code). The renames below are written
-out again here, not imported from the migration, so a wrong rename there fails here.
+wrote them (made by fixtures/make_rows_0004.py at that code). The renames are the migration's
+own tables; that they name the model's columns is tests/model/test_migrations.py's check, and
+every row is compared whole, so a value lost or left under an old name fails here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,28 +21,12 @@ from sqlalchemy import MetaData, create_engine, insert, select
 from model.db import alembic_config, upgrade
 
 FIXTURE = Path(__file__).parent / "fixtures" / "rows_0004.json"
-COLUMNS = {
-    "accounts": {"sf_id": "crm_id", "owner_sf_id": "owner_crm_id", "parent_sf_id": "parent_crm_id"},
-    "contacts": {"sf_id": "crm_id", "account_sf_id": "account_crm_id"},
-    "opportunities": {"sf_id": "crm_id", "account_sf_id": "account_crm_id"},
-    "external_identities": {"hint_sf_id": "hint_crm_id"},
-    "tickets": {"zd_id": "helpdesk_id", "zd_org_id": "helpdesk_org_id"},
-    "escalations": {"zd_ticket_id": "helpdesk_ticket_id", "sf_task_id": "crm_task_id"},
-}
-KINDS = {
-    "sf_account_fields": "crm_account_fields",
-    "sf_task": "crm_task",
-    "zd_org_fields": "helpdesk_org_fields",
-    "zd_ticket_tags": "helpdesk_ticket_tags",
-    "zd_ticket": "helpdesk_ticket",
-    "zd_comment": "helpdesk_comment",
-    "zd_esc_tags": "helpdesk_escalation_tags",
-}
+MIGRATION = importlib.import_module("model.migrations.versions.0005_neutral_model")
+COLUMNS: dict[str, dict[str, str]] = MIGRATION.COLUMNS
+KINDS: dict[str, str] = MIGRATION.KINDS
 # JSON that stored column or kind names: escalation details keep the account's facts
 # ({"sf_id", "owner_sf_id"}) and past episodes' ticket/task; run stats count by kind
 JSON_KEYS = {old: new for renames in COLUMNS.values() for old, new in renames.items()} | KINDS
-ATTRIBUTES = {"zendesk_org_id": "organization_id", "usage_workspace_id": "workspace_id"}
-IDENTITY_KIND = {"zendesk": "organization", "usage": "workspace"}
 
 
 def _typed(value: Any) -> Any:
@@ -106,7 +92,7 @@ def _renamed(table: str, row: dict[str, Any]) -> dict[str, Any]:
     """What 0005 must make of one 0004 row."""
     new = {COLUMNS.get(table, {}).get(k, k): v for k, v in row.items()}
     if table == "external_identities":
-        new["kind"] = IDENTITY_KIND[row["source"]]
+        new["kind"] = MIGRATION.IDENTITY_KIND[row["source"]]
     if table == "outbox":
         old_kind = row["kind"]
         new["kind"] = KINDS[old_kind]
@@ -121,7 +107,8 @@ def _renamed(table: str, row: dict[str, Any]) -> dict[str, Any]:
     if table == "sync_runs":
         new["stats"] = _deep(row["stats"], JSON_KEYS)
     if table == "accounts":
-        new["attributes"] = {ATTRIBUTES.get(k, k): v for k, v in row["attributes"].items()}
+        attributes = MIGRATION.ACCOUNT_ATTRIBUTES
+        new["attributes"] = {attributes.get(k, k): v for k, v in row["attributes"].items()}
     return new
 
 
