@@ -134,7 +134,9 @@ def _rewrite_data(*, forward: bool) -> None:
     for old, new in kinds.items():
         bind.execute(sa.update(outbox).where(outbox.c.kind == old).values(kind=new))
         rows = bind.execute(
-            sa.select(outbox.c.id, outbox.c.key).where(outbox.c.key.startswith(f"{old}:"))
+            sa.select(outbox.c.id, outbox.c.key).where(
+                outbox.c.key.startswith(f"{old}:", autoescape=True)
+            )
         )
         for row_id, key in rows.all():
             bind.execute(
