@@ -20,7 +20,7 @@ ALLOWLIST = {
     "sync/pipeline.py",
     "sync/mapping.py",
     "sync/jobs.py",
-    "sync/distributed.py",
+    "sync/stages.py",
     "sync/tasks.py",
     # brief B (write side: logical fields, writers by outbox kind)
     "sync/writeback.py",
