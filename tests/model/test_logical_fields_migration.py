@@ -1,4 +1,5 @@
-"""Migration 0006 renames stored written-back fields to logical names, and back, losslessly."""
+"""Migration 0006 renames stored written-back fields to logical names, and back, losslessly
+(from 0005: the outbox kinds are the neutral ones by then)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _payloads(engine: sa.Engine) -> dict[str, dict]:
 
 
 def test_written_fields_are_renamed_to_logical_names_and_back(any_db_url) -> None:
-    upgrade(any_db_url, "0004")
+    upgrade(any_db_url, "0005")
     engine = make_engine(any_db_url)
     with engine.begin() as conn:
         conn.execute(
@@ -96,6 +97,6 @@ def test_written_fields_are_renamed_to_logical_names_and_back(any_db_url) -> Non
     assert payloads["helpdesk_org_fields"] == {"fields": {"health_band": "red", "renewal_risk": 62}}
     assert payloads["helpdesk_ticket_tags"] == PAYLOADS["helpdesk_ticket_tags"]
 
-    command.downgrade(alembic_config(any_db_url), "0004")
+    command.downgrade(alembic_config(any_db_url), "0005")
     assert _state(engine) == before_state and _payloads(engine) == before_payloads
     engine.dispose()

@@ -120,7 +120,7 @@ def test_neutral_migration_keeps_every_value_and_downgrades(any_db_url) -> None:
     assert all(before[name] for name in before), "the fixture fills every table"
     assert {r["kind"] for r in before["outbox"]} == set(KINDS), "every outbox kind is stored"
 
-    upgrade(any_db_url)
+    upgrade(any_db_url, "0005")
     after = _dump(any_db_url)
     expected = {
         name: sorted(

@@ -6,7 +6,7 @@ and the field writes in the outbox are keyed by logical name. This renames the s
 written under the shipped field maps; a key outside them is left as it is.
 
 Revision ID: 0006
-Revises: 0004 (the lead re-chains it after 0005)
+Revises: 0005
 Create Date: 2026-12-03 08:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
