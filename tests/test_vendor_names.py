@@ -12,21 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("model", "sync", "scoring", "escalation")
 SUFFIXES = (".py", ".yaml")
-VENDOR = re.compile(r"zendesk|salesforce|__c|\bsf_|\bzd_", re.IGNORECASE)
+# `__c\b`: a custom field's suffix (Health_Score__c), not a dunder (__call__)
+VENDOR = re.compile(r"zendesk|salesforce|__c\b|\bsf_|\bzd_", re.IGNORECASE)
 HISTORY = "model/migrations/versions/"
 # Files still being reworked in parallel (issue 17); empty this after merging them.
 ALLOWLIST = {
     # brief A (pipeline and the read side: streams, sources and sinks by connector kind)
-    "sync/pipeline.py",
     "sync/mapping.py",
-    "sync/jobs.py",
-    "sync/stages.py",
     "sync/tasks.py",
-    # brief B (write side: logical fields, writers by outbox kind)
-    "sync/writeback.py",
-    "sync/routes.py",
-    "sync/outbox.py",
-    "sync/field_cache.py",
     # outbox `system` of escalation creations is the source name ("zendesk", "salesforce"):
     # to come from the configured sources by kind once A's pipeline hands connectors over
     "sync/escalate.py",
