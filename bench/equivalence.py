@@ -11,27 +11,66 @@ commits and compare:
     .venv/bin/python -m bench equivalence --out /tmp/after.json            # new checkout
     .venv/bin/python -m bench equivalence --compare /tmp/before.json /tmp/after.json
 
-Both runs must start on the same calendar day (the sandbox world is dated from today).
+The sandbox runs on a fixed clock (today at 06:00 UTC unless `--clock` says otherwise), so
+two runs an hour apart see the same world; both must still run on the same calendar day,
+since a sync scores as of today.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from bench.efficiency import Run, _get_all
-from bench.pipeline import ROOT, _get, _post
+from bench.pipeline import ROOT, _env, _free_port, _get, _post
 
 # write fields whose value is the moment of the write, not a decision
 VOLATILE = {"Pulsehub_Synced_At__c", "pulsehub_synced_at", "synced_at"}
 
 
-def _step(run: Run, label: str, argv: list[str]) -> dict[str, Any]:
+class Sandbox:
+    """A sandbox process on a fixed clock and an empty, migrated SQLite database."""
+
+    def __init__(self, accounts: int, seed: int, clock: str, db_dir: Path) -> None:
+        self.seed = seed
+        self.base = f"http://127.0.0.1:{_free_port()}"
+        self.env = _env(self.base, f"sqlite:///{db_dir / 'equivalence.db'}")
+        port = self.base.rsplit(":", 1)[1]
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", port,
+             "--accounts", str(accounts), "--seed", str(seed), "--clock", clock],
+            cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(2400):
+            try:
+                _get(f"{self.base}/_sandbox/counts")
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            sys.exit("sandbox did not start")
+        subprocess.run(
+            [sys.executable, "-m", "pulsehub.cli", "db", "upgrade"],
+            env=self.env, cwd=str(ROOT), check=True, capture_output=True,
+        )  # fmt: skip
+
+    def change(self, fraction: float) -> None:
+        _post(f"{self.base}/_sandbox/change?fraction={fraction}&seed={self.seed}")
+
+    def close(self) -> None:
+        self.server.terminate()
+        self.server.wait(30)
+
+
+def _step(run: Sandbox, label: str, argv: list[str]) -> dict[str, Any]:
     _post(f"{run.base}/_sandbox/advance?seconds=61")  # past Zendesk's export lag
     _post(f"{run.base}/_sandbox/clear")
     proc = subprocess.run(
@@ -49,7 +88,7 @@ def _step(run: Run, label: str, argv: list[str]) -> dict[str, Any]:
                 "target": str(w["target_id"]),
                 "changes": {k: v for k, v in w["changes"].items() if k not in VOLATILE},
             }
-            for w in _get_all(f"{run.base}/_sandbox/writes")["writes"]
+            for w in _get(f"{run.base}/_sandbox/writes")["writes"]
         ),
         key=lambda w: json.dumps(w, sort_keys=True, default=str),
     )
@@ -57,8 +96,8 @@ def _step(run: Run, label: str, argv: list[str]) -> dict[str, Any]:
     return {"label": label, "requests": requests, "writes": writes}
 
 
-def scenario(accounts: int, seed: int, db_dir: Path) -> list[dict[str, Any]]:
-    run = Run(accounts, seed, db_dir)
+def scenario(accounts: int, seed: int, clock: str, db_dir: Path) -> list[dict[str, Any]]:
+    run = Sandbox(accounts, seed, clock, db_dir)
     cli = ["-m", "pulsehub.cli"]
     in_runtime = (
         "from pulsehub.runtime import Runtime; from pulsehub.settings import get_settings; "
@@ -111,6 +150,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench equivalence")
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clock", default=f"{dt.date.today().isoformat()}T06:00:00Z")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args(argv)
@@ -118,7 +158,7 @@ def main(argv: list[str]) -> None:
         before, after = (json.loads(p.read_text()) for p in args.compare)
         sys.exit(1 if compare(before, after) else 0)
     with tempfile.TemporaryDirectory() as tmp:
-        steps = scenario(args.accounts, args.seed, Path(tmp))
+        steps = scenario(args.accounts, args.seed, args.clock, Path(tmp))
     if args.out:
         args.out.write_text(json.dumps(steps, indent=1, default=str))
         print(f"written to {args.out}")
