@@ -252,7 +252,13 @@ def describe_error(source: Path, exc: ValidationError) -> str:
     lines = [f"{source}: invalid escalation rules"]
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            known = ", ".join(EscalationConfig.model_fields)
+            fix = (
+                f"remove it or check its spelling (sections: {known}; the engineering ticket "
+                "section, named after the helpdesk before, is `engineering_ticket:`)"
+            )
+        elif err["type"] == "extra_forbidden":
             fix = "remove it or check its spelling"
         elif err["type"] == "missing":
             fix = "add it"

@@ -68,3 +68,13 @@ def test_unreadable_and_malformed_files(tmp_path):
     scalar.write_text("just text\n")
     with pytest.raises(EscalationConfigError, match="expected a mapping"):
         load_rules(scalar)
+
+
+def test_a_section_from_before_the_neutral_rename_names_the_section_to_use(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules: {}\nzendesk:\n  group_id: 5\n")
+    with pytest.raises(EscalationConfigError) as err:
+        load_rules(path)
+    message = str(err.value)
+    assert str(path) in message and "zendesk: Extra inputs" in message
+    assert "`engineering_ticket:`" in message
