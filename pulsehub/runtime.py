@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.base import Connector
 from connectors.errors import ConnectorError
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce_describe import DESCRIBE_KEY, DescribeStore
+from connectors.salesforce_describe import DescribeStore, describe_key
 from connectors.webhook import WebhookNotifier
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
@@ -132,7 +132,8 @@ class Runtime:
             self.startup_errors.append(f"{name}: {exc}")
             return None
         if isinstance(connector, SalesforceConnector):  # its describe, kept in the database
-            connector.use_field_store(DescribeStore(StoredMetadata(self.factory, DESCRIBE_KEY)))
+            kept = StoredMetadata(self.factory, describe_key(name))
+            connector.use_field_store(DescribeStore(kept))
         return connector
 
     def sync(

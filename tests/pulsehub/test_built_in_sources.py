@@ -10,7 +10,7 @@ import pytest
 
 from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce_describe import DescribeStore
+from connectors.salesforce_describe import DESCRIBE_KEY, DescribeStore
 from connectors.salesforce_fields import load_field_map
 from connectors.usage import UsageConnector
 from connectors.zendesk import ZendeskConnector
@@ -65,6 +65,7 @@ def test_the_built_in_blocks_are_sources_built_by_their_entry_points(tmp_path) -
     assert [c.name for c in built.values()] == ["salesforce", "zendesk", "usage"]
     store = built["salesforce"]._writer.account_fields.store
     assert isinstance(store, DescribeStore)  # the describe is kept in the database
+    assert store.metadata.key == DESCRIBE_KEY
     assert built["zendesk"]._writer.allowed_tags == allowed_ticket_tags()
 
 
@@ -149,3 +150,17 @@ def test_the_reassert_policy_reads_back_the_written_fields(policy: str) -> None:
     assert read_back
     extra = set(connector.fields.extra_fields)
     assert read_back <= extra if policy == "reassert" else not read_back & extra
+
+
+def test_each_salesforce_source_keeps_its_own_describe(monkeypatch, tmp_path) -> None:
+    org = {
+        "instance_url": "https://acme.my.salesforce.com",
+        "session_id": "s",
+        "loopback_url": LOCAL,
+    }
+    sources = [{"name": n, "connector": "salesforce", "options": org} for n in ("sf_a", "sf_b")]
+    monkeypatch.setenv("PULSEHUB_SOURCES", json.dumps(sources))
+    monkeypatch.setenv("PULSEHUB_DATABASE_URL", f"sqlite:///{tmp_path}/db.sqlite")
+    built = Runtime(load_settings()).connectors
+    keys = [built[n]._writer.account_fields.store.metadata.key for n in ("sf_a", "sf_b")]
+    assert keys == ["sf_a.Account.describe", "sf_b.Account.describe"]
