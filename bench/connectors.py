@@ -86,7 +86,7 @@ BUILDERS = {"salesforce": _salesforce, "zendesk": _zendesk, "usage": _usage}
 
 
 def build_connectors(base_url: str, systems: Iterable[str] = tuple(BUILDERS)) -> dict[str, Any]:
-    """The connectors of `systems` on clients pointed at the sandbox (as pulsehub.clients does).
+    """The connectors of `systems` on clients pointed at the sandbox (as the connectors' entry points do).
 
     A bench of one system builds only that system's client: an httpx client alone takes
     ~45 ms to build (TLS context), which is no part of a Salesforce or Zendesk pull.

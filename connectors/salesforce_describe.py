@@ -73,7 +73,12 @@ class MetadataStore(Protocol):
     def save(self, value: dict[str, Any], fetched_at: dt.datetime) -> None: ...
 
 
-DESCRIBE_KEY = "salesforce.Account.describe"  # the source's name first: sync forgets by source
+def describe_key(source: str) -> str:
+    """Where a source's Account describe is kept: its name first, as sync forgets by source."""
+    return f"{source}.Account.describe"
+
+
+DESCRIBE_KEY = describe_key("salesforce")
 
 
 class DescribeStore:

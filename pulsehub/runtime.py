@@ -1,4 +1,4 @@
-"""Wiring: settings -> engine, clients, connectors and configs. No logic lives here."""
+"""Wiring: settings -> engine, connectors (each by entry point), configs. No logic here."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector
-from connectors.http import redact
-from connectors.salesforce_describe import DESCRIBE_KEY, DescribeStore
+from connectors.errors import ConnectorError
+from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_describe import DescribeStore, describe_key
 from connectors.webhook import WebhookNotifier
 from model.db import make_engine, make_session_factory
 from pulsehub import clients
 from pulsehub.settings import ConfigError, Settings
+from pulsehub.sources import (
+    ConfiguredSource,
+    build_one,
+    built_in_sources,
+    check_names,
+    configured_sources,
+    wired,
+)
 from sync.deadband import DeadBand
 from sync.field_cache import StoredMetadata
 from sync.jobs import (
@@ -29,7 +38,6 @@ from sync.jobs import (
     weekly_digest_job,
 )
 from sync.pipeline import RunReport
-from sync.writeback import LOGICAL_FIELDS, allowed_ticket_tags
 
 log = logging.getLogger(__name__)
 
@@ -77,48 +85,14 @@ class Runtime:
 
     @cached_property
     def connectors(self) -> dict[str, Any]:
-        """A connector per configured system; unconfigured systems are left out of the run."""
-        s = self.settings
+        """A connector per configured source, injected ones first; a source whose login failed
+        is left out of the run (and its error is the run's)."""
         out: dict[str, Any] = dict(self.overrides)
-        if "salesforce" not in out and s.salesforce.configured:
-            from connectors.salesforce import SalesforceConnector
-            from connectors.salesforce_fields import load_field_map
-
-            fields = load_field_map(s.salesforce.fields_file)  # a bad file fails here, at start
-            if s.writeback_policy == "reassert":  # read back what stands in pulsehub's fields
-                owned = fields.write_fields().api_names(LOGICAL_FIELDS)
-                extra = [f for f in owned if f not in fields.extra_fields]
-                fields = fields.model_copy(update={"extra_fields": [*fields.extra_fields, *extra]})
-            try:
-                sf_client = clients.build_salesforce(s.salesforce)
-            except ConfigError:
-                raise
-            except Exception as exc:  # login refused or unreachable: the other systems still run
-                log.error("salesforce login failed: %s", redact(str(exc)))
-                self.startup_errors.append(f"salesforce: login failed: {redact(str(exc))}")
-            else:
-                out["salesforce"] = SalesforceConnector(
-                    sf_client,
-                    fields,
-                    budget_reserve=s.salesforce.budget_reserve,
-                    describe_ttl=dt.timedelta(seconds=s.salesforce.describe_ttl_s),
-                )
-                kept = StoredMetadata(self.factory, DESCRIBE_KEY)  # the describe, in the db
-                out["salesforce"].use_field_store(DescribeStore(kept))
-        if "zendesk" not in out and s.zendesk.configured:
-            from connectors.zendesk import ZendeskConnector
-            from connectors.zendesk_transport import WindowLimiter
-
-            out["zendesk"] = ZendeskConnector(
-                clients.build_zendesk(s.zendesk),
-                export_limiter=WindowLimiter(s.zendesk.export_requests_per_minute, 60.0),
-                allowed_tags=sorted(allowed_ticket_tags()),
-            )
-        if "usage" not in out and s.usage.configured:
-            from connectors.usage import UsageConnector
-
-            out["usage"] = UsageConnector(clients.build_usage(s.usage))
-        out.update(self.sources)
+        for source in self.source_configs:
+            name = source.config.name
+            built = self.sources[name] if name in self.sources else self._build(source)
+            if built is not None:
+                out[name] = built
         if not out and not self.startup_errors:
             raise ConfigError(
                 "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__*, "
@@ -128,25 +102,39 @@ class Runtime:
         return out
 
     @cached_property
-    def sources(self) -> dict[str, Connector]:
-        """The sources of PULSEHUB_SOURCES(_FILE), built by entry point; injected ones win."""
-        from pulsehub.sources import build_configured, configured_sources
-
+    def source_configs(self) -> list[ConfiguredSource]:
+        """Every configured source but the injected ones: built-in blocks first, names unique."""
         s = self.settings
-        built_in = {
-            "salesforce": s.salesforce.configured,
-            "zendesk": s.zendesk.configured,
-            "usage": s.usage.configured,
+        listed = [*built_in_sources(s), *configured_sources(s)]
+        kept = [wired(c, s.writeback_policy) for c in listed if c.config.name not in self.overrides]
+        check_names(kept)
+        return kept
+
+    @cached_property
+    def sources(self) -> dict[str, Connector | None]:
+        """The PULSEHUB_SOURCES(_FILE) sources, built at start-up since building validates their
+        options (the built-in blocks were validated with the settings; their logins wait for a
+        run). None: the source could not connect."""
+        return {
+            source.config.name: self._build(source)
+            for source in self.source_configs
+            if not source.built_in
         }
-        taken = {
-            name: f"PULSEHUB_{name.upper()}__*"
-            for name, configured in built_in.items()
-            if configured and name not in self.overrides
-        }
-        configured = configured_sources(s)
-        return build_configured(
-            [c for c in configured if c.config.name not in self.overrides], taken
-        )
+
+    def _build(self, source: ConfiguredSource) -> Connector | None:
+        """The source's connector by entry point; one that cannot connect (a refused login)
+        is recorded in `startup_errors` and the other sources still run."""
+        name = source.config.name
+        try:
+            connector = build_one(source)
+        except ConnectorError as exc:
+            log.error("%s: %s", name, exc)
+            self.startup_errors.append(f"{name}: {exc}")
+            return None
+        if isinstance(connector, SalesforceConnector):  # its describe, kept in the database
+            kept = StoredMetadata(self.factory, describe_key(name))
+            connector.use_field_store(DescribeStore(kept))
+        return connector
 
     def sync(
         self,

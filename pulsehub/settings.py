@@ -1,5 +1,8 @@
 """Runtime settings: one pydantic-settings class, env prefix PULSEHUB_, nested with `__`.
 
+The built-in sources' blocks (salesforce, zendesk, usage) are their connectors' own option
+models: PULSEHUB_ZENDESK__TOKEN is option `token` of the source named `zendesk`.
+
 Examples: PULSEHUB_DATABASE_URL, PULSEHUB_SALESFORCE__INSTANCE_URL, PULSEHUB_ZENDESK__TOKEN.
 Secrets are SecretStr: they print as '**********' and never reach logs or the database.
 """
@@ -16,72 +19,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from connectors.base import SourceConfig
 from connectors.errors import ConfigError
+from connectors.salesforce_source import SalesforceSettings
+from connectors.usage_source import UsageSettings
+from connectors.zendesk_source import ZendeskSettings
 
 ENV_PREFIX = "PULSEHUB_"
-
-
-class SalesforceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    instance_url: str | None = Field(
-        None, description="https://yourorg.my.salesforce.com; with session_id: direct mode"
-    )
-    session_id: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    security_token: SecretStr | None = None
-    consumer_key: str | None = None
-    consumer_secret: SecretStr | None = None
-    domain: str = Field("login", description="login, test, or a My Domain such as acme.my")
-    api_version: str = "59.0"
-    loopback_url: str | None = Field(
-        None, description="send every https call to this http base URL (the sandbox); never in prod"
-    )
-    fields_file: Path | None = Field(None, description="YAML field mapping; default shipped")
-    budget_reserve: int = Field(
-        1000, ge=0, description="stop pulling when fewer daily API calls than this are left"
-    )
-    describe_ttl_s: int = Field(
-        86_400,
-        ge=0,
-        description="reuse the stored Account describe (field check before writes) this long",
-    )
-    timeout_s: float = 30.0
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.session_id or self.username or self.consumer_key)
-
-
-class ZendeskSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    subdomain: str | None = None
-    email: str | None = None
-    token: SecretStr | None = None
-    oauth_token: SecretStr | None = None
-    loopback_url: str | None = None
-    escalation_group_id: int | None = None
-    export_requests_per_minute: int = Field(
-        10, ge=1, description="incremental export budget: 10/min, 30 with the High Volume add-on"
-    )
-    timeout_s: float = 30.0
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.subdomain and (self.token or self.oauth_token))
-
-
-class UsageSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str | None = Field(None, description="base URL of the usage API")
-    token: SecretStr | None = Field(None, description="bearer token for /usage/v1")
-    timeout_s: float = 30.0
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.base_url and self.token)
 
 
 class DigestSettings(BaseModel):

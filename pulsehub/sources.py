@@ -1,14 +1,15 @@
-"""Configured sources: read from PULSEHUB_SOURCES_FILE and PULSEHUB_SOURCES, built by entry point.
+"""Configured sources: the built-ins' PULSEHUB_<SYSTEM>__* blocks, then PULSEHUB_SOURCES_FILE
+and PULSEHUB_SOURCES, every one built by entry point.
 
 Each source is `{name, connector, options}`: `connector` names an entry point of the
-`pulsehub.connectors` group, which validates its own options. Every error names where the
-source was configured (the file or the variable, and the item), the key and the fix.
+`pulsehub.connectors` group, which validates its own options. A built-in block is the source
+named like its entry point, its options the block's keys. Every error names where the source
+was configured (the variables, or the file or variable and the item), the key and the fix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,11 +17,16 @@ from pydantic import ValidationError
 from connectors.base import Connector, SourceConfig
 from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
+from connectors.options import describe_keys
 from connectors.registry import build_source
 from pulsehub.settings import ENV_PREFIX, Settings, SourceSettings
+from sync.writeback import LOGICAL_FIELDS, allowed_ticket_tags
 
 FILE_VARIABLE = f"{ENV_PREFIX}SOURCES_FILE"
 JSON_VARIABLE = f"{ENV_PREFIX}SOURCES"
+
+
+BUILT_INS = ("salesforce", "zendesk", "usage")  # Settings blocks named like their entry points
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,18 @@ class ConfiguredSource:
 
     origin: str
     config: SourceConfig
+    built_in: bool = False  # a PULSEHUB_<SYSTEM>__* block, validated with the settings
+
+
+def built_in_sources(settings: Settings) -> list[ConfiguredSource]:
+    """A source per configured built-in block, its options the block's keys."""
+    out = []
+    for name in BUILT_INS:
+        block = getattr(settings, name)
+        if block.configured:
+            origin = f"{ENV_PREFIX}{name.upper()}__*"
+            out.append(ConfiguredSource(origin, SourceConfig(name, name, dict(block)), True))
+    return out
 
 
 def configured_sources(settings: Settings) -> list[ConfiguredSource]:
@@ -60,19 +78,13 @@ def _file_sources(path: Any) -> list[ConfiguredSource]:
 
 
 def _describe(origin: str, exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors(include_url=False):
-        key = ".".join(str(p) for p in err["loc"]) or "<item>"
-        problems.append(f"key {key!r}: {err['msg']}")
-    return f"{origin}: {'; '.join(problems)} — fix the source (keys: name, connector, options)"
+    problems = describe_keys(exc, "<item>")
+    return f"{origin}: {problems} — fix the source (keys: name, connector, options)"
 
 
-def build_configured(
-    sources: list[ConfiguredSource], taken: Mapping[str, str]
-) -> dict[str, Connector]:
-    """A connector per configured source; `taken` maps names already in use to their owner."""
-    owners = dict(taken)
-    out: dict[str, Connector] = {}
+def check_names(sources: list[ConfiguredSource]) -> None:
+    """Every source name once: a second use names both places."""
+    owners: dict[str, str] = {}
     for source in sources:
         name = source.config.name
         if name in owners:
@@ -80,9 +92,32 @@ def build_configured(
                 f"{source.origin}: source name {name!r} is already used by {owners[name]} "
                 "— rename this source or remove the other"
             )
-        try:
-            out[name] = build_source(source.config)
-        except ConfigError as exc:
-            raise ConfigError(f"{source.origin} (source {name!r}): {exc}") from None
         owners[name] = source.origin
-    return out
+
+
+def build_one(source: ConfiguredSource) -> Connector:
+    """The connector for one source; a ConfigError says where the source was configured."""
+    try:
+        return build_source(source.config)
+    except ConfigError as exc:
+        raise ConfigError(f"{source.origin} (source {source.config.name!r}): {exc}") from None
+
+
+def build_configured(sources: list[ConfiguredSource]) -> dict[str, Connector]:
+    """A connector per configured source, names checked first."""
+    check_names(sources)
+    return {source.config.name: build_one(source) for source in sources}
+
+
+def wired(source: ConfiguredSource, writeback_policy: str) -> ConfiguredSource:
+    """The source with the options pulsehub itself gives its connector: under "reassert" a
+    crm reads back the fields it writes; a helpdesk may change only pulsehub's ticket tags."""
+    config = source.config
+    added: dict[str, Any] = {}
+    if config.connector == "salesforce" and writeback_policy == "reassert":
+        added["read_back_fields"] = list(LOGICAL_FIELDS)
+    if config.connector == "zendesk":
+        added["allowed_tags"] = sorted(allowed_ticket_tags())
+    if not added:
+        return source
+    return replace(source, config=replace(config, options={**config.options, **added}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from simple_salesforce import Salesforce
 from zenpy import Zenpy
 
 from connectors.http import RetryPolicy
+from connectors.loopback import LoopbackRedirect
 
 Handler = Callable[[requests.PreparedRequest], tuple[int, Any, dict[str, str]]]
 
@@ -84,24 +85,11 @@ def fake_zenpy(handler: Handler) -> tuple[Zenpy, FakeServer]:
     return zenpy, server
 
 
-class SandboxRedirect(HTTPAdapter):
-    """Sends simple-salesforce's forced https URLs to the plain-HTTP loopback sandbox."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.netloc = urlsplit(base_url).netloc
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        u = urlsplit(request.url or "")
-        request.url = urlunsplit(("http", self.netloc, u.path, u.query, u.fragment))
-        return super().send(request, **kwargs)
-
-
 def sandbox_salesforce(base_url: str) -> Salesforce:
     from sandbox import credentials
 
     session = requests.Session()
-    session.mount("https://", SandboxRedirect(base_url))
+    session.mount("https://", LoopbackRedirect(base_url))
     netloc = urlsplit(base_url).netloc
     return Salesforce(
         session_id=credentials.SF_SESSION_ID,

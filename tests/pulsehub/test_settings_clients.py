@@ -8,7 +8,10 @@ import threading
 import pytest
 import requests
 
-from pulsehub.clients import LoopbackRedirect, build_salesforce, build_usage, build_zendesk
+from connectors.loopback import LoopbackRedirect
+from connectors.salesforce_source import build_salesforce
+from connectors.usage_source import build_usage
+from connectors.zendesk_source import build_zendesk
 from pulsehub.settings import (
     ConfigError,
     SalesforceSettings,

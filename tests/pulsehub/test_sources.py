@@ -73,7 +73,7 @@ def test_file_sources_come_first_then_the_variables(tmp_path, monkeypatch) -> No
         (f"{path} item 1", "alpha"),
         ("PULSEHUB_SOURCES item 1", "beta"),
     ]
-    built = build_configured(sources, {})
+    built = build_configured(sources)
     assert list(built) == ["alpha", "beta"]
     assert isinstance(built["alpha"], EchoConnector) and built["alpha"].options == {"size": 2}
 
@@ -92,7 +92,7 @@ def test_a_bad_file_source_names_the_file_item_key_and_fix(tmp_path, source, nam
     path = _file(tmp_path, [{"name": "fine", "connector": "echo"}, source])
     settings = Settings(sources_file=path)
     with pytest.raises(ConfigError) as exc:
-        build_configured(configured_sources(settings), {})
+        build_configured(configured_sources(settings))
     assert str(exc.value).startswith(f"{path} item 2")
     for words in named:
         assert words in str(exc.value)
@@ -127,7 +127,7 @@ def test_a_name_used_twice_or_by_a_built_in_is_refused(tmp_path) -> None:
     path = _file(tmp_path, [{"name": "alpha", "connector": "echo"}])
     settings = Settings(sources_file=path, sources=[{"name": "alpha", "connector": "echo"}])  # type: ignore[list-item]
     with pytest.raises(ConfigError, match=f"PULSEHUB_SOURCES item 1: .* used by {path} item 1"):
-        build_configured(configured_sources(settings), {})
+        build_configured(configured_sources(settings))
     usage = Settings(
         usage=UsageSettings(base_url="http://127.0.0.1:9", token="t"),  # type: ignore[arg-type]
         sources=[{"name": "usage", "connector": "echo"}],  # type: ignore[list-item]

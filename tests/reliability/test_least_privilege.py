@@ -21,9 +21,9 @@ from connectors.records import WriteResult
 from connectors.salesforce_records import AccountUpdate
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate
+from connectors.zendesk_source import build_zendesk
 from model.db import upgrade
 from model.tables import OutboxItem
-from pulsehub import clients
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
@@ -124,7 +124,7 @@ def test_zendesk_tag_outside_allow_list(sb, connectors, tags) -> None:
 
 
 def test_an_empty_tag_allow_list_allows_no_tag(sb) -> None:
-    zenpy = clients.build_zendesk(sandbox_settings(sb.base_url, "sqlite://").zendesk)
+    zenpy = build_zendesk(sandbox_settings(sb.base_url, "sqlite://").zendesk)
     locked = ZendeskConnector(zenpy, allowed_tags=[])
     for write in (
         lambda: [locked.add_ticket_tags(1, ["health_green"])],

@@ -5,37 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
+from connectors.loopback import LoopbackRedirect
 from sandbox import Sandbox
 from sandbox import credentials as cred
 
 NOW = dt.datetime(2025, 6, 2, 15, 30, tzinfo=dt.UTC)
 
 
-class Redirect(HTTPAdapter):
-    """Send every https URL simple-salesforce builds to the sandbox (api-notes §1.2)."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.netloc = urlsplit(base_url).netloc
-
-    def send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        u = urlsplit(request.url or "")
-        request.url = urlunsplit(("http", self.netloc, u.path, u.query, u.fragment))
-        return super().send(request, *args, **kwargs)
-
-
 def redirect_session(base_url: str) -> requests.Session:
     """A requests session whose https traffic goes to the sandbox."""
     session = requests.Session()
-    session.mount("https://", Redirect(base_url))
+    session.mount("https://", LoopbackRedirect(base_url))
     return session
 
 

@@ -77,7 +77,9 @@ def _read_until_ready(proc: subprocess.Popen[str]) -> list[str]:
 def test_serve_print_env_and_fixed_clock_in_a_subprocess(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pulsehub.clients import build_salesforce, build_usage, build_zendesk
+    from connectors.salesforce_source import build_salesforce
+    from connectors.usage_source import build_usage
+    from connectors.zendesk_source import build_zendesk
     from pulsehub.settings import load_settings
 
     proc = _serve(

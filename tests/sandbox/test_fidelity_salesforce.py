@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from pulsehub.clients import LoopbackRedirect
+from connectors.loopback import LoopbackRedirect
 from sandbox import Sandbox
 from sandbox import credentials as cred
 from tests.sandbox.conftest import NOW
