@@ -30,7 +30,7 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs
 from sync.instrument import StepClock
 from sync.jobs import all_routes
-from sync.pipeline import decide_rolled_back
+from sync.pipeline import decide, rolled_back
 from sync.pull import SourcesUnavailable, history_start, pull, select_streams
 from sync.report import RunReport
 from sync.routes import write_targets
@@ -168,7 +168,7 @@ def decide_dry_run(
     as_of: dt.date,
 ) -> dict[str, Any]:
     """After the pulls of a dry run: resolve, score, escalate and plan in one rolled-back
-    transaction (sync/pipeline.py `decide_rolled_back`); record what it came to; close the run."""
+    transaction (sync/pipeline.py `rolled_back`); record what it came to; close the run."""
     report = RunReport(run_id=run_id, dry_run=True, errors=_errors(factory, run_id))
     clock = StepClock()
 
@@ -176,7 +176,8 @@ def decide_dry_run(
         clock.start(name)
 
     targets = write_targets(connectors)
-    decide_rolled_back(factory, config, targets, report, as_of, stage=stage)
+    with rolled_back(factory) as open_session:
+        decide(open_session, config, targets, report, as_of, stage=stage, dry_run=True)
     clock.stop()
     part = {
         "identity": report.identity,
