@@ -49,14 +49,19 @@ def start_run(factory: sessionmaker[Session], as_of: dt.date, *, dry_run: bool =
     )
 
 
+def _locked_run(session: Session, run_id: int) -> SyncRun:
+    """The run's row, locked until the transaction ends: stages finish concurrently."""
+    return session.execute(
+        select(SyncRun).where(SyncRun.id == run_id).with_for_update()
+    ).scalar_one()
+
+
 def _merge(
     factory: sessionmaker[Session], run_id: int, part: dict[str, Any], stage: str = "pulling"
 ) -> None:
     """Fold one stage's figures into the run's stats (row-locked: stages finish concurrently)."""
     with transaction(factory) as session:
-        run = session.execute(
-            select(SyncRun).where(SyncRun.id == run_id).with_for_update()
-        ).scalar_one()
+        run = _locked_run(session, run_id)
         stats = dict(run.stats or {})
         for key, value in part.items():
             if isinstance(value, dict):
@@ -127,9 +132,7 @@ def score_range(
         ids = list(session.execute(select(Account.id).where(Account.id.between(lo, hi))).scalars())
         bands = score(session, as_of, config, ids) if ids else {}
     with transaction(factory) as session:
-        run = session.execute(
-            select(SyncRun).where(SyncRun.id == run_id).with_for_update()
-        ).scalar_one()
+        run = _locked_run(session, run_id)
         stats = dict(run.stats or {})
         total = dict(stats.get("bands") or {})
         for band, n in bands.items():
