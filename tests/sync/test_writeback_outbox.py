@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from connectors.records import WriteResult
 from model.db import transaction
 from model.tables import OutboxItem, Ticket, WrittenState
 from sync import outbox, push
 from sync.push import Route
 from sync.writeback import plan_chunks, plan_writeback
 from tests.sync.factories import TARGETS, account, linked_org, snapshot, ticket
-from tests.sync.pushers import Result, ok_pusher
+from tests.sync.pushers import ok_pusher
 
 
 def _world(factory, band: str = "red") -> int:
@@ -110,9 +111,9 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
 
     def flaky(items):
         return [
-            Result(
-                str(i.target_id),
-                False,
+            WriteResult(
+                target_id=str(i.target_id),
+                ok=False,
                 retriable=True,
                 error_code="UNABLE_TO_LOCK_ROW",
                 message="unable to obtain exclusive access to this record",
@@ -122,9 +123,9 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
 
     def invalid(items):
         return [
-            Result(
-                str(i.target_id),
-                False,
+            WriteResult(
+                target_id=str(i.target_id),
+                ok=False,
                 retriable=False,
                 error_code="INVALID_FIELD",
                 message="No such column 'Health_Score__c' on sobject of type Account",
