@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from connectors.errors import ConnectorError, Fatal, RateLimited, Retriable
 from connectors.http import RetryPolicy
+from connectors.records import parse_iso
 
 logger = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -125,10 +126,4 @@ def _number(value: Any) -> float | None:
 
 def _instant(value: str) -> dt.datetime | None:
     """A timestamp with a time of day (a bare date compares as text)."""
-    if "T" not in value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parse_iso(value) if "T" in value else None

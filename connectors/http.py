@@ -233,7 +233,9 @@ def retrying(policy: RetryPolicy, *, idempotent: bool = True) -> tenacity.Retryi
     )
 
 
-def _classified(fn: Callable[[], T]) -> Callable[[], T]:
+def classified(fn: Callable[[], T]) -> Callable[[], T]:
+    """`fn` raising only `ConnectorError`s: what `classify` knows is translated, the rest re-raised."""
+
     def attempt() -> T:
         try:
             return fn()
@@ -256,7 +258,7 @@ def call(
     refresh: Callable[[], None] | None = None,
 ) -> T:
     """Run `fn` under the policy; on AuthError refresh credentials once, then fail."""
-    attempt = _classified(fn)
+    attempt = classified(fn)
     try:
         return retrying(policy, idempotent=idempotent)(attempt)
     except AuthError:

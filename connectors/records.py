@@ -27,6 +27,17 @@ def _parse_datetime(value: Any) -> Any:
     return value
 
 
+def parse_iso(text: Any) -> dt.datetime | None:
+    """An ISO-8601 timestamp as an aware datetime (naive means UTC); None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def blank_to_none(value: Any) -> Any:
     """Vendors send "" for an empty optional field: treat it as absent."""
     return None if value == "" else value

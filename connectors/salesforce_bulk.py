@@ -8,8 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from connectors.errors import ConnectorError
-from connectors.http import classify
+from connectors.http import classified
 
 if TYPE_CHECKING:
     from connectors.salesforce import SalesforceConnector
@@ -39,18 +38,12 @@ def bulk_rows(
     run = job.query_all if include_deleted else job.query
     logger.info("bulk 2.0 %s on %s", "queryAll" if include_deleted else "query", sobject)
     pages = run(soql, max_records=page_size, wait=connector.bulk_poll_wait)
+    next_page = classified(lambda: next(pages))
     while True:
         connector.check_budget()
         connector.calls += 1
         try:
-            text = next(pages)
+            text = next_page()
         except StopIteration:
             return
-        except ConnectorError:
-            raise
-        except Exception as exc:
-            error = classify(exc)
-            if error is None:
-                raise
-            raise error from exc
         yield parse_csv(str(text))

@@ -30,7 +30,7 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs
 from sync.instrument import StepClock
 from sync.jobs import all_routes
-from sync.pipeline import decide_rolled_back
+from sync.pipeline import decide, rolled_back
 from sync.pull import SourcesUnavailable, history_start, pull, select_streams
 from sync.report import RunReport
 from sync.routes import write_targets
@@ -49,14 +49,19 @@ def start_run(factory: sessionmaker[Session], as_of: dt.date, *, dry_run: bool =
     )
 
 
+def _locked_run(session: Session, run_id: int) -> SyncRun:
+    """The run's row, locked until the transaction ends: stages finish concurrently."""
+    return session.execute(
+        select(SyncRun).where(SyncRun.id == run_id).with_for_update()
+    ).scalar_one()
+
+
 def _merge(
     factory: sessionmaker[Session], run_id: int, part: dict[str, Any], stage: str = "pulling"
 ) -> None:
     """Fold one stage's figures into the run's stats (row-locked: stages finish concurrently)."""
     with transaction(factory) as session:
-        run = session.execute(
-            select(SyncRun).where(SyncRun.id == run_id).with_for_update()
-        ).scalar_one()
+        run = _locked_run(session, run_id)
         stats = dict(run.stats or {})
         for key, value in part.items():
             if isinstance(value, dict):
@@ -127,9 +132,7 @@ def score_range(
         ids = list(session.execute(select(Account.id).where(Account.id.between(lo, hi))).scalars())
         bands = score(session, as_of, config, ids) if ids else {}
     with transaction(factory) as session:
-        run = session.execute(
-            select(SyncRun).where(SyncRun.id == run_id).with_for_update()
-        ).scalar_one()
+        run = _locked_run(session, run_id)
         stats = dict(run.stats or {})
         total = dict(stats.get("bands") or {})
         for band, n in bands.items():
@@ -168,7 +171,7 @@ def decide_dry_run(
     as_of: dt.date,
 ) -> dict[str, Any]:
     """After the pulls of a dry run: resolve, score, escalate and plan in one rolled-back
-    transaction (sync/pipeline.py `decide_rolled_back`); record what it came to; close the run."""
+    transaction (sync/pipeline.py `rolled_back`); record what it came to; close the run."""
     report = RunReport(run_id=run_id, dry_run=True, errors=_errors(factory, run_id))
     clock = StepClock()
 
@@ -176,7 +179,8 @@ def decide_dry_run(
         clock.start(name)
 
     targets = write_targets(connectors)
-    decide_rolled_back(factory, config, targets, report, as_of, stage=stage)
+    with rolled_back(factory) as open_session:
+        decide(open_session, config, targets, report, as_of, stage=stage, dry_run=True)
     clock.stop()
     part = {
         "identity": report.identity,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,10 +115,11 @@ def run_sync(
         )
         if dry_run:
             beat.enter("deciding (dry run, rolled back)")
-            decide_rolled_back(
-                factory, config, targets, report, as_of, scope=scope, full_relink=reconcile,
-                stage=quiet,
-            )  # fmt: skip
+            with rolled_back(factory) as open_session:
+                decide(
+                    open_session, config, targets, report, as_of, scope=scope,
+                    full_relink=reconcile, stage=quiet, dry_run=True,
+                )  # fmt: skip
         else:
             total = decide(
                 lambda: transaction(factory), config, targets, report, as_of, scope=scope,
@@ -189,31 +190,12 @@ def decide(
     return summary.total
 
 
-def decide_rolled_back(
-    factory: sessionmaker[Session],
-    config: JobConfig,
-    targets: WriteTargets,
-    report: RunReport,
-    as_of: dt.date,
-    *,
-    scope: list[int] | None = None,
-    full_relink: bool = False,
-    stage: Stage,
-) -> None:
-    """A dry run's `decide`: every stage in one session, rolled back at the end."""
+@contextmanager
+def rolled_back(factory: sessionmaker[Session]) -> Iterator[OpenSession]:
+    """For a dry run's `decide`: every stage opens the same session, rolled back at the end."""
     with factory() as session:
         try:
-            decide(
-                lambda: nullcontext(session),
-                config,
-                targets,
-                report,
-                as_of,
-                scope=scope,
-                full_relink=full_relink,
-                stage=stage,
-                dry_run=True,
-            )
+            yield lambda: nullcontext(session)
         finally:
             session.rollback()
 

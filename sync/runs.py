@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.records import parse_iso
 from model.db import transaction
 from model.tables import SyncRun, utcnow
 
@@ -91,7 +92,7 @@ def _pid_alive(pid: int) -> bool:
 def is_dead(run: SyncRun, now: dt.datetime) -> bool:
     """True when a `running` row's process is gone (see the module docstring)."""
     prog = (run.stats or {}).get("progress") or {}
-    beat = _parse(prog.get("heartbeat_at")) or run.started_at
+    beat = parse_iso(prog.get("heartbeat_at")) or run.started_at
     if prog.get("host") == socket.gethostname() and isinstance(prog.get("pid"), int):
         return prog["pid"] != os.getpid() and not _pid_alive(prog["pid"])
     return now - beat > STALE_AFTER
@@ -103,7 +104,7 @@ def seen_state(run: SyncRun, now: dt.datetime | None = None) -> tuple[str, str |
     if run.status != "running" or not is_dead(run, now or utcnow()):
         return run.status, run.error
     prog = (run.stats or {}).get("progress") or {}
-    beat = _parse(prog.get("heartbeat_at")) or run.started_at
+    beat = parse_iso(prog.get("heartbeat_at")) or run.started_at
     who = f"{prog['host']} pid {prog['pid']}" if "pid" in prog else "its workers"
     return "aborted", (
         f"aborted: the process ({who}) died during step '{prog.get('step', 'unknown')}'; "
@@ -118,18 +119,8 @@ def reap_dead_runs(session: Session, now: dt.datetime | None = None) -> int:
         status, error = seen_state(run, now)
         if status != "aborted":
             continue
-        beat = _parse(((run.stats or {}).get("progress") or {}).get("heartbeat_at"))
+        beat = parse_iso(((run.stats or {}).get("progress") or {}).get("heartbeat_at"))
         run.status, run.error, run.finished_at = status, error, beat or run.started_at
         log.warning("sync run %s %s", run.id, error)
         reaped += 1
     return reaped
-
-
-def _parse(text: Any) -> dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

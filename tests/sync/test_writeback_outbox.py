@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select, update
 
-from connectors.zendesk_tags import split_tag_jobs
+from connectors.records import WriteResult
 from model.db import transaction
 from model.tables import OutboxItem, Ticket, WrittenState
 from sync import outbox, push
 from sync.push import Route
 from sync.writeback import plan_chunks, plan_writeback
 from tests.sync.factories import TARGETS, account, linked_org, snapshot, ticket
-
-
-@dataclass
-class Result:
-    target_id: str
-    ok: bool
-    retriable: bool = False
-    error_code: str | None = None
-    message: str | None = None
-    created_id: str | None = None
+from tests.sync.pushers import ok_pusher
 
 
 def _world(factory, band: str = "red") -> int:
@@ -65,16 +54,8 @@ def test_plan_covers_owned_outputs_only_for_open_tickets(factory) -> None:
     assert tags == {"add": ["health_red", "renewal_risk_high"], "remove": []}
 
 
-def _ok_pusher(calls: list[int]):
-    def pusher(items):
-        calls.append(len(items))
-        return [Result(str(i.target_id), True) for i in items]
-
-    return pusher
-
-
 def _routes(calls: list[int]) -> dict[str, Route]:
-    return {k: Route(_ok_pusher(calls), 200) for k in outbox.FIELD_KINDS}
+    return {k: Route(ok_pusher(calls), 200) for k in outbox.FIELD_KINDS}
 
 
 def test_second_plan_after_push_is_empty_and_band_change_replaces_tags(factory) -> None:
@@ -130,9 +111,9 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
 
     def flaky(items):
         return [
-            Result(
-                str(i.target_id),
-                False,
+            WriteResult(
+                target_id=str(i.target_id),
+                ok=False,
                 retriable=True,
                 error_code="UNABLE_TO_LOCK_ROW",
                 message="unable to obtain exclusive access to this record",
@@ -142,9 +123,9 @@ def test_mixed_results_retry_and_dead_letter_with_api_message(factory) -> None:
 
     def invalid(items):
         return [
-            Result(
-                str(i.target_id),
-                False,
+            WriteResult(
+                target_id=str(i.target_id),
+                ok=False,
                 retriable=False,
                 error_code="INVALID_FIELD",
                 message="No such column 'Health_Score__c' on sobject of type Account",
@@ -195,7 +176,7 @@ def test_batches_respect_route_size(factory) -> None:
     with transaction(factory) as s:
         outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
     calls: list[int] = []
-    push.drain(factory, {"crm_account_fields": Route(_ok_pusher(calls), 200)})
+    push.drain(factory, {"crm_account_fields": Route(ok_pusher(calls), 200)})
     assert calls == [200, 200, 50]
 
 
@@ -263,43 +244,3 @@ def test_full_plan_supersedes_pending_writes_no_chunk_looked_at(factory) -> None
         ).scalar_one()
         assert tag_item.status == "superseded"
         assert s.query(OutboxItem).filter_by(status="pending").count() == 2
-
-
-def _tag_item(n: int, add: str, remove: str) -> OutboxItem:
-    return OutboxItem(
-        key=f"helpdesk_ticket_tags:{n}",
-        system="zendesk",
-        kind="helpdesk_ticket_tags",
-        target_id=str(n),
-        payload={"add": [add], "remove": [remove]},
-    )
-
-
-def test_tag_changes_are_cut_into_whole_jobs() -> None:
-    """Interleaved changes (A B A B ...) still go out as full jobs of one change each."""
-    items = [_tag_item(n, *(("health_red", "health_green") if n % 2 else ("health_green", "health_red")))
-             for n in range(1, 501)]  # fmt: skip
-    batches = split_tag_jobs(items, job_size=100, jobs_per_batch=3)
-    # each change: jobs of 100, 100, 50; three jobs a batch
-    assert [len(b) for b in batches] == [250, 250]
-    for batch in batches:
-        changes = [tuple(i.payload["add"]) for i in batch]
-        assert len(set(changes)) == 1, "a change's jobs stay together; no job mixes changes"
-    assert sorted(int(str(i.target_id)) for b in batches for i in b) == list(range(1, 501))
-
-
-def test_drain_reads_a_window_and_pushes_the_routes_batches(factory) -> None:
-    with transaction(factory) as s:
-        s.add_all(
-            _tag_item(n, *(("health_red", "health_green") if n % 3 else ("health_green", "health_red")))
-            for n in range(1, 251)
-        )  # fmt: skip
-    calls: list[int] = []
-    route = Route(_ok_pusher(calls), 200, window=1000, split=split_tag_jobs)
-    stats = push.drain(factory, {"helpdesk_ticket_tags": route})
-    assert stats.done == 250 and calls == [250], "both changes in whole jobs, one batch"
-    calls.clear()
-    with transaction(factory) as s:
-        s.add_all(_tag_item(n, "health_yellow", "health_red") for n in range(300, 310))
-    stats = push.drain(factory, {"helpdesk_ticket_tags": Route(_ok_pusher(calls), 4)})
-    assert calls == [4, 4, 2], "without split: the due order, batch_size at a time"
