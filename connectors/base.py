@@ -1,7 +1,7 @@
 """The connector interface: what sync may ask of any system, declared rather than probed.
 
 Connector     one configured system: `name` (the source its rows are stored under), `kind`,
-              `streams` (declared once, as data), `pull`, `calls`, `api_usage()`, `writer`
+              `title` (what people call the system), `streams` (declared once, as data), `pull`, `calls`, `api_usage()`, `writer`
 Stream        one readable stream: the entity it feeds, its key and cursor, full or incremental,
               and whether the nightly reconcile and the per-account refresh read it
 Writer        the write kinds a connector supports (`kinds`) and how a batch of one is pushed
@@ -107,6 +107,11 @@ class Connector(Protocol):
 
     @property
     def kind(self) -> Kind: ...
+
+    @property
+    def title(self) -> str:
+        """The system's name as people know it, for text pulsehub writes (a ticket's body)."""
+        ...
 
     @property
     def streams(self) -> Mapping[str, Stream]: ...

@@ -27,6 +27,7 @@ class WebhookNotifier:
 
     name = "webhook"
     kind: Kind = "notifier"
+    title = "Webhook"
 
     def __init__(
         self,

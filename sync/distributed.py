@@ -34,7 +34,16 @@ from sync.pipeline import decide_rolled_back
 from sync.pull import SourcesUnavailable, history_start, pull, select_streams
 from sync.report import RunReport
 from sync.routes import write_targets
-from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
+from sync.stages import (
+    JobConfig,
+    action_systems,
+    backfill_first_run,
+    enqueue,
+    escalate,
+    plan,
+    push_outbox,
+    score,
+)
 
 SCORE_RANGE_SIZE = 5000
 
@@ -149,7 +158,8 @@ def finish_run(
     escalations: dict[str, int] = {}
     if config.rules is not None:
         with transaction(factory) as session:  # rows and their creations commit together
-            escalations, creates = escalate(session, as_of, config)
+            systems = action_systems(connectors, config)
+            escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
@@ -176,7 +186,8 @@ def decide_dry_run(
         clock.start(name)
 
     targets = write_targets(connectors)
-    decide_rolled_back(factory, config, targets, report, as_of, stage=stage)
+    systems = action_systems(connectors, config)
+    decide_rolled_back(factory, config, targets, report, as_of, stage=stage, systems=systems)
     clock.stop()
     part = {
         "identity": report.identity,
