@@ -27,23 +27,14 @@ from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
-from sync import outbox, runs
+from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.pipeline import decide_rolled_back
 from sync.pull import SourcesUnavailable, history_start, pull, select_streams
 from sync.report import RunReport
 from sync.routes import write_targets
-from sync.stages import (
-    JobConfig,
-    action_systems,
-    backfill_first_run,
-    enqueue,
-    escalate,
-    plan,
-    push_outbox,
-    score,
-)
+from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
 
 SCORE_RANGE_SIZE = 5000
 
@@ -158,7 +149,7 @@ def finish_run(
     escalations: dict[str, int] = {}
     if config.rules is not None:
         with transaction(factory) as session:  # rows and their creations commit together
-            systems = action_systems(connectors, config)
+            systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
@@ -186,7 +177,7 @@ def decide_dry_run(
         clock.start(name)
 
     targets = write_targets(connectors)
-    systems = action_systems(connectors, config)
+    systems = stages.action_systems(connectors, config)
     decide_rolled_back(factory, config, targets, report, as_of, stage=stage, systems=systems)
     clock.stop()
     part = {
