@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import func, select
 
 from model.tables import Escalation, OutboxItem
-from sync.escalate import EscalationSystems, run_escalations
+from sync.escalate import EscalationSystems, escalation_systems, run_escalations
 from sync.outbox import enqueue_creates
 from tests.escalation import factories as f
 from tests.escalation.factories import AS_OF
@@ -56,3 +58,15 @@ def test_crash_after_reconcile_before_commit_requeues_same_keys(session, config)
     assert enqueue_creates(session, again) == 0  # a retry of the same batch queues nothing
     session.commit()
     assert sorted(r.key for r in first) == sorted(r.key for r in again)
+
+
+def test_each_kind_of_action_goes_to_the_first_configured_source_of_that_kind():
+    sources = [
+        SimpleNamespace(name="books", kind="crm", title="Books"),
+        SimpleNamespace(name="ledger", kind="crm", title="Ledger"),
+        SimpleNamespace(name="desk", kind="helpdesk", title="Desk"),
+    ]
+    systems = escalation_systems(sources)  # type: ignore[arg-type]
+    assert systems.sources == {"crm": "books", "helpdesk": "desk"}
+    assert systems.crm_title == "Books"
+    assert EscalationSystems().sources == {} and EscalationSystems().crm_title == "CRM"
