@@ -1,11 +1,12 @@
 """The connector interface: what sync may ask of any system, declared rather than probed.
 
 Connector     one configured system: `name` (the source its rows are stored under), `kind`,
-              `streams` (declared once, as data), `pull`, `calls`, `api_usage()`, `writer`
+              `title` (what people call the system), `streams` (declared once, as data), `pull`, `calls`, `api_usage()`, `writer`
 Stream        one readable stream: the entity it feeds, its key and cursor, full or incremental,
               and whether the nightly reconcile and the per-account refresh read it
 Writer        the write kinds a connector supports (`kinds`) and how a batch of one is pushed
-WriteKind     one outbox kind a writer accepts: batch size, read window, splitter, in-flight mark
+WriteKind     one outbox kind a writer accepts: batch size, read window, splitter, in-flight
+              mark, and for planned writes the entity and logical fields it writes
 SourceConfig  one configured source: the entry point that builds it and that source's options
 
 `sync` holds connectors only through these types: it never asks what a connector is (no
@@ -18,9 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from connectors.records import Page, WriteResult
+
+if TYPE_CHECKING:
+    from connectors.write_fields import WriteFields
 
 Kind = Literal["crm", "helpdesk", "usage", "notifier"]
 # Pull order between kinds: accounts first, then what is matched to them.
@@ -59,11 +63,19 @@ class Stream:
 
 @dataclass(frozen=True)
 class WriteItem:
-    """One write handed to a writer: the record it targets and what to write there."""
+    """One write handed to a writer: the record it targets, what to write there, and the
+    write's own key (a creation sends it as its idempotency key)."""
 
     target_id: str
     payload: Mapping[str, Any]
     maybe_sent: bool = False  # an earlier send's result was never recorded: check before re-sending
+    key: str | None = None
+
+    def idempotency_key(self) -> str:
+        """The key a creation sends so a retry finds the first one; a creation must have one."""
+        if self.key is None:
+            raise ValueError(f"write to {self.target_id} has no key to make it idempotent")
+        return self.key
 
 
 Splitter = Callable[[Sequence[Any]], list[list[Any]]]
@@ -76,7 +88,9 @@ class WriteKind:
     batch_size: items per `push` call; window: items read at once and cut by `split` into
     whole calls (0: batch_size); mark_in_flight: mark items before the call, for writes
     that are not idempotent by themselves, so a crash before the result is recorded leaves
-    a trace the next send checks.
+    a trace the next send checks. A kind sync plans from snapshots names the `entity` it
+    writes (account, organization, ticket) and, for field writes, the logical `fields` it
+    carries and how each is written; creations (tickets, tasks, posts) have neither.
     """
 
     name: str
@@ -84,6 +98,8 @@ class WriteKind:
     window: int = 0
     split: Splitter | None = None
     mark_in_flight: bool = False
+    entity: str | None = None
+    fields: WriteFields | None = None
 
 
 @runtime_checkable
@@ -107,6 +123,11 @@ class Connector(Protocol):
 
     @property
     def kind(self) -> Kind: ...
+
+    @property
+    def title(self) -> str:
+        """The system's name as people know it, for text pulsehub writes (a ticket's body)."""
+        ...
 
     @property
     def streams(self) -> Mapping[str, Stream]: ...

@@ -39,6 +39,7 @@ class SalesforceConnector:
     """Pulls users, accounts, opportunities, contacts; writes account fields and tasks."""
 
     kind: Kind = "crm"
+    title = "Salesforce"
     streams: Mapping[str, Stream] = STREAMS
 
     def __init__(

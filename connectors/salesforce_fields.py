@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
@@ -38,8 +38,15 @@ class SalesforceFieldMap(BaseModel):
     lifecycle_stage: str | None = "Lifecycle_Stage__c"
     customer_since: str | None = "Customer_Since__c"
     renewal_date: str | None = "Renewal_Date__c"
-    zendesk_org_id: str | None = "Zendesk_Org_Id__c"
-    usage_workspace_id: str | None = "Usage_Workspace_Id__c"
+    # the account's helpdesk organization and usage workspace (earlier keys still read)
+    organization_id: str | None = Field(
+        default="Zendesk_Org_Id__c",
+        validation_alias=AliasChoices("organization_id", "zendesk_org_id"),
+    )
+    workspace_id: str | None = Field(
+        default="Usage_Workspace_Id__c",
+        validation_alias=AliasChoices("workspace_id", "usage_workspace_id"),
+    )
     parent: str = "ParentId"
     csm: str = "OwnerId"
     contact_role: str | None = "Role__c"
@@ -83,8 +90,8 @@ class SalesforceFieldMap(BaseModel):
             "lifecycle_stage",
             "customer_since",
             "renewal_date",
-            "zendesk_org_id",
-            "usage_workspace_id",
+            "organization_id",
+            "workspace_id",
         )
         return {n: api for n in names if (api := getattr(self, n))}
 

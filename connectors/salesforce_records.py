@@ -55,8 +55,8 @@ class SfAccount(Record):
     lifecycle_stage: OptStr = None
     customer_since: OptDate = None
     renewal_date: OptDate = None
-    zendesk_org_id: OptStr = None
-    usage_workspace_id: OptStr = None
+    organization_id: OptStr = None  # the helpdesk organization the account names
+    workspace_id: OptStr = None  # the usage workspace the account names
     is_deleted: bool = False
     modstamp: AwareDatetime
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -11,7 +11,7 @@ from connectors.records import WriteResult
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate
 from connectors.salesforce_write import COLLECTION_LIMIT, SalesforceWriter
-from connectors.write_fields import FieldWriteKind, WriteFields, push_fields
+from connectors.write_fields import WriteFields, push_fields
 
 ACCOUNT_FIELDS = "crm_account_fields"
 TASKS = "crm_task"
@@ -22,7 +22,7 @@ def write_kinds(fields: WriteFields) -> dict[str, WriteKind]:
     return {
         # field writes are marked in flight: a replay after a crash between the call and its
         # record reads the records back rather than writing them all again
-        ACCOUNT_FIELDS: FieldWriteKind(
+        ACCOUNT_FIELDS: WriteKind(
             ACCOUNT_FIELDS, COLLECTION_LIMIT, mark_in_flight=True, entity="account", fields=fields
         ),
         TASKS: WriteKind(TASKS, COLLECTION_LIMIT),
@@ -45,7 +45,7 @@ class SalesforceOutboxWriter:
         if kind == ACCOUNT_FIELDS:
             return self._account_fields(items)
         if kind == TASKS:
-            return self.writes.create_tasks([_task(i.payload) for i in items])
+            return self.writes.create_tasks([_task(i) for i in items])
         raise ValueError(f"Salesforce writes no {kind!r}")
 
     def _account_fields(self, items: Sequence[WriteItem]) -> list[WriteResult]:
@@ -69,8 +69,8 @@ class SalesforceOutboxWriter:
         )
 
 
-def _task(payload: Mapping[str, Any]) -> TaskCreate:
-    data = dict(payload)
+def _task(item: WriteItem) -> TaskCreate:
+    data = {**item.payload, "key": item.idempotency_key()}
     if isinstance(data.get("due_date"), str):
         data["due_date"] = dt.date.fromisoformat(data["due_date"])
     return TaskCreate(**data)

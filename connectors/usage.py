@@ -54,6 +54,7 @@ class UsageConnector:
     """Pulls the usage API through an injected httpx.Client (base_url and auth already set)."""
 
     kind: Kind = "usage"
+    title = "Usage API"
     streams: Mapping[str, Stream] = STREAMS
     writer: Writer | None = None  # reads only
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pydantic import AliasChoices, Field
+
 from connectors.records import AwareDatetime, Int64, OptDatetime, OptInt, OptStr, Record
 
 
@@ -12,7 +14,10 @@ class UsageWorkspace(Record):
     id: str
     name: OptStr = None
     domain: OptStr = None
-    salesforce_account_id: OptStr = None
+    # the crm account the workspace names; the usage API's JSON calls it salesforce_account_id
+    crm_account_id: OptStr = Field(
+        default=None, validation_alias=AliasChoices("crm_account_id", "salesforce_account_id")
+    )
     updated_at: OptDatetime = None
 
 

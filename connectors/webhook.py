@@ -27,6 +27,7 @@ class WebhookNotifier:
 
     name = "webhook"
     kind: Kind = "notifier"
+    title = "Webhook"
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class WebhookNotifier:
             return [self._post(i, i.payload["url"], i.payload["payload"]) for i in items]
         if kind == DIGEST_SLACK and self.digest_url:
             url = self.digest_url
-            return [self._post(i, url, _without_key(i.payload)) for i in items]
+            return [self._post(i, url, dict(i.payload)) for i in items]
         raise ValueError(f"the webhook notifier writes no {kind!r}")
 
     def _post(self, item: WriteItem, url: str, body: Any) -> WriteResult:
@@ -87,7 +88,3 @@ class WebhookNotifier:
             error = Retriable(f"{type(exc).__name__}: {redact(str(exc))}", code="HTTP_ERROR")
             return WriteResult.failure(item.target_id, error)
         return WriteResult.success(item.target_id)
-
-
-def _without_key(payload: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k != "key"}

@@ -9,13 +9,12 @@ write allow-list: a logical field it does not map is never written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from connectors.base import WriteItem, WriteKind
+from connectors.base import WriteItem
 from connectors.errors import ConfigError, Fatal
 from connectors.records import WriteResult
 
@@ -97,15 +96,6 @@ def parse_write_fields(
             f"{source}: invalid write-back field map ({problems}); each logical field needs "
             "`api:` and optionally scale, digits, case: label, items, max_chars"
         ) from None
-
-
-@dataclass(frozen=True)
-class FieldWriteKind(WriteKind):
-    """A write kind sync plans from snapshots: the entity it targets (account, organization:
-    `fields` set; ticket: tags) and, for fields, how each logical field is written."""
-
-    entity: str = ""
-    fields: WriteFields | None = None
 
 
 # sends (item, its fields by API name) pairs; a result per pair, in order

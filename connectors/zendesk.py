@@ -34,6 +34,7 @@ class ZendeskConnector:
     """Pulls organizations, users, tickets, metrics, CSAT; writes tags, org fields, tickets."""
 
     kind: Kind = "helpdesk"
+    title = "Zendesk"
     streams: Mapping[str, Stream] = STREAMS
 
     def __init__(

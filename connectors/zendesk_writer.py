@@ -11,12 +11,7 @@ from connectors.base import WriteItem, WriteKind
 from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
 from connectors.records import WriteResult
-from connectors.write_fields import (
-    FieldWriteKind,
-    WriteFields,
-    parse_write_fields,
-    push_fields,
-)
+from connectors.write_fields import WriteFields, parse_write_fields, push_fields
 from connectors.zendesk_records import OrgUpdate, TicketCreate
 from connectors.zendesk_tags import push_tags, split_tag_jobs
 from connectors.zendesk_write import UPDATE_MANY_LIMIT, ZendeskWriter
@@ -44,10 +39,8 @@ def write_kinds(fields: WriteFields) -> dict[str, WriteKind]:
     # tickets are read 10 batches at a time and cut into whole jobs of one tag change each
     tags = {"window": 10 * batch, "split": split_tag_jobs, "mark_in_flight": True}
     kinds: list[WriteKind] = [
-        FieldWriteKind(
-            ORG_FIELDS, batch, mark_in_flight=True, entity="organization", fields=fields
-        ),
-        FieldWriteKind(TICKET_TAGS, batch, entity="ticket", **tags),  # type: ignore[arg-type]
+        WriteKind(ORG_FIELDS, batch, mark_in_flight=True, entity="organization", fields=fields),
+        WriteKind(TICKET_TAGS, batch, entity="ticket", **tags),  # type: ignore[arg-type]
         WriteKind(TICKET, 1),
         # escalation tags on a customer's tickets: the same jobs, the ticket named in the payload
         WriteKind(ESCALATION_TAGS, batch, **tags),  # type: ignore[arg-type]
@@ -76,7 +69,7 @@ class ZendeskOutboxWriter:
         if kind == ESCALATION_TAGS:
             return push_tags(self.writes, items, lambda i: int(i.payload["ticket_id"]))
         if kind == TICKET:
-            return [self._ticket(i.payload) for i in items]
+            return [self._ticket(i) for i in items]
         if kind == COMMENT:
             return [self._comment(i) for i in items]
         raise ValueError(f"Zendesk writes no {kind!r}")
@@ -99,9 +92,8 @@ class ZendeskOutboxWriter:
             ),
         )
 
-    def _ticket(self, payload: Mapping[str, Any]) -> WriteResult:
-        data = {k: v for k, v in payload.items() if k != "key"}
-        return self.writes.create_ticket(TicketCreate(**data), payload["key"])
+    def _ticket(self, item: WriteItem) -> WriteResult:
+        return self.writes.create_ticket(TicketCreate(**item.payload), item.idempotency_key())
 
     def _comment(self, item: WriteItem) -> WriteResult:
         p = item.payload
@@ -113,6 +105,6 @@ class ZendeskOutboxWriter:
             p["body"],
             public=p.get("public", False),
             status=p.get("status"),
-            key=p["key"],
+            key=item.idempotency_key(),
             maybe_sent=item.maybe_sent,
         )

@@ -31,6 +31,7 @@ from escalation.episodes import (
     record_event,
 )
 from escalation.lifecycle_actions import clear_actions, open_actions, update_actions
+from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.severity import severity_rank
 from model.tables import Escalation, Ticket
 
@@ -44,8 +45,11 @@ def reconcile(
     decisions_by_account: dict[int, list[Decision]],
     now: datetime,
     config: EscalationConfig,
+    *,
+    crm_title: str = DEFAULT_CRM_TITLE,
 ) -> list[Action]:
-    """Bring the escalations of the evaluated accounts in line with their decisions.
+    """Bring the escalations of the evaluated accounts in line with their decisions
+    (`crm_title`: how a new engineering ticket's body names the crm).
 
     Accounts absent from `decisions_by_account` are left alone; an account present with an
     empty list has nothing firing, so its active escalations are cleared.
@@ -62,10 +66,10 @@ def reconcile(
         if esc is None:
             esc, created = insert_escalation(session, d, now)
             if created:
-                actions += open_actions(esc, d, config, now)
+                actions += open_actions(esc, d, config, now, crm_title)
                 continue
         if esc.state == "resolved":
-            actions += _maybe_reopen(esc, d, config, now)
+            actions += _maybe_reopen(esc, d, config, now, crm_title)
         else:
             actions += _update(esc, d, config, now)
     for key, esc in sorted(existing.items()):
@@ -119,7 +123,7 @@ def _update(esc: Escalation, d: Decision, config: EscalationConfig, now: datetim
 
 
 def _maybe_reopen(
-    esc: Escalation, d: Decision, config: EscalationConfig, now: datetime
+    esc: Escalation, d: Decision, config: EscalationConfig, now: datetime, crm_title: str
 ) -> list[Action]:
     if esc.cooldown_until is not None and now < esc.cooldown_until:
         details = dict(esc.details or {})
@@ -147,7 +151,7 @@ def _maybe_reopen(
     esc.resolution_note = None
     esc.helpdesk_ticket_id = esc.crm_task_id = None
     log.info("escalation %s reopened (episode %s)", esc.dedup_key, episode)
-    return open_actions(esc, d, config, now)
+    return open_actions(esc, d, config, now, crm_title)
 
 
 def _clear(esc: Escalation, config: EscalationConfig, now: datetime) -> list[Action]:

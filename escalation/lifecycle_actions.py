@@ -43,9 +43,14 @@ def _notify_wanted(config: EscalationConfig, rule: str, severity: str) -> bool:
 
 
 def open_actions(
-    esc: Escalation, d: Decision, config: EscalationConfig, now: datetime
+    esc: Escalation,
+    d: Decision,
+    config: EscalationConfig,
+    now: datetime,
+    crm_title: str = playbooks.DEFAULT_CRM_TITLE,
 ) -> list[Action]:
-    """Ticket, owner task, tags and notification for a newly opened episode."""
+    """Ticket, owner task, tags and notification for a newly opened episode (`crm_title`: the
+    crm's name in the ticket's body)."""
     rule = config.rule(d.rule)
     key, ep = esc.dedup_key, _episode(esc)
     actions: list[Action] = []
@@ -57,7 +62,7 @@ def open_actions(
                 escalation_id=esc.id,
                 account_id=d.account_id,
                 subject=playbooks.ticket_subject(d),
-                body=playbooks.ticket_body(d),
+                body=playbooks.ticket_body(d, crm_title),
                 tags=[*ticket.tags, d.severity, f"pulsehub_rule_{d.rule}"],
                 priority=ticket.priority[d.severity],
                 type="incident" if d.rule in INCIDENT_RULES else "problem",

@@ -9,6 +9,7 @@ from escalation.decisions import Decision
 
 RENEWAL_RULES = frozenset({"renewal_review"})
 CRITICAL_SEVERITIES = frozenset({"sev1", "sev2"})
+DEFAULT_CRM_TITLE = "CRM"  # when the caller names no crm (a replay writes no ticket)
 
 
 def playbook_name(decision: Decision) -> str:
@@ -46,12 +47,13 @@ def evidence_lines(decision: Decision) -> list[str]:
     return lines
 
 
-def ticket_body(decision: Decision) -> str:
-    """Names account, severity, evidence and the linked customer tickets."""
+def ticket_body(decision: Decision, crm_title: str = DEFAULT_CRM_TITLE) -> str:
+    """Names account (with its id in the crm, called `crm_title`), severity, evidence and the
+    linked customer tickets."""
     acc = decision.account
     parts = [
         f"Account: {acc.name} (pulsehub #{acc.account_id}"
-        + (f", Salesforce {acc.crm_id}" if acc.crm_id else "")
+        + (f", {crm_title} {acc.crm_id}" if acc.crm_id else "")
         + ")",
         f"Owner: {acc.owner_name or 'unassigned'}",
         f"Rule: {decision.rule} — {decision.title}",

@@ -27,7 +27,7 @@ from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
-from sync import outbox, runs
+from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.pipeline import decide, rolled_back
@@ -152,7 +152,8 @@ def finish_run(
     escalations: dict[str, int] = {}
     if config.rules is not None:
         with transaction(factory) as session:  # rows and their creations commit together
-            escalations, creates = escalate(session, as_of, config)
+            systems = stages.action_systems(connectors, config)
+            escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
@@ -179,8 +180,12 @@ def decide_dry_run(
         clock.start(name)
 
     targets = write_targets(connectors)
+    systems = stages.action_systems(connectors, config)
     with rolled_back(factory) as open_session:
-        decide(open_session, config, targets, report, as_of, stage=stage, dry_run=True)
+        decide(
+            open_session, config, targets, report, as_of, stage=stage, systems=systems,
+            dry_run=True,
+        )  # fmt: skip
     clock.stop()
     part = {
         "identity": report.identity,

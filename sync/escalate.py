@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connectors.base import Connector
 from escalation.actions import (
     Action,
     CommentOnTicket,
@@ -17,10 +20,12 @@ from escalation.actions import (
     CreateOwnerTask,
     Notify,
     TagCustomerTickets,
+    system_of,
 )
 from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
 from escalation.lifecycle import acknowledge_from_tickets, reconcile
+from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.rules import evaluate
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
 from sync.outbox import CreateRequest, enqueue_creates
@@ -30,6 +35,32 @@ log = logging.getLogger(__name__)
 FACTS_BATCH = 1000
 
 
+@dataclass(frozen=True)
+class EscalationSystems:
+    """Where escalation actions go: the configured source of each connector kind (what
+    `escalation.actions.system_of` names), stored as the outbox item's `system`; and the
+    crm's title, which an engineering ticket's body names the account's crm id by."""
+
+    sources: Mapping[str, str] = field(default_factory=dict)
+    crm_title: str = DEFAULT_CRM_TITLE
+
+    def source_for(self, action: Action) -> str:
+        """The source that carries out `action` (its kind when no source of it is configured)."""
+        kind = system_of(action)
+        return self.sources.get(kind, kind)
+
+
+def escalation_systems(connectors: Iterable[Connector]) -> EscalationSystems:
+    """The first configured source of each kind, and the title of the crm among them."""
+    sources: dict[str, str] = {}
+    crm_title = DEFAULT_CRM_TITLE
+    for connector in connectors:
+        if connector.kind not in sources:
+            sources[connector.kind] = connector.name
+            crm_title = connector.title if connector.kind == "crm" else crm_title
+    return EscalationSystems(sources, crm_title)
+
+
 def run_escalations(
     session: Session,
     as_of: dt.date,
@@ -37,8 +68,10 @@ def run_escalations(
     account_ids: list[int] | None = None,
     *,
     escalation_group_id: int | None = None,
+    systems: EscalationSystems,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
-    """Evaluate every account, reconcile the Escalation table, return outbox creations.
+    """Evaluate every account, reconcile the Escalation table, return outbox creations (for
+    the configured `systems`).
 
     Facts are gathered in batches of accounts: a large book's tickets never sit in memory at
     once (10,000 accounts: 1.8 GB when gathered whole).
@@ -53,8 +86,8 @@ def run_escalations(
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)
         decisions.update({acc: evaluate(f, config) for acc, f in facts.items()})
         del facts
-    actions = reconcile(session, decisions, utcnow(), config)
-    requests = [r for a in actions for r in to_requests(session, a, escalation_group_id)]
+    actions = reconcile(session, decisions, utcnow(), config, crm_title=systems.crm_title)
+    requests = [r for a in actions for r in to_requests(session, a, escalation_group_id, systems)]
     open_rows = session.execute(
         select(Escalation.severity).where(Escalation.state.in_(("open", "acknowledged")))
     ).scalars()
@@ -79,8 +112,15 @@ def _org_for_account(session: Session, account_id: int) -> int | None:
     return int(org) if org and org.isdigit() else None
 
 
-def to_requests(session: Session, action: Action, group_id: int | None) -> list[CreateRequest]:
-    """One escalation action -> the outbox creations that carry it out (keys are the action's)."""
+def to_requests(
+    session: Session,
+    action: Action,
+    group_id: int | None,
+    systems: EscalationSystems,
+) -> list[CreateRequest]:
+    """One escalation action -> the outbox creations that carry it out (keys are the action's),
+    each under the source of `systems` that carries it out."""
+    system = systems.source_for(action)
     if isinstance(action, CreateEngineeringTicket):
         payload: dict[str, Any] = {
             "subject": action.subject,
@@ -98,7 +138,7 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "escalation_id": action.escalation_id,
             "linked_ticket_ids": action.linked_ticket_ids,
         }
-        return [CreateRequest(action.key, "zendesk", "helpdesk_ticket", {**payload, "_meta": meta})]
+        return [CreateRequest(action.key, system, "helpdesk_ticket", {**payload, "_meta": meta})]
     if isinstance(action, CreateOwnerTask):
         acc = session.get(Account, action.account_id)
         what_id = action.account_crm_id or (acc.crm_id if acc else None)
@@ -119,7 +159,7 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "priority": action.priority,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, "salesforce", "crm_task", payload)]
+        return [CreateRequest(action.key, system, "crm_task", payload)]
     if isinstance(action, CommentOnTicket):
         payload = {
             "helpdesk_ticket_id": action.helpdesk_ticket_id,
@@ -128,19 +168,19 @@ def to_requests(session: Session, action: Action, group_id: int | None) -> list[
             "status": action.status,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, "zendesk", "helpdesk_comment", payload)]
+        return [CreateRequest(action.key, system, "helpdesk_comment", payload)]
     if isinstance(action, TagCustomerTickets):
-        return _tag_requests(session, action)
+        return _tag_requests(session, action, system)
     if isinstance(action, Notify):
         return [
             CreateRequest(
-                action.key, "webhook", "notify", {"url": action.url, "payload": action.payload}
+                action.key, system, "notify", {"url": action.url, "payload": action.payload}
             )
         ]
     raise TypeError(f"unknown escalation action {type(action).__name__}")
 
 
-def _tag_requests(session: Session, action: TagCustomerTickets) -> list[CreateRequest]:
+def _tag_requests(session: Session, action: TagCustomerTickets, system: str) -> list[CreateRequest]:
     """Tags the write-back planner already keeps in step with the snapshot are left to it."""
     add = sorted(set(action.add) - MANAGED_TAGS)
     remove = sorted(set(action.remove) - MANAGED_TAGS)
@@ -154,7 +194,7 @@ def _tag_requests(session: Session, action: TagCustomerTickets) -> list[CreateRe
     return [
         CreateRequest(
             f"{action.key}:{helpdesk_id}"[-255:],
-            "zendesk",
+            system,
             "helpdesk_escalation_tags",
             {"ticket_id": helpdesk_id, "add": add, "remove": remove},
         )
@@ -168,10 +208,12 @@ def resolve_by_hand(
     config: EscalationConfig,
     note: str,
     group_id: int | None,
+    systems: EscalationSystems,
 ) -> int:
     """A person resolves `esc`: its closing actions enter the outbox in the caller's
     transaction, with the row's new state; returns how many writes were queued."""
     from escalation.lifecycle import resolve
 
     actions = resolve(esc, config, utcnow(), note=note)
-    return enqueue_creates(session, [r for a in actions for r in to_requests(session, a, group_id)])
+    requests = [r for a in actions for r in to_requests(session, a, group_id, systems)]
+    return enqueue_creates(session, requests)

@@ -24,6 +24,7 @@ from model.identity import resolve_identities
 from model.tables import SyncRun, utcnow
 from sync import outbox, runs
 from sync.crashpoints import crash_point
+from sync.escalate import EscalationSystems
 from sync.instrument import StepClock
 from sync.pull import (
     DEFAULT_HISTORY_DAYS,
@@ -39,6 +40,7 @@ from sync.report import RunReport, api_calls, api_quota
 from sync.routes import write_targets
 from sync.stages import (
     JobConfig,
+    action_systems,
     alert_failed_run,
     backfill_first_run,
     enqueue,
@@ -103,6 +105,7 @@ def run_sync(
 
     report = RunReport(run_id=run_id, dry_run=dry_run, errors=list(errors))
     targets = write_targets(connectors)  # what each connector's writer plans from snapshots
+    systems = action_systems(connectors, config)  # where escalation actions go
     calls_before = api_calls(connectors)
     status = "failed"
     try:
@@ -118,12 +121,12 @@ def run_sync(
             with rolled_back(factory) as open_session:
                 decide(
                     open_session, config, targets, report, as_of, scope=scope,
-                    full_relink=reconcile, stage=quiet, dry_run=True,
+                    full_relink=reconcile, stage=quiet, systems=systems, dry_run=True,
                 )  # fmt: skip
         else:
             total = decide(
                 lambda: transaction(factory), config, targets, report, as_of, scope=scope,
-                full_relink=reconcile, stage=stage,
+                full_relink=reconcile, stage=stage, systems=systems,
             )  # fmt: skip
             if routes:
                 stage("pushing", total)
@@ -157,6 +160,7 @@ def decide(
     scope: list[int] | None = None,
     full_relink: bool = False,
     stage: Stage,
+    systems: EscalationSystems,
     dry_run: bool = False,
 ) -> int:
     """resolve -> score -> escalate -> plan -> enqueue, each stage in its own `open_session()`
@@ -176,7 +180,7 @@ def decide(
     if config.rules is not None:
         stage("escalating")
         with open_session() as session:
-            report.escalations, creates = escalate(session, as_of, config, scope)
+            report.escalations, creates = escalate(session, as_of, config, systems, scope)
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")

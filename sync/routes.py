@@ -2,8 +2,7 @@
 
 sync holds no vendor knowledge here: a route per declared write kind, with the kind's batch
 size, window, splitter and in-flight mark; its pusher hands the writer `WriteItem`s made
-from outbox items. The write's own key (the idempotency key of a creation) travels in the
-payload as `key`.
+from outbox items, each with the item's key (a creation's idempotency key).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from connectors.base import Connector, Splitter, WriteItem, WriteKind, Writer
 from connectors.records import WriteResult
-from connectors.write_fields import FieldWriteKind
 from model.tables import OutboxItem
 from sync.push import Pusher, Route
 from sync.writeback import FieldTarget
@@ -21,7 +19,7 @@ from sync.writeback import FieldTarget
 def write_item(item: OutboxItem) -> WriteItem:
     """The write an outbox item asks for, without sync's own bookkeeping (`_meta`)."""
     payload = {k: v for k, v in item.payload.items() if k != "_meta"}
-    return WriteItem(str(item.target_id), {**payload, "key": item.key}, maybe_sent(item))
+    return WriteItem(str(item.target_id), payload, maybe_sent(item), key=item.key)
 
 
 def maybe_sent(item: OutboxItem) -> bool:
@@ -53,7 +51,7 @@ def field_targets(kinds: Mapping[str, Mapping[str, WriteKind]]) -> dict[str, Fie
         kind.entity: FieldTarget(source, kind)
         for source, declared in kinds.items()
         for kind in declared.values()
-        if isinstance(kind, FieldWriteKind)
+        if kind.entity is not None
     }
 
 

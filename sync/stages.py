@@ -23,7 +23,7 @@ from model.db import transaction
 from model.tables import HealthSnapshot
 from sync import outbox, push
 from sync.deadband import DeadBand
-from sync.escalate import run_escalations
+from sync.escalate import EscalationSystems, escalation_systems, run_escalations
 from sync.outbox import CreateRequest
 from sync.push import Route
 from sync.writeback import PlanChunk, WriteTargets, plan_chunks
@@ -75,11 +75,21 @@ def score(
     return dict(Counter(s.band for s in snaps))
 
 
+def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:
+    """The sources escalation actions go to: the connectors and the notifier, by kind."""
+    notifier = [config.notifier] if config.notifier is not None else []
+    return escalation_systems([*connectors.values(), *notifier])
+
+
 def escalate(
-    session: Session, as_of: dt.date, config: JobConfig, scope: list[int] | None = None
+    session: Session,
+    as_of: dt.date,
+    config: JobConfig,
+    systems: EscalationSystems,
+    scope: list[int] | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Open, update and resolve escalations by the rules; returns counts and the creations
-    that carry out their actions (to be queued in the same transaction)."""
+    that carry out their actions through `systems` (to be queued in the same transaction)."""
     assert config.rules is not None
     return run_escalations(
         session,
@@ -87,6 +97,7 @@ def escalate(
         config.rules,
         scope,
         escalation_group_id=config.escalation_group_id,
+        systems=systems,
     )
 
 
@@ -129,8 +140,9 @@ def alert_failed_run(
     if url is None or "notify" not in routes:
         return
     payload = {"text": message, "event": "run_failed", "run_id": run_id}
+    system = config.notifier.name if config.notifier is not None else "notifier"
     request = CreateRequest(
-        f"run-failed:{run_id}", "webhook", "notify", {"url": str(url), "payload": payload}
+        f"run-failed:{run_id}", system, "notify", {"url": str(url), "payload": payload}
     )
     with transaction(factory) as session:
         outbox.enqueue_creates(session, [request])

@@ -80,7 +80,7 @@ def weekly_digest(self: Any) -> dict[str, Any]:
 
 @shared_task(name="pulsehub.refresh_account", **OPTS)
 def refresh_account(self: Any, account_id: int) -> dict[str, Any]:
-    """Near real time: pull recent tickets, rescore, push — triggered by a Zendesk webhook."""
+    """Near real time: pull recent tickets, rescore, push — triggered by a helpdesk webhook."""
     return _run("sync", self.request.id, lambda rt: rt.refresh(account_id).stats())
 
 

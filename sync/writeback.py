@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.write_fields import FieldWriteKind, WriteFields
+from connectors.base import WriteKind
+from connectors.write_fields import WriteFields
 from model.tables import HealthSnapshot, Ticket
 from sync.deadband import DeadBand, FieldBands, held
 from sync.writeback_rows import (
@@ -77,7 +78,12 @@ class FieldTarget:
     the connector's write kind for it (with its field map, for account/organization)."""
 
     system: str
-    kind: FieldWriteKind
+    kind: WriteKind
+
+    @property
+    def entity(self) -> str:
+        assert self.kind.entity is not None, f"{self.kind.name} is not a planned write"
+        return self.kind.entity
 
     @property
     def fields(self) -> WriteFields:
@@ -248,7 +254,7 @@ def _plan_fields(
     Targets of unscored accounts are not looked at."""
     kind, fields = to.kind.name, to.fields
     scored = [(t, acc, rec) for t, acc, rec in targets if acc is not None and acc in snaps]
-    stored = written(session, to.system, to.kind.entity, [t for t, _, _ in scored])
+    stored = written(session, to.system, to.entity, [t for t, _, _ in scored])
     out = []
     for target, acc, record in scored:
         assert acc is not None
@@ -274,7 +280,7 @@ def _plan_ticket_tags(
         )
     ).all()
     targets = [(str(t), acc) for t, acc in tickets if acc in snaps]
-    stored = written(session, to.system, to.kind.entity, [t[0] for t in targets])
+    stored = written(session, to.system, to.entity, [t[0] for t in targets])
     out = []
     for ticket_id, acc_id in targets:
         considered.add((to.kind.name, ticket_id))

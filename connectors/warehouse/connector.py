@@ -60,6 +60,7 @@ class WarehouseConnector:
     """Reads the configured tables or queries through one SQLAlchemy engine."""
 
     kind: Kind = "usage"
+    title = "Warehouse"
     writer: Writer | None = None
 
     def __init__(

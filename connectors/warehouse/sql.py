@@ -30,7 +30,7 @@ from connectors.errors import ConnectorError, Fatal, Retriable
 from connectors.warehouse.options import StreamSource
 
 # Identifiers a warehouse may hold as numbers; the records take them as text.
-ID_FIELDS = frozenset({"id", "workspace_id", "distinct_id", "insert_id", "salesforce_account_id"})
+ID_FIELDS = frozenset({"id", "workspace_id", "distinct_id", "insert_id", "crm_account_id"})
 
 
 def rows_of(source: StreamSource, fields: Sequence[str]) -> Subquery:

@@ -170,6 +170,7 @@ def resolve(
 ) -> None:
     """Resolve by hand: note on the ticket, tags removed, review task for Sev1/Sev2 (via outbox)."""
     from escalation.config import load_rules
+    from pulsehub.escalation_systems import configured_systems
     from pulsehub.settings import get_settings
     from sync.escalate import resolve_by_hand
 
@@ -180,7 +181,8 @@ def resolve(
         if esc is None or esc.state == "resolved":
             console.print(f"[red]no active escalation {escalation_id}[/]")
             raise typer.Exit(1)
-        queued = resolve_by_hand(session, esc, rules, note, settings.zendesk.escalation_group_id)
+        group_id, systems = settings.zendesk.escalation_group_id, configured_systems(settings)
+        queued = resolve_by_hand(session, esc, rules, note, group_id, systems)
     console.print(f"escalation {escalation_id} resolved; {queued} write(s) queued in the outbox")
 
 

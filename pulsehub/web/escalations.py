@@ -19,6 +19,7 @@ from escalation.lifecycle import acknowledge
 from escalation.triage import snooze
 from model.db import transaction
 from model.tables import Escalation, utcnow
+from pulsehub.escalation_systems import configured_systems
 from pulsehub.web.auth import authenticator
 from pulsehub.web.deps import DB, Csrf, Operator, User
 from pulsehub.web.rendering import render
@@ -100,7 +101,8 @@ def resolve(
         if esc.state == "resolved":
             return _back(request, f"escalation {escalation_id} was already resolved")
         text = f"{note.strip()[:2000]} (resolved by {user.name})"
-        queued = resolve_by_hand(session, esc, rules, text, settings.zendesk.escalation_group_id)
+        group_id, systems = settings.zendesk.escalation_group_id, configured_systems(settings)
+        queued = resolve_by_hand(session, esc, rules, text, group_id, systems)
     log.info("%s resolved escalation %s; %s write(s) queued", user.name, escalation_id, queued)
     return _back(request, f"escalation {escalation_id} resolved; {queued} write(s) queued")
 

@@ -30,6 +30,8 @@ def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
             "writable_fields.health_score.digits",
         ),
         ("writable_fields:\n  health_score: {api: 'Health; DROP'}\n", "writable_fields"),
+        # an earlier key beside its new name: which one was meant is not guessed
+        ("organization_id: Org__c\nzendesk_org_id: Old__c\n", "zendesk_org_id"),
     ],
 )
 def test_bad_file_names_the_file_and_the_key(tmp_path: Path, text: str, key: str) -> None:
@@ -38,6 +40,14 @@ def test_bad_file_names_the_file_and_the_key(tmp_path: Path, text: str, key: str
     with pytest.raises(ConfigError) as err:
         load_field_map(path)
     assert str(path) in str(err.value) and key in str(err.value)
+
+
+def test_the_earlier_keys_of_the_linked_ids_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "fields.yaml"
+    path.write_text("zendesk_org_id: Org__c\nusage_workspace_id: null\n")
+    fields = load_field_map(path)
+    assert (fields.organization_id, fields.workspace_id) == ("Org__c", None)
+    assert "organization_id" in fields.mapped() and "workspace_id" not in fields.mapped()
 
 
 def test_extra_fields_must_be_api_names() -> None:

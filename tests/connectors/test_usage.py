@@ -73,7 +73,7 @@ def test_bad_row_is_quarantined_and_the_stream_continues(api, usage) -> None:
         )
     )  # fmt: skip
     [page] = list(usage.pull("workspaces", None))
-    assert [w.id for w in page.records] == ["w1"]
+    assert [(w.id, w.crm_account_id) for w in page.records] == [("w1", "001A")]
     assert page.rejected[0].stream == "workspaces" and "id" in page.rejected[0].reason
 
 

@@ -102,7 +102,7 @@ def test_workspaces_are_read_whole_without_a_cursor_and_by_change_with_one(wh) -
         ],
     )  # fmt: skip
     whole = connector(url, page_size=2, workspaces={"table": "crm_workspaces", "columns": {
-        "id": "ws_id", "name": "ws_name", "domain": "web_domain", "salesforce_account_id": None,
+        "id": "ws_id", "name": "ws_name", "domain": "web_domain", "crm_account_id": None,
     }})  # fmt: skip
     assert whole.streams["workspaces"].mode == "full"
     pages = list(whole.pull("workspaces", None))

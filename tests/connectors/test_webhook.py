@@ -24,7 +24,7 @@ def notifier(answers: list[httpx.Response], digest_url: str | None = None):  # t
 
 
 def notify(n: int = 0) -> WriteItem:
-    return WriteItem(f"t{n}", {"url": URL, "payload": {"text": f"run {n} failed"}, "key": "k"})
+    return WriteItem(f"t{n}", {"url": URL, "payload": {"text": f"run {n} failed"}}, key="k")
 
 
 def test_a_429_is_waited_out_and_posted_once_more() -> None:
@@ -53,6 +53,6 @@ def test_digests_are_declared_only_with_a_digest_url() -> None:
     bare, _ = notifier([])
     assert set(bare.writer.kinds) == {"notify"} and isinstance(bare, Connector)
     hook, posted = notifier([httpx.Response(200)], digest_url=URL)
-    item = WriteItem("d1", {"text": "weekly digest", "key": "digest:1"})
+    item = WriteItem("d1", {"text": "weekly digest"}, key="digest:1")
     assert [r.ok for r in hook.writer.push("digest_slack", [item])] == [True]
     assert posted[0].read() == b'{"text":"weekly digest"}' and str(posted[0].url) == URL

@@ -66,7 +66,7 @@ def test_rule_rendering(rule: FieldRule, value: Any, written: Any) -> None:
 
 def test_a_logical_field_outside_the_map_is_refused_before_any_call() -> None:
     writer = SalesforceOutboxWriter(None, SalesforceFieldMap())  # type: ignore[arg-type]
-    item = WriteItem("001A", {"fields": {"health_score": 3, "arr": 5}, "key": "k"})
+    item = WriteItem("001A", {"fields": {"health_score": 3, "arr": 5}}, key="k")
     [result] = writer.push("crm_account_fields", [item])
     assert not result.ok and result.error_code == "FIELD_NOT_WRITABLE"
     assert "arr" in (result.message or "") and "writable_fields" in (result.message or "")

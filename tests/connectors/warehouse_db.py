@@ -59,7 +59,7 @@ WORKSPACE_COLUMNS = {
     "id": "ws_id",
     "name": "ws_name",
     "domain": "web_domain",
-    "salesforce_account_id": "sfdc_id",
+    "crm_account_id": "sfdc_id",
     "updated_at": "modified_at",
 }
 DAILY_COLUMNS = {"workspace_id": "ws_id", "day": "usage_date", "active_users": "dau"}

@@ -25,6 +25,7 @@ class EchoConnector:
     """A usage connector with no streams that keeps the options it was built with."""
 
     kind: Kind = "usage"
+    title = "Echo"
     streams: Mapping[str, Stream] = {}
     writer: Writer | None = None
     calls = 0

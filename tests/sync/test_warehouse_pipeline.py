@@ -38,7 +38,7 @@ WORKSPACES = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200)),
     Column("domain", String(200)),
-    Column("salesforce_account_id", String(18)),
+    Column("crm_account_id", String(18)),
 )
 DAILY = Table(
     "daily_usage",
