@@ -31,7 +31,13 @@ from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.pipeline import decide, rolled_back
-from sync.pull import SourcesUnavailable, history_start, pull, select_streams
+from sync.pull import (
+    SourcesUnavailable,
+    check_one_per_kind,
+    history_start,
+    pull,
+    select_streams,
+)
 from sync.report import RunReport
 from sync.routes import write_targets
 from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
@@ -90,6 +96,7 @@ def pull_source(
 ) -> dict[str, Any]:
     """Pull every stream of one source, in order."""
     report = RunReport(run_id=run_id, dry_run=False)
+    check_one_per_kind(connectors.values())
     connector = connectors[source]
     before = connector.calls
     streams = select_streams([connector], "all")

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from connectors.base import ENTITIES, Connector, Writer
+from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
 from connectors.usage import UsageConnector
 from connectors.zendesk import ZendeskConnector
@@ -76,3 +77,14 @@ def test_a_source_keeps_its_configured_name(monkeypatch: pytest.MonkeyPatch) -> 
     org = ZdOrganization(id=7, name="Acme", updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     row = SINKS["organization"].row(org, eu.name)
     assert (row["source"], row["external_id"]) == ("zendesk-eu", "7")
+
+
+def test_a_run_refuses_two_helpdesk_sources_but_takes_two_usage_sources(
+    connectors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk-eu")
+    with pytest.raises(ConfigError, match="'zendesk', 'zendesk-eu' are all helpdesk sources"):
+        select_streams([*connectors.values(), eu], "all")
+    second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
+    planned = select_streams([*connectors.values(), second_usage], "all")
+    assert _pairs(planned)[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
