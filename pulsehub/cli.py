@@ -229,11 +229,16 @@ def demo(
     database: Annotated[
         str, typer.Option(help="database URL", callback=database_url)
     ] = "sqlite:///var/demo.db",
+    crm: Annotated[
+        str, typer.Option(help="the crm to run with: salesforce or hubspot")
+    ] = "salesforce",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
-    from pulsehub.demo import run_demo
+    from pulsehub.demo import CRMS, run_demo
 
-    code = run_demo(console, accounts=accounts, seed=seed, database_url=database)
+    if crm not in CRMS:
+        raise typer.BadParameter(f"--crm must be one of {', '.join(CRMS)}, got {crm!r}")
+    code = run_demo(console, accounts=accounts, seed=seed, database_url=database, crm=crm)
     raise typer.Exit(code)
 
 

@@ -15,22 +15,40 @@ from rich.console import Console
 from rich.table import Table
 
 from model.db import upgrade
-from pulsehub.settings import SalesforceSettings, Settings, UsageSettings, ZendeskSettings
+from pulsehub.settings import (
+    SalesforceSettings,
+    Settings,
+    SourceSettings,
+    UsageSettings,
+    ZendeskSettings,
+)
 from reporting.overview import Overview, load_overview
 
+CRMS = ("salesforce", "hubspot")
 
-def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings:
-    """Settings that point every client at a running sandbox (its fake credentials)."""
+
+def sandbox_settings(
+    base_url: str, database_url: str, *, crm: str = "salesforce", **extra: Any
+) -> Settings:
+    """Settings that point every client at a running sandbox (its fake credentials); `crm`
+    picks the crm source (salesforce or hubspot)."""
     from sandbox import credentials as cred
 
+    if crm not in CRMS:
+        raise ValueError(f"crm must be one of {', '.join(CRMS)}, got {crm!r}")
+    salesforce = SalesforceSettings(
+        instance_url="https://sandbox.my.salesforce.com",
+        session_id=cred.SF_SESSION_ID,  # type: ignore[arg-type]
+        api_version=cred.SF_API_VERSION,
+        loopback_url=base_url,
+    )
+    if crm == "hubspot":
+        salesforce = SalesforceSettings()  # not configured: HubSpot is the crm
+        hubspot = SourceSettings.model_validate(cred.hubspot_source(base_url))
+        extra["sources"] = [hubspot, *extra.get("sources", [])]
     return Settings(
         database_url=database_url,
-        salesforce=SalesforceSettings(
-            instance_url="https://sandbox.my.salesforce.com",
-            session_id=cred.SF_SESSION_ID,  # type: ignore[arg-type]
-            api_version=cred.SF_API_VERSION,
-            loopback_url=base_url,
-        ),
+        salesforce=salesforce,
         zendesk=ZendeskSettings(
             subdomain=cred.ZD_SUBDOMAIN,
             email=cred.ZD_EMAIL,
@@ -51,7 +69,9 @@ def _fresh_sqlite(url: str) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -> int:
+def run_demo(
+    console: Console, *, accounts: int, seed: int, database_url: str, crm: str = "salesforce"
+) -> int:
     from pulsehub.report import SyncProgress, print_run
     from pulsehub.runtime import Runtime
     from sandbox import Sandbox
@@ -63,8 +83,10 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
         sb = Sandbox(accounts=accounts, seed=seed)
         sb.start()
     try:
-        console.print(f"sandbox serving Salesforce, Zendesk and usage APIs at {sb.base_url}")
-        rt = Runtime(sandbox_settings(sb.base_url, database_url))
+        console.print(
+            f"sandbox serving Salesforce, HubSpot, Zendesk and usage APIs at {sb.base_url}"
+        )
+        rt = Runtime(sandbox_settings(sb.base_url, database_url, crm=crm))
         console.print("first sync: pull, resolve identities, score, escalate, write back")
         with SyncProgress(console) as progress:
             first = rt.sync(kind="demo", progress=progress)
@@ -103,7 +125,7 @@ def _summary(
     t = Table(title="pulsehub demo summary", show_header=False)
     t.add_row("accounts synced", str(book.accounts))
     t.add_row("health distribution", ", ".join(f"{b}: {n}" for b, n in book.bands.items()))
-    t.add_row("churned", f"{book.churned} (lost their renewal or left per Salesforce: not scored)")
+    t.add_row("churned", f"{book.churned} (lost their renewal or left per the crm: not scored)")
     why = ", ".join(f"{n} {reason}" for reason, n in book.unscored_reasons.items())
     t.add_row("not scored", f"{book.unscored}{f' ({why})' if why else ''}")
     t.add_row(

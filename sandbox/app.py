@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,7 @@ class RouteTable(list[Route]):
 
 
 _LOGIN = re.compile(r"^/services/(Soap/u/|oauth2/token)")
+HUBSPOT_PREFIXES = ("/crm/v3/", "/crm/v4/", "/oauth/", "/account-info/")
 LOST = "X-Sandbox-Lost-Response"  # marks a reset whose request was applied (for the log only)
 
 
@@ -43,6 +46,8 @@ def system_of(path: str) -> str:
         return "zendesk"
     if path.startswith("/_sandbox"):
         return "control"
+    if path.startswith(HUBSPOT_PREFIXES):
+        return "hubspot"
     return "usage"
 
 
@@ -52,7 +57,20 @@ def error(system: str, status: int, code: str, message: str) -> Response:
         return json_response(status, [{"message": message, "errorCode": code}])
     if system == "zendesk":
         return json_response(status, {"error": code, "description": message})
+    if system == "hubspot":
+        return json_response(status, hubspot_error(code, message))
     return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def hubspot_error(category: str, message: str, **extra: Any) -> dict[str, Any]:
+    """HubSpot's error body: status, message, correlationId, category (and e.g. policyName)."""
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+        **extra,
+    }
 
 
 def _basic(req: Request) -> tuple[str, str] | None:
@@ -83,6 +101,8 @@ def authorized(state: State, system: str, req: Request) -> bool:
         if basic is not None:
             return basic == (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
         return _bearer(req) == cred.ZD_OAUTH_TOKEN
+    if system == "hubspot":
+        return _bearer(req) == cred.HS_PRIVATE_APP_TOKEN
     if req.path.startswith("/api/2.0/"):
         basic = _basic(req)
         return basic is not None and cred.USAGE_EXPORT_SECRET in basic
@@ -94,6 +114,14 @@ def _unauthorized(system: str) -> Response:
         return error(system, 401, "INVALID_SESSION_ID", "Session expired or invalid")
     if system == "zendesk":
         return json_response(401, {"error": "Couldn't authenticate you"})
+    if system == "hubspot":
+        return error(
+            system,
+            401,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+            "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        )
     return error(system, 401, "unauthorized", "missing or invalid credentials")
 
 
@@ -174,6 +202,8 @@ class Dispatcher:
                     {"error": "APIRateLimitExceeded", "description": "Rate limit exceeded"},
                     rate_headers,
                 )
+        if system == "hubspot" and (refused := hubspot_limited(state, req, rate_headers)):
+            return refused
         resp = self._route(system, req)
         if fault == "lost_response":  # applied, but the client never hears back
             return Response(0, b"", {LOST: "1"}, action="reset")
@@ -207,6 +237,8 @@ class Dispatcher:
             return error(system, 404, "NOT_FOUND", "The requested resource does not exist")
         if system == "zendesk":
             return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
+        if system == "hubspot":
+            return error(system, 404, "OBJECT_NOT_FOUND", f"resource not found: {req.path}")
         return error(system, 404, "not_found", "no such endpoint")
 
     def _fault_status(self, system: str, status: int) -> Response:
@@ -242,6 +274,23 @@ class Dispatcher:
         if system == "salesforce":
             resp.headers["Sforce-Limit-Info"] = self.state.limits.sf_header()
         return resp
+
+
+def hubspot_limited(state: State, req: Request, headers: dict[str, str]) -> Response | None:
+    """Count a HubSpot call against its app's limits; the 429 when one is spent (else the
+    rate-limit headers to send are added to `headers`)."""
+    policy, wait, sent = state.hubspot.limits.take(req.path.endswith("/search"))
+    headers.update(sent)
+    if policy is None:
+        return None
+    which = {"DAILY": "daily", "SECONDLY": "secondly"}.get(policy, "ten_secondly_rolling")
+    body = hubspot_error(
+        "RATE_LIMITS",
+        f"You have reached your {which} limit.",
+        errorType="RATE_LIMIT",
+        policyName=policy,
+    )
+    return json_response(429, body, {**sent, "Retry-After": str(max(1, math.ceil(wait)))})
 
 
 class BadRequest(Exception):

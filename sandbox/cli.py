@@ -45,6 +45,9 @@ def cli_main(
         print("# fake credentials (sandbox only): paste these lines, or eval the output")
         for name, value in env.items():
             print(f"export {name}={shlex.quote(value)}")
+        hubspot = json.dumps([credentials.hubspot_source(sb.base_url)])
+        print("# HubSpot instead of Salesforce as the crm: unset PULSEHUB_SALESFORCE__* and")
+        print(f"# export PULSEHUB_SOURCES={shlex.quote(hubspot)}")
     else:
         print("credentials (fake, sandbox only):")
         print(json.dumps(credentials.describe(sb.base_url), indent=2))

@@ -18,6 +18,8 @@ ZD_EMAIL = "agent@pulsehub-sandbox.example"
 ZD_API_TOKEN = "SANDBOX_ZENDESK_API_TOKEN"
 ZD_OAUTH_TOKEN = "SANDBOX_ZENDESK_OAUTH_TOKEN"
 
+HS_PRIVATE_APP_TOKEN = "pat-na1-00000000-sandbox-hubspot-private-app"
+
 USAGE_BEARER_TOKEN = "SANDBOX_USAGE_TOKEN"
 USAGE_EXPORT_SECRET = "SANDBOX_MIXPANEL_SECRET"
 
@@ -44,11 +46,21 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
             "force_scheme": "http",
             "force_netloc": base_url.split("://", 1)[1],
         },
+        "hubspot": {"base_url": base_url, "private_app_token": HS_PRIVATE_APP_TOKEN},
         "usage": {
             "base_url": base_url,
             "bearer_token": USAGE_BEARER_TOKEN,
             "export_secret": USAGE_EXPORT_SECRET,
         },
+    }
+
+
+def hubspot_source(base_url: str) -> dict[str, object]:
+    """A PULSEHUB_SOURCES item that points a `hubspot` crm source at the sandbox."""
+    return {
+        "name": "hubspot",
+        "connector": "hubspot",
+        "options": {"token": HS_PRIVATE_APP_TOKEN, "base_url": base_url},
     }
 
 

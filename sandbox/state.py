@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from sandbox.faults import Faults
+from sandbox.hubspot_store import HubSpotState
 from sandbox.limits import Limits
 from sandbox.world import World
 
@@ -25,6 +26,7 @@ class State:
         self.requests: list[dict[str, Any]] = []
         self.writes: list[dict[str, Any]] = []
         self.sf_sessions: set[str] = set()
+        self.hubspot = HubSpotState()  # what only the HubSpot simulator holds
         self.sf_refresh_tokens: set[str] = set()
         self.zd_jobs: dict[str, dict[str, Any]] = {}
         self.zd_audits: dict[int, list[dict[str, Any]]] = {}  # ticket position -> API audits
