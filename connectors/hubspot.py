@@ -25,10 +25,8 @@ list marks them deleted.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -36,114 +34,23 @@ import httpx
 from connectors.base import Kind, Stream, Writer
 from connectors.errors import Fatal
 from connectors.http import RetryPolicy
-from connectors.hubspot_fields import DEAL_PROPERTIES, HubSpotFieldMap
-from connectors.hubspot_records import (
-    HsAccount,
-    HsContact,
-    HsOpportunity,
-    Owners,
-    company,
-    contact,
-    deal,
+from connectors.hubspot_fields import HubSpotFieldMap
+from connectors.hubspot_records import Owners, company, contact, deal
+from connectors.hubspot_streams import (
+    LIST_LIMIT,
+    SEARCH_LIMIT,
+    SEARCH_WINDOW,
+    SPECS,
+    STREAMS,
+    HsStream,
+    Position,
+    modified_value,
+    to_ms,
 )
 from connectors.hubspot_transport import HubSpotTransport
-from connectors.records import Page, Record, validate_rows
+from connectors.records import Page, validate_rows
 
 logger = logging.getLogger(__name__)
-SEARCH_WINDOW = 10_000  # HubSpot: one search pages through at most 10,000 results
-SEARCH_LIMIT = 200  # results per search page
-LIST_LIMIT = 100  # results per list page
-
-
-@dataclass(frozen=True)
-class HsStream:
-    """A stream declared as data: object type, record model, modified property, mapping."""
-
-    name: str
-    object_type: str
-    model: type[Record]
-    modified: str
-    properties: Callable[[HubSpotFieldMap], list[str]]
-    associated: bool  # the record's company comes from its associations
-
-
-SPECS: dict[str, HsStream] = {
-    s.name: s
-    for s in (
-        HsStream(
-            "companies",
-            "companies",
-            HsAccount,
-            "hs_lastmodifieddate",
-            lambda f: f.company_properties(),
-            associated=False,
-        ),
-        HsStream(
-            "deals",
-            "deals",
-            HsOpportunity,
-            "hs_lastmodifieddate",
-            lambda f: list(DEAL_PROPERTIES),
-            associated=True,
-        ),
-        HsStream(
-            "contacts",
-            "contacts",
-            HsContact,
-            "lastmodifieddate",
-            lambda f: f.contact_properties(),
-            associated=True,
-        ),
-    )
-}
-
-STREAMS: dict[str, Stream] = {
-    s.name: s
-    for s in (
-        Stream("companies", "account", "id", "modstamp", reconcile=True),
-        Stream("deals", "opportunity", "id", "modstamp", reconcile=True),
-        Stream("contacts", "contact", "id", "modstamp", reconcile=True),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a stream stands: the last modified time delivered (epoch ms) and the ids
-    delivered at exactly that time."""
-
-    ms: int
-    ids: frozenset[str] = field(default_factory=frozenset)
-
-    def encode(self) -> str:
-        return json.dumps({"ms": self.ms, "ids": sorted(self.ids, key=int)})
-
-    @classmethod
-    def decode(cls, cursor: str) -> Position:
-        data = json.loads(cursor)
-        return cls(int(data["ms"]), frozenset(str(i) for i in data.get("ids", [])))
-
-    def after(self, rows: list[tuple[int, str]]) -> Position:
-        """The position after delivering `rows` ((modified ms, id), ascending by time)."""
-        if not rows:
-            return self
-        last = rows[-1][0]
-        ids = {i for ms, i in rows if ms == last}
-        return Position(last, frozenset(ids | (self.ids if last == self.ms else set())))
-
-
-def _ms(value: Any) -> int | None:
-    if not value:
-        return None
-    text = str(value)
-    if text.isdigit():
-        return int(text)
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1000)
 
 
 class HubSpotConnector:
@@ -211,7 +118,11 @@ class HubSpotConnector:
         if state is None and start is None:
             yield from self._pull_list(spec, owners)
             return
-        position = Position.decode(state) if state else Position(_ms(start.isoformat()) or 0)
+        if state is not None:
+            position = Position.decode(state)
+        else:
+            assert start is not None
+            position = Position(int(start.timestamp() * 1000))
         yield from self._pull_search(spec, position, owners)
 
     def _pull_list(self, spec: HsStream, owners: Owners) -> Iterator[Page[Any]]:
@@ -235,7 +146,7 @@ class HubSpotConnector:
                 yield pending
             companies = {r["id"]: _inline_company(r) for r in rows} if spec.associated else {}
             pending = self._page(spec, rows, owners, companies, None)
-            stamps = [m for r in rows if (m := _ms(_modified(r, spec))) is not None]
+            stamps = [m for r in rows if (m := to_ms(modified_value(r, spec))) is not None]
             newest = max([*stamps, *([newest] if newest else [])], default=None)
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
@@ -259,12 +170,16 @@ class HubSpotConnector:
             fresh = [
                 r
                 for r in rows
-                if not (_ms(_modified(r, spec)) == position.ms and str(r["id"]) in position.ids)
+                if not (
+                    to_ms(modified_value(r, spec)) == position.ms and str(r["id"]) in position.ids
+                )
             ]
             before = position
             if fresh:
                 companies = self._companies(spec, [r["id"] for r in fresh])
-                delivered = [(_ms(_modified(r, spec)) or position.ms, str(r["id"])) for r in fresh]
+                delivered = [
+                    (to_ms(modified_value(r, spec)) or position.ms, str(r["id"])) for r in fresh
+                ]
                 position = position.after(delivered)
                 yield self._page(spec, fresh, owners, companies, position.encode())
             if len(rows) < self.page_size:
@@ -319,10 +234,6 @@ class HubSpotConnector:
             spec.model, logical, source=self.name, stream=spec.name, id_key="id"
         )
         return Page(records=records, rejected=rejected, cursor=cursor)
-
-
-def _modified(row: dict[str, Any], spec: HsStream) -> Any:
-    return (row.get("properties") or {}).get(spec.modified) or row.get("updatedAt")
 
 
 def _inline_company(row: dict[str, Any]) -> str | None:

@@ -94,7 +94,7 @@ class HubSpotTransport:
         self.client = client
         self.policy = policy
         self.budget_reserve = budget_reserve
-        self.search_limiter = PerSecond(search_per_second, sleep=policy.sleep)
+        self.search_limiter = PerSecond(search_per_second)  # waits in real time, always
         self.calls = 0
         self.daily: tuple[int, int] | None = None  # (used, total)
 

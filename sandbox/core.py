@@ -10,6 +10,7 @@ from typing import Any
 from sandbox import (
     control,
     hubspot_api,
+    hubspot_search,
     hubspot_writes,
     sf_api,
     sf_auth,
@@ -54,6 +55,7 @@ ROUTES = (
     + zd_org_writes.ROUTES
     + usage_api.ROUTES
     + hubspot_api.ROUTES
+    + hubspot_search.ROUTES
     + hubspot_writes.ROUTES
     + control.ROUTES
 )

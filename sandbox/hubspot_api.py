@@ -1,12 +1,9 @@
-"""HubSpot CRM reads: object lists, one object, CRM search, batch read, owners, v4
-associations, account details and private-app token info.
+"""HubSpot CRM reads: object lists, one object, batch read, owners, v4 associations, account
+details and private-app token info (search: `sandbox.hubspot_search`).
 
 Wire facts kept: list pages take `limit` (≤ 100) and an opaque `after` (`paging.next.after`),
 `properties` and `associations` as comma lists, and leave archived objects out unless
-`archived=true`; search (`POST .../search`) takes `filterGroups` (OR of AND-ed filters),
-one sort, `limit` ≤ 200 and `after` (an offset), and answers `total` and `paging.next.after`;
-a request whose `after + limit` passes the 10,000-result window is a 400; search never
-returns archived objects nor associations. Batch read takes ≤ 100 inputs; ids not found are
+`archived=true`. Batch read takes ≤ 100 inputs; ids not found are
 a 207 with `errors`.
 """
 
@@ -18,15 +15,11 @@ from typing import Any
 from sandbox import hubspot_store as store
 from sandbox.app import BadRequest, RouteTable
 from sandbox.httpd import Request, Response, json_response
-from sandbox.hubspot_store import DATETIME_PROPERTIES, HubSpotState, to_ms
+from sandbox.hubspot_store import HubSpotState
 from sandbox.state import State
 
 ROUTES = RouteTable()
 OBJECT = r"(?P<kind>companies|deals|contacts|tasks)"
-NUMERIC = frozenset({"hs_object_id", "amount", "arr", "numberofemployees", "hubspot_owner_id"})
-OPERATORS = frozenset(
-    {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY"}
-)
 PORTAL_ID = 24_681_357
 
 
@@ -38,7 +31,7 @@ def hs_of(state: State) -> HubSpotState:
     return state.hubspot
 
 
-def _int(value: Any, name: str, default: int, most: int) -> int:
+def int_param(value: Any, name: str, default: int, most: int) -> int:
     if value in (None, ""):
         return default
     try:
@@ -77,7 +70,7 @@ def _csv(value: str | None) -> list[str] | None:
 @ROUTES.add("GET", rf"/crm/v3/objects/{OBJECT}")
 def list_objects(state: State, req: Request, m: re.Match[str]) -> Response:
     kind = m["kind"]
-    limit = _int(req.query.get("limit"), "limit", 10, 100)
+    limit = int_param(req.query.get("limit"), "limit", 10, 100)
     after = req.query.get("after")
     archived = req.query.get("archived", "false") == "true"
     with state.world.lock:
@@ -116,86 +109,6 @@ def get_object(state: State, req: Request, m: re.Match[str]) -> Response:
         return json_response(200, shape(obj, props, assoc, state=state, kind=m["kind"]))
 
 
-def _comparable(prop: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if prop in DATETIME_PROPERTIES:
-        return to_ms(value)
-    if prop in NUMERIC:
-        try:
-            return float(value)
-        except ValueError:
-            raise invalid(f"{value!r} is not a number for property {prop}") from None
-    return str(value).lower()
-
-
-def _passes(obj: dict[str, Any], f: dict[str, Any]) -> bool:
-    prop, op = f.get("propertyName"), f.get("operator", "EQ")
-    if not prop or op not in OPERATORS:
-        raise invalid(f"filter needs propertyName and one of {sorted(OPERATORS)}: {f}")
-    have = _comparable(prop, obj["properties"].get(prop))
-    if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
-        return (have is not None) == (op == "HAS_PROPERTY")
-    if op in ("IN", "NOT_IN"):
-        values = {_comparable(prop, v) for v in f.get("values") or []}
-        return (have in values) == (op == "IN")
-    want = _comparable(prop, f.get("value"))
-    if have is None or want is None:
-        return op == "NEQ" and have != want
-    return {
-        "EQ": have == want,
-        "NEQ": have != want,
-        "LT": have < want,
-        "LTE": have <= want,
-        "GT": have > want,
-        "GTE": have >= want,
-    }[op]
-
-
-@ROUTES.add("POST", rf"/crm/v3/objects/{OBJECT}/search")
-def search(state: State, req: Request, m: re.Match[str]) -> Response:
-    hs = hs_of(state)
-    body = req.json() or {}
-    groups = body.get("filterGroups") or []
-    if len(groups) > 5 or any(len(g.get("filters") or []) > 6 for g in groups):
-        raise invalid("at most 5 filterGroups of at most 6 filters each")
-    sorts = body.get("sorts") or []
-    if len(sorts) > 1:
-        raise invalid("a search accepts one sort")
-    limit = _int(body.get("limit"), "limit", 10, 200)
-    after = _int(body.get("after"), "after", 0, 10**9)
-    if after + limit > hs.search_window:
-        raise invalid(
-            f"Search results are limited to {hs.search_window} per query: after={after} with "
-            f"limit={limit} pages past it. Narrow the filters and start a new search."
-        )
-    with state.world.lock:
-        found = [
-            o
-            for o in store.objects(state.world, hs, m["kind"])
-            if not o["archived"]
-            and (not groups or any(all(_passes(o, f) for f in g["filters"]) for g in groups))
-        ]
-        if sorts:
-            prop = sorts[0].get("propertyName", "hs_object_id")
-            low = sorts[0].get("direction", "ASCENDING") == "ASCENDING"
-            found.sort(key=lambda o: int(o["id"]), reverse=not low)  # ties: by id
-            found.sort(key=lambda o: _sort_key(prop, o), reverse=not low)
-        page = found[after : after + limit]
-        result: dict[str, Any] = {
-            "total": len(found),
-            "results": [shape(o, body.get("properties")) for o in page],
-        }
-    if after + limit < len(found):
-        result["paging"] = {"next": {"after": str(after + limit)}}
-    return json_response(200, result)
-
-
-def _sort_key(prop: str, obj: dict[str, Any]) -> tuple[int, Any]:
-    value = _comparable(prop, obj["properties"].get(prop))
-    return (1, 0) if value is None else (0, value)
-
-
 @ROUTES.add("POST", rf"/crm/v3/objects/{OBJECT}/batch/read")
 def batch_read(state: State, req: Request, m: re.Match[str]) -> Response:
     body = req.json() or {}
@@ -229,7 +142,7 @@ def not_found(kind: str, ids: list[str], verb: str) -> dict[str, Any]:
 
 @ROUTES.add("GET", r"/crm/v3/owners/?")
 def owners(state: State, req: Request, m: re.Match[str]) -> Response:
-    limit = _int(req.query.get("limit"), "limit", 100, 500)
+    limit = int_param(req.query.get("limit"), "limit", 100, 500)
     after = req.query.get("after")
     archived = req.query.get("archived", "false") == "true"
     with state.world.lock:

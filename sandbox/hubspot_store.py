@@ -142,7 +142,7 @@ def _domain(website: str | None) -> str | None:
 
 def owner_objects(world: World, hs: HubSpotState) -> list[dict[str, Any]]:
     """Owners (`/crm/v3/owners`) from the world's users, in id order."""
-    out = []
+    out: list[dict[str, Any]] = []
     for user in world.users:
         created = hs_datetime(user.get("CreatedDate"))
         out.append(

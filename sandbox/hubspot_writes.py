@@ -3,7 +3,7 @@
 Wire facts kept: ≤ 100 inputs a call; a property the portal does not have fails the whole
 batch (400, VALIDATION_ERROR); inputs whose object is gone (deleted or archived) fail alone:
 the others are applied and the answer is a 207 Multi-Status with `errors`, each naming its
-ids in `context`. Batch create answers 201 with the created objects — in no promised order,
+ids in `context` (`Faults.record_errors` injects such per-record errors). Batch create answers 201 with the created objects — in no promised order,
 so a client matches them by what it sent, not by position. HubSpot has no idempotency key:
 a retried create makes a second task unless the client checks first.
 """
@@ -49,12 +49,17 @@ def batch_update(state: State, req: Request, m: re.Match[str]) -> Response:
                 f"(writable here: {', '.join(sorted(WRITABLE[kind]))})"
             )
     results, missing = [], []
+    refused: dict[tuple[str, str], list[str]] = {}  # injected (category, message) -> ids
+    state.faults.begin_write()
     with state.world.lock:
         now = state.world.clock.now()
         for item in inputs:
             oid = str(item.get("id"))
             if store.find(state.world, hs, kind, oid) is None:
                 missing.append(oid)
+                continue
+            if injected := state.faults.record_error(oid):
+                refused.setdefault(injected, []).append(oid)
                 continue
             props = {k: _text(v) for k, v in (item.get("properties") or {}).items()}
             held = hs.written.setdefault((kind, oid), {})
@@ -65,10 +70,15 @@ def batch_update(state: State, req: Request, m: re.Match[str]) -> Response:
             obj = store.find(state.world, hs, kind, oid)
             assert obj is not None
             results.append({k: v for k, v in obj.items() if not k.startswith("_")})
+    errors = [not_found(kind, missing, "update")] if missing else []
+    errors += [
+        {"status": "error", "category": category, "message": message, "context": {"ids": ids}}
+        for (category, message), ids in refused.items()
+    ]
     out: dict[str, Any] = {"status": "COMPLETE", "results": results}
-    if missing:
-        out |= {"numErrors": 1, "errors": [not_found(kind, missing, "update")]}
-    return json_response(207 if missing else 200, out)
+    if errors:
+        out |= {"numErrors": len(errors), "errors": errors}
+    return json_response(207 if errors else 200, out)
 
 
 @ROUTES.add("POST", r"/crm/v3/objects/tasks/batch/create")
