@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.base import SourceConfig, WriteItem
-from connectors.errors import ConfigError, Fatal
+from connectors.errors import AuthError, BudgetExhausted, ConfigError, Fatal
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot_source import build
@@ -190,3 +190,29 @@ def test_configuration_mistakes_name_the_key_and_the_fix(tmp_path) -> None:
     bad.write_text("writable_fields:\n  health_score: {api: Health Score}\n")
     with pytest.raises(ConfigError, match=r"hs.yaml.*writable_fields"):
         build(SourceConfig("hubspot", "hubspot", {"token": "t", "fields_file": str(bad)}))
+
+
+def test_a_spent_daily_limit_stops_the_run_and_a_wrong_token_is_an_auth_error(sb) -> None:
+    limits = sb.state.hubspot.limits
+    limits.daily, limits.daily_used = 10, 10
+    with pytest.raises(BudgetExhausted, match="daily"):
+        connector(sb).owners()
+    limits.daily, limits.daily_used = 1_000_000, 0
+    hs = connector(sb, budget_reserve=999_998)
+    hs.owners()  # learns the budget from the rate-limit headers
+    assert hs.api_usage() == (2, 1_000_000)
+    with pytest.raises(BudgetExhausted, match="reserve"):
+        hs.owners()
+    wrong = httpx.Client(base_url=sb.base_url, headers={"Authorization": "Bearer nope"})
+    with pytest.raises(AuthError, match="Authentication credentials not found"):
+        HubSpotConnector(wrong, policy=RetryPolicy(sleep=lambda s: None)).owners()
+
+
+def test_the_reconcile_full_read_leaves_archived_companies_out(sb) -> None:
+    hs = connector(sb)
+    before = {c.id for c in records(hs.pull("companies", None))[0]}
+    gone = sorted(before)[0]
+    world_id = sb.state.hubspot.world_id("companies", gone)
+    sb.world.sf["Account"][world_id]["IsDeleted"] = True
+    after = {c.id for c in records(hs.pull("companies", None))[0]}
+    assert after == before - {gone}  # sync marks what a complete read no longer returns deleted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -192,3 +194,36 @@ def test_task_batch_create_validates_owner_and_company_per_input(sb, api) -> Non
                                               "operator": "IN", "values": ["k1", "k9"]}]}]},
     ).json()  # fmt: skip
     assert found["total"] == 1
+
+
+def test_print_env_says_how_to_point_a_hubspot_source_at_the_sandbox(capsys) -> None:
+    import json
+    import shlex
+    import threading
+    import time
+
+    from sandbox import cli_main
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=cli_main,
+        kwargs={"port": 0, "accounts": 3, "seed": 1, "print_env": True, "stop": stop},
+    )
+    thread.start()
+    out = ""
+    try:
+        for _ in range(200):
+            out += capsys.readouterr().out
+            if "control API ready" in out:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    line = next(x for x in out.splitlines() if "PULSEHUB_SOURCES=" in x)
+    assert line.startswith("# export ")  # a comment: evaluating the block keeps Salesforce
+    sources = json.loads(shlex.split(line.split("=", 1)[1])[0])
+    assert sources[0]["connector"] == "hubspot"
+    assert sources[0]["options"]["token"] == cred.HS_PRIVATE_APP_TOKEN
+    served = re.search(r"serving on (http://127\.0\.0\.1:\d+)", out)
+    assert served and sources[0]["options"]["base_url"] == served.group(1)
