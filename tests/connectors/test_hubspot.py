@@ -13,8 +13,10 @@ from connectors.base import SourceConfig, WriteItem
 from connectors.errors import AuthError, BudgetExhausted, ConfigError, Fatal
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotConnector
+from connectors.hubspot_fields import HubSpotFieldMap
 from connectors.hubspot_source import build
 from connectors.hubspot_streams import SEARCH_WINDOW, Position
+from connectors.write_fields import FieldRule
 from sandbox import Sandbox
 from sandbox import credentials as cred
 
@@ -216,3 +218,40 @@ def test_the_reconcile_full_read_leaves_archived_companies_out(sb) -> None:
     sb.world.sf["Account"][world_id]["IsDeleted"] = True
     after = {c.id for c in records(hs.pull("companies", None))[0]}
     assert after == before - {gone}  # sync marks what a complete read no longer returns deleted
+
+
+def test_a_malformed_company_is_quarantined_with_its_reason_and_the_pull_goes_on(sb) -> None:
+    hs = connector(sb)
+    _, cursor = records(hs.pull("companies", None))
+    sb.tick(60)
+    bad = sb.world.account_ids()[0]
+    sb.world.sf["Account"][bad]["ARR__c"] = "n/a"
+    sb.world.sf["Account"][bad]["SystemModstamp"] = sb.world.clock.now()
+    sb.change(0.2, seed=9)
+    pages = list(hs.pull("companies", cursor))
+    rejected = [r for p in pages for r in p.rejected]
+    assert [r.external_id for r in rejected] == [sb.state.hubspot.ids["companies"][bad]]
+    assert "arr" in rejected[0].reason and rejected[0].source == "hubspot"
+    assert sum(len(p.records) for p in pages) > 0
+    # the cursor moved past the bad record: the next pull does not meet it again
+    again = list(hs.pull("companies", pages[-1].cursor))
+    assert not [r for p in again for r in p.rejected]
+
+
+def test_5xx_and_resets_are_retried_and_a_400_fails_with_hubspots_own_message(sb) -> None:
+    sb.faults.add(r"/crm/v3/objects/companies$", 503, times=1)
+    sb.faults.add(r"/crm/v3/objects/companies$", "reset", times=1)
+    hs = connector(sb)
+    companies, _ = records(hs.pull("companies", None))
+    assert companies
+    statuses = [r["status"] for r in sb.requests if r["path"] == "/crm/v3/objects/companies"]
+    assert statuses[:3] == [503, "reset", 200]
+    fields = HubSpotFieldMap(writable_fields={"health_score": FieldRule(api="no_such_prop")})
+    odd = connector(sb, fields=fields)
+    assert odd.writer is not None
+    with pytest.raises(Fatal, match='property "no_such_prop" does not exist') as caught:
+        odd.writer.push(
+            "crm_account_fields", [WriteItem(companies[0].id, {"fields": {"health_score": 1}})]
+        )
+    assert caught.value.status == 400 and caught.value.code == "VALIDATION_ERROR"
+    assert [r["status"] for r in sb.requests].count(400) == 1  # never retried
