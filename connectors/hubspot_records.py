@@ -24,6 +24,7 @@ from connectors.records import (
     blank_to_none,
     parse_iso,
 )
+from connectors.write_fields import FieldRule
 
 _ID = re.compile(r"[0-9]{1,20}")
 
@@ -109,8 +110,22 @@ def _flag(value: Any) -> bool | None:
     return None if value in (None, "") else str(value).lower() == "true"
 
 
+def _typed(value: Any, rule: FieldRule | None) -> Any:
+    """A written-back property as pulsehub rendered it: HubSpot sends every value as text, so
+    a number pulsehub wrote comes back as a number (and "" as None) for the reassert diff."""
+    value = blank_to_none(value)
+    if rule is None or value is None or rule.digits is None:
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value  # a hand edit that is not a number: it differs, and is rewritten
+    return round(number) if rule.digits == 0 else number
+
+
 def company(obj: dict[str, Any], fields: HubSpotFieldMap, owners: Owners) -> dict[str, Any]:
     p = obj.get("properties") or {}
+    rules = {r.api: r for r in fields.writable_fields.values()}
     owner_id = blank_to_none(p.get(fields.owner))
     name, email = owners.get(str(owner_id), (None, None)) if owner_id else (None, None)
     logical: dict[str, Any] = {
@@ -123,7 +138,7 @@ def company(obj: dict[str, Any], fields: HubSpotFieldMap, owners: Owners) -> dic
         "parent_id": p.get(fields.parent) if fields.parent else None,
         "is_deleted": bool(obj.get("archived")),
         "modstamp": p.get("hs_lastmodifieddate"),
-        "extra": {k: p.get(k) for k in fields.extra_properties},
+        "extra": {k: _typed(p.get(k), rules.get(k)) for k in fields.extra_properties},
     }
     for attr, prop in fields.mapped().items():
         logical[attr] = p.get(prop)

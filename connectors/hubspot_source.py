@@ -45,6 +45,11 @@ class HubSpotOptions(BaseModel):
         300, ge=0, description="a full read's cursor steps back this far (a list is no snapshot)"
     )
     timeout_s: float = 30.0
+    read_back_fields: list[str] = Field(
+        default_factory=list,
+        description="logical write-back fields whose properties every pull also reads "
+        "(added by pulsehub under the 'reassert' policy)",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -63,6 +68,10 @@ def build(config: SourceConfig) -> Connector:
 
     options = parse_options(HubSpotOptions, config.options, FIX)
     fields = load_field_map(options.fields_file)
+    if options.read_back_fields:  # read back what stands in pulsehub's properties
+        owned = fields.write_fields().api_names(options.read_back_fields)
+        extra = [p for p in owned if p not in fields.extra_properties]
+        fields = fields.model_copy(update={"extra_properties": [*fields.extra_properties, *extra]})
     return HubSpotConnector(
         build_client(options),
         fields,

@@ -26,7 +26,11 @@ FILE_VARIABLE = f"{ENV_PREFIX}SOURCES_FILE"
 JSON_VARIABLE = f"{ENV_PREFIX}SOURCES"
 
 
-BUILT_INS = ("salesforce", "zendesk", "usage")  # Settings blocks named like their entry points
+BUILT_INS = ("salesforce", "zendesk", "usage")
+READS_BACK = (
+    "salesforce",
+    "hubspot",
+)  # crm connectors that take `read_back_fields`  # Settings blocks named like their entry points
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def wired(source: ConfiguredSource, writeback_policy: str) -> ConfiguredSource:
     crm reads back the fields it writes; a helpdesk may change only pulsehub's ticket tags."""
     config = source.config
     added: dict[str, Any] = {}
-    if config.connector == "salesforce" and writeback_policy == "reassert":
+    if config.connector in READS_BACK and writeback_policy == "reassert":
         added["read_back_fields"] = list(LOGICAL_FIELDS)
     if config.connector == "zendesk":
         added["allowed_tags"] = sorted(allowed_ticket_tags())

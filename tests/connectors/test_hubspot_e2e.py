@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -14,6 +15,7 @@ from model.tables import Account, Escalation, ExternalIdentity, HealthSnapshot, 
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+from sandbox import credentials as cred
 from sync.push import IN_FLIGHT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -149,5 +151,39 @@ def test_a_company_hubspot_refuses_is_dead_lettered_with_its_message_the_rest_ap
         assert rest and all(i.status == "done" for i in rest)
         written = {w["target_id"] for w in sb.writes if w["kind"] == "company_properties"}
         assert written == {i.target_id for i in rest}
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize(("policy", "rewritten"), [("own", False), ("reassert", True)])
+def test_a_hand_edit_of_a_hubspot_health_property(sb, sqlite_url, policy, rewritten) -> None:
+    upgrade(sqlite_url)
+    rt = Runtime(sandbox_settings(sb.base_url, sqlite_url, crm="hubspot", writeback_policy=policy))
+    try:
+        assert rt.sync().errors == []
+        written = next(w for w in sb.writes if w["kind"] == "company_properties")
+        company, band = written["target_id"], written["changes"]["pulsehub_health_band"]
+        edited = "Green" if band != "Green" else "Red"
+        sb.tick(60)
+        hand = httpx.post(
+            f"{sb.base_url}/crm/v3/objects/companies/batch/update",
+            headers={"Authorization": f"Bearer {cred.HS_PRIVATE_APP_TOKEN}"},
+            json={"inputs": [{"id": company, "properties": {"pulsehub_health_band": edited}}]},
+        )
+        assert hand.status_code == 200
+        before = len(sb.writes)
+        assert rt.sync().errors == []
+        again = [
+            w
+            for w in sb.writes[before:]
+            if w["kind"] == "company_properties" and w["target_id"] == company
+        ]
+        if rewritten:
+            assert again and again[0]["changes"] == {"pulsehub_health_band": band}
+        else:
+            assert again == []
+        third = len(sb.writes)
+        assert rt.sync().errors == []
+        assert [w for w in sb.writes[third:] if w["kind"] == "company_properties"] == []
     finally:
         rt.close()
