@@ -1,4 +1,5 @@
-"""Simulators of Salesforce REST, Zendesk Support and a usage API over a synthetic customer base.
+"""Simulators of Salesforce REST, HubSpot CRM, Zendesk Support and a usage API over a synthetic
+customer base.
 
 Tests, the demo wiring and benchmarks import this; production code never does. A client written
 for the real APIs runs against it unchanged through a transport redirect: each endpoint follows
@@ -17,6 +18,9 @@ Still simplified (details in each module's docstring):
   account-wide `ticket_audits.json`; comments have no attachments; an unoffered rating exists
   for each solved ticket that never sent a survey, and every received rating has a comment;
   list cursors encode positions, so a record deleted between pages shifts the next page.
+- HubSpot: a view of the Salesforce objects (one customer base), one deal pipeline, only the
+  properties pulsehub reads or writes; search ties come back in id order; search is indexed
+  at once (HubSpot's trails writes by seconds); `sandbox.hubspot_*`.
 - Injected bad records (a null Id, a value of the wrong type, no `updated_at`) are served as
   stored; a filter cannot apply to a wrong-typed value, so that record does not match it.
 """

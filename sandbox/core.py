@@ -62,7 +62,8 @@ ROUTES = (
 
 
 class Sandbox:
-    """Simulated Salesforce, Zendesk and usage APIs over a seeded synthetic world on loopback HTTP."""
+    """Simulated Salesforce, HubSpot, Zendesk and usage APIs over a seeded synthetic world on
+    loopback HTTP."""
 
     def __init__(
         self,

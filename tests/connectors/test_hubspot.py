@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.base import SourceConfig, WriteItem
-from connectors.errors import AuthError, BudgetExhausted, ConfigError, Fatal
+from connectors.errors import AuthError, BudgetExhausted, ConfigError, Fatal, Retriable
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot_fields import HubSpotFieldMap
@@ -255,3 +255,20 @@ def test_5xx_and_resets_are_retried_and_a_400_fails_with_hubspots_own_message(sb
         )
     assert caught.value.status == 400 and caught.value.code == "VALIDATION_ERROR"
     assert [r["status"] for r in sb.requests].count(400) == 1  # never retried
+
+
+def test_a_task_create_whose_answer_was_lost_is_not_created_twice(sb) -> None:
+    hs = connector(sb)
+    company = records(hs.pull("companies", None))[0][0]
+    payload = {"what_id": company.id, "owner_id": company.owner_id, "subject": "Check in",
+               "due_date": "2026-12-10", "priority": "Normal"}  # fmt: skip
+    sb.faults.add(r"/crm/v3/objects/tasks/batch/create$", "lost_response")
+    assert hs.writer is not None
+    with pytest.raises(Retriable):  # a create is not re-sent blindly by the retry policy
+        hs.writer.push("crm_task", [WriteItem(company.id, payload, key="esc-lost")])
+    assert len(sb.state.hubspot.tasks) == 1  # it landed
+    again = hs.writer.push(
+        "crm_task", [WriteItem(company.id, payload, maybe_sent=True, key="esc-lost")]
+    )
+    assert again[0].ok and again[0].created_id == next(iter(sb.state.hubspot.tasks))
+    assert len(sb.state.hubspot.tasks) == 1
