@@ -3,7 +3,8 @@
 Configure it as a source, e.g. in PULSEHUB_SOURCES:
     [{"name": "hubspot", "connector": "hubspot", "options": {"token": "pat-na1-..."}}]
 `token` is a private app's access token (scopes: crm.objects.companies.read/write,
-crm.objects.deals.read, crm.objects.contacts.read, crm.objects.owners.read, tasks).
+crm.objects.deals.read, crm.objects.contacts.read, crm.objects.owners.read, and write access
+to tasks).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class Position:
     ids: frozenset[str] = field(default_factory=frozenset)
 
     def encode(self) -> str:
-        return json.dumps({"ms": self.ms, "ids": sorted(self.ids, key=int)})
+        return json.dumps({"ms": self.ms, "ids": sorted(self.ids, key=lambda i: (len(i), i))})
 
     @classmethod
     def decode(cls, cursor: str) -> Position:

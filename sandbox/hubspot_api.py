@@ -72,6 +72,8 @@ def list_objects(state: State, req: Request, m: re.Match[str]) -> Response:
     kind = m["kind"]
     limit = int_param(req.query.get("limit"), "limit", 10, 100)
     after = req.query.get("after")
+    if after and not after.isdigit():
+        raise invalid(f"after must be the paging.next.after of an earlier page, got {after!r}")
     archived = req.query.get("archived", "false") == "true"
     with state.world.lock:
         rows = [
@@ -144,6 +146,8 @@ def not_found(kind: str, ids: list[str], verb: str) -> dict[str, Any]:
 def owners(state: State, req: Request, m: re.Match[str]) -> Response:
     limit = int_param(req.query.get("limit"), "limit", 100, 500)
     after = req.query.get("after")
+    if after and not after.isdigit():
+        raise invalid(f"after must be the paging.next.after of an earlier page, got {after!r}")
     archived = req.query.get("archived", "false") == "true"
     with state.world.lock:
         rows = [
