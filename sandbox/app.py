@@ -35,8 +35,14 @@ _LOGIN = re.compile(r"^/services/(Soap/u/|oauth2/token)")
 LOST = "X-Sandbox-Lost-Response"  # marks a reset whose request was applied (for the log only)
 
 
-def system_of(path: str) -> str:
-    """Which simulated system a path belongs to."""
+FRESHDESK_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*\.freshdesk\.com(:\d+)?$")
+
+
+def system_of(path: str, host: str = "") -> str:
+    """Which simulated system a request belongs to: Freshdesk by its Host
+    (`<domain>.freshdesk.com`, whose `/api/v2/...` paths are Zendesk's too), the rest by path."""
+    if FRESHDESK_HOST.match(host.lower()):
+        return "freshdesk"
     if path.startswith("/services/"):
         return "salesforce"
     if path.startswith("/api/v2/"):
@@ -52,6 +58,8 @@ def error(system: str, status: int, code: str, message: str) -> Response:
         return json_response(status, [{"message": message, "errorCode": code}])
     if system == "zendesk":
         return json_response(status, {"error": code, "description": message})
+    if system == "freshdesk":
+        return json_response(status, {"code": code, "message": message})
     return json_response(status, {"error": {"code": code, "message": message}})
 
 
@@ -83,6 +91,9 @@ def authorized(state: State, system: str, req: Request) -> bool:
         if basic is not None:
             return basic == (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
         return _bearer(req) == cred.ZD_OAUTH_TOKEN
+    if system == "freshdesk":  # the API key as user name, any password ("X")
+        basic = _basic(req)
+        return basic is not None and basic[0] == cred.FD_API_KEY
     if req.path.startswith("/api/2.0/"):
         basic = _basic(req)
         return basic is not None and cred.USAGE_EXPORT_SECRET in basic
@@ -94,6 +105,8 @@ def _unauthorized(system: str) -> Response:
         return error(system, 401, "INVALID_SESSION_ID", "Session expired or invalid")
     if system == "zendesk":
         return json_response(401, {"error": "Couldn't authenticate you"})
+    if system == "freshdesk":
+        return error(system, 401, "invalid_credentials", "You have to be logged in to perform this action.")
     return error(system, 401, "unauthorized", "missing or invalid credentials")
 
 
@@ -105,7 +118,7 @@ class Dispatcher:
         self.routes = [(m, re.compile(p + "$"), h) for m, p, h in routes]
 
     def __call__(self, req: Request) -> Response:
-        system = system_of(req.path)
+        system = system_of(req.path, req.header("host"))
         try:
             resp = self._respond(system, req)
         except Exception:
@@ -174,6 +187,12 @@ class Dispatcher:
                     {"error": "APIRateLimitExceeded", "description": "Rate limit exceeded"},
                     rate_headers,
                 )
+        if system == "freshdesk":
+            allowed, rate_headers = state.limits.take_freshdesk(req.query.get("include", ""))
+            if not allowed:
+                resp = error(system, 429, "rate_limit_exceeded", "API rate limit exceeded")
+                resp.headers.update(rate_headers)
+                return self._finish(system, resp)
         resp = self._route(system, req)
         if fault == "lost_response":  # applied, but the client never hears back
             return Response(0, b"", {LOST: "1"}, action="reset")
@@ -189,6 +208,8 @@ class Dispatcher:
         path = req.path
         if system == "zendesk" and not path.endswith(".json"):
             path = path.rstrip("/") + ".json"  # Zendesk serves every resource with or without .json
+        if system == "freshdesk":
+            path = "/freshdesk" + path.rstrip("/")  # its routes' own prefix (sandbox.fd_common)
         for method, pattern, handler in self.routes:
             match = pattern.match(path)
             if match is None:

@@ -9,6 +9,8 @@ from typing import Any
 
 from sandbox import (
     control,
+    fd_reads,
+    fd_writes,
     sf_api,
     sf_auth,
     sf_bulk,
@@ -51,6 +53,8 @@ ROUTES = (
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
     + usage_api.ROUTES
+    + fd_reads.ROUTES
+    + fd_writes.ROUTES
     + control.ROUTES
 )
 

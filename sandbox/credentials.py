@@ -18,6 +18,9 @@ ZD_EMAIL = "agent@pulsehub-sandbox.example"
 ZD_API_TOKEN = "SANDBOX_ZENDESK_API_TOKEN"
 ZD_OAUTH_TOKEN = "SANDBOX_ZENDESK_OAUTH_TOKEN"
 
+FD_DOMAIN = "sandbox"  # sandbox.freshdesk.com
+FD_API_KEY = "SANDBOX_FRESHDESK_API_KEY"
+
 USAGE_BEARER_TOKEN = "SANDBOX_USAGE_TOKEN"
 USAGE_EXPORT_SECRET = "SANDBOX_MIXPANEL_SECRET"
 
@@ -44,6 +47,7 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
             "force_scheme": "http",
             "force_netloc": base_url.split("://", 1)[1],
         },
+        "freshdesk": {"domain": FD_DOMAIN, "api_key": FD_API_KEY, "loopback_url": base_url},
         "usage": {
             "base_url": base_url,
             "bearer_token": USAGE_BEARER_TOKEN,
