@@ -229,11 +229,16 @@ def demo(
     database: Annotated[
         str, typer.Option(help="database URL", callback=database_url)
     ] = "sqlite:///var/demo.db",
+    helpdesk: Annotated[
+        str, typer.Option(help="the helpdesk the sandbox plays: zendesk or freshdesk")
+    ] = "zendesk",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
-    from pulsehub.demo import run_demo
+    from pulsehub.demo import HELPDESKS, run_demo
 
-    code = run_demo(console, accounts=accounts, seed=seed, database_url=database)
+    if helpdesk not in HELPDESKS:
+        raise typer.BadParameter(f"use one of: {', '.join(HELPDESKS)}", param_hint="--helpdesk")
+    code = run_demo(console, accounts=accounts, seed=seed, database_url=database, helpdesk=helpdesk)
     raise typer.Exit(code)
 
 

@@ -15,12 +15,35 @@ from rich.console import Console
 from rich.table import Table
 
 from model.db import upgrade
-from pulsehub.settings import SalesforceSettings, Settings, UsageSettings, ZendeskSettings
+from pulsehub.settings import (
+    SalesforceSettings,
+    Settings,
+    SourceSettings,
+    UsageSettings,
+    ZendeskSettings,
+)
 from reporting.overview import Overview, load_overview
 
+HELPDESKS = ("zendesk", "freshdesk")
 
-def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings:
-    """Settings that point every client at a running sandbox (its fake credentials)."""
+
+def sandbox_settings(
+    base_url: str, database_url: str, helpdesk: str = "zendesk", **extra: Any
+) -> Settings:
+    """Settings that point every client at a running sandbox (its fake credentials), with
+    `helpdesk` (zendesk or freshdesk) as the helpdesk source."""
+    from sandbox import credentials as cred
+
+    if helpdesk not in HELPDESKS:
+        raise ValueError(f"unknown helpdesk {helpdesk!r}: one of {', '.join(HELPDESKS)}")
+    settings = _zendesk_sandbox(base_url, database_url, **extra)
+    if helpdesk == "freshdesk":  # Zendesk left unconfigured: Freshdesk is the helpdesk
+        sources = [freshdesk_source(base_url), *settings.sources]
+        return settings.model_copy(update={"zendesk": ZendeskSettings(), "sources": sources})
+    return settings
+
+
+def _zendesk_sandbox(base_url: str, database_url: str, **extra: Any) -> Settings:
     from sandbox import credentials as cred
 
     return Settings(
@@ -44,6 +67,19 @@ def sandbox_settings(base_url: str, database_url: str, **extra: Any) -> Settings
     )
 
 
+def freshdesk_source(base_url: str) -> SourceSettings:
+    """The sandbox's Freshdesk account as a configured source."""
+    from sandbox import credentials as cred
+
+    options = {
+        "domain": cred.FD_DOMAIN,
+        "api_key": cred.FD_API_KEY,
+        "requester_email": cred.ZD_EMAIL,  # the sandbox's integration agent
+        "loopback_url": base_url,
+    }
+    return SourceSettings(name="freshdesk", connector="freshdesk", options=options)
+
+
 def _fresh_sqlite(url: str) -> None:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -51,7 +87,9 @@ def _fresh_sqlite(url: str) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -> int:
+def run_demo(
+    console: Console, *, accounts: int, seed: int, database_url: str, helpdesk: str = "zendesk"
+) -> int:
     from pulsehub.report import SyncProgress, print_run
     from pulsehub.runtime import Runtime
     from sandbox import Sandbox
@@ -63,8 +101,9 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
         sb = Sandbox(accounts=accounts, seed=seed)
         sb.start()
     try:
-        console.print(f"sandbox serving Salesforce, Zendesk and usage APIs at {sb.base_url}")
-        rt = Runtime(sandbox_settings(sb.base_url, database_url))
+        title = {"zendesk": "Zendesk", "freshdesk": "Freshdesk"}[helpdesk]
+        console.print(f"sandbox serving Salesforce, {title} and usage APIs at {sb.base_url}")
+        rt = Runtime(sandbox_settings(sb.base_url, database_url, helpdesk))
         console.print("first sync: pull, resolve identities, score, escalate, write back")
         with SyncProgress(console) as progress:
             first = rt.sync(kind="demo", progress=progress)

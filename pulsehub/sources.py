@@ -116,7 +116,7 @@ def wired(source: ConfiguredSource, writeback_policy: str) -> ConfiguredSource:
     added: dict[str, Any] = {}
     if config.connector == "salesforce" and writeback_policy == "reassert":
         added["read_back_fields"] = list(LOGICAL_FIELDS)
-    if config.connector == "zendesk":
+    if config.connector in ("zendesk", "freshdesk"):
         added["allowed_tags"] = sorted(allowed_ticket_tags())
     if not added:
         return source
