@@ -5,8 +5,9 @@ fields, `external_id` = the CRM account id custom field, the explicit link); a t
 becomes a ticket record (`organization_id` = company_id, status and priority as words, the
 reply/resolution times from `include=stats` as `metric`, `csat_score` "good"/"bad" from the
 satisfaction rating joined by the connector). Freshdesk's integers (API v2 reference):
-status 2 Open, 3 Pending, 4 Resolved, 5 Closed, 6+ an account's custom statuses (mapped in
-freshdesk_fields.yaml, unmapped ones count as on hold: still open); priority 1 Low,
+status 2 Open (with no agent on it: "new", untaken, which is what acknowledges an escalation
+once it changes), 3 Pending, 4 Resolved, 5 Closed, 6+ an account's custom statuses (mapped
+in freshdesk_fields.yaml, unmapped ones count as on hold: still open); priority 1 Low,
 2 Medium, 3 High, 4 Urgent; ratings 103..101 happy, 100 neutral, -101..-103 unhappy.
 """
 
@@ -119,6 +120,8 @@ def ticket_record(item: Any, statuses: Mapping[int, str], csat: str | None = Non
     status = item.get("status")
     if item.get("deleted") is True:
         out["status"] = "deleted"
+    elif status == 2 and not item.get("responder_id"):
+        out["status"] = "new"  # Open and no agent on it: what the neutral "new" means
     elif isinstance(status, int) and not isinstance(status, bool):
         out["status"] = statuses.get(status) or STATUSES.get(status) or "hold"
     priority = item.get("priority")

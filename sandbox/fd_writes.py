@@ -20,7 +20,7 @@ from sandbox.fd_reads import live_org, ticket_pos
 from sandbox.fd_shapes import COMPANY_FIELDS, PRIORITY_BACK, STATUS_BACK, company, note, ticket
 from sandbox.httpd import Request, Response, json_response
 from sandbox.state import State
-from sandbox.tickets import DELETED, SOLVED, TYPES
+from sandbox.tickets import DELETED, NEW, OPEN, SOLVED, TYPES
 from sandbox.zd_comments import add_comment
 
 ROUTES, route = routes()
@@ -110,14 +110,20 @@ def _apply(state: State, pos: int, body: dict[str, Any]) -> dict[str, Any]:
     status = _choice(body, "status", STATUS_BACK)
     priority = _choice(body, "priority", PRIORITY_BACK)
     tags = _tags(body["tags"]) if "tags" in body else None
-    if status is not None:
-        t.status[pos] = status
+    if status is not None and not (status == OPEN and t.status[pos] == NEW):
+        t.status[pos] = status  # Open on an untaken ticket leaves it untaken
         if status == SOLVED and not t.solved[pos]:
             t.solved[pos] = now
     if priority is not None:
         t.priority[pos] = priority
     if tags is not None:
         t.tag_override[pos] = tags
+    if "responder_id" in body:  # an agent takes the ticket: no longer untouched
+        t.assignee[pos] = int(body["responder_id"] or 0)
+        if t.assignee[pos] and t.status[pos] == NEW:
+            t.status[pos] = OPEN
+    if "group_id" in body:
+        t.group[pos] = int(body["group_id"] or 0)
     extra = t.extra.setdefault(pos, {})
     if "subject" in body:
         extra["subject"] = str(body["subject"])
@@ -178,7 +184,7 @@ def create_ticket(state: State, req: Request, m: re.Match[str]) -> Response:
         pos = w.tickets.append(
             org=org, requester=requester, assignee=int(body.get("responder_id") or 0),
             group=int(body.get("group_id") or w.groups[3]["id"]), created=now, updated=now,
-            solved=0, status=1, priority=0, type=0, via=2, tags=0, reply_min=0,
+            solved=0, status=NEW, priority=0, type=0, via=2, tags=0, reply_min=0,
             resolution_min=0, reopens=0, replies=0, csat=0,
         )  # fmt: skip
         w.tickets.extra[pos] = {"description": str(body.get("description"))}
