@@ -32,7 +32,6 @@ def sandbox_settings(
 ) -> Settings:
     """Settings that point every client at a running sandbox (its fake credentials), with
     `helpdesk` (zendesk or freshdesk) as the helpdesk source."""
-    from sandbox import credentials as cred
 
     if helpdesk not in HELPDESKS:
         raise ValueError(f"unknown helpdesk {helpdesk!r}: one of {', '.join(HELPDESKS)}")

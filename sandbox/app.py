@@ -106,7 +106,9 @@ def _unauthorized(system: str) -> Response:
     if system == "zendesk":
         return json_response(401, {"error": "Couldn't authenticate you"})
     if system == "freshdesk":
-        return error(system, 401, "invalid_credentials", "You have to be logged in to perform this action.")
+        return error(
+            system, 401, "invalid_credentials", "You have to be logged in to perform this action."
+        )
     return error(system, 401, "unauthorized", "missing or invalid credentials")
 
 
