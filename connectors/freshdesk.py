@@ -10,7 +10,9 @@ would mean a second model, not a second connector.
 Streams (declared as data below): `companies` -> organization, listed whole every run (the
 companies API has no change filter; a few dozen pages of 100 for a few thousand customers)
 and so reconciled for deletes; `tickets` -> ticket, from `updated_since` oldest-change first
-with `include=stats` (reply/resolution times) and CSAT joined from the satisfaction ratings.
+with `include=stats` (reply/resolution times) and CSAT joined from the satisfaction ratings,
+then the deleted ones (`filter=deleted`: the list leaves them out otherwise), which arrive
+with status "deleted" so they stop counting as open.
 
 The tickets list stops at page 300 (a 400 naming `page`): a pull that reaches it restarts
 from page 1 with `updated_since` = the last ticket's `updated_at` (tickets of that second
@@ -184,20 +186,31 @@ class FreshdeskConnector:
         ratings_since: str = state.get("ratings_since") or since
         scores, newest_rating = self._ratings(ratings_since)
         seen, delivered = RecentMarkers(), set()
-        newest, restart, page = since, since, 1
+        newest = since
+        # live tickets, then deleted ones (the list leaves them out unless asked for)
+        for extra in ({"include": "stats"}, {"filter": "deleted"}):
+            for items in self._listing(since, extra):
+                out = self._ticket_page(items, scores, seen)
+                for record in out.records:
+                    delivered.add(record.id)
+                    if "filter" not in extra:  # the deleted list is re-read from `since`
+                        newest = max(newest, iso(record.updated_at))
+                cursor_now = {"since": newest, "ratings_since": ratings_since}
+                yield out.model_copy(update={"cursor": json.dumps(cursor_now)})
+        yield self._rated_leftovers(scores, delivered, seen, newest, newest_rating)
+
+    def _listing(self, since: str, extra: dict[str, str]) -> Iterator[list[Any]]:
+        """Pages of the tickets list updated since `since`, oldest change first; at the 300th
+        page the list is asked again from the last `updated_at` seen."""
+        restart, page = since, 1
         while True:
             params = {"updated_since": restart, "order_by": "updated_at", "order_type": "asc",
-                      "per_page": self.page_size, "page": page, "include": "stats"}  # fmt: skip
+                      "per_page": self.page_size, "page": page, **extra}  # fmt: skip
             response = self._get("tickets", params)
             items = _list(response)
-            out = self._ticket_page(items, scores, seen)
-            for record in out.records:
-                delivered.add(record.id)
-                newest = max(newest, iso(record.updated_at))
-            cursor_now = {"since": newest, "ratings_since": ratings_since}
-            yield out.model_copy(update={"cursor": json.dumps(cursor_now)})
+            yield items
             if not next_link(response):
-                break
+                return
             if page < PAGE_LIMIT:
                 page += 1
                 continue
@@ -210,7 +223,6 @@ class FreshdeskConnector:
                 )
             logger.info("freshdesk: page %s reached; listing again from %s", page, last)
             restart, page = last, 1
-        yield self._rated_leftovers(scores, delivered, seen, newest, newest_rating)
 
     def _rated_leftovers(
         self,

@@ -144,3 +144,30 @@ def test_a_rejected_write_is_dead_lettered_with_freshdesks_message(sb, sqlite_ur
         assert "(datatype_mismatch)" in item.last_error
     finally:
         rt.close()
+
+
+def test_an_agent_taking_the_engineering_ticket_acknowledges_the_escalation(sb, sqlite_url) -> None:
+    from connectors.freshdesk_source import FreshdeskOptions, build_client
+    from sandbox import credentials as cred
+
+    rt = runtime(sb, sqlite_url)
+    try:
+        assert rt.sync().errors == []
+        with rt.factory() as s:
+            rows = s.execute(select(Escalation.id, Escalation.helpdesk_ticket_id).where(
+                Escalation.helpdesk_ticket_id.is_not(None))).all()  # fmt: skip
+        assert rows
+        taken_id, ticket_id = rows[0]
+        untouched = rt.sync()  # pulled back Open with nobody on it: "new", not taken yet
+        assert "acknowledged_in_helpdesk" not in untouched.escalations
+        options = FreshdeskOptions(domain=cred.FD_DOMAIN, api_key=cred.FD_API_KEY,
+                                   loopback_url=sb.base_url)  # type: ignore[arg-type]  # fmt: skip
+        with build_client(options) as fd:  # an engineer takes it
+            assert fd.put(f"tickets/{ticket_id}", json={"responder_id": 77}).status_code == 200
+        report = rt.sync()
+        assert report.errors == []
+        assert report.escalations.get("acknowledged_in_helpdesk") == 1
+        with rt.factory() as s:
+            assert s.get(Escalation, taken_id).state == "acknowledged"
+    finally:
+        rt.close()
