@@ -13,6 +13,11 @@ rate limit (429 + Retry-After waited out by the shared policy). Each write is sa
   unanswered create (search is indexed within seconds, not instantly: a retry soon after a
   lost answer may not see it yet, so a lost answer waits for the outbox's next try);
 - a note ends in the key's marker; a maybe-sent note is looked for before it is re-sent.
+
+An engineering ticket names its customer's company in its description but does not set
+`company_id`: Freshdesk accepts only a company of the requester (pulsehub's agent), and a
+ticket under the customer's company would count as the customer's own support load (an
+urgent one, at that) in the next score, which would feed the escalation that opened it.
 """
 
 from __future__ import annotations
@@ -145,8 +150,8 @@ class FreshdeskWrites:
             "priority": PRIORITY_OF.get(str(p.get("priority") or "normal"), 2),
             "tags": [*list(p.get("tags") or []), tag],
         }
-        if p.get("organization_id"):
-            body["company_id"] = int(p["organization_id"])
+        if p.get("organization_id"):  # named, not set: see the module docstring
+            body["description"] += f"<br><br>Customer company: #{int(p['organization_id'])}"
         group = self.group_id or p.get("group_id")
         if group:
             body["group_id"] = int(group)

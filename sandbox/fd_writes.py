@@ -4,10 +4,11 @@ ticket create, private notes.
 Per the Freshdesk API v2 reference every update is one record per request; `tags` on a
 ticket update replaces the ticket's whole tag list; a create needs a requester (one of
 requester_id, email, phone, ...), subject, description, status and priority; a note needs a
-body. Every write answers the record as it now stands; a bad value is a 400 "Validation
+body; `company_id` must be one of the requester's companies. Every write answers the record as it now stands; a bad value is a 400 "Validation
 failed" naming the field. Writes land in the write log with system "freshdesk".
 
-Simplified: an unknown requester email becomes the first agent (no contact is created).
+Simplified: an unknown requester email becomes the first agent (no contact is created); a
+contact has one company.
 """
 
 from __future__ import annotations
@@ -165,6 +166,18 @@ def _create_errors(body: dict[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
+def _requester(state: State, body: dict[str, Any]) -> int:
+    """The requester's contact id: given, or found by email (else the first agent)."""
+    users = state.world.zd_users
+    if body.get("requester_id"):
+        if int(body["requester_id"]) not in users:
+            raise invalid("requester_id", "There is no contact matching the given requester_id")
+        return int(body["requester_id"])
+    email = str(body.get("email") or "").lower()
+    found = next((u["id"] for u in users.values() if str(u.get("email")).lower() == email), None)
+    return int(found or state.world.agents[0])
+
+
 @route("POST", r"/api/v2/tickets")
 def create_ticket(state: State, req: Request, m: re.Match[str]) -> Response:
     body = read_body(req)
@@ -176,11 +189,13 @@ def create_ticket(state: State, req: Request, m: re.Match[str]) -> Response:
     _tags(body.get("tags") or [])
     with state.world.lock:
         w = state.world
+        requester = _requester(state, body)
         org = int(body.get("company_id") or 0)
         if org and org not in w.orgs:
             raise invalid("company_id", "There is no company matching the given company_id")
+        if org and (w.zd_users.get(requester) or {}).get("organization_id") != org:
+            raise invalid("company_id", "The requester does not belong to the specified company")
         now = w.clock.epoch()
-        requester = int(body.get("requester_id") or w.agents[0])
         pos = w.tickets.append(
             org=org, requester=requester, assignee=int(body.get("responder_id") or 0),
             group=int(body.get("group_id") or w.groups[3]["id"]), created=now, updated=now,

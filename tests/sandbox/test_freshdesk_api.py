@@ -133,11 +133,13 @@ def test_writes_and_errors_in_freshdesk_shapes(box) -> None:
     assert {e["field"] for e in missing.json()["errors"]} == {
         "requester_id", "description", "status", "priority",
     }  # fmt: skip
-    made = fd.post(
-        "tickets",
-        json={"subject": "Escalation", "description": "d", "email": "a@b.example",
-              "status": 2, "priority": 4, "tags": ["ph-1"], "company_id": org_id},
-    )  # fmt: skip
+    body = {"subject": "Escalation", "description": "d", "email": "a@b.example",
+            "status": 2, "priority": 4, "tags": ["ph-1"], "company_id": org_id}  # fmt: skip
+    outsider = fd.post("tickets", json=body)  # a company the requester is not in
+    assert outsider.status_code == 400
+    assert outsider.json()["errors"][0]["field"] == "company_id"
+    member = box.world.org_requesters[org_id][0]
+    made = fd.post("tickets", json={**body, "email": None, "requester_id": member})
     assert made.status_code == 201
     tid = made.json()["id"]
     assert made.json()["priority"] == 4 and made.json()["responder_id"] is None
