@@ -216,3 +216,16 @@ def test_a_validation_error_keeps_freshdesks_own_words(box) -> None:
         "(datatype_mismatch)"
     )
     assert result.error_code == "datatype_mismatch"
+
+
+def test_a_create_whose_answer_is_lost_is_found_by_its_key_tag_not_sent_twice(box) -> None:
+    fd = connector(box)
+    assert fd.writer is not None
+    box.faults.add(r"^/api/v2/tickets$", "lost_response", times=1, method="POST")
+    payload = {"subject": "Escalation", "body": "b", "priority": "high", "external_id": "x"}
+    result = fd.writer.push("helpdesk_ticket", [WriteItem("0", payload, key="esc:9:ticket")])[0]
+    assert result.ok and result.created_id
+    created = [w for w in box.writes if w["kind"] == "ticket_created"]
+    assert [w["target_id"] for w in created] == [result.created_id]
+    searches = [r for r in box.requests if r["path"] == "/api/v2/search/tickets"]
+    assert len(searches) == 2  # before the create, and after its lost answer

@@ -42,8 +42,8 @@ def created(sb: Sandbox) -> list[dict[str, Any]]:
     return [w for w in sb.writes if w["kind"] == "ticket_created"]
 
 
-def test_full_pipeline_with_freshdesk_as_the_helpdesk(sb, sqlite_url) -> None:
-    rt = runtime(sb, sqlite_url)
+def test_full_pipeline_with_freshdesk_as_the_helpdesk(sb, any_db_url) -> None:
+    rt = runtime(sb, any_db_url)
     try:
         first = rt.sync()
         assert first.errors == []
