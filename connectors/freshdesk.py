@@ -49,7 +49,7 @@ from connectors.freshdesk_records import (
 from connectors.freshdesk_transport import FreshdeskTransport
 from connectors.freshdesk_write import FreshdeskOutboxWriter, FreshdeskWrites
 from connectors.http import RetryPolicy
-from connectors.records import Page, validate_rows
+from connectors.records import Page, Rejected, validate_rows
 
 logger = logging.getLogger(__name__)
 PAGE_LIMIT = 300  # the tickets list serves no page past the 300th
@@ -141,9 +141,11 @@ class FreshdeskConnector:
                 return
             page += 1
 
-    def _ratings(self, since: str) -> tuple[dict[int, str], str]:
-        """Ticket id -> score of the ratings created since `since`, and the newest one's time."""
+    def _ratings(self, since: str) -> tuple[dict[int, str], str, list[Rejected]]:
+        """Ticket id -> score of the ratings created since `since`, the newest one's time, and
+        the ratings that could not be read (quarantined with the first tickets page)."""
         scores: dict[int, str] = {}
+        unread: list[Rejected] = []
         newest, page = since, 1
         while True:
             params = {"created_since": since, "per_page": PER_PAGE, "page": page}
@@ -151,14 +153,13 @@ class FreshdeskConnector:
             records, rejected = validate_rows(
                 FdRating, _list(response), source=self.name, stream="ratings", id_key="id"
             )
-            for bad in rejected:  # a rating is joined into its ticket: nothing to quarantine
-                logger.warning("freshdesk: unreadable rating %s: %s", bad.external_id, bad.reason)
+            unread += rejected
             for r in sorted(records, key=lambda r: r.created_at):
                 if r.score is not None:
                     scores[r.ticket_id] = r.score  # the newest answer wins
                 newest = max(newest, iso(r.created_at))
             if not next_link(response):
-                return scores, newest
+                return scores, newest, unread
             page += 1
 
     def _ticket_page(
@@ -184,7 +185,7 @@ class FreshdeskConnector:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         since: str = state.get("since") or (iso(start) if start else BEGINNING)
         ratings_since: str = state.get("ratings_since") or since
-        scores, newest_rating = self._ratings(ratings_since)
+        scores, newest_rating, unread = self._ratings(ratings_since)
         seen, delivered = RecentMarkers(), set()
         newest = since
         # live tickets, then deleted ones (the list leaves them out unless asked for)
@@ -196,7 +197,10 @@ class FreshdeskConnector:
                     if "filter" not in extra:  # the deleted list is re-read from `since`
                         newest = max(newest, iso(record.updated_at))
                 cursor_now = {"since": newest, "ratings_since": ratings_since}
-                yield out.model_copy(update={"cursor": json.dumps(cursor_now)})
+                rejected, unread = [*unread, *out.rejected], []
+                yield out.model_copy(
+                    update={"cursor": json.dumps(cursor_now), "rejected": rejected}
+                )
         yield self._rated_leftovers(scores, delivered, seen, newest, newest_rating)
 
     def _listing(self, since: str, extra: dict[str, str]) -> Iterator[list[Any]]:

@@ -79,7 +79,7 @@ def test_an_unreadable_ticket_is_quarantined_and_the_pull_goes_on() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("satisfaction_ratings"):
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json=[{"id": 8, "ticket_id": "one", "ratings": {}}])
         if request.url.params.get("filter") == "deleted":
             return httpx.Response(200, json=[])
         return httpx.Response(200, json=[good, bad, unknown, "not an object"])
@@ -93,6 +93,8 @@ def test_an_unreadable_ticket_is_quarantined_and_the_pull_goes_on() -> None:
     rejected = [r for p in pages for r in p.rejected]
     assert [(r.id, r.status) for r in records] == [(1, "open"), (3, "hold")]
     assert records[0].priority == "urgent" and records[0].metric.reply_time_minutes == 90
-    assert [r.external_id for r in rejected] == ["2", None]
-    assert "created_at" in rejected[0].reason
+    assert [(r.stream, r.external_id) for r in rejected] == [
+        ("ratings", "8"), ("tickets", "2"), ("tickets", None),
+    ]  # fmt: skip
+    assert "ticket_id" in rejected[0].reason and "created_at" in rejected[1].reason
     assert json.loads(pages[-1].cursor)["since"] == "2025-01-02T00:00:00Z"
