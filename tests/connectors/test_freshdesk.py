@@ -171,6 +171,9 @@ def test_writes_and_what_they_refuse_before_any_request(box) -> None:
     writes = len(box.writes)
     assert fd.writer.push("helpdesk_ticket_tags", [item])[0].ok  # again: nothing to write
     assert len(box.writes) == writes
+    escalation = WriteItem("esc:1:2", {"ticket_id": 2, "add": ["health_red"], "remove": []})
+    assert fd.writer.push("helpdesk_escalation_tags", [escalation])[0].ok
+    assert box.world.tickets.tag_list(1)[-1] == "health_red"
 
 
 def test_escalation_ticket_created_once_and_its_note_posted_once(box) -> None:
@@ -229,3 +232,14 @@ def test_a_create_whose_answer_is_lost_is_found_by_its_key_tag_not_sent_twice(bo
     assert [w["target_id"] for w in created] == [result.created_id]
     searches = [r for r in box.requests if r["path"] == "/api/v2/search/tickets"]
     assert len(searches) == 2  # before the create, and after its lost answer
+
+
+def test_without_a_requester_a_create_is_refused_naming_the_option(box) -> None:
+    fd = connector(box, requester_email=None)
+    assert fd.writer is not None
+    before = len(box.requests)
+    item = WriteItem("0", {"subject": "s", "body": "b", "external_id": "x"}, key="k")
+    result = fd.writer.push("helpdesk_ticket", [item])[0]
+    assert not result.ok and not result.retriable and result.error_code == "NO_REQUESTER"
+    assert "requester_email" in (result.message or "")
+    assert len(box.requests) == before
