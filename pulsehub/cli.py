@@ -230,15 +230,22 @@ def demo(
         str, typer.Option(help="database URL", callback=database_url)
     ] = "sqlite:///var/demo.db",
     crm: Annotated[
-        str, typer.Option(help="the crm to run with: salesforce or hubspot")
+        str, typer.Option(help="the crm the sandbox plays: salesforce or hubspot")
     ] = "salesforce",
+    helpdesk: Annotated[
+        str, typer.Option(help="the helpdesk the sandbox plays: zendesk or freshdesk")
+    ] = "zendesk",
 ) -> None:
     """Run the whole pipeline against the in-process sandbox on a fresh embedded database."""
-    from pulsehub.demo import CRMS, run_demo
+    from pulsehub.demo import CRMS, HELPDESKS, run_demo
 
     if crm not in CRMS:
-        raise typer.BadParameter(f"--crm must be one of {', '.join(CRMS)}, got {crm!r}")
-    code = run_demo(console, accounts=accounts, seed=seed, database_url=database, crm=crm)
+        raise typer.BadParameter(f"use one of: {', '.join(CRMS)}", param_hint="--crm")
+    if helpdesk not in HELPDESKS:
+        raise typer.BadParameter(f"use one of: {', '.join(HELPDESKS)}", param_hint="--helpdesk")
+    code = run_demo(
+        console, accounts=accounts, seed=seed, database_url=database, crm=crm, helpdesk=helpdesk
+    )
     raise typer.Exit(code)
 
 

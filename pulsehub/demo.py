@@ -25,41 +25,67 @@ from pulsehub.settings import (
 from reporting.overview import Overview, load_overview
 
 CRMS = ("salesforce", "hubspot")
+HELPDESKS = ("zendesk", "freshdesk")
 
 
 def sandbox_settings(
-    base_url: str, database_url: str, *, crm: str = "salesforce", **extra: Any
+    base_url: str,
+    database_url: str,
+    helpdesk: str = "zendesk",
+    *,
+    crm: str = "salesforce",
+    **extra: Any,
 ) -> Settings:
-    """Settings that point every client at a running sandbox (its fake credentials); `crm`
-    picks the crm source (salesforce or hubspot)."""
+    """Settings that point every client at a running sandbox (its fake credentials): `crm`
+    picks the crm source (salesforce or hubspot), `helpdesk` the helpdesk (zendesk or freshdesk)."""
     from sandbox import credentials as cred
 
     if crm not in CRMS:
         raise ValueError(f"crm must be one of {', '.join(CRMS)}, got {crm!r}")
+    if helpdesk not in HELPDESKS:
+        raise ValueError(f"unknown helpdesk {helpdesk!r}: one of {', '.join(HELPDESKS)}")
     salesforce = SalesforceSettings(
         instance_url="https://sandbox.my.salesforce.com",
         session_id=cred.SF_SESSION_ID,  # type: ignore[arg-type]
         api_version=cred.SF_API_VERSION,
         loopback_url=base_url,
     )
+    zendesk = ZendeskSettings(
+        subdomain=cred.ZD_SUBDOMAIN,
+        email=cred.ZD_EMAIL,
+        token=cred.ZD_API_TOKEN,  # type: ignore[arg-type]
+        loopback_url=base_url,
+        # the sandbox allows 100 incremental exports a minute (Zendesk: 10, 30 high-volume)
+        export_requests_per_minute=100,
+    )
+    sources = list(extra.pop("sources", []))
     if crm == "hubspot":
         salesforce = SalesforceSettings()  # not configured: HubSpot is the crm
-        hubspot = SourceSettings.model_validate(cred.hubspot_source(base_url))
-        extra["sources"] = [hubspot, *extra.get("sources", [])]
+        sources.insert(0, SourceSettings.model_validate(cred.hubspot_source(base_url)))
+    if helpdesk == "freshdesk":
+        zendesk = ZendeskSettings()  # not configured: Freshdesk is the helpdesk
+        sources.insert(0, freshdesk_source(base_url))
     return Settings(
         database_url=database_url,
         salesforce=salesforce,
-        zendesk=ZendeskSettings(
-            subdomain=cred.ZD_SUBDOMAIN,
-            email=cred.ZD_EMAIL,
-            token=cred.ZD_API_TOKEN,  # type: ignore[arg-type]
-            loopback_url=base_url,
-            # the sandbox allows 100 incremental exports a minute (Zendesk: 10, 30 high-volume)
-            export_requests_per_minute=100,
-        ),
+        zendesk=zendesk,
         usage=UsageSettings(base_url=base_url, token=cred.USAGE_BEARER_TOKEN),  # type: ignore[arg-type]
+        sources=sources,
         **extra,
     )
+
+
+def freshdesk_source(base_url: str) -> SourceSettings:
+    """The sandbox's Freshdesk account as a configured source."""
+    from sandbox import credentials as cred
+
+    options = {
+        "domain": cred.FD_DOMAIN,
+        "api_key": cred.FD_API_KEY,
+        "requester_email": cred.ZD_EMAIL,  # the sandbox's integration agent
+        "loopback_url": base_url,
+    }
+    return SourceSettings(name="freshdesk", connector="freshdesk", options=options)
 
 
 def _fresh_sqlite(url: str) -> None:
@@ -70,7 +96,13 @@ def _fresh_sqlite(url: str) -> None:
 
 
 def run_demo(
-    console: Console, *, accounts: int, seed: int, database_url: str, crm: str = "salesforce"
+    console: Console,
+    *,
+    accounts: int,
+    seed: int,
+    database_url: str,
+    crm: str = "salesforce",
+    helpdesk: str = "zendesk",
 ) -> int:
     from pulsehub.report import SyncProgress, print_run
     from pulsehub.runtime import Runtime
@@ -83,10 +115,12 @@ def run_demo(
         sb = Sandbox(accounts=accounts, seed=seed)
         sb.start()
     try:
-        console.print(
-            f"sandbox serving Salesforce, HubSpot, Zendesk and usage APIs at {sb.base_url}"
-        )
-        rt = Runtime(sandbox_settings(sb.base_url, database_url, crm=crm))
+        names = {"salesforce": "Salesforce", "hubspot": "HubSpot"}[crm], {
+            "zendesk": "Zendesk",
+            "freshdesk": "Freshdesk",
+        }[helpdesk]
+        console.print(f"sandbox serving {names[0]}, {names[1]} and usage APIs at {sb.base_url}")
+        rt = Runtime(sandbox_settings(sb.base_url, database_url, helpdesk, crm=crm))
         console.print("first sync: pull, resolve identities, score, escalate, write back")
         with SyncProgress(console) as progress:
             first = rt.sync(kind="demo", progress=progress)

@@ -120,7 +120,7 @@ def wired(source: ConfiguredSource, writeback_policy: str) -> ConfiguredSource:
     added: dict[str, Any] = {}
     if config.connector in READS_BACK and writeback_policy == "reassert":
         added["read_back_fields"] = list(LOGICAL_FIELDS)
-    if config.connector == "zendesk":
+    if config.connector in ("zendesk", "freshdesk"):
         added["allowed_tags"] = sorted(allowed_ticket_tags())
     if not added:
         return source

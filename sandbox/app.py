@@ -38,8 +38,14 @@ HUBSPOT_PREFIXES = ("/crm/v3/", "/crm/v4/", "/oauth/", "/account-info/")
 LOST = "X-Sandbox-Lost-Response"  # marks a reset whose request was applied (for the log only)
 
 
-def system_of(path: str) -> str:
-    """Which simulated system a path belongs to."""
+FRESHDESK_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*\.freshdesk\.com(:\d+)?$")
+
+
+def system_of(path: str, host: str = "") -> str:
+    """Which simulated system a request belongs to: Freshdesk by its Host
+    (`<domain>.freshdesk.com`, whose `/api/v2/...` paths are Zendesk's too), the rest by path."""
+    if FRESHDESK_HOST.match(host.lower()):
+        return "freshdesk"
     if path.startswith("/services/"):
         return "salesforce"
     if path.startswith("/api/v2/"):
@@ -59,6 +65,8 @@ def error(system: str, status: int, code: str, message: str) -> Response:
         return json_response(status, {"error": code, "description": message})
     if system == "hubspot":
         return json_response(status, hubspot_error(code, message))
+    if system == "freshdesk":
+        return json_response(status, {"code": code, "message": message})
     return json_response(status, {"error": {"code": code, "message": message}})
 
 
@@ -103,6 +111,9 @@ def authorized(state: State, system: str, req: Request) -> bool:
         return _bearer(req) == cred.ZD_OAUTH_TOKEN
     if system == "hubspot":
         return _bearer(req) == cred.HS_PRIVATE_APP_TOKEN
+    if system == "freshdesk":  # the API key as user name, any password ("X")
+        basic = _basic(req)
+        return basic is not None and basic[0] == cred.FD_API_KEY
     if req.path.startswith("/api/2.0/"):
         basic = _basic(req)
         return basic is not None and cred.USAGE_EXPORT_SECRET in basic
@@ -122,6 +133,10 @@ def _unauthorized(system: str) -> Response:
             "Authentication credentials not found. This API supports OAuth 2.0 authentication "
             "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
         )
+    if system == "freshdesk":
+        return error(
+            system, 401, "invalid_credentials", "You have to be logged in to perform this action."
+        )
     return error(system, 401, "unauthorized", "missing or invalid credentials")
 
 
@@ -133,7 +148,7 @@ class Dispatcher:
         self.routes = [(m, re.compile(p + "$"), h) for m, p, h in routes]
 
     def __call__(self, req: Request) -> Response:
-        system = system_of(req.path)
+        system = system_of(req.path, req.header("host"))
         try:
             resp = self._respond(system, req)
         except Exception:
@@ -204,6 +219,12 @@ class Dispatcher:
                 )
         if system == "hubspot" and (refused := hubspot_limited(state, req, rate_headers)):
             return refused
+        if system == "freshdesk":
+            allowed, rate_headers = state.limits.take_freshdesk(req.query.get("include", ""))
+            if not allowed:
+                resp = error(system, 429, "rate_limit_exceeded", "API rate limit exceeded")
+                resp.headers.update(rate_headers)
+                return self._finish(system, resp)
         resp = self._route(system, req)
         if fault == "lost_response":  # applied, but the client never hears back
             return Response(0, b"", {LOST: "1"}, action="reset")
@@ -219,6 +240,8 @@ class Dispatcher:
         path = req.path
         if system == "zendesk" and not path.endswith(".json"):
             path = path.rstrip("/") + ".json"  # Zendesk serves every resource with or without .json
+        if system == "freshdesk":
+            path = "/freshdesk" + path.rstrip("/")  # its routes' own prefix (sandbox.fd_common)
         for method, pattern, handler in self.routes:
             match = pattern.match(path)
             if match is None:

@@ -12,6 +12,8 @@ from sandbox import (
     hubspot_api,
     hubspot_search,
     hubspot_writes,
+    fd_reads,
+    fd_writes,
     sf_api,
     sf_auth,
     sf_bulk,
@@ -57,6 +59,8 @@ ROUTES = (
     + hubspot_api.ROUTES
     + hubspot_search.ROUTES
     + hubspot_writes.ROUTES
+    + fd_reads.ROUTES
+    + fd_writes.ROUTES
     + control.ROUTES
 )
 

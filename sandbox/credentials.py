@@ -19,6 +19,8 @@ ZD_API_TOKEN = "SANDBOX_ZENDESK_API_TOKEN"
 ZD_OAUTH_TOKEN = "SANDBOX_ZENDESK_OAUTH_TOKEN"
 
 HS_PRIVATE_APP_TOKEN = "pat-na1-00000000-sandbox-hubspot-private-app"
+FD_DOMAIN = "sandbox"  # sandbox.freshdesk.com
+FD_API_KEY = "SANDBOX_FRESHDESK_API_KEY"
 
 USAGE_BEARER_TOKEN = "SANDBOX_USAGE_TOKEN"
 USAGE_EXPORT_SECRET = "SANDBOX_MIXPANEL_SECRET"
@@ -47,6 +49,7 @@ def describe(base_url: str) -> dict[str, dict[str, str]]:
             "force_netloc": base_url.split("://", 1)[1],
         },
         "hubspot": {"base_url": base_url, "private_app_token": HS_PRIVATE_APP_TOKEN},
+        "freshdesk": {"domain": FD_DOMAIN, "api_key": FD_API_KEY, "loopback_url": base_url},
         "usage": {
             "base_url": base_url,
             "bearer_token": USAGE_BEARER_TOKEN,

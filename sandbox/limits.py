@@ -18,6 +18,7 @@ class Limits:
     sf_daily: int = 100_000
     zd_per_minute: int = 700
     zd_incremental_per_minute: int = 100
+    fd_per_minute: int = 3000  # Freshdesk: credits a minute (an `include` costs one more)
     sf_used: int = 0
     _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -38,6 +39,28 @@ class Limits:
     def sf_header(self) -> str:
         """`Sforce-Limit-Info` value."""
         return f"api-usage={self.sf_used}/{self.sf_daily}"
+
+    def take_freshdesk(self, include: str = "") -> tuple[bool, dict[str, str]]:
+        """Spend one Freshdesk request's credits (1, +1 per `include`); (allowed, its
+        X-Ratelimit-* headers, with Retry-After when refused)."""
+        cost = 1 + len([x for x in include.split(",") if x])
+        with self._lock:
+            now = time.monotonic()
+            start, used = self._windows.get("freshdesk", (now, 0))
+            if now - start >= 60:
+                start, used = now, 0
+            allowed = used + cost <= self.fd_per_minute
+            if allowed:
+                used += cost
+            self._windows["freshdesk"] = (start, used)
+            headers = {
+                "X-Ratelimit-Total": str(self.fd_per_minute),
+                "X-Ratelimit-Remaining": str(max(0, self.fd_per_minute - used)),
+                "X-Ratelimit-Used-CurrentRequest": str(cost if allowed else 0),
+            }
+            if not allowed:
+                headers["Retry-After"] = str(max(1, math.ceil(60 - (now - start))))
+            return allowed, headers
 
     def take_zendesk(self, incremental: bool) -> tuple[bool, dict[str, str]]:
         """Count one Zendesk request; (allowed, rate-limit headers incl. Retry-After when not)."""
