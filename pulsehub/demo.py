@@ -115,10 +115,13 @@ def run_demo(
         sb = Sandbox(accounts=accounts, seed=seed)
         sb.start()
     try:
-        names = {"salesforce": "Salesforce", "hubspot": "HubSpot"}[crm], {
-            "zendesk": "Zendesk",
-            "freshdesk": "Freshdesk",
-        }[helpdesk]
+        names = (
+            {"salesforce": "Salesforce", "hubspot": "HubSpot"}[crm],
+            {
+                "zendesk": "Zendesk",
+                "freshdesk": "Freshdesk",
+            }[helpdesk],
+        )
         console.print(f"sandbox serving {names[0]}, {names[1]} and usage APIs at {sb.base_url}")
         rt = Runtime(sandbox_settings(sb.base_url, database_url, helpdesk, crm=crm))
         console.print("first sync: pull, resolve identities, score, escalate, write back")

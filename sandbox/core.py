@@ -9,11 +9,11 @@ from typing import Any
 
 from sandbox import (
     control,
+    fd_reads,
+    fd_writes,
     hubspot_api,
     hubspot_search,
     hubspot_writes,
-    fd_reads,
-    fd_writes,
     sf_api,
     sf_auth,
     sf_bulk,
