@@ -51,6 +51,10 @@ class SalesforceFieldMap(BaseModel):
     csm: str = "OwnerId"
     contact_role: str | None = "Role__c"
     contact_champion: str | None = "Is_Champion__c"
+    opportunity_term: str | None = Field(
+        default="Term_Months__c",
+        description="Opportunity field holding the contract term in months (null: none, 12)",
+    )
     owner_lookup: bool = Field(
         default=True, description="query Owner.Name/Owner.Email through the relationship"
     )
