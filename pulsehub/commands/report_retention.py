@@ -25,7 +25,7 @@ def print_retention(console: Console, d: dict[str, Any]) -> None:
     )
     kpis = Table(title="retention")
     for col in ("period", "GRR", "NRR", "renewal rate", "logo churn", "revenue churn"):
-        kpis.add_column(col, justify="left" if col == "period" else "right")
+        kpis.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
     for name, p in ((lq["label"], lq), ("trailing 12 months", tt)):
         r = p["renewals"]
         kpis.add_row(name, _p(p["grr"]), _p(p["nrr"]), _p(r["rate"]), _p(p["logo_churn"]),
@@ -45,9 +45,9 @@ def print_retention(console: Console, d: dict[str, Any]) -> None:
         )  # fmt: skip
     console.print(bridge)
     seg = Table(title="by segment, trailing 12 months, with cost-to-serve")
-    cols = ("segment", "starting ARR", "GRR", "NRR", "logo churn", "renewal rate",
+    seg_cols = ("segment", "starting ARR", "GRR", "NRR", "logo churn", "renewal rate",
             "cost to serve", "per customer", "per $ ARR")  # fmt: skip
-    for col in cols:
+    for col in seg_cols:
         seg.add_column(col, justify="left" if col == "segment" else "right")
     for g in d["by"]["segment"]:
         c = g.get("cost") or {}

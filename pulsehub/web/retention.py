@@ -28,12 +28,13 @@ def retention_for(request: Request, session: Session) -> Retention:
 
 def retention_charts(r: Retention) -> dict[str, Markup]:
     labels = [p.label for p in r.quarters]
-    top = max([1.2, *(p.bridge.nrr or 0 for p in r.quarters)])
+    most = max([0.0, *(p.bridge.nrr or 0 for p in r.quarters)])
+    top = next((t for t in (1.2, 1.6, 2.0, 4.0) if most <= t), most)  # round ticks: 30%, 40%..
     return {
         "quarters": charts.line_chart(
             labels,
             {"NRR": [p.bridge.nrr for p in r.quarters], "GRR": [p.bridge.grr for p in r.quarters]},
-            title="GRR and NRR by quarter", ymax=round(top + 0.05, 1), fmt=pct, height=230,
+            title="GRR and NRR by quarter", ymax=top, fmt=pct, height=230,
         ),
         "renewals": charts.stacked_columns(
             labels,
@@ -66,5 +67,8 @@ def heat(v: float | None) -> str:
 @router.get("/retention", response_class=HTMLResponse)
 def retention(request: Request, user: User, session: DB) -> HTMLResponse:
     r = retention_for(request, session)
-    context: dict[str, Any] = {"r": r, "chart": retention_charts(r), "heat": heat}
+    width = max((len(c.revenue_retention) for c in r.cohorts), default=0)
+    context: dict[str, Any] = {
+        "r": r, "chart": retention_charts(r), "heat": heat, "cohort_width": width,
+    }  # fmt: skip
     return render(request, "retention.html", context)
