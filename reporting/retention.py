@@ -180,7 +180,7 @@ def compute_retention(
             roots = {f.root.id for f in fams}
             bridge = movement(fams, t_start, end)
             counts = renewal_counts(renewals_of(renewals, family_of, roots), t_start, end)
-            if bridge.start_arr or bridge.new_arr or counts.decided:
+            if bridge.start_arr or counts.decided:  # a group of new logos only has no rate
                 rows.append(GroupRow(group, bridge, counts))
         out.by[name] = rows
     if effort is not None:

@@ -7,7 +7,7 @@ before today - 420 days, where no renewal is decided) and draws from its own ran
 so the rest of the world is generated the same with or without it:
 
 - the renewals gen_deals never booked (more than 760 days ago), won, each a little up or down;
-- multi-year renewals (15% of Enterprise and Mid-Market accounts sign a 2-year term once,
+- multi-year renewals (25% of Enterprise and Mid-Market accounts sign a 2-year term once,
   booked as the 2-year amount with `Term_Months__c` 24; the renewal it replaces is dropped);
 - late renewals (12% of old renewals close 5 to 25 days after their due date);
 - mid-term expansions co-termed to the next renewal (10% of accounts: the add-on is renewed
@@ -93,7 +93,7 @@ def enrich_history(world: World, rng: random.Random) -> None:
         opps = by_account.setdefault(acc["Id"], [])
         _backfill(world, rng, acc, opps)
         pairs = _old_pairs(opps, cutoff)
-        if pairs and acc["Segment__c"] != "SMB" and rng.random() < 0.15:
+        if pairs and acc["Segment__c"] != "SMB" and rng.random() < 0.25:
             first, second = pairs[rng.randrange(len(pairs))]
             first.update(Amount=round(first["Amount"] * 2, -2), Term_Months__c=24.0,
                          Name=f"{first['Name']} (2-year)")  # fmt: skip
