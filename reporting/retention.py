@@ -42,7 +42,6 @@ from reporting.retention_metrics import (
     movement,
     quarter_label,
     renewal_counts,
-    renewals_of,
 )
 
 QUARTERS, MONTHS = 8, 12
@@ -174,12 +173,16 @@ def compute_retention(
         cohorts=cohort_table(families, as_of),
         currency=config.cost_rates.currency,
     )
+    by_root: dict[int, list[RenewalDue]] = {}
+    for due in renewals:
+        if t_start <= due.due < end:
+            by_root.setdefault(family_of[due.account_id], []).append(due)
     for name, key in GROUPS.items():
         rows = []
         for group, fams in group_by(families, key).items():
-            roots = {f.root.id for f in fams}
             bridge = movement(fams, t_start, end)
-            counts = renewal_counts(renewals_of(renewals, family_of, roots), t_start, end)
+            dues = [d for f in fams for d in by_root.get(f.root.id, ())]
+            counts = renewal_counts(dues, t_start, end)
             if bridge.start_arr or counts.decided:  # a group of new logos only has no rate
                 rows.append(GroupRow(group, bridge, counts))
         out.by[name] = rows

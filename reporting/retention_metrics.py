@@ -11,7 +11,7 @@ and some at the end are new business, outside GRR/NRR.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from reporting.retention_arr import (
@@ -35,9 +35,22 @@ class Family:
     root: Customer
     lines: list[ArrLine] = field(default_factory=list)
     members: set[int] = field(default_factory=set)
+    _total: ArrLine | None = None
 
     def arr_before(self, day: dt.date) -> float:
-        return round(sum(line.before(day) for line in self.lines), 2)
+        """The family's ARR at the start of `day` (its members' lines summed once, then cached:
+        add no line after the first call)."""
+        if self._total is None:
+            self._total = self._sum()
+        return self._total.before(day)
+
+    def _sum(self) -> ArrLine:
+        if len(self.lines) == 1:
+            return self.lines[0]
+        total = ArrLine()
+        for day in sorted({d for line in self.lines for d in line.days}):
+            total.set(day, sum(line.before(day + dt.timedelta(days=1)) for line in self.lines))
+        return total
 
     def started(self) -> dt.date | None:
         firsts = [d for d in (line.first_paid() for line in self.lines) if d is not None]
@@ -229,10 +242,3 @@ def group_by(
     for f in families:
         out.setdefault(key(f) or "(none)", []).append(f)
     return dict(sorted(out.items()))
-
-
-def renewals_of(
-    renewals: Sequence[RenewalDue], family_of: Mapping[int, int], roots: set[int]
-) -> list[RenewalDue]:
-    """The renewals of accounts whose family root is in `roots`."""
-    return [r for r in renewals if family_of.get(r.account_id) in roots]
