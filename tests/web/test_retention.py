@@ -99,6 +99,12 @@ def test_api_serves_the_hand_computed_figures(client) -> None:  # type: ignore[n
         385_000, 22_000, 16_000, 35_000,
     )  # fmt: skip
     assert tt["renewals"]["moved_within_family"] == 1 and tt["renewals"]["late"] == 1
+    months = {m["label"]: m for m in data["months"]}
+    assert [m["label"] for m in data["months"]] == [f"2025-{n:02d}" for n in range(1, 13)]
+    assert months["2025-06"]["expansion"] == 20_000  # A's mid-term expansion on 06-01
+    assert months["2025-07"]["churn"] == 10_000  # I lapsed on 07-01 (due 06-01 + 30 days)
+    assert months["2025-09"]["churn"] == 25_000  # E's lost renewal
+    assert months["2025-03"]["renewals"]["late"] == 1  # B: due 03-01, won 03-20
     smb = next(c for c in data["cost_to_serve"] if c["segment"] == "SMB")
     # E (churned 2025-09-01) and H (new) were both customers in the window: 2 customers.
     # 4 tickets x 12 min + 12 replies x 6 min = 120 min = 2 h x $45 = $90; 1 escalation $400
@@ -115,6 +121,7 @@ def test_page_shows_the_same_figures(client) -> None:  # type: ignore[no-untyped
     for key, (_, shown) in EXPECTED.items():
         assert re.search(rf'data-testid="kpi-{key}">{re.escape(shown)}<', html), key
     assert "2024 Q1" in html and 'id="cohorts"' in html and 'id="cost"' in html
+    assert 'id="bridge-months"' in html and "<td>2025-03</td>" in html
     assert '<a href="/retention" class="on">Retention</a>' in html
 
 
