@@ -150,3 +150,21 @@ def test_a_bad_retention_file_fails_at_start_up_naming_file_key_and_fix(book_url
     text = str(err.value)
     assert str(bad) in text and "renewals.grace_days" in text and "cost_rates.coffee" in text
     assert "remove it or fix its spelling" in text
+
+
+def test_report_with_a_bad_retention_file_exits_2_naming_it(book_url, tmp_path):
+    """The console script, as a user runs it: one message naming file, key and fix; exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "rates.yaml"
+    bad.write_text("cost_rates:\n  support_hourly: lots\n")
+    env = {**os.environ, "PULSEHUB_RETENTION_FILE": str(bad)}
+    script = Path(sys.executable).with_name("pulsehub")
+    out = subprocess.run([str(script), "report", "--database", book_url], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    assert str(bad) in text and "cost_rates.support_hourly" in text and "fix the value" in text
+    assert "Traceback" not in text
