@@ -168,3 +168,20 @@ def test_report_with_a_bad_retention_file_exits_2_naming_it(book_url, tmp_path):
     text = out.stdout + out.stderr
     assert str(bad) in text and "cost_rates.support_hourly" in text and "fix the value" in text
     assert "Traceback" not in text
+
+
+def test_an_empty_database_shows_dashes_not_errors(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        client = client_for(create_app(web_settings(url), make_session_factory(engine)),
+                            VIEWER_TOKEN)  # fmt: skip
+        page = client.get("/retention")
+        assert page.status_code == 200
+        assert 'data-testid="kpi-grr-t12m">\u2013<' in page.text  # no base: no GRR, not 0%
+        assert "No cohort has a complete quarter yet." in page.text
+        data = client.get("/api/retention").json()
+        assert data["trailing_12_months"]["grr"] is None and data["cohorts"] == []
+    finally:
+        engine.dispose()
