@@ -60,12 +60,13 @@ class Period:
 
 @dataclass(slots=True)
 class GroupRow:
-    """One segment / tier / CSM / cohort over the trailing twelve months."""
+    """One segment / tier / CSM / cohort over the trailing twelve months, and per quarter."""
 
     name: str
     bridge: Movement
     renewals: RenewalCounts
     cost: CostRow | None = None
+    quarters: list[Period] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -173,9 +174,10 @@ def compute_retention(
         cohorts=cohort_table(families, as_of),
         currency=config.cost_rates.currency,
     )
+    first = min(t_start, quarters[0].start)
     by_root: dict[int, list[RenewalDue]] = {}
     for due in renewals:
-        if t_start <= due.due < end:
+        if first <= due.due < end:
             by_root.setdefault(family_of[due.account_id], []).append(due)
     for name, key in GROUPS.items():
         rows = []
@@ -184,7 +186,9 @@ def compute_retention(
             dues = [d for f in fams for d in by_root.get(f.root.id, ())]
             counts = renewal_counts(dues, t_start, end)
             if bridge.start_arr or counts.decided:  # a group of new logos only has no rate
-                rows.append(GroupRow(group, bridge, counts))
+                row = GroupRow(group, bridge, counts)
+                row.quarters = [_period(q.label, q.start, q.end, fams, dues) for q in quarters]
+                rows.append(row)
         out.by[name] = rows
     if effort is not None:
         out.cost = _cost(families, effort, config, t_start, end)

@@ -78,7 +78,12 @@ def cost(c: CostRow) -> dict[str, Any]:
 
 
 def group(g: GroupRow) -> dict[str, Any]:
-    out = {"name": g.name, **bridge(g.bridge), "renewals": renewals(g.renewals)}
+    out = {
+        "name": g.name,
+        **bridge(g.bridge),
+        "renewals": renewals(g.renewals),
+        "quarters": [period(p) for p in g.quarters],
+    }
     if g.cost is not None:
         out["cost"] = cost(g.cost)
     return out

@@ -59,6 +59,14 @@ def print_retention(console: Console, d: dict[str, Any]) -> None:
             "-" if per_dollar is None else f"{per_dollar * 100:.1f}¢",
         )  # fmt: skip
     console.print(seg)
+    by_quarter = Table(title="GRR / NRR by segment and quarter")
+    labels = [p["label"] for p in d["quarters"]]
+    for col in ("segment", *labels):
+        by_quarter.add_column(col, justify="left" if col == "segment" else "right", no_wrap=True)
+    for g in d["by"]["segment"]:
+        cells = [f"{_p(p['grr'])} / {_p(p['nrr'])}" for p in g["quarters"]]
+        by_quarter.add_row(g["name"], *cells)
+    console.print(by_quarter)
     cohorts = Table(title="cohort revenue retention, quarters after the start quarter (Q+0 = 100%)")
     width = min(COHORT_COLUMNS, max((len(c["revenue_retention"]) for c in d["cohorts"]), default=1))
     for col in ("cohort", "customers", *(f"Q+{k}" for k in range(1, width))):

@@ -28,7 +28,9 @@ def retention_for(request: Request, session: Session) -> Retention:
 
 def retention_charts(r: Retention) -> dict[str, Markup]:
     labels = [p.label for p in r.quarters]
-    most = max([0.0, *(p.bridge.nrr or 0 for p in r.quarters)])
+    nrrs = [p.bridge.nrr for p in r.quarters]
+    nrrs += [p.bridge.nrr for g in r.by.get("segment", []) for p in g.quarters]
+    most = max([0.0, *(v or 0.0 for v in nrrs)])
     top = next((t for t in (1.2, 1.6, 2.0, 4.0) if most <= t), most)  # round ticks: 30%, 40%..
     return {
         "quarters": charts.line_chart(
@@ -36,6 +38,14 @@ def retention_charts(r: Retention) -> dict[str, Markup]:
             {"NRR": [p.bridge.nrr for p in r.quarters], "GRR": [p.bridge.grr for p in r.quarters]},
             title="GRR and NRR by quarter", ymax=top, fmt=pct, height=230,
         ),
+        **{
+            f"segment_{kind}": charts.line_chart(
+                labels,
+                {g.name: [getattr(p.bridge, kind) for p in g.quarters] for g in r.by["segment"]},
+                title=f"{kind.upper()} by segment and quarter", ymax=top, fmt=pct, height=210,
+            )
+            for kind in ("grr", "nrr")
+        },
         "renewals": charts.stacked_columns(
             labels,
             {

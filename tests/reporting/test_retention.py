@@ -98,6 +98,14 @@ def test_breakdowns_by_segment_tier_csm_and_cohort(r) -> None:  # type: ignore[n
     # Enterprise: A 100, C 60, D 40, F 100 = 300k; +20k +2k, -6k: NRR 316/300, GRR 294/300
     assert seg["Enterprise"].bridge.nrr == approx(316 / 300)
     assert seg["Enterprise"].bridge.grr == approx(294 / 300)
+    # per quarter, Mid-Market 2025 Q1: B 50k + I 10k; B renewed late at 40k: 50 / 60
+    mm = {p.label: p for p in seg["Mid-Market"].quarters}
+    assert mm["2025 Q1"].bridge.grr == approx(50 / 60) == mm["2025 Q1"].bridge.nrr
+    assert mm["2025 Q1"].renewals.late == 1
+    # 2025 Q3: B 40k + I 10k (still there on the morning of 07-01, when it lapses): 40 / 50
+    assert mm["2025 Q3"].bridge.grr == approx(40 / 50)
+    assert mm["2025 Q3"].renewals.lapsed == 0  # I was due 06-01: it lapsed in Q2's count
+    assert mm["2025 Q2"].renewals.lapsed == 1
     # SMB: E churned (25k), H is new
     assert seg["SMB"].bridge.logo_churn == approx(1.0)
     csm = {g.name: g for g in r.by["csm"]}
