@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from pulsehub.web.deps import DB, User
+from pulsehub.web.retention import retention_for
 from reporting.accounts import load_account
 from reporting.overview import load_overview
 from reporting.retention_json import retention_to_dict
@@ -45,8 +46,6 @@ def overview(user: User, session: DB) -> dict[str, Any]:
 @router.get("/retention")
 def retention(request: Request, user: User, session: DB) -> dict[str, Any]:
     """GRR/NRR, churn, renewal rate, cohorts and cost-to-serve: the Retention page's figures."""
-    from pulsehub.web.retention import retention_for
-
     return retention_to_dict(retention_for(request, session))
 
 
