@@ -51,6 +51,10 @@ class SalesforceFieldMap(BaseModel):
     csm: str = "OwnerId"
     contact_role: str | None = "Role__c"
     contact_champion: str | None = "Is_Champion__c"
+    opportunity_term: str | None = Field(  # None here: an org's own file that predates the
+        default=None,  # key keeps working; the shipped file names the sandbox's field
+        description="Opportunity field holding the contract term in months (null: none, 12)",
+    )
     owner_lookup: bool = Field(
         default=True, description="query Owner.Name/Owner.Email through the relationship"
     )

@@ -74,6 +74,7 @@ class SfOpportunity(Record):
     is_won: bool = False
     is_deleted: bool = False
     modstamp: AwareDatetime
+    term_months: int | None = Field(default=None, ge=1, le=240)
 
 
 class SfContact(Record):
@@ -165,7 +166,14 @@ def opportunity_from_row(row: dict[str, Any], fields: SalesforceFieldMap) -> dic
         "is_closed": row.get("IsClosed", False),
         "is_won": row.get("IsWon", False),
         "is_deleted": row.get("IsDeleted", False),
+        "term_months": _term(row.get(fields.opportunity_term) if fields.opportunity_term else None),
     }
+
+
+def _term(value: Any) -> Any:
+    """A term of 36.0 months (currency/number fields come as floats) is 36; other values pass
+    through for validation to judge."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def contact_from_row(row: dict[str, Any], fields: SalesforceFieldMap) -> dict[str, Any]:

@@ -66,7 +66,7 @@ SPECS: dict[str, SfStream] = {
             "opportunities",
             "Opportunity",
             SfOpportunity,
-            lambda f: list(OPPORTUNITY_FIELDS),
+            lambda f: [*OPPORTUNITY_FIELDS, *([f.opportunity_term] if f.opportunity_term else [])],
             opportunity_from_row,
         ),
         SfStream("contacts", "Contact", SfContact, _contact_select, contact_from_row),

@@ -164,6 +164,7 @@ class Opportunity(Base):
     is_won: Mapped[bool] = mapped_column(Boolean, default=False)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     source_modstamp: Mapped[dt.datetime | None]
+    term_months: Mapped[int | None] = mapped_column(Integer)  # contract term (NULL: 12)
 
 
 class Ticket(Base):

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
         description="JSON list of sources built by connector entry points (after the file's)",
     )
     rules_file: Path | None = None
+    retention_file: Path | None = None  # retention definitions and cost rates (None: shipped)
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

@@ -7,6 +7,7 @@ import logging
 import random
 
 from sandbox.gen_accounts import generate_sales
+from sandbox.gen_history import enrich_history
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
 from sandbox.usage import generate_workspaces
 from sandbox.world import Clock, World
@@ -28,6 +29,7 @@ def build_world(
     world.truth["churned"] = {}  # filled as renewals are lost (even if none is, in a tiny world)
     sales_rng = random.Random(f"{seed}:sales")
     generate_sales(world, sales_rng, accounts)
+    enrich_history(world, random.Random(f"{seed}:history"))  # its own stream: nothing else moves
     support_rng = random.Random(f"{seed}:support")
     generate_agents(world, support_rng, accounts)
     generate_orgs(world, support_rng)

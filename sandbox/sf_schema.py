@@ -79,7 +79,7 @@ FIELDS: dict[str, list[Field]] = {
     "Opportunity": _f(
         f"{_COMMON} AccountId:reference>Account OwnerId:reference>User Name:string Type:picklist "
         "StageName:picklist Amount:currency CloseDate:date Probability:percent IsClosed:boolean "
-        "IsWon:boolean"
+        "IsWon:boolean Term_Months__c:double"
     ),
     "Contact": _f(
         f"{_COMMON} AccountId:reference>Account OwnerId:reference>User FirstName:string "

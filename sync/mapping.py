@@ -78,6 +78,7 @@ def opportunity_row(r: Any) -> dict[str, Any]:
         "is_won": bool(r.is_won),
         "is_deleted": bool(r.is_deleted),
         "source_modstamp": _aware(r.modstamp),
+        "term_months": getattr(r, "term_months", None),  # a crm without terms: None (12)
     }
 
 

@@ -83,11 +83,17 @@ def report(
         str | None, typer.Option(help="database URL (default: PULSEHUB_DATABASE_URL)")
     ] = None,
 ) -> None:
-    """Print the overview (health, renewals, escalations, band changes); optionally write HTML."""
+    """Print the overview (health, renewals, escalations, band changes) and retention (GRR,
+    NRR, renewal rate, churn, cohorts, cost-to-serve); optionally write the overview as HTML."""
     from model.db import make_session_factory
     from pulsehub.commands.db import open_database
+    from pulsehub.commands.report_retention import print_retention
     from pulsehub.settings import get_settings
+    from reporting.retention import load_retention
+    from reporting.retention_config import load_retention_config
+    from reporting.retention_json import retention_to_dict
 
+    retention_config = load_retention_config(get_settings().retention_file)  # names the file
     engine = open_database(
         database or get_settings().database_url,
         variable="--database" if database else "PULSEHUB_DATABASE_URL",
@@ -96,9 +102,11 @@ def report(
     try:
         with make_session_factory(engine)() as session:
             ov = load_overview(session)
+            retention = retention_to_dict(load_retention(session, retention_config))
     finally:
         engine.dispose()
     print_overview(console, ov)
+    print_retention(console, retention)
     if html is not None:
         write_html(ov, html)
         console.print(f"HTML report written to {html}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from pulsehub.web.deps import DB, User
+from pulsehub.web.retention import retention_for
 from reporting.accounts import load_account
 from reporting.overview import load_overview
+from reporting.retention_json import retention_to_dict
 
 router = APIRouter(prefix="/api")
 
@@ -39,6 +41,12 @@ def overview(user: User, session: DB) -> dict[str, Any]:
         "open_escalations": ov.escalations,
         "band_changes_7d": ov.movers_total,
     }
+
+
+@router.get("/retention")
+def retention(request: Request, user: User, session: DB) -> dict[str, Any]:
+    """GRR/NRR, churn, renewal rate, cohorts and cost-to-serve: the Retention page's figures."""
+    return retention_to_dict(retention_for(request, session))
 
 
 @router.get("/accounts/{account_id}")

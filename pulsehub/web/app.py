@@ -26,9 +26,11 @@ from pulsehub.web import (
     metrics,
     operator,
     pages,
+    retention,
 )
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
+from reporting.retention_config import load_retention_config
 from scoring.config import load_scorecard
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ def create_app(
     app.state.auth = Authenticator(settings)
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
+    app.state.retention = load_retention_config(settings.retention_file)  # fails at start-up
     if not app.state.auth.configured:
         log.warning(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
@@ -54,6 +57,7 @@ def create_app(
         )
     for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
         app.include_router(module.router)
+    app.include_router(retention.router)
     _include_webhooks(app)
     _install_error_pages(app)
     app.middleware("http")(_security_headers)

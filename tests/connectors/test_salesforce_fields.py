@@ -71,3 +71,21 @@ def test_remapped_and_extra_fields_reach_the_record(policy, tmp_path: Path) -> N
         account.arr == 5.0 and account.tier is None and account.extra == {"NumberOfEmployees": 40}
     )
     assert "Annual_Revenue__c" in org.queries[0] and "Tier__c" not in org.queries[0]
+
+
+def test_opportunity_term_is_read_from_the_configured_field() -> None:
+    from connectors.salesforce_records import SfOpportunity, opportunity_from_row
+    from connectors.salesforce_streams import SPECS
+    from sync.mapping import opportunity_row
+
+    row = {"Id": "006000000000000001", "AccountId": "001000000000000001", "Type": "Renewal",
+           "Amount": 300_000.0, "IsClosed": True, "IsWon": True, "Term_Months__c": 36.0,
+           "SystemModstamp": "2025-01-01T00:00:00.000+0000"}  # fmt: skip
+    fields = load_field_map()  # the shipped file names the sandbox's field
+    assert fields.opportunity_term == "Term_Months__c"
+    assert "Term_Months__c" in SPECS["opportunities"].select(fields)
+    rec = SfOpportunity.model_validate(opportunity_from_row(row, fields))
+    assert rec.term_months == 36 and opportunity_row(rec)["term_months"] == 36
+    none = SalesforceFieldMap()  # an org's own file without the key: no term field read
+    assert "Term_Months__c" not in SPECS["opportunities"].select(none)
+    assert SfOpportunity.model_validate(opportunity_from_row(row, none)).term_months is None
