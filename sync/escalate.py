@@ -28,6 +28,7 @@ from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.rules import evaluate
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
+from sync.covers import active_covers, route_owner
 from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
 
@@ -143,6 +144,7 @@ def to_requests(
         acc = session.get(Account, action.account_id)
         what_id = action.account_crm_id or (acc.crm_id if acc else None)
         owner_id = action.owner_crm_id or (acc.owner_crm_id if acc else None)
+        owner_id = route_owner(active_covers(session, utcnow().date()), owner_id)  # away: cover
         if not what_id or not owner_id:
             log.warning(
                 "task %s skipped: account %s has no crm id/owner",
