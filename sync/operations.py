@@ -42,7 +42,8 @@ def account_facts(acc: Account, snap: HealthSnapshot | None) -> dict[str, Any]:
         customer_since=acc.customer_since, renewal_date=acc.renewal_date,
     )  # fmt: skip
     if snap is not None:
-        facts.update(snap.signals or {})
+        for name, raw in (snap.signals or {}).items():  # flat, or {"value": ...} per measure
+            facts[name] = raw.get("value") if isinstance(raw, dict) else raw
         facts["health_score"] = snap.score
     return facts
 
