@@ -29,7 +29,8 @@ def check(
 ) -> Checked:
     """The checklist over the account's documented fields and its contacts' roles."""
     roles = {_norm(r) for r in contact_roles if r}
-    checked, missing = [], []
+    checked: list[str] = []
+    missing: list[str] = []
     for item in config.checklist:
         if item.field is not None:
             ok = fields.get(item.field) not in (None, "", [], {})

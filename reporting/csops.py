@@ -106,7 +106,10 @@ def _handoffs(
     opened: dict[int, list[dt.date]] = {}
     for aid, at in session.execute(select(Escalation.account_id, Escalation.opened_at)):
         opened.setdefault(aid, []).append(at.date())
-    out, kpi = [], {k: {"handoffs": 0, "escalated": 0} for k in ("complete", "incomplete")}
+    out: list[dict[str, Any]] = []
+    kpi: dict[str, dict[str, Any]] = {
+        k: {"handoffs": 0, "escalated": 0} for k in ("complete", "incomplete")
+    }
     for h, name in rows:
         after = [d for d in opened.get(h.account_id, []) if h.handed_off_on <= d <= h.handed_off_on + window]  # fmt: skip
         k = kpi["complete" if h.complete else "incomplete"]

@@ -76,7 +76,8 @@ def run_operations(
     for aid, role in session.execute(
         select(Contact.account_id, Contact.role).where(Contact.is_deleted.is_(False))
     ):
-        roles[aid].append(role)
+        if aid is not None:
+            roles[aid].append(role)
     counts: Counter[str] = Counter()
     actions: list[CreateOwnerTask] = []
     for acc in accounts:
