@@ -79,9 +79,11 @@ def loads(book: Sequence[BookAccount], config: WorkloadConfig) -> tuple[list[Own
     return rows, target
 
 
-def suggest_moves(book: Sequence[BookAccount], config: WorkloadConfig) -> list[Move]:
+def suggest_moves(
+    book: Sequence[BookAccount], config: WorkloadConfig, away: frozenset[str] = frozenset()
+) -> list[Move]:
     """Accounts to move off overloaded owners, lightest first, each to the least-loaded owner
-    the account's rule allows who stays within target after taking it."""
+    the account's rule allows who stays within target after taking it (and is not away)."""
     rows, target = loads(book, config)
     load = {o.owner: o.load for o in rows}
     ceiling = target * (1 + config.tolerance)
@@ -95,11 +97,37 @@ def suggest_moves(book: Sequence[BookAccount], config: WorkloadConfig) -> list[M
                 break
             w = weight(a, config)
             pool = allowed(a, config.assignment_rules) or list(load)
-            takers = [p for p in pool if p != o.owner and load.get(p, 0.0) + w <= target]
+            takers = [
+                p for p in pool
+                if p != o.owner and p not in away and load.get(p, 0.0) + w <= target
+            ]  # fmt: skip
             if not takers:
                 continue
             to = min(takers, key=lambda p: load.get(p, 0.0))
             load[o.owner] -= w
             load[to] = load.get(to, 0.0) + w
             moves.append(Move(a.account_id, a.name, w, o.owner, to))
+    return moves
+
+
+def assignments(
+    book: Sequence[BookAccount], config: WorkloadConfig, away: frozenset[str] = frozenset()
+) -> list[Move]:
+    """Accounts whose owner the assignment rules do not allow, each to the least-loaded owner
+    the rule allows who is not away (accounts with no allowed owner present are left)."""
+    rows, _ = loads(book, config)
+    load = {o.owner: o.load for o in rows}
+    moves = []
+    for a in book:
+        pool = allowed(a, config.assignment_rules)
+        if pool is None or a.owner in pool:
+            continue
+        present = [p for p in pool if p not in away]
+        if not present:
+            continue
+        to = min(present, key=lambda p: (load.get(p, 0.0), p))
+        w = weight(a, config)
+        load[a.owner] = load.get(a.owner, 0.0) - w
+        load[to] = load.get(to, 0.0) + w
+        moves.append(Move(a.account_id, a.name, w, a.owner, to))
     return moves

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from csops.config import CsOpsConfig
-from csops.workload import BookAccount, Move, OwnerLoad, loads, suggest_moves
+from csops.covers import active_covers
+from csops.workload import BookAccount, Move, OwnerLoad, assignments, loads, suggest_moves
 from model.lifecycle import is_churned_stage
 from model.tables import Account, CsmCover, Escalation, Handoff, OnboardingPhase
 from reporting.common import latest_snapshots, signal_column
@@ -31,6 +32,8 @@ class Operations:
     workload: list[OwnerLoad]
     target_load: float
     moves: list[Move]
+    assignments: list[Move]  # owners the assignment rules do not allow, and who should own
+    write_owner: bool
     covers: list[dict[str, Any]]
     names: dict[str, str]  # owner crm id -> name
 
@@ -40,8 +43,9 @@ def load_operations(session: Session, config: CsOpsConfig, day: dt.date) -> Oper
     funnel, stalled = _onboarding(session, config, day, names)
     ttfv = [float(v) for v in _ttfv(session) if v is not None]
     handoffs, kpi = _handoffs(session, config, names)
-    book = _book(session)
+    book = book_accounts(session)
     rows, target = loads(book, config.workload)
+    away = frozenset(active_covers(session, day))
     covers = [
         {"owner": names.get(c.owner_crm_id, c.owner_crm_id),
          "cover": names.get(c.cover_crm_id, c.cover_crm_id), "from": c.starts_on,
@@ -52,7 +56,8 @@ def load_operations(session: Session, config: CsOpsConfig, day: dt.date) -> Oper
     ]  # fmt: skip
     return Operations(
         funnel, stalled, statistics.median(ttfv) if ttfv else None, len(ttfv), handoffs, kpi,
-        rows, target, suggest_moves(book, config.workload), covers, names,
+        rows, target, suggest_moves(book, config.workload, away),
+        assignments(book, config.workload, away), config.workload.write_owner, covers, names,
     )  # fmt: skip
 
 
@@ -124,7 +129,8 @@ def _handoffs(
     return out, kpi
 
 
-def _book(session: Session) -> list[BookAccount]:
+def book_accounts(session: Session) -> list[BookAccount]:
+    """Every current, paying account with an owner, as the workload model weighs it."""
     open_esc = dict(
         session.execute(  # type: ignore[arg-type]
             select(Escalation.account_id, func.count())

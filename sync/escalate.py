@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
+from csops.covers import active_covers, route_owner
 from escalation.actions import (
     Action,
     CommentOnTicket,
@@ -28,7 +29,6 @@ from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.rules import evaluate
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
-from sync.covers import active_covers, route_owner
 from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
 

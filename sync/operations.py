@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from csops.config import CsOpsConfig
+from csops.covers import active_covers
 from csops.handoff import check, is_handoff
 from csops.onboarding import current_phase, first_seen_entry, stalled
+from csops.workload import assignments
 from escalation.actions import CreateOwnerTask
 from model.lifecycle import is_churned_stage
 from model.tables import (
@@ -29,6 +31,7 @@ from model.tables import (
     HealthSnapshot,
     OnboardingPhase,
     UsageDaily,
+    utcnow,
 )
 from sync.escalate import EscalationSystems, to_requests
 from sync.outbox import CreateRequest
@@ -97,6 +100,18 @@ def run_operations(
     requests = [r for a in actions for r in to_requests(session, a, None, systems)]
     session.flush()
     return dict(counts), requests
+
+
+def desired_owners(session: Session, config: CsOpsConfig) -> dict[int, dict[str, Any]]:
+    """Opt-in (`workload.write_owner`): the owner the assignment rules give each account whose
+    owner they do not allow, as the logical field `account_owner` (none when off)."""
+    if not config.workload.write_owner or not config.workload.assignment_rules:
+        return {}
+    from reporting.csops import book_accounts
+
+    away = frozenset(active_covers(session, utcnow().date()))
+    moves = assignments(book_accounts(session), config.workload, away)
+    return {m.account_id: {"account_owner": m.to_owner} for m in moves}
 
 
 def _move_phase(

@@ -230,11 +230,12 @@ def plan_chunks(
     account_ids: Sequence[int] | None = None,
     chunk_size: int = PLAN_CHUNK_ACCOUNTS,
     band: DeadBand | None = None,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> Iterator[PlanChunk]:
     """The plan, `chunk_size` accounts at a time (in account-id order), so memory holds one
     chunk's snapshots, written state and writes however large the book is; `targets` are the
     connectors' field write kinds, by entity. With `band`, small numeric moves wait
-    (sync/deadband.py)."""
+    (sync/deadband.py). `extra`: more logical fields per account id (an opted-in owner)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
     newest = newest_day(session)
@@ -248,7 +249,9 @@ def plan_chunks(
         writes: list[PlannedWrite] = []
         if (to := targets.get("account")) is not None:
             found = account_targets(session, lo, hi)
-            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
+            writes += _plan_fields(
+                session, to, found, snaps, reassert, considered, band, extra or {}
+            )
         if (to := targets.get("organization")) is not None:
             found = organization_targets(session, to.system, lo, hi)
             writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
@@ -265,6 +268,7 @@ def _plan_fields(
     reassert: bool,
     considered: set[tuple[str, str]],
     band: DeadBand | None = None,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[PlannedWrite]:
     """Field writes for (target id, account id, pulled record) rows of one write kind: the
     snapshot's logical fields as the connector renders them, diffed against what stands.
@@ -277,7 +281,8 @@ def _plan_fields(
     for target, acc, record in scored:
         assert acc is not None
         considered.add((kind, target))
-        desired = fields.render({**logical_fields(snaps[acc]), **extras.get(acc, {})})
+        values = {**logical_fields(snaps[acc]), **extras.get(acc, {}), **(extra or {}).get(acc, {})}
+        desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
         if changes := _diff(desired, stored.get(target, {}), current, band):
             out.append(PlannedWrite(to.system, kind, target, acc, changes))

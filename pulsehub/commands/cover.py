@@ -34,11 +34,11 @@ def add(
     note: Annotated[str | None, typer.Option(help="why (shown on the workload page)")] = None,
 ) -> None:
     """Route OWNER's new tasks to COVER from --from through --to."""
+    from csops.covers import CoverError, add_cover
     from model.db import make_session_factory, transaction
     from pulsehub.commands.db import open_database
     from pulsehub.failures import fail
     from pulsehub.settings import get_settings
-    from sync.covers import CoverError, add_cover
 
     if not end:
         fail("--to is required: the last day of the cover, YYYY-MM-DD")
@@ -77,11 +77,11 @@ def list_covers() -> None:
 @app.command("end")
 def end_now(cover_id: Annotated[int, typer.Argument(help="the cover's id (cover list)")]) -> None:
     """End a cover today: the owner's tasks go back to them."""
+    from csops.covers import CoverError, end_cover
     from model.db import make_session_factory, transaction
     from pulsehub.commands.db import open_database
     from pulsehub.failures import fail
     from pulsehub.settings import get_settings
-    from sync.covers import CoverError, end_cover
 
     factory = make_session_factory(open_database(get_settings().database_url))
     try:

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from csops.config import AssignmentRule, WorkloadConfig
+from csops.covers import CoverError, active_covers, add_cover, end_cover, route_owner
 from csops.workload import BookAccount, loads, suggest_moves
-from sync.covers import CoverError, active_covers, add_cover, end_cover, route_owner
 from tests.scoring import factories as f
 
 WEIGHTS = {"Strategic": 3.0, "Tier 1": 2.0, "Tier 3": 1.0}

@@ -10,13 +10,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from csops.covers import add_cover
 from model.db import make_engine, make_session_factory, transaction, upgrade
 from model.tables import Account, Handoff, OnboardingPhase
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from pulsehub.web.app import create_app
 from sandbox import Sandbox
-from sync.covers import add_cover
 from tests.web.conftest import VIEWER_TOKEN, web_settings
 from tests.web.server import serve, sign_in
 
