@@ -52,10 +52,18 @@ def account_facts(acc: Account, snap: HealthSnapshot | None) -> dict[str, Any]:
 
 
 def run_operations(
-    session: Session, as_of: dt.date, config: CsOpsConfig, systems: EscalationSystems
+    session: Session,
+    as_of: dt.date,
+    config: CsOpsConfig,
+    systems: EscalationSystems,
+    scope: list[int] | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
-    """Move phases and notice handoffs for every current account; returns counts and tasks."""
-    accounts = session.execute(select(Account).where(Account.is_deleted.is_(False))).scalars()
+    """Move phases and notice handoffs for every current account (or those in `scope`, a
+    targeted refresh); returns counts and the tasks to queue in the same transaction."""
+    chosen = select(Account).where(Account.is_deleted.is_(False))
+    if scope is not None:
+        chosen = chosen.where(Account.id.in_(scope))
+    accounts = session.execute(chosen).scalars()
     newest = session.scalar(
         select(func.max(HealthSnapshot.as_of)).where(HealthSnapshot.as_of <= as_of)
     )

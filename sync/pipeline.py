@@ -188,7 +188,9 @@ def decide(
     if config.operations is not None:
         stage("onboarding and handoffs")
         with open_session() as session:  # phase/handoff rows commit with the tasks they queue
-            report.operations, ops = run_operations(session, as_of, config.operations, systems)
+            report.operations, ops = run_operations(
+                session, as_of, config.operations, systems, scope
+            )
             if not dry_run:
                 outbox.enqueue_creates(session, ops)
         creates += ops
