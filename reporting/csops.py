@@ -147,3 +147,20 @@ def book_accounts(session: Session) -> list[BookAccount]:
         for a in rows
         if not is_churned_stage(a.lifecycle_stage) and (a.arr or 0) > 0
     ]  # fmt: skip
+
+
+def account_onboarding(session: Session, account_id: int) -> dict[str, Any]:
+    """One account's onboarding phases (milestone dates) and handoffs, oldest first."""
+    phases = session.execute(
+        select(OnboardingPhase).where(OnboardingPhase.account_id == account_id)
+        .order_by(OnboardingPhase.entered_on, OnboardingPhase.id)
+    ).scalars()  # fmt: skip
+    handoffs = session.execute(
+        select(Handoff).where(Handoff.account_id == account_id).order_by(Handoff.handed_off_on)
+    ).scalars()
+    return {
+        "phases": [{"phase": p.phase, "entered": p.entered_on, "exited": p.exited_on,
+                    "stalled": p.stalled_on} for p in phases],
+        "handoffs": [{"on": h.handed_off_on, "complete": h.complete, "missing": h.missing}
+                     for h in handoffs],
+    }  # fmt: skip

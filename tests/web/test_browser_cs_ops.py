@@ -82,3 +82,12 @@ def test_cs_ops_page_shows_phases_stalls_handoffs_workload_and_cover(chromium, o
     assert "parental leave" in page.locator("#covers-table").text_content()
     assert "(now)" in page.locator("#covers-table").text_content()
     page.screenshot(path=str(shots / "cs_ops.png"), full_page=True)
+    page.locator("#handoffs-table a", has_text=handed.name).click()  # the account's milestones
+    page.wait_for_url(f"**/accounts/{handed.id}")
+    milestones = page.locator("[data-testid=onboarding]").text_content()
+    assert "handoff" in milestones and "missing: Success plan" in milestones
+    with factory() as s:
+        mine = s.scalars(
+            select(OnboardingPhase).where(OnboardingPhase.account_id == handed.id)
+        ).all()
+    assert mine and all(f"{p.phase}{p.entered_on}" in milestones for p in mine)
