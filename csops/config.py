@@ -108,6 +108,7 @@ class WorkloadConfig(_Strict):
     tier_weights: dict[str, float] = Field(default_factory=dict)
     default_tier_weight: float = Field(default=1.0, ge=0)
     escalation_weight: float = Field(default=1.0, ge=0)
+    arr_unit: float | None = Field(default=None, gt=0)
     target_load: float | None = Field(default=None, gt=0)
     tolerance: float = Field(default=0.25, ge=0, lt=1)
     assignment_rules: list[AssignmentRule] = Field(default_factory=list)

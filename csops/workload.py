@@ -1,6 +1,7 @@
 """Book-of-business load per CSM and rebalance suggestions (pure: rows in, decisions out).
 
-An account weighs its tier's weight; each open escalation adds `escalation_weight`. An owner
+An account weighs its tier's weight (plus ARR / `arr_unit` when set); each open escalation
+adds `escalation_weight`. An owner
 is over target above target * (1 + tolerance); suggestions move an overloaded owner's lightest
 accounts to the least-loaded owner allowed by the assignment rules until it is back in range.
 """
@@ -47,7 +48,8 @@ class Move:
 
 def weight(a: BookAccount, config: WorkloadConfig) -> float:
     tier = config.tier_weights.get(a.tier or "", config.default_tier_weight)
-    return tier + config.escalation_weight * a.open_escalations
+    arr = a.arr / config.arr_unit if config.arr_unit else 0.0
+    return tier + arr + config.escalation_weight * a.open_escalations
 
 
 def allowed(a: BookAccount, rules: Sequence[AssignmentRule]) -> list[str] | None:

@@ -34,6 +34,7 @@ class Operations:
     moves: list[Move]
     assignments: list[Move]  # owners the assignment rules do not allow, and who should own
     write_owner: bool
+    arr_unit: float | None
     covers: list[dict[str, Any]]
     names: dict[str, str]  # owner crm id -> name
 
@@ -57,7 +58,7 @@ def load_operations(session: Session, config: CsOpsConfig, day: dt.date) -> Oper
     return Operations(
         funnel, stalled, statistics.median(ttfv) if ttfv else None, len(ttfv), handoffs, kpi,
         rows, target, suggest_moves(book, config.workload, away),
-        assignments(book, config.workload, away), config.workload.write_owner, covers, names,
+        assignments(book, config.workload, away), config.workload.write_owner, config.workload.arr_unit, covers, names,
     )  # fmt: skip
 
 

@@ -35,6 +35,12 @@ def test_load_weighs_tier_and_open_escalations() -> None:
     assert [r.status for r in rows] == ["over", "room"]  # ±25% of the team mean
 
 
+def test_arr_weighs_in_when_an_arr_unit_is_set() -> None:
+    book = [acc(1, "ann"), acc(500, "bob")]  # ARR 1k and 500k, both Tier 3
+    rows, _ = loads(book, WorkloadConfig(tier_weights=WEIGHTS, arr_unit=250_000))
+    assert {r.owner: r.load for r in rows} == {"ann": 1.004, "bob": 3.0}
+
+
 def test_suggestions_move_the_lightest_accounts_to_whoever_has_room() -> None:
     book = [acc(i, "ann") for i in range(1, 9)] + [acc(9, "bob"), acc(10, "cy", "Strategic")]
     config = WorkloadConfig(tier_weights=WEIGHTS, target_load=4.0, tolerance=0.25)
