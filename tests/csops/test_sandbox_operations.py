@@ -38,6 +38,13 @@ def tasks(sb, what_id: str) -> list[dict]:
 def test_a_stalled_onboarding_is_one_task_and_the_phase_is_written_back(rt) -> None:
     sb = rt.sb
     stalled_id = sb.world.truth["csops"]["stalled_onboarding"]
+    dry = rt.sync(dry_run=True)  # shows the stall task and the phase field, writes nothing
+    assert dry.errors == [] and dry.planned.get("crm_task", 0) >= 1
+    assert any(c.field == "onboarding_phase" for w in dry.plan_sample for c in w.changes)
+    assert sb.writes == []
+    with rt.factory() as s:
+        assert s.execute(select(OnboardingPhase)).first() is None
+        assert not s.execute(select(OutboxItem).where(OutboxItem.key.like("ops:%"))).first()
     assert rt.sync().errors == []
     [task] = tasks(sb, stalled_id)
     assert task["changes"]["Subject"].startswith("Onboarding stalled:")
