@@ -63,3 +63,12 @@ def end_cover(session: Session, cover_id: int, day: dt.date) -> CsmCover:
         raise CoverError(f"no cover {cover_id}: `pulsehub cover list` shows them")
     row.ends_on = min(row.ends_on, day - dt.timedelta(days=1))
     return row
+
+
+def upcoming_covers(session: Session, day: dt.date) -> list[CsmCover]:
+    """Covers in force on `day` or later, soonest first."""
+    return list(
+        session.execute(
+            select(CsmCover).where(CsmCover.ends_on >= day).order_by(CsmCover.starts_on)
+        ).scalars()
+    )

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from csops.config import CsOpsConfig
-from csops.covers import active_covers
+from csops.covers import active_covers, upcoming_covers
 from csops.workload import BookAccount, Move, OwnerLoad, assignments, loads, suggest_moves
 from model.lifecycle import is_churned_stage
-from model.tables import Account, CsmCover, Escalation, Handoff, OnboardingPhase
+from model.tables import Account, Escalation, Handoff, OnboardingPhase
 from reporting.common import latest_snapshots, signal_column
 
 OPEN = ("open", "acknowledged")
@@ -51,9 +51,7 @@ def load_operations(session: Session, config: CsOpsConfig, day: dt.date) -> Oper
         {"owner": names.get(c.owner_crm_id, c.owner_crm_id),
          "cover": names.get(c.cover_crm_id, c.cover_crm_id), "from": c.starts_on,
          "to": c.ends_on, "note": c.note or "", "active": c.starts_on <= day <= c.ends_on}
-        for c in session.execute(
-            select(CsmCover).where(CsmCover.ends_on >= day).order_by(CsmCover.starts_on)
-        ).scalars()
+        for c in upcoming_covers(session, day)
     ]  # fmt: skip
     return Operations(
         funnel, stalled, statistics.median(ttfv) if ttfv else None, len(ttfv), handoffs, kpi,

@@ -55,10 +55,8 @@ def add(
 @app.command("list")
 def list_covers() -> None:
     """Covers in force today or later."""
-    from sqlalchemy import select
-
+    from csops.covers import upcoming_covers
     from model.db import make_session_factory
-    from model.tables import CsmCover
     from pulsehub.commands.db import open_database
     from pulsehub.settings import get_settings
 
@@ -66,9 +64,7 @@ def list_covers() -> None:
     factory = make_session_factory(open_database(get_settings().database_url))
     table = Table("id", "owner", "cover", "from", "to", "note")
     with factory() as session:
-        for c in session.execute(
-            select(CsmCover).where(CsmCover.ends_on >= today).order_by(CsmCover.starts_on)
-        ).scalars():
+        for c in upcoming_covers(session, today):
             table.add_row(str(c.id), c.owner_crm_id, c.cover_crm_id, str(c.starts_on),
                           str(c.ends_on), c.note or "")  # fmt: skip
     console.print(table)
