@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import lru_cache
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -36,3 +38,26 @@ def cs_ops(request: Request, user: User, session: DB) -> HTMLResponse:
         colors=[PHASE_COLOR] * len(o.funnel),  # phases are steps, not health bands
     )
     return render(request, "cs_ops.html", {"o": o, "funnel": funnel, "day": day})
+
+
+@router.get("/api/cs-ops")
+def cs_ops_json(user: User, session: DB) -> dict[str, Any]:
+    """The same figures for scripts: phases, stalls, TTFV, handoffs and their KPI, workload."""
+    day = as_of_day(session)
+    o = per_run(session, ("cs-ops", day), lambda: load_operations(session, _config(), day))
+    return {
+        "as_of": day.isoformat(),
+        "phases": [{"phase": p, "accounts": n, "target_days": t} for p, n, t in o.funnel],
+        "stalled": o.stalled,
+        "ttfv_median_days": o.ttfv_median,
+        "handoff_kpi": o.handoff_kpi,
+        "handoffs": o.handoffs,
+        "workload": {
+            "target_load": o.target_load,
+            "owners": [{**asdict(w), "name": o.names.get(w.owner)} for w in o.workload],
+            "suggestions": [asdict(m) for m in o.moves],
+            "assignments": [asdict(m) for m in o.assignments],
+            "write_owner": o.write_owner,
+        },
+        "covers": o.covers,
+    }

@@ -82,6 +82,13 @@ def test_cs_ops_page_shows_phases_stalls_handoffs_workload_and_cover(chromium, o
     assert "parental leave" in page.locator("#covers-table").text_content()
     assert "(now)" in page.locator("#covers-table").text_content()
     page.screenshot(path=str(shots / "cs_ops.png"), full_page=True)
+    api = page.request.get(f"{base}/api/cs-ops")  # the same figures for scripts
+    assert api.status == 200
+    data = api.json()
+    assert {p["phase"]: p["accounts"] for p in data["phases"] if p["accounts"]} == dict(phases)
+    assert stalled in {s["account"] for s in data["stalled"]}
+    assert data["handoff_kpi"]["incomplete"]["handoffs"] == 1
+    assert data["workload"]["owners"][0]["owner"] == truth["overloaded_csm"]
     page.locator("#handoffs-table a", has_text=handed.name).click()  # the account's milestones
     page.wait_for_url(f"**/accounts/{handed.id}")
     milestones = page.locator("[data-testid=onboarding]").text_content()
