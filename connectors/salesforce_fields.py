@@ -24,6 +24,16 @@ DEFAULT_WRITABLE: dict[str, dict[str, Any]] = {
     "renewal_risk_level": {"api": "Renewal_Risk_Level__c", "case": "label"},
     "renewal_risk_drivers": {"api": "Renewal_Risk_Drivers__c", **REASONS},
     "synced_at": {"api": "Pulsehub_Synced_At__c"},
+    "onboarding_phase": {"api": "Onboarding_Phase__c", "max_chars": 40},
+}
+
+# vendor-neutral account attribute -> Account field (the handoff checklist and go-live read them)
+DEFAULT_ATTRIBUTES: dict[str, str] = {
+    "success_plan": "Success_Plan__c",
+    "objectives": "Success_Objectives__c",
+    "go_live_date": "Go_Live_Date__c",
+    "implementation_notes": "Implementation_Notes__c",
+    "implementation_owner": "Implementation_Owner__c",
 }
 
 
@@ -59,6 +69,10 @@ class SalesforceFieldMap(BaseModel):
         default=True, description="query Owner.Name/Owner.Email through the relationship"
     )
     extra_fields: list[str] = Field(default_factory=list)
+    account_attributes: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ATTRIBUTES),
+        description="more Account fields kept on the account under vendor-neutral names",
+    )
     writable_fields: dict[str, FieldRule] = Field(
         default_factory=lambda: {k: FieldRule(**v) for k, v in DEFAULT_WRITABLE.items()},
         description="the only Account fields pulsehub writes: logical field -> API name, rendering",
@@ -73,6 +87,12 @@ class SalesforceFieldMap(BaseModel):
     @classmethod
     def _api_names(cls, names: list[str]) -> list[str]:
         _check_api_names(names)
+        return names
+
+    @field_validator("account_attributes")
+    @classmethod
+    def _attribute_api_names(cls, names: dict[str, str]) -> dict[str, str]:
+        _check_api_names(list(names.values()))
         return names
 
     @field_validator("writable_fields")
@@ -105,6 +125,7 @@ class SalesforceFieldMap(BaseModel):
         if self.owner_lookup:
             fields += ["Owner.Name", "Owner.Email"]
         fields += list(self.mapped().values()) + self.extra_fields
+        fields += list(self.account_attributes.values())
         fields += ["IsDeleted", "SystemModstamp"]
         return list(dict.fromkeys(fields))
 

@@ -148,7 +148,12 @@ def account_from_row(row: dict[str, Any], fields: SalesforceFieldMap) -> dict[st
         "owner_email": row.get("Owner.Email"),
         "parent_id": row.get(fields.parent),
         "is_deleted": row.get("IsDeleted", False),
-        "extra": {name: row.get(name) for name in fields.extra_fields},
+        "extra": {name: row.get(name) for name in fields.extra_fields}
+        | {  # an empty field is simply not documented: kept out
+            name: value
+            for name, api in fields.account_attributes.items()
+            if (value := row.get(api)) is not None
+        },
     }
     for name, api_name in fields.mapped().items():
         logical[name] = row.get(api_name)

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
 from model.orm import Base, UTCDateTime, utcnow
 from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, ScoreOverride
 from model.sync_tables import (
@@ -40,11 +41,15 @@ from model.sync_tables import (
 
 __all__ = [
     "Account",
+    "AccountStage",
     "Base",
     "Contact",
+    "CsmCover",
     "Escalation",
     "ExternalIdentity",
+    "Handoff",
     "HealthSnapshot",
+    "OnboardingPhase",
     "Opportunity",
     "OutboxItem",
     "QuarantinedRecord",

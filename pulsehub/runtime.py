@@ -62,12 +62,14 @@ class Runtime:
     @cached_property
     def job_config(self) -> JobConfig:
         """Load and validate every YAML config now, so a bad file fails at start-up."""
+        from csops.config import load_csops
         from escalation.config import load_rules
         from scoring.config import load_scorecard
 
         return JobConfig(
             scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
             rules=load_rules(self.settings.rules_file),
+            operations=load_csops(self.settings.csops_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=WebhookNotifier(
                 clients.build_notifier(),

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     )
     rules_file: Path | None = None
     retention_file: Path | None = None  # retention definitions and cost rates (None: shipped)
+    csops_file: Path | None = Field(
+        None, description="onboarding phases, handoff checklist, CSM workload (YAML)"
+    )
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

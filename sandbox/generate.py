@@ -7,6 +7,7 @@ import logging
 import random
 
 from sandbox.gen_accounts import generate_sales
+from sandbox.gen_csops import generate_csops
 from sandbox.gen_history import enrich_history
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
 from sandbox.usage import generate_workspaces
@@ -37,6 +38,7 @@ def build_world(
         world, random.Random(f"{seed}:tickets"), ticket_days or usage_days, ticket_rate
     )
     generate_workspaces(world, random.Random(f"{seed}:usage"))
+    generate_csops(world, random.Random(f"{seed}:csops"))
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
     world.truth["will_churn"] = {  # accounts that will lose a renewal still to come

@@ -74,7 +74,9 @@ FIELDS: dict[str, list[Field]] = {
         "Zendesk_Org_Id__c:string Usage_Workspace_Id__c:string Health_Score__c:double "
         "Health_Status__c:string Health_Trend__c:double Health_Reasons__c:textarea "
         "Renewal_Risk__c:percent Renewal_Risk_Level__c:picklist Renewal_Risk_Drivers__c:textarea "
-        "Pulsehub_Synced_At__c:datetime"
+        "Pulsehub_Synced_At__c:datetime Onboarding_Phase__c:string Success_Plan__c:url "
+        "Success_Objectives__c:textarea Go_Live_Date__c:date Implementation_Notes__c:textarea "
+        "Implementation_Owner__c:reference>User"
     ),
     "Opportunity": _f(
         f"{_COMMON} AccountId:reference>Account OwnerId:reference>User Name:string Type:picklist "

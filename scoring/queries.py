@@ -22,6 +22,7 @@ MIN_BASELINE_DAYS = 14
 SUPPORT_DAYS = 90
 EXPANSION_DAYS = 365
 NEW_CUSTOMER_DAYS = 120
+PRE_DATA_GRACE_DAYS = 30  # usage data starting later than this after signing: a late feed
 EXPANSION_TYPES = frozenset({"Expansion", "Upsell", "Add-On", "Upgrade", "Cross-Sell"})
 CONTRACTION_TYPES = frozenset({"Contraction", "Downgrade", "Downsell"})
 Signals = dict[int, "AccountSignals"]
@@ -140,11 +141,18 @@ def _onboarding(
     s: AccountSignals, first_day: date, reached: list[bool], quarter_day: Any, half_day: Any
 ) -> None:
     """Time to first value (a quarter of seats active on one day; still counting if not yet) and
-    milestones reached (first login, three features, a quarter and half of the seats active)."""
-    known = s.days_since_customer is not None
-    start = s.as_of - timedelta(days=s.days_since_customer or 0) if known else first_day
-    end = quarter_day if quarter_day is not None else s.as_of
-    s.time_to_first_value_days = float(max(0, (end - start).days))
+    milestones reached (first login, three features, a quarter and half of the seats active).
+
+    Counted from the first usage data (go-live), not from customer-since: older cohorts' usage
+    feed starts months after they signed. Value already reached on the first data day of an
+    account that was a customer well before is unknown (reached before the data began): None."""
+    since = s.as_of - timedelta(days=s.days_since_customer) if s.days_since_customer else None
+    before_data = since is not None and (first_day - since).days > PRE_DATA_GRACE_DAYS
+    if quarter_day is not None and quarter_day <= first_day and before_data:
+        s.time_to_first_value_days = None
+    else:
+        end = quarter_day if quarter_day is not None else s.as_of
+        s.time_to_first_value_days = float(max(0, (end - first_day).days))
     reached = [*reached, quarter_day is not None, half_day is not None]
     s.onboarding_milestones = sum(reached) / len(reached)
 

@@ -30,6 +30,7 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
+from sync.operations import run_operations
 from sync.pipeline import decide, rolled_back
 from sync.pull import (
     SourcesUnavailable,
@@ -162,11 +163,19 @@ def finish_run(
             systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
+    operations: dict[str, int] = {}
+    if config.operations is not None:
+        with transaction(factory) as session:  # phase/handoff rows commit with their tasks
+            systems = stages.action_systems(connectors, config)
+            operations, ops = run_operations(session, as_of, config.operations, systems)
+            outbox.enqueue_creates(session, ops)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
-    part = {"escalations": escalations, "planned": planned, "pushed": pushed}
+    part = {
+        "escalations": escalations, "operations": operations, "planned": planned, "pushed": pushed
+    }  # fmt: skip
     _merge(factory, run_id, part, "pushing")
     return _close(factory, run_id)
 
@@ -198,6 +207,7 @@ def decide_dry_run(
         "identity": report.identity,
         "bands": report.bands,
         "escalations": report.escalations,
+        "operations": report.operations,
         "planned": report.planned,
         "steps": clock.steps,
     }

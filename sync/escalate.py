@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
+from csops.covers import active_covers, route_owner
 from escalation.actions import (
     Action,
     CommentOnTicket,
@@ -143,6 +144,7 @@ def to_requests(
         acc = session.get(Account, action.account_id)
         what_id = action.account_crm_id or (acc.crm_id if acc else None)
         owner_id = action.owner_crm_id or (acc.owner_crm_id if acc else None)
+        owner_id = route_owner(active_covers(session, utcnow().date()), owner_id)  # away: cover
         if not what_id or not owner_id:
             log.warning(
                 "task %s skipped: account %s has no crm id/owner",

@@ -26,6 +26,7 @@ from sync import outbox, runs
 from sync.crashpoints import crash_point
 from sync.escalate import EscalationSystems
 from sync.instrument import StepClock
+from sync.operations import run_operations
 from sync.pull import (
     DEFAULT_HISTORY_DAYS,
     OnProgress,
@@ -184,6 +185,15 @@ def decide(
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")
+    if config.operations is not None:
+        stage("onboarding and handoffs")
+        with open_session() as session:  # phase/handoff rows commit with the tasks they queue
+            report.operations, ops = run_operations(
+                session, as_of, config.operations, systems, scope
+            )
+            if not dry_run:
+                outbox.enqueue_creates(session, ops)
+        creates += ops
     stage("planning write-back")
     with open_session() as session:
         summary = enqueue(session, plan(session, config, targets, scope), scope, dry_run=dry_run)

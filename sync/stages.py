@@ -41,6 +41,7 @@ class JobConfig:
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
+    operations: Any | None = None  # csops.config.CsOpsConfig: onboarding phases, handoffs
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
@@ -105,8 +106,14 @@ def plan(
     session: Session, config: JobConfig, targets: WriteTargets, scope: list[int] | None = None
 ) -> Iterator[PlanChunk]:
     """The write-back plan, streamed chunk by chunk: desired state against what was written,
-    for the connectors' field write kinds (`targets`)."""
-    return plan_chunks(session, targets, config.writeback_policy, scope, band=config.deadband)
+    for the connectors' field write kinds (`targets`); with `write_owner` opted in, the owners
+    the assignment rules want too (the crm's field map must allow-list `account_owner`)."""
+    from sync.operations import desired_owners
+
+    owners = desired_owners(session, config.operations) if config.operations else {}
+    return plan_chunks(
+        session, targets, config.writeback_policy, scope, band=config.deadband, extra=owners
+    )
 
 
 def enqueue(

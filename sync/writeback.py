@@ -1,7 +1,8 @@
 """Write-back planner: desired state of every field/tag pulsehub owns, minus what it last wrote.
 
 Owned outputs (the default policy: pulsehub owns only these and never touches anything else):
-  - account fields of the crm from the latest health snapshot (`LOGICAL_FIELDS`)
+  - account fields of the crm from the latest health snapshot (`LOGICAL_FIELDS`), and the
+    account's current onboarding phase (`onboarding_phase`, from sync/operations.py)
   - organization fields of the helpdesk on linked organizations
   - helpdesk ticket tags from `MANAGED_TAGS` on the account's open tickets
 Fields are planned by LOGICAL name; each connector's write kind says which of them it writes
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
-from model.tables import HealthSnapshot, Ticket
+from model.tables import HealthSnapshot, OnboardingPhase, Ticket
 from sync.deadband import DeadBand, FieldBands, held
 from sync.writeback_rows import (
     Found,
@@ -54,6 +55,7 @@ LOGICAL_FIELDS = (
     "renewal_risk",
     "renewal_risk_level",
     "renewal_risk_drivers",
+    "onboarding_phase",
 )
 ESCALATION_TAGS = frozenset({"pulsehub_escalation", "sev1", "sev2", "sev3", "sev4"})
 # the written numbers and texts the dead-bands apply to (see sync/deadband.py)
@@ -145,6 +147,21 @@ def logical_fields(snap: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+def current_phases(session: Session, account_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The accounts' current onboarding phase as a logical field (accounts with one)."""
+    out: dict[int, dict[str, Any]] = {}
+    ids = list(account_ids)
+    for start in range(0, len(ids), 1000):
+        for aid, phase in session.execute(
+            select(OnboardingPhase.account_id, OnboardingPhase.phase).where(
+                OnboardingPhase.exited_on.is_(None),
+                OnboardingPhase.account_id.in_(ids[start : start + 1000]),
+            )
+        ):
+            out[aid] = {"onboarding_phase": phase}
+    return out
+
+
 def desired_tags(snap: HealthSnapshot) -> set[str]:
     tags = {f"health_{snap.band}"}
     if snap.risk_level:
@@ -213,11 +230,12 @@ def plan_chunks(
     account_ids: Sequence[int] | None = None,
     chunk_size: int = PLAN_CHUNK_ACCOUNTS,
     band: DeadBand | None = None,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> Iterator[PlanChunk]:
     """The plan, `chunk_size` accounts at a time (in account-id order), so memory holds one
     chunk's snapshots, written state and writes however large the book is; `targets` are the
     connectors' field write kinds, by entity. With `band`, small numeric moves wait
-    (sync/deadband.py)."""
+    (sync/deadband.py). `extra`: more logical fields per account id (an opted-in owner)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown write-back policy {policy!r}; use one of {POLICIES}")
     newest = newest_day(session)
@@ -231,7 +249,9 @@ def plan_chunks(
         writes: list[PlannedWrite] = []
         if (to := targets.get("account")) is not None:
             found = account_targets(session, lo, hi)
-            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
+            writes += _plan_fields(
+                session, to, found, snaps, reassert, considered, band, extra or {}
+            )
         if (to := targets.get("organization")) is not None:
             found = organization_targets(session, to.system, lo, hi)
             writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
@@ -248,6 +268,7 @@ def _plan_fields(
     reassert: bool,
     considered: set[tuple[str, str]],
     band: DeadBand | None = None,
+    extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[PlannedWrite]:
     """Field writes for (target id, account id, pulled record) rows of one write kind: the
     snapshot's logical fields as the connector renders them, diffed against what stands.
@@ -255,11 +276,13 @@ def _plan_fields(
     kind, fields = to.kind.name, to.fields
     scored = [(t, acc, rec) for t, acc, rec in targets if acc is not None and acc in snaps]
     stored = written(session, to.system, to.entity, [t for t, _, _ in scored])
+    extras = current_phases(session, [a for _, a, _ in scored if a is not None])
     out = []
     for target, acc, record in scored:
         assert acc is not None
         considered.add((kind, target))
-        desired = fields.render(logical_fields(snaps[acc]))
+        values = {**logical_fields(snaps[acc]), **extras.get(acc, {}), **(extra or {}).get(acc, {})}
+        desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
         if changes := _diff(desired, stored.get(target, {}), current, band):
             out.append(PlannedWrite(to.system, kind, target, acc, changes))

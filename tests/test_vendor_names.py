@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("model", "sync", "scoring", "escalation")
+PACKAGES = ("model", "sync", "scoring", "escalation", "csops")
 SUFFIXES = (".py", ".yaml")
 # `__c\b`: a custom field's suffix (Health_Score__c), not a dunder (__call__)
 VENDOR = re.compile(r"zendesk|salesforce|__c\b|\bsf_|\bzd_", re.IGNORECASE)

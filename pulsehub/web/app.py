@@ -19,6 +19,7 @@ from pulsehub.settings import Settings, get_settings
 from pulsehub.web import (
     api,
     book,
+    cs_ops,
     escalations,
     exports,
     health,
@@ -55,7 +56,9 @@ def create_app(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
             'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
         )
-    for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
+    for module in (
+        health, login, exports, pages, book, operator, escalations, api, metrics, cs_ops
+    ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(retention.router)
     _include_webhooks(app)

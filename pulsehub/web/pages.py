@@ -14,6 +14,7 @@ from pulsehub.web.signals_view import signal_rows
 from reporting.accounts import list_accounts, load_account, segments
 from reporting.adoption import load_adoption
 from reporting.common import BANDS, as_of_day, per_run
+from reporting.csops import account_onboarding
 from reporting.overview import Overview, load_overview
 from reporting.support import load_support
 
@@ -87,6 +88,7 @@ def account(request: Request, user: User, session: DB, account_id: int) -> HTMLR
         detail.latest.signals if detail.latest else None, request.app.state.scorecard
     )
     context = {"d": detail, "history_chart": history, "usage_chart": usage, "signal_rows": rows}
+    context["onboarding"] = account_onboarding(session, account_id)
     return render(request, "account.html", context)
 
 

@@ -19,8 +19,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/ops", "Operations"),
-    ("/retention", "Retention"),
+    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/cs-ops", "CS ops"),
+    ("/retention", "Retention"), ("/ops", "Operations"),
 )  # fmt: skip
 
 

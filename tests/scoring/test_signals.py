@@ -178,6 +178,24 @@ def test_onboarding_time_to_value_and_milestones(s) -> None:
     assert sig.days_since_customer == 40
 
 
+def test_time_to_first_value_counts_from_first_usage_data_on_an_old_cohort(s) -> None:
+    # signed two years ago; the usage feed only starts 60 days ago (an older cohort)
+    a = f.account(s, customer_since=AS_OF - timedelta(days=730))
+    ramp = [1] * 15 + [10] * 45  # a quarter of 40 seats active from the 16th day of data
+    f.usage(s, a, AS_OF - timedelta(days=60), 60, active=ramp, seats=40, features=3)
+    sig = compute_signals(s, AS_OF)[a.id]
+    assert sig.time_to_first_value_days == 15  # not ~700 days from customer-since
+
+
+def test_value_reached_before_the_data_began_is_unknown(s) -> None:
+    a = f.account(s, customer_since=AS_OF - timedelta(days=730))
+    f.usage(s, a, AS_OF - timedelta(days=60), 60, active=20, seats=40, features=3)
+    assert compute_signals(s, AS_OF)[a.id].time_to_first_value_days is None
+    fresh = f.account(s, customer_since=AS_OF - timedelta(days=65))  # data from week one
+    f.usage(s, fresh, AS_OF - timedelta(days=60), 60, active=20, seats=40, features=3)
+    assert compute_signals(s, AS_OF)[fresh.id].time_to_first_value_days == 0
+
+
 def test_no_usage_source_leaves_usage_missing(s) -> None:
     a = f.account(s)
     sig = compute_signals(s, AS_OF)[a.id]
