@@ -5,7 +5,7 @@ last seen per account (a change from implementation to support is a handoff), ha
 their checklist result, and covering CSMs for date ranges.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-03 12:00:00
 """
 
