@@ -37,6 +37,7 @@ from model.sync_tables import (
     WebhookReceipt,
     WrittenState,
 )
+from model.voice_tables import SurveyResponse, VoiceAlert
 
 __all__ = [
     "Account",
@@ -51,11 +52,13 @@ __all__ = [
     "RiskModelVersion",
     "ScoreOverride",
     "SourceMetadata",
+    "SurveyResponse",
     "SyncCursor",
     "SyncRun",
     "Ticket",
     "UTCDateTime",
     "UsageDaily",
+    "VoiceAlert",
     "WebhookReceipt",
     "WrittenState",
     "utcnow",

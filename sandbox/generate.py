@@ -8,6 +8,7 @@ import random
 
 from sandbox.gen_accounts import generate_sales
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
+from sandbox.gen_surveys import generate_surveys
 from sandbox.usage import generate_workspaces
 from sandbox.world import Clock, World
 
@@ -35,6 +36,7 @@ def build_world(
         world, random.Random(f"{seed}:tickets"), ticket_days or usage_days, ticket_rate
     )
     generate_workspaces(world, random.Random(f"{seed}:usage"))
+    generate_surveys(world, random.Random(f"{seed}:surveys"))
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
     world.truth["will_churn"] = {  # accounts that will lose a renewal still to come
