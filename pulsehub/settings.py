@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         description="JSON list of sources built by connector entry points (after the file's)",
     )
     rules_file: Path | None = None
+    voice_file: Path | None = (
+        None  # feedback themes, routing, thresholds (escalation/default_voice.yaml)
+    )
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

@@ -16,8 +16,8 @@ The process (the world's numbers, never the themes file's or the scorecard's):
    onboarding; a usage decline: performance, reporting); a happy one from praise. Noise words
    are mixed in, and about 3% of comments carry an email address or a phone number.
 4. **A recent deterioration.** In the last `INCIDENT_DAYS` days a performance problem hits
-   a third of the accounts (Enterprise twice as likely): they answer more often, lower by
-   3 points, and mostly about performance — so the demo's "performance" theme deteriorates
+   a third of the accounts (Enterprise twice as likely): they answer more often, mostly
+   about performance, and those answers score 3 points lower — so the demo's "performance" theme deteriorates
    and its routing opens an owner task. `world.truth["voice"]` names the theme and accounts.
 """
 
@@ -112,14 +112,15 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
                 continue
             health = traj.health(day)
             incident = acc["Id"] in hit and day >= today - INCIDENT_DAYS
-            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30 * (2.5 if incident else 1.0)
+            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30 * (4.0 if incident else 1.0)
             ces_rate = (0.15 + 0.9 * traj.friction) / 30
             age = day - traj.start_day
             for kind, rate in (("nps", nps_rate), ("ces", ces_rate)):
                 if rng.random() >= rate:
                     continue
-                score = _score(rng, kind, health, traj.friction, incident)
                 theme = _theme(rng, traj.friction, age, traj.decline_fraction(day), incident)
+                hurt = incident and theme == DETERIORATING
+                score = _score(rng, kind, health, traj.friction, hurt)
                 who = rng.choice(emails)
                 at = to_epoch(day_start(dt.date.fromordinal(day))) + rng.randrange(86400)
                 row = {
@@ -150,7 +151,7 @@ def _score(rng: random.Random, kind: str, health: float, friction: float, incide
 
 
 def _theme(rng: random.Random, friction: float, age: int, decline: float, incident: bool) -> str:
-    if incident and rng.random() < 0.8:
+    if incident and rng.random() < 0.85:
         return DETERIORATING
     weights = {
         "performance": 0.6 + 1.5 * decline,

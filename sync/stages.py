@@ -41,6 +41,7 @@ class JobConfig:
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
+    voice: Any | None = None  # escalation.voice_config.VoiceConfig: feedback themes and routing
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
@@ -99,6 +100,17 @@ def escalate(
         escalation_group_id=config.escalation_group_id,
         systems=systems,
     )
+
+
+def route_voice(
+    session: Session, as_of: dt.date, config: JobConfig, systems: EscalationSystems
+) -> tuple[dict[str, int], list[CreateRequest]]:
+    """Link survey responses, find the feedback themes that deteriorated and return the owner
+    tasks to queue (in the same transaction as the alerts recorded): see sync/voice.py."""
+    from sync.voice import run_voice
+
+    assert config.voice is not None
+    return run_voice(session, as_of, config.voice, systems)
 
 
 def plan(

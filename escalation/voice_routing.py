@@ -1,0 +1,90 @@
+"""Which feedback themes deteriorated past their thresholds this period: pure, no I/O.
+
+`deteriorated` reads a theme's figures (`reporting.voice_themes.ThemeFigures`) against the
+configured thresholds and says why it needs an owner's intervention, or None. The period
+key names the calendar month of the as-of day: a theme alerts at most once per month, and
+the alert's outbox key is derived from it so a re-run queues nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from escalation.voice_config import Owner, VoiceConfig
+
+
+class Figures(Protocol):
+    theme: str
+    label: str
+    accounts: int
+    affected_arr: float
+    impact: float
+    impact_before: float
+    detractor_share: float | None
+    detractor_share_before: float | None
+    nps_mentions: int
+    top_segment: str | None
+
+
+@dataclass(frozen=True)
+class ThemeAlert:
+    """A theme to hand to its owner, with the reason in words."""
+
+    theme: str
+    period: str
+    reason: str
+    owner: Owner | None
+
+    @property
+    def key(self) -> str:
+        """The owner task's outbox key: one per theme and period."""
+        return f"voice:{self.theme}:{self.period}"[:255]
+
+
+def period_of(as_of: dt.date) -> str:
+    """The alerting period of a day: its calendar month, `YYYY-MM`."""
+    return f"{as_of.year:04d}-{as_of.month:02d}"
+
+
+def deteriorated(f: Figures, book_arr: float, config: VoiceConfig) -> str | None:
+    """Why theme `f` needs intervention this period (None: it does not)."""
+    t = config.thresholds
+    if f.accounts < t.min_accounts:
+        return None
+    reasons = []
+    share = f.impact / book_arr if book_arr > 0 else 0.0
+    grown = f.impact >= t.impact_growth * f.impact_before if f.impact_before > 0 else f.impact > 0
+    if share >= t.impact_share and grown:
+        before = f"{f.impact_before:,.0f}" if f.impact_before else "none"
+        reasons.append(
+            f"ARR-weighted impact {f.impact:,.0f} ({100 * share:.1f}% of the book's ARR), "
+            f"up from {before} the previous period"
+        )
+    now, before_share = f.detractor_share, f.detractor_share_before
+    if (
+        now is not None
+        and f.nps_mentions >= t.min_responses
+        and now - (before_share or 0.0) >= t.detractor_points
+    ):
+        reasons.append(
+            f"detractors {now:.0f}% of its {f.nps_mentions} NPS mentions, "
+            f"up from {before_share or 0:.0f}%"
+        )
+    return "; ".join(reasons) or None
+
+
+def decide(
+    all_figures: list[Figures], book_arr: float, config: VoiceConfig, as_of: dt.date
+) -> list[ThemeAlert]:
+    """Every theme that deteriorated, with its owner by the routing table."""
+    period = period_of(as_of)
+    alerts = []
+    for f in all_figures:
+        reason = deteriorated(f, book_arr, config)
+        if reason is None:
+            continue
+        route = config.route(f.theme, f.top_segment)
+        alerts.append(ThemeAlert(f.theme, period, reason, route.owner if route else None))
+    return alerts
