@@ -79,7 +79,7 @@ class Thresholds(_Strict):
 
     min_accounts: int = Field(5, ge=1)
     impact_share: float = Field(0.02, ge=0, le=1)
-    impact_growth: float = Field(1.5, ge=1)
+    impact_growth: float = Field(1.3, ge=1)
     detractor_points: float = Field(20.0, gt=0, le=100)
     min_responses: int = Field(10, ge=1)
 

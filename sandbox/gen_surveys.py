@@ -6,7 +6,7 @@ The process (the world's numbers, never the themes file's or the scorecard's):
    responses at a segment rate (per 30 days: Enterprise 1.6, Mid-Market 0.9, SMB 0.45) and
    CES responses after support contact at a rate growing with support `friction`; each from
    one of the account's contacts.
-2. **Scores.** NPS is 10 x (0.2 + 0.9 x health on that day) - 4 x friction + N(0, 1.6),
+2. **Scores.** NPS is 10 x (0.3 + 0.85 x health on that day) - 3 x friction + N(0, 1.6),
    rounded into 0-10; CES is 7 - 5 x friction - 2 x (1 - health) + N(0, 1), into 1-7.
    So engagement (`sandbox.trajectory`) and friction (`sandbox.gen_fate`) drive both.
 3. **Comments.** Detractors comment most (75%), passives 50%, promoters 40%. An unhappy
@@ -112,7 +112,7 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
                 continue
             health = traj.health(day)
             incident = acc["Id"] in hit and day >= today - INCIDENT_DAYS
-            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30 * (4.0 if incident else 1.0)
+            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30 * (6.0 if incident else 1.0)
             ces_rate = (0.15 + 0.9 * traj.friction) / 30
             age = day - traj.start_day
             for kind, rate in (("nps", nps_rate), ("ces", ces_rate)):
@@ -144,7 +144,7 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
 
 def _score(rng: random.Random, kind: str, health: float, friction: float, incident: bool) -> int:
     if kind == "nps":
-        x = 10 * (0.2 + 0.9 * health) - 4 * friction + rng.gauss(0, 1.6) - (3 if incident else 0)
+        x = 10 * (0.3 + 0.85 * health) - 3 * friction + rng.gauss(0, 1.6) - (3 if incident else 0)
         return max(0, min(10, round(x)))
     x = 7 - 5 * friction - 2 * (1 - health) + rng.gauss(0, 1.0) - (1.5 if incident else 0)
     return max(1, min(7, round(x)))

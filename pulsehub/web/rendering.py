@@ -20,6 +20,7 @@ NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
     ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/ops", "Operations"),
+    ("/voice", "Voice of the customer"),
 )  # fmt: skip
 
 
