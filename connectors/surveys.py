@@ -8,7 +8,8 @@ Scales (what a source must send; anything else is quarantined with the reason):
 Verbatims (`comment`) are minimized before they are validated, so neither a stored record nor
 a quarantined one keeps more than the setting allows:
   keep    the comment as the respondent wrote it
-  redact  email addresses and phone numbers replaced by [email] / [phone]
+  redact  email addresses and phone numbers in the comment replaced by [email] / [phone]
+          (the respondent's address is kept: it is whom the CSM follows up with)
   drop    no comment text and no respondent address stored at all
 """
 
@@ -32,18 +33,29 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w])(?:\+|00)?\d[\d\s().-]{5,}\d(?![\w])")
 
 
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+
+
 def redact(text: str) -> str:
-    """`text` with email addresses and phone numbers replaced by placeholders."""
+    """`text` with email addresses and phone numbers (7+ digits; not dates) replaced."""
     text = _EMAIL.sub("[email]", text)
-    return _PHONE.sub(lambda m: "[phone]" if _digits(m.group()) >= 7 else m.group(), text)
+
+    def phone(m: re.Match[str]) -> str:
+        found = m.group().strip()
+        return m.group() if _digits(found) < 7 or _DATE.fullmatch(found) else "[phone]"
+
+    return _PHONE.sub(phone, text)
 
 
 def _digits(text: str) -> int:
     return sum(c.isdigit() for c in text)
 
 
+RESPONDENT_KEYS = ("respondent", "respondent_email", "email")
+
+
 def minimize(row: dict[str, Any], mode: Verbatims, keys: tuple[str, ...]) -> dict[str, Any]:
-    """`row` with its verbatim `keys` (comment, respondent) minimized by `mode`."""
+    """`row` with its free-text `keys` redacted, or dropped with the respondent's address."""
     if mode == "keep" or not isinstance(row, dict):
         return row
     out = dict(row)
@@ -53,6 +65,9 @@ def minimize(row: dict[str, Any], mode: Verbatims, keys: tuple[str, ...]) -> dic
             out.pop(key, None)
         elif isinstance(value, str):
             out[key] = redact(value)
+    if mode == "drop":
+        for key in RESPONDENT_KEYS:
+            out.pop(key, None)
     return out
 
 

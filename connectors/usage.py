@@ -39,9 +39,7 @@ SPECS = {
     for s in (
         UsageStream("workspaces", "/usage/v1/workspaces", UsageWorkspace, "id"),
         UsageStream("daily_usage", "/usage/v1/daily", UsageDay, "workspace_id", dated=True),
-        UsageStream(
-            "surveys", "/usage/v1/surveys", SurveyAnswer, "id", verbatims=("comment", "respondent")
-        ),
+        UsageStream("surveys", "/usage/v1/surveys", SurveyAnswer, "id", verbatims=("comment",)),
     )
 }
 # What sync pulls: workspaces (matched to accounts) whole every reconcile; daily rows from
