@@ -134,7 +134,7 @@ def load_voice(
     )
     for account, kind, score, at in answers(session, first):
         monthly[_month(at)].add(kind, score, account)
-        if at >= period_start:
+        if at >= period_start and account is not None:
             by_segment[segments.get(account) or "no segment"].add(kind, score, account)
     stats, unmatched, _ = theme_stats(session, config, as_of)
     arr = account_arr(session)
