@@ -16,16 +16,37 @@ from escalation.voice_config import Owner, VoiceConfig
 
 
 class Figures(Protocol):
-    theme: str
-    label: str
-    accounts: int
-    affected_arr: float
-    impact: float
-    impact_before: float
-    detractor_share: float | None
-    detractor_share_before: float | None
-    nps_mentions: int
-    top_segment: str | None
+    """What routing reads of a theme (reporting.voice_themes.ThemeFigures has it)."""
+
+    @property
+    def theme(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def accounts(self) -> int: ...
+
+    @property
+    def affected_arr(self) -> float: ...
+
+    @property
+    def impact(self) -> float: ...
+
+    @property
+    def impact_before(self) -> float: ...
+
+    @property
+    def detractor_share(self) -> float | None: ...
+
+    @property
+    def detractor_share_before(self) -> float | None: ...
+
+    @property
+    def nps_mentions(self) -> int: ...
+
+    @property
+    def top_segment(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def print_run(console: Console, report: RunReport) -> None:
     console.print(f"health: {bands or 'no accounts scored'}")
     if s["escalations"]:
         console.print(f"escalations: {words(s['escalations'])}")
+    if s.get("voice"):
+        console.print(f"voice of the customer: {words(s['voice'])}")
     console.print(f"planned writes: {words(s['planned']) or 'none'}")
     if s["pushed"]:
         console.print(f"pushed: {words(s['pushed'])}")

@@ -115,7 +115,7 @@ def answers(
             Ticket.csat.in_(("good", "bad")), Ticket.csat_at >= since
         )
     )
-    rows += [(a, "csat", 5.0 if c == "good" else 1.0, t) for a, c, t in ratings]
+    rows += [(a, "csat", 5.0 if c == "good" else 1.0, t) for a, c, t in ratings if t is not None]
     return rows
 
 

@@ -137,6 +137,8 @@ def mentions(
         )
     )
     for account_id, at, kind, score, comment in surveys:
+        if account_id is None:  # excluded by the query; for the type checker
+            continue
         m = Mention(account_id, at, negativity(kind, score), kind, score)
         found = matcher.themes(comment)
         for theme in found or [""]:
@@ -151,6 +153,8 @@ def mentions(
         )
     )
     for account_id, at, subject, tags, csat in tickets:
+        if account_id is None:
+            continue
         m = Mention(account_id, at, ticket_negativity(csat), "ticket")
         found = matcher.themes(subject, customer_tags(tags or []))
         for theme in found or [""]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,12 +25,16 @@ def _view(request: Request, session: Any) -> VoiceView:
 def voice_charts(v: VoiceView) -> dict[str, Markup]:
     """NPS splits per month, NPS itself, and CSAT / CES-easy shares."""
     labels = [m["month"][2:] for m in v.monthly]
-    splits = {k: [float(m[k]) for m in v.monthly] for k in ("promoters", "passives", "detractors")}
-    shares = {
+    splits: dict[str, Sequence[float]] = {
+        k: [float(m[k]) for m in v.monthly] for k in ("promoters", "passives", "detractors")
+    }
+    shares: dict[str, Sequence[float | None]] = {
         "CSAT % satisfied": [None if m["csat"] is None else 100 * m["csat"] for m in v.monthly],
         "CES % easy": [None if m["ces_easy"] is None else 100 * m["ces_easy"] for m in v.monthly],
     }
-    nps_shifted = {"NPS": [None if m["nps"] is None else m["nps"] + 100 for m in v.monthly]}
+    nps_shifted: dict[str, Sequence[float | None]] = {
+        "NPS": [None if m["nps"] is None else m["nps"] + 100 for m in v.monthly]
+    }
     return {
         "splits": charts.stacked_columns(labels, splits, title="NPS responses by category"),
         "nps": charts.line_chart(
