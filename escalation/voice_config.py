@@ -72,14 +72,15 @@ class Thresholds(_Strict):
     """When a theme has deteriorated enough to need an owner's intervention.
 
     It must touch at least `min_accounts` accounts this period (one vocal account never
-    triggers), and either its ARR-weighted impact is at least `impact_share` of the book's
-    ARR and `impact_growth` times the previous period's, or the share of detractors among its
-    NPS mentions rose by `detractor_points` points (with `min_responses` NPS mentions).
+    triggers), and either its ARR-weighted impact rose by at least `impact_rise` of the book's
+    ARR to at least `impact_growth` times the previous period's, or the share of detractors
+    among its NPS mentions rose by `detractor_points` points (with `min_responses` NPS
+    mentions now and in the previous period).
     """
 
     min_accounts: int = Field(5, ge=1)
-    impact_share: float = Field(0.02, ge=0, le=1)
-    impact_growth: float = Field(1.3, ge=1)
+    impact_rise: float = Field(0.15, ge=0, le=1)
+    impact_growth: float = Field(1.5, ge=1)
     detractor_points: float = Field(20.0, gt=0, le=100)
     min_responses: int = Field(10, ge=1)
 

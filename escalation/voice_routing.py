@@ -46,6 +46,9 @@ class Figures(Protocol):
     def nps_mentions(self) -> int: ...
 
     @property
+    def nps_mentions_before(self) -> int: ...
+
+    @property
     def top_segment(self) -> str | None: ...
 
 
@@ -75,23 +78,23 @@ def deteriorated(f: Figures, book_arr: float, config: VoiceConfig) -> str | None
     if f.accounts < t.min_accounts:
         return None
     reasons = []
-    share = f.impact / book_arr if book_arr > 0 else 0.0
+    rise = (f.impact - f.impact_before) / book_arr if book_arr > 0 else 0.0
     grown = f.impact >= t.impact_growth * f.impact_before if f.impact_before > 0 else f.impact > 0
-    if share >= t.impact_share and grown:
-        before = f"{f.impact_before:,.0f}" if f.impact_before else "none"
+    if rise >= t.impact_rise and grown:
         reasons.append(
-            f"ARR-weighted impact {f.impact:,.0f} ({100 * share:.1f}% of the book's ARR), "
-            f"up from {before} the previous period"
+            f"ARR-weighted impact {f.impact:,.0f}, up from {f.impact_before:,.0f} the previous "
+            f"period (+{100 * rise:.0f}% of the book's ARR)"
         )
-    now, before_share = f.detractor_share, f.detractor_share_before
+    now, before = f.detractor_share, f.detractor_share_before
     if (
         now is not None
+        and before is not None  # no baseline, no rise to measure
         and f.nps_mentions >= t.min_responses
-        and now - (before_share or 0.0) >= t.detractor_points
+        and f.nps_mentions_before >= t.min_responses
+        and now - before >= t.detractor_points
     ):
         reasons.append(
-            f"detractors {now:.0f}% of its {f.nps_mentions} NPS mentions, "
-            f"up from {before_share or 0:.0f}%"
+            f"detractors {now:.0f}% of its {f.nps_mentions} NPS mentions, up from {before:.0f}%"
         )
     return "; ".join(reasons) or None
 

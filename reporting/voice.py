@@ -169,6 +169,7 @@ def theme_rows(
             "trend": f.trend, "accounts": f.accounts, "affected_arr": round(f.affected_arr, 2),
             "impact": round(f.impact, 2), "impact_before": round(f.impact_before, 2),
             "impact_share": round(f.impact / book_arr, 4) if book_arr else None,
+            "impact_rise_share": round((f.impact - f.impact_before) / book_arr, 4) if book_arr else None,
             "detractor_share": f.detractor_share, "owner": owner,
             "deteriorating": deteriorated(f, book_arr, config),
             "task_opened": alert.created_at.isoformat() if alert else None,

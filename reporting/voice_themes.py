@@ -213,6 +213,7 @@ class ThemeFigures:
     detractor_share: float | None
     detractor_share_before: float | None
     nps_mentions: int
+    nps_mentions_before: int
     top_account_id: int | None  # the largest affected account (by ARR) this period
     top_segment: str | None  # the segment holding most of the affected ARR
 
@@ -245,6 +246,7 @@ def figures(
                 detractor_share=s.now.detractor_share(),
                 detractor_share_before=s.before.detractor_share(),
                 nps_mentions=s.now.nps_mentions,
+                nps_mentions_before=s.before.nps_mentions,
                 top_account_id=top,
                 top_segment=segment,
             )

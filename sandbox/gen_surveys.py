@@ -16,8 +16,8 @@ The process (the world's numbers, never the themes file's or the scorecard's):
    onboarding; a usage decline: performance, reporting); a happy one from praise. Noise words
    are mixed in, and about 3% of comments carry an email address or a phone number.
 4. **A recent deterioration.** In the last `INCIDENT_DAYS` days a performance problem hits
-   a third of the accounts (Enterprise twice as likely): they answer more often, mostly
-   about performance, and those answers score 3 points lower — so the demo's "performance" theme deteriorates
+   a third of the accounts (Enterprise twice as likely): besides their usual answers they
+   send `INCIDENT_RATE` times as many more, about performance, scoring 3 points lower — so the demo's "performance" theme deteriorates
    and its routing opens an owner task. `world.truth["voice"]` names the theme and accounts.
 """
 
@@ -31,6 +31,7 @@ from sandbox.formats import day_start, to_epoch
 from sandbox.world import World
 
 INCIDENT_DAYS = 21
+INCIDENT_RATE = 4.0  # extra NPS answers about the problem, as a multiple of the usual rate
 DETERIORATING = "performance"
 _NPS_RATE = {"Enterprise": 1.6, "Mid-Market": 0.9, "SMB": 0.45}
 VOCABULARY: dict[str, tuple[str, ...]] = {
@@ -112,15 +113,17 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
                 continue
             health = traj.health(day)
             incident = acc["Id"] in hit and day >= today - INCIDENT_DAYS
-            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30 * (6.0 if incident else 1.0)
+            nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30
             ces_rate = (0.15 + 0.9 * traj.friction) / 30
             age = day - traj.start_day
-            for kind, rate in (("nps", nps_rate), ("ces", ces_rate)):
+            draws = [("nps", nps_rate, None), ("ces", ces_rate, None)]
+            if incident:  # extra answers, about the problem, from the accounts it hits
+                draws.append(("nps", INCIDENT_RATE * nps_rate, DETERIORATING))
+            for kind, rate, about in draws:
                 if rng.random() >= rate:
                     continue
-                theme = _theme(rng, traj.friction, age, traj.decline_fraction(day), incident)
-                hurt = incident and theme == DETERIORATING
-                score = _score(rng, kind, health, traj.friction, hurt)
+                theme = about or _theme(rng, traj.friction, age, traj.decline_fraction(day))
+                score = _score(rng, kind, health, traj.friction, about is not None)
                 who = rng.choice(emails)
                 at = to_epoch(day_start(dt.date.fromordinal(day))) + rng.randrange(86400)
                 row = {
@@ -150,9 +153,7 @@ def _score(rng: random.Random, kind: str, health: float, friction: float, incide
     return max(1, min(7, round(x)))
 
 
-def _theme(rng: random.Random, friction: float, age: int, decline: float, incident: bool) -> str:
-    if incident and rng.random() < 0.85:
-        return DETERIORATING
+def _theme(rng: random.Random, friction: float, age: int, decline: float) -> str:
     weights = {
         "performance": 0.6 + 1.5 * decline,
         "billing": 1.0,

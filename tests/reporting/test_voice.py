@@ -122,7 +122,7 @@ def test_impact_weights_by_arr_so_a_vocal_small_account_does_not_outweigh_the_ba
 def test_thresholds_need_several_accounts_and_a_real_rise() -> None:
     config = VoiceConfig.model_validate({
         "themes": {"speed": {"label": "Speed", "keywords": ["slow"]}},
-        "thresholds": {"min_accounts": 3, "impact_share": 0.1, "impact_growth": 1.5,
+        "thresholds": {"min_accounts": 3, "impact_rise": 0.1, "impact_growth": 1.5,
                        "detractor_points": 20, "min_responses": 5},
         "routing": [{"theme": "speed", "owner": {"name": "Eng lead"}}],
     })  # fmt: skip
@@ -131,13 +131,18 @@ def test_thresholds_need_several_accounts_and_a_real_rise() -> None:
         theme, label, top_segment = "speed", "Speed", None
         accounts, affected_arr, impact, impact_before = 3, 300_000.0, 200_000.0, 100_000.0
         detractor_share, detractor_share_before, nps_mentions = 50.0, 40.0, 8
+        nps_mentions_before = 6
 
     f = F()
-    assert deteriorated(f, 1_000_000, config) is not None  # 20% of the book, 2x the previous
+    assert deteriorated(f, 1_000_000, config) is not None  # up 10% of the book, to 2x
+    assert deteriorated(f, 2_000_000, config) is None  # up only 5% of a larger book
     f.impact_before = 150_000.0
     assert deteriorated(f, 1_000_000, config) is None  # only 1.33x
     f.detractor_share_before = 25.0
     assert "detractors 50%" in (deteriorated(f, 1_000_000, config) or "")  # +25 points
+    f.nps_mentions_before = 2
+    assert deteriorated(f, 1_000_000, config) is None  # too few answers before to compare
+    f.nps_mentions_before = 6
     f.accounts = 2
     assert deteriorated(f, 1_000_000, config) is None  # too few accounts, however loud
     f.accounts, f.impact_before = 3, 0.0
