@@ -62,4 +62,5 @@ class VoiceAlert(Base):
     affected_arr: Mapped[float] = mapped_column(Float, default=0.0)
     impact: Mapped[float] = mapped_column(Float, default=0.0)
     outbox_key: Mapped[str | None] = mapped_column(String(255))
+    crm_task_id: Mapped[str | None] = mapped_column(String(64))  # once its push created it
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

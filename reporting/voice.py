@@ -173,6 +173,7 @@ def theme_rows(
             "detractor_share": f.detractor_share, "owner": owner,
             "deteriorating": deteriorated(f, book_arr, config),
             "task_opened": alert.created_at.isoformat() if alert else None,
+            "crm_task_id": alert.crm_task_id if alert else None,
         })  # fmt: skip
     return out
 

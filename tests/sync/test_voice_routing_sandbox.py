@@ -56,6 +56,7 @@ def test_a_deteriorating_theme_opens_one_owner_task_and_only_once(rt):
         items = s.execute(select(OutboxItem).where(OutboxItem.key.like("voice:%"))).scalars().all()
         assert {i.key for i in items} == {a.outbox_key for a in alerts}
         assert {i.status for i in items} == {"done"}
+        assert all(a.crm_task_id and a.crm_task_id.startswith("00T") for a in alerts)
     created = voice_tasks(sb)
     assert len(created) == len(alerts)
     subjects = [w["changes"]["Subject"] for w in created]

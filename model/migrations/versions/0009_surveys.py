@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("affected_arr", sa.Float(), nullable=False),
         sa.Column("impact", sa.Float(), nullable=False),
         sa.Column("outbox_key", sa.String(255), nullable=True),
+        sa.Column("crm_task_id", sa.String(64), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("theme", "period"),
     )
