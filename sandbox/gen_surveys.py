@@ -116,7 +116,10 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
             nps_rate = _NPS_RATE.get(acc["Segment__c"], 0.5) / 30
             ces_rate = (0.15 + 0.9 * traj.friction) / 30
             age = day - traj.start_day
-            draws = [("nps", nps_rate, None), ("ces", ces_rate, None)]
+            draws: list[tuple[str, float, str | None]] = [
+                ("nps", nps_rate, None),
+                ("ces", ces_rate, None),
+            ]
             if incident:  # extra answers, about the problem, from the accounts it hits
                 draws.append(("nps", INCIDENT_RATE * nps_rate, DETERIORATING))
             for kind, rate, about in draws:
