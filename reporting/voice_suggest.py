@@ -3,6 +3,7 @@ so a recurring topic nobody wrote a rule for shows up (named by its top terms)."
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from escalation.voice_config import Suggest
@@ -18,10 +19,11 @@ class Suggestion:
 def suggest_themes(texts: list[str], config: Suggest) -> list[Suggestion]:
     """The largest clusters of `texts` (at least `min_size` each), biggest first."""
     texts = [t for t in texts if t and t.strip()][: config.max_texts]
-    k = min(config.clusters, len(texts) // config.min_size)
+    k = min(config.clusters, len(texts) // config.min_size, len(set(texts)))
     if k < 1:
         return []
     from sklearn.cluster import KMeans  # about 2 s to import: only when asked
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2)
@@ -29,7 +31,9 @@ def suggest_themes(texts: list[str], config: Suggest) -> list[Suggestion]:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # every word a stop word, or none occurs twice
         return []
-    model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(matrix)
+    with warnings.catch_warnings():  # fewer distinct texts than clusters: fewer clusters found
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(matrix)
     names = vectorizer.get_feature_names_out()
     out = []
     for c in range(k):

@@ -167,3 +167,22 @@ def test_a_bad_voice_file_names_the_file_the_key_and_the_fix(tmp_path) -> None:
     )
     with pytest.raises(ConfigError, match="routing\\[0\\] names theme 'sped'"):
         load_voice(bad)
+
+
+def test_suggested_themes_group_the_unmatched_texts_by_their_words() -> None:
+    from escalation.voice_config import Suggest
+    from reporting.voice_suggest import suggest_themes
+
+    texts = (
+        ["mobile app crashes on android", "the mobile app crashes offline",
+         "mobile app push notifications missing", "android mobile app freezes"] * 3
+        + ["need an audit log export", "audit log lacks user names", "audit log retention",
+           "where is the audit log"] * 2
+        + ["thanks"]
+    )  # fmt: skip
+    found = suggest_themes(texts, Suggest(clusters=3, min_size=4))
+    tops = [set(s.terms) for s in found]
+    assert any("mobile app" in t or "mobile" in t for t in tops)
+    assert any("audit log" in t or "audit" in t for t in tops)
+    assert all(s.size >= 4 for s in found)
+    assert suggest_themes(["one", "two"], Suggest()) == []  # too few to cluster
