@@ -81,6 +81,7 @@ class VoiceView:
     months: list[str]
     monthly: list[dict[str, Any]]
     by_segment: dict[str, dict[str, Any]]
+    segment_months: dict[str, list[dict[str, Any]]]  # segment -> the months, as `monthly`
     themes: list[dict[str, Any]]
     suggested: list[Suggestion]
     verbatims: list[dict[str, Any]]
@@ -129,11 +130,14 @@ def load_voice(
     live_n = len(account_arr(session)) if live is not None else 0
     monthly: dict[str, Tally] = defaultdict(Tally)
     by_segment: dict[str, Tally] = defaultdict(Tally)
+    seg_month: dict[tuple[str, str], Tally] = defaultdict(Tally)
     period_start = dt.datetime.combine(
         as_of - dt.timedelta(days=config.period_days - 1), dt.time(), dt.UTC
     )
     for account, kind, score, at in answers(session, first):
         monthly[_month(at)].add(kind, score, account)
+        if account is not None:
+            seg_month[segments.get(account) or "no segment", _month(at)].add(kind, score, account)
         if at >= period_start and account is not None:
             by_segment[segments.get(account) or "no segment"].add(kind, score, account)
     stats, unmatched, _ = theme_stats(session, config, as_of)
@@ -144,6 +148,10 @@ def load_voice(
         months=months,
         monthly=[{"month": m, **monthly[m].as_dict(live_n)} for m in months],
         by_segment={k: v.as_dict() for k, v in sorted(by_segment.items())},
+        segment_months={
+            seg: [{"month": m, **seg_month[seg, m].as_dict()} for m in months]
+            for seg in sorted({seg for seg, _ in seg_month})
+        },
         themes=theme_rows(session, figs, sum(arr.values()), config, as_of),
         suggested=suggest_themes(unmatched, config.suggest) if suggest else [],
         verbatims=recent_verbatims(session, config),

@@ -66,6 +66,7 @@ def voice_api(request: Request, user: User, session: DB) -> dict[str, Any]:
         "period_days": v.period_days,
         "monthly": v.monthly,
         "by_segment": v.by_segment,
+        "segment_months": v.segment_months,
         "themes": v.themes,
         "suggested_themes": [dataclasses.asdict(s) for s in v.suggested],
         "verbatims": v.verbatims,
