@@ -32,9 +32,11 @@ KIND_ORDER: tuple[Kind, ...] = ("crm", "helpdesk", "usage")
 Mode = Literal["incremental", "full"]
 # The model entities a stream may feed (`sync.mapping` has one sink for each): crm accounts,
 # opportunities and contacts; helpdesk organizations (matched to accounts) and tickets; usage
-# workspaces (matched to accounts) and daily usage rows.
+# workspaces (matched to accounts) and daily usage rows; survey responses (NPS, CES, CSAT)
+# from any kind of source.
 ENTITIES = frozenset(
     {"account", "opportunity", "contact", "organization", "ticket", "workspace", "usage_day"}
+    | {"survey_response"}
 )
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from connectors.base import Kind, Stream, Writer
 from connectors.http import RetryPolicy, call, raise_for
 from connectors.records import Page, Record, validate_rows
+from connectors.surveys import SurveyAnswer, Verbatims, minimize
 from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class UsageStream:
     model: type[Record]
     primary_key: str
     dated: bool = False  # filtered by start_date; without a change cursor, re-read `lookback_days`
+    verbatims: tuple[str, ...] = ()  # free-text keys minimized by the `verbatims` setting
 
 
 SPECS = {
@@ -37,15 +39,17 @@ SPECS = {
     for s in (
         UsageStream("workspaces", "/usage/v1/workspaces", UsageWorkspace, "id"),
         UsageStream("daily_usage", "/usage/v1/daily", UsageDay, "workspace_id", dated=True),
+        UsageStream("surveys", "/usage/v1/surveys", SurveyAnswer, "id", verbatims=("comment",)),
     )
 }
 # What sync pulls: workspaces (matched to accounts) whole every reconcile; daily rows from
-# `history_days` back on the first pull.
+# `history_days` back on the first pull; survey responses (NPS, CES, CSAT) changed since.
 STREAMS: dict[str, Stream] = {
     s.name: s
     for s in (
         Stream("workspaces", "workspace", "id", "updated_at", reconcile=True),
         Stream("daily_usage", "usage_day", "workspace_id", "day", dated=True),
+        Stream("surveys", "survey_response", "id", "updated_at"),
     )
 }
 
@@ -68,8 +72,13 @@ class UsageConnector:
         initial_days: int = 365,
         export_auth: httpx.Auth | None = None,
         policy: RetryPolicy = RetryPolicy(),
+        surveys: bool = True,
+        verbatims: Verbatims = "keep",
     ) -> None:
         self.name = name
+        # an API without the survey endpoint declares no survey stream (option `surveys`)
+        self.streams = {k: s for k, s in STREAMS.items() if surveys or k != "surveys"}
+        self.verbatims: Verbatims = verbatims
         self.client = client
         self.page_size = page_size
         self.lookback_days = lookback_days
@@ -118,6 +127,8 @@ class UsageConnector:
                 params["cursor"] = state["after"]
             body = self._get(spec.path, params)
             rows = [_rename(r) for r in body.get("data") or []]
+            if spec.verbatims:
+                rows = [minimize(r, self.verbatims, spec.verbatims) for r in rows]
             records, rejected = validate_rows(
                 spec.model, rows, source=self.name, stream=spec.name, id_key=spec.primary_key
             )
@@ -240,4 +251,6 @@ def _text(value: Any) -> str | None:
 
 def _rename(row: dict[str, Any]) -> dict[str, Any]:
     """Wire key `date` of daily rows is the record's `day`."""
+    if not isinstance(row, dict):
+        return row
     return {("day" if k == "date" else k): v for k, v in row.items()}

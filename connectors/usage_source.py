@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from connectors.base import Connector, SourceConfig
 from connectors.errors import ConfigError
 from connectors.options import parse_options
+from connectors.surveys import Verbatims
 
 FIX = "fix the source's options (the keys of PULSEHUB_USAGE__*, .env.example)"
 
@@ -23,6 +24,10 @@ class UsageSettings(BaseModel):
     base_url: str | None = Field(None, description="base URL of the usage API")
     token: SecretStr | None = Field(None, description="bearer token for /usage/v1")
     timeout_s: float = 30.0
+    surveys: bool = Field(True, description="the API serves /usage/v1/surveys (NPS, CES, CSAT)")
+    verbatims: Verbatims = Field(
+        "keep", description="survey comments: keep | redact (emails, phones) | drop (no text)"
+    )
 
     @property
     def configured(self) -> bool:
@@ -34,7 +39,12 @@ def build(config: SourceConfig) -> Connector:
     from connectors.usage import UsageConnector
 
     options = parse_options(UsageSettings, config.options, FIX)
-    return UsageConnector(build_usage(options), name=config.name)
+    return UsageConnector(
+        build_usage(options),
+        name=config.name,
+        surveys=options.surveys,
+        verbatims=options.verbatims,
+    )
 
 
 def build_usage(cfg: UsageSettings) -> httpx.Client:

@@ -38,6 +38,7 @@ from model.sync_tables import (
     WebhookReceipt,
     WrittenState,
 )
+from model.voice_tables import SurveyResponse, VoiceAlert
 
 __all__ = [
     "Account",
@@ -56,11 +57,13 @@ __all__ = [
     "RiskModelVersion",
     "ScoreOverride",
     "SourceMetadata",
+    "SurveyResponse",
     "SyncCursor",
     "SyncRun",
     "Ticket",
     "UTCDateTime",
     "UsageDaily",
+    "VoiceAlert",
     "WebhookReceipt",
     "WrittenState",
     "utcnow",

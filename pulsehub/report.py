@@ -44,6 +44,8 @@ def print_run(console: Console, report: RunReport) -> None:
         console.print(f"escalations: {words(s['escalations'])}")
     if s.get("operations"):
         console.print(f"onboarding and handoffs: {words(s['operations'])}")
+    if s.get("voice"):
+        console.print(f"voice of the customer: {words(s['voice'])}")
     console.print(f"planned writes: {words(s['planned']) or 'none'}")
     if s["pushed"]:
         console.print(f"pushed: {words(s['pushed'])}")

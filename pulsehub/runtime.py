@@ -64,6 +64,7 @@ class Runtime:
         """Load and validate every YAML config now, so a bad file fails at start-up."""
         from csops.config import load_csops
         from escalation.config import load_rules
+        from escalation.voice_config import load_voice
         from scoring.config import load_scorecard
 
         return JobConfig(
@@ -83,6 +84,7 @@ class Runtime:
             writeback_policy=self.settings.writeback_policy,
             deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
+            voice=load_voice(self.settings.voice_file),
         )
 
     @cached_property

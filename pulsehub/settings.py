@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     csops_file: Path | None = Field(
         None, description="onboarding phases, handoff checklist, CSM workload (YAML)"
     )
+    voice_file: Path | None = (
+        None  # feedback themes, routing, thresholds (escalation/default_voice.yaml)
+    )
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

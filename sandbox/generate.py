@@ -10,6 +10,7 @@ from sandbox.gen_accounts import generate_sales
 from sandbox.gen_csops import generate_csops
 from sandbox.gen_history import enrich_history
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
+from sandbox.gen_surveys import generate_surveys
 from sandbox.usage import generate_workspaces
 from sandbox.world import Clock, World
 
@@ -39,6 +40,7 @@ def build_world(
     )
     generate_workspaces(world, random.Random(f"{seed}:usage"))
     generate_csops(world, random.Random(f"{seed}:csops"))
+    generate_surveys(world, random.Random(f"{seed}:surveys"))
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
     world.truth["will_churn"] = {  # accounts that will lose a renewal still to come

@@ -1,4 +1,5 @@
-"""Usage API: paginated workspaces and daily aggregates (Bearer), Mixpanel-style NDJSON export (Basic).
+"""Usage API: paginated workspaces, daily aggregates and survey responses (Bearer), Mixpanel-style
+NDJSON export (Basic).
 
 Change cursor: every workspace and daily row carries `updated_at`, and every listing answers
 `meta.updated_until`, the time up to which it includes changes (one second behind the
@@ -203,3 +204,29 @@ def export(state: State, req: Request, m: re.Match[str]) -> Response:
                         yield json.dumps(event, separators=(",", ":")).encode() + b"\n"
 
     return Response(200, chunks(lines()), {"Content-Type": "application/x-ndjson"})
+
+
+@ROUTES.add("GET", r"/usage/v1/surveys")
+def surveys(state: State, req: Request, m: re.Match[str]) -> Response:
+    """Survey responses (NPS, CES) in id order, only those already answered; with
+    `updated_since`, those changed after it (up to the listing's watermark)."""
+    limit, (position, until), since = _limit(req), _cursor(state, req), _since(req)
+    answered = [s for s in state.world.surveys if s["updated_at"] <= until]
+    if since is not None:
+        after = position.removeprefix("k:")
+        changed = [s for s in answered if since < s["updated_at"] and s["id"] > after]
+        items, more = changed[:limit], len(changed) > limit
+        position = f"k:{items[-1]['id']}" if items else position
+    else:
+        offset = _offset(position)
+        items, more = answered[offset : offset + limit], offset + limit < len(answered)
+        position = f"o:{offset + limit}"
+    data = [
+        {
+            **s,
+            "responded_at": zd_datetime(s["responded_at"]),
+            "updated_at": zd_datetime(s["updated_at"]),
+        }
+        for s in items
+    ]
+    return json_response(200, {"data": data, "meta": _meta(more, position, until)})

@@ -87,6 +87,7 @@ class World:
     # late-arriving usage: (workspace id, day ordinal) -> (epoch revised, extra logins)
     usage_revisions: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
+    surveys: list[dict[str, Any]] = field(default_factory=list)  # by id (see sandbox.gen_surveys)
     account_orgs: dict[str, int] = field(default_factory=dict)
     org_requesters: dict[int, list[int]] = field(default_factory=dict)
     agents: list[int] = field(default_factory=list)
@@ -138,6 +139,7 @@ class World:
                 "zendesk.users": len(self.zd_users),
                 "zendesk.tickets": len(self.tickets),
                 "usage.workspaces": len(self.workspaces),
+                "usage.surveys": len(self.surveys),
             }
         )
         return out

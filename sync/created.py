@@ -5,11 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from model.tables import Escalation, OutboxItem
+from model.tables import Escalation, OutboxItem, VoiceAlert
 
 
 def link_created(session: Session, item: OutboxItem, created_id: str | None) -> None:
-    """Remember on the escalation which engineering ticket / owner task its push created."""
+    """Remember on the escalation (or feedback-theme alert) which engineering ticket / owner
+    task its push created."""
+    if item.kind == "crm_task" and created_id is not None:
+        alert = session.scalar(select(VoiceAlert).where(VoiceAlert.outbox_key == item.key))
+        if alert is not None:
+            alert.crm_task_id = str(created_id)
+            return
     esc_id = (item.payload.get("_meta") or {}).get("escalation_id")
     if esc_id is None or created_id is None:
         return

@@ -169,13 +169,23 @@ def finish_run(
             systems = stages.action_systems(connectors, config)
             operations, ops = run_operations(session, as_of, config.operations, systems)
             outbox.enqueue_creates(session, ops)
+    voice: dict[str, int] = {}
+    if config.voice is not None:
+        with transaction(factory) as session:  # alerts and their owner tasks commit together
+            systems = stages.action_systems(connectors, config)
+            voice, creates = stages.route_voice(session, as_of, config, systems)
+            outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
     part = {
-        "escalations": escalations, "operations": operations, "planned": planned, "pushed": pushed
-    }  # fmt: skip
+        "escalations": escalations,
+        "operations": operations,
+        "voice": voice,
+        "planned": planned,
+        "pushed": pushed,
+    }
     _merge(factory, run_id, part, "pushing")
     return _close(factory, run_id)
 
@@ -208,6 +218,7 @@ def decide_dry_run(
         "bands": report.bands,
         "escalations": report.escalations,
         "operations": report.operations,
+        "voice": report.voice,
         "planned": report.planned,
         "steps": clock.steps,
     }

@@ -16,7 +16,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Table
 
-from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
+from model.tables import (
+    Account,
+    Contact,
+    ExternalIdentity,
+    Opportunity,
+    SurveyResponse,
+    Ticket,
+    UsageDaily,
+)
 
 EXECUTIVE_ROLES = {"executive sponsor", "economic buyer"}
 EXECUTIVE_TITLES = ("chief", "ceo", "cto", "cfo", "coo", "vp", "vice president", "president")
@@ -190,6 +198,22 @@ def usage_day_row(r: Any) -> dict[str, Any]:
     }
 
 
+def survey_response_row(r: Any) -> dict[str, Any]:
+    """A survey answer; `account_id` is left to linking (sync.voice.link_responses)."""
+    return {
+        "external_id": r.id,
+        "kind": r.kind,
+        "score": float(r.score),
+        "comment": r.comment,
+        "responded_at": _aware(r.responded_at),
+        "respondent": (r.respondent or None) and r.respondent[:255],
+        "crm_account_id": r.crm_account_id,
+        "workspace_id": r.workspace_id,
+        "organization_id": r.organization_id,
+        "updated_at": _aware(r.updated_at) or dt.datetime.now(dt.UTC),
+    }
+
+
 @dataclass(frozen=True)
 class Sink:
     """Where one entity's records land: the table, its natural key, the row mapping."""
@@ -232,4 +256,10 @@ SINKS: dict[str, Sink] = {
     ),
     "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
     "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
+    "survey_response": Sink(
+        _t(SurveyResponse),
+        ("source", "external_id"),
+        survey_response_row,
+        source_column="source",
+    ),
 }

@@ -48,6 +48,7 @@ from sync.stages import (
     escalate,
     plan,
     push_outbox,
+    route_voice,
     score,
 )
 from sync.writeback import WriteTargets
@@ -194,6 +195,13 @@ def decide(
             if not dry_run:
                 outbox.enqueue_creates(session, ops)
         creates += ops
+    if config.voice is not None and scope is None:  # themes are book-wide
+        stage("routing feedback themes")
+        with open_session() as session:  # alerts commit with their owner tasks' creations
+            report.voice, voice_creates = route_voice(session, as_of, config, systems)
+            if not dry_run:
+                outbox.enqueue_creates(session, voice_creates)
+            creates = [*creates, *voice_creates]
     stage("planning write-back")
     with open_session() as session:
         summary = enqueue(session, plan(session, config, targets, scope), scope, dry_run=dry_run)

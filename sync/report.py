@@ -21,6 +21,7 @@ class RunReport:
     bands: dict[str, int] = field(default_factory=dict)
     escalations: dict[str, int] = field(default_factory=dict)
     operations: dict[str, int] = field(default_factory=dict)  # onboarding phases, handoffs
+    voice: dict[str, int] = field(default_factory=dict)  # linked responses, themes, tasks
     planned: dict[str, int] = field(default_factory=dict)  # writes per kind
     plan_sample: list[PlannedWrite] = field(default_factory=list)  # the first few, for a dry run
     pushed: dict[str, Any] = field(default_factory=dict)
@@ -39,6 +40,7 @@ class RunReport:
             "bands": self.bands,
             "escalations": self.escalations,
             "operations": self.operations,
+            "voice": self.voice,
             "planned": self.planned,
             "pushed": self.pushed,
             "seconds": round(self.seconds, 3),

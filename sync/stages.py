@@ -42,6 +42,7 @@ class JobConfig:
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
     operations: Any | None = None  # csops.config.CsOpsConfig: onboarding phases, handoffs
+    voice: Any | None = None  # escalation.voice_config.VoiceConfig: feedback themes and routing
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
@@ -100,6 +101,17 @@ def escalate(
         escalation_group_id=config.escalation_group_id,
         systems=systems,
     )
+
+
+def route_voice(
+    session: Session, as_of: dt.date, config: JobConfig, systems: EscalationSystems
+) -> tuple[dict[str, int], list[CreateRequest]]:
+    """Link survey responses, find the feedback themes that deteriorated and return the owner
+    tasks to queue (in the same transaction as the alerts recorded): see sync/voice.py."""
+    from sync.voice import run_voice
+
+    assert config.voice is not None
+    return run_voice(session, as_of, config.voice, systems)
 
 
 def plan(

@@ -23,6 +23,7 @@ from connectors.base import Connector, Kind, SourceConfig, Stream, Writer
 from connectors.errors import ConfigError, Fatal
 from connectors.http import RetryPolicy, call
 from connectors.records import Page, Record, Rejected, validate_rows
+from connectors.surveys import SurveyAnswer, minimize
 from connectors.usage import rollup_events
 from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
 from connectors.warehouse.options import StreamSource, WarehouseConfig, parse_options
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 KEYS: Mapping[str, tuple[str, ...]] = {
     "workspaces": ("id",),
     "daily_usage": ("workspace_id", "day"),
+    "surveys": ("id",),
 }
 
 
@@ -89,6 +91,11 @@ class WarehouseConnector:
                 "daily_usage", "usage_day", "workspace_id", cursor=config.daily.cursor, dated=True
             ),
         }
+        if config.surveys is not None:  # survey answers, when a table or query is configured
+            self.streams = {
+                **self.streams,
+                "surveys": Stream("surveys", "survey_response", "id", cursor=config.surveys.cursor),
+            }
 
     def api_usage(self) -> tuple[int, int] | None:
         return None  # a database has no API quota
@@ -99,6 +106,8 @@ class WarehouseConnector:
         """Pages after `state` (JSON: the cursor's lower bound and the keyset position)."""
         if stream == "workspaces":
             return self._pull_rows(stream, self.config.workspaces, UsageWorkspace, state, None)
+        if stream == "surveys" and self.config.surveys is not None:
+            return self._pull_rows(stream, self.config.surveys, SurveyAnswer, state, None)
         if stream != "daily_usage":
             raise Fatal(f"{self.name} has no stream {stream!r}", code="UNKNOWN_STREAM")
         first = self._first_day(start)
@@ -136,6 +145,8 @@ class WarehouseConnector:
         while True:
             got = self._fetch(page_query(rows, order, after=after, bounds=bounds, limit=size))
             raw = [record_row(r) for r in got]
+            if stream == "surveys":  # verbatims minimized before anything keeps them
+                raw = [minimize(r, self.config.verbatims, ("comment",)) for r in raw]
             records, rejected = validate_rows(
                 model, raw, source=self.name, stream=stream, id_key=key[0]
             )

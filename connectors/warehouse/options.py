@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.errors import ConfigError
 from connectors.records import Record
+from connectors.surveys import SurveyAnswer, Verbatims
 from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
 
 DEFAULTS: dict[str, Any] = yaml.safe_load(
@@ -51,6 +52,11 @@ SHAPES = {
         frozenset({"event", "time", "distinct_id", "workspace_id"}),
         frozenset({"time"}),
     ),
+    "surveys": Shape(  # optional: NPS / CES / CSAT answers (connectors/surveys.py)
+        SurveyAnswer,
+        frozenset({"id", "kind", "score", "responded_at"}),
+        frozenset({"responded_at", "updated_at"}),
+    ),
 }
 
 
@@ -73,6 +79,8 @@ class WarehouseOptions(BaseModel):
     workspaces: TableOptions
     daily_usage: TableOptions | None = None
     events: TableOptions | None = None
+    surveys: TableOptions | None = None
+    verbatims: Verbatims = "keep"
     page_size: int = Field(ge=1, le=100_000)
     lookback_days: int = Field(ge=0, le=366)
     history_days: int = Field(ge=1, le=3660)
@@ -83,7 +91,7 @@ class StreamSource:
     """One stream's rows, resolved: `table` with `columns` (field -> column), or `query`
     whose columns are named as the fields; `cursor` is the field the pull follows."""
 
-    key: str  # the option block it came from: workspaces, daily_usage or events
+    key: str  # the option block it came from: workspaces, daily_usage, events or surveys
     table: str | None
     query: str | None
     columns: Mapping[str, str]
@@ -98,6 +106,8 @@ class WarehouseConfig:
     page_size: int
     lookback_days: int
     history_days: int
+    surveys: StreamSource | None = None
+    verbatims: Verbatims = "keep"
 
     @property
     def rolls_up_events(self) -> bool:
@@ -131,6 +141,8 @@ def parse_options(
         page_size=parsed.page_size,
         lookback_days=parsed.lookback_days,
         history_days=parsed.history_days,
+        surveys=_resolve("surveys", parsed.surveys) if parsed.surveys is not None else None,
+        verbatims=parsed.verbatims,
     )
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pulsehub.commands.voice_report import print_voice
 from pulsehub.web.rendering import band_label, money, pct
 from reporting.common import BANDS
 from reporting.overview import Overview, load_overview
@@ -98,15 +99,21 @@ def report(
         database or get_settings().database_url,
         variable="--database" if database else "PULSEHUB_DATABASE_URL",
     )
+    from escalation.voice_config import load_voice
+    from reporting.voice import load_voice as load_voice_view
+
+    voice_config = load_voice(get_settings().voice_file)  # a bad file fails before any query
     console = Console()
     try:
         with make_session_factory(engine)() as session:
             ov = load_overview(session)
             retention = retention_to_dict(load_retention(session, retention_config))
+            voice = load_voice_view(session, voice_config, ov.as_of)
     finally:
         engine.dispose()
     print_overview(console, ov)
     print_retention(console, retention)
+    print_voice(console, voice)
     if html is not None:
         write_html(ov, html)
         console.print(f"HTML report written to {html}")

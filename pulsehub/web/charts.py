@@ -10,6 +10,7 @@ COLORS = {
     "green": "#2e9e5b", "yellow": "#e0a800", "red": "#d64545", "insufficient_data": "#9aa4b2",
     "unscored": "#cfd5dd", "high": "#d64545", "medium": "#e0a800", "low": "#2e9e5b",
     "unknown": "#9aa4b2", "sev1": "#8e1b1b", "sev2": "#d64545", "sev3": "#e0a800", "sev4": "#7d8ca3",
+    "promoters": "#2e9e5b", "passives": "#b7c0cc", "detractors": "#d64545",
 }  # fmt: skip
 PALETTE = ("#3566c8", "#2e9e5b", "#e0a800", "#d64545", "#7b4fc9", "#1f9bb3", "#c25e9a")
 FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="#444"'

@@ -20,7 +20,7 @@ NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
     ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/cs-ops", "CS ops"),
-    ("/retention", "Retention"), ("/ops", "Operations"),
+    ("/retention", "Retention"), ("/voice", "Voice of the customer"), ("/ops", "Operations"),
 )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ FORMER_ORDER = [
     ("zendesk", "tickets"),
     ("usage", "workspaces"),
     ("usage", "daily_usage"),
+    ("usage", "surveys"),  # survey answers (voice of the customer) came after the others
 ]
 FORMER_RECONCILE = {
     ("salesforce", "accounts"),
@@ -87,4 +88,6 @@ def test_a_run_refuses_two_helpdesk_sources_but_takes_two_usage_sources(
         select_streams([*connectors.values(), eu], "all")
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
     planned = select_streams([*connectors.values(), second_usage], "all")
-    assert _pairs(planned)[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
+    assert _pairs(planned)[-3:] == [
+        ("usage-eu", "workspaces"), ("usage-eu", "daily_usage"), ("usage-eu", "surveys")
+    ]  # fmt: skip

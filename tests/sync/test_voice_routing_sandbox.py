@@ -1,0 +1,70 @@
+"""The must-show: a deteriorating feedback theme opens one owner task in the crm, over real
+loopback HTTP, exactly once — a second run creates none, and a dry run writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from model.db import upgrade
+from model.tables import OutboxItem, SurveyResponse, VoiceAlert
+from pulsehub.demo import sandbox_settings
+from pulsehub.runtime import Runtime
+from sandbox import Sandbox
+
+
+@pytest.fixture
+def rt(tmp_path):
+    with Sandbox(accounts=80, seed=5) as sb:
+        url = f"sqlite:///{tmp_path / 'voice.db'}"
+        upgrade(url)
+        runtime = Runtime(sandbox_settings(sb.base_url, url))
+        runtime.sb = sb  # type: ignore[attr-defined]
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+
+def voice_tasks(sb) -> list[dict]:
+    return [
+        w
+        for w in sb.writes
+        if w["kind"] == "task_created" and "Feedback theme" in str(w["changes"].get("Subject"))
+    ]
+
+
+def test_a_deteriorating_theme_opens_one_owner_task_and_only_once(rt):
+    sb = rt.sb
+    dry = rt.sync(dry_run=True)
+    assert dry.errors == []
+    assert dry.voice["tasks"] >= 1  # the dry run says what the real run would open ...
+    assert voice_tasks(sb) == []  # ... and writes nothing anywhere
+    with rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(VoiceAlert)) == 0
+        assert s.scalar(select(func.count()).where(OutboxItem.kind == "crm_task")) == 0
+
+    first = rt.sync()
+    assert first.errors == []
+    with rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(SurveyResponse)) > 100
+        linked = s.scalar(select(func.count()).where(SurveyResponse.account_id.is_not(None)))
+        assert linked > 100
+        alerts = s.execute(select(VoiceAlert)).scalars().all()
+        themes = {a.theme for a in alerts}
+        assert "performance" in themes  # the sandbox's recent performance problem
+        items = s.execute(select(OutboxItem).where(OutboxItem.key.like("voice:%"))).scalars().all()
+        assert {i.key for i in items} == {a.outbox_key for a in alerts}
+        assert {i.status for i in items} == {"done"}
+        assert all(a.crm_task_id and a.crm_task_id.startswith("00T") for a in alerts)
+    created = voice_tasks(sb)
+    assert len(created) == len(alerts)
+    subjects = [w["changes"]["Subject"] for w in created]
+    assert any("Performance" in t for t in subjects)
+
+    second = rt.sync()
+    assert second.errors == []
+    assert second.voice["tasks"] == 0
+    assert voice_tasks(sb) == created  # nothing new in the crm
+    with rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(VoiceAlert)) == len(alerts)
