@@ -10,16 +10,21 @@ Order of evidence (first that decides wins):
 Two or more candidates at the deciding step make the record `ambiguous` (candidates kept);
 none makes it `unmatched`. Manual decisions (`manual=True`) are never overwritten.
 
-Matching and linking go by an identity's `kind` (organization | workspace), never by the
-source it came from: tickets point at organizations (`helpdesk_org_id`), daily usage at
-workspaces (`workspace_id`).
+Matching goes by an identity's `kind` (organization | workspace), whatever source it came
+from, so organizations of two helpdesk instances that are one customer link to one account.
+Linking keeps the source: a ticket points at the organization of its own source (`source`,
+`helpdesk_org_id`; ids repeat across instances), daily usage at workspaces (`workspace_id`);
+contacts and opportunities at the account of their own crm source. A `field` link (an
+account attribute naming an organization or workspace id) names a record of one source, the
+`field_sources` one of its kind (the first configured): it never links another instance's
+record that happens to have the same id.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -121,6 +126,7 @@ class Match:
 class IdentityLike(Protocol):
     """What matching reads of an identity: an ORM row or a plain selected row."""
 
+    source: str
     kind: str
     external_id: str
     name: str | None
@@ -128,11 +134,15 @@ class IdentityLike(Protocol):
     hint_crm_id: str | None
 
 
-def match(idx: AccountIndex, ident: IdentityLike) -> Match:
-    """Decide one record's link from the account index (pure)."""
+def match(
+    idx: AccountIndex, ident: IdentityLike, field_sources: Mapping[str, str] | None = None
+) -> Match:
+    """Decide one record's link from the account index (pure). `field_sources`: identity
+    kind -> the source whose ids account attributes name (None: any source)."""
     if (key := crm_key(ident.hint_crm_id)) and key in idx.by_crm_key:
         return Match("linked", idx.by_crm_key[key], "external_id", 1.0)
-    if (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
+    named = field_sources is None or field_sources.get(ident.kind, ident.source) == ident.source
+    if named and (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
         return Match("linked", acc, "field", 1.0)
     by_domain: set[int] = set()
     for d in ident.domains or []:
@@ -154,7 +164,11 @@ IN_CHUNK = 900
 
 
 def resolve_identities(
-    session: Session, kinds: Iterable[str] = IDENTITY_KINDS, *, full_relink: bool = False
+    session: Session,
+    kinds: Iterable[str] = IDENTITY_KINDS,
+    *,
+    full_relink: bool = False,
+    field_sources: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Re-link every non-manual identity; then propagate account ids to dependent rows (those
     that can be wrong, or every row with `full_relink`, as a reconciling run does).
@@ -175,7 +189,7 @@ def resolve_identities(
     changed: list[dict[str, Any]] = []
     relinked: set[tuple[str, str]] = set()
     for ident in rows:
-        m = match(idx, ident)
+        m = match(idx, ident, field_sources)
         label = f"linked_by_{m.method}" if m.status == "linked" else m.status
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
@@ -214,7 +228,9 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
     every row. Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch
     the key of every updated row back into Python (RETURNING), 630 MiB at 10,000 accounts."""
     org_account = _linked_account(
-        "organization", Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
+        "organization",
+        Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type),
+        Ticket.source,
     )
     ws_account = _linked_account("workspace", UsageDaily.workspace_id)
     full = relinked is None or len(relinked) > FULL_RELINK_AT
@@ -225,7 +241,11 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
     )
     for model in (Contact, Opportunity):
-        acc = select(Account.id).where(Account.crm_id == model.account_crm_id).scalar_subquery()
+        acc = (
+            select(Account.id)
+            .where(Account.crm_source == model.source, Account.crm_id == model.account_crm_id)
+            .scalar_subquery()
+        )
         session.execute(
             update(model)
             .where(model.account_id.is_distinct_from(acc))
@@ -234,7 +254,9 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         )
     parent = Account.__table__.alias("parent")
     parent_id = (
-        select(parent.c.id).where(parent.c.crm_id == Account.parent_crm_id).scalar_subquery()
+        select(parent.c.id)
+        .where(parent.c.crm_source == Account.crm_source, parent.c.crm_id == Account.parent_crm_id)
+        .scalar_subquery()
     )
     session.execute(
         update(Account)
@@ -244,17 +266,18 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
     )
 
 
-def _linked_account(kind: str, external_id: Any) -> Any:
-    """The account of the linked identity of `kind` whose external id is `external_id` (a
-    correlated scalar subquery; the first by id if two sources of one kind both link it)."""
-    return (
+def _linked_account(kind: str, external_id: Any, source: Any = None) -> Any:
+    """The account of the linked identity of `kind` whose external id is `external_id` and,
+    given a `source`, of that source (a correlated scalar subquery; without a source, the
+    first by id if two sources of one kind both link it)."""
+    stmt = (
         select(ExternalIdentity.account_id)
         .where(ExternalIdentity.kind == kind, ExternalIdentity.status == "linked")
         .where(ExternalIdentity.external_id == external_id)
-        .order_by(ExternalIdentity.id)
-        .limit(1)
-        .scalar_subquery()
     )
+    if source is not None:
+        stmt = stmt.where(ExternalIdentity.source == source)
+    return stmt.order_by(ExternalIdentity.id).limit(1).scalar_subquery()
 
 
 def _repoint(

@@ -28,12 +28,12 @@ from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs, stages
+from sync.instances import check_sources
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.pipeline import decide, rolled_back
 from sync.pull import (
     SourcesUnavailable,
-    check_one_per_kind,
     history_start,
     pull,
     select_streams,
@@ -96,7 +96,7 @@ def pull_source(
 ) -> dict[str, Any]:
     """Pull every stream of one source, in order."""
     report = RunReport(run_id=run_id, dry_run=False)
-    check_one_per_kind(connectors.values())
+    check_sources(connectors.values())
     connector = connectors[source]
     before = connector.calls
     streams = select_streams([connector], "all")

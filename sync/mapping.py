@@ -216,17 +216,22 @@ def _t(model: Any) -> Table:
 _IDENTITY_DATA = ("name", "domains", "hint_crm_id", "attributes", "is_deleted", "updated_at")
 _IDENTITY_KEY = ("source", "external_id")
 
+# record ids are unique per source only (two instances of one system reuse them): every
+# sink's key starts with the column holding the source's name
 SINKS: dict[str, Sink] = {
-    "account": Sink(_t(Account), ("crm_id",), account_row),
-    "opportunity": Sink(_t(Opportunity), ("crm_id",), opportunity_row),
-    "contact": Sink(_t(Contact), ("crm_id",), contact_row),
+    "account": Sink(_t(Account), ("crm_source", "crm_id"), account_row, source_column="crm_source"),
+    "opportunity": Sink(
+        _t(Opportunity), ("source", "crm_id"), opportunity_row, source_column="source"
+    ),
+    "contact": Sink(_t(Contact), ("source", "crm_id"), contact_row, source_column="source"),
     "organization": Sink(
         _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
     ),
     "ticket": Sink(
         _t(Ticket),
-        ("helpdesk_id",),
+        ("source", "helpdesk_id"),
         ticket_row,
+        source_column="source",
         reset_on_change=(("account_id", "helpdesk_org_id"),),
     ),
     "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),

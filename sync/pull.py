@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, PlannedStream, pull_order
-from connectors.errors import ConfigError, ConnectorError
+from connectors.errors import ConnectorError
 from model.db import transaction
 from model.tables import QuarantinedRecord
 from model.upsert import upsert_rows
 from sync import cursors
 from sync.crashpoints import crash_point
 from sync.heap import long_lived_frozen
+from sync.instances import check_sources
 from sync.mapping import SINKS, Sink
 from sync.report import RunReport
 
@@ -38,27 +39,10 @@ class SourcesUnavailable(RuntimeError):
     """Every source of a run failed: nothing new was pulled, so nothing is scored or written."""
 
 
-# Kinds whose records share one id space in the model: a run takes one source of each.
-ONE_PER_RUN = ("crm", "helpdesk")
-
-
-def check_one_per_kind(connectors: Iterable[Connector]) -> None:
-    """Refuse two crm or two helpdesk sources in one run: their record ids would collide in
-    the model's tables and their writes would have no single target."""
-    for kind in ONE_PER_RUN:
-        names = [c.name for c in connectors if c.kind == kind]
-        if len(names) > 1:
-            raise ConfigError(
-                f"sources {', '.join(repr(n) for n in names)} are all {kind} sources: a run "
-                f"takes one {kind} source — remove the others from PULSEHUB_SOURCES / "
-                "PULSEHUB_SOURCES_FILE or run each with its own database"
-            )
-
-
 def select_streams(connectors: Iterable[Connector], selector: Selector) -> list[PlannedStream]:
-    """The streams a run reads, in pull order (one crm and one helpdesk source at most)."""
+    """The streams a run reads, in pull order (one crm source at most: sync/instances.py)."""
     connectors = list(connectors)
-    check_one_per_kind(connectors)
+    check_sources(connectors)
     planned = pull_order(connectors)
     if selector == "refresh":
         return [p for p in planned if p.stream.refresh]

@@ -63,11 +63,14 @@ def snapshot_batches(
         after = rows[-1].account_id
 
 
-def account_targets(session: Session, lo: int, hi: int) -> Found:
-    """(crm record id, account id, the pulled record) of live crm-linked accounts."""
+def account_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+    """(crm record id, account id, the pulled record) of live accounts `source` holds."""
     return session.execute(  # type: ignore[return-value]
         select(Account.crm_id, Account.id, Account.attributes).where(
-            Account.id.between(lo, hi), Account.crm_id.is_not(None), Account.is_deleted.is_(False)
+            Account.id.between(lo, hi),
+            Account.crm_source == source,
+            Account.crm_id.is_not(None),
+            Account.is_deleted.is_(False),
         )
     ).all()
 
