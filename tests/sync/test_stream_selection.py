@@ -79,12 +79,20 @@ def test_a_source_keeps_its_configured_name(monkeypatch: pytest.MonkeyPatch) -> 
     assert (row["source"], row["external_id"]) == ("zendesk-eu", "7")
 
 
-def test_a_run_refuses_two_helpdesk_sources_but_takes_two_usage_sources(
+def test_a_run_takes_two_helpdesk_and_two_usage_sources_but_refuses_two_crm_sources(
     connectors, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk-eu")
-    with pytest.raises(ConfigError, match="'zendesk', 'zendesk-eu' are all helpdesk sources"):
-        select_streams([*connectors.values(), eu], "all")
+    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk_eu")
+    planned = _pairs(select_streams([*connectors.values(), eu], "all"))
+    assert [p for p in planned if p[1] in ("organizations", "tickets")] == [
+        ("zendesk", "organizations"),
+        ("zendesk", "tickets"),
+        ("zendesk_eu", "organizations"),
+        ("zendesk_eu", "tickets"),
+    ]
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
-    planned = select_streams([*connectors.values(), second_usage], "all")
-    assert _pairs(planned)[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
+    planned = _pairs(select_streams([*connectors.values(), second_usage], "all"))
+    assert planned[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
+    books = SalesforceConnector(sandbox_salesforce(NOWHERE), name="books")
+    with pytest.raises(ConfigError, match="'salesforce', 'books' are all crm sources"):
+        select_streams([*connectors.values(), books], "all")
