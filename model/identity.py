@@ -28,9 +28,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from model.crm_accounts import CRM_ACCOUNT, OWNER, own_unmatched
 from model.tables import (
     Account,
     Contact,
@@ -67,7 +68,8 @@ _SUFFIXES = {
 }
 # the account attribute that names an identity of each kind (a crm field, filled by sync)
 ACCOUNT_ATTRIBUTE_FOR_KIND = {"organization": "organization_id", "workspace": "workspace_id"}
-IDENTITY_KINDS = tuple(ACCOUNT_ATTRIBUTE_FOR_KIND)
+# crm_account: an account of a secondary crm source (model/crm_accounts.py)
+IDENTITY_KINDS = (*ACCOUNT_ATTRIBUTE_FOR_KIND, CRM_ACCOUNT)
 
 
 def normalize_name(name: str | None) -> str:
@@ -92,16 +94,20 @@ class AccountIndex:
     by_field: dict[tuple[str, str], int] = field(default_factory=dict)
     by_domain: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    crm_source: dict[int, str] = field(default_factory=dict)  # account id -> its crm source
 
     @classmethod
     def build(cls, session: Session) -> AccountIndex:
         idx = cls()
         rows = session.execute(
             select(
-                Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes
+                Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes,
+                Account.crm_source,
             ).where(Account.is_deleted.is_(False))
-        )
-        for acc_id, crm_id, domain, name, attrs in rows:
+        )  # fmt: skip
+        for acc_id, crm_id, domain, name, attrs, crm_source in rows:
+            if crm_source:
+                idx.crm_source[acc_id] = crm_source
             if key := crm_key(crm_id):
                 idx.by_crm_key[key] = acc_id
             for kind, attr in ACCOUNT_ATTRIBUTE_FOR_KIND.items():
@@ -144,14 +150,16 @@ def match(
     named = field_sources is None or field_sources.get(ident.kind, ident.source) == ident.source
     if named and (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
         return Match("linked", acc, "field", 1.0)
+    # a crm account never matches an account of its own crm (its own, or its twin there)
+    other = (lambda ids: {a for a in ids if idx.crm_source.get(a) != ident.source}) if ident.kind == "crm_account" else (lambda ids: ids)  # fmt: skip
     by_domain: set[int] = set()
     for d in ident.domains or []:
-        by_domain |= idx.by_domain.get(str(d).lower().removeprefix("www."), set())
+        by_domain |= other(idx.by_domain.get(str(d).lower().removeprefix("www."), set()))
     if len(by_domain) == 1:
         return Match("linked", next(iter(by_domain)), "domain", 0.9)
     if len(by_domain) > 1:
         return Match("ambiguous", method="domain", candidates=tuple(sorted(by_domain)))
-    by_name = idx.by_name.get(normalize_name(ident.name), set())
+    by_name = other(idx.by_name.get(normalize_name(ident.name), set()))
     if len(by_name) == 1:
         return Match("linked", next(iter(by_name)), "name", 0.75)
     if len(by_name) > 1:
@@ -173,23 +181,46 @@ def resolve_identities(
     """Re-link every non-manual identity; then propagate account ids to dependent rows (those
     that can be wrong, or every row with `full_relink`, as a reconciling run does).
 
-    Identities stream as plain rows (never the whole table as ORM objects) and only links
-    that changed are written, in batches."""
-    idx = AccountIndex.build(session)
+    Secondary crm accounts go first: those that match nothing own an account
+    (model/crm_accounts.py), which the other kinds can then match in the same run."""
     counts: dict[str, int] = defaultdict(int)
+    relinked: set[tuple[str, str]] = set()
+    rest = [k for k in kinds if k != CRM_ACCOUNT]
+    if CRM_ACCOUNT in kinds:
+        _link(session, [CRM_ACCOUNT], field_sources, counts, relinked)
+        if (owned := own_unmatched(session)) is not None:
+            counts.update({f"{k}.owns_account": v for k, v in owned[0].items()})
+            full_relink = full_relink or owned[1]  # accounts added or retired: every row
+    _link(session, rest, field_sources, counts, relinked)
+    propagate_links(session, None if full_relink else relinked)
+    return dict(counts)
+
+
+def _link(
+    session: Session,
+    kinds: list[str],
+    field_sources: Mapping[str, str] | None,
+    counts: dict[str, int],
+    relinked: set[tuple[str, str]],
+) -> None:
+    """Match identities of `kinds` against a fresh account index; write the links that
+    changed. Identities stream as plain rows (never the whole table as ORM objects) and only
+    links that changed are written, in batches."""
+    idx = AccountIndex.build(session)
     t = ExternalIdentity.__table__.c
     rows = session.execute(
         select(
             t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
             t.status, t.account_id, t.method,
         )
-        .where(t.kind.in_(list(kinds)), t.manual.is_(False))
+        .where(t.kind.in_(kinds), t.manual.is_(False))
         .execution_options(yield_per=RESOLVE_BATCH)
     )  # fmt: skip
     changed: list[dict[str, Any]] = []
-    relinked: set[tuple[str, str]] = set()
     for ident in rows:
         m = match(idx, ident, field_sources)
+        if m.status == "unmatched" and ident.method == OWNER:
+            m = Match("linked", ident.account_id, OWNER, 1.0)  # still owns its own account
         label = f"linked_by_{m.method}" if m.status == "linked" else m.status
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
@@ -211,8 +242,6 @@ def resolve_identities(
     for start in range(0, len(changed), RESOLVE_BATCH):
         session.execute(stmt, changed[start : start + RESOLVE_BATCH])
     session.flush()
-    propagate_links(session, None if full_relink else relinked)
-    return dict(counts)
 
 
 FULL_RELINK_AT = 2000  # more re-pointed identities than this: one pass over the tables is cheaper
@@ -241,11 +270,14 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
     )
     for model in (Contact, Opportunity):
-        acc = (
+        own = (
             select(Account.id)
             .where(Account.crm_source == model.source, Account.crm_id == model.account_crm_id)
             .scalar_subquery()
         )
+        # a secondary crm's record: the account it resolved to; else its own source's account
+        resolved = _linked_account(CRM_ACCOUNT, model.account_crm_id, model.source)
+        acc = func.coalesce(resolved, own)
         session.execute(
             update(model)
             .where(model.account_id.is_distinct_from(acc))

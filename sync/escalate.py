@@ -197,7 +197,9 @@ def to_requests(
             "priority": action.priority,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, system, "crm_task", payload)]
+        # the crm org owning the account's record (with two crm sources, maybe the second)
+        owner_source = acc.crm_source if acc is not None and acc.crm_source else system
+        return [CreateRequest(action.key, owner_source, "crm_task", payload)]
     if isinstance(action, CommentOnTicket):
         system = _ticket_helpdesk(session, action.escalation_id, systems) or system
         payload = {

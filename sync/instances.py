@@ -1,4 +1,4 @@
-"""Several sources of one kind in one run: what is allowed, and which source is primary.
+"""Several sources of one kind in one run: which one is primary, and where records land.
 
 Two helpdesk instances (an acquired company's) feed one model: their records are keyed by
 source (model/tables.py), their organizations resolve to the same canonical accounts
@@ -6,34 +6,30 @@ source (model/tables.py), their organizations resolve to the same canonical acco
 escalation ticket to the instance holding the account's most recent ticket
 (sync/escalate.py `helpdesk_for_account`).
 
-Two crm sources in one run are still refused: accounts are the crm's records, and merging
-two orgs' accounts into one canonical account (a primary org owning the record) is not built.
+Two crm sources: the first crm source in the run's connectors is the primary (the wiring
+puts a source configured `primary: true` first). Its accounts are the canonical accounts; a
+secondary crm's accounts land as `crm_account` identities, resolved to the canonical account
+of the same customer (model/crm_accounts.py) — or, matching none, owning an account of their
+own; contacts and opportunities of every crm source point at their account either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from connectors.base import Connector
-from connectors.errors import ConfigError
-
-# kinds a run takes one source of: the canonical account is one crm's record
-ONE_PER_RUN = ("crm",)
 
 
-def check_sources(connectors: Iterable[Connector]) -> None:
-    """Refuse two crm sources in one run (several helpdesk or usage sources are fine: their
-    ids are keyed by source name, and names are unique — pulsehub/sources.py checks)."""
-    connectors = list(connectors)
-    for kind in ONE_PER_RUN:
-        names = [c.name for c in connectors if c.kind == kind]
-        if len(names) > 1:
-            raise ConfigError(
-                f"sources {', '.join(repr(n) for n in names)} are all {kind} sources: a run "
-                f"takes one {kind} source (its accounts are the canonical ones) — remove the "
-                "others from PULSEHUB_SOURCES / PULSEHUB_SOURCES_FILE or run each with its own "
-                "database"
-            )
+def primary_crm(connectors: Iterable[Connector]) -> str | None:
+    """The first crm source: the one whose accounts are the canonical accounts."""
+    return next((c.name for c in connectors if c.kind == "crm"), None)
+
+
+def sink_for(entity: str, source: str, connectors: Mapping[str, Connector]) -> str:
+    """The sink a stream's records land in: a secondary crm's accounts become identities."""
+    if entity == "account" and source != primary_crm(connectors.values()):
+        return "crm_account"
+    return entity
 
 
 def field_sources(connectors: Iterable[Connector]) -> dict[str, str]:

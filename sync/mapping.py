@@ -65,6 +65,27 @@ def account_row(r: Any) -> dict[str, Any]:
     }
 
 
+def crm_account_row(r: Any) -> dict[str, Any]:
+    """An account of a secondary crm source, as an external identity: resolved to the
+    canonical account of the same customer (model/crm_accounts.py), its record kept whole
+    (JSON-ready) so it can own an account no other source has."""
+    account = account_row(r)
+    return {
+        "kind": "crm_account",
+        "external_id": r.id,
+        "name": r.name,
+        "domains": [account["domain"]] if account["domain"] else [],
+        "hint_crm_id": None,
+        "attributes": {"account": {k: _json_ready(v) for k, v in account.items()}},
+        "is_deleted": bool(r.is_deleted),
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def _json_ready(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def opportunity_row(r: Any) -> dict[str, Any]:
     return {
         "crm_id": r.id,
@@ -235,5 +256,9 @@ SINKS: dict[str, Sink] = {
         reset_on_change=(("account_id", "helpdesk_org_id"),),
     ),
     "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
+    # where a secondary crm source's accounts land (sync/instances.py `sink_for`)
+    "crm_account": Sink(
+        _t(ExternalIdentity), _IDENTITY_KEY, crm_account_row, _IDENTITY_DATA, "source"
+    ),
     "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
 }

@@ -22,7 +22,7 @@ from model.upsert import upsert_rows
 from sync import cursors
 from sync.crashpoints import crash_point
 from sync.heap import long_lived_frozen
-from sync.instances import check_sources
+from sync.instances import sink_for
 from sync.mapping import SINKS, Sink
 from sync.report import RunReport
 
@@ -40,9 +40,8 @@ class SourcesUnavailable(RuntimeError):
 
 
 def select_streams(connectors: Iterable[Connector], selector: Selector) -> list[PlannedStream]:
-    """The streams a run reads, in pull order (one crm source at most: sync/instances.py)."""
+    """The streams a run reads, in pull order (several sources of a kind: sync/instances.py)."""
     connectors = list(connectors)
-    check_sources(connectors)
     planned = pull_order(connectors)
     if selector == "refresh":
         return [p for p in planned if p.stream.refresh]
@@ -79,6 +78,7 @@ def pull(
         fresh = reconcile and stream.reconcile
         seen: set[Any] | None = set() if fresh else None
         name = f"{source}.{stream.name}"
+        sink = SINKS[sink_for(stream.entity, source, connectors)]
         try:
             got, bad = pull_stream(
                 factory,
@@ -89,6 +89,7 @@ def pull(
                 seen=seen,
                 start=start if stream.dated else None,
                 progress=progress,
+                sink=sink,
             )
         except ConnectorError as exc:
             # committed pages and their cursor stay; the next run resumes from there
@@ -101,7 +102,7 @@ def pull(
             report.quarantined[name] = bad
         if seen is not None:
             with transaction(factory) as session:
-                gone = mark_missing_deleted(session, SINKS[stream.entity], source, seen)
+                gone = mark_missing_deleted(session, sink, source, seen)
             if gone:
                 report.deleted[name] = gone
     pulled_from = {p.source for p in streams} - failed
@@ -124,14 +125,16 @@ def pull_stream(
     seen: set[Any] | None = None,
     start: dt.datetime | None = None,
     progress: OnProgress | None = None,
+    sink: Sink | None = None,
 ) -> tuple[int, int]:
     """Pull one declared stream page by page; returns (records stored, records quarantined).
 
     fresh: ignore the saved cursor and read the stream from its beginning (reconcile);
-    seen: collects the natural keys pulled, so rows the source no longer has can be found.
+    seen: collects the natural keys pulled, so rows the source no longer has can be found;
+    sink: where the records land (default: their entity's).
     """
     source = connector.name
-    sink = SINKS[connector.streams[stream].entity]
+    sink = sink or SINKS[connector.streams[stream].entity]
     name = f"{source}.{stream}"
     cursor = None
     if not fresh:

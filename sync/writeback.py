@@ -34,6 +34,7 @@ from sync.deadband import DeadBand, FieldBands, held
 from sync.writeback_rows import (
     Found,
     account_targets,
+    crm_account_targets,
     newest_day,
     organization_targets,
     snapshot_batches,
@@ -230,9 +231,12 @@ def plan_chunks(
         lo, hi = rows[0].account_id, rows[-1].account_id
         considered: set[tuple[str, str, str]] = set()
         writes: list[PlannedWrite] = []
-        for to in targets.get("account", ()):
-            found = account_targets(session, to.system, lo, hi)
-            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
+        for to in targets.get("account", ()):  # a secondary crm's linked accounts too
+            accounts = [
+                *account_targets(session, to.system, lo, hi),
+                *crm_account_targets(session, to.system, lo, hi),
+            ]
+            writes += _plan_fields(session, to, accounts, snaps, reassert, considered, band)
         for to in targets.get("organization", ()):
             found = organization_targets(session, to.system, lo, hi)
             writes += _plan_fields(session, to, found, snaps, reassert, considered, band)

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 
 from connectors.base import ENTITIES, Connector, Writer
-from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
 from connectors.usage import UsageConnector
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import ZdOrganization
+from sync.instances import sink_for
 from sync.mapping import SINKS
 from sync.pull import select_streams
 from tests.connectors.conftest import sandbox_salesforce, sandbox_usage, sandbox_zenpy
@@ -79,9 +79,7 @@ def test_a_source_keeps_its_configured_name(monkeypatch: pytest.MonkeyPatch) -> 
     assert (row["source"], row["external_id"]) == ("zendesk-eu", "7")
 
 
-def test_a_run_takes_two_helpdesk_and_two_usage_sources_but_refuses_two_crm_sources(
-    connectors, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_takes_two_sources_of_every_kind(connectors, monkeypatch: pytest.MonkeyPatch) -> None:
     eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk_eu")
     planned = _pairs(select_streams([*connectors.values(), eu], "all"))
     assert [p for p in planned if p[1] in ("organizations", "tickets")] == [
@@ -93,6 +91,11 @@ def test_a_run_takes_two_helpdesk_and_two_usage_sources_but_refuses_two_crm_sour
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
     planned = _pairs(select_streams([*connectors.values(), second_usage], "all"))
     assert planned[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
+    # a second crm: the first is primary (its accounts are canonical), the other's accounts
+    # land as identities to resolve
     books = SalesforceConnector(sandbox_salesforce(NOWHERE), name="books")
-    with pytest.raises(ConfigError, match="'salesforce', 'books' are all crm sources"):
-        select_streams([*connectors.values(), books], "all")
+    both = {**connectors, "books": books}
+    assert ("books", "accounts") in _pairs(select_streams(both.values(), "all"))
+    assert sink_for("account", "salesforce", both) == "account"
+    assert sink_for("account", "books", both) == "crm_account"
+    assert sink_for("opportunity", "books", both) == "opportunity"
