@@ -43,8 +43,9 @@ class EscalationSystems:
 
     sources: Mapping[str, str] = field(default_factory=dict)
     crm_title: str = DEFAULT_CRM_TITLE
-    # every helpdesk source in configured order, when there are several instances
+    # every helpdesk / crm source in configured order, when there are several instances
     helpdesks: tuple[str, ...] = ()
+    crms: tuple[str, ...] = ()
 
     def source_for(self, action: Action) -> str:
         """The source that carries out `action` (its kind when no source of it is configured)."""
@@ -57,14 +58,17 @@ def escalation_systems(connectors: Iterable[Connector]) -> EscalationSystems:
     the crm among them."""
     sources: dict[str, str] = {}
     helpdesks: list[str] = []
+    crms: list[str] = []
     crm_title = DEFAULT_CRM_TITLE
     for connector in connectors:
         if connector.kind == "helpdesk":
             helpdesks.append(connector.name)
+        if connector.kind == "crm":
+            crms.append(connector.name)
         if connector.kind not in sources:
             sources[connector.kind] = connector.name
             crm_title = connector.title if connector.kind == "crm" else crm_title
-    return EscalationSystems(sources, crm_title, tuple(helpdesks))
+    return EscalationSystems(sources, crm_title, tuple(helpdesks), tuple(crms))
 
 
 def helpdesk_for_account(session: Session, account_id: int, systems: EscalationSystems) -> str:
@@ -197,8 +201,9 @@ def to_requests(
             "priority": action.priority,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        # the crm org owning the account's record (with two crm sources, maybe the second)
-        owner_source = acc.crm_source if acc is not None and acc.crm_source else system
+        # with several crm orgs, the one owning the account's record (maybe not the primary)
+        owned_by = acc.crm_source if acc is not None else None
+        owner_source = owned_by if owned_by in systems.crms[1:] else system
         return [CreateRequest(action.key, owner_source, "crm_task", payload)]
     if isinstance(action, CommentOnTicket):
         system = _ticket_helpdesk(session, action.escalation_id, systems) or system

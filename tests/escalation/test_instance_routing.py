@@ -18,7 +18,9 @@ from sync.escalate import EscalationSystems, helpdesk_for_account, to_requests
 from tests.escalation.factories import account, ticket
 
 SYSTEMS = EscalationSystems(
-    {"crm": "salesforce", "helpdesk": "zendesk"}, helpdesks=("zendesk", "acquired")
+    {"crm": "salesforce", "helpdesk": "zendesk"},
+    helpdesks=("zendesk", "acquired"),
+    crms=("salesforce", "books"),
 )
 
 
@@ -90,3 +92,6 @@ def test_an_owner_task_goes_to_the_crm_org_owning_the_account(session) -> None:
     )  # fmt: skip
     (request,) = to_requests(session, task, None, SYSTEMS)
     assert (request.system, request.payload["what_id"]) == ("books", acc.crm_id)
+    primary = account(session, crm_source="salesforce")
+    (request,) = to_requests(session, task.model_copy(update={"account_id": primary.id}), None, SYSTEMS)  # fmt: skip
+    assert request.system == "salesforce"
