@@ -240,3 +240,21 @@ def _newest_ticket_source(rt: Runtime, account_id: int, esc: Escalation) -> str:
                 .limit(1)
             ).scalar()
         )
+
+
+def test_a_dry_run_plans_writes_for_both_instances_and_writes_nothing(
+    pair, sqlite_url, tmp_path
+) -> None:
+    first, acquired = pair
+    rt = _runtime(first, acquired, sqlite_url, tmp_path)
+    try:
+        report = rt.sync(dry_run=True)
+        assert report.errors == []
+        orgs = {w.system for w in report.plan_sample if w.kind == "helpdesk_org_fields"}
+        assert orgs == {"zendesk", SECOND}
+        assert _api_writes(first) == [] and _api_writes(acquired) == []
+        with rt.factory() as s:
+            assert s.execute(select(func.count()).select_from(OutboxItem)).scalar_one() == 0
+            assert s.execute(select(func.count()).select_from(Escalation)).scalar_one() == 0
+    finally:
+        rt.close()
