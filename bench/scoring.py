@@ -41,7 +41,7 @@ def build(url: str, accounts: int, days: int, seed: int = 7) -> None:
     start = AS_OF - timedelta(days=days - 1)
     with engine.begin() as conn:
         conn.execute(insert(Account), [
-            {"id": i, "name": f"acct {i}", "crm_id": f"001{i:015d}", "arr": rng.uniform(5e3, 5e5),
+            {"id": i, "name": f"acct {i}", "crm_source": "salesforce", "crm_id": f"001{i:015d}", "arr": rng.uniform(5e3, 5e5),
              "segment": rng.choice(["SMB", "Mid-Market", "Enterprise"]), "tier": "Tier 2",
              "customer_since": date(2024, 1, 1), "renewal_date": AS_OF + timedelta(days=rng.randint(1, 365)),
              "parent_id": (i - 1) if i % 50 == 0 else None, "attributes": {}}
@@ -66,7 +66,7 @@ def build(url: str, accounts: int, days: int, seed: int = 7) -> None:
             conn.execute(insert(UsageDaily), rows)
         ts = datetime.combine(AS_OF - timedelta(days=20), datetime.min.time(), tzinfo=UTC)
         conn.execute(insert(Ticket), [
-            {"helpdesk_id": 2 * i + k, "account_id": i, "status": "solved" if k else "open",
+            {"source": "zendesk", "helpdesk_id": 2 * i + k, "account_id": i, "status": "solved" if k else "open",
              "priority": rng.choice(["low", "normal", "high", "urgent"]), "tags": ["sync", "sso"][k:],
              "created_at": ts, "updated_at": ts, "solved_at": ts + timedelta(hours=30) if k else None,
              "first_reply_minutes": rng.uniform(10, 2000), "full_resolution_minutes": 1800.0 if k else None,
@@ -75,12 +75,12 @@ def build(url: str, accounts: int, days: int, seed: int = 7) -> None:
             for i in range(1, accounts + 1) for k in (0, 1)
         ])  # fmt: skip
         conn.execute(insert(Contact), [
-            {"crm_id": f"003{i:015d}", "account_id": i, "is_champion": True, "is_deleted": i % 17 == 0,
+            {"source": "salesforce", "crm_id": f"003{i:015d}", "account_id": i, "is_champion": True, "is_deleted": i % 17 == 0,
              "source_created_at": ts - timedelta(days=400), "source_modstamp": ts}
             for i in range(1, accounts + 1)
         ])  # fmt: skip
         conn.execute(insert(Opportunity), [
-            {"crm_id": f"006{i:015d}", "account_id": i, "type": "Renewal", "amount": 1e4,
+            {"source": "salesforce", "crm_id": f"006{i:015d}", "account_id": i, "type": "Renewal", "amount": 1e4,
              "close_date": AS_OF + timedelta(days=rng.randint(1, 365)), "is_closed": False}
             for i in range(1, accounts + 1)
         ])  # fmt: skip

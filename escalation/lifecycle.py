@@ -149,7 +149,7 @@ def _maybe_reopen(
     esc.opened_at, esc.updated_at = now, now
     esc.acknowledged_at = esc.resolved_at = esc.cooldown_until = None
     esc.resolution_note = None
-    esc.helpdesk_ticket_id = esc.crm_task_id = None
+    esc.helpdesk_ticket_id = esc.crm_task_id = esc.helpdesk_source = None
     log.info("escalation %s reopened (episode %s)", esc.dedup_key, episode)
     return open_actions(esc, d, config, now, crm_title)
 
@@ -224,7 +224,13 @@ def acknowledge_from_tickets(
     upper bound: the export does not say when the status moved). Returns how many."""
     stmt = (
         select(Escalation, Ticket.status, Ticket.updated_at)
-        .join(Ticket, Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
+        .join(
+            Ticket,
+            (Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
+            & (
+                Escalation.helpdesk_source.is_(None) | (Ticket.source == Escalation.helpdesk_source)
+            ),
+        )
         .where(Escalation.state == "open", Ticket.status != "new")
     )
     if account_ids is not None:
@@ -239,10 +245,16 @@ def acknowledge_from_tickets(
 
 
 def record_pushed(
-    esc: Escalation, *, helpdesk_ticket_id: int | None = None, crm_task_id: str | None = None
+    esc: Escalation,
+    *,
+    helpdesk_ticket_id: int | None = None,
+    crm_task_id: str | None = None,
+    helpdesk_source: str | None = None,
 ) -> None:
-    """Sync calls this after a push: remember the engineering ticket / owner task created."""
+    """Sync calls this after a push: remember the engineering ticket (and the helpdesk
+    source it was created in) / owner task created."""
     if helpdesk_ticket_id is not None:
         esc.helpdesk_ticket_id = helpdesk_ticket_id
+        esc.helpdesk_source = helpdesk_source
     if crm_task_id is not None and esc.crm_task_id is None:
         esc.crm_task_id = crm_task_id

@@ -10,29 +10,32 @@ Order of evidence (first that decides wins):
 Two or more candidates at the deciding step make the record `ambiguous` (candidates kept);
 none makes it `unmatched`. Manual decisions (`manual=True`) are never overwritten.
 
-Matching and linking go by an identity's `kind` (organization | workspace), never by the
-source it came from: tickets point at organizations (`helpdesk_org_id`), daily usage at
-workspaces (`workspace_id`).
+Matching goes by an identity's `kind` (organization | workspace), whatever source it came
+from, so organizations of two helpdesk instances that are one customer link to one account.
+Linking keeps the source: a ticket points at the organization of its own source (`source`,
+`helpdesk_org_id`; ids repeat across instances), daily usage at workspaces (`workspace_id`);
+contacts and opportunities at the account of their own crm source. A `field` link (an
+account attribute naming an organization or workspace id) names a record of one source, the
+`field_sources` one of its kind (the first configured): it never links another instance's
+record that happens to have the same id.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from model.crm_accounts import CRM_ACCOUNT, OWNER, own_unmatched
+from model.links import propagate_links
 from model.tables import (
     Account,
-    Contact,
     ExternalIdentity,
-    Opportunity,
-    Ticket,
-    UsageDaily,
     utcnow,
 )
 
@@ -62,7 +65,8 @@ _SUFFIXES = {
 }
 # the account attribute that names an identity of each kind (a crm field, filled by sync)
 ACCOUNT_ATTRIBUTE_FOR_KIND = {"organization": "organization_id", "workspace": "workspace_id"}
-IDENTITY_KINDS = tuple(ACCOUNT_ATTRIBUTE_FOR_KIND)
+# crm_account: an account of a secondary crm source (model/crm_accounts.py)
+IDENTITY_KINDS = (*ACCOUNT_ATTRIBUTE_FOR_KIND, CRM_ACCOUNT)
 
 
 def normalize_name(name: str | None) -> str:
@@ -87,16 +91,20 @@ class AccountIndex:
     by_field: dict[tuple[str, str], int] = field(default_factory=dict)
     by_domain: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    crm_source: dict[int, str] = field(default_factory=dict)  # account id -> its crm source
 
     @classmethod
     def build(cls, session: Session) -> AccountIndex:
         idx = cls()
         rows = session.execute(
             select(
-                Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes
+                Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes,
+                Account.crm_source,
             ).where(Account.is_deleted.is_(False))
-        )
-        for acc_id, crm_id, domain, name, attrs in rows:
+        )  # fmt: skip
+        for acc_id, crm_id, domain, name, attrs, crm_source in rows:
+            if crm_source:
+                idx.crm_source[acc_id] = crm_source
             if key := crm_key(crm_id):
                 idx.by_crm_key[key] = acc_id
             for kind, attr in ACCOUNT_ATTRIBUTE_FOR_KIND.items():
@@ -121,6 +129,7 @@ class Match:
 class IdentityLike(Protocol):
     """What matching reads of an identity: an ORM row or a plain selected row."""
 
+    source: str
     kind: str
     external_id: str
     name: str | None
@@ -128,20 +137,26 @@ class IdentityLike(Protocol):
     hint_crm_id: str | None
 
 
-def match(idx: AccountIndex, ident: IdentityLike) -> Match:
-    """Decide one record's link from the account index (pure)."""
+def match(
+    idx: AccountIndex, ident: IdentityLike, field_sources: Mapping[str, str] | None = None
+) -> Match:
+    """Decide one record's link from the account index (pure). `field_sources`: identity
+    kind -> the source whose ids account attributes name (None: any source)."""
     if (key := crm_key(ident.hint_crm_id)) and key in idx.by_crm_key:
         return Match("linked", idx.by_crm_key[key], "external_id", 1.0)
-    if (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
+    named = field_sources is None or field_sources.get(ident.kind, ident.source) == ident.source
+    if named and (acc := idx.by_field.get((ident.kind, ident.external_id))) is not None:
         return Match("linked", acc, "field", 1.0)
+    # a crm account never matches an account of its own crm (its own, or its twin there)
+    other = (lambda ids: {a for a in ids if idx.crm_source.get(a) != ident.source}) if ident.kind == "crm_account" else (lambda ids: ids)  # fmt: skip
     by_domain: set[int] = set()
     for d in ident.domains or []:
-        by_domain |= idx.by_domain.get(str(d).lower().removeprefix("www."), set())
+        by_domain |= other(idx.by_domain.get(str(d).lower().removeprefix("www."), set()))
     if len(by_domain) == 1:
         return Match("linked", next(iter(by_domain)), "domain", 0.9)
     if len(by_domain) > 1:
         return Match("ambiguous", method="domain", candidates=tuple(sorted(by_domain)))
-    by_name = idx.by_name.get(normalize_name(ident.name), set())
+    by_name = other(idx.by_name.get(normalize_name(ident.name), set()))
     if len(by_name) == 1:
         return Match("linked", next(iter(by_name)), "name", 0.75)
     if len(by_name) > 1:
@@ -150,32 +165,58 @@ def match(idx: AccountIndex, ident: IdentityLike) -> Match:
 
 
 RESOLVE_BATCH = 2000  # changed links written per executemany
-IN_CHUNK = 900
 
 
 def resolve_identities(
-    session: Session, kinds: Iterable[str] = IDENTITY_KINDS, *, full_relink: bool = False
+    session: Session,
+    kinds: Iterable[str] = IDENTITY_KINDS,
+    *,
+    full_relink: bool = False,
+    field_sources: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Re-link every non-manual identity; then propagate account ids to dependent rows (those
     that can be wrong, or every row with `full_relink`, as a reconciling run does).
 
-    Identities stream as plain rows (never the whole table as ORM objects) and only links
-    that changed are written, in batches."""
-    idx = AccountIndex.build(session)
+    Secondary crm accounts go first: those that match nothing own an account
+    (model/crm_accounts.py), which the other kinds can then match in the same run."""
     counts: dict[str, int] = defaultdict(int)
+    relinked: set[tuple[str, str]] = set()
+    rest = [k for k in kinds if k != CRM_ACCOUNT]
+    if CRM_ACCOUNT in kinds:
+        _link(session, [CRM_ACCOUNT], field_sources, counts, relinked)
+        if (owned := own_unmatched(session)) is not None:
+            counts.update({f"{k}.owns_account": v for k, v in owned[0].items()})
+            full_relink = full_relink or owned[1]  # accounts added or retired: every row
+    _link(session, rest, field_sources, counts, relinked)
+    propagate_links(session, None if full_relink else relinked)
+    return dict(counts)
+
+
+def _link(
+    session: Session,
+    kinds: list[str],
+    field_sources: Mapping[str, str] | None,
+    counts: dict[str, int],
+    relinked: set[tuple[str, str]],
+) -> None:
+    """Match identities of `kinds` against a fresh account index; write the links that
+    changed. Identities stream as plain rows (never the whole table as ORM objects) and only
+    links that changed are written, in batches."""
+    idx = AccountIndex.build(session)
     t = ExternalIdentity.__table__.c
     rows = session.execute(
         select(
             t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
             t.status, t.account_id, t.method,
         )
-        .where(t.kind.in_(list(kinds)), t.manual.is_(False))
+        .where(t.kind.in_(kinds), t.manual.is_(False))
         .execution_options(yield_per=RESOLVE_BATCH)
     )  # fmt: skip
     changed: list[dict[str, Any]] = []
-    relinked: set[tuple[str, str]] = set()
     for ident in rows:
-        m = match(idx, ident)
+        m = match(idx, ident, field_sources)
+        if m.status == "unmatched" and ident.method == OWNER:
+            m = Match("linked", ident.account_id, OWNER, 1.0)  # still owns its own account
         label = f"linked_by_{m.method}" if m.status == "linked" else m.status
         counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
@@ -197,87 +238,6 @@ def resolve_identities(
     for start in range(0, len(changed), RESOLVE_BATCH):
         session.execute(stmt, changed[start : start + RESOLVE_BATCH])
     session.flush()
-    propagate_links(session, None if full_relink else relinked)
-    return dict(counts)
-
-
-FULL_RELINK_AT = 2000  # more re-pointed identities than this: one pass over the tables is cheaper
-
-
-def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | None = None) -> None:
-    """Point tickets, usage, contacts, opportunities and child accounts at their canonical account.
-
-    Tickets and usage rows are the bulk of the book, so only rows that can be wrong are
-    visited: rows with no account yet (new, or cleared by the upsert because their
-    organization changed) and rows of the identities in `relinked` ((kind, external_id)
-    whose account changed). `relinked=None`, or more than `FULL_RELINK_AT` of them, checks
-    every row. Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch
-    the key of every updated row back into Python (RETURNING), 630 MiB at 10,000 accounts."""
-    org_account = _linked_account(
-        "organization", Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
-    )
-    ws_account = _linked_account("workspace", UsageDaily.workspace_id)
-    full = relinked is None or len(relinked) > FULL_RELINK_AT
-    orgs = sorted({int(x) for kind, x in relinked or () if kind == "organization" and x.isdigit()})
-    workspaces = sorted({x for kind, x in relinked or () if kind == "workspace"})
-    _repoint(session, Ticket, org_account, None if full else (Ticket.helpdesk_org_id, orgs))
-    _repoint(
-        session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
-    )
-    for model in (Contact, Opportunity):
-        acc = select(Account.id).where(Account.crm_id == model.account_crm_id).scalar_subquery()
-        session.execute(
-            update(model)
-            .where(model.account_id.is_distinct_from(acc))
-            .values(account_id=acc)
-            .execution_options(synchronize_session=False)
-        )
-    parent = Account.__table__.alias("parent")
-    parent_id = (
-        select(parent.c.id).where(parent.c.crm_id == Account.parent_crm_id).scalar_subquery()
-    )
-    session.execute(
-        update(Account)
-        .where(Account.parent_id.is_distinct_from(parent_id))
-        .values(parent_id=parent_id)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _linked_account(kind: str, external_id: Any) -> Any:
-    """The account of the linked identity of `kind` whose external id is `external_id` (a
-    correlated scalar subquery; the first by id if two sources of one kind both link it)."""
-    return (
-        select(ExternalIdentity.account_id)
-        .where(ExternalIdentity.kind == kind, ExternalIdentity.status == "linked")
-        .where(ExternalIdentity.external_id == external_id)
-        .order_by(ExternalIdentity.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def _repoint(
-    session: Session, model: Any, account: Any, relinked: tuple[Any, list[Any]] | None
-) -> None:
-    """Set `model.account_id` to `account` where it differs: on every row (`relinked` None), or
-    on rows with no account yet plus those whose `relinked` column value is in its list."""
-    scopes: list[ColumnElement[bool] | None] = [None]
-    if relinked is not None:
-        column, values = relinked
-        scopes = [model.account_id.is_(None), *_in(column, values)]
-    for scope in scopes:
-        stmt = update(model).where(model.account_id.is_distinct_from(account))
-        if scope is not None:
-            stmt = stmt.where(scope)
-        session.execute(
-            stmt.values(account_id=account).execution_options(synchronize_session=False)
-        )
-
-
-def _in(column: Any, values: list[Any]) -> list[ColumnElement[bool]]:
-    """`column IN (...)` in chunks that stay under every driver's bound-parameter limit."""
-    return [column.in_(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 
 
 def decide(

@@ -95,6 +95,8 @@ class Escalation(Base):
     title: Mapped[str] = mapped_column(String(500))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     helpdesk_ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the helpdesk source (instance) the engineering ticket was created in
+    helpdesk_source: Mapped[str | None] = mapped_column(String(20))
     crm_task_id: Mapped[str | None] = mapped_column(String(18))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -57,8 +57,10 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_system", "status", "system"),
         # at most one pending write per target: planners merge into it instead of queueing twice
+        # (the target is the record `target_id` in source `system`: ids repeat across sources)
         Index(
             "uq_outbox_pending_target",
+            "system",
             "kind",
             "target_id",
             unique=True,

@@ -71,12 +71,18 @@ __all__ = [
 
 
 class Account(Base):
-    """The canonical customer account; the crm is its system of record."""
+    """The canonical customer account; the crm is its system of record.
+
+    crm_source: the configured crm source whose record (`crm_id`) this account is — with two
+    crm sources, the primary one's (see sync/instances.py); crm ids are unique per source.
+    """
 
     __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("crm_source", "crm_id", name="uq_accounts_crm_source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    crm_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    crm_source: Mapped[str | None] = mapped_column(String(20))
+    crm_id: Mapped[str | None] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -137,10 +143,14 @@ class ExternalIdentity(Base):
 
 
 class Contact(Base):
+    """A crm contact; `source` is the crm source it came from (its ids are unique per source)."""
+
     __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("source", "crm_id", name="uq_contacts_source_crm_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    crm_id: Mapped[str] = mapped_column(String(18), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    crm_id: Mapped[str] = mapped_column(String(18))
     account_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
@@ -155,12 +165,14 @@ class Contact(Base):
 
 
 class Opportunity(Base):
-    """A crm opportunity; renewals are `type == 'Renewal'`."""
+    """A crm opportunity; renewals are `type == 'Renewal'`. Ids are unique per `source`."""
 
     __tablename__ = "opportunities"
+    __table_args__ = (UniqueConstraint("source", "crm_id", name="uq_opportunities_source_crm_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    crm_id: Mapped[str] = mapped_column(String(18), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    crm_id: Mapped[str] = mapped_column(String(18))
     account_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
@@ -176,7 +188,10 @@ class Opportunity(Base):
 
 
 class Ticket(Base):
-    """A helpdesk ticket with its metrics and satisfaction folded in."""
+    """A helpdesk ticket with its metrics and satisfaction folded in.
+
+    `source` is the helpdesk source (instance) it came from: ticket and organization ids are
+    unique per source only (two instances both have a ticket 1 and an organization 1)."""
 
     __tablename__ = "tickets"
     # covers the scoring aggregates (read per account and window, 13 times in a first
@@ -187,10 +202,12 @@ class Ticket(Base):
             "priority", "csat", "csat_at", "first_reply_minutes", "full_resolution_minutes",
             "reopens",
         ),
+        UniqueConstraint("source", "helpdesk_id", name="uq_tickets_source_helpdesk_id"),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    helpdesk_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    helpdesk_id: Mapped[int] = mapped_column(BigInteger)
     helpdesk_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     subject: Mapped[str | None] = mapped_column(String(500))

@@ -201,6 +201,13 @@ def sandbox_serve(
             help="print `export PULSEHUB_...` lines for every variable pulsehub needs",
         ),
     ] = False,
+    second_helpdesk_port: Annotated[
+        int | None,
+        typer.Option(
+            help="also serve a second helpdesk instance (an acquired company's: some customers "
+            "in both, colliding ids) on this port; its source is printed"
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
@@ -212,8 +219,9 @@ def sandbox_serve(
         raise typer.BadParameter(str(exc), param_hint="--clock") from None
     try:
         cli_main(
-            port=port, accounts=accounts, seed=seed, faults=faults, clock=clock, print_env=print_env
-        )
+            port=port, accounts=accounts, seed=seed, faults=faults, clock=clock,
+            print_env=print_env, second_helpdesk_port=second_helpdesk_port,
+        )  # fmt: skip
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from connectors.webhook import WebhookNotifier
 from pulsehub.settings import Settings
+from pulsehub.sources import configured_sources
 from sync.escalate import EscalationSystems
+
+HELPDESK_CONNECTORS = ("zendesk",)  # entry points that build helpdesk sources
 
 
 def configured_systems(settings: Settings) -> EscalationSystems:
@@ -13,6 +16,11 @@ def configured_systems(settings: Settings) -> EscalationSystems:
     sources = {"notifier": WebhookNotifier.name}
     if settings.salesforce.configured:
         sources["crm"] = "salesforce"
-    if settings.zendesk.configured:
-        sources["helpdesk"] = "zendesk"
-    return EscalationSystems(sources)
+    # every helpdesk instance (their tickets' tags go to their own), a `primary: true` first
+    more = [s for s in configured_sources(settings) if s.config.connector in HELPDESK_CONNECTORS]
+    helpdesks = [s.config.name for s in more if s.primary]
+    helpdesks += ["zendesk"] if settings.zendesk.configured else []
+    helpdesks += [s.config.name for s in more if not s.primary]
+    if helpdesks:
+        sources["helpdesk"] = helpdesks[0]
+    return EscalationSystems(sources, helpdesks=tuple(helpdesks))

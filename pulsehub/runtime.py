@@ -25,6 +25,7 @@ from pulsehub.sources import (
     built_in_sources,
     check_names,
     configured_sources,
+    primary_first,
     wired,
 )
 from sync.deadband import DeadBand
@@ -97,6 +98,7 @@ class Runtime:
             built = self.sources[name] if name in self.sources else self._build(source)
             if built is not None:
                 out[name] = built
+        out = primary_first(out, self.source_configs)
         if not out and not self.startup_errors:
             raise ConfigError(
                 "no source is configured: set PULSEHUB_SALESFORCE__*, PULSEHUB_ZENDESK__*, "

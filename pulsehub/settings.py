@@ -74,6 +74,11 @@ class SourceSettings(BaseModel):
     options: dict[str, Any] = Field(
         default_factory=dict, description="that connector's own settings"
     )
+    primary: bool = Field(
+        default=False,
+        description="the primary source of its kind (with two crm sources: the one whose "
+        "accounts are the canonical ones); default: the first listed of its kind",
+    )
 
     def config(self) -> SourceConfig:
         return SourceConfig(self.name, self.connector, self.options)

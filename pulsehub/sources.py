@@ -40,6 +40,7 @@ class ConfiguredSource:
     origin: str
     config: SourceConfig
     built_in: bool = False  # a PULSEHUB_<SYSTEM>__* block, validated with the settings
+    primary: bool = False  # `primary: true`: first of its kind in the run (sync/instances.py)
 
 
 def built_in_sources(settings: Settings) -> list[ConfiguredSource]:
@@ -59,7 +60,9 @@ def configured_sources(settings: Settings) -> list[ConfiguredSource]:
     if settings.sources_file is not None:
         out += _file_sources(settings.sources_file)
     for i, source in enumerate(settings.sources, start=1):
-        out.append(ConfiguredSource(f"{JSON_VARIABLE} item {i}", source.config()))
+        out.append(
+            ConfiguredSource(f"{JSON_VARIABLE} item {i}", source.config(), primary=source.primary)
+        )
     return out
 
 
@@ -77,7 +80,7 @@ def _file_sources(path: Any) -> list[ConfiguredSource]:
             source = SourceSettings.model_validate(item)
         except ValidationError as exc:
             raise ConfigError(_describe(origin, exc)) from None
-        out.append(ConfiguredSource(origin, source.config()))
+        out.append(ConfiguredSource(origin, source.config(), primary=source.primary))
     return out
 
 
@@ -111,6 +114,27 @@ def build_configured(sources: list[ConfiguredSource]) -> dict[str, Connector]:
     """A connector per configured source, names checked first."""
     check_names(sources)
     return {source.config.name: build_one(source) for source in sources}
+
+
+def primary_first(
+    connectors: dict[str, Connector], sources: list[ConfiguredSource]
+) -> dict[str, Connector]:
+    """The connectors with each `primary: true` source first (sync takes the first source of
+    a kind as its primary); two primaries of one kind is a ConfigError naming both."""
+    flagged = {s.config.name: s.origin for s in sources if s.primary}
+    kinds: dict[str, str] = {}
+    for name in flagged:
+        if name not in connectors:
+            continue
+        kind = connectors[name].kind
+        if kind in kinds:
+            raise ConfigError(
+                f"{flagged[name]} (source {name!r}) and {flagged[kinds[kind]]} (source "
+                f"{kinds[kind]!r}) are both `primary: true` {kind} sources — keep one"
+            )
+        kinds[kind] = name
+    first = [n for n in connectors if n in flagged]
+    return {n: connectors[n] for n in [*first, *(n for n in connectors if n not in flagged)]}
 
 
 def wired(source: ConfiguredSource, writeback_policy: str) -> ConfiguredSource:

@@ -180,14 +180,13 @@ def load_account(session: Session, account_id: int) -> AccountDetail | None:
 def _written_state(
     session: Session, acc: Account, identities: list[ExternalIdentity], tickets: list[Ticket]
 ) -> list[WrittenState]:
-    """What pulsehub last wrote to this account's records in Salesforce and Zendesk."""
+    """What pulsehub last wrote to this account's records, in every source holding one
+    (written state is kept under the source's name; ids repeat across instances)."""
     targets = []
-    if acc.crm_id:
-        targets.append(("salesforce", "account", acc.crm_id))
-    targets += [
-        ("zendesk", "organization", i.external_id) for i in identities if i.source == "zendesk"
-    ]
-    targets += [("zendesk", "ticket", str(t.helpdesk_id)) for t in tickets]
+    if acc.crm_id and acc.crm_source:
+        targets.append((acc.crm_source, "account", acc.crm_id))
+    targets += [(i.source, "organization", i.external_id) for i in identities if i.kind == "organization"]  # fmt: skip
+    targets += [(t.source, "ticket", str(t.helpdesk_id)) for t in tickets]
     if not targets:
         return []
     conds = [

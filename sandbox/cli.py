@@ -13,8 +13,10 @@ import shlex
 import threading
 
 from sandbox import credentials
-from sandbox.clock import parse_clock
+from sandbox.clock import WallClock, parse_clock
 from sandbox.core import Sandbox
+from sandbox.generate import build_world
+from sandbox.second_helpdesk import split_helpdesk
 
 
 def cli_main(
@@ -26,13 +28,27 @@ def cli_main(
     clock: str = "real",
     print_env: bool = False,
     stop: threading.Event | None = None,
+    second_helpdesk_port: int | None = None,
 ) -> None:
     """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials.
+
+    With `second_helpdesk_port`, a second helpdesk instance over the same customers (an
+    acquired company's, sandbox/second_helpdesk.py) is served on that port too, and the
+    source that reads it is printed (PULSEHUB_SOURCES).
 
     Raises ValueError (naming the option and the fix) for a bad `clock` before generating.
     """
     start = parse_clock(clock)
-    sb = Sandbox(accounts=accounts, seed=seed, faults=faults, port=port, now=start)
+    second: Sandbox | None = None
+    if second_helpdesk_port is None:
+        sb = Sandbox(accounts=accounts, seed=seed, faults=faults, port=port, now=start)
+    else:
+        world = build_world(accounts, seed, start)
+        if start is None:  # real time, as a Sandbox built without a world follows it
+            world.clock = WallClock.following(world.clock)
+        acquired = split_helpdesk(world)
+        sb = Sandbox(world=world, faults=faults, port=port)
+        second = Sandbox(world=acquired, faults=faults, port=second_helpdesk_port).start()
     sb.start()
     note = "# " if print_env else ""
     clock_text = "real" if start is None else start.isoformat()
@@ -42,6 +58,11 @@ def cli_main(
     )
     if print_env:
         env = credentials.pulsehub_env(sb.base_url, sb.limits.zd_incremental_per_minute)
+        if second is not None:
+            source = credentials.second_helpdesk_source(
+                second.base_url, sb.limits.zd_incremental_per_minute
+            )
+            env["PULSEHUB_SOURCES"] = json.dumps([source])
         print("# fake credentials (sandbox only): paste these lines, or eval the output")
         for name, value in env.items():
             print(f"export {name}={shlex.quote(value)}")
@@ -51,6 +72,10 @@ def cli_main(
     else:
         print("credentials (fake, sandbox only):")
         print(json.dumps(credentials.describe(sb.base_url), indent=2))
+        if second is not None:
+            print(f"second helpdesk instance on {second.base_url}; its source (PULSEHUB_SOURCES):")
+            limit = sb.limits.zd_incremental_per_minute
+            print(json.dumps([credentials.second_helpdesk_source(second.base_url, limit)]))
     print(
         f"{note}control API: {sb.base_url}/_sandbox/ "
         "(requests, writes, clear, advance, faults, truth, counts)"
@@ -62,3 +87,5 @@ def cli_main(
         print(f"{note}stopping")
     finally:
         sb.stop()
+        if second is not None:
+            second.stop()

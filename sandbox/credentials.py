@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 SF_SESSION_ID = "00DSANDBOX0000001!SANDBOX_SF_SESSION_ID"
 SF_USERNAME = "integration@pulsehub-sandbox.example"
 SF_PASSWORD = "sandbox-password"
@@ -82,4 +84,19 @@ def pulsehub_env(base_url: str, export_requests_per_minute: int) -> dict[str, st
         "PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE": str(export_requests_per_minute),
         "PULSEHUB_USAGE__BASE_URL": base_url,
         "PULSEHUB_USAGE__TOKEN": USAGE_BEARER_TOKEN,
+    }
+
+
+def second_helpdesk_source(base_url: str, export_requests_per_minute: int) -> dict[str, Any]:
+    """The PULSEHUB_SOURCES item that reads a second helpdesk instance served at `base_url`."""
+    return {
+        "name": "acquired",
+        "connector": "zendesk",
+        "options": {
+            "subdomain": ZD_SUBDOMAIN,
+            "email": ZD_EMAIL,
+            "token": ZD_API_TOKEN,
+            "loopback_url": base_url,
+            "export_requests_per_minute": export_requests_per_minute,
+        },
     }

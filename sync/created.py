@@ -25,8 +25,8 @@ def link_created(session: Session, item: OutboxItem, created_id: str | None) -> 
     if esc is None:
         return
     if item.kind == "helpdesk_ticket" and str(created_id).isdigit():
-        record_pushed(esc, helpdesk_ticket_id=int(created_id))
-        # comments queued before the ticket existed can now name it
+        record_pushed(esc, helpdesk_ticket_id=int(created_id), helpdesk_source=item.system)
+        # comments queued before the ticket existed can now name it (and its instance)
         for pending in session.execute(
             select(OutboxItem).where(
                 OutboxItem.kind == "helpdesk_comment", OutboxItem.status == "pending"
@@ -37,5 +37,6 @@ def link_created(session: Session, item: OutboxItem, created_id: str | None) -> 
                 "helpdesk_ticket_id"
             ):
                 pending.payload = {**pending.payload, "helpdesk_ticket_id": int(created_id)}
+                pending.system = item.system
     elif item.kind == "crm_task":
         record_pushed(esc, crm_task_id=str(created_id))

@@ -27,14 +27,13 @@ from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
 from model.tables import Account, SyncRun, utcnow
-from sync import outbox, runs, stages
+from sync import instances, outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.operations import run_operations
 from sync.pipeline import decide, rolled_back
 from sync.pull import (
     SourcesUnavailable,
-    check_one_per_kind,
     history_start,
     pull,
     select_streams,
@@ -97,7 +96,6 @@ def pull_source(
 ) -> dict[str, Any]:
     """Pull every stream of one source, in order."""
     report = RunReport(run_id=run_id, dry_run=False)
-    check_one_per_kind(connectors.values())
     connector = connectors[source]
     before = connector.calls
     streams = select_streams([connector], "all")
@@ -115,12 +113,17 @@ def pull_source(
 
 
 def resolve_and_split(
-    factory: sessionmaker[Session], config: JobConfig, run_id: int, as_of: dt.date
+    factory: sessionmaker[Session],
+    config: JobConfig,
+    run_id: int,
+    as_of: dt.date,
+    *,
+    field_sources: Mapping[str, str] | None = None,
 ) -> list[tuple[int, int]]:
     """Link identities, replay history on a first run after a complete pull, then cut the
-    account ids into ranges for parallel scoring."""
+    account ids into ranges for parallel scoring. `field_sources`: see sync/instances.py."""
     with transaction(factory) as session:
-        identity = resolve_identities(session)
+        identity = resolve_identities(session, field_sources=field_sources)
     if not _errors(factory, run_id):
         with transaction(factory) as session:
             backfill_first_run(session, as_of, config)
@@ -210,7 +213,7 @@ def decide_dry_run(
     with rolled_back(factory) as open_session:
         decide(
             open_session, config, targets, report, as_of, stage=stage, systems=systems,
-            dry_run=True,
+            dry_run=True, field_sources=instances.field_sources(connectors.values()),
         )  # fmt: skip
     clock.stop()
     part = {

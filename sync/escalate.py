@@ -44,6 +44,9 @@ class EscalationSystems:
 
     sources: Mapping[str, str] = field(default_factory=dict)
     crm_title: str = DEFAULT_CRM_TITLE
+    # every helpdesk / crm source in configured order, when there are several instances
+    helpdesks: tuple[str, ...] = ()
+    crms: tuple[str, ...] = ()
 
     def source_for(self, action: Action) -> str:
         """The source that carries out `action` (its kind when no source of it is configured)."""
@@ -52,14 +55,49 @@ class EscalationSystems:
 
 
 def escalation_systems(connectors: Iterable[Connector]) -> EscalationSystems:
-    """The first configured source of each kind, and the title of the crm among them."""
+    """The first configured source of each kind, every helpdesk source, and the title of
+    the crm among them."""
     sources: dict[str, str] = {}
+    helpdesks: list[str] = []
+    crms: list[str] = []
     crm_title = DEFAULT_CRM_TITLE
     for connector in connectors:
+        if connector.kind == "helpdesk":
+            helpdesks.append(connector.name)
+        if connector.kind == "crm":
+            crms.append(connector.name)
         if connector.kind not in sources:
             sources[connector.kind] = connector.name
             crm_title = connector.title if connector.kind == "crm" else crm_title
-    return EscalationSystems(sources, crm_title)
+    return EscalationSystems(sources, crm_title, tuple(helpdesks), tuple(crms))
+
+
+def helpdesk_for_account(session: Session, account_id: int, systems: EscalationSystems) -> str:
+    """The helpdesk instance an account's engineering ticket goes to, with several: the one
+    holding the account's most recent ticket (where its people are being helped now); with
+    no ticket, the first (in configured order) holding one of its organizations; else the
+    first helpdesk source. With one helpdesk, that one."""
+    default = systems.sources.get("helpdesk", "helpdesk")
+    if len(systems.helpdesks) < 2:
+        return default
+    newest = session.execute(
+        select(Ticket.source)
+        .where(Ticket.account_id == account_id, Ticket.source.in_(systems.helpdesks))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    ).scalar()
+    if newest is not None:
+        return str(newest)
+    with_org = set(
+        session.execute(
+            select(ExternalIdentity.source).where(
+                ExternalIdentity.kind == "organization",
+                ExternalIdentity.status == "linked",
+                ExternalIdentity.account_id == account_id,
+            )
+        ).scalars()
+    )
+    return next((s for s in systems.helpdesks if s in with_org), default)
 
 
 def run_escalations(
@@ -100,14 +138,17 @@ def run_escalations(
     return summary, requests
 
 
-def _org_for_account(session: Session, account_id: int) -> int | None:
+def _org_for_account(session: Session, account_id: int, source: str) -> int | None:
+    """The account's linked organization in the helpdesk `source` (its ids are that source's)."""
     org = session.execute(
         select(ExternalIdentity.external_id)
         .where(
+            ExternalIdentity.source == source,
             ExternalIdentity.kind == "organization",
             ExternalIdentity.status == "linked",
             ExternalIdentity.account_id == account_id,
         )
+        .order_by(ExternalIdentity.id)
         .limit(1)
     ).scalar()
     return int(org) if org and org.isdigit() else None
@@ -123,6 +164,7 @@ def to_requests(
     each under the source of `systems` that carries it out."""
     system = systems.source_for(action)
     if isinstance(action, CreateEngineeringTicket):
+        system = helpdesk_for_account(session, action.account_id, systems)
         payload: dict[str, Any] = {
             "subject": action.subject,
             "body": action.body,
@@ -131,7 +173,7 @@ def to_requests(
             "type": action.type,
             "group_id": action.group_id or group_id,
             "ticket_form_id": action.ticket_form_id,
-            "organization_id": _org_for_account(session, action.account_id),
+            "organization_id": _org_for_account(session, action.account_id, system),
             "external_id": action.external_id,
         }
         # the helpdesk has no "related tickets" attribute: the body lists them (see playbooks)
@@ -161,8 +203,12 @@ def to_requests(
             "priority": action.priority,
             "_meta": {"escalation_id": action.escalation_id},
         }
-        return [CreateRequest(action.key, system, "crm_task", payload)]
+        # with several crm orgs, the one owning the account's record (maybe not the primary)
+        owned_by = acc.crm_source if acc is not None else None
+        owner_source = owned_by if owned_by in systems.crms[1:] else system
+        return [CreateRequest(action.key, owner_source, "crm_task", payload)]
     if isinstance(action, CommentOnTicket):
+        system = _ticket_helpdesk(session, action.escalation_id, systems) or system
         payload = {
             "helpdesk_ticket_id": action.helpdesk_ticket_id,
             "body": action.body,
@@ -172,7 +218,7 @@ def to_requests(
         }
         return [CreateRequest(action.key, system, "helpdesk_comment", payload)]
     if isinstance(action, TagCustomerTickets):
-        return _tag_requests(session, action, system)
+        return _tag_requests(session, action, system, systems)
     if isinstance(action, Notify):
         return [
             CreateRequest(
@@ -182,26 +228,42 @@ def to_requests(
     raise TypeError(f"unknown escalation action {type(action).__name__}")
 
 
-def _tag_requests(session: Session, action: TagCustomerTickets, system: str) -> list[CreateRequest]:
-    """Tags the write-back planner already keeps in step with the snapshot are left to it."""
+def _ticket_helpdesk(
+    session: Session, escalation_id: int | None, systems: EscalationSystems
+) -> str | None:
+    """The helpdesk holding an escalation's engineering ticket: where it was created, or
+    (not created yet) where it is going."""
+    esc = session.get(Escalation, escalation_id) if escalation_id is not None else None
+    if esc is None:
+        return None
+    return esc.helpdesk_source or helpdesk_for_account(session, esc.account_id, systems)
+
+
+def _tag_requests(
+    session: Session, action: TagCustomerTickets, system: str, systems: EscalationSystems
+) -> list[CreateRequest]:
+    """Tags the write-back planner already keeps in step with the snapshot are left to it.
+    Each open ticket is tagged in its own helpdesk instance (the first instance's keys name
+    the ticket alone, as with one helpdesk; another's name its source too)."""
     add = sorted(set(action.add) - MANAGED_TAGS)
     remove = sorted(set(action.remove) - MANAGED_TAGS)
     if not add and not remove:
         return []
     tickets = session.execute(
-        select(Ticket.helpdesk_id).where(
+        select(Ticket.source, Ticket.helpdesk_id).where(
             Ticket.account_id == action.account_id, Ticket.status.in_(OPEN_TICKET_STATUSES)
         )
-    ).scalars()
-    return [
-        CreateRequest(
-            f"{action.key}:{helpdesk_id}"[-255:],
-            system,
-            "helpdesk_escalation_tags",
-            {"ticket_id": helpdesk_id, "add": add, "remove": remove},
-        )
-        for helpdesk_id in tickets
-    ]
+    ).all()
+    several = len(systems.helpdesks) > 1
+    out = []
+    for source, helpdesk_id in tickets:
+        if several and source not in systems.helpdesks:
+            continue
+        target = source if several else system
+        key = f"{action.key}:{helpdesk_id}" if target == system else f"{action.key}:{source}:{helpdesk_id}"  # fmt: skip
+        payload = {"ticket_id": helpdesk_id, "add": add, "remove": remove}
+        out.append(CreateRequest(key[-255:], target, "helpdesk_escalation_tags", payload))
+    return out
 
 
 def resolve_by_hand(

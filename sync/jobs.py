@@ -20,16 +20,17 @@ from sync.pipeline import run_sync
 from sync.pull import OnProgress
 from sync.push import Route
 from sync.report import RunReport
-from sync.routes import writer_routes
+from sync.routes import source_routes, writer_routes
 from sync.stages import JobConfig, push_outbox
 
 log = logging.getLogger(__name__)
 
 
 def all_routes(connectors: Mapping[str, Connector], config: JobConfig) -> dict[str, Route]:
-    """Every outbox kind this configuration can push, digests included."""
-    writers = [c.writer for c in connectors.values()]
-    return writer_routes([*writers, *_digest_writers(config)])
+    """Every outbox kind this configuration can push (per source where two sources share a
+    kind), digests included."""
+    writers = {name: c.writer for name, c in connectors.items()}
+    return {**source_routes(writers), **writer_routes(_digest_writers(config))}
 
 
 def _digest_writers(config: JobConfig) -> list[Writer | None]:

@@ -73,6 +73,27 @@ def account_row(r: Any) -> dict[str, Any]:
     }
 
 
+def crm_account_row(r: Any) -> dict[str, Any]:
+    """An account of a secondary crm source, as an external identity: resolved to the
+    canonical account of the same customer (model/crm_accounts.py), its record kept whole
+    (JSON-ready) so it can own an account no other source has."""
+    account = account_row(r)
+    return {
+        "kind": "crm_account",
+        "external_id": r.id,
+        "name": r.name,
+        "domains": [account["domain"]] if account["domain"] else [],
+        "hint_crm_id": None,
+        "attributes": {"account": {k: _json_ready(v) for k, v in account.items()}},
+        "is_deleted": bool(r.is_deleted),
+        "updated_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def _json_ready(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def opportunity_row(r: Any) -> dict[str, Any]:
     return {
         "crm_id": r.id,
@@ -241,20 +262,29 @@ def _t(model: Any) -> Table:
 _IDENTITY_DATA = ("name", "domains", "hint_crm_id", "attributes", "is_deleted", "updated_at")
 _IDENTITY_KEY = ("source", "external_id")
 
+# record ids are unique per source only (two instances of one system reuse them): every
+# sink's key starts with the column holding the source's name
 SINKS: dict[str, Sink] = {
-    "account": Sink(_t(Account), ("crm_id",), account_row),
-    "opportunity": Sink(_t(Opportunity), ("crm_id",), opportunity_row),
-    "contact": Sink(_t(Contact), ("crm_id",), contact_row),
+    "account": Sink(_t(Account), ("crm_source", "crm_id"), account_row, source_column="crm_source"),
+    "opportunity": Sink(
+        _t(Opportunity), ("source", "crm_id"), opportunity_row, source_column="source"
+    ),
+    "contact": Sink(_t(Contact), ("source", "crm_id"), contact_row, source_column="source"),
     "organization": Sink(
         _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
     ),
     "ticket": Sink(
         _t(Ticket),
-        ("helpdesk_id",),
+        ("source", "helpdesk_id"),
         ticket_row,
+        source_column="source",
         reset_on_change=(("account_id", "helpdesk_org_id"),),
     ),
     "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
+    # where a secondary crm source's accounts land (sync/instances.py `sink_for`)
+    "crm_account": Sink(
+        _t(ExternalIdentity), _IDENTITY_KEY, crm_account_row, _IDENTITY_DATA, "source"
+    ),
     "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
     "survey_response": Sink(
         _t(SurveyResponse),

@@ -2,7 +2,8 @@
 
 States: pending -> done | dead; a pending field/tag write is `superseded` when a newer plan
 replaces it. At most one pending item exists per (kind, target) — enforced by a partial
-unique index — so a re-plan merges into it rather than queueing a second write.
+unique index — so a re-plan merges into it rather than queueing a second write. A target is
+the record `target_id` of the source `system` (ids repeat across instances of one system).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def enqueue_plan(session: Session, plan: Iterable[PlannedWrite]) -> int:
     """Put planned field/tag writes in the outbox, merging into any pending write of the same
     target; a pending field/tag write the plan no longer contains is superseded."""
     writes = list(plan)
-    chunk = PlanChunk(writes, {(p.kind, p.target_id) for p in writes})
+    chunk = PlanChunk(writes, {(p.system, p.kind, p.target_id) for p in writes})
     return enqueue_chunks(session, [chunk], sweep=True).enqueued
 
 
@@ -130,21 +131,23 @@ def enqueue_chunks(
 
 
 def _enqueue_chunk(session: Session, chunk: PlanChunk, looked_at: set[int]) -> int:
-    planned = {(p.kind, p.target_id): p for p in chunk.writes}
-    by_kind: dict[str, list[str]] = {}
-    for kind, target_id in chunk.considered:
-        by_kind.setdefault(kind, []).append(target_id)
-    pending: dict[tuple[str, str | None], OutboxItem] = {}
-    for kind, targets in by_kind.items():
+    # a target is (source, kind, id): two helpdesk instances both have an organization 1
+    planned = {(p.system, p.kind, p.target_id): p for p in chunk.writes}
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for system, kind, target_id in chunk.considered:
+        by_kind.setdefault((system, kind), []).append(target_id)
+    pending: dict[tuple[str, str, str | None], OutboxItem] = {}
+    for (system, kind), targets in by_kind.items():
         for start in range(0, len(targets), IN_BATCH):
             for item in session.execute(
                 select(OutboxItem).where(
                     OutboxItem.status == "pending",
+                    OutboxItem.system == system,
                     OutboxItem.kind == kind,
                     OutboxItem.target_id.in_(targets[start : start + IN_BATCH]),
                 )
             ).scalars():
-                pending[(item.kind, item.target_id)] = item
+                pending[(item.system, item.kind, item.target_id)] = item
                 looked_at.add(item.id)
     n = 0
     for target, item in pending.items():

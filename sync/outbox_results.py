@@ -28,8 +28,14 @@ BACKOFF_BASE_S, BACKOFF_MAX_S, MAX_ATTEMPTS = 30, 3600, 8  # retry waits (s) and
 
 
 def due_items(
-    session: Session, now: dt.datetime, kinds: Sequence[str], limit: int
+    session: Session,
+    now: dt.datetime,
+    kinds: Sequence[str],
+    limit: int,
+    *,
+    system: str | None = None,
 ) -> list[OutboxItem]:
+    """Pending items of `kinds` (of the source `system` only, when given) due by `now`."""
     stmt = (
         select(OutboxItem)
         .where(OutboxItem.status == "pending", OutboxItem.kind.in_(list(kinds)))
@@ -37,6 +43,8 @@ def due_items(
         .order_by(OutboxItem.id)
         .limit(limit)
     )
+    if system is not None:
+        stmt = stmt.where(OutboxItem.system == system)
     return list(session.execute(stmt).scalars())
 
 

@@ -25,6 +25,7 @@ from model.tables import SyncRun, utcnow
 from sync import outbox, runs
 from sync.crashpoints import crash_point
 from sync.escalate import EscalationSystems
+from sync.instances import field_sources
 from sync.instrument import StepClock
 from sync.operations import run_operations
 from sync.pull import (
@@ -108,6 +109,7 @@ def run_sync(
     report = RunReport(run_id=run_id, dry_run=dry_run, errors=list(errors))
     targets = write_targets(connectors)  # what each connector's writer plans from snapshots
     systems = action_systems(connectors, config)  # where escalation actions go
+    named_by = field_sources(connectors.values())  # whose ids account fields name
     calls_before = api_calls(connectors)
     status = "failed"
     try:
@@ -124,11 +126,12 @@ def run_sync(
                 decide(
                     open_session, config, targets, report, as_of, scope=scope,
                     full_relink=reconcile, stage=quiet, systems=systems, dry_run=True,
+                    field_sources=named_by,
                 )  # fmt: skip
         else:
             total = decide(
                 lambda: transaction(factory), config, targets, report, as_of, scope=scope,
-                full_relink=reconcile, stage=stage, systems=systems,
+                full_relink=reconcile, stage=stage, systems=systems, field_sources=named_by,
             )  # fmt: skip
             if routes:
                 stage("pushing", total)
@@ -164,13 +167,16 @@ def decide(
     stage: Stage,
     systems: EscalationSystems,
     dry_run: bool = False,
+    field_sources: Mapping[str, str] | None = None,
 ) -> int:
     """resolve -> score -> escalate -> plan -> enqueue, each stage in its own `open_session()`
     (a real run: a transaction each; escalation rows commit together with the outbox creations
     that carry out their actions). Returns how many writes were planned."""
     stage("resolving identities")
     with open_session() as session:
-        report.identity = resolve_identities(session, full_relink=full_relink)
+        report.identity = resolve_identities(
+            session, full_relink=full_relink, field_sources=field_sources
+        )
     crash_point("after_identity")
     stage("scoring")
     with open_session() as session:

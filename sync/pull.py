@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, PlannedStream, pull_order
-from connectors.errors import ConfigError, ConnectorError
+from connectors.errors import ConnectorError
 from model.db import transaction
 from model.tables import QuarantinedRecord
 from model.upsert import upsert_rows
 from sync import cursors
 from sync.crashpoints import crash_point
 from sync.heap import long_lived_frozen
+from sync.instances import sink_for
 from sync.mapping import SINKS, Sink
 from sync.report import RunReport
 
@@ -38,27 +39,9 @@ class SourcesUnavailable(RuntimeError):
     """Every source of a run failed: nothing new was pulled, so nothing is scored or written."""
 
 
-# Kinds whose records share one id space in the model: a run takes one source of each.
-ONE_PER_RUN = ("crm", "helpdesk")
-
-
-def check_one_per_kind(connectors: Iterable[Connector]) -> None:
-    """Refuse two crm or two helpdesk sources in one run: their record ids would collide in
-    the model's tables and their writes would have no single target."""
-    for kind in ONE_PER_RUN:
-        names = [c.name for c in connectors if c.kind == kind]
-        if len(names) > 1:
-            raise ConfigError(
-                f"sources {', '.join(repr(n) for n in names)} are all {kind} sources: a run "
-                f"takes one {kind} source — remove the others from PULSEHUB_SOURCES / "
-                "PULSEHUB_SOURCES_FILE or run each with its own database"
-            )
-
-
 def select_streams(connectors: Iterable[Connector], selector: Selector) -> list[PlannedStream]:
-    """The streams a run reads, in pull order (one crm and one helpdesk source at most)."""
+    """The streams a run reads, in pull order (several sources of a kind: sync/instances.py)."""
     connectors = list(connectors)
-    check_one_per_kind(connectors)
     planned = pull_order(connectors)
     if selector == "refresh":
         return [p for p in planned if p.stream.refresh]
@@ -95,6 +78,7 @@ def pull(
         fresh = reconcile and stream.reconcile
         seen: set[Any] | None = set() if fresh else None
         name = f"{source}.{stream.name}"
+        sink = SINKS[sink_for(stream.entity, source, connectors)]
         try:
             got, bad = pull_stream(
                 factory,
@@ -105,6 +89,7 @@ def pull(
                 seen=seen,
                 start=start if stream.dated else None,
                 progress=progress,
+                sink=sink,
             )
         except ConnectorError as exc:
             # committed pages and their cursor stay; the next run resumes from there
@@ -117,7 +102,7 @@ def pull(
             report.quarantined[name] = bad
         if seen is not None:
             with transaction(factory) as session:
-                gone = mark_missing_deleted(session, SINKS[stream.entity], source, seen)
+                gone = mark_missing_deleted(session, sink, source, seen)
             if gone:
                 report.deleted[name] = gone
     pulled_from = {p.source for p in streams} - failed
@@ -140,14 +125,16 @@ def pull_stream(
     seen: set[Any] | None = None,
     start: dt.datetime | None = None,
     progress: OnProgress | None = None,
+    sink: Sink | None = None,
 ) -> tuple[int, int]:
     """Pull one declared stream page by page; returns (records stored, records quarantined).
 
     fresh: ignore the saved cursor and read the stream from its beginning (reconcile);
-    seen: collects the natural keys pulled, so rows the source no longer has can be found.
+    seen: collects the natural keys pulled, so rows the source no longer has can be found;
+    sink: where the records land (default: their entity's).
     """
     source = connector.name
-    sink = SINKS[connector.streams[stream].entity]
+    sink = sink or SINKS[connector.streams[stream].entity]
     name = f"{source}.{stream}"
     cursor = None
     if not fresh:

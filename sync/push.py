@@ -77,6 +77,10 @@ class Route:
     # for writes that are not idempotent by themselves: mark the items before the call, so a
     # process killed before recording the result leaves a trace the next send checks
     mark_in_flight: bool = False
+    # the outbox kind and source this route drains, when two sources declare one kind (the
+    # route's key is then "<kind>@<source>"); None: the key is the kind, of any source
+    kind: str | None = None
+    system: str | None = None
 
 
 IN_FLIGHT = "in flight: sent, result not recorded yet"
@@ -91,14 +95,17 @@ def drain(
 ) -> DrainStats:
     """Push every due item of the routed kinds; returns what happened."""
     stats = DrainStats()
-    for kind, route in routes.items():
+    for key, route in routes.items():
+        kind = route.kind or key
         seen: set[int] = set()
         limit = max(route.batch_size, route.window) if route.split else route.batch_size
         for _ in range(max_batches):
             with transaction(factory) as session:
                 items = [
                     i
-                    for i in outbox.due_items(session, now or utcnow(), [kind], limit)
+                    for i in outbox.due_items(
+                        session, now or utcnow(), [kind], limit, system=route.system
+                    )
                     if i.id not in seen
                 ]
             if not items:

@@ -7,7 +7,9 @@ from outbox items, each with the item's key (a creation's idempotency key).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from connectors.base import Connector, Splitter, WriteItem, WriteKind, Writer
 from connectors.records import WriteResult
@@ -44,18 +46,36 @@ def writer_routes(writers: Iterable[Writer | None]) -> dict[str, Route]:
     return routes
 
 
-def field_targets(kinds: Mapping[str, Mapping[str, WriteKind]]) -> dict[str, FieldTarget]:
-    """The write kinds the planner plans, by the entity they write, from each source's
-    declared kinds (source name -> its writer's `kinds`)."""
-    return {
-        kind.entity: FieldTarget(source, kind)
-        for source, declared in kinds.items()
-        for kind in declared.values()
-        if kind.entity is not None
-    }
+def source_routes(writers: Mapping[str, Writer | None]) -> dict[str, Route]:
+    """A route per write kind of each source's writer (source name -> writer). A kind two
+    sources declare (two helpdesk instances) gets a route per source, keyed "<kind>@<source>",
+    that drains only that source's items into that source's writer."""
+    declared = Counter(k for w in writers.values() if w is not None for k in w.kinds)
+    routes: dict[str, Route] = {}
+    for source, writer in writers.items():
+        for name, route in writer_routes([writer]).items():
+            if declared[name] > 1:
+                routes[f"{name}@{source}"] = replace(route, kind=name, system=source)
+            else:
+                routes[name] = route
+    return routes
 
 
-def write_targets(connectors: Mapping[str, Connector]) -> dict[str, FieldTarget]:
+def field_targets(
+    kinds: Mapping[str, Mapping[str, WriteKind]],
+) -> dict[str, tuple[FieldTarget, ...]]:
+    """The write kinds the planner plans, by the entity they write (one target per source
+    that writes it, in source order), from each source's declared kinds (source name -> its
+    writer's `kinds`)."""
+    out: dict[str, tuple[FieldTarget, ...]] = {}
+    for source, declared in kinds.items():
+        for kind in declared.values():
+            if kind.entity is not None:
+                out[kind.entity] = (*out.get(kind.entity, ()), FieldTarget(source, kind))
+    return out
+
+
+def write_targets(connectors: Mapping[str, Connector]) -> dict[str, tuple[FieldTarget, ...]]:
     """The field write kinds the connectors' writers declare, by entity (see `field_targets`)."""
     return field_targets(
         {name: c.writer.kinds for name, c in connectors.items() if c.writer is not None}

@@ -130,9 +130,14 @@ def after_pull(self: Any, run_id: int, as_of: str, dry_run: bool = False) -> dic
     day = dt.date.fromisoformat(as_of)
 
     def step(rt: Any) -> dict[str, Any]:
+        from sync import instances
+
         if dry_run:
             return distributed.decide_dry_run(rt.factory, rt.connectors, rt.job_config, run_id, day)
-        ranges = distributed.resolve_and_split(rt.factory, rt.job_config, run_id, day)
+        named_by = instances.field_sources(rt.connectors.values())
+        ranges = distributed.resolve_and_split(
+            rt.factory, rt.job_config, run_id, day, field_sources=named_by
+        )
         chord(
             group(score_range.si(run_id, as_of, lo, hi) for lo, hi in ranges),
             finish_sync.si(run_id, as_of),

@@ -35,6 +35,7 @@ from sync.deadband import DeadBand, FieldBands, held
 from sync.writeback_rows import (
     Found,
     account_targets,
+    crm_account_targets,
     newest_day,
     organization_targets,
     snapshot_batches,
@@ -93,8 +94,9 @@ class FieldTarget:
         return self.kind.fields
 
 
-# entity ("account", "organization", "ticket") -> where its writes go
-WriteTargets = Mapping[str, FieldTarget]
+# entity ("account", "organization", "ticket") -> where its writes go: one target per source
+# that writes it (two helpdesk instances each get their own organizations' fields)
+WriteTargets = Mapping[str, Sequence[FieldTarget]]
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class PlanChunk:
     (a pending write to a looked-at target that is no longer planned is superseded)."""
 
     writes: list[PlannedWrite]
-    considered: set[tuple[str, str]]
+    considered: set[tuple[str, str, str]]  # (source, write kind, target id)
 
 
 def plan_writeback(
@@ -245,17 +247,20 @@ def plan_chunks(
     for rows in snapshot_batches(session, newest, account_ids, chunk_size):
         snaps = {s.account_id: s for s in rows}
         lo, hi = rows[0].account_id, rows[-1].account_id
-        considered: set[tuple[str, str]] = set()
+        considered: set[tuple[str, str, str]] = set()
         writes: list[PlannedWrite] = []
-        if (to := targets.get("account")) is not None:
-            found = account_targets(session, lo, hi)
+        for to in targets.get("account", ()):  # a secondary crm's linked accounts too
+            accounts = [
+                *account_targets(session, to.system, lo, hi),
+                *crm_account_targets(session, to.system, lo, hi),
+            ]
             writes += _plan_fields(
-                session, to, found, snaps, reassert, considered, band, extra or {}
+                session, to, accounts, snaps, reassert, considered, band, extra or {}
             )
-        if (to := targets.get("organization")) is not None:
+        for to in targets.get("organization", ()):
             found = organization_targets(session, to.system, lo, hi)
             writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
-        if (to := targets.get("ticket")) is not None:
+        for to in targets.get("ticket", ()):
             writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered)
         yield PlanChunk(writes, considered)
 
@@ -266,7 +271,7 @@ def _plan_fields(
     targets: Found,
     snaps: dict[int, HealthSnapshot],
     reassert: bool,
-    considered: set[tuple[str, str]],
+    considered: set[tuple[str, str, str]],
     band: DeadBand | None = None,
     extra: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> list[PlannedWrite]:
@@ -280,7 +285,7 @@ def _plan_fields(
     out = []
     for target, acc, record in scored:
         assert acc is not None
-        considered.add((kind, target))
+        considered.add((to.system, kind, target))
         values = {**logical_fields(snaps[acc]), **extras.get(acc, {}), **(extra or {}).get(acc, {})}
         desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
@@ -295,18 +300,21 @@ def _plan_ticket_tags(
     snaps: dict[int, HealthSnapshot],
     lo: int,
     hi: int,
-    considered: set[tuple[str, str]],
+    considered: set[tuple[str, str, str]],
 ) -> list[PlannedWrite]:
+    """Managed tags on the open tickets this target's source holds."""
     tickets = session.execute(
         select(Ticket.helpdesk_id, Ticket.account_id).where(
-            Ticket.account_id.between(lo, hi), Ticket.status.in_(OPEN_TICKET_STATUSES)
+            Ticket.source == to.system,
+            Ticket.account_id.between(lo, hi),
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
         )
     ).all()
     targets = [(str(t), acc) for t, acc in tickets if acc in snaps]
     stored = written(session, to.system, to.entity, [t[0] for t in targets])
     out = []
     for ticket_id, acc_id in targets:
-        considered.add((to.kind.name, ticket_id))
+        considered.add((to.system, to.kind.name, ticket_id))
         want = desired_tags(snaps[acc_id])
         have = {f.removeprefix("tag:") for f, v in stored.get(ticket_id, {}).items() if v}
         changes = [FieldChange(f"tag:{t}", None, encode(True)) for t in sorted(want - have)]

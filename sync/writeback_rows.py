@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from model.crm_accounts import CRM_ACCOUNT, OWNER
 from model.tables import Account, ExternalIdentity, HealthSnapshot, WrittenState
 
 IN_BATCH = 900  # ids per IN (...) lookup, under every backend's bound-parameter limit
@@ -63,11 +64,14 @@ def snapshot_batches(
         after = rows[-1].account_id
 
 
-def account_targets(session: Session, lo: int, hi: int) -> Found:
-    """(crm record id, account id, the pulled record) of live crm-linked accounts."""
+def account_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+    """(crm record id, account id, the pulled record) of live accounts `source` holds."""
     return session.execute(  # type: ignore[return-value]
         select(Account.crm_id, Account.id, Account.attributes).where(
-            Account.id.between(lo, hi), Account.crm_id.is_not(None), Account.is_deleted.is_(False)
+            Account.id.between(lo, hi),
+            Account.crm_source == source,
+            Account.crm_id.is_not(None),
+            Account.is_deleted.is_(False),
         )
     ).all()
 
@@ -84,3 +88,24 @@ def organization_targets(session: Session, source: str, lo: int, hi: int) -> Fou
             ExternalIdentity.account_id.between(lo, hi),
         )
     ).all()
+
+
+def crm_account_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+    """(record id, account id, the pulled record's fields) of a secondary crm source's
+    accounts linked to a canonical account of another source (model/crm_accounts.py): the
+    same customer's record in that org gets the same fields."""
+    rows = session.execute(
+        select(
+            ExternalIdentity.external_id, ExternalIdentity.account_id, ExternalIdentity.attributes
+        ).where(
+            ExternalIdentity.source == source,
+            ExternalIdentity.kind == CRM_ACCOUNT,
+            ExternalIdentity.status == "linked",
+            ExternalIdentity.method != OWNER,
+            ExternalIdentity.is_deleted.is_(False),
+            ExternalIdentity.account_id.between(lo, hi),
+        )
+    ).all()
+    return [
+        (ext, acc, (attrs or {}).get("account", {}).get("attributes")) for ext, acc, attrs in rows
+    ]

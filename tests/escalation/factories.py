@@ -25,6 +25,7 @@ def at(days_ago: float, base: datetime = NOW) -> datetime:
 def account(session: Session, **kw: Any) -> Account:
     n = next(_ids)
     values: dict[str, Any] = {
+        "crm_source": "salesforce",
         "crm_id": f"001{n:015d}",
         "name": f"Acme {n}",
         "tier": "standard",
@@ -54,6 +55,7 @@ def snapshot(
 def ticket(session: Session, acc: Account, subject: str, days_ago: float = 1, **kw: Any) -> Ticket:
     created = at(days_ago)
     values: dict[str, Any] = {
+        "source": "zendesk",
         "helpdesk_id": next(_ids),
         "account_id": acc.id,
         "subject": subject,
@@ -72,7 +74,12 @@ def ticket(session: Session, acc: Account, subject: str, days_ago: float = 1, **
 
 def contact(session: Session, acc: Account, **kw: Any) -> Contact:
     n = next(_ids)
-    values: dict[str, Any] = {"crm_id": f"003{n:015d}", "account_id": acc.id, "name": f"Pat {n}"}
+    values: dict[str, Any] = {
+        "source": "salesforce",
+        "crm_id": f"003{n:015d}",
+        "account_id": acc.id,
+        "name": f"Pat {n}",
+    }
     values.update(kw)
     row = Contact(**values)
     session.add(row)
@@ -83,6 +90,7 @@ def contact(session: Session, acc: Account, **kw: Any) -> Contact:
 def renewal(session: Session, acc: Account, in_days: int, amount: float) -> Opportunity:
     n = next(_ids)
     row = Opportunity(
+        source="salesforce",
         crm_id=f"006{n:015d}",
         account_id=acc.id,
         name=f"{acc.name} renewal",

@@ -41,16 +41,28 @@ def test_crm_key_matches_15_and_18_char_forms() -> None:
 
 def _seed(session) -> dict[str, int]:
     accs = {
-        "acme": Account(crm_id="001000000000001AAA", name="Acme Inc", domain="acme.com"),
+        "acme": Account(
+            crm_source="salesforce", crm_id="001000000000001AAA", name="Acme Inc", domain="acme.com"
+        ),
         "globex": Account(
+            crm_source="salesforce",
             crm_id="001000000000002AAA",
             name="Globex",
             domain="globex.io",
             attributes={"organization_id": "77"},
         ),
-        "twin1": Account(crm_id="001000000000003AAA", name="Twin Co", domain="twin.com"),
-        "twin2": Account(crm_id="001000000000004AAA", name="Twin Company", domain="twin.com"),
-        "initech": Account(crm_id="001000000000005AAA", name="Initech", domain=None),
+        "twin1": Account(
+            crm_source="salesforce", crm_id="001000000000003AAA", name="Twin Co", domain="twin.com"
+        ),
+        "twin2": Account(
+            crm_source="salesforce",
+            crm_id="001000000000004AAA",
+            name="Twin Company",
+            domain="twin.com",
+        ),
+        "initech": Account(
+            crm_source="salesforce", crm_id="001000000000005AAA", name="Initech", domain=None
+        ),
     }
     session.add_all(accs.values())
     session.flush()
@@ -121,7 +133,14 @@ def test_manual_decision_persists_and_propagates_to_tickets(factory) -> None:
         ids = _seed(s)
         s.add(_ident("4", name="Twin", domains=["twin.com"]))
         s.add(
-            Ticket(helpdesk_id=10, helpdesk_org_id=4, status="open", created_at=now, updated_at=now)
+            Ticket(
+                source="zendesk",
+                helpdesk_id=10,
+                helpdesk_org_id=4,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
         )
     with transaction(factory) as s:
         resolve_identities(s)
@@ -151,6 +170,7 @@ def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     sink = SINKS["ticket"]
     row = {
+        "source": "zendesk",
         "helpdesk_id": 10,
         "helpdesk_org_id": 1,
         "status": "open",
@@ -208,7 +228,7 @@ def test_linking_goes_by_kind_whatever_the_source(factory) -> None:
             ExternalIdentity(source="warehouse", kind="workspace", external_id="wh-1"),
             ExternalIdentity(source="desk2", kind="organization", external_id="5", name="Initech"),
             UsageDaily(workspace_id="wh-1", day=now.date(), active_users=3),
-            Ticket(helpdesk_id=1, helpdesk_org_id=5, status="open", created_at=now, updated_at=now),
+            Ticket(source="desk2", helpdesk_id=1, helpdesk_org_id=5, status="open", created_at=now, updated_at=now),
         ])  # fmt: skip
     with transaction(factory) as s:
         counts = resolve_identities(s)

@@ -25,8 +25,26 @@ def test_as_text_reads_the_stored_json() -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         now = utcnow()
-        s.add(Ticket(helpdesk_id=1, status="open", tags=["a", "b"], created_at=now, updated_at=now))
-        s.add(Ticket(helpdesk_id=2, status="open", tags=[], created_at=now, updated_at=now))
+        s.add(
+            Ticket(
+                source="zendesk",
+                helpdesk_id=1,
+                status="open",
+                tags=["a", "b"],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        s.add(
+            Ticket(
+                source="zendesk",
+                helpdesk_id=2,
+                status="open",
+                tags=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
         s.flush()
         cache: ListCache = {}
         rows = s.execute(

@@ -52,13 +52,13 @@ def build(session) -> None:
     own = ["health_red", "renewal_risk_high"]
     t = dict(status="solved", updated_at=NOON, reopens=0)
     session.add_all([
-        Ticket(helpdesk_id=1, account_id=2, created_at=NOON, first_reply_minutes=60, full_resolution_minutes=600,
+        Ticket(source="zendesk", helpdesk_id=1, account_id=2, created_at=NOON, first_reply_minutes=60, full_resolution_minutes=600,
                replies=1, csat="good", tags=["sso", *own], **t),
-        Ticket(helpdesk_id=2, account_id=2, created_at=NOON + dt.timedelta(hours=1), first_reply_minutes=120,
+        Ticket(source="zendesk", helpdesk_id=2, account_id=2, created_at=NOON + dt.timedelta(hours=1), first_reply_minutes=120,
                full_resolution_minutes=1200, replies=3, csat="bad", tags=["sso", "billing", *own], **t),
-        Ticket(helpdesk_id=3, account_id=1, created_at=NOON, first_reply_minutes=30, replies=0, status="open",
+        Ticket(source="zendesk", helpdesk_id=3, account_id=1, created_at=NOON, first_reply_minutes=30, replies=0, status="open",
                updated_at=NOON, tags=["api"]),
-        Ticket(helpdesk_id=4, account_id=2, created_at=NOON + dt.timedelta(hours=2), status="open", updated_at=NOON,
+        Ticket(source="zendesk", helpdesk_id=4, account_id=2, created_at=NOON + dt.timedelta(hours=2), status="open", updated_at=NOON,
                tags=["sso", *own]),  # Beta's third sso ticket: a repeat issue
     ])  # fmt: skip
 

@@ -38,6 +38,7 @@ def account(s: Session, **kw: Any) -> Account:
     n = next(_seq)
     defaults: dict[str, Any] = {
         "name": f"Account {n}",
+        "crm_source": "salesforce",
         "crm_id": f"001{n:015d}",
         "segment": "Mid-Market",
         "tier": "Tier 2",
@@ -84,6 +85,7 @@ def usage(
 def ticket(s: Session, acct: Account, created: datetime, **kw: Any) -> Ticket:
     n = next(_seq)
     defaults: dict[str, Any] = {
+        "source": "zendesk",
         "helpdesk_id": n,
         "account_id": acct.id,
         "status": "open",
@@ -100,7 +102,7 @@ def ticket(s: Session, acct: Account, created: datetime, **kw: Any) -> Ticket:
 
 def contact(s: Session, acct: Account, **kw: Any) -> Contact:
     n = next(_seq)
-    c = Contact(**{"crm_id": f"003{n:015d}", "account_id": acct.id, **kw})
+    c = Contact(**{"source": "salesforce", "crm_id": f"003{n:015d}", "account_id": acct.id, **kw})
     s.add(c)
     s.flush()
     return c
@@ -108,7 +110,12 @@ def contact(s: Session, acct: Account, **kw: Any) -> Contact:
 
 def opportunity(s: Session, acct: Account, close: date, **kw: Any) -> Opportunity:
     n = next(_seq)
-    defaults: dict[str, Any] = {"crm_id": f"006{n:015d}", "account_id": acct.id, "type": "Renewal"}
+    defaults: dict[str, Any] = {
+        "source": "salesforce",
+        "crm_id": f"006{n:015d}",
+        "account_id": acct.id,
+        "type": "Renewal",
+    }
     o = Opportunity(**{**defaults, "close_date": close, **kw})
     s.add(o)
     s.flush()

@@ -99,7 +99,7 @@ def test_revoked_override_and_band_only_override(s) -> None:
     first = snap.reasons[0]["text"]
     assert first.startswith("Overridden to YELLOW") and "CSM knows better" in first
     assert f"computed {round(snap.computed_score)}, red" in first
-    written = TARGETS["account"].fields.render(logical_fields(snap))
+    written = TARGETS["account"][0].fields.render(logical_fields(snap))
     assert written["health_reasons"].startswith("Overridden to YELLOW")
 
 

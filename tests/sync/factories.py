@@ -25,7 +25,7 @@ TARGETS = write_targets()
 
 
 def account(n: int, **kw: Any) -> Account:
-    return Account(crm_id=f"001{n:015d}", name=f"Account {n}", **kw)
+    return Account(crm_source="salesforce", crm_id=f"001{n:015d}", name=f"Account {n}", **kw)
 
 
 def snapshot(account_id: int, band: str = "red", score: float = 40.0, **kw: Any) -> HealthSnapshot:
@@ -55,6 +55,7 @@ def ticket(
     helpdesk_id: int, account_id: int | None, status: str = "open", org: int | None = None
 ) -> Ticket:
     return Ticket(
+        source="zendesk",
         helpdesk_id=helpdesk_id,
         helpdesk_org_id=org,
         account_id=account_id,

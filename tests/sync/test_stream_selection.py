@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 
 from connectors.base import ENTITIES, Connector, Writer
-from connectors.errors import ConfigError
 from connectors.salesforce import SalesforceConnector
 from connectors.usage import UsageConnector
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import ZdOrganization
+from sync.instances import sink_for
 from sync.mapping import SINKS
 from sync.pull import select_streams
 from tests.connectors.conftest import sandbox_salesforce, sandbox_usage, sandbox_zenpy
@@ -80,14 +80,25 @@ def test_a_source_keeps_its_configured_name(monkeypatch: pytest.MonkeyPatch) -> 
     assert (row["source"], row["external_id"]) == ("zendesk-eu", "7")
 
 
-def test_a_run_refuses_two_helpdesk_sources_but_takes_two_usage_sources(
-    connectors, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk-eu")
-    with pytest.raises(ConfigError, match="'zendesk', 'zendesk-eu' are all helpdesk sources"):
-        select_streams([*connectors.values(), eu], "all")
+def test_a_run_takes_two_sources_of_every_kind(connectors, monkeypatch: pytest.MonkeyPatch) -> None:
+    eu = ZendeskConnector(sandbox_zenpy(NOWHERE, monkeypatch), name="zendesk_eu")
+    planned = _pairs(select_streams([*connectors.values(), eu], "all"))
+    assert [p for p in planned if p[1] in ("organizations", "tickets")] == [
+        ("zendesk", "organizations"),
+        ("zendesk", "tickets"),
+        ("zendesk_eu", "organizations"),
+        ("zendesk_eu", "tickets"),
+    ]
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
-    planned = select_streams([*connectors.values(), second_usage], "all")
-    assert _pairs(planned)[-3:] == [
+    planned = _pairs(select_streams([*connectors.values(), second_usage], "all"))
+    assert planned[-3:] == [
         ("usage-eu", "workspaces"), ("usage-eu", "daily_usage"), ("usage-eu", "surveys")
     ]  # fmt: skip
+    # a second crm: the first is primary (its accounts are canonical), the other's accounts
+    # land as identities to resolve
+    books = SalesforceConnector(sandbox_salesforce(NOWHERE), name="books")
+    both = {**connectors, "books": books}
+    assert ("books", "accounts") in _pairs(select_streams(both.values(), "all"))
+    assert sink_for("account", "salesforce", both) == "account"
+    assert sink_for("account", "books", both) == "crm_account"
+    assert sink_for("opportunity", "books", both) == "opportunity"

@@ -93,7 +93,7 @@ def fill(
             -2,
         )
         accounts.append({
-            "id": i, "crm_id": f"001{i:015d}", "name": name, "domain": f"acct{i}.example.com",
+            "id": i, "crm_source": "salesforce", "crm_id": f"001{i:015d}", "name": name, "domain": f"acct{i}.example.com",
             "segment": seg, "tier": rnd.choice(("standard", "premium")), "arr": arr,
             "owner_name": OWNERS[i % len(OWNERS)], "lifecycle_stage": "onboarding" if i % 9 == 0 else "adopted",
             "renewal_date": today + dt.timedelta(days=rnd.randint(-20, 360)),
@@ -150,7 +150,7 @@ def _support(
             created = now - dt.timedelta(days=rnd.uniform(0, 84))
             solved = rnd.random() < 0.8
             tickets.append({
-                "helpdesk_id": zd, "helpdesk_org_id": 9000 + a["id"], "account_id": a["id"],
+                "source": "zendesk", "helpdesk_id": zd, "helpdesk_org_id": 9000 + a["id"], "account_id": a["id"],
                 "subject": f"{rnd.choice(TAGS)} question", "status": "solved" if solved else "open",
                 "priority": rnd.choice(("low", "normal", "normal", "high", "urgent")), "tags": [rnd.choice(TAGS)],
                 "created_at": created, "updated_at": created,

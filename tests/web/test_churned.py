@@ -31,7 +31,7 @@ DAY = dt.date(2026, 3, 1)
 
 def _acc(s: Session, n: int, **kw: object) -> Account:
     fields: dict[str, object] = {"customer_since": dt.date(2023, 1, 1), "arr": 10_000.0, **kw}
-    acc = Account(crm_id=f"001{n:015d}", name=f"Account {n}", **fields)
+    acc = Account(crm_source="salesforce", crm_id=f"001{n:015d}", name=f"Account {n}", **fields)
     s.add(acc)
     s.flush()
     return acc
@@ -44,7 +44,7 @@ def _snap(s: Session, acc: Account, band: str, days_ago: int) -> None:
 
 
 def _renewal(s: Session, acc: Account, days_ago: int, won: bool) -> None:
-    s.add(Opportunity(crm_id=f"006{acc.id:06d}{days_ago:09d}", account_id=acc.id, type="Renewal",
+    s.add(Opportunity(source="salesforce", crm_id=f"006{acc.id:06d}{days_ago:09d}", account_id=acc.id, type="Renewal",
                       close_date=DAY - dt.timedelta(days=days_ago), amount=10_000.0,
                       is_closed=True, is_won=won))  # fmt: skip
 

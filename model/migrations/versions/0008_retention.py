@@ -4,7 +4,7 @@ Retention metrics annualize every deal (ARR = amount x 12 / term months): a thre
 of 300k is 100k of ARR, not 300k. NULL means the shipped default term (12 months).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 12:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
