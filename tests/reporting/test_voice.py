@@ -69,7 +69,7 @@ def test_monthly_trend_splits_csat_from_tickets_and_segments(factory) -> None:
             answer(8, 1, "csat", 4, 7), answer(9, 2, "csat", 2, 8),
         ])  # fmt: skip
         s.add_all([  # helpdesk ratings in June: good, good, bad; one unrated ticket
-            Ticket(helpdesk_id=n, account_id=1, status="solved", created_at=at(9), updated_at=at(9),
+            Ticket(source="zendesk", helpdesk_id=n, account_id=1, status="solved", created_at=at(9), updated_at=at(9),
                    csat=c, csat_at=at(9) if c else None)
             for n, c in ((1, "good"), (2, "good"), (3, "bad"), (4, None))
         ])  # fmt: skip
@@ -99,7 +99,7 @@ def test_impact_weights_by_arr_so_a_vocal_small_account_does_not_outweigh_the_ba
         # files two unrated slow-page tickets (0.25 each): its strongest negativity counts, once
         s.add(answer(1, 1, "nps", 8, 3, "Pages are slow"))
         s.add_all(
-            Ticket(helpdesk_id=n, account_id=1, status="open", subject="Pages are slow",
+            Ticket(source="zendesk", helpdesk_id=n, account_id=1, status="open", subject="Pages are slow",
                    created_at=at(2), updated_at=at(2))
             for n in (1, 2)
         )  # fmt: skip

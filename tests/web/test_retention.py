@@ -47,17 +47,17 @@ def store_book(session: Session) -> None:
         session.get(Account, c.id).parent_id = c.parent_id  # type: ignore[union-attr]
     for n, d in enumerate(DEALS):
         session.add(
-            Opportunity(crm_id=f"006{n:015d}", account_id=d.account_id, type=d.type,
+            Opportunity(source="salesforce", crm_id=f"006{n:015d}", account_id=d.account_id, type=d.type,
                         stage="Closed Won" if d.is_won else "Closed Lost", amount=d.amount,
                         close_date=d.close_date, is_closed=True, is_won=d.is_won,
                         term_months=d.term_months)
         )  # fmt: skip
-    session.add(Opportunity(crm_id="006open", account_id=1, type="Renewal", stage="Negotiation",
+    session.add(Opportunity(source="salesforce", crm_id="006open", account_id=1, type="Renewal", stage="Negotiation",
                             amount=130_000, close_date=dt.date(2026, 1, 15)))  # fmt: skip
     session.add(HealthSnapshot(account_id=1, as_of=AS_OF, score=80.0, band="green"))
     at = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
     for n in range(4):  # SMB account 8: 4 tickets, 3 replies each
-        session.add(Ticket(helpdesk_id=900 + n, account_id=8, status="solved", created_at=at,
+        session.add(Ticket(source="zendesk", helpdesk_id=900 + n, account_id=8, status="solved", created_at=at,
                            updated_at=at, replies=3, full_resolution_minutes=600.0))  # fmt: skip
     session.add(Escalation(dedup_key="e1", account_id=8, rule="r", severity="sev2",
                            title="t", opened_at=at))  # fmt: skip
