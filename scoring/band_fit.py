@@ -35,6 +35,7 @@ from scoring.config import BandFit, Bands, Scorecard
 from scoring.lead_time import SLACK_DAYS
 
 Judged = tuple[int, int, float, bool]  # account, lead days, computed score, lost?
+CURVE_LEADS = (0, 15, 30, 45, 60, 75, 90, 120, 150)  # the audit page's lead-time curve
 
 
 def fit_leads(config: BandFit) -> tuple[int, ...]:
@@ -79,10 +80,28 @@ def cutoff(won_scores: Sequence[float], false_alarms: float) -> float:
     return ordered[min(allowed, len(ordered) - 1)]
 
 
+def lead_curve(judged: Sequence[Judged], red_below: float) -> list[dict[str, Any]]:
+    """Per lead N: the share of lost renewals red N days before the decision, and of won
+    renewals red then (false alarms), under one cut-off."""
+    out = []
+    for lead in sorted({d for _, d, _, _ in judged}):
+        lost = [s < red_below for _, d, s, is_lost in judged if d == lead and is_lost]
+        won = [s < red_below for _, d, s, is_lost in judged if d == lead and not is_lost]
+        out.append({
+            "lead_days": lead, "lost": len(lost), "won": len(won),
+            "detected": round(sum(lost) / len(lost), 4) if lost else None,
+            "false_alarms": round(sum(won) / len(won), 4) if won else None,
+        })  # fmt: skip
+    return out
+
+
 def fit_bands(judged: Sequence[Judged], config: BandFit) -> dict[str, Any] | None:
-    """Cut-offs and what they achieve on the judged scores; None with too little history."""
-    won = [s for _, _, s, lost in judged if not lost]
-    lost = [s for _, _, s, is_lost in judged if is_lost]
+    """Cut-offs and what they achieve on the judged scores (at the fitting leads); None with
+    too little history. Rows at other leads only feed the lead-time curve."""
+    leads = set(fit_leads(config))
+    fitting = [j for j in judged if j[1] in leads]
+    won = [s for _, _, s, lost in fitting if not lost]
+    lost = [s for _, _, s, is_lost in fitting if is_lost]
     if len(won) < config.min_won or len(lost) < config.min_lost:
         return None
     red = _down(cutoff(won, config.red_false_alarms))  # rounding down never adds an alarm
@@ -93,6 +112,7 @@ def fit_bands(judged: Sequence[Judged], config: BandFit) -> dict[str, Any] | Non
     out["red_detected"] = round(sum(s < red for s in lost) / len(lost), 4)
     out["not_green_false_alarms"] = round(sum(s < green for s in won) / len(won), 4)
     out["not_green_detected"] = round(sum(s < green for s in lost) / len(lost), 4)
+    out["curve"] = lead_curve(judged, red)
     return out
 
 
@@ -101,7 +121,8 @@ def _down(score: float) -> float:
 
 
 def fit_bands_from_database(session: Session, config: BandFit) -> dict[str, Any] | None:
-    return fit_bands(judged_scores(session, fit_leads(config)), config)
+    leads = sorted({*fit_leads(config), *CURVE_LEADS})
+    return fit_bands(judged_scores(session, leads), config)
 
 
 def with_fitted_bands(scorecard: Scorecard, fitted: dict[str, Any] | None) -> Scorecard:

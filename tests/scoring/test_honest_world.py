@@ -75,7 +75,7 @@ def test_the_first_sync_fits_band_cut_offs_for_lead_time_and_scores_today_with_t
     from sqlalchemy import func, select
 
     from model.tables import HealthSnapshot, RiskModelVersion
-    from scoring.band_fit import fit_bands, fit_leads, judged_scores
+    from scoring.band_fit import fit_bands_from_database
     from scoring.config import BandFit
 
     with history() as s:
@@ -86,9 +86,12 @@ def test_the_first_sync_fits_band_cut_offs_for_lead_time_and_scores_today_with_t
                 HealthSnapshot.as_of == today, HealthSnapshot.computed_score.is_not(None)
             )
         ).all()
-        judged = judged_scores(s, fit_leads(BandFit()))
+        refitted = fit_bands_from_database(s, BandFit())
     bands = params["bands"]
-    assert bands == fit_bands(judged, BandFit()), "stored as fitted on the replayed history"
+    assert bands == refitted, "stored as fitted on the replayed history"
+    curve = {c["lead_days"]: c for c in bands["curve"]}
+    assert set(curve) >= {0, 30, 60, 90, 120}
+    assert curve[60]["detected"] > curve[60]["false_alarms"]
     assert 50 < bands["red_below"] <= bands["green_at"] < 100
     assert bands["red_false_alarms"] <= 0.09 and bands["red_detected"] > 0.15
     for score, band in rows:  # today's bands follow the fitted cut-offs, not 50/75
