@@ -17,6 +17,7 @@ Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accoun
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -195,7 +196,12 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench honest_score")
     parser.add_argument("--seeds", default="101-110", help="held-out seeds (tuning used 1-5)")
     parser.add_argument("--accounts", type=int, default=400)
+    parser.add_argument("--save", type=Path, help="append each seed's figures here as JSON lines")
+    parser.add_argument("--report", type=Path, help="only print the report of a --save file")
     args = parser.parse_args(argv)
+    if args.report is not None:
+        report([json.loads(line) for line in args.report.read_text().splitlines() if line])
+        return
     if args.accounts > 1000:
         parser.error("--accounts: keep worlds at 1,000 accounts or fewer")
     results = []
@@ -204,4 +210,7 @@ def main(argv: list[str]) -> None:
             started = time.perf_counter()
             results.append(seed_figures(args.accounts, seed, Path(tmp)))
             print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+            if args.save is not None:  # a long run's finished seeds survive an interruption
+                with args.save.open("a") as fh:
+                    fh.write(json.dumps(results[-1], default=str) + "\n")
     report(results)
