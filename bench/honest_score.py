@@ -7,12 +7,17 @@ each account is predicted by a model that never saw it), band churn rates and wh
 strictly ordered, Brier against the base rate, calibration slope, lead-time shares and every
 single signal's AUC. Then the mean and spread over seeds.
 
+Bands are judged under the cut-offs `scoring.band_fit` fits for lead time, cross-fitted the
+same way (each fifth of the accounts banded by cut-offs fitted on the other four fifths'
+renewals); "red<50" is the scorecard's fixed cut-off, for comparison.
+
 Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accounts 400]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -24,6 +29,7 @@ from bench.world_history import build_history
 from scoring import metrics
 from scoring.audit import signal_aucs
 from scoring.backtest import Sample, samples_from_database
+from scoring.band_fit import fit_bands, fit_leads, judged_scores
 from scoring.config import load_scorecard
 from scoring.fit import NotEnoughHistory, fit_risk
 from scoring.lead_time import lead_time_report
@@ -43,11 +49,14 @@ def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
         labels = [int(s.churned) for s in judged]
         out: dict[str, Any] = {"seed": seed, "judged": len(judged), "churned": sum(labels)}
         out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
-        out["bands"] = _bands(judged)
+        out["signals"] = signal_aucs(judged)
+        out["lead_fixed"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
+        cuts = _cross_fitted_bands(session, card)
+        out["cutoffs"] = sorted(cuts.values())
+        out["bands"] = _bands(judged, cuts)
         rates = [out["bands"][b] for b in BANDS]
         out["bands_ordered"] = None not in rates and rates[0] > rates[1] > rates[2]
-        out["signals"] = signal_aucs(judged)
-        out["lead_score"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
+        out["lead_score"] = _red_lead(session, card, cuts)
         ts = training_from_database(session, horizon)
         try:
             fitted = fit_risk(ts, FEATURES, horizon_days=horizon)
@@ -73,11 +82,50 @@ def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
     return out
 
 
-def _bands(judged: Sequence[Sample]) -> dict[str, float | None]:
+FOLDS = 5
+
+
+def _cross_fitted_bands(session: Any, card: Any) -> dict[int, tuple[float, float]]:
+    """Band cut-offs for each fold of accounts, fitted (scoring.band_fit) on the other folds'
+    renewals only, so no account is banded by cut-offs its own outcome helped choose."""
+    config = card.bands.fit
+    judged = judged_scores(session, fit_leads(config)) if config is not None else []
+    fixed = (card.bands.red_below, card.bands.green_at)
+    out: dict[int, tuple[float, float]] = {}
+    for k in range(FOLDS):
+        fitted = fit_bands([j for j in judged if j[0] % FOLDS != k], config) if judged else None
+        out[k] = fixed if fitted is None else (fitted["red_below"], fitted["green_at"])
+    return out
+
+
+def _band(score: float | None, cut: tuple[float, float]) -> str:
+    if score is None:
+        return "grey"
+    return "red" if score < cut[0] else "green" if score >= cut[1] else "yellow"
+
+
+def _bands(
+    judged: Sequence[Sample], cuts: dict[int, tuple[float, float]]
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for band in BANDS:
-        group = [s for s in judged if s.band == band]
+        group = [s for s in judged if _band(s.score, cuts[s.account_id % FOLDS]) == band]
         out[band] = sum(s.churned for s in group) / len(group) if group else None
+    return out
+
+
+def _red_lead(session: Any, card: Any, cuts: dict[int, tuple[float, float]]) -> dict[str, Any]:
+    """Lost renewals red 30/60/90 days ahead and won ones red then, under cross-fitted cuts."""
+    out: dict[str, Any] = {}
+    judged = judged_scores(session, (30, 60, 90))
+    for lead in (30, 60, 90):
+        rows = [(s < cuts[a % FOLDS][0], lost) for a, d, s, lost in judged if d == lead]
+        lost = [red for red, is_lost in rows if is_lost]
+        won = [red for red, is_lost in rows if not is_lost]
+        out[f"{lead}d"] = {
+            "detected": sum(lost) / len(lost) if lost else None,
+            "false_alarms": sum(won) / len(won) if won else None,
+        }
     return out
 
 
@@ -116,7 +164,11 @@ def report(results: list[dict[str, Any]]) -> None:
     print(
         f"bands strictly ordered on {sum(bool(r['bands_ordered']) for r in results)} of {len(results)} seeds"
     )
-    for key, label in (("lead_score", "red"), ("lead_risk", "high risk")):
+    cuts = [c for r in results for c in r.get("cutoffs", [])]
+    if cuts:
+        print(f"fitted red cut-off     {_spread([c[0] for c in cuts])}")
+        print(f"fitted green cut-off   {_spread([c[1] for c in cuts])}")
+    for key, label in (("lead_fixed", "red<50"), ("lead_score", "red"), ("lead_risk", "high risk")):
         for lead in ("30d", "60d", "90d"):
             rows = [r[key][lead] for r in results if key in r]
             print(f"churners {label:<9} ≥{lead:<4}  {_spread([x['detected'] for x in rows])}"
@@ -144,7 +196,12 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench honest_score")
     parser.add_argument("--seeds", default="101-110", help="held-out seeds (tuning used 1-5)")
     parser.add_argument("--accounts", type=int, default=400)
+    parser.add_argument("--save", type=Path, help="append each seed's figures here as JSON lines")
+    parser.add_argument("--report", type=Path, help="only print the report of a --save file")
     args = parser.parse_args(argv)
+    if args.report is not None:
+        report([json.loads(line) for line in args.report.read_text().splitlines() if line])
+        return
     if args.accounts > 1000:
         parser.error("--accounts: keep worlds at 1,000 accounts or fewer")
     results = []
@@ -153,4 +210,7 @@ def main(argv: list[str]) -> None:
             started = time.perf_counter()
             results.append(seed_figures(args.accounts, seed, Path(tmp)))
             print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+            if args.save is not None:  # a long run's finished seeds survive an interruption
+                with args.save.open("a") as fh:
+                    fh.write(json.dumps(results[-1], default=str) + "\n")
     report(results)

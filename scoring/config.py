@@ -129,9 +129,28 @@ class Profile(_Strict):
     when: ProfileRule | None = None
 
 
+class BandFit(_Strict):
+    """Fit the red/yellow cut-offs on the database's own renewal history (scoring/band_fit.py):
+    red catches as many lost renewals as it can `lead_days` ahead while flagging at most
+    `red_false_alarms` of won renewals; yellow likewise at `yellow_false_alarms`."""
+
+    lead_days: int = Field(60, gt=0)
+    red_false_alarms: float = Field(0.09, gt=0, lt=1)  # 0.09: out of sample it lands near 0.10
+    yellow_false_alarms: float = Field(0.35, gt=0, lt=1)
+    min_won: int = Field(40, gt=0)
+    min_lost: int = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandFit:
+        if self.red_false_alarms > self.yellow_false_alarms:
+            raise ValueError("red_false_alarms must not exceed yellow_false_alarms")
+        return self
+
+
 class Bands(_Strict):
     red_below: float = Field(50.0, ge=0, le=100)
     green_at: float = Field(75.0, ge=0, le=100)
+    fit: BandFit | None = BandFit()  # null: always use the two cut-offs above
 
     @model_validator(mode="after")
     def _ordered(self) -> Bands:

@@ -39,6 +39,11 @@ class NotEnoughHistory(ValueError):
     """Too few labelled renewal outcomes to fit (the prior stays in use, flagged uncalibrated)."""
 
 
+class NoSkill(NotEnoughHistory):
+    """The fit ranks held-out accounts no better than chance (e.g. it memorized a small book's
+    accounts): storing it would write inverted risk, so the prior stays in use instead."""
+
+
 @dataclass(slots=True)
 class TrainingSet:
     """Rows of raw features with labels, account groups, segments and (account, day) keys."""
@@ -152,7 +157,14 @@ def fit_risk(
         mask = segs == seg
         if mask.sum() >= SEGMENT_MIN[0] and y[mask].sum() >= SEGMENT_MIN[1]:
             model.platt[seg] = _platt(raw[mask], y[mask])
-    return FitResult(model, oof.tolist(), validation(oof, y, ts))
+    metrics = validation(oof, y, ts)
+    if metrics["cv_auc"] <= 0.5 or model.platt[GLOBAL][0] <= 0:
+        raise NoSkill(
+            f"cross-validated AUC {metrics['cv_auc']} on {metrics['accounts']} held-out accounts "
+            f"({ts.outcomes} renewals, {ts.lost} lost): the fit ranks accounts no better than "
+            "chance out of sample — the prior stays in use until more outcomes are recorded"
+        )
+    return FitResult(model, oof.tolist(), metrics)
 
 
 def validation(oof: np.ndarray, y: np.ndarray, ts: TrainingSet) -> dict[str, Any]:

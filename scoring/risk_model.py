@@ -36,6 +36,7 @@ class FittedRisk:
     platt: dict[str, list[float]] = field(default_factory=dict)  # segment or "*" -> [a, b]
     clips: dict[str, list[float]] = field(default_factory=dict)  # numeric -> [low, high]
     horizon_days: int = 180
+    bands: dict[str, Any] | None = None  # cut-offs fitted beside it (scoring/band_fit.py)
     version: int | None = None
 
     def expand(self, features: Mapping[str, Any]) -> list[float]:

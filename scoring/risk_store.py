@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, RiskModelVersion
 from scoring.backtest import renewal_outcomes
+from scoring.band_fit import fit_bands_from_database
+from scoring.config import BandFit
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk
 from scoring.risk_model import FittedRisk, snapshot_features
 from scoring.signals import MEASURE_NAMES
@@ -62,11 +64,18 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
     return ts
 
 
-def fit_from_database(session: Session, horizon_days: int) -> FitResult:
-    """Fit on the database's history (raises NotEnoughHistory with the counts)."""
-    return fit_risk(
+def fit_from_database(
+    session: Session, horizon_days: int, band_fit: BandFit | None = None
+) -> FitResult:
+    """Fit on the database's history (raises NotEnoughHistory with the counts); with
+    `band_fit`, the band cut-offs are fitted on the same history and stored with it."""
+    result = fit_risk(
         training_from_database(session, horizon_days), FEATURES, horizon_days=horizon_days
     )
+    if band_fit is not None:
+        result.model.bands = fit_bands_from_database(session, band_fit)
+        result.metrics["bands"] = result.model.bands
+    return result
 
 
 def save_model(session: Session, result: FitResult, trained_on: str) -> RiskModelVersion:
@@ -92,7 +101,13 @@ def active_model(session: Session) -> FittedRisk | None:
     return None if row is None else FittedRisk.from_params(row.params, version=row.id)
 
 
-def refit_if_due(session: Session, horizon_days: int, min_new_outcomes: int = 20) -> int | None:
+def refit_if_due(
+    session: Session,
+    horizon_days: int,
+    min_new_outcomes: int = 20,
+    *,
+    band_fit: BandFit | None = None,
+) -> int | None:
     """Refit when the history holds `min_new_outcomes` more labelled renewals than the active
     model learned from (or there is no model yet and enough history); returns the new version."""
     current = session.scalar(
@@ -106,4 +121,7 @@ def refit_if_due(session: Session, horizon_days: int, min_new_outcomes: int = 20
     except NotEnoughHistory as exc:
         log.info("renewal-risk refit skipped: %s", exc)
         return None
+    if band_fit is not None:
+        result.model.bands = fit_bands_from_database(session, band_fit)
+        result.metrics["bands"] = result.model.bands
     return save_model(session, result, "database (refit)").id

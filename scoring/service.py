@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot, ScoreOverride
 from scoring import store
+from scoring.band_fit import with_fitted_bands
 from scoring.config import Percentile, Scorecard
 from scoring.health import HealthResult, apply_trend, score_health
 from scoring.normalize import attach_percentiles
@@ -61,6 +62,7 @@ def score_accounts(
         for aid, s in signals.items():
             s.percentiles = population[aid].percentiles if aid in population else {}
     model = risk_model or current_risk_model(session, scorecard)
+    scorecard = _bands_of(scorecard, model)
     rows = _score(session, as_of, scorecard, signals, account_ids is not None, model, now)
     snaps = store.upsert_snapshots(session, as_of, rows)
     log.info("scored %s accounts as of %s", len(snaps), as_of)
@@ -78,6 +80,7 @@ def score_all(
 ) -> dict[str, int]:
     """Score every live account in batches (nothing loaded back); returns band counts."""
     model = risk_model or current_risk_model(session, scorecard)
+    scorecard = _bands_of(scorecard, model)
     percentiles: dict[int, dict[str, float]] = {}
     if _has_percentiles(scorecard):
         population = compute_signals(session, as_of)
@@ -125,6 +128,11 @@ def backfill_snapshots(
         written += sum(counts.values())
         day += timedelta(days=step_days)
     return written
+
+
+def _bands_of(scorecard: Scorecard, model: RiskScorer) -> Scorecard:
+    """The band cut-offs fitted beside the active risk model, when the scorecard wants them."""
+    return with_fitted_bands(scorecard, model.bands if isinstance(model, FittedRisk) else None)
 
 
 def _has_percentiles(scorecard: Scorecard) -> bool:

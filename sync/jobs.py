@@ -74,7 +74,8 @@ def refit_risk(factory: sessionmaker[Session], config: JobConfig) -> int | None:
     from scoring.risk_store import refit_if_due  # loads scikit-learn: see sync/stages.py
 
     with factory() as session, session.begin():
-        version = refit_if_due(session, config.scorecard.risk.horizon_days)
+        card = config.scorecard
+        version = refit_if_due(session, card.risk.horizon_days, band_fit=card.bands.fit)
     if version is not None:
         log.info("renewal-risk model refitted: version %s", version)
     return version

@@ -59,7 +59,8 @@ def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> N
     start = as_of - dt.timedelta(weeks=config.backfill_weeks)
     n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
     log.info("first run: replayed %s weekly snapshots since %s", n, start)
-    version = refit_if_due(session, config.scorecard.risk.horizon_days)  # enough outcomes: fit
+    card = config.scorecard  # enough outcomes: fit risk, and band cut-offs beside it
+    version = refit_if_due(session, card.risk.horizon_days, band_fit=card.bands.fit)
     if version is not None:
         log.info("first run: renewal-risk model v%s fitted on the replayed history", version)
 

@@ -184,7 +184,7 @@ def fit(
     horizon = horizon_days or card.risk.horizon_days
     with command_session() as session:
         try:
-            result = fit_from_database(session, horizon)
+            result = fit_from_database(session, horizon, card.bands.fit)
         except NotEnoughHistory as exc:
             console.print(f"[bold yellow]not fitted:[/] {exc}")
             raise typer.Exit(1) from None
@@ -201,6 +201,16 @@ def fit(
         f"cross-validated by account: AUC {m['cv_auc']}, Brier {m['cv_brier']} "
         f"(base rate {m['base_rate_brier']}), calibration slope {m['calibration_slope']}"
     )
+    bands = m.get("bands")
+    if bands:
+        console.print(
+            f"bands fitted for lead time: red below {bands['red_below']} (catches "
+            f"{bands['red_detected']:.0%} of lost renewals {bands['lead_days'] // 2}-"
+            f"{bands['lead_days'] * 3 // 2} days ahead at {bands['red_false_alarms']:.0%} false "
+            f"alarms), green at {bands['green_at']}"
+        )
+    elif card.bands.fit is not None:
+        console.print("bands: too few judged renewals to fit; the scorecard's cut-offs stay")
 
 
 @app.command()

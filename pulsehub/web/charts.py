@@ -102,7 +102,7 @@ def line_chart(
     labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
     width: int = 640, height: int = 200, fmt: Fmt = lambda v: f"{v:,.1f}",
     ymax: float | None = None, bands: Sequence[tuple[float, float, str]] = (),
-    point_colors: Sequence[str] | None = None,
+    point_colors: Sequence[str] | None = None, colors: Sequence[str] | None = None,
 ) -> Markup:  # fmt: skip
     """Lines over shared x labels; gaps where a value is None; optional shaded y bands."""
     left, bottom, top = 44, 24, (26 if len(series) > 1 else 10)
@@ -122,7 +122,7 @@ def line_chart(
     ]
     body += _y_axis(left, top, plot_w, plot_h, top_v, fmt)
     for k, (name, vals) in enumerate(series.items()):
-        stroke = color(name, k)
+        stroke = colors[k] if colors else color(name, k)
         path, pen_down = [], False
         for i, v in enumerate(vals):
             if v is None:
@@ -152,7 +152,7 @@ def line_chart(
     if len(series) > 1:
         for k, name in enumerate(series):
             body.append(
-                f'<rect x="{left + 8 + k * 120}" y="4" width="10" height="10" fill="{color(name, k)}"/>'
+                f'<rect x="{left + 8 + k * 120}" y="4" width="10" height="10" fill="{colors[k] if colors else color(name, k)}"/>'
                 f'<text x="{left + 22 + k * 120}" y="13" {FONT}>{escape(name)}</text>'
             )
     return _svg(width, height, body, title)
@@ -190,3 +190,42 @@ def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt:
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{escape(fmt(v))}</text>'
         )
     return out
+
+
+def reliability_diagram(
+    bins: Sequence[dict[str, float]], *, title: str, width: int = 560, height: int = 300
+) -> Markup:
+    """Predicted (x) against observed (y) churn per probability bin, both 0-100%, with the
+    diagonal a calibrated model follows; each point's area is its bin's row count."""
+    left, bottom, top, right = 58, 34, 10, 16
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def xy(p: float, o: float) -> tuple[float, float]:
+        x = left + plot_w * min(max(p, 0.0), 1.0)
+        return x, top + plot_h - plot_h * min(max(o, 0.0), 1.0)
+
+    pct: Fmt = lambda v: f"{v:.0%}"  # noqa: E731
+    body = _y_axis(left, top, plot_w, plot_h, 1.0, pct)
+    for t in range(5):
+        x, _ = xy(t / 4, 0)
+        body.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle" {FONT}>{pct(t / 4)}</text>')  # fmt: skip
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" {FONT}>predicted</text>')  # fmt: skip
+    body.append(f'<text transform="translate(14 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" {FONT}>observed</text>')  # fmt: skip
+    (x0, y0), (x1, y1) = xy(0, 0), xy(1, 1)
+    body.append(
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#9aa4b2" stroke-dasharray="4 3">'
+        "<title>perfectly calibrated</title></line>"
+    )
+    points = [xy(b["predicted"], b["observed"]) for b in bins]
+    if points:
+        path = " ".join(f"{'L' if i else 'M'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
+        body.append(f'<path d="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
+    most = max((b["n"] for b in bins), default=1) or 1
+    for b, (x, y) in zip(bins, points, strict=True):
+        r = 3 + 7 * (b["n"] / most) ** 0.5
+        tip = f"predicted {b['predicted']:.1%}, observed {b['observed']:.1%} ({b['n']:,.0f} rows)"
+        body.append(
+            f'<circle class="bin" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{PALETTE[0]}" '
+            f'fill-opacity="0.55"><title>{escape(tip)}</title></circle>'
+        )
+    return _svg(width, height, body, title)

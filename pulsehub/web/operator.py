@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +17,7 @@ from model.db import transaction
 from model.identity import decide
 from model.tables import ScoreOverride, utcnow
 from pulsehub.web.auth import authenticator
+from pulsehub.web.charts import COLORS, line_chart, reliability_diagram
 from pulsehub.web.deps import DB, Csrf, Operator, User
 from pulsehub.web.rendering import render
 from reporting import operations as ops
@@ -70,7 +71,42 @@ def overrides(
 @router.get("/audit", response_class=HTMLResponse)
 def audit(request: Request, user: User, session: DB) -> HTMLResponse:
     available, output = ops.audit_output(session)
-    return render(request, "audit.html", {"available": available, "output": output})
+    charts, rest = audit_charts(output)
+    return render(request, "audit.html", {"available": available, "output": rest, "charts": charts})
+
+
+def _pct(v: float) -> str:
+    return f"{v:.0%}"
+
+
+def audit_charts(output: Any) -> tuple[dict[str, Any], Any]:
+    """The calibration plot and lead-time curve drawn from the stored audit, and the rest of
+    it for the table (the lists behind the charts are not repeated as text)."""
+    if not isinstance(output, dict):
+        return {}, output
+    rest = dict(output)
+    charts: dict[str, Any] = {}
+    bins = rest.pop("reliability", None)
+    if bins:
+        charts["calibration"] = reliability_diagram(
+            bins, title="Calibration: predicted against observed renewal loss"
+        )
+    bands = rest.pop("bands", None)
+    if isinstance(bands, dict):
+        curve = [c for c in bands.get("curve", []) if c.get("detected") is not None]
+        if curve:
+            charts["lead"] = line_chart(
+                [f"{c['lead_days']} d" for c in curve],
+                {
+                    "lost renewals red": [c["detected"] for c in curve],
+                    "won renewals red (false alarms)": [c["false_alarms"] for c in curve],
+                },
+                title="Share of renewals flagged red N days before the decision",
+                ymax=1.0, fmt=_pct, width=560, height=300,
+                colors=[COLORS["red"], COLORS["unknown"]],
+            )  # fmt: skip
+        charts["bands"] = bands
+    return charts, rest
 
 
 @router.post("/outbox/retry")

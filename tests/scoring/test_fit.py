@@ -177,3 +177,20 @@ def test_renewal_nearness_is_written_as_a_window_not_a_daily_count() -> None:
     assert driver_words("days_to_renewal", 44) == driver_words("days_to_renewal", 31)
     assert driver_words("days_to_renewal", 400) == "renewal more than a year away"
     assert driver_words("days_to_renewal", -3) == "renewal date passed"
+
+
+def test_a_fit_with_no_skill_out_of_sample_is_refused_not_stored() -> None:
+    """Weekly rows of few accounts, labels unrelated to the features: the model memorizes
+    accounts and ranks held-out ones at or below chance; it must not become the active model."""
+    from scoring.fit import NoSkill
+
+    rng = random.Random(8)
+    ts = TrainingSet()
+    for acc in range(60):
+        lost = acc % 4 == 0
+        level = rng.gauss(0, 1)  # an account-constant feature unrelated to the outcome
+        for week in range(20):
+            ts.add({"x": level + rng.gauss(0, 0.05)}, int(lost), acc, None, week)
+    ts.outcomes, ts.lost = 60, 15
+    with pytest.raises(NoSkill, match=r"no better than chance out of sample"):
+        fit_risk(ts, ["x"])

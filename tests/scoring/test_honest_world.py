@@ -67,3 +67,36 @@ def test_the_first_sync_fits_renewal_risk_and_scores_today_with_it(history) -> N
         ).all()
     assert versions == ["database (refit)"]
     assert drivers and all(d.get("driver") != "uncalibrated" for ds in drivers for d in ds)
+
+
+def test_the_first_sync_fits_band_cut_offs_for_lead_time_and_scores_today_with_them(
+    history,
+) -> None:
+    from sqlalchemy import func, select
+
+    from model.tables import HealthSnapshot, RiskModelVersion
+    from scoring.band_fit import fit_bands_from_database
+    from scoring.config import BandFit
+
+    with history() as s:
+        params = s.scalars(select(RiskModelVersion.params)).one()
+        today = s.scalar(select(func.max(HealthSnapshot.as_of)))
+        rows = s.execute(
+            select(HealthSnapshot.computed_score, HealthSnapshot.computed_band).where(
+                HealthSnapshot.as_of == today, HealthSnapshot.computed_score.is_not(None)
+            )
+        ).all()
+        refitted = fit_bands_from_database(s, BandFit())
+    bands = params["bands"]
+    assert bands == refitted, "stored as fitted on the replayed history"
+    curve = {c["lead_days"]: c for c in bands["curve"]}
+    assert set(curve) >= {0, 30, 60, 90, 120}
+    assert curve[60]["detected"] > curve[60]["false_alarms"]
+    assert 50 < bands["red_below"] <= bands["green_at"] < 100
+    assert bands["red_false_alarms"] <= 0.09 and bands["red_detected"] > 0.15
+    for score, band in rows:  # today's bands follow the fitted cut-offs, not 50/75
+        want = "red" if score < bands["red_below"] else "green"
+        if bands["red_below"] <= score < bands["green_at"]:
+            want = "yellow"
+        assert band == want, (score, band, bands)
+    assert any(b == "red" and sc >= 50 for sc, b in rows), "red fires above the old cut-off"

@@ -1,0 +1,86 @@
+"""The audit page in headless Chromium: the stored fit's calibration plot and the fitted
+bands' lead-time curve, drawn from what `score fit` stored (one point per reliability bin, one
+per lead), and the page's words saying what the cut-offs are and how they were chosen."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.db import make_engine, make_session_factory, transaction, upgrade
+from model.tables import RiskModelVersion
+from pulsehub.web.app import create_app
+from pulsehub.web.operator import audit_charts
+from scoring.band_fit import CURVE_LEADS, fit_bands
+from scoring.config import BandFit
+from scoring.fit import TrainingSet, fit_risk
+from tests.web.conftest import VIEWER_TOKEN, web_settings
+from tests.web.server import serve, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _fitted() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A real fit on a synthetic history, and band cut-offs fitted on judged scores."""
+    rng = random.Random(4)
+    ts = TrainingSet()
+    judged = []
+    for aid in range(400):
+        health = rng.uniform(40, 95)
+        lost = rng.random() < 1 / (1 + math.exp(-(-2.0 + 0.08 * (70 - health))))
+        ts.add({"health_score": health + rng.gauss(0, 5)}, int(lost), aid, None, aid)
+        for lead in CURVE_LEADS:  # scores drift down as a lost renewal nears
+            drop = (150 - lead) / 150 * (8 if lost else 0)
+            judged.append((aid, lead, health - drop + rng.gauss(0, 4), lost))
+    ts.outcomes, ts.lost = len(ts.labels), sum(ts.labels)
+    result = fit_risk(ts, ["health_score"])
+    bands = fit_bands(judged, BandFit())
+    assert bands is not None
+    return result.model.to_params() | {"bands": bands}, result.metrics | {"bands": bands}
+
+
+@pytest.fixture
+def audit_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    params, metrics = _fitted()
+    with transaction(factory) as s:
+        s.add(RiskModelVersion(
+            kind="logistic+platt", horizon_days=180, trained_on="database", samples=400,
+            outcomes=400, params=params, metrics=metrics, active=True,
+        ))  # fmt: skip
+    with serve(create_app(web_settings(url), factory)) as base:
+        yield base, metrics
+    engine.dispose()
+
+
+def test_audit_page_draws_calibration_and_lead_time(chromium, audit_site, shots: Path) -> None:
+    base, metrics = audit_site
+    page = sign_in(chromium, base, VIEWER_TOKEN)
+    response = page.goto(base + "/ops/audit")
+    assert response is not None and response.status == 200
+    bins = metrics["reliability"]
+    plot = page.locator("[data-testid=calibration-plot] svg")
+    assert plot.locator("circle.bin").count() == len(bins) >= 3
+    first = plot.locator("circle.bin title").first.text_content() or ""
+    assert first.startswith(f"predicted {bins[0]['predicted']:.1%}, observed")
+    curve = page.locator("[data-testid=lead-time-curve] svg")
+    assert curve.locator("circle").count() == 2 * len(CURVE_LEADS)
+    assert page.text_content("[data-testid=red-below]") == str(metrics["bands"]["red_below"])
+    text = page.text_content("main") or ""
+    assert "cv_auc" in text and "Traceback" not in text
+    assert "{'bin'" not in text, "the reliability list is drawn, not dumped as text"
+    page.screenshot(path=str(shots / "audit.png"), full_page=True)
+
+
+def test_a_model_without_fitted_bands_says_the_scorecard_cut_offs_stay() -> None:
+    charts, rest = audit_charts({"cv_auc": 0.8, "reliability": [], "bands": None})
+    assert "lead" not in charts and rest == {"cv_auc": 0.8}
+    assert audit_charts("plain text") == ({}, "plain text")
