@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from model.ops_tables import DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
 from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, ScoreOverride
 from model.sync_tables import (
@@ -42,12 +43,15 @@ __all__ = [
     "Account",
     "Base",
     "Contact",
+    "DataRequest",
+    "ErasedKey",
     "Escalation",
     "ExternalIdentity",
     "HealthSnapshot",
     "Opportunity",
     "OutboxItem",
     "QuarantinedRecord",
+    "RcaReview",
     "RiskModelVersion",
     "ScoreOverride",
     "SourceMetadata",

@@ -53,6 +53,7 @@ def _register_subcommands() -> None:
         ("report", "pulsehub.commands.report"),
         ("healthcheck", "pulsehub.commands.health"),
         ("digest", "pulsehub.commands.digest"),
+        ("data", "pulsehub.commands.data"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)

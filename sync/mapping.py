@@ -202,6 +202,9 @@ class Sink:
     source_column: str | None = None
     # derived column -> its source: cleared when an update changes the source (see upsert_rows)
     reset_on_change: tuple[tuple[str, str], ...] = ()
+    # (column, entity): a row whose column holds an erased key of that entity (its own, or
+    # the account's it belongs to) is dropped before it is stored (see sync/suppression.py)
+    suppress: tuple[tuple[str, str], ...] = ()
 
     def row(self, record: Any, source: str) -> dict[str, Any]:
         """The column dict for `record` pulled from `source`."""
@@ -217,18 +220,46 @@ _IDENTITY_DATA = ("name", "domains", "hint_crm_id", "attributes", "is_deleted", 
 _IDENTITY_KEY = ("source", "external_id")
 
 SINKS: dict[str, Sink] = {
-    "account": Sink(_t(Account), ("crm_id",), account_row),
-    "opportunity": Sink(_t(Opportunity), ("crm_id",), opportunity_row),
-    "contact": Sink(_t(Contact), ("crm_id",), contact_row),
+    "account": Sink(_t(Account), ("crm_id",), account_row, suppress=(("crm_id", "account"),)),
+    "opportunity": Sink(
+        _t(Opportunity),
+        ("crm_id",),
+        opportunity_row,
+        suppress=(("crm_id", "opportunity"), ("account_crm_id", "account")),
+    ),
+    "contact": Sink(
+        _t(Contact),
+        ("crm_id",),
+        contact_row,
+        suppress=(("crm_id", "contact"), ("account_crm_id", "account")),
+    ),
     "organization": Sink(
-        _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
+        _t(ExternalIdentity),
+        _IDENTITY_KEY,
+        organization_row,
+        _IDENTITY_DATA,
+        "source",
+        suppress=(("external_id", "organization"), ("hint_crm_id", "account")),
     ),
     "ticket": Sink(
         _t(Ticket),
         ("helpdesk_id",),
         ticket_row,
         reset_on_change=(("account_id", "helpdesk_org_id"),),
+        suppress=(("helpdesk_id", "ticket"), ("helpdesk_org_id", "organization")),
     ),
-    "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
-    "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
+    "workspace": Sink(
+        _t(ExternalIdentity),
+        _IDENTITY_KEY,
+        workspace_row,
+        _IDENTITY_DATA,
+        "source",
+        suppress=(("external_id", "workspace"), ("hint_crm_id", "account")),
+    ),
+    "usage_day": Sink(
+        _t(UsageDaily),
+        ("workspace_id", "day"),
+        usage_day_row,
+        suppress=(("workspace_id", "workspace"),),
+    ),
 }
