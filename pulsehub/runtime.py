@@ -63,11 +63,13 @@ class Runtime:
     def job_config(self) -> JobConfig:
         """Load and validate every YAML config now, so a bad file fails at start-up."""
         from escalation.config import load_rules
+        from escalation.operations import load_operations
         from scoring.config import load_scorecard
 
         return JobConfig(
             scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
             rules=load_rules(self.settings.rules_file),
+            operations=load_operations(self.settings.operations_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=WebhookNotifier(
                 clients.build_notifier(),

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
         description="JSON list of sources built by connector entry points (after the file's)",
     )
     rules_file: Path | None = None
+    operations_file: Path | None = None  # renewal reviews, RCA (escalation/default_operations.yaml)
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

@@ -26,6 +26,7 @@ from sync import outbox, runs
 from sync.crashpoints import crash_point
 from sync.escalate import EscalationSystems
 from sync.instrument import StepClock
+from sync.operations import run_operations
 from sync.pull import (
     DEFAULT_HISTORY_DAYS,
     OnProgress,
@@ -184,6 +185,15 @@ def decide(
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")
+    if config.operations is not None and scope is None:
+        stage("operations")
+        with open_session() as session:
+            report.operations, ops_creates = run_operations(
+                session, utcnow(), config.operations, systems
+            )
+            if not dry_run:
+                outbox.enqueue_creates(session, ops_creates)
+        creates += ops_creates
     stage("planning write-back")
     with open_session() as session:
         summary = enqueue(session, plan(session, config, targets, scope), scope, dry_run=dry_run)

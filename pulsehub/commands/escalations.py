@@ -78,6 +78,13 @@ def print_report(out: Console, report: EscalationReport) -> None:
             "[red]yes[/]" if v.overdue else "no",
         )
     out.print(reviews)
+    rca = report.rca
+    share = "-" if rca.compliance is None else f"{rca.compliance:.0%}"
+    out.print(
+        f"[bold]RCA compliance[/]: {share} done within the due time "
+        f"({rca.done_on_time} of {rca.done + rca.overdue} due; {rca.owed} owed, "
+        f"{rca.done} done, {rca.overdue} overdue)"
+    )
 
 
 @app.command()
