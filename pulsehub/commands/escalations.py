@@ -251,3 +251,21 @@ def replay(
         f"{result.escalated_accounts_churned} of {result.escalated_accounts}",
     )
     console.print(t)
+
+
+@app.command("rca-done")
+def rca_done(
+    escalation_id: int,
+    by: Annotated[str, typer.Option(help="who did the RCA, for the record")] = "operator",
+) -> None:
+    """Mark the root-cause analysis of an engineering escalation done (see /rcas)."""
+    from sync.operations import mark_rca_done
+
+    with command_session() as session:
+        try:
+            review = mark_rca_done(session, escalation_id, by, utcnow())
+        except LookupError as exc:
+            Console(stderr=True).print(f"escalations rca-done: {exc}")
+            raise typer.Exit(2) from None
+        late = review.done_at is not None and review.done_at > review.due_at
+    console.print(f"RCA of escalation {escalation_id} marked done{' (late)' if late else ''}")

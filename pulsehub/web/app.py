@@ -26,6 +26,7 @@ from pulsehub.web import (
     metrics,
     operator,
     pages,
+    rcas,
 )
 from pulsehub.web.auth import Authenticator, Forbidden, LoginRequired
 from pulsehub.web.rendering import render
@@ -52,7 +53,7 @@ def create_app(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
             'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
         )
-    for module in (health, login, exports, pages, book, operator, escalations, api, metrics):
+    for module in (health, login, exports, pages, book, operator, escalations, rcas, api, metrics):
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)

@@ -19,7 +19,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/ops", "Operations"),
+    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"), ("/ops", "Operations"),
 )  # fmt: skip
 
 
