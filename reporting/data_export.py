@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from model.account_rows import account_keys, account_tables
 from model.orm import Base
-from model.tables import Account
+from model.tables import Account, DataRequest
 
 FORMAT = "pulsehub.account-export/1"
 FormatName = Literal["pulsehub.account-export/1"]
@@ -107,3 +107,8 @@ def build_export(session: Session, account_id: int) -> dict[str, Any]:
         }
     )
     return document.model_dump(mode="json", exclude_defaults=False)
+
+
+def recent_data_requests(session: Session, limit: int = 50) -> list[DataRequest]:
+    """The audit trail of data requests, newest first."""
+    return list(session.scalars(select(DataRequest).order_by(DataRequest.id.desc()).limit(limit)))

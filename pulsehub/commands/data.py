@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from model.tables import DataRequest
 from pulsehub.commands.db import command_session
@@ -137,9 +136,9 @@ def relink(
 def requests(limit: int = 50) -> None:
     """The audit trail of data requests (newest first)."""
     with command_session() as session:
-        rows = session.scalars(
-            select(DataRequest).order_by(DataRequest.id.desc()).limit(limit)
-        ).all()
+        from reporting.data_export import recent_data_requests
+
+        rows = recent_data_requests(session, limit)
         table = Table(title="Data requests")
         for col in ("id", "when", "kind", "account", "by", "counts"):
             table.add_column(col)
