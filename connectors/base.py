@@ -34,7 +34,16 @@ Mode = Literal["incremental", "full"]
 # opportunities and contacts; helpdesk organizations (matched to accounts) and tickets; usage
 # workspaces (matched to accounts) and daily usage rows.
 ENTITIES = frozenset(
-    {"account", "opportunity", "contact", "organization", "ticket", "workspace", "usage_day"}
+    {
+        "account",
+        "opportunity",
+        "contact",
+        "organization",
+        "ticket",
+        "workspace",
+        "usage_day",
+        "app_user",  # a person with access to the product (usage API users)
+    }
 )
 
 

@@ -34,10 +34,23 @@ class RcaConfig(BaseModel):
     reminder: str = "Root-cause analysis is due by {due_at}; tag the ticket `{done_tag}` when done."
 
 
+class AccessReviewConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    inactive_days: int = Field(default=90, ge=1, le=3650)
+    admin_roles: list[str] = Field(default_factory=lambda: ["admin", "owner"])
+    departure_markers: list[str] = Field(
+        default_factory=lambda: ["left company", "no longer with", "former employee"]
+    )
+    due_days: int = Field(default=14, ge=0, le=365)
+    steps: list[str] = Field(default_factory=list)
+
+
 class OperationsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     renewal_review: RenewalReviewConfig = Field(default_factory=RenewalReviewConfig)
     rca: RcaConfig = Field(default_factory=RcaConfig)
+    access_review: AccessReviewConfig = Field(default_factory=AccessReviewConfig)
 
 
 def load_operations(path: Path | None = None) -> OperationsConfig:
@@ -108,3 +121,8 @@ def _text(item: Any) -> str:
                 return str(item[key])
         return ", ".join(f"{k}: {v}" for k, v in item.items())
     return str(item)
+
+
+def quarter_of(day: dt.date) -> str:
+    """'2026Q4'."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"

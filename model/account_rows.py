@@ -21,7 +21,15 @@ from sqlalchemy import ColumnElement, Table, false, or_, select
 from sqlalchemy.orm import Session
 
 from model.orm import Base
-from model.tables import Account, Contact, Escalation, ExternalIdentity, Opportunity, Ticket
+from model.tables import (
+    Account,
+    AppUser,
+    Contact,
+    Escalation,
+    ExternalIdentity,
+    Opportunity,
+    Ticket,
+)
 
 AUDIT_TABLES = frozenset({"data_requests", "erased_keys", "sync_runs", "sync_cursors"})
 # tables keyed by an external record's id rather than by account: which column, which entities
@@ -30,6 +38,7 @@ _KEYED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "opportunities": (("crm_id", ("opportunity",)), ("account_crm_id", ("account",))),
     "tickets": (("helpdesk_id", ("ticket",)), ("helpdesk_org_id", ("organization",))),
     "usage_daily": (("workspace_id", ("workspace",)),),
+    "app_users": (("workspace_id", ("workspace",)), ("external_id", ("app_user",))),
     "written_state": (("target_id", ("account", "organization", "ticket", "workspace")),),
     "outbox": (("target_id", ("account", "organization", "ticket", "workspace")),),
     "quarantine": (
@@ -80,6 +89,12 @@ def account_keys(session: Session, account_id: int) -> AccountKeys:
             owned = or_(owned, model.account_crm_id.in_(crm))
         for crm_id in session.scalars(select(model.crm_id).where(owned)):
             found.add(entity, crm_id)
+    spaces = sorted(found.of("workspace"))
+    if spaces:
+        for user_id in session.scalars(
+            select(AppUser.external_id).where(AppUser.workspace_id.in_(spaces))
+        ):
+            found.add("app_user", user_id)
     orgs = [int(o) for o in found.of("organization") if o.isdigit()]
     ticket_owned = Ticket.account_id == account_id
     if orgs:

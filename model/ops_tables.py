@@ -1,12 +1,13 @@
 """What CS operations keep: erased keys (the suppression list), data-request audit lines,
-and the root-cause-analysis (RCA) record of each solved engineering escalation."""
+the root-cause-analysis (RCA) record of each solved engineering escalation, and the product's
+users (for access reviews)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.orm import Base, utcnow
@@ -56,3 +57,26 @@ class RcaReview(Base):
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(255))  # "tag:<tag>" or an operator
     reminded_at: Mapped[dt.datetime | None]
+
+
+class AppUser(Base):
+    """A person with access to the product (one usage-source user), for access reviews.
+
+    The account is the one its workspace is linked to (resolved when read, through
+    `external_identities`), so a workspace re-linked later needs no rewrite here."""
+
+    __tablename__ = "app_users"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(40))
+    last_login_at: Mapped[dt.datetime | None]
+    source_created_at: Mapped[dt.datetime | None]
+    source_updated_at: Mapped[dt.datetime | None]
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from model.ops_tables import DataRequest, ErasedKey, RcaReview
+from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
 from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, ScoreOverride
 from model.sync_tables import (
@@ -41,6 +41,7 @@ from model.sync_tables import (
 
 __all__ = [
     "Account",
+    "AppUser",
     "Base",
     "Contact",
     "DataRequest",

@@ -14,6 +14,7 @@ from sandbox import (
     sf_bulk,
     sf_writes,
     usage_api,
+    usage_users,
     zd_audits,
     zd_comments,
     zd_export,
@@ -51,6 +52,7 @@ ROUTES = (
     + zd_writes.ROUTES
     + zd_org_writes.ROUTES
     + usage_api.ROUTES
+    + usage_users.ROUTES
     + control.ROUTES
 )
 

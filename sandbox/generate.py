@@ -9,6 +9,7 @@ import random
 from sandbox.gen_accounts import generate_sales
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
 from sandbox.usage import generate_workspaces
+from sandbox.usage_users import add_access_stories
 from sandbox.world import Clock, World
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def build_world(
         world, random.Random(f"{seed}:tickets"), ticket_days or usage_days, ticket_rate
     )
     generate_workspaces(world, random.Random(f"{seed}:usage"))
+    add_access_stories(world)  # sandbox/usage_users.py: a contact who left keeps app access
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
     world.truth["will_churn"] = {  # accounts that will lose a renewal still to come

@@ -16,7 +16,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Table
 
-from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
+from model.tables import (
+    Account,
+    AppUser,
+    Contact,
+    ExternalIdentity,
+    Opportunity,
+    Ticket,
+    UsageDaily,
+)
 
 EXECUTIVE_ROLES = {"executive sponsor", "economic buyer"}
 EXECUTIVE_TITLES = ("chief", "ceo", "cto", "cfo", "coo", "vp", "vice president", "president")
@@ -189,6 +197,21 @@ def usage_day_row(r: Any) -> dict[str, Any]:
     }
 
 
+def app_user_row(r: Any) -> dict[str, Any]:
+    return {
+        "external_id": r.id,
+        "workspace_id": r.workspace_id,
+        "email": (r.email or "").strip().lower()[:255] or None,
+        "name": r.name,
+        "role": (r.role or "").lower()[:40] or None,
+        "status": (r.status or "").lower()[:40] or None,
+        "last_login_at": _aware(r.last_login_at),
+        "source_created_at": _aware(r.created_at),
+        "source_updated_at": _aware(r.updated_at),
+        "is_deleted": False,
+    }
+
+
 @dataclass(frozen=True)
 class Sink:
     """Where one entity's records land: the table, its natural key, the row mapping."""
@@ -261,5 +284,12 @@ SINKS: dict[str, Sink] = {
         ("workspace_id", "day"),
         usage_day_row,
         suppress=(("workspace_id", "workspace"),),
+    ),
+    "app_user": Sink(
+        _t(AppUser),
+        ("source", "external_id"),
+        app_user_row,
+        source_column="source",
+        suppress=(("external_id", "app_user"), ("workspace_id", "workspace")),
     ),
 }

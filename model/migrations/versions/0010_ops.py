@@ -3,7 +3,8 @@
 `pulsehub data delete` erases an account and keeps its external keys in `erased_keys` so a
 later pull does not bring it back (`data relink` lifts them); every data request leaves an
 audit line in `data_requests`. `rca_reviews` holds the RCA owed for each solved engineering
-escalation (due, done, reminded).
+escalation (due, done, reminded); `app_users` the product's users (role, status, last login)
+for the quarterly access reviews.
 
 Revision ID: 0010
 Revises: 0006
@@ -64,7 +65,29 @@ def upgrade() -> None:
     op.create_index("ix_rca_reviews_account_id", "rca_reviews", ["account_id"])
 
 
+    op.create_table(
+        "app_users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("external_id", sa.String(length=64), nullable=False),
+        sa.Column("workspace_id", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.String(length=255), nullable=True),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("role", sa.String(length=40), nullable=True),
+        sa.Column("status", sa.String(length=40), nullable=True),
+        sa.Column("last_login_at", model.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("source_created_at", model.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("source_updated_at", model.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("is_deleted", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("source", "external_id"),
+    )
+    op.create_index("ix_app_users_workspace_id", "app_users", ["workspace_id"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_app_users_workspace_id", table_name="app_users")
+    op.drop_table("app_users")
     op.drop_index("ix_rca_reviews_account_id", table_name="rca_reviews")
     op.drop_table("rca_reviews")
     op.drop_index("ix_erased_keys_request_id", table_name="erased_keys")
