@@ -6,9 +6,9 @@ same `meta.updated_until` watermark as the other usage listings.
 
 Derived from the world, not stored: a workspace's users are its account's crm contacts (same
 email, so a contact who left the company still has access until someone removes it) plus a
-few people the crm does not know. Stories the demo shows: the oldest workspace's admin has not
-logged in for 150 days (an inactive admin); a contact whose title marks a departure keeps an
-active user.
+few people the crm does not know. Stories the demo shows (`story_workspace`): its first user the
+crm does not know is an admin who has not logged in for 150 days (an inactive admin), and a
+contact marked as gone from the company (`add_access_stories`) keeps an active user.
 """
 
 from __future__ import annotations
@@ -45,22 +45,30 @@ def workspace_users(
 ) -> list[dict[str, Any]]:
     """One workspace's users, in a stable order."""
     people = [
-        (c["Email"], c["Name"], c.get("Role__c") == "Admin") for c in contacts if c.get("Email")
+        (c["Email"], c["Name"], c.get("Role__c") == "Admin", "left" in str(c.get("Title")))
+        for c in contacts
+        if c.get("Email")
     ]
-    people += [(f"user{k}@{ws.domain}", f"User {k}", False) for k in range(1, EXTRA_USERS + 1)]
+    people += [
+        (f"user{k}@{ws.domain}", f"User {k}", False, False) for k in range(1, EXTRA_USERS + 1)
+    ]
     created = ws.created_at
     today = dt.datetime.combine(now.date(), dt.time(), dt.UTC)
     users = []
-    for k, (email, name, is_admin) in enumerate(people):
+    for k, (email, name, is_admin, left) in enumerate(people):
         bits = mix(world.seed, ws.number, k, 0x55E5)
         u1, u2, u3 = ((bits >> s & 0xFFFF) / 65536.0 for s in (0, 16, 32))
         role = "admin" if is_admin or k == 0 else ("viewer" if u1 < 0.2 else "member")
         status = "deactivated" if u2 < 0.05 else "active"
         days = int(u3 * 20 / max(ws.activity, 0.2)) if u3 < 0.9 else 95 + int(u3 * 200) % 120
-        if first and k == 0:
-            days = INACTIVE_ADMIN_DAYS  # the story: an admin nobody has seen for months
+        if first and k == len(people) - EXTRA_USERS:  # the story: an admin (not a crm contact)
+            role, status, days = "admin", "active", INACTIVE_ADMIN_DAYS  # unseen for months
+        if first and left:  # the story: gone from the company, still let in (and logging in)
+            status, days = "active", min(days, 10)
         login = today - dt.timedelta(days=days) + dt.timedelta(hours=8 + k % 9)
-        last_login = max(to_epoch(login), created) if login < now else None
+        if login >= now:  # not yet today: the day before
+            login -= dt.timedelta(days=1)
+        last_login = max(to_epoch(login), created)
         users.append(
             {
                 "id": f"{ws.id}-u{k + 1}",
@@ -69,10 +77,10 @@ def workspace_users(
                 "name": name,
                 "role": role,
                 "status": status,
-                "last_login_at": None if last_login is None else zd_datetime(last_login),
+                "last_login_at": zd_datetime(last_login),
                 "created_at": zd_datetime(created),
-                "updated_at": zd_datetime(max(created, last_login or created)),
-                "_updated": max(created, last_login or created),
+                "updated_at": zd_datetime(last_login),
+                "_updated": last_login,
             }
         )
     return users

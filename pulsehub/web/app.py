@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.config import load_rules
+from escalation.operations import load_operations
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
 from pulsehub.web import (
+    access,
     api,
     book,
     escalations,
@@ -48,12 +50,14 @@ def create_app(
     app.state.auth = Authenticator(settings)
     app.state.scorecard = load_scorecard(settings.scorecard_file)  # a bad file fails at start-up
     app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
+    app.state.operations = load_operations(settings.operations_file)  # access reviews read it
     if not app.state.auth.configured:
         log.warning(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
             'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
         )
-    for module in (health, login, exports, pages, book, operator, escalations, rcas, api, metrics):
+    for module in (health, login, exports, pages, book, operator, escalations, rcas, access, api,
+                   metrics):  # fmt: skip
         app.include_router(module.router)
     _include_webhooks(app)
     _install_error_pages(app)

@@ -19,7 +19,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"), ("/ops", "Operations"),
+    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"),
+    ("/access-reviews", "Access"), ("/ops", "Operations"),
 )  # fmt: skip
 
 

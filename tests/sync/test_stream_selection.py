@@ -28,6 +28,7 @@ FORMER_ORDER = [
     ("zendesk", "tickets"),
     ("usage", "workspaces"),
     ("usage", "daily_usage"),
+    ("usage", "users"),  # declared later: who has access (access reviews)
 ]
 FORMER_RECONCILE = {
     ("salesforce", "accounts"),
@@ -35,6 +36,7 @@ FORMER_RECONCILE = {
     ("salesforce", "contacts"),
     ("zendesk", "organizations"),
     ("usage", "workspaces"),
+    ("usage", "users"),
 }
 
 
@@ -87,4 +89,8 @@ def test_a_run_refuses_two_helpdesk_sources_but_takes_two_usage_sources(
         select_streams([*connectors.values(), eu], "all")
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
     planned = select_streams([*connectors.values(), second_usage], "all")
-    assert _pairs(planned)[-2:] == [("usage-eu", "workspaces"), ("usage-eu", "daily_usage")]
+    assert _pairs(planned)[-3:] == [
+        ("usage-eu", "workspaces"),
+        ("usage-eu", "daily_usage"),
+        ("usage-eu", "users"),
+    ]
