@@ -76,6 +76,7 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
             second = rt.sync(kind="demo")
         writes_second = len(sb.writes) - writes_before
         requests_second = len(sb.requests) - requests_before
+        _overdue_rca_story(console, rt, sb)
         with rt.factory() as session:
             book = load_overview(session)  # the dashboard's own figures: they add up
         _summary(
@@ -90,6 +91,33 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
         return 1 if first.errors or second.errors else 0
     finally:
         sb.stop()
+
+
+def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
+    """Story: engineering solved an escalation's ticket four days ago and nobody wrote the RCA:
+    the next sync flags it overdue and leaves one reminder on the ticket (see /rcas)."""
+    from sqlalchemy import select
+
+    from model.tables import Escalation
+    from sandbox.control import solve_ticket_earlier
+
+    with rt.factory() as session:
+        ticket_id = session.scalar(
+            select(Escalation.helpdesk_ticket_id)
+            .where(Escalation.helpdesk_ticket_id.is_not(None))
+            .order_by(Escalation.id)
+            .limit(1)
+        )
+    if ticket_id is None:
+        return
+    solve_ticket_earlier(sb.state, ticket_id, hours_ago=96)
+    sb.tick(61)  # past the incremental export's one-minute lag
+    report = rt.sync(kind="demo")
+    if report.operations.get("rca_reminded"):
+        console.print(
+            f"story: engineering ticket #{ticket_id} was solved 96 h ago with no RCA — "
+            "flagged overdue, one reminder left on the ticket (dashboard: RCAs)"
+        )
 
 
 def _summary(
