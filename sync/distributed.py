@@ -30,6 +30,7 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
+from sync.operations import run_operations
 from sync.pipeline import decide, rolled_back
 from sync.pull import (
     SourcesUnavailable,
@@ -162,11 +163,18 @@ def finish_run(
             systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
+    operations: dict[str, int] = {}
+    if config.operations is not None:  # renewal reviews, RCAs, access reviews
+        with transaction(factory) as session:
+            systems = stages.action_systems(connectors, config)
+            operations, creates = run_operations(session, utcnow(), config.operations, systems)
+            outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
-    part = {"escalations": escalations, "planned": planned, "pushed": pushed}
+    part = {"escalations": escalations, "operations": operations, "planned": planned,
+            "pushed": pushed}  # fmt: skip
     _merge(factory, run_id, part, "pushing")
     return _close(factory, run_id)
 
