@@ -23,9 +23,17 @@ from sync.erasure import erase_account, relink
 
 
 @pytest.fixture
-def rt(tmp_path, monkeypatch):
+def db_url(request, tmp_path) -> str:
+    """SQLite by default; the delete test runs on real PostgreSQL too."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'data.db'}"
+
+
+@pytest.fixture
+def rt(db_url, monkeypatch):
     with Sandbox(accounts=30, seed=5) as sb:
-        url = f"sqlite:///{tmp_path / 'data.db'}"
+        url = db_url
         upgrade(url)
         monkeypatch.setenv("PULSEHUB_DATABASE_URL", url)
         get_settings.cache_clear()
@@ -76,6 +84,9 @@ def test_export_validates_against_the_shipped_schema(rt):
         jsonschema.validate(broken, export_schema())
 
 
+@pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_delete_then_sync_and_reconcile_leave_no_row_about_the_account(rt):
     assert rt.sync().errors == []
     with rt.factory() as s:
