@@ -4,7 +4,8 @@ creations it returns, so what it decided is committed with what carries it out.
 
 Renewal reviews: one crm task per account and renewal date (outbox key
 `ops:renewal_review:a<id>:<date>`), opened `days_ahead` before the renewal whatever the band,
-with the risk assessment in its description. RCA: an `RcaReview` row when an escalation's
+with the risk assessment in its description; when the renewal escalation rule has already
+given the owner its review task, that one counts (its key is kept, marked superseded). RCA: an `RcaReview` row when an escalation's
 engineering ticket is solved (due `due_hours` later); done when the ticket carries a done tag
 or an operator marks it; one internal reminder comment on the ticket once it is due.
 Access reviews: one crm task per account with product users each quarter (key
@@ -21,17 +22,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.operations import (
-    AccessReviewConfig,
     OperationsConfig,
     RcaConfig,
     RenewalReviewConfig,
-    quarter_of,
     rca_reminder_text,
     renewal_task_text,
 )
 from model.account_rows import ops_key_prefix
 from model.tables import Account, Escalation, HealthSnapshot, OutboxItem, RcaReview, Ticket
-from reporting.access_reviews import AccessReview, access_reviews
+from sync.access_tasks import access_review_tasks
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
 
@@ -110,6 +109,23 @@ def renewal_reviews(
     if missing:
         log.warning("renewal reviews skipped: %s accounts have no crm id or owner", len(missing))
     due = [a for a in due if a.crm_id and a.owner_crm_id]
+    covered = _covered_by_escalation(session, [a.id for a in due])
+    for acc in [a for a in due if a.id in covered]:
+        # the renewal escalation's owner task is this renewal's review: keep its key, so the
+        # renewal never gets a second one when the escalation closes
+        assert acc.renewal_date is not None
+        session.add(
+            OutboxItem(
+                key=renewal_key(acc.id, acc.renewal_date),
+                system=system,
+                kind="crm_task",
+                target_id=renewal_key(acc.id, acc.renewal_date)[-64:],
+                payload={"_meta": {"account_id": acc.id, "escalation_id": covered[acc.id]}},
+                status="superseded",
+                result={"covered_by_escalation": covered[acc.id]},
+            )
+        )
+    due = [a for a in due if a.id not in covered]
     snapshots = _latest_snapshots(session, [a.id for a in due])
     requests = []
     for acc in due:
@@ -133,6 +149,23 @@ def renewal_reviews(
             CreateRequest(renewal_key(acc.id, acc.renewal_date), system, "crm_task", payload)
         )
     return requests
+
+
+RENEWAL_ESCALATION = "renewal_review"  # the escalation rule that opens its own review task
+
+
+def _covered_by_escalation(session: Session, account_ids: list[int]) -> dict[int, int]:
+    """Accounts whose active renewal escalation already gave the owner a review task."""
+    if not account_ids:
+        return {}
+    rows = session.execute(
+        select(Escalation.account_id, Escalation.id).where(
+            Escalation.rule == RENEWAL_ESCALATION,
+            Escalation.state.in_(("open", "acknowledged")),
+            Escalation.account_id.in_(account_ids),
+        )
+    )
+    return {account_id: esc_id for account_id, esc_id in rows}
 
 
 def rca_key(review: RcaReview) -> str:
@@ -216,77 +249,3 @@ def mark_rca_done(session: Session, escalation_id: int, who: str, now: dt.dateti
         review.done_at, review.done_by = now, who[:255]
     session.flush()
     return review
-
-
-def access_key(account_id: int, quarter: str) -> str:
-    return f"{ops_key_prefix(account_id, 'access_review')}{quarter}"
-
-
-def access_task_text(
-    config: AccessReviewConfig, review: AccessReview, quarter: str
-) -> tuple[str, str]:
-    """(subject, description): the steps, the counts, then the users to look at."""
-    subject = (
-        f"Access review {quarter}: {review.account} — {review.with_access} users, "
-        f"{review.inactive_admins} inactive admins, {review.left} who left"
-    )[:255]
-    lines = [f"{i}. {s}" for i, s in enumerate(config.steps, 1)]
-    lines += [
-        "",
-        f"Users with access: {review.with_access} ({review.admins} admins)",
-        f"Inactive (no login in {config.inactive_days} days): {review.inactive}",
-        f"Contact left the company: {review.left}",
-    ]
-    flagged = review.flagged
-    if flagged:
-        lines += ["", "To review:"]
-    for u in flagged[:50]:
-        why = [w for w, on in (("admin", u.admin), ("inactive", u.inactive),
-                                ("left the company", u.contact_left)) if on]  # fmt: skip
-        seen = u.last_login_at.date().isoformat() if u.last_login_at else "never"
-        lines.append(f"- {u.email} ({u.role or 'no role'}; last login {seen}): {', '.join(why)}")
-    if len(flagged) > 50:
-        lines.append(f"- ... and {len(flagged) - 50} more (dashboard: /access-reviews)")
-    return subject, "\n".join(lines)[:32000]
-
-
-def access_review_tasks(
-    session: Session, now: dt.datetime, config: AccessReviewConfig, system: str
-) -> list[CreateRequest]:
-    """One task per account with product users and quarter (exactly once: the key stays in
-    the outbox whatever became of the write)."""
-    quarter = quarter_of(now.date())
-    reviews = access_reviews(session, now, config)
-    keys = {access_key(r.account_id, quarter): r for r in reviews}
-    done = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(list(keys)))))
-    owners = dict(
-        session.execute(
-            select(Account.id, Account.owner_crm_id).where(
-                Account.id.in_([r.account_id for r in reviews])
-            )
-        ).all()
-    )
-    crm_ids = dict(
-        session.execute(
-            select(Account.id, Account.crm_id).where(
-                Account.id.in_([r.account_id for r in reviews])
-            )
-        ).all()
-    )
-    requests = []
-    for key, review in keys.items():
-        what_id, owner_id = crm_ids.get(review.account_id), owners.get(review.account_id)
-        if key in done or not what_id or not owner_id:
-            continue
-        subject, description = access_task_text(config, review, quarter)
-        payload: dict[str, Any] = {
-            "what_id": what_id,
-            "owner_id": owner_id,
-            "subject": subject,
-            "description": description,
-            "due_date": (now.date() + dt.timedelta(days=config.due_days)).isoformat(),
-            "priority": "High" if review.inactive_admins or review.left else "Normal",
-            "_meta": {"account_id": review.account_id, "quarter": quarter},
-        }
-        requests.append(CreateRequest(key, system, "crm_task", payload))
-    return requests

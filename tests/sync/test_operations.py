@@ -66,8 +66,15 @@ def test_every_renewal_gets_one_review_task_with_its_risk_assessment(rt):
             )
         ).all()
     tasks = review_tasks(rt.sb)
-    assert len(tasks) == len(renewing) == first.operations["renewal_reviews"]
-    assert {t["changes"]["WhatId"] for t in tasks} == {crm for crm, _ in renewing}
+    assert len(tasks) == first.operations["renewal_reviews"] > 0
+    # one review per renewal: the renewal escalation's own task counts as one
+    every = [
+        w["changes"]["WhatId"]
+        for w in rt.sb.writes
+        if w["kind"] == "task_created"
+        and str(w["changes"].get("Subject", "")).startswith("Renewal review")
+    ]
+    assert sorted(every) == sorted(crm for crm, _ in renewing)
     bands = {t["changes"]["Subject"].rsplit("(", 1)[1].rstrip(")") for t in tasks}
     assert "green" in bands, "a review for every renewal, green ones too"
     body = tasks[0]["changes"]["Description"]
