@@ -55,3 +55,21 @@ def test_rca_page_flags_overdue_and_an_operator_marks_one_done(chromium, book_fa
     with factory() as s:
         marked = s.scalars(select(RcaReview).where(RcaReview.escalation_id == overdue_id)).one()
         assert marked.done_at is not None and marked.done_by
+
+
+def test_rca_and_access_pages_read_right_on_an_empty_database(tmp_path):
+    from model.db import make_engine, make_session_factory, upgrade
+    from tests.web.conftest import VIEWER_TOKEN, client_for
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    client = client_for(create_app(web_settings(url), make_session_factory(engine)), VIEWER_TOKEN)
+    rcas = client.get("/rcas")
+    assert rcas.status_code == 200 and "No root-cause analyses are owed yet." in rcas.text
+    access = client.get("/access-reviews")
+    assert access.status_code == 200 and "No product users pulled yet" in access.text
+    download = client.get("/access-reviews.csv")
+    assert download.status_code == 200 and download.text.startswith("account_id,account,email")
+    assert client.post("/rcas/1/done").status_code in {401, 403}  # a reader marks nothing
+    engine.dispose()
