@@ -96,18 +96,11 @@ def run_demo(console: Console, *, accounts: int, seed: int, database_url: str) -
 def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
     """Story: engineering solved an escalation's ticket four days ago and nobody wrote the RCA:
     the next sync flags it overdue and leaves one reminder on the ticket (see /rcas)."""
-    from sqlalchemy import select
-
-    from model.tables import Escalation
+    from reporting.rcas import first_engineering_ticket
     from sandbox.control import solve_ticket_earlier
 
     with rt.factory() as session:
-        ticket_id = session.scalar(
-            select(Escalation.helpdesk_ticket_id)
-            .where(Escalation.helpdesk_ticket_id.is_not(None))
-            .order_by(Escalation.id)
-            .limit(1)
-        )
+        ticket_id = first_engineering_ticket(session)
     if ticket_id is None:
         return
     solve_ticket_earlier(sb.state, ticket_id, hours_ago=96)

@@ -68,3 +68,13 @@ def rca_rows(
         )
         for r, title, severity, name in session.execute(query.limit(limit))
     ]
+
+
+def first_engineering_ticket(session: Session) -> int | None:
+    """The helpdesk ticket of the oldest escalation that opened one (the demo's RCA story)."""
+    return session.scalar(
+        select(Escalation.helpdesk_ticket_id)
+        .where(Escalation.helpdesk_ticket_id.is_not(None))
+        .order_by(Escalation.id)
+        .limit(1)
+    )
