@@ -164,7 +164,8 @@ def finish_run(
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
     operations: dict[str, int] = {}
-    if config.operations is not None:  # renewal reviews, RCAs, access reviews
+    # renewal reviews, RCAs, access reviews: from a complete pull only (see sync.pipeline)
+    if config.operations is not None and not _errors(factory, run_id):
         with transaction(factory) as session:
             systems = stages.action_systems(connectors, config)
             operations, creates = run_operations(session, utcnow(), config.operations, systems)

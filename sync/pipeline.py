@@ -185,7 +185,9 @@ def decide(
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")
-    if config.operations is not None and scope is None:
+    # once-only tasks (a renewal's review, a quarter's access review) are written from a
+    # complete pull only: a source that failed would leave them with half the facts for good
+    if config.operations is not None and scope is None and not report.errors:
         stage("operations")
         with open_session() as session:
             report.operations, ops_creates = run_operations(
