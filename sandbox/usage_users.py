@@ -65,9 +65,9 @@ def workspace_users(
             role, status, days = "admin", "active", INACTIVE_ADMIN_DAYS  # unseen for months
         if first and left:  # the story: gone from the company, still let in (and logging in)
             status, days = "active", min(days, 10)
-        login = today - dt.timedelta(days=days) + dt.timedelta(hours=8 + k % 9)
-        if login >= now:  # not yet today: the day before
-            login -= dt.timedelta(days=1)
+        # logins of earlier days only: what a listing returns then moves at midnight, never
+        # under a run that is reading it
+        login = today - dt.timedelta(days=max(days, 1)) + dt.timedelta(hours=8 + k % 9)
         last_login = max(to_epoch(login), created)
         users.append(
             {
