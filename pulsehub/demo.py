@@ -106,7 +106,7 @@ def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
     solve_ticket_earlier(sb.state, ticket_id, hours_ago=96)
     sb.tick(61)  # past the incremental export's one-minute lag
     report = rt.sync(kind="demo")
-    if report.operations.get("rca_reminded"):
+    if report.reviews.get("rca_reminded"):
         console.print(
             f"story: engineering ticket #{ticket_id} was solved 96 h ago with no RCA — "
             "flagged overdue, one reminder left on the ticket (dashboard: RCAs)"

@@ -69,7 +69,7 @@ class Runtime:
         return JobConfig(
             scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
             rules=load_rules(self.settings.rules_file),
-            operations=load_operations(self.settings.operations_file),
+            reviews=load_operations(self.settings.operations_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=WebhookNotifier(
                 clients.build_notifier(),

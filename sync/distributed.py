@@ -30,7 +30,6 @@ from model.tables import Account, SyncRun, utcnow
 from sync import outbox, runs, stages
 from sync.instrument import StepClock
 from sync.jobs import all_routes
-from sync.operations import run_operations
 from sync.pipeline import decide, rolled_back
 from sync.pull import (
     SourcesUnavailable,
@@ -40,6 +39,7 @@ from sync.pull import (
     select_streams,
 )
 from sync.report import RunReport
+from sync.reviews import run_reviews
 from sync.routes import write_targets
 from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
 
@@ -163,18 +163,18 @@ def finish_run(
             systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
-    operations: dict[str, int] = {}
+    reviews: dict[str, int] = {}
     # renewal reviews, RCAs, access reviews: from a complete pull only (see sync.pipeline)
-    if config.operations is not None and not _errors(factory, run_id):
+    if config.reviews is not None and not _errors(factory, run_id):
         with transaction(factory) as session:
             systems = stages.action_systems(connectors, config)
-            operations, creates = run_operations(session, utcnow(), config.operations, systems)
+            reviews, creates = run_reviews(session, utcnow(), config.reviews, systems)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
-    part = {"escalations": escalations, "operations": operations, "planned": planned,
+    part = {"escalations": escalations, "reviews": reviews, "planned": planned,
             "pushed": pushed}  # fmt: skip
     _merge(factory, run_id, part, "pushing")
     return _close(factory, run_id)

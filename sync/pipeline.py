@@ -26,7 +26,6 @@ from sync import outbox, runs
 from sync.crashpoints import crash_point
 from sync.escalate import EscalationSystems
 from sync.instrument import StepClock
-from sync.operations import run_operations
 from sync.pull import (
     DEFAULT_HISTORY_DAYS,
     OnProgress,
@@ -38,6 +37,7 @@ from sync.pull import (
 )
 from sync.push import Route
 from sync.report import RunReport, api_calls, api_quota
+from sync.reviews import run_reviews
 from sync.routes import write_targets
 from sync.stages import (
     JobConfig,
@@ -187,12 +187,10 @@ def decide(
         crash_point("after_escalate")
     # once-only tasks (a renewal's review, a quarter's access review) are written from a
     # complete pull only: a source that failed would leave them with half the facts for good
-    if config.operations is not None and scope is None and not report.errors:
-        stage("operations")
+    if config.reviews is not None and scope is None and not report.errors:
+        stage("renewal reviews, RCAs, access reviews")
         with open_session() as session:
-            report.operations, ops_creates = run_operations(
-                session, utcnow(), config.operations, systems
-            )
+            report.reviews, ops_creates = run_reviews(session, utcnow(), config.reviews, systems)
             if not dry_run:
                 outbox.enqueue_creates(session, ops_creates)
         creates += ops_creates

@@ -20,7 +20,7 @@ class RunReport:
     identity: dict[str, int] = field(default_factory=dict)
     bands: dict[str, int] = field(default_factory=dict)
     escalations: dict[str, int] = field(default_factory=dict)
-    operations: dict[str, int] = field(default_factory=dict)  # renewal reviews, RCAs
+    reviews: dict[str, int] = field(default_factory=dict)  # renewal reviews, RCAs, access reviews
     planned: dict[str, int] = field(default_factory=dict)  # writes per kind
     plan_sample: list[PlannedWrite] = field(default_factory=list)  # the first few, for a dry run
     pushed: dict[str, Any] = field(default_factory=dict)
@@ -38,7 +38,7 @@ class RunReport:
             "identity": self.identity,
             "bands": self.bands,
             "escalations": self.escalations,
-            "operations": self.operations,
+            "reviews": self.reviews,
             "planned": self.planned,
             "pushed": self.pushed,
             "seconds": round(self.seconds, 3),

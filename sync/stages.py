@@ -41,7 +41,7 @@ class JobConfig:
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
-    operations: Any | None = None  # escalation.operations.OperationsConfig; None: stage off
+    reviews: Any | None = None  # escalation.operations.OperationsConfig; None: stage off
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:

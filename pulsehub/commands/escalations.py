@@ -259,7 +259,7 @@ def rca_done(
     by: Annotated[str, typer.Option(help="who did the RCA, for the record")] = "operator",
 ) -> None:
     """Mark the root-cause analysis of an engineering escalation done (see /rcas)."""
-    from sync.operations import mark_rca_done
+    from sync.reviews import mark_rca_done
 
     with command_session() as session:
         try:

@@ -15,7 +15,7 @@ from pulsehub.web.auth import authenticator
 from pulsehub.web.deps import DB, Csrf, Operator, User
 from pulsehub.web.rendering import render
 from reporting.rcas import STATES, rca_rows
-from sync.operations import mark_rca_done
+from sync.reviews import mark_rca_done
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/rcas")

@@ -127,7 +127,7 @@ def test_each_escalation_remembers_the_owner_task_its_push_created(rt):
         pushed = s.scalars(
             select(OutboxItem).where(OutboxItem.kind == "crm_task", OutboxItem.status == "done")
         ).all()
-        # renewal reviews are crm tasks of no escalation (sync/operations.py)
+        # renewal reviews are crm tasks of no escalation (sync/reviews.py)
         pushed = [i for i in pushed if "escalation_id" in i.payload["_meta"]]
         assert pushed, "the world must open at least one escalation with an owner task"
         for item in pushed:

@@ -40,7 +40,7 @@ def access_tasks(sb) -> list[dict]:
 
 def test_access_review_flags_the_stories_and_tasks_each_account_once_a_quarter(rt):
     dry = rt.sync(dry_run=True)  # pulls (a dry run stores what it reads), decides nothing
-    assert dry.pulled["usage.users"] > 0 and dry.operations["access_reviews"] > 0
+    assert dry.pulled["usage.users"] > 0 and dry.reviews["access_reviews"] > 0
     assert access_tasks(rt.sb) == []
     first = rt.sync()
     assert first.errors == []
@@ -65,12 +65,12 @@ def test_access_review_flags_the_stories_and_tasks_each_account_once_a_quarter(r
     assert sum(r["contact_left"] == "yes" for r in rows) >= 1
 
     tasks = access_tasks(rt.sb)
-    assert len(tasks) == first.operations["access_reviews"] == len(reviews)
+    assert len(tasks) == first.reviews["access_reviews"] == len(reviews)
     story_task = next(
         t for t in tasks if "1 inactive admins, 1 who left" in t["changes"]["Subject"]
     )
     assert inactive_admin.email in story_task["changes"]["Description"]
     rt.sb.tick(61)
     again = rt.sync()
-    assert again.errors == [] and "access_reviews" not in again.operations
+    assert again.errors == [] and "access_reviews" not in again.reviews
     assert len(access_tasks(rt.sb)) == len(tasks)  # once per account and quarter

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 SOLVED = ("solved", "closed")
 
 
-def run_operations(
+def run_reviews(
     session: Session, now: dt.datetime, config: OperationsConfig, systems: EscalationSystems
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Counts of what happened, and the creations to queue with them."""

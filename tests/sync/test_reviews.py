@@ -48,8 +48,8 @@ def review_tasks(sb) -> list[dict]:
 
 def test_every_renewal_gets_one_review_task_with_its_risk_assessment(rt):
     dry = rt.sync(dry_run=True)
-    assert dry.operations["renewal_reviews"] > 0
-    assert dry.planned["crm_task"] >= dry.operations["renewal_reviews"]
+    assert dry.reviews["renewal_reviews"] > 0
+    assert dry.planned["crm_task"] >= dry.reviews["renewal_reviews"]
     assert review_tasks(rt.sb) == []  # the dry run wrote nothing
     with rt.factory() as s:
         assert s.scalars(select(OutboxItem.key).where(OutboxItem.key.like("ops:%"))).all() == []
@@ -66,7 +66,7 @@ def test_every_renewal_gets_one_review_task_with_its_risk_assessment(rt):
             )
         ).all()
     tasks = review_tasks(rt.sb)
-    assert len(tasks) == first.operations["renewal_reviews"] > 0
+    assert len(tasks) == first.reviews["renewal_reviews"] > 0
     # one review per renewal: the renewal escalation's own task counts as one
     every = [
         w["changes"]["WhatId"]
@@ -88,7 +88,7 @@ def test_every_renewal_gets_one_review_task_with_its_risk_assessment(rt):
 
     rt.sb.tick(61)
     again = rt.sync()
-    assert again.errors == [] and again.operations.get("renewal_reviews", 0) == 0
+    assert again.errors == [] and again.reviews.get("renewal_reviews", 0) == 0
     assert len(review_tasks(rt.sb)) == len(tasks)  # exactly once per renewal
 
 
@@ -119,7 +119,7 @@ def test_rca_is_due_72h_after_the_solve_reminded_once_and_done_by_tag(rt):
         r = zd.put(f"/api/v2/tickets/{ticket_id}.json", json={"ticket": {"status": "solved"}})
         assert r.status_code == 200
     rt.sb.tick(61)
-    assert rt.sync().operations.get("rca_opened") == 1
+    assert rt.sync().reviews.get("rca_opened") == 1
     with rt.factory() as s:
         review = s.scalars(select(RcaReview).where(RcaReview.escalation_id == esc_id)).one()
         assert review.due_at - review.solved_at == dt.timedelta(hours=72)
@@ -134,14 +134,14 @@ def test_rca_is_due_72h_after_the_solve_reminded_once_and_done_by_tag(rt):
         s.commit()
     assert rca_reminders(rt.sb, ticket_id) == []
     dry = rt.sync(dry_run=True)
-    assert dry.operations.get("rca_reminded") == 1
+    assert dry.reviews.get("rca_reminded") == 1
     assert rca_reminders(rt.sb, ticket_id) == []  # a dry run reminds no one
     reminded = rt.sync()
-    assert reminded.operations.get("rca_reminded") == 1
+    assert reminded.reviews.get("rca_reminded") == 1
     notes = rca_reminders(rt.sb, ticket_id)
     assert len(notes) == 1 and notes[0]["changes"]["comment"]["public"] is False
     rt.sb.tick(61)
-    assert rt.sync().operations.get("rca_reminded") is None
+    assert rt.sync().reviews.get("rca_reminded") is None
     assert len(rca_reminders(rt.sb, ticket_id)) == 1  # exactly once
 
     now = utcnow()
@@ -155,7 +155,7 @@ def test_rca_is_due_72h_after_the_solve_reminded_once_and_done_by_tag(rt):
         )
         assert r.status_code == 200
     rt.sb.tick(61)
-    assert rt.sync().operations.get("rca_done") == 1
+    assert rt.sync().reviews.get("rca_done") == 1
     with rt.factory() as s:
         review = s.scalars(select(RcaReview).where(RcaReview.escalation_id == esc_id)).one()
         assert review.done_by == "tag:rca_done" and review.done_at > review.due_at
