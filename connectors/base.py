@@ -35,8 +35,17 @@ Mode = Literal["incremental", "full"]
 # workspaces (matched to accounts) and daily usage rows; survey responses (NPS, CES, CSAT)
 # from any kind of source.
 ENTITIES = frozenset(
-    {"account", "opportunity", "contact", "organization", "ticket", "workspace", "usage_day"}
-    | {"survey_response"}
+    {
+        "account",
+        "opportunity",
+        "contact",
+        "organization",
+        "ticket",
+        "workspace",
+        "usage_day",
+        "survey_response",  # NPS, CES, CSAT answers from any kind of source
+        "app_user",  # a person with access to the product (usage API users)
+    }
 )
 
 

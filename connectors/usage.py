@@ -16,7 +16,7 @@ from connectors.base import Kind, Stream, Writer
 from connectors.http import RetryPolicy, call, raise_for
 from connectors.records import Page, Record, validate_rows
 from connectors.surveys import SurveyAnswer, Verbatims, minimize
-from connectors.usage_records import UsageDay, UsageEvent, UsageWorkspace
+from connectors.usage_records import UsageDay, UsageEvent, UsageUser, UsageWorkspace
 
 logger = logging.getLogger(__name__)
 LOGIN_EVENTS = frozenset({"login", "Logged In", "$login", "Sign In", "session_start"})
@@ -40,6 +40,7 @@ SPECS = {
         UsageStream("workspaces", "/usage/v1/workspaces", UsageWorkspace, "id"),
         UsageStream("daily_usage", "/usage/v1/daily", UsageDay, "workspace_id", dated=True),
         UsageStream("surveys", "/usage/v1/surveys", SurveyAnswer, "id", verbatims=("comment",)),
+        UsageStream("users", "/usage/v1/users", UsageUser, "id"),
     )
 }
 # What sync pulls: workspaces (matched to accounts) whole every reconcile; daily rows from
@@ -50,6 +51,9 @@ STREAMS: dict[str, Stream] = {
         Stream("workspaces", "workspace", "id", "updated_at", reconcile=True),
         Stream("daily_usage", "usage_day", "workspace_id", "day", dated=True),
         Stream("surveys", "survey_response", "id", "updated_at"),
+        # who has access (quarterly access reviews); whole every reconcile, so a removed
+        # user is marked deleted
+        Stream("users", "app_user", "id", "updated_at", reconcile=True),
     )
 }
 

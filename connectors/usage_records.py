@@ -60,3 +60,17 @@ class UsageEvent(Record):
                 "feature": props.get("feature"),
             }
         )
+
+
+class UsageUser(Record):
+    """One person with access to a workspace: role, status and when they last logged in."""
+
+    id: str
+    workspace_id: str
+    email: OptStr = None
+    name: OptStr = None
+    role: OptStr = None
+    status: OptStr = None
+    last_login_at: OptDatetime = None
+    created_at: OptDatetime = None
+    updated_at: OptDatetime = None

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from model.tables import Account, Escalation
+from model.tables import Account, Escalation, RcaReview
 
 
 class Episode(BaseModel):
@@ -73,6 +73,34 @@ class ReviewDue(BaseModel):
     overdue: bool
 
 
+class RcaCompliance(BaseModel):
+    """Root-cause analyses owed for engineering tickets solved in the window: how many were
+    done by their due date (solve + the configured hours)."""
+
+    owed: int = 0
+    done: int = 0
+    done_on_time: int = 0
+    overdue: int = 0  # not done and past due
+    compliance: float | None = None  # done on time / (done + past due); None when none is due yet
+
+
+def rca_compliance(session: Session, now: datetime, since: datetime | None) -> RcaCompliance:
+    query = select(RcaReview)
+    if since is not None:
+        query = query.where(RcaReview.solved_at >= since)
+    out = RcaCompliance()
+    for r in session.scalars(query):
+        out.owed += 1
+        if r.done_at is not None:
+            out.done += 1
+            out.done_on_time += r.done_at <= r.due_at
+        elif r.due_at < now:
+            out.overdue += 1
+    settled = out.done + out.overdue
+    out.compliance = round(out.done_on_time / settled, 4) if settled else None
+    return out
+
+
 class EscalationReport(BaseModel):
     since: datetime | None
     until: datetime
@@ -82,6 +110,7 @@ class EscalationReport(BaseModel):
     per_severity: list[GroupStats]
     repeat_issues: list[RepeatIssue]
     reviews: list[ReviewDue]
+    rca: RcaCompliance = RcaCompliance()
 
 
 def _hours(start: datetime, end: datetime | None) -> float | None:
@@ -201,4 +230,5 @@ def build_report(
             :top
         ],
         reviews=sorted(reviews, key=lambda r: r.due_at),
+        rca=rca_compliance(session, now, since),
     )

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
+from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
 from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, ScoreOverride
 from model.sync_tables import (
@@ -43,9 +44,12 @@ from model.voice_tables import SurveyResponse, VoiceAlert
 __all__ = [
     "Account",
     "AccountStage",
+    "AppUser",
     "Base",
     "Contact",
     "CsmCover",
+    "DataRequest",
+    "ErasedKey",
     "Escalation",
     "ExternalIdentity",
     "Handoff",
@@ -54,6 +58,7 @@ __all__ = [
     "Opportunity",
     "OutboxItem",
     "QuarantinedRecord",
+    "RcaReview",
     "RiskModelVersion",
     "ScoreOverride",
     "SourceMetadata",

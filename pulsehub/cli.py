@@ -54,6 +54,7 @@ def _register_subcommands() -> None:
         ("healthcheck", "pulsehub.commands.health"),
         ("digest", "pulsehub.commands.digest"),
         ("cover", "pulsehub.commands.cover"),
+        ("data", "pulsehub.commands.data"),
     ):
         try:
             app.add_typer(import_module(module).app, name=name)

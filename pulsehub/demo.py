@@ -135,6 +135,7 @@ def run_demo(
             second = rt.sync(kind="demo")
         writes_second = len(sb.writes) - writes_before
         requests_second = len(sb.requests) - requests_before
+        _overdue_rca_story(console, rt, sb)
         with rt.factory() as session:
             book = load_overview(session)  # the dashboard's own figures: they add up
         _summary(
@@ -149,6 +150,26 @@ def run_demo(
         return 1 if first.errors or second.errors else 0
     finally:
         sb.stop()
+
+
+def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
+    """Story: engineering solved an escalation's ticket four days ago and nobody wrote the RCA:
+    the next sync flags it overdue and leaves one reminder on the ticket (see /rcas)."""
+    from reporting.rcas import first_engineering_ticket
+    from sandbox.control import solve_ticket_earlier
+
+    with rt.factory() as session:
+        ticket_id = first_engineering_ticket(session)
+    if ticket_id is None:
+        return
+    solve_ticket_earlier(sb.state, ticket_id, hours_ago=96)
+    sb.tick(61)  # past the incremental export's one-minute lag
+    report = rt.sync(kind="demo")
+    if report.reviews.get("rca_reminded"):
+        console.print(
+            f"story: engineering ticket #{ticket_id} was solved 96 h ago with no RCA — "
+            "flagged overdue, one reminder left on the ticket (dashboard: RCAs)"
+        )
 
 
 def _summary(

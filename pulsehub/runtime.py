@@ -65,6 +65,7 @@ class Runtime:
         """Load and validate every YAML config now, so a bad file fails at start-up."""
         from csops.config import load_csops
         from escalation.config import load_rules
+        from escalation.operations import load_operations
         from escalation.voice_config import load_voice
         from scoring.config import load_scorecard
 
@@ -72,6 +73,7 @@ class Runtime:
             scorecard=load_scorecard(self.settings.scorecard_file),  # a ConfigError names the file
             rules=load_rules(self.settings.rules_file),
             operations=load_csops(self.settings.csops_file),
+            reviews=load_operations(self.settings.operations_file),
             escalation_group_id=self.settings.zendesk.escalation_group_id,
             notifier=WebhookNotifier(
                 clients.build_notifier(),

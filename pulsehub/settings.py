@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     voice_file: Path | None = (
         None  # feedback themes, routing, thresholds (escalation/default_voice.yaml)
     )
+    operations_file: Path | None = None  # renewal reviews, RCA (escalation/default_operations.yaml)
     schedule_file: Path | None = None
     webhook_secret: SecretStr | None = None
     web_tokens: dict[str, SecretStr] = Field(

@@ -110,3 +110,32 @@ def counts(state: State, req: Request, m: re.Match[str]) -> Response:
             "epoch": state.world.clock.now().timestamp(),
         },
     )
+
+
+def solve_ticket_earlier(state: State, ticket_id: int, hours_ago: float) -> dict[str, Any]:
+    """A story: engineering solved ticket `ticket_id` `hours_ago` hours ago (and nobody wrote
+    the RCA). The solve (and, if need be, the opening) is backdated; the change itself is
+    stamped now, so an incremental export still returns it."""
+    from sandbox.tickets import SOLVED
+
+    t = state.world.tickets
+    pos = t.position(ticket_id)
+    if pos is None:
+        raise BadRequest(404, "RecordNotFound", f"no ticket {ticket_id}")
+    now = state.world.clock.epoch()
+    with state.world.lock:
+        t.status[pos] = SOLVED
+        t.solved[pos] = now - int(hours_ago * 3600)
+        t.created[pos] = min(t.created[pos], t.solved[pos] - 3600)  # opened before its solve
+        t.touch(pos, now)
+    return {"ticket_id": ticket_id, "solved_at": t.solved[pos]}
+
+
+@ROUTES.add("POST", r"/_sandbox/stories/solved-ticket")
+def solved_ticket_story(state: State, req: Request, m: re.Match[str]) -> Response:
+    body = req.json() or {}
+    try:
+        ticket_id, hours_ago = int(body["ticket_id"]), float(body.get("hours_ago", 96))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest(400, "invalid_parameter", "ticket_id (int) is required") from exc
+    return json_response(200, solve_ticket_earlier(state, ticket_id, hours_ago))

@@ -19,6 +19,7 @@ from sandbox import (
     sf_bulk,
     sf_writes,
     usage_api,
+    usage_users,
     zd_audits,
     zd_comments,
     zd_export,
@@ -61,6 +62,7 @@ ROUTES = (
     + hubspot_writes.ROUTES
     + fd_reads.ROUTES
     + fd_writes.ROUTES
+    + usage_users.ROUTES
     + control.ROUTES
 )
 

@@ -12,6 +12,7 @@ from sandbox.gen_history import enrich_history
 from sandbox.gen_support import generate_agents, generate_orgs, generate_tickets
 from sandbox.gen_surveys import generate_surveys
 from sandbox.usage import generate_workspaces
+from sandbox.usage_users import add_access_stories
 from sandbox.world import Clock, World
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def build_world(
     generate_workspaces(world, random.Random(f"{seed}:usage"))
     generate_csops(world, random.Random(f"{seed}:csops"))
     generate_surveys(world, random.Random(f"{seed}:surveys"))
+    add_access_stories(world)  # sandbox/usage_users.py: a contact who left keeps app access
     world.truth["trajectory"] = {k: t.as_dict() for k, t in world.trajectories.items()}
     today = world.clock.today().toordinal()
     world.truth["will_churn"] = {  # accounts that will lose a renewal still to come

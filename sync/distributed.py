@@ -39,6 +39,7 @@ from sync.pull import (
     select_streams,
 )
 from sync.report import RunReport
+from sync.reviews import run_reviews
 from sync.routes import write_targets
 from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
 
@@ -178,6 +179,13 @@ def finish_run(
             systems = stages.action_systems(connectors, config)
             voice, creates = stages.route_voice(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
+    reviews: dict[str, int] = {}
+    # renewal reviews, RCAs, access reviews: from a complete pull only (see sync.pipeline)
+    if config.reviews is not None and not _errors(factory, run_id):
+        with transaction(factory) as session:
+            systems = stages.action_systems(connectors, config)
+            reviews, creates = run_reviews(session, utcnow(), config.reviews, systems)
+            outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
         planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
     routes = all_routes(connectors, config)
@@ -186,6 +194,7 @@ def finish_run(
         "escalations": escalations,
         "operations": operations,
         "voice": voice,
+        "reviews": reviews,
         "planned": planned,
         "pushed": pushed,
     }

@@ -18,6 +18,7 @@ from sqlalchemy import Table
 
 from model.tables import (
     Account,
+    AppUser,
     Contact,
     ExternalIdentity,
     Opportunity,
@@ -235,6 +236,21 @@ def survey_response_row(r: Any) -> dict[str, Any]:
     }
 
 
+def app_user_row(r: Any) -> dict[str, Any]:
+    return {
+        "external_id": r.id,
+        "workspace_id": r.workspace_id,
+        "email": (r.email or "").strip().lower()[:255] or None,
+        "name": r.name,
+        "role": (r.role or "").lower()[:40] or None,
+        "status": (r.status or "").lower()[:40] or None,
+        "last_login_at": _aware(r.last_login_at),
+        "source_created_at": _aware(r.created_at),
+        "source_updated_at": _aware(r.updated_at),
+        "is_deleted": False,
+    }
+
+
 @dataclass(frozen=True)
 class Sink:
     """Where one entity's records land: the table, its natural key, the row mapping."""
@@ -248,6 +264,9 @@ class Sink:
     source_column: str | None = None
     # derived column -> its source: cleared when an update changes the source (see upsert_rows)
     reset_on_change: tuple[tuple[str, str], ...] = ()
+    # (column, entity): a row whose column holds an erased key of that entity (its own, or
+    # the account's it belongs to) is dropped before it is stored (see sync/suppression.py)
+    suppress: tuple[tuple[str, str], ...] = ()
 
     def row(self, record: Any, source: str) -> dict[str, Any]:
         """The column dict for `record` pulled from `source`."""
@@ -265,13 +284,34 @@ _IDENTITY_KEY = ("source", "external_id")
 # record ids are unique per source only (two instances of one system reuse them): every
 # sink's key starts with the column holding the source's name
 SINKS: dict[str, Sink] = {
-    "account": Sink(_t(Account), ("crm_source", "crm_id"), account_row, source_column="crm_source"),
-    "opportunity": Sink(
-        _t(Opportunity), ("source", "crm_id"), opportunity_row, source_column="source"
+    "account": Sink(
+        _t(Account),
+        ("crm_source", "crm_id"),
+        account_row,
+        source_column="crm_source",
+        suppress=(("crm_id", "account"),),
     ),
-    "contact": Sink(_t(Contact), ("source", "crm_id"), contact_row, source_column="source"),
+    "opportunity": Sink(
+        _t(Opportunity),
+        ("source", "crm_id"),
+        opportunity_row,
+        source_column="source",
+        suppress=(("crm_id", "opportunity"), ("account_crm_id", "account")),
+    ),
+    "contact": Sink(
+        _t(Contact),
+        ("source", "crm_id"),
+        contact_row,
+        source_column="source",
+        suppress=(("crm_id", "contact"), ("account_crm_id", "account")),
+    ),
     "organization": Sink(
-        _t(ExternalIdentity), _IDENTITY_KEY, organization_row, _IDENTITY_DATA, "source"
+        _t(ExternalIdentity),
+        _IDENTITY_KEY,
+        organization_row,
+        _IDENTITY_DATA,
+        "source",
+        suppress=(("external_id", "organization"), ("hint_crm_id", "account")),
     ),
     "ticket": Sink(
         _t(Ticket),
@@ -279,17 +319,43 @@ SINKS: dict[str, Sink] = {
         ticket_row,
         source_column="source",
         reset_on_change=(("account_id", "helpdesk_org_id"),),
+        suppress=(("helpdesk_id", "ticket"), ("helpdesk_org_id", "organization")),
     ),
-    "workspace": Sink(_t(ExternalIdentity), _IDENTITY_KEY, workspace_row, _IDENTITY_DATA, "source"),
+    "workspace": Sink(
+        _t(ExternalIdentity),
+        _IDENTITY_KEY,
+        workspace_row,
+        _IDENTITY_DATA,
+        "source",
+        suppress=(("external_id", "workspace"), ("hint_crm_id", "account")),
+    ),
     # where a secondary crm source's accounts land (sync/instances.py `sink_for`)
     "crm_account": Sink(
-        _t(ExternalIdentity), _IDENTITY_KEY, crm_account_row, _IDENTITY_DATA, "source"
+        _t(ExternalIdentity),
+        _IDENTITY_KEY,
+        crm_account_row,
+        _IDENTITY_DATA,
+        "source",
+        suppress=(("external_id", "account"),),
     ),
-    "usage_day": Sink(_t(UsageDaily), ("workspace_id", "day"), usage_day_row),
+    "usage_day": Sink(
+        _t(UsageDaily),
+        ("workspace_id", "day"),
+        usage_day_row,
+        suppress=(("workspace_id", "workspace"),),
+    ),
+    "app_user": Sink(
+        _t(AppUser),
+        ("source", "external_id"),
+        app_user_row,
+        source_column="source",
+        suppress=(("external_id", "app_user"), ("workspace_id", "workspace")),
+    ),
     "survey_response": Sink(
         _t(SurveyResponse),
         ("source", "external_id"),
         survey_response_row,
         source_column="source",
+        suppress=(("crm_account_id", "account"), ("workspace_id", "workspace")),
     ),
 }

@@ -3,7 +3,7 @@ handoffs (an incomplete one becomes a task for the implementation owner).
 
 Decisions are rows (`onboarding_phases`, `handoffs`, `account_stages`) committed in the same
 transaction as the outbox creations that act on them, keyed so each task is queued once:
-`ops:stalled:<account>:<phase>:<entered on>` and `ops:handoff:<account>:<handed off on>`.
+`ops:stalled:a<account>:<phase>:<entered on>` and `ops:handoff:a<account>:<handed off on>`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from csops.handoff import check, is_handoff
 from csops.onboarding import current_phase, first_seen_entry, stalled
 from csops.workload import assignments
 from escalation.actions import CreateOwnerTask
+from model.account_rows import ops_key_prefix
 from model.lifecycle import is_churned_stage
 from model.tables import (
     Account,
@@ -163,7 +164,7 @@ def _stall_task(
     row.stalled_on = as_of
     task = config.onboarding.stalled_task
     return CreateOwnerTask(
-        key=f"ops:stalled:{acc.id}:{row.phase}:{row.entered_on.isoformat()}"[:255],
+        key=f"{ops_key_prefix(acc.id, 'stalled')}{row.phase}:{row.entered_on.isoformat()}"[:255],
         account_id=acc.id,
         subject=f"Onboarding stalled: {acc.name} in {row.phase} for {stall.days} days"[:255],
         description=(
@@ -205,7 +206,7 @@ def _notice_handoff(
     if result.complete:
         return None
     return CreateOwnerTask(
-        key=f"ops:handoff:{acc.id}:{as_of.isoformat()}",
+        key=f"{ops_key_prefix(acc.id, 'handoff')}{as_of.isoformat()}",
         account_id=acc.id,
         owner_crm_id=owner,
         subject=f"Incomplete handoff: {acc.name} — {len(result.missing)} item(s) missing"[:255],

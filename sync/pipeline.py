@@ -39,6 +39,7 @@ from sync.pull import (
 )
 from sync.push import Route
 from sync.report import RunReport, api_calls, api_quota
+from sync.reviews import run_reviews
 from sync.routes import write_targets
 from sync.stages import (
     JobConfig,
@@ -208,6 +209,15 @@ def decide(
             if not dry_run:
                 outbox.enqueue_creates(session, voice_creates)
             creates = [*creates, *voice_creates]
+    # once-only tasks (a renewal's review, a quarter's access review) are written from a
+    # complete pull only: a source that failed would leave them with half the facts for good
+    if config.reviews is not None and scope is None and not report.errors:
+        stage("renewal reviews, RCAs, access reviews")
+        with open_session() as session:
+            report.reviews, ops_creates = run_reviews(session, utcnow(), config.reviews, systems)
+            if not dry_run:
+                outbox.enqueue_creates(session, ops_creates)
+        creates += ops_creates
     stage("planning write-back")
     with open_session() as session:
         summary = enqueue(session, plan(session, config, targets, scope), scope, dry_run=dry_run)

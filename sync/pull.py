@@ -25,6 +25,7 @@ from sync.heap import long_lived_frozen
 from sync.instances import sink_for
 from sync.mapping import SINKS, Sink
 from sync.report import RunReport
+from sync.suppression import drop_erased
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,8 @@ def pull_stream(
 
 
 def store_rows(session: Session, sink: Sink, rows: list[dict[str, Any]]) -> int:
-    """Upsert one page's rows into the sink's table."""
+    """Upsert one page's rows into the sink's table, less those of erased accounts."""
+    rows, _ = drop_erased(session, rows, sink.suppress)
     if not rows:
         return 0
     return upsert_rows(

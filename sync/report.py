@@ -22,6 +22,7 @@ class RunReport:
     escalations: dict[str, int] = field(default_factory=dict)
     operations: dict[str, int] = field(default_factory=dict)  # onboarding phases, handoffs
     voice: dict[str, int] = field(default_factory=dict)  # linked responses, themes, tasks
+    reviews: dict[str, int] = field(default_factory=dict)  # renewal reviews, RCAs, access reviews
     planned: dict[str, int] = field(default_factory=dict)  # writes per kind
     plan_sample: list[PlannedWrite] = field(default_factory=list)  # the first few, for a dry run
     pushed: dict[str, Any] = field(default_factory=dict)
@@ -41,6 +42,7 @@ class RunReport:
             "escalations": self.escalations,
             "operations": self.operations,
             "voice": self.voice,
+            "reviews": self.reviews,
             "planned": self.planned,
             "pushed": self.pushed,
             "seconds": round(self.seconds, 3),

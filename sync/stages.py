@@ -43,6 +43,7 @@ class JobConfig:
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
     operations: Any | None = None  # csops.config.CsOpsConfig: onboarding phases, handoffs
     voice: Any | None = None  # escalation.voice_config.VoiceConfig: feedback themes and routing
+    reviews: Any | None = None  # escalation.operations.OperationsConfig; None: stage off
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:

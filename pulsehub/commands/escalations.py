@@ -78,6 +78,13 @@ def print_report(out: Console, report: EscalationReport) -> None:
             "[red]yes[/]" if v.overdue else "no",
         )
     out.print(reviews)
+    rca = report.rca
+    share = "-" if rca.compliance is None else f"{rca.compliance:.0%}"
+    out.print(
+        f"[bold]RCA compliance[/]: {share} done within the due time "
+        f"({rca.done_on_time} of {rca.done + rca.overdue} due; {rca.owed} owed, "
+        f"{rca.done} done, {rca.overdue} overdue)"
+    )
 
 
 @app.command()
@@ -244,3 +251,21 @@ def replay(
         f"{result.escalated_accounts_churned} of {result.escalated_accounts}",
     )
     console.print(t)
+
+
+@app.command("rca-done")
+def rca_done(
+    escalation_id: int,
+    by: Annotated[str, typer.Option(help="who did the RCA, for the record")] = "operator",
+) -> None:
+    """Mark the root-cause analysis of an engineering escalation done (see /rcas)."""
+    from sync.reviews import mark_rca_done
+
+    with command_session() as session:
+        try:
+            review = mark_rca_done(session, escalation_id, by, utcnow())
+        except LookupError as exc:
+            Console(stderr=True).print(f"escalations rca-done: {exc}")
+            raise typer.Exit(2) from None
+        late = review.done_at is not None and review.done_at > review.due_at
+    console.print(f"RCA of escalation {escalation_id} marked done{' (late)' if late else ''}")

@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.config import load_rules
+from escalation.operations import load_operations
 from escalation.voice_config import load_voice
 from model.db import make_engine, make_session_factory
 from pulsehub.settings import Settings, get_settings
 from pulsehub.web import (
+    access,
     api,
     book,
     cs_ops,
@@ -28,6 +30,7 @@ from pulsehub.web import (
     metrics,
     operator,
     pages,
+    rcas,
     retention,
     voice,
 )
@@ -54,13 +57,15 @@ def create_app(
     app.state.rules = load_rules(settings.rules_file)  # resolving from the inbox needs them
     app.state.retention = load_retention_config(settings.retention_file)  # fails at start-up
     app.state.voice = load_voice(settings.voice_file)  # feedback themes and routing
+    app.state.operations = load_operations(settings.operations_file)  # access reviews read it
     if not app.state.auth.configured:
         log.warning(
             "no PULSEHUB_WEB_TOKENS configured: nobody can sign in to the dashboard — set it to "
             'JSON such as \'{"cs-team": "TOKEN", "ops:operator": "TOKEN2"}\' and restart'
         )
     for module in (
-        health, login, exports, pages, book, operator, escalations, api, metrics, cs_ops, voice
+        health, login, exports, pages, book, operator, escalations, rcas, access, api, metrics,
+        cs_ops, voice,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(retention.router)

@@ -19,8 +19,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/cs-ops", "CS ops"),
-    ("/retention", "Retention"), ("/voice", "Voice of the customer"), ("/ops", "Operations"),
+    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"),
+    ("/access-reviews", "Access"), ("/cs-ops", "CS ops"), ("/retention", "Retention"),
+    ("/voice", "Voice of the customer"), ("/ops", "Operations"),
 )  # fmt: skip
 
 

@@ -29,9 +29,13 @@ def rt(tmp_path):
 
 
 def tasks(sb, what_id: str) -> list[dict]:
+    """The onboarding stage's tasks on one account (renewal and access reviews open others)."""
     return [
         w for w in sb.writes
         if w["kind"] == "task_created" and w["changes"].get("WhatId") == what_id
+        and "[pulsehub:ops:" in w["changes"].get("Description", "")
+        and not any(f"[pulsehub:ops:{k}" in w["changes"]["Description"]
+                    for k in ("access_review", "renewal_review"))
     ]  # fmt: skip
 
 

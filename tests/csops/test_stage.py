@@ -44,7 +44,7 @@ def test_a_stall_is_one_task_per_stay_and_phases_only_move_forward() -> None:
     snap(s, acc, DAY, onboarding_milestones=0.0)
     _, tasks = run(s, DAY)
     [task] = tasks
-    assert task.key == f"ops:stalled:{acc.id}:Handoff:{(DAY - dt.timedelta(days=30)).isoformat()}"
+    assert task.key == f"ops:stalled:a{acc.id}:Handoff:{(DAY - dt.timedelta(days=30)).isoformat()}"
     assert task.payload["owner_id"] == "005A" and "Handoff for 30 days" in task.payload["subject"]
     assert run(s, DAY + dt.timedelta(days=1))[1] == []  # the same stay: never again
     later = DAY + dt.timedelta(days=2)

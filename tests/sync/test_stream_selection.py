@@ -29,6 +29,7 @@ FORMER_ORDER = [
     ("usage", "workspaces"),
     ("usage", "daily_usage"),
     ("usage", "surveys"),  # survey answers (voice of the customer) came after the others
+    ("usage", "users"),  # declared later: who has access (access reviews)
 ]
 FORMER_RECONCILE = {
     ("salesforce", "accounts"),
@@ -36,6 +37,7 @@ FORMER_RECONCILE = {
     ("salesforce", "contacts"),
     ("zendesk", "organizations"),
     ("usage", "workspaces"),
+    ("usage", "users"),
 }
 
 
@@ -91,8 +93,9 @@ def test_a_run_takes_two_sources_of_every_kind(connectors, monkeypatch: pytest.M
     ]
     second_usage = UsageConnector(sandbox_usage(NOWHERE), name="usage-eu")
     planned = _pairs(select_streams([*connectors.values(), second_usage], "all"))
-    assert planned[-3:] == [
-        ("usage-eu", "workspaces"), ("usage-eu", "daily_usage"), ("usage-eu", "surveys")
+    assert planned[-4:] == [
+        ("usage-eu", "workspaces"), ("usage-eu", "daily_usage"), ("usage-eu", "surveys"),
+        ("usage-eu", "users"),
     ]  # fmt: skip
     # a second crm: the first is primary (its accounts are canonical), the other's accounts
     # land as identities to resolve
