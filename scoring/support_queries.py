@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from model.json_text import ListCache, as_text, decode_list
 from model.own_tags import customer_tags
+from model.own_tickets import customer_tickets
 from model.tables import Escalation, Ticket
 from scoring.queries import SUPPORT_DAYS, Signals, end_of, for_accounts
 
@@ -41,7 +42,8 @@ def add_tickets(session: Session, as_of: date, ids: Sequence[int] | None, out: S
             func.count(case((and_(rated, Ticket.csat == "good"), 1))),
             func.count(case((and_(rated, Ticket.csat == "bad"), 1))),
             func.max(case((Ticket.csat_at < end, Ticket.csat_at))),
-        ).where(for_accounts(Ticket.account_id, ids), Ticket.created_at < end, Ticket.status != "deleted")
+        ).where(for_accounts(Ticket.account_id, ids), Ticket.created_at < end, Ticket.status != "deleted",
+               customer_tickets(session))
         .group_by(Ticket.account_id)
     ).all()  # fmt: skip
     for s in out.values():
@@ -78,6 +80,7 @@ def add_repeat_issues(
             Ticket.created_at >= end - timedelta(days=SUPPORT_DAYS),
             Ticket.created_at < end,
             Ticket.status != "deleted",
+            customer_tickets(session),
         )
     )
     decoded: ListCache = {}

@@ -107,6 +107,34 @@ def test_support_signals(s) -> None:
     assert sig.open_escalations == 1
 
 
+def test_the_engineering_tickets_pulsehub_opened_are_not_the_customers_support_load(s) -> None:
+    """An escalation's ticket is filed under the customer's organization and pulled back with
+    its tickets; counted, it would lower the health that opened it (an open urgent ticket,
+    more volume) and the next run would escalate on its own ticket."""
+    a = f.account(s)
+    f.usage(s, a, AS_OF - timedelta(days=27), 28, active=10, seats=10)
+    day = AS_OF - timedelta(days=5)
+    f.ticket(s, a, f.at(day), tags=["sso"])
+    own = f.ticket(s, a, f.at(day), priority="urgent", tags=["sso"], source="helpdesk-b")
+    twin = f.ticket(
+        s,
+        a,
+        f.at(day),
+        priority="urgent",
+        tags=["sso"],
+        source="zendesk",
+        helpdesk_id=own.helpdesk_id,
+    )  # same id in another instance: the customer's
+    sig = compute_signals(s, AS_OF)[a.id]
+    assert sig.open_urgent_tickets == 2 and sig.tickets_per_seat_90d == pytest.approx(0.3)
+
+    f.escalation(s, a, f.at(day), helpdesk_ticket_id=own.helpdesk_id, helpdesk_source="helpdesk-b")
+    sig = compute_signals(s, AS_OF)[a.id]
+    assert sig.open_urgent_tickets == 1  # the twin, not pulsehub's own ticket
+    assert sig.tickets_per_seat_90d == pytest.approx(0.2)
+    assert twin.helpdesk_id == own.helpdesk_id
+
+
 def test_repeat_issue_ties_go_to_the_first_tag_by_name(s) -> None:
     """Tickets tagged both `sso` and `login` tie: the same tag every run, whatever set order."""
     a = f.account(s)
