@@ -28,7 +28,8 @@ def customer_tickets(session: Session) -> ColumnElement[bool]:
             Escalation.helpdesk_ticket_id.is_not(None)
         )
     ):
-        opened[source].append(ticket_id)
+        if ticket_id is not None:
+            opened[source].append(ticket_id)
     if not opened:
         return true()
     clauses = [
