@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.operations import (
@@ -180,7 +180,17 @@ def track_rcas(
     counts = {"rca_opened": 0, "rca_done": 0, "rca_reminded": 0}
     solved = session.execute(
         select(Escalation, Ticket)
-        .join(Ticket, Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
+        .join(
+            Ticket,
+            and_(
+                Ticket.helpdesk_id == Escalation.helpdesk_ticket_id,
+                # ticket ids repeat across helpdesk instances: the one the escalation opened
+                or_(
+                    Escalation.helpdesk_source.is_(None),
+                    Ticket.source == Escalation.helpdesk_source,
+                ),
+            ),
+        )
         .where(Ticket.status.in_(SOLVED))
     ).all()
     reviews = {
@@ -209,15 +219,17 @@ def track_rcas(
             counts["rca_done"] += 1
     session.flush()
     requests = []
-    overdue = session.scalars(
-        select(RcaReview).where(
+    overdue = session.execute(
+        select(RcaReview, Escalation.helpdesk_source)
+        .join(Escalation, Escalation.id == RcaReview.escalation_id)
+        .where(
             RcaReview.done_at.is_(None),
             RcaReview.reminded_at.is_(None),
             RcaReview.due_at <= now,
             RcaReview.helpdesk_ticket_id.is_not(None),
         )
-    )
-    for review in overdue:
+    ).all()
+    for review, source in overdue:
         payload = {
             "helpdesk_ticket_id": review.helpdesk_ticket_id,
             "body": rca_reminder_text(config, review.due_at),
@@ -225,7 +237,10 @@ def track_rcas(
             "status": None,
             "_meta": {"escalation_id": review.escalation_id},
         }
-        requests.append(CreateRequest(rca_key(review), system, "helpdesk_comment", payload))
+        # the reminder goes to the helpdesk instance holding the ticket
+        requests.append(
+            CreateRequest(rca_key(review), source or system, "helpdesk_comment", payload)
+        )
         review.reminded_at = now
         counts["rca_reminded"] += 1
     return counts, requests
