@@ -81,6 +81,7 @@ class Runtime:
             writeback_policy=self.settings.writeback_policy,
             deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
+            incremental=not self.settings.full_score,
         )
 
     @cached_property

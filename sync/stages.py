@@ -41,6 +41,7 @@ class JobConfig:
     backfill_weeks: int = 12  # first run: replay this many weekly snapshots so trends start real
     deadband: DeadBand = field(default_factory=DeadBand)  # see sync/deadband.py
     mailer: Writer | None = None  # connectors.email.EmailSender for the digest emails
+    incremental: bool = True  # re-score only changed accounts after the day's first run
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
@@ -73,6 +74,39 @@ def score(
         return score_all(session, as_of, config.scorecard)
     snaps = score_accounts(session, as_of, config.scorecard, scope)
     return dict(Counter(s.band for s in snaps))
+
+
+def score_changed(
+    session: Session, as_of: dt.date, config: JobConfig
+) -> tuple[dict[str, int], list[int] | None]:
+    """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
+    first run, or a configuration or model change, scores everyone: scoring/changes.py).
+    Returns the book's accounts per band and the accounts escalation must re-evaluate
+    (None: all of them)."""
+    from escalation.scope import time_or_book_dependent
+    from scoring.changes import band_counts, model_key, plan_rescore
+    from scoring.service import current_risk_model, score_accounts, score_all
+
+    model = current_risk_model(session, config.scorecard)
+    extra = config.rules.model_dump_json() if config.rules is not None else ""
+    now = dt.datetime.now(dt.UTC)
+    r = plan_rescore(session, as_of, config.scorecard, model_key(model), now=now, extra=extra)
+    log.info("incremental scoring: %s", r.reason)
+    if r.scope is None:
+        bands = score_all(
+            session, as_of, config.scorecard, risk_model=model, now=now, digests=r.digests
+        )
+        return bands, None
+    if r.scope:
+        score_accounts(
+            session, as_of, config.scorecard, r.scope, risk_model=model, now=now,
+            digests=r.digests,
+        )  # fmt: skip
+    assert r.changed is not None
+    scope = set(r.changed)
+    if config.rules is not None:
+        scope |= time_or_book_dependent(session, as_of, now, config.rules) & set(r.digests)
+    return band_counts(session, as_of), sorted(scope)
 
 
 def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:
