@@ -21,12 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from escalation.scope import cluster_capable
 from model.db import transaction, upgrade
 from model.tables import Account, Escalation, HealthSnapshot, OutboxItem, ScoreOverride
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from sync.pipeline import decide
+from sync import pipeline, runs
+from sync.pipeline import decide, record_run
 from sync.pull import history_start, pull, select_streams
 from sync.report import RunReport
 from sync.routes import write_targets
@@ -118,7 +120,7 @@ class Day:
         if adjust is not None:
             adjust(rt), adjust(full)
         before = _computed_at(rt, as_of)
-        inc, want_report = _decide(rt, as_of), _decide(full, as_of)
+        inc, want_report = _run(rt, as_of), _run(full, as_of)
         after = _computed_at(rt, as_of)
         rescored = sum(1 for a, t in after.items() if before.get(a) != t)
         got, want = _state(rt, as_of), _state(full, as_of)
@@ -133,10 +135,41 @@ class Day:
         self.sb.tick(120)  # past the exports' one-minute lag
         return got, rescored
 
+    def crash_after_score(self, as_of: dt.date, adjust: Any, monkeypatch: Any) -> None:
+        """A run killed right after its scores committed: its escalation step never runs
+        and its run row stays `running`."""
+        rt = self.rt
+        streams = select_streams(rt.connectors.values(), "all")
+        pull(rt.factory, rt.connectors, streams, RunReport(run_id=0, dry_run=False),
+             reconcile=False, start=history_start(as_of))  # fmt: skip
+        adjust(rt)
 
-def _decide(rt: Runtime, as_of: dt.date) -> RunReport:
+        def die(name: str) -> None:
+            if name == "after_score":
+                raise Killed(name)
+
+        with monkeypatch.context() as m:
+            m.setattr(pipeline, "crash_point", die)
+            with pytest.raises(Killed):
+                _decide(rt, as_of, runs.start_run(rt.factory, "sync"))
+
+
+class Killed(Exception):
+    """Stands for the process dying at a crash point (the transactions before it committed)."""
+
+
+def _run(rt: Runtime, as_of: dt.date) -> RunReport:
+    """A recorded run of what follows the pull (the last completed run matters: see
+    escalation/scope.py)."""
+    run_id = runs.start_run(rt.factory, "sync")
+    report = _decide(rt, as_of, run_id)
+    record_run(rt.factory, report, "succeeded")
+    return report
+
+
+def _decide(rt: Runtime, as_of: dt.date, run_id: int = 0) -> RunReport:
     """What a run does after its pull: resolve, score, escalate, plan and queue (committed)."""
-    report = RunReport(run_id=0, dry_run=False)
+    report = RunReport(run_id=run_id, dry_run=False)
     decide(
         lambda: transaction(rt.factory), rt.job_config, write_targets(rt.connectors), report,
         as_of, stage=lambda name, count=0: None,
@@ -208,20 +241,64 @@ def test_incremental_runs_decide_exactly_what_full_re_scores_decide(sb, tmp_path
     _settle(day, tomorrow, fewer_reasons)
 
 
-def test_deleted_account_and_moved_child_are_seen(sb, tmp_path) -> None:
-    """Changes the digest must notice although no source timestamp moves: an account
-    re-parented (both parents' roll-ups change) and an account deleted."""
+def test_a_moved_child_and_a_deleted_account_are_seen(sb, tmp_path) -> None:
+    """Changes no source timestamp shows: an account re-parented (its old and new parents'
+    roll-ups change) and an account deleted (its parent's roll-up changes)."""
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
-    day.step(today)
-    day.step(today)
+    _settle(day, today)
+    with day.rt.factory() as s:
+        scored = list(
+            s.scalars(
+                select(HealthSnapshot.account_id)
+                .where(HealthSnapshot.as_of == today)
+                .order_by(HealthSnapshot.account_id)
+            )
+        )
+    child, new_parent, gone = scored[-1], scored[0], scored[len(scored) // 2]
 
     def reparent(rt: Runtime) -> None:
         with transaction(rt.factory) as s:
-            ids = list(s.scalars(select(Account.id).order_by(Account.id)))
-            child, parent = s.get(Account, ids[-1]), ids[0]
-            assert child is not None
-            child.parent_id = parent
+            row, parent = s.get(Account, child), s.get(Account, new_parent)
+            assert row is not None and parent is not None
+            row.parent_crm_id, row.parent_id = parent.crm_id, parent.id
 
     _, rescored = day.step(today, reparent)
     assert rescored >= 2  # the child and its new parent
+
+    def delete(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            row = s.get(Account, gone)
+            assert row is not None
+            row.is_deleted = True
+
+    day.step(today, delete)
+    _settle(day, today)
+
+
+def test_a_run_killed_between_score_and_escalate_is_caught_up(sb, tmp_path, monkeypatch) -> None:
+    """The killed run re-scored an account red; the next run finds its snapshot unchanged
+    but newer than the last completed run, and opens the escalation the killed run owed."""
+    day = Day(sb, tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+    _settle(day, today)
+    with day.rt.factory() as s:
+        busy = cluster_capable(s, today, day.rt.job_config.rules)
+        greens = s.scalars(
+            select(HealthSnapshot.account_id)
+            .where(HealthSnapshot.as_of == today, HealthSnapshot.band == "green")
+            .order_by(HealthSnapshot.account_id)
+        )
+        green = next(a for a in greens if a not in busy)  # not re-evaluated for its tickets
+        assert not s.scalars(select(Escalation).where(Escalation.account_id == green)).first()
+
+    def red(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+            s.add(ScoreOverride(account_id=green, band="red", reason="champion left",
+                                author="csm", expires_at=expires))  # fmt: skip
+
+    day.crash_after_score(today, red, monkeypatch)
+    state, rescored = day.step(today)
+    assert rescored == 0  # its inputs did not change since the killed run scored it
+    assert any(e["account_id"] == green for e in state["escalations"])
