@@ -8,10 +8,11 @@ included; the step seconds are what the run recorded in `sync_runs.stats`):
   settle           re-syncs that read back what the first run wrote (until one re-scores
                    nothing, at most 3)
   unchanged        nothing new: incremental, then the same with `--full-score` (before)
-  1% changed       1% of every record kind changed: incremental; again (another 1%) with
-                   `--full-score`
+  changed          `--fraction` of every record kind changed (the sandbox's change
+                   control): incremental; again (another sample) with `--full-score`.
+                   The step's "rescored" is how many accounts' inputs that touched.
 
-Run by hand:  .venv/bin/python -m bench incremental --accounts 2000 [10000]
+Run by hand:  .venv/bin/python -m bench incremental --accounts 2000 [10000] [--fraction F]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _last_run(db_url: str) -> dict[str, Any]:
     return {"rescored": int(rescored), "steps": steps}
 
 
-def run_size(accounts: int) -> dict[str, Any]:
+def run_size(accounts: int, fraction: float) -> dict[str, Any]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -95,10 +96,10 @@ def run_size(accounts: int) -> dict[str, Any]:
             out["settle"].append(step("settle"))
         out["unchanged_incremental"] = step("unchanged, incremental")
         out["unchanged_full"] = step("unchanged, --full-score", "--full-score")
-        _post(f"{base}/_sandbox/change?fraction=0.01&seed=1")
-        out["changed_incremental"] = step("1% changed, incremental")
-        _post(f"{base}/_sandbox/change?fraction=0.01&seed=2")
-        out["changed_full"] = step("1% changed, --full-score", "--full-score")
+        _post(f"{base}/_sandbox/change?fraction={fraction}&seed=1")
+        out["changed_incremental"] = step(f"{fraction:.2%} changed, incremental")
+        _post(f"{base}/_sandbox/change?fraction={fraction}&seed=2")
+        out["changed_full"] = step(f"{fraction:.2%} changed, --full-score", "--full-score")
         return out
     finally:
         server.terminate()
@@ -111,9 +112,14 @@ def run_size(accounts: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench incremental")
     parser.add_argument("--accounts", type=int, nargs="+", default=[2000])
+    parser.add_argument(
+        "--fraction", type=float, default=0.01,
+        help="share of every record kind changed (0.01 touches most accounts: use 0.0001 "
+        "for about 1-3%% of the accounts)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     for n in args.accounts:
-        print(json.dumps(run_size(n)), flush=True)
+        print(json.dumps(run_size(n, args.fraction)), flush=True)
 
 
 if __name__ == "__main__":
