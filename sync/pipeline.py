@@ -176,7 +176,7 @@ def decide(
         if scope is None and not report.errors:  # history is replayed after a complete pull only
             backfill_first_run(session, as_of, config)
         if scope is None and config.incremental:  # only accounts whose inputs changed
-            report.bands, judged = score_changed(session, as_of, config)
+            report.bands, judged, report.incremental = score_changed(session, as_of, config)
         else:
             report.bands, judged = score(session, as_of, config, scope), scope
     crash_point("after_score")

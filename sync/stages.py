@@ -78,12 +78,12 @@ def score(
 
 def score_changed(
     session: Session, as_of: dt.date, config: JobConfig
-) -> tuple[dict[str, int], list[int] | None]:
+) -> tuple[dict[str, int], list[int] | None, dict[str, Any]]:
     """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
     first run, or a configuration or model change, scores everyone: scoring/changes.py).
-    Returns the book's accounts per band and the accounts escalation must re-evaluate
-    (None: all of them)."""
-    from escalation.scope import time_or_book_dependent
+    Returns the book's accounts per band, the accounts escalation must re-evaluate (None: all
+    of them) and what to keep in the run's stats (`incremental`)."""
+    from escalation.scope import book_digest, escalation_scope
     from scoring.changes import band_counts, model_key, plan_rescore
     from scoring.service import current_risk_model, score_accounts, score_all
 
@@ -92,11 +92,14 @@ def score_changed(
     now = dt.datetime.now(dt.UTC)
     r = plan_rescore(session, as_of, config.scorecard, model_key(model), now=now, extra=extra)
     log.info("incremental scoring: %s", r.reason)
+    info: dict[str, Any] = {"reason": r.reason}
     if r.scope is None:
         bands = score_all(
             session, as_of, config.scorecard, risk_model=model, now=now, digests=r.digests
         )
-        return bands, None
+        if config.rules is not None:
+            info["book"] = book_digest(session, as_of, config.rules)
+        return bands, None, {**info, "rescored": sum(bands.values()), "judged": None}
     if r.scope:
         score_accounts(
             session, as_of, config.scorecard, r.scope, risk_model=model, now=now,
@@ -105,8 +108,10 @@ def score_changed(
     assert r.changed is not None
     scope = set(r.changed)
     if config.rules is not None:
-        scope |= time_or_book_dependent(session, as_of, now, config.rules) & set(r.digests)
-    return band_counts(session, as_of), sorted(scope)
+        scope, info["book"] = escalation_scope(session, as_of, now, config.rules, scope)
+        scope &= r.digests.keys()  # live accounts, as a full evaluation takes them
+    info.update(rescored=len(r.scope), judged=len(scope))
+    return band_counts(session, as_of), sorted(scope), info
 
 
 def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:

@@ -284,7 +284,9 @@ def test_a_run_killed_between_score_and_escalate_is_caught_up(sb, tmp_path, monk
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
     with day.rt.factory() as s:
-        busy = cluster_capable(s, today, day.rt.job_config.rules)
+        rules = day.rt.job_config.rules
+        assert rules is not None
+        busy = cluster_capable(s, today, rules)
         greens = s.scalars(
             select(HealthSnapshot.account_id)
             .where(HealthSnapshot.as_of == today, HealthSnapshot.band == "green")
