@@ -38,6 +38,7 @@ from model.tables import (
     ExternalIdentity,
     HealthSnapshot,
     Opportunity,
+    RiskModelVersion,
     Ticket,
     UsageDaily,
 )
@@ -104,10 +105,22 @@ def plan_rescore(
     return Rescore(digests, sorted(scope), judged, f"{len(scope)} accounts to re-score")
 
 
-def model_key(model: Any) -> str:
-    """What identifies the renewal-risk model in force (a new fitted version re-scores)."""
-    version = getattr(model, "version", None)
-    return f"fitted:{version}" if version is not None else f"prior:{type(model).__name__}"
+def active_model_key(session: Session, scorecard: Scorecard) -> str:
+    """What identifies the renewal-risk model in force, as `scoring.service.current_risk_model`
+    picks it, without loading it: the newest active fitted version, else the saved model file
+    the scorecard names (its content), else the scorecard's prior (in the scorecard's digest)."""
+    version = session.scalar(
+        select(RiskModelVersion.id)
+        .where(RiskModelVersion.active.is_(True))
+        .order_by(RiskModelVersion.id.desc())
+        .limit(1)
+    )
+    if version is not None:
+        return f"fitted:{version}"
+    path = scorecard.risk.model_file
+    if path is not None and path.exists():
+        return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return "prior"
 
 
 def input_digests(

@@ -82,17 +82,22 @@ def score_changed(
     """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
     first run, or a configuration or model change, scores everyone: scoring/changes.py).
     Returns the book's accounts per band, the accounts escalation must re-evaluate (None: all
-    of them) and what to keep in the run's stats (`incremental`)."""
-    from escalation.scope import book_digest, escalation_scope
-    from scoring.changes import band_counts, model_key, plan_rescore
-    from scoring.service import current_risk_model, score_accounts, score_all
+    of them) and what to keep in the run's stats (`incremental`).
 
-    model = current_risk_model(session, config.scorecard)
-    extra = config.rules.model_dump_json() if config.rules is not None else ""
+    scoring.service (scikit-learn) is loaded only when something is to be scored."""
+    from escalation.scope import book_digest, escalation_scope
+    from scoring.changes import active_model_key, band_counts, plan_rescore
+
     now = dt.datetime.now(dt.UTC)
-    r = plan_rescore(session, as_of, config.scorecard, model_key(model), now=now, extra=extra)
+    extra = config.rules.model_dump_json() if config.rules is not None else ""
+    key = active_model_key(session, config.scorecard)
+    r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra)
     log.info("incremental scoring: %s", r.reason)
     info: dict[str, Any] = {"reason": r.reason}
+    if r.scope is None or r.scope:
+        from scoring.service import current_risk_model, score_accounts, score_all
+
+        model = current_risk_model(session, config.scorecard)
     if r.scope is None:
         bands = score_all(
             session, as_of, config.scorecard, risk_model=model, now=now, digests=r.digests
