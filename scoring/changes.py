@@ -44,7 +44,7 @@ from model.tables import (
 )
 from scoring import store
 from scoring.config import Percentile, Scorecard
-from scoring.queries import end_of, usage_feed_last
+from scoring.queries import end_of, usage_feed_last, usage_through
 from scoring.signals import CURRENT_STATE_DAYS
 
 FULL_SHARE = 0.5  # more than this share of the book changed: the batched full pass is cheaper
@@ -159,7 +159,7 @@ def input_digests(
     for aid, o in store.active_overrides(session, moment, None).items():
         if aid in parts:
             parts[aid].append(("override", o.id, o.band, o.score, o.expires_at))
-    for name, query in _source_queries(end_of(as_of)):
+    for name, query in _source_queries(end_of(as_of), usage_through(as_of)):
         for row in session.execute(query):
             aid, *values = row
             if aid in parts:
@@ -168,8 +168,9 @@ def input_digests(
     return digests, scorable
 
 
-def _source_queries(end: datetime) -> Iterable[tuple[str, Any]]:
-    """(name, grouped query) per input table: account_id first, then its aggregates."""
+def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
+    """(name, grouped query) per input table: account_id first, then its aggregates. Usage
+    rows after `through` (today's partial row, refreshed all day) are not scored: left out."""
     n, total, newest = func.count, func.sum, func.max
     still_open = or_(  # the escalations scoring counts as open (scoring/support_queries.py)
         and_(Escalation.resolved_at.is_(None), Escalation.state != "resolved"),
@@ -203,7 +204,7 @@ def _source_queries(end: datetime) -> Iterable[tuple[str, Any]]:
         total(UsageDaily.active_users), total(UsageDaily.logins),
         total(UsageDaily.features_used), total(UsageDaily.feature_events),
         total(UsageDaily.seats_used), total(UsageDaily.seats_purchased),
-    ).group_by(UsageDaily.account_id)  # fmt: skip
+    ).where(UsageDaily.day <= through).group_by(UsageDaily.account_id)  # fmt: skip
     yield "identities", select(
         ExternalIdentity.account_id, n(), total(ExternalIdentity.id),
         total(case((ExternalIdentity.status == "linked", 1), else_=0)),
