@@ -57,7 +57,13 @@ def _last_run(db_url: str) -> dict[str, Any]:
     stats = stats if isinstance(stats, dict) else json.loads(stats or "{}")
     steps = {k: v.get("seconds", v) if isinstance(v, dict) else v
              for k, v in (stats.get("steps") or {}).items()}  # fmt: skip
-    return {"rescored": int(rescored), "steps": steps}
+    incremental = stats.get("incremental") or {}
+    return {
+        "rescored": int(rescored),
+        "judged": incremental.get("judged"),  # accounts whose rules were evaluated (None: all)
+        "reason": incremental.get("reason"),
+        "steps": steps,
+    }
 
 
 def run_size(accounts: int, fraction: float) -> dict[str, Any]:

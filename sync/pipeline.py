@@ -175,7 +175,7 @@ def decide(
     with open_session() as session:
         if scope is None and not report.errors:  # history is replayed after a complete pull only
             backfill_first_run(session, as_of, config)
-        if scope is None and config.incremental:  # only accounts whose inputs changed
+        if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
             report.bands, judged, report.incremental = score_changed(session, as_of, config)
         else:
             report.bands, judged = score(session, as_of, config, scope), scope

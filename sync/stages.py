@@ -8,6 +8,7 @@ scikit-learn (about 2.5 s), which the CLI, the web app and the outbox drain neve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
@@ -92,6 +93,8 @@ def score_changed(
     extra = config.rules.model_dump_json() if config.rules is not None else ""
     key = active_model_key(session, config.scorecard)
     r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra)
+    if not config.incremental:  # a forced full pass still stores the digests it scored from
+        r = dataclasses.replace(r, scope=None, changed=None, reason="full score (forced)")
     log.info("incremental scoring: %s", r.reason)
     info: dict[str, Any] = {"reason": r.reason}
     if r.scope is None or r.scope:
