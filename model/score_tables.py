@@ -46,6 +46,9 @@ class HealthSnapshot(Base):
     computed_band: Mapped[str | None] = mapped_column(String(20))
     override_id: Mapped[int | None] = mapped_column(ForeignKey("score_overrides.id"))
     computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # digest of everything the score was computed from (scoring/changes.py): a later run of
+    # the day re-scores only accounts whose digest differs; NULL = unknown, re-score
+    inputs_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class ScoreOverride(Base):

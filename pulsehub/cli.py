@@ -103,12 +103,21 @@ def sync(
         bool, typer.Option("--dry-run", help="print the write plan, write nothing")
     ] = False,
     as_of: DayOpt = None,
+    full_score: Annotated[
+        bool,
+        typer.Option(
+            "--full-score",
+            help="re-score every account, not only those whose inputs changed today",
+        ),
+    ] = False,
 ) -> None:
     """Run one sync: pull, resolve, score, escalate, write back."""
     from pulsehub.report import SyncProgress, print_plan, print_run
     from sync.pipeline import SourcesUnavailable
 
     rt = _runtime()
+    if full_score:
+        rt.job_config.incremental = False
     try:
         with SyncProgress(console) as progress:
             report = rt.sync(

@@ -88,6 +88,7 @@ class Runtime:
             deadband=DeadBand(**self.settings.writeback_deadband.model_dump()),
             backfill_weeks=self.settings.backfill_weeks,
             voice=load_voice(self.settings.voice_file),
+            incremental=not self.settings.full_score,
         )
 
     @cached_property

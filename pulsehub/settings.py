@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     backfill_weeks: int = Field(
         12, ge=0, le=104, description="first sync: weekly snapshots replayed from history (0: none)"
     )
+    full_score: bool = Field(
+        False,
+        description="re-score and re-evaluate every account each run (default: only accounts "
+        "whose inputs changed since the day's snapshot; the day's first run scores everyone)",
+    )
     lock_ttl_s: int = 3600
     distributed: bool = Field(
         False, description="split scheduled syncs across workers: per source, then by account range"

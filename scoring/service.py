@@ -53,6 +53,7 @@ def score_accounts(
     risk_model: RiskScorer | None = None,
     now: datetime | None = None,
     feed_last: date | None = None,
+    digests: Mapping[int, str] | None = None,
 ) -> list[HealthSnapshot]:
     """Compute and upsert one snapshot per account for `as_of`; the caller commits."""
     signals = compute_signals(session, as_of, account_ids, feed_last=feed_last)
@@ -64,6 +65,7 @@ def score_accounts(
     model = risk_model or current_risk_model(session, scorecard)
     scorecard = _bands_of(scorecard, model)
     rows = _score(session, as_of, scorecard, signals, account_ids is not None, model, now)
+    _add_digests(rows, digests)
     snaps = store.upsert_snapshots(session, as_of, rows)
     log.info("scored %s accounts as of %s", len(snaps), as_of)
     return snaps
@@ -77,6 +79,7 @@ def score_all(
     batch_size: int = BATCH,
     risk_model: RiskScorer | None = None,
     now: datetime | None = None,
+    digests: Mapping[int, str] | None = None,
 ) -> dict[str, int]:
     """Score every live account in batches (nothing loaded back); returns band counts."""
     model = risk_model or current_risk_model(session, scorecard)
@@ -95,13 +98,14 @@ def score_all(
         signals = compute_signals(session, as_of, ids[i : i + batch_size], feed_last=feed_last)
         _copy_percentiles(signals, percentiles)
         rows = _score(session, as_of, scorecard, signals, False, model, now)
+        _add_digests(rows, digests)
         store.upsert_snapshots(session, as_of, rows, returning=False)
         bands.update(r["band"] for r in rows if r["account_id"] not in parents)
         session.flush()
     if parents:  # re-roll parents over their children's stored snapshots, deepest first
         for snap in score_accounts(
             session, as_of, scorecard, sorted(parents), risk_model=model, now=now,
-            feed_last=feed_last,
+            feed_last=feed_last, digests=digests,
         ):  # fmt: skip
             bands[snap.band] += 1
             session.expunge(snap)
@@ -133,6 +137,13 @@ def backfill_snapshots(
 def _bands_of(scorecard: Scorecard, model: RiskScorer) -> Scorecard:
     """The band cut-offs fitted beside the active risk model, when the scorecard wants them."""
     return with_fitted_bands(scorecard, model.bands if isinstance(model, FittedRisk) else None)
+
+
+def _add_digests(rows: list[dict[str, Any]], digests: Mapping[int, str] | None) -> None:
+    """Store each row's inputs digest (scoring/changes.py); None when not computed, so the
+    next incremental run re-scores the account rather than trust a stale digest."""
+    for r in rows:
+        r["inputs_digest"] = None if digests is None else digests.get(r["account_id"])
 
 
 def _has_percentiles(scorecard: Scorecard) -> bool:

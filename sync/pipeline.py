@@ -52,6 +52,7 @@ from sync.stages import (
     push_outbox,
     route_voice,
     score,
+    score_changed,
 )
 from sync.writeback import WriteTargets
 
@@ -183,13 +184,16 @@ def decide(
     with open_session() as session:
         if scope is None and not report.errors:  # history is replayed after a complete pull only
             backfill_first_run(session, as_of, config)
-        report.bands = score(session, as_of, config, scope)
+        if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
+            report.bands, judged, report.incremental = score_changed(session, as_of, config)
+        else:
+            report.bands, judged = score(session, as_of, config, scope), scope
     crash_point("after_score")
     creates: list[outbox.CreateRequest] = []
     if config.rules is not None:
         stage("escalating")
         with open_session() as session:
-            report.escalations, creates = escalate(session, as_of, config, systems, scope)
+            report.escalations, creates = escalate(session, as_of, config, systems, judged)
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")

@@ -31,6 +31,7 @@ class RunReport:
     api_calls: dict[str, int] = field(default_factory=dict)
     quota: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)  # see instrument.StepClock
+    incremental: dict[str, Any] = field(default_factory=dict)  # see stages.score_changed
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class RunReport:
             "api_calls": self.api_calls,
             "quota": self.quota,
             "steps": self.steps,
+            "incremental": self.incremental,
         }
 
 

@@ -8,6 +8,7 @@ scikit-learn (about 2.5 s), which the CLI, the web app and the outbox drain neve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
@@ -44,6 +45,7 @@ class JobConfig:
     operations: Any | None = None  # csops.config.CsOpsConfig: onboarding phases, handoffs
     voice: Any | None = None  # escalation.voice_config.VoiceConfig: feedback themes and routing
     reviews: Any | None = None  # escalation.operations.OperationsConfig; None: stage off
+    incremental: bool = True  # re-score only changed accounts after the day's first run
 
 
 def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
@@ -77,6 +79,51 @@ def score(
         return score_all(session, as_of, config.scorecard)
     snaps = score_accounts(session, as_of, config.scorecard, scope)
     return dict(Counter(s.band for s in snaps))
+
+
+def score_changed(
+    session: Session, as_of: dt.date, config: JobConfig
+) -> tuple[dict[str, int], list[int] | None, dict[str, Any]]:
+    """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
+    first run, or a configuration or model change, scores everyone: scoring/changes.py).
+    Returns the book's accounts per band, the accounts escalation must re-evaluate (None: all
+    of them) and what to keep in the run's stats (`incremental`).
+
+    scoring.service (scikit-learn) is loaded only when something is to be scored."""
+    from escalation.scope import book_digest, escalation_scope
+    from scoring.changes import active_model_key, band_counts, plan_rescore
+
+    now = dt.datetime.now(dt.UTC)
+    extra = config.rules.model_dump_json() if config.rules is not None else ""
+    key = active_model_key(session, config.scorecard)
+    r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra)
+    if not config.incremental:  # a forced full pass still stores the digests it scored from
+        r = dataclasses.replace(r, scope=None, changed=None, reason="full score (forced)")
+    log.info("incremental scoring: %s", r.reason)
+    info: dict[str, Any] = {"reason": r.reason}
+    if r.scope is None or r.scope:
+        from scoring.service import current_risk_model, score_accounts, score_all
+
+        model = current_risk_model(session, config.scorecard)
+    if r.scope is None:
+        bands = score_all(
+            session, as_of, config.scorecard, risk_model=model, now=now, digests=r.digests
+        )
+        if config.rules is not None:
+            info["book"] = book_digest(session, as_of, config.rules)
+        return bands, None, {**info, "rescored": sum(bands.values()), "judged": None}
+    if r.scope:
+        score_accounts(
+            session, as_of, config.scorecard, r.scope, risk_model=model, now=now,
+            digests=r.digests,
+        )  # fmt: skip
+    assert r.changed is not None
+    scope = set(r.changed)
+    if config.rules is not None:
+        scope, info["book"] = escalation_scope(session, as_of, now, config.rules, scope)
+        scope &= r.digests.keys()  # live accounts, as a full evaluation takes them
+    info.update(rescored=len(r.scope), judged=len(scope))
+    return band_counts(session, as_of), sorted(scope), info
 
 
 def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:

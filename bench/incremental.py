@@ -1,0 +1,132 @@
+"""Benchmark: incremental scoring and escalation against a full re-score, on PostgreSQL.
+
+For each book size: a sandbox in its own process, a fresh PostgreSQL database, then each
+step a `pulsehub sync` process of its own (wall time is the whole process, start-up
+included; the step seconds are what the run recorded in `sync_runs.stats`):
+
+  full sync        the first run of the day: pull everything, score everyone
+  settle           re-syncs that read back what the first run wrote (until one re-scores
+                   nothing, at most 3)
+  unchanged        nothing new: incremental, then the same with `--full-score` (before)
+  changed          `--fraction` of every record kind changed (the sandbox's change
+                   control): incremental; again (another sample) with `--full-score`.
+                   The step's "rescored" is how many accounts' inputs that touched.
+
+Run by hand:  .venv/bin/python -m bench incremental --accounts 2000 [10000] [--fraction F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench.pipeline import ROOT, _env, _free_port, _post, sandbox_started
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _sync(env: dict[str, str], *flags: str) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pulsehub.cli", "sync", *flags],
+        env=env, cwd=str(ROOT), capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        sys.exit(f"sync failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def _last_run(db_url: str) -> dict[str, Any]:
+    """The newest run's step seconds, and how many of the day's snapshots it (re)wrote."""
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        started, stats = conn.execute(
+            text("SELECT started_at, stats FROM sync_runs ORDER BY id DESC LIMIT 1")
+        ).one()
+        rescored = conn.execute(
+            text("SELECT count(*) FROM health_snapshots WHERE computed_at >= :t"), {"t": started}
+        ).scalar_one()
+    engine.dispose()
+    stats = stats if isinstance(stats, dict) else json.loads(stats or "{}")
+    steps = {k: v.get("seconds", v) if isinstance(v, dict) else v
+             for k, v in (stats.get("steps") or {}).items()}  # fmt: skip
+    incremental = stats.get("incremental") or {}
+    return {
+        "rescored": int(rescored),
+        "judged": incremental.get("judged"),  # accounts whose rules were evaluated (None: all)
+        "reason": incremental.get("reason"),
+        "steps": steps,
+    }
+
+
+def run_size(accounts: int, fraction: float) -> dict[str, Any]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
+         "--accounts", str(accounts), "--seed", "7"],
+        cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    name = f"bench_incr_{accounts}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    out: dict[str, Any] = {"accounts": accounts}
+    try:
+        if not sandbox_started(base, 2400):
+            sys.exit("sandbox did not start")
+        env = _env(base, db_url)
+        subprocess.run(
+            [sys.executable, "-m", "pulsehub.cli", "db", "upgrade"],
+            env=env, cwd=str(ROOT), check=True, capture_output=True,
+        )  # fmt: skip
+
+        def step(label: str, *flags: str) -> dict[str, Any]:
+            _post(f"{base}/_sandbox/advance?seconds=61")  # past the ticket export's lag
+            seconds = _sync(env, *flags)
+            row = {"step": label, "wall_s": round(seconds, 1), **_last_run(db_url)}
+            print(json.dumps(row), flush=True)
+            return row
+
+        out["full_sync"] = step("full sync")
+        out["settle"] = [step("settle")]
+        while out["settle"][-1]["rescored"] and len(out["settle"]) < 3:
+            out["settle"].append(step("settle"))
+        out["unchanged_incremental"] = step("unchanged, incremental")
+        out["unchanged_full"] = step("unchanged, --full-score", "--full-score")
+        _post(f"{base}/_sandbox/change?fraction={fraction}&seed=1")
+        out["changed_incremental"] = step(f"{fraction:.2%} changed, incremental")
+        _post(f"{base}/_sandbox/change?fraction={fraction}&seed=2")
+        out["changed_full"] = step(f"{fraction:.2%} changed, --full-score", "--full-score")
+        return out
+    finally:
+        server.terminate()
+        server.wait(30)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench incremental")
+    parser.add_argument("--accounts", type=int, nargs="+", default=[2000])
+    parser.add_argument(
+        "--fraction", type=float, default=0.01,
+        help="share of every record kind changed (0.01 touches most accounts: use 0.0001 "
+        "for about 1-3%% of the accounts)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    for n in args.accounts:
+        print(json.dumps(run_size(n, args.fraction)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Which accounts a run must re-score: a digest of each account's inputs, compared with the
+digest stored on the day's snapshot (`HealthSnapshot.inputs_digest`).
+
+Everything a day's score is computed from goes into the digest, read from committed rows
+(never from what a run remembers), so a crashed or dry run leaves nothing to reconcile:
+
+- global: the day, whether it is scored as the current day, the scorecard (its full JSON),
+  the renewal-risk model in force (fitted version or scorecard prior), the usage feed's
+  newest day, and an `extra` digest the caller adds (the escalation rules);
+- the account row itself (every column but the bookkeeping `updated_at`), its live children
+  (a parent's roll-up), its active override at `now` (set, revoked or expired);
+- the account's open escalations (a scored signal);
+- per source table, per account: row count, sum of ids (a row moved to another account
+  changes both), newest source timestamp and sums of the scored values (an in-place edit).
+
+A day's snapshots are written for every account by the day's first run (no digest stored
+yet), so time thresholds (renewal buckets, trailing windows) are crossed by that daily pass;
+within a day only the data, the configuration and overrides can change a score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from model.lifecycle import is_churned_stage
+from model.tables import (
+    Account,
+    Contact,
+    Escalation,
+    ExternalIdentity,
+    HealthSnapshot,
+    Opportunity,
+    RiskModelVersion,
+    Ticket,
+    UsageDaily,
+)
+from scoring import store
+from scoring.config import Percentile, Scorecard
+from scoring.queries import end_of, usage_feed_last, usage_through
+from scoring.signals import CURRENT_STATE_DAYS
+
+FULL_SHARE = 0.5  # more than this share of the book changed: the batched full pass is cheaper
+
+
+@dataclass(frozen=True)
+class Rescore:
+    """`digests`: every live account's inputs digest; `scope`: the accounts to re-score
+    (None: all of them, the batched pass); `changed`: live accounts whose inputs changed or
+    that have no snapshot of the day (None: all); `reason`: why, for the log."""
+
+    digests: dict[int, str]
+    scope: list[int] | None
+    changed: list[int] | None
+    reason: str
+
+
+def plan_rescore(
+    session: Session,
+    as_of: date,
+    scorecard: Scorecard,
+    model_key: str,
+    *,
+    now: datetime | None = None,
+    extra: str = "",
+) -> Rescore:
+    """Digest every live account's inputs and compare with the day's stored digests."""
+    digests, scorable = input_digests(session, as_of, scorecard, model_key, now=now, extra=extra)
+    stored = dict(
+        session.execute(
+            select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest).where(
+                HealthSnapshot.as_of == as_of
+            )
+        )
+        .tuples()
+        .all()
+    )
+    if not stored:
+        return Rescore(digests, None, None, "first run of the day: every account is scored")
+    if any(isinstance(m.normalization, Percentile) for m in scorecard.measures.values()):
+        return Rescore(digests, None, None, "percentile measures rank the whole book")
+    parents = _parents(session)
+    changed = {a for a, d in digests.items() if a in stored and stored[a] != d}
+    changed |= scorable - stored.keys()  # scored from now on (a new customer, a late pull)
+    scope: set[int] = set()
+    for aid in changed:  # a changed child changes its parents' roll-up
+        up: int | None = aid
+        while up is not None and up not in scope:
+            scope.add(up)
+            up = parents.get(up)
+    scope &= scorable
+    if len(scope) > FULL_SHARE * max(len(scorable), 1):
+        return Rescore(digests, None, None, f"{len(scope)} accounts changed: full pass")
+    # live accounts scoring leaves out (churned) have no snapshot to hold a digest: their
+    # escalation rules are evaluated every run
+    unscored = digests.keys() - stored.keys()
+    judged = sorted(changed | scope | unscored)
+    return Rescore(digests, sorted(scope), judged, f"{len(scope)} accounts to re-score")
+
+
+def active_model_key(session: Session, scorecard: Scorecard) -> str:
+    """What identifies the renewal-risk model in force, as `scoring.service.current_risk_model`
+    picks it, without loading it: the newest active fitted version, else the saved model file
+    the scorecard names (its content), else the scorecard's prior (in the scorecard's digest)."""
+    version = session.scalar(
+        select(RiskModelVersion.id)
+        .where(RiskModelVersion.active.is_(True))
+        .order_by(RiskModelVersion.id.desc())
+        .limit(1)
+    )
+    if version is not None:
+        return f"fitted:{version}"
+    path = scorecard.risk.model_file
+    if path is not None and path.exists():
+        return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return "prior"
+
+
+def input_digests(
+    session: Session,
+    as_of: date,
+    scorecard: Scorecard,
+    model_key: str,
+    *,
+    now: datetime | None = None,
+    extra: str = "",
+) -> tuple[dict[int, str], set[int]]:
+    """Each live account's inputs digest, and the accounts scoring scores on `as_of`."""
+    current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
+    head = "|".join(
+        [
+            as_of.isoformat(), str(current), scorecard.model_dump_json(), model_key,
+            str(usage_feed_last(session, as_of)), extra,
+        ]
+    )  # fmt: skip
+    parts: dict[int, list[Any]] = defaultdict(list)
+    scorable: set[int] = set()
+    children: dict[int, list[int]] = defaultdict(list)
+    cols = [c for c in Account.__table__.c if c.name != "updated_at"]
+    for row in session.execute(select(*cols).where(Account.is_deleted.is_(False))):
+        parts[row.id].append(tuple(row))
+        if row.parent_id is not None:
+            children[row.parent_id].append(row.id)
+        since_ok = row.customer_since is None or row.customer_since <= as_of
+        if since_ok and not (current and is_churned_stage(row.lifecycle_stage)):
+            scorable.add(row.id)
+    scorable -= _lost_last_renewal(session, as_of)
+    for aid, kids in children.items():
+        if aid in parts:
+            parts[aid].append(("children", sorted(kids)))
+    moment = min(now or datetime.now(UTC), end_of(as_of))
+    for aid, o in store.active_overrides(session, moment, None).items():
+        if aid in parts:
+            parts[aid].append(("override", o.id, o.band, o.score, o.expires_at))
+    for name, query in _source_queries(end_of(as_of), usage_through(as_of)):
+        for row in session.execute(query):
+            aid, *values = row
+            if aid in parts:
+                parts[aid].append((name, *_stable(values)))
+    digests = {aid: _hash(head, p) for aid, p in parts.items()}
+    return digests, scorable
+
+
+def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
+    """(name, grouped query) per input table: account_id first, then its aggregates. Usage
+    rows after `through` (today's partial row, refreshed all day) are not scored: left out."""
+    n, total, newest = func.count, func.sum, func.max
+    still_open = or_(  # the escalations scoring counts as open (scoring/support_queries.py)
+        and_(Escalation.resolved_at.is_(None), Escalation.state != "resolved"),
+        Escalation.resolved_at >= end,
+    )
+    yield (
+        "escalations",
+        select(Escalation.account_id, n(), total(Escalation.id))
+        .where(Escalation.opened_at < end, still_open)
+        .group_by(Escalation.account_id),
+    )
+    yield "contacts", select(
+        Contact.account_id, n(), total(Contact.id), newest(Contact.source_modstamp),
+        total(case((Contact.is_champion, 1), else_=0)),
+        total(case((Contact.is_executive, 1), else_=0)),
+    ).where(Contact.is_deleted.is_(False)).group_by(Contact.account_id)  # fmt: skip
+    yield "opportunities", select(
+        Opportunity.account_id, n(), total(Opportunity.id), newest(Opportunity.source_modstamp),
+        total(Opportunity.amount), newest(Opportunity.close_date),
+        total(case((Opportunity.is_closed, 1), else_=0)),
+        total(case((Opportunity.is_won, 1), else_=0)),
+    ).where(Opportunity.is_deleted.is_(False)).group_by(Opportunity.account_id)  # fmt: skip
+    yield "tickets", select(
+        Ticket.account_id, n(), total(Ticket.id), newest(Ticket.updated_at),
+        newest(Ticket.solved_at), newest(Ticket.csat_at), n(Ticket.csat),
+        total(Ticket.reopens), total(Ticket.first_reply_minutes),
+        total(Ticket.full_resolution_minutes), total(func.length(Ticket.status)),
+    ).group_by(Ticket.account_id)  # fmt: skip
+    yield "usage", select(
+        UsageDaily.account_id, n(), total(UsageDaily.id), newest(UsageDaily.day),
+        total(UsageDaily.active_users), total(UsageDaily.logins),
+        total(UsageDaily.features_used), total(UsageDaily.feature_events),
+        total(UsageDaily.seats_used), total(UsageDaily.seats_purchased),
+    ).where(UsageDaily.day <= through).group_by(UsageDaily.account_id)  # fmt: skip
+    yield "identities", select(
+        ExternalIdentity.account_id, n(), total(ExternalIdentity.id),
+        total(case((ExternalIdentity.status == "linked", 1), else_=0)),
+        func.min(ExternalIdentity.external_id), newest(ExternalIdentity.external_id),
+    ).where(ExternalIdentity.is_deleted.is_(False)).group_by(ExternalIdentity.account_id)  # fmt: skip
+
+
+def _lost_last_renewal(session: Session, as_of: date) -> set[int]:
+    """Accounts whose last renewal closed by `as_of` was lost: scoring leaves them out
+    (as `scoring.queries.add_opportunities` decides it)."""
+    rows = session.execute(
+        select(Opportunity.account_id, Opportunity.is_won)
+        .where(Opportunity.is_deleted.is_(False), Opportunity.type == "Renewal")
+        .where(Opportunity.is_closed.is_(True), Opportunity.close_date <= as_of)
+        .order_by(Opportunity.account_id, Opportunity.close_date)
+    )
+    last = {aid: won for aid, won in rows.tuples().all()}
+    return {aid for aid, won in last.items() if aid is not None and not won}
+
+
+def _parents(session: Session) -> dict[int, int | None]:
+    rows = session.execute(
+        select(Account.id, Account.parent_id).where(Account.is_deleted.is_(False))
+    )
+    return dict(rows.tuples().all())
+
+
+def _stable(values: Iterable[Any]) -> list[Any]:
+    """Aggregates in a form that does not depend on the scan order (float sums rounded)."""
+    return [round(v, 4) if isinstance(v, float) else v for v in values]
+
+
+def _hash(head: str, parts: list[Any]) -> str:
+    text = head + "|" + repr(parts)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def band_counts(session: Session, as_of: date) -> dict[str, int]:
+    """Accounts per band among the day's snapshots of live accounts (what a full pass returns)."""
+    rows = session.execute(
+        select(HealthSnapshot.band, func.count())
+        .join(Account, Account.id == HealthSnapshot.account_id)
+        .where(HealthSnapshot.as_of == as_of, Account.is_deleted.is_(False))
+        .group_by(HealthSnapshot.band)
+    )
+    return {band: int(count) for band, count in rows.tuples().all()}

@@ -1,0 +1,310 @@
+"""Incremental scoring and escalation decide exactly what a full re-score decides.
+
+One sandbox and one database go through a day of runs: the first sync (the daily pass), an
+unchanged re-run, 1% of every record kind changed, an override set, a scorecard change,
+the next day. Each step pulls once, copies the database, then decides (resolve, score,
+escalate, plan, queue) incrementally on the original and with `full_score` on the copy:
+the day's snapshots, the escalations and the outbox must be equal. Then the original's
+outbox is pushed to the sandbox and the next step goes on from there, as a real schedule
+would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from escalation.scope import cluster_capable, scored_after_last_run
+from model.db import transaction, upgrade
+from model.tables import Account, Escalation, HealthSnapshot, OutboxItem, ScoreOverride
+from pulsehub.demo import sandbox_settings
+from pulsehub.runtime import Runtime
+from sandbox import Sandbox
+from sync import pipeline, runs
+from sync.pipeline import decide, record_run
+from sync.pull import history_start, pull, select_streams
+from sync.report import RunReport
+from sync.routes import write_targets
+from sync.stages import action_systems
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?")
+SNAPSHOT_BOOKKEEPING = {"id", "computed_at", "inputs_digest"}
+ESCALATION_TIMES = {"id", "opened_at", "updated_at", "acknowledged_at", "resolved_at"}
+ESCALATION_TIMES |= {"cooldown_until", "review_due_at"}
+
+
+def _runtime(sb: Sandbox, url: str, *, full: bool) -> Runtime:
+    rt = Runtime(sandbox_settings(sb.base_url, url, full_score=full))
+    assert rt.job_config.incremental is not full
+    return rt
+
+
+def _rows(session: Any, model: Any, skip: set[str], *where: Any) -> list[dict[str, Any]]:
+    cols = [c for c in model.__table__.c if c.name not in skip]
+    rows = session.execute(select(*cols).where(*where)).mappings()
+    text = sorted(TIMESTAMP.sub("<t>", json.dumps(dict(r), default=str)) for r in rows)
+    return [json.loads(t) for t in text]
+
+
+def _state(rt: Runtime, as_of: dt.date) -> dict[str, Any]:
+    """What a run decided: the day's snapshots, every escalation, every outbox item."""
+    with rt.factory() as s:
+        snaps = HealthSnapshot.as_of == as_of
+        return {
+            "snapshots": _rows(s, HealthSnapshot, SNAPSHOT_BOOKKEEPING, snaps),
+            "escalations": _rows(s, Escalation, ESCALATION_TIMES),
+            "outbox": _rows(
+                s,
+                OutboxItem,
+                {"id", "key", "created_at", "updated_at", "next_attempt_at", "sent_at"},
+            ),
+        }
+
+
+def _computed_at(rt: Runtime, as_of: dt.date) -> dict[int, dt.datetime]:
+    with rt.factory() as s:
+        q = select(HealthSnapshot.account_id, HealthSnapshot.computed_at)
+        return dict(s.execute(q.where(HealthSnapshot.as_of == as_of)).tuples().all())
+
+
+def _first_diff(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
+    if len(got) != len(want):
+        return f"{len(got)} rows, not {len(want)}"
+    for g, w in zip(got, want, strict=True):
+        if g != w:
+            return repr({k: _small_diff(g.get(k), w.get(k)) for k in w if g.get(k) != w.get(k)})
+    return ""
+
+
+def _small_diff(g: Any, w: Any) -> Any:
+    if isinstance(g, dict) and isinstance(w, dict):
+        return {k: _small_diff(g.get(k), w.get(k)) for k in {*g, *w} if g.get(k) != w.get(k)}
+    return (g, w)
+
+
+class Day:
+    """The database under test (incremental) and a copy per step (full re-score)."""
+
+    def __init__(self, sb: Sandbox, tmp_path: Path) -> None:
+        self.sb, self.tmp, self.path = sb, tmp_path, tmp_path / "main.db"
+        upgrade(self.url(self.path))
+        self.rt = _runtime(sb, self.url(self.path), full=False)
+        self.steps = 0
+
+    @staticmethod
+    def url(path: Path) -> str:
+        return f"sqlite:///{path}"
+
+    def step(self, as_of: dt.date, adjust: Any = None) -> tuple[dict[str, Any], int]:
+        """Pull once, copy the database, then decide incrementally on the original and with a
+        full re-score on the copy; returns the state and how many of the day's snapshots the
+        incremental run (re)wrote."""
+        self.steps += 1
+        rt, copy = self.rt, self.tmp / f"full-{self.steps}.db"
+        streams = select_streams(rt.connectors.values(), "all")
+        pulled = RunReport(run_id=0, dry_run=False)
+        pull(
+            rt.factory, rt.connectors, streams, pulled, reconcile=False, start=history_start(as_of)
+        )
+        assert pulled.errors == []
+        with sqlite3.connect(self.path) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)  # a consistent copy, with what is still in the write-ahead log
+        full = _runtime(self.sb, self.url(copy), full=True)
+        if adjust is not None:
+            adjust(rt), adjust(full)
+        before = _computed_at(rt, as_of)
+        inc, want_report = _run(rt, as_of), _run(full, as_of)
+        after = _computed_at(rt, as_of)
+        rescored = sum(1 for a, t in after.items() if before.get(a) != t)
+        got, want = _state(rt, as_of), _state(full, as_of)
+        for part in want:
+            assert got[part] == want[part], f"step {self.steps}: {part} differ: " + _first_diff(
+                got[part], want[part]
+            )
+        assert (inc.bands, inc.escalations) == (want_report.bands, want_report.escalations)
+        assert inc.planned == want_report.planned
+        full.engine.dispose()
+        rt.drain()  # push what was decided; the next step pulls what that moved
+        self.sb.tick(120)  # past the exports' one-minute lag
+        return got, rescored
+
+    def crash_after_score(self, as_of: dt.date, adjust: Any, monkeypatch: Any) -> None:
+        """A run killed right after its scores committed: its escalation step never runs
+        and its run row stays `running`."""
+        rt = self.rt
+        streams = select_streams(rt.connectors.values(), "all")
+        pull(rt.factory, rt.connectors, streams, RunReport(run_id=0, dry_run=False),
+             reconcile=False, start=history_start(as_of))  # fmt: skip
+        adjust(rt)
+
+        def die(name: str) -> None:
+            if name == "after_score":
+                raise Killed(name)
+
+        with monkeypatch.context() as m:
+            m.setattr(pipeline, "crash_point", die)
+            with pytest.raises(Killed):
+                _decide(rt, as_of, runs.start_run(rt.factory, "sync"))
+
+
+class Killed(Exception):
+    """Stands for the process dying at a crash point (the transactions before it committed)."""
+
+
+def _run(rt: Runtime, as_of: dt.date) -> RunReport:
+    """A recorded run of what follows the pull (the last completed run matters: see
+    escalation/scope.py)."""
+    run_id = runs.start_run(rt.factory, "sync")
+    report = _decide(rt, as_of, run_id)
+    record_run(rt.factory, report, "succeeded")
+    return report
+
+
+def _decide(rt: Runtime, as_of: dt.date, run_id: int = 0) -> RunReport:
+    """What a run does after its pull: resolve, score, escalate, plan and queue (committed)."""
+    report = RunReport(run_id=run_id, dry_run=False)
+    decide(
+        lambda: transaction(rt.factory), rt.job_config, write_targets(rt.connectors), report,
+        as_of, stage=lambda name, count=0: None,
+        systems=action_systems(rt.connectors, rt.job_config),
+    )  # fmt: skip
+    return report
+
+
+def _settle(day: Day, as_of: dt.date, adjust: Any = None) -> int:
+    """Re-run unchanged until a run re-scores nothing (at most 4 runs); returns how many the
+    runs re-scored in all."""
+    total = 0
+    for _ in range(4):
+        _, rescored = day.step(as_of, adjust)
+        if rescored == 0:
+            return total
+        total += rescored
+    raise AssertionError(f"unchanged runs kept re-scoring: {total} in 4 runs")
+
+
+@pytest.fixture
+def sb():
+    with Sandbox(accounts=60, seed=5) as sandbox:
+        yield sandbox
+
+
+def test_incremental_runs_decide_exactly_what_full_re_scores_decide(sb, tmp_path) -> None:
+    day = Day(sb, tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+
+    state, rescored = day.step(today)  # the first sync: the daily pass scores everyone
+    scored = len(state["snapshots"])
+    assert scored > 30 and rescored == scored
+    assert state["outbox"], "the first sync plans write-back"
+
+    # the re-syncs right after read back what pulsehub's own writes moved (the modstamps of
+    # every account it wrote, the tickets it tagged) and re-score those accounts; then a run
+    # with nothing new re-scores nothing (`_settle` fails otherwise)
+    _settle(day, today)
+
+    sb.change(0.01, seed=3)  # 1% of every record kind
+    _, rescored = day.step(today)
+    assert 0 < rescored < scored / 2
+
+    def override(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            aid = s.scalars(
+                select(HealthSnapshot.account_id).where(HealthSnapshot.as_of == today)
+            ).first()
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+            s.add(ScoreOverride(account_id=aid, band="red", reason="exec sponsor left",
+                                author="csm", expires_at=expires))  # fmt: skip
+
+    state, rescored = day.step(today, override)
+    assert rescored >= 1
+    assert any(s["override_id"] is not None for s in state["snapshots"])
+
+    def fewer_reasons(rt: Runtime) -> None:
+        cfg = rt.job_config
+        cfg.scorecard = cfg.scorecard.model_copy(update={"max_reasons": 2})
+
+    _, rescored = day.step(today, fewer_reasons)  # a scorecard change re-scores everyone
+    assert rescored == scored
+
+    sb.advance(1)
+    tomorrow = today + dt.timedelta(days=1)
+    state, rescored = day.step(tomorrow, fewer_reasons)  # the next day's daily pass
+    assert rescored == len(state["snapshots"]) > 30
+    _settle(day, tomorrow, fewer_reasons)
+
+
+def test_a_moved_child_and_a_deleted_account_are_seen(sb, tmp_path) -> None:
+    """Changes no source timestamp shows: an account re-parented (its old and new parents'
+    roll-ups change) and an account deleted (its parent's roll-up changes)."""
+    day = Day(sb, tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+    _settle(day, today)
+    with day.rt.factory() as s:
+        scored = list(
+            s.scalars(
+                select(HealthSnapshot.account_id)
+                .where(HealthSnapshot.as_of == today)
+                .order_by(HealthSnapshot.account_id)
+            )
+        )
+    child, new_parent, gone = scored[-1], scored[0], scored[len(scored) // 2]
+
+    def reparent(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            row, parent = s.get(Account, child), s.get(Account, new_parent)
+            assert row is not None and parent is not None
+            row.parent_crm_id, row.parent_id = parent.crm_id, parent.id
+
+    _, rescored = day.step(today, reparent)
+    assert rescored >= 2  # the child and its new parent
+
+    def delete(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            row = s.get(Account, gone)
+            assert row is not None
+            row.is_deleted = True
+
+    day.step(today, delete)
+    _settle(day, today)
+
+
+def test_a_run_killed_between_score_and_escalate_is_caught_up(sb, tmp_path, monkeypatch) -> None:
+    """The killed run re-scored an account (an override set); the next run finds its inputs
+    unchanged since that snapshot, but the snapshot newer than the last completed run, so it
+    re-evaluates the account's rules the killed run never evaluated."""
+    day = Day(sb, tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+    _settle(day, today)
+    with day.rt.factory() as s:
+        rules = day.rt.job_config.rules
+        assert rules is not None
+        busy = cluster_capable(s, today, rules)
+        greens = s.scalars(
+            select(HealthSnapshot.account_id)
+            .where(HealthSnapshot.as_of == today, HealthSnapshot.band == "green")
+            .order_by(HealthSnapshot.account_id)
+        )
+        green = next(a for a in greens if a not in busy)  # not re-evaluated for its tickets
+        assert green not in scored_after_last_run(s, today)
+
+    def red(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+            s.add(ScoreOverride(account_id=green, band="red", reason="champion left",
+                                author="csm", expires_at=expires))  # fmt: skip
+
+    day.crash_after_score(today, red, monkeypatch)
+    with day.rt.factory() as s:
+        assert green in scored_after_last_run(s, today)
+    _, rescored = day.step(today)  # equal to a full re-score from the killed run's state
+    assert rescored == 0  # its inputs did not change since the killed run scored it
+    with day.rt.factory() as s:
+        assert green not in scored_after_last_run(s, today)
