@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.triage import is_snoozed, snoozed_until
-from model.tables import Account, Escalation, utcnow
+from model.tables import Account, Escalation, RcaReview, utcnow
 from reporting.common import OPEN_ESCALATION_STATES
+from reporting.rcas import rca_state
 
 PAGE_SIZE = 100
 STATES = ("active", "open", "acknowledged", "resolved", "all")
@@ -81,14 +82,30 @@ def load_inbox(session: Session, f: InboxFilter, now: dt.datetime | None = None)
     segments = session.execute(
         select(Account.segment).where(Account.segment.is_not(None)).distinct()
     ).scalars()
+    page = rows[start : start + PAGE_SIZE]
+    _add_rcas(session, page, now)
     return Inbox(
-        rows=rows[start : start + PAGE_SIZE],
+        rows=page,
         total=total,
         pages=max(1, -(-total // PAGE_SIZE)),
         snoozed_hidden=hidden,
         owners=sorted(o for o in owners if o),
         segments=sorted(s for s in segments if s),
     )
+
+
+def _add_rcas(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Each row's RCA (owed once its engineering ticket is solved), or None."""
+    ids = [r["esc"].id for r in rows]
+    reviews = {
+        r.escalation_id: r
+        for r in session.scalars(select(RcaReview).where(RcaReview.escalation_id.in_(ids)))
+    } if ids else {}  # fmt: skip
+    for r in rows:
+        review = reviews.get(r["esc"].id)
+        r["rca"] = None if review is None else {
+            "state": rca_state(review, now), "due_at": review.due_at, "done_at": review.done_at
+        }  # fmt: skip
 
 
 def recent_escalations(

@@ -29,7 +29,7 @@ class RcaRow:
     state: str  # overdue | due | done on time | done late
 
 
-def _state(r: RcaReview, now: dt.datetime) -> str:
+def rca_state(r: RcaReview, now: dt.datetime) -> str:
     if r.done_at is not None:
         return "done on time" if r.done_at <= r.due_at else "done late"
     return "overdue" if r.due_at < now else "due"
@@ -64,7 +64,7 @@ def rca_rows(
             r.done_at,
             r.done_by,
             r.reminded_at,
-            _state(r, now),
+            rca_state(r, now),
         )
         for r, title, severity, name in session.execute(query.limit(limit))
     ]

@@ -93,3 +93,25 @@ def test_viewers_cannot_triage(app_parts) -> None:
     assert r.status_code == 403
     with factory() as s:
         assert s.get(Escalation, target).state == "open"
+
+
+def test_the_inbox_shows_each_escalations_rca_and_when_it_is_overdue(app_parts) -> None:
+    import datetime as dt
+
+    from model.tables import RcaReview, utcnow
+
+    app, factory, _ = app_parts
+    overdue, due = sorted(e.id for e in _active(factory))[:2]
+    now = utcnow()
+    with factory() as s:
+        for esc_id, solved in ((overdue, now - dt.timedelta(hours=96)), (due, now)):
+            esc = s.get(Escalation, esc_id)
+            s.add(RcaReview(escalation_id=esc_id, account_id=esc.account_id, solved_at=solved,
+                            due_at=solved + dt.timedelta(hours=72)))  # fmt: skip
+        s.commit()
+    html = client_for(app, VIEWER_TOKEN).get("/escalations").text
+    cells = dict(re.findall(r'data-id="(\d+)".*?data-testid="rca">(.*?)</td>', html, re.S))
+    assert "overdue" in cells[str(overdue)] and 'href="/rcas"' in cells[str(overdue)]
+    assert cells[str(due)].startswith('<a href="/rcas">due ') and "overdue" not in cells[str(due)]
+    others = [c for i, c in cells.items() if int(i) not in (overdue, due)]
+    assert others and all(c == "\u2013" for c in others)  # no RCA owed (a dash): none solved yet
