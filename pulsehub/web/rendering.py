@@ -18,10 +18,10 @@ from pulsehub.web import charts
 TEMPLATES = Path(__file__).with_name("templates")
 NONE = "\u2013"  # an en dash for "no value"
 NAV = (
-    ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support KPIs"),
-    ("/adoption", "Onboarding & adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"),
+    ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support"),
+    ("/adoption", "Adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"),
     ("/access-reviews", "Access"), ("/cs-ops", "CS ops"), ("/retention", "Retention"),
-    ("/voice", "Voice of the customer"), ("/ops", "Operations"),
+    ("/voice", "Voice"), ("/ops", "Operations"),
 )  # fmt: skip
 
 

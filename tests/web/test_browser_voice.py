@@ -40,6 +40,6 @@ def test_voice_page_shows_the_months_themes_and_verbatims(chromium, site, shots)
     assert themes.count() >= 7  # every configured theme has a row
     assert page.locator("#voice-verbatims tbody tr").count() > 3
     assert page.locator("svg").count() >= 3  # splits, NPS, CSAT/CES charts
-    nav = page.locator("nav a", has_text="Voice of the customer")
+    nav = page.locator("nav a", has_text="Voice")
     assert nav.get_attribute("class") == "on"
     page.screenshot(path=str(shots / "voice.png"), full_page=True)
