@@ -13,6 +13,17 @@ included; the step seconds are what the run recorded in `sync_runs.stats`):
                    The step's "rescored" is how many accounts' inputs that touched.
 
 Run by hand:  .venv/bin/python -m bench incremental --accounts 2000 [10000] [--fraction F]
+
+At 50,000 accounts the first sync takes over an hour, so it can be kept apart from the later
+steps (and the later steps re-run on newer code against the same world and database):
+
+  .venv/bin/python -m bench incremental --accounts 50000 --phase first \\
+      --sandbox-url http://127.0.0.1:PORT --database bench_incr_50k   # first sync + settle, kept
+  .venv/bin/python -m bench incremental --accounts 50000 --phase rest \\
+      --sandbox-url http://127.0.0.1:PORT --database bench_incr_50k   # migrate, then the rest
+
+with the sandbox started once by hand:
+`pulsehub sandbox serve --port PORT --accounts 50000 --seed 7`.
 """
 
 from __future__ import annotations
@@ -66,20 +77,32 @@ def _last_run(db_url: str) -> dict[str, Any]:
     }
 
 
-def run_size(accounts: int, fraction: float) -> dict[str, Any]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
-         "--accounts", str(accounts), "--seed", "7"],
-        cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    name = f"bench_incr_{accounts}_{uuid.uuid4().hex[:6]}"
+def run_size(
+    accounts: int,
+    fraction: float,
+    phase: str = "all",
+    sandbox_url: str | None = None,
+    database: str | None = None,
+) -> dict[str, Any]:
+    server = None
+    if sandbox_url:
+        base = sandbox_url.rstrip("/")
+    else:
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
+             "--accounts", str(accounts), "--seed", "7"],
+            cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    name = database or f"bench_incr_{accounts}_{uuid.uuid4().hex[:6]}"
+    keep = database is not None
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if phase in ("all", "first"):
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    out: dict[str, Any] = {"accounts": accounts}
+    out: dict[str, Any] = {"accounts": accounts, "phase": phase}
     try:
         if not sandbox_started(base, 2400):
             sys.exit("sandbox did not start")
@@ -96,10 +119,13 @@ def run_size(accounts: int, fraction: float) -> dict[str, Any]:
             print(json.dumps(row), flush=True)
             return row
 
-        out["full_sync"] = step("full sync")
-        out["settle"] = [step("settle")]
-        while out["settle"][-1]["rescored"] and len(out["settle"]) < 3:
-            out["settle"].append(step("settle"))
+        if phase in ("all", "first"):
+            out["full_sync"] = step("full sync")
+            out["settle"] = [step("settle")]
+            while out["settle"][-1]["rescored"] and len(out["settle"]) < 3:
+                out["settle"].append(step("settle"))
+        if phase == "first":
+            return out
         out["unchanged_incremental"] = step("unchanged, incremental")
         out["unchanged_full"] = step("unchanged, --full-score", "--full-score")
         _post(f"{base}/_sandbox/change?fraction={fraction}&seed=1")
@@ -108,10 +134,12 @@ def run_size(accounts: int, fraction: float) -> dict[str, Any]:
         out["changed_full"] = step(f"{fraction:.2%} changed, --full-score", "--full-score")
         return out
     finally:
-        server.terminate()
-        server.wait(30)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -123,9 +151,19 @@ def main(argv: list[str] | None = None) -> None:
         help="share of every record kind changed (0.01 touches most accounts: use 0.0001 "
         "for about 1-3%% of the accounts)",
     )  # fmt: skip
+    parser.add_argument(
+        "--phase", choices=("all", "first", "rest"), default="all",
+        help="first: the full sync and settling re-syncs only; rest: the steps after them "
+        "(needs --sandbox-url and --database of a kept first phase)",
+    )  # fmt: skip
+    parser.add_argument("--sandbox-url", help="use a running sandbox instead of starting one")
+    parser.add_argument("--database", help="PostgreSQL database name to create/reuse and keep")
     args = parser.parse_args(argv)
+    if args.phase != "all" and not (args.sandbox_url and args.database):
+        parser.error("--phase first/rest needs --sandbox-url and --database")
     for n in args.accounts:
-        print(json.dumps(run_size(n, args.fraction)), flush=True)
+        result = run_size(n, args.fraction, args.phase, args.sandbox_url, args.database)
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
