@@ -34,7 +34,7 @@ class FieldRule(BaseModel):
     def render(self, value: Any) -> Any:
         """The value as this system stores it."""
         if isinstance(value, list):
-            texts = [r.get("text", str(r)) if isinstance(r, dict) else str(r) for r in value]
+            texts = self.texts(value)
             value = "; ".join(texts[: self.items] if self.items is not None else texts)
         if self.case == "label":
             value = str(value or "").replace("_", " ").title() or None
@@ -45,6 +45,11 @@ class FieldRule(BaseModel):
         if self.digits == 0:
             return round(value)
         return value if self.digits is None else round(value, self.digits)
+
+    @staticmethod
+    def texts(value: list[Any]) -> list[str]:
+        """Every item of a list of reasons as text (before `items` keeps the first few)."""
+        return [r.get("text", str(r)) if isinstance(r, dict) else str(r) for r in value]
 
 
 class WriteFields(BaseModel):
@@ -59,6 +64,15 @@ class WriteFields(BaseModel):
         """The mapped logical fields of `values`, rendered as the system stores them."""
         return {
             name: rule.render(values[name]) for name, rule in self.fields.items() if name in values
+        }
+
+    def items(self, values: Mapping[str, Any], names: Iterable[str]) -> dict[str, list[str]]:
+        """For the mapped list fields among `names`: every item's text (what `render` joins
+        the first few of), so a change can be judged against the whole current list."""
+        return {
+            n: FieldRule.texts(values[n])
+            for n in names
+            if n in self.fields and isinstance(values.get(n), list)
         }
 
     def api_names(self, names: Iterable[str] | None = None) -> list[str]:

@@ -51,11 +51,14 @@ class DeadBandSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    score: float = Field(1.0, ge=0, le=100, description="health score points")
-    risk: float = Field(2.0, ge=0, le=100, description="renewal-risk percentage points")
-    trend: float = Field(2.0, ge=0, le=100, description="28-day trend points")
+    score: float = Field(2.0, ge=0, le=100, description="health score points")
+    risk: float = Field(3.0, ge=0, le=100, description="renewal-risk percentage points")
+    trend: float = Field(5.0, ge=0, le=100, description="28-day trend points")
     text: float = Field(
         0.2, ge=0, le=1, description="numbers in reason texts: largest relative move not written"
+    )
+    percent: float = Field(
+        2.0, ge=0, le=100, description="percentages in reason texts: largest move in points"
     )
 
 

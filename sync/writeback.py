@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
 from model.tables import HealthSnapshot, OnboardingPhase, Ticket
-from sync.deadband import DeadBand, FieldBands, held
+from sync.deadband import DeadBand, FieldBands, waiting
 from sync.writeback_rows import (
     Found,
     account_targets,
@@ -188,6 +188,7 @@ def _diff(
     written: dict[str, str | None],
     current: dict[str, Any] | None = None,
     band: DeadBand | None = None,
+    items: Mapping[str, Sequence[str]] | None = None,
 ) -> list[FieldChange]:
     changes = []
     for fld, value in desired.items():
@@ -199,8 +200,10 @@ def _diff(
             changes.append(FieldChange(fld, written.get(fld), new))
     if band is None or current is not None:
         return changes
-    labels = {c.field for c in changes}
-    return [c for c in changes if not held(c.field, c.new, c.old, labels, band, FIELD_BANDS)]
+    wait = waiting(
+        {c.field: (decode(c.old), decode(c.new)) for c in changes}, band, FIELD_BANDS, items
+    )
+    return [c for c in changes if c.field not in wait]
 
 
 @dataclass
@@ -289,7 +292,8 @@ def _plan_fields(
         values = {**logical_fields(snaps[acc]), **extras.get(acc, {}), **(extra or {}).get(acc, {})}
         desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
-        if changes := _diff(desired, stored.get(target, {}), current, band):
+        items = fields.items(values, FIELD_BANDS.texts)
+        if changes := _diff(desired, stored.get(target, {}), current, band, items):
             out.append(PlannedWrite(to.system, kind, target, acc, changes))
     return out
 
