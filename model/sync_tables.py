@@ -21,6 +21,18 @@ class SyncCursor(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ReconcileSeen(Base):
+    """The natural keys a complete (reconcile) read of a stream has returned so far, staged
+    page by page in each page's transaction; what the table holds and this does not was
+    deleted at the source. Emptied when the read ends (and when a new one starts, after a
+    crash), so memory never holds a stream's keys however large it is."""
+
+    __tablename__ = "reconcile_seen"
+
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
 class SourceMetadata(Base):
     """What a source said about itself (e.g. its Account fields), kept with when it was asked."""
 

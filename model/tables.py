@@ -33,6 +33,7 @@ from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, Sco
 from model.sync_tables import (
     OutboxItem,
     QuarantinedRecord,
+    ReconcileSeen,
     SourceMetadata,
     SyncCursor,
     SyncRun,
@@ -59,6 +60,7 @@ __all__ = [
     "OutboxItem",
     "QuarantinedRecord",
     "RcaReview",
+    "ReconcileSeen",
     "RiskModelVersion",
     "ScoreOverride",
     "SourceMetadata",

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, PlannedStream, pull_order
 from connectors.errors import ConnectorError
 from model.db import transaction
-from model.tables import QuarantinedRecord
+from model.tables import QuarantinedRecord, ReconcileSeen
 from model.upsert import upsert_rows
 from sync import cursors
 from sync.crashpoints import crash_point
@@ -77,8 +77,11 @@ def pull(
         if source in failed:
             continue
         fresh = reconcile and stream.reconcile
-        seen: set[Any] | None = set() if fresh else None
         name = f"{source}.{stream.name}"
+        seen = SeenKeys(name) if fresh else None
+        if seen is not None:
+            with transaction(factory) as session:
+                seen.clear(session)  # a crashed read's leftovers
         sink = SINKS[sink_for(stream.entity, source, connectors)]
         try:
             got, bad = pull_stream(
@@ -123,7 +126,7 @@ def pull_stream(
     run_id: int | None = None,
     *,
     fresh: bool = False,
-    seen: set[Any] | None = None,
+    seen: SeenKeys | None = None,
     start: dt.datetime | None = None,
     progress: OnProgress | None = None,
     sink: Sink | None = None,
@@ -131,7 +134,8 @@ def pull_stream(
     """Pull one declared stream page by page; returns (records stored, records quarantined).
 
     fresh: ignore the saved cursor and read the stream from its beginning (reconcile);
-    seen: collects the natural keys pulled, so rows the source no longer has can be found;
+    seen: stages the natural keys pulled (in each page's transaction), so rows the source no
+    longer has can be found;
     sink: where the records land (default: their entity's).
     """
     source = connector.name
@@ -146,9 +150,9 @@ def pull_stream(
     with long_lived_frozen():
         for page in pages:
             rows = [sink.row(r, source) for r in page.records]
-            if seen is not None:
-                seen.update(row[sink.key[-1]] for row in rows)
             with transaction(factory) as session:
+                if seen is not None:
+                    seen.record(session, (row[sink.key[-1]] for row in rows))
                 stored += store_rows(session, sink, rows)
                 rejected += quarantine(session, page.rejected, run_id)
                 if page.cursor is not None:
@@ -193,21 +197,40 @@ def quarantine(session: Session, rejected: Iterable[Any], run_id: int | None) ->
     return n
 
 
-def mark_missing_deleted(session: Session, sink: Sink, source: str, seen: set[Any]) -> int:
-    """Flag rows a complete pull did not return as deleted (only tables that track deletes)."""
+class SeenKeys:
+    """The natural keys one complete read of a stream returned, staged in `reconcile_seen` in
+    each page's own transaction (so a crash keeps page and keys together), never in memory."""
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+
+    def clear(self, session: Session) -> None:
+        session.execute(delete(ReconcileSeen).where(ReconcileSeen.stream == self.stream))
+
+    def record(self, session: Session, keys: Iterable[Any]) -> None:
+        rows = [{"stream": self.stream, "key": str(k)} for k in {*keys} if k is not None]
+        upsert_rows(session, ReconcileSeen.__table__, rows, key=["stream", "key"], update=[])  # type: ignore[arg-type]
+
+
+def mark_missing_deleted(session: Session, sink: Sink, source: str, seen: SeenKeys) -> int:
+    """Flag rows a complete pull did not return as deleted (only tables that track deletes),
+    in one statement against the staged keys; then empty the stage."""
     table = sink.table
     if "is_deleted" not in table.c:
+        seen.clear(session)
         return 0
     key = table.c[sink.key[-1]]
     scope = [] if sink.source_column is None else [table.c[sink.source_column] == source]
-    present = {
-        row[0] for row in session.execute(select(key).where(*scope, table.c.is_deleted.is_(False)))
-    }
-    missing = sorted(present - seen)
-    for start in range(0, len(missing), 500):
-        session.execute(
-            update(table)
-            .where(*scope, key.in_(missing[start : start + 500]))
-            .values(is_deleted=True)
-        )
-    return len(missing)
+    returned = (
+        select(ReconcileSeen.key)
+        .where(ReconcileSeen.stream == seen.stream, ReconcileSeen.key == cast(key, String))
+        .exists()
+    )
+    result = session.execute(
+        update(table)
+        .where(*scope, table.c.is_deleted.is_(False), ~returned)
+        .values(is_deleted=True)
+        .execution_options(synchronize_session=False)
+    )
+    seen.clear(session)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
