@@ -36,7 +36,8 @@ are the same kinds of rows, so they are re-evaluated when their digest moves and
 first run, never merely because they are churned.
 
 Everything here is read from committed rows: a crashed or dry run leaves nothing behind
-that this trusts (evaluations are written in the escalation step's transaction).
+that this trusts (evaluations are written in the escalation step's transaction), and with
+no completed run to compare with every account is evaluated.
 """
 
 from __future__ import annotations
@@ -97,16 +98,16 @@ def escalation_scope(
     now; `rescored`: those this run re-scored), and what to keep in the run's stats (the
     book digest, and how many accounts each reason brought in)."""
     last = last_completed_run(session)
-    since = last.started_at if last is not None else now - timedelta(days=1)
-    finished = last.finished_at if last is not None else None
+    book = book_digest(session, as_of, config)
+    if last is None or last.finished_at is None:  # nothing to compare with: everyone
+        return set(digests), {"book": book, "judged_inputs": len(digests)}
+    since, finished = last.started_at, last.finished_at
     evaluated = _evaluations(session)
     changed = {a for a, d in digests.items() if a not in evaluated or evaluated[a][0] != d}
     snapshots = set(rescored) | scored_after(session, as_of, last)
-    if finished is not None:
-        snapshots |= {a for a, (_, at, _) in evaluated.items() if at > finished}
+    snapshots |= {a for a, (_, at, _) in evaluated.items() if at > finished}
     people = _escalations_due(session, now, since)
-    book = book_digest(session, as_of, config)
-    before = ((last.stats or {}).get("incremental") or {}).get("book") if last else None
+    before = ((last.stats or {}).get("incremental") or {}).get("book")
     norms: set[int] = set()
     if book and book != before:
         mix = book_mix(session, as_of, config)
