@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from escalation.book_norms import BookNorm
 from escalation.config import EscalationConfig
 from escalation.fact_models import end_of_day
+from escalation.lifecycle import taken_up
 from escalation.ticket_facts import book_mix
 from model.tables import Escalation, EscalationEvaluation, HealthSnapshot, SyncRun, Ticket
 
@@ -147,18 +148,7 @@ def _escalations_due(session: Session, now: datetime, since: datetime) -> set[in
             Escalation.cooldown_until.between(since, now + COOLDOWN_AHEAD),
         )
     )
-    taken_up = (
-        select(Escalation.account_id)
-        .join(
-            Ticket,
-            (Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
-            & (
-                Escalation.helpdesk_source.is_(None) | (Ticket.source == Escalation.helpdesk_source)
-            ),
-        )
-        .where(Escalation.state == "open", Ticket.status != "new")
-    )  # what escalation.lifecycle.acknowledge_from_tickets acts on
-    return set(session.scalars(moved)) | set(session.scalars(taken_up))
+    return set(session.scalars(moved)) | set(session.scalars(taken_up(Escalation.account_id)))
 
 
 def record_evaluations(

@@ -118,3 +118,21 @@ def test_escalations_moved_by_people_or_time_are_re_evaluated(session, shipped) 
     esc.updated_at = utcnow()
     session.flush()
     assert book.scope() == {book.churned.id, book.quiet.id}
+
+
+def test_an_engineering_ticket_taken_up_brings_its_account_in(session, shipped) -> None:
+    """`acknowledge_from_tickets` acknowledges it on the run that evaluates the account."""
+    book = Book(session, shipped)
+    eng = ticket(session, book.busy, "Engineering: login loop", days_ago=1, status="new")
+    long_ago = utcnow() - timedelta(days=5)
+    session.add(Escalation(
+        dedup_key="k-eng", account_id=book.busy.id, rule="repeated_issue", severity="sev2",
+        state="open", title="t", details={}, helpdesk_ticket_id=eng.helpdesk_id,
+        opened_at=long_ago, updated_at=long_ago,
+    ))  # fmt: skip
+    session.flush()
+    session.query(Escalation).filter_by(dedup_key="k-eng").update({"updated_at": long_ago})
+    assert book.scope() == set()
+    eng.status = "open"  # an agent was assigned
+    session.flush()
+    assert book.scope() == {book.busy.id}

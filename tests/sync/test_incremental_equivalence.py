@@ -84,6 +84,13 @@ def _computed_at(rt: Runtime, as_of: dt.date) -> dict[int, dt.datetime]:
         return dict(s.execute(q.where(HealthSnapshot.as_of == as_of)).tuples().all())
 
 
+def _scored(rt: Runtime, as_of: dt.date) -> list[int]:
+    """The accounts with a snapshot of the day, by id."""
+    with rt.factory() as s:
+        q = select(HealthSnapshot.account_id).where(HealthSnapshot.as_of == as_of)
+        return list(s.scalars(q.order_by(HealthSnapshot.account_id)))
+
+
 def _first_diff(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
     if len(got) != len(want):
         return f"{len(got)} rows, not {len(want)}"
@@ -257,14 +264,7 @@ def test_a_moved_child_and_a_deleted_account_are_seen(sb, tmp_path) -> None:
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
-    with day.rt.factory() as s:
-        scored = list(
-            s.scalars(
-                select(HealthSnapshot.account_id)
-                .where(HealthSnapshot.as_of == today)
-                .order_by(HealthSnapshot.account_id)
-            )
-        )
+    scored = _scored(day.rt, today)
     child, new_parent, gone = scored[-1], scored[0], scored[len(scored) // 2]
 
     def reparent(rt: Runtime) -> None:
@@ -328,14 +328,8 @@ def test_moved_and_deleted_rows_and_an_expiring_override_are_seen(sb, tmp_path) 
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
+    scored = _scored(day.rt, today)
     with day.rt.factory() as s:
-        scored = list(
-            s.scalars(
-                select(HealthSnapshot.account_id)
-                .where(HealthSnapshot.as_of == today)
-                .order_by(HealthSnapshot.account_id)
-            )
-        )
         moved = s.scalars(
             select(Ticket.id).where(Ticket.account_id.in_(scored)).order_by(Ticket.id)
         ).first()
