@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from escalation.book_norms import BookNorm
 from escalation.clusters import IssueCluster, TicketFact
 from escalation.decisions import AccountSummary
 
@@ -50,6 +51,7 @@ class AccountFacts(AccountSummary):
     champions_left: list[ContactFact] = []
     executive_contacts: int = 0
     active_rules: list[str] = []
+    book_norms: list[BookNorm] = []  # what the repeated-issue rule read of the book's mix
 
     @property
     def days_to_renewal(self) -> int | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from escalation.actions import Action
@@ -211,6 +212,22 @@ def acknowledge(esc: Escalation, now: datetime, by: str | None = None) -> bool:
     return True
 
 
+def taken_up(*columns: Any) -> Select[Any]:
+    """`columns` of the open escalations whose engineering ticket is no longer `new` (joined
+    with that ticket): what `acknowledge_from_tickets` acknowledges."""
+    return (
+        select(*columns)
+        .join(
+            Ticket,
+            (Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
+            & (
+                Escalation.helpdesk_source.is_(None) | (Ticket.source == Escalation.helpdesk_source)
+            ),
+        )
+        .where(Escalation.state == "open", Ticket.status != "new")
+    )
+
+
 def acknowledge_from_tickets(
     session: Session, now: datetime, account_ids: Sequence[int] | None = None
 ) -> int:
@@ -222,17 +239,7 @@ def acknowledge_from_tickets(
     status, and the API does not change it for them. So a pulled engineering ticket that is no
     longer `new` means engineering owns it: acknowledged at that ticket's last update seen (an
     upper bound: the export does not say when the status moved). Returns how many."""
-    stmt = (
-        select(Escalation, Ticket.status, Ticket.updated_at)
-        .join(
-            Ticket,
-            (Ticket.helpdesk_id == Escalation.helpdesk_ticket_id)
-            & (
-                Escalation.helpdesk_source.is_(None) | (Ticket.source == Escalation.helpdesk_source)
-            ),
-        )
-        .where(Escalation.state == "open", Ticket.status != "new")
-    )
+    stmt = taken_up(Escalation, Ticket.status, Ticket.updated_at)
     if account_ids is not None:
         stmt = stmt.where(Escalation.account_id.in_(account_ids))
     done = 0

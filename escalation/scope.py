@@ -1,37 +1,65 @@
-"""Which accounts an incremental run must re-evaluate besides those whose inputs changed.
+"""Which accounts an incremental run must re-evaluate: each rule's answer can next change
+only when what it reads changes, and this module names those moments.
 
-An account's decisions depend on its own facts (scored with its inputs: the caller passes
-the accounts whose inputs digest changed), and on three things that move without them:
+Every rule (escalation/rules.py) is a pure function of the account's facts, and the facts
+are read "as of" the end of the day (escalation/facts.py): ticket ages and SLA breaches are
+measured to the end of the day, the windows (repeated issue, CSAT, champion look-back) end
+there, snapshots are the latest up to that day. So within one day an account's decisions
+change only when one of these does:
 
-- time: a resolved escalation's cooldown ends, an active one ages (its severity, update and
-  acknowledgement rules read `now`), so every account with an active escalation, or one
-  still cooling down or whose cooldown ended within the day, is re-evaluated;
-- the rest of the book: the repeated-issue rule compares an account's ticket clusters with
-  the book's topic mix, which any account's ticket moves; only an account with at least
-  `min_tickets` tickets in the rule's window can hold a cluster, so those are re-evaluated
-  when the book's tickets of that window changed since the last completed run (a digest of
-  them is kept in the run's stats, `incremental.book`);
-- people: an escalation resolved, acknowledged or snoozed by hand (its `updated_at`);
-- a crash: accounts re-scored after the last completed run finished, whose escalation step
-  may never have run.
+- its inputs: the account row, its contacts, renewals, tickets and open escalations, the
+  escalation rules' config (all in the inputs digest, scoring/changes.py); an account is
+  re-evaluated when that digest differs from the one its last evaluation stored
+  (`EscalationEvaluation.inputs_digest`; missing or NULL: unknown, so re-evaluated). The
+  digest names the day, so the day's first run evaluates everyone;
+- its health snapshot (band, score, trend, contradictions): the accounts this run re-scored,
+  and those a run re-scored after the last completed run finished (killed between scoring
+  and escalating), as well as accounts evaluated after it (by a run that did not complete);
+- the rest of the book, for the repeated-issue rule only: a cluster's `book_expected` reads
+  the book's topic mix. What it read is kept per account (`EscalationEvaluation.book_norms`,
+  escalation/book_norms.py); when the book's tickets of the window changed since the last
+  completed run (a digest of them is kept in its stats, `incremental.book`), each kept norm
+  is recomputed against the current mix, and only accounts whose value moved are re-evaluated.
+  An account without a cluster reads nothing of the book;
+- people and time, through the Escalation rows themselves: an escalation changed since the
+  last completed run started (resolved, acknowledged or snoozed by hand), a cooldown ending
+  (before the next hour: the reconcile runs a little after this scope is taken), an open
+  escalation whose engineering ticket someone took up (`acknowledge_from_tickets`).
 
-Everything here is read from committed rows.
+Why nothing else is needed: `reconcile` given the same decisions is a no-op for an active
+escalation (its fingerprint is unchanged: escalation/episodes.py), keeps a cleared one
+cleared, and for a resolved one suppresses the decision (already marked) until its cooldown
+ends, which is covered above. An active escalation does not age by itself (severity reads the
+facts, not the clock), and the post-incident review due time is read by the reviews stage,
+not by the rules. Churned accounts (which scoring leaves out) are no exception: their facts
+are the same kinds of rows, so they are re-evaluated when their digest moves and on the day's
+first run, never merely because they are churned.
+
+Everything here is read from committed rows: a crashed or dry run leaves nothing behind
+that this trusts (evaluations are written in the escalation step's transaction), and with
+no completed run to compare with every account is evaluated.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from escalation.book_norms import BookNorm
 from escalation.config import EscalationConfig
 from escalation.fact_models import end_of_day
-from model.tables import Escalation, HealthSnapshot, SyncRun, Ticket
+from escalation.lifecycle import taken_up
+from escalation.ticket_facts import book_mix
+from model.tables import Escalation, EscalationEvaluation, HealthSnapshot, SyncRun, Ticket
 
 ACTIVE = ("open", "acknowledged")
 DONE = ("succeeded", "partial")
+COOLDOWN_AHEAD = timedelta(hours=1)  # a cooldown ending before the reconcile's own `now`
+IN_CHUNK = 900
 
 
 def last_completed_run(session: Session) -> SyncRun | None:
@@ -60,26 +88,93 @@ def scored_after_last_run(session: Session, as_of: date) -> set[int]:
 
 
 def escalation_scope(
-    session: Session, as_of: date, now: datetime, config: EscalationConfig, changed: set[int]
-) -> tuple[set[int], str]:
-    """The accounts to re-evaluate (those whose inputs `changed`, and those whose decisions
-    can change without that), and the digest of the book's tickets to keep with the run."""
-    day_start = now - timedelta(days=1)
-    escalated = select(Escalation.account_id).where(
-        or_(
-            Escalation.state.in_(ACTIVE),
-            Escalation.cooldown_until >= day_start,
-            Escalation.review_due_at >= day_start,
-            Escalation.updated_at >= day_start,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    config: EscalationConfig,
+    digests: Mapping[int, str],
+    rescored: Iterable[int],
+) -> tuple[set[int], dict[str, int | str]]:
+    """The accounts to re-evaluate among the live ones (`digests`: each one's inputs digest
+    now; `rescored`: those this run re-scored), and what to keep in the run's stats (the
+    book digest, and how many accounts each reason brought in)."""
+    last = last_completed_run(session)
+    book = book_digest(session, as_of, config)
+    if last is None or last.finished_at is None:  # nothing to compare with: everyone
+        return set(digests), {"book": book, "judged_inputs": len(digests)}
+    since, finished = last.started_at, last.finished_at
+    evaluated = _evaluations(session)
+    changed = {a for a, d in digests.items() if a not in evaluated or evaluated[a][0] != d}
+    snapshots = set(rescored) | scored_after(session, as_of, last)
+    snapshots |= {a for a, (_, at, _) in evaluated.items() if at > finished}
+    people = _escalations_due(session, now, since)
+    before = ((last.stats or {}).get("incremental") or {}).get("book")
+    norms: set[int] = set()
+    if book and book != before:
+        mix = book_mix(session, as_of, config)
+        norms = {a for a, (_, _, ns) in evaluated.items() if any(n.moved(mix) for n in ns)}
+    out = (changed | snapshots | people | norms) & digests.keys()
+    info: dict[str, int | str] = {
+        "book": book,
+        "judged_inputs": len(changed),
+        "judged_snapshot": len(snapshots),
+        "judged_escalations": len(people),
+        "judged_book": len(norms),
+    }
+    return out, info
+
+
+def _evaluations(session: Session) -> dict[int, tuple[str | None, datetime, list[BookNorm]]]:
+    rows = session.execute(
+        select(
+            EscalationEvaluation.account_id,
+            EscalationEvaluation.inputs_digest,
+            EscalationEvaluation.evaluated_at,
+            EscalationEvaluation.book_norms,
         )
     )
-    last = last_completed_run(session)
-    out = changed | set(session.scalars(escalated)) | scored_after(session, as_of, last)
-    book = book_digest(session, as_of, config)
-    before = ((last.stats or {}).get("incremental") or {}).get("book") if last else None
-    if book and book != before:
-        out |= cluster_capable(session, as_of, config)
-    return out, book
+    return {
+        aid: (digest, at, [BookNorm.from_row(r) for r in norms or []])
+        for aid, digest, at, norms in rows.tuples()
+    }
+
+
+def _escalations_due(session: Session, now: datetime, since: datetime) -> set[int]:
+    """Accounts whose escalation rows moved without their facts: changed by a person (or the
+    last run) since `since`, a cooldown ending, an engineering ticket taken up."""
+    moved = select(Escalation.account_id).where(
+        or_(
+            Escalation.updated_at >= since,
+            Escalation.cooldown_until.between(since, now + COOLDOWN_AHEAD),
+        )
+    )
+    return set(session.scalars(moved)) | set(session.scalars(taken_up(Escalation.account_id)))
+
+
+def record_evaluations(
+    session: Session,
+    norms: Mapping[int, list[BookNorm]],
+    digests: Mapping[int, str] | None,
+    now: datetime,
+) -> None:
+    """Remember that the accounts in `norms` were evaluated now, from the inputs `digests`
+    names (None, or an account missing from it: unknown, so the next run evaluates it)."""
+    ids = sorted(norms)
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        session.execute(
+            delete(EscalationEvaluation).where(EscalationEvaluation.account_id.in_(chunk))
+        )
+        rows = [
+            {
+                "account_id": aid,
+                "inputs_digest": None if digests is None else digests.get(aid),
+                "book_norms": [n.as_row() for n in norms[aid]],
+                "evaluated_at": now,
+            }
+            for aid in chunk
+        ]
+        session.execute(insert(EscalationEvaluation), rows)
 
 
 def book_digest(session: Session, as_of: date, config: EscalationConfig) -> str:

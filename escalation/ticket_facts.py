@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from escalation.book_norms import BookMix, BookNorm, book_expected
 from escalation.clusters import (
     IssueCluster,
     TicketFact,
@@ -99,9 +100,11 @@ def add_ticket_facts(
         facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
     clustered = {a: f.clusters for a, f in facts.items() if f.clusters}
     if repeat.book_norm and clustered:
-        book = _book_mix(session, baseline_start, end, cfg)
+        book = book_mix(session, as_of, cfg)
         for account_id, clusters in clustered.items():
-            _add_book_norm(clusters, recent[account_id], baseline[account_id], book, cfg)
+            facts[account_id].book_norms = _add_book_norm(
+                clusters, recent[account_id], baseline[account_id], book, cfg
+            )
     for f in facts.values():
         f.open_tickets.sort(key=lambda x: x.helpdesk_id)
 
@@ -134,9 +137,6 @@ def _clusters(
     return clusters
 
 
-BookMix = tuple[Counter[str], int]
-
-
 def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[TicketFact]:
     excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
     return [t for t in rows if not excluded.intersection(g.lower() for g in t.tags)]
@@ -147,6 +147,15 @@ BOOK_MIX_CACHE_SIZE = 32  # a first run's history replay asks for 13 windows
 FOLD_AT = 200_000  # distinct (subject, tags) pairs held before they are folded into counts
 _BookKey = tuple[str, datetime, datetime, frozenset[str], tuple[str, ...]]
 _BOOK_CACHE: dict[_BookKey, tuple[float, BookMix]] = {}
+
+
+def book_mix(session: Session, as_of: date, cfg: EscalationConfig) -> BookMix:
+    """The book's topic mix the repeated-issue rule compares an account's clusters with on
+    `as_of`: every account's tickets of the rule's window and baseline."""
+    repeat = cfg.rule("repeated_issue")
+    end = end_of_day(as_of)
+    start = end - timedelta(days=repeat.window_days + repeat.baseline_days)
+    return _book_mix(session, start, end, cfg)
 
 
 def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationConfig) -> BookMix:
@@ -222,17 +231,17 @@ def _add_book_norm(
     before: list[TicketFact],
     book: BookMix,
     cfg: EscalationConfig,
-) -> None:
-    """Each cluster's count the rest of the book's topic mix predicts for this account's volume."""
-    counts, total = book
+) -> list[BookNorm]:
+    """Each cluster's count the rest of the book's topic mix predicts for this account's
+    volume; returns what was read of the mix (kept so a later run can tell whether it moved)."""
     own = _problem_tickets(recent + before, cfg)
     own_counts: Counter[str] = Counter()
     for t in own:
         own_counts.update(signature_keys(t.subject, t.tags, cfg.ignore_tags))
-    others = total - len(own)
-    if others <= 0:
-        return
     volume = len(_problem_tickets(recent, cfg))
+    norms = []
     for c in clusters:
-        share = max(0, counts[c.signature] - own_counts[c.signature]) / others
-        c.book_expected = round(volume * share, 2)
+        sig = c.signature
+        c.book_expected = book_expected(book, sig, volume, own_counts[sig], len(own))
+        norms.append(BookNorm(sig, volume, own_counts[sig], len(own), c.book_expected))
+    return norms

@@ -108,3 +108,17 @@ class Escalation(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     cooldown_until: Mapped[dt.datetime | None]
     review_due_at: Mapped[dt.datetime | None]
+
+
+class EscalationEvaluation(Base):
+    """When an account's escalation rules were last evaluated, and from what: its inputs
+    digest then (scoring/changes.py; NULL: unknown, re-evaluated next run) and what the
+    repeated-issue rule read of the book's topic mix (escalation/book_norms.py). Written in
+    the escalation step's transaction, so it never runs ahead of the escalations it explains."""
+
+    __tablename__ = "escalation_evaluations"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64))
+    book_norms: Mapped[list[Any]] = mapped_column(default=list)
+    evaluated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -29,7 +29,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
 from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
-from model.score_tables import Escalation, HealthSnapshot, RiskModelVersion, ScoreOverride
+from model.score_tables import (
+    Escalation,
+    EscalationEvaluation,
+    HealthSnapshot,
+    RiskModelVersion,
+    ScoreOverride,
+)
 from model.sync_tables import (
     OutboxItem,
     QuarantinedRecord,
@@ -52,6 +58,7 @@ __all__ = [
     "DataRequest",
     "ErasedKey",
     "Escalation",
+    "EscalationEvaluation",
     "ExternalIdentity",
     "Handoff",
     "HealthSnapshot",

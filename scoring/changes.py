@@ -21,7 +21,7 @@ within a day only the data, the configuration and overrides can change a score.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -53,13 +53,14 @@ FULL_SHARE = 0.5  # more than this share of the book changed: the batched full p
 @dataclass(frozen=True)
 class Rescore:
     """`digests`: every live account's inputs digest; `scope`: the accounts to re-score
-    (None: all of them, the batched pass); `changed`: live accounts whose inputs changed or
-    that have no snapshot of the day (None: all); `reason`: why, for the log."""
+    (None: all of them, the batched pass); `reason`: why, for the log; `scorable`: the
+    accounts scoring scores on the day. Which accounts' escalation rules to evaluate is
+    escalation/scope.py's question (from the digests)."""
 
     digests: dict[int, str]
     scope: list[int] | None
-    changed: list[int] | None
     reason: str
+    scorable: frozenset[int] = frozenset()
 
 
 def plan_rescore(
@@ -73,6 +74,7 @@ def plan_rescore(
 ) -> Rescore:
     """Digest every live account's inputs and compare with the day's stored digests."""
     digests, scorable = input_digests(session, as_of, scorecard, model_key, now=now, extra=extra)
+    frozen = frozenset(scorable)
     stored = dict(
         session.execute(
             select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest).where(
@@ -83,9 +85,9 @@ def plan_rescore(
         .all()
     )
     if not stored:
-        return Rescore(digests, None, None, "first run of the day: every account is scored")
+        return Rescore(digests, None, "first run of the day: every account is scored", frozen)
     if any(isinstance(m.normalization, Percentile) for m in scorecard.measures.values()):
-        return Rescore(digests, None, None, "percentile measures rank the whole book")
+        return Rescore(digests, None, "percentile measures rank the whole book", frozen)
     parents = _parents(session)
     changed = {a for a, d in digests.items() if a in stored and stored[a] != d}
     changed |= scorable - stored.keys()  # scored from now on (a new customer, a late pull)
@@ -97,12 +99,8 @@ def plan_rescore(
             up = parents.get(up)
     scope &= scorable
     if len(scope) > FULL_SHARE * max(len(scorable), 1):
-        return Rescore(digests, None, None, f"{len(scope)} accounts changed: full pass")
-    # live accounts scoring leaves out (churned) have no snapshot to hold a digest: their
-    # escalation rules are evaluated every run
-    unscored = digests.keys() - stored.keys()
-    judged = sorted(changed | scope | unscored)
-    return Rescore(digests, sorted(scope), judged, f"{len(scope)} accounts to re-score")
+        return Rescore(digests, None, f"{len(scope)} accounts changed: full pass", frozen)
+    return Rescore(digests, sorted(scope), f"{len(scope)} accounts to re-score", frozen)
 
 
 def active_model_key(session: Session, scorecard: Scorecard) -> str:
@@ -242,12 +240,12 @@ def _hash(head: str, parts: list[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def band_counts(session: Session, as_of: date) -> dict[str, int]:
-    """Accounts per band among the day's snapshots of live accounts (what a full pass returns)."""
+def band_counts(session: Session, as_of: date, scorable: Iterable[int]) -> dict[str, int]:
+    """Accounts per band among the day's snapshots of the accounts scoring scores (what a
+    full pass returns): an account churned since its snapshot of the day keeps the snapshot
+    but is no longer counted."""
+    keep = set(scorable)
     rows = session.execute(
-        select(HealthSnapshot.band, func.count())
-        .join(Account, Account.id == HealthSnapshot.account_id)
-        .where(HealthSnapshot.as_of == as_of, Account.is_deleted.is_(False))
-        .group_by(HealthSnapshot.band)
+        select(HealthSnapshot.account_id, HealthSnapshot.band).where(HealthSnapshot.as_of == as_of)
     )
-    return {band: int(count) for band, count in rows.tuples().all()}
+    return dict(Counter(band for aid, band in rows.tuples() if aid in keep))

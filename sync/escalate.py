@@ -23,11 +23,13 @@ from escalation.actions import (
     TagCustomerTickets,
     system_of,
 )
+from escalation.book_norms import BookNorm
 from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
 from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.rules import evaluate
+from escalation.scope import record_evaluations
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
 from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
@@ -108,9 +110,11 @@ def run_escalations(
     *,
     escalation_group_id: int | None = None,
     systems: EscalationSystems,
+    digests: Mapping[int, str] | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
-    """Evaluate every account, reconcile the Escalation table, return outbox creations (for
-    the configured `systems`).
+    """Evaluate every account (or `account_ids`), reconcile the Escalation table, return
+    outbox creations (for the configured `systems`). The evaluated accounts are recorded
+    with their inputs `digests` (escalation/scope.py: what a later run compares with).
 
     Facts are gathered in batches of accounts: a large book's tickets never sit in memory at
     once (10,000 accounts: 1.8 GB when gathered whole).
@@ -121,11 +125,15 @@ def run_escalations(
             session.execute(select(Account.id).where(Account.is_deleted.is_(False))).scalars()
         )
     decisions: dict[int, list[Any]] = {}
+    norms: dict[int, list[BookNorm]] = {}
     for start in range(0, len(account_ids), FACTS_BATCH):
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)
         decisions.update({acc: evaluate(f, config) for acc, f in facts.items()})
+        norms.update({acc: f.book_norms for acc, f in facts.items()})
         del facts
-    actions = reconcile(session, decisions, utcnow(), config, crm_title=systems.crm_title)
+    now = utcnow()
+    actions = reconcile(session, decisions, now, config, crm_title=systems.crm_title)
+    record_evaluations(session, norms, digests, now)
     requests = [r for a in actions for r in to_requests(session, a, escalation_group_id, systems)]
     open_rows = session.execute(
         select(Escalation.severity).where(Escalation.state.in_(("open", "acknowledged")))

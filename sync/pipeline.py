@@ -185,15 +185,17 @@ def decide(
         if scope is None and not report.errors:  # history is replayed after a complete pull only
             backfill_first_run(session, as_of, config)
         if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
-            report.bands, judged, report.incremental = score_changed(session, as_of, config)
+            scored = score_changed(session, as_of, config)
+            report.bands, judged, report.incremental = scored.bands, scored.judged, scored.info
+            digests = scored.digests
         else:
-            report.bands, judged = score(session, as_of, config, scope), scope
+            report.bands, judged, digests = score(session, as_of, config, scope), scope, None
     crash_point("after_score")
     creates: list[outbox.CreateRequest] = []
     if config.rules is not None:
         stage("escalating")
         with open_session() as session:
-            report.escalations, creates = escalate(session, as_of, config, systems, judged)
+            report.escalations, creates = escalate(session, as_of, config, systems, judged, digests)
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")

@@ -81,13 +81,22 @@ def score(
     return dict(Counter(s.band for s in snaps))
 
 
-def score_changed(
-    session: Session, as_of: dt.date, config: JobConfig
-) -> tuple[dict[str, int], list[int] | None, dict[str, Any]]:
+@dataclass(frozen=True)
+class Scored:
+    """What the scoring stage hands on: the book's accounts per band, the accounts escalation
+    must re-evaluate (None: all of them), every live account's inputs digest (None: not
+    computed, a refresh), and what to keep in the run's stats (`incremental`)."""
+
+    bands: dict[str, int]
+    judged: list[int] | None
+    digests: Mapping[int, str] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored:
     """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
-    first run, or a configuration or model change, scores everyone: scoring/changes.py).
-    Returns the book's accounts per band, the accounts escalation must re-evaluate (None: all
-    of them) and what to keep in the run's stats (`incremental`).
+    first run, or a configuration or model change, scores everyone: scoring/changes.py), and
+    name the accounts whose escalation rules can have another answer (escalation/scope.py).
 
     scoring.service (scikit-learn) is loaded only when something is to be scored."""
     from escalation.scope import book_digest, escalation_scope
@@ -98,7 +107,7 @@ def score_changed(
     key = active_model_key(session, config.scorecard)
     r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra)
     if not config.incremental:  # a forced full pass still stores the digests it scored from
-        r = dataclasses.replace(r, scope=None, changed=None, reason="full score (forced)")
+        r = dataclasses.replace(r, scope=None, reason="full score (forced)")
     log.info("incremental scoring: %s", r.reason)
     info: dict[str, Any] = {"reason": r.reason}
     if r.scope is None or r.scope:
@@ -111,19 +120,19 @@ def score_changed(
         )
         if config.rules is not None:
             info["book"] = book_digest(session, as_of, config.rules)
-        return bands, None, {**info, "rescored": sum(bands.values()), "judged": None}
+        info.update(rescored=sum(bands.values()), judged=None)
+        return Scored(bands, None, r.digests, info)
     if r.scope:
         score_accounts(
             session, as_of, config.scorecard, r.scope, risk_model=model, now=now,
             digests=r.digests,
         )  # fmt: skip
-    assert r.changed is not None
-    scope = set(r.changed)
+    judged: set[int] = set(r.scope)
     if config.rules is not None:
-        scope, info["book"] = escalation_scope(session, as_of, now, config.rules, scope)
-        scope &= r.digests.keys()  # live accounts, as a full evaluation takes them
-    info.update(rescored=len(r.scope), judged=len(scope))
-    return band_counts(session, as_of), sorted(scope), info
+        judged, why = escalation_scope(session, as_of, now, config.rules, r.digests, r.scope)
+        info.update(why)
+    info.update(rescored=len(r.scope), judged=len(judged))
+    return Scored(band_counts(session, as_of, r.scorable), sorted(judged), r.digests, info)
 
 
 def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:
@@ -138,9 +147,11 @@ def escalate(
     config: JobConfig,
     systems: EscalationSystems,
     scope: list[int] | None = None,
+    digests: Mapping[int, str] | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Open, update and resolve escalations by the rules; returns counts and the creations
-    that carry out their actions through `systems` (to be queued in the same transaction)."""
+    that carry out their actions through `systems` (to be queued in the same transaction).
+    `digests`: the evaluated accounts' inputs digests, recorded with the evaluation."""
     assert config.rules is not None
     return run_escalations(
         session,
@@ -149,6 +160,7 @@ def escalate(
         scope,
         escalation_group_id=config.escalation_group_id,
         systems=systems,
+        digests=digests,
     )
 
 

@@ -15,15 +15,25 @@ import datetime as dt
 import json
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from escalation.scope import cluster_capable, scored_after_last_run
 from model.db import transaction, upgrade
-from model.tables import Account, Escalation, HealthSnapshot, OutboxItem, ScoreOverride
+from model.tables import (
+    Account,
+    Contact,
+    Escalation,
+    HealthSnapshot,
+    OutboxItem,
+    ScoreOverride,
+    SyncRun,
+    Ticket,
+)
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
@@ -72,6 +82,13 @@ def _computed_at(rt: Runtime, as_of: dt.date) -> dict[int, dt.datetime]:
     with rt.factory() as s:
         q = select(HealthSnapshot.account_id, HealthSnapshot.computed_at)
         return dict(s.execute(q.where(HealthSnapshot.as_of == as_of)).tuples().all())
+
+
+def _scored(rt: Runtime, as_of: dt.date) -> list[int]:
+    """The accounts with a snapshot of the day, by id."""
+    with rt.factory() as s:
+        q = select(HealthSnapshot.account_id).where(HealthSnapshot.as_of == as_of)
+        return list(s.scalars(q.order_by(HealthSnapshot.account_id)))
 
 
 def _first_diff(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
@@ -247,14 +264,7 @@ def test_a_moved_child_and_a_deleted_account_are_seen(sb, tmp_path) -> None:
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
-    with day.rt.factory() as s:
-        scored = list(
-            s.scalars(
-                select(HealthSnapshot.account_id)
-                .where(HealthSnapshot.as_of == today)
-                .order_by(HealthSnapshot.account_id)
-            )
-        )
+    scored = _scored(day.rt, today)
     child, new_parent, gone = scored[-1], scored[0], scored[len(scored) // 2]
 
     def reparent(rt: Runtime) -> None:
@@ -308,3 +318,63 @@ def test_a_run_killed_between_score_and_escalate_is_caught_up(sb, tmp_path, monk
     assert rescored == 0  # its inputs did not change since the killed run scored it
     with day.rt.factory() as s:
         assert green not in scored_after_last_run(s, today)
+
+
+def test_moved_and_deleted_rows_and_an_expiring_override_are_seen(sb, tmp_path) -> None:
+    """Changes no source timestamp shows, each step checked against a full re-score of the
+    same database: a ticket moved to another account, a contact row deleted, an account
+    churned (its rules leave the every-run set and come back only with its inputs), and an
+    override that expires between two runs."""
+    day = Day(sb, tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+    _settle(day, today)
+    scored = _scored(day.rt, today)
+    with day.rt.factory() as s:
+        moved = s.scalars(
+            select(Ticket.id).where(Ticket.account_id.in_(scored)).order_by(Ticket.id)
+        ).first()
+        gone = s.scalars(
+            select(Contact.id)
+            .where(Contact.account_id.in_(scored), Contact.is_deleted.is_(False))
+            .order_by(Contact.id)
+        ).first()
+    assert moved is not None and gone is not None
+
+    def move_and_delete(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            row = s.get(Ticket, moved)
+            assert row is not None
+            row.account_id = next(a for a in reversed(scored) if a != row.account_id)
+            s.execute(delete(Contact).where(Contact.id == gone))
+
+    _, rescored = day.step(today, move_and_delete)
+    assert rescored >= 2  # the ticket's old and new account, the contact's
+
+    def churn(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            row = s.get(Account, scored[1])
+            assert row is not None
+            row.lifecycle_stage = "churned"
+
+    day.step(today, churn)
+    with day.rt.factory() as s:
+        last = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert last is not None and last.stats["incremental"]["judged"] >= 1
+    _settle(day, today)
+    day.step(today)  # unchanged: nothing is judged, the churned account's rules included
+    with day.rt.factory() as s:
+        last = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert last is not None and last.stats["incremental"]["judged"] == 0
+
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=25)  # outlives both runs
+
+    def short_override(rt: Runtime) -> None:
+        with transaction(rt.factory) as s:
+            s.add(ScoreOverride(account_id=scored[2], band="red", reason="outage call",
+                                author="csm", expires_at=expires))  # fmt: skip
+
+    state, rescored = day.step(today, short_override)
+    assert any(s["override_id"] is not None for s in state["snapshots"])
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
+    state, rescored = day.step(today)  # expired: the account is re-scored without it
+    assert rescored >= 1 and all(s["override_id"] is None for s in state["snapshots"])
