@@ -5,7 +5,7 @@ find rows deleted at the source. Their keys are staged in `reconcile_seen` page 
 the rows the table holds but the stage does not are marked deleted in one statement.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 15:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
