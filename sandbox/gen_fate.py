@@ -7,15 +7,19 @@ scorecard's, and the scorecard was not tuned against them):
    (0 to 1, mostly low) and a seasonal amplitude (0 to 0.10; every account dips in December).
 2. **Events** anywhere from 420 days ago to 400 days ahead, none observed directly:
    a *budget cut* (15%; half show as a downsell at the next won renewal), an *acquisition*
-   (6%), the *champion leaving* (18%; recorded in the CRM for 60% of them, a successor named
-   for half of those), and a *usage decline* (22%, or 50% within two months of a champion
+   (6%), the *champion leaving* (18%; recorded in the CRM for 60% of them — the contact
+   deleted or demoted, half each — and a successor entered as a new contact for half of those), and a *usage decline* (22%, or 50% within two months of a champion
    leaving) of 25 to 70% of base over 30 to 120 days, which recovers for 35% of decliners.
    Expansions are booked by engaged accounts (10% + 40% x (base - 0.35)), churners included.
 3. **Renewals** from 420 days ago to 400 days ahead are decided in order, each lost with
    probability sigmoid(-2.5 + 6.0 x decline depth 30 days before + 5.0 x friction + 1.4 x
    budget cut in the past 300 days + 2.4 x acquired in the past year + 1.1 x champion gone in
    the past 240 days + 6.0 x (0.6 - base) + N(0, 0.5)); the first loss is the churn.
-4. **After the decision**, 65% of churners wind down (health falls a further 10 to 35% over
+4. **Passing dips** (30% of accounts, drawn after the renewals are decided, so they cannot
+   move them): a re-org, a project ending or a team on leave takes 15 to 45% of base
+   engagement off over 14 to 60 days and gives it back over 30 to 120. Usage change, seat
+   use and support volume see it exactly as they see a decline that matters.
+5. **After the decision**, 65% of churners wind down (health falls a further 10 to 35% over
    their last 45 to 150 days); the rest leave looking as they did.
 
 So declining accounts renew, healthy-looking accounts churn, declines recover, every account
@@ -42,6 +46,7 @@ from sandbox.trajectory import (
 )
 
 PAST, AHEAD = 420, 400  # days of simulated decisions around "now"
+DIP_SHARE = 0.30  # accounts with one passing usage dip (re-org, project end) in the window
 
 
 @dataclass(slots=True)
@@ -101,6 +106,10 @@ def draw_fate(rng: random.Random, today: int) -> Fate:
         if rng.random() < 0.35:
             traj.recover_days = rng.randint(40, 120)
     traj.churn_day = _decide_renewals(rng, fate, today)
+    if rng.random() < DIP_SHARE:  # a passing dip the renewal never hears of
+        traj.dip_start = today + rng.randint(-PAST, AHEAD)
+        traj.dip_days, traj.dip_recover = rng.randint(14, 60), rng.randint(30, 120)
+        traj.dip_depth = rng.uniform(0.15, 0.45)
     if traj.churn_day is not None and rng.random() < 0.65:
         traj.wind_down = traj.churn_day - rng.randint(45, 150)
         traj.wind_depth = rng.uniform(0.10, 0.35)
