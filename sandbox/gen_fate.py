@@ -4,7 +4,7 @@ The generative process (documented for the audit; its numbers are the world's, n
 scorecard's, and the scorecard was not tuned against them):
 
 1. **Latent traits.** `base` engagement (0.35 to 0.95, skewed high), support `friction`
-   (0 to 1, mostly low) and a seasonal amplitude (0 to 0.10; every account dips in December).
+   (0 to 1, mostly low) and a seasonal amplitude (0 to 0.16; every account dips in December).
 2. **Events** anywhere from 420 days ago to 400 days ahead, none observed directly:
    a *budget cut* (15%; half show as a downsell at the next won renewal), an *acquisition*
    (6%), the *champion leaving* (18%; recorded in the CRM for 60% of them — the contact
@@ -12,11 +12,17 @@ scorecard's, and the scorecard was not tuned against them):
    leaving) of 25 to 70% of base over 30 to 120 days, which recovers for 35% of decliners.
    Expansions are booked by engaged accounts (10% + 40% x (base - 0.35)), churners included.
 3. **Renewals** from 420 days ago to 400 days ahead are decided in order, each lost with
-   probability sigmoid(-2.5 + 6.0 x decline depth 30 days before + 5.0 x friction + 1.4 x
-   budget cut in the past 300 days + 2.4 x acquired in the past year + 1.1 x champion gone in
-   the past 240 days + 6.0 x (0.6 - base) + N(0, 0.5)); the first loss is the churn.
-4. **Passing dips** (30% of accounts, drawn after the renewals are decided, so they cannot
-   move them): a re-org, a project ending or a team on leave takes 15 to 45% of base
+   probability sigmoid(-3.55 + 10.5 x decline depth 30 days before + 8.75 x friction + 2.45 x
+   budget cut in the past 300 days + 4.2 x acquired in the past year + 1.9 x champion gone in
+   the past 240 days + 10.5 x (0.6 - base) + N(0, 0.5)); the first loss is the churn. About
+   22% of decided renewals are lost. How predictable that is, measured on 8,000 drawn
+   accounts: knowing every latent driver exactly ranks lost renewals at AUC 0.91; knowing only
+   the ones the data can show (decline, friction, base, a recorded champion loss) at 0.875;
+   any one driver alone at 0.54 (champion) to 0.71 (friction). So no signal can be strong on
+   its own, and a perfect reader of the data still stops near 0.88 (budget cuts and
+   acquisitions are invisible, and every decision is a draw).
+4. **Passing dips** (45% of accounts, drawn after the renewals are decided, so they cannot
+   move them): a re-org, a project ending or a team on leave takes 15 to 50% of base
    engagement off over 14 to 60 days and gives it back over 30 to 120. Usage change, seat
    use and support volume see it exactly as they see a decline that matters.
 5. **After the decision**, 65% of churners wind down (health falls a further 10 to 35% over
@@ -46,7 +52,7 @@ from sandbox.trajectory import (
 )
 
 PAST, AHEAD = 420, 400  # days of simulated decisions around "now"
-DIP_SHARE = 0.30  # accounts with one passing usage dip (re-org, project end) in the window
+DIP_SHARE = 0.45  # accounts with one passing usage dip (re-org, project end) in the window
 
 
 @dataclass(slots=True)
@@ -89,7 +95,7 @@ def draw_fate(rng: random.Random, today: int) -> Fate:
     base = 0.35 + 0.6 * rng.betavariate(3, 2)
     traj = Trajectory(HEALTHY, base, base, since, phase=rng.randrange(60))
     traj.friction = rng.betavariate(1.3, 4.0)
-    traj.season = rng.uniform(0.0, 0.10)
+    traj.season = rng.uniform(0.0, 0.16)
     fate = Fate(traj, since, 0)
     fate.budget_cut = _event(rng, 0.15, today)
     fate.acquired = _event(rng, 0.06, today)
@@ -109,7 +115,7 @@ def draw_fate(rng: random.Random, today: int) -> Fate:
     if rng.random() < DIP_SHARE:  # a passing dip the renewal never hears of
         traj.dip_start = today + rng.randint(-PAST, AHEAD)
         traj.dip_days, traj.dip_recover = rng.randint(14, 60), rng.randint(30, 120)
-        traj.dip_depth = rng.uniform(0.15, 0.45)
+        traj.dip_depth = rng.uniform(0.15, 0.5)
     if traj.churn_day is not None and rng.random() < 0.65:
         traj.wind_down = traj.churn_day - rng.randint(45, 150)
         traj.wind_depth = rng.uniform(0.10, 0.35)
@@ -132,13 +138,13 @@ def _decide_renewals(rng: random.Random, fate: Fate, today: int) -> int | None:
         if r < today - PAST:
             continue
         z = (
-            -2.5
-            + 6.0 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base)
-            + 5.0 * traj.friction
-            + 1.4 * _within(fate.budget_cut, r, 300, 20)
-            + 2.4 * _within(fate.acquired, r, 365, 10)
-            + 1.1 * _within(fate.champion_left, r, 240, 15)
-            + 6.0 * (0.6 - traj.base)
+            -3.55
+            + 10.5 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base)
+            + 8.75 * traj.friction
+            + 2.45 * _within(fate.budget_cut, r, 300, 20)
+            + 4.2 * _within(fate.acquired, r, 365, 10)
+            + 1.9 * _within(fate.champion_left, r, 240, 15)
+            + 10.5 * (0.6 - traj.base)
             + rng.gauss(0.0, 0.5)
         )
         if rng.random() < 1.0 / (1.0 + math.exp(-z)):

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 MIN_OUTCOMES = 40  # labelled renewal decisions needed, with MIN_CLASS of each kind
 MIN_CLASS = 10
 SEGMENT_MIN = (200, 30)  # rows and lost-renewal rows a segment needs for its own calibration
-C = 0.02  # inverse L2 strength (strong: a few hundred renewals, correlated weekly rows)
+C = 0.02  # inverse L2 strength per account (strong: a few hundred renewals to learn from)
 
 
 class NotEnoughHistory(ValueError):
@@ -112,10 +112,10 @@ def _matrix(model: FittedRisk, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
 
 
 def account_weights(groups: np.ndarray) -> np.ndarray:
-    """1 / (rows of the row's account), scaled to average 1: every account weighs the same."""
+    """1 / (rows of the row's account): each account's rows sum to 1, so every account weighs
+    the same and the penalty `C` is per account (the independent unit), not per weekly row."""
     _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    w = 1.0 / counts[inverse]
-    return w * (len(w) / w.sum())
+    return 1.0 / counts[inverse]
 
 
 def _fit_linear(
@@ -128,7 +128,7 @@ def _fit_linear(
     lost = y == 1
     bal = np.where(lost, 0.5 / max(w[lost].sum(), 1e-12), 0.5 / max(w[~lost].sum(), 1e-12))
     clf = LogisticRegression(C=C, max_iter=2000)
-    clf.fit((x - means) / scales, y, sample_weight=w * bal * len(w))
+    clf.fit((x - means) / scales, y, sample_weight=w * bal * w.sum())
     return means, scales, clf
 
 
