@@ -71,7 +71,11 @@ def test_fit_ranks_is_calibrated_and_explains_faithfully() -> None:
     mean_p = sum(result.oof) / len(result.oof)
     assert abs(mean_p - m["base_rate"]) < 0.03
     model = result.model
-    rows = [{"x": -1.0, "noise": 0.3}, {"x": 2.0, "noise": -1.0}, {"x": None, "noise": 0.0}]
+    rows: list[dict[str, float | None]] = [
+        {"x": -1.0, "noise": 0.3},
+        {"x": 2.0, "noise": -1.0},
+        {"x": None, "noise": 0.0},
+    ]
     gaps = [model.log_odds(r, "SMB") - sum(model.contributions(r, "SMB").values()) for r in rows]
     assert max(gaps) - min(gaps) < 1e-9, "contributions add up to the log-odds (less a constant)"
     assert model.predict(rows[1]) > model.predict(rows[0])
