@@ -15,10 +15,10 @@ scorecard's, and the scorecard was not tuned against them):
    probability sigmoid(-3.55 + 10.5 x decline depth 30 days before + 8.75 x friction + 2.45 x
    budget cut in the past 300 days + 4.2 x acquired in the past year + 1.9 x champion gone in
    the past 240 days + 10.5 x (0.6 - base) + N(0, 0.5)); the first loss is the churn. About
-   22% of decided renewals are lost. How predictable that is, measured on 8,000 drawn
-   accounts: knowing every latent driver exactly ranks lost renewals at AUC 0.91; knowing only
+   22% of decided renewals are lost. How predictable that is (`python -m bench
+   world_ceiling`, 8,000 drawn accounts): knowing every latent driver exactly ranks lost renewals at AUC 0.91; knowing only
    the ones the data can show (decline, friction, base, a recorded champion loss) at 0.875;
-   any one driver alone at 0.54 (champion) to 0.71 (friction). So no signal can be strong on
+   any one driver alone at 0.53 (acquisition) to 0.71 (friction). So no signal can be strong on
    its own, and a perfect reader of the data still stops near 0.88 (budget cuts and
    acquisitions are invisible, and every decision is a draw).
 4. **Passing dips** (45% of accounts, drawn after the renewals are decided, so they cannot
@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sandbox.dates import anniversary_after
 from sandbox.trajectory import (
@@ -52,6 +52,7 @@ from sandbox.trajectory import (
 )
 
 PAST, AHEAD = 420, 400  # days of simulated decisions around "now"
+INTERCEPT = -3.55  # of the renewal decision's log-odds (about 22% of decided renewals lost)
 DIP_SHARE = 0.45  # accounts with one passing usage dip (re-org, project end) in the window
 
 
@@ -66,6 +67,7 @@ class Fate:
     acquired: int | None = None
     champion_left: int | None = None
     champion_recorded: bool = False
+    decisions: list[tuple[int, bool]] = field(default_factory=list)  # (day, lost) in order
 
     def drivers(self) -> dict[str, object]:
         """The hidden drivers, for `world.truth`."""
@@ -129,7 +131,6 @@ def draw_fate(rng: random.Random, today: int) -> Fate:
 
 def _decide_renewals(rng: random.Random, fate: Fate, today: int) -> int | None:
     """The first lost renewal among those decided in the simulated window, if any."""
-    traj = fate.trajectory
     since = dt.date.fromordinal(fate.since)
     day = anniversary_after(since, since + dt.timedelta(days=300))
     while day.toordinal() <= today + AHEAD:
@@ -137,19 +138,29 @@ def _decide_renewals(rng: random.Random, fate: Fate, today: int) -> int | None:
         day = anniversary_after(since, day + dt.timedelta(days=300))
         if r < today - PAST:
             continue
-        z = (
-            -3.55
-            + 10.5 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base)
-            + 8.75 * traj.friction
-            + 2.45 * _within(fate.budget_cut, r, 300, 20)
-            + 4.2 * _within(fate.acquired, r, 365, 10)
-            + 1.9 * _within(fate.champion_left, r, 240, 15)
-            + 10.5 * (0.6 - traj.base)
-            + rng.gauss(0.0, 0.5)
-        )
-        if rng.random() < 1.0 / (1.0 + math.exp(-z)):
+        z = INTERCEPT
+        for push in driver_log_odds(fate, r).values():
+            z += push
+        z += rng.gauss(0.0, 0.5)
+        lost = rng.random() < 1.0 / (1.0 + math.exp(-z))
+        fate.decisions.append((r, lost))
+        if lost:
             return r
     return None
+
+
+def driver_log_odds(fate: Fate, r: int) -> dict[str, float]:
+    """Each driver's push on the log-odds that the renewal decided on day `r` is lost (step 3
+    of the module doc; the intercept and the N(0, 0.5) noise come on top)."""
+    traj = fate.trajectory
+    return {
+        "decline": 10.5 * traj.decline_fraction(r - 30) * (1.0 - traj.floor / traj.base),
+        "friction": 8.75 * traj.friction,
+        "budget_cut": 2.45 * _within(fate.budget_cut, r, 300, 20),
+        "acquired": 4.2 * _within(fate.acquired, r, 365, 10),
+        "champion_left": 1.9 * _within(fate.champion_left, r, 240, 15),
+        "engagement": 10.5 * (0.6 - traj.base),
+    }
 
 
 def _kind(traj: Trajectory, today: int) -> str:
