@@ -162,21 +162,37 @@ def _contacts(
         return
     champion = contacts[0]
     when = at(lost_day, rng)
-    champion.update(
-        Is_Champion__c=False,
-        Role__c="User",
-        Title="(left company)",
-        LastModifiedDate=when,
-        SystemModstamp=when,
-    )
+    if rng.random() < 0.5:  # the admin deletes the contact (to the recycle bin)
+        champion.update(IsDeleted=True, LastModifiedDate=when, SystemModstamp=when)
+    else:  # or keeps it, no longer the champion
+        champion.update(
+            Is_Champion__c=False,
+            Role__c="User",
+            Title="(left company)",
+            LastModifiedDate=when,
+            SystemModstamp=when,
+        )
     world.truth.setdefault("champion_lost", {})[acc["Id"]] = dt.date.fromordinal(lost_day)
     successor_day = lost_day + rng.randint(14, 90)
-    if len(contacts) > 3 and rng.random() < 0.5 and successor_day < min(today, churn or today):
-        successor = contacts[3]
-        later = at(successor_day, rng)
-        successor.update(
-            Is_Champion__c=True, Role__c="Champion", LastModifiedDate=later, SystemModstamp=later
-        )
+    if rng.random() < 0.5 and successor_day < min(today, churn or today):
+        _successor(world, rng, acc, fate, domain, successor_day)
+
+
+def _successor(
+    world: World, rng: random.Random, acc: dict[str, Any], fate: Fate, domain: str, day: int
+) -> None:
+    """A new contact, entered as the champion the day the successor is named."""
+    first, last = names.person(rng)
+    num = world.next_number("Contact", 100_000)
+    cid = sf_id("003", num)
+    when = at(day, rng)
+    world.sf["Contact"][cid] = {
+        "Id": cid, "AccountId": acc["Id"], "OwnerId": acc["OwnerId"], "FirstName": first,
+        "LastName": last, "Name": f"{first} {last}",
+        "Email": f"{first}.{last}{num % 97}@{domain}".lower(), "Title": rng.choice(names.TITLES),
+        "Role__c": "Champion", "Is_Champion__c": True, "IsDeleted": False, "CreatedDate": when,
+        "LastModifiedDate": when, "SystemModstamp": when,
+    }  # fmt: skip
 
 
 def generate_sales(world: World, rng: random.Random, accounts: int) -> None:

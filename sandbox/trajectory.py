@@ -30,7 +30,10 @@ class Trajectory:
     `decline_start`..`decline_end` slides health from `base` to `floor`; with `recover_days`
     it climbs back to `base` over that many days. `wind_down` starts a second slide of
     `wind_depth` ending at `churn_day` (a customer that already chose to leave). `season` is
-    the amplitude of the yearly cycle; `friction` (0..1) is support pain, not usage.
+    the amplitude of the yearly cycle; `friction` (0..1) is support pain, not usage. A
+    *dip* (`dip_start`, falling over `dip_days` by `dip_depth` of base, back up over
+    `dip_recover` days) is a re-org, a project ending or a team on leave: usage falls and
+    returns, and the renewal never hears of it.
     """
 
     kind: str
@@ -46,6 +49,19 @@ class Trajectory:
     friction: float = 0.0
     wind_down: int | None = None
     wind_depth: float = 0.0
+    dip_start: int | None = None
+    dip_days: int = 0
+    dip_recover: int = 0
+    dip_depth: float = 0.0
+
+    def dip(self, day: int) -> float:
+        """The share of base a passing dip takes off on a day (0 outside it)."""
+        if self.dip_start is None or day < self.dip_start:
+            return 0.0
+        t = day - self.dip_start
+        if t <= self.dip_days:
+            return self.dip_depth * t / max(1, self.dip_days)
+        return self.dip_depth * max(0.0, 1.0 - (t - self.dip_days) / max(1, self.dip_recover))
 
     def decline_fraction(self, day: int) -> float:
         """How far the usage decline has gone on a day (0 none, 1 down to `floor`)."""
@@ -62,6 +78,7 @@ class Trajectory:
         if day < self.start_day or (self.churn_day is not None and day >= self.churn_day):
             return 0.0
         h = self.base - (self.base - self.floor) * self.decline_fraction(day)
+        h -= self.base * self.dip(day)
         age = day - self.start_day
         if age < 60:  # onboarding ramp
             h = 0.35 + (h - 0.35) * age / 60.0

@@ -36,7 +36,7 @@ def generate_workspaces(world: World, rng: random.Random) -> None:
             salesforce_account_id=acc["Id"] if rng.random() < 0.7 else None,
             account_id=acc["Id"],
             seats=rng.randint(lo, hi),
-            activity=rng.uniform(0.8, 1.2),
+            activity=rng.uniform(0.65, 1.35),  # teams differ in how many seats they use
             created_at=created,
             updated_at=min(created + rng.randrange(86400 * 30), world.clock.epoch() - 3600),
             number=n,

@@ -5,7 +5,10 @@ Target and horizon: a snapshot taken on day t is labelled by the first renewal d
 horizon are left out (their outcome is unknown), so the model answers "P(the next renewal is
 lost), seen up to `horizon_days` ahead". Class balance: the logistic regression weighs the
 classes equally; Platt scaling on out-of-fold scores then restores true probabilities.
-Every fold holds whole accounts (GroupKFold), so no account is on both sides.
+Every fold holds whole accounts (GroupKFold), so no account is on both sides. Each account
+weighs the same in the fit and in the calibration, however many weekly snapshots it has: a
+row weighs 1 / (its account's rows), so a long-lived account cannot dominate the fit and the
+model cannot memorise one account's near-identical weeks.
 
 scikit-learn does the fitting (a maintained, well-tested solver, scaler and splitter; a
 hand-rolled Newton solver had no regularization path or grouped CV). Scoring applies the
@@ -32,7 +35,7 @@ log = logging.getLogger(__name__)
 MIN_OUTCOMES = 40  # labelled renewal decisions needed, with MIN_CLASS of each kind
 MIN_CLASS = 10
 SEGMENT_MIN = (200, 30)  # rows and lost-renewal rows a segment needs for its own calibration
-C = 0.02  # inverse L2 strength (strong: a few hundred renewals, correlated weekly rows)
+C = 0.02  # inverse L2 strength per account (strong: a few hundred renewals to learn from)
 
 
 class NotEnoughHistory(ValueError):
@@ -108,19 +111,31 @@ def _matrix(model: FittedRisk, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
     return np.array([model.expand(r) for r in rows], dtype=float)
 
 
-def _fit_linear(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
-    means = x.mean(axis=0)
-    scales = x.std(axis=0)
+def account_weights(groups: np.ndarray) -> np.ndarray:
+    """1 / (rows of the row's account): each account's rows sum to 1, so every account weighs
+    the same and the penalty `C` is per account (the independent unit), not per weekly row."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse]
+
+
+def _fit_linear(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
+    means = np.average(x, axis=0, weights=w)
+    scales = np.sqrt(np.average((x - means) ** 2, axis=0, weights=w))
     scales[scales == 0] = 1.0
-    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
-    clf.fit((x - means) / scales, y)
+    # class balance by weight (each class's accounts sum to the same), account weights kept
+    lost = y == 1
+    bal = np.where(lost, 0.5 / max(w[lost].sum(), 1e-12), 0.5 / max(w[~lost].sum(), 1e-12))
+    clf = LogisticRegression(C=C, max_iter=2000)
+    clf.fit((x - means) / scales, y, sample_weight=w * bal * w.sum())
     return means, scales, clf
 
 
-def _platt(scores: np.ndarray, y: np.ndarray) -> list[float]:
+def _platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> list[float]:
     if len(set(y.tolist())) < 2:
         return [1.0, 0.0]
-    cal = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), y)
+    cal = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), y, sample_weight=w)
     return [float(cal.coef_[0][0]), float(cal.intercept_[0])]
 
 
@@ -137,26 +152,27 @@ def fit_risk(
     model = design(ts, numeric, categorical)
     x, y = _matrix(model, ts.features), np.array(ts.labels)
     groups = np.array(ts.groups)
+    w = account_weights(groups)
     k = min(folds, len(set(ts.groups)))
     raw = np.zeros(len(y))
     splits = list(GroupKFold(n_splits=k).split(x, y, groups))
     for train, test in splits:
-        means, scales, clf = _fit_linear(x[train], y[train])
+        means, scales, clf = _fit_linear(x[train], y[train], account_weights(groups[train]))
         raw[test] = clf.decision_function((x[test] - means) / scales)
     oof = np.zeros(len(y))  # calibration cross-fitted too: no row calibrates its own score
     for train, test in splits:
-        a, b = _platt(raw[train], y[train])
+        a, b = _platt(raw[train], y[train], w[train])
         oof[test] = 1.0 / (1.0 + np.exp(-(a * raw[test] + b)))
-    means, scales, clf = _fit_linear(x, y)
+    means, scales, clf = _fit_linear(x, y, w)
     model.means, model.scales = means.tolist(), scales.tolist()
     model.coef, model.intercept = clf.coef_[0].tolist(), float(clf.intercept_[0])
     model.horizon_days = horizon_days
-    model.platt = {GLOBAL: _platt(raw, y)}
+    model.platt = {GLOBAL: _platt(raw, y, w)}
     segs = np.array([s or "" for s in ts.segments])
     for seg in sorted(set(segs.tolist()) - {""}):
         mask = segs == seg
         if mask.sum() >= SEGMENT_MIN[0] and y[mask].sum() >= SEGMENT_MIN[1]:
-            model.platt[seg] = _platt(raw[mask], y[mask])
+            model.platt[seg] = _platt(raw[mask], y[mask], w[mask])
     metrics = validation(oof, y, ts)
     if metrics["cv_auc"] <= 0.5 or model.platt[GLOBAL][0] <= 0:
         raise NoSkill(

@@ -149,6 +149,45 @@ def test_the_world_has_hard_cases(fates: list[Fate]) -> None:
     }  # fmt: skip
 
 
+def test_passing_dips_move_usage_but_not_renewals(fates: list[Fate]) -> None:
+    """A re-org dip lowers health and recovers; it is drawn after the renewals are decided,
+    so dipping accounts churn no more than the rest (usage change alone cannot be trusted)."""
+    dipped = [f for f in fates if f.trajectory.dip_start is not None]
+    clean = [f for f in fates if f.trajectory.dip_start is None]
+    assert 0.35 < len(dipped) / len(fates) < 0.55
+    assert abs(_churn_rate(dipped) - _churn_rate(clean)) < 0.05
+    t = next(
+        f.trajectory for f in dipped if f.trajectory.churn_day is None
+        and f.trajectory.decline_start is None and f.trajectory.dip_depth > 0.3
+        and (f.trajectory.dip_start or 0) > f.trajectory.start_day + 90
+    )  # fmt: skip
+    assert t.dip_start is not None
+    before, bottom = t.dip_start - 1, t.dip_start + t.dip_days
+    after = bottom + t.dip_recover + 1
+    assert t.health(bottom) < t.health(before) - 0.2 * t.base
+    assert t.health(after) == pytest.approx(t.health(before), abs=0.25 * t.season + 0.07)
+
+
+def test_a_recorded_champion_departure_shows_in_the_crm(world: World) -> None:
+    """Deleted (recycle bin) or demoted, half each; a successor is a new champion contact."""
+    today = NOW.date().toordinal()
+    contacts: dict[str, list[dict[str, object]]] = {}
+    for c in world.sf["Contact"].values():
+        contacts.setdefault(str(c["AccountId"]), []).append(c)
+    lost = world.truth["champion_lost"]
+    deleted = demoted = successors = 0
+    for acc_id, day in lost.items():
+        mine = contacts[acc_id]
+        deleted += any(c["IsDeleted"] and c["Role__c"] == "Champion" for c in mine)
+        demoted += any(c["Title"] == "(left company)" and not c["IsDeleted"] for c in mine)
+        new = [c for c in mine if c["Is_Champion__c"] and not c["IsDeleted"]]
+        successors += any(c["CreatedDate"].date() > day for c in new)  # type: ignore[attr-defined]
+        assert all(c["CreatedDate"].date().toordinal() <= today for c in new)  # type: ignore[attr-defined]
+    assert len(lost) >= 15 and deleted + demoted == len(lost)
+    assert deleted >= 0.25 * len(lost) and demoted >= 0.25 * len(lost)
+    assert successors >= 0.2 * len(lost)
+
+
 def test_every_account_follows_the_season(fates: list[Fate]) -> None:
     year = NOW.year
     live = [f.trajectory for f in fates if f.trajectory.churn_day is None][:500]

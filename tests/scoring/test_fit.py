@@ -46,6 +46,22 @@ def _synthetic(n: int, seed: int = 3) -> TrainingSet:
     return ts
 
 
+def test_every_account_weighs_the_same_however_many_rows_it_has() -> None:
+    """An account snapshotted 20 times pulls the fit no harder than one snapshotted once."""
+    ts = _synthetic(300)
+    heavy = TrainingSet(outcomes=ts.outcomes, lost=ts.lost)
+    for feats, label, group, seg, (_, key) in zip(
+        ts.features, ts.labels, ts.groups, ts.segments, ts.keys, strict=True
+    ):
+        for copy in range(20 if group % 7 == 0 else 1):  # a seventh of the book, 20x the rows
+            heavy.add(dict(feats), label, group, seg, (key, copy))
+    plain, weighted = fit_risk(ts, ["x", "noise"]).model, fit_risk(heavy, ["x", "noise"]).model
+    # equal up to the solver, the 2-98% clips and GroupKFold's folds (balanced by row count)
+    assert weighted.coef == pytest.approx(plain.coef, abs=0.005)
+    assert weighted.intercept == pytest.approx(plain.intercept, abs=0.005)
+    assert weighted.platt["*"] == pytest.approx(plain.platt["*"], rel=0.05)
+
+
 def test_fit_ranks_is_calibrated_and_explains_faithfully() -> None:
     ts = _synthetic(600)
     result = fit_risk(ts, ["x", "noise"])
@@ -55,7 +71,11 @@ def test_fit_ranks_is_calibrated_and_explains_faithfully() -> None:
     mean_p = sum(result.oof) / len(result.oof)
     assert abs(mean_p - m["base_rate"]) < 0.03
     model = result.model
-    rows = [{"x": -1.0, "noise": 0.3}, {"x": 2.0, "noise": -1.0}, {"x": None, "noise": 0.0}]
+    rows: list[dict[str, float | None]] = [
+        {"x": -1.0, "noise": 0.3},
+        {"x": 2.0, "noise": -1.0},
+        {"x": None, "noise": 0.0},
+    ]
     gaps = [model.log_odds(r, "SMB") - sum(model.contributions(r, "SMB").values()) for r in rows]
     assert max(gaps) - min(gaps) < 1e-9, "contributions add up to the log-odds (less a constant)"
     assert model.predict(rows[1]) > model.predict(rows[0])
