@@ -19,10 +19,13 @@ resync) makes the next plan whole. An account is planned again when, since the m
 - a write of its was done or dead-lettered (`done_at`): written state moved, or a dead
   letter is to be planned again.
 
-Rows are compared with the mark's time less `SLACK`: the run's own stages commit before it
-plans, and `SLACK` covers a short transaction of another writer (a dashboard edit) still open
-while the last plan read, and clock skew between workers. (A targeted refresh plans and
-enqueues its own accounts itself.)
+Snapshots, tickets and phases are written by runs, whose stages commit before they plan
+(a targeted refresh plans and enqueues its own accounts itself), so they are compared with
+the mark's time. Rows other processes write while a run plans (the outbox drain's results,
+a reviewer's link decision, an erasure) are compared with the mark less `SLACK`: a change
+stamped just before the last plan read but committed after it is planned again, not missed.
+A plan that would cover more than `FULL_SHARE` of the book plans the whole book (the
+batched pass is cheaper than id lists, and sweeps).
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ from sync.writeback import FieldTarget
 from sync.writeback_rows import IN_BATCH
 
 MARK_STREAM = "writeback:plan"
-SLACK = dt.timedelta(minutes=2)
+SLACK = dt.timedelta(seconds=60)  # longer than a drain batch's stamp-to-commit, and clock skew
+FULL_SHARE = 0.5
 PLANNER_VERSION = "1"  # bump when the planner's output for the same inputs changes
 
 
@@ -134,14 +138,18 @@ def plan_scope(
             why = "owner assignments changed"
     if why is not None or last is None:
         return PlanScope(None, mark, f"whole book: {why}")
-    since = dt.datetime.fromisoformat(last.at) - SLACK
-    accounts = changed_accounts(session, day, since, last.phase_id)
+    accounts = changed_accounts(session, day, dt.datetime.fromisoformat(last.at), last.phase_id)
+    book = session.scalar(select(func.count()).where(HealthSnapshot.as_of == day)) or 0
+    if len(accounts) > FULL_SHARE * book:
+        return PlanScope(None, mark, f"whole book: {len(accounts)} of {book} accounts changed")
     return PlanScope(sorted(accounts), mark, f"{len(accounts)} accounts changed since {last.at}")
 
 
 def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_id: int) -> set[int]:
-    """Accounts whose desired or written state can have changed since `since` (see above)."""
+    """Accounts whose desired or written state can have changed since the plan marked
+    `since` (see above)."""
     out: set[int] = set()
+    others = since - SLACK  # rows written outside runs too
 
     def ids(stmt: Any) -> None:
         out.update(a for a in session.scalars(stmt) if a is not None)
@@ -151,7 +159,7 @@ def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_i
             HealthSnapshot.as_of == day, HealthSnapshot.computed_at > since
         )
     )
-    ids(select(Account.id).where(Account.updated_at > since))
+    ids(select(Account.id).where(Account.updated_at > others))
     ids(
         select(OnboardingPhase.account_id).where(
             or_(OnboardingPhase.id > phase_id, OnboardingPhase.exited_on >= since.date())
@@ -159,13 +167,13 @@ def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_i
     )
     ids(
         select(OutboxItem.account_id).where(
-            OutboxItem.done_at > since, OutboxItem.kind.in_(FIELD_KINDS)
+            OutboxItem.done_at > others, OutboxItem.kind.in_(FIELD_KINDS)
         )
     )
     targets: set[tuple[str, str]] = set()
     for source, ext, acc in session.execute(
         select(ExternalIdentity.source, ExternalIdentity.external_id, ExternalIdentity.account_id)
-        .where(ExternalIdentity.updated_at > since)
+        .where(ExternalIdentity.updated_at > others)
     ):  # fmt: skip
         targets.add((source, ext))
         if acc is not None:

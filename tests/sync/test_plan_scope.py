@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from model.db import transaction
-from model.tables import OutboxItem, Ticket
+from model.tables import Account, HealthSnapshot, OutboxItem, Ticket
 from sync.deadband import DeadBand
 from sync.plan_scope import (
     MARK_STREAM,
@@ -88,13 +88,38 @@ def test_changed_accounts_since_the_mark(factory) -> None:
     with transaction(factory) as s:
         s.execute(Ticket.__table__.update().values(synced_at=old).where(Ticket.helpdesk_id == 12))
         s.execute(Ticket.__table__.update().values(synced_at=new).where(Ticket.helpdesk_id != 12))
-        got = changed_accounts(s, DAY, mark - SLACK, phase_id=0)
+        got = changed_accounts(s, DAY, mark, phase_id=0)
     assert got == {a[1], a[2], a[3], a[4], a[5]}
+    # just before the mark: a row other processes write may have committed after the last
+    # plan read (planned again); a snapshot, written by the run itself before it planned, not
+    just_before = mark - SLACK / 2
+    with transaction(factory) as s:
+        s.get(Account, a[0]).updated_at = just_before  # type: ignore[union-attr]
+        s.scalars(select_snapshot(a[6])).one().computed_at = just_before
+    with factory() as s:
+        assert changed_accounts(s, DAY, mark, phase_id=0) == got | {a[0]}
+
+
+def test_a_plan_of_more_than_half_the_book_is_a_whole_book_plan(factory) -> None:
+    with transaction(factory) as s:
+        accs = [account(n, updated_at=NOW - dt.timedelta(hours=1)) for n in range(1, 5)]
+        s.add_all(accs)
+        s.flush()
+        s.add_all([snapshot(x.id, computed_at=NOW - dt.timedelta(hours=1)) for x in accs])
+        save_mark(s, plan_scope(s, DAY, "k", "o", NOW).mark)
+    later = NOW + dt.timedelta(hours=1)
+    with transaction(factory) as s:
+        for x in s.scalars(select(HealthSnapshot)).all()[:2]:
+            x.computed_at = NOW + dt.timedelta(minutes=1)
+    with factory() as s:
+        assert len(plan_scope(s, DAY, "k", "o", later).accounts or ()) == 2
+    with transaction(factory) as s:
+        s.scalars(select(HealthSnapshot)).all()[2].computed_at = NOW + dt.timedelta(minutes=1)
+    with factory() as s:
+        assert plan_scope(s, DAY, "k", "o", later).reason == "whole book: 3 of 4 accounts changed"
 
 
 def select_snapshot(account_id: int):  # type: ignore[no-untyped-def]
-    from model.tables import HealthSnapshot
-
     return select(HealthSnapshot).where(
         HealthSnapshot.account_id == account_id, HealthSnapshot.as_of == DAY
     )
