@@ -86,6 +86,8 @@ class OutboxItem(Base):
     system: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(64))
+    # a planned field/tag write's account (a plan of some accounts supersedes only theirs)
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,7 +95,7 @@ class OutboxItem(Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     next_attempt_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    done_at: Mapped[dt.datetime | None]
+    done_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # done or dead-lettered
 
 
 class WrittenState(Base):

@@ -240,6 +240,11 @@ class Ticket(Base):
     replies: Mapped[int | None] = mapped_column(Integer)
     csat: Mapped[str | None] = mapped_column(String(20))
     csat_at: Mapped[dt.datetime | None]
+    # when pulsehub last stored a change to this row (`updated_at` is the helpdesk's clock):
+    # the write-back plan re-plans tickets changed since its last plan (sync/plan_scope.py)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class UsageDaily(Base):

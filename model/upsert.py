@@ -1,13 +1,21 @@
-"""Batched INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL alike."""
+"""Batched INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL alike.
+
+A conflicting row is updated only when some updated column IS DISTINCT FROM its incoming
+value, so re-reading what is already stored (a pull's overlap window) writes nothing: no row
+version on PostgreSQL, and bookkeeping columns (those with an `onupdate`, e.g. `updated_at`)
+move only with a real change of content, which is what "changed since" readers rely on.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, null
+from sqlalchemy import Column, Table, case, cast, null, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import JSON
 
 
 def upsert_rows(
@@ -23,7 +31,9 @@ def upsert_rows(
 
     `reset_on_change` maps a derived column to the column it is derived from: when an update
     changes the source column, the derived one is set to NULL (e.g. a ticket moved to another
-    organization loses its account link until identity resolution links it again)."""
+    organization loses its account link until identity resolution links it again).
+
+    Returns how many distinct keys were offered (inserted, updated or already current)."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
@@ -43,9 +53,21 @@ def upsert_rows(
                 if source in cols:
                     same = table.c[source].is_not_distinct_from(stmt.excluded[source])
                     set_[derived] = case((same, table.c[derived]), else_=null())
-            stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_)
+            content = [c for c in update_cols if table.c[c].onupdate is None]
+            where = [_differs(table.c[c], stmt.excluded[c], dialect) for c in content]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key), set_=set_, where=or_(*where) if where else None
+            )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
         # one cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues")
         session.execute(stmt, group)
     return len(unique)
+
+
+def _differs(stored: Column[Any], incoming: Any, dialect: str) -> ColumnElement[bool]:
+    """`stored IS DISTINCT FROM incoming`; PostgreSQL's `json` has no equality: as jsonb."""
+    if dialect == "postgresql" and isinstance(stored.type, JSON):
+        jsonb = postgresql.JSONB()
+        return cast(stored, jsonb).is_distinct_from(cast(incoming, jsonb))
+    return stored.is_distinct_from(incoming)

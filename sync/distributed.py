@@ -41,7 +41,7 @@ from sync.pull import (
 from sync.report import RunReport
 from sync.reviews import run_reviews
 from sync.routes import write_targets
-from sync.stages import JobConfig, backfill_first_run, enqueue, escalate, plan, push_outbox, score
+from sync.stages import JobConfig, backfill_first_run, escalate, push_outbox, score, write_back
 
 SCORE_RANGE_SIZE = 5000
 
@@ -187,7 +187,8 @@ def finish_run(
             reviews, creates = run_reviews(session, utcnow(), config.reviews, systems)
             outbox.enqueue_creates(session, creates)
     with transaction(factory) as session:
-        planned = enqueue(session, plan(session, config, write_targets(connectors))).planned
+        summary, _ = write_back(session, config, write_targets(connectors), full="distributed run")
+        planned = summary.planned
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
     part = {

@@ -177,6 +177,7 @@ def ticket_row(r: Any) -> dict[str, Any]:
             "external_id": r.external_id,
             "created_at": _aware(r.created_at),
             "updated_at": _aware(r.updated_at),
+            "synced_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
         }
     )
 

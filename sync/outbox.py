@@ -9,7 +9,7 @@ the record `target_id` of the source `system` (ids repeat across instances of on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,7 @@ def enqueue_chunks(
     chunks: Iterable[PlanChunk],
     *,
     sweep: bool,
+    sweep_accounts: Collection[int] = (),
     dry_run: bool = False,
     sample: int = SAMPLE_WRITES,
 ) -> PlanSummary:
@@ -96,7 +97,8 @@ def enqueue_chunks(
     payload, or superseded when nothing is planned for it any more. With `sweep` (a plan of the
     whole book), pending writes queued before this plan whose target no chunk looked at (ticket
     closed, account no longer scored) are superseded too; a targeted refresh does not sweep, so
-    other accounts' pending writes stand.
+    other accounts' pending writes stand. `sweep_accounts` (a plan of these accounts only:
+    sync/plan_scope.py) sweeps the pending writes queued for them, and no others.
     """
     summary = PlanSummary()
     before = session.execute(select(func.max(OutboxItem.id))).scalar() or 0
@@ -109,24 +111,29 @@ def enqueue_chunks(
         if dry_run:
             continue
         summary.enqueued += _enqueue_chunk(session, chunk, looked_at)
-    if sweep and not dry_run:
+    if dry_run or not (sweep or sweep_accounts):
+        return summary
+    older = select(OutboxItem.id).where(
+        OutboxItem.status == "pending", OutboxItem.kind.in_(FIELD_KINDS), OutboxItem.id <= before
+    )
+    if sweep:
+        stale = [i for i in session.execute(older).scalars() if i not in looked_at]
+    else:
+        accounts = sorted(set(sweep_accounts))
         stale = [
             i
+            for start in range(0, len(accounts), IN_BATCH)
             for i in session.execute(
-                select(OutboxItem.id).where(
-                    OutboxItem.status == "pending",
-                    OutboxItem.kind.in_(FIELD_KINDS),
-                    OutboxItem.id <= before,
-                )
+                older.where(OutboxItem.account_id.in_(accounts[start : start + IN_BATCH]))
             ).scalars()
             if i not in looked_at
         ]
-        for start in range(0, len(stale), IN_BATCH):
-            session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id.in_(stale[start : start + IN_BATCH]))
-                .values(status="superseded")
-            )
+    for start in range(0, len(stale), IN_BATCH):
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(stale[start : start + IN_BATCH]))
+            .values(status="superseded")
+        )
     return summary
 
 
@@ -159,6 +166,7 @@ def _enqueue_chunk(session: Session, chunk: PlanChunk, looked_at: set[int]) -> i
     for target, p in planned.items():
         existing = pending.get(target)
         if existing is not None:
+            existing.account_id = p.account_id  # the record may have moved to another account
             if existing.payload != p.payload:
                 existing.payload, existing.attempts, existing.next_attempt_at = p.payload, 0, None
                 n += 1
@@ -169,6 +177,7 @@ def _enqueue_chunk(session: Session, chunk: PlanChunk, looked_at: set[int]) -> i
                 "system": p.system,
                 "kind": p.kind,
                 "target_id": p.target_id,
+                "account_id": p.account_id,
                 "payload": p.payload,
                 "status": "pending",
                 "attempts": 0,

@@ -126,6 +126,7 @@ def record_failure(
             attempts=attempts,
             last_error=error[:4000],
             next_attempt_at=None if dead else utcnow() + backoff(attempts),
+            done_at=utcnow() if dead else None,
         )
     )
     return status
@@ -148,6 +149,6 @@ def retry_dead(session: Session, item_ids: Sequence[int]) -> int:
     res = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "dead")
-        .values(status="pending", attempts=0, next_attempt_at=None)
+        .values(status="pending", attempts=0, next_attempt_at=None, done_at=None)
     )
     return int(res.rowcount or 0)  # type: ignore[attr-defined]

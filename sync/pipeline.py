@@ -46,13 +46,12 @@ from sync.stages import (
     action_systems,
     alert_failed_run,
     backfill_first_run,
-    enqueue,
     escalate,
-    plan,
     push_outbox,
     route_voice,
     score,
     score_changed,
+    write_back,
 )
 from sync.writeback import WriteTargets
 
@@ -225,9 +224,12 @@ def decide(
                 outbox.enqueue_creates(session, ops_creates)
         creates += ops_creates
     stage("planning write-back")
-    with open_session() as session:
-        summary = enqueue(session, plan(session, config, targets, scope), scope, dry_run=dry_run)
+    with open_session() as session:  # the plan's mark commits with the writes it queued
+        full = "full score" if scope is None and judged is None else None
+        summary, plan_info = write_back(session, config, targets, scope, full=full, dry_run=dry_run)
     report.planned, report.plan_sample = summary.planned, summary.sample
+    if plan_info:
+        report.incremental["plan"] = plan_info
     for c in creates if dry_run else ():  # what the real run would create, counted with the plan
         report.planned[c.kind] = report.planned.get(c.kind, 0) + 1
     crash_point("after_plan")

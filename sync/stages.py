@@ -21,13 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, Writer
 from model.db import transaction
-from model.tables import HealthSnapshot
+from model.tables import HealthSnapshot, utcnow
 from sync import outbox, push
 from sync.deadband import DeadBand
 from sync.escalate import EscalationSystems, escalation_systems, run_escalations
 from sync.outbox import CreateRequest
+from sync.plan_scope import config_digest, owners_digest, plan_scope, save_mark
 from sync.push import Route
 from sync.writeback import PlanChunk, WriteTargets, plan_chunks
+from sync.writeback_rows import newest_day
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,46 @@ def enqueue(
     """Put the plan's differences in the outbox (a dry run only counts them); a plan of the
     whole book also supersedes pending writes no chunk planned any more."""
     return outbox.enqueue_chunks(session, chunks, sweep=scope is None, dry_run=dry_run)
+
+
+def write_back(
+    session: Session,
+    config: JobConfig,
+    targets: WriteTargets,
+    scope: list[int] | None = None,
+    *,
+    full: str | None = None,
+    dry_run: bool = False,
+) -> tuple[outbox.PlanSummary, dict[str, Any]]:
+    """Plan and enqueue the write-back; returns the summary and what to keep in the run's
+    stats. A targeted refresh (`scope`) plans its accounts and sweeps nothing. A run of the
+    book plans the whole book with the sweep (the day's first plan, a changed configuration,
+    `full`: a reason, such as a full score) or only the accounts changed since the last
+    committed plan (sync/plan_scope.py), and commits its mark with the enqueued writes."""
+    from sync.operations import desired_owners
+
+    owners = desired_owners(session, config.operations) if config.operations else {}
+    policy, band = config.writeback_policy, config.deadband
+    if scope is not None:
+        chunks = plan_chunks(session, targets, policy, scope, band=band, extra=owners)
+        return enqueue(session, chunks, scope, dry_run=dry_run), {}
+    day = newest_day(session)
+    if day is None:  # nothing scored yet
+        return outbox.PlanSummary(), {}
+    if not config.incremental:
+        full = full or "full score (forced)"
+    key, wanted = config_digest(targets, policy, band), owners_digest(owners)
+    ps = plan_scope(session, day, key, wanted, utcnow(), full=full)
+    log.info("write-back plan: %s", ps.reason)
+    chunks = plan_chunks(session, targets, policy, ps.accounts, band=band, extra=owners)
+    summary = outbox.enqueue_chunks(
+        session, chunks, sweep=ps.accounts is None, sweep_accounts=ps.accounts or (),
+        dry_run=dry_run,
+    )  # fmt: skip
+    if not dry_run:
+        save_mark(session, ps.mark)
+    planned = None if ps.accounts is None else len(ps.accounts)
+    return summary, {"reason": ps.reason, "accounts": planned}
 
 
 def push_outbox(

@@ -250,21 +250,22 @@ def plan_chunks(
     for rows in snapshot_batches(session, newest, account_ids, chunk_size):
         snaps = {s.account_id: s for s in rows}
         lo, hi = rows[0].account_id, rows[-1].account_id
+        ids = None if account_ids is None else list(snaps)  # a sparse scope: by id, not range
         considered: set[tuple[str, str, str]] = set()
         writes: list[PlannedWrite] = []
         for to in targets.get("account", ()):  # a secondary crm's linked accounts too
             accounts = [
-                *account_targets(session, to.system, lo, hi),
-                *crm_account_targets(session, to.system, lo, hi),
+                *account_targets(session, to.system, lo, hi, ids),
+                *crm_account_targets(session, to.system, lo, hi, ids),
             ]
             writes += _plan_fields(
                 session, to, accounts, snaps, reassert, considered, band, extra or {}
             )
         for to in targets.get("organization", ()):
-            found = organization_targets(session, to.system, lo, hi)
+            found = organization_targets(session, to.system, lo, hi, ids)
             writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
         for to in targets.get("ticket", ()):
-            writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered)
+            writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered, ids)
         yield PlanChunk(writes, considered)
 
 
@@ -305,13 +306,16 @@ def _plan_ticket_tags(
     lo: int,
     hi: int,
     considered: set[tuple[str, str, str]],
+    ids: Sequence[int] | None = None,
 ) -> list[PlannedWrite]:
     """Managed tags on the open tickets this target's source holds."""
+    among = [] if ids is None else [Ticket.account_id.in_(list(ids))]
     tickets = session.execute(
         select(Ticket.helpdesk_id, Ticket.account_id).where(
             Ticket.source == to.system,
             Ticket.account_id.between(lo, hi),
             Ticket.status.in_(OPEN_TICKET_STATUSES),
+            *among,
         )
     ).all()
     targets = [(str(t), acc) for t, acc in tickets if acc in snaps]

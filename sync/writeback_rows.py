@@ -64,19 +64,31 @@ def snapshot_batches(
         after = rows[-1].account_id
 
 
-def account_targets(session: Session, source: str, lo: int, hi: int) -> Found:
-    """(crm record id, account id, the pulled record) of live accounts `source` holds."""
+def _among(column: Any, ids: Sequence[int] | None) -> list[Any]:
+    """`column IN ids` when a plan covers some accounts only (`ids`: at most IN_BATCH, one
+    chunk's): a sparse scope's id range spans the book, its list does not."""
+    return [] if ids is None else [column.in_(list(ids))]
+
+
+def account_targets(
+    session: Session, source: str, lo: int, hi: int, ids: Sequence[int] | None = None
+) -> Found:
+    """(crm record id, account id, the pulled record) of live accounts `source` holds
+    (`ids`: only these accounts of the range)."""
     return session.execute(  # type: ignore[return-value]
         select(Account.crm_id, Account.id, Account.attributes).where(
             Account.id.between(lo, hi),
             Account.crm_source == source,
             Account.crm_id.is_not(None),
             Account.is_deleted.is_(False),
+            *_among(Account.id, ids),
         )
     ).all()
 
 
-def organization_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+def organization_targets(
+    session: Session, source: str, lo: int, hi: int, ids: Sequence[int] | None = None
+) -> Found:
     """(organization id, account id, the pulled record) of linked helpdesk organizations."""
     return session.execute(  # type: ignore[return-value]
         select(
@@ -86,11 +98,14 @@ def organization_targets(session: Session, source: str, lo: int, hi: int) -> Fou
             ExternalIdentity.status == "linked",
             ExternalIdentity.is_deleted.is_(False),
             ExternalIdentity.account_id.between(lo, hi),
+            *_among(ExternalIdentity.account_id, ids),
         )
     ).all()
 
 
-def crm_account_targets(session: Session, source: str, lo: int, hi: int) -> Found:
+def crm_account_targets(
+    session: Session, source: str, lo: int, hi: int, ids: Sequence[int] | None = None
+) -> Found:
     """(record id, account id, the pulled record's fields) of a secondary crm source's
     accounts linked to a canonical account of another source (model/crm_accounts.py): the
     same customer's record in that org gets the same fields."""
@@ -104,6 +119,7 @@ def crm_account_targets(session: Session, source: str, lo: int, hi: int) -> Foun
             ExternalIdentity.method != OWNER,
             ExternalIdentity.is_deleted.is_(False),
             ExternalIdentity.account_id.between(lo, hi),
+            *_among(ExternalIdentity.account_id, ids),
         )
     ).all()
     return [
