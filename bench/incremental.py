@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench.pipeline import ROOT, _env, _free_port, _post, sandbox_started
+from bench.pipeline import ROOT, _env, _post, sandbox_started, serve_sandbox
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -89,13 +89,7 @@ def run_size(
     if sandbox_url:
         base = sandbox_url.rstrip("/")
     else:
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
-             "--accounts", str(accounts), "--seed", "7"],
-            cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        server, base = serve_sandbox(accounts)
     name = database or f"bench_incr_{accounts}_{uuid.uuid4().hex[:6]}"
     keep = database is not None
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

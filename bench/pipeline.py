@@ -48,6 +48,18 @@ def sandbox_started(base: str, tries: int) -> bool:
     return False
 
 
+def serve_sandbox(accounts: int, seed: int = 7) -> tuple[subprocess.Popen[bytes], str]:
+    """`pulsehub sandbox serve` in a child process on a free port: (process, its base URL).
+    Wait for it with `sandbox_started`; terminate it when done."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
+         "--accounts", str(accounts), "--seed", str(seed)],
+        cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return server, f"http://127.0.0.1:{port}"
+
+
 def _post(url: str) -> Any:
     req = urllib.request.Request(url, data=b"{}", method="POST")
     with urllib.request.urlopen(req, timeout=300) as r:

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     distributed: bool = Field(
         False, description="split scheduled syncs across workers: per source, then by account range"
     )
+    score_range_size: int = Field(
+        5000, ge=1, description="distributed mode: accounts (by id) per scoring task"
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

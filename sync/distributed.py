@@ -10,12 +10,16 @@ one transaction it rolls back (as the single-process dry run does), and closes t
 The stages are the single-process run's own (sync/pull.py, sync/stages.py, sync/pipeline.py).
 Sources are independent, so they pull in parallel; the streams of one source stay in order.
 Scoring is split by account-id range. Every stage merges its figures into the one SyncRun row
-under a row lock.
+under a row lock, with its own interval in `stats["tasks"]` (name, worker process, wall-clock
+start and end) so a run's record shows which stages ran side by side and where time went.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import time
 from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
@@ -54,6 +58,17 @@ def start_run(factory: sessionmaker[Session], as_of: dt.date, *, dry_run: bool =
         local=False,
         stats={"as_of": as_of.isoformat()},
     )
+
+
+def _task(name: str, started: float) -> dict[str, Any]:
+    """One stage's interval for `stats["tasks"]`: epoch seconds, comparable across hosts whose
+    clocks agree, and the process that ran it (host:pid)."""
+    return {
+        "task": name,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "start": round(started, 3),
+        "end": round(time.time(), 3),
+    }
 
 
 def _locked_run(session: Session, run_id: int) -> SyncRun:
@@ -96,6 +111,7 @@ def pull_source(
     as_of: dt.date,
 ) -> dict[str, Any]:
     """Pull every stream of one source, in order."""
+    started = time.time()
     report = RunReport(run_id=run_id, dry_run=False)
     connector = connectors[source]
     before = connector.calls
@@ -108,6 +124,7 @@ def pull_source(
         "quarantined": report.quarantined,
         "errors": report.errors,
         "api_calls": {source: connector.calls - before},
+        "tasks": [_task(f"pull:{source}", started)],
     }
     _merge(factory, run_id, part)
     return part
@@ -120,26 +137,35 @@ def resolve_and_split(
     as_of: dt.date,
     *,
     field_sources: Mapping[str, str] | None = None,
+    range_size: int = SCORE_RANGE_SIZE,
 ) -> list[tuple[int, int]]:
     """Link identities, replay history on a first run after a complete pull, then cut the
-    account ids into ranges for parallel scoring. `field_sources`: see sync/instances.py."""
+    account ids into ranges of `range_size` ids for parallel scoring. `field_sources`: see
+    sync/instances.py."""
+    started = time.time()
+    clock = StepClock()
+    clock.start("resolving identities")
     with transaction(factory) as session:
         identity = resolve_identities(session, field_sources=field_sources)
     if not _errors(factory, run_id):
+        clock.start("backfilling history")
         with transaction(factory) as session:
             backfill_first_run(session, as_of, config)
+    clock.stop()
     with transaction(factory) as session:
         lo, hi = session.execute(select(func.min(Account.id), func.max(Account.id))).one()
-    _merge(factory, run_id, {"identity": identity}, "scoring")
+    part = {"identity": identity, "steps": clock.steps, "tasks": [_task("resolve", started)]}
+    _merge(factory, run_id, part, "scoring")
     if lo is None:
         return []
-    return [(a, min(a + SCORE_RANGE_SIZE - 1, hi)) for a in range(lo, hi + 1, SCORE_RANGE_SIZE)]
+    return [(a, min(a + range_size - 1, hi)) for a in range(lo, hi + 1, range_size)]
 
 
 def score_range(
     factory: sessionmaker[Session], config: JobConfig, run_id: int, as_of: dt.date, lo: int, hi: int
 ) -> dict[str, int]:
     """Score the accounts with ids in [lo, hi]; adds their bands to the run's."""
+    started = time.time()
     with transaction(factory) as session:
         ids = list(session.execute(select(Account.id).where(Account.id.between(lo, hi))).scalars())
         bands = score(session, as_of, config, ids) if ids else {}
@@ -149,7 +175,8 @@ def score_range(
         total = dict(stats.get("bands") or {})
         for band, n in bands.items():
             total[band] = total.get(band, 0) + n
-        run.stats = {**stats, "bands": total}
+        tasks = [*(stats.get("tasks") or []), _task(f"score:{lo}-{hi}", started)]
+        run.stats = {**stats, "bands": total, "tasks": tasks}
     return bands
 
 
@@ -161,20 +188,25 @@ def finish_run(
     as_of: dt.date,
 ) -> dict[str, Any]:
     """Escalate, plan, enqueue and push; close the run."""
+    started = time.time()
+    clock = StepClock()
     escalations: dict[str, int] = {}
     if config.rules is not None:
+        clock.start("escalating")
         with transaction(factory) as session:  # rows and their creations commit together
             systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems)
             outbox.enqueue_creates(session, creates)
     operations: dict[str, int] = {}
     if config.operations is not None:
+        clock.start("onboarding and handoffs")
         with transaction(factory) as session:  # phase/handoff rows commit with their tasks
             systems = stages.action_systems(connectors, config)
             operations, ops = run_operations(session, as_of, config.operations, systems)
             outbox.enqueue_creates(session, ops)
     voice: dict[str, int] = {}
     if config.voice is not None:
+        clock.start("routing feedback themes")
         with transaction(factory) as session:  # alerts and their owner tasks commit together
             systems = stages.action_systems(connectors, config)
             voice, creates = stages.route_voice(session, as_of, config, systems)
@@ -182,15 +214,19 @@ def finish_run(
     reviews: dict[str, int] = {}
     # renewal reviews, RCAs, access reviews: from a complete pull only (see sync.pipeline)
     if config.reviews is not None and not _errors(factory, run_id):
+        clock.start("renewal reviews, RCAs, access reviews")
         with transaction(factory) as session:
             systems = stages.action_systems(connectors, config)
             reviews, creates = run_reviews(session, utcnow(), config.reviews, systems)
             outbox.enqueue_creates(session, creates)
+    clock.start("planning write-back")
     with transaction(factory) as session:
         summary, _ = write_back(session, config, write_targets(connectors), full="distributed run")
         planned = summary.planned
+    clock.start("pushing")
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
+    clock.stop()
     part = {
         "escalations": escalations,
         "operations": operations,
@@ -198,6 +234,8 @@ def finish_run(
         "reviews": reviews,
         "planned": planned,
         "pushed": pushed,
+        "steps": clock.steps,
+        "tasks": [_task("finish", started)],
     }
     _merge(factory, run_id, part, "pushing")
     return _close(factory, run_id)

@@ -136,8 +136,9 @@ def after_pull(self: Any, run_id: int, as_of: str, dry_run: bool = False) -> dic
             return distributed.decide_dry_run(rt.factory, rt.connectors, rt.job_config, run_id, day)
         named_by = instances.field_sources(rt.connectors.values())
         ranges = distributed.resolve_and_split(
-            rt.factory, rt.job_config, run_id, day, field_sources=named_by
-        )
+            rt.factory, rt.job_config, run_id, day, field_sources=named_by,
+            range_size=rt.settings.score_range_size,
+        )  # fmt: skip
         chord(
             group(score_range.si(run_id, as_of, lo, hi) for lo, hi in ranges),
             finish_sync.si(run_id, as_of),

@@ -3,6 +3,7 @@ them: the same end state as the single-process run, first-run backfill and dry r
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -30,7 +31,9 @@ def _runtime(sb: Sandbox, url: str) -> Runtime:
     return Runtime(sandbox_settings(sb.base_url, url))
 
 
-def _distributed(rt: Runtime, *, dry_run: bool = False) -> dict[str, Any]:
+def _distributed(
+    rt: Runtime, *, dry_run: bool = False, range_size: int = distributed.SCORE_RANGE_SIZE
+) -> dict[str, Any]:
     """start -> pull each source -> (resolve+backfill -> score ranges -> finish | dry run)."""
     as_of = utcnow().date()
     run_id = distributed.start_run(rt.factory, as_of, dry_run=dry_run)
@@ -38,7 +41,10 @@ def _distributed(rt: Runtime, *, dry_run: bool = False) -> dict[str, Any]:
         distributed.pull_source(rt.factory, rt.connectors, run_id, source, as_of)
     if dry_run:
         return distributed.decide_dry_run(rt.factory, rt.connectors, rt.job_config, run_id, as_of)
-    for lo, hi in distributed.resolve_and_split(rt.factory, rt.job_config, run_id, as_of):
+    ranges = distributed.resolve_and_split(
+        rt.factory, rt.job_config, run_id, as_of, range_size=range_size
+    )
+    for lo, hi in ranges:
         distributed.score_range(rt.factory, rt.job_config, run_id, as_of, lo, hi)
     return distributed.finish_run(rt.factory, rt.connectors, rt.job_config, run_id, as_of)
 
@@ -90,3 +96,33 @@ def test_distributed_dry_run_plans_and_rolls_back_what_it_decided(sb, tmp_path) 
         )
     finally:
         rt.close()
+
+
+def test_distributed_run_records_each_stage_interval_and_the_steps_inside(sb, tmp_path) -> None:
+    rt = _runtime(sb, f"sqlite:///{tmp_path / 'timed.db'}")
+    try:
+        stats = _distributed(rt, range_size=15)
+    finally:
+        rt.close()
+    with Sandbox(**WORLD) as twin:
+        whole = _runtime(twin, f"sqlite:///{tmp_path / 'one_range.db'}")
+        try:
+            one_range = _distributed(whole)
+        finally:
+            whole.close()
+    tasks = stats["tasks"]
+    names = [t["task"] for t in tasks]
+    pulls = [f"pull:{s}" for s in sorted(rt.connectors)]
+    assert names[: len(pulls)] == pulls and names[len(pulls)] == "resolve"
+    assert names[-1] == "finish"
+    ranges = [
+        tuple(map(int, n.removeprefix("score:").split("-"))) for n in names[len(pulls) + 1 : -1]
+    ]
+    assert len(ranges) >= 3 and all(hi - lo < 15 for lo, hi in ranges), ranges
+    assert stats["bands"] == one_range["bands"], "the ranges together score every account"
+    assert all(t["start"] <= t["end"] and ":" in t["worker"] for t in tasks)
+    # called one after another here, so no interval begins before the previous one ended
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(tasks))
+    assert {"resolving identities", "backfilling history", "escalating", "planning write-back",
+            "pushing"} <= set(stats["steps"])  # fmt: skip
+    assert all(step["seconds"] >= 0 for step in stats["steps"].values())
