@@ -24,7 +24,7 @@ DAY = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 
 
 def one(accounts: int, seed: int, band: DeadBandSettings, db_dir: Path) -> dict[str, object]:
-    url = f"sqlite:///{db_dir / f'daywave-{band.score:g}-{band.risk:g}.db'}"
+    url = f"sqlite:///{db_dir / f'daywave-{band.score:g}-{band.risk:g}-{band.trend:g}.db'}"
     upgrade(url)
     with Sandbox(accounts=accounts, seed=seed, now=DAY) as sb:
         rt = Runtime(sandbox_settings(sb.base_url, url, writeback_deadband=band))
@@ -52,10 +52,19 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench daywave")
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--wide", default="",
+        help="also a wider policy: SCORE,RISK,TREND points (e.g. 3,6,10)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    policies = [("no dead-band", DeadBandSettings(score=0, risk=0, trend=0, text=0)),
+                ("dead-bands (default)", DeadBandSettings())]  # fmt: skip
+    if args.wide:
+        score, risk, trend = (float(x) for x in args.wide.split(","))
+        wide = DeadBandSettings(score=score, risk=risk, trend=trend)
+        policies.append((f"dead-bands score {score:g}, risk {risk:g}, trend {trend:g}", wide))
     with tempfile.TemporaryDirectory() as tmp:
-        for label, band in (("no dead-band", DeadBandSettings(score=0, risk=0, trend=0, text=0)),
-                            ("dead-bands (default)", DeadBandSettings())):  # fmt: skip
+        for label, band in policies:
             r = one(args.accounts, args.seed, band, Path(tmp))
             print(f"{label}: the day after, {r['account_writes']} of {r['scored']} scored accounts "
                   f"rewritten in Salesforce ({r['share']:.1%}), {r['org_writes']} organizations; "

@@ -102,13 +102,45 @@ def users(state: State, req: Request, m: re.Match[str]) -> Response:
     """Users in workspace order; with `updated_since`, those changed after it (up to the
     listing's watermark)."""
     limit, (position, until), since = _limit(req), _cursor(state, req), _since(req)
-    with state.world.lock:
-        rows = all_users(state.world, state.world.clock.now())
-    rows = [r for r in rows if r["_updated"] <= until and (since is None or r["_updated"] > since)]
+    rows = listed_users(state, until, since)
     offset = _offset(position if position.startswith("o:") else "")
     page, more = rows[offset : offset + limit], offset + limit < len(rows)
     data = [{k: v for k, v in r.items() if not k.startswith("_")} for r in page]
     return json_response(200, {"data": data, "meta": _meta(more, f"o:{offset + limit}", until)})
+
+
+def listed_users(state: State, until: int, since: int | None) -> list[dict[str, Any]]:
+    """The users a listing with this watermark shows, cached while the world's contacts,
+    workspaces and day are the same: each page of a listing reuses its first page's rows
+    (rebuilding every user of the book per page made a 50,000-account listing quadratic)."""
+    world = state.world
+    with world.lock:
+        now = world.clock.now()
+        contacts = world.sf["Contact"].values()
+        version = hash(
+            (
+                now.date(),
+                len(world.sf["Contact"]),
+                max((str(c.get("SystemModstamp") or "") for c in contacts), default=""),
+                len(world.workspaces),
+            )
+        )
+        cached = state.derived.get("usage_users")
+        if cached is None or cached[0] != version:
+            cached = (version, (all_users(world, now), {}))
+            state.derived["usage_users"] = cached
+    everyone: list[dict[str, Any]] = cached[1][0]
+    listings: dict[tuple[int, int | None], list[dict[str, Any]]] = cached[1][1]
+    key = (until, since)
+    if key not in listings:
+        listings.clear()  # one listing at a time is read; keep the newest
+        listings[key] = [
+            r
+            for r in everyone
+            if r["_updated"] <= until and (since is None or r["_updated"] > since)
+        ]
+    rows: list[dict[str, Any]] = listings[key]
+    return rows
 
 
 def _plain_users(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -50,3 +50,22 @@ def test_users_page_through_change_and_carry_the_stories():
             if u["role"] == "admin" and u["status"] == "active"
         ]
         assert max(idle) >= 150  # the inactive admin
+
+
+def test_a_contact_edit_shows_in_the_next_listing_though_pages_reuse_the_first_ones_rows():
+    with Sandbox(accounts=20, seed=5) as sb:
+        auth = {"Authorization": f"Bearer {cred.USAGE_BEARER_TOKEN}"}
+        with httpx.Client(base_url=sb.base_url, headers=auth) as client:
+            before, _ = _all(client)
+            contact = next(
+                c for c in sb.world.sf["Contact"].values() if any(
+                    u["email"] == c.get("Email") for u in before
+                )
+            )  # fmt: skip
+            old = contact["Email"]
+            contact["Email"] = "renamed@example.com"
+            contact["SystemModstamp"] = "2999-01-01T00:00:00.000+0000"  # as the crm stamps an edit
+            after, _ = _all(client)
+    emails = {u["email"] for u in after}
+    assert "renamed@example.com" in emails and old not in emails
+    assert len(after) == len(before)
