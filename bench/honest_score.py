@@ -9,7 +9,9 @@ single signal's AUC. Then the mean and spread over seeds.
 
 Bands are judged under the cut-offs `scoring.band_fit` fits for lead time, cross-fitted the
 same way (each fifth of the accounts banded by cut-offs fitted on the other four fifths'
-renewals); "red<50" is the scorecard's fixed cut-off, for comparison.
+renewals); "red<50" is the scorecard's fixed cut-off, for comparison. Likewise "high risk" is
+the scorecard's fixed `risk.high_at` and "high fit" the threshold `scoring.alert_fit` fits for
+lead time, cross-fitted by the same folds of accounts on the cross-fitted probabilities.
 
 Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accounts 400]
 """
@@ -27,8 +29,9 @@ from typing import Any
 
 from bench.world_history import build_history
 from scoring import metrics
+from scoring.alert_fit import fit_high_at, judged_risks
 from scoring.audit import signal_aucs
-from scoring.backtest import Sample, samples_from_database
+from scoring.backtest import Sample, renewal_outcomes, samples_from_database
 from scoring.band_fit import fit_bands, fit_leads, judged_scores
 from scoring.config import load_scorecard
 from scoring.fit import NotEnoughHistory, fit_risk
@@ -79,6 +82,12 @@ def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
         out["lead_risk"] = lead_time_report(
             session, flag=lambda snap: oof.get((snap[0], snap[1]), 0.0) >= high
         )
+        highs = _cross_fitted_high_at(session, card, ts.keys, fitted.oof)
+        out["high_cutoffs"] = [highs[k] for k in range(FOLDS)]
+        out["lead_risk_fitted"] = lead_time_report(
+            session,
+            flag=lambda snap: oof.get((snap[0], snap[1]), 0.0) >= highs[snap[0] % FOLDS],
+        )
     return out
 
 
@@ -95,6 +104,23 @@ def _cross_fitted_bands(session: Any, card: Any) -> dict[int, tuple[float, float
     for k in range(FOLDS):
         fitted = fit_bands([j for j in judged if j[0] % FOLDS != k], config) if judged else None
         out[k] = fixed if fitted is None else (fitted["red_below"], fitted["green_at"])
+    return out
+
+
+def _cross_fitted_high_at(
+    session: Any, card: Any, keys: Sequence[Any], oof: Sequence[float]
+) -> dict[int, float]:
+    """The high-risk threshold for each fold of accounts, fitted (scoring.alert_fit) on the
+    other folds' renewals only; the scorecard's fixed `risk.high_at` where too few."""
+    config = card.bands.fit
+    fixed = card.risk.high_at
+    if config is None:
+        return dict.fromkeys(range(FOLDS), fixed)
+    judged = judged_risks(keys, oof, renewal_outcomes(session), config.lead_days)
+    out: dict[int, float] = {}
+    for k in range(FOLDS):
+        fitted = fit_high_at([j for j in judged if j[0] % FOLDS != k], config)
+        out[k] = fixed if fitted is None else fitted["high_at"]
     return out
 
 
@@ -144,16 +170,18 @@ def _pct(x: float | None) -> str:
 def report(results: list[dict[str, Any]]) -> None:
     """Per-seed lines, then mean ± sd over seeds."""
     print(f"{'seed':>5}{'judged':>7}{'lost':>5}{'score':>7}{'risk':>7}  red/yellow/green churn  "
-          f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)")  # fmt: skip
+          f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)  fitted high≥60d")  # fmt: skip
     for r in results:
         fit = r["fitted"] if isinstance(r["fitted"], dict) else {}
         bands = "/".join(_pct(r["bands"][b]) for b in BANDS)
         red, risk = r["lead_score"]["60d"], r.get("lead_risk", {}).get("60d", {})
+        fit60 = r.get("lead_risk_fitted", {}).get("60d", {})
         print(
             f"{r['seed']:>5}{r['judged']:>7}{r['churned']:>5}{_f(r['score_auc']):>7}"
             f"{_f(fit.get('auc')):>7}  {bands:<23}{'yes' if r['bands_ordered'] else 'NO':>7}  "
             f"{_f(fit.get('brier'))} ({_f(fit.get('base_brier'))})  {_f(fit.get('slope'))}  "
             f"{_pct(red['detected']):>6}  {_pct(risk.get('detected')):>6} ({_pct(risk.get('false_alarms'))})"
+            f"  {_pct(fit60.get('detected')):>6} ({_pct(fit60.get('false_alarms'))})"
         )
     fits = [r["fitted"] for r in results if isinstance(r["fitted"], dict)]
     print(f"\nscore AUC            {_spread([r['score_auc'] for r in results])}")
@@ -168,7 +196,13 @@ def report(results: list[dict[str, Any]]) -> None:
     if cuts:
         print(f"fitted red cut-off     {_spread([c[0] for c in cuts])}")
         print(f"fitted green cut-off   {_spread([c[1] for c in cuts])}")
-    for key, label in (("lead_fixed", "red<50"), ("lead_score", "red"), ("lead_risk", "high risk")):
+    highs = [h for r in results for h in r.get("high_cutoffs", [])]
+    if highs:
+        print(f"fitted high_at         {_spread(highs)}")
+    for key, label in (
+        ("lead_fixed", "red<50"), ("lead_score", "red"),
+        ("lead_risk", "high risk"), ("lead_risk_fitted", "high fit"),
+    ):  # fmt: skip
         for lead in ("30d", "60d", "90d"):
             rows = [r[key][lead] for r in results if key in r]
             print(f"churners {label:<9} ≥{lead:<4}  {_spread([x['detected'] for x in rows])}"

@@ -59,7 +59,7 @@ def judged_scores(session: Session, leads: Sequence[int]) -> list[Judged]:
         snaps = [(day, float(score)) for _, day, score in group if score is not None]
         for when, lost, _ in outcomes.get(aid, []):
             for lead in leads:
-                score = _score_before(snaps, when, lead)
+                score = last_before(snaps, when, lead)
                 if score is not None:
                     out.append((aid, lead, score, lost))
             if lost:
@@ -67,7 +67,8 @@ def judged_scores(session: Session, leads: Sequence[int]) -> list[Judged]:
     return out
 
 
-def _score_before(snaps: list[tuple[date, float]], decided: date, lead: int) -> float | None:
+def last_before(snaps: list[tuple[date, float]], decided: date, lead: int) -> float | None:
+    """The value of the last snapshot `lead`..`lead + SLACK_DAYS` days before `decided`."""
     hi, lo = decided - timedelta(days=lead), decided - timedelta(days=lead + SLACK_DAYS)
     fit = [s for d, s in snaps if lo <= d <= hi]
     return fit[-1] if fit else None

@@ -132,11 +132,14 @@ class Profile(_Strict):
 class BandFit(_Strict):
     """Fit the red/yellow cut-offs on the database's own renewal history (scoring/band_fit.py):
     red catches as many lost renewals as it can `lead_days` ahead while flagging at most
-    `red_false_alarms` of won renewals; yellow likewise at `yellow_false_alarms`."""
+    `red_false_alarms` of won renewals; yellow likewise at `yellow_false_alarms`. The fitted
+    risk model's `high` threshold is fitted the same way at `lead_days` within
+    `high_false_alarms` (scoring/alert_fit.py)."""
 
     lead_days: int = Field(60, gt=0)
     red_false_alarms: float = Field(0.09, gt=0, lt=1)  # 0.09: out of sample it lands near 0.10
     yellow_false_alarms: float = Field(0.35, gt=0, lt=1)
+    high_false_alarms: float = Field(0.10, gt=0, lt=1)
     min_won: int = Field(40, gt=0)
     min_lost: int = Field(10, gt=0)
 

@@ -37,6 +37,7 @@ class FittedRisk:
     clips: dict[str, list[float]] = field(default_factory=dict)  # numeric -> [low, high]
     horizon_days: int = 180
     bands: dict[str, Any] | None = None  # cut-offs fitted beside it (scoring/band_fit.py)
+    alert: dict[str, Any] | None = None  # its high_at fitted for lead time (scoring/alert_fit.py)
     version: int | None = None
 
     def expand(self, features: Mapping[str, Any]) -> list[float]:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, RiskModelVersion
+from scoring.alert_fit import fit_high_at_on_training
 from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
 from scoring.config import BandFit
@@ -68,14 +69,24 @@ def fit_from_database(
     session: Session, horizon_days: int, band_fit: BandFit | None = None
 ) -> FitResult:
     """Fit on the database's history (raises NotEnoughHistory with the counts); with
-    `band_fit`, the band cut-offs are fitted on the same history and stored with it."""
-    result = fit_risk(
-        training_from_database(session, horizon_days), FEATURES, horizon_days=horizon_days
-    )
+    `band_fit`, the band cut-offs and the high-risk threshold are fitted on the same history
+    and stored with it."""
+    ts = training_from_database(session, horizon_days)
+    result = fit_risk(ts, FEATURES, horizon_days=horizon_days)
     if band_fit is not None:
-        result.model.bands = fit_bands_from_database(session, band_fit)
-        result.metrics["bands"] = result.model.bands
+        _fit_for_lead_time(session, ts, result, band_fit)
     return result
+
+
+def _fit_for_lead_time(
+    session: Session, ts: TrainingSet, result: FitResult, config: BandFit
+) -> None:
+    """Band cut-offs and the high-risk threshold, fitted for lead time and stored with the model."""
+    result.model.bands = fit_bands_from_database(session, config)
+    result.metrics["bands"] = result.model.bands
+    outcomes = renewal_outcomes(session)
+    result.model.alert = fit_high_at_on_training(ts.keys, result.oof, outcomes, config)
+    result.metrics["alert"] = result.model.alert
 
 
 def save_model(session: Session, result: FitResult, trained_on: str) -> RiskModelVersion:
@@ -122,6 +133,5 @@ def refit_if_due(
         log.info("renewal-risk refit skipped: %s", exc)
         return None
     if band_fit is not None:
-        result.model.bands = fit_bands_from_database(session, band_fit)
-        result.metrics["bands"] = result.model.bands
+        _fit_for_lead_time(session, ts, result, band_fit)
     return save_model(session, result, "database (refit)").id

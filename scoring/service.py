@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot, ScoreOverride
 from scoring import store
+from scoring.alert_fit import with_fitted_high_at
 from scoring.band_fit import with_fitted_bands
 from scoring.config import Percentile, Scorecard
 from scoring.health import HealthResult, apply_trend, score_health
@@ -135,8 +136,11 @@ def backfill_snapshots(
 
 
 def _bands_of(scorecard: Scorecard, model: RiskScorer) -> Scorecard:
-    """The band cut-offs fitted beside the active risk model, when the scorecard wants them."""
-    return with_fitted_bands(scorecard, model.bands if isinstance(model, FittedRisk) else None)
+    """The band cut-offs and high-risk threshold fitted beside the active risk model, when the
+    scorecard wants them (the prior keeps the scorecard's own)."""
+    if not isinstance(model, FittedRisk):
+        return scorecard
+    return with_fitted_high_at(with_fitted_bands(scorecard, model.bands), model.alert)
 
 
 def _add_digests(rows: list[dict[str, Any]], digests: Mapping[int, str] | None) -> None:

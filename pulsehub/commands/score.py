@@ -211,6 +211,17 @@ def fit(
         )
     elif card.bands.fit is not None:
         console.print("bands: too few judged renewals to fit; the scorecard's cut-offs stay")
+    alert = m.get("alert")
+    if alert:
+        console.print(
+            f"high risk fitted for lead time: at {alert['high_at']} (catches "
+            f"{alert['detected']:.0%} of lost renewals {alert['lead_days']} days ahead at "
+            f"{alert['false_alarms']:.0%} false alarms)"
+        )
+    elif card.bands.fit is not None:
+        console.print(
+            f"high risk: too few judged renewals to fit; the scorecard's {card.risk.high_at} stays"
+        )
 
 
 @app.command()

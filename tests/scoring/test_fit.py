@@ -183,8 +183,11 @@ def test_cli_fit_stores_a_version_or_says_why_not(migrated_url, monkeypatch) -> 
         done = runner.invoke(app, ["fit"])
         assert done.exit_code == 0, done.output
         assert "stored renewal-risk model v1" in done.output and "AUC" in done.output
+        assert "high risk" in done.output, "the lead-time threshold, fitted or kept, is said"
         with factory() as s:
             assert s.scalars(select(RiskModelVersion.trained_on)).all() == ["database"]
+            params = s.scalars(select(RiskModelVersion.params)).one()
+        assert "alert" in params, "the threshold (or its absence) is stored with the version"
     finally:
         engine.dispose()
         get_settings.cache_clear()

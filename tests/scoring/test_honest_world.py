@@ -100,3 +100,34 @@ def test_the_first_sync_fits_band_cut_offs_for_lead_time_and_scores_today_with_t
             want = "yellow"
         assert band == want, (score, band, bands)
     assert any(b == "red" and sc >= 50 for sc, b in rows), "red fires above the old cut-off"
+
+
+def test_the_fitted_model_carries_its_lead_time_high_threshold_and_scores_today_with_it(
+    history,
+) -> None:
+    from sqlalchemy import func, select
+
+    from model.tables import HealthSnapshot, RiskModelVersion
+    from scoring.config import BandFit, load_scorecard
+    from scoring.risk_store import active_model, fit_from_database
+
+    with history() as s:
+        params = s.scalars(select(RiskModelVersion.params)).one()
+        model = active_model(s)
+        today = s.scalar(select(func.max(HealthSnapshot.as_of)))
+        rows = s.execute(
+            select(HealthSnapshot.renewal_risk, HealthSnapshot.risk_level).where(
+                HealthSnapshot.as_of == today, HealthSnapshot.renewal_risk.is_not(None)
+            )
+        ).all()
+        refitted = fit_from_database(s, 180, BandFit()).model.alert
+    alert = params["alert"]
+    assert alert is not None, "seed 1 at 300 accounts has enough renewals 60 days ahead"
+    assert model is not None and model.alert == alert == refitted, "stored as fitted"
+    assert alert["lead_days"] == 60 and alert["judged_lost"] >= 10
+    assert alert["false_alarms"] <= 0.10 and alert["detected"] > alert["false_alarms"]
+    high = alert["high_at"]
+    assert high != load_scorecard().risk.high_at, "fitted, not the scorecard's fixed value"
+    assert rows and any(level == "high" for _, level in rows)
+    for risk, level in rows:  # today's levels follow the fitted threshold
+        assert (level == "high") == (risk >= high), (risk, level, high)
