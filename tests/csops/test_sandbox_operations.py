@@ -8,24 +8,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from model.db import upgrade
 from model.tables import Account, CsmCover, Handoff, OnboardingPhase, OutboxItem
-from pulsehub.demo import sandbox_settings
-from pulsehub.runtime import Runtime
-from sandbox import Sandbox
+from tests.sandbox_runtime import sandbox_runtime
 
 
 @pytest.fixture
 def rt(tmp_path):
-    with Sandbox(accounts=80, seed=5) as sb:
-        url = f"sqlite:///{tmp_path / 'ops.db'}"
-        upgrade(url)
-        runtime = Runtime(sandbox_settings(sb.base_url, url))
-        runtime.sb = sb  # type: ignore[attr-defined]
-        try:
-            yield runtime
-        finally:
-            runtime.close()
+    with sandbox_runtime(f"sqlite:///{tmp_path / 'ops.db'}", accounts=80, seed=5) as runtime:
+        yield runtime
 
 
 def tasks(sb, what_id: str) -> list[dict]:

@@ -8,25 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from escalation.operations import load_operations
-from model.db import upgrade
 from model.tables import AppUser, ExternalIdentity, utcnow
-from pulsehub.demo import sandbox_settings
-from pulsehub.runtime import Runtime
 from reporting.access_reviews import access_reviews, access_rows
-from sandbox import Sandbox
+from tests.sandbox_runtime import sandbox_runtime
 
 
 @pytest.fixture
 def rt(tmp_path):
-    with Sandbox(accounts=40, seed=5) as sb:
-        url = f"sqlite:///{tmp_path / 'access.db'}"
-        upgrade(url)
-        runtime = Runtime(sandbox_settings(sb.base_url, url))
-        runtime.sb = sb  # type: ignore[attr-defined]
-        try:
-            yield runtime
-        finally:
-            runtime.close()
+    with sandbox_runtime(f"sqlite:///{tmp_path / 'access.db'}", accounts=40, seed=5) as runtime:
+        yield runtime
 
 
 def access_tasks(sb) -> list[dict]:

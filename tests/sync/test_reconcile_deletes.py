@@ -7,11 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, insert, select
 
-from model.db import transaction, upgrade
+from model.db import transaction
 from model.tables import Contact, Opportunity, ReconcileSeen
-from pulsehub.demo import sandbox_settings
-from pulsehub.runtime import Runtime
-from sandbox import Sandbox
+from tests.sandbox_runtime import sandbox_runtime
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -21,14 +19,8 @@ def rt(request, tmp_path):
         if request.param == "postgres"
         else f"sqlite:///{tmp_path / 'reconcile.db'}"
     )
-    upgrade(url)
-    with Sandbox(accounts=25, seed=3) as sb:
-        runtime = Runtime(sandbox_settings(sb.base_url, url))
-        runtime.sb = sb  # type: ignore[attr-defined]
-        try:
-            yield runtime
-        finally:
-            runtime.close()
+    with sandbox_runtime(url, accounts=25, seed=3) as runtime:
+        yield runtime
 
 
 def _deleted(session, model, key: str) -> bool:

@@ -6,24 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from model.db import upgrade
 from model.tables import OutboxItem, SurveyResponse, VoiceAlert
-from pulsehub.demo import sandbox_settings
-from pulsehub.runtime import Runtime
-from sandbox import Sandbox
+from tests.sandbox_runtime import sandbox_runtime
 
 
 @pytest.fixture
 def rt(tmp_path):
-    with Sandbox(accounts=80, seed=5) as sb:
-        url = f"sqlite:///{tmp_path / 'voice.db'}"
-        upgrade(url)
-        runtime = Runtime(sandbox_settings(sb.base_url, url))
-        runtime.sb = sb  # type: ignore[attr-defined]
-        try:
-            yield runtime
-        finally:
-            runtime.close()
+    with sandbox_runtime(f"sqlite:///{tmp_path / 'voice.db'}", accounts=80, seed=5) as runtime:
+        yield runtime
 
 
 def voice_tasks(sb) -> list[dict]:
