@@ -60,6 +60,8 @@ STREAMS = (
     "zendesk.tickets",  # CSAT rides on each ticket's satisfaction_rating: no ratings list
     "usage.workspaces",
     "usage.daily_usage",
+    "usage.surveys",
+    "usage.users",
 )
 PAGE_OF = {
     "salesforce.accounts": PAGE["salesforce"],
@@ -69,6 +71,8 @@ PAGE_OF = {
     "zendesk.tickets": PAGE["zendesk_export"],  # metrics ride along (include=metric_sets)
     "usage.workspaces": PAGE["usage"],
     "usage.daily_usage": PAGE["usage"],
+    "usage.surveys": PAGE["usage"],
+    "usage.users": PAGE["usage"],
 }
 # what /_sandbox/changed calls each stream
 SANDBOX_NAME = {
@@ -84,6 +88,8 @@ FULL_RECORDS = {  # stream -> key of bench.pipeline._db_counts
     "zendesk.tickets": "tickets",
     "usage.workspaces": "workspaces",
     "usage.daily_usage": "usage_days",
+    "usage.surveys": "surveys",
+    "usage.users": "users",
 }
 
 

@@ -140,6 +140,8 @@ def _db_counts(db_path: Path) -> dict[str, int]:
         "tickets": "SELECT count(*) FROM tickets",
         "satisfaction_ratings": "SELECT count(*) FROM tickets WHERE csat IS NOT NULL",
         "usage_days": "SELECT count(*) FROM usage_daily",
+        "surveys": "SELECT count(*) FROM survey_responses",
+        "users": "SELECT count(*) FROM app_users",
     }
     out = {k: int(con.execute(sql).fetchone()[0]) for k, sql in q.items()}
     con.close()

@@ -35,7 +35,10 @@ class Classifier:
         """(bucket, name): bucket is read | write | poll | escalation | other."""
         method, path, query = r["method"], r["path"], r.get("query") or {}
         if r["system"] == "usage":
-            return "read", "usage." + ("workspaces" if "workspaces" in path else "daily_usage")
+            for stream in ("workspaces", "surveys", "users"):
+                if path.startswith(f"/usage/v1/{stream}"):
+                    return "read", f"usage.{stream}"
+            return "read", "usage.daily_usage"
         if r["system"] == "salesforce":
             return self._salesforce(method, path, query, r.get("body"))
         return self._zendesk(method, path, query, r.get("body"))

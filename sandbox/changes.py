@@ -140,4 +140,9 @@ def changed_since(world: World, since: float) -> dict[str, int]:
         )
         out["usage.workspaces"] = sum(1 for w in world.workspaces if w.updated_at > since)
         out["usage.daily_usage"] = len(changed_keys(world, int(since), epoch, now))
+        out["usage.surveys"] = sum(1 for r in world.surveys if since < r["updated_at"] <= epoch)
+    # users are derived from contacts and the day (sandbox.usage_users), outside the lock
+    from sandbox.usage_users import all_users
+
+    out["usage.users"] = sum(1 for u in all_users(world, now) if since < u["_updated"] <= epoch)
     return out

@@ -25,7 +25,7 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(accounts=80, seed=5) as sandbox:
+    with Sandbox(accounts=80, seed=1) as sandbox:
         yield sandbox
 
 

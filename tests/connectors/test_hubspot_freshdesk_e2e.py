@@ -28,7 +28,7 @@ READ_ONLY_POSTS = ("/search", "/batch/read")
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(accounts=80, seed=5) as sandbox:
+    with Sandbox(accounts=80, seed=1) as sandbox:
         yield sandbox
 
 

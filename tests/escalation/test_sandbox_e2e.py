@@ -23,7 +23,7 @@ FORM_ID = 360000123
 
 @pytest.fixture
 def rt(tmp_path):
-    with Sandbox(accounts=80, seed=5) as sb:
+    with Sandbox(accounts=80, seed=1) as sb:
         url = f"sqlite:///{tmp_path / 'e2e.db'}"
         upgrade(url)
         rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())

@@ -24,7 +24,9 @@ def _all(client: httpx.Client, **params) -> tuple[list[dict], str]:
 
 
 def test_users_page_through_change_and_carry_the_stories():
-    with Sandbox(accounts=30, seed=5) as sb:
+    # a fixed morning clock: a day later the users seen "yesterday" log in 08:00-16:00, after
+    # the first listing's watermark (on the real clock, after 16:00 none would)
+    with Sandbox(accounts=30, seed=5, now=dt.datetime(2026, 11, 2, 6, tzinfo=dt.UTC)) as sb:
         auth = {"Authorization": f"Bearer {cred.USAGE_BEARER_TOKEN}"}
         with httpx.Client(base_url=sb.base_url, headers=auth) as client:
             users, until = _all(client)

@@ -150,7 +150,9 @@ def test_incremental_plans_queue_what_whole_book_plans_queue(sb, any_db_url, mon
 
     sb.change(0.01, seed=3)  # 1% of every record kind
     changed = book.run(today)
-    assert changed["accounts"] is not None and 0 < changed["accounts"] < scored / 2
+    # 1% of the usage history's rows can touch most accounts of a small book: then the whole
+    # book is planned (cheaper than an id list); the override below is the partial case
+    assert changed["accounts"] is None or 0 < changed["accounts"] < scored / 2
     book.settle(today)  # the re-syncs read back what the writes it queued moved
 
     with transaction(book.rt.factory) as s:  # an override turns a green account red

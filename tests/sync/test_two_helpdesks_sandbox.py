@@ -35,7 +35,7 @@ SECOND = "acquired"
 
 @pytest.fixture
 def pair() -> Any:
-    world = build_world(80, 5)
+    world = build_world(80, 1)
     second = split_helpdesk(world)
     with Sandbox(world=world) as first, Sandbox(world=second) as acquired:
         yield first, acquired

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 def ops_site(tmp_path):
     url = f"sqlite:///{tmp_path / 'ops.db'}"
     upgrade(url)
-    with Sandbox(accounts=60, seed=7) as sb:
+    with Sandbox(accounts=60, seed=1) as sb:  # its overloaded CSM stays well over target
         truth = sb.world.truth["csops"]
         rt = Runtime(sandbox_settings(sb.base_url, url))
         assert rt.sync().errors == []
