@@ -231,7 +231,7 @@ def test_incremental_runs_decide_exactly_what_full_re_scores_decide(sb, tmp_path
     _, rescored = day.step(today)
     # 1% of the usage history's rows, spread over a small book, can touch most accounts (a
     # full pass is then the cheaper one): what is asserted is that both decide the same
-    assert 0 < rescored
+    assert rescored > 0
 
     def override(rt: Runtime) -> None:
         with transaction(rt.factory) as s:
