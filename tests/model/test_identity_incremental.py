@@ -30,7 +30,9 @@ def session(any_db_url: str) -> Iterator[Session]:
 
 def _links(s: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
     t = ExternalIdentity
-    rows = s.execute(select(t.source, t.external_id, t.status, t.account_id, t.method, t.candidates))
+    rows = s.execute(
+        select(t.source, t.external_id, t.status, t.account_id, t.method, t.candidates)
+    )
     return {(src, ext): (st, acc, m, sorted(c or [])) for src, ext, st, acc, m, c in rows}
 
 
