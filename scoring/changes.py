@@ -16,6 +16,12 @@ Everything a day's score is computed from goes into the digest, read from commit
 A day's snapshots are written for every account by the day's first run (no digest stored
 yet), so time thresholds (renewal buckets, trailing windows) are crossed by that daily pass;
 within a day only the data, the configuration and overrides can change a score.
+
+Computing the digests is itself proportional to change (`book_digests`): a later run with the
+same head recomputes only the accounts whose inputs can have moved since the last committed
+computation and reads the others' from `inputs_digests` (scoring/digest_marks.py says which
+and why); the day's first run, a configuration or model change and a forced full score digest
+every account. Either way an account's digest is the same (`input_digests` of that account).
 """
 
 from __future__ import annotations
