@@ -39,6 +39,7 @@ from scoring import digest_marks
 from scoring.changes import BookDigests, book_digests, input_digests
 from scoring.config import load_scorecard
 from sync.erasure import erase_account
+from sync.mapping import SINKS
 
 CARD = load_scorecard()
 TODAY = utcnow().date()
@@ -163,6 +164,18 @@ def _upsert_usage(book: Book) -> None:
     upsert_rows(book.s, UsageDaily.__table__, rows, key=["workspace_id", "day"])  # type: ignore[arg-type]
 
 
+def _move_ticket(book: Book) -> None:
+    """A ticket of d's organization is re-read under f3's: the upsert clears its account (d
+    is left, with no row naming it), linking points it at f3."""
+    sink = SINKS["ticket"]
+    t = book.s.scalars(select(Ticket).where(Ticket.account_id == book.ids["d"]).limit(1)).one()
+    row = {"source": t.source, "helpdesk_id": t.helpdesk_id, "status": t.status,
+           "helpdesk_org_id": list(book.ids).index("f3") + 1, "created_at": t.created_at,
+           "updated_at": utcnow(), "synced_at": utcnow()}  # fmt: skip
+    upsert_rows(book.s, sink.table, [row], key=sink.key, reset_on_change=dict(sink.reset_on_change))
+    propagate_links(book.s, set())
+
+
 def _soft_delete_renewal(book: Book) -> None:
     """As the reconcile marks a row the source no longer returns (a Core update)."""
     book.s.execute(
@@ -228,6 +241,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
         ("no change", None, set(), set()),
         ("ticket inserted", _insert_ticket, {"a"}, {"a"}),
         ("usage upserted", _upsert_usage, {"d"}, {"d"}),
+        ("ticket moved", _move_ticket, {"d", "f3"}, {"d", "f3"}),
         ("renewal soft-deleted", _soft_delete_renewal, {"child1"}, {"child1", "parent"}),
         ("identity re-linked", _relink, {"a", "b"}, {"a", "b"}),
         ("parent changed", _reparent, {"child2", "parent", "d"}, {"child2", "parent", "d"}),
