@@ -162,8 +162,7 @@ def book_digests(
         changed = marks.changed_accounts(
             session, since, (datetime.fromisoformat(last.moment), moment)
         )
-        changed = marks.with_parents(changed | logged, parents)
-        changed |= parents.keys() - kept.keys()
+        changed |= logged | (parents.keys() - kept.keys())
         ids = sorted(changed & parents.keys())
         fresh, fresh_scorable = input_digests(
             session, as_of, scorecard, model_key, now=now, extra=extra, ids=ids

@@ -141,16 +141,6 @@ def changed_accounts(
     return out
 
 
-def with_parents(accounts: set[int], parents: Mapping[int, int | None]) -> set[int]:
-    """`accounts` and their parents now (a logged account's children list may have moved)."""
-    out = set(accounts)
-    for aid in accounts:
-        parent = parents.get(aid)
-        if parent is not None:
-            out.add(parent)
-    return out
-
-
 def stored_digests(session: Session) -> dict[int, tuple[str, bool]]:
     """Every stored digest: account -> (digest, scored on the day)."""
     rows = session.execute(
