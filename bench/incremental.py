@@ -73,6 +73,7 @@ def _last_run(db_url: str) -> dict[str, Any]:
         "rescored": int(rescored),
         "judged": incremental.get("judged"),  # accounts whose rules were evaluated (None: all)
         "reason": incremental.get("reason"),
+        "digested": incremental.get("digested"),  # digests recomputed (None: all, or before)
         "plan": (incremental.get("plan") or {}).get("reason"),  # whole book, or N accounts
         "steps": steps,
     }

@@ -32,6 +32,10 @@ from model.tables import (
 )
 
 AUDIT_TABLES = frozenset({"data_requests", "erased_keys", "sync_runs", "sync_cursors"})
+# derived bookkeeping keyed by account id, no data about the account itself (the inputs
+# digest's change log and stored digests): neither exported nor erased; the next scoring
+# run drops an erased account's entries, as it is no longer live (scoring/digest_marks.py)
+BOOKKEEPING_TABLES = frozenset({"account_changes", "inputs_digests"})
 # tables keyed by an external record's id rather than by account: which column, which entities
 _KEYED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "contacts": (("crm_id", ("contact",)), ("account_crm_id", ("account",))),
@@ -149,6 +153,8 @@ def account_tables(keys: AccountKeys) -> Iterator[tuple[Table, ColumnElement[boo
     """Every table holding rows about the account, in an order rows can be deleted in
     (referencing tables first), with the clause that picks them."""
     for table in reversed(Base.metadata.sorted_tables):
+        if table.name in BOOKKEEPING_TABLES:
+            continue
         where = row_filter(table, keys)
         if where is not None:
             yield table, where

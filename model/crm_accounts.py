@@ -95,4 +95,8 @@ def _account(ident: ExternalIdentity) -> dict[str, Any]:
         row[key] = None if row[key] is None else dt.datetime.fromisoformat(row[key])
     row["crm_source"] = ident.source
     row["is_deleted"] = bool(row.get("is_deleted")) or ident.is_deleted
+    # stamped now, not when the record was pulled: the upsert keeps it unless the content
+    # changed, and "changed since" readers (the inputs digest's mark) compare it with their
+    # own clock, which a record pulled before the last mark but owned after it would miss
+    row["updated_at"] = utcnow()
     return row

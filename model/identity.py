@@ -26,11 +26,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from model import identity_scope as scope
 from model.crm_accounts import CRM_ACCOUNT, OWNER, own_unmatched
 from model.links import propagate_links
 from model.tables import (
@@ -174,21 +176,28 @@ def resolve_identities(
     full_relink: bool = False,
     field_sources: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Re-link every non-manual identity; then propagate account ids to dependent rows (those
-    that can be wrong, or every row with `full_relink`, as a reconciling run does).
+    """Link the non-manual identities that can get another answer since the last committed
+    resolution (model/identity_scope.py; every one with `full_relink`, as a reconciling run
+    does, or without a mark); then propagate account ids to dependent rows (those that can be
+    wrong, or every row with `full_relink`). Returns identities per source and outcome.
 
     Secondary crm accounts go first: those that match nothing own an account
     (model/crm_accounts.py), which the other kinds can then match in the same run."""
+    started = utcnow()  # before any read: the next resolution's watermark
+    kinds = list(kinds)
+    key = scope.mark_key(kinds, field_sources)
+    since = None if full_relink else scope.read_since(session, key)
     counts: dict[str, int] = defaultdict(int)
     relinked: set[tuple[str, str]] = set()
     rest = [k for k in kinds if k != CRM_ACCOUNT]
     if CRM_ACCOUNT in kinds:
-        _link(session, [CRM_ACCOUNT], field_sources, counts, relinked)
+        _link(session, [CRM_ACCOUNT], field_sources, counts, relinked, since)
         if (owned := own_unmatched(session)) is not None:
             counts.update({f"{k}.owns_account": v for k, v in owned[0].items()})
             full_relink = full_relink or owned[1]  # accounts added or retired: every row
-    _link(session, rest, field_sources, counts, relinked)
+    _link(session, rest, field_sources, counts, relinked, since)
     propagate_links(session, None if full_relink else relinked)
+    scope.save_mark(session, key, started)
     return dict(counts)
 
 
@@ -198,27 +207,51 @@ def _link(
     field_sources: Mapping[str, str] | None,
     counts: dict[str, int],
     relinked: set[tuple[str, str]],
+    since: datetime | None = None,
 ) -> None:
-    """Match identities of `kinds` against a fresh account index; write the links that
-    changed. Identities stream as plain rows (never the whole table as ORM objects) and only
-    links that changed are written, in batches."""
-    idx = AccountIndex.build(session)
+    """Match identities of `kinds` (all of them, or with `since` those that can have another
+    answer since then) against a fresh account index; write the links that changed.
+    Identities stream as plain rows (never the whole table as ORM objects) and only links
+    that changed are written, in batches. `counts` gets every identity's outcome."""
+    only = (
+        None
+        if since is None
+        else sorted(scope.to_relink(session, kinds, since, ACCOUNT_ATTRIBUTE_FOR_KIND))
+    )
     t = ExternalIdentity.__table__.c
-    rows = session.execute(
-        select(
-            t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
-            t.status, t.account_id, t.method,
-        )
-        .where(t.kind.in_(kinds), t.manual.is_(False))
-        .execution_options(yield_per=RESOLVE_BATCH)
-    )  # fmt: skip
+    changed: list[dict[str, Any]] = []
+    if only is None or only:
+        idx = AccountIndex.build(session)
+        for chunk in [None] if only is None else _chunks(only):
+            stmt = select(
+                t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
+                t.status, t.account_id, t.method,
+            ).where(t.kind.in_(kinds), t.manual.is_(False))  # fmt: skip
+            if chunk is not None:
+                stmt = stmt.where(t.id.in_(chunk))
+            rows = session.execute(stmt.execution_options(yield_per=RESOLVE_BATCH))
+            changed += _matched(idx, rows, field_sources, relinked)
+    table = cast(Table, ExternalIdentity.__table__)
+    write = update(table).where(table.c.id == bindparam("ident_id"))
+    for start in range(0, len(changed), RESOLVE_BATCH):
+        session.execute(write, changed[start : start + RESOLVE_BATCH])
+    session.flush()
+    _count(session, kinds, counts)
+
+
+def _matched(
+    idx: AccountIndex,
+    rows: Iterable[Any],
+    field_sources: Mapping[str, str] | None,
+    relinked: set[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """The link updates of the identities whose match differs from what is stored; adds the
+    (kind, external id) of those whose account changed to `relinked`."""
     changed: list[dict[str, Any]] = []
     for ident in rows:
         m = match(idx, ident, field_sources)
         if m.status == "unmatched" and ident.method == OWNER:
             m = Match("linked", ident.account_id, OWNER, 1.0)  # still owns its own account
-        label = f"linked_by_{m.method}" if m.status == "linked" else m.status
-        counts[f"{ident.source}.{label}"] += 1
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
             if ident.account_id != m.account_id:
                 relinked.add((ident.kind, ident.external_id))
@@ -233,11 +266,26 @@ def _link(
                     "updated_at": utcnow(),
                 }
             )
-    table = cast(Table, ExternalIdentity.__table__)
-    stmt = update(table).where(table.c.id == bindparam("ident_id"))
-    for start in range(0, len(changed), RESOLVE_BATCH):
-        session.execute(stmt, changed[start : start + RESOLVE_BATCH])
-    session.flush()
+    return changed
+
+
+def _count(session: Session, kinds: list[str], counts: dict[str, int]) -> None:
+    """Identities of `kinds` per source and outcome (`linked_by_<method>`, or the status), as
+    stored now: the same whether every identity or a few were matched."""
+    t = ExternalIdentity
+    rows = session.execute(
+        select(t.source, t.status, t.method, func.count())
+        .where(t.kind.in_(kinds), t.manual.is_(False))
+        .group_by(t.source, t.status, t.method)
+    )
+    for source, status, method, n in rows:
+        label = f"linked_by_{method}" if status == "linked" else status
+        counts[f"{source}.{label}"] += n
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), 900):
+        yield ids[start : start + 900]
 
 
 def decide(

@@ -65,6 +65,10 @@ class ScoreOverride(Base):
     expires_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # moved by a revocation or an edit: the inputs digest re-reads the account's override
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class RiskModelVersion(Base):
@@ -102,7 +106,7 @@ class Escalation(Base):
     helpdesk_source: Mapped[str | None] = mapped_column(String(20))
     crm_task_id: Mapped[str | None] = mapped_column(String(18))
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     acknowledged_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)

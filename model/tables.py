@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from model.change_tables import AccountChange, InputsDigest
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
 from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
@@ -50,6 +51,7 @@ from model.voice_tables import SurveyResponse, VoiceAlert
 
 __all__ = [
     "Account",
+    "AccountChange",
     "AccountStage",
     "AppUser",
     "Base",
@@ -62,6 +64,7 @@ __all__ = [
     "ExternalIdentity",
     "Handoff",
     "HealthSnapshot",
+    "InputsDigest",
     "OnboardingPhase",
     "Opportunity",
     "OutboxItem",
@@ -115,7 +118,8 @@ class Account(Base):
     source_modstamp: Mapped[dt.datetime | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # moved only by a change of content (model/upsert.py): "changed since" readers index it
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     identities: Mapped[list[ExternalIdentity]] = relationship(back_populates="account")
 
@@ -151,7 +155,7 @@ class ExternalIdentity(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     account: Mapped[Account | None] = relationship(back_populates="identities")
 
@@ -176,6 +180,11 @@ class Contact(Base):
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     source_created_at: Mapped[dt.datetime | None]
     source_modstamp: Mapped[dt.datetime | None]
+    # when pulsehub last stored a change to this row (model/upsert.py moves it only with a
+    # change of content): the inputs digest re-reads accounts with rows changed since its mark
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class Opportunity(Base):
@@ -199,6 +208,11 @@ class Opportunity(Base):
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     source_modstamp: Mapped[dt.datetime | None]
     term_months: Mapped[int | None] = mapped_column(Integer)  # contract term (NULL: 12)
+    # when pulsehub last stored a change to this row (model/upsert.py moves it only with a
+    # change of content): the inputs digest re-reads accounts with rows changed since its mark
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class Ticket(Base):
@@ -274,3 +288,8 @@ class UsageDaily(Base):
     features_used: Mapped[int] = mapped_column(Integer, default=0)
     seats_used: Mapped[int | None] = mapped_column(Integer)
     seats_purchased: Mapped[int | None] = mapped_column(Integer)
+    # when pulsehub last stored a change to this row (model/upsert.py moves it only with a
+    # change of content): the inputs digest re-reads accounts with rows changed since its mark
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )

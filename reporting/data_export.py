@@ -23,9 +23,11 @@ from model.tables import Account, DataRequest
 
 FORMAT = "pulsehub.account-export/1"
 FormatName = Literal["pulsehub.account-export/1"]
-# bookkeeping about runs, not about any account
+# bookkeeping about runs, not about any account (`account_changes` and `inputs_digests`
+# hold only account ids and digests of what is exported elsewhere: scoring/digest_marks.py)
 NOT_EXPORTED = frozenset(
     {"sync_runs", "sync_cursors", "erased_keys", "source_metadata", "risk_models"}
+    | {"account_changes", "inputs_digests"}
 )
 
 

@@ -16,13 +16,19 @@ Everything a day's score is computed from goes into the digest, read from commit
 A day's snapshots are written for every account by the day's first run (no digest stored
 yet), so time thresholds (renewal buckets, trailing windows) are crossed by that daily pass;
 within a day only the data, the configuration and overrides can change a score.
+
+Computing the digests is itself proportional to change (`book_digests`): a later run with the
+same head recomputes only the accounts whose inputs can have moved since the last committed
+computation and reads the others' from `inputs_digests` (scoring/digest_marks.py says which
+and why); the day's first run, a configuration or model change and a forced full score digest
+every account. Either way an account's digest is the same (`input_digests` of that account).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -42,11 +48,13 @@ from model.tables import (
     Ticket,
     UsageDaily,
 )
+from scoring import digest_marks as marks
 from scoring import store
 from scoring.config import Percentile, Scorecard
 from scoring.queries import end_of, usage_feed_last, usage_through
 from scoring.signals import CURRENT_STATE_DAYS
 
+ID_CHUNK = 900  # account ids per IN list
 FULL_SHARE = 0.5  # more than this share of the book changed: the batched full pass is cheaper
 
 
@@ -55,12 +63,14 @@ class Rescore:
     """`digests`: every live account's inputs digest; `scope`: the accounts to re-score
     (None: all of them, the batched pass); `reason`: why, for the log; `scorable`: the
     accounts scoring scores on the day. Which accounts' escalation rules to evaluate is
-    escalation/scope.py's question (from the digests)."""
+    escalation/scope.py's question (from the digests). `digested`: how many digests were
+    recomputed (None: every one)."""
 
     digests: dict[int, str]
     scope: list[int] | None
     reason: str
     scorable: frozenset[int] = frozenset()
+    digested: int | None = None
 
 
 def plan_rescore(
@@ -71,10 +81,15 @@ def plan_rescore(
     *,
     now: datetime | None = None,
     extra: str = "",
+    full_digest: bool = False,
 ) -> Rescore:
-    """Digest every live account's inputs and compare with the day's stored digests."""
-    digests, scorable = input_digests(session, as_of, scorecard, model_key, now=now, extra=extra)
-    frozen = frozenset(scorable)
+    """Every live account's inputs digest (recomputed for the accounts that can have changed
+    since the last committed computation of the day: `book_digests`), compared with the day's
+    stored snapshot digests."""
+    book = book_digests(
+        session, as_of, scorecard, model_key, now=now, extra=extra, full=full_digest
+    )
+    digests, frozen, n = book.digests, frozenset(book.scorable), book.recomputed
     stored = dict(
         session.execute(
             select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest).where(
@@ -85,22 +100,83 @@ def plan_rescore(
         .all()
     )
     if not stored:
-        return Rescore(digests, None, "first run of the day: every account is scored", frozen)
+        why = "first run of the day: every account is scored"
+        return Rescore(digests, None, why, frozen, n)
     if any(isinstance(m.normalization, Percentile) for m in scorecard.measures.values()):
-        return Rescore(digests, None, "percentile measures rank the whole book", frozen)
-    parents = _parents(session)
+        return Rescore(digests, None, "percentile measures rank the whole book", frozen, n)
     changed = {a for a, d in digests.items() if a in stored and stored[a] != d}
-    changed |= scorable - stored.keys()  # scored from now on (a new customer, a late pull)
+    changed |= frozen - stored.keys()  # scored from now on (a new customer, a late pull)
     scope: set[int] = set()
     for aid in changed:  # a changed child changes its parents' roll-up
         up: int | None = aid
         while up is not None and up not in scope:
             scope.add(up)
-            up = parents.get(up)
-    scope &= scorable
-    if len(scope) > FULL_SHARE * max(len(scorable), 1):
-        return Rescore(digests, None, f"{len(scope)} accounts changed: full pass", frozen)
-    return Rescore(digests, sorted(scope), f"{len(scope)} accounts to re-score", frozen)
+            up = book.parents.get(up)
+    scope &= frozen
+    if len(scope) > FULL_SHARE * max(len(frozen), 1):
+        return Rescore(digests, None, f"{len(scope)} accounts changed: full pass", frozen, n)
+    return Rescore(digests, sorted(scope), f"{len(scope)} accounts to re-score", frozen, n)
+
+
+@dataclass(frozen=True)
+class BookDigests:
+    """Every live account's inputs digest, the accounts scoring scores on the day, every live
+    account's parent, and how many digests were recomputed (None: all, a full computation)."""
+
+    digests: dict[int, str]
+    scorable: set[int]
+    parents: dict[int, int | None]
+    recomputed: int | None
+
+
+def book_digests(
+    session: Session,
+    as_of: date,
+    scorecard: Scorecard,
+    model_key: str,
+    *,
+    now: datetime | None = None,
+    extra: str = "",
+    full: bool = False,
+) -> BookDigests:
+    """Every live account's inputs digest, recomputed only where it can have changed since the
+    last committed computation with the same head (scoring/digest_marks.py), else in full
+    (the day's first run, a configuration or model change, `full`). Stores the digests and
+    the mark in the caller's transaction, which commits them with the scores."""
+    started = datetime.now(UTC)  # before any read: the next run's watermark
+    log_ids, logged = marks.logged_changes(session)
+    head = _head(session, as_of, scorecard, model_key, extra)
+    key = marks.mark_key(head, usage_through(as_of))
+    moment = min(now or datetime.now(UTC), end_of(as_of))
+    parents = _parents(session)
+    last = None if full else marks.read_mark(session)
+    kept = marks.stored_digests(session) if last is not None and last.key == key else None
+    if last is None or kept is None:
+        digests, scorable = input_digests(
+            session, as_of, scorecard, model_key, now=now, extra=extra
+        )
+        marks.store_digests(session, digests, scorable, None)
+        recomputed = None
+    else:
+        since = datetime.fromisoformat(last.since)
+        changed = marks.changed_accounts(
+            session, since, (datetime.fromisoformat(last.moment), moment)
+        )
+        changed |= logged | (parents.keys() - kept.keys())
+        ids = sorted(changed & parents.keys())
+        fresh, fresh_scorable = input_digests(
+            session, as_of, scorecard, model_key, now=now, extra=extra, ids=ids
+        )
+        digests = {a: kept[a][0] for a in parents if a not in changed} | fresh
+        scorable = {a for a in parents if a not in changed and kept[a][1]} | fresh_scorable
+        marks.store_digests(
+            session, fresh, fresh_scorable, changed | (kept.keys() - parents.keys())
+        )
+        recomputed = len(ids)
+    marks.forget_logged(session, log_ids)
+    mark = marks.DigestMark(key, marks.watermark(started).isoformat(), moment.isoformat())
+    marks.save_mark(session, mark)
+    return BookDigests(digests, scorable, parents, recomputed)
 
 
 def active_model_key(session: Session, scorecard: Scorecard) -> str:
@@ -129,41 +205,73 @@ def input_digests(
     *,
     now: datetime | None = None,
     extra: str = "",
+    ids: Sequence[int] | None = None,
 ) -> tuple[dict[int, str], set[int]]:
-    """Each live account's inputs digest, and the accounts scoring scores on `as_of`."""
+    """Each live account's inputs digest (of the accounts in `ids`, given), and the accounts
+    scoring scores on `as_of` among them. The digest of an account does not depend on which
+    others are computed with it."""
+    head = _head(session, as_of, scorecard, model_key, extra)
     current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
-    head = "|".join(
+    parts: dict[int, list[Any]] = defaultdict(list)
+    scorable: set[int] = set()
+    children: dict[int, list[int]] = defaultdict(list)
+    cols = [c for c in Account.__table__.c if c.name != "updated_at"]
+    live = Account.is_deleted.is_(False)
+    for chunk in _chunks(ids):
+        rows = select(*cols).where(live, *_within(Account.id, chunk))
+        for row in session.execute(rows):
+            parts[row.id].append(tuple(row))
+            since_ok = row.customer_since is None or row.customer_since <= as_of
+            if since_ok and not (current and is_churned_stage(row.lifecycle_stage)):
+                scorable.add(row.id)
+        linked = select(Account.id, Account.parent_id).where(live, Account.parent_id.is_not(None))
+        for kid, parent in session.execute(linked.where(*_within(Account.parent_id, chunk))):
+            if parent is not None:
+                children[parent].append(kid)
+    scorable -= _lost_last_renewal(session, as_of, ids)
+    for aid, kids in children.items():
+        if aid in parts:
+            parts[aid].append(("children", sorted(kids)))
+    moment = min(now or datetime.now(UTC), end_of(as_of))
+    for aid, o in store.active_overrides(
+        session, moment, None if ids is None else list(ids)
+    ).items():
+        if aid in parts:
+            parts[aid].append(("override", o.id, o.band, o.score, o.expires_at))
+    for name, query in _source_queries(end_of(as_of), usage_through(as_of)):
+        for chunk in _chunks(ids):
+            for row in session.execute(query.where(*_within(query.selected_columns[0], chunk))):
+                aid, *values = row
+                if aid in parts:
+                    parts[aid].append((name, *_stable(values)))
+    digests = {aid: _hash(head, p) for aid, p in parts.items()}
+    return digests, scorable
+
+
+def _head(session: Session, as_of: date, scorecard: Scorecard, model_key: str, extra: str) -> str:
+    """What every account's digest shares: the day, whether it is scored as the current day,
+    the scorecard, the risk model, the usage feed's newest day and the caller's `extra`."""
+    current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
+    return "|".join(
         [
             as_of.isoformat(), str(current), scorecard.model_dump_json(), model_key,
             str(usage_feed_last(session, as_of)), extra,
         ]
     )  # fmt: skip
-    parts: dict[int, list[Any]] = defaultdict(list)
-    scorable: set[int] = set()
-    children: dict[int, list[int]] = defaultdict(list)
-    cols = [c for c in Account.__table__.c if c.name != "updated_at"]
-    for row in session.execute(select(*cols).where(Account.is_deleted.is_(False))):
-        parts[row.id].append(tuple(row))
-        if row.parent_id is not None:
-            children[row.parent_id].append(row.id)
-        since_ok = row.customer_since is None or row.customer_since <= as_of
-        if since_ok and not (current and is_churned_stage(row.lifecycle_stage)):
-            scorable.add(row.id)
-    scorable -= _lost_last_renewal(session, as_of)
-    for aid, kids in children.items():
-        if aid in parts:
-            parts[aid].append(("children", sorted(kids)))
-    moment = min(now or datetime.now(UTC), end_of(as_of))
-    for aid, o in store.active_overrides(session, moment, None).items():
-        if aid in parts:
-            parts[aid].append(("override", o.id, o.band, o.score, o.expires_at))
-    for name, query in _source_queries(end_of(as_of), usage_through(as_of)):
-        for row in session.execute(query):
-            aid, *values = row
-            if aid in parts:
-                parts[aid].append((name, *_stable(values)))
-    digests = {aid: _hash(head, p) for aid, p in parts.items()}
-    return digests, scorable
+
+
+def _chunks(ids: Sequence[int] | None) -> Iterable[Sequence[int] | None]:
+    """One pass over the whole book (None), or `ids` in chunks under every driver's
+    bound-parameter limit (an empty `ids`: no pass at all)."""
+    if ids is None:
+        yield None
+        return
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
+
+
+def _within(column: Any, chunk: Sequence[int] | None) -> list[Any]:
+    return [] if chunk is None else [column.in_(chunk)]
 
 
 def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
@@ -210,16 +318,19 @@ def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
     ).where(ExternalIdentity.is_deleted.is_(False)).group_by(ExternalIdentity.account_id)  # fmt: skip
 
 
-def _lost_last_renewal(session: Session, as_of: date) -> set[int]:
+def _lost_last_renewal(session: Session, as_of: date, ids: Sequence[int] | None = None) -> set[int]:
     """Accounts whose last renewal closed by `as_of` was lost: scoring leaves them out
     (as `scoring.queries.add_opportunities` decides it)."""
-    rows = session.execute(
-        select(Opportunity.account_id, Opportunity.is_won)
-        .where(Opportunity.is_deleted.is_(False), Opportunity.type == "Renewal")
-        .where(Opportunity.is_closed.is_(True), Opportunity.close_date <= as_of)
-        .order_by(Opportunity.account_id, Opportunity.close_date)
-    )
-    last = {aid: won for aid, won in rows.tuples().all()}
+    last: dict[int | None, bool] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Opportunity.account_id, Opportunity.is_won)
+            .where(Opportunity.is_deleted.is_(False), Opportunity.type == "Renewal")
+            .where(Opportunity.is_closed.is_(True), Opportunity.close_date <= as_of)
+            .where(*_within(Opportunity.account_id, chunk))
+            .order_by(Opportunity.account_id, Opportunity.close_date)
+        )
+        last.update({aid: won for aid, won in rows.tuples().all()})
     return {aid for aid, won in last.items() if aid is not None and not won}
 
 

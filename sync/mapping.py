@@ -109,6 +109,7 @@ def opportunity_row(r: Any) -> dict[str, Any]:
         "is_deleted": bool(r.is_deleted),
         "source_modstamp": _aware(r.modstamp),
         "term_months": getattr(r, "term_months", None),  # a crm without terms: None (12)
+        "updated_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
     }
 
 
@@ -127,6 +128,7 @@ def contact_row(r: Any) -> dict[str, Any]:
         "is_deleted": bool(r.is_deleted),
         "source_created_at": _aware(r.created),
         "source_modstamp": _aware(r.modstamp),
+        "updated_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
     }
 
 
@@ -218,6 +220,7 @@ def usage_day_row(r: Any) -> dict[str, Any]:
         "features_used": r.features_used,
         "seats_used": r.seats_used,
         "seats_purchased": r.seats_purchased,
+        "updated_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
     }
 
 

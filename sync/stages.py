@@ -107,11 +107,16 @@ def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored
     now = dt.datetime.now(dt.UTC)
     extra = config.rules.model_dump_json() if config.rules is not None else ""
     key = active_model_key(session, config.scorecard)
-    r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra)
-    if not config.incremental:  # a forced full pass still stores the digests it scored from
+    full = not config.incremental  # a forced full pass: digests computed in full too
+    r = plan_rescore(session, as_of, config.scorecard, key, now=now, extra=extra, full_digest=full)
+    if full:  # it still stores the digests it scored from
         r = dataclasses.replace(r, scope=None, reason="full score (forced)")
-    log.info("incremental scoring: %s", r.reason)
-    info: dict[str, Any] = {"reason": r.reason}
+    log.info(
+        "incremental scoring: %s (%s digests recomputed)",
+        r.reason,
+        "all" if r.digested is None else r.digested,
+    )
+    info: dict[str, Any] = {"reason": r.reason, "digested": r.digested}
     if r.scope is None or r.scope:
         from scoring.service import current_risk_model, score_accounts, score_all
 

@@ -1,0 +1,173 @@
+"""Which accounts' inputs digests a later run of the day must recompute, and where the others'
+are kept: the committed mark of the last digest computation and the digests it stored.
+
+The mark (cursor `scoring:digests`) holds a key of everything global the digests depend on
+(the head: the day, the scorecard, the risk model, the usage feed's newest day, the rules...,
+and the last complete usage day), the watermark `since` and the override `moment` the digests
+were taken at. It is saved with the digests (`inputs_digests`) in the scoring transaction, so a
+crashed or dry run (rolled back) leaves the last committed pair. A run with the same key
+recomputes only the accounts that can have another digest since then:
+
+- a row of theirs inserted or changed: accounts, contacts, opportunities, usage rows,
+  identities, escalations and overrides by `updated_at`, tickets by `synced_at`; each moved
+  by pulsehub's clock only when the row's content changes (model/upsert.py), a re-link
+  (model/links.py, Core updates apply `onupdate`) or a soft delete included;
+- a row that left them (re-pointed elsewhere or hard-deleted: an erasure, an identity
+  re-linked, a child moved to another parent): `account_changes`, written by triggers
+  (model/change_tables.py), consumed by the run that reads it;
+- a parent of a changed account (its digest names its live children): the changed account's
+  parent now, and its parent before a move through `account_changes`;
+- an override that started or expired between the two moments (time alone, no row change);
+- a live account without a stored digest (safety: nothing stored can be trusted for it).
+
+The watermark is the wall clock when the computation started, less `MARGIN`, not the newest
+stamp seen: stamps are taken by writers before they commit (a pull page maps its rows, then
+upserts them), so a row stamped a little before our reads can be committed after them. A
+writer whose stamp-to-commit delay exceeds the margin (or a clock skewed by more) could be
+missed until the next day's full pass; the margin keeps such delays well out of reach at the
+cost of re-reading the accounts changed during the margin once more. `account_changes` needs
+no watermark: exactly the rows read are deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.orm import Session
+
+from model.tables import (
+    Account,
+    AccountChange,
+    Contact,
+    Escalation,
+    ExternalIdentity,
+    InputsDigest,
+    Opportunity,
+    ScoreOverride,
+    Ticket,
+    UsageDaily,
+)
+from sync import cursors
+
+MARK_STREAM = "scoring:digests"
+MARGIN = dt.timedelta(seconds=60)
+IN_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class DigestMark:
+    """The last committed digest computation (ISO texts, as stored in the cursor)."""
+
+    key: str
+    since: str
+    moment: str
+
+
+def mark_key(head: str, through: dt.date) -> str:
+    """The mark's key: the digests' head and the last complete usage day (which moves at
+    midnight for an earlier day's run without any row changing)."""
+    return hashlib.sha256(f"{head}|{through.isoformat()}".encode()).hexdigest()
+
+
+def read_mark(session: Session) -> DigestMark | None:
+    text = cursors.get_cursor(session, MARK_STREAM)
+    if not text:
+        return None
+    try:
+        return DigestMark(**json.loads(text))
+    except (TypeError, ValueError):  # written by another version: digest in full
+        return None
+
+
+def save_mark(session: Session, mark: DigestMark) -> None:
+    cursors.save_cursor(session, MARK_STREAM, json.dumps(asdict(mark), sort_keys=True))
+
+
+def watermark(started: dt.datetime) -> dt.datetime:
+    """What the next run compares change stamps with, for a computation started at `started`."""
+    return started - MARGIN
+
+
+def logged_changes(session: Session) -> tuple[list[int], set[int]]:
+    """The `account_changes` rows committed so far: their ids (to delete with the mark) and
+    the accounts they name."""
+    rows = session.execute(select(AccountChange.id, AccountChange.account_id)).tuples().all()
+    return [i for i, _ in rows], {a for _, a in rows}
+
+
+def forget_logged(session: Session, ids: list[int]) -> None:
+    """Delete exactly the change rows this computation read (rows committed since stay)."""
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        session.execute(delete(AccountChange).where(AccountChange.id.in_(chunk)))
+
+
+def changed_accounts(
+    session: Session, since: dt.datetime, moments: tuple[dt.datetime, dt.datetime]
+) -> set[int]:
+    """Accounts with an input row stamped after `since`, the parents of changed accounts,
+    and accounts whose override started or expired between the two `moments`."""
+    out: set[int] = set()
+    for owner, stamp in (
+        (Contact.account_id, Contact.updated_at),
+        (Opportunity.account_id, Opportunity.updated_at),
+        (Ticket.account_id, Ticket.synced_at),
+        (UsageDaily.account_id, UsageDaily.updated_at),
+        (ExternalIdentity.account_id, ExternalIdentity.updated_at),
+        (Escalation.account_id, Escalation.updated_at),
+    ):
+        out.update(session.scalars(select(owner).where(stamp > since).distinct()))
+    for aid, parent in session.execute(
+        select(Account.id, Account.parent_id).where(Account.updated_at > since)
+    ).tuples():
+        out.add(aid)
+        if parent is not None:
+            out.add(parent)
+    lo, hi = min(moments), max(moments)
+    crossed = or_(
+        ScoreOverride.updated_at > since,
+        and_(ScoreOverride.created_at > lo, ScoreOverride.created_at <= hi),
+        and_(ScoreOverride.expires_at > lo, ScoreOverride.expires_at <= hi),
+        ScoreOverride.created_at > hi,  # dated ahead: starts later, with no row change
+    )
+    out.update(session.scalars(select(ScoreOverride.account_id).where(crossed).distinct()))
+    out.discard(None)  # type: ignore[arg-type]
+    return out
+
+
+def stored_digests(session: Session) -> dict[int, tuple[str, bool]]:
+    """Every stored digest: account -> (digest, scored on the day)."""
+    rows = session.execute(
+        select(InputsDigest.account_id, InputsDigest.digest, InputsDigest.scorable)
+    ).tuples()
+    return {aid: (digest, scorable) for aid, digest, scorable in rows}
+
+
+def store_digests(
+    session: Session,
+    digests: Mapping[int, str],
+    scorable: Collection[int],
+    replace: Collection[int] | None,
+) -> None:
+    """Store `digests` (and which of them scoring scores): all of them in place of every stored
+    one (`replace` None, a full computation), else in place of the accounts in `replace`
+    (recomputed, or gone)."""
+    if replace is None:
+        session.execute(delete(InputsDigest))
+    else:
+        ids = sorted(replace)
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            session.execute(delete(InputsDigest).where(InputsDigest.account_id.in_(chunk)))
+    keep = set(scorable)
+    rows: list[dict[str, Any]] = [
+        {"account_id": a, "digest": d, "scorable": a in keep} for a, d in sorted(digests.items())
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(InputsDigest), rows[start : start + 5000])

@@ -1,0 +1,188 @@
+"""Incremental identity resolution (model/identity_scope.py) links exactly what a full relink
+links, after new and changed accounts and identities, on SQLite and PostgreSQL; and it
+matches only the identities such a change can reach."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from model import identity_scope
+from model.db import make_engine, make_session_factory, upgrade
+from model.identity import resolve_identities
+from model.tables import Account, ExternalIdentity
+from sync.erasure import erase_account
+
+
+@pytest.fixture
+def session(any_db_url: str) -> Iterator[Session]:
+    upgrade(any_db_url)
+    engine = make_engine(any_db_url)
+    with make_session_factory(engine)() as s:
+        yield s
+    engine.dispose()
+
+
+def _links(s: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
+    t = ExternalIdentity
+    rows = s.execute(
+        select(t.source, t.external_id, t.status, t.account_id, t.method, t.candidates)
+    )
+    return {(src, ext): (st, acc, m, sorted(c or [])) for src, ext, st, acc, m, c in rows}
+
+
+def _account(s: Session, n: int, name: str, domain: str | None = None, **kw: Any) -> Account:
+    acc = Account(crm_source="salesforce", crm_id=f"001{n:012d}AAA", name=name, domain=domain, **kw)
+    s.add(acc)
+    s.flush()
+    return acc
+
+
+def _seed(s: Session) -> dict[str, int]:
+    accs = {
+        "acme": _account(s, 1, "Acme Inc", "acme.com"),
+        "globex": _account(s, 2, "Globex", "globex.io", attributes={"organization_id": "77"}),
+        "twin1": _account(s, 3, "Twin Co", "twin.com"),
+        "twin2": _account(s, 4, "Twin Company", "twin.com"),
+        "initech": _account(s, 5, "Initech", None),
+    }
+    for n in range(6, 16):  # a book around them that no change below reaches
+        _account(s, n, f"Filler {n}", f"filler{n}.com")
+        s.add(ExternalIdentity(source="zendesk", kind="organization", external_id=f"f{n}",
+                               name=f"Filler {n}", domains=[f"filler{n}.com"]))  # fmt: skip
+    s.add_all(
+        [
+            _ident("1", name="whatever", hint_crm_id="001000000000001"),
+            _ident("77", name="Globex Europe"),
+            _ident("3", name="Acme", domains=["www.acme.com"]),
+            _ident("4", name="Twin", domains=["twin.com"]),
+            _ident("5", name="INITECH, Inc."),
+            _ident("6", name="Unknown Ltd"),
+            _ident("7", name="Hooli", domains=["hooli.xyz"]),
+            _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
+        ]
+    )
+    s.commit()
+    return {k: a.id for k, a in accs.items()}
+
+
+def _ident(ext: str, **kw: Any) -> ExternalIdentity:
+    source = kw.pop("source", "zendesk")
+    kind = "workspace" if source == "usage" else "organization"
+    return ExternalIdentity(source=source, kind=kind, external_id=ext, **kw)
+
+
+def _get(s: Session, ext: str) -> ExternalIdentity:
+    return s.scalars(select(ExternalIdentity).where(ExternalIdentity.external_id == ext)).one()
+
+
+Change = Callable[[Session, dict[str, int]], None]
+
+
+def _new_account_for_unmatched(s: Session, ids: dict[str, int]) -> None:
+    ids["hooli"] = _account(s, 20, "Hooli", "hooli.xyz").id
+
+
+def _rename_account(s: Session, ids: dict[str, int]) -> None:
+    """Initech is renamed: the identity linked by its old name is unmatched, "Unknown" links."""
+    acc = s.get(Account, ids["initech"])
+    assert acc is not None
+    acc.name = "Unknown Limited"
+
+
+def _domain_shared(s: Session, ids: dict[str, int]) -> None:
+    """Globex takes Acme's domain: the identity linked to Acme by domain becomes ambiguous."""
+    acc = s.get(Account, ids["globex"])
+    assert acc is not None
+    acc.domain = "acme.com"
+
+
+def _identity_changed(s: Session, ids: dict[str, int]) -> None:
+    _get(s, "6").domains = ["twin.com"]
+
+
+def _identity_added(s: Session, ids: dict[str, int]) -> None:
+    s.add(_ident("8", name="Twin Company Ltd"))
+
+
+def _attribute_names_identity(s: Session, ids: dict[str, int]) -> None:
+    acc = s.get(Account, ids["initech"])
+    assert acc is not None
+    acc.attributes = {"organization_id": "7"}
+
+
+def _crm_id_hinted(s: Session, ids: dict[str, int]) -> None:
+    """An identity hints a crm id no account had; an account takes it."""
+    _get(s, "f6").hint_crm_id = "001000000000099AAA"
+    s.commit()
+    resolve_identities(s)
+    s.commit()
+    _account(s, 99, "Ninety-Nine", None)
+
+
+def _erase_candidate(s: Session, ids: dict[str, int]) -> None:
+    """An ambiguous identity's candidate is erased: the other one wins it."""
+    erase_account(s, ids["twin1"], "test")
+
+
+def _soft_delete(s: Session, ids: dict[str, int]) -> None:
+    acc = s.get(Account, ids["acme"])
+    assert acc is not None
+    acc.is_deleted = True
+
+
+CHANGES: list[tuple[str, Change, int]] = [
+    ("new account", _new_account_for_unmatched, 1),
+    ("account renamed", _rename_account, 2),
+    ("domain shared", _domain_shared, 3),
+    ("identity changed", _identity_changed, 1),
+    ("identity added", _identity_added, 1),
+    ("attribute names an identity", _attribute_names_identity, 2),
+    ("crm id taken", _crm_id_hinted, 1),
+    ("ambiguous candidate erased", _erase_candidate, 3),
+    ("account soft-deleted", _soft_delete, 2),
+]
+
+
+def test_incremental_resolution_links_what_a_full_relink_links(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity_scope, "MARGIN", dt.timedelta(0))
+    matched: list[int] = []
+    to_relink = identity_scope.to_relink
+
+    def spy(*args: Any, **kw: Any) -> set[int]:
+        out = to_relink(*args, **kw)
+        matched.append(len(out))
+        return out
+
+    monkeypatch.setattr(identity_scope, "to_relink", spy)
+    ids = _seed(session)
+    resolve_identities(session)
+    session.commit()
+    assert matched == []  # no mark yet: every identity was matched
+    resolve_identities(session)  # matches again what the first one linked (stamped after it)
+    session.commit()
+    matched.clear()
+    resolve_identities(session)
+    session.commit()
+    assert matched == [0, 0]  # nothing changed: nothing to match (crm accounts, then the rest)
+    for label, change, most in CHANGES:
+        change(session, ids)
+        session.commit()
+        before = _links(session)
+        matched.clear()
+        counts = resolve_identities(session)
+        session.commit()
+        got = _links(session)
+        assert got != before, f"{label}: the change moved no link"
+        assert 0 < sum(matched) <= most, f"{label}: matched {matched}"
+        want_counts = resolve_identities(session, full_relink=True)
+        session.commit()
+        assert _links(session) == got, label
+        assert counts == want_counts, label
