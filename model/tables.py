@@ -46,7 +46,7 @@ from model.sync_tables import (
     WebhookReceipt,
     WrittenState,
 )
-from model.voice_tables import SurveyResponse, VoiceAlert
+from model.voice_tables import SurveyResponse, SurveyResponseTheme, TicketTheme, VoiceAlert
 
 __all__ = [
     "Account",
@@ -72,9 +72,11 @@ __all__ = [
     "ScoreOverride",
     "SourceMetadata",
     "SurveyResponse",
+    "SurveyResponseTheme",
     "SyncCursor",
     "SyncRun",
     "Ticket",
+    "TicketTheme",
     "UTCDateTime",
     "UsageDaily",
     "VoiceAlert",
@@ -96,7 +98,8 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     crm_source: Mapped[str | None] = mapped_column(String(20))
-    crm_id: Mapped[str | None] = mapped_column(String(18))
+    # linking survey responses looks accounts up by crm id alone (sync/voice.py)
+    crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -115,7 +118,8 @@ class Account(Base):
     source_modstamp: Mapped[dt.datetime | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # moved only by a real change (model/upsert.py): "accounts changed since" readers use it
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     identities: Mapped[list[ExternalIdentity]] = relationship(back_populates="account")
 

@@ -234,6 +234,7 @@ def survey_response_row(r: Any) -> dict[str, Any]:
         "workspace_id": r.workspace_id,
         "organization_id": r.organization_id,
         "updated_at": _aware(r.updated_at) or dt.datetime.now(dt.UTC),
+        "synced_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
     }
 
 

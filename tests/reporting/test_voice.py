@@ -12,7 +12,7 @@ from model.db import transaction
 from model.tables import Account, SurveyResponse, Ticket
 from reporting.voice import load_voice as load_view
 from reporting.voice_scales import negativity, nps, nps_category
-from reporting.voice_themes import Matcher, account_arr, figures, theme_stats
+from reporting.voice_themes import Matcher, figures, theme_stats
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -106,9 +106,8 @@ def test_impact_weights_by_arr_so_a_vocal_small_account_does_not_outweigh_the_ba
         # the previous period: one detractor on performance from account 3
         s.add(answer(2, 3, "nps", 4, 40, "So slow"))
     with factory() as s:
-        stats, _, _ = theme_stats(s, config, AS_OF)
-        arr = account_arr(s)
-        figs = {f.theme: f for f in figures(s, stats, arr)}
+        stats, _ = theme_stats(s, config, AS_OF, stored_until=None)
+        figs = {f.theme: f for f in figures(stats)}
     billing, perf = figs["billing"], figs["performance"]
     assert billing.volume == 20 and billing.accounts == 1
     assert billing.affected_arr == 10_000 and billing.impact == 10_000  # 10,000 x 1, once
