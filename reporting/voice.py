@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import deteriorated, period_of
 from model.tables import Account, SurveyResponse, Ticket, VoiceAlert
-from reporting.voice_matches import stored_until
+from reporting.voice_matches import stored_matches
 from reporting.voice_scales import EASY_CES, SATISFIED_CSAT, nps, nps_category
 from reporting.voice_suggest import Suggestion, suggest_themes
 from reporting.voice_themes import (
@@ -149,11 +149,11 @@ def load_voice(
             seg_month[segments.get(account) or "no segment", _month(at)].add(kind, score, account)
         if at >= period_start and account is not None:
             by_segment[segments.get(account) or "no segment"].add(kind, score, account)
-    until = stored_until(session, config)  # the voice stage's stored matches, if they apply
-    stats, _ = theme_stats(session, config, as_of, stored_until=until)
+    stored = stored_matches(session, config)  # the voice stage's, where they apply
+    stats, _ = theme_stats(session, config, as_of, stored=stored)
     figs = figures(stats)
     unmatched = (
-        unmatched_texts(session, config, as_of, config.suggest.max_texts, stored_until=until)
+        unmatched_texts(session, config, as_of, config.suggest.max_texts, stored=stored)
         if suggest
         else []
     )

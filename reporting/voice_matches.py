@@ -6,12 +6,15 @@ A row is (re)matched when it is new or pulsehub stored a change to it (`synced_a
 upsert that changed its content, a link to an account), and every row is matched again when
 the matching configuration changes (themes' keywords and tags: `match_key`). The matches are
 rows of `survey_response_themes` / `ticket_themes`, deleted with their source row (ON DELETE
-CASCADE), and the cursor `voice:matches` says under which configuration they were made and
-up to which row stamp they are current: the refresh's time less `SLACK` (a change stamped just
-before the refresh but committed after it read is matched again next time).
-Readers (reporting/voice_themes.py) use the stored matches for rows stamped up to
-`stored_until` and match the few rows stamped after it themselves, so what they compute equals
-a match of every row from scratch.
+CASCADE), and the cursor `voice:matches` says under which configuration they were made, up to
+which row stamp they are current (the refresh's time less `SLACK`: a change stamped just
+before the refresh but committed after it read is matched again next time) and from which
+row time (`horizon`, when the row was responded to or created) on: only rows the stage's two
+periods can reach are matched, the horizon moving back when a run evaluates an earlier day
+(a longer period, a replay), never forward (a row ages out of the periods, its match stays).
+Readers (reporting/voice_themes.py `Stored`) use the stored matches for the rows they answer
+for and match the others (changed since, or older than the horizon) themselves, so what they
+compute equals a match of every row from scratch.
 
 Written in the caller's transaction (the voice stage's): a dry run, rolled back, leaves the
 matches and their mark as the last committed run left them.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,7 +42,7 @@ from model.tables import (
     utcnow,
 )
 from model.upsert import upsert_rows
-from reporting.voice_themes import Matcher
+from reporting.voice_themes import Matcher, Stored
 
 MARK_STREAM = "voice:matches"
 SLACK = dt.timedelta(seconds=10)  # > a writer's stamp-to-commit time and workers' clock skew
@@ -50,11 +52,12 @@ BATCH = 2000
 
 @dataclass(frozen=True)
 class MatchMark:
-    """The configuration the stored matches were made under, and the row stamp (ISO) up to
-    which they are current."""
+    """The configuration the stored matches were made under, the row stamp up to which they
+    are current and the row time from which on they cover rows (ISO texts)."""
 
     config: str
     until: str
+    horizon: str
 
 
 def match_key(config: VoiceConfig) -> str:
@@ -82,109 +85,111 @@ def read_mark(session: Session) -> MatchMark | None:
         return None
 
 
-def stored_until(session: Session, config: VoiceConfig) -> dt.datetime | None:
-    """Up to which row stamp the stored matches hold for `config` (None: they do not, e.g.
-    no voice stage has run yet or it ran under other themes: every row is matched afresh)."""
+def stored_matches(session: Session, config: VoiceConfig) -> Stored | None:
+    """Which rows the stored matches answer for under `config` (None: none do, e.g. no voice
+    stage has run yet or it ran under other themes: every row is matched afresh)."""
     mark = read_mark(session)
     if mark is None or mark.config != match_key(config):
         return None
-    return dt.datetime.fromisoformat(mark.until)
+    return Stored(dt.datetime.fromisoformat(mark.until), dt.datetime.fromisoformat(mark.horizon))
 
 
 @dataclass(frozen=True)
 class Refreshed:
-    """What `refresh_matches` did: `full` (every row matched again), how many rows, and the
-    row stamp up to which the matches are now current."""
+    """What `refresh_matches` did: `full` (every row in reach matched again), how many rows
+    were matched, and which rows the stored matches now answer for."""
 
     full: bool
     surveys: int
     tickets: int
-    until: dt.datetime
+    stored: Stored
 
 
-def refresh_matches(session: Session, config: VoiceConfig, now: dt.datetime) -> Refreshed:
-    """Match the rows changed since the last mark (all rows under a new configuration) and
-    mark the matches current up to `now` (read before any row is) less `SLACK`."""
+def refresh_matches(
+    session: Session, config: VoiceConfig, now: dt.datetime, horizon: dt.datetime
+) -> Refreshed:
+    """Match the rows changed since the last mark, and rows from `horizon` on not covered
+    yet (every row from `horizon` on under a new configuration); mark the matches current up
+    to `now` (read before any row is) less `SLACK`."""
     key, until = match_key(config), now - SLACK
     mark = read_mark(session)
-    since: dt.datetime | None = None
+    matcher = Matcher(config)
+    sources = [_Source(SurveyResponse, matcher), _Source(Ticket, matcher)]
+    counts = [0, 0]
     if mark is None or mark.config != key:
+        full = True
         session.execute(delete(SurveyResponseTheme))
         session.execute(delete(TicketTheme))
+        for n, src in enumerate(sources):
+            counts[n] += src.rematch(session, [src.at >= horizon], replace=False)
     else:
+        full = False
         since = dt.datetime.fromisoformat(mark.until)
-    matcher = Matcher(config)
-    surveys = _rematch(
-        session,
-        _changed(session, select(SurveyResponse.id, SurveyResponse.comment), SurveyResponse, since),
-        lambda comment: matcher.themes(comment),
-        SurveyResponseTheme,
-        "response_id",
-        SurveyResponse,
-        replace=since is not None,
-    )
-    tickets = _rematch(
-        session,
-        _changed(session, select(Ticket.id, Ticket.subject, Ticket.tags), Ticket, since, pair=True),
-        lambda row: matcher.themes(row[0], customer_tags(row[1] or [])),
-        TicketTheme,
-        "ticket_id",
-        Ticket,
-        replace=since is not None,
-    )
-    value = json.dumps(asdict(MatchMark(key, until.isoformat())))
+        covered = dt.datetime.fromisoformat(mark.horizon)
+        for n, src in enumerate(sources):
+            counts[n] += src.rematch(session, [src.model.synced_at > since], replace=True)
+            if horizon < covered:  # an earlier day: reach back (rows changed since are done)
+                old = [src.at >= horizon, src.at < covered]
+                unchanged = (src.model.synced_at <= since) | src.model.synced_at.is_(None)
+                counts[n] += src.rematch(session, [*old, unchanged], replace=True)
+        horizon = min(horizon, covered)
+    mark = MatchMark(key, until.isoformat(), horizon.isoformat())
     upsert_rows(
         session,
         SyncCursor.__table__,  # type: ignore[arg-type]
-        [{"stream": MARK_STREAM, "value": value, "updated_at": utcnow()}],
+        [{"stream": MARK_STREAM, "value": json.dumps(asdict(mark)), "updated_at": utcnow()}],
         key=["stream"],
     )  # as sync/cursors.py saves a cursor (reporting does not import sync)
-    return Refreshed(since is None, surveys, tickets, until)
+    return Refreshed(full, counts[0], counts[1], Stored(until, horizon))
 
 
-def _changed(
-    session: Session, query: Any, model: Any, since: dt.datetime | None, *, pair: bool = False
-) -> Iterator[list[tuple[int, Any]]]:
-    """Batches of (id, what is matched) of the rows stamped after `since` (all rows: None),
-    by id pages, so memory stays one batch whatever the book's size."""
-    last = 0
-    while True:
-        stmt = query.where(model.id > last).order_by(model.id).limit(BATCH)
-        if since is not None:
-            stmt = stmt.where(model.synced_at > since)
-        rows = session.execute(stmt).all()
-        if not rows:
-            return
-        yield [(r[0], (r[1], r[2]) if pair else r[1]) for r in rows]
-        last = rows[-1][0]
+class _Source:
+    """Survey comments or tickets: what is matched of a row, and where its themes are kept."""
 
+    def __init__(self, model: Any, matcher: Matcher) -> None:
+        self.model, self.matcher = model, matcher
+        if model is SurveyResponse:
+            self.at = SurveyResponse.responded_at
+            self.columns: tuple[Any, ...] = (SurveyResponse.comment,)
+            self.table: Any = SurveyResponseTheme.__table__
+            self.column = "response_id"
+        else:
+            self.at = Ticket.created_at
+            self.columns = (Ticket.subject, Ticket.tags)
+            self.table = TicketTheme.__table__
+            self.column = "ticket_id"
 
-def _rematch(
-    session: Session,
-    batches: Iterable[list[tuple[int, Any]]],
-    themes_of: Any,
-    table: Any,
-    column: str,
-    source: Any,
-    *,
-    replace: bool,
-) -> int:
-    """Store each row's themes in place of what was stored for it. A row deleted since it was
-    read (an erasure committing meanwhile) gets none: the insert only adds matches of rows
-    that still exist, so it never fails on the foreign key."""
-    core = table.__table__  # Core statements: executemany, not the ORM's bulk insert
-    add = insert(core).from_select(
-        [column, "theme"],
-        select(bindparam("row", type_=Integer), bindparam("theme", type_=String)).where(
-            exists().where(source.id == bindparam("row", type_=Integer))
-        ),
-    )
-    n = 0
-    for batch in batches:
-        n += len(batch)
-        if replace:
-            session.execute(delete(core).where(core.c[column].in_([i for i, _ in batch])))
-        found = [{"row": i, "theme": t} for i, value in batch for t in themes_of(value)]
-        if found:
-            session.execute(add, found)
-    return n
+    def themes(self, row: Any) -> list[str]:
+        if self.model is SurveyResponse:
+            return self.matcher.themes(row[1])
+        return self.matcher.themes(row[1], customer_tags(row[2] or []))
+
+    def rematch(self, session: Session, where: list[Any], *, replace: bool) -> int:
+        """Store the themes of the rows `where` picks in place of what was stored for them,
+        a page of rows at a time (memory stays one page whatever the book's size). A row
+        deleted since it was read (an erasure committing meanwhile) gets none: the insert only
+        adds matches of rows that still exist, so it never fails on the foreign key."""
+        model, core = self.model, self.table
+        add = insert(core).from_select(
+            [self.column, "theme"],
+            select(bindparam("row", type_=Integer), bindparam("theme", type_=String)).where(
+                exists().where(model.id == bindparam("row", type_=Integer))
+            ),
+        )
+        n, last = 0, 0
+        while True:
+            rows = session.execute(
+                select(model.id, *self.columns)
+                .where(model.id > last, *where)
+                .order_by(model.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                return n
+            n, last = n + len(rows), rows[-1][0]
+            if replace:
+                ids = [r[0] for r in rows]
+                session.execute(delete(core).where(core.c[self.column].in_(ids)))
+            found = [{"row": r[0], "theme": t} for r in rows for t in self.themes(r)]
+            if found:
+                session.execute(add, found)

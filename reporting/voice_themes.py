@@ -29,7 +29,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, String, case, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from escalation.voice_config import VoiceConfig
@@ -216,6 +229,29 @@ class Matcher:
 Key = tuple[str, bool, int]  # theme, current period, account
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Which rows the stored theme matches (reporting/voice_matches.py) answer for: those
+    stamped (`synced_at`) up to `until` whose time (responded to, created) is at or after
+    `horizon`. The other rows are matched where they are read."""
+
+    until: dt.datetime
+    horizon: dt.datetime
+
+    def fresh(self, stamp: Any, at: Any, lower: dt.datetime) -> Any:
+        """The clause picking rows to match on the spot among rows from `lower` on."""
+        clause = stamp > self.until
+        return or_(clause, at < self.horizon) if self.horizon > lower else clause
+
+    def kept(self, stamp: Any, at: Any, lower: dt.datetime) -> Any:
+        """The clause picking rows the stored matches answer for, among rows from `lower` on."""
+        clause = or_(stamp <= self.until, stamp.is_(None))
+        return and_(clause, at >= self.horizon) if self.horizon > lower else clause
+
+    def is_fresh(self, stamp: dt.datetime | None, at: dt.datetime) -> bool:
+        return (stamp is not None and stamp > self.until) or at < self.horizon
+
+
 def account_arr(session: Session) -> dict[int, float]:
     """Each live account's ARR (0 when unknown)."""
     rows = session.execute(select(Account.id, Account.arr).where(Account.is_deleted.is_(False)))
@@ -233,15 +269,15 @@ def book_arr(session: Session) -> float:
 
 
 def theme_stats(
-    session: Session, config: VoiceConfig, as_of: dt.date, *, stored_until: dt.datetime | None
+    session: Session, config: VoiceConfig, as_of: dt.date, *, stored: Stored | None
 ) -> tuple[list[ThemeStats], Window]:
-    """Every configured theme's two periods. `stored_until`: the stored matches hold for rows
-    stamped (`synced_at`) up to then, later rows are matched here (None: every row is)."""
+    """Every configured theme's two periods: the stored matches where they answer, the other
+    rows matched here (`stored` None: every row is)."""
     window = Window.ending(as_of, config.period_days)
     stats = {n: ThemeStats(n, t.label) for n, t in config.themes.items()}
-    fresh, values = _fresh(session, Matcher(config), window, stored_until)
-    stored = _stored(session, window, stored_until) if stored_until is not None else iter(())
-    for key, m, value in stored:
+    fresh, values = _fresh(session, Matcher(config), window, stored)
+    rows = _stored(session, window, stored) if stored is not None else iter(())
+    for key, m, value in rows:
         extra = fresh.pop(key, None)
         if extra is not None:
             m.merge(extra)
@@ -258,10 +294,10 @@ def _in_window(at: Any, account: Any, window: Window) -> list[Any]:
 
 
 def _fresh(
-    session: Session, matcher: Matcher, window: Window, stored_until: dt.datetime | None
+    session: Session, matcher: Matcher, window: Window, stored: Stored | None
 ) -> tuple[dict[Key, AccountMentions], dict[int, AccountValue]]:
-    """The mentions of rows stamped after `stored_until` (every row: None), matched here, per
-    theme, period and account, with what their accounts weigh."""
+    """The mentions of rows the stored matches do not answer for (every row: None), matched
+    here, per theme, period and account, with what their accounts weigh."""
     out: dict[Key, AccountMentions] = {}
     values: dict[int, AccountValue] = {}
     r, t, a = SurveyResponse, Ticket, Account
@@ -277,9 +313,9 @@ def _fresh(
         .outerjoin(a, a.id == t.account_id)
         .where(*_in_window(t.created_at, t.account_id, window))
     )  # fmt: skip
-    if stored_until is not None:
-        surveys = surveys.where(r.synced_at > stored_until)
-        tickets = tickets.where(t.synced_at > stored_until)
+    if stored is not None:
+        surveys = surveys.where(stored.fresh(r.synced_at, r.responded_at, window.prev_start))
+        tickets = tickets.where(stored.fresh(t.synced_at, t.created_at, window.prev_start))
 
     def note(
         themes: list[str], aid: int, at: dt.datetime, kind: str, score: Any, csat: Any
@@ -307,10 +343,10 @@ def _fresh(
 
 
 def _stored(
-    session: Session, window: Window, stored_until: dt.datetime
+    session: Session, window: Window, stored: Stored
 ) -> Iterator[tuple[Key, AccountMentions, AccountValue]]:
-    """The stored matches of rows stamped up to `stored_until`, per theme, period and account
-    (in that order), with what the account weighs."""
+    """The stored matches of the rows they answer for, per theme, period and account (in
+    that order), with what the account weighs."""
     r, t, rm, tm, a = SurveyResponse, Ticket, SurveyResponseTheme, TicketTheme, Account
     surveys = (
         select(rm.theme.label("theme"),
@@ -319,14 +355,14 @@ def _stored(
                r.score.label("score"), cast(null(), String).label("csat"))
         .join(r, r.id == rm.response_id)
         .where(r.comment.is_not(None), *_in_window(r.responded_at, r.account_id, window))
-        .where((r.synced_at <= stored_until) | r.synced_at.is_(None))
+        .where(stored.kept(r.synced_at, r.responded_at, window.prev_start))
     )  # fmt: skip
     tickets = (
         select(tm.theme, case((t.created_at >= window.start, 1), else_=0),
                t.account_id, literal("ticket", String), cast(null(), Float), t.csat)
         .join(t, t.id == tm.ticket_id)
         .where(*_in_window(t.created_at, t.account_id, window))
-        .where((t.synced_at <= stored_until) | t.synced_at.is_(None))
+        .where(stored.kept(t.synced_at, t.created_at, window.prev_start))
     )  # fmt: skip
     u = union_all(surveys, tickets).subquery()
     g = (
@@ -362,7 +398,7 @@ def unmatched_texts(
     as_of: dt.date,
     limit: int,
     *,
-    stored_until: dt.datetime | None,
+    stored: Stored | None,
 ) -> list[str]:
     """Up to `limit` non-blank texts of the current period no theme mentions (survey comments,
     then ticket subjects, each by id), for the suggested themes. Read page by page and only
@@ -380,20 +416,20 @@ def unmatched_texts(
         last = 0
         while len(out) < limit:
             stmt = (
-                select(model.id, text, tags if tags is not None else null(), model.synced_at)
+                select(model.id, text, tags if tags is not None else null(), model.synced_at, at)
                 .where(model.id > last, text.is_not(None), model.account_id.is_not(None))
                 .where(at >= window.start, at < window.end)
                 .order_by(model.id)
                 .limit(PAGE)
             )
-            if stored_until is not None:  # stored: those with no match; later rows: all
-                stmt = stmt.where((model.synced_at > stored_until) | ~matched)
+            if stored is not None:  # those the stored matches answer for: with no match
+                stmt = stmt.where(stored.fresh(model.synced_at, at, window.start) | ~matched)
             rows = session.execute(stmt).all()
             if not rows:
                 break
             last = rows[-1][0]
-            for _, value, row_tags, stamp in rows:
-                fresh = stored_until is None or (stamp is not None and stamp > stored_until)
+            for _, value, row_tags, stamp, when in rows:
+                fresh = stored is None or stored.is_fresh(stamp, when)
                 if fresh and matcher.themes(value, customer_tags(row_tags or [])):
                     continue
                 if value.strip():

@@ -35,7 +35,7 @@ from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import ThemeAlert, decide
 from model.tables import Account, ExternalIdentity, SurveyResponse, Ticket, VoiceAlert, utcnow
 from reporting import voice_matches
-from reporting.voice_themes import ThemeFigures, book_arr, figures, theme_stats
+from reporting.voice_themes import ThemeFigures, Window, book_arr, figures, theme_stats
 from sync import cursors
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
@@ -163,8 +163,9 @@ def run_voice(
         return {**summary, "skipped": 1}, []
     since = now - voice_matches.SLACK
     seen = probe(session, since)  # before any row is read: a later change shows
-    refreshed = voice_matches.refresh_matches(session, config, now)
-    stats, _ = theme_stats(session, config, as_of, stored_until=refreshed.until)
+    window = Window.ending(as_of, config.period_days)
+    refreshed = voice_matches.refresh_matches(session, config, now, window.prev_start)
+    stats, _ = theme_stats(session, config, as_of, stored=refreshed.stored)
     figs = figures(stats)
     alerts = decide(list(figs), book_arr(session), config, as_of)
     requests = _route(session, alerts, figs, config, systems, as_of)

@@ -106,7 +106,7 @@ def test_impact_weights_by_arr_so_a_vocal_small_account_does_not_outweigh_the_ba
         # the previous period: one detractor on performance from account 3
         s.add(answer(2, 3, "nps", 4, 40, "So slow"))
     with factory() as s:
-        stats, _ = theme_stats(s, config, AS_OF, stored_until=None)
+        stats, _ = theme_stats(s, config, AS_OF, stored=None)
         figs = {f.theme: f for f in figures(stats)}
     billing, perf = figs["billing"], figs["performance"]
     assert billing.volume == 20 and billing.accounts == 1
