@@ -28,7 +28,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select
+from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from escalation.voice_config import VoiceConfig
@@ -122,6 +123,8 @@ def refresh_matches(
         session.execute(delete(TicketTheme))
         for n, src in enumerate(sources):
             counts[n] += src.rematch(session, [src.at >= horizon], replace=False)
+        if session.get_bind().dialect.name == "postgresql":  # the planner sees the new rows
+            session.execute(text("ANALYZE survey_response_themes, ticket_themes"))
     else:
         full = False
         since = dt.datetime.fromisoformat(mark.until)
@@ -166,16 +169,8 @@ class _Source:
 
     def rematch(self, session: Session, where: list[Any], *, replace: bool) -> int:
         """Store the themes of the rows `where` picks in place of what was stored for them,
-        a page of rows at a time (memory stays one page whatever the book's size). A row
-        deleted since it was read (an erasure committing meanwhile) gets none: the insert only
-        adds matches of rows that still exist, so it never fails on the foreign key."""
+        a page of rows at a time (memory stays one page whatever the book's size)."""
         model, core = self.model, self.table
-        add = insert(core).from_select(
-            [self.column, "theme"],
-            select(bindparam("row", type_=Integer), bindparam("theme", type_=String)).where(
-                exists().where(model.id == bindparam("row", type_=Integer))
-            ),
-        )
         n, last = 0, 0
         while True:
             rows = session.execute(
@@ -190,6 +185,23 @@ class _Source:
             if replace:
                 ids = [r[0] for r in rows]
                 session.execute(delete(core).where(core.c[self.column].in_(ids)))
-            found = [{"row": r[0], "theme": t} for r in rows for t in self.themes(r)]
+            found = [{self.column: r[0], "theme": t} for r in rows for t in self.themes(r)]
             if found:
-                session.execute(add, found)
+                self._insert(session, found)
+
+    def _insert(self, session: Session, found: list[dict[str, Any]]) -> None:
+        """One multi-row insert; when a row was deleted since it was read (an erasure
+        committing meanwhile) and the foreign key refuses its match, the page again with each
+        match added only if its row still exists."""
+        try:
+            with session.begin_nested():
+                session.execute(insert(self.table), found)
+        except IntegrityError:
+            row = bindparam("row", type_=Integer)
+            guarded = insert(self.table).from_select(
+                [self.column, "theme"],
+                select(row, bindparam("theme", type_=String)).where(
+                    exists().where(self.model.id == row)
+                ),
+            )
+            session.execute(guarded, [{"row": f[self.column], "theme": f["theme"]} for f in found])

@@ -101,7 +101,7 @@ def oracle(s: Session, config: VoiceConfig, as_of: dt.date) -> tuple[list[ThemeF
         return float(accounts[a].arr or 0) if not accounts[a].is_deleted else 0.0
 
     out = []
-    for name, theme in config.themes.items():
+    for name, spec in config.themes.items():
         per: dict[bool, dict[str, Any]] = {}
         for current in (True, False):
             accs = mentions[name, current]
@@ -123,7 +123,7 @@ def oracle(s: Session, config: VoiceConfig, as_of: dt.date) -> tuple[list[ThemeF
         seg = min(segs, key=lambda k: (-math.fsum(segs[k]), k is None, k or ""), default=None)
         now, before = per[True], per[False]
         out.append(ThemeFigures(
-            name, theme.label, now["volume"], before["volume"], now["accounts"], now["affected"],
+            name, spec.label, now["volume"], before["volume"], now["accounts"], now["affected"],
             now["impact"], before["impact"], now["share"], before["share"], now["nps"],
             before["nps"], top, seg,
         ))  # fmt: skip
@@ -253,7 +253,7 @@ def test_the_stage_follows_change_and_decides_what_a_full_evaluation_decides(
     first = book.run()
     assert first["rematched"] == 10 and "skipped" not in first  # all but the one out of reach
     with book.factory() as s:
-        assert s.scalar(select(func.count()).select_from(VoiceAlert)) >= 1  # alerts were opened
+        assert (s.scalar(select(func.count()).select_from(VoiceAlert)) or 0) >= 1  # opened
 
     assert book.run()["skipped"] == 1  # nothing changed: nothing read, nothing decided
 
@@ -346,3 +346,15 @@ def test_linking_a_response_stamps_it_and_counts_it(book: Book) -> None:
         )
     assert before is not None and after is not None and after > before
     assert book.run()["skipped"] == 1
+
+
+def test_a_match_of_a_row_deleted_meanwhile_is_dropped_not_a_failure(book: Book) -> None:
+    """An erasure committing between the read of a page and the insert of its matches: the
+    foreign key refuses the page, which is inserted again row by row where the row exists."""
+    with transaction(book.factory) as s:
+        ids = list(s.scalars(select(Ticket.id).order_by(Ticket.id).limit(2)))
+        source = voice_matches._Source(Ticket, Matcher(book.config))
+        gone = max(ids) + 1000
+        source._insert(s, [{"ticket_id": i, "theme": "speed"} for i in [*ids, gone]])
+    with book.factory() as s:
+        assert set(s.scalars(select(TicketTheme.ticket_id))) == set(ids)
