@@ -30,11 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    Float,
-    String,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -48,7 +45,13 @@ from sqlalchemy.orm import Session
 from escalation.voice_config import VoiceConfig
 from model.own_tags import customer_tags
 from model.tables import Account, SurveyResponse, SurveyResponseTheme, Ticket, TicketTheme
-from reporting.voice_scales import negativity, nps_category, ticket_negativity
+from reporting.voice_scales import (
+    negativity,
+    negativity_sql,
+    nps_category,
+    ticket_negativity,
+    ticket_negativity_sql,
+)
 
 PAGE = 2000  # rows per page where texts are read
 
@@ -345,51 +348,44 @@ def _fresh(
 def _stored(
     session: Session, window: Window, stored: Stored
 ) -> Iterator[tuple[Key, AccountMentions, AccountValue]]:
-    """The stored matches of the rows they answer for, per theme, period and account (in
-    that order), with what the account weighs."""
+    """The stored matches of the rows they answer for, one row per theme, period and account
+    (the database aggregates them; no order needed: the sums are exact), with what the
+    account weighs. Streamed: memory does not grow with the book."""
     r, t, rm, tm, a = SurveyResponse, Ticket, SurveyResponseTheme, TicketTheme, Account
+    nps = case((r.kind == "nps", 1), else_=0)
+    detractor = case(((r.kind == "nps") & (r.score < 7), 1), else_=0)
     surveys = (
         select(rm.theme.label("theme"),
                case((r.responded_at >= window.start, 1), else_=0).label("current"),
-               r.account_id.label("account_id"), r.kind.label("kind"),
-               r.score.label("score"), cast(null(), String).label("csat"))
+               r.account_id.label("account_id"),
+               negativity_sql(r.kind, r.score).label("negativity"),
+               nps.label("nps"), detractor.label("detractor"))
         .join(r, r.id == rm.response_id)
         .where(r.comment.is_not(None), *_in_window(r.responded_at, r.account_id, window))
         .where(stored.kept(r.synced_at, r.responded_at, window.prev_start))
     )  # fmt: skip
     tickets = (
-        select(tm.theme, case((t.created_at >= window.start, 1), else_=0),
-               t.account_id, literal("ticket", String), cast(null(), Float), t.csat)
+        select(tm.theme, case((t.created_at >= window.start, 1), else_=0), t.account_id,
+               ticket_negativity_sql(t.csat), literal(0), literal(0))
         .join(t, t.id == tm.ticket_id)
         .where(*_in_window(t.created_at, t.account_id, window))
         .where(stored.kept(t.synced_at, t.created_at, window.prev_start))
     )  # fmt: skip
     u = union_all(surveys, tickets).subquery()
     g = (
-        select(u.c.theme, u.c.current, u.c.account_id, u.c.kind, u.c.score, u.c.csat,
-               func.count().label("n"))
-        .group_by(u.c.theme, u.c.current, u.c.account_id, u.c.kind, u.c.score, u.c.csat)
+        select(u.c.theme, u.c.current, u.c.account_id, func.count().label("volume"),
+               func.max(u.c.negativity).label("worst"), func.sum(u.c.nps).label("nps"),
+               func.sum(u.c.detractor).label("detractors"))
+        .group_by(u.c.theme, u.c.current, u.c.account_id)
         .subquery()
     )  # fmt: skip
     rows = session.execute(
-        select(g.c.theme, g.c.current, g.c.account_id, g.c.kind, g.c.score, g.c.csat, g.c.n,
-               a.arr, a.is_deleted, a.segment)
-        .outerjoin(a, a.id == g.c.account_id)
-        .order_by(g.c.theme, g.c.current, g.c.account_id),
+        select(g, a.arr, a.is_deleted, a.segment).outerjoin(a, a.id == g.c.account_id),
         execution_options={"yield_per": PAGE},
-    )  # fmt: skip
-    key: Key | None = None
-    m = AccountMentions()
-    value = AccountValue(0.0, 0.0, None)
-    for theme, current, aid, kind, score, csat, n, arr, deleted, segment in rows:
-        here = (theme, bool(current), aid)
-        if here != key:
-            if key is not None:
-                yield key, m, value
-            key, m, value = here, AccountMentions(), AccountValue.of(arr, deleted, segment)
-        m.add(kind, score, csat, n)
-    if key is not None:
-        yield key, m, value
+    )
+    for theme, current, aid, volume, worst, nps_n, detractors, arr, deleted, segment in rows:
+        m = AccountMentions(int(volume), float(worst), int(nps_n or 0), int(detractors or 0))
+        yield (theme, bool(current), aid), m, AccountValue.of(arr, deleted, segment)
 
 
 def unmatched_texts(

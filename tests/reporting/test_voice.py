@@ -185,3 +185,18 @@ def test_suggested_themes_group_the_unmatched_texts_by_their_words() -> None:
     assert any("audit log" in t or "audit" in t for t in tops)
     assert all(s.size >= 4 for s in found)
     assert suggest_themes(["one", "two"], Suggest()) == []  # too few to cluster
+
+
+def test_negativity_in_sql_is_the_same_float_as_in_python(factory) -> None:
+    from sqlalchemy import literal, select
+
+    from reporting.voice_scales import negativity_sql, ticket_negativity, ticket_negativity_sql
+
+    grid = [("nps", float(s)) for s in range(11)] + [("nps", 6.5), ("nps", 8.9)]
+    grid += [("ces", s / 2) for s in range(0, 17)] + [("csat", s / 4) for s in range(0, 25)]
+    with factory() as s:
+        for kind, score in grid:
+            sql = s.scalar(select(negativity_sql(literal(kind), literal(score))))
+            assert sql == negativity(kind, score), (kind, score)
+        for csat in ("good", "bad", "offered", None):
+            assert s.scalar(select(ticket_negativity_sql(literal(csat)))) == ticket_negativity(csat)
