@@ -14,9 +14,9 @@ negativity (`reporting.voice_scales`) over its mentions of the theme:
 affected ARR is the same sum without the negativity; volume counts every mention.
 
 Which rows mention which theme is stored (reporting/voice_matches.py): the figures are SQL
-aggregates over the stored matches (grouped by theme, period, account, and the score or
-rating that sets the negativity), streamed account by account, plus the rows changed since
-the matches were stored, matched here. Nothing holds the book's texts or a per-account map
+aggregates over the stored matches (one row per theme, period and account: mentions, the
+strongest negativity, NPS mentions and detractors), streamed, plus the rows changed since
+the matches were stored (or older than their horizon), matched here. Nothing holds the book's texts or a per-account map
 of it. Sums are exact (`ExactSum`), so the figures do not depend on the order rows arrive in.
 """
 
