@@ -69,6 +69,8 @@ def _last_run(db_url: str) -> dict[str, Any]:
     steps = {k: v.get("seconds", v) if isinstance(v, dict) else v
              for k, v in (stats.get("steps") or {}).items()}  # fmt: skip
     incremental = stats.get("incremental") or {}
+    rss = {k: v.get("peak_rss_mib") for k, v in (stats.get("steps") or {}).items()
+           if isinstance(v, dict)}  # fmt: skip
     return {
         "rescored": int(rescored),
         "judged": incremental.get("judged"),  # accounts whose rules were evaluated (None: all)
@@ -76,6 +78,8 @@ def _last_run(db_url: str) -> dict[str, Any]:
         "digested": incremental.get("digested"),  # digests recomputed (None: all, or before)
         "plan": (incremental.get("plan") or {}).get("reason"),  # whole book, or N accounts
         "steps": steps,
+        "peak_rss_mib": rss,  # the process's peak so far at the end of each step
+        "voice": stats.get("voice"),  # the voice stage's summary (skipped, rows re-matched)
     }
 
 

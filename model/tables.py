@@ -47,7 +47,7 @@ from model.sync_tables import (
     WebhookReceipt,
     WrittenState,
 )
-from model.voice_tables import SurveyResponse, VoiceAlert
+from model.voice_tables import SurveyResponse, SurveyResponseTheme, TicketTheme, VoiceAlert
 
 __all__ = [
     "Account",
@@ -75,9 +75,11 @@ __all__ = [
     "ScoreOverride",
     "SourceMetadata",
     "SurveyResponse",
+    "SurveyResponseTheme",
     "SyncCursor",
     "SyncRun",
     "Ticket",
+    "TicketTheme",
     "UTCDateTime",
     "UsageDaily",
     "VoiceAlert",
@@ -99,7 +101,8 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     crm_source: Mapped[str | None] = mapped_column(String(20))
-    crm_id: Mapped[str | None] = mapped_column(String(18))
+    # linking survey responses looks accounts up by crm id alone (sync/voice.py)
+    crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(255))
     domain: Mapped[str | None] = mapped_column(String(255), index=True)

@@ -40,7 +40,35 @@ class SurveyResponse(Base):
     workspace_id: Mapped[str | None] = mapped_column(String(64))
     organization_id: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # the source's clock
+    # when pulsehub last stored a change to this row (a pull's upsert that changed content, a
+    # link): the voice stage re-reads only rows changed since its last run (sync/voice.py)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
+
+
+class SurveyResponseTheme(Base):
+    """A theme a survey comment mentions, as matched under the voice configuration the
+    `voice:state` cursor names (reporting/voice_matches.py); gone with its response."""
+
+    __tablename__ = "survey_response_themes"
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class TicketTheme(Base):
+    """A theme a ticket's subject or customer tags mention (as `SurveyResponseTheme`)."""
+
+    __tablename__ = "ticket_themes"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
 class VoiceAlert(Base):

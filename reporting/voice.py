@@ -20,9 +20,18 @@ from sqlalchemy.orm import Session
 from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import deteriorated, period_of
 from model.tables import Account, SurveyResponse, Ticket, VoiceAlert
+from reporting.voice_matches import stored_matches
 from reporting.voice_scales import EASY_CES, SATISFIED_CSAT, nps, nps_category
 from reporting.voice_suggest import Suggestion, suggest_themes
-from reporting.voice_themes import Matcher, ThemeFigures, account_arr, figures, theme_stats
+from reporting.voice_themes import (
+    Matcher,
+    ThemeFigures,
+    account_arr,
+    book_arr,
+    figures,
+    theme_stats,
+    unmatched_texts,
+)
 
 MONTHS = 12
 VERBATIMS = 25
@@ -140,9 +149,14 @@ def load_voice(
             seg_month[segments.get(account) or "no segment", _month(at)].add(kind, score, account)
         if at >= period_start and account is not None:
             by_segment[segments.get(account) or "no segment"].add(kind, score, account)
-    stats, unmatched, _ = theme_stats(session, config, as_of)
-    arr = account_arr(session)
-    figs = figures(session, stats, arr)
+    stored = stored_matches(session, config)  # the voice stage's, where they apply
+    stats, _ = theme_stats(session, config, as_of, stored=stored)
+    figs = figures(stats)
+    unmatched = (
+        unmatched_texts(session, config, as_of, config.suggest.max_texts, stored=stored)
+        if suggest
+        else []
+    )
     return VoiceView(
         as_of=as_of,
         months=months,
@@ -152,8 +166,8 @@ def load_voice(
             seg: [{"month": m, **seg_month[seg, m].as_dict()} for m in months]
             for seg in sorted({seg for seg, _ in seg_month})
         },
-        themes=theme_rows(session, figs, sum(arr.values()), config, as_of),
-        suggested=suggest_themes(unmatched, config.suggest) if suggest else [],
+        themes=theme_rows(session, figs, book_arr(session), config, as_of),
+        suggested=suggest_themes(unmatched, config.suggest),
         verbatims=recent_verbatims(session, config),
         period_days=config.period_days,
     )

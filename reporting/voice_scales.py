@@ -14,7 +14,7 @@ Negativity (0..1) is how unhappy one mention is, used to weight a theme's impact
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 Category = Literal["promoter", "passive", "detractor"]
 EASY_CES = 5
@@ -47,3 +47,30 @@ def negativity(kind: str, score: float) -> float:
 def ticket_negativity(csat: str | None) -> float:
     """How unhappy a ticket on a theme is: by its rating, 0.25 when unrated."""
     return TICKET_NEGATIVITY.get(csat, 0.25)
+
+
+def negativity_sql(kind: Any, score: Any) -> Any:
+    """`negativity` as a SQL expression over a survey row's columns, for aggregates the
+    database computes (reporting/voice_themes.py). The same arithmetic in IEEE doubles on
+    SQLite and PostgreSQL, so it gives the same float: tests/reporting/test_voice.py compares
+    them over every score."""
+    from sqlalchemy import case
+
+    def clamped(x: Any) -> Any:
+        return case((x < 0, 0.0), (x > 1, 1.0), else_=x)
+
+    return case(
+        (kind == "nps", case((score >= 9, 0.0), (score >= 7, 0.5), else_=1.0)),
+        (kind == "ces", clamped((7 - score) / 6.0)),
+        else_=clamped((5 - score) / 4.0),
+    )
+
+
+def ticket_negativity_sql(csat: Any) -> Any:
+    """`ticket_negativity` as a SQL expression over a ticket's `csat` column."""
+    from sqlalchemy import case
+
+    return case(
+        *((csat == rating, value) for rating, value in TICKET_NEGATIVITY.items() if rating),
+        else_=TICKET_NEGATIVITY[None],
+    )

@@ -236,7 +236,10 @@ def survey_response_row(r: Any) -> dict[str, Any]:
         "crm_account_id": r.crm_account_id,
         "workspace_id": r.workspace_id,
         "organization_id": r.organization_id,
-        "updated_at": _aware(r.updated_at) or dt.datetime.now(dt.UTC),
+        # a source without update times: the answer as given (not the pull's clock, which
+        # would rewrite every row on every pull and re-open the voice stage each run)
+        "updated_at": _aware(r.updated_at) or _aware(r.responded_at),
+        "synced_at": dt.datetime.now(dt.UTC),  # kept unless the row changes (upsert_rows)
     }
 
 

@@ -5,12 +5,27 @@ Exactly once per theme and period: the decision is a `VoiceAlert` row (unique on
 period) added in the caller's transaction together with the outbox creation of its task,
 whose key is derived from the same pair. A re-run finds the row and queues nothing; a dry run
 is rolled back by its caller, so it leaves neither.
+
+Proportional to change (issue 19): which themes each text mentions is stored and matched
+only for rows changed since (reporting/voice_matches.py), and a run in which nothing the
+decision reads can have changed does nothing. What the decision reads: survey responses and
+tickets (their stamps, `synced_at`, move with every stored change, a link or a relink), the
+accounts (ARR, segment, owner, deletion: `updated_at`), the decisions taken (`voice_alerts`),
+the voice configuration, the crm system tasks go to, and the day. The last evaluation's mark
+(cursor `voice:evaluation`) holds a digest of the configuration and day, and a probe of the
+rows: how many there are (a deletion) and which rows were stamped after `since` (the
+evaluation's time less `SLACK`), with their stamps: a row stamped before the evaluation but
+committed after it read shows up as a different probe next time. The mark commits with the alerts and their tasks, so a crashed or dry
+(rolled-back) run leaves the last committed evaluation in force.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -18,17 +33,27 @@ from sqlalchemy.orm import Session
 
 from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import ThemeAlert, decide
-from model.tables import Account, ExternalIdentity, SurveyResponse, VoiceAlert
-from reporting.voice_themes import ThemeFigures, account_arr, figures, theme_stats
+from model.tables import Account, ExternalIdentity, SurveyResponse, Ticket, VoiceAlert, utcnow
+from reporting import voice_matches
+from reporting.voice_themes import ThemeFigures, Window, book_arr, figures, theme_stats
+from sync import cursors
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
 
 log = logging.getLogger(__name__)
 
+MARK_STREAM = "voice:evaluation"
+EVALUATION_VERSION = "1"  # bump when the stage's decision for the same inputs changes
+
 
 def link_responses(session: Session) -> int:
     """Give each unlinked survey response its account: by the crm account id it names, else
-    its workspace's or organization's linked account. Returns how many were linked."""
+    its workspace's or organization's linked account. Returns how many were linked.
+
+    Only unlinked rows that now have an account are written (a row no account claims yet is
+    left alone, not rewritten with NULL every run); they are found through the index leading
+    with `account_id`, and each lookup is an index probe (`accounts.crm_id`, identities by
+    kind and external id)."""
     s = SurveyResponse
 
     def by_identity(kind: str, column: Any) -> Any:
@@ -55,25 +80,115 @@ def link_responses(session: Session) -> int:
         by_identity("organization", s.organization_id),
     )
     result = session.execute(
-        update(s).where(s.account_id.is_(None)).values(account_id=account),
+        update(s).where(s.account_id.is_(None), account.is_not(None)).values(account_id=account),
         execution_options={"synchronize_session": False},
     )
     unlinked = session.scalar(select(func.count()).where(s.account_id.is_(None)))
     if unlinked:
         log.info("%s survey responses name no linked account yet", unlinked)
-    return max(0, (result.rowcount or 0) - (unlinked or 0))  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class EvaluationMark:
+    """The last committed evaluation: its inputs' digest, the probe of the rows stamped
+    after `since` (ISO), how many alerts were recorded once it was done, and how many themes
+    it found deteriorated (reported when skipping)."""
+
+    inputs: str
+    since: str
+    probe: str
+    alerts: int
+    deteriorated: int
+
+
+def inputs_digest(as_of: dt.date, config: VoiceConfig, systems: EscalationSystems) -> str:
+    """Everything the decision depends on besides the rows: the day, the whole voice
+    configuration, the crm system tasks go to, the stage's version."""
+    parts = [EVALUATION_VERSION, as_of.isoformat(), config.model_dump_json(), _crm(systems)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def probe(session: Session, since: dt.datetime) -> str:
+    """The rows' counts and every row stamped after `since` with its stamp: equal probes
+    mean no row the decision reads was added, changed or deleted in between."""
+    counts = [
+        session.scalar(select(func.count()).select_from(m))
+        for m in (SurveyResponse, Ticket, Account)
+    ]
+    tail: list[Any] = []
+    for name, model, stamp in (
+        ("s", SurveyResponse, SurveyResponse.synced_at),
+        ("t", Ticket, Ticket.synced_at),
+        ("a", Account, Account.updated_at),
+    ):
+        rows = session.execute(select(model.id, stamp).where(stamp > since).order_by(model.id))
+        tail.extend((name, i, at and at.isoformat()) for i, at in rows)
+    text = json.dumps([counts, tail])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_mark(session: Session) -> EvaluationMark | None:
+    text = cursors.get_cursor(session, MARK_STREAM)
+    if not text:
+        return None
+    try:
+        return EvaluationMark(**json.loads(text))
+    except (TypeError, ValueError):  # written by another version: evaluate
+        return None
 
 
 def run_voice(
-    session: Session, as_of: dt.date, config: VoiceConfig, systems: EscalationSystems
+    session: Session,
+    as_of: dt.date,
+    config: VoiceConfig,
+    systems: EscalationSystems,
+    *,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Link, measure and route; returns a summary and the owner tasks to queue (the caller
-    queues them in this same transaction)."""
-    linked = link_responses(session)
-    stats, _, _ = theme_stats(session, config, as_of)
-    arr = account_arr(session)
-    figs = figures(session, stats, arr)
-    alerts = decide(list(figs), sum(arr.values()), config, as_of)
+    queues them in this same transaction). Does nothing when nothing it reads changed since
+    the last committed evaluation."""
+    now = now or utcnow()
+    linked = link_responses(session)  # a link stamps the row: seen by the probes below
+    inputs = inputs_digest(as_of, config, systems)
+    last = read_mark(session)
+    if (
+        last is not None
+        and last.inputs == inputs
+        and _alerts(session) == last.alerts
+        and probe(session, dt.datetime.fromisoformat(last.since)) == last.probe
+    ):
+        summary = {"linked_responses": 0, "themes_deteriorated": last.deteriorated, "tasks": 0}
+        return {**summary, "skipped": 1}, []
+    since = now - voice_matches.SLACK
+    seen = probe(session, since)  # before any row is read: a later change shows
+    window = Window.ending(as_of, config.period_days)
+    refreshed = voice_matches.refresh_matches(session, config, now, window.prev_start)
+    stats, _ = theme_stats(session, config, as_of, stored=refreshed.stored)
+    figs = figures(stats)
+    alerts = decide(list(figs), book_arr(session), config, as_of)
+    requests = _route(session, alerts, figs, config, systems, as_of)
+    mark = EvaluationMark(inputs, since.isoformat(), seen, _alerts(session), len(alerts))
+    cursors.save_cursor(session, MARK_STREAM, json.dumps(asdict(mark)))
+    summary = {
+        "linked_responses": linked,
+        "themes_deteriorated": len(alerts),
+        "tasks": len(requests),
+        "rematched": refreshed.surveys + refreshed.tickets,
+    }
+    return summary, requests
+
+
+def _route(
+    session: Session,
+    alerts: list[ThemeAlert],
+    figs: list[ThemeFigures],
+    config: VoiceConfig,
+    systems: EscalationSystems,
+    as_of: dt.date,
+) -> list[CreateRequest]:
+    """Record each alert not yet recorded this period, with its owner task's creation."""
     done = set(
         session.execute(
             select(VoiceAlert.theme).where(
@@ -106,12 +221,16 @@ def run_voice(
         log.info(
             "theme %s deteriorated (%s): owner task %s", alert.theme, alert.reason, request.key
         )
-    summary = {
-        "linked_responses": linked,
-        "themes_deteriorated": len(alerts),
-        "tasks": len(requests),
-    }
-    return summary, requests
+    return requests
+
+
+def _alerts(session: Session) -> int:
+    """How many alerts are recorded (this stage adds them; deleting one re-evaluates)."""
+    return session.scalar(select(func.count()).select_from(VoiceAlert)) or 0
+
+
+def _crm(systems: EscalationSystems) -> str:
+    return systems.sources.get("crm", "crm")
 
 
 def owner_task(
@@ -150,7 +269,7 @@ def owner_task(
         "priority": config.task.priority,
         "_meta": {"voice_theme": alert.theme, "period": alert.period},
     }
-    return CreateRequest(alert.key, systems.sources.get("crm", "crm"), "crm_task", payload)
+    return CreateRequest(alert.key, _crm(systems), "crm_task", payload)
 
 
 def _owner_crm_id(session: Session, alert: ThemeAlert) -> str | None:

@@ -12,7 +12,7 @@ from model.db import transaction
 from model.tables import Account, SurveyResponse, Ticket
 from reporting.voice import load_voice as load_view
 from reporting.voice_scales import negativity, nps, nps_category
-from reporting.voice_themes import Matcher, account_arr, figures, theme_stats
+from reporting.voice_themes import Matcher, figures, theme_stats
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -106,9 +106,8 @@ def test_impact_weights_by_arr_so_a_vocal_small_account_does_not_outweigh_the_ba
         # the previous period: one detractor on performance from account 3
         s.add(answer(2, 3, "nps", 4, 40, "So slow"))
     with factory() as s:
-        stats, _, _ = theme_stats(s, config, AS_OF)
-        arr = account_arr(s)
-        figs = {f.theme: f for f in figures(s, stats, arr)}
+        stats, _ = theme_stats(s, config, AS_OF, stored=None)
+        figs = {f.theme: f for f in figures(stats)}
     billing, perf = figs["billing"], figs["performance"]
     assert billing.volume == 20 and billing.accounts == 1
     assert billing.affected_arr == 10_000 and billing.impact == 10_000  # 10,000 x 1, once
@@ -186,3 +185,18 @@ def test_suggested_themes_group_the_unmatched_texts_by_their_words() -> None:
     assert any("audit log" in t or "audit" in t for t in tops)
     assert all(s.size >= 4 for s in found)
     assert suggest_themes(["one", "two"], Suggest()) == []  # too few to cluster
+
+
+def test_negativity_in_sql_is_the_same_float_as_in_python(factory) -> None:
+    from sqlalchemy import literal, select
+
+    from reporting.voice_scales import negativity_sql, ticket_negativity, ticket_negativity_sql
+
+    grid = [("nps", float(s)) for s in range(11)] + [("nps", 6.5), ("nps", 8.9)]
+    grid += [("ces", s / 2) for s in range(0, 17)] + [("csat", s / 4) for s in range(0, 25)]
+    with factory() as s:
+        for kind, score in grid:
+            sql = s.scalar(select(negativity_sql(literal(kind), literal(score))))
+            assert sql == negativity(kind, score), (kind, score)
+        for csat in ("good", "bad", "offered", None):
+            assert s.scalar(select(ticket_negativity_sql(literal(csat)))) == ticket_negativity(csat)
