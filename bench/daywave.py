@@ -130,8 +130,14 @@ class Target:
         return cls(to.system, to.entity, to.fields)
 
 
-def replay(session: Session, to: Target, before: Written, band: DeadBand) -> Breakdown:
-    """The newest day's account field writes `band` would plan against `before`."""
+PREVIOUS = "previous default (before issue 19's rules)"
+
+
+def replay(
+    session: Session, to: Target, before: Written, band: DeadBand, previous: bool = False
+) -> Breakdown:
+    """The newest day's account field writes `band` would plan against `before`; `previous`:
+    as the planner did before the kept-apart reasons and drivers (only the listed ones)."""
     out = Breakdown()
     day = newest_day(session)
     snaps = {
@@ -150,6 +156,8 @@ def replay(session: Session, to: Target, before: Written, band: DeadBand) -> Bre
         stored = before.get((to.system, to.entity, target), {})
         changes = {c.field: (decode(c.old), decode(c.new)) for c in _diff(desired, stored)}
         items, weak = ranked(to.fields.items(values, FIELD_BANDS.texts), snaps[acc], band)
+        if previous:
+            items, weak = to.fields.items(values, FIELD_BANDS.texts), {}
         out.add(verdicts(changes, band, FIELD_BANDS, items, weak), changes)
     return out
 
@@ -201,7 +209,7 @@ def _report(
           f"accounts ({wrote['accounts'] / scored:.1%}) and {wrote['orgs']} organizations")  # fmt: skip
     default = DeadBand(**DeadBandSettings().model_dump())
     for label, band in policies:
-        b = replay(session, to, before, band)
+        b = replay(session, to, before, band, previous=label == PREVIOUS)
         _print(label, b, scored)
         if band == default and b.accounts != wrote["accounts"]:
             print(f"  (the replay of the default writes {b.accounts}: the code changed since)")
@@ -268,6 +276,7 @@ def main(argv: list[str]) -> None:
     policies = [("no dead-band", DeadBand(score=0, risk=0, trend=0, text=0, risk_share=0,
                                           driver=0)),
                 ("dead-bands (default)", DeadBand(**DeadBandSettings().model_dump()))]  # fmt: skip
+    policies.append((PREVIOUS, DeadBand(risk_share=0.0, driver=0.0)))
     if args.wide:
         score, risk, trend = (float(x) for x in args.wide.split(","))
         wide = DeadBand(**{**DeadBandSettings().model_dump(), "score": score, "risk": risk,

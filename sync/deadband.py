@@ -4,7 +4,9 @@ every account's CRM triggers, flows and field history each day. The dashboard ke
 values; only what is written outside waits.
 
 - A number (score, risk, trend) is rewritten when it moves by more than its band from the
-  value written.
+  value written. The renewal risk's band also grows with the risk (`risk_share` of the value
+  written: 30% -> 35% waits, 5% -> 8.5% does not), except when its level changes: a new
+  level is held only within the absolute band, as any label (below).
 - A label derived from a number (health status from the score, risk level from the risk)
   moves with its number: when the number's move is within its band the label waits too
   (hysteresis: an account sitting on a cut-off does not flip Yellow/Green every day), and
@@ -18,6 +20,11 @@ values; only what is written outside waits.
   order — and the account's top reason is among them. A reason that went, a new top
   reason, or a number that moved further rewrites the text; a new minor reason (below the
   top) waits for the next rewrite.
+- Ranked items with a strength (risk drivers: a push on the risk's log-odds, listed from a
+  threshold) get hysteresis on that threshold (`driver`): a written item still applies
+  until it falls `driver` under the threshold, and an item within `driver` of it either
+  side is "weak": it cannot force a rewrite as a new top item or as the first of an empty
+  list. A driver that clearly went or clearly arrived at the top is written at once.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
 from model.tables import HealthSnapshot, OnboardingPhase, Ticket
+from scoring.health import NEAR_REASONS_KEY
 from scoring.risk_model import MIN_DRIVER_LOG_ODDS, NEAR_DRIVERS
 from sync.deadband import DeadBand, FieldBands, ranked_items, waiting
 from sync.writeback_rows import (
@@ -211,10 +212,17 @@ def _diff(
 def ranked(
     items: dict[str, list[str]], snap: HealthSnapshot, band: DeadBand | None
 ) -> tuple[dict[str, list[str]], dict[str, frozenset[str]]]:
-    """The reason items a written list is judged against, with the risk drivers' hysteresis
-    on their listing threshold (sync/deadband.py `ranked_items`): the drivers just under it
-    still apply, and those within the margin either side are too weak to force a rewrite."""
-    if band is None or band.driver <= 0 or "renewal_risk_drivers" not in items:
+    """The reason items a written list is judged against: the health reasons just past the
+    listed ones still apply (a reason that slipped a few ranks is still true), and the risk
+    drivers get hysteresis on their listing threshold (sync/deadband.py `ranked_items`): the
+    drivers just under it still apply, and those within the margin either side are too
+    weak to force a rewrite."""
+    if band is None:
+        return items, {}
+    if "health_reasons" in items:  # those just past the listed ones still apply
+        near_reasons = (snap.signals or {}).get(NEAR_REASONS_KEY) or []
+        items = {**items, "health_reasons": [*items["health_reasons"], *map(str, near_reasons)]}
+    if band.driver <= 0 or "renewal_risk_drivers" not in items:
         return items, {}
     listed = [d for d in snap.risk_drivers or [] if isinstance(d, dict) and "contribution" in d]
     if len(listed) != len(items["renewal_risk_drivers"]):  # texts without a push (prior model)

@@ -159,3 +159,37 @@ def test_the_settings_defaults_are_the_planners() -> None:
     from pulsehub.settings import DeadBandSettings
 
     assert DeadBand(**DeadBandSettings().model_dump()) == DeadBand()
+
+
+def test_the_reasons_just_past_the_listed_ones_are_kept_apart_not_shown() -> None:
+    from scoring.health import NEAR_REASONS_KEY, score_health
+    from tests.scoring.test_health import _card, healthy_signals
+
+    sig = healthy_signals(usage_change_90d=-0.42, csat=0.7, open_urgent_tickets=1.0)
+    everything = score_health(sig, _card(max_reasons=20), [])
+    two = score_health(sig, _card(max_reasons=2), [])
+    assert [r.text for r in two.reasons] == [r.text for r in everything.reasons[:2]]
+    assert two.signals[NEAR_REASONS_KEY] == [r.text for r in everything.reasons[2:5]]
+
+
+def test_a_written_reason_that_slipped_a_few_ranks_still_applies_one_that_went_does_not(
+    factory,
+) -> None:
+    from scoring.health import NEAR_REASONS_KEY
+
+    reasons = [{"text": t} for t in ("usage down 40%", "csat 70% good", "1 urgent ticket open")]
+    with transaction(factory) as s:
+        acc = account(1)
+        s.add(acc)
+        s.flush()
+        s.add(snapshot(acc.id, reasons=reasons, signals={}))
+    _write_all(factory)
+    # two new reasons above the urgent ticket: it is now 6th, past the listed five
+    newer = [reasons[0], {"text": "2 champions"}, {"text": "5 features"}, {"text": "a"},
+             {"text": "b"}]  # fmt: skip
+    slipped = {NEAR_REASONS_KEY: ["csat 70% good", "1 urgent ticket open"]}
+    assert _next_day(factory, reasons=newer, signals=slipped) == []
+    writes = _next_day(factory, reasons=newer, signals={})  # the urgent ticket was solved
+    assert [w.payload["fields"] for w in writes] == [
+        {"health_reasons": "usage down 40%; 2 champions; 5 features"}
+    ]
