@@ -182,7 +182,9 @@ def _text_verdict(
     weak: Collection[str] = frozenset(),
 ) -> str:
     shown = [t for t in (new or "").split(ITEM_SEPARATOR) if t and t not in weak]
-    if not isinstance(old, str) or old == "":
+    if not isinstance(old, str):  # never written (or cleared): whatever there is now
+        return "appeared"
+    if old == "":  # an empty list was written
         if isinstance(new, str) and new and band.text > 0 and not shown:
             return HELD  # only weak items appeared: none has clearly crossed its threshold
         return "appeared"

@@ -193,3 +193,10 @@ def test_a_written_reason_that_slipped_a_few_ranks_still_applies_one_that_went_d
     assert [w.payload["fields"] for w in writes] == [
         {"health_reasons": "usage down 40%; 2 champions; 5 features"}
     ]
+
+
+def test_a_list_never_written_is_written_even_when_its_drivers_are_weak() -> None:
+    items, weak = ranked_items([_driver(D, 0.27)], [], MIN_DRIVER_LOG_ODDS, 0.1)
+    changes = {DRIVERS: (None, D)}  # the first write: nothing stands in the crm
+    got = verdicts(changes, DeadBand(), FIELD_BANDS, {DRIVERS: items}, {DRIVERS: weak})
+    assert got[DRIVERS] == "appeared"
