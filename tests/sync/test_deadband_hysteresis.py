@@ -5,6 +5,8 @@ written at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import update
 
@@ -43,7 +45,8 @@ def test_the_risk_waits_within_a_share_of_itself_unless_its_level_changes(change
 
 def test_the_relative_band_is_off_at_zero() -> None:
     band = DeadBand(risk_share=0.0)
-    assert waiting({RISK: (30.0, 35.0)}, band, FIELD_BANDS) == set()
+    changes: dict[str, tuple[Any, Any]] = {RISK: (30.0, 35.0)}  # decoded written values
+    assert waiting(changes, band, FIELD_BANDS) == set()
 
 
 def _driver(text: str, push: float) -> dict[str, object]:
