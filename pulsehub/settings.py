@@ -60,6 +60,16 @@ class DeadBandSettings(BaseModel):
     percent: float = Field(
         2.0, ge=0, le=100, description="percentages in reason texts: largest move in points"
     )
+    risk_share: float = Field(
+        0.2, ge=0, le=1,
+        description="renewal risk: also hold a move within this share of the risk written, "
+        "unless the risk level changes",
+    )  # fmt: skip
+    driver: float = Field(
+        0.1, ge=0, le=0.15,
+        description="risk drivers: hysteresis on the listing threshold, in log-odds of push "
+        "(at most 0.15: drivers are kept that far under it)",
+    )  # fmt: skip
 
 
 class SourceSettings(BaseModel):

@@ -17,6 +17,10 @@ from scoring.normalize import normalize, threshold
 from scoring.signals import AccountSignals
 
 INSUFFICIENT = "insufficient_data"
+# reasons just past `max_reasons` are kept apart in the snapshot's signals (not shown): a
+# written reason that slipped a few ranks still applies, so the crm text is not rewritten
+NEAR_REASONS = 3
+NEAR_REASONS_KEY = "reasons_near"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,8 @@ def score_health(
     if capped is not None and score is not None:  # scaled into 0..max_score, keeping the order
         scaled = score * capped[1] / 100.0
         score, extra = scaled, {capped[0]: score - scaled}
-    reasons = _reasons(signals, scorecard, included, used, extra)
+    ranked = _reasons(signals, scorecard, included, used, extra, NEAR_REASONS)
+    reasons, near = ranked[: scorecard.max_reasons], ranked[scorecard.max_reasons :]
     if coverage < scorecard.coverage.minimum:
         score = None
         text = explain.coverage_text(coverage, scorecard.coverage.minimum)
@@ -126,6 +131,8 @@ def score_health(
         signals=signals.as_dict(),
         measure_scores={s.name: round(s.norm, 4) for s in included if s.norm is not None},
     )
+    if near:  # for the write-back's comparison only (sync/deadband.py), never shown
+        result.signals[NEAR_REASONS_KEY] = [r.text for r in near]
     result.contradictions = _contradictions(scorecard, scored)
     apply_trend(result, signals.as_of, scorecard, history)
     return result
@@ -195,9 +202,11 @@ def _reasons(
     included: list[_Scored],
     used: float,
     extra: dict[str, float],
+    more: int = 0,
 ) -> list[Reason]:
     """Most points lost first; ties in measure order; a binding cap adds its points to its
-    measure, so the points lost always add up to 100 - score."""
+    measure, so the points lost always add up to 100 - score. `more`: that many past
+    `max_reasons` too (the caller keeps them apart)."""
     losses = [
         (100.0 * s.weight * (1.0 - (s.norm or 0.0)) / used + extra.get(s.name, 0.0), s)
         for s in included
@@ -205,7 +214,7 @@ def _reasons(
     losses = [(lost, s) for lost, s in losses if lost >= 0.05]
     losses.sort(key=lambda pair: -pair[0])  # stable: ties keep measure order
     out: list[Reason] = []
-    for lost, s in losses[: scorecard.max_reasons]:
+    for lost, s in losses[: scorecard.max_reasons + more]:
         m = scorecard.measures[s.name]
         if s.note is not None:
             text = s.note

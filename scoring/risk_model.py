@@ -18,6 +18,10 @@ from typing import Any
 MISSING = "missing:"
 GLOBAL = "*"
 MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in the crm
+# drivers down to this push are kept beside the listed ones (not shown), so the write-back can
+# keep a written driver that slipped just under the listing threshold (sync/deadband.py)
+NEAR_DRIVER_LOG_ODDS = 0.10
+NEAR_DRIVERS = "risk_drivers_near"  # the snapshot signal that holds them
 
 
 @dataclass(slots=True)
@@ -93,12 +97,29 @@ class FittedRisk:
         self, features: Mapping[str, Any], segment: str | None = None
     ) -> list[dict[str, Any]]:
         """What pushes this account's risk up, largest first, in plain words."""
+        return self.drivers_and_near(features, segment)[0]
+
+    def drivers_and_near(
+        self, features: Mapping[str, Any], segment: str | None = None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The listed drivers (push >= MIN_DRIVER_LOG_ODDS), and the pushes just under them
+        (>= NEAR_DRIVER_LOG_ODDS): not worth a line, but the write-back's hysteresis needs
+        to know a written driver only slipped under the threshold rather than went."""
         pushes = sorted(self.contributions(features, segment).items(), key=lambda kv: -kv[1])
-        return [
-            {"driver": k, "contribution": round(v, 3), "text": driver_words(k, features.get(k))}
+        words = [
+            (
+                v,
+                {
+                    "driver": k,
+                    "contribution": round(v, 3),
+                    "text": driver_words(k, features.get(k)),
+                },
+            )
             for k, v in pushes
-            if v >= MIN_DRIVER_LOG_ODDS
+            if v >= NEAR_DRIVER_LOG_ODDS
         ]
+        listed = [d for v, d in words if v >= MIN_DRIVER_LOG_ODDS]
+        return listed, [d for v, d in words if v < MIN_DRIVER_LOG_ODDS]
 
     def to_params(self) -> dict[str, Any]:
         data = asdict(self)

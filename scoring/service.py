@@ -26,7 +26,7 @@ from scoring.normalize import attach_percentiles
 from scoring.overrides import apply_override
 from scoring.queries import end_of, usage_feed_last
 from scoring.renewal import RenewalModel, describe_drivers, model_for, risk_features, risk_level
-from scoring.risk_model import FittedRisk, snapshot_features
+from scoring.risk_model import NEAR_DRIVERS, FittedRisk, snapshot_features
 from scoring.risk_store import active_model
 from scoring.rollup import roll_up
 from scoring.signals import AccountSignals, compute_signals
@@ -211,7 +211,9 @@ def _row(
         features = snapshot_features(r.score, r.trend_28d, signals)
         risk = round(model.predict(features, s.segment), 4)
         level = risk_level(risk, scorecard)
-        drivers = model.drivers(features, s.segment)
+        drivers, near = model.drivers_and_near(features, s.segment)
+        if near:  # for the write-back's hysteresis only (sync/deadband.py), never shown
+            signals[NEAR_DRIVERS] = near
     elif isinstance(model, RenewalModel) and x is not None and r.score is not None:
         risk = round(model.predict(x), 4)
         level = risk_level(risk, scorecard)

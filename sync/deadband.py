@@ -4,7 +4,9 @@ every account's CRM triggers, flows and field history each day. The dashboard ke
 values; only what is written outside waits.
 
 - A number (score, risk, trend) is rewritten when it moves by more than its band from the
-  value written.
+  value written. The renewal risk's band also grows with the risk (`risk_share` of the value
+  written: 30% -> 35% waits, 5% -> 8.5% does not), except when its level changes: a new
+  level is held only within the absolute band, as any label (below).
 - A label derived from a number (health status from the score, risk level from the risk)
   moves with its number: when the number's move is within its band the label waits too
   (hysteresis: an account sitting on a cut-off does not flip Yellow/Green every day), and
@@ -18,12 +20,17 @@ values; only what is written outside waits.
   order — and the account's top reason is among them. A reason that went, a new top
   reason, or a number that moved further rewrites the text; a new minor reason (below the
   top) waits for the next rewrite.
+- Ranked items with a strength (risk drivers: a push on the risk's log-odds, listed from a
+  threshold) get hysteresis on that threshold (`driver`): a written item still applies
+  until it falls `driver` under the threshold, and an item within `driver` of it either
+  side is "weak": it cannot force a rewrite as a new top item or as the first of an empty
+  list. A driver that clearly went or clearly arrived at the top is written at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +55,12 @@ class DeadBand:
     trend: float = 5.0  # 28-day trend points
     text: float = 0.2  # numbers inside reason texts: largest relative move not written
     percent: float = 2.0  # a percentage inside a reason text: largest move in points not written
+    # renewal risk, relative: a move within this share of the risk written also waits (25% ->
+    # 30% is a fifth), unless the risk level changes; then only `risk` applies
+    risk_share: float = 0.2
+    # risk drivers (log-odds of push): a written driver stays written until its push falls this
+    # far under the listing threshold, and a new one forces a rewrite only this far above it
+    driver: float = 0.1
 
 
 def _number(text: Any) -> float | None:
@@ -60,36 +73,84 @@ def _number(text: Any) -> float | None:
 ITEM_SEPARATOR = "; "  # how a connector joins a list of reasons into one text
 
 
+def ranked_items(
+    listed: Sequence[Mapping[str, Any]],
+    near: Sequence[Mapping[str, Any]],
+    threshold: float,
+    margin: float,
+) -> tuple[list[str], frozenset[str]]:
+    """Hysteresis on a listing threshold, for a list of items with a strength
+    ({"text", "contribution"}: risk drivers): the texts that still apply — those listed, and
+    those under the threshold by at most `margin` — and the weak ones among them (within
+    `margin` of the threshold either side), which keep a written list but cannot force a
+    rewrite by appearing."""
+    floor, clear = threshold - margin, threshold + margin
+    items = [str(d.get("text")) for d in listed]
+    items += [str(d.get("text")) for d in near if float(d.get("contribution", 0.0)) >= floor]
+    weak = {
+        str(d.get("text"))
+        for d in [*listed, *near]
+        if floor <= float(d.get("contribution", clear)) < clear
+    }
+    return items, frozenset(weak)
+
+
+HELD = "held"  # the verdict of a change whose write can wait
+
+
 def waiting(
     changes: Mapping[str, tuple[str | None, str | None]],
     band: DeadBand,
     fields: FieldBands,
     items: Mapping[str, Sequence[str]] | None = None,
+    weak: Mapping[str, Collection[str]] | None = None,
 ) -> set[str]:
     """The fields of one record's changes (field -> (written, new)) whose write can wait.
-    `items`: for a reason-list field, every reason text the account has now (not only the
-    first few that are written), so a written reason that still applies can be recognised."""
-    out = set()
+    `items`: for a reason-list field, every reason text that still applies now (not only the
+    first few that are written), so a written reason that still applies can be recognised;
+    `weak`: those of them too close to their listing threshold to force a rewrite by
+    appearing (see `ranked_items`)."""
+    return {f for f, why in verdicts(changes, band, fields, items, weak).items() if why == HELD}
+
+
+def verdicts(
+    changes: Mapping[str, tuple[str | None, str | None]],
+    band: DeadBand,
+    fields: FieldBands,
+    items: Mapping[str, Sequence[str]] | None = None,
+    weak: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, str]:
+    """Each changed field's verdict: HELD, or why it is written ("moved 4.2", "reason gone",
+    ...), so the write wave can be broken down by what caused it (bench/daywave.py)."""
+    out: dict[str, str] = {}
     for fld, (old, new) in changes.items():
         if fld in fields.texts:
-            if _text_held(new, old, band, (items or {}).get(fld)):
-                out.add(fld)
+            current, faint = (items or {}).get(fld), (weak or {}).get(fld, frozenset())
+            out[fld] = _text_verdict(new, old, band, current, faint)
         elif fld in fields.numeric:
-            kind, _ = fields.numeric[fld]
-            if _number_held(new, old, getattr(band, kind)):
-                out.add(fld)
+            kind, label = fields.numeric[fld]
+            width = getattr(band, kind)
+            share = getattr(band, f"{kind}_share", 0.0)
+            if share and (label is None or label not in changes):  # never holds a new label
+                width = max(width, share * abs(_number(old) or 0.0))
+            out[fld] = _number_verdict(new, old, width)
+        else:
+            out[fld] = "not banded"
     # a label waits with its number (within its band) and is written with it otherwise
     for fld, (_, label) in fields.numeric.items():
-        if label is not None and label in changes and fld in out:
-            out.add(label)
+        if label is None or label not in changes:
+            continue
+        number = out.get(fld)
+        out[label] = HELD if number == HELD else "with its number" if number else "label alone"
     return out
 
 
-def _number_held(new: str | None, old: str | None, width: float) -> bool:
+def _number_verdict(new: str | None, old: str | None, width: float) -> str:
     a, b = _number(new), _number(old)
     if a is None or b is None:  # appearing or disappearing is a change of meaning
-        return False
-    return abs(a - b) <= width + 1e-9
+        return "appeared" if b is None else "cleared"
+    move = abs(a - b)
+    return HELD if move <= width + 1e-9 else f"moved {move:g}"
 
 
 def _words(text: str) -> str:
@@ -113,24 +174,37 @@ def _same_reason(new: str, old: str, tolerance: float, points: float = 0.0) -> b
     return True
 
 
-def _text_held(
-    new: str | None, old: str | None, band: DeadBand, current: Sequence[str] | None = None
-) -> bool:
-    if not isinstance(new, str) or not isinstance(old, str) or band.text <= 0:
-        return False
+def _text_verdict(
+    new: str | None,
+    old: str | None,
+    band: DeadBand,
+    current: Sequence[str] | None = None,
+    weak: Collection[str] = frozenset(),
+) -> str:
+    shown = [t for t in (new or "").split(ITEM_SEPARATOR) if t and t not in weak]
+    if not isinstance(old, str):  # never written (or cleared): whatever there is now
+        return "appeared"
+    if old == "":  # an empty list was written
+        if isinstance(new, str) and new and band.text > 0 and not shown:
+            return HELD  # only weak items appeared: none has clearly crossed its threshold
+        return "appeared"
+    if not isinstance(new, str) or band.text <= 0:
+        return "cleared" if not isinstance(new, str) else "not banded"
     tolerance, points = band.text, band.percent
     if _same_reason(new, old, tolerance, points):
-        return True
+        return HELD
     if not current:
-        return False
+        if not new:
+            return "reason gone"  # every written reason went
+        return "other words" if _words(new) != _words(old) else "number moved"
     written = old.split(ITEM_SEPARATOR)
-    shown = new.split(ITEM_SEPARATOR)
-    if not any(_same_reason(shown[0], w, tolerance, points) for w in written):
-        return False  # the account's top reason is not among those written
+    if shown and not any(_same_reason(shown[0], w, tolerance, points) for w in written):
+        return "new top reason"  # the account's top reason (a clear one) is not written
     free = list(current)
     for w in written:  # each written reason must still apply, matched once
         hit = next((i for i, c in enumerate(free) if _same_reason(c, w, tolerance, points)), None)
         if hit is None:
-            return False
+            alike = any(_words(c) == _words(w) for c in free)
+            return "number moved" if alike else "reason gone"
         free.pop(hit)
-    return True
+    return HELD

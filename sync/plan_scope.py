@@ -57,7 +57,7 @@ from sync.writeback_rows import IN_BATCH
 MARK_STREAM = "writeback:plan"
 SLACK = dt.timedelta(seconds=10)  # > a drain batch's stamp-to-commit (ms) and workers' clock skew
 FULL_SHARE = 0.5
-PLANNER_VERSION = "1"  # bump when the planner's output for the same inputs changes
+PLANNER_VERSION = "2"  # bump when the planner's output for the same inputs changes
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ When someone edits a pulsehub-owned field by hand, `policy` decides (PULSEHUB_WR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
 from model.tables import HealthSnapshot, OnboardingPhase, Ticket
-from sync.deadband import DeadBand, FieldBands, waiting
+from scoring.health import NEAR_REASONS_KEY
+from scoring.risk_model import MIN_DRIVER_LOG_ODDS, NEAR_DRIVERS
+from sync.deadband import DeadBand, FieldBands, ranked_items, waiting
 from sync.writeback_rows import (
     Found,
     account_targets,
@@ -189,6 +191,7 @@ def _diff(
     current: dict[str, Any] | None = None,
     band: DeadBand | None = None,
     items: Mapping[str, Sequence[str]] | None = None,
+    weak: Mapping[str, Collection[str]] | None = None,
 ) -> list[FieldChange]:
     changes = []
     for fld, value in desired.items():
@@ -201,9 +204,32 @@ def _diff(
     if band is None or current is not None:
         return changes
     wait = waiting(
-        {c.field: (decode(c.old), decode(c.new)) for c in changes}, band, FIELD_BANDS, items
+        {c.field: (decode(c.old), decode(c.new)) for c in changes}, band, FIELD_BANDS, items, weak
     )
     return [c for c in changes if c.field not in wait]
+
+
+def ranked(
+    items: dict[str, list[str]], snap: HealthSnapshot, band: DeadBand | None
+) -> tuple[dict[str, list[str]], dict[str, frozenset[str]]]:
+    """The reason items a written list is judged against: the health reasons just past the
+    listed ones still apply (a reason that slipped a few ranks is still true), and the risk
+    drivers get hysteresis on their listing threshold (sync/deadband.py `ranked_items`): the
+    drivers just under it still apply, and those within the margin either side are too
+    weak to force a rewrite."""
+    if band is None:
+        return items, {}
+    if "health_reasons" in items:  # those just past the listed ones still apply
+        near_reasons = (snap.signals or {}).get(NEAR_REASONS_KEY) or []
+        items = {**items, "health_reasons": [*items["health_reasons"], *map(str, near_reasons)]}
+    if band.driver <= 0 or "renewal_risk_drivers" not in items:
+        return items, {}
+    listed = [d for d in snap.risk_drivers or [] if isinstance(d, dict) and "contribution" in d]
+    if len(listed) != len(items["renewal_risk_drivers"]):  # texts without a push (prior model)
+        return items, {}
+    near = (snap.signals or {}).get(NEAR_DRIVERS) or []
+    texts, weak = ranked_items(listed, near, MIN_DRIVER_LOG_ODDS, band.driver)
+    return {**items, "renewal_risk_drivers": texts}, {"renewal_risk_drivers": weak}
 
 
 @dataclass
@@ -293,8 +319,8 @@ def _plan_fields(
         values = {**logical_fields(snaps[acc]), **extras.get(acc, {}), **(extra or {}).get(acc, {})}
         desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
-        items = fields.items(values, FIELD_BANDS.texts)
-        if changes := _diff(desired, stored.get(target, {}), current, band, items):
+        items, weak = ranked(fields.items(values, FIELD_BANDS.texts), snaps[acc], band)
+        if changes := _diff(desired, stored.get(target, {}), current, band, items, weak):
             out.append(PlannedWrite(to.system, kind, target, acc, changes))
     return out
 

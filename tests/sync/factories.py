@@ -14,7 +14,7 @@ from sync.writeback import FieldTarget
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
 
-def write_targets() -> dict[str, FieldTarget]:
+def write_targets() -> dict[str, tuple[FieldTarget, ...]]:
     """The shipped connectors' field write kinds, as a production run plans with them."""
     sf = salesforce_writer.write_kinds(SalesforceFieldMap().write_fields())
     zd = zendesk_writer.write_kinds(zendesk_writer.load_org_fields())

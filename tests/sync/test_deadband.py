@@ -36,7 +36,8 @@ from tests.sync.factories import TARGETS, account, linked_org, snapshot
     ],
 )  # fmt: skip
 def test_what_waits(changes, waits) -> None:
-    assert waiting(changes, DeadBand(score=1.0, risk=2.0, trend=2.0), FIELD_BANDS) == waits
+    band = DeadBand(score=1.0, risk=2.0, trend=2.0, risk_share=0.0)  # absolute bands only
+    assert waiting(changes, band, FIELD_BANDS) == waits
 
 
 def _write_all(factory) -> None:
