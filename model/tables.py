@@ -107,7 +107,7 @@ class Account(Base):
     tier: Mapped[str | None] = mapped_column(String(40))
     lifecycle_stage: Mapped[str | None] = mapped_column(String(40))
     arr: Mapped[float | None] = mapped_column(Float)
-    renewal_date: Mapped[dt.date | None] = mapped_column(Date)
+    renewal_date: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the review window
     parent_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     customer_since: Mapped[dt.date | None] = mapped_column(Date)
@@ -115,7 +115,8 @@ class Account(Base):
     source_modstamp: Mapped[dt.datetime | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # moved only by a real change (model/upsert.py): "changed since a mark" readers use it
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     identities: Mapped[list[ExternalIdentity]] = relationship(back_populates="account")
 
