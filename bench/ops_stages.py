@@ -66,8 +66,18 @@ def runs(base: str, db_url: str, fraction: float) -> None:
         print(json.dumps(row), flush=True)
 
 
-def memory(db_url: str) -> None:
-    """Each stage over the whole book, in this fresh process, rolled back."""
+def memory(database: str) -> None:
+    """Each stage in a fresh process of its own (its peak RSS rise is its own)."""
+    for only in STAGES:
+        subprocess.run(
+            [sys.executable, "-m", "bench", "ops_stages", "memory", "--database", database,
+             "--only", only],
+            check=True,
+        )  # fmt: skip
+
+
+def memory_of(db_url: str, only: str) -> None:
+    """One stage over the whole book, in this fresh process, rolled back."""
     from sqlalchemy import delete
 
     from csops.config import load_csops
@@ -86,6 +96,8 @@ def memory(db_url: str) -> None:
         STAGES[1]: lambda s: run_reviews(s, now, load_operations(None), systems),
     }
     for name, call in calls.items():
+        if name != only:
+            continue
         with factory() as session:
             session.execute(delete(SyncCursor).where(SyncCursor.stream.like("%:mark")))
             before = _peak_mib()
@@ -110,14 +122,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", required=True, help="a kept PostgreSQL bench database")
     parser.add_argument("--sandbox-url", help="the running sandbox of that world (runs)")
     parser.add_argument("--fraction", type=float, default=0.0001)
+    parser.add_argument("--only", choices=STAGES, help=argparse.SUPPRESS)  # memory: one stage
     args = parser.parse_args(argv)
     db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{args.database}"
     if args.what == "runs":
         if not args.sandbox_url:
             parser.error("runs needs --sandbox-url")
         runs(args.sandbox_url.rstrip("/"), db_url, args.fraction)
+    elif args.only:
+        memory_of(db_url, args.only)
     else:
-        memory(db_url)
+        memory(args.database)
 
 
 if __name__ == "__main__":
