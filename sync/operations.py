@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from csops.config import CsOpsConfig
@@ -113,23 +113,25 @@ def run_operations(
 def _book(
     session: Session, newest: dt.date | None, since: dt.datetime | None
 ) -> Iterator[list[Account]]:
-    """Live accounts in id order, `CHUNK` a page (keyset paging: each page one indexed
-    query); with `since`, only those whose row or whose snapshot of `newest` changed after it."""
-    query = select(Account).where(Account.is_deleted.is_(False))
-    if since is not None:
-        rescored = select(HealthSnapshot.account_id).where(
-            HealthSnapshot.as_of == newest, HealthSnapshot.computed_at > since
-        )
-        query = query.where(or_(Account.updated_at > since, Account.id.in_(rescored)))
+    """Live accounts in id order, `CHUNK` a page (keyset paging over ids, then the page's
+    rows); with `since`, only those whose row or whose snapshot of `newest` changed after it:
+    a union of two indexed time ranges (`accounts.updated_at`, `health_snapshots (as_of,
+    computed_at)`), so an unchanged run reads no account it does not look at."""
+    if since is None:
+        ids: Any = select(Account.id.label("id")).where(Account.is_deleted.is_(False)).subquery()
+    else:
+        ids = union(
+            select(Account.id.label("id")).where(Account.updated_at > since),
+            select(HealthSnapshot.account_id.label("id")).where(
+                HealthSnapshot.as_of == newest, HealthSnapshot.computed_at > since
+            ),
+        ).subquery()
     after = 0
-    while True:
-        page = list(
-            session.scalars(query.where(Account.id > after).order_by(Account.id).limit(CHUNK))
-        )
-        if not page:
-            return
-        yield page
-        after = page[-1].id
+    while page := list(
+        session.scalars(select(ids.c.id).where(ids.c.id > after).order_by(ids.c.id).limit(CHUNK))
+    ):
+        yield from _scoped(session, page)
+        after = page[-1]
 
 
 def _scoped(session: Session, ids: list[int]) -> Iterator[list[Account]]:

@@ -278,9 +278,17 @@ def track_rcas(
         )
         .where(Ticket.status.in_(SOLVED))
     )
-    if since is not None:
-        pairs = pairs.where(or_(Ticket.synced_at > since, Escalation.updated_at > since))
-    solved = session.execute(pairs).all()
+    solved: list[tuple[Escalation, Ticket]]
+    if since is None:
+        solved = [(esc, ticket) for esc, ticket in session.execute(pairs).tuples()]
+    else:  # two indexed time ranges (one OR across both tables would scan the solved tickets)
+        solved = list(
+            {
+                esc.id: (esc, ticket)
+                for changed in (Ticket.synced_at > since, Escalation.updated_at > since)
+                for esc, ticket in session.execute(pairs.where(changed)).tuples()
+            }.values()
+        )
     reviews = {
         r.escalation_id: r
         for r in session.scalars(
