@@ -80,3 +80,8 @@ class AppUser(Base):
     source_created_at: Mapped[dt.datetime | None]
     source_updated_at: Mapped[dt.datetime | None]
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # when pulsehub last stored a change to this row (`source_updated_at` is the source's
+    # clock): access reviews look again at accounts whose users changed since their mark
+    synced_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -25,7 +26,11 @@ class HealthSnapshot(Base):
     """A score as computed on one day; history drives trend, audit and lead time."""
 
     __tablename__ = "health_snapshots"
-    __table_args__ = (UniqueConstraint("account_id", "as_of"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "as_of"),
+        # the day's snapshots re-scored since a mark (operations stage, write-back plan)
+        Index("ix_health_snapshots_as_of_computed_at", "as_of", "computed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

@@ -113,7 +113,7 @@ class Account(Base):
     tier: Mapped[str | None] = mapped_column(String(40))
     lifecycle_stage: Mapped[str | None] = mapped_column(String(40))
     arr: Mapped[float | None] = mapped_column(Float)
-    renewal_date: Mapped[dt.date | None] = mapped_column(Date)
+    renewal_date: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the review window
     parent_crm_id: Mapped[str | None] = mapped_column(String(18), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     customer_since: Mapped[dt.date | None] = mapped_column(Date)

@@ -1,9 +1,12 @@
 """Quarterly access-review tasks: one crm task per account with product users and quarter
-(outbox key `ops:access_review:a<id>:<quarter>`), listing who has access and what to fix."""
+(outbox key `ops:access_review:a<id>:<quarter>`), listing who has access and what to fix.
+Accounts are decided a page at a time; with a mark of the same quarter (sync/reviews.py) only
+those whose row, workspace links or users changed since it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from escalation.operations import AccessReviewConfig, quarter_of
 from model.account_rows import ops_key_prefix
-from model.tables import Account, OutboxItem
+from model.tables import Account, AppUser, ExternalIdentity, OutboxItem
 from reporting.access_reviews import AccessReview, access_reviews
 from sync.outbox import CreateRequest
+
+CHUNK = 1000  # accounts a page: their users and contacts are what a page holds
 
 
 def access_key(account_id: int, quarter: str) -> str:
@@ -49,32 +54,54 @@ def access_task_text(
 
 
 def access_review_tasks(
-    session: Session, now: dt.datetime, config: AccessReviewConfig, system: str
+    session: Session,
+    now: dt.datetime,
+    config: AccessReviewConfig,
+    system: str,
+    *,
+    since: dt.datetime | None = None,
 ) -> list[CreateRequest]:
     """One task per account with product users and quarter (exactly once: the key stays in
-    the outbox whatever became of the write)."""
+    the outbox whatever became of the write).
+
+    Whether an account is due reads its row (crm id, owner), its workspace links, its users
+    and the outbox; once its key is queued nothing more happens that quarter. So with
+    `since` (a pass of the same quarter committed then), only accounts whose row, workspace
+    links or users changed after it are looked at; without, every live account, a page at a
+    time. Accounts are read `CHUNK` at a time: users and contacts of one page in memory."""
     quarter = quarter_of(now.date())
-    reviews = access_reviews(session, now, config)
-    keys = {access_key(r.account_id, quarter): r for r in reviews}
-    done = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(list(keys)))))
-    owners = dict(
-        session.execute(
-            select(Account.id, Account.owner_crm_id).where(
-                Account.id.in_([r.account_id for r in reviews])
-            )
-        ).all()
-    )
-    crm_ids = dict(
-        session.execute(
-            select(Account.id, Account.crm_id).where(
-                Account.id.in_([r.account_id for r in reviews])
-            )
-        ).all()
-    )
+    requests: list[CreateRequest] = []
+    pages = _every_account(session) if since is None else _changed(session, since)
+    for ids in pages:
+        keys = {access_key(i, quarter): i for i in ids}
+        done = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(list(keys)))))
+        due = [i for k, i in keys.items() if k not in done]
+        if due:
+            requests += _tasks(session, now, config, system, quarter, due)
+    return requests
+
+
+def _tasks(
+    session: Session,
+    now: dt.datetime,
+    config: AccessReviewConfig,
+    system: str,
+    quarter: str,
+    account_ids: list[int],
+) -> list[CreateRequest]:
+    """The tasks of the accounts (of one page) that have users and none this quarter."""
+    reviews = access_reviews(session, now, config, account_ids)
+    ids = [r.account_id for r in reviews]
+    owners = {
+        aid: (crm_id, owner)
+        for aid, crm_id, owner in session.execute(
+            select(Account.id, Account.crm_id, Account.owner_crm_id).where(Account.id.in_(ids))
+        ).tuples()
+    }
     requests = []
-    for key, review in keys.items():
-        what_id, owner_id = crm_ids.get(review.account_id), owners.get(review.account_id)
-        if key in done or not what_id or not owner_id:
+    for review in reviews:
+        what_id, owner_id = owners.get(review.account_id, (None, None))
+        if not what_id or not owner_id:
             continue
         subject, description = access_task_text(config, review, quarter)
         payload: dict[str, Any] = {
@@ -86,5 +113,49 @@ def access_review_tasks(
             "priority": "High" if review.inactive_admins or review.left else "Normal",
             "_meta": {"account_id": review.account_id, "quarter": quarter},
         }
-        requests.append(CreateRequest(key, system, "crm_task", payload))
+        requests.append(
+            CreateRequest(access_key(review.account_id, quarter), system, "crm_task", payload)
+        )
     return requests
+
+
+def _every_account(session: Session) -> Iterator[list[int]]:
+    """Every live account's id, `CHUNK` at a time in id order (keyset paging)."""
+    after = 0
+    while ids := list(
+        session.scalars(
+            select(Account.id)
+            .where(Account.is_deleted.is_(False), Account.id > after)
+            .order_by(Account.id)
+            .limit(CHUNK)
+        )
+    ):
+        yield ids
+        after = ids[-1]
+
+
+def _changed(session: Session, since: dt.datetime) -> Iterator[list[int]]:
+    """Accounts whose row, workspace links or users changed after `since` (indexed time
+    ranges: a few ids), `CHUNK` at a time. A workspace linked elsewhere since is looked at
+    under the account it is linked to now: its old account lost users, which queues nothing."""
+    spaces = (ExternalIdentity.kind == "workspace") & (
+        ExternalIdentity.external_id == AppUser.workspace_id
+    )
+    out: set[int] = set(session.scalars(select(Account.id).where(Account.updated_at > since)))
+    out.update(
+        session.scalars(
+            select(ExternalIdentity.account_id).where(
+                ExternalIdentity.kind == "workspace", ExternalIdentity.updated_at > since
+            )
+        )
+    )
+    out.update(
+        session.scalars(
+            select(ExternalIdentity.account_id)
+            .join(AppUser, spaces)
+            .where(AppUser.synced_at > since)
+        )
+    )
+    ids = sorted(i for i in out if i is not None)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]

@@ -10,21 +10,32 @@ engineering ticket is solved (due `due_hours` later); done when the ticket carri
 or an operator marks it; one internal reminder comment on the ticket once it is due.
 Access reviews: one crm task per account with product users each quarter (key
 `ops:access_review:a<id>:<quarter>`), listing who has access and what to fix.
+
+Cost follows change: each task is decided once, from committed rows, so after a committed
+pass only what can have changed since needs looking at. The last pass's mark
+(`reviews:mark`, sync/stage_marks.py: its day, quarter, configuration and start) is saved
+with the creations. A renewal review is looked at when the renewal enters the window (a day
+later than the mark's) or its account row changed; an RCA when its escalation or ticket
+changed; an access review when the quarter turned, or the account, its workspace links or
+its users changed. With no mark, or another configuration, everything is looked at.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.operations import (
     OperationsConfig,
     RcaConfig,
     RenewalReviewConfig,
+    quarter_of,
     rca_reminder_text,
     renewal_task_text,
 )
@@ -33,36 +44,64 @@ from model.tables import Account, Escalation, HealthSnapshot, OutboxItem, RcaRev
 from sync.access_tasks import access_review_tasks
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
+from sync.stage_marks import StageMark, config_digest, read_mark, save_mark
 
 log = logging.getLogger(__name__)
 SOLVED = ("solved", "closed")
+MARK_STREAM = "reviews:mark"
+REVIEWS_VERSION = "reviews-1"  # bump when a decision for the same rows and day changes
+CHUNK = 1000  # accounts a page
 
 
 def run_reviews(
     session: Session, now: dt.datetime, config: OperationsConfig, systems: EscalationSystems
 ) -> tuple[dict[str, int], list[CreateRequest]]:
-    """Counts of what happened, and the creations to queue with them."""
+    """Counts of what happened, and the creations to queue with them. Each part looks only at
+    what changed since the last committed mark (module docstring) and the mark is saved in
+    `session`, with the creations."""
     counts: dict[str, int] = {}
     creates: list[CreateRequest] = []
+    today = now.date()
+    mark = StageMark(today.isoformat(), config_digest(config, REVIEWS_VERSION),
+                     quarter_of(today), now.isoformat())  # fmt: skip
+    last = read_mark(session, MARK_STREAM)
+    if last is not None and (last.config != mark.config or last.day > mark.day):
+        last = None  # another configuration, or a clock set back: the whole book
+    counts["whole_book" if last is None else "changed_only"] = 1
     if config.renewal_review.enabled:
+        entered = None if last is None else dt.date.fromisoformat(last.day)
         reviews = renewal_reviews(
-            session, now.date(), config.renewal_review, systems.sources.get("crm", "crm")
-        )
+            session, today, config.renewal_review, systems.sources.get("crm", "crm"),
+            changed=None if last is None or entered is None else Changed(last.since, entered),
+        )  # fmt: skip
         counts["renewal_reviews"] = len(reviews)
         creates += reviews
     if config.rca.enabled:
         rca_counts, reminders = track_rcas(
-            session, now, config.rca, systems.sources.get("helpdesk", "helpdesk")
-        )
+            session, now, config.rca, systems.sources.get("helpdesk", "helpdesk"),
+            since=None if last is None else last.since,
+        )  # fmt: skip
         counts |= rca_counts
         creates += reminders
     if config.access_review.enabled:
+        same_quarter = last is not None and last.basis == mark.basis
         reviews = access_review_tasks(
-            session, now, config.access_review, systems.sources.get("crm", "crm")
-        )
+            session, now, config.access_review, systems.sources.get("crm", "crm"),
+            since=last.since if last is not None and same_quarter else None,
+        )  # fmt: skip
         counts["access_reviews"] = len(reviews)
         creates += reviews
+    save_mark(session, MARK_STREAM, mark)
     return {k: v for k, v in counts.items() if v}, creates
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a renewal-review pass may look at only: rows changed after `since`, renewals that
+    entered the window after the day `last_day` (the last committed pass) saw."""
+
+    since: dt.datetime
+    last_day: dt.date
 
 
 def renewal_key(account_id: int, renewal_date: dt.date) -> str:
@@ -89,19 +128,55 @@ def _latest_snapshots(session: Session, account_ids: list[int]) -> dict[int, Hea
 
 
 def renewal_reviews(
-    session: Session, today: dt.date, config: RenewalReviewConfig, system: str
+    session: Session,
+    today: dt.date,
+    config: RenewalReviewConfig,
+    system: str,
+    *,
+    changed: Changed | None = None,
 ) -> list[CreateRequest]:
     """A task for each renewal within `days_ahead` that has none yet (exactly once per
-    account and renewal date: the key is in the outbox whatever became of the write)."""
+    account and renewal date: the key is in the outbox whatever became of the write).
+
+    Whether an account is due reads only its row (renewal date, crm id, owner), the day and
+    the outbox: once its key is queued nothing more happens. So with `changed`, only the
+    renewals that entered the window since the last pass's day, and the accounts whose row
+    changed since, are looked at (an indexed date range and an indexed time range)."""
     horizon = today + dt.timedelta(days=config.days_ahead)
-    accounts = session.scalars(
-        select(Account).where(
-            Account.is_deleted.is_(False),
-            Account.renewal_date.is_not(None),
-            Account.renewal_date >= today,
-            Account.renewal_date <= horizon,
+    query = select(Account).where(
+        Account.is_deleted.is_(False),
+        Account.renewal_date.is_not(None),
+        Account.renewal_date >= today,
+        Account.renewal_date <= horizon,
+    )
+    if changed is not None:
+        entered_after = changed.last_day + dt.timedelta(days=config.days_ahead)
+        query = query.where(
+            or_(Account.renewal_date > entered_after, Account.updated_at > changed.since)
         )
-    ).all()
+    requests: list[CreateRequest] = []
+    for page in _pages(session, query):
+        requests += _renewal_page(session, page, today, config, system)
+    return requests
+
+
+def _pages(session: Session, query: Select[Any]) -> Iterator[list[Account]]:
+    """The query's accounts in id order, `CHUNK` at a time (keyset paging)."""
+    after = 0
+    while page := list(
+        session.scalars(query.where(Account.id > after).order_by(Account.id).limit(CHUNK))
+    ):
+        yield page
+        after = page[-1].id
+
+
+def _renewal_page(
+    session: Session,
+    accounts: list[Account],
+    today: dt.date,
+    config: RenewalReviewConfig,
+    system: str,
+) -> list[CreateRequest]:
     keys = {renewal_key(a.id, a.renewal_date): a for a in accounts if a.renewal_date}
     done = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(list(keys)))))
     due = [a for k, a in keys.items() if k not in done]
@@ -173,12 +248,22 @@ def rca_key(review: RcaReview) -> str:
 
 
 def track_rcas(
-    session: Session, now: dt.datetime, config: RcaConfig, system: str
+    session: Session,
+    now: dt.datetime,
+    config: RcaConfig,
+    system: str,
+    *,
+    since: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Open an RCA for each newly solved engineering ticket, close those whose ticket carries
-    a done tag, and remind once on each one that is due and not done."""
+    a done tag, and remind once on each one that is due and not done.
+
+    Opening and closing read only the escalation and its ticket, so with `since` only pairs
+    where either changed after it are looked at (a ticket solved or tagged moves its
+    `synced_at`, an escalation given its ticket its `updated_at`). Reminders depend on the
+    clock (`due_at`, to the second): every run asks for the due ones, an indexed few."""
     counts = {"rca_opened": 0, "rca_done": 0, "rca_reminded": 0}
-    solved = session.execute(
+    pairs = (
         select(Escalation, Ticket)
         .join(
             Ticket,
@@ -192,7 +277,18 @@ def track_rcas(
             ),
         )
         .where(Ticket.status.in_(SOLVED))
-    ).all()
+    )
+    solved: list[tuple[Escalation, Ticket]]
+    if since is None:
+        solved = [(esc, ticket) for esc, ticket in session.execute(pairs).tuples()]
+    else:  # two indexed time ranges (one OR across both tables would scan the solved tickets)
+        solved = list(
+            {
+                esc.id: (esc, ticket)
+                for changed in (Ticket.synced_at > since, Escalation.updated_at > since)
+                for esc, ticket in session.execute(pairs.where(changed)).tuples()
+            }.values()
+        )
     reviews = {
         r.escalation_id: r
         for r in session.scalars(
