@@ -30,17 +30,20 @@ def build_history(
     *,
     backfill_weeks: int = BACKFILL_WEEKS,
     reuse: bool = False,
+    any_scorecard: bool = False,
 ) -> sessionmaker[Session]:
     """Sync a fresh world of `accounts` for `seed` into `directory`/seed<N>.db, with history.
 
     With `reuse`, a database this function finished earlier for the same seed, size and
     default scorecard (its `.done` marker, written only after the sync succeeded, names the
     scorecard file's sha256: the stored scores depend on it) is opened instead of rebuilt, so
-    a bench can build its worlds once and evaluate them later."""
+    a bench can build its worlds once and evaluate them later. `any_scorecard` accepts a
+    database scored under another scorecard, for a caller that reads only the raw signals."""
     path = directory / f"seed{seed}.db"
     done = directory / f"seed{seed}.{accounts}.done"
     stamp = f"{accounts} accounts, {backfill_weeks} weeks, scorecard {_scorecard_hash()}\n"
-    if reuse and path.exists() and done.exists() and done.read_text() == stamp:
+    same = done.exists() and (any_scorecard or done.read_text() == stamp)
+    if reuse and path.exists() and same:
         return make_session_factory(make_engine(f"sqlite:///{path}"))
     done.unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
