@@ -14,6 +14,7 @@ the scorecard's fixed `risk.high_at` and "high fit" the threshold `scoring.alert
 lead time, cross-fitted by the same folds of accounts on the cross-fitted probabilities.
 
 Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accounts 400]
+              [--keep DIR [--build-only]]  (build the worlds once into DIR, judge them later)
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ from scoring.risk_store import EXCLUDED, FEATURES, training_from_database
 BANDS = ("red", "yellow", "green")
 
 
-def seed_figures(accounts: int, seed: int, directory: Path) -> dict[str, Any]:
+def seed_figures(
+    accounts: int, seed: int, directory: Path, *, reuse: bool = False
+) -> dict[str, Any]:
     """Everything the bench prints for one world."""
     card = load_scorecard()
     horizon, lead = card.risk.horizon_days, card.risk.min_lead_days
-    factory = build_history(accounts, seed, directory)
+    factory = build_history(accounts, seed, directory, reuse=reuse)
     with factory() as session:
         samples, _ = samples_from_database(session, horizon, lead)
         judged = [s for s in samples if s.score is not None]
@@ -232,19 +235,41 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--accounts", type=int, default=400)
     parser.add_argument("--save", type=Path, help="append each seed's figures here as JSON lines")
     parser.add_argument("--report", type=Path, help="only print the report of a --save file")
+    parser.add_argument(
+        "--keep", type=Path, help="build the worlds' databases here and reuse finished ones"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="with --keep: build the worlds, print nothing"
+    )
     args = parser.parse_args(argv)
     if args.report is not None:
         report([json.loads(line) for line in args.report.read_text().splitlines() if line])
         return
     if args.accounts > 1000:
         parser.error("--accounts: keep worlds at 1,000 accounts or fewer")
-    results = []
+    if args.build_only and args.keep is None:
+        parser.error("--build-only needs --keep DIR")
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        _run(args, args.keep)
+        return
     with tempfile.TemporaryDirectory(prefix="pulsehub-honest-") as tmp:
-        for seed in _seeds(args.seeds):
-            started = time.perf_counter()
-            results.append(seed_figures(args.accounts, seed, Path(tmp)))
-            print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
-            if args.save is not None:  # a long run's finished seeds survive an interruption
-                with args.save.open("a") as fh:
-                    fh.write(json.dumps(results[-1], default=str) + "\n")
-    report(results)
+        _run(args, Path(tmp))
+
+
+def _run(args: argparse.Namespace, directory: Path) -> None:
+    """Build (or, with --keep, reuse) each seed's world; unless --build-only, judge it."""
+    results = []
+    for seed in _seeds(args.seeds):
+        started = time.perf_counter()
+        if args.build_only:  # no figure is computed: the worlds are judged by a later run
+            build_history(args.accounts, seed, directory, reuse=True)
+            print(f"seed {seed} built: {time.perf_counter() - started:.0f} s", flush=True)
+            continue
+        results.append(seed_figures(args.accounts, seed, directory, reuse=args.keep is not None))
+        print(f"seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+        if args.save is not None:  # a long run's finished seeds survive an interruption
+            with args.save.open("a") as fh:
+                fh.write(json.dumps(results[-1], default=str) + "\n")
+    if results:
+        report(results)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from scoring import lagged
+
 MISSING = "missing:"
 GLOBAL = "*"
 MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in the crm
@@ -132,12 +134,17 @@ class FittedRisk:
 
 
 def snapshot_features(
-    score: float | None, trend_28d: float | None, signals: Mapping[str, Any]
+    score: float | None,
+    trend_28d: float | None,
+    signals: Mapping[str, Any],
+    seat_use_13w_ago: float | None = None,
 ) -> dict[str, Any]:
-    """The model's inputs for one snapshot: its stored signals plus score and 28-day trend."""
+    """The model's inputs for one snapshot: its stored signals plus score, 28-day trend and the
+    change in seat use since the account's snapshot a quarter ago (`scoring.lagged`)."""
     out: dict[str, Any] = {k: v for k, v in signals.items() if isinstance(v, int | float | str)}
     out["health_score"] = score
     out["trend_28d"] = trend_28d
+    out[lagged.FEATURE] = lagged.change(signals, seat_use_13w_ago)
     return out
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, RiskModelVersion
+from scoring import lagged
 from scoring.alert_fit import fit_high_at_on_training
 from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
@@ -31,7 +32,7 @@ from scoring.signals import MEASURE_NAMES
 log = logging.getLogger(__name__)
 
 EXCLUDED = frozenset({"arr", "days_to_renewal", "open_escalations"})
-FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d"]
+FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d", lagged.FEATURE]
 KIND = "logistic+platt"
 
 
@@ -51,12 +52,15 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
     for aid, group in groupby(rows, key=lambda r: r[0]):
         decisions = outcomes.get(aid, [])
         days = [d for d, _, _ in decisions]
+        seat_use: list[tuple[Any, float | None]] = []  # (day, seat use) of earlier snapshots
         for _, as_of, score, trend, signals in group:
+            then = lagged.lag_value(seat_use, as_of)
+            seat_use.append((as_of, lagged.stored_value(signals)))
             i = bisect_right(days, as_of)
             if i >= len(days) or days[i] > as_of + timedelta(days=horizon_days):
                 continue
             when, lost, _ = decisions[i]
-            features = snapshot_features(score, trend, signals or {})
+            features = snapshot_features(score, trend, signals or {}, then)
             ts.add(features, int(lost), aid, segments.get(aid), as_of)
             if (aid, when) not in seen:
                 seen.add((aid, when))

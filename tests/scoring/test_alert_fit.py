@@ -42,12 +42,13 @@ def test_the_budget_holds_and_no_lower_threshold_would_keep_it(seed: int, budget
     assert fitted is not None
     won = [p for _, _, p, lost in judged if not lost]
     lost = [p for _, _, p, is_lost in judged if is_lost]
-    high = fitted["high_at"]
-    assert _alarms(won, high) <= budget
+    high, n = fitted["high_at"], len(won)
+    # the budget holds on new won renewals on average: (k + 1) / (n + 1) with k flagged here
+    assert (_alarms(won, high) * n + 1) / (n + 1) <= budget
     assert fitted["false_alarms"] == round(_alarms(won, high), 4)
     assert fitted["detected"] == round(sum(p >= high for p in lost) / len(lost), 4)
     lower = round(high - 1e-4, 4)  # one step down the grid breaks the budget: recall is maximal
-    assert _alarms(won, lower) > budget
+    assert (_alarms(won, lower) * n + 1) / (n + 1) > budget
     assert fitted["detected"] > fitted["false_alarms"], "lost renewals score higher"
     assert (fitted["judged_won"], fitted["judged_lost"], fitted["lead_days"]) == (400, 90, 60)
 
@@ -66,7 +67,22 @@ def test_ties_at_the_threshold_are_never_flagged_past_the_budget() -> None:
     won = [0.3] * 50 + [0.1] * 50
     high = threshold(won, 0.10)
     assert high == 0.3001 and _alarms(won, high) == 0.0, "all ties or none: none keeps 10%"
-    assert threshold([0.1 * i for i in range(10)], 0.10) == pytest.approx(0.8001)
+    # 10 won: even flagging none is expected to flag 1/11 > 0 new ones, so none is flagged
+    assert threshold([0.1 * i for i in range(10)], 0.10) == pytest.approx(0.9001)
+    # 19 won: flagging none is expected to flag 1/20 = 5% of new ones; one would be 10%
+    assert threshold([0.05 * i for i in range(19)], 0.10) == pytest.approx(0.8501)
+
+
+def test_out_of_sample_the_budget_holds_on_average() -> None:
+    """Many draws from one population: the threshold fitted on 120 won renewals flags at most
+    the budget of fresh ones on average (filling the budget in sample overshot it)."""
+    rng = random.Random(11)
+    shares = []
+    for _ in range(400):
+        fitted_on = [rng.random() for _ in range(120)]
+        high = threshold(fitted_on, 0.10)
+        shares.append(1.0 - min(high, 1.0))  # a fresh uniform won renewal's chance of p >= high
+    assert sum(shares) / len(shares) <= 0.10 + 0.002
 
 
 def test_too_few_renewals_fit_nothing_and_the_fixed_value_stays() -> None:

@@ -34,7 +34,7 @@ def _error(raw: dict, tmp_path: Path) -> str:
     [
         (lambda r: r["measures"]["csat"].pop("group"), "measures.csat.group", "add this key"),
         (lambda r: r["measures"]["csat"].update(colour="red"), "measures.csat.colour", "remove it"),
-        (lambda r: r["measures"]["csat"]["normalization"].update(good=0.6), "measures.csat.normalization", "fix"),
+        (lambda r: r["measures"]["csat"]["normalization"].update(good=r["measures"]["csat"]["normalization"]["poor"]), "measures.csat.normalization", "fix"),
         (lambda r: r["measures"]["csat"].update(direction="lower_is_better"), "measures.csat", "contradicts"),
         (lambda r: r["measures"].update(happiness=r["measures"]["csat"]), "measures.happiness", "use one of"),
         (lambda r: r["measures"]["csat"].update(group="vibes"), "measures.csat.group", "add it to groups"),

@@ -43,9 +43,12 @@ def _failing(s, **kw):
     f.usage(s, a, AS_OF - timedelta(days=27), 28, active=3, seats=40, features=1, logins=3)
     f.ticket(s, a, f.at(AS_OF - timedelta(days=120)), status="solved",
              solved_at=f.at(AS_OF - timedelta(days=119)))  # fmt: skip
-    for i in range(3):
+    f.ticket(s, a, f.at(AS_OF - timedelta(days=60)), status="solved", first_reply_minutes=300,
+             solved_at=f.at(AS_OF - timedelta(days=58)), full_resolution_minutes=2880)  # fmt: skip
+    for i in range(3):  # slow first replies (the support measures need some data to count)
         f.ticket(s, a, f.at(AS_OF - timedelta(days=5 + i)), priority="urgent", tags=["sync"],
-                 csat="bad", csat_at=f.at(AS_OF - timedelta(days=4)))  # fmt: skip
+                 csat="bad", csat_at=f.at(AS_OF - timedelta(days=4)),
+                 first_reply_minutes=600)  # fmt: skip
     return a
 
 
