@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, Opportunity
+from scoring.store import SNAPSHOT_STREAM_ROWS
 
 
 @dataclass(slots=True)
@@ -74,7 +75,7 @@ def samples_from_database(
             HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
             func.coalesce(HealthSnapshot.computed_band, HealthSnapshot.band), HealthSnapshot.id,
         ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
-        .execution_options(yield_per=10_000)
+        .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
     chosen: dict[int, tuple[int, Sample]] = {}
     for aid, group in groupby(rows, key=lambda r: r[0]):

@@ -33,6 +33,7 @@ from model.tables import HealthSnapshot
 from scoring.backtest import renewal_outcomes
 from scoring.config import BandFit, Bands, Scorecard
 from scoring.lead_time import SLACK_DAYS
+from scoring.store import SNAPSHOT_STREAM_ROWS
 
 Judged = tuple[int, int, float, bool]  # account, lead days, computed score, lost?
 CURVE_LEADS = (0, 15, 30, 45, 60, 75, 90, 120, 150)  # the audit page's lead-time curve
@@ -52,7 +53,7 @@ def judged_scores(session: Session, leads: Sequence[int]) -> list[Judged]:
         select(HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score)
         .where(HealthSnapshot.computed_score.is_not(None))
         .order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
-        .execution_options(yield_per=10_000)
+        .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
     out: list[Judged] = []
     for aid, group in groupby(rows, key=lambda r: r[0]):

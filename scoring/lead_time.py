@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot
 from scoring.backtest import renewal_outcomes
+from scoring.store import SNAPSHOT_STREAM_ROWS
 
 LEADS = (30, 60, 90)
 SLACK_DAYS = 13
@@ -44,7 +45,7 @@ def lead_time_report(
             HealthSnapshot.computed_band, HealthSnapshot.risk_level,
         ).where(HealthSnapshot.computed_score.is_not(None))
         .order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
-        .execution_options(yield_per=10_000)
+        .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
     for aid, group in groupby(rows, key=lambda r: r[0]):
         snaps: list[Snap] = [(a, d, b, r) for a, d, b, r in group]

@@ -28,6 +28,7 @@ from scoring.config import BandFit
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk
 from scoring.risk_model import FittedRisk, snapshot_features
 from scoring.signals import MEASURE_NAMES
+from scoring.store import SNAPSHOT_STREAM_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
             HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score,
             HealthSnapshot.trend_28d, HealthSnapshot.signals,
         ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
-        .execution_options(yield_per=10_000)
+        .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
     ts = TrainingSet()
     seen: set[tuple[int, Any]] = set()

@@ -13,6 +13,9 @@ from model.tables import Account, HealthSnapshot, ScoreOverride
 from scoring.health import PastScore
 
 CHUNK = 5000
+# Rows a streamed read of snapshots holds at once: each carries its signals JSON (~10 KB
+# parsed), so 10,000 held ~100 MiB whatever the book's size; 1,000 keep it near 10 MiB.
+SNAPSHOT_STREAM_ROWS = 1_000
 
 
 def live_account_ids(session: Session) -> list[int]:
