@@ -87,7 +87,8 @@ def to_relink(
     for chunk in _chunks(sorted(changed)):
         out.update(session.scalars(base.where(t.account_id.in_(chunk))))
     out |= _ambiguous_touched(session, mine, changed)
-    live = [a for a in accounts if a.id in _live(session, changed)]
+    alive = _live(session, changed)  # once: not per account (that was O(changed²) queries)
+    live = [a for a in accounts if a.id in alive]
     keys = sorted({k for a in live if (k := crm_key(a.crm_id))})
     for chunk in _chunks(keys):
         out.update(session.scalars(base.where(func.substr(t.hint_crm_id, 1, 15).in_(chunk))))
