@@ -27,8 +27,11 @@ def db(migrated_url: str, monkeypatch: pytest.MonkeyPatch):
         a = f.account(s, lifecycle_stage="Adoption")
         f.usage(s, a, TODAY - timedelta(days=120), 93, active=30, seats=40, features=1, logins=2)
         f.usage(s, a, TODAY - timedelta(days=27), 28, active=1, seats=40, features=1, logins=2)
+        # a ticket with its metrics: the fitted default scorecard weighs reply and resolution
+        # times, so without them this account's data would cover too little to be scored
         f.ticket(s, a, f.at(TODAY - timedelta(days=3)), priority="urgent", csat="bad",
-                 csat_at=f.at(TODAY - timedelta(days=2)))  # fmt: skip
+                 csat_at=f.at(TODAY - timedelta(days=2)), first_reply_minutes=600,
+                 full_resolution_minutes=4000, reopens=1)  # fmt: skip
         account_id = a.id
     yield factory, account_id
     engine.dispose()

@@ -299,12 +299,14 @@ def test_a_run_killed_between_score_and_escalate_is_caught_up(sb, tmp_path, monk
         rules = day.rt.job_config.rules
         assert rules is not None
         busy = cluster_capable(s, today, rules)
-        greens = s.scalars(
+        # an account the override turns red (green or yellow: which bands a small world holds
+        # depends on the scorecard's cut-offs), not re-evaluated for its tickets anyway
+        candidates = s.scalars(
             select(HealthSnapshot.account_id)
-            .where(HealthSnapshot.as_of == today, HealthSnapshot.band == "green")
-            .order_by(HealthSnapshot.account_id)
+            .where(HealthSnapshot.as_of == today, HealthSnapshot.band.in_(["green", "yellow"]))
+            .order_by(HealthSnapshot.score.desc(), HealthSnapshot.account_id)
         )
-        green = next(a for a in greens if a not in busy)  # not re-evaluated for its tickets
+        green = next(a for a in candidates if a not in busy)
         assert green not in scored_after_last_run(s, today)
 
     def red(rt: Runtime) -> None:
