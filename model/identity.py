@@ -213,11 +213,12 @@ def _link(
     answer since then) against a fresh account index; write the links that changed.
     Identities stream as plain rows (never the whole table as ORM objects) and only links
     that changed are written, in batches. `counts` gets every identity's outcome."""
-    only = (
+    scoped = (
         None
         if since is None
-        else sorted(scope.to_relink(session, kinds, since, ACCOUNT_ATTRIBUTE_FOR_KIND))
+        else scope.to_relink(session, kinds, since, ACCOUNT_ATTRIBUTE_FOR_KIND)
     )
+    only = None if scoped is None else sorted(scoped)
     t = ExternalIdentity.__table__.c
     changed: list[dict[str, Any]] = []
     if only is None or only:

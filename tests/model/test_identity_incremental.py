@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from model import identity_scope
 from model.db import make_engine, make_session_factory, upgrade
 from model.identity import resolve_identities
-from model.tables import Account, ExternalIdentity
+from model.tables import Account, ExternalIdentity, utcnow
 from sync.erasure import erase_account
 
 
@@ -186,3 +186,33 @@ def test_incremental_resolution_links_what_a_full_relink_links(
         session.commit()
         assert _links(session) == got, label
         assert counts == want_counts, label
+
+
+def test_a_change_to_most_accounts_matches_every_identity(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `FULL_SHARE` of the book changed, the scope gives up (None: match everything),
+    and the links are still a full relink's."""
+    monkeypatch.setattr(identity_scope, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(identity_scope, "FULL_AT_LEAST", 0)
+    scopes: list[set[int] | None] = []
+    to_relink = identity_scope.to_relink
+
+    def spy(*args: Any, **kw: Any) -> set[int] | None:
+        scopes.append(out := to_relink(*args, **kw))
+        return out
+
+    monkeypatch.setattr(identity_scope, "to_relink", spy)
+    ids = _seed(session)
+    resolve_identities(session)
+    session.commit()
+    _rename_account(session, ids)
+    session.execute(update(Account).values(updated_at=utcnow()))  # every account changed
+    session.commit()
+    counts = resolve_identities(session)
+    session.commit()
+    assert scopes and all(s is None for s in scopes)
+    got = _links(session)
+    assert counts == resolve_identities(session, full_relink=True)
+    session.commit()
+    assert _links(session) == got
