@@ -30,13 +30,14 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from model.tables import Account, ExternalIdentity, SyncCursor, utcnow
-from model.upsert import upsert_rows
+from model import marks
+from model.tables import Account, ExternalIdentity
 
 MARK_STREAM = "identity:resolve"
 MARGIN = dt.timedelta(seconds=60)
@@ -50,20 +51,27 @@ def mark_key(kinds: Iterable[str], field_sources: Mapping[str, str] | None) -> s
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class ResolveMark:
+    """`key`: what the resolution was configured with; `since`: its watermark (ISO)."""
+
+    key: str
+    since: str
+
+
 def read_since(session: Session, key: str) -> dt.datetime | None:
     """The watermark of the last committed resolution with this `key` (None: match all)."""
-    text = session.scalar(select(SyncCursor.value).where(SyncCursor.stream == MARK_STREAM))
+    mark = marks.read_mark(session, MARK_STREAM, ResolveMark)
+    if mark is None or mark.key != key:
+        return None
     try:
-        mark = json.loads(text or "")
-        return dt.datetime.fromisoformat(mark["since"]) if mark["key"] == key else None
-    except (TypeError, ValueError, KeyError):
+        return dt.datetime.fromisoformat(mark.since)
+    except ValueError:
         return None
 
 
 def save_mark(session: Session, key: str, started: dt.datetime) -> None:
-    value = json.dumps({"key": key, "since": (started - MARGIN).isoformat()})
-    row = {"stream": MARK_STREAM, "value": value, "updated_at": utcnow()}
-    upsert_rows(session, SyncCursor.__table__, [row], key=["stream"])  # type: ignore[arg-type]
+    marks.save_mark(session, MARK_STREAM, ResolveMark(key, (started - MARGIN).isoformat()))
 
 
 def to_relink(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, delete, exists, insert, select, text
@@ -33,16 +33,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from escalation.voice_config import VoiceConfig
+from model import marks
 from model.own_tags import OWN_TAG_PREFIXES, customer_tags
 from model.tables import (
     SurveyResponse,
     SurveyResponseTheme,
-    SyncCursor,
     Ticket,
     TicketTheme,
-    utcnow,
 )
-from model.upsert import upsert_rows
 from reporting.voice_themes import Matcher, Stored
 
 MARK_STREAM = "voice:matches"
@@ -77,13 +75,7 @@ def match_key(config: VoiceConfig) -> str:
 
 
 def read_mark(session: Session) -> MatchMark | None:
-    text = session.scalar(select(SyncCursor.value).where(SyncCursor.stream == MARK_STREAM))
-    if not text:
-        return None
-    try:
-        return MatchMark(**json.loads(text))
-    except (TypeError, ValueError):  # written by another version: match everything again
-        return None
+    return marks.read_mark(session, MARK_STREAM, MatchMark)  # None: match everything again
 
 
 def stored_matches(session: Session, config: VoiceConfig) -> Stored | None:
@@ -137,12 +129,7 @@ def refresh_matches(
                 counts[n] += src.rematch(session, [*old, unchanged], replace=True)
         horizon = min(horizon, covered)
     mark = MatchMark(key, until.isoformat(), horizon.isoformat())
-    upsert_rows(
-        session,
-        SyncCursor.__table__,  # type: ignore[arg-type]
-        [{"stream": MARK_STREAM, "value": json.dumps(asdict(mark)), "updated_at": utcnow()}],
-        key=["stream"],
-    )  # as sync/cursors.py saves a cursor (reporting does not import sync)
+    marks.save_mark(session, MARK_STREAM, mark)
     return Refreshed(full, counts[0], counts[1], Stored(until, horizon))
 
 

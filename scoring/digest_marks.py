@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
+from model import marks
 from model.tables import (
     Account,
     AccountChange,
@@ -53,7 +53,6 @@ from model.tables import (
     Ticket,
     UsageDaily,
 )
-from sync import cursors
 
 MARK_STREAM = "scoring:digests"
 MARGIN = dt.timedelta(seconds=60)
@@ -76,17 +75,11 @@ def mark_key(head: str, through: dt.date) -> str:
 
 
 def read_mark(session: Session) -> DigestMark | None:
-    text = cursors.get_cursor(session, MARK_STREAM)
-    if not text:
-        return None
-    try:
-        return DigestMark(**json.loads(text))
-    except (TypeError, ValueError):  # written by another version: digest in full
-        return None
+    return marks.read_mark(session, MARK_STREAM, DigestMark)  # None: digest in full
 
 
 def save_mark(session: Session, mark: DigestMark) -> None:
-    cursors.save_cursor(session, MARK_STREAM, json.dumps(asdict(mark), sort_keys=True))
+    marks.save_mark(session, MARK_STREAM, mark)
 
 
 def watermark(started: dt.datetime) -> dt.datetime:

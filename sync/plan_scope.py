@@ -34,12 +34,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from model import marks
 from model.tables import (
     Account,
     ExternalIdentity,
@@ -48,7 +49,6 @@ from model.tables import (
     OutboxItem,
     Ticket,
 )
-from sync import cursors
 from sync.deadband import DeadBand
 from sync.outbox_results import FIELD_KINDS
 from sync.writeback import FieldTarget
@@ -100,17 +100,11 @@ def owners_digest(owners: Mapping[int, Mapping[str, Any]]) -> str:
 
 
 def read_mark(session: Session) -> PlanMark | None:
-    text = cursors.get_cursor(session, MARK_STREAM)
-    if not text:
-        return None
-    try:
-        return PlanMark(**json.loads(text))
-    except (TypeError, ValueError):  # written by another version: plan the whole book
-        return None
+    return marks.read_mark(session, MARK_STREAM, PlanMark)  # None: plan the whole book
 
 
 def save_mark(session: Session, mark: PlanMark) -> None:
-    cursors.save_cursor(session, MARK_STREAM, json.dumps(asdict(mark), sort_keys=True))
+    marks.save_mark(session, MARK_STREAM, mark)
 
 
 def plan_scope(

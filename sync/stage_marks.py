@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from sync import cursors
+from model import marks
 
 SLACK = dt.timedelta(seconds=10)  # > a writer's stamp-to-commit time and workers' clock skew
 
@@ -56,17 +55,11 @@ def config_digest(*parts: BaseModel | str) -> str:
 
 
 def read_mark(session: Session, stream: str) -> StageMark | None:
-    text = cursors.get_cursor(session, stream)
-    if not text:
-        return None
-    try:
-        return StageMark(**json.loads(text))
-    except (TypeError, ValueError):  # written by another version: look at the whole book
-        return None
+    return marks.read_mark(session, stream, StageMark)  # None: look at the whole book
 
 
 def save_mark(session: Session, stream: str, mark: StageMark) -> None:
-    cursors.save_cursor(session, stream, json.dumps(asdict(mark), sort_keys=True))
+    marks.save_mark(session, stream, mark)
 
 
 def previous(session: Session, stream: str, mark: StageMark) -> StageMark | None:

@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import ThemeAlert, decide
+from model import marks
 from model.tables import Account, ExternalIdentity, SurveyResponse, Ticket, VoiceAlert, utcnow
 from reporting import voice_matches
 from reporting.voice_themes import ThemeFigures, Window, book_arr, figures, theme_stats
-from sync import cursors
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
 
@@ -129,13 +129,7 @@ def probe(session: Session, since: dt.datetime) -> str:
 
 
 def read_mark(session: Session) -> EvaluationMark | None:
-    text = cursors.get_cursor(session, MARK_STREAM)
-    if not text:
-        return None
-    try:
-        return EvaluationMark(**json.loads(text))
-    except (TypeError, ValueError):  # written by another version: evaluate
-        return None
+    return marks.read_mark(session, MARK_STREAM, EvaluationMark)  # None: evaluate
 
 
 def run_voice(
@@ -170,7 +164,7 @@ def run_voice(
     alerts = decide(list(figs), book_arr(session), config, as_of)
     requests = _route(session, alerts, figs, config, systems, as_of)
     mark = EvaluationMark(inputs, since.isoformat(), seen, _alerts(session), len(alerts))
-    cursors.save_cursor(session, MARK_STREAM, json.dumps(asdict(mark)))
+    marks.save_mark(session, MARK_STREAM, mark)
     summary = {
         "linked_responses": linked,
         "themes_deteriorated": len(alerts),
