@@ -1,21 +1,32 @@
-"""Seat use a quarter ago, from the account's own stored snapshots: the risk model's lag input.
+"""Usage against the account's own past, from its stored snapshots: the risk model's lag inputs.
 
 The renewal-risk model sees each snapshot's signals, whose usage windows reach back 28 days
 (and 118 for `usage_change_90d`, a change against the *average* of the 90 days before, which
-a slow decline has already pulled down). A quarter-long slide in seat use is clearer against
-where the account stood then: `seat_use_change_13w` is today's `active_users_per_seat` minus
-the one stored in the account's last snapshot taken 84 to 98 days before (None when there is
-none or either value is missing). Measured on the tuning seeds 1-4, adding it raised the
-fitted risk's judged AUC from 0.841 to 0.852 (3 of 4 seeds up).
+a slow decline has already pulled down). A slide in usage is clearer against where the account
+itself stood, so for each usage measure in `MEASURES` the model also gets:
 
-One definition for both sides: `lag_value` picks the value from an account's snapshot list
-(training reads every snapshot anyway) and `lagged_seat_use` reads it for the accounts being
-scored, one row per account, the newest in the window.
+- `<measure>_rel_change_13w`: today's value over the one stored in the account's newest
+  snapshot taken 84 to 98 days before, minus 1 (a fraction: -0.3 is "down 30% on a quarter
+  ago"; None without both values or when the old one is not above 0);
+- `<measure>_vs_high_26w`: today's value over the highest stored in the account's snapshots of
+  the 182 days before (today's included), minus 1 (0 at its high, -0.4 is "40% under it");
+- `seat_use_change_13w`: today's seat use minus a quarter ago's (the first lag feature; older
+  stored models use it, so it stays).
+
+Relative, because a decline is a share of what the account used to do: a drop from 0.9 to 0.6
+seat use and one from 0.45 to 0.3 are the same slide. Windows over weekly snapshots, not
+points, so one odd week moves them little. Measured on the tuning seeds 1-5 (fitted risk's
+judged AUC, `bench honest_score`), see README's honest-score section.
+
+One definition for both sides: `from_snapshots` derives an account's `Past` from its snapshot
+list (training reads every snapshot anyway) and `past_usage` reads it from the database for the
+accounts being scored; both count only snapshots strictly before the scored day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,55 +35,127 @@ from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot
 
+MEASURES = ("active_users_per_seat", "dau_mau", "logins_per_user", "feature_breadth")
 SIGNAL = "active_users_per_seat"
 FEATURE = "seat_use_change_13w"
 LAG_DAYS = (84, 98)  # the snapshot 12 to 14 weeks back (weekly history: one falls in it)
+HIGH_DAYS = 182  # the window whose highest value today's is compared with
 CHUNK = 5000
 
 
-def lag_value(history: Sequence[tuple[date, float | None]], as_of: date) -> float | None:
-    """The value of the newest (day, value) in `history` 84..98 days before `as_of`."""
-    lo, hi = as_of - timedelta(days=LAG_DAYS[1]), as_of - timedelta(days=LAG_DAYS[0])
-    found = [value for day, value in history if lo <= day <= hi]
-    return found[-1] if found else None
+def rel_change_name(measure: str) -> str:
+    return f"{measure}_rel_change_13w"
+
+
+def vs_high_name(measure: str) -> str:
+    return f"{measure}_vs_high_26w"
+
+
+FEATURES = [
+    FEATURE,
+    *(rel_change_name(m) for m in MEASURES),
+    *(vs_high_name(m) for m in MEASURES),
+]
+
+
+@dataclass(slots=True)
+class Past:
+    """An account's usage before the scored day: a quarter ago, and the 26-week high."""
+
+    quarter_ago: dict[str, float] = field(default_factory=dict)
+    high: dict[str, float] = field(default_factory=dict)
+
+
+def stored(signals: Mapping[str, Any] | None, name: str = SIGNAL) -> float | None:
+    value = (signals or {}).get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def from_snapshots(history: Sequence[tuple[date, Mapping[str, Any] | None]], as_of: date) -> Past:
+    """`Past` from an account's (day, signals) snapshots, oldest first (later ones ignored)."""
+    lag_lo, lag_hi = as_of - timedelta(days=LAG_DAYS[1]), as_of - timedelta(days=LAG_DAYS[0])
+    high_lo = as_of - timedelta(days=HIGH_DAYS)
+    past = Past()
+    lagged = [signals for day, signals in history if lag_lo <= day <= lag_hi]
+    for name in MEASURES:
+        then = stored(lagged[-1], name) if lagged else None
+        if then is not None:
+            past.quarter_ago[name] = then
+        window = [stored(s, name) for day, s in history if high_lo <= day < as_of]
+        values = [v for v in window if v is not None]
+        if values:
+            past.high[name] = max(values)
+    return past
+
+
+def features(signals: Mapping[str, Any], past: Past | None) -> dict[str, float | None]:
+    """The lag features of one snapshot, given the account's `Past` (None: no history)."""
+    past = past or Past()
+    out: dict[str, float | None] = {FEATURE: change(signals, past.quarter_ago.get(SIGNAL))}
+    for name in MEASURES:
+        now, then = stored(signals, name), past.quarter_ago.get(name)
+        out[rel_change_name(name)] = out[vs_high_name(name)] = None
+        if now is None:
+            continue
+        if then is not None and then > 0:
+            out[rel_change_name(name)] = round(now / then - 1, 4)
+        high = max(past.high.get(name, now), now)
+        if high > 0:
+            out[vs_high_name(name)] = round(now / high - 1, 4)
+    return out
 
 
 def change(signals: Mapping[str, Any], then: float | None) -> float | None:
     """Today's seat use minus a quarter ago's, or None without both."""
-    now = signals.get(SIGNAL)
-    if then is None or not isinstance(now, int | float) or isinstance(now, bool):
+    now = stored(signals)
+    if then is None or now is None:
         return None
-    return round(float(now) - then, 4)
+    return round(now - then, 4)
 
 
-def stored_value(signals: Mapping[str, Any] | None) -> float | None:
-    value = (signals or {}).get(SIGNAL)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def lagged_seat_use(session: Session, as_of: date, ids: Sequence[int] | None) -> dict[int, float]:
-    """Each account's seat use in its newest snapshot 84..98 days before `as_of` (where that
-    snapshot has a value): the newest day per account in SQL, then only those rows' signals."""
-    lo, hi = as_of - timedelta(days=LAG_DAYS[1]), as_of - timedelta(days=LAG_DAYS[0])
-    out: dict[int, float] = {}
+def past_usage(session: Session, as_of: date, ids: Sequence[int] | None) -> dict[int, Past]:
+    """Each account's `Past` as of `as_of`, from the database: the newest snapshot 84..98 days
+    back (its signals read), and the highest value of each measure in the 182 days before."""
+    out: dict[int, Past] = {}
     batches = (
         [None] if ids is None else [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
     )
     for chunk in batches:
-        newest = select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("day"))
-        newest = newest.where(HealthSnapshot.as_of >= lo, HealthSnapshot.as_of <= hi)
-        if chunk is not None:
-            newest = newest.where(HealthSnapshot.account_id.in_(chunk))
-        sub = newest.group_by(HealthSnapshot.account_id).subquery()
-        rows = session.execute(
-            select(HealthSnapshot.account_id, HealthSnapshot.signals).join(
-                sub,
-                (sub.c.account_id == HealthSnapshot.account_id)
-                & (sub.c.day == HealthSnapshot.as_of),
-            )
-        )
-        for aid, signals in rows:
-            value = stored_value(signals)
-            if value is not None:
-                out[aid] = value
+        for aid, signals in _quarter_ago_rows(session, as_of, chunk):
+            past = out.setdefault(aid, Past())
+            for name in MEASURES:
+                value = stored(signals, name)
+                if value is not None:
+                    past.quarter_ago[name] = value
+        for aid, *highs in _high_rows(session, as_of, chunk):
+            past = out.setdefault(aid, Past())
+            for name, value in zip(MEASURES, highs, strict=True):
+                if value is not None:
+                    past.high[name] = float(value)
     return out
+
+
+def _quarter_ago_rows(session: Session, as_of: date, chunk: list[int] | None) -> Any:
+    lo, hi = as_of - timedelta(days=LAG_DAYS[1]), as_of - timedelta(days=LAG_DAYS[0])
+    newest = select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("day"))
+    newest = newest.where(HealthSnapshot.as_of >= lo, HealthSnapshot.as_of <= hi)
+    if chunk is not None:
+        newest = newest.where(HealthSnapshot.account_id.in_(chunk))
+    sub = newest.group_by(HealthSnapshot.account_id).subquery()
+    return session.execute(
+        select(HealthSnapshot.account_id, HealthSnapshot.signals).join(
+            sub,
+            (sub.c.account_id == HealthSnapshot.account_id) & (sub.c.day == HealthSnapshot.as_of),
+        )
+    )
+
+
+def _high_rows(session: Session, as_of: date, chunk: list[int] | None) -> Any:
+    """Per account, the max of each measure over its snapshots in [as_of - 182 d, as_of)."""
+    highs = [func.max(HealthSnapshot.signals[name].as_float()) for name in MEASURES]
+    stmt = select(HealthSnapshot.account_id, *highs).where(
+        HealthSnapshot.as_of >= as_of - timedelta(days=HIGH_DAYS), HealthSnapshot.as_of < as_of
+    )
+    if chunk is not None:
+        stmt = stmt.where(HealthSnapshot.account_id.in_(chunk))
+    return session.execute(stmt.group_by(HealthSnapshot.account_id))

@@ -137,14 +137,14 @@ def snapshot_features(
     score: float | None,
     trend_28d: float | None,
     signals: Mapping[str, Any],
-    seat_use_13w_ago: float | None = None,
+    past: lagged.Past | None = None,
 ) -> dict[str, Any]:
-    """The model's inputs for one snapshot: its stored signals plus score, 28-day trend and the
-    change in seat use since the account's snapshot a quarter ago (`scoring.lagged`)."""
+    """The model's inputs for one snapshot: its stored signals plus score, 28-day trend and
+    usage against the account's own earlier snapshots (`scoring.lagged`; None: no history)."""
     out: dict[str, Any] = {k: v for k, v in signals.items() if isinstance(v, int | float | str)}
     out["health_score"] = score
     out["trend_28d"] = trend_28d
-    out[lagged.FEATURE] = lagged.change(signals, seat_use_13w_ago)
+    out.update(lagged.features(signals, past))
     return out
 
 

@@ -25,7 +25,7 @@ from scoring.alert_fit import fit_high_at_on_training
 from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
 from scoring.config import BandFit
-from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk
+from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk, lead_emphasis
 from scoring.risk_model import FittedRisk, snapshot_features
 from scoring.signals import MEASURE_NAMES
 from scoring.store import SNAPSHOT_STREAM_ROWS
@@ -33,7 +33,7 @@ from scoring.store import SNAPSHOT_STREAM_ROWS
 log = logging.getLogger(__name__)
 
 EXCLUDED = frozenset({"arr", "days_to_renewal", "open_escalations"})
-FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d", lagged.FEATURE]
+FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d", *lagged.FEATURES]
 KIND = "logistic+platt"
 
 
@@ -53,16 +53,17 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
     for aid, group in groupby(rows, key=lambda r: r[0]):
         decisions = outcomes.get(aid, [])
         days = [d for d, _, _ in decisions]
-        seat_use: list[tuple[Any, float | None]] = []  # (day, seat use) of earlier snapshots
+        earlier: list[tuple[Any, Any]] = []  # (day, signals) of the account's earlier snapshots
         for _, as_of, score, trend, signals in group:
-            then = lagged.lag_value(seat_use, as_of)
-            seat_use.append((as_of, lagged.stored_value(signals)))
+            past = lagged.from_snapshots(earlier, as_of)
+            earlier.append((as_of, signals))
             i = bisect_right(days, as_of)
             if i >= len(days) or days[i] > as_of + timedelta(days=horizon_days):
                 continue
             when, lost, _ = decisions[i]
-            features = snapshot_features(score, trend, signals or {}, then)
-            ts.add(features, int(lost), aid, segments.get(aid), as_of)
+            features = snapshot_features(score, trend, signals or {}, past)
+            emphasis = lead_emphasis((when - as_of).days)
+            ts.add(features, int(lost), aid, segments.get(aid), as_of, emphasis)
             if (aid, when) not in seen:
                 seen.add((aid, when))
                 ts.outcomes += 1

@@ -22,7 +22,7 @@ from scoring.alert_fit import with_fitted_high_at
 from scoring.band_fit import with_fitted_bands
 from scoring.config import Percentile, Scorecard
 from scoring.health import HealthResult, apply_trend, score_health
-from scoring.lagged import lagged_seat_use
+from scoring.lagged import Past, past_usage
 from scoring.normalize import attach_percentiles
 from scoring.overrides import apply_override
 from scoring.queries import end_of, usage_feed_last
@@ -178,8 +178,8 @@ def _score(
         session, as_of, window, ids if subset or len(ids) < 50_000 else None
     )
     results = {aid: score_health(s, scorecard, history.get(aid, ())) for aid, s in signals.items()}
-    seat_use = (  # the risk model's quarter-ago seat use (scoring/lagged.py); the prior needs none
-        lagged_seat_use(session, as_of, ids if subset or len(ids) < 50_000 else None)
+    past = (  # the risk model's usage history inputs (scoring/lagged.py); the prior needs none
+        past_usage(session, as_of, ids if subset or len(ids) < 50_000 else None)
         if isinstance(model, FittedRisk)
         else {}
     )
@@ -192,7 +192,7 @@ def _score(
     overrides = store.active_overrides(session, moment, ids)
     return [
         _row(aid, as_of, results[aid], signals[aid], model, scorecard, overrides.get(aid),
-             seat_use.get(aid))
+             past.get(aid))
         for aid in ids
     ]  # fmt: skip
 
@@ -205,7 +205,7 @@ def _row(
     model: RiskScorer,
     scorecard: Scorecard,
     override: ScoreOverride | None,
-    seat_use_13w_ago: float | None = None,
+    past: Past | None = None,
 ) -> dict[str, Any]:
     """One snapshot's column values; risk is computed from the computed (not overridden) score."""
     signals = dict(r.signals)
@@ -216,7 +216,7 @@ def _row(
     drivers: list[dict[str, Any]] = []
     x = risk_features(r.score, r.trend_28d, signals)
     if isinstance(model, FittedRisk) and r.score is not None:
-        features = snapshot_features(r.score, r.trend_28d, signals, seat_use_13w_ago)
+        features = snapshot_features(r.score, r.trend_28d, signals, past)
         risk = round(model.predict(features, s.segment), 4)
         level = risk_level(risk, scorecard)
         drivers, near = model.drivers_and_near(features, s.segment)

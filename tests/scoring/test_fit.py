@@ -6,6 +6,7 @@ import math
 import random
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -15,7 +16,14 @@ from model.tables import HealthSnapshot, RiskModelVersion
 from pulsehub.settings import get_settings
 from scoring.audit import latest_audit
 from scoring.config import load_scorecard
-from scoring.fit import NotEnoughHistory, TrainingSet, fit_risk
+from scoring.fit import (
+    EMPHASIS_DAYS,
+    NotEnoughHistory,
+    TrainingSet,
+    account_weights,
+    fit_risk,
+    lead_emphasis,
+)
 from scoring.risk_model import snapshot_features
 from scoring.risk_store import (
     FEATURES,
@@ -60,6 +68,37 @@ def test_every_account_weighs_the_same_however_many_rows_it_has() -> None:
     assert weighted.coef == pytest.approx(plain.coef, abs=0.005)
     assert weighted.intercept == pytest.approx(plain.intercept, abs=0.005)
     assert weighted.platt["*"] == pytest.approx(plain.platt["*"], rel=0.05)
+
+
+def test_rows_weigh_most_at_the_lead_time_within_an_account() -> None:
+    """Emphasis moves weight between an account's rows, never between accounts: all of it on
+    one row per account fits what those rows alone fit."""
+    assert lead_emphasis(EMPHASIS_DAYS) == 1.0
+    assert lead_emphasis(EMPHASIS_DAYS - 30) == lead_emphasis(EMPHASIS_DAYS + 30) < 0.5
+    assert lead_emphasis(170) < lead_emphasis(100) < lead_emphasis(60) < 1.0
+    groups = np.array([1, 1, 2, 2, 2])
+    w = account_weights(groups, np.array([1.0, 3.0, 1.0, 1.0, 2.0]))
+    assert w.tolist() == pytest.approx([0.25, 0.75, 0.25, 0.25, 0.5])
+    rng = random.Random(9)
+    full, first = TrainingSet(), TrainingSet()
+    for acc in range(400):
+        x = rng.gauss(0, 1)
+        lost = int(rng.random() < 1 / (1 + math.exp(-(-1.5 + 1.5 * x))))
+        for k in range(4):  # later rows: pure noise, almost no weight
+            row = {"x": x if k == 0 else rng.gauss(0, 1)}
+            full.add(row, lost, acc, None, k, 1.0 if k == 0 else 1e-9)
+            if k == 0:
+                first.add(dict(row), lost, acc, None, k)
+        for t in (full, first):
+            t.outcomes, t.lost = t.outcomes + 1, t.lost + lost
+    weighted, alone = fit_risk(full, ["x"]).model, fit_risk(first, ["x"]).model
+    plain = fit_risk(TrainingSet(full.features, full.labels, full.groups, full.segments,
+                                 full.keys, [1.0] * len(full.labels), full.outcomes, full.lost),
+                     ["x"]).model  # fmt: skip
+    assert weighted.platt["*"][0] * weighted.coef[0] == pytest.approx(
+        alone.platt["*"][0] * alone.coef[0], rel=0.1
+    )
+    assert abs(plain.platt["*"][0] * plain.coef[0]) < 0.5 * abs(alone.platt["*"][0] * alone.coef[0])
 
 
 def test_fit_ranks_is_calibrated_and_explains_faithfully() -> None:
@@ -117,6 +156,7 @@ def test_training_rows_are_labelled_by_the_next_renewal_within_the_horizon() -> 
     ts = training_from_database(s, 180)
     assert ts.labels == [1, 1] and [k[1] for k in ts.keys] == [END - timedelta(days=100),
                                                                END - timedelta(days=10)]  # fmt: skip
+    assert ts.emphasis == [lead_emphasis(100), lead_emphasis(10)], "weighted by days ahead"
     assert ts.outcomes == 1 and ts.lost == 1
     assert "arr" not in FEATURES and "days_to_renewal" not in FEATURES, "current-state leaks"
 
