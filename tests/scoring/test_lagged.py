@@ -132,3 +132,21 @@ def test_the_features_are_changes_against_a_quarter_ago_and_the_26_week_high() -
     assert features["feature_breadth_vs_high_26w"] is None, "no value today"
     bare = snapshot_features(70.0, None, {"active_users_per_seat": 0.35})
     assert bare[lagged.FEATURE] is None and bare["active_users_per_seat_vs_high_26w"] == 0.0
+
+
+def test_a_model_stored_before_these_features_still_scores() -> None:
+    """An older version knows only the score and `seat_use_change_13w`: the new inputs are
+    ignored, the one it knows is still there."""
+    from scoring.risk_model import FittedRisk
+
+    old = FittedRisk(
+        numeric=["health_score", lagged.FEATURE], categorical={}, medians={}, indicators=[],
+        columns=["health_score", lagged.FEATURE], means=[60.0, 0.0], scales=[10.0, 0.1],
+        coef=[-0.8, -0.5], intercept=-1.0, platt={"*": [1.0, 0.0]},
+    )  # fmt: skip
+    stored_params = FittedRisk.from_params(old.to_params())
+    past = lagged.Past(quarter_ago={"active_users_per_seat": 0.6}, high={"dau_mau": 0.9})
+    features = snapshot_features(55.0, -1.0, {"active_users_per_seat": 0.4, "dau_mau": 0.3}, past)
+    known = {"health_score": 55.0, lagged.FEATURE: -0.2}
+    assert stored_params.predict(features) == pytest.approx(old.predict(known))
+    assert set(stored_params.contributions(features)) == {"health_score", lagged.FEATURE}
