@@ -51,3 +51,24 @@ def test_signals_snapshots_and_audit(s) -> None:
     assert report["churned"] == 1
     assert report["bands"]["red"]["churned"] == 1
     assert report["lead_time"]["median_lead_days"] is not None
+
+
+def test_past_usage_reads_what_training_derives(s) -> None:
+    """The risk model's own-past usage (JSON values, max over a window) on both databases."""
+    from model.tables import HealthSnapshot
+    from scoring import lagged
+
+    acct = f.account(s)
+    history = [
+        (AS_OF - timedelta(days=7 * w + 2), {"active_users_per_seat": 0.3 + 0.02 * w,
+                                             "dau_mau": 0.5, "logins_per_user": 2 + w % 3})
+        for w in range(27)
+    ]  # fmt: skip
+    for day, signals in history:
+        s.add(HealthSnapshot(account_id=acct.id, as_of=day, score=60.0, band="yellow",
+                             computed_score=60.0, signals=signals))  # fmt: skip
+    s.flush()
+    read = lagged.past_usage(s, AS_OF, [acct.id])[acct.id]
+    derived = lagged.from_snapshots(history[::-1], AS_OF)
+    assert read.quarter_ago == derived.quarter_ago and read.quarter_ago
+    assert read.high == pytest.approx(derived.high) and read.high["active_users_per_seat"] > 0.6
