@@ -238,7 +238,7 @@ def status_reach(
 ) -> dict[str, set[Any]]:
     """The health statuses (as the connector writes them) the exact score would have anywhere
     within the score's dead-band, under the cut-offs it was banded with: a status flip whose
-    written score did not change waits while the written status is among them. None for an
+    written score did not change waits while the written status is among them. Empty for an
     overridden band or a snapshot without cut-offs (the flip is written at once)."""
     cutoffs = (snap.signals or {}).get(BAND_CUTOFFS_KEY)
     rule = fields.fields.get("health_band")
