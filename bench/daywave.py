@@ -46,6 +46,7 @@ from sync.writeback import (
     decode,
     logical_fields,
     ranked,
+    status_reach,
 )
 from sync.writeback_rows import account_targets, newest_day
 
@@ -131,13 +132,21 @@ class Target:
 
 
 PREVIOUS = "previous default (before issue 19's rules)"
+BEFORE_FOLLOW = "default of 803e443 (before explanations followed their number)"
+NO_REACH = (PREVIOUS, BEFORE_FOLLOW)  # policies from before the status hysteresis
 
 
 def replay(
-    session: Session, to: Target, before: Written, band: DeadBand, previous: bool = False
+    session: Session,
+    to: Target,
+    before: Written,
+    band: DeadBand,
+    previous: bool = False,
+    reach: bool = True,
 ) -> Breakdown:
     """The newest day's account field writes `band` would plan against `before`; `previous`:
-    as the planner did before the kept-apart reasons and drivers (only the listed ones)."""
+    as the planner did before the kept-apart reasons and drivers (only the listed ones);
+    `reach`: with the status hysteresis at the cut-offs (`status_reach`)."""
     out = Breakdown()
     day = newest_day(session)
     snaps = {
@@ -158,7 +167,8 @@ def replay(
         items, weak = ranked(to.fields.items(values, FIELD_BANDS.texts), snaps[acc], band)
         if previous:
             items, weak = to.fields.items(values, FIELD_BANDS.texts), {}
-        out.add(verdicts(changes, band, FIELD_BANDS, items, weak), changes)
+        near = status_reach(to.fields, snaps[acc], band) if reach else {}
+        out.add(verdicts(changes, band, FIELD_BANDS, items, weak, near, desired.keys()), changes)
     return out
 
 
@@ -209,7 +219,7 @@ def _report(
           f"accounts ({wrote['accounts'] / scored:.1%}) and {wrote['orgs']} organizations")  # fmt: skip
     default = DeadBand(**DeadBandSettings().model_dump())
     for label, band in policies:
-        b = replay(session, to, before, band, previous=label == PREVIOUS)
+        b = replay(session, to, before, band, label == PREVIOUS, label not in NO_REACH)
         _print(label, b, scored)
         if band == default and b.accounts != wrote["accounts"]:
             print(f"  (the replay of the default writes {b.accounts}: the code changed since)")
@@ -274,9 +284,10 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     EXAMPLES = args.examples
     policies = [("no dead-band", DeadBand(score=0, risk=0, trend=0, text=0, risk_share=0,
-                                          driver=0)),
+                                          driver=0, follow=False)),
                 ("dead-bands (default)", DeadBand(**DeadBandSettings().model_dump()))]  # fmt: skip
-    policies.append((PREVIOUS, DeadBand(risk_share=0.0, driver=0.0)))
+    policies.append((PREVIOUS, DeadBand(score=2, risk=3, risk_share=0, driver=0, follow=False)))
+    policies.append((BEFORE_FOLLOW, DeadBand(score=2, risk=3, risk_share=0.2, follow=False)))
     if args.wide:
         score, risk, trend = (float(x) for x in args.wide.split(","))
         wide = DeadBand(**{**DeadBandSettings().model_dump(), "score": score, "risk": risk,

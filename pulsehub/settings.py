@@ -51,8 +51,8 @@ class DeadBandSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    score: float = Field(2.0, ge=0, le=100, description="health score points")
-    risk: float = Field(3.0, ge=0, le=100, description="renewal-risk percentage points")
+    score: float = Field(3.0, ge=0, le=100, description="health score points")
+    risk: float = Field(5.0, ge=0, le=100, description="renewal-risk percentage points")
     trend: float = Field(5.0, ge=0, le=100, description="28-day trend points")
     text: float = Field(
         0.2, ge=0, le=1, description="numbers in reason texts: largest relative move not written"
@@ -61,7 +61,7 @@ class DeadBandSettings(BaseModel):
         2.0, ge=0, le=100, description="percentages in reason texts: largest move in points"
     )
     risk_share: float = Field(
-        0.2, ge=0, le=1,
+        0.35, ge=0, le=1,
         description="renewal risk: also hold a move within this share of the risk written, "
         "unless the risk level changes",
     )  # fmt: skip
@@ -70,6 +70,11 @@ class DeadBandSettings(BaseModel):
         description="risk drivers: hysteresis on the listing threshold, in log-odds of push "
         "(at most 0.15: drivers are kept that far under it)",
     )  # fmt: skip
+    follow: bool = Field(
+        True,
+        description="reasons and risk drivers are rewritten with the score and the risk they "
+        "explain, never alone (except when they appear or are cleared)",
+    )
 
 
 class SourceSettings(BaseModel):

@@ -21,6 +21,9 @@ INSUFFICIENT = "insufficient_data"
 # written reason that slipped a few ranks still applies, so the crm text is not rewritten
 NEAR_REASONS = 3
 NEAR_REASONS_KEY = "reasons_near"
+# the band cut-offs a score was banded with, kept in the snapshot's signals (not shown): the
+# write-back holds a status flip while the score sits within its dead-band of the cut-off
+BAND_CUTOFFS_KEY = "band_cutoffs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +94,16 @@ def _at_most(value: float | None, limit: float | None) -> bool:
 
 
 def band_for(score: float | None, scorecard: Scorecard) -> str:
+    return band_between(score, scorecard.bands.red_below, scorecard.bands.green_at)
+
+
+def band_between(score: float | None, red_below: float, green_at: float) -> str:
+    """The band of a score under these cut-offs."""
     if score is None:
         return INSUFFICIENT
-    if score < scorecard.bands.red_below:
+    if score < red_below:
         return "red"
-    return "green" if score >= scorecard.bands.green_at else "yellow"
+    return "green" if score >= green_at else "yellow"
 
 
 def score_health(
@@ -133,6 +141,8 @@ def score_health(
     )
     if near:  # for the write-back's comparison only (sync/deadband.py), never shown
         result.signals[NEAR_REASONS_KEY] = [r.text for r in near]
+    bands = scorecard.bands  # for the write-back's status hysteresis only, never shown
+    result.signals[BAND_CUTOFFS_KEY] = {"red_below": bands.red_below, "green_at": bands.green_at}
     result.contradictions = _contradictions(scorecard, scored)
     apply_trend(result, signals.as_of, scorecard, history)
     return result

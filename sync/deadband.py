@@ -5,14 +5,22 @@ values; only what is written outside waits.
 
 - A number (score, risk, trend) is rewritten when it moves by more than its band from the
   value written. The renewal risk's band also grows with the risk (`risk_share` of the value
-  written: 30% -> 35% waits, 5% -> 8.5% does not), except when its level changes: a new
+  written: 30% -> 40% waits, 5% -> 11% does not), except when its level changes: a new
   level is held only within the absolute band, as any label (below).
 - A label derived from a number (health status from the score, risk level from the risk)
   moves with its number: when the number's move is within its band the label waits too
   (hysteresis: an account sitting on a cut-off does not flip Yellow/Green every day), and
   when the number is written the label is written with it, so a record never shows a green
-  status beside a yellow score. A label that changes while its number does not (a new
-  scorecard's cut-offs) is written at once.
+  status beside a yellow score. A label that changes while its written number does not
+  (the score rounds to the same integer, a new scorecard's cut-offs) waits while the exact
+  number is within its band of the written label's range (the planner says which labels
+  are in reach, from the cut-offs the snapshot was banded with): a score sitting on a
+  cut-off does not flip the status back and forth, and new cut-offs that clearly move an
+  account are written at once.
+- An explanation follows the number it explains (`follow`): the health reasons go with the
+  score, the risk drivers with the risk. A changed explanation is written when its number
+  or label is written (judged by the rules below), so a record shows one coherent state;
+  while its number waits, it waits too, except when it appears or is cleared.
 - Reason lists ("active users down 42%; renewal in 45 days; ...", the first few of an
   account's reasons joined) are held while everything written is still true and still
   leads: every reason written still applies — the same words, each number within `text`
@@ -31,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*%?")
@@ -44,23 +52,26 @@ class FieldBands:
 
     numeric: Mapping[str, tuple[str, str | None]]
     texts: frozenset[str]
+    explains: Mapping[str, str] = field(default_factory=dict)  # text field -> its number
 
 
 @dataclass(frozen=True)
 class DeadBand:
     """Largest change not written, in each field's own units (0 writes every change)."""
 
-    score: float = 2.0  # health score points
-    risk: float = 3.0  # renewal-risk percentage points
+    score: float = 3.0  # health score points
+    risk: float = 5.0  # renewal-risk percentage points
     trend: float = 5.0  # 28-day trend points
     text: float = 0.2  # numbers inside reason texts: largest relative move not written
     percent: float = 2.0  # a percentage inside a reason text: largest move in points not written
     # renewal risk, relative: a move within this share of the risk written also waits (25% ->
     # 30% is a fifth), unless the risk level changes; then only `risk` applies
-    risk_share: float = 0.2
+    risk_share: float = 0.35
     # risk drivers (log-odds of push): a written driver stays written until its push falls this
     # far under the listing threshold, and a new one forces a rewrite only this far above it
     driver: float = 0.1
+    # an explanation (reasons, risk drivers) is written with its number, never alone
+    follow: bool = True
 
 
 def _number(text: Any) -> float | None:
@@ -104,13 +115,19 @@ def waiting(
     fields: FieldBands,
     items: Mapping[str, Sequence[str]] | None = None,
     weak: Mapping[str, Collection[str]] | None = None,
+    reach: Mapping[str, Collection[str]] | None = None,
+    mapped: Collection[str] | None = None,
 ) -> set[str]:
     """The fields of one record's changes (field -> (written, new)) whose write can wait.
     `items`: for a reason-list field, every reason text that still applies now (not only the
     first few that are written), so a written reason that still applies can be recognised;
     `weak`: those of them too close to their listing threshold to force a rewrite by
-    appearing (see `ranked_items`)."""
-    return {f for f, why in verdicts(changes, band, fields, items, weak).items() if why == HELD}
+    appearing (see `ranked_items`); `reach`: for a label field, the labels its exact number
+    would have anywhere within its band (a label alone held while the written one is among
+    them); `mapped`: the fields this record is written with (None: all), so an explanation
+    whose number is not written at all is judged on its own."""
+    judged = verdicts(changes, band, fields, items, weak, reach, mapped)
+    return {f for f, why in judged.items() if why == HELD}
 
 
 def verdicts(
@@ -119,6 +136,8 @@ def verdicts(
     fields: FieldBands,
     items: Mapping[str, Sequence[str]] | None = None,
     weak: Mapping[str, Collection[str]] | None = None,
+    reach: Mapping[str, Collection[str]] | None = None,
+    mapped: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Each changed field's verdict: HELD, or why it is written ("moved 4.2", "reason gone",
     ...), so the write wave can be broken down by what caused it (bench/daywave.py)."""
@@ -136,13 +155,41 @@ def verdicts(
             out[fld] = _number_verdict(new, old, width)
         else:
             out[fld] = "not banded"
-    # a label waits with its number (within its band) and is written with it otherwise
+    # a label waits with its number (within its band) and is written with it otherwise; alone,
+    # it waits while the label written is still in reach of the exact number
     for fld, (_, label) in fields.numeric.items():
         if label is None or label not in changes:
             continue
         number = out.get(fld)
-        out[label] = HELD if number == HELD else "with its number" if number else "label alone"
+        if number:
+            out[label] = HELD if number == HELD else "with its number"
+        else:
+            held = changes[label][0] in (reach or {}).get(label, ())
+            out[label] = HELD if held else "label alone"
+    if band.follow:
+        _follow(out, changes, fields, mapped)
     return out
+
+
+def _follow(
+    out: dict[str, str],
+    changes: Mapping[str, tuple[str | None, str | None]],
+    fields: FieldBands,
+    mapped: Collection[str] | None,
+) -> None:
+    """An explanation whose number (and the number's label) is not written waits with it,
+    unless it appears or is cleared; one whose number is not written at all (not mapped)
+    keeps its own verdict."""
+    for text, number in fields.explains.items():
+        why = out.get(text)
+        if why in (None, HELD, "appeared", "cleared") or changes[text][1] in (None, ""):
+            continue  # unchanged, waiting already, or appearing/going as a whole
+        if mapped is not None and number not in mapped:
+            continue
+        label = fields.numeric.get(number, ("", None))[1]
+        moved = [out.get(f) for f in (number, label) if f is not None]
+        if not any(w not in (None, HELD) for w in moved):
+            out[text] = HELD
 
 
 def _number_verdict(new: str | None, old: str | None, width: float) -> str:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
 from model.tables import HealthSnapshot, OnboardingPhase, Ticket
-from scoring.health import NEAR_REASONS_KEY
+from scoring.health import BAND_CUTOFFS_KEY, NEAR_REASONS_KEY, band_between
 from scoring.risk_model import MIN_DRIVER_LOG_ODDS, NEAR_DRIVERS
 from sync.deadband import DeadBand, FieldBands, ranked_items, waiting
 from sync.writeback_rows import (
@@ -69,6 +69,7 @@ FIELD_BANDS = FieldBands(
         "health_trend": ("trend", None),
     },
     texts=frozenset({"health_reasons", "renewal_risk_drivers"}),
+    explains={"health_reasons": "health_score", "renewal_risk_drivers": "renewal_risk"},
 )
 
 
@@ -192,6 +193,7 @@ def _diff(
     band: DeadBand | None = None,
     items: Mapping[str, Sequence[str]] | None = None,
     weak: Mapping[str, Collection[str]] | None = None,
+    reach: Mapping[str, Collection[str]] | None = None,
 ) -> list[FieldChange]:
     changes = []
     for fld, value in desired.items():
@@ -203,9 +205,8 @@ def _diff(
             changes.append(FieldChange(fld, written.get(fld), new))
     if band is None or current is not None:
         return changes
-    wait = waiting(
-        {c.field: (decode(c.old), decode(c.new)) for c in changes}, band, FIELD_BANDS, items, weak
-    )
+    pairs = {c.field: (decode(c.old), decode(c.new)) for c in changes}
+    wait = waiting(pairs, band, FIELD_BANDS, items, weak, reach, desired.keys())
     return [c for c in changes if c.field not in wait]
 
 
@@ -230,6 +231,27 @@ def ranked(
     near = (snap.signals or {}).get(NEAR_DRIVERS) or []
     texts, weak = ranked_items(listed, near, MIN_DRIVER_LOG_ODDS, band.driver)
     return {**items, "renewal_risk_drivers": texts}, {"renewal_risk_drivers": weak}
+
+
+def status_reach(
+    fields: WriteFields, snap: HealthSnapshot, band: DeadBand | None
+) -> dict[str, set[Any]]:
+    """The health statuses (as the connector writes them) the exact score would have anywhere
+    within the score's dead-band, under the cut-offs it was banded with: a status flip whose
+    written score did not change waits while the written status is among them. Empty for an
+    overridden band or a snapshot without cut-offs (the flip is written at once)."""
+    cutoffs = (snap.signals or {}).get(BAND_CUTOFFS_KEY)
+    rule = fields.fields.get("health_band")
+    if band is None or band.score <= 0 or rule is None or not isinstance(cutoffs, dict):
+        return {}
+    red, green = float(cutoffs["red_below"]), float(cutoffs["green_at"])
+    if snap.score is None or band_between(snap.score, red, green) != snap.band:
+        return {}  # an override (or insufficient data) is not a cut-off crossing
+    lo, hi = snap.score - band.score, snap.score + band.score
+    labels = {band_between(lo, red, green), band_between(hi, red, green)}
+    if lo < green and hi >= red and red < green:  # the range spans yellow (close cut-offs)
+        labels.add("yellow")
+    return {"health_band": {rule.render(b) for b in labels}}
 
 
 @dataclass
@@ -320,7 +342,8 @@ def _plan_fields(
         desired = fields.render(values)
         current = fields.held(record or {}) if reassert else None
         items, weak = ranked(fields.items(values, FIELD_BANDS.texts), snaps[acc], band)
-        if changes := _diff(desired, stored.get(target, {}), current, band, items, weak):
+        reach = status_reach(fields, snaps[acc], band)
+        if changes := _diff(desired, stored.get(target, {}), current, band, items, weak, reach):
             out.append(PlannedWrite(to.system, kind, target, acc, changes))
     return out
 

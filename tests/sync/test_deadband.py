@@ -36,7 +36,7 @@ from tests.sync.factories import TARGETS, account, linked_org, snapshot
     ],
 )  # fmt: skip
 def test_what_waits(changes, waits) -> None:
-    band = DeadBand(score=1.0, risk=2.0, trend=2.0, risk_share=0.0)  # absolute bands only
+    band = DeadBand(score=1.0, risk=2.0, trend=2.0, risk_share=0.0, follow=False)  # bands alone
     assert waiting(changes, band, FIELD_BANDS) == waits
 
 
@@ -72,13 +72,16 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
         s.flush()
         s.add_all([snapshot(acc.id, band="yellow", score=72), linked_org(500, acc.id)])
     _write_all(factory)
-    assert _next_day(factory, score=74.0) == []  # +2 points (the default band): nothing to write
+    assert _next_day(factory, score=75.0) == []  # +3 points (the default band): nothing to write
     writes = _next_day(factory, score=76.0, band="green")
     sf = next(w for w in writes if w.kind == "crm_account_fields").payload["fields"]
     assert sf["health_band"] == "Green" and sf["health_score"] == 76
     org = next(w for w in writes if w.kind == "helpdesk_org_fields").payload["fields"]
     assert org["health_band"] == "green" and org["health_score"] == 76
-    assert _next_day(factory, score=75.0, band="yellow") != []  # 3 points from what was written
+    assert _next_day(factory, score=68.0, band="yellow") != []  # 4 points from what was written
+
+
+ALONE = DeadBand(follow=False)  # texts judged on their own, as when their number is written
 
 
 @pytest.mark.parametrize(
@@ -102,9 +105,7 @@ def test_a_small_daily_drift_writes_nothing_and_a_band_change_writes_number_and_
 )
 def test_reason_texts_wait_while_their_words_hold_and_numbers_barely_move(new, old, waits) -> None:
     changes = {"renewal_risk_drivers": (old, new)}
-    assert waiting(changes, DeadBand(), FIELD_BANDS) == (
-        {"renewal_risk_drivers"} if waits else set()
-    )
+    assert waiting(changes, ALONE, FIELD_BANDS) == ({"renewal_risk_drivers"} if waits else set())
 
 
 CURRENT = [  # an account's reasons now, most severe first; the first three are written
@@ -142,5 +143,5 @@ CURRENT = [  # an account's reasons now, most severe first; the first three are 
 def test_a_reason_list_waits_while_every_written_reason_still_applies(written, waits) -> None:
     shown = "; ".join(CURRENT[:3])
     changes = {"health_reasons": (written, shown)}
-    got = waiting(changes, DeadBand(), FIELD_BANDS, {"health_reasons": CURRENT})
+    got = waiting(changes, ALONE, FIELD_BANDS, {"health_reasons": CURRENT})
     assert got == ({"health_reasons"} if waits else set())
