@@ -62,12 +62,18 @@ def threshold(won: Sequence[float], false_alarms: float) -> float:
     overshoots it on new renewals by about 1 / n — on ~120 won renewals a 10% budget came out
     at 10.4% on average. This rule costs at most one in-sample alarm."""
     ordered = sorted(won, reverse=True)
-    allowed = math.floor(false_alarms * (len(ordered) + 1) + 1e-9) - 1
+    allowed = allowed_alarms(len(ordered), false_alarms)
     if allowed >= len(ordered):
         return 0.0
     step = 10.0**-DECIMALS
     top = ordered[max(allowed, 0)]  # with no alarm affordable, just above the highest
     return round(math.floor(top / step + 1e-6) * step + step, DECIMALS)
+
+
+def allowed_alarms(n: int, false_alarms: float) -> int:
+    """The largest count k of n won renewals flagged with (k + 1) / (n + 1) <= `false_alarms`
+    (-1 when not even none is: then nothing may be flagged)."""
+    return math.floor(false_alarms * (n + 1) + 1e-9) - 1
 
 
 def fit_high_at(judged: Sequence[Judged], config: BandFit) -> dict[str, Any] | None:

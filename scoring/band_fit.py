@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from scoring.lead_time import SLACK_DAYS
 from scoring.store import SNAPSHOT_STREAM_ROWS
 
 Judged = tuple[int, int, float, bool]  # account, lead days, computed score, lost?
+T = TypeVar("T")
 CURVE_LEADS = (0, 15, 30, 45, 60, 75, 90, 120, 150)  # the audit page's lead-time curve
 
 
@@ -68,7 +69,7 @@ def judged_scores(session: Session, leads: Sequence[int]) -> list[Judged]:
     return out
 
 
-def last_before(snaps: list[tuple[date, float]], decided: date, lead: int) -> float | None:
+def last_before(snaps: Sequence[tuple[date, T]], decided: date, lead: int) -> T | None:
     """The value of the last snapshot `lead`..`lead + SLACK_DAYS` days before `decided`."""
     hi, lo = decided - timedelta(days=lead), decided - timedelta(days=lead + SLACK_DAYS)
     fit = [s for d, s in snaps if lo <= d <= hi]
@@ -97,17 +98,22 @@ def lead_curve(judged: Sequence[Judged], red_below: float) -> list[dict[str, Any
     return out
 
 
-def fit_bands(judged: Sequence[Judged], config: BandFit) -> dict[str, Any] | None:
+def fit_bands(
+    judged: Sequence[Judged], config: BandFit, red_below: float | None = None
+) -> dict[str, Any] | None:
     """Cut-offs and what they achieve on the judged scores (at the fitting leads); None with
-    too little history. Rows at other leads only feed the lead-time curve."""
+    too little history. Rows at other leads only feed the lead-time curve. A `red_below` given
+    (fitted jointly with high risk, `scoring.flag_fit`) is kept instead of fitting red alone."""
     leads = set(fit_leads(config))
     fitting = [j for j in judged if j[1] in leads]
     won = [s for _, _, s, lost in fitting if not lost]
     lost = [s for _, _, s, is_lost in fitting if is_lost]
     if len(won) < config.min_won or len(lost) < config.min_lost:
         return None
-    red = _down(cutoff(won, config.red_false_alarms))  # rounding down never adds an alarm
-    green = max(red, _down(cutoff(won, config.yellow_false_alarms)))
+    red = round_down(cutoff(won, config.red_false_alarms))  # rounding down never adds an alarm
+    if red_below is not None:
+        red = red_below
+    green = max(red, round_down(cutoff(won, config.yellow_false_alarms)))
     out: dict[str, Any] = {"red_below": red, "green_at": green, "lead_days": config.lead_days}
     out["judged_won"], out["judged_lost"] = len(won), len(lost)
     out["red_false_alarms"] = round(sum(s < red for s in won) / len(won), 4)
@@ -118,13 +124,15 @@ def fit_bands(judged: Sequence[Judged], config: BandFit) -> dict[str, Any] | Non
     return out
 
 
-def _down(score: float) -> float:
+def round_down(score: float) -> float:
     return math.floor(score * 10) / 10
 
 
-def fit_bands_from_database(session: Session, config: BandFit) -> dict[str, Any] | None:
+def fit_bands_from_database(
+    session: Session, config: BandFit, red_below: float | None = None
+) -> dict[str, Any] | None:
     leads = sorted({*fit_leads(config), *CURVE_LEADS})
-    return fit_bands(judged_scores(session, leads), config)
+    return fit_bands(judged_scores(session, leads), config, red_below)
 
 
 def with_fitted_bands(scorecard: Scorecard, fitted: dict[str, Any] | None) -> Scorecard:

@@ -140,6 +140,9 @@ class BandFit(_Strict):
     red_false_alarms: float = Field(0.09, gt=0, lt=1)  # 0.09: out of sample it lands near 0.10
     yellow_false_alarms: float = Field(0.35, gt=0, lt=1)
     high_false_alarms: float = Field(0.10, gt=0, lt=1)
+    # the flag people act on, red OR high risk, within this budget: red_below and high_at are
+    # then fitted together (scoring/flag_fit.py); null fits each alone at its budget above
+    flag_false_alarms: float | None = Field(0.10, gt=0, lt=1)
     min_won: int = Field(40, gt=0)
     min_lost: int = Field(10, gt=0)
 

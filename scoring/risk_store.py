@@ -26,6 +26,7 @@ from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
 from scoring.config import BandFit
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk, lead_emphasis
+from scoring.flag_fit import fit_flags_on_training
 from scoring.risk_model import FittedRisk, snapshot_features
 from scoring.signals import MEASURE_NAMES
 from scoring.store import SNAPSHOT_STREAM_ROWS
@@ -87,11 +88,16 @@ def fit_from_database(
 def _fit_for_lead_time(
     session: Session, ts: TrainingSet, result: FitResult, config: BandFit
 ) -> None:
-    """Band cut-offs and the high-risk threshold, fitted for lead time and stored with the model."""
-    result.model.bands = fit_bands_from_database(session, config)
-    result.metrics["bands"] = result.model.bands
+    """Band cut-offs and the high-risk threshold, fitted for lead time and stored with the model:
+    red and high together when the scorecard budgets the union flag, else each alone."""
     outcomes = renewal_outcomes(session)
-    result.model.alert = fit_high_at_on_training(ts.keys, result.oof, outcomes, config)
+    flags = fit_flags_on_training(session, ts.keys, result.oof, outcomes, config)
+    red = None if flags is None else flags["red_below"]
+    result.model.bands = fit_bands_from_database(session, config, red)
+    if flags is None or result.model.bands is None:
+        flags = fit_high_at_on_training(ts.keys, result.oof, outcomes, config)
+    result.model.alert = flags
+    result.metrics["bands"] = result.model.bands
     result.metrics["alert"] = result.model.alert
 
 

@@ -213,8 +213,9 @@ def fit(
         console.print("bands: too few judged renewals to fit; the scorecard's cut-offs stay")
     alert = m.get("alert")
     if alert:
+        flagged = "red or high risk" if alert.get("flag") else "high risk"  # fitted jointly
         console.print(
-            f"high risk fitted for lead time: at {alert['high_at']} (catches "
+            f"high risk fitted for lead time: at {alert['high_at']} ({flagged} catches "
             f"{alert['detected']:.0%} of lost renewals {alert['lead_days']} days ahead at "
             f"{alert['false_alarms']:.0%} false alarms)"
         )

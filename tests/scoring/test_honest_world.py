@@ -86,8 +86,11 @@ def test_the_first_sync_fits_band_cut_offs_for_lead_time_and_scores_today_with_t
                 HealthSnapshot.as_of == today, HealthSnapshot.computed_score.is_not(None)
             )
         ).all()
-        refitted = fit_bands_from_database(s, BandFit())
+        alert = params["alert"]
+        refitted = fit_bands_from_database(s, BandFit(), alert.get("red_below"))
     bands = params["bands"]
+    if alert.get("flag") == "red or high":  # red and high fitted together for the union flag
+        assert bands["red_below"] == alert["red_below"] and alert["false_alarms"] <= 0.10
     assert bands == refitted, "stored as fitted on the replayed history"
     curve = {c["lead_days"]: c for c in bands["curve"]}
     assert set(curve) >= {0, 30, 60, 90, 120}
@@ -131,3 +134,20 @@ def test_the_fitted_model_carries_its_lead_time_high_threshold_and_scores_today_
     assert rows and any(level == "high" for _, level in rows)
     for risk, level in rows:  # today's levels follow the fitted threshold
         assert (level == "high") == (risk >= high), (risk, level, high)
+
+
+def test_a_fit_stores_red_and_high_fitted_together_for_the_union_flag(history) -> None:
+    from scoring.config import BandFit
+    from scoring.risk_store import fit_from_database
+
+    with history() as s:  # 300 accounts judge ~36 won renewals 60 days ahead: lower the floor
+        joint = fit_from_database(s, 180, BandFit(min_won=20)).model
+        alone = fit_from_database(s, 180, BandFit(min_won=20, flag_false_alarms=None)).model
+    assert joint.alert is not None and joint.bands is not None
+    assert joint.alert["flag"] == "red or high"
+    assert joint.bands["red_below"] == joint.alert["red_below"], "one red cut-off, stored twice"
+    won = joint.alert["judged_won"]
+    flagged = round(joint.alert["false_alarms"] * won)
+    assert (flagged + 1) / (won + 1) <= 0.10, "the union keeps the out-of-sample budget"
+    assert alone.alert is not None and "flag" not in alone.alert
+    assert alone.bands is not None and alone.bands["red_below"] != joint.bands["red_below"]
