@@ -12,6 +12,9 @@ same way (each fifth of the accounts banded by cut-offs fitted on the other four
 renewals); "red<50" is the scorecard's fixed cut-off, for comparison. Likewise "high risk" is
 the scorecard's fixed `risk.high_at` and "high fit" the threshold `scoring.alert_fit` fits for
 lead time, cross-fitted by the same folds of accounts on the cross-fitted probabilities.
+When the scorecard budgets the union flag (`bands.fit.flag_false_alarms`), red's cut-off and
+high_at are the pair `scoring.flag_fit` fits together, and "red|high" is that flag — red band
+or high risk, what production writes back — judged with its false alarms.
 
 Run by hand:  .venv/bin/python -m bench honest_score [--seeds 101-110] [--accounts 400]
               [--keep DIR [--build-only]]  (build the worlds once into DIR, judge them later)
@@ -36,6 +39,7 @@ from scoring.backtest import Sample, renewal_outcomes, samples_from_database
 from scoring.band_fit import fit_bands, fit_leads, judged_scores
 from scoring.config import load_scorecard
 from scoring.fit import NotEnoughHistory, fit_risk
+from scoring.flag_fit import fit_flags, judged_pairs, snapshot_scores
 from scoring.lead_time import lead_time_report
 from scoring.risk_store import EXCLUDED, FEATURES, training_from_database
 
@@ -57,17 +61,19 @@ def seed_figures(
         out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
         out["signals"] = signal_aucs(judged)
         out["lead_fixed"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
-        cuts = _cross_fitted_bands(session, card)
+        ts = training_from_database(session, horizon)
+        try:
+            fitted = fit_risk(ts, FEATURES, horizon_days=horizon)
+        except NotEnoughHistory as exc:
+            fitted, out["fitted"] = None, str(exc)
+        flags = {} if fitted is None else _cross_fitted_flags(session, card, ts.keys, fitted.oof)
+        cuts = _cross_fitted_bands(session, card, flags)
         out["cutoffs"] = sorted(cuts.values())
         out["bands"] = _bands(judged, cuts)
         rates = [out["bands"][b] for b in BANDS]
         out["bands_ordered"] = None not in rates and rates[0] > rates[1] > rates[2]
         out["lead_score"] = _red_lead(session, card, cuts)
-        ts = training_from_database(session, horizon)
-        try:
-            fitted = fit_risk(ts, FEATURES, horizon_days=horizon)
-        except NotEnoughHistory as exc:
-            out["fitted"] = str(exc)
+        if fitted is None:
             return out
         oof = dict(zip(ts.keys, fitted.oof, strict=True))
         probs = [oof.get((s.account_id, s.as_of)) for s in judged]
@@ -85,36 +91,73 @@ def seed_figures(
         out["lead_risk"] = lead_time_report(
             session, flag=lambda snap: oof.get((snap[0], snap[1]), 0.0) >= high
         )
-        highs = _cross_fitted_high_at(session, card, ts.keys, fitted.oof)
+        highs = _cross_fitted_high_at(session, card, ts.keys, fitted.oof, flags)
         out["high_cutoffs"] = [highs[k] for k in range(FOLDS)]
         out["lead_risk_fitted"] = lead_time_report(
             session,
             flag=lambda snap: oof.get((snap[0], snap[1]), 0.0) >= highs[snap[0] % FOLDS],
         )
+        scores = snapshot_scores(session)
+
+        def red_or_high(snap: Any) -> bool:  # the flag production writes back, cross-fitted
+            k = snap[0] % FOLDS
+            red = scores.get((snap[0], snap[1]), 100.0) < cuts[k][0]
+            return red or oof.get((snap[0], snap[1]), 0.0) >= highs[k]
+
+        out["lead_flag"] = lead_time_report(session, flag=red_or_high)
     return out
 
 
 FOLDS = 5
 
 
-def _cross_fitted_bands(session: Any, card: Any) -> dict[int, tuple[float, float]]:
-    """Band cut-offs for each fold of accounts, fitted (scoring.band_fit) on the other folds'
-    renewals only, so no account is banded by cut-offs its own outcome helped choose."""
+def _cross_fitted_flags(
+    session: Any, card: Any, keys: Sequence[Any], oof: Sequence[float]
+) -> dict[int, tuple[float, float]]:
+    """(red_below, high_at) for each fold of accounts, fitted together (scoring.flag_fit) on the
+    other folds' renewals only; folds with too few renewals (or a scorecard fitting red and
+    high separately) are left out."""
+    config = card.bands.fit
+    if config is None or config.flag_false_alarms is None:
+        return {}
+    outcomes = renewal_outcomes(session)
+    pairs = judged_pairs(keys, oof, snapshot_scores(session), outcomes, config.lead_days)
+    out: dict[int, tuple[float, float]] = {}
+    for k in range(FOLDS):
+        fitted = fit_flags([j for j in pairs if j[0] % FOLDS != k], config)
+        if fitted is not None:
+            out[k] = (fitted["red_below"], fitted["high_at"])
+    return out
+
+
+def _cross_fitted_bands(
+    session: Any, card: Any, flags: dict[int, tuple[float, float]]
+) -> dict[int, tuple[float, float]]:
+    """Band cut-offs for each fold of accounts, fitted (scoring.band_fit, red from `flags` where
+    fitted jointly) on the other folds' renewals only, so no account is banded by cut-offs its
+    own outcome helped choose."""
     config = card.bands.fit
     judged = judged_scores(session, fit_leads(config)) if config is not None else []
     fixed = (card.bands.red_below, card.bands.green_at)
     out: dict[int, tuple[float, float]] = {}
     for k in range(FOLDS):
-        fitted = fit_bands([j for j in judged if j[0] % FOLDS != k], config) if judged else None
+        red = flags[k][0] if k in flags else None
+        rest = [j for j in judged if j[0] % FOLDS != k]
+        fitted = fit_bands(rest, config, red) if judged else None
         out[k] = fixed if fitted is None else (fitted["red_below"], fitted["green_at"])
     return out
 
 
 def _cross_fitted_high_at(
-    session: Any, card: Any, keys: Sequence[Any], oof: Sequence[float]
+    session: Any,
+    card: Any,
+    keys: Sequence[Any],
+    oof: Sequence[float],
+    flags: dict[int, tuple[float, float]],
 ) -> dict[int, float]:
-    """The high-risk threshold for each fold of accounts, fitted (scoring.alert_fit) on the
-    other folds' renewals only; the scorecard's fixed `risk.high_at` where too few."""
+    """The high-risk threshold for each fold of accounts: from `flags` where fitted jointly,
+    else fitted alone (scoring.alert_fit) on the other folds' renewals only; the scorecard's
+    fixed `risk.high_at` where too few."""
     config = card.bands.fit
     fixed = card.risk.high_at
     if config is None:
@@ -123,7 +166,7 @@ def _cross_fitted_high_at(
     out: dict[int, float] = {}
     for k in range(FOLDS):
         fitted = fit_high_at([j for j in judged if j[0] % FOLDS != k], config)
-        out[k] = fixed if fitted is None else fitted["high_at"]
+        out[k] = flags[k][1] if k in flags else fixed if fitted is None else fitted["high_at"]
     return out
 
 
@@ -173,18 +216,21 @@ def _pct(x: float | None) -> str:
 def report(results: list[dict[str, Any]]) -> None:
     """Per-seed lines, then mean ± sd over seeds."""
     print(f"{'seed':>5}{'judged':>7}{'lost':>5}{'score':>7}{'risk':>7}  red/yellow/green churn  "
-          f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)  fitted high≥60d")  # fmt: skip
+          f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)  fitted high≥60d"
+          f"  red|high≥60d")  # fmt: skip
     for r in results:
         fit = r["fitted"] if isinstance(r["fitted"], dict) else {}
         bands = "/".join(_pct(r["bands"][b]) for b in BANDS)
         red, risk = r["lead_score"]["60d"], r.get("lead_risk", {}).get("60d", {})
         fit60 = r.get("lead_risk_fitted", {}).get("60d", {})
+        flag60 = r.get("lead_flag", {}).get("60d", {})
         print(
             f"{r['seed']:>5}{r['judged']:>7}{r['churned']:>5}{_f(r['score_auc']):>7}"
             f"{_f(fit.get('auc')):>7}  {bands:<23}{'yes' if r['bands_ordered'] else 'NO':>7}  "
             f"{_f(fit.get('brier'))} ({_f(fit.get('base_brier'))})  {_f(fit.get('slope'))}  "
             f"{_pct(red['detected']):>6}  {_pct(risk.get('detected')):>6} ({_pct(risk.get('false_alarms'))})"
             f"  {_pct(fit60.get('detected')):>6} ({_pct(fit60.get('false_alarms'))})"
+            f"  {_pct(flag60.get('detected')):>6} ({_pct(flag60.get('false_alarms'))})"
         )
     fits = [r["fitted"] for r in results if isinstance(r["fitted"], dict)]
     print(f"\nscore AUC            {_spread([r['score_auc'] for r in results])}")
@@ -205,6 +251,7 @@ def report(results: list[dict[str, Any]]) -> None:
     for key, label in (
         ("lead_fixed", "red<50"), ("lead_score", "red"),
         ("lead_risk", "high risk"), ("lead_risk_fitted", "high fit"),
+        ("lead_flag", "red|high"),
     ):  # fmt: skip
         for lead in ("30d", "60d", "90d"):
             rows = [r[key][lead] for r in results if key in r]
