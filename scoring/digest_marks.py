@@ -20,13 +20,11 @@ recomputes only the accounts that can have another digest since then:
 - an override that started or expired between the two moments (time alone, no row change);
 - a live account without a stored digest (safety: nothing stored can be trusted for it).
 
-The watermark is the wall clock when the computation started, less `MARGIN`, not the newest
-stamp seen: stamps are taken by writers before they commit (a pull page maps its rows, then
-upserts them), so a row stamped a little before our reads can be committed after them. A
-writer whose stamp-to-commit delay exceeds the margin (or a clock skewed by more) could be
-missed until the next day's full pass; the margin keeps such delays well out of reach at the
-cost of re-reading the accounts changed during the margin once more. `account_changes` needs
-no watermark: exactly the rows read are deleted.
+The watermark is the wall clock when the computation started, less the marks' margin
+(model/marks.py), not the newest stamp seen: stamps are taken by writers before they commit,
+so a row stamped a little before our reads can be committed after them; the margin costs
+re-reading the accounts changed during it once more. `account_changes` needs no watermark:
+exactly the rows read are deleted.
 """
 
 from __future__ import annotations
@@ -55,7 +53,6 @@ from model.tables import (
 )
 
 MARK_STREAM = "scoring:digests"
-MARGIN = dt.timedelta(seconds=60)
 IN_CHUNK = 900
 
 
@@ -84,7 +81,7 @@ def save_mark(session: Session, mark: DigestMark) -> None:
 
 def watermark(started: dt.datetime) -> dt.datetime:
     """What the next run compares change stamps with, for a computation started at `started`."""
-    return started - MARGIN
+    return marks.watermark(started)
 
 
 def logged_changes(session: Session) -> tuple[list[int], set[int]]:

@@ -11,7 +11,7 @@ the mark fails to see makes the comparison fail rather than pass by recomputing 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from model.db import make_engine, make_session_factory, upgrade
+from model import marks
 from model.identity import decide
 from model.links import propagate_links
 from model.tables import (
@@ -35,7 +35,6 @@ from model.tables import (
     utcnow,
 )
 from model.upsert import upsert_rows
-from scoring import digest_marks
 from scoring.changes import BookDigests, book_digests, input_digests
 from scoring.config import load_scorecard
 from sync.erasure import erase_account
@@ -43,15 +42,6 @@ from sync.mapping import SINKS
 
 CARD = load_scorecard()
 TODAY = utcnow().date()
-
-
-@pytest.fixture
-def session(any_db_url: str) -> Iterator[Session]:
-    upgrade(any_db_url)
-    engine = make_engine(any_db_url)
-    with make_session_factory(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 @dataclass
@@ -229,7 +219,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # no margin: a change committed after a mark is stamped after it (one process, one clock)
-    monkeypatch.setattr(digest_marks, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     book = Book(session)
     book.build()
     ids = book.ids
@@ -278,7 +268,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
 def test_a_rolled_back_computation_leaves_the_mark_and_the_change_log(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(digest_marks, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     book = Book(session)
     book.build()
     first = _run(session, utcnow())
