@@ -85,6 +85,7 @@ class Book:
                                day=TODAY - dt.timedelta(days=i + 1), active_users=5 + n,
                                logins=10, features_used=3, seats_purchased=20)
                 )  # fmt: skip
+        _refresh_todays_usage(self, active_users=6)  # the feed's partial row for today
         for child in ("child1", "child2"):
             kid = self.s.get(Account, self.ids[child])
             assert kid is not None
@@ -152,6 +153,15 @@ def _upsert_usage(book: Book) -> None:
              "seats_purchased": 20, "updated_at": utcnow()}
         )  # fmt: skip
     upsert_rows(book.s, UsageDaily.__table__, rows, key=["workspace_id", "day"])  # type: ignore[arg-type]
+
+
+def _refresh_todays_usage(book: Book, active_users: int = 7) -> None:
+    """The usage feed's partial row for today (refreshed by every pull): not a scored input."""
+    n = list(book.ids).index("f3") + 1
+    row = {"workspace_id": f"ws-{n}", "day": TODAY, "active_users": active_users, "logins": 1,
+           "feature_events": 0, "features_used": 1, "seats_used": None, "seats_purchased": 20,
+           "updated_at": utcnow()}  # fmt: skip
+    upsert_rows(book.s, UsageDaily.__table__, [row], key=["workspace_id", "day"])  # type: ignore[arg-type]
 
 
 def _move_ticket(book: Book) -> None:
@@ -231,6 +241,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
         ("no change", None, set(), set()),
         ("ticket inserted", _insert_ticket, {"a"}, {"a"}),
         ("usage upserted", _upsert_usage, {"d"}, {"d"}),
+        ("today's partial usage refreshed", _refresh_todays_usage, set(), set()),
         ("ticket moved", _move_ticket, {"d", "f3"}, {"d", "f3"}),
         ("renewal soft-deleted", _soft_delete_renewal, {"child1"}, {"child1"}),
         ("identity re-linked", _relink, {"a", "b"}, {"a", "b"}),
