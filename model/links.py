@@ -17,9 +17,11 @@ account with that crm id). So after a committed propagation a row's answer can m
   pointing at the account and detaches its children (their `updated_at` moves).
 
 With `since` (the watermark of the last committed resolution: model/identity_scope.py) only
-those rows are visited; without it, or past `FULL_RELINK_AT` changed identities or accounts,
-every row. Either way each visited row gets the same answer (the same SQL), so the scoped
-pass leaves what the whole-book pass leaves (tests/model/test_links_incremental.py).
+those rows are visited; without it, every contact, opportunity and child and the tickets and
+usage rows with no account or of a re-linked identity; past `FULL_RELINK_AT` changed
+identities or accounts, or with no `relinked` at all, every row. Either way a visited row
+gets the same answer (the same SQL), so the scoped pass leaves what the whole-book pass
+leaves (tests/model/test_links_incremental.py).
 """
 
 from __future__ import annotations
