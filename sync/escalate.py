@@ -117,7 +117,7 @@ def run_escalations(
 
     Accounts go in batches, in id order, each evaluated, reconciled and recorded before the
     next is gathered: a large book's tickets never sit in memory at once (10,000 accounts:
-    1.8 GB when gathered whole), nor do its decisions (each holds its account's facts). An
+    1.8 GB when gathered whole), nor do the whole book's decisions and book norms. An
     escalation's key names its account, so reconciling batch by batch decides what one
     reconcile of the whole book decides.
     """
