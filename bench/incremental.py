@@ -25,6 +25,10 @@ steps (and the later steps re-run on newer code against the same world and datab
 (the rest phase first runs one settling sync on the newer code: a stage that keeps a change
 mark the kept database does not have yet does its whole-book pass there, not in the figures)
 
+`--gap SECONDS` waits that long before each step: every change mark re-reads what changed
+within its margin (model/marks.py, 60 s) before the last run started, so steps run back to
+back re-read each other's changes; hourly runs are an hour apart (`--gap 65` measures them so).
+
 with the sandbox started once by hand:
 `pulsehub sandbox serve --port PORT --accounts 50000 --seed 7`.
 """
@@ -92,6 +96,7 @@ def run_size(
     phase: str = "all",
     sandbox_url: str | None = None,
     database: str | None = None,
+    gap: float = 0.0,
 ) -> dict[str, Any]:
     server = None
     if sandbox_url:
@@ -116,6 +121,7 @@ def run_size(
         )  # fmt: skip
 
         def step(label: str, *flags: str) -> dict[str, Any]:
+            time.sleep(gap)
             _post(f"{base}/_sandbox/advance?seconds=61")  # past the ticket export's lag
             seconds = _sync(env, *flags)
             row = {"step": label, "wall_s": round(seconds, 1), **_last_run(db_url)}
@@ -163,11 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     parser.add_argument("--sandbox-url", help="use a running sandbox instead of starting one")
     parser.add_argument("--database", help="PostgreSQL database name to create/reuse and keep")
+    parser.add_argument(
+        "--gap", type=float, default=0.0,
+        help="seconds to wait before each step (65: past the change marks' 60 s margin)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.phase != "all" and not (args.sandbox_url and args.database):
         parser.error("--phase first/rest needs --sandbox-url and --database")
     for n in args.accounts:
-        result = run_size(n, args.fraction, args.phase, args.sandbox_url, args.database)
+        result = run_size(n, args.fraction, args.phase, args.sandbox_url, args.database, args.gap)
         print(json.dumps(result), flush=True)
 
 

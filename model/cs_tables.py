@@ -32,7 +32,8 @@ class OnboardingPhase(Base):
 
 
 class AccountStage(Base):
-    """The lifecycle stage an account had when operations last looked: a change is a move."""
+    """The lifecycle stage an account had when operations last looked (a change is a move), and
+    the day operations first saw it in that stage (written only when the stage moves)."""
 
     __tablename__ = "account_stages"
 

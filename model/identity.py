@@ -179,7 +179,7 @@ def resolve_identities(
     """Link the non-manual identities that can get another answer since the last committed
     resolution (model/identity_scope.py; every one with `full_relink`, as a reconciling run
     does, or without a mark); then propagate account ids to dependent rows (those that can be
-    wrong, or every row with `full_relink`). Returns identities per source and outcome.
+    wrong since the same mark: model/links.py; every row with `full_relink`). Returns identities per source and outcome.
 
     Secondary crm accounts go first: those that match nothing own an account
     (model/crm_accounts.py), which the other kinds can then match in the same run."""
@@ -196,7 +196,7 @@ def resolve_identities(
             counts.update({f"{k}.owns_account": v for k, v in owned[0].items()})
             full_relink = full_relink or owned[1]  # accounts added or retired: every row
     _link(session, rest, field_sources, counts, relinked, since)
-    propagate_links(session, None if full_relink else relinked)
+    propagate_links(session, None if full_relink else relinked, since)
     scope.save_mark(session, key, started)
     return dict(counts)
 

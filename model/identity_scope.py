@@ -19,8 +19,8 @@ identity's answer moves only when:
 
 The mark (cursor `identity:resolve`: a key of what the resolution is configured with, and
 the watermark) is saved in the resolution's transaction: a crashed or dry run leaves the
-last committed one. The watermark is the wall clock when the resolution started less
-`MARGIN` (rows are stamped before their transaction commits: see scoring/digest_marks.py).
+last committed one. The watermark is the wall clock when the resolution started less the
+marks' margin (rows are stamped before their transaction commits: model/marks.py).
 Without a mark, with another configuration, or with `full_relink`, every identity is matched.
 """
 
@@ -40,7 +40,6 @@ from model import marks
 from model.tables import Account, ExternalIdentity
 
 MARK_STREAM = "identity:resolve"
-MARGIN = dt.timedelta(seconds=60)
 IN_CHUNK = 500
 FULL_SHARE = 0.25  # of live accounts changed, beyond which every identity is matched
 FULL_AT_LEAST = 1000  # ... and at least this many (fewer: the scoped look-ups are cheap)
@@ -71,7 +70,7 @@ def read_since(session: Session, key: str) -> dt.datetime | None:
 
 
 def save_mark(session: Session, key: str, started: dt.datetime) -> None:
-    marks.save_mark(session, MARK_STREAM, ResolveMark(key, (started - MARGIN).isoformat()))
+    marks.save_mark(session, MARK_STREAM, ResolveMark(key, marks.watermark(started).isoformat()))
 
 
 def to_relink(

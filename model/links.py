@@ -1,10 +1,35 @@
 """Propagate identity links to the rows that depend on them: tickets, usage, contacts,
 opportunities and child accounts point at their canonical account (model/identity.py
-decides the links; this follows them)."""
+decides the links; this follows them).
+
+Which rows can be wrong. A row's account is a function of the row's own key columns (a
+ticket's organization, a usage row's workspace, a contact's or opportunity's account crm id,
+a child's parent crm id) and of the rows its key names (the linked identity of that key, the
+account with that crm id). So after a committed propagation a row's answer can move only when:
+
+- the row changed: new, or re-read with another key (`synced_at` on tickets, `updated_at`
+  elsewhere: moved by the upsert only with a change of content; a ticket re-read under
+  another organization also loses its account in the upsert, so a ticket or usage row that
+  can be wrong by itself has no account);
+- the identity its key names changed: re-linked in this transaction (`relinked`), or
+  changed since the mark (`updated_at`: re-pulled, decided by hand, linked by a run);
+- an account its key names, or the account it points at, changed (`updated_at`: added, its
+  crm id or source changed, soft-deleted) — a hard delete (an erasure) deletes the rows
+  pointing at the account and detaches its children (their `updated_at` moves).
+
+With `since` (the watermark of the last committed resolution: model/identity_scope.py) only
+those rows are visited; without it, every contact, opportunity and child and the tickets and
+usage rows with no account or of a re-linked identity; past `FULL_RELINK_AT` changed
+identities or accounts, or with no `relinked` at all, every row. Either way a visited row
+gets the same answer (the same SQL), so the scoped pass leaves what the whole-book pass
+leaves (tests/model/test_links_incremental.py).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -14,31 +39,51 @@ from model.crm_accounts import CRM_ACCOUNT
 from model.tables import Account, Contact, ExternalIdentity, Opportunity, Ticket, UsageDaily
 
 IN_CHUNK = 900
-FULL_RELINK_AT = 2000  # more re-pointed identities than this: one pass over the tables is cheaper
+FULL_RELINK_AT = 2000  # more changed identities or accounts than this: one pass is cheaper
 
 
-def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | None = None) -> None:
-    """Point tickets, usage, contacts, opportunities and child accounts at their canonical account.
+@dataclass(frozen=True)
+class Changed:
+    """What dependent rows can follow: identities (kind, external id) and accounts (ids and
+    crm ids) changed since the mark; None: visit every row of the tables that read them."""
 
-    Tickets and usage rows are the bulk of the book, so only rows that can be wrong are
-    visited: rows with no account yet (new, or cleared by the upsert because their
-    organization changed) and rows of the identities in `relinked` ((kind, external_id)
-    whose account changed). `relinked=None`, or more than `FULL_RELINK_AT` of them, checks
-    every row. Plain SQL updates (`synchronize_session=False`): the ORM's default would fetch
-    the key of every updated row back into Python (RETURNING), 630 MiB at 10,000 accounts."""
+    identities: set[tuple[str, str]] | None
+    account_ids: list[int] | None = None
+    crm_ids: list[str] | None = None
+
+
+def propagate_links(
+    session: Session,
+    relinked: Collection[tuple[str, str]] | None = None,
+    since: dt.datetime | None = None,
+) -> None:
+    """Point tickets, usage, contacts, opportunities and child accounts at their canonical
+    account: on every row (`relinked` None), or on the rows that can be wrong (see above).
+
+    `relinked`: (kind, external_id) of the identities whose account changed in this
+    transaction; `since`: the last committed resolution's watermark (None: every contact,
+    opportunity and child, and every ticket and usage row with no account). Plain SQL updates
+    (`synchronize_session=False`): the ORM's default would fetch the key of every updated row
+    back into Python (RETURNING), 630 MiB at 10,000 accounts."""
+    changed = changed_since(session, relinked, since)
+    ids = changed.identities
     org_account = _linked_account(
         "organization",
         Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type),
         Ticket.source,
     )
+    orgs = {int(x) for kind, x in ids or () if kind == "organization" and x.isdigit()}
+    _repoint(session, Ticket, org_account, _keyed(
+        ids is None, Ticket.account_id, Ticket.synced_at, since, [(Ticket.helpdesk_org_id, orgs)]
+    ))  # fmt: skip
     ws_account = _linked_account("workspace", UsageDaily.workspace_id)
-    full = relinked is None or len(relinked) > FULL_RELINK_AT
-    orgs = sorted({int(x) for kind, x in relinked or () if kind == "organization" and x.isdigit()})
-    workspaces = sorted({x for kind, x in relinked or () if kind == "workspace"})
-    _repoint(session, Ticket, org_account, None if full else (Ticket.helpdesk_org_id, orgs))
-    _repoint(
-        session, UsageDaily, ws_account, None if full else (UsageDaily.workspace_id, workspaces)
-    )
+    workspaces = {x for kind, x in ids or () if kind == "workspace"}
+    _repoint(session, UsageDaily, ws_account, _keyed(
+        ids is None, UsageDaily.account_id, UsageDaily.updated_at, since,
+        [(UsageDaily.workspace_id, workspaces)],
+    ))  # fmt: skip
+    whole = ids is None or changed.account_ids is None
+    crm_keys = {*(changed.crm_ids or ()), *(x for kind, x in ids or () if kind == CRM_ACCOUNT)}
     for model in (Contact, Opportunity):
         own = (
             select(Account.id)
@@ -47,25 +92,81 @@ def propagate_links(session: Session, relinked: Collection[tuple[str, str]] | No
         )
         # a secondary crm's record: the account it resolved to; else its own source's account
         resolved = _linked_account(CRM_ACCOUNT, model.account_crm_id, model.source)
-        acc = func.coalesce(resolved, own)
-        session.execute(
-            update(model)
-            .where(model.account_id.is_distinct_from(acc))
-            .values(account_id=acc)
-            .execution_options(synchronize_session=False)
-        )
+        _repoint(session, model, func.coalesce(resolved, own), _stamped(
+            whole, model.updated_at, since,
+            [(model.account_id, changed.account_ids), (model.account_crm_id, crm_keys)],
+        ))  # fmt: skip
     parent = Account.__table__.alias("parent")
     parent_id = (
         select(parent.c.id)
         .where(parent.c.crm_source == Account.crm_source, parent.c.crm_id == Account.parent_crm_id)
         .scalar_subquery()
     )
-    session.execute(
-        update(Account)
-        .where(Account.parent_id.is_distinct_from(parent_id))
-        .values(parent_id=parent_id)
-        .execution_options(synchronize_session=False)
-    )
+    _repoint(session, Account, parent_id, _stamped(
+        whole, Account.updated_at, since,
+        [(Account.parent_id, changed.account_ids), (Account.parent_crm_id, changed.crm_ids)],
+    ), column="parent_id")  # fmt: skip
+
+
+def changed_since(
+    session: Session, relinked: Collection[tuple[str, str]] | None, since: dt.datetime | None
+) -> Changed:
+    """The identities re-linked in this transaction or changed since `since`, and the accounts
+    changed since then (None past `FULL_RELINK_AT` of either, or without `since`)."""
+    if relinked is None or len(relinked) > FULL_RELINK_AT:
+        return Changed(None)
+    if since is None:
+        return Changed(set(relinked))
+    t = ExternalIdentity
+    stamped = select(t.kind, t.external_id).where(t.updated_at > since)
+    ids = {*relinked, *session.execute(stamped.limit(FULL_RELINK_AT + 1)).tuples()}
+    accounts = session.execute(
+        select(Account.id, Account.crm_id)
+        .where(Account.updated_at > since)
+        .limit(FULL_RELINK_AT + 1)
+    ).all()
+    if len(ids) > FULL_RELINK_AT:
+        return Changed(None)
+    if len(accounts) > FULL_RELINK_AT:
+        return Changed(ids)
+    crm_ids = sorted({crm for _, crm in accounts if crm})
+    return Changed(ids, sorted(a for a, _ in accounts), crm_ids)
+
+
+Keys = list[tuple[Any, Collection[Any] | None]]
+
+
+def _keyed(
+    whole: bool, account: Any, stamp: Any, since: dt.datetime | None, keys: Keys
+) -> list[ColumnElement[bool] | None]:
+    """Where a ticket or usage row can be wrong: every row (`whole`); else rows with no account
+    (new, or cleared by the upsert when their organization changed), changed since `since`
+    if given, and rows whose key is among the changed `keys`. (Looked up by the account
+    column's index, not by the stamp's: without autovacuum the stamp index's newest end fills
+    with dead entries, 0.4 s to find 60 tickets at 2,000 accounts.)"""
+    if whole:
+        return [None]
+    unlinked = account.is_(None)
+    return [unlinked if since is None else unlinked & (stamp > since), *_within(keys)]
+
+
+def _stamped(
+    whole: bool, stamp: Any, since: dt.datetime | None, keys: Keys
+) -> list[ColumnElement[bool] | None]:
+    """Where a contact, opportunity or child can be wrong: every row (`whole`, or no `since`);
+    else rows changed since `since` and rows whose key is among the changed `keys`."""
+    if whole or since is None:
+        return [None]
+    return [stamp > since, *_within(keys)]
+
+
+def _within(keys: Keys) -> list[ColumnElement[bool] | None]:
+    """`column IN (...)` per (column, values), in chunks under every driver's parameter limit."""
+    out: list[ColumnElement[bool] | None] = []
+    for column, values in keys:
+        ordered = sorted(values or ())
+        out += [column.in_(ordered[i : i + IN_CHUNK]) for i in range(0, len(ordered), IN_CHUNK)]
+    return out
 
 
 def _linked_account(kind: str, external_id: Any, source: Any = None) -> Any:
@@ -83,23 +184,17 @@ def _linked_account(kind: str, external_id: Any, source: Any = None) -> Any:
 
 
 def _repoint(
-    session: Session, model: Any, account: Any, relinked: tuple[Any, list[Any]] | None
+    session: Session,
+    model: Any,
+    account: Any,
+    scopes: list[ColumnElement[bool] | None],
+    column: str = "account_id",
 ) -> None:
-    """Set `model.account_id` to `account` where it differs: on every row (`relinked` None), or
-    on rows with no account yet plus those whose `relinked` column value is in its list."""
-    scopes: list[ColumnElement[bool] | None] = [None]
-    if relinked is not None:
-        column, values = relinked
-        scopes = [model.account_id.is_(None), *_in(column, values)]
+    """Set `model.<column>` to `account` where it differs, within each of `scopes` (None: on
+    every row)."""
+    target = getattr(model, column)
     for scope in scopes:
-        stmt = update(model).where(model.account_id.is_distinct_from(account))
+        stmt = update(model).where(target.is_distinct_from(account))
         if scope is not None:
             stmt = stmt.where(scope)
-        session.execute(
-            stmt.values(account_id=account).execution_options(synchronize_session=False)
-        )
-
-
-def _in(column: Any, values: list[Any]) -> list[ColumnElement[bool]]:
-    """`column IN (...)` in chunks that stay under every driver's bound-parameter limit."""
-    return [column.in_(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+        session.execute(stmt.values({column: account}).execution_options(synchronize_session=False))

@@ -7,10 +7,19 @@ run starts from there and misses nothing; `reset_cursors` (a full resync) forget
 stage that follows change (the inputs digest, identity resolution, the write-back plan, the
 voice matches and evaluation, onboarding and reviews) keeps its mark here, so the layers
 below sync (model, scoring, reporting) can too.
+
+A mark's watermark is the wall clock when the stage started reading less `MARGIN`, one margin
+for every stage: rows are stamped by their writers before their transaction commits (a pull
+page maps its rows, then upserts them; the outbox drain stamps a batch, then commits), so a row
+stamped a little before a stage read can be committed after it. A writer whose
+stamp-to-commit delay (or clock skew between workers) exceeds the margin could be missed until
+the next whole-book pass; a wider margin only re-reads the rows changed within it once more,
+which every stage that keeps a mark tolerates (it decides idempotently).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -22,6 +31,13 @@ from model.tables import SyncCursor, utcnow
 from model.upsert import upsert_rows
 
 M = TypeVar("M")
+MARGIN = dt.timedelta(seconds=60)  # >> any writer's stamp-to-commit time and workers' skew
+
+
+def watermark(started: dt.datetime) -> dt.datetime:
+    """What a later run compares change stamps with, for a stage that started reading at
+    `started` (see above)."""
+    return started - MARGIN
 
 
 def read_mark(session: Session, stream: str, kind: type[M]) -> M | None:

@@ -238,7 +238,8 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
-    helpdesk_id: Mapped[int] = mapped_column(BigInteger)
+    # an escalation's engineering ticket is looked up by its id (escalation.lifecycle.taken_up)
+    helpdesk_id: Mapped[int] = mapped_column(BigInteger, index=True)
     helpdesk_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     subject: Mapped[str | None] = mapped_column(String(500))
@@ -284,7 +285,7 @@ class UsageDaily(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    day: Mapped[dt.date] = mapped_column(Date)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)  # the feed's newest day, every run
     active_users: Mapped[int] = mapped_column(Integer, default=0)
     logins: Mapped[int] = mapped_column(Integer, default=0)
     feature_events: Mapped[int] = mapped_column(Integer, default=0)

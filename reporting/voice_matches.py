@@ -7,8 +7,9 @@ upsert that changed its content, a link to an account), and every row is matched
 the matching configuration changes (themes' keywords and tags: `match_key`). The matches are
 rows of `survey_response_themes` / `ticket_themes`, deleted with their source row (ON DELETE
 CASCADE), and the cursor `voice:matches` says under which configuration they were made, up to
-which row stamp they are current (the refresh's time less `SLACK`: a change stamped just
-before the refresh but committed after it read is matched again next time) and from which
+which row stamp they are current (the refresh's time less the marks' margin, model/marks.py:
+a change stamped just before the refresh but committed after it read is matched again next
+time) and from which
 row time (`horizon`, when the row was responded to or created) on: only rows the stage's two
 periods can reach are matched, the horizon moving back when a run evaluates an earlier day
 (a longer period, a replay), never forward (a row ages out of the periods, its match stays).
@@ -44,7 +45,6 @@ from model.tables import (
 from reporting.voice_themes import Matcher, Stored
 
 MARK_STREAM = "voice:matches"
-SLACK = dt.timedelta(seconds=10)  # > a writer's stamp-to-commit time and workers' clock skew
 MATCHER_VERSION = "1"  # bump when Matcher's answer for the same configuration changes
 BATCH = 2000
 
@@ -103,8 +103,8 @@ def refresh_matches(
 ) -> Refreshed:
     """Match the rows changed since the last mark, and rows from `horizon` on not covered
     yet (every row from `horizon` on under a new configuration); mark the matches current up
-    to `now` (read before any row is) less `SLACK`."""
-    key, until = match_key(config), now - SLACK
+    to `now` (read before any row is) less the marks' margin (model/marks.py)."""
+    key, until = match_key(config), marks.watermark(now)
     mark = read_mark(session)
     matcher = Matcher(config)
     sources = [_Source(SurveyResponse, matcher), _Source(Ticket, matcher)]

@@ -160,7 +160,7 @@ def book_digests(
     else:
         since = datetime.fromisoformat(last.since)
         changed = marks.changed_accounts(
-            session, since, (datetime.fromisoformat(last.moment), moment)
+            session, since, (datetime.fromisoformat(last.moment), moment), usage_through(as_of)
         )
         changed |= logged | (parents.keys() - kept.keys())
         ids = sorted(changed & parents.keys())

@@ -11,7 +11,9 @@ recomputes only the accounts that can have another digest since then:
 - a row of theirs inserted or changed: accounts, contacts, opportunities, usage rows,
   identities, escalations and overrides by `updated_at`, tickets by `synced_at`; each moved
   by pulsehub's clock only when the row's content changes (model/upsert.py), a re-link
-  (model/links.py, Core updates apply `onupdate`) or a soft delete included;
+  (model/links.py, Core updates apply `onupdate`) or a soft delete included. Usage rows
+  after the last complete day (today's partial row, refreshed by every pull) are not read
+  by the digest, so their changes do not count (the day they become complete moves the key);
 - a row that left them (re-pointed elsewhere or hard-deleted: an erasure, an identity
   re-linked, a child moved to another parent): `account_changes`, written by triggers
   (model/change_tables.py), consumed by the run that reads it;
@@ -20,13 +22,11 @@ recomputes only the accounts that can have another digest since then:
 - an override that started or expired between the two moments (time alone, no row change);
 - a live account without a stored digest (safety: nothing stored can be trusted for it).
 
-The watermark is the wall clock when the computation started, less `MARGIN`, not the newest
-stamp seen: stamps are taken by writers before they commit (a pull page maps its rows, then
-upserts them), so a row stamped a little before our reads can be committed after them. A
-writer whose stamp-to-commit delay exceeds the margin (or a clock skewed by more) could be
-missed until the next day's full pass; the margin keeps such delays well out of reach at the
-cost of re-reading the accounts changed during the margin once more. `account_changes` needs
-no watermark: exactly the rows read are deleted.
+The watermark is the wall clock when the computation started, less the marks' margin
+(model/marks.py), not the newest stamp seen: stamps are taken by writers before they commit,
+so a row stamped a little before our reads can be committed after them; the margin costs
+re-reading the accounts changed during it once more. `account_changes` needs no watermark:
+exactly the rows read are deleted.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from model.tables import (
 )
 
 MARK_STREAM = "scoring:digests"
-MARGIN = dt.timedelta(seconds=60)
 IN_CHUNK = 900
 
 
@@ -84,7 +83,7 @@ def save_mark(session: Session, mark: DigestMark) -> None:
 
 def watermark(started: dt.datetime) -> dt.datetime:
     """What the next run compares change stamps with, for a computation started at `started`."""
-    return started - MARGIN
+    return marks.watermark(started)
 
 
 def logged_changes(session: Session) -> tuple[list[int], set[int]]:
@@ -102,20 +101,24 @@ def forget_logged(session: Session, ids: list[int]) -> None:
 
 
 def changed_accounts(
-    session: Session, since: dt.datetime, moments: tuple[dt.datetime, dt.datetime]
+    session: Session,
+    since: dt.datetime,
+    moments: tuple[dt.datetime, dt.datetime],
+    through: dt.date,
 ) -> set[int]:
-    """Accounts with an input row stamped after `since`, the parents of changed accounts,
-    and accounts whose override started or expired between the two `moments`."""
+    """Accounts with an input row stamped after `since` (usage rows up to `through`, the last
+    complete usage day), the parents of changed accounts, and accounts whose override started
+    or expired between the two `moments`."""
     out: set[int] = set()
-    for owner, stamp in (
+    for owner, stamp, *only in (
         (Contact.account_id, Contact.updated_at),
         (Opportunity.account_id, Opportunity.updated_at),
         (Ticket.account_id, Ticket.synced_at),
-        (UsageDaily.account_id, UsageDaily.updated_at),
+        (UsageDaily.account_id, UsageDaily.updated_at, UsageDaily.day <= through),
         (ExternalIdentity.account_id, ExternalIdentity.updated_at),
         (Escalation.account_id, Escalation.updated_at),
     ):
-        out.update(session.scalars(select(owner).where(stamp > since).distinct()))
+        out.update(session.scalars(select(owner).where(stamp > since, *only).distinct()))
     for aid, parent in session.execute(
         select(Account.id, Account.parent_id).where(Account.updated_at > since)
     ).tuples():

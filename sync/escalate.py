@@ -23,7 +23,6 @@ from escalation.actions import (
     TagCustomerTickets,
     system_of,
 )
-from escalation.book_norms import BookNorm
 from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
 from escalation.lifecycle import acknowledge_from_tickets, reconcile
@@ -116,24 +115,28 @@ def run_escalations(
     outbox creations (for the configured `systems`). The evaluated accounts are recorded
     with their inputs `digests` (escalation/scope.py: what a later run compares with).
 
-    Facts are gathered in batches of accounts: a large book's tickets never sit in memory at
-    once (10,000 accounts: 1.8 GB when gathered whole).
+    Accounts go in batches, in id order, each evaluated, reconciled and recorded before the
+    next is gathered: a large book's tickets never sit in memory at once (10,000 accounts:
+    1.8 GB when gathered whole), nor do the whole book's decisions and book norms. An
+    escalation's key names its account, so reconciling batch by batch decides what one
+    reconcile of the whole book decides.
     """
     acknowledged = acknowledge_from_tickets(session, utcnow(), account_ids)
     if account_ids is None:
-        account_ids = list(
-            session.execute(select(Account.id).where(Account.is_deleted.is_(False))).scalars()
-        )
-    decisions: dict[int, list[Any]] = {}
-    norms: dict[int, list[BookNorm]] = {}
+        live = select(Account.id).where(Account.is_deleted.is_(False))
+        account_ids = list(session.scalars(live.order_by(Account.id)))
+    else:
+        account_ids = sorted(account_ids)
+    now = utcnow()
+    actions: list[Action] = []
     for start in range(0, len(account_ids), FACTS_BATCH):
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)
-        decisions.update({acc: evaluate(f, config) for acc, f in facts.items()})
-        norms.update({acc: f.book_norms for acc, f in facts.items()})
+        decisions = {acc: evaluate(f, config) for acc, f in facts.items()}
+        norms = {acc: f.book_norms for acc, f in facts.items()}
         del facts
-    now = utcnow()
-    actions = reconcile(session, decisions, now, config, crm_title=systems.crm_title)
-    record_evaluations(session, norms, digests, now)
+        actions += reconcile(session, decisions, now, config, crm_title=systems.crm_title)
+        record_evaluations(session, norms, digests, now)
+        del decisions, norms
     requests = [r for a in actions for r in to_requests(session, a, escalation_group_id, systems)]
     open_rows = session.execute(
         select(Escalation.severity).where(Escalation.state.in_(("open", "acknowledged")))

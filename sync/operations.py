@@ -316,13 +316,15 @@ def _notice_handoff(
     roles: Mapping[int, list[str | None]],
     as_of: dt.date,
 ) -> CreateOwnerTask | None:
-    """Record the stage; a move from implementation to support is a handoff, checked now."""
+    """Record a new stage; a move from implementation to support is a handoff, checked now."""
     if seen is None:
         session.add(AccountStage(account_id=acc.id, stage=acc.lifecycle_stage, seen_on=as_of))
         return None
     before, after = seen.stage, acc.lifecycle_stage
+    if before == after:  # no write: a day's first run looks at every account
+        return None
     seen.stage, seen.seen_on = after, as_of
-    if before == after or not is_handoff(config.handoff, before, after):
+    if not is_handoff(config.handoff, before, after):
         return None
     result = check(config.handoff, facts, roles.get(acc.id, []))
     owner = facts.get("implementation_owner") or acc.owner_crm_id

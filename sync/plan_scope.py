@@ -22,8 +22,9 @@ resync) makes the next plan whole. An account is planned again when, since the m
 Snapshots, tickets and phases are written by runs, whose stages commit before they plan
 (a targeted refresh plans and enqueues its own accounts itself), so they are compared with
 the mark's time. Rows other processes write while a run plans (the outbox drain's results,
-a reviewer's link decision, an erasure) are compared with the mark less `SLACK`: a change
-stamped just before the last plan read but committed after it is planned again, not missed.
+a reviewer's link decision, an erasure) are compared with the mark less the marks' margin
+(model/marks.py): a change stamped just before the last plan read but committed after it is
+planned again, not missed.
 A plan that would cover more than `FULL_SHARE` of the book plans the whole book (the
 batched pass is cheaper than id lists, and sweeps).
 """
@@ -55,7 +56,6 @@ from sync.writeback import FieldTarget
 from sync.writeback_rows import IN_BATCH
 
 MARK_STREAM = "writeback:plan"
-SLACK = dt.timedelta(seconds=10)  # > a drain batch's stamp-to-commit (ms) and workers' clock skew
 FULL_SHARE = 0.5
 PLANNER_VERSION = "2"  # bump when the planner's output for the same inputs changes
 
@@ -143,7 +143,7 @@ def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_i
     """Accounts whose desired or written state can have changed since the plan marked
     `since` (see above)."""
     out: set[int] = set()
-    others = since - SLACK  # rows written outside runs too
+    others = marks.watermark(since)  # rows written outside runs too
 
     def ids(stmt: Any) -> None:
         out.update(a for a in session.scalars(stmt) if a is not None)

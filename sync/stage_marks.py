@@ -7,8 +7,8 @@ commit leaves the last committed mark in place, so the next run starts from ther
 nothing. `reset_cursors` (a full resync) forgets it: the next run looks at the whole book.
 
 Rows other processes write while a stage reads (webhook refreshes, a reviewer's edit, the
-outbox drain) are compared with the mark less `SLACK`: a change stamped just before the last
-run read but committed after it is looked at again, not missed. Looking at an account twice
+outbox drain) are compared with the mark less the marks' margin (model/marks.py): a change
+stamped just before the last run read but committed after it is looked at again, not missed. Looking at an account twice
 is harmless: every stage that keeps a mark decides idempotently (same rows, keyed tasks).
 """
 
@@ -22,8 +22,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from model import marks
-
-SLACK = dt.timedelta(seconds=10)  # > a writer's stamp-to-commit time and workers' clock skew
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class StageMark:
     @property
     def since(self) -> dt.datetime:
         """Rows stamped after this moment may be unseen by the marked run."""
-        return dt.datetime.fromisoformat(self.at) - SLACK
+        return marks.watermark(dt.datetime.fromisoformat(self.at))
 
 
 def config_digest(*parts: BaseModel | str) -> str:

@@ -54,13 +54,14 @@ def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> N
     """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
     sharp drops, the audit and escalation lead times work from the first day; and fit renewal
     risk on it when it holds enough outcomes, so today's scores use the fitted model."""
-    from scoring.risk_store import refit_if_due
-    from scoring.service import backfill_snapshots
-
     if config.backfill_weeks <= 0:
         return
     if session.execute(select(exists().where(HealthSnapshot.as_of < as_of))).scalar():
         return
+    # imported only now: scikit-learn and scipy cost every later run 3 s and 90 MiB for nothing
+    from scoring.risk_store import refit_if_due
+    from scoring.service import backfill_snapshots
+
     start = as_of - dt.timedelta(weeks=config.backfill_weeks)
     n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
     log.info("first run: replayed %s weekly snapshots since %s", n, start)

@@ -14,9 +14,10 @@ accounts (ARR, segment, owner, deletion: `updated_at`), the decisions taken (`vo
 the voice configuration, the crm system tasks go to, and the day. The last evaluation's mark
 (cursor `voice:evaluation`) holds a digest of the configuration and day, and a probe of the
 rows: how many there are (a deletion) and which rows were stamped after `since` (the
-evaluation's time less `SLACK`), with their stamps: a row stamped before the evaluation but
-committed after it read shows up as a different probe next time. The mark commits with the alerts and their tasks, so a crashed or dry
-(rolled-back) run leaves the last committed evaluation in force.
+evaluation's time less the marks' margin, model/marks.py), with their stamps: a row stamped
+before the evaluation but committed after it read shows up as a different probe next time.
+The mark commits with the alerts and their tasks, so a crashed or dry (rolled-back) run
+leaves the last committed evaluation in force.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def run_voice(
     ):
         summary = {"linked_responses": 0, "themes_deteriorated": last.deteriorated, "tasks": 0}
         return {**summary, "skipped": 1}, []
-    since = now - voice_matches.SLACK
+    since = marks.watermark(now)
     seen = probe(session, since)  # before any row is read: a later change shows
     window = Window.ending(as_of, config.period_days)
     refreshed = voice_matches.refresh_matches(session, config, now, window.prev_start)

@@ -96,6 +96,17 @@ def any_db_url(request) -> str:
 
 
 @pytest.fixture
+def session(any_db_url: str) -> Iterator[Session]:
+    """A session on a migrated database, on SQLite and again on real PostgreSQL (a module
+    with a `session` fixture of its own, e.g. one with seeded rows, overrides this one)."""
+    upgrade(any_db_url)
+    engine = make_engine(any_db_url)
+    with make_session_factory(engine)() as s:
+        yield s
+    engine.dispose()
+
+
+@pytest.fixture
 def migrated_url(sqlite_url) -> str:
     upgrade(sqlite_url)
     return sqlite_url

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from model.db import transaction
 from model.identity import AccountIndex, crm_key, decide, match, normalize_name, resolve_identities
@@ -160,12 +161,17 @@ def test_match_is_pure_over_index() -> None:
     assert match(idx, _ident("9", domains=["www.a.com"])).account_id == 1
 
 
-def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
-    """Only rows with no account or of re-linked identities are re-pointed, and that is enough:
-    a ticket moved to another organization (the upsert clears its link) and an organization
-    whose match changed both end up on the right account; a stale row nobody changed is left."""
+def test_incremental_propagation_follows_org_moves_and_relinks(factory, monkeypatch) -> None:
+    """Only rows changed since the mark or of re-linked identities are re-pointed, and that is
+    enough: a ticket moved to another organization (the upsert clears its link) and an
+    organization whose match changed both end up on the right account; a stale row nobody
+    changed is left (no margin on the watermark: with one, identities linked within it are
+    visited again)."""
+    from model import marks
     from model.upsert import upsert_rows
     from sync.mapping import SINKS
+
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     sink = SINKS["ticket"]
@@ -209,7 +215,8 @@ def test_incremental_propagation_follows_org_moves_and_relinks(factory) -> None:
             == ids["initech"]
         )
     with transaction(factory) as s:  # a stale link nobody changed: only a full pass sees it
-        s.query(Ticket).filter_by(helpdesk_id=10).one().account_id = ids["twin1"]
+        stale = {"account_id": ids["twin1"], "synced_at": now}  # stamped long before the mark
+        s.execute(update(Ticket).where(Ticket.helpdesk_id == 10).values(**stale))
     with transaction(factory) as s:
         resolve_identities(s)
         assert s.query(Ticket).filter_by(helpdesk_id=10).one().account_id == ids["twin1"]

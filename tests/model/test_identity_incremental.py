@@ -5,27 +5,17 @@ matches only the identities such a change can reach."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from model import identity_scope
-from model.db import make_engine, make_session_factory, upgrade
+from model import identity_scope, marks
 from model.identity import resolve_identities
 from model.tables import Account, ExternalIdentity, utcnow
 from sync.erasure import erase_account
-
-
-@pytest.fixture
-def session(any_db_url: str) -> Iterator[Session]:
-    upgrade(any_db_url)
-    engine = make_engine(any_db_url)
-    with make_session_factory(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 def _links(s: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -152,7 +142,7 @@ CHANGES: list[tuple[str, Change, int]] = [
 def test_incremental_resolution_links_what_a_full_relink_links(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(identity_scope, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     matched: list[int] = []
     to_relink = identity_scope.to_relink
 
@@ -193,7 +183,7 @@ def test_a_change_to_most_accounts_matches_every_identity(
 ) -> None:
     """Past `FULL_SHARE` of the book changed, the scope gives up (None: match everything),
     and the links are still a full relink's."""
-    monkeypatch.setattr(identity_scope, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     monkeypatch.setattr(identity_scope, "FULL_AT_LEAST", 0)
     scopes: list[set[int] | None] = []
     to_relink = identity_scope.to_relink

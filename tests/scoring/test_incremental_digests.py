@@ -11,7 +11,7 @@ the mark fails to see makes the comparison fail rather than pass by recomputing 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from model.db import make_engine, make_session_factory, upgrade
+from model import marks
 from model.identity import decide
 from model.links import propagate_links
 from model.tables import (
@@ -35,7 +35,6 @@ from model.tables import (
     utcnow,
 )
 from model.upsert import upsert_rows
-from scoring import digest_marks
 from scoring.changes import BookDigests, book_digests, input_digests
 from scoring.config import load_scorecard
 from sync.erasure import erase_account
@@ -43,15 +42,6 @@ from sync.mapping import SINKS
 
 CARD = load_scorecard()
 TODAY = utcnow().date()
-
-
-@pytest.fixture
-def session(any_db_url: str) -> Iterator[Session]:
-    upgrade(any_db_url)
-    engine = make_engine(any_db_url)
-    with make_session_factory(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 @dataclass
@@ -95,6 +85,7 @@ class Book:
                                day=TODAY - dt.timedelta(days=i + 1), active_users=5 + n,
                                logins=10, features_used=3, seats_purchased=20)
                 )  # fmt: skip
+        _refresh_todays_usage(self, active_users=6)  # the feed's partial row for today
         for child in ("child1", "child2"):
             kid = self.s.get(Account, self.ids[child])
             assert kid is not None
@@ -164,6 +155,15 @@ def _upsert_usage(book: Book) -> None:
     upsert_rows(book.s, UsageDaily.__table__, rows, key=["workspace_id", "day"])  # type: ignore[arg-type]
 
 
+def _refresh_todays_usage(book: Book, active_users: int = 7) -> None:
+    """The usage feed's partial row for today (refreshed by every pull): not a scored input."""
+    n = list(book.ids).index("f3") + 1
+    row = {"workspace_id": f"ws-{n}", "day": TODAY, "active_users": active_users, "logins": 1,
+           "feature_events": 0, "features_used": 1, "seats_used": None, "seats_purchased": 20,
+           "updated_at": utcnow()}  # fmt: skip
+    upsert_rows(book.s, UsageDaily.__table__, [row], key=["workspace_id", "day"])  # type: ignore[arg-type]
+
+
 def _move_ticket(book: Book) -> None:
     """A ticket of d's organization is re-read under f3's: the upsert clears its account (d
     is left, with no row naming it), linking points it at f3."""
@@ -229,7 +229,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # no margin: a change committed after a mark is stamped after it (one process, one clock)
-    monkeypatch.setattr(digest_marks, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     book = Book(session)
     book.build()
     ids = book.ids
@@ -241,6 +241,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
         ("no change", None, set(), set()),
         ("ticket inserted", _insert_ticket, {"a"}, {"a"}),
         ("usage upserted", _upsert_usage, {"d"}, {"d"}),
+        ("today's partial usage refreshed", _refresh_todays_usage, set(), set()),
         ("ticket moved", _move_ticket, {"d", "f3"}, {"d", "f3"}),
         ("renewal soft-deleted", _soft_delete_renewal, {"child1"}, {"child1"}),
         ("identity re-linked", _relink, {"a", "b"}, {"a", "b"}),
@@ -278,7 +279,7 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
 def test_a_rolled_back_computation_leaves_the_mark_and_the_change_log(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(digest_marks, "MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     book = Book(session)
     book.build()
     first = _run(session, utcnow())

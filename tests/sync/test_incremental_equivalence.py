@@ -28,6 +28,7 @@ from model.tables import (
     Account,
     Contact,
     Escalation,
+    ExternalIdentity,
     HealthSnapshot,
     OutboxItem,
     ScoreOverride,
@@ -345,10 +346,21 @@ def test_moved_and_deleted_rows_and_an_expiring_override_are_seen(sb, tmp_path) 
     assert moved is not None and gone is not None
 
     def move_and_delete(rt: Runtime) -> None:
+        """The ticket moves to another account's organization (and account, as the links say:
+        identity resolution re-points a row its links disagree with)."""
         with transaction(rt.factory) as s:
             row = s.get(Ticket, moved)
             assert row is not None
-            row.account_id = next(a for a in reversed(scored) if a != row.account_id)
+            org = ExternalIdentity
+            other = s.execute(
+                select(org.account_id, org.external_id)
+                .where(org.kind == "organization", org.status == "linked")
+                .where(org.source == row.source, org.account_id.in_(scored))
+                .where(org.account_id != row.account_id, org.external_id.regexp_match("^[0-9]+$"))
+                .order_by(org.account_id.desc())
+            ).first()
+            assert other is not None
+            row.account_id, row.helpdesk_org_id = other.account_id, int(other.external_id)
             s.execute(delete(Contact).where(Contact.id == gone))
 
     _, rescored = day.step(today, move_and_delete)

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from model import marks
 from model.db import transaction, upgrade
 from model.tables import (
     Account,
@@ -36,7 +37,7 @@ from model.tables import (
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from sync import operations, pipeline, reviews, runs, stage_marks
+from sync import operations, pipeline, reviews, runs
 from sync.outbox import CreateRequest
 from sync.pipeline import decide, record_run
 from sync.pull import history_start, pull, select_streams
@@ -85,7 +86,7 @@ class Book:
         monkeypatch.setattr(pipeline, "run_reviews", self._reviews)
         # runs here are seconds apart and nothing else writes: without the overlap kept for
         # other writers' open transactions, an unchanged run looks at no account
-        monkeypatch.setattr(stage_marks, "SLACK", dt.timedelta(0))
+        monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
 
     def _checked(
         self, stream: str, session: Session, call: Callable[[Session], tuple[dict[str, int], list[CreateRequest]]]

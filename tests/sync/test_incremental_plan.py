@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from model import marks
 from model.db import transaction, upgrade
 from model.tables import (
     Account,
@@ -32,7 +33,7 @@ from model.tables import (
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-from sync import outbox, pipeline, plan_scope, runs
+from sync import outbox, pipeline, runs
 from sync.pipeline import decide, record_run
 from sync.pull import history_start, pull, select_streams
 from sync.report import RunReport
@@ -73,7 +74,7 @@ class Book:
         monkeypatch.setattr(pipeline, "write_back", self._checked)
         # runs here are seconds apart and nothing else writes: without the overlap kept for
         # other writers' open transactions, an unchanged run plans nothing
-        monkeypatch.setattr(plan_scope, "SLACK", dt.timedelta(0))
+        monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
 
     def _checked(self, session: Session, config: Any, targets: Any, scope: Any = None,
                  **kw: Any) -> Any:  # fmt: skip

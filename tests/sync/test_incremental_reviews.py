@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.operations import OperationsConfig
+from model import marks
 from model.tables import (
     Account,
     AppUser,
@@ -23,7 +24,7 @@ from model.tables import (
     Ticket,
     utcnow,
 )
-from sync import outbox, reviews, stage_marks
+from sync import outbox, reviews
 from sync.escalate import EscalationSystems
 from sync.outbox import CreateRequest
 
@@ -81,7 +82,7 @@ def account(today: dt.date, n: int, renewal_in: int | None, **kw: Any) -> Accoun
 def test_reviews_after_a_mark_look_only_at_changes_and_decide_as_the_whole_book(
     factory, monkeypatch
 ) -> None:
-    monkeypatch.setattr(stage_marks, "SLACK", dt.timedelta(0))  # nothing else writes here
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))  # nothing else writes here
     now = utcnow()
     today = now.date()
     late, soon, ownerless, users = add(

@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import select
 
 from model.db import transaction
+from model.marks import MARGIN
 from model.tables import Account, HealthSnapshot, OutboxItem, Ticket
 from sync.deadband import DeadBand
 from sync.plan_scope import (
     MARK_STREAM,
-    SLACK,
     changed_accounts,
     config_digest,
     plan_scope,
@@ -58,7 +58,7 @@ def test_changed_accounts_since_the_mark(factory) -> None:
     """Re-scored, edited, ticket changed, written/dead-lettered: planned again; a ticket that
     left its account (no account now) brings back the account its pending write was for."""
     mark = NOW
-    old, new = mark - SLACK - dt.timedelta(minutes=5), mark + dt.timedelta(minutes=5)
+    old, new = mark - MARGIN - dt.timedelta(minutes=5), mark + dt.timedelta(minutes=5)
     with transaction(factory) as s:
         accs = [account(n) for n in range(1, 8)]
         s.add_all(accs)
@@ -92,7 +92,7 @@ def test_changed_accounts_since_the_mark(factory) -> None:
     assert got == {a[1], a[2], a[3], a[4], a[5]}
     # just before the mark: a row other processes write may have committed after the last
     # plan read (planned again); a snapshot, written by the run itself before it planned, not
-    just_before = mark - SLACK / 2
+    just_before = mark - MARGIN / 2
     with transaction(factory) as s:
         s.get(Account, a[0]).updated_at = just_before  # type: ignore[union-attr]
         s.scalars(select_snapshot(a[6])).one().computed_at = just_before

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.voice_config import VoiceConfig
 from escalation.voice_routing import decide
+from model import marks
 from model.db import make_engine, make_session_factory, transaction, upgrade
 from model.own_tags import customer_tags
 from model.tables import (
@@ -222,7 +223,7 @@ class Book:
 def book(any_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     # runs here are milliseconds apart: without the overlap kept for other writers' open
     # transactions, a run re-reads exactly the rows changed since the last (counted below)
-    monkeypatch.setattr(voice_matches, "SLACK", dt.timedelta(0))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     b = Book(any_db_url)
     with transaction(b.factory) as s:
         s.add_all(
@@ -296,7 +297,7 @@ def test_the_stage_follows_change_and_decides_what_a_full_evaluation_decides(
 
     # with the overlap back: a row stamped before the last run read but committed after it
     # (a writer's open transaction) is not missed, and an unchanged run still skips
-    monkeypatch.setattr(voice_matches, "SLACK", dt.timedelta(seconds=10))
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(seconds=10))
     book.survey(5, 7, "ok", 0)
     book.run()
     assert book.run()["skipped"] == 1
