@@ -37,7 +37,7 @@ def test_each_fold_is_flagged_under_a_threshold_fitted_on_the_others(
     keys, probs, outcomes = _world(1000)
     monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
     card = load_scorecard()
-    highs = honest_score._cross_fitted_high_at(None, card, keys, probs)
+    highs = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
     assert card.bands.fit is not None
     judged = judged_risks(keys, probs, outcomes, card.bands.fit.lead_days)
     for k in range(honest_score.FOLDS):
@@ -52,8 +52,20 @@ def test_too_few_renewals_keep_the_scorecards_threshold(monkeypatch: pytest.Monk
     keys, probs, outcomes = _world(40)
     monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
     card = load_scorecard()
-    highs = honest_score._cross_fitted_high_at(None, card, keys, probs)
+    highs = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
     assert highs == dict.fromkeys(range(honest_score.FOLDS), card.risk.high_at)
+
+
+def test_a_jointly_fitted_fold_takes_its_high_threshold_from_the_joint_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys, probs, outcomes = _world(1000)
+    monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
+    card = load_scorecard()
+    alone = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
+    joint = honest_score._cross_fitted_high_at(None, card, keys, probs, {2: (70.0, 0.777)})
+    assert joint[2] == 0.777, "the joint red-or-high fit decides fold 2's threshold"
+    assert all(joint[k] == alone[k] for k in range(honest_score.FOLDS) if k != 2)
 
 
 def test_the_report_keeps_the_fixed_row_beside_the_fitted_one(
