@@ -134,7 +134,9 @@ class BandFit(_Strict):
     red catches as many lost renewals as it can `lead_days` ahead while flagging at most
     `red_false_alarms` of won renewals; yellow likewise at `yellow_false_alarms`. The fitted
     risk model's `high` threshold is fitted the same way at `lead_days` within
-    `high_false_alarms` (scoring/alert_fit.py)."""
+    `high_false_alarms` (scoring/alert_fit.py) — unless `flag_false_alarms` is set (the
+    default): then red and high are fitted together so that red-or-high flags at most that
+    share of won renewals (scoring/flag_fit.py), and yellow is fitted below that red."""
 
     lead_days: int = Field(60, gt=0)
     red_false_alarms: float = Field(0.09, gt=0, lt=1)  # 0.09: out of sample it lands near 0.10
