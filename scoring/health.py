@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from scoring import explain
@@ -267,10 +267,35 @@ def _contradictions(scorecard: Scorecard, scored: list[_Scored]) -> list[dict[st
     return out
 
 
+def score_back(past: Sequence[PastScore], as_of: date, window: int, tolerance: int) -> float | None:
+    """The score `window` days before `as_of`: that day's snapshot; else interpolated linearly
+    between the nearest snapshots either side when both are within `tolerance` days of it;
+    else the nearest one within `tolerance` (the earlier on a tie); else None.
+
+    Interpolating keeps the reference moving one day at a time where the history is weekly
+    (a backfill, or thinned old history) and the runs daily: the nearest weekly snapshot
+    would switch once a week and jump every account's trend by that week's change."""
+    target = as_of - timedelta(days=window)
+    near = [p for p in past if p.score is not None and abs((p.as_of - target).days) <= tolerance]
+    if not near:
+        return None
+    before = [p for p in near if p.as_of <= target]
+    after = [p for p in near if p.as_of > target]
+    if before and after:
+        lo, hi = max(before, key=lambda p: p.as_of), min(after, key=lambda p: p.as_of)
+        if lo.as_of == target:
+            return lo.score
+        share = (target - lo.as_of).days / (hi.as_of - lo.as_of).days
+        return (lo.score or 0.0) + share * ((hi.score or 0.0) - (lo.score or 0.0))
+    nearest = min(near, key=lambda p: (abs((p.as_of - target).days), p.as_of))
+    return nearest.score
+
+
 def apply_trend(
     result: HealthResult, as_of: date, scorecard: Scorecard, history: Sequence[PastScore]
 ) -> None:
-    """28-day change against the snapshot nearest 28 days back, slope, and the sharp-drop flag."""
+    """28-day change against the score 28 days back (`score_back`), slope, and the sharp-drop
+    flag."""
     result.trend_28d, result.trend_slope, result.sharp_drop = None, None, False
     if result.score is None:
         return
@@ -280,9 +305,9 @@ def apply_trend(
     ]
     if not past:
         return
-    nearest = min(past, key=lambda p: (abs((as_of - p.as_of).days - window), p.as_of))
-    if abs((as_of - nearest.as_of).days - window) <= tol:
-        result.trend_28d = round(result.score - (nearest.score or 0.0), 2)
+    reference = score_back(past, as_of, window, tol)
+    if reference is not None:
+        result.trend_28d = round(result.score - reference, 2)
     peak = max(p.score or 0.0 for p in past)  # the best score of the trend window
     result.sharp_drop = peak - result.score >= scorecard.trend.sharp_drop_points
     xs = [-(as_of - p.as_of).days for p in past] + [0]  # least-squares slope, points a week

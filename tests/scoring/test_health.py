@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -241,3 +242,30 @@ def test_critical_measure_caps_the_score_and_reasons_still_add_up() -> None:
     stale = healthy_signals(usage_change_90d=-0.35, ages={"usage": 30.0, "csat": 1.0})
     lenient = _card(measures=with_cap, coverage={"minimum": 0.0})
     assert (score_health(stale, lenient, []).score or 0) > 45  # stale: no cap
+
+
+def test_trend_reference_is_interpolated_between_weekly_snapshots() -> None:
+    """Weekly history, daily runs: the score 28 days back moves a day at a time, so the trend
+    does not jump by a week's change when the nearest weekly snapshot switches."""
+    as_of = date(2026, 6, 1)
+    sig = healthy_signals()
+    now = score_health(sig, CARD, []).score or 0.0
+    weekly = [PastScore(as_of - timedelta(days=d), s) for d, s in ((25, 80.0), (32, 60.0))]
+    # 28 days back is 4 days after the 60 and 3 before the 80: 60 + 4/7 * 20
+    trends = [
+        score_health(replace(sig, as_of=as_of + timedelta(days=k)), CARD, weekly).trend_28d
+        for k in range(-3, 4)
+    ]
+    assert trends[3] == pytest.approx(now - (60.0 + 20.0 * 4 / 7), abs=0.01)
+    steps = [b - a for a, b in itertools.pairwise(trends)]  # type: ignore[operator]
+    assert all(step == pytest.approx(-20.0 / 7, abs=0.02) for step in steps), steps
+
+
+def test_trend_reference_on_the_day_or_one_side_only() -> None:
+    as_of = date(2026, 6, 1)
+    sig = healthy_signals()
+    now = score_health(sig, CARD, []).score or 0.0
+    exact = [PastScore(as_of - timedelta(days=d), s) for d, s in ((21, 0.0), (28, 70.0), (35, 0.0))]
+    assert score_health(sig, CARD, exact).trend_28d == pytest.approx(now - 70.0, abs=0.01)
+    one_side = [PastScore(as_of - timedelta(days=24), 50.0)]  # 4 days after, nothing before
+    assert score_health(sig, CARD, one_side).trend_28d == pytest.approx(now - 50.0, abs=0.01)
