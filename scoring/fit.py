@@ -34,11 +34,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
+from scoring.feature_rows import FeatureRows
 from scoring.metrics import calibration_line, reliability
 from scoring.risk_model import GLOBAL, MISSING, FittedRisk, _category, _number
 
 log = logging.getLogger(__name__)
 
+Rows = Sequence[Mapping[str, Any]]
 MIN_OUTCOMES = 40  # labelled renewal decisions needed, with MIN_CLASS of each kind
 MIN_CLASS = 10
 SEGMENT_MIN = (200, 30)  # rows and lost-renewal rows a segment needs for its own calibration
@@ -58,9 +60,10 @@ class NoSkill(NotEnoughHistory):
 
 @dataclass(slots=True)
 class TrainingSet:
-    """Rows of raw features with labels, account groups, segments and (account, day) keys."""
+    """Rows of raw features with labels, account groups, segments and (account, day) keys;
+    the features a list of dicts or, for large sets, `FeatureRows` (numbers in blocks)."""
 
-    features: list[dict[str, Any]] = field(default_factory=list)
+    features: list[dict[str, Any]] | FeatureRows = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)
     segments: list[str | None] = field(default_factory=list)
@@ -107,16 +110,14 @@ def design(ts: TrainingSet, numeric: Sequence[str], categorical: Sequence[str]) 
     """The expansion (medians, indicators, category levels) learned from the training rows."""
     medians, indicators, clips = {}, [], {}
     for name in numeric:
-        values = [v for v in (_number(f.get(name)) for f in ts.features) if v is not None]
-        medians[name] = float(np.median(values)) if values else 0.0
-        if values:
+        values = _present(ts.features, name)
+        medians[name] = float(np.median(values)) if len(values) else 0.0
+        if len(values):
             lo, hi = np.percentile(values, [2, 98])
             clips[name] = [float(lo), float(hi)]
-        if values and len(values) < len(ts.features):
+        if len(values) and len(values) < len(ts.features):
             indicators.append(name)
-    levels = {
-        name: sorted({_category(f.get(name)) for f in ts.features})[:30] for name in categorical
-    }
+    levels = {name: sorted(set(_categories(ts.features, name)))[:30] for name in categorical}
     columns = [*numeric, *(MISSING + n for n in indicators)]
     columns += [f"{n}={lvl}" for n, lv in levels.items() for lvl in lv]
     model = FittedRisk(list(numeric), levels, medians, indicators, columns, [], [], [], 0.0)
@@ -124,8 +125,51 @@ def design(ts: TrainingSet, numeric: Sequence[str], categorical: Sequence[str]) 
     return model
 
 
-def _matrix(model: FittedRisk, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    return np.array([model.expand(r) for r in rows], dtype=float)
+def _present(rows: Rows, name: str) -> np.ndarray:
+    """The numeric feature's values where present, in row order."""
+    if isinstance(rows, FeatureRows) and name in rows.numeric:
+        column = rows.numeric_column(name)
+        return column[~np.isnan(column)]
+    values = [v for v in (_number(f.get(name)) for f in rows) if v is not None]
+    return np.array(values, dtype=float)
+
+
+def _categories(rows: Rows, name: str) -> Sequence[str]:
+    if isinstance(rows, FeatureRows) and name in rows.categorical:
+        return rows.category_column(name)
+    return [_category(f.get(name)) for f in rows]
+
+
+def _matrix(model: FittedRisk, rows: Rows) -> np.ndarray:
+    """`model.expand` of every row, as one matrix; column by column on FeatureRows (the same
+    numbers, without a Python list per row)."""
+    if not (
+        isinstance(rows, FeatureRows)
+        and set(model.numeric) <= set(rows.numeric)
+        and set(model.categorical) <= set(rows.categorical)
+    ):
+        return np.array([model.expand(r) for r in rows], dtype=float).reshape(
+            len(rows), len(model.columns)
+        )
+    x = np.empty((len(rows), len(model.columns)))
+    missing: dict[str, np.ndarray] = {}
+    for j, name in enumerate(model.numeric):
+        column = rows.numeric_column(name)
+        missing[name] = np.isnan(column)
+        if name in model.clips:
+            np.clip(column, *model.clips[name], out=column)  # NaN stays NaN
+        column[missing[name]] = model.medians.get(name, 0.0)
+        x[:, j] = column
+    j = len(model.numeric)
+    for name in model.indicators:
+        x[:, j] = missing[name] if name in missing else np.isnan(rows.numeric_column(name))
+        j += 1
+    for name, levels in model.categorical.items():
+        values = np.array(rows.category_column(name), dtype=object)
+        for level in levels:
+            x[:, j] = values == level
+            j += 1
+    return x
 
 
 def lead_emphasis(days_ahead: int) -> float:

@@ -6,13 +6,19 @@ Left out of the features: ARR (a current-state field, zeroed when a renewal is l
 restore it from the contract, but a model must not lean on it), days to renewal (the judged
 rows sit at chosen distances from a renewal, so it would learn the sampling) and open
 escalations (opened because health fell: the score fed back into itself).
+
+Rows are kept a week apart per account (`KEEP_EVERY_DAYS`): daily history adds seven nearly
+identical rows for every weekly one, each account weighs the same whatever its row count
+(`scoring.fit.account_weights`), and the features are held as numbers (`FeatureRows`), so the
+nightly refit's memory follows accounts x weeks of history, not accounts x days.
 """
 
 from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -25,6 +31,7 @@ from scoring.alert_fit import fit_high_at_on_training
 from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
 from scoring.config import BandFit
+from scoring.feature_rows import FeatureRows
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk, lead_emphasis
 from scoring.flag_fit import fit_flags_on_training
 from scoring.risk_model import FittedRisk, snapshot_features
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 
 EXCLUDED = frozenset({"arr", "days_to_renewal", "open_escalations"})
 FEATURES = [*sorted(MEASURE_NAMES - EXCLUDED), "health_score", "trend_28d", *lagged.FEATURES]
+KEEP_EVERY_DAYS = 7  # training rows per account at most this often (see the module's docstring)
 KIND = "logistic+platt"
 
 
@@ -49,15 +57,19 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
         ).order_by(HealthSnapshot.account_id, HealthSnapshot.as_of)
         .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
-    ts = TrainingSet()
+    ts = TrainingSet(features=FeatureRows(FEATURES))
     seen: set[tuple[int, Any]] = set()
     for aid, group in groupby(rows, key=lambda r: r[0]):
         decisions = outcomes.get(aid, [])
         days = [d for d, _, _ in decisions]
         earlier: list[tuple[Any, Any]] = []  # (day, signals) of the account's earlier snapshots
-        for _, as_of, score, trend, signals in group:
-            past = lagged.from_snapshots(earlier, as_of)
+        snapshots = list(group)
+        kept = weekly(r[1] for r in snapshots)
+        for (_, as_of, score, trend, signals), keep in zip(snapshots, kept, strict=True):
+            past = lagged.from_snapshots(earlier, as_of) if keep else None
             earlier.append((as_of, signals))
+            if not keep:
+                continue
             i = bisect_right(days, as_of)
             if i >= len(days) or days[i] > as_of + timedelta(days=horizon_days):
                 continue
@@ -70,6 +82,25 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
                 ts.outcomes += 1
                 ts.lost += int(lost)
     return ts
+
+
+def weekly(days: Iterable[date]) -> list[bool]:
+    """Which of an account's snapshot days (ascending) to keep: the first, then each one whose
+    skipping would leave more than `KEEP_EVERY_DAYS` days since the last one kept. Daily
+    history keeps every seventh day; weekly history (the backfill) keeps every row."""
+    ordered = list(days)
+    keep = [False] * len(ordered)
+    last: date | None = None
+    for i, day in enumerate(ordered):
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        if (
+            last is None
+            or (day - last).days >= KEEP_EVERY_DAYS
+            or following is None
+            or (following - last).days > KEEP_EVERY_DAYS
+        ):
+            keep[i], last = True, day
+    return keep
 
 
 def fit_from_database(
