@@ -14,6 +14,7 @@ from scoring.alert_fit import fit_high_at, judged_risks
 from scoring.config import load_scorecard
 
 DECIDED = date(2026, 6, 1)
+CARD = load_scorecard()
 
 
 def _world(accounts: int, seed: int = 4) -> tuple[list[Any], list[float], dict[int, Any]]:
@@ -31,13 +32,20 @@ def _world(accounts: int, seed: int = 4) -> tuple[list[Any], list[float], dict[i
     return keys, probs, outcomes
 
 
+def _highs(
+    monkeypatch: pytest.MonkeyPatch, accounts: int, flags: dict[int, tuple[float, float]]
+) -> tuple[dict[int, float], list[Any], list[float], dict[int, Any]]:
+    """The bench's cross-fitted high thresholds on `_world(accounts)`, and that world."""
+    keys, probs, outcomes = _world(accounts)
+    monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
+    return honest_score._cross_fitted_high_at(None, CARD, keys, probs, flags), keys, probs, outcomes
+
+
 def test_each_fold_is_flagged_under_a_threshold_fitted_on_the_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    keys, probs, outcomes = _world(1000)
-    monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
-    card = load_scorecard()
-    highs = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
+    highs, keys, probs, outcomes = _highs(monkeypatch, 1000, {})
+    card = CARD
     assert card.bands.fit is not None
     judged = judged_risks(keys, probs, outcomes, card.bands.fit.lead_days)
     for k in range(honest_score.FOLDS):
@@ -49,21 +57,15 @@ def test_each_fold_is_flagged_under_a_threshold_fitted_on_the_others(
 
 
 def test_too_few_renewals_keep_the_scorecards_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys, probs, outcomes = _world(40)
-    monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
-    card = load_scorecard()
-    highs = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
-    assert highs == dict.fromkeys(range(honest_score.FOLDS), card.risk.high_at)
+    highs, *_ = _highs(monkeypatch, 40, {})
+    assert highs == dict.fromkeys(range(honest_score.FOLDS), CARD.risk.high_at)
 
 
 def test_a_jointly_fitted_fold_takes_its_high_threshold_from_the_joint_fit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    keys, probs, outcomes = _world(1000)
-    monkeypatch.setattr(honest_score, "renewal_outcomes", lambda session: outcomes)
-    card = load_scorecard()
-    alone = honest_score._cross_fitted_high_at(None, card, keys, probs, {})
-    joint = honest_score._cross_fitted_high_at(None, card, keys, probs, {2: (70.0, 0.777)})
+    alone, *_ = _highs(monkeypatch, 1000, {})
+    joint, *_ = _highs(monkeypatch, 1000, {2: (70.0, 0.777)})
     assert joint[2] == 0.777, "the joint red-or-high fit decides fold 2's threshold"
     assert all(joint[k] == alone[k] for k in range(honest_score.FOLDS) if k != 2)
 
