@@ -18,9 +18,11 @@ values; only what is written outside waits.
   cut-off does not flip the status back and forth, and new cut-offs that clearly move an
   account are written at once.
 - An explanation follows the number it explains (`follow`): the health reasons go with the
-  score, the risk drivers with the risk. A changed explanation is written when its number
-  or label is written (judged by the rules below), so a record shows one coherent state;
-  while its number waits, it waits too, except when it appears or is cleared.
+  score, the risk drivers with the risk. A changed explanation is written whenever its
+  number or label is written (the record is written anyway), so a record shows one coherent
+  state and a new reason for the move is not held behind an unchanged top one; while its
+  number waits, it waits too, except when it appears or is cleared. Without `follow`, an
+  explanation is judged on its own by the rules below.
 - Reason lists ("active users down 42%; renewal in 45 days; ...", the first few of an
   account's reasons joined) are held while everything written is still true and still
   leads: every reason written still applies — the same words, each number within `text`
@@ -178,17 +180,21 @@ def _follow(
     mapped: Collection[str] | None,
 ) -> None:
     """An explanation whose number (and the number's label) is not written waits with it,
-    unless it appears or is cleared; one whose number is not written at all (not mapped)
-    keeps its own verdict."""
+    unless it appears or is cleared; one whose number is written is written with it when it
+    changed at all (the record is written anyway, and its reasons must say why the number
+    moved: a new second reason would otherwise wait behind an unchanged top one); one whose
+    number is not written at all (not mapped) keeps its own verdict."""
     for text, number in fields.explains.items():
         why = out.get(text)
-        if why in (None, HELD, "appeared", "cleared") or changes[text][1] in (None, ""):
-            continue  # unchanged, waiting already, or appearing/going as a whole
+        if why in (None, "appeared", "cleared") or changes[text][1] in (None, ""):
+            continue  # unchanged, or appearing/going as a whole
         if mapped is not None and number not in mapped:
             continue
         label = fields.numeric.get(number, ("", None))[1]
         moved = [out.get(f) for f in (number, label) if f is not None]
-        if not any(w not in (None, HELD) for w in moved):
+        if any(w not in (None, HELD) for w in moved):
+            out[text] = "with its number" if why == HELD else why
+        else:
             out[text] = HELD
 
 

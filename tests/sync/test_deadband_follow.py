@@ -17,6 +17,7 @@ from tests.sync.factories import TARGETS, account, snapshot
 
 DRIVERS, REASONS = "renewal_risk_drivers", "health_reasons"
 GONE = ("usage down; urgent ticket open", "usage down")  # a written driver went
+NEW_SECOND = ("usage down 40%; csat 60%", "usage down 40%; 3 urgent tickets open; csat 60%")
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,9 @@ GONE = ("usage down; urgent ticket open", "usage down")  # a written driver went
          "reason gone"),
         ({REASONS: ("usage down 40%; csat 60%", "usage down 40%"), "health_trend": (0, 20)},
          HELD),  # the trend is not what the reasons explain
+        # a new second reason under an unchanged top one: held alone, written with its score
+        ({REASONS: NEW_SECOND}, HELD),
+        ({REASONS: NEW_SECOND, "health_score": (75, 69)}, "with its number"),
     ],
 )  # fmt: skip
 def test_an_explanation_is_written_with_its_number(changes, why) -> None:
