@@ -110,8 +110,12 @@ def scores(rt: Runtime) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_a_warehouse_usage_source_scores_like_the_usage_api(tmp_path, any_db_url) -> None:
-    """The warehouse on SQLite, then on PostgreSQL; pulsehub's own database on SQLite."""
-    with Sandbox(accounts=40, seed=5) as sb:
+    """The warehouse on SQLite, then on PostgreSQL; pulsehub's own database on SQLite.
+
+    Both worlds stand at one fixed moment: on the real clock, today's partial usage rows are
+    refreshed at the top of each hour, so two worlds built either side of it differ."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with Sandbox(accounts=40, seed=5, now=now) as sb:
         warehouse_url = any_db_url
         n_days = copy_usage_api_into(warehouse_url, sb.base_url)
         db_url = f"sqlite:///{tmp_path / 'pulsehub.db'}"
@@ -135,7 +139,7 @@ def test_a_warehouse_usage_source_scores_like_the_usage_api(tmp_path, any_db_url
         rt.close()
     assert sum(1 for _, per_seat in from_warehouse.values() if per_seat is not None) > 10
 
-    with Sandbox(accounts=40, seed=5) as sb:  # the same world, its usage read from the API
+    with Sandbox(accounts=40, seed=5, now=now) as sb:  # the same world, usage from the API
         api_url = f"sqlite:///{tmp_path / 'api.db'}"
         upgrade(api_url)
         api_rt = Runtime(sandbox_settings(sb.base_url, api_url))
