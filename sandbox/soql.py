@@ -172,6 +172,27 @@ def _eq(value: Any, lit: Any) -> bool:
     return bool(v == o)
 
 
+def in_list(values: list[Any]) -> Callable[[Any], bool]:
+    """`field IN (values)` with `compare("=")`'s meaning. A list of plain strings is matched
+    through sets (case-insensitive, a 15-character id against its 18-character form), so a
+    query naming 200 keys costs one lookup per row, not 200 comparisons (the write path's
+    idempotency checks name a batch of keys against every Task of a large book)."""
+    if not values or not all(type(v) is str for v in values):
+        return lambda value: any(compare("=", value, v) for v in values)
+    lowered = {v.lower() for v in values}
+    prefix_of = {n: {v[:15] for v in values if len(v) == n} for n in (15, 18)}
+
+    def match(value: Any) -> bool:
+        if type(value) is not str:
+            return any(compare("=", value, v) for v in values)
+        if value.lower() in lowered:
+            return True
+        other = {15: 18, 18: 15}.get(len(value))
+        return other is not None and value[:15] in prefix_of[other]
+
+    return match
+
+
 def like(value: Any, pattern: str) -> bool:
     """Case-insensitive LIKE with % and _."""
     if value is None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.soql import Query, SoqlError, _literal, compare, like, tokenize
+from sandbox.soql import Query, SoqlError, _literal, compare, in_list, like, tokenize
 
 Getter = Callable[[str], Any]
 Pred = Callable[[Getter], bool]
@@ -131,7 +131,8 @@ class _Parser:
                 values.append(self.value())
             if not self.punct(")"):
                 raise SoqlError("MALFORMED_QUERY", "expecting ')'")
-            return lambda g: any(compare("=", g(name), v) for v in values) != negate
+            member = in_list(values)
+            return lambda g: member(g(name)) != negate
         if negate:
             raise SoqlError("MALFORMED_QUERY", "expecting IN after NOT")
         if self.word("like"):

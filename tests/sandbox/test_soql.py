@@ -177,3 +177,35 @@ def test_packed_export_keys_sort_and_bisect_like_tuples(
     assert bisect.bisect_right(packed, probe) == bisect.bisect_right(ordered, probe)
     if probe[1] >= 0:
         assert decode_cursor(encode_cursor(*probe)) == probe
+
+
+_ID_CHARS = st.sampled_from("aAbB0")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    listed=st.lists(
+        st.one_of(
+            st.text(_ID_CHARS, min_size=1, max_size=3), st.text(_ID_CHARS, min_size=15, max_size=18)
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    value=st.one_of(
+        st.none(),
+        st.integers(0, 3),
+        st.text(_ID_CHARS, min_size=1, max_size=3),
+        st.text(_ID_CHARS, min_size=15, max_size=18),
+    ),
+)
+def test_in_list_means_what_one_equality_per_value_means(listed: list[str], value: Any) -> None:
+    """The set-based IN (a batch of keys against a large table) agrees with `=` value by value:
+    case-insensitive, a 15-character id equal to its 18-character form, null equal to nothing."""
+    from sandbox.soql import compare, in_list
+
+    ids = [v + "AAA" if len(v) == 15 else v for v in listed]  # 15- and 18-character forms
+    value = value + "AAA" if isinstance(value, str) and len(value) == 15 else value
+    for values in (listed, ids, [*ids, 7]):
+        assert in_list(values)(value) == any(compare("=", value, v) for v in values)
+    if isinstance(value, str) and len(value) == 18:
+        assert in_list([value[:15]])(value) and in_list([value.upper()])(value)
