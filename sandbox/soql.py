@@ -163,10 +163,14 @@ def compare(op: str, value: Any, lit: Any) -> bool:
         raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"cannot compare {lit!r}") from exc
 
 
+# a Salesforce id's two forms: 15 characters (case-sensitive) and 18 (with a checksum suffix)
+_OTHER_ID_FORM = {15: 18, 18: 15}
+
+
 def _eq(value: Any, lit: Any) -> bool:
     v, o = _comparable(value, lit)
     if isinstance(v, str) and isinstance(o, str):
-        if {len(v), len(o)} == {15, 18} and v[:15] == o[:15]:
+        if _OTHER_ID_FORM.get(len(v)) == len(o) and v[:15] == o[:15]:
             return True  # a 15-character id matches its 18-character form
         return v.lower() == o.lower()
     return bool(v == o)
@@ -180,14 +184,14 @@ def in_list(values: list[Any]) -> Callable[[Any], bool]:
     if not values or not all(type(v) is str for v in values):
         return lambda value: any(compare("=", value, v) for v in values)
     lowered = {v.lower() for v in values}
-    prefix_of = {n: {v[:15] for v in values if len(v) == n} for n in (15, 18)}
+    prefix_of = {n: {v[:15] for v in values if len(v) == n} for n in _OTHER_ID_FORM}
 
     def match(value: Any) -> bool:
         if type(value) is not str:
             return any(compare("=", value, v) for v in values)
         if value.lower() in lowered:
             return True
-        other = {15: 18, 18: 15}.get(len(value))
+        other = _OTHER_ID_FORM.get(len(value))
         return other is not None and value[:15] in prefix_of[other]
 
     return match

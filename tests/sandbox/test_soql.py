@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.soql import SoqlError
+from sandbox.soql import SoqlError, compare, in_list
 from sandbox.soql_parser import parse
 
 TODAY = dt.date(2025, 6, 2)
@@ -201,8 +201,6 @@ _ID_CHARS = st.sampled_from("aAbB0")
 def test_in_list_means_what_one_equality_per_value_means(listed: list[str], value: Any) -> None:
     """The set-based IN (a batch of keys against a large table) agrees with `=` value by value:
     case-insensitive, a 15-character id equal to its 18-character form, null equal to nothing."""
-    from sandbox.soql import compare, in_list
-
     ids = [v + "AAA" if len(v) == 15 else v for v in listed]  # 15- and 18-character forms
     value = value + "AAA" if isinstance(value, str) and len(value) == 15 else value
     for values in (listed, ids, [*ids, 7]):
