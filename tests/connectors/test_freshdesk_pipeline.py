@@ -19,6 +19,7 @@ from model.tables import Escalation, ExternalIdentity, OutboxItem, Ticket
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+from sandbox.scenarios import plant_sla_breach
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -26,6 +27,7 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     with Sandbox(accounts=80, seed=1) as sandbox:
+        plant_sla_breach(sandbox.world)  # an engineering escalation whatever the hour
         yield sandbox
 
 

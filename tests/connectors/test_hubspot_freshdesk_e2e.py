@@ -21,6 +21,7 @@ from model.tables import Account, Escalation, ExternalIdentity, HealthSnapshot
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+from sandbox.scenarios import plant_sla_breach
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 READ_ONLY_POSTS = ("/search", "/batch/read")
@@ -29,6 +30,7 @@ READ_ONLY_POSTS = ("/search", "/batch/read")
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     with Sandbox(accounts=80, seed=1) as sandbox:
+        plant_sla_breach(sandbox.world)  # an engineering escalation whatever the hour
         yield sandbox
 
 

@@ -17,6 +17,7 @@ from model.tables import Escalation, OutboxItem
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
+from sandbox.scenarios import plant_sla_breach
 
 FORM_ID = 360000123
 
@@ -24,6 +25,7 @@ FORM_ID = 360000123
 @pytest.fixture
 def rt(tmp_path):
     with Sandbox(accounts=80, seed=1) as sb:
+        plant_sla_breach(sb.world)  # an engineering escalation whatever the hour
         url = f"sqlite:///{tmp_path / 'e2e.db'}"
         upgrade(url)
         rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())

@@ -19,11 +19,13 @@ from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
 from sandbox import credentials as cred
+from sandbox.scenarios import plant_sla_breach
 
 
 @pytest.fixture
 def rt(tmp_path):
     with Sandbox(accounts=80, seed=1) as sb:
+        plant_sla_breach(sb.world)  # an engineering escalation whatever the hour
         url = f"sqlite:///{tmp_path / 'ops.db'}"
         upgrade(url)
         rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text())

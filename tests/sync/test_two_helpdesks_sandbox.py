@@ -25,6 +25,7 @@ from pulsehub.settings import SourceSettings
 from sandbox import Sandbox
 from sandbox import credentials as cred
 from sandbox.generate import build_world
+from sandbox.scenarios import plant_sla_breach
 from sandbox.second_helpdesk import split_helpdesk
 from sandbox.tickets import DELETED
 from scoring.signals import compute_signals
@@ -37,6 +38,7 @@ SECOND = "acquired"
 def pair() -> Any:
     world = build_world(80, 1)
     second = split_helpdesk(world)
+    plant_sla_breach(world)  # an engineering escalation whatever the hour
     with Sandbox(world=world) as first, Sandbox(world=second) as acquired:
         yield first, acquired
 
