@@ -1,16 +1,20 @@
 """Situations a test or a demo can count on, planted into a generated world.
 
-A generated world on the real clock changes with the hour: each ticket's status is its story
-aged to "now", so an urgent ticket that was past its SLA at 13:00 may be solved by 15:00, and
-a small world can hold no engineering-worthy incident at all for part of a day. What must
-exist whatever the hour is planted here, by rewriting records the generator already made
-(ids keep growing with creation time, as in Zendesk).
+A generated world on the real clock changes with the hour and the day: each ticket's status is
+its story aged to "now", so an urgent ticket that was past its SLA at 13:00 may be solved by
+15:00, and a small world can hold no engineering-worthy incident at all for part of a day; its
+feedback incident (sandbox/gen_surveys.py) lifts a theme clearly over a 1,000-account book but
+not on every day of an 80-account one. What must exist whatever the moment is planted here,
+keeping the simulated APIs' order (ticket ids grow with creation time as in Zendesk, survey
+ids with their answer time).
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+from sandbox.gen_surveys import DETERIORATING, VOCABULARY
 from sandbox.tickets import DELETED, OPEN, TAG_SETS
 from sandbox.world import World
 
@@ -74,3 +78,48 @@ def _live_top_tier(world: World, acc: dict[str, Any]) -> bool:
         and traj is not None
         and traj.churn_day is None
     )
+
+
+def plant_theme_outbreak(
+    world: World, theme: str = DETERIORATING, *, per_account: int = 2, days: int = 14
+) -> int:
+    """Every live customer with a workspace answers `per_account` detractor NPS surveys about
+    `theme` within the last `days` days (a product problem the whole base feels). Returns the
+    number of responses added."""
+    if theme not in VOCABULARY:
+        raise LookupError(f"no survey vocabulary for theme {theme!r}; one of {sorted(VOCABULARY)}")
+    rng = random.Random(f"{world.seed}:outbreak:{theme}")
+    with world.lock:
+        now = world.clock.epoch()
+        today = world.clock.today().toordinal()
+        by_account = {ws.account_id: ws for ws in world.workspaces}
+        emails: dict[str, list[str]] = {}
+        for c in world.sf["Contact"].values():
+            emails.setdefault(c["AccountId"], []).append(c["Email"])
+        rows = []
+        for acc in world.sf["Account"].values():
+            ws, traj = by_account.get(acc["Id"]), world.trajectories.get(acc["Id"])
+            if ws is None or acc.get("IsDeleted") or traj is None or not traj.active(today):
+                continue
+            who = emails.get(acc["Id"]) or [f"admin@{ws.domain}"]
+            for _ in range(per_account):
+                at = now - rng.randrange(3600, days * 86400)
+                text = rng.choice(VOCABULARY[theme])
+                row = {
+                    "kind": "nps",
+                    "score": rng.randrange(0, 4),
+                    "comment": text[0].upper() + text[1:] + ".",
+                    "workspace_id": ws.id,
+                    "respondent_email": rng.choice(who),
+                    "responded_at": at,
+                    "updated_at": at,
+                }
+                rows.append(row)
+        rows.sort(key=lambda r: r["responded_at"])
+        first = len(world.surveys)
+        for n, row in enumerate(rows):
+            world.surveys.append({"id": f"sv_{first + n + 1:07d}", **row})
+        world.truth.setdefault("planted", []).append(
+            {"kind": "theme_outbreak", "theme": theme, "responses": len(rows)}
+        )
+        return len(rows)

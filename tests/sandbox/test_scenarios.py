@@ -11,8 +11,9 @@ import pytest
 from sandbox import Sandbox
 from sandbox.credentials import ZD_API_TOKEN, ZD_EMAIL
 from sandbox.formats import parse_datetime
+from sandbox.gen_surveys import VOCABULARY
 from sandbox.generate import build_world
-from sandbox.scenarios import TOP_TIERS, plant_sla_breach
+from sandbox.scenarios import TOP_TIERS, plant_sla_breach, plant_theme_outbreak
 
 AUTH = (f"{ZD_EMAIL}/token", ZD_API_TOKEN)
 START = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -54,3 +55,31 @@ def test_a_world_too_small_for_it_says_so() -> None:
         acc["Tier__c"] = "Tier 3"
     with pytest.raises(LookupError, match="top-tier"):
         plant_sla_breach(world)
+
+
+def test_a_theme_outbreak_reaches_every_live_customer_in_id_and_time_order() -> None:
+    world = build_world(40, 5, START)
+    before = len(world.surveys)
+    added = plant_theme_outbreak(world, "performance", per_account=2, days=14)
+    live = {
+        ws.id
+        for ws in world.workspaces
+        if world.trajectories[ws.account_id].active(world.clock.today().toordinal())
+        and not world.sf["Account"][ws.account_id].get("IsDeleted")
+    }
+    new = world.surveys[before:]
+    assert added == len(new) == 2 * len(live) > 0
+    assert {r["workspace_id"] for r in new} == live
+    assert all(r["kind"] == "nps" and r["score"] <= 6 for r in new), "detractors only"
+    said = {r["comment"][0].lower() + r["comment"][1:-1] for r in new}
+    assert said <= set(VOCABULARY["performance"])
+    now = world.clock.epoch()
+    assert all(now - 14 * 86400 <= r["responded_at"] < now for r in new)
+    ids = [r["id"] for r in world.surveys]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [r["responded_at"] for r in new] == sorted(r["responded_at"] for r in new)
+
+
+def test_an_outbreak_of_an_unknown_theme_names_the_known_ones() -> None:
+    with pytest.raises(LookupError, match="performance"):
+        plant_theme_outbreak(build_world(2, 3, START), "weather")

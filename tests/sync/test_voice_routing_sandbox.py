@@ -7,12 +7,16 @@ import pytest
 from sqlalchemy import func, select
 
 from model.tables import OutboxItem, SurveyResponse, VoiceAlert
+from sandbox.scenarios import plant_theme_outbreak
 from tests.sandbox_runtime import sandbox_runtime
 
 
 @pytest.fixture
 def rt(tmp_path):
     with sandbox_runtime(f"sqlite:///{tmp_path / 'voice.db'}", accounts=80, seed=5) as runtime:
+        # the world's own incident lifts "performance" clearly over a 1,000-account book but
+        # not on every day of an 80-account one: here the whole base feels it, whatever the day
+        plant_theme_outbreak(runtime.sb.world, "performance")
         yield runtime
 
 
