@@ -96,7 +96,7 @@ def plant_theme_outbreak(
         emails: dict[str, list[str]] = {}
         for c in world.sf["Contact"].values():
             emails.setdefault(c["AccountId"], []).append(c["Email"])
-        rows = []
+        rows: list[tuple[int, dict[str, Any]]] = []
         for acc in world.sf["Account"].values():
             ws, traj = by_account.get(acc["Id"]), world.trajectories.get(acc["Id"])
             if ws is None or acc.get("IsDeleted") or traj is None or not traj.active(today):
@@ -105,7 +105,7 @@ def plant_theme_outbreak(
             for _ in range(per_account):
                 at = now - rng.randrange(3600, days * 86400)
                 text = rng.choice(VOCABULARY[theme])
-                row = {
+                row: dict[str, Any] = {
                     "kind": "nps",
                     "score": rng.randrange(0, 4),
                     "comment": text[0].upper() + text[1:] + ".",
@@ -114,10 +114,10 @@ def plant_theme_outbreak(
                     "responded_at": at,
                     "updated_at": at,
                 }
-                rows.append(row)
-        rows.sort(key=lambda r: r["responded_at"])
+                rows.append((at, row))
+        rows.sort(key=lambda r: r[0])
         first = len(world.surveys)
-        for n, row in enumerate(rows):
+        for n, (_, row) in enumerate(rows):
             world.surveys.append({"id": f"sv_{first + n + 1:07d}", **row})
         world.truth.setdefault("planted", []).append(
             {"kind": "theme_outbreak", "theme": theme, "responses": len(rows)}
