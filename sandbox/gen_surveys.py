@@ -140,12 +140,17 @@ def generate_surveys(world: World, rng: random.Random, days: int | None = None) 
                 rows.append((at, row))
     rows.sort(key=lambda r: r[0])
     for n, (at, row) in enumerate(rows):
-        world.surveys.append({"id": f"sv_{n + 1:07d}", **row, "updated_at": at})
+        world.surveys.append({"id": survey_id(n + 1), **row, "updated_at": at})
     world.truth["voice"] = {
         "deteriorating": DETERIORATING,
         "since": dt.date.fromordinal(today - INCIDENT_DAYS).isoformat(),
         "accounts": sorted(hit),
     }
+
+
+def survey_id(number: int) -> str:
+    """The usage API's id of the `number`-th survey response (ids sort in answer order)."""
+    return f"sv_{number:07d}"
 
 
 def _score(rng: random.Random, kind: str, health: float, friction: float, incident: bool) -> int:

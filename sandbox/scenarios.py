@@ -14,13 +14,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sandbox.gen_surveys import DETERIORATING, VOCABULARY
-from sandbox.tickets import DELETED, OPEN, TAG_SETS
+from sandbox.gen_surveys import DETERIORATING, VOCABULARY, survey_id
+from sandbox.tickets import DELETED, OPEN, PRIORITIES, TAG_SETS, TYPES
 from sandbox.world import World
 
 TOP_TIERS = ("Strategic", "Tier 1")
 _OUTAGE = TAG_SETS.index(("outage", "escalated"))
-_URGENT, _INCIDENT = 4, 2
+_URGENT, _INCIDENT = PRIORITIES.index("urgent"), TYPES.index("incident")
 _NEVER_MIN = 60 * 24 * 365  # a resolution time no test will reach
 
 
@@ -35,12 +35,12 @@ def plant_sla_breach(world: World, *, min_hours_open: float = 96.0) -> int:
         now = world.clock.epoch()
         latest = now - int(min_hours_open * 3600)
         t = world.tickets
-        first_by_org = _newest_old_enough(world, latest)
+        newest_by_org = _newest_old_enough(world, latest)
         for acc in world.sf["Account"].values():
             oid = world.account_orgs.get(acc["Id"])
-            if oid is None or oid not in first_by_org or not _live_top_tier(world, acc):
+            if oid is None or oid not in newest_by_org or not _live_top_tier(world, acc):
                 continue
-            pos = first_by_org[oid]
+            pos = newest_by_org[oid]
             t.status[pos], t.priority[pos], t.type[pos] = OPEN, _URGENT, _INCIDENT
             t.tags[pos], t.solved[pos], t.csat[pos], t.reopens[pos] = _OUTAGE, 0, 0, 0
             age_min = (now - t.created[pos]) // 60
@@ -118,7 +118,7 @@ def plant_theme_outbreak(
         rows.sort(key=lambda r: r[0])
         first = len(world.surveys)
         for n, (_, row) in enumerate(rows):
-            world.surveys.append({"id": f"sv_{first + n + 1:07d}", **row})
+            world.surveys.append({"id": survey_id(first + n + 1), **row})
         world.truth.setdefault("planted", []).append(
             {"kind": "theme_outbreak", "theme": theme, "responses": len(rows)}
         )
