@@ -48,13 +48,16 @@ def sandbox_started(base: str, tries: int) -> bool:
     return False
 
 
-def serve_sandbox(accounts: int, seed: int = 7) -> tuple[subprocess.Popen[bytes], str]:
+def serve_sandbox(
+    accounts: int, seed: int = 7, export_per_minute: int = 100
+) -> tuple[subprocess.Popen[bytes], str]:
     """`pulsehub sandbox serve` in a child process on a free port: (process, its base URL).
     Wait for it with `sandbox_started`; terminate it when done."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pulsehub.cli", "sandbox", "serve", "--port", str(port),
-         "--accounts", str(accounts), "--seed", str(seed)],
+         "--accounts", str(accounts), "--seed", str(seed),
+         "--export-per-minute", str(export_per_minute)],
         cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     return server, f"http://127.0.0.1:{port}"
@@ -66,7 +69,7 @@ def _post(url: str) -> Any:
         return json.loads(r.read() or b"{}")
 
 
-def _env(base: str, db_url: str) -> dict[str, str]:
+def _env(base: str, db_url: str, export_per_minute: int = 100) -> dict[str, str]:
     from sandbox import credentials as cred
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEHUB_")}
@@ -82,7 +85,7 @@ def _env(base: str, db_url: str) -> dict[str, str]:
         PULSEHUB_ZENDESK__LOOPBACK_URL=base,
         # the sandbox allows 100 incremental exports a minute; real Zendesk 10 (30 high-volume),
         # where a first sync of N tickets spends about N / 10,000 minutes waiting on that limit
-        PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE="100",
+        PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE=str(export_per_minute),
         PULSEHUB_USAGE__BASE_URL=base,
         PULSEHUB_USAGE__TOKEN=cred.USAGE_BEARER_TOKEN,
     )

@@ -218,6 +218,15 @@ def sandbox_serve(
             "in both, colliding ids) on this port; its source is printed"
         ),
     ] = None,
+    export_per_minute: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Zendesk incremental-export requests allowed a minute (real Zendesk: 10, or "
+            "100 with the High Volume add-on); raise it to build a large book quickly for a "
+            "benchmark whose subject is not the first sync",
+        ),
+    ] = 100,
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
@@ -231,6 +240,7 @@ def sandbox_serve(
         cli_main(
             port=port, accounts=accounts, seed=seed, faults=faults, clock=clock,
             print_env=print_env, second_helpdesk_port=second_helpdesk_port,
+            export_per_minute=export_per_minute,
         )  # fmt: skip
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):

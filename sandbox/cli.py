@@ -29,12 +29,15 @@ def cli_main(
     print_env: bool = False,
     stop: threading.Event | None = None,
     second_helpdesk_port: int | None = None,
+    export_per_minute: int = 100,
 ) -> None:
     """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials.
 
     With `second_helpdesk_port`, a second helpdesk instance over the same customers (an
     acquired company's, sandbox/second_helpdesk.py) is served on that port too, and the
     source that reads it is printed (PULSEHUB_SOURCES).
+
+    `export_per_minute` is the Zendesk incremental exports' budget a minute, served and printed.
 
     Raises ValueError (naming the option and the fix) for a bad `clock` before generating.
     """
@@ -49,6 +52,9 @@ def cli_main(
         acquired = split_helpdesk(world)
         sb = Sandbox(world=world, faults=faults, port=port)
         second = Sandbox(world=acquired, faults=faults, port=second_helpdesk_port).start()
+    for served in (sb, second):
+        if served is not None:
+            served.limits.zd_incremental_per_minute = export_per_minute
     sb.start()
     note = "# " if print_env else ""
     clock_text = "real" if start is None else start.isoformat()

@@ -131,3 +131,30 @@ def test_serve_rejects_a_bad_clock_without_a_traceback() -> None:
     text = out + err
     assert "--clock" in text and "2025-06-02T15:30:00Z" in text and "'yesterday'" in text
     assert "Traceback" not in text
+
+
+def test_serve_export_budget_is_served_and_printed() -> None:
+    proc = _serve("--accounts", "2", "--export-per-minute", "2", "--print-env")
+    try:
+        lines = _read_until_ready(proc)
+        env = dict(
+            shlex.split(line)[1].split("=", 1) for line in lines if line.startswith("export")
+        )
+        assert env["PULSEHUB_ZENDESK__EXPORT_REQUESTS_PER_MINUTE"] == "2"
+        auth = (f"{cred.ZD_EMAIL}/token", cred.ZD_API_TOKEN)
+        with httpx.Client(base_url=env["PULSEHUB_ZENDESK__LOOPBACK_URL"], auth=auth) as client:
+            got = [
+                client.get("/api/v2/incremental/organizations.json", params={"start_time": 0})
+                for _ in range(3)
+            ]
+        assert [r.status_code for r in got] == [200, 200, 429]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_rejects_a_zero_export_budget_without_a_traceback() -> None:
+    proc = _serve("--accounts", "2", "--export-per-minute", "0")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "--export-per-minute" in out + err and "Traceback" not in out + err
