@@ -17,6 +17,7 @@ from sandbox import (
     sf_api,
     sf_auth,
     sf_bulk,
+    sf_composite,
     sf_writes,
     usage_api,
     usage_users,
@@ -46,6 +47,7 @@ ROUTES = (
     sf_auth.ROUTES
     + sf_api.ROUTES
     + sf_bulk.ROUTES
+    + sf_composite.ROUTES
     + sf_writes.ROUTES
     + zd_export.ROUTES
     + zd_metric_events.ROUTES
