@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sandbox.faults import Faults
@@ -14,6 +15,23 @@ from sandbox.world import World
 
 MAX_LOGGED = 200_000  # request log entries kept (oldest dropped) so a long demo stays bounded
 MAX_QUERY_CURSORS = 10  # Salesforce keeps at most 10 open query cursors per user
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# POSTs that only read: HubSpot searches and batch reads, Salesforce Composite (its
+# subrequests are queries here: sandbox/sf_composite.py)
+READ_ONLY_POSTS = ("/search", "/batch/read", "/composite")
+
+
+def api_writes(requests: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The logged requests that asked a simulated API to change something."""
+    return [
+        r
+        for r in requests
+        if r["system"] != "control"
+        and r["method"] in WRITE_METHODS
+        and not r["path"].rstrip("/").endswith(READ_ONLY_POSTS)
+    ]
 
 
 class State:

@@ -20,8 +20,7 @@ from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
 from sandbox.scenarios import plant_sla_breach
-
-WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+from sandbox.state import api_writes as logged_writes
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def runtime(sb: Sandbox, url: str) -> Runtime:
 
 
 def api_writes(sb: Sandbox) -> list[dict[str, Any]]:
-    return [r for r in sb.requests if r["system"] != "control" and r["method"] in WRITES]
+    return logged_writes(sb.requests)
 
 
 def created(sb: Sandbox) -> list[dict[str, Any]]:

@@ -16,10 +16,8 @@ from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
 from sandbox import credentials as cred
+from sandbox.state import api_writes
 from sync.push import IN_FLIGHT
-
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-READ_ONLY_POSTS = ("/search", "/batch/read")
 
 
 @pytest.fixture
@@ -34,13 +32,7 @@ def _runtime(sb, url: str) -> Runtime:
 
 
 def _api_writes(sb) -> list[dict]:
-    return [
-        r
-        for r in sb.requests
-        if r["system"] != "control"
-        and r["method"] in WRITE_METHODS
-        and not r["path"].endswith(READ_ONLY_POSTS)
-    ]
+    return api_writes(sb.requests)
 
 
 def _tasks(sb) -> list[dict]:

@@ -22,9 +22,7 @@ from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
 from sandbox.scenarios import plant_sla_breach
-
-WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-READ_ONLY_POSTS = ("/search", "/batch/read")
+from sandbox.state import api_writes
 
 
 @pytest.fixture
@@ -40,14 +38,7 @@ def _runtime(sb: Sandbox, url: str) -> Runtime:
 
 
 def _api_writes(sb: Sandbox) -> list[dict[str, Any]]:
-    return [
-        r
-        for r in sb.requests
-        if r["system"] != "control"
-        and r["method"] in WRITES
-        and not r["path"].endswith(READ_ONLY_POSTS)
-        and "/search/" not in r["path"]
-    ]
+    return api_writes(sb.requests)
 
 
 def test_hubspot_and_freshdesk_run_the_whole_pipeline_exactly_once(sb, any_db_url) -> None:

@@ -12,8 +12,7 @@ from model.tables import Account, HealthSnapshot, OutboxItem, SyncCursor, SyncRu
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
-
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+from sandbox.state import api_writes
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def _runtime(sb, url: str) -> Runtime:
 
 
 def _api_writes(sb) -> list[dict]:
-    return [r for r in sb.requests if r["system"] != "control" and r["method"] in WRITE_METHODS]
+    return api_writes(sb.requests)
 
 
 def test_sync_pulls_scores_and_writes_back_then_an_unchanged_rerun_writes_nothing(

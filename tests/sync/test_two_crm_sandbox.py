@@ -22,9 +22,9 @@ from sandbox import Sandbox
 from sandbox import credentials as cred
 from sandbox.generate import build_world
 from sandbox.second_crm import split_crm
+from sandbox.state import api_writes
 
 BOOKS = "books"
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def _runtime(first: Sandbox, books: Sandbox, url: str, *, primary: bool = False)
 
 
 def _api_writes(sb: Sandbox) -> list[dict[str, Any]]:
-    return [r for r in sb.requests if r["system"] != "control" and r["method"] in WRITE_METHODS]
+    return api_writes(sb.requests)
 
 
 def _health(sb: Sandbox) -> dict[str, Any]:

@@ -27,10 +27,10 @@ from sandbox import credentials as cred
 from sandbox.generate import build_world
 from sandbox.scenarios import plant_sla_breach
 from sandbox.second_helpdesk import split_helpdesk
+from sandbox.state import api_writes
 from sandbox.tickets import DELETED
 from scoring.signals import compute_signals
 
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SECOND = "acquired"
 
 
@@ -62,7 +62,7 @@ def _runtime(first: Sandbox, acquired: Sandbox, url: str, tmp_path: Any) -> Runt
 
 
 def _api_writes(sb: Sandbox) -> list[dict[str, Any]]:
-    return [r for r in sb.requests if r["system"] != "control" and r["method"] in WRITE_METHODS]
+    return api_writes(sb.requests)
 
 
 def _org_tickets(sb: Sandbox, org_id: int) -> int:
