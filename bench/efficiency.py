@@ -16,7 +16,9 @@ request counted from the sandbox's own request log:
   crosses one, and once at the end to measure it).
 
 Read minimum per stream: ceil(changed / page size), at least one request, where "changed"
-is what the sandbox reports changed since the previous sync began (`GET /_sandbox/changed`).
+is what the sandbox reports changed since the previous sync began (`GET /_sandbox/changed`);
+the Salesforce streams' first pages count once together (one Composite request holds five
+queries: `bench.request_log.read_minimum`).
 Write minimum: ceil(accounts / 200) collections + ceil(orgs / 100) `update_many` + per tag
 change ceil(tickets / 100), from what the run planned (checked against what was overridden);
 job-status polls and escalation side effects are reported apart.
@@ -50,7 +52,7 @@ from bench.pipeline import (
     _sync,
     sandbox_started,
 )
-from bench.request_log import Classifier, pages, planned_since, table, write_minimum
+from bench.request_log import Classifier, planned_since, read_minimum, table, write_minimum
 
 STREAMS = (
     "salesforce.accounts",
@@ -153,7 +155,7 @@ class Run:
         if full:
             records = _db_counts(self.db)
             changed = {s: records[FULL_RECORDS[s]] for s in STREAMS}
-        read_min = {s: pages(changed.get(s, 0), PAGE_OF[s]) for s in STREAMS}
+        read_min = read_minimum(changed, PAGE_OF)
         kinds, tag_groups, self.last_outbox = planned_since(self.db, self.last_outbox)
         row = {
             "scenario": label,

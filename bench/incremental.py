@@ -39,6 +39,7 @@ the same `--export-per-minute` here (pulsehub paces itself by it).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -48,7 +49,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench.pipeline import ROOT, _env, _post, sandbox_started, serve_sandbox
+from bench.pipeline import ROOT, _env, _get, _post, sandbox_started, serve_sandbox
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -93,6 +94,30 @@ def _last_run(db_url: str) -> dict[str, Any]:
     }
 
 
+def next_day(base: str, env: dict[str, str], db_url: str, n: int) -> dict[str, Any]:
+    """The world moves on a day; the first sync of that day (scoring as of it) runs; counted:
+    the accounts and organizations it really wrote (the sandbox's write log)."""
+    moved = _post(f"{base}/_sandbox/advance?days=1")
+    _post(f"{base}/_sandbox/advance?seconds=61")  # past the ticket export's lag
+    _post(f"{base}/_sandbox/clear")
+    as_of = dt.datetime.fromisoformat(moved["now"]).date()
+    seconds = _sync(env, "--as-of", as_of.isoformat())
+    writes = _get(f"{base}/_sandbox/writes")["writes"]
+    accounts = len({w["target_id"] for w in writes if w["kind"] == "account_fields"})
+    orgs = len({w["target_id"] for w in writes if w["kind"] == "org_fields"})
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        scored = conn.execute(
+            text("SELECT count(*) FROM health_snapshots WHERE as_of = :d"), {"d": as_of}
+        ).scalar_one()
+    engine.dispose()
+    row = {"step": f"next day D+{n} ({as_of})", "wall_s": round(seconds, 1),
+           **_last_run(db_url), "scored_today": int(scored), "accounts_written": accounts,
+           "share_written": round(accounts / max(1, scored), 4), "orgs_written": orgs}  # fmt: skip
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def run_size(
     accounts: int,
     fraction: float,
@@ -102,6 +127,7 @@ def run_size(
     gap: float = 0.0,
     full: bool = True,
     export_per_minute: int = 100,
+    days: int = 0,
 ) -> dict[str, Any]:
     server = None
     if sandbox_url:
@@ -150,6 +176,7 @@ def run_size(
         if full:
             _post(f"{base}/_sandbox/change?fraction={fraction}&seed=2")
             out["changed_full"] = step(f"{fraction:.2%} changed, --full-score", "--full-score")
+        out["next_days"] = [next_day(base, env, db_url, n) for n in range(1, days + 1)]
         return out
     finally:
         if server is not None:
@@ -189,13 +216,18 @@ def main(argv: list[str] | None = None) -> None:
         help="the sandbox's Zendesk export budget (`sandbox serve --export-per-minute`): "
         "pulsehub is told the same; raise both to build a large book's first phase quickly",
     )  # fmt: skip
+    parser.add_argument(
+        "--days", type=int, default=0,
+        help="after the rest: that many next days, each the world moved on a day and its first "
+        "sync (scoring as of it); counts the accounts it writes in Salesforce",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.phase != "all" and not (args.sandbox_url and args.database):
         parser.error("--phase first/rest needs --sandbox-url and --database")
     for n in args.accounts:
         result = run_size(
             n, args.fraction, args.phase, args.sandbox_url, args.database, args.gap, args.full,
-            args.export_per_minute,
+            args.export_per_minute, args.days,
         )  # fmt: skip
         print(json.dumps(result), flush=True)
 

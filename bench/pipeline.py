@@ -122,7 +122,8 @@ def _split(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
         method, path = key.split(" ", 1)
         if "job_statuses" in path:
             out["job_polls"] += delta
-        elif method == "GET" and "tickets.json" not in path:  # external_id lookups are writes' cost
+        elif (method == "GET" and "tickets.json" not in path) or path.endswith("/composite"):
+            # external_id lookups are writes' cost; a Salesforce Composite carries queries
             out["reads"] += delta
         else:
             out["writes"] += delta

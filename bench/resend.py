@@ -59,6 +59,8 @@ def records_in(request: dict[str, Any]) -> int:
         return 0
     if "/services/Soap/" in request["path"] or "oauth2" in request["path"]:
         return 0
+    if request["path"].rstrip("/").endswith("/composite"):
+        return 0  # Salesforce Composite: the pull's queries
     body = request.get("body") or {}
     if isinstance(body, dict):
         for plural in ("organizations", "records", "tickets"):

@@ -171,8 +171,10 @@ class _CountingMetrics:
 
 
 def run_pulsehub(system: str, base: str, work: Path) -> Result:
-    """pulsehub's connector for `system`, every stream through sync.pull.pull_stream."""
+    """pulsehub's connector for `system`, every stream through sync.pull.pull_stream, after
+    `prepare_pulls` (Salesforce reads every stream's first page in one Composite request)."""
     from bench.connectors import build_connectors
+    from connectors.base import StreamRead
     from model.db import make_engine, make_session_factory, upgrade
     from sync.pull import pull_stream
 
@@ -184,6 +186,8 @@ def run_pulsehub(system: str, base: str, work: Path) -> Result:
     mark = _last_seq(base)
     started = time.perf_counter()
     connector = _CountingMetrics(build_connectors(base, [system])[system])
+    # as `pulsehub sync` does: a fresh database, so every stream starts with no cursor
+    connector.prepare_pulls([StreamRead(stream, None) for stream in connector.streams])
     for stream in connector.streams:  # the streams `pulsehub sync` reads, in order
         stored, rejected = pull_stream(factory, connector, stream)
         result.records[stream] = stored + rejected

@@ -1,7 +1,9 @@
 """The connector interface: what sync may ask of any system, declared rather than probed.
 
 Connector     one configured system: `name` (the source its rows are stored under), `kind`,
-              `title` (what people call the system), `streams` (declared once, as data), `pull`, `calls`, `api_usage()`, `writer`
+              `title` (what people call the system), `streams` (declared once, as data),
+              `prepare_pulls`, `pull`, `calls`, `api_usage()`, `writer`
+StreamRead    a stream a run is about to pull and the state `pull` will be given
 Stream        one readable stream: the entity it feeds, its key and cursor, full or incremental,
               and whether the nightly reconcile and the per-account refresh read it
 Writer        the write kinds a connector supports (`kinds`) and how a batch of one is pushed
@@ -70,6 +72,15 @@ class Stream:
     reconcile: bool = False
     refresh: bool = False
     dated: bool = False
+
+
+@dataclass(frozen=True)
+class StreamRead:
+    """A stream a run is about to pull, with the state and start `pull` will be given."""
+
+    stream: str
+    state: str | None
+    start: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,14 @@ class Connector(Protocol):
 
     def api_usage(self) -> tuple[int, int] | None:
         """(used, total) of the API's daily quota when the API reports one."""
+        ...
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """The streams a run is about to pull from this source, in order, with the states
+        `pull` will be given. A connector that can read several streams' first pages in one
+        request (Salesforce's Composite) may do so here; others do nothing. Never raises: a
+        read ahead that fails leaves each stream to its own request, which reports the error.
+        """
         ...
 
     def pull(

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Kind, Stream, Writer
+from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.dedupe import RecentMarkers
 from connectors.errors import Fatal
 from connectors.freshdesk_fields import FreshdeskFieldMap, load_field_map
@@ -114,6 +114,9 @@ class FreshdeskConnector:
     def api_usage(self) -> tuple[int, int] | None:
         """Freshdesk budgets per minute (or hour), not per day: no daily quota to report."""
         return None
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: Freshdesk has no batch read."""
 
     def pull(
         self, stream: str, state: str | None, *, start: dt.datetime | None = None

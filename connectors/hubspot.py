@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from connectors.base import Kind, Stream, Writer
+from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.errors import Fatal
 from connectors.http import RetryPolicy
 from connectors.hubspot_fields import HubSpotFieldMap
@@ -108,6 +108,9 @@ class HubSpotConnector:
                 if not after:
                     break
         return out
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: HubSpot's batch reads take ids, not cursors."""
 
     def pull(
         self, stream: str, state: str | None, *, start: dt.datetime | None = None

@@ -11,11 +11,12 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from connectors.base import Kind, Stream, Writer
+from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.errors import BudgetExhausted, Fatal, RateLimited
 from connectors.http import RetryPolicy, call, classify, parse_retry_after
 from connectors.records import Page, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
+from connectors.salesforce_composite import Query, ReadAhead
 from connectors.salesforce_describe import DEFAULT_TTL, FieldStore
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate, flatten
@@ -68,6 +69,7 @@ class SalesforceConnector:
         self.bulk_poll_wait = bulk_poll_wait
         self.bulk_overlap = bulk_overlap
         self.calls = 0
+        self._ahead = ReadAhead()
         self._writer = SalesforceWriter(self, describe_ttl)
         self.writer: Writer | None = SalesforceOutboxWriter(self._writer, fields)
         self._retry_after: str | None = None
@@ -122,6 +124,36 @@ class SalesforceConnector:
                 ) from exc
             raise
 
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Ask every stream's first query in one Composite request (one API call for up to
+        five streams); each stream's pull then takes its result instead of asking again."""
+        queries = []
+        for read in reads:
+            spec = SPECS.get(read.stream)
+            try:
+                position = _position(read.state, read.start)
+            except (KeyError, TypeError, ValueError):
+                continue  # the stream's own pull reports the bad state
+            if spec is not None:
+                queries.append(self._first_query(spec, position, first=read.state is None))
+        version = getattr(self.sf, "sf_version", API_VERSION)
+        timeout = self.policy.timeout
+
+        def send(body: dict[str, Any]) -> Any:
+            return self.request(
+                lambda: self.sf.restful("composite", method="POST", json=body, timeout=timeout)
+            )
+
+        self._ahead.fetch(queries, version, send)
+
+    def _first_query(self, spec: SfStream, position: Keyset | None, *, first: bool) -> Query:
+        """The query a pull of `spec` sends first: a first pull's unlimited query (its
+        totalSize decides on Bulk), else the keyset page after the cursor."""
+        if first and self.bulk_threshold is not None:
+            batch = {"Sforce-Query-Options": f"batchSize={max(200, min(2000, self.page_size))}"}
+            return Query(self._soql(spec, position), spec.soft_delete, batch)
+        return Query(self._soql(spec, position) + f" LIMIT {self.page_size}", spec.soft_delete, {})
+
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None
     ) -> Iterator[Page[Any]]:
@@ -134,7 +166,7 @@ class SalesforceConnector:
         above `bulk_threshold` and the pull stops on its last row without an empty query.
         """
         spec = SPECS[stream]
-        position = Keyset.decode(cursor) if cursor else (Keyset(start) if start else None)
+        position = _position(cursor, start)
         remaining: int | None = None  # rows still to come, known from a first page's totalSize
         if cursor is None and self.bulk_threshold is not None:
             rows, total = self._first_page(spec, position)
@@ -151,7 +183,7 @@ class SalesforceConnector:
                 yield from self._pull_bulk(spec, position)
                 return
         while True:
-            soql = self._soql(spec, position) + f" LIMIT {self.page_size}"
+            soql = self._first_query(spec, position, first=False).soql
             rows = self._query(soql, spec.soft_delete)
             fresh = after_cursor(rows, position, spec)
             if fresh:
@@ -177,12 +209,11 @@ class SalesforceConnector:
         Only the first batch is read: later pages are keyset queries of their own, and the
         query locator left open expires on the server (Salesforce keeps 10 per user).
         """
-        soql = self._soql(spec, position)
-        batch = {"Sforce-Query-Options": f"batchSize={max(200, min(2000, self.page_size))}"}
+        query = self._first_query(spec, position, first=True)
         timeout = self.policy.timeout
-        result = self.request(
+        result = self._ahead.take(*query.key) or self.request(
             lambda: self.sf.query(
-                soql, include_deleted=spec.soft_delete, headers=batch, timeout=timeout
+                query.soql, include_deleted=spec.soft_delete, headers=query.headers, timeout=timeout
             )
         )
         rows: list[dict[str, Any]] = list(result["records"])[: self.page_size]
@@ -199,7 +230,7 @@ class SalesforceConnector:
 
     def _query(self, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
         timeout = self.policy.timeout
-        result = self.request(
+        result = self._ahead.take(soql, include_deleted) or self.request(
             lambda: self.sf.query(soql, include_deleted=include_deleted, timeout=timeout)
         )
         rows: list[dict[str, Any]] = list(result["records"])
@@ -279,3 +310,8 @@ class SalesforceConnector:
     def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
         """Create (idempotently upsert by key) owner Tasks; results in input order."""
         return self._writer.create_tasks(tasks)
+
+
+def _position(cursor: str | None, start: dt.datetime | None) -> Keyset | None:
+    """Where a pull resumes: the saved cursor, else `start`, else the beginning."""
+    return Keyset.decode(cursor) if cursor else (Keyset(start) if start else None)

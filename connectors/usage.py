@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
-from connectors.base import Kind, Stream, Writer
+from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.http import RetryPolicy, call, raise_for
 from connectors.records import Page, Record, validate_rows
 from connectors.surveys import SurveyAnswer, Verbatims, minimize
@@ -104,6 +104,9 @@ class UsageConnector:
             return body
 
         return call(send, self.policy)
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: the usage API has no batch read."""
 
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None

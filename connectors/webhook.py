@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Kind, Stream, WriteItem, WriteKind, Writer
+from connectors.base import Kind, Stream, StreamRead, WriteItem, WriteKind, Writer
 from connectors.errors import ConnectorError, Retriable
 from connectors.http import RetryPolicy, call, classify, redact
 from connectors.records import Page, WriteResult
@@ -55,6 +55,9 @@ class WebhookNotifier:
 
     def api_usage(self) -> tuple[int, int] | None:
         return None
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: a notifier pulls nothing."""
 
     def pull(
         self, stream: str, state: str | None, *, start: dt.datetime | None = None

@@ -11,7 +11,7 @@ from typing import Any
 
 from zenpy import Zenpy
 
-from connectors.base import Kind, Stream, Writer
+from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.dedupe import RecentMarkers
 from connectors.http import RetryPolicy
 from connectors.prefetch import read_ahead
@@ -71,6 +71,9 @@ class ZendeskConnector:
     def api_usage(self) -> tuple[int, int] | None:
         """Zendesk reports per-minute rate limits only, no daily quota."""
         return None
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: Zendesk has no batch read for its exports and lists."""
 
     def pull(
         self, stream: str, cursor: str | None, *, start: dt.datetime | None = None

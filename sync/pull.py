@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.base import Connector, PlannedStream, pull_order
+from connectors.base import Connector, PlannedStream, StreamRead, pull_order
 from connectors.errors import ConnectorError
 from model.db import transaction
 from model.tables import QuarantinedRecord, ReconcileSeen
@@ -72,10 +72,15 @@ def pull(
     an incremental pull).
     """
     failed: set[str] = set()
+    prepared: set[str] = set()
     for planned in streams:
         source, stream = planned.source, planned.stream
         if source in failed:
             continue
+        if source not in prepared:
+            prepared.add(source)
+            reads = stream_reads(factory, streams, source, reconcile=reconcile, start=start)
+            connectors[source].prepare_pulls(reads)
         fresh = reconcile and stream.reconcile
         name = f"{source}.{stream.name}"
         seen = SeenKeys(name) if fresh else None
@@ -117,6 +122,30 @@ def pull(
             + "): nothing was scored or written back"
         )
     return pulled_from
+
+
+def stream_reads(
+    factory: sessionmaker[Session],
+    streams: Sequence[PlannedStream],
+    source: str,
+    *,
+    reconcile: bool,
+    start: dt.datetime,
+) -> list[StreamRead]:
+    """What `pull_stream` will hand `source`'s connector for each of its streams: the saved
+    cursor (none for a stream read whole by the reconcile) and, for a dated stream, `start`."""
+    mine = [p.stream for p in streams if p.source == source]
+    with transaction(factory) as session:
+        return [
+            StreamRead(
+                s.name,
+                None
+                if reconcile and s.reconcile
+                else cursors.get_cursor(session, f"{source}.{s.name}"),
+                start if s.dated else None,
+            )
+            for s in mine
+        ]
 
 
 def pull_stream(

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, Row, Select, create_engine
 from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
-from connectors.base import Connector, Kind, SourceConfig, Stream, Writer
+from connectors.base import Connector, Kind, SourceConfig, Stream, StreamRead, Writer
 from connectors.errors import ConfigError, Fatal
 from connectors.http import RetryPolicy, call
 from connectors.records import Page, Record, Rejected, validate_rows
@@ -99,6 +99,9 @@ class WarehouseConnector:
 
     def api_usage(self) -> tuple[int, int] | None:
         return None  # a database has no API quota
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: a database table reads one stream at a time."""
 
     def pull(
         self, stream: str, state: str | None, *, start: dt.datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from connectors import registry
-from connectors.base import Connector, Kind, SourceConfig, Stream, Writer
+from connectors.base import Connector, Kind, SourceConfig, Stream, StreamRead, Writer
 from connectors.errors import ConfigError
 from connectors.records import Page
 from pulsehub.runtime import Runtime
@@ -36,6 +36,9 @@ class EchoConnector:
 
     def api_usage(self) -> tuple[int, int] | None:
         return None
+
+    def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
+        """Nothing to do: nothing to read ahead."""
 
     def pull(
         self, stream: str, state: str | None, *, start: dt.datetime | None = None

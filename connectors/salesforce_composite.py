@@ -1,0 +1,100 @@
+"""First pages of several streams in one Salesforce Composite request.
+
+`POST /services/data/vXX.X/composite` runs up to 25 subrequests, at most 5 of them queries,
+and the whole series counts as one call against the org's daily API limit (REST guide,
+"Send Multiple Requests Using Composite"). An hourly pull asks each stream one query (its
+page after the saved cursor), so the three crm streams cost one request instead of three.
+
+Each result is kept under its exact SOQL and queryAll flag; the stream's own query takes it
+instead of asking again, so pages, cursors and follow-up batches (`nextRecordsUrl`) are the
+same as without it. A subrequest that failed, a result nobody took within `max_age`, or a
+composite request refused as a whole is simply not there: the stream asks on its own and
+meets (and reports) the error itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+logger = logging.getLogger(__name__)
+MAX_QUERIES = 5  # query subrequests a composite request may hold
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query a stream is about to send, as the connector would send it."""
+
+    soql: str
+    include_deleted: bool
+    headers: dict[str, str]
+
+    @property
+    def key(self) -> tuple[str, bool]:
+        return self.soql, self.include_deleted
+
+
+def subrequest(query: Query, version: str, ref: str) -> dict[str, Any]:
+    resource = "queryAll" if query.include_deleted else "query"
+    sub: dict[str, Any] = {
+        "method": "GET",
+        "url": f"/services/data/v{version}/{resource}/?{urlencode({'q': query.soql})}",
+        "referenceId": ref,
+    }
+    if query.headers:
+        sub["httpHeaders"] = dict(query.headers)
+    return sub
+
+
+class ReadAhead:
+    """Query results fetched ahead, each taken at most once and only while fresh."""
+
+    def __init__(self, max_age: float = 120.0) -> None:
+        self.max_age = max_age
+        self._results: dict[tuple[str, bool], tuple[float, dict[str, Any]]] = {}
+
+    def fetch(
+        self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
+    ) -> None:
+        """Send `queries` (two or more) as composite requests of up to five queries each;
+        `send(body)` makes one request and returns its decoded response. Whatever goes wrong
+        is logged and leaves those queries to be asked on their own."""
+        self._results.clear()
+        if len(queries) < 2:
+            return
+        for at in range(0, len(queries), MAX_QUERIES):
+            chunk = queries[at : at + MAX_QUERIES]
+            body = {
+                "allOrNone": False,
+                "compositeRequest": [subrequest(q, version, f"q{i}") for i, q in enumerate(chunk)],
+            }
+            try:
+                response = send(body)
+            except Exception as exc:  # the streams will ask on their own and report it
+                logger.info("composite read ahead skipped: %s", exc)
+                return
+            self._keep(chunk, response)
+
+    def _keep(self, chunk: Sequence[Query], response: Any) -> None:
+        results = response.get("compositeResponse") if isinstance(response, dict) else None
+        if not isinstance(results, list):
+            logger.info("composite read ahead: unexpected response shape, skipped")
+            return
+        now = time.monotonic()
+        by_ref = {r.get("referenceId"): r for r in results if isinstance(r, dict)}
+        for i, query in enumerate(chunk):
+            result = by_ref.get(f"q{i}") or {}
+            body = result.get("body")
+            if result.get("httpStatusCode") == 200 and isinstance(body, dict) and "records" in body:
+                self._results[query.key] = (now, body)
+
+    def take(self, soql: str, include_deleted: bool) -> dict[str, Any] | None:
+        """The result fetched ahead for this query, if it is fresh (then it is gone)."""
+        found = self._results.pop((soql, include_deleted), None)
+        if found is None or time.monotonic() - found[0] > self.max_age:
+            return None
+        return found[1]
