@@ -136,18 +136,23 @@ def past_usage(session: Session, as_of: date, ids: Sequence[int] | None) -> dict
 
 
 def _quarter_ago_rows(session: Session, as_of: date, chunk: list[int] | None) -> Any:
+    """Each account's newest snapshot in the window, as (account_id, signals).
+
+    One scan of the window's rows ranked per account (a window function), not a self-join on
+    a grouped subquery: during a first sync the snapshots are inserted in the same
+    transaction, so PostgreSQL's statistics still call the table empty and planned that join
+    as a nested loop over a sequential scan — 3 minutes for one chunk at 50,000 accounts."""
     lo, hi = as_of - timedelta(days=LAG_DAYS[1]), as_of - timedelta(days=LAG_DAYS[0])
-    newest = select(HealthSnapshot.account_id, func.max(HealthSnapshot.as_of).label("day"))
-    newest = newest.where(HealthSnapshot.as_of >= lo, HealthSnapshot.as_of <= hi)
-    if chunk is not None:
-        newest = newest.where(HealthSnapshot.account_id.in_(chunk))
-    sub = newest.group_by(HealthSnapshot.account_id).subquery()
-    return session.execute(
-        select(HealthSnapshot.account_id, HealthSnapshot.signals).join(
-            sub,
-            (sub.c.account_id == HealthSnapshot.account_id) & (sub.c.day == HealthSnapshot.as_of),
-        )
+    newest_first = func.row_number().over(
+        partition_by=HealthSnapshot.account_id, order_by=HealthSnapshot.as_of.desc()
     )
+    ranked = select(
+        HealthSnapshot.account_id, HealthSnapshot.signals, newest_first.label("rank")
+    ).where(HealthSnapshot.as_of >= lo, HealthSnapshot.as_of <= hi)
+    if chunk is not None:
+        ranked = ranked.where(HealthSnapshot.account_id.in_(chunk))
+    sub = ranked.subquery()
+    return session.execute(select(sub.c.account_id, sub.c.signals).where(sub.c["rank"] == 1))
 
 
 def _high_rows(session: Session, as_of: date, chunk: list[int] | None) -> Any:
