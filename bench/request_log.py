@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from connectors.salesforce_composite import MAX_QUERIES
+
 SOBJECT_STREAM = {
     "Account": "salesforce.accounts",
     "Opportunity": "salesforce.opportunities",
@@ -25,7 +27,6 @@ def pages(n: int, size: int) -> int:
     return max(1, -(-n // size))
 
 
-COMPOSITE_QUERIES = 5  # query subrequests one Salesforce Composite request may hold
 COMPOSITE = "salesforce.composite"
 
 
@@ -38,7 +39,7 @@ def read_minimum(changed: dict[str, int], page_of: dict[str, int]) -> dict[str, 
     if len(crm) > 1:
         for s in crm:
             out[s] -= 1
-        out[COMPOSITE] = -(-len(crm) // COMPOSITE_QUERIES)
+        out[COMPOSITE] = -(-len(crm) // MAX_QUERIES)
     return out
 
 
