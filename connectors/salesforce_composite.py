@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from connectors.errors import ConnectorError
+from connectors.http import redact
+
 logger = logging.getLogger(__name__)
 MAX_QUERIES = 5  # query subrequests a composite request may hold
 
@@ -61,8 +64,9 @@ class ReadAhead:
         self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
     ) -> None:
         """Send `queries` (two or more) as composite requests of up to five queries each;
-        `send(body)` makes one request and returns its decoded response. Whatever goes wrong
-        is logged and leaves those queries to be asked on their own."""
+        `send(body)` makes one request and returns its decoded response, raising only the
+        connector's classified errors. Such an error is logged and leaves those queries to be
+        asked on their own (and to meet it again); anything else is a bug and propagates."""
         self._results.clear()
         if len(queries) < 2:
             return
@@ -74,8 +78,8 @@ class ReadAhead:
             }
             try:
                 response = send(body)
-            except Exception as exc:  # the streams will ask on their own and report it
-                logger.info("composite read ahead skipped: %s", exc)
+            except ConnectorError as exc:  # the streams will ask on their own and report it
+                logger.warning("Salesforce composite read-ahead skipped: %s", redact(str(exc)))
                 return
             self._keep(chunk, response)
 

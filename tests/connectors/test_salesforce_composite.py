@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from connectors.base import StreamRead
+from connectors.errors import BudgetExhausted, Fatal, Retriable
 from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_composite import Query, ReadAhead
@@ -102,8 +103,15 @@ def test_one_stream_or_more_than_five_queries() -> None:
     assert calls == [5, 2]
 
 
-@pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("bad json")])
-def test_send_errors_are_swallowed(error: Exception) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        Retriable("malformed JSON in response", code="MALFORMED_RESPONSE"),
+        Fatal("The requested resource does not exist", code="NOT_FOUND", status=404),
+        BudgetExhausted("daily API budget spent"),
+    ],
+)
+def test_send_errors_are_swallowed(error: Exception, caplog: pytest.LogCaptureFixture) -> None:
     def send(body: dict[str, Any]) -> dict[str, Any]:
         raise error
 
@@ -111,3 +119,13 @@ def test_send_errors_are_swallowed(error: Exception) -> None:
     q = [Query("A", False, {}), Query("B", False, {})]
     ahead.fetch(q, "59.0", send)
     assert ahead.take("A", False) is None
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert str(error) in caplog.text  # the API's own message, for whoever reads the log
+
+
+def test_a_bug_is_not_swallowed() -> None:
+    def send(body: dict[str, Any]) -> dict[str, Any]:
+        raise TypeError("a programming error")
+
+    with pytest.raises(TypeError):
+        ReadAhead().fetch([Query("A", False, {}), Query("B", False, {})], "59.0", send)
