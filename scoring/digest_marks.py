@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,12 +137,21 @@ def changed_accounts(
     return out
 
 
-def stored_digests(session: Session) -> dict[int, tuple[str, bool]]:
-    """Every stored digest: account -> (digest, scored on the day)."""
-    rows = session.execute(
-        select(InputsDigest.account_id, InputsDigest.digest, InputsDigest.scorable)
-    ).tuples()
-    return {aid: (digest, scorable) for aid, digest, scorable in rows}
+def stored_digests(
+    session: Session, ids: Sequence[int] | None = None
+) -> dict[int, tuple[str, bool]]:
+    """Every stored digest (of the accounts in `ids`, given): account -> (digest, scored on
+    the day)."""
+    q = select(InputsDigest.account_id, InputsDigest.digest, InputsDigest.scorable)
+    if ids is None:
+        return {aid: (d, scorable) for aid, d, scorable in session.execute(q).tuples()}
+    out: dict[int, tuple[str, bool]] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), IN_CHUNK):
+        chunk = ordered[start : start + IN_CHUNK]
+        rows = session.execute(q.where(InputsDigest.account_id.in_(chunk))).tuples()
+        out.update({aid: (d, scorable) for aid, d, scorable in rows})
+    return out
 
 
 def store_digests(

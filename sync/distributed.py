@@ -1,15 +1,19 @@
 """The sync split into stages that separate workers can run in parallel.
 
     start_run ─┬─ pull_source(crm)      ─┐
-               ├─ pull_source(helpdesk) ─┼─ resolve_and_split ─┬─ score_range(ids 1..N)   ─┐
-               └─ pull_source(usage)    ─┘  (+ backfill)        ├─ score_range(ids N+1..2N) ─┼─ finish_run
-                                                                └─ ...                      ─┘
+               ├─ pull_source(helpdesk) ─┼─ resolve_and_split ─┬─ score_range(task 1) ─┐
+               └─ pull_source(usage)    ─┘  (+ backfill, plan)  ├─ score_range(task 2) ─┼─ finish_run
+                                                                └─ ...                 ─┘  (parents,
+                                                                          escalate, plan, push)
 A dry run pulls the same way, then `decide_dry_run` resolves, scores, escalates and plans in
 one transaction it rolls back (as the single-process dry run does), and closes the run.
 
 The stages are the single-process run's own (sync/pull.py, sync/stages.py, sync/pipeline.py).
 Sources are independent, so they pull in parallel; the streams of one source stay in order.
-Scoring is split by account-id range. Every stage merges its figures into the one SyncRun row
+Scoring is as incremental as the single-process run's: the resolve stage plans which
+accounts' inputs changed and splits only those into tasks (every account, by id range, on a
+full pass), and the finish stage rolls parents up after them, then escalates and plans the
+write-back over what changed (sync/distributed_score.py). Every stage merges its figures into the one SyncRun row
 under a row lock, with its own interval in `stats["tasks"]` (name, worker process, wall-clock
 start and end) so a run's record shows which stages ran side by side and where time went.
 """
@@ -24,14 +28,15 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
-from model.tables import Account, SyncRun, utcnow
-from sync import instances, outbox, runs, stages
+from model.tables import SyncRun, utcnow
+from sync import distributed_score, instances, outbox, runs, stages
+from sync.distributed_score import ScoreTask
 from sync.instrument import StepClock
 from sync.jobs import all_routes
 from sync.operations import run_operations
@@ -45,7 +50,7 @@ from sync.pull import (
 from sync.report import RunReport
 from sync.reviews import run_reviews
 from sync.routes import write_targets
-from sync.stages import JobConfig, backfill_first_run, escalate, push_outbox, score, write_back
+from sync.stages import JobConfig, backfill_first_run, escalate, push_outbox, write_back
 
 SCORE_RANGE_SIZE = 5000
 
@@ -138,10 +143,12 @@ def resolve_and_split(
     *,
     field_sources: Mapping[str, str] | None = None,
     range_size: int = SCORE_RANGE_SIZE,
-) -> list[tuple[int, int]]:
-    """Link identities, replay history on a first run after a complete pull, then cut the
-    account ids into ranges of `range_size` ids for parallel scoring. `field_sources`: see
-    sync/instances.py."""
+) -> list[ScoreTask]:
+    """Link identities, replay history on a first run after a complete pull, then plan the
+    scoring (sync/distributed_score.py): only the accounts whose inputs changed, in lists of
+    up to `range_size`, or on a full pass every account, in id ranges of `range_size` ids.
+    The plan and the digests it compared commit before any scoring task starts.
+    `field_sources`: see sync/instances.py."""
     started = time.time()
     clock = StepClock()
     clock.start("resolving identities")
@@ -151,33 +158,37 @@ def resolve_and_split(
         clock.start("backfilling history")
         with transaction(factory) as session:
             backfill_first_run(session, as_of, config)
-    clock.stop()
+    clock.start("planning scoring")
     with transaction(factory) as session:
-        lo, hi = session.execute(select(func.min(Account.id), func.max(Account.id))).one()
-    part = {"identity": identity, "steps": clock.steps, "tasks": [_task("resolve", started)]}
+        plan = distributed_score.plan(session, as_of, config, range_size)
+    clock.stop()
+    part = {
+        "identity": identity,
+        "incremental": plan.info,
+        "score_plan": plan.stats(),
+        "steps": clock.steps,
+        "tasks": [_task("resolve", started)],
+    }
     _merge(factory, run_id, part, "scoring")
-    if lo is None:
-        return []
-    return [(a, min(a + range_size - 1, hi)) for a in range(lo, hi + 1, range_size)]
+    return plan.tasks
 
 
 def score_range(
-    factory: sessionmaker[Session], config: JobConfig, run_id: int, as_of: dt.date, lo: int, hi: int
-) -> dict[str, int]:
-    """Score the accounts with ids in [lo, hi]; adds their bands to the run's."""
+    factory: sessionmaker[Session],
+    config: JobConfig,
+    run_id: int,
+    as_of: dt.date,
+    lo: int,
+    hi: int,
+    ids: list[int] | None = None,
+) -> int:
+    """Score one task's accounts: `ids`, or every account with an id in [lo, hi] (parents are
+    the finish stage's); returns how many were scored."""
     started = time.time()
     with transaction(factory) as session:
-        ids = list(session.execute(select(Account.id).where(Account.id.between(lo, hi))).scalars())
-        bands = score(session, as_of, config, ids) if ids else {}
-    with transaction(factory) as session:
-        run = _locked_run(session, run_id)
-        stats = dict(run.stats or {})
-        total = dict(stats.get("bands") or {})
-        for band, n in bands.items():
-            total[band] = total.get(band, 0) + n
-        tasks = [*(stats.get("tasks") or []), _task(f"score:{lo}-{hi}", started)]
-        run.stats = {**stats, "bands": total, "tasks": tasks}
-    return bands
+        n = distributed_score.score_task(session, as_of, config, lo, hi, ids)
+    _merge(factory, run_id, {"tasks": [_task(f"score:{lo}-{hi}", started)]}, "scoring")
+    return n
 
 
 def finish_run(
@@ -190,13 +201,27 @@ def finish_run(
     """Escalate, plan, enqueue and push; close the run."""
     started = time.time()
     clock = StepClock()
+    with transaction(factory) as session:  # what the resolve stage planned (committed)
+        run = session.get(SyncRun, run_id)
+        plan = dict(((run.stats if run else None) or {}).get("score_plan") or {})
+    full = bool(plan.get("full", True))
+    clock.start("rolling up parents")
+    with transaction(factory) as session:
+        distributed_score.score_parents(session, as_of, config, plan.get("parents"))
+        bands = distributed_score.book_bands(session, as_of)
     escalations: dict[str, int] = {}
+    incremental: dict[str, Any] = {}
     if config.rules is not None:
         clock.start("escalating")
         with transaction(factory) as session:  # rows and their creations commit together
+            judged, digests, incremental = distributed_score.judged_by_escalation(
+                session, as_of, config, full
+            )
             systems = stages.action_systems(connectors, config)
-            escalations, creates = escalate(session, as_of, config, systems)
+            escalations, creates = escalate(session, as_of, config, systems, judged, digests)
             outbox.enqueue_creates(session, creates)
+        if judged is not None:
+            incremental["judged"] = len(judged)
     operations: dict[str, int] = {}
     if config.operations is not None:
         clock.start("onboarding and handoffs")
@@ -221,13 +246,18 @@ def finish_run(
             outbox.enqueue_creates(session, creates)
     clock.start("planning write-back")
     with transaction(factory) as session:
-        summary, _ = write_back(session, config, write_targets(connectors), full="distributed run")
+        full_plan = "full score" if full else None
+        summary, plan_info = write_back(session, config, write_targets(connectors), full=full_plan)
         planned = summary.planned
+    if plan_info:
+        incremental["plan"] = plan_info
     clock.start("pushing")
     routes = all_routes(connectors, config)
     pushed = push_outbox(factory, connectors, routes) if routes else {}
     clock.stop()
     part = {
+        "bands": bands,
+        "incremental": incremental,
         "escalations": escalations,
         "operations": operations,
         "voice": voice,

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,9 @@ from sync.plan_scope import config_digest, owners_digest, plan_scope, save_mark
 from sync.push import Route
 from sync.writeback import PlanChunk, WriteTargets, plan_chunks
 from sync.writeback_rows import newest_day
+
+if TYPE_CHECKING:
+    from scoring.changes import Rescore
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +99,12 @@ class Scored:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored:
-    """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
-    first run, or a configuration or model change, scores everyone: scoring/changes.py), and
-    name the accounts whose escalation rules can have another answer (escalation/scope.py).
+def plan_scoring(session: Session, as_of: dt.date, config: JobConfig, now: dt.datetime) -> Rescore:
+    """Which accounts the run re-scores (scoring/changes.py `plan_rescore`: every live
+    account's inputs digest, stored in the caller's transaction, against the day's snapshot
+    digests); everyone when `config.incremental` is off."""
+    from scoring.changes import active_model_key, plan_rescore
 
-    scoring.service (scikit-learn) is loaded only when something is to be scored."""
-    from escalation.scope import book_digest, escalation_scope
-    from scoring.changes import active_model_key, band_counts, plan_rescore
-
-    now = dt.datetime.now(dt.UTC)
     extra = config.rules.model_dump_json() if config.rules is not None else ""
     key = active_model_key(session, config.scorecard)
     full = not config.incremental  # a forced full pass: digests computed in full too
@@ -117,6 +116,20 @@ def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored
         r.reason,
         "all" if r.digested is None else r.digested,
     )
+    return r
+
+
+def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored:
+    """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
+    first run, or a configuration or model change, scores everyone: scoring/changes.py), and
+    name the accounts whose escalation rules can have another answer (escalation/scope.py).
+
+    scoring.service (scikit-learn) is loaded only when something is to be scored."""
+    from escalation.scope import book_digest, escalation_scope
+    from scoring.changes import band_counts
+
+    now = dt.datetime.now(dt.UTC)
+    r = plan_scoring(session, as_of, config, now)
     info: dict[str, Any] = {"reason": r.reason, "digested": r.digested}
     if r.scope is None or r.scope:
         from scoring.service import current_risk_model, score_accounts, score_all

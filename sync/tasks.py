@@ -135,30 +135,36 @@ def after_pull(self: Any, run_id: int, as_of: str, dry_run: bool = False) -> dic
         if dry_run:
             return distributed.decide_dry_run(rt.factory, rt.connectors, rt.job_config, run_id, day)
         named_by = instances.field_sources(rt.connectors.values())
-        ranges = distributed.resolve_and_split(
+        tasks = distributed.resolve_and_split(
             rt.factory, rt.job_config, run_id, day, field_sources=named_by,
             range_size=rt.settings.score_range_size,
         )  # fmt: skip
-        chord(
-            group(score_range.si(run_id, as_of, lo, hi) for lo, hi in ranges),
-            finish_sync.si(run_id, as_of),
-        ).delay()
-        return {"ranges": ranges}
+        finish = finish_sync.si(run_id, as_of)
+        if not tasks:  # nothing changed: no scoring task (a chord needs one)
+            finish.delay()
+        else:
+            chord(
+                group(score_range.si(run_id, as_of, lo, hi, ids) for lo, hi, ids in tasks),
+                finish,
+            ).delay()
+        return {"ranges": [(lo, hi) for lo, hi, _ in tasks]}
 
     return _run(f"resolve:{run_id}", self.request.id, step)
 
 
 @shared_task(name="pulsehub.score_range", **OPTS)
-def score_range(self: Any, run_id: int, as_of: str, lo: int, hi: int) -> dict[str, Any]:
+def score_range(
+    self: Any, run_id: int, as_of: str, lo: int, hi: int, ids: list[int] | None = None
+) -> dict[str, Any]:
+    """One scoring task: the accounts `ids`, or every id in lo..hi (a full pass)."""
     from sync import distributed
 
-    return _run(
-        f"score:{lo}-{hi}",
-        self.request.id,
-        lambda rt: distributed.score_range(
-            rt.factory, rt.job_config, run_id, dt.date.fromisoformat(as_of), lo, hi
-        ),
-    )
+    def step(rt: Any) -> dict[str, Any]:
+        day = dt.date.fromisoformat(as_of)
+        n = distributed.score_range(rt.factory, rt.job_config, run_id, day, lo, hi, ids)
+        return {"scored": n}
+
+    return _run(f"score:{lo}-{hi}", self.request.id, step)
 
 
 @shared_task(name="pulsehub.finish_sync", **OPTS)

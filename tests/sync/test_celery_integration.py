@@ -2,7 +2,8 @@
 
 Shows: a task runs the whole pipeline; two concurrent triggers make one run; a worker
 killed mid-task leaves the message unacknowledged and the task completes on redelivery;
-beat fires the scheduled job.
+beat fires the scheduled job; a distributed run spreads over two workers, and the run after
+it re-scores only what changed.
 """
 
 from __future__ import annotations
@@ -175,17 +176,28 @@ def test_distributed_sync_splits_work_across_workers(stack) -> None:
     env, factory, sb = dict(stack["env"]), stack["factory"], stack["sandbox"]
     env["PULSEHUB_DISTRIBUTED"] = "true"
     workers = [_worker(env, stack["tmp"], f"d{i}", concurrency=1) for i in range(2)]
+
+    def finished() -> int:
+        return sum(r.status in ("succeeded", "partial") for r in _runs(factory))
+
     try:
         _client(env).send_task("pulsehub.distributed_sync")
-        wait_for(
-            lambda: any(r.status in ("succeeded", "partial") for r in _runs(factory)),
-            150,
-            "the distributed run",
-        )
+        wait_for(lambda: finished() == 1, 150, "the distributed run")
+        # later runs: the second reads back every account the first wrote (a full pass when
+        # that is most of the book); the third re-scores only what changed, if anything
+        for n in (2, 3):
+            sb.tick(120)  # past the exports' one-minute lag
+            _client(env).send_task("pulsehub.distributed_sync")
+            wait_for(lambda n=n: finished() == n, 150, f"distributed run {n}")
     finally:
         for w in workers:
             stop(w)
-    run = _runs(factory)[0]
+    run, _, later = _runs(factory)
+    assert later.status == "succeeded", later.stats
+    assert run.stats["score_plan"]["full"] and not later.stats["score_plan"]["full"]
+    scored = sum(run.stats["bands"].values())
+    assert later.stats["incremental"]["rescored"] < scored / 2, later.stats["incremental"]
+    assert sum(later.stats["bands"].values()) == scored, "the book's bands, not the re-scored"
     assert run.kind == "sync:distributed" and run.status == "succeeded", run.stats
     assert set(run.stats["pulled"]) >= {
         "salesforce.accounts",

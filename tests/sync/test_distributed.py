@@ -44,8 +44,8 @@ def _distributed(
     ranges = distributed.resolve_and_split(
         rt.factory, rt.job_config, run_id, as_of, range_size=range_size
     )
-    for lo, hi in ranges:
-        distributed.score_range(rt.factory, rt.job_config, run_id, as_of, lo, hi)
+    for lo, hi, ids in ranges:
+        distributed.score_range(rt.factory, rt.job_config, run_id, as_of, lo, hi, ids)
     return distributed.finish_run(rt.factory, rt.connectors, rt.job_config, run_id, as_of)
 
 

@@ -12,8 +12,6 @@ would.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import sqlite3
 import time
 from pathlib import Path
@@ -27,84 +25,26 @@ from model.db import transaction, upgrade
 from model.tables import (
     Account,
     Contact,
-    Escalation,
     ExternalIdentity,
     HealthSnapshot,
-    OutboxItem,
     ScoreOverride,
     SyncRun,
     Ticket,
 )
-from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
 from sync import pipeline, runs
-from sync.pipeline import decide, record_run
 from sync.pull import history_start, pull, select_streams
 from sync.report import RunReport
-from sync.routes import write_targets
-from sync.stages import action_systems
-
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?")
-SNAPSHOT_BOOKKEEPING = {"id", "computed_at", "inputs_digest"}
-ESCALATION_TIMES = {"id", "opened_at", "updated_at", "acknowledged_at", "resolved_at"}
-ESCALATION_TIMES |= {"cooldown_until", "review_due_at"}
-
-
-def _runtime(sb: Sandbox, url: str, *, full: bool) -> Runtime:
-    rt = Runtime(sandbox_settings(sb.base_url, url, full_score=full))
-    assert rt.job_config.incremental is not full
-    return rt
-
-
-def _rows(session: Any, model: Any, skip: set[str], *where: Any) -> list[dict[str, Any]]:
-    cols = [c for c in model.__table__.c if c.name not in skip]
-    rows = session.execute(select(*cols).where(*where)).mappings()
-    text = sorted(TIMESTAMP.sub("<t>", json.dumps(dict(r), default=str)) for r in rows)
-    return [json.loads(t) for t in text]
-
-
-def _state(rt: Runtime, as_of: dt.date) -> dict[str, Any]:
-    """What a run decided: the day's snapshots, every escalation, every outbox item."""
-    with rt.factory() as s:
-        snaps = HealthSnapshot.as_of == as_of
-        return {
-            "snapshots": _rows(s, HealthSnapshot, SNAPSHOT_BOOKKEEPING, snaps),
-            "escalations": _rows(s, Escalation, ESCALATION_TIMES),
-            "outbox": _rows(
-                s,
-                OutboxItem,
-                {"id", "key", "created_at", "updated_at", "next_attempt_at", "sent_at"},
-            ),
-        }
-
-
-def _computed_at(rt: Runtime, as_of: dt.date) -> dict[int, dt.datetime]:
-    with rt.factory() as s:
-        q = select(HealthSnapshot.account_id, HealthSnapshot.computed_at)
-        return dict(s.execute(q.where(HealthSnapshot.as_of == as_of)).tuples().all())
-
-
-def _scored(rt: Runtime, as_of: dt.date) -> list[int]:
-    """The accounts with a snapshot of the day, by id."""
-    with rt.factory() as s:
-        q = select(HealthSnapshot.account_id).where(HealthSnapshot.as_of == as_of)
-        return list(s.scalars(q.order_by(HealthSnapshot.account_id)))
-
-
-def _first_diff(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> str:
-    if len(got) != len(want):
-        return f"{len(got)} rows, not {len(want)}"
-    for g, w in zip(got, want, strict=True):
-        if g != w:
-            return repr({k: _small_diff(g.get(k), w.get(k)) for k in w if g.get(k) != w.get(k)})
-    return ""
-
-
-def _small_diff(g: Any, w: Any) -> Any:
-    if isinstance(g, dict) and isinstance(w, dict):
-        return {k: _small_diff(g.get(k), w.get(k)) for k in {*g, *w} if g.get(k) != w.get(k)}
-    return (g, w)
+from tests.sync.equivalence import (
+    computed_at,
+    decide_after_pull,
+    first_diff,
+    recorded_run,
+    runtime,
+    scored_ids,
+    state,
+)
 
 
 class Day:
@@ -113,7 +53,7 @@ class Day:
     def __init__(self, sb: Sandbox, tmp_path: Path) -> None:
         self.sb, self.tmp, self.path = sb, tmp_path, tmp_path / "main.db"
         upgrade(self.url(self.path))
-        self.rt = _runtime(sb, self.url(self.path), full=False)
+        self.rt = runtime(sb, self.url(self.path), full=False)
         self.steps = 0
 
     @staticmethod
@@ -134,16 +74,16 @@ class Day:
         assert pulled.errors == []
         with sqlite3.connect(self.path) as src, sqlite3.connect(copy) as dst:
             src.backup(dst)  # a consistent copy, with what is still in the write-ahead log
-        full = _runtime(self.sb, self.url(copy), full=True)
+        full = runtime(self.sb, self.url(copy), full=True)
         if adjust is not None:
             adjust(rt), adjust(full)
-        before = _computed_at(rt, as_of)
-        inc, want_report = _run(rt, as_of), _run(full, as_of)
-        after = _computed_at(rt, as_of)
+        before = computed_at(rt, as_of)
+        inc, want_report = recorded_run(rt, as_of), recorded_run(full, as_of)
+        after = computed_at(rt, as_of)
         rescored = sum(1 for a, t in after.items() if before.get(a) != t)
-        got, want = _state(rt, as_of), _state(full, as_of)
+        got, want = state(rt, as_of), state(full, as_of)
         for part in want:
-            assert got[part] == want[part], f"step {self.steps}: {part} differ: " + _first_diff(
+            assert got[part] == want[part], f"step {self.steps}: {part} differ: " + first_diff(
                 got[part], want[part]
             )
         assert (inc.bands, inc.escalations) == (want_report.bands, want_report.escalations)
@@ -169,31 +109,11 @@ class Day:
         with monkeypatch.context() as m:
             m.setattr(pipeline, "crash_point", die)
             with pytest.raises(Killed):
-                _decide(rt, as_of, runs.start_run(rt.factory, "sync"))
+                decide_after_pull(rt, as_of, runs.start_run(rt.factory, "sync"))
 
 
 class Killed(Exception):
     """Stands for the process dying at a crash point (the transactions before it committed)."""
-
-
-def _run(rt: Runtime, as_of: dt.date) -> RunReport:
-    """A recorded run of what follows the pull (the last completed run matters: see
-    escalation/scope.py)."""
-    run_id = runs.start_run(rt.factory, "sync")
-    report = _decide(rt, as_of, run_id)
-    record_run(rt.factory, report, "succeeded")
-    return report
-
-
-def _decide(rt: Runtime, as_of: dt.date, run_id: int = 0) -> RunReport:
-    """What a run does after its pull: resolve, score, escalate, plan and queue (committed)."""
-    report = RunReport(run_id=run_id, dry_run=False)
-    decide(
-        lambda: transaction(rt.factory), rt.job_config, write_targets(rt.connectors), report,
-        as_of, stage=lambda name, count=0: None,
-        systems=action_systems(rt.connectors, rt.job_config),
-    )  # fmt: skip
-    return report
 
 
 def _settle(day: Day, as_of: dt.date, adjust: Any = None) -> int:
@@ -267,7 +187,7 @@ def test_a_moved_child_and_a_deleted_account_are_seen(sb, tmp_path) -> None:
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
-    scored = _scored(day.rt, today)
+    scored = scored_ids(day.rt, today)
     child, new_parent, gone = scored[-1], scored[0], scored[len(scored) // 2]
 
     def reparent(rt: Runtime) -> None:
@@ -333,7 +253,7 @@ def test_moved_and_deleted_rows_and_an_expiring_override_are_seen(sb, tmp_path) 
     day = Day(sb, tmp_path)
     today = dt.datetime.now(dt.UTC).date()
     _settle(day, today)
-    scored = _scored(day.rt, today)
+    scored = scored_ids(day.rt, today)
     with day.rt.factory() as s:
         moved = s.scalars(
             select(Ticket.id).where(Ticket.account_id.in_(scored)).order_by(Ticket.id)
