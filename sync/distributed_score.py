@@ -10,7 +10,8 @@ run has no task at all.
 No task holds a parent. A parent's roll-up reads its children's stored snapshots, and a
 child may sit in another task still writing them, so the finish stage rolls the plan's
 parents up once every task has committed (`score_parents`), as the single-process full pass
-re-rolls its parents last. The plan is kept in the run's stats (`score_plan`), so the finish
+re-rolls its parents last; a run stopped between the two leaves parents whose snapshot is
+older than a child's, and the next plan rolls them up (`stale_parents`). The plan is kept in the run's stats (`score_plan`), so the finish
 stage, or its redelivery after a crash, acts on committed state, not on a message.
 """
 
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from model.tables import Account
+from model.tables import Account, HealthSnapshot
 from scoring import digest_marks
 from scoring.store import parent_ids
 from sync.stages import JobConfig, plan_scoring
@@ -59,9 +60,26 @@ def plan(session: Session, as_of: dt.date, config: JobConfig, range_size: int) -
     parents = set(parent_ids(session))
     leaves = [a for a in r.scope if a not in parents]
     chunks = [leaves[i : i + range_size] for i in range(0, len(leaves), range_size)]
-    info["rescored"] = len(r.scope)
+    behind = stale_parents(session, as_of)
+    info.update(rescored=len(r.scope), parents_behind=len(behind))
     tasks = [(c[0], c[-1], c) for c in chunks]
-    return ScorePlan(tasks, sorted(parents.intersection(r.scope)), False, info)
+    return ScorePlan(tasks, sorted(parents.intersection(r.scope) | behind), False, info)
+
+
+def stale_parents(session: Session, as_of: dt.date) -> set[int]:
+    """Parents whose snapshot of the day is older than one of their children's: a run
+    stopped between its scoring tasks and its finish left their roll-up undone (their own
+    inputs digest did not change, so nothing else would bring them back before tomorrow)."""
+    parent, child = aliased(HealthSnapshot), aliased(HealthSnapshot)
+    q = (
+        select(parent.account_id)
+        .join(Account, Account.parent_id == parent.account_id)
+        .join(child, (child.account_id == Account.id) & (child.as_of == parent.as_of))
+        .where(parent.as_of == as_of, Account.is_deleted.is_(False))
+        .where(child.computed_at > parent.computed_at)
+        .distinct()
+    )
+    return set(session.scalars(q))
 
 
 def score_task(

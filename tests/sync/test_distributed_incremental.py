@@ -3,7 +3,7 @@
 One sandbox and one database go through runs of the distributed stages (called in one
 process in the chords' order; the scoring tasks in reverse, as parallel workers may finish
 them): the first sync, unchanged re-runs, 1% of every record kind changed, a child moved to
-another parent, a scorecard change. After each step's pulls the database is copied and the
+another parent, a run stopped between its scoring tasks and its finish, a scorecard change. After each step's pulls the database is copied and the
 single-process run decides on the copy with a full re-score: the day's snapshots, the
 escalations and the outbox must be equal. An unchanged run schedules no scoring task.
 """
@@ -88,6 +88,19 @@ class Runs:
         self.sb.tick(120)  # past the exports' one-minute lag
         return stats, rescored
 
+    def stop_before_finish(self, as_of: dt.date, adjust: Any) -> None:
+        """A run whose worker died after its scoring tasks committed: the finish (parents'
+        roll-up, escalation, plan) never ran and the run row stays `running`."""
+        rt = self.rt
+        run_id = distributed.start_run(rt.factory, as_of)
+        for source in sorted(rt.connectors):
+            distributed.pull_source(rt.factory, rt.connectors, run_id, source, as_of)
+        adjust(rt)
+        tasks = distributed.resolve_and_split(rt.factory, rt.job_config, run_id, as_of,
+                                              range_size=RANGE)  # fmt: skip
+        for lo, hi, ids in tasks:
+            distributed.score_range(rt.factory, rt.job_config, run_id, as_of, lo, hi, ids)
+
     def settle(self, as_of: dt.date) -> dict[str, Any]:
         """Re-run unchanged (reading back what the write-back moved) until a run re-scores
         nothing; returns that run's stats."""
@@ -134,6 +147,20 @@ def test_distributed_runs_score_what_changed_and_decide_what_a_full_score_decide
     stats, rescored = runs.step(today, reparent)  # the parent's roll-up changes
     assert not stats["score_plan"]["full"] and parents[0] in stats["score_plan"]["parents"]
     assert rescored >= 2
+
+    def grow(rt: Any) -> None:
+        with transaction(rt.factory) as s:
+            row = s.get(Account, child)
+            assert row is not None
+            row.arr = (row.arr or 0.0) * 2 + 1000.0
+
+    # the child's ARR doubles (the parent's own inputs do not change) and the run dies before
+    # its finish: the next run, with nothing else changed, still rolls the parent up from
+    # what the stopped run committed
+    runs.stop_before_finish(today, grow)
+    stats, _ = runs.step(today)
+    assert stats["incremental"]["parents_behind"] >= 1
+    assert parents[0] in stats["score_plan"]["parents"]
 
     def fewer_reasons(rt: Any) -> None:
         cfg = rt.job_config
