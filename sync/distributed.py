@@ -156,8 +156,7 @@ def resolve_and_split(
         identity = resolve_identities(session, field_sources=field_sources)
     if not _errors(factory, run_id):
         clock.start("backfilling history")
-        with transaction(factory) as session:
-            backfill_first_run(session, as_of, config)
+        backfill_first_run(lambda: transaction(factory), as_of, config)
     clock.start("planning scoring")
     with transaction(factory) as session:
         plan = distributed_score.plan(session, as_of, config, range_size)

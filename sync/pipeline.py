@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,7 @@ from sync.pull import (
     select_streams,
 )
 from sync.push import Route
+from sync.replay import OpenSession
 from sync.report import RunReport, api_calls, api_quota
 from sync.reviews import run_reviews
 from sync.routes import write_targets
@@ -60,9 +61,6 @@ class Stage(Protocol):
     """Enters a named stage (`count`: how many items it starts with, where known)."""
 
     def __call__(self, name: str, count: int = 0) -> None: ...
-
-
-OpenSession = Callable[[], AbstractContextManager[Session]]
 
 
 def run_sync(
@@ -180,9 +178,9 @@ def decide(
         )
     crash_point("after_identity")
     stage("scoring")
+    if scope is None and not report.errors:  # history is replayed after a complete pull only
+        backfill_first_run(open_session, as_of, config)  # a committed week at a time
     with open_session() as session:
-        if scope is None and not report.errors:  # history is replayed after a complete pull only
-            backfill_first_run(session, as_of, config)
         if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
             scored = score_changed(session, as_of, config)
             report.bands, judged, report.incremental = scored.bands, scored.judged, scored.info

@@ -16,18 +16,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, Writer
 from model.db import transaction
-from model.tables import HealthSnapshot, utcnow
+from model.tables import utcnow
 from sync import outbox, push
 from sync.deadband import DeadBand
 from sync.escalate import EscalationSystems, escalation_systems, run_escalations
 from sync.outbox import CreateRequest
 from sync.plan_scope import config_digest, owners_digest, plan_scope, save_mark
 from sync.push import Route
+from sync.replay import OpenSession, replay_history
 from sync.writeback import PlanChunk, WriteTargets, plan_chunks
 from sync.writeback_rows import newest_day
 
@@ -53,25 +53,12 @@ class JobConfig:
     incremental: bool = True  # re-score only changed accounts after the day's first run
 
 
-def backfill_first_run(session: Session, as_of: dt.date, config: JobConfig) -> None:
-    """With no snapshot before `as_of` yet, replay weekly history from the pulled data, so trend,
-    sharp drops, the audit and escalation lead times work from the first day; and fit renewal
-    risk on it when it holds enough outcomes, so today's scores use the fitted model."""
-    if config.backfill_weeks <= 0:
-        return
-    if session.execute(select(exists().where(HealthSnapshot.as_of < as_of))).scalar():
-        return
-    # imported only now: scikit-learn and scipy cost every later run 3 s and 90 MiB for nothing
-    from scoring.risk_store import refit_if_due
-    from scoring.service import backfill_snapshots
-
-    start = as_of - dt.timedelta(weeks=config.backfill_weeks)
-    n = backfill_snapshots(session, start, as_of - dt.timedelta(days=7), config.scorecard)
-    log.info("first run: replayed %s weekly snapshots since %s", n, start)
-    card = config.scorecard  # enough outcomes: fit risk, and band cut-offs beside it
-    version = refit_if_due(session, card.risk.horizon_days, band_fit=card.bands.fit)
-    if version is not None:
-        log.info("first run: renewal-risk model v%s fitted on the replayed history", version)
+def backfill_first_run(open_session: OpenSession, as_of: dt.date, config: JobConfig) -> None:
+    """With no snapshot before `as_of` yet (or a replay a stopped run left unfinished), replay
+    weekly history from the pulled data, a committed week at a time, and fit renewal risk on
+    it when it holds enough outcomes, so today's scores use the fitted model
+    (sync/replay.py)."""
+    replay_history(open_session, as_of, config.backfill_weeks, config.scorecard)
 
 
 def score(
