@@ -168,8 +168,8 @@ def overlaps(tasks: list[dict[str, Any]]) -> list[str]:
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     """One run's figures by step, the same keys for single-process and distributed runs.
-    The single run replays history inside its "scoring" step; a distributed run in resolve's
-    task ("backfilling history"): "backfill + scoring" compares the two."""
+    Both replay a first run's history in a "backfilling history" step (the distributed run
+    in resolve's task): "backfill + scoring" compares the two."""
     stats = result["stats"]
     steps = {k: (v.get("seconds") if isinstance(v, dict) else v)
              for k, v in (stats.get("steps") or {}).items()}  # fmt: skip
@@ -180,7 +180,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         row["accounts re-scored"] = (stats.get("incremental") or {}).get("rescored", "all")
         row["pulling"] = steps.get("pulling")
         row["resolving identities"] = steps.get("resolving identities")
-        row["backfill + scoring"] = steps.get("scoring")
+        backfill = steps.get("backfilling history") or 0.0
+        row["backfill + scoring"] = round(backfill + (steps.get("scoring") or 0.0), 2)
         row.update({name: steps.get(name) for name in SINGLE_STEPS[3:]})
         return row
     pulls = sorted((t for t in tasks if t["task"].startswith("pull:")), key=lambda t: t["task"])

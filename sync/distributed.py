@@ -282,7 +282,7 @@ def decide_dry_run(
     report = RunReport(run_id=run_id, dry_run=True, errors=_errors(factory, run_id))
     clock = StepClock()
 
-    def stage(name: str, count: int = 0) -> None:
+    def stage(name: str, count: int = 0, detail: str | None = None) -> None:
         clock.start(name)
 
     targets = write_targets(connectors)

@@ -18,18 +18,21 @@ def peak_rss_mib() -> float:
 @dataclass
 class StepClock:
     """Seconds each pipeline step took and the process's peak RSS when it ended, so a run's
-    record shows where time and memory went."""
+    record shows where time and memory went. A step entered again adds to its seconds."""
 
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     _step: str | None = None
     _started: float = 0.0
 
     def start(self, step: str) -> None:
+        if step == self._step:  # the same step again (a replay's next week): its clock runs on
+            return
         self.stop()
         self._step, self._started = step, time.perf_counter()
 
     def stop(self) -> None:
         if self._step is not None:
-            took = round(time.perf_counter() - self._started, 2)
+            before = self.steps.get(self._step, {}).get("seconds", 0.0)
+            took = round(before + time.perf_counter() - self._started, 2)
             self.steps[self._step] = {"seconds": took, "peak_rss_mib": peak_rss_mib()}
             self._step = None

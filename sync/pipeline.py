@@ -58,9 +58,10 @@ from sync.writeback import WriteTargets
 
 
 class Stage(Protocol):
-    """Enters a named stage (`count`: how many items it starts with, where known)."""
+    """Enters a named stage (`count`: how many items it starts with, where known; `detail`:
+    what the run's heartbeat shows instead of the name, e.g. the week a replay is at)."""
 
-    def __call__(self, name: str, count: int = 0) -> None: ...
+    def __call__(self, name: str, count: int = 0, detail: str | None = None) -> None: ...
 
 
 def run_sync(
@@ -92,13 +93,14 @@ def run_sync(
     run_id = runs.start_run(factory, kind, dry_run=dry_run)
     beat = runs.Heartbeat(factory, run_id)
 
-    def stage(name: str, count: int = 0) -> None:
+    def stage(name: str, count: int = 0, detail: str | None = None) -> None:
         clock.start(name)
-        beat.enter(name)
+        beat.enter(detail or name)
         tell(name, count)
 
-    def quiet(name: str, count: int = 0) -> None:  # no heartbeat write: the dry run's
-        clock.start(name)  # open transaction holds SQLite's write lock
+    def quiet(name: str, count: int = 0, detail: str | None = None) -> None:
+        # no heartbeat write: the dry run's open transaction holds SQLite's write lock
+        clock.start(name)
         tell(name, count)
 
     def on_page(name: str, n: int) -> None:
@@ -179,7 +181,7 @@ def decide(
     crash_point("after_identity")
     stage("scoring")
     if scope is None and not report.errors:  # history is replayed after a complete pull only
-        backfill_first_run(open_session, as_of, config)  # a committed week at a time
+        backfill(open_session, as_of, config, stage)
     with open_session() as session:
         if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
             scored = score_changed(session, as_of, config)
@@ -232,6 +234,22 @@ def decide(
         report.planned[c.kind] = report.planned.get(c.kind, 0) + 1
     crash_point("after_plan")
     return summary.total
+
+
+def backfill(open_session: OpenSession, as_of: dt.date, config: JobConfig, stage: Stage) -> None:
+    """A first run's history replay (sync/replay.py), a committed week at a time, as its own
+    step whose heartbeat names the week; scoring goes on after it."""
+    replayed: list[int] = []
+
+    def on_week(number: int, weeks: int, day: dt.date) -> None:
+        replayed.append(number)
+        stage(
+            "backfilling history", number, f"backfilling history: week {number} of {weeks} ({day})"
+        )
+
+    backfill_first_run(open_session, as_of, config, on_week)
+    if replayed:
+        stage("scoring")
 
 
 @contextmanager

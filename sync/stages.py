@@ -27,7 +27,7 @@ from sync.escalate import EscalationSystems, escalation_systems, run_escalations
 from sync.outbox import CreateRequest
 from sync.plan_scope import config_digest, owners_digest, plan_scope, save_mark
 from sync.push import Route
-from sync.replay import OpenSession, replay_history
+from sync.replay import OnWeek, OpenSession, replay_history
 from sync.writeback import PlanChunk, WriteTargets, plan_chunks
 from sync.writeback_rows import newest_day
 
@@ -53,12 +53,14 @@ class JobConfig:
     incremental: bool = True  # re-score only changed accounts after the day's first run
 
 
-def backfill_first_run(open_session: OpenSession, as_of: dt.date, config: JobConfig) -> None:
+def backfill_first_run(
+    open_session: OpenSession, as_of: dt.date, config: JobConfig, on_week: OnWeek | None = None
+) -> None:
     """With no snapshot before `as_of` yet (or a replay a stopped run left unfinished), replay
     weekly history from the pulled data, a committed week at a time, and fit renewal risk on
     it when it holds enough outcomes, so today's scores use the fitted model
-    (sync/replay.py)."""
-    replay_history(open_session, as_of, config.backfill_weeks, config.scorecard)
+    (sync/replay.py; `on_week`: told of each week as it starts)."""
+    replay_history(open_session, as_of, config.backfill_weeks, config.scorecard, on_week)
 
 
 def score(

@@ -98,7 +98,7 @@ def decide_after_pull(rt: Runtime, as_of: dt.date, run_id: int = 0) -> RunReport
     report = RunReport(run_id=run_id, dry_run=False)
     decide(
         lambda: transaction(rt.factory), rt.job_config, write_targets(rt.connectors), report,
-        as_of, stage=lambda name, count=0: None,
+        as_of, stage=lambda name, count=0, detail=None: None,
         systems=action_systems(rt.connectors, rt.job_config),
     )  # fmt: skip
     return report

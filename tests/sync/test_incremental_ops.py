@@ -134,7 +134,7 @@ class Book:
         decide(
             lambda: transaction(self.rt.factory), self.rt.job_config,
             write_targets(self.rt.connectors), report, as_of,
-            stage=lambda name, count=0: None,
+            stage=lambda name, count=0, detail=None: None,
             systems=action_systems(self.rt.connectors, self.rt.job_config),
         )  # fmt: skip
         record_run(self.rt.factory, report, "succeeded")

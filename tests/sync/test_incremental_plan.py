@@ -117,7 +117,7 @@ class Book:
         report = RunReport(run_id=run_id, dry_run=False)
         decide(
             lambda: transaction(self.rt.factory), self.rt.job_config,
-            write_targets(self.rt.connectors), report, as_of, stage=lambda name, count=0: None,
+            write_targets(self.rt.connectors), report, as_of, stage=lambda name, count=0, detail=None: None,
             systems=action_systems(self.rt.connectors, self.rt.job_config),
         )  # fmt: skip
         return report

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 import scoring.service
 from model.db import transaction, upgrade
-from model.tables import HealthSnapshot, RiskModelVersion, SyncCursor
+from model.tables import HealthSnapshot, RiskModelVersion, SyncCursor, SyncRun
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
@@ -51,6 +51,13 @@ def _mark(rt: Runtime) -> str | None:
         return s.scalar(select(SyncCursor.value).where(SyncCursor.stream == MARK))
 
 
+def _heartbeat_step(rt: Runtime) -> str:
+    with rt.factory() as s:
+        run = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert run is not None
+        return run.stats["progress"]["step"]
+
+
 def test_a_stopped_replay_resumes_where_it_stopped(sb, tmp_path, monkeypatch) -> None:
     path = tmp_path / "replay.db"
     upgrade(f"sqlite:///{path}")
@@ -58,9 +65,11 @@ def test_a_stopped_replay_resumes_where_it_stopped(sb, tmp_path, monkeypatch) ->
     today = dt.datetime.now(dt.UTC).date()
     real = scoring.service.score_all
     calls: list[dt.date] = []
+    steps: list[str] = []
 
     def fifth_fails(session: Any, as_of: dt.date, *a: Any, **k: Any) -> dict[str, int]:
         calls.append(as_of)
+        steps.append(_heartbeat_step(rt))  # what `pulsehub status` shows meanwhile
         if len(calls) == 5:
             raise Stopped(as_of)
         return real(session, as_of, *a, **k)
@@ -70,6 +79,8 @@ def test_a_stopped_replay_resumes_where_it_stopped(sb, tmp_path, monkeypatch) ->
         with pytest.raises(Stopped):
             rt.sync(as_of=today)
     assert len(_days(rt, today)) == 4, "the four weeks before the failure stayed committed"
+    assert steps[0] == f"backfilling history: week 1 of 12 ({calls[0]})"
+    assert steps[4] == f"backfilling history: week 5 of 12 ({calls[4]})"
     assert '"done": false' in (_mark(rt) or "")
 
     calls.clear()
@@ -84,6 +95,7 @@ def test_a_stopped_replay_resumes_where_it_stopped(sb, tmp_path, monkeypatch) ->
     assert report.errors == []
     replayed = [d for d in calls if d < today]
     assert len(replayed) == 8 and min(replayed) > _days(rt, today)[3], replayed
+    assert {"backfilling history", "scoring"} <= set(report.steps), report.steps
     assert len(_days(rt, today)) == 12 and '"done": true' in (_mark(rt) or "")
     resumed = _history(rt, today)
     rt.close()
