@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reporting import operations as ops
 from sync.pipeline import RunReport
+from sync.runs import doing
 from sync.writeback import PlannedWrite
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "insufficient_data": "dim"}
@@ -97,7 +98,7 @@ def print_status(console: Console, factory: sessionmaker[Session], limit: int = 
                 str(st.get("seconds", "")),
                 str(sum((st.get("pulled") or {}).values())),
                 str(len(st.get("errors") or [])),
-                (r.error or "")[:200] if r.status in ("aborted", "failed") else "",
+                (r.error or "")[:200] if r.status in ("aborted", "failed") else doing(r) or "",
             )
         console.print(t)
         cur = Table(title="cursors")

@@ -112,6 +112,16 @@ def seen_state(run: SyncRun, now: dt.datetime | None = None) -> tuple[str, str |
     )
 
 
+def doing(run: SyncRun, now: dt.datetime | None = None) -> str | None:
+    """What a live `running` run is doing, for displays: its step and last heartbeat (a
+    first sync's replay names its week). None for any other run."""
+    if run.status != "running" or is_dead(run, now or utcnow()):
+        return None
+    prog = (run.stats or {}).get("progress") or {}
+    beat = parse_iso(prog.get("heartbeat_at")) or run.started_at
+    return f"now: {prog.get('step', 'starting')} (heartbeat {beat:%H:%M:%S} UTC)"
+
+
 def reap_dead_runs(session: Session, now: dt.datetime | None = None) -> int:
     """Mark `running` rows whose process died as `aborted`; returns how many."""
     reaped = 0

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from model.db import transaction
 from model.identity import decide
-from model.tables import ScoreOverride, utcnow
+from model.tables import ScoreOverride, SyncRun, utcnow
 from pulsehub.web.auth import authenticator
 from pulsehub.web.charts import COLORS, line_chart, reliability_diagram
 from pulsehub.web.deps import DB, Csrf, Operator, User
@@ -23,7 +23,7 @@ from pulsehub.web.rendering import render
 from reporting import operations as ops
 from reporting.accounts import find_account
 from sync.outbox import retry_dead
-from sync.runs import seen_state
+from sync.runs import doing, seen_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops")
@@ -37,10 +37,16 @@ def _back(path: str, message: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?done={quote(message)}", status_code=303)
 
 
+def _seen(run: SyncRun) -> tuple[str, str | None]:
+    """A run's status as it stands and its error, or, while it runs, what it is doing."""
+    status, error = seen_state(run)
+    return status, doing(run) or error
+
+
 @router.get("", response_class=HTMLResponse)
 def operations(request: Request, user: User, session: DB, done: str = "") -> HTMLResponse:
     runs = ops.recent_runs(session)
-    seen = {r.id: seen_state(r) for r in runs}
+    seen = {r.id: _seen(r) for r in runs}
     total_q, quarantine = ops.quarantined(session, 50)
     outbox = ops.outbox_counts(session)
     return render(request, "ops.html", {

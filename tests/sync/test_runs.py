@@ -88,3 +88,17 @@ def test_a_new_run_reaps_dead_ones_and_records_its_own_progress(factory) -> None
             "aborted",
             "running",
         ]
+
+
+def test_a_live_run_says_what_it_is_doing_and_others_do_not(factory) -> None:
+    host, beat = socket.gethostname(), utcnow().replace(microsecond=0)
+    step = "backfilling history: week 5 of 12 (2026-10-02)"
+    live = _running(
+        factory, {"host": host, "pid": os.getpid(), "step": step, "heartbeat_at": beat.isoformat()}
+    )
+    dead = _running(factory, {"host": host, "pid": _dead_pid(), "step": "scoring"})
+    assert runs.doing(_row(factory, live)) == f"now: {step} (heartbeat {beat:%H:%M:%S} UTC)"
+    assert runs.doing(_row(factory, dead)) is None
+    with transaction(factory) as s:
+        s.get(SyncRun, live).status = "succeeded"
+    assert runs.doing(_row(factory, live)) is None

@@ -143,3 +143,20 @@ def test_an_override_finds_its_account_by_name(app_parts):
         assert s.scalars(select(ScoreOverride.account_id)).one() == 5
     several = ops.post("/ops/overrides", data={"account": "a", "band": "yellow", "reason": "r"})
     assert "matches%20several%20accounts" in several.headers["location"]
+
+
+def test_the_operations_page_shows_what_a_running_sync_is_doing(app_parts):
+    import os
+    import socket
+
+    from model.db import transaction
+    from model.tables import SyncRun, utcnow
+
+    app, factory, _ = app_parts
+    step = "backfilling history: week 3 of 12 (2026-09-18)"
+    progress = {"host": socket.gethostname(), "pid": os.getpid(), "step": step,
+                "heartbeat_at": utcnow().isoformat()}  # fmt: skip
+    with transaction(factory) as s:
+        s.add(SyncRun(kind="sync", stats={"progress": progress}))
+    page = client_for(app, OPERATOR_TOKEN).get("/ops").text
+    assert f"now: {step}" in page
