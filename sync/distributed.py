@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
+from model.stats import analyze_stale
 from model.tables import SyncRun, utcnow
 from sync import distributed_score, instances, outbox, runs, stages
 from sync.distributed_score import ScoreTask
@@ -154,6 +155,8 @@ def resolve_and_split(
     clock.start("resolving identities")
     with transaction(factory) as session:
         identity = resolve_identities(session, field_sources=field_sources)
+    with transaction(factory) as session:  # the pulls and the links moved rows (model/stats.py)
+        analyze_stale(session)
     if not _errors(factory, run_id):
         clock.start("backfilling history")
         backfill_first_run(lambda: transaction(factory), as_of, config)

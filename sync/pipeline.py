@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.base import Connector
 from model.db import transaction
 from model.identity import resolve_identities
+from model.stats import analyze_stale
 from model.tables import SyncRun, utcnow
 from sync import outbox, runs
 from sync.crashpoints import crash_point
@@ -179,6 +180,8 @@ def decide(
             session, full_relink=full_relink, field_sources=field_sources
         )
     crash_point("after_identity")
+    with open_session() as session:  # the pull and the links moved rows: plan on fresh statistics
+        analyze_stale(session)
     stage("scoring")
     if scope is None and not report.errors:  # history is replayed after a complete pull only
         backfill(open_session, as_of, config, stage)

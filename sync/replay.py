@@ -27,6 +27,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from model import marks
+from model.stats import analyze_stale
 from model.tables import HealthSnapshot
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ def replay_history(
             written += sum(score_all(session, day, card).values())
             mark = dataclasses.replace(mark, through=day.isoformat())
             marks.save_mark(session, MARK, mark)
+        with open_session() as session:  # the next week's queries read these snapshots
+            analyze_stale(session)
         log.info("history replay: %s done (%s..%s)", day, mark.start, mark.end)
     with open_session() as session:  # enough outcomes: fit risk, and band cut-offs beside it
         version = refit_if_due(session, card.risk.horizon_days, band_fit=card.bands.fit)
