@@ -46,9 +46,14 @@ from sync.writeback_rows import (
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
 BANDS = ("green", "yellow", "red", "insufficient_data")
+RISK_LEVELS = ("low", "medium", "high")
 MANAGED_TAGS = frozenset(
-    {f"health_{b}" for b in BANDS} | {f"renewal_risk_{lvl}" for lvl in ("low", "medium", "high")}
+    {f"health_{b}" for b in BANDS} | {f"renewal_risk_{lvl}" for lvl in RISK_LEVELS}
 )
+# the logical fields ticket tags name, and the values each can take
+SHOWN_LEVELS = {"health_band": BANDS, "renewal_risk_level": RISK_LEVELS}
+# per account, the status and risk level its record shows once the plan is carried out
+Shown = dict[int, dict[str, str]]
 PLAN_CHUNK_ACCOUNTS = 2000  # accounts planned (and enqueued) at a time
 LOGICAL_FIELDS = (
     "health_score",
@@ -167,11 +172,35 @@ def current_phases(session: Session, account_ids: Sequence[int]) -> dict[int, di
     return out
 
 
-def desired_tags(snap: HealthSnapshot) -> set[str]:
-    tags = {f"health_{snap.band}"}
-    if snap.risk_level:
-        tags.add(f"renewal_risk_{snap.risk_level}")
+def desired_tags(snap: HealthSnapshot, shown: Mapping[str, str] | None = None) -> set[str]:
+    """The managed tags of an account's open tickets: the status and risk level its record
+    shows (`shown`, held by the dead-band like the record's fields), else the snapshot's."""
+    shown = shown or {}
+    tags = {f"health_{shown.get('health_band', snap.band)}"}
+    if level := shown.get("renewal_risk_level", snap.risk_level):
+        tags.add(f"renewal_risk_{level}")
     return tags & MANAGED_TAGS
+
+
+def shown_levels(
+    fields: WriteFields,
+    desired: Mapping[str, Any],
+    written: Mapping[str, str | None],
+    changes: Sequence[FieldChange],
+) -> dict[str, str]:
+    """The status and risk level (logical values) a record shows once its planned changes
+    are carried out: a value held by the dead-band is the one written before."""
+    planned = {c.field: c.new for c in changes}
+    out: dict[str, str] = {}
+    for name, choices in SHOWN_LEVELS.items():
+        rule = fields.fields.get(name)
+        if rule is None or name not in desired:
+            continue
+        value = planned.get(name, written.get(name, encode(desired[name])))
+        labels = {encode(rule.render(choice)): choice for choice in choices}
+        if value in labels:
+            out[name] = labels[value]
+    return out
 
 
 POLICIES = ("own", "reassert")
@@ -301,19 +330,25 @@ def plan_chunks(
         ids = None if account_ids is None else list(snaps)  # a sparse scope: by id, not range
         considered: set[tuple[str, str, str]] = set()
         writes: list[PlannedWrite] = []
+        shown: dict[str, Shown] = {}  # by system: what its records show after this plan
         for to in targets.get("account", ()):  # a secondary crm's linked accounts too
             accounts = [
                 *account_targets(session, to.system, lo, hi, ids),
                 *crm_account_targets(session, to.system, lo, hi, ids),
             ]
             writes += _plan_fields(
-                session, to, accounts, snaps, reassert, considered, band, extra or {}
-            )
+                session, to, accounts, snaps, reassert, considered, band, extra or {},
+                shown.setdefault(to.system, {}),
+            )  # fmt: skip
         for to in targets.get("organization", ()):
             found = organization_targets(session, to.system, lo, hi, ids)
-            writes += _plan_fields(session, to, found, snaps, reassert, considered, band)
-        for to in targets.get("ticket", ()):
-            writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered, ids)
+            writes += _plan_fields(
+                session, to, found, snaps, reassert, considered, band,
+                shown=shown.setdefault(to.system, {}),
+            )  # fmt: skip
+        for to in targets.get("ticket", ()):  # tags follow the helpdesk's organization
+            follow = shown.get(to.system) or next(iter(shown.values()), {})
+            writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered, ids, follow)
         yield PlanChunk(writes, considered)
 
 
@@ -326,10 +361,12 @@ def _plan_fields(
     considered: set[tuple[str, str, str]],
     band: DeadBand | None = None,
     extra: Mapping[int, Mapping[str, Any]] | None = None,
+    shown: Shown | None = None,
 ) -> list[PlannedWrite]:
     """Field writes for (target id, account id, pulled record) rows of one write kind: the
     snapshot's logical fields as the connector renders them, diffed against what stands.
-    Targets of unscored accounts are not looked at."""
+    Targets of unscored accounts are not looked at. `shown` is told, per account, the status
+    and risk level its (first) record shows once the writes are carried out."""
     kind, fields = to.kind.name, to.fields
     scored = [(t, acc, rec) for t, acc, rec in targets if acc is not None and acc in snaps]
     stored = written(session, to.system, to.entity, [t for t, _, _ in scored])
@@ -343,8 +380,12 @@ def _plan_fields(
         current = fields.held(record or {}) if reassert else None
         items, weak = ranked(fields.items(values, FIELD_BANDS.texts), snaps[acc], band)
         reach = status_reach(fields, snaps[acc], band)
-        if changes := _diff(desired, stored.get(target, {}), current, band, items, weak, reach):
+        stands = stored.get(target, {})
+        changes = _diff(desired, stands, current, band, items, weak, reach)
+        if changes:
             out.append(PlannedWrite(to.system, kind, target, acc, changes))
+        if shown is not None and acc not in shown:
+            shown[acc] = shown_levels(fields, desired, stands, changes)
     return out
 
 
@@ -356,8 +397,12 @@ def _plan_ticket_tags(
     hi: int,
     considered: set[tuple[str, str, str]],
     ids: Sequence[int] | None = None,
+    shown: Shown | None = None,
 ) -> list[PlannedWrite]:
-    """Managed tags on the open tickets this target's source holds."""
+    """Managed tags on the open tickets this target's source holds: the status and risk
+    level the account's record shows (`shown`), so a status the dead-band holds on the
+    organization is not flipped on its tickets (agents see one answer, and a ticket update
+    fires the helpdesk's triggers)."""
     among = [] if ids is None else [Ticket.account_id.in_(list(ids))]
     tickets = session.execute(
         select(Ticket.helpdesk_id, Ticket.account_id).where(
@@ -372,7 +417,7 @@ def _plan_ticket_tags(
     out = []
     for ticket_id, acc_id in targets:
         considered.add((to.system, to.kind.name, ticket_id))
-        want = desired_tags(snaps[acc_id])
+        want = desired_tags(snaps[acc_id], (shown or {}).get(acc_id))
         have = {f.removeprefix("tag:") for f, v in stored.get(ticket_id, {}).items() if v}
         changes = [FieldChange(f"tag:{t}", None, encode(True)) for t in sorted(want - have)]
         changes += [FieldChange(f"tag:{t}", encode(True), None) for t in sorted(have - want)]

@@ -13,7 +13,7 @@ from scoring.health import BAND_CUTOFFS_KEY
 from sync import outbox, push
 from sync.deadband import HELD, DeadBand, verdicts
 from sync.writeback import FIELD_BANDS, plan_chunks, status_reach
-from tests.sync.factories import TARGETS, account, snapshot
+from tests.sync.factories import TARGETS, account, linked_org, snapshot, ticket
 
 DRIVERS, REASONS = "renewal_risk_drivers", "health_reasons"
 GONE = ("usage down; urgent ticket open", "usage down")  # a written driver went
@@ -84,6 +84,9 @@ def test_status_reach_spans_the_score_band_under_the_snapshots_cut_offs() -> Non
     assert status_reach(fields, _snap(75.2, "green"), DeadBand(score=0.0)) == {}
 
 
+KINDS = ("crm_account_fields", "helpdesk_org_fields", "helpdesk_ticket_tags")
+
+
 def _write_all(factory) -> None:
     def ok(items):
         from connectors.records import WriteResult
@@ -92,14 +95,18 @@ def _write_all(factory) -> None:
 
     with transaction(factory) as s:
         outbox.enqueue_chunks(s, plan_chunks(s, TARGETS, band=DeadBand()), sweep=True)
-    push.drain(factory, {"crm_account_fields": push.Route(ok, 500)})
+    push.drain(factory, {kind: push.Route(ok, 500) for kind in KINDS})
 
 
-def _next_day(factory, **values) -> list[dict]:
+def _next_day(factory, targets=None, **values) -> list[dict]:
     with transaction(factory) as s:
         s.execute(update(HealthSnapshot).values(**values))
-        chunks = plan_chunks(s, {"account": TARGETS["account"]}, band=DeadBand())
-        return [w.payload["fields"] for c in chunks for w in c.writes]
+        chunks = plan_chunks(s, targets or {"account": TARGETS["account"]}, band=DeadBand())
+        return (
+            [w.payload for c in chunks for w in c.writes]
+            if targets
+            else [w.payload["fields"] for c in chunks for w in c.writes]
+        )
 
 
 def test_the_planner_writes_drivers_with_their_risk_and_holds_a_status_on_its_cut_off(
@@ -123,3 +130,27 @@ def test_the_planner_writes_drivers_with_their_risk_and_holds_a_status_on_its_cu
     # new cut-offs put 75.2 clearly in green: written at once
     new_cutoffs = {BAND_CUTOFFS_KEY: {"red_below": 50.0, "green_at": 70.0}}
     assert _next_day(factory, renewal_risk=0.30, signals=new_cutoffs) == [{"health_band": "Green"}]
+
+
+def test_ticket_tags_follow_the_status_and_risk_level_the_organization_shows(factory) -> None:
+    """A status the dead-band holds on the organization is not flipped on its tickets; when
+    the organization's status is written, the tags follow in the same plan."""
+    cutoffs = {BAND_CUTOFFS_KEY: {"red_below": 50.0, "green_at": 75.0}}
+    with transaction(factory) as s:
+        acc = account(1)
+        s.add(acc)
+        s.flush()
+        s.add_all([linked_org(500, acc.id), ticket(9001, acc.id, org=500)])
+        s.add(snapshot(acc.id, band="yellow", score=74.6, renewal_risk=0.30,
+                       risk_level="medium", signals=cutoffs))  # fmt: skip
+    _write_all(factory)
+    # the exact score crosses the cut-off by a hair: the org's status waits, so do the tags
+    assert _next_day(factory, TARGETS, score=75.2, band="green") == []
+    # the risk level flips with a real move: the org and the ticket are both written
+    writes = _next_day(factory, TARGETS, renewal_risk=0.62, risk_level="high")
+    fields = [w["fields"] for w in writes if "fields" in w]
+    assert [f.get("renewal_risk_level") for f in fields] == ["High", "high"], writes  # SF, ZD
+    assert [f.get("health_band") for f in fields] == [None, None], "the status still waits"
+    assert [w for w in writes if "fields" not in w] == [
+        {"add": ["renewal_risk_high"], "remove": ["renewal_risk_medium"]}
+    ], "the tickets say what the organization says: yellow, now high risk"
