@@ -87,6 +87,37 @@ def crm_key(crm_id: str | None) -> str | None:
     return crm_id[:15] if crm_id and len(crm_id) in (15, 18) else None
 
 
+def domain_key(domain: Any) -> str:
+    return str(domain).lower().removeprefix("www.")
+
+
+@dataclass(frozen=True)
+class IndexKeys:
+    """Every key some identities can match on (`match` looks up nothing else): an index
+    built for them holds only the accounts under these keys, so a run relinking a few
+    identities does not hold the whole book's index (at 50,000 accounts ~50 MiB)."""
+
+    crm: frozenset[str]
+    fields: frozenset[tuple[str, str]]
+    domains: frozenset[str]
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, idents: Iterable[IdentityLike]) -> IndexKeys:
+        crm: set[str] = set()
+        fields: set[tuple[str, str]] = set()
+        domains: set[str] = set()
+        names: set[str] = set()
+        for ident in idents:
+            if key := crm_key(ident.hint_crm_id):
+                crm.add(key)
+            fields.add((ident.kind, ident.external_id))
+            domains.update(domain_key(d) for d in ident.domains or [])
+            if norm := normalize_name(ident.name):
+                names.add(norm)
+        return cls(frozenset(crm), frozenset(fields), frozenset(domains), frozenset(names))
+
+
 @dataclass
 class AccountIndex:
     by_crm_key: dict[str, int] = field(default_factory=dict)
@@ -96,26 +127,32 @@ class AccountIndex:
     crm_source: dict[int, str] = field(default_factory=dict)  # account id -> its crm source
 
     @classmethod
-    def build(cls, session: Session) -> AccountIndex:
+    def build(cls, session: Session, keys: IndexKeys | None = None) -> AccountIndex:
+        """The live accounts by every key `match` reads (with `keys`: only under those)."""
         idx = cls()
         rows = session.execute(
             select(
                 Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes,
                 Account.crm_source,
             ).where(Account.is_deleted.is_(False))
+            .execution_options(yield_per=RESOLVE_BATCH)  # streamed: never the book's rows at once
         )  # fmt: skip
         for acc_id, crm_id, domain, name, attrs, crm_source in rows:
-            if crm_source:
-                idx.crm_source[acc_id] = crm_source
-            if key := crm_key(crm_id):
-                idx.by_crm_key[key] = acc_id
+            kept = False
+            if (key := crm_key(crm_id)) and (keys is None or key in keys.crm):
+                idx.by_crm_key[key], kept = acc_id, True
             for kind, attr in ACCOUNT_ATTRIBUTE_FOR_KIND.items():
-                if value := (attrs or {}).get(attr):
-                    idx.by_field[(kind, str(value))] = acc_id
-            if domain:
+                value = (attrs or {}).get(attr)
+                if value and (keys is None or (kind, str(value)) in keys.fields):
+                    idx.by_field[(kind, str(value))], kept = acc_id, True
+            if domain and (keys is None or domain in keys.domains):
                 idx.by_domain[domain].add(acc_id)
-            if norm := normalize_name(name):
+                kept = True
+            if (norm := normalize_name(name)) and (keys is None or norm in keys.names):
                 idx.by_name[norm].add(acc_id)
+                kept = True
+            if crm_source and (kept or keys is None):
+                idx.crm_source[acc_id] = crm_source
         return idx
 
 
@@ -153,7 +190,7 @@ def match(
     other = (lambda ids: {a for a in ids if idx.crm_source.get(a) != ident.source}) if ident.kind == "crm_account" else (lambda ids: ids)  # fmt: skip
     by_domain: set[int] = set()
     for d in ident.domains or []:
-        by_domain |= other(idx.by_domain.get(str(d).lower().removeprefix("www."), set()))
+        by_domain |= other(idx.by_domain.get(domain_key(d), set()))
     if len(by_domain) == 1:
         return Match("linked", next(iter(by_domain)), "domain", 0.9)
     if len(by_domain) > 1:
@@ -221,17 +258,20 @@ def _link(
     only = None if scoped is None else sorted(scoped)
     t = ExternalIdentity.__table__.c
     changed: list[dict[str, Any]] = []
-    if only is None or only:
+    stmt = select(
+        t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
+        t.status, t.account_id, t.method,
+    ).where(t.kind.in_(kinds), t.manual.is_(False))  # fmt: skip
+    if only is None:  # every identity, streamed, against the whole book's index
         idx = AccountIndex.build(session)
-        for chunk in [None] if only is None else _chunks(only):
-            stmt = select(
-                t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
-                t.status, t.account_id, t.method,
-            ).where(t.kind.in_(kinds), t.manual.is_(False))  # fmt: skip
-            if chunk is not None:
-                stmt = stmt.where(t.id.in_(chunk))
-            rows = session.execute(stmt.execution_options(yield_per=RESOLVE_BATCH))
-            changed += _matched(idx, rows, field_sources, relinked)
+        rows = session.execute(stmt.execution_options(yield_per=RESOLVE_BATCH))
+        changed += _matched(idx, rows, field_sources, relinked)
+    elif only:  # a scope (at most a quarter of the book): an index of just its keys
+        scoped_rows = [
+            r for chunk in _chunks(only) for r in session.execute(stmt.where(t.id.in_(chunk)))
+        ]
+        idx = AccountIndex.build(session, IndexKeys.of(scoped_rows))
+        changed += _matched(idx, scoped_rows, field_sources, relinked)
     table = cast(Table, ExternalIdentity.__table__)
     write = update(table).where(table.c.id == bindparam("ident_id"))
     for start in range(0, len(changed), RESOLVE_BATCH):

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from model.db import transaction
-from model.identity import AccountIndex, crm_key, decide, match, normalize_name, resolve_identities
+from model.identity import (
+    AccountIndex,
+    IndexKeys,
+    crm_key,
+    decide,
+    match,
+    normalize_name,
+    resolve_identities,
+)
 from model.tables import Account, ExternalIdentity, Ticket, UsageDaily
 
 
@@ -153,6 +161,31 @@ def test_manual_decision_persists_and_propagates_to_tickets(factory) -> None:
         ident = s.query(ExternalIdentity).one()
         assert (ident.status, ident.account_id, ident.method) == ("linked", ids["twin2"], "manual")
         assert s.query(Ticket).one().account_id == ids["twin2"]
+
+
+def test_an_index_of_some_identities_keys_matches_them_as_the_whole_index_does(factory) -> None:
+    """A scoped resolution builds its index from its identities' keys only: each of them
+    gets the same answer as from the whole book's index, and the index holds no account
+    that none of their keys names."""
+    idents = [
+        _ident("1", name="whatever", hint_crm_id="001000000000001"),
+        _ident("77", name="Globex Europe"),
+        _ident("3", name="Acme", domains=["www.ACME.com"]),
+        _ident("4", name="Twin", domains=["twin.com"]),
+        _ident("5", name="INITECH, Inc."),
+        _ident("6", name="Unknown Ltd"),
+        _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
+    ]
+    with transaction(factory) as s:
+        ids = _seed(s)
+        whole = AccountIndex.build(s)
+        for one in idents:
+            keyed = AccountIndex.build(s, IndexKeys.of([one]))
+            assert match(keyed, one) == match(whole, one), one.external_id
+        few = AccountIndex.build(s, IndexKeys.of(idents[4:6]))  # INITECH, Unknown
+        held = set(few.by_crm_key.values()) | set(few.by_field.values())
+        held |= {a for accs in [*few.by_domain.values(), *few.by_name.values()] for a in accs}
+        assert held == {ids["initech"]} and set(few.crm_source) == held
 
 
 def test_match_is_pure_over_index() -> None:
