@@ -84,22 +84,23 @@ def _ident(ext: str, **kw) -> ExternalIdentity:
     return ExternalIdentity(source=source, kind=kind, external_id=ext, **kw)
 
 
+def mixed_idents() -> list[ExternalIdentity]:
+    """One identity per way of matching `_seed`'s accounts, and one that matches none."""
+    return [
+        _ident("1", name="whatever", hint_crm_id="001000000000001"),  # explicit (15-char form)
+        _ident("77", name="Globex Europe"),  # an account attribute names it
+        _ident("3", name="Acme", domains=["www.ACME.com"]),  # domain
+        _ident("4", name="Twin", domains=["twin.com"]),  # two accounts share it
+        _ident("5", name="INITECH, Inc."),  # name
+        _ident("6", name="Unknown Ltd"),  # nothing
+        _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
+    ]
+
+
 def test_resolution_order_and_ambiguity(factory) -> None:
     with transaction(factory) as s:
         ids = _seed(s)
-        s.add_all(
-            [
-                _ident(
-                    "1", name="whatever", hint_crm_id="001000000000001"
-                ),  # explicit (15-char form)
-                _ident("77", name="Globex Europe"),  # an account attribute names it
-                _ident("3", name="Acme", domains=["ACME.com"]),  # domain
-                _ident("4", name="Twin", domains=["twin.com"]),  # two accounts share it
-                _ident("5", name="INITECH, Inc."),  # name
-                _ident("6", name="Unknown Ltd"),  # nothing
-                _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
-            ]
-        )
+        s.add_all(mixed_idents())
     with transaction(factory) as s:
         counts = resolve_identities(s)
         got = {(i.source, i.external_id): i for i in s.query(ExternalIdentity)}
@@ -167,15 +168,7 @@ def test_an_index_of_some_identities_keys_matches_them_as_the_whole_index_does(f
     """A scoped resolution builds its index from its identities' keys only: each of them
     gets the same answer as from the whole book's index, and the index holds no account
     that none of their keys names."""
-    idents = [
-        _ident("1", name="whatever", hint_crm_id="001000000000001"),
-        _ident("77", name="Globex Europe"),
-        _ident("3", name="Acme", domains=["www.ACME.com"]),
-        _ident("4", name="Twin", domains=["twin.com"]),
-        _ident("5", name="INITECH, Inc."),
-        _ident("6", name="Unknown Ltd"),
-        _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
-    ]
+    idents = mixed_idents()
     with transaction(factory) as s:
         ids = _seed(s)
         whole = AccountIndex.build(s)

@@ -16,6 +16,7 @@ from model import identity_scope, marks
 from model.identity import resolve_identities
 from model.tables import Account, ExternalIdentity, utcnow
 from sync.erasure import erase_account
+from tests.model.test_identity import mixed_idents
 
 
 def _links(s: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -45,18 +46,7 @@ def _seed(s: Session) -> dict[str, int]:
         _account(s, n, f"Filler {n}", f"filler{n}.com")
         s.add(ExternalIdentity(source="zendesk", kind="organization", external_id=f"f{n}",
                                name=f"Filler {n}", domains=[f"filler{n}.com"]))  # fmt: skip
-    s.add_all(
-        [
-            _ident("1", name="whatever", hint_crm_id="001000000000001"),
-            _ident("77", name="Globex Europe"),
-            _ident("3", name="Acme", domains=["www.acme.com"]),
-            _ident("4", name="Twin", domains=["twin.com"]),
-            _ident("5", name="INITECH, Inc."),
-            _ident("6", name="Unknown Ltd"),
-            _ident("7", name="Hooli", domains=["hooli.xyz"]),
-            _ident("ws_1", source="usage", name="x", hint_crm_id="001000000000002AAA"),
-        ]
-    )
+    s.add_all([*mixed_idents(), _ident("7", name="Hooli", domains=["hooli.xyz"])])
     s.commit()
     return {k: a.id for k, a in accs.items()}
 
