@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import WriteKind
 from connectors.write_fields import WriteFields
+from model.own_tickets import customer_tickets
 from model.tables import HealthSnapshot, OnboardingPhase, Ticket
 from scoring.health import BAND_CUTOFFS_KEY, NEAR_REASONS_KEY, band_between
 from scoring.risk_model import MIN_DRIVER_LOG_ODDS, NEAR_DRIVERS
@@ -409,6 +410,7 @@ def _plan_ticket_tags(
             Ticket.source == to.system,
             Ticket.account_id.between(lo, hi),
             Ticket.status.in_(OPEN_TICKET_STATUSES),
+            customer_tickets(session),  # not the escalation tickets pulsehub opened
             *among,
         )
     ).all()
