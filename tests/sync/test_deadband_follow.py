@@ -154,3 +154,24 @@ def test_ticket_tags_follow_the_status_and_risk_level_the_organization_shows(fac
     assert [w for w in writes if "fields" not in w] == [
         {"add": ["renewal_risk_high"], "remove": ["renewal_risk_medium"]}
     ], "the tickets say what the organization says: yellow, now high risk"
+
+
+def test_the_escalation_tickets_pulsehub_opened_get_no_health_tags(factory) -> None:
+    """Pulled back into the tickets table, an engineering ticket pulsehub opened under the
+    customer's organization is not the customer's ticket: it is not tagged like one."""
+    from model.tables import Escalation
+
+    with transaction(factory) as s:
+        acc = account(1)
+        s.add(acc)
+        s.flush()
+        s.add_all([linked_org(500, acc.id), ticket(9001, acc.id, org=500),
+                   ticket(9002, acc.id, org=500)])  # fmt: skip
+        s.add(Escalation(dedup_key="urgent_sla_breach:1", account_id=acc.id, rule="urgent_sla_breach",
+                         severity="SEV1", title="t", helpdesk_ticket_id=9002,
+                         helpdesk_source="zendesk"))  # fmt: skip
+        s.add(snapshot(acc.id))
+    with transaction(factory) as s:
+        tagged = [w.target_id for c in plan_chunks(s, TARGETS) for w in c.writes
+                  if w.kind == "helpdesk_ticket_tags"]  # fmt: skip
+    assert tagged == ["9001"]
