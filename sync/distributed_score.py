@@ -112,24 +112,26 @@ def _score(session: Session, as_of: dt.date, config: JobConfig, ids: list[int]) 
     return len(snaps)
 
 
-def book_bands(session: Session, as_of: dt.date) -> dict[str, int]:
+Stored = dict[int, tuple[str, bool]]  # digest_marks.stored_digests: account -> (digest, scorable)
+
+
+def book_bands(session: Session, as_of: dt.date, stored: Stored) -> dict[str, int]:
     """Accounts per band among the accounts scoring scores on the day (what a full pass
     returns), from the day's snapshots and the stored digests' scorable flags."""
     from scoring.changes import band_counts
 
-    stored = digest_marks.stored_digests(session)
     return band_counts(session, as_of, (a for a, (_, scorable) in stored.items() if scorable))
 
 
 def judged_by_escalation(
-    session: Session, as_of: dt.date, config: JobConfig, full: bool
+    session: Session, as_of: dt.date, config: JobConfig, full: bool, stored: Stored
 ) -> tuple[list[int] | None, dict[int, str], dict[str, Any]]:
     """The accounts escalation re-evaluates (None: all of them), every live account's stored
     inputs digest, and what to keep in the run's stats: escalation/scope.py, with this run's
     re-scored accounts found as the snapshots written since the last completed run."""
     from escalation.scope import book_digest, escalation_scope
 
-    digests = {a: d for a, (d, _) in digest_marks.stored_digests(session).items()}
+    digests = {a: d for a, (d, _) in stored.items()}
     if config.rules is None:
         return None, digests, {}
     if full:
