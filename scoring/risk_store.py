@@ -34,7 +34,8 @@ from scoring.config import BandFit
 from scoring.feature_rows import FeatureRows
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk, lead_emphasis
 from scoring.flag_fit import fit_flags_on_training
-from scoring.risk_model import FittedRisk, snapshot_features
+from scoring.risk_model import snapshot_features
+from scoring.risk_versions import active_model as active_model  # re-exported for callers that fit
 from scoring.signals import MEASURE_NAMES
 from scoring.store import SNAPSHOT_STREAM_ROWS
 
@@ -144,15 +145,6 @@ def save_model(session: Session, result: FitResult, trained_on: str) -> RiskMode
     session.flush()
     log.info("stored renewal-risk model v%s (%s)", row.id, result.metrics)
     return row
-
-
-def active_model(session: Session) -> FittedRisk | None:
-    """The newest active fitted model, or None (then the scorecard prior is used)."""
-    row = session.scalars(
-        select(RiskModelVersion).where(RiskModelVersion.active.is_(True))
-        .order_by(RiskModelVersion.id.desc()).limit(1)
-    ).first()  # fmt: skip
-    return None if row is None else FittedRisk.from_params(row.params, version=row.id)
 
 
 def refit_if_due(

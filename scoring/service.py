@@ -28,7 +28,7 @@ from scoring.overrides import apply_override
 from scoring.queries import end_of, usage_feed_last
 from scoring.renewal import RenewalModel, describe_drivers, model_for, risk_features, risk_level
 from scoring.risk_model import NEAR_DRIVERS, FittedRisk, snapshot_features
-from scoring.risk_store import active_model
+from scoring.risk_versions import active_model
 from scoring.rollup import roll_up
 from scoring.signals import AccountSignals, compute_signals
 
