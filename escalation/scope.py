@@ -179,18 +179,34 @@ def record_evaluations(
 
 def book_digest(session: Session, as_of: date, config: EscalationConfig) -> str:
     """What the repeated-issue rule's book topic mix is read from (every account's tickets of
-    its window), as a digest; "" when the rule does not compare with the book."""
+    its window, the rule's tag settings), as a digest; "" when the rule does not compare with
+    the book.
+
+    A sum in the database, not a read of the tickets: which tickets are in the window (count,
+    sum of ids) and what they say (the sum and count of their `content_key`, a fingerprint of
+    subject and tags less the band tags write-back moves). So an agent's reply or status
+    change, or a band tag pulsehub wrote and read back, leaves it as it was, where the ticket's
+    `updated_at` (which this read before) moved with every one of them and made each hourly
+    run re-read the window. A ticket stored before the key existed has none (NULL) and gets
+    one when it is next pulled: the count of keys moves, and the mix is read once more."""
     repeat = config.rule("repeated_issue")
     if not (repeat.enabled and repeat.book_norm):
         return ""
     end = end_of_day(as_of)
     start = end - timedelta(days=repeat.window_days + repeat.baseline_days)
     row = session.execute(
-        select(func.count(), func.sum(Ticket.id), func.max(Ticket.updated_at))
+        select(
+            func.count(), func.sum(Ticket.id), func.sum(Ticket.content_key),
+            func.count(Ticket.content_key),
+        )
         .where(Ticket.account_id.is_not(None))
         .where(Ticket.created_at >= start, Ticket.created_at < end)
-    ).one()
-    text = f"{start.isoformat()}|{tuple(row)}"
+    ).one()  # fmt: skip
+    settings = (
+        sorted(repeat.exclude_tags), sorted(config.engineering_ticket.tags),
+        sorted(config.ignore_tags), sorted(config.written_tags),
+    )  # fmt: skip
+    text = f"{start.isoformat()}|{tuple(int(v or 0) for v in row)}|{settings}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

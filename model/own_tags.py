@@ -7,9 +7,13 @@ every one of them into one "repeated issue"."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 OWN_TAG_PREFIXES = ("health_", "renewal_risk_", "pulsehub", "escalat")
+# the tags write-back moves as an account's health band or risk level moves (sync/writeback.py)
+BAND_TAG_PREFIXES = ("health_", "renewal_risk_")
+CONTENT_KEY_BITS = 31  # a sum over millions of tickets stays inside SQLite's 64-bit integer
 
 
 def is_own_tag(tag: object, also: frozenset[str] = frozenset()) -> bool:
@@ -21,3 +25,18 @@ def is_own_tag(tag: object, also: frozenset[str] = frozenset()) -> bool:
 def customer_tags(tags: Iterable[object], also: frozenset[str] = frozenset()) -> list[str]:
     """The tags in `tags` that are not pulsehub's own, in order."""
     return [str(t) for t in tags if t is not None and not is_own_tag(t, also)]
+
+
+def ticket_content_key(subject: str | None, tags: Iterable[object] | None) -> int:
+    """A 31-bit fingerprint of what a ticket says about the customer's problem: its subject and
+    tags, less the band tags write-back moves. Kept per ticket (`Ticket.content_key`) so "did
+    the book's topics change" is a sum in the database (escalation/scope.py `book_digest`)
+    rather than a re-read of every ticket, and a band tag pulsehub wrote and read back does not
+    count as a change. Every other tag is kept, own escalation markers included: whether a
+    ticket counts at all can turn on them."""
+    kept = [
+        str(t) for t in tags or () if t is not None and not str(t).startswith(BAND_TAG_PREFIXES)
+    ]
+    text = "\x1f".join([subject or "", *kept])
+    digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> (32 - CONTENT_KEY_BITS)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +31,7 @@ from model.change_tables import AccountChange, InputsDigest
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
 from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
+from model.own_tags import ticket_content_key
 from model.score_tables import (
     Escalation,
     EscalationEvaluation,
@@ -263,6 +265,16 @@ class Ticket(Base):
     synced_at: Mapped[dt.datetime | None] = mapped_column(
         default=utcnow, onupdate=utcnow, index=True
     )
+    # subject and tags less band tags, fingerprinted (model/own_tags.py `ticket_content_key`):
+    # set by the pull's row mapping and, for ORM writes, by `_keep_content_key` below; NULL on
+    # rows stored before it existed until they are pulled again
+    content_key: Mapped[int | None] = mapped_column(Integer)
+
+
+@event.listens_for(Ticket, "before_insert")
+@event.listens_for(Ticket, "before_update")
+def _keep_content_key(_mapper: Any, _connection: Any, target: Ticket) -> None:
+    target.content_key = ticket_content_key(target.subject, target.tags)
 
 
 class UsageDaily(Base):

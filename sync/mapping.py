@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Table
 
+from model.own_tags import ticket_content_key
 from model.tables import (
     Account,
     AppUser,
@@ -164,17 +165,20 @@ def ticket_row(r: Any) -> dict[str, Any]:
     metrics = (
         {k: v for k, v in ticket_metric_row(metric).items() if k != "helpdesk_id"} if metric else {}
     )
+    subject = (r.subject or "")[:500] or None
+    tags = list(r.tags or [])
     return (
         metrics
         | _ticket_csat(r, metric)
         | {
             "helpdesk_id": r.id,
             "helpdesk_org_id": r.organization_id,
-            "subject": (r.subject or "")[:500] or None,
+            "subject": subject,
             "status": r.status,
             "priority": r.priority,
             "type": r.type,
-            "tags": list(r.tags or []),
+            "tags": tags,
+            "content_key": ticket_content_key(subject, tags),
             "requester_id": r.requester_id,
             "external_id": r.external_id,
             "created_at": _aware(r.created_at),

@@ -8,14 +8,18 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from connectors.zendesk_records import ZdTicket
 from escalation.book_norms import BookNorm, book_expected
 from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
 from escalation.rules import evaluate
 from escalation.scope import book_digest, escalation_scope
 from escalation.ticket_facts import clear_book_cache
-from model.tables import Account, Escalation, EscalationEvaluation, SyncRun, utcnow
+from model.own_tags import ticket_content_key
+from model.tables import Account, Escalation, EscalationEvaluation, SyncRun, Ticket, utcnow
 from sync.escalate import EscalationSystems, run_escalations
+from sync.mapping import SINKS
+from sync.pull import store_rows
 from tests.escalation.factories import AS_OF, account, ticket
 
 SYSTEMS = EscalationSystems({"helpdesk": "zendesk", "crm": "salesforce"})
@@ -136,3 +140,43 @@ def test_an_engineering_ticket_taken_up_brings_its_account_in(session, shipped) 
     eng.status = "open"  # an agent was assigned
     session.flush()
     assert book.scope() == {book.busy.id}
+
+
+def test_the_book_digest_moves_with_topics_not_with_replies_or_band_tags(session, shipped) -> None:
+    """What moves it is what the topic mix reads: which tickets are in the window, their
+    subjects and tags. A reply, a status change or a band tag write-back put on the ticket
+    (read back by the next pull) leave the mix, and so the digest, as they were."""
+    acc = account(session)
+    t = ticket(session, acc, "Login loop", days_ago=2, tags=["sso"])
+    before = book_digest(session, AS_OF, shipped)
+    t.status, t.updated_at = "pending", t.updated_at + timedelta(hours=5)
+    t.tags = ["sso", "health_red", "renewal_risk_high"]
+    session.flush()
+    assert book_digest(session, AS_OF, shipped) == before
+    t.tags = ["sso", "billing"]
+    session.flush()
+    tagged = book_digest(session, AS_OF, shipped)
+    assert tagged != before
+    t.subject = "Login loop after SSO change"
+    session.flush()
+    assert book_digest(session, AS_OF, shipped) not in {before, tagged}
+
+
+def test_the_pull_stores_the_key_the_orm_would(session, shipped) -> None:
+    """Tickets come in through the pull's upsert (no ORM events): its row carries the key."""
+    acc = account(session)
+    record = {"id": 990001, "subject": "Export fails", "status": "open", "tags": ["csv"],
+              "created_at": f"{AS_OF - timedelta(days=2)}T10:00:00Z",
+              "updated_at": f"{AS_OF - timedelta(days=2)}T10:00:00Z"}  # fmt: skip
+
+    def pull(**changed: object) -> str:
+        store_rows(session, SINKS["ticket"], [SINKS["ticket"].row(ZdTicket.model_validate({**record, **changed}), "zendesk")])  # fmt: skip
+        session.query(Ticket).filter_by(helpdesk_id=990001).update({"account_id": acc.id})
+        return book_digest(session, AS_OF, shipped)
+
+    first = pull()
+    stored = session.query(Ticket).filter_by(helpdesk_id=990001).one()
+    assert stored.content_key == ticket_content_key("Export fails", ["csv"])
+    later = f"{AS_OF - timedelta(days=1)}T09:00:00Z"
+    assert pull(updated_at=later, tags=["csv", "health_yellow"], status="pending") == first
+    assert pull(updated_at=later, tags=["csv", "sso"]) != first

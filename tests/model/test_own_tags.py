@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.own_tags import customer_tags, is_own_tag
+from model.own_tags import customer_tags, is_own_tag, ticket_content_key
 from sync.writeback import allowed_ticket_tags
 
 
@@ -16,3 +16,14 @@ def test_customer_tags_keeps_order_and_drops_own_and_configured() -> None:
     tags = ["sso", "health_yellow", None, "renewal_risk_low", "at_risk", "pulsehub_escalation", 7]
     assert customer_tags(tags) == ["sso", "at_risk", "7"]
     assert customer_tags(tags, frozenset({"at_risk"})) == ["sso", "7"]
+
+
+def test_the_content_key_ignores_band_tags_and_nothing_else() -> None:
+    key = ticket_content_key("Login loop", ["sso", "health_green"])
+    assert 0 <= key < 2**31
+    assert ticket_content_key("Login loop", ["sso", "health_red", "renewal_risk_high"]) == key
+    assert ticket_content_key("Login loop", ["sso"]) == key
+    assert ticket_content_key("Login loop", ["sso", "billing"]) != key  # a customer's tag
+    assert ticket_content_key("Login loop", ["sso", "pulsehub_escalation"]) != key  # decides
+    assert ticket_content_key("Login loops", ["sso"]) != key  # whether the ticket counts
+    assert ticket_content_key(None, []) == ticket_content_key("", [])
