@@ -43,7 +43,7 @@ no completed run to compare with every account is evaluated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select
@@ -106,13 +106,14 @@ def escalation_scope(
     evaluated = _evaluations(session)
     changed = {a for a, d in digests.items() if a not in evaluated or evaluated[a][0] != d}
     snapshots = set(rescored) | scored_after(session, as_of, last)
-    snapshots |= {a for a, (_, at, _) in evaluated.items() if at > finished}
+    snapshots |= {a for a, (_, at) in evaluated.items() if at > finished}
+    del evaluated
     people = _escalations_due(session, now, since)
     before = ((last.stats or {}).get("incremental") or {}).get("book")
     norms: set[int] = set()
     if book and book != before:
         mix = book_mix(session, as_of, config)
-        norms = {a for a, (_, _, ns) in evaluated.items() if any(n.moved(mix) for n in ns)}
+        norms = {a for a, ns in _kept_norms(session) if any(n.moved(mix) for n in ns)}
     out = (changed | snapshots | people | norms) & digests.keys()
     info: dict[str, int | str] = {
         "book": book,
@@ -124,19 +125,30 @@ def escalation_scope(
     return out, info
 
 
-def _evaluations(session: Session) -> dict[int, tuple[str | None, datetime, list[BookNorm]]]:
+def _evaluations(session: Session) -> dict[int, tuple[str | None, datetime]]:
+    """Each evaluated account's inputs digest and when it was evaluated (not its book norms:
+    most runs find the book unchanged and need none of them)."""
     rows = session.execute(
         select(
             EscalationEvaluation.account_id,
             EscalationEvaluation.inputs_digest,
             EscalationEvaluation.evaluated_at,
-            EscalationEvaluation.book_norms,
         )
     )
-    return {
-        aid: (digest, at, [BookNorm.from_row(r) for r in norms or []])
-        for aid, digest, at, norms in rows.tuples()
-    }
+    return {aid: (digest, at) for aid, digest, at in rows.tuples()}
+
+
+def _kept_norms(session: Session) -> Iterator[tuple[int, list[BookNorm]]]:
+    """The book norms each account's last evaluation read, streamed (accounts with a cluster
+    only: the others read nothing of the book)."""
+    rows = session.execute(
+        select(EscalationEvaluation.account_id, EscalationEvaluation.book_norms).execution_options(
+            yield_per=IN_CHUNK
+        )
+    )
+    for aid, norms in rows.tuples():
+        if norms:
+            yield aid, [BookNorm.from_row(r) for r in norms]
 
 
 def _escalations_due(session: Session, now: datetime, since: datetime) -> set[int]:
