@@ -60,6 +60,7 @@ ACTIVE = ("open", "acknowledged")
 DONE = ("succeeded", "partial")
 COOLDOWN_AHEAD = timedelta(hours=1)  # a cooldown ending before the reconcile's own `now`
 IN_CHUNK = 900
+STREAM_ROWS = 10_000  # rows fetched at a time where a whole table is read
 
 
 def last_completed_run(session: Session) -> SyncRun | None:
@@ -103,11 +104,13 @@ def escalation_scope(
     if last is None or last.finished_at is None:  # nothing to compare with: everyone
         return set(digests), {"book": book, "judged_inputs": len(digests)}
     since, finished = last.started_at, last.finished_at
-    evaluated = _evaluations(session)
-    changed = {a for a, d in digests.items() if a not in evaluated or evaluated[a][0] != d}
     snapshots = set(rescored) | scored_after(session, as_of, last)
-    snapshots |= {a for a, (_, at) in evaluated.items() if at > finished}
-    del evaluated
+    changed = set(digests)  # less each account evaluated from the inputs it has now
+    for aid, digest, at in _evaluations(session):
+        if digest is not None and digests.get(aid) == digest:
+            changed.discard(aid)
+        if at > finished:
+            snapshots.add(aid)
     people = _escalations_due(session, now, since)
     before = ((last.stats or {}).get("incremental") or {}).get("book")
     norms: set[int] = set()
@@ -125,17 +128,17 @@ def escalation_scope(
     return out, info
 
 
-def _evaluations(session: Session) -> dict[int, tuple[str | None, datetime]]:
-    """Each evaluated account's inputs digest and when it was evaluated (not its book norms:
-    most runs find the book unchanged and need none of them)."""
+def _evaluations(session: Session) -> Iterator[tuple[int, str | None, datetime]]:
+    """Each evaluated account's inputs digest and when it was evaluated, streamed (not its
+    book norms: most runs find the book unchanged and need none of them)."""
     rows = session.execute(
         select(
             EscalationEvaluation.account_id,
             EscalationEvaluation.inputs_digest,
             EscalationEvaluation.evaluated_at,
-        )
+        ).execution_options(yield_per=STREAM_ROWS)
     )
-    return {aid: (digest, at) for aid, digest, at in rows.tuples()}
+    yield from rows.tuples()
 
 
 def _kept_norms(session: Session) -> Iterator[tuple[int, list[BookNorm]]]:

@@ -90,22 +90,24 @@ def plan_rescore(
         session, as_of, scorecard, model_key, now=now, extra=extra, full=full_digest
     )
     digests, frozen, n = book.digests, frozenset(book.scorable), book.recomputed
-    stored = dict(
-        session.execute(
-            select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest).where(
-                HealthSnapshot.as_of == as_of
-            )
-        )
-        .tuples()
-        .all()
-    )
+    # streamed and compared as read: the day's snapshot digests are never all held at once
+    rows = session.execute(
+        select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest)
+        .where(HealthSnapshot.as_of == as_of)
+        .execution_options(yield_per=store.SNAPSHOT_STREAM_ROWS)
+    ).tuples()
+    stored: set[int] = set()
+    changed: set[int] = set()
+    for aid, snapshot_digest in rows:
+        stored.add(aid)
+        if aid in digests and digests[aid] != snapshot_digest:
+            changed.add(aid)
     if not stored:
         why = "first run of the day: every account is scored"
         return Rescore(digests, None, why, frozen, n)
     if any(isinstance(m.normalization, Percentile) for m in scorecard.measures.values()):
         return Rescore(digests, None, "percentile measures rank the whole book", frozen, n)
-    changed = {a for a, d in digests.items() if a in stored and stored[a] != d}
-    changed |= frozen - stored.keys()  # scored from now on (a new customer, a late pull)
+    changed |= frozen - stored  # scored from now on (a new customer, a late pull)
     scope: set[int] = set()
     for aid in changed:  # a changed child changes its parents' roll-up
         up: int | None = aid
