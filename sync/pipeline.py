@@ -137,7 +137,7 @@ def run_sync(
             )  # fmt: skip
             if routes:
                 stage("pushing", total)
-                report.pushed = push_outbox(factory, connectors, routes)
+                report.pushed = push_outbox(factory, connectors, routes, beat.beat)
                 crash_point("after_push")
         status = "partial" if report.errors else "succeeded"
     except Exception as exc:

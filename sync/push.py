@@ -92,8 +92,10 @@ def drain(
     *,
     now: dt.datetime | None = None,
     max_batches: int = 10_000,
+    on_batch: Callable[[], None] | None = None,
 ) -> DrainStats:
-    """Push every due item of the routed kinds; returns what happened."""
+    """Push every due item of the routed kinds; returns what happened. `on_batch` is called
+    after each batch (a run's heartbeat: a first sync's push is minutes long)."""
     stats = DrainStats()
     for key, route in routes.items():
         kind = route.kind or key
@@ -116,6 +118,8 @@ def drain(
                     crash_point("mid_push")
                 stats.calls[kind] = stats.calls.get(kind, 0) + 1
                 _push_batch(factory, route, batch, stats)
+                if on_batch is not None:
+                    on_batch()
     return stats
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -253,10 +253,13 @@ def write_back(
 
 
 def push_outbox(
-    factory: sessionmaker[Session], connectors: Mapping[str, Connector], routes: dict[str, Route]
+    factory: sessionmaker[Session],
+    connectors: Mapping[str, Connector],
+    routes: dict[str, Route],
+    on_batch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Drain the outbox through `routes`; returns what was sent, failed and dead-lettered."""
-    return push.drain(factory, routes).as_dict()
+    return push.drain(factory, routes, on_batch=on_batch).as_dict()
 
 
 def alert_failed_run(

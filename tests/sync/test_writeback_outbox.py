@@ -176,8 +176,14 @@ def test_batches_respect_route_size(factory) -> None:
     with transaction(factory) as s:
         outbox.enqueue_plan(s, plan_writeback(s, TARGETS))
     calls: list[int] = []
-    push.drain(factory, {"crm_account_fields": Route(ok_pusher(calls), 200)})
+    beats: list[int] = []  # a run's heartbeat: told after each batch, as the push goes on
+    drained = push.drain(
+        factory,
+        {"crm_account_fields": Route(ok_pusher(calls), 200)},
+        on_batch=lambda: beats.append(sum(calls)),
+    )
     assert calls == [200, 200, 50]
+    assert beats == [200, 400, 450] and drained.attempted == 450
 
 
 def _book(factory, n: int) -> list[int]:
