@@ -139,11 +139,12 @@ def groups(state: State, req: Request, m: re.Match[str]) -> Response:
 def tickets(state: State, req: Request, m: re.Match[str]) -> Response:
     t = state.world.tickets
     ext = req.query.get("external_id")
-    keys = [
-        p
-        for p in range(len(t))
-        if t.status[p] != DELETED and (ext is None or t.extra.get(p, {}).get("external_id") == ext)
-    ]
+    if ext is None:
+        keys = [p for p in range(len(t)) if t.status[p] != DELETED]
+    else:  # only tickets written through the API carry one (`extra`): an index, as Zendesk's
+        keys = sorted(
+            p for p, e in t.extra.items() if e.get("external_id") == ext and t.status[p] != DELETED
+        )
     return paginate(req, "tickets", keys, lambda p: ticket(state.world, p, req.base_url))
 
 
