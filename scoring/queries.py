@@ -205,7 +205,10 @@ def add_opportunities(
             Opportunity.is_closed, Opportunity.is_won,
         ).where(for_accounts(Opportunity.account_id, ids), Opportunity.is_deleted.is_(False),
                 Opportunity.close_date.is_not(None))
-        .order_by(Opportunity.account_id, Opportunity.close_date)
+        # the id breaks close-date ties (co-termed renewals closing the same day): without it
+        # the last two won renewals, and so `arr_change_pct`, depended on the query plan, and
+        # an incremental run (by account id) and a full one (a scan) could pick different ones
+        .order_by(Opportunity.account_id, Opportunity.close_date, Opportunity.id)
     ).all()  # fmt: skip
     if not rows:
         return set()
