@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-OWN_TAG_PREFIXES = ("health_", "renewal_risk_", "pulsehub", "escalat")
 # the tags write-back moves as an account's health band or risk level moves (sync/writeback.py)
 BAND_TAG_PREFIXES = ("health_", "renewal_risk_")
+OWN_TAG_PREFIXES = (*BAND_TAG_PREFIXES, "pulsehub", "escalat")
 CONTENT_KEY_BITS = 31  # a sum over millions of tickets stays inside SQLite's 64-bit integer
 
 
