@@ -130,8 +130,9 @@ def score_health(
         reasons.insert(
             0, Reason("coverage", 0.0, round(coverage, 3), scorecard.coverage.minimum, text)
         )
+    score = None if score is None else round(score, 2)  # banded as shown: 60.5996 is 60.6
     result = HealthResult(
-        score=None if score is None else round(score, 2),
+        score=score,
         band=band_for(score, scorecard),
         profile=profile,
         coverage=round(coverage, 4),
