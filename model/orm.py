@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
@@ -28,6 +29,21 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pulsehub stores aware UTC datetimes only")
         return value.astimezone(dt.UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, one step to the text SQLAlchemy's own SQLite DATETIME stores
+        (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC): a pull binds tens of thousands of datetimes a
+        page, and the two-step chain (this type, then the dialect's format string) was a
+        third of storing one."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: dt.datetime | None) -> str | None:
+            utc = self.process_bind_param(value, dialect)
+            # an aware UTC datetime's isoformat ends in "+00:00": the naive text less 6 chars
+            return None if utc is None else utc.isoformat(" ", "microseconds")[:-6]
+
+        return to_text
 
     def process_result_value(
         self, value: dt.datetime | None, dialect: Dialect
