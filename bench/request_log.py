@@ -32,14 +32,16 @@ COMPOSITE = "salesforce.composite"
 
 def read_minimum(changed: dict[str, int], page_of: dict[str, int]) -> dict[str, int]:
     """The fewest reads per stream: its pages, except that the Salesforce streams' first
-    pages can travel together in Composite requests of up to five queries (counted apart,
-    under COMPOSITE); a stream's later pages depend on its first, so each is a request."""
+    pages can travel together in Composite requests of up to five queries, and so can the
+    second pages of those longer than a page (counted apart, under COMPOSITE); a stream's
+    later pages each follow from the one before, so each is a request."""
     out = {s: pages(changed.get(s, 0), size) for s, size in page_of.items()}
     crm = [s for s in out if s.startswith("salesforce.")]
     if len(crm) > 1:
-        for s in crm:
+        longer = [s for s in crm if out[s] > 1]
+        for s in crm + longer:
             out[s] -= 1
-        out[COMPOSITE] = -(-len(crm) // MAX_QUERIES)
+        out[COMPOSITE] = -(-len(crm) // MAX_QUERIES) + -(-len(longer) // MAX_QUERIES)
     return out
 
 

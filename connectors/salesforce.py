@@ -14,6 +14,7 @@ from simple_salesforce.exceptions import SalesforceError
 from connectors.base import Kind, Stream, StreamRead, Writer
 from connectors.errors import BudgetExhausted, Fatal, RateLimited
 from connectors.http import RetryPolicy, call, classify, parse_retry_after
+from connectors.prefetch import Prefetch
 from connectors.records import Page, WriteResult, validate_rows
 from connectors.salesforce_bulk import bulk_rows
 from connectors.salesforce_composite import Query, ReadAhead
@@ -126,8 +127,9 @@ class SalesforceConnector:
 
     def prepare_pulls(self, reads: Sequence[StreamRead]) -> None:
         """Ask every stream's first query in one Composite request (one API call for up to
-        five streams); each stream's pull then takes its result instead of asking again."""
-        queries = []
+        five streams); each stream's pull then takes its result instead of asking again.
+        The second pages those results call for are asked together in the background."""
+        firsts: list[tuple[SfStream, Keyset | None, Query, bool]] = []
         for read in reads:
             spec = SPECS.get(read.stream)
             try:
@@ -135,7 +137,10 @@ class SalesforceConnector:
             except (KeyError, TypeError, ValueError):
                 continue  # the stream's own pull reports the bad state
             if spec is not None:
-                queries.append(self._first_query(spec, position, first=read.state is None))
+                first = read.state is None
+                firsts.append(
+                    (spec, position, self._first_query(spec, position, first=first), first)
+                )
         version = getattr(self.sf, "sf_version", API_VERSION)
         timeout = self.policy.timeout
 
@@ -144,7 +149,29 @@ class SalesforceConnector:
                 lambda: self.sf.restful("composite", method="POST", json=body, timeout=timeout)
             )
 
-        self._ahead.fetch(queries, version, send)
+        self._ahead.fetch([query for _, _, query, _ in firsts], version, send)
+        seconds = [self._second_query(*first) for first in firsts]
+        self._ahead.fetch_behind([q for q in seconds if q is not None], version, send)
+
+    def _second_query(
+        self, spec: SfStream, position: Keyset | None, query: Query, first: bool
+    ) -> Query | None:
+        """The query `pull` sends after the page `query` fetched ahead, if it sends one."""
+        result = self._ahead.peek(query)
+        if result is None:
+            return None
+        records = list(result.get("records") or [])
+        if first and self.bulk_threshold is not None:  # as `pull` reads a first page
+            rows = records[: self.page_size]
+            total = int(result.get("totalSize", len(rows)))
+            more = len(rows) < total <= self.bulk_threshold
+        else:
+            rows = after_cursor(records, position, spec)
+            more = len(records) == self.page_size
+        if not (more and rows):
+            return None
+        after = _last_position(spec, rows, position)
+        return Query(self._keyset_soql(spec, after), spec.soft_delete, {})
 
     def _first_query(self, spec: SfStream, position: Keyset | None, *, first: bool) -> Query:
         """The query a pull of `spec` sends first: a first pull's unlimited query (its
@@ -168,12 +195,17 @@ class SalesforceConnector:
         spec = SPECS[stream]
         position = _position(cursor, start)
         remaining: int | None = None  # rows still to come, known from a first page's totalSize
+        ahead: Prefetch[list[dict[str, Any]]] | None = None  # the next page, asked early
         if cursor is None and self.bulk_threshold is not None:
             rows, total = self._first_page(spec, position)
+            remaining = total - len(rows)
+            page = None
             if rows:
                 page, position = self._page(spec, rows, position)
+            if remaining > 0 and total <= self.bulk_threshold:
+                ahead = self._ask_ahead(spec, position)
+            if page is not None:
                 yield page
-            remaining = total - len(rows)
             if remaining <= 0:
                 return
             logger.info(
@@ -183,13 +215,12 @@ class SalesforceConnector:
                 yield from self._pull_bulk(spec, position)
                 return
         while True:
-            soql = self._first_query(spec, position, first=False).soql
-            rows = self._query(soql, spec.soft_delete)
+            if ahead is not None:
+                rows = ahead.result()
+            else:
+                rows = self._query(self._keyset_soql(spec, position), spec.soft_delete)
             fresh = after_cursor(rows, position, spec)
-            if fresh:
-                page, position = self._page(spec, fresh, position)
-                yield page
-            elif len(rows) == self.page_size:
+            if not fresh and len(rows) == self.page_size:
                 raise Fatal(
                     f"{spec.name}: a full page made no progress past {position}; the server "
                     "compares SystemModstamp more precisely than it returns it",
@@ -198,8 +229,24 @@ class SalesforceConnector:
             if remaining is not None:
                 remaining -= len(fresh)
             # stopping early is safe: a row not yet delivered sorts after the saved cursor
-            if len(rows) < self.page_size or (remaining is not None and remaining <= 0):
+            last = len(rows) < self.page_size or (remaining is not None and remaining <= 0)
+            page = None
+            if fresh:
+                page, position = self._page(spec, fresh, position)
+            # the next page is asked while the caller stores this one (one request in flight)
+            ahead = None if last else self._ask_ahead(spec, position)
+            if page is not None:
+                yield page
+            if last:
                 return
+
+    def _keyset_soql(self, spec: SfStream, position: Keyset | None) -> str:
+        return self._first_query(spec, position, first=False).soql
+
+    def _ask_ahead(self, spec: SfStream, position: Keyset | None) -> Prefetch[list[dict[str, Any]]]:
+        """The keyset page after `position`, requested in the background now."""
+        soql = self._keyset_soql(spec, position)
+        return Prefetch(lambda: self._query(soql, spec.soft_delete), name=f"salesforce-{spec.name}")
 
     def _first_page(
         self, spec: SfStream, position: Keyset | None
@@ -252,14 +299,7 @@ class SalesforceConnector:
         records, rejected = validate_rows(
             spec.model, logical, source=self.name, stream=spec.name, id_key="id"
         )
-        for row in reversed(flat):
-            try:
-                position = Keyset(
-                    dt.datetime.fromisoformat(str(row[spec.cursor_field])), str(row["Id"])
-                )
-                break
-            except (KeyError, TypeError, ValueError):
-                continue
+        position = _last_position(spec, flat, position)
         cursor = position.encode() if position else None
         return Page(records=records, rejected=rejected, cursor=cursor), position
 
@@ -310,6 +350,18 @@ class SalesforceConnector:
     def create_tasks(self, tasks: Sequence[TaskCreate]) -> list[WriteResult]:
         """Create (idempotently upsert by key) owner Tasks; results in input order."""
         return self._writer.create_tasks(tasks)
+
+
+def _last_position(
+    spec: SfStream, rows: Sequence[dict[str, Any]], position: Keyset | None
+) -> Keyset | None:
+    """Where a page of rows ends: its last row with a readable cursor."""
+    for row in map(flatten, reversed(rows)):  # flattened lazily: the last row usually has it
+        try:
+            return Keyset(dt.datetime.fromisoformat(str(row[spec.cursor_field])), str(row["Id"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return position
 
 
 def _position(cursor: str | None, start: dt.datetime | None) -> Keyset | None:

@@ -10,6 +10,10 @@ instead of asking again, so pages, cursors and follow-up batches (`nextRecordsUr
 same as without it. A subrequest that failed, a result nobody took within `max_age`, or a
 composite request refused as a whole is simply not there: the stream asks on its own and
 meets (and reports) the error itself.
+
+A first pull reads more than one page of most streams: once the first pages are in, every
+stream's second page is known, and `fetch_behind` asks them together in the background while
+the first pages are stored (a stream whose second page is still on its way waits for it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from urllib.parse import urlencode
 
 from connectors.errors import ConnectorError
 from connectors.http import redact
+from connectors.prefetch import Prefetch
 
 logger = logging.getLogger(__name__)
 MAX_QUERIES = 5  # query subrequests a composite request may hold
@@ -59,6 +64,7 @@ class ReadAhead:
     def __init__(self, max_age: float = 120.0) -> None:
         self.max_age = max_age
         self._results: dict[tuple[str, bool], tuple[float, dict[str, Any]]] = {}
+        self._pending: dict[tuple[str, bool], Prefetch[None]] = {}
 
     def fetch(
         self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
@@ -68,8 +74,24 @@ class ReadAhead:
         connector's classified errors. Such an error is logged and leaves those queries to be
         asked on their own (and to meet it again); anything else is a bug and propagates."""
         self._results.clear()
-        if len(queries) < 2:
+        self._pending.clear()
+        if len(queries) >= 2:
+            self._send(queries, version, send)
+
+    def fetch_behind(
+        self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
+    ) -> None:
+        """As `fetch`, in a background thread, for queries each stream will ask later (one is
+        enough: it is asked while other pages are stored); `take` waits for its query."""
+        if not queries:
             return
+        job = Prefetch(lambda: self._send(queries, version, send), name="salesforce-composite")
+        for query in queries:
+            self._pending[query.key] = job
+
+    def _send(
+        self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
+    ) -> None:
         for at in range(0, len(queries), MAX_QUERIES):
             chunk = queries[at : at + MAX_QUERIES]
             body = {
@@ -96,8 +118,17 @@ class ReadAhead:
             if result.get("httpStatusCode") == 200 and isinstance(body, dict) and "records" in body:
                 self._results[query.key] = (now, body)
 
+    def peek(self, query: Query) -> dict[str, Any] | None:
+        """The result fetched ahead for `query`, left in place (None if there is none)."""
+        found = self._results.get(query.key)
+        return None if found is None else found[1]
+
     def take(self, soql: str, include_deleted: bool) -> dict[str, Any] | None:
-        """The result fetched ahead for this query, if it is fresh (then it is gone)."""
+        """The result fetched ahead for this query, if it is fresh (then it is gone); one
+        still being fetched behind is waited for."""
+        job = self._pending.pop((soql, include_deleted), None)
+        if job is not None:
+            job.result()  # a classified error was logged and left the query to its stream
         found = self._results.pop((soql, include_deleted), None)
         if found is None or time.monotonic() - found[0] > self.max_age:
             return None

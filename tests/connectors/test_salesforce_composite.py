@@ -52,6 +52,50 @@ def test_first_and_incremental_pulls_cost_one_call_and_read_the_same(sandbox, po
     assert [r["path"] for r in sandbox.requests] == ["/services/data/v59.0/composite"]
 
 
+def _calls_per_stream(sf: SalesforceConnector, states: dict[str, str | None]) -> dict[str, int]:
+    calls = {}
+    for stream in STREAMS:
+        before = sf.calls
+        list(sf.pull(stream, states[stream]))
+        calls[stream] = sf.calls - before
+    return calls
+
+
+def test_second_pages_are_asked_together_behind_the_first_pages(sandbox, policy) -> None:
+    """Streams longer than a page: their second pages come in one more composite request,
+    asked while the first pages are stored, and each page is asked once."""
+
+    def make() -> SalesforceConnector:
+        return SalesforceConnector(
+            sandbox_salesforce(sandbox.base_url), policy=policy, page_size=10
+        )
+
+    plain, ahead = make(), make()
+    none: dict[str, str | None] = dict.fromkeys(STREAMS)
+    alone = _calls_per_stream(plain, none)
+    expected = _pull_all(make(), none)
+    assert all(n >= 2 for n in alone.values())  # every stream is longer than one page
+    sandbox.clear_log()
+    ahead.prepare_pulls([StreamRead(s, None) for s in STREAMS])
+    assert _pull_all(ahead, none) == expected
+    paths = [r["path"] for r in sandbox.requests]
+    assert paths[:2] == ["/services/data/v59.0/composite"] * 2
+    assert "/services/data/v59.0/composite" not in paths[2:]
+    # firsts and seconds: 2 * 3 queries in 2 requests; every later page asked once
+    assert ahead.calls == sum(alone.values()) - 2 * len(STREAMS) + 2
+
+    sandbox.change(0.5, seed=3)  # an hourly run after a mass update: keyset pages from cursors
+    states = {s: cursor for s, (_, cursor) in expected.items()}
+    alone = _calls_per_stream(make(), states)
+    longer = sum(n >= 2 for n in alone.values())
+    assert longer >= 1
+    expected = _pull_all(make(), states)
+    ahead = make()
+    ahead.prepare_pulls([StreamRead(s, states[s]) for s in STREAMS])
+    assert _pull_all(ahead, states) == expected
+    assert ahead.calls == sum(alone.values()) - len(STREAMS) - longer + 2
+
+
 def test_a_refused_composite_leaves_each_stream_to_ask_alone(sandbox, policy) -> None:
     sf = _make(sandbox, policy)
     sandbox.faults.add(r"/composite$", 400, times=1)
