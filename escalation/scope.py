@@ -49,6 +49,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from escalation.book_days import mix_settings
 from escalation.book_norms import BookNorm
 from escalation.config import EscalationConfig
 from escalation.fact_models import end_of_day
@@ -217,11 +218,7 @@ def book_digest(session: Session, as_of: date, config: EscalationConfig) -> str:
         .where(Ticket.account_id.is_not(None))
         .where(Ticket.created_at >= start, Ticket.created_at < end)
     ).one()  # fmt: skip
-    settings = (
-        sorted(repeat.exclude_tags), sorted(config.engineering_ticket.tags),
-        sorted(config.ignore_tags), sorted(config.written_tags),
-    )  # fmt: skip
-    text = f"{start.isoformat()}|{tuple(int(v or 0) for v in row)}|{settings}"
+    text = f"{start.isoformat()}|{tuple(int(v or 0) for v in row)}|{mix_settings(config)}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from escalation.book_days import (
+    DayCounts,
+    as_date,
+    in_ranges,
+    is_midnight,
+    mix_settings,
+    read_mix,
+    utc_day,
+)
 from escalation.book_norms import BookMix, BookNorm, book_expected
 from escalation.clusters import (
     IssueCluster,
@@ -145,7 +155,7 @@ def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[Tick
 BOOK_MIX_TTL_S = 3600.0  # the book's topic mix is a baseline: an hour-old one is fine
 BOOK_MIX_CACHE_SIZE = 32  # a first run's history replay asks for 13 windows
 FOLD_AT = 200_000  # distinct (subject, tags) pairs held before they are folded into counts
-_BookKey = tuple[str, datetime, datetime, frozenset[str], tuple[str, ...]]
+_BookKey = tuple[str, datetime, datetime, str]
 _BOOK_CACHE: dict[_BookKey, tuple[float, BookMix]] = {}
 
 
@@ -167,14 +177,15 @@ def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationC
     excluded = frozenset(
         t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
     )
-    key = (str(session.get_bind().engine.url), start, end, excluded, tuple(sorted(cfg.ignore_tags)))
+    settings = mix_settings(cfg)  # every tag setting the mix is counted under
+    key = (str(session.get_bind().engine.url), start, end, settings)
     now = time.monotonic()
     hit = _BOOK_CACHE.get(key)
     if hit is not None and now - hit[0] < BOOK_MIX_TTL_S:
         return hit[1]
     if len(_BOOK_CACHE) >= BOOK_MIX_CACHE_SIZE:
         _BOOK_CACHE.clear()
-    mix = _read_book_mix(session, start, end, excluded, cfg)
+    mix = _read_book_mix(session, start, end, excluded, settings, cfg)
     _BOOK_CACHE[key] = (now, mix)
     return mix
 
@@ -189,40 +200,65 @@ def _read_book_mix(
     start: datetime,
     end: datetime,
     excluded: frozenset[str],
+    settings: str,
     cfg: EscalationConfig,
 ) -> BookMix:
-    """Streamed: memory holds the distinct (subject, tags) pairs, folded into signature counts
-    whenever they pass `FOLD_AT`, never the window's tickets."""
-    rows = session.execute(
-        select(Ticket.subject, as_text(Ticket.tags))
-        .where(Ticket.account_id.is_not(None))
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
-        .execution_options(yield_per=10_000)
-    )
-    distinct: Counter[tuple[str, tuple[str, ...]]] = Counter()
+    """Whole UTC days come from the days kept in the database, re-counting only those whose
+    tickets changed (escalation/book_days.py); any other range is counted outright."""
+
+    def count(ranges: list[tuple[datetime, datetime]]) -> DayCounts:
+        return _count_days(session, ranges, excluded, cfg)
+
+    if is_midnight(start) and is_midnight(end):
+        return read_mix(session, start, end, settings, count)
     counts: Counter[str] = Counter()
     total = 0
+    for day_counts, day_total in count([(start, end)]).values():
+        counts.update(day_counts)
+        total += day_total
+    return counts, total
+
+
+def _count_days(
+    session: Session,
+    ranges: list[tuple[datetime, datetime]],
+    excluded: frozenset[str],
+    cfg: EscalationConfig,
+) -> DayCounts:
+    """Signature counts and ticket totals per UTC day of every account's tickets created in
+    `ranges`. Streamed: memory holds the distinct (day, subject, tags), folded into counts
+    whenever they pass `FOLD_AT`, never the tickets."""
+    day = utc_day(session, Ticket.created_at)
+    rows = session.execute(
+        select(day, Ticket.subject, as_text(Ticket.tags))
+        .where(Ticket.account_id.is_not(None))
+        .where(in_ranges(Ticket.created_at, ranges))
+        .execution_options(yield_per=10_000)
+    )
+    distinct: Counter[tuple[Any, str, tuple[str, ...]]] = Counter()
+    out: dict[Any, tuple[Counter[str], int]] = {}
 
     def fold() -> None:
-        for (subject, tags), n in distinct.items():
+        for (on, subject, tags), n in distinct.items():
+            counts, total = out.get(on) or (Counter(), 0)
             for sig in signature_keys(subject, tags, cfg.ignore_tags):
                 counts[sig] += n
+            out[on] = (counts, total + n)
         distinct.clear()
 
     decoded: ListCache = {}
     own: dict[tuple[str, ...], tuple[str, ...]] = {}  # per distinct tag list, like `decoded`
     written = cfg.written_tags
-    for subject, raw in rows:
+    for on, subject, raw in rows:
         tags = decode_list(raw, decoded)
         if not excluded.intersection(g.lower() for g in tags):
             if (theirs := own.get(tags)) is None:
                 theirs = own[tags] = tuple(customer_tags(tags, written))
-            distinct[(subject or "", theirs)] += 1
-            total += 1
+            distinct[(on, subject or "", theirs)] += 1
             if len(distinct) >= FOLD_AT:
                 fold()
     fold()
-    return counts, total
+    return {as_date(on): mix for on, mix in out.items()}
 
 
 def _add_book_norm(

@@ -131,3 +131,19 @@ class EscalationEvaluation(Base):
     inputs_digest: Mapped[str | None] = mapped_column(String(64))
     book_norms: Mapped[list[Any]] = mapped_column(default=list)
     evaluated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BookMixDay(Base):
+    """One day's part of the repeated-issue rule's book topic mix (escalation/book_days.py):
+    the signature counts of every account's tickets created that day under one set of the
+    rule's tag settings, and the digest of the tickets they were counted from. Derived and
+    re-countable at any time: kept so an hourly run re-counts only the days that changed."""
+
+    __tablename__ = "book_mix_days"
+
+    settings: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(100))
+    total: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

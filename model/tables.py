@@ -33,6 +33,7 @@ from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
 from model.own_tags import ticket_content_key
 from model.score_tables import (
+    BookMixDay,
     Escalation,
     EscalationEvaluation,
     HealthSnapshot,
@@ -57,6 +58,7 @@ __all__ = [
     "AccountStage",
     "AppUser",
     "Base",
+    "BookMixDay",
     "Contact",
     "CsmCover",
     "DataRequest",

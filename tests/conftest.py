@@ -96,14 +96,20 @@ def any_db_url(request) -> str:
 
 
 @pytest.fixture
-def session(any_db_url: str) -> Iterator[Session]:
-    """A session on a migrated database, on SQLite and again on real PostgreSQL (a module
-    with a `session` fixture of its own, e.g. one with seeded rows, overrides this one)."""
+def any_session(any_db_url: str) -> Iterator[Session]:
+    """A session on a migrated database, on SQLite and again on real PostgreSQL."""
     upgrade(any_db_url)
     engine = make_engine(any_db_url)
     with make_session_factory(engine)() as s:
         yield s
     engine.dispose()
+
+
+@pytest.fixture
+def session(any_session: Session) -> Session:
+    """`any_session` (a module or package with a `session` fixture of its own, e.g. one with
+    seeded rows, overrides this one)."""
+    return any_session
 
 
 @pytest.fixture

@@ -1,0 +1,127 @@
+"""The book's topic mix from kept days equals a full count, and only changed days are re-read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from escalation import ticket_facts
+from escalation.clusters import signature_keys
+from escalation.config import EscalationConfig, load_rules
+from escalation.fact_models import end_of_day
+from model.own_tags import customer_tags
+from model.tables import BookMixDay, Ticket
+from tests.sync.factories import NOW, account, ticket
+
+AS_OF = NOW.date()
+SUBJECTS = ["Export fails again", "SSO login loop", "Billing question", "Export fails for CSV"]
+TAGS = [["export"], ["sso", "health_red"], ["billing"], ["export", "urgent"], []]
+
+
+def _oracle(session: Session, cfg: EscalationConfig) -> tuple[Counter[str], int]:
+    """The mix counted the plain way, ticket by ticket, from the ORM."""
+    repeat = cfg.rule("repeated_issue")
+    end = end_of_day(AS_OF)
+    start = end - timedelta(days=repeat.window_days + repeat.baseline_days)
+    excluded = {t.lower() for t in [*repeat.exclude_tags, *cfg.engineering_ticket.tags]}
+    counts: Counter[str] = Counter()
+    total = 0
+    for t in session.scalars(select(Ticket)):
+        if t.account_id is None or not (start <= t.created_at < end):
+            continue
+        if excluded.intersection(g.lower() for g in t.tags):
+            continue
+        total += 1
+        tags = customer_tags(t.tags, cfg.written_tags)
+        counts.update(signature_keys(t.subject or "", tags, cfg.ignore_tags))
+    return counts, total
+
+
+@pytest.fixture
+def book(any_session: Session) -> Session:
+    session = any_session
+    if session.get_bind().dialect.name == "postgresql":  # days are UTC days, not the session's
+        session.execute(text("SET TIME ZONE 'America/New_York'"))
+    session.add_all([account(1), account(2)])
+    n = 0
+    for days_ago in (0, 1, 2, 10, 40, 400):  # 400: outside the window
+        for hour in (2, 23):  # 02:00 UTC is the day before in New York
+            for k in range(3):
+                n += 1
+                t = ticket(n, 1 + n % 2 if n % 7 else None)  # some belong to no account
+                t.subject = SUBJECTS[n % len(SUBJECTS)]
+                t.tags = list(TAGS[n % len(TAGS)])
+                at = datetime.combine(AS_OF - timedelta(days=days_ago), datetime.min.time())
+                t.created_at = t.updated_at = at.replace(tzinfo=NOW.tzinfo) + timedelta(
+                    hours=hour, minutes=k
+                )
+                session.add(t)
+    session.flush()
+    return session
+
+
+def _read(session: Session, cfg: EscalationConfig, monkeypatch) -> tuple[object, list[object]]:
+    """The mix as a new process reads it, and the day ranges it had to count."""
+    ranges: list[object] = []
+    count = ticket_facts._count_days
+
+    def spy(s, rs, excluded, c):  # type: ignore[no-untyped-def]
+        ranges.extend(rs)
+        return count(s, rs, excluded, c)
+
+    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    ticket_facts.clear_book_cache()
+    return ticket_facts.book_mix(session, AS_OF, cfg), ranges
+
+
+def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
+    book: Session, monkeypatch
+) -> None:
+    cfg = load_rules()
+    expected = _oracle(book, cfg)
+    assert expected[1] > 20 and expected[0]["tag-export"] > 0
+    mix, ranges = _read(book, cfg, monkeypatch)
+    assert mix == expected
+    assert len(ranges) == 3  # days 0-2, 10 and 40: one read of three runs of days
+    assert book.scalar(select(BookMixDay.day).order_by(BookMixDay.day).limit(1)) == (
+        AS_OF - timedelta(days=40)
+    )
+
+    assert _read(book, cfg, monkeypatch) == (expected, [])  # nothing changed: nothing read
+
+    today = datetime.combine(AS_OF, datetime.min.time()).replace(tzinfo=NOW.tzinfo)
+    new = ticket(999, 2)
+    new.subject, new.tags = "SSO login loop", ["sso"]
+    new.created_at = new.updated_at = today + timedelta(hours=5)
+    book.add(new)
+    old = book.scalars(select(Ticket).where(Ticket.helpdesk_id == 20)).one()
+    old.tags = [*old.tags, "webhooks"]  # an agent tags a ticket of 10 days ago
+    banded = book.scalars(select(Ticket).where(Ticket.helpdesk_id == 8)).one()
+    banded.tags = [*banded.tags, "health_yellow"]  # a band tag pulsehub wrote: not a change
+    book.flush()
+    expected = _oracle(book, cfg)
+    mix, ranges = _read(book, cfg, monkeypatch)
+    assert mix == expected and mix[0]["tag-webhooks"] == 1
+    old_day = datetime.combine(old.created_at.astimezone(NOW.tzinfo).date(), datetime.min.time())
+    old_start = old_day.replace(tzinfo=NOW.tzinfo)
+    one = timedelta(days=1)  # day 1, between the two, kept: its only change was a band tag
+    assert sorted(ranges) == [(old_start, old_start + one), (today, today + one)]  # type: ignore[type-var]
+
+    unlinked = book.scalars(select(Ticket).where(Ticket.helpdesk_id == 1)).one()
+    unlinked.account_id = None  # unlinked from its account: the book no longer counts it
+    book.flush()
+    mix, ranges = _read(book, cfg, monkeypatch)
+    assert mix == _oracle(book, cfg) and len(ranges) == 1
+
+
+def test_other_settings_keep_their_own_days(book: Session, monkeypatch) -> None:
+    cfg = load_rules()
+    _read(book, cfg, monkeypatch)
+    other = cfg.model_copy(update={"ignore_tags": [*cfg.ignore_tags, "export"]})
+    mix, ranges = _read(book, other, monkeypatch)
+    assert mix == _oracle(book, other) and "tag-export" not in mix[0] and ranges
+    assert _read(book, cfg, monkeypatch)[1] == []  # the first settings' days are still kept
