@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from escalation.book_norms import BookMix
 from escalation.config import EscalationConfig
+from model.sql_days import as_date, utc_day
 from model.tables import BookMixDay, Ticket
 from model.upsert import upsert_rows
 
@@ -49,18 +50,6 @@ def mix_settings(config: EscalationConfig) -> str:
 
 def is_midnight(at: datetime) -> bool:
     return at.astimezone(UTC).time() == time.min
-
-
-def utc_day(session: Session, column: Any) -> ColumnElement[Any]:
-    """The UTC calendar day of a datetime column (PostgreSQL's `date()` would use the
-    session's time zone; SQLite keeps UTC text)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def day_digests(session: Session, start: datetime, end: datetime) -> dict[date, str]:

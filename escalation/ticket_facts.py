@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 
 from escalation.book_days import (
     DayCounts,
-    as_date,
     in_ranges,
     is_midnight,
     mix_settings,
     read_mix,
-    utc_day,
 )
 from escalation.book_norms import BookMix, BookNorm, book_expected
 from escalation.clusters import (
@@ -31,6 +29,7 @@ from escalation.config import EscalationConfig
 from escalation.fact_models import FactsById, end_of_day
 from model.json_text import ListCache, as_text, decode_list
 from model.own_tags import customer_tags
+from model.sql_days import as_date, utc_day
 from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})

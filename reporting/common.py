@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
+from model.sql_days import as_date
 from model.tables import Account, HealthSnapshot, SyncRun
 
 BANDS = ("green", "yellow", "red", "insufficient_data")
@@ -98,13 +99,7 @@ def signal_value(signals: dict[str, Any] | None, name: str) -> float | None:
     return float(raw) if isinstance(raw, int | float) else None
 
 
-def to_date(value: Any) -> dt.date:
-    """SQLite returns `date(...)` as text, PostgreSQL as a date."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
+to_date = as_date  # SQLite returns `date(...)` as text, PostgreSQL as a date
 
 
 def week_start(day: dt.date) -> dt.date:

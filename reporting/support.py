@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from model.own_tags import customer_tags
+from model.sql_days import utc_day
 from model.tables import Account, Escalation, Ticket
 from reporting.common import SOLVED_TICKET_STATES, ratio, to_date, week_start
 
@@ -80,7 +81,7 @@ def load_support(session: Session, day: dt.date, weeks: int = WEEKS) -> SupportK
         ).all()
     )
     cells: dict[tuple[dt.date, str], Tally] = defaultdict(Tally)
-    day_col = func.date(Ticket.created_at)
+    day_col = utc_day(session, Ticket.created_at)
     solved = Ticket.status.in_(SOLVED_TICKET_STATES)
     for d, s, n, frt_s, frt_n, res_s, res_n, n_solved, fcr, good, bad in session.execute(
         select(
@@ -100,7 +101,7 @@ def load_support(session: Session, day: dt.date, weeks: int = WEEKS) -> SupportK
         cells[(week_start(to_date(d)), s)].add(
             Tally(n, float(frt_s), frt_n, float(res_s), res_n, n_solved, fcr, good, bad)
         )
-    esc_day = func.date(Escalation.opened_at)
+    esc_day = utc_day(session, Escalation.opened_at)
     for d, s, n in session.execute(
         select(esc_day, seg, func.count())
         .join(Account, Account.id == Escalation.account_id)
@@ -117,7 +118,7 @@ def repeat_issues(session: Session, since: dt.datetime) -> dict[tuple[dt.date, s
     """Repeat issues per (week, segment): an account's tag reaching REPEAT_AT tickets."""
     counts: dict[tuple[int, str], int] = defaultdict(int)
     out: dict[tuple[dt.date, str], int] = defaultdict(int)
-    created = func.date(Ticket.created_at)  # a day string: no datetime decoding per row
+    created = utc_day(session, Ticket.created_at)  # a day: no datetime decoding per row
     rows = session.execute(
         select(Ticket.account_id, created, Ticket.tags, func.coalesce(Account.segment, "unknown"))
         .join(Account, Account.id == Ticket.account_id)
