@@ -257,7 +257,9 @@ def finish_run(
         incremental["plan"] = plan_info
     clock.start("pushing")
     routes = all_routes(connectors, config)
-    pushed = push_outbox(factory, connectors, routes) if routes else {}
+    beat = runs.Heartbeat(factory, run_id, local=False)  # a first sync's push takes minutes
+    beat.enter("pushing")
+    pushed = push_outbox(factory, connectors, routes, beat.beat) if routes else {}
     clock.stop()
     part = {
         "bands": bands,

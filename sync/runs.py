@@ -58,8 +58,9 @@ def start_run(
 class Heartbeat:
     """Records the step a run is in; between steps, at most one write per `HEARTBEAT_EVERY`."""
 
-    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
-        self.factory, self.run_id = factory, run_id
+    def __init__(self, factory: sessionmaker[Session], run_id: int, *, local: bool = True) -> None:
+        """`local=False` for a run whose stages run in several processes (see `progress`)."""
+        self.factory, self.run_id, self.local = factory, run_id, local
         self.step = "starting"
         self._last = utcnow()
 
@@ -73,10 +74,11 @@ class Heartbeat:
 
     def _write(self) -> None:
         self._last = utcnow()
-        with transaction(self.factory) as session:
-            run = session.get(SyncRun, self.run_id)
+        with transaction(self.factory) as session:  # row-locked: others may merge their stats
+            run = session.get(SyncRun, self.run_id, with_for_update=True)
             if run is not None and run.status == "running":
-                run.stats = {**(run.stats or {}), "progress": progress(self.step, self._last)}
+                now = progress(self.step, self._last, local=self.local)
+                run.stats = {**(run.stats or {}), "progress": now}
 
 
 def _pid_alive(pid: int) -> bool:

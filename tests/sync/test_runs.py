@@ -90,6 +90,15 @@ def test_a_new_run_reaps_dead_ones_and_records_its_own_progress(factory) -> None
         ]
 
 
+def test_a_distributed_runs_heartbeat_names_no_process(factory) -> None:
+    """Its stages run in several workers: only the heartbeat's age can declare it dead."""
+    run_id = runs.start_run(factory, "sync", local=False)
+    runs.Heartbeat(factory, run_id, local=False).enter("pushing")
+    progress = _row(factory, run_id).stats["progress"]
+    assert progress["step"] == "pushing" and "pid" not in progress and "host" not in progress
+    assert not runs.is_dead(_row(factory, run_id), utcnow())
+
+
 def test_a_live_run_says_what_it_is_doing_and_others_do_not(factory) -> None:
     host, beat = socket.gethostname(), utcnow().replace(microsecond=0)
     step = "backfilling history: week 5 of 12 (2026-10-02)"
