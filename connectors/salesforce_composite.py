@@ -65,6 +65,8 @@ class ReadAhead:
         self.max_age = max_age
         self._results: dict[tuple[str, bool], tuple[float, dict[str, Any]]] = {}
         self._pending: dict[tuple[str, bool], Prefetch[None]] = {}
+        self._round = 0  # which `fetch` results belong to: a late background answer of an
+        # earlier round (a run that stopped mid-pull) is not kept for the next run
 
     def fetch(
         self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
@@ -75,8 +77,9 @@ class ReadAhead:
         asked on their own (and to meet it again); anything else is a bug and propagates."""
         self._results.clear()
         self._pending.clear()
+        self._round += 1
         if len(queries) >= 2:
-            self._send(queries, version, send)
+            self._send(queries, version, send, self._round)
 
     def fetch_behind(
         self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
@@ -85,12 +88,19 @@ class ReadAhead:
         enough: it is asked while other pages are stored); `take` waits for its query."""
         if not queries:
             return
-        job = Prefetch(lambda: self._send(queries, version, send), name="salesforce-composite")
+        round_ = self._round
+        job = Prefetch(
+            lambda: self._send(queries, version, send, round_), name="salesforce-composite"
+        )
         for query in queries:
             self._pending[query.key] = job
 
     def _send(
-        self, queries: Sequence[Query], version: str, send: Callable[[dict[str, Any]], Any]
+        self,
+        queries: Sequence[Query],
+        version: str,
+        send: Callable[[dict[str, Any]], Any],
+        round_: int,
     ) -> None:
         for at in range(0, len(queries), MAX_QUERIES):
             chunk = queries[at : at + MAX_QUERIES]
@@ -103,7 +113,8 @@ class ReadAhead:
             except ConnectorError as exc:  # the streams will ask on their own and report it
                 logger.warning("Salesforce composite read-ahead skipped: %s", redact(str(exc)))
                 return
-            self._keep(chunk, response)
+            if round_ == self._round:
+                self._keep(chunk, response)
 
     def _keep(self, chunk: Sequence[Query], response: Any) -> None:
         results = response.get("compositeResponse") if isinstance(response, dict) else None

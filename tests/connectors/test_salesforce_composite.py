@@ -133,6 +133,28 @@ def test_a_failed_subrequest_is_asked_again_and_a_stale_result_is_not_used() -> 
     assert stale.take(*a.key) is None
 
 
+def test_a_late_answer_from_an_earlier_round_is_not_kept() -> None:
+    """A background read of a run that stopped mid-pull answers after the next run began:
+    the next run asks again rather than take rows read before its own start."""
+    import threading
+
+    release = threading.Event()
+    q = Query("SELECT Id FROM Contact LIMIT 10", False, {})
+
+    def slow(body: dict[str, Any]) -> dict[str, Any]:
+        release.wait(5)
+        ok = {"records": [{"Id": "003old"}], "done": True}
+        return {"compositeResponse": [{"referenceId": "q0", "httpStatusCode": 200, "body": ok}]}
+
+    ahead = ReadAhead()
+    ahead.fetch_behind([q], "59.0", slow)
+    job = ahead._pending[q.key]
+    ahead.fetch([], "59.0", slow)  # the next run's prepare: a new round
+    release.set()
+    job.result()
+    assert ahead.take(*q.key) is None
+
+
 def test_one_stream_or_more_than_five_queries() -> None:
     calls: list[int] = []
 
