@@ -27,16 +27,16 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import GroupKFold
 
 from scoring.feature_rows import FeatureRows
 from scoring.metrics import calibration_line, reliability
 from scoring.risk_model import CONSTANT_REL, GLOBAL, MISSING, FittedRisk, _category, _number
+
+if TYPE_CHECKING:  # scikit-learn loads in ~1 s: only a fit imports it, never a sync that skips one
+    from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,8 @@ def usable_scales(means: np.ndarray, scales: np.ndarray) -> np.ndarray:
 def _fit_linear(
     x: np.ndarray, y: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
+    from sklearn.linear_model import LogisticRegression
+
     means = np.average(x, axis=0, weights=w)
     scales = usable_scales(means, np.sqrt(np.average((x - means) ** 2, axis=0, weights=w)))
     # class balance by weight (each class's accounts sum to the same), account weights kept
@@ -210,6 +212,8 @@ def _fit_linear(
 
 
 def _platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> list[float]:
+    from sklearn.linear_model import LogisticRegression
+
     if len(set(y.tolist())) < 2:
         return [1.0, 0.0]
     cal = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), y, sample_weight=w)
@@ -226,6 +230,8 @@ def fit_risk(
 ) -> FitResult:
     """Fit on every row; out-of-fold scores (GroupKFold by account) fit the calibration."""
     check_enough(ts)
+    from sklearn.model_selection import GroupKFold
+
     model = design(ts, numeric, categorical)
     x, y = _matrix(model, ts.features), np.array(ts.labels)
     groups = np.array(ts.groups)
@@ -263,6 +269,8 @@ def fit_risk(
 
 def validation(oof: np.ndarray, y: np.ndarray, ts: TrainingSet) -> dict[str, Any]:
     """Cross-validated figures: AUC, Brier against the base rate, calibration slope/intercept."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     base = float(y.mean())
     line = calibration_line(oof.tolist(), y.tolist()) or (float("nan"), float("nan"))
     return {
@@ -282,6 +290,10 @@ def validation(oof: np.ndarray, y: np.ndarray, ts: TrainingSet) -> dict[str, Any
 
 def baseline_auc(ts: TrainingSet, numeric: Sequence[str], categorical: Sequence[str] = ()) -> float:
     """A plain logistic regression (no weights, no calibration) under the same folds, for comparison."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
     model = design(ts, numeric, categorical)
     x, y = _matrix(model, ts.features), np.array(ts.labels)
     groups = np.array(ts.groups)
