@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pulsehub.commands.voice_report import print_voice
-from pulsehub.web.rendering import band_label, money, pct
+from pulsehub.formatting import band_label, money, pct
 from reporting.common import BANDS
 from reporting.overview import Overview, load_overview
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pulsehub.web.rendering import money, pct
+from pulsehub.formatting import money, pct
 
 COHORT_ROWS, COHORT_COLUMNS = 8, 9  # the latest cohorts, their first eight quarters
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from pulsehub.web.rendering import money, num, pct
+from pulsehub.formatting import money, num, pct
 from reporting.voice import VoiceView
 
 

@@ -13,10 +13,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from pulsehub.formatting import NONE, band_label, money, num, pct
 from pulsehub.web import charts
 
 TEMPLATES = Path(__file__).with_name("templates")
-NONE = "\u2013"  # an en dash for "no value"
 NAV = (
     ("/", "Overview"), ("/accounts", "Accounts"), ("/book", "My book"), ("/support", "Support"),
     ("/adoption", "Adoption"), ("/escalations", "Escalations"), ("/rcas", "RCAs"),
@@ -25,38 +25,12 @@ NAV = (
 )  # fmt: skip
 
 
-def money(v: float | None) -> str:
-    if v is None:
-        return NONE
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if abs(v) >= size:
-            return f"${v / size:,.1f}{unit}"
-    return f"${v:,.0f}"
-
-
-def pct(v: float | None, digits: int = 0) -> str:
-    if v is None:
-        return NONE
-    shown = round(v * 100, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: never "-0%"
-    return f"{shown:.{digits}f}%"
-
-
-def num(v: float | None, digits: int = 1) -> str:
-    if v is None:
-        return NONE
-    return f"{v:,.0f}" if float(v).is_integer() and digits <= 1 else f"{v:,.{digits}f}"
-
-
 def when(v: dt.datetime | dt.date | None) -> Markup:
     """A date or UTC time that never wraps inside a table cell."""
     if v is None:
         return Markup(NONE)
     text = f"{v:%Y-%m-%d %H:%M}" if isinstance(v, dt.datetime) else f"{v:%Y-%m-%d}"
     return Markup('<span class="nowrap">%s</span>') % text
-
-
-def band_label(b: str | None) -> str:
-    return "not scored" if b is None else b.replace("_", " ")
 
 
 def show(v: Any) -> str:
