@@ -20,7 +20,35 @@ from model.db import make_engine, make_session_factory, upgrade
 PG_URL = os.environ.get(
     "PULSEHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("PULSEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+MAX_WORKERS = 8  # each worker takes its own Redis database (15 down to 8)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for `-n auto`: one more than the cores, as a third of the suite waits on
+    subprocesses, sockets and sleeps rather than computing (on 2 cores the whole suite took
+    10:36 with 3 workers, where 2 workers took 11:35 without the browser tests); capped, as
+    each takes a Redis database. PULSEHUB_TEST_WORKERS overrides."""
+    wanted = os.environ.get("PULSEHUB_TEST_WORKERS")
+    if wanted:
+        return max(0, min(MAX_WORKERS, int(wanted)))
+    return min(MAX_WORKERS, (os.cpu_count() or 1) + 1)
+
+
+def _redis_url() -> str:
+    """The test Redis database (PULSEHUB_TEST_REDIS_URL's, 15 by default); each pytest-xdist
+    worker takes its own below it (15, 14, ...), as the tests flush it before use."""
+    base = urlsplit(os.environ.get("PULSEHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    number = int(base.path.strip("/") or 0) - worker
+    if number < 0:
+        raise pytest.UsageError(
+            f"PULSEHUB_TEST_REDIS_URL: database {base.path.strip('/') or 0} leaves worker "
+            f"gw{worker} none of its own; use database {MAX_WORKERS - 1} or higher"
+        )
+    return base._replace(path=f"/{number}").geturl()
+
+
+REDIS_URL = _redis_url()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
