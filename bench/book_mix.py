@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from escalation import ticket_facts
 from escalation.book_days import mix_settings
 from escalation.book_norms import BookMix
-from escalation.config import EscalationConfig, load_rules
+from escalation.config import load_rules
 from escalation.fact_models import end_of_day
 from model.db import make_engine, make_session_factory
 from model.tables import BookMixDay, Ticket
@@ -39,20 +38,6 @@ def _timed(fn: Callable[[], BookMix]) -> tuple[float, BookMix]:
     started = time.perf_counter()
     out = fn()
     return time.perf_counter() - started, out
-
-
-def _whole(
-    session: Session, start: dt.datetime, end: dt.datetime, cfg: EscalationConfig
-) -> BookMix:
-    excluded = frozenset(
-        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
-    )
-    counts: Counter[str] = Counter()
-    total = 0
-    for day_counts, n in ticket_facts._count_days(session, [(start, end)], excluded, cfg).values():
-        counts.update(day_counts)
-        total += n
-    return counts, total
 
 
 def _add_tickets(session: Session, n: int, today: dt.datetime) -> None:
@@ -97,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             session.execute(delete(BookMixDay).where(BookMixDay.settings == mix_settings(cfg)))
             rows: list[tuple[str, float, Any]] = []
-            seconds, whole = _timed(lambda: _whole(session, start, end, cfg))
+            seconds, whole = _timed(lambda: ticket_facts.count_window(session, start, end, cfg))
             rows.append(("whole (every ticket of the window)", seconds, whole))
             for label in ("first kept (empty table: count, store)", "unchanged (all days kept)"):
                 ticket_facts.clear_book_cache()
@@ -105,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append((label, seconds, mix == whole))
             today = dt.datetime.combine(args.as_of, dt.time(12), dt.UTC)
             _add_tickets(session, args.new, today)
-            seconds, whole = _timed(lambda: _whole(session, start, end, cfg))
+            seconds, whole = _timed(lambda: ticket_facts.count_window(session, start, end, cfg))
             rows.append((f"whole, after {args.new} new tickets", seconds, whole))
             ticket_facts.clear_book_cache()
             seconds, mix = _timed(lambda: ticket_facts.book_mix(session, args.as_of, cfg))

@@ -173,9 +173,7 @@ def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationC
     Cached per database, window and rule settings for `BOOK_MIX_TTL_S`: the account batches
     of one run and the near-real-time refreshes of one account (a webhook each) share one
     read of the book instead of re-reading every ticket of the window each time."""
-    excluded = frozenset(
-        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
-    )
+    excluded = _excluded_tags(cfg)
     settings = mix_settings(cfg)  # every tag setting the mix is counted under
     key = (str(session.get_bind().engine.url), start, end, settings)
     now = time.monotonic()
@@ -194,6 +192,31 @@ def clear_book_cache() -> None:
     _BOOK_CACHE.clear()
 
 
+def _excluded_tags(cfg: EscalationConfig) -> frozenset[str]:
+    """Tags whose tickets the mix leaves out: the rule's excluded tags and pulsehub's own
+    engineering tickets."""
+    return frozenset(
+        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
+    )
+
+
+def count_window(
+    session: Session, start: datetime, end: datetime, cfg: EscalationConfig
+) -> BookMix:
+    """The topic mix of [start, end) counted outright from every account's tickets, with no
+    kept days read or written (what the kept days must add up to)."""
+    return _sum_days(_count_days(session, [(start, end)], _excluded_tags(cfg), cfg))
+
+
+def _sum_days(days: DayCounts) -> BookMix:
+    counts: Counter[str] = Counter()
+    total = 0
+    for day_counts, day_total in days.values():
+        counts.update(day_counts)
+        total += day_total
+    return counts, total
+
+
 def _read_book_mix(
     session: Session,
     start: datetime,
@@ -210,12 +233,7 @@ def _read_book_mix(
 
     if is_midnight(start) and is_midnight(end):
         return read_mix(session, start, end, settings, count)
-    counts: Counter[str] = Counter()
-    total = 0
-    for day_counts, day_total in count([(start, end)]).values():
-        counts.update(day_counts)
-        total += day_total
-    return counts, total
+    return _sum_days(count([(start, end)]))
 
 
 def _count_days(

@@ -2,8 +2,10 @@
 
 `erase_account` deletes every row about the account (`model.account_rows`), detaches its
 child accounts, records the external keys it was known by as erased (the suppression list
-the pull checks, `sync.suppression`), and writes an audit line: who, when, how many rows per
-table — no names, no emails, no ids from the source systems. Run it in a transaction the
+the pull checks, `sync.suppression`), drops the repeated-issue rule's kept days of the book's
+topic mix (word counts of every account's ticket subjects, this one's among them: derived,
+re-counted from the remaining tickets by the next run that needs them), and writes an audit
+line: who, when, how many rows per table — no names, no emails, no ids from the source systems. Run it in a transaction the
 caller rolls back for a dry run: the counts are then what a real run would delete.
 """
 
@@ -15,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from model.account_rows import AUDIT_TABLES, account_keys, account_tables
-from model.tables import Account, DataRequest, ErasedKey, utcnow
+from model.tables import Account, BookMixDay, DataRequest, ErasedKey, utcnow
 
 
 class NothingToErase(LookupError):
@@ -31,6 +33,7 @@ class Erasure:
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows deleted
     erased_keys: int = 0
     detached_children: int = 0
+    mix_days_dropped: int = 0  # derived rows mixing every account's tickets, not in `rows`
 
     @property
     def total(self) -> int:
@@ -61,6 +64,7 @@ def erase_account(session: Session, account_id: int, actor: str) -> Erasure:
         deleted = session.execute(delete(table).where(where)).rowcount or 0  # type: ignore[attr-defined]
         if deleted:
             result.rows[table.name] = deleted
+    result.mix_days_dropped = session.execute(delete(BookMixDay)).rowcount or 0  # type: ignore[attr-defined]
     now = utcnow()
     for entity, values in sorted(keys.keys.items()):
         already = set(

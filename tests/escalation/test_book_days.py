@@ -84,6 +84,9 @@ def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
     cfg = load_rules()
     expected = _oracle(book, cfg)
     assert expected[1] > 20 and expected[0]["tag-export"] > 0
+    end = end_of_day(AS_OF)
+    window = cfg.rule("repeated_issue").window_days + cfg.rule("repeated_issue").baseline_days
+    assert ticket_facts.count_window(book, end - timedelta(days=window), end, cfg) == expected
     mix, ranges = _read(book, cfg, monkeypatch)
     assert mix == expected
     assert len(ranges) == 3  # days 0-2, 10 and 40: one read of three runs of days

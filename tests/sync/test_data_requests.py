@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from model.account_rows import AccountKeys, account_keys, account_tables
 from model.db import upgrade
-from model.tables import Account, DataRequest, ErasedKey, Escalation, Ticket, UsageDaily
+from model.tables import Account, BookMixDay, DataRequest, ErasedKey, Escalation, Ticket, UsageDaily
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from pulsehub.settings import get_settings
@@ -100,9 +100,15 @@ def test_delete_then_sync_and_reconcile_leave_no_row_about_the_account(rt):
         s.rollback()
         assert _rows_about(s, keys) == before  # a dry run changes nothing
         assert s.scalar(select(func.count()).select_from(ErasedKey)) == 0
+    with rt.factory() as s:
+        kept_days = s.scalar(select(func.count()).select_from(BookMixDay))
     with rt.factory() as s, s.begin():
         erased = erase_account(s, account_id, "dpo@example.test")
     assert erased.rows == dry.rows and erased.total == sum(before.values())
+    # the book's topic mix counted this account's ticket subjects too: dropped, re-counted later
+    assert kept_days and erased.mix_days_dropped == kept_days
+    with rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(BookMixDay)) == 0
 
     rt.sb.change(1.0)  # every record in every source changes: an incremental pull re-reads all
     rt.sb.tick(61)
