@@ -60,7 +60,7 @@ def table(pairs: list[tuple[Result, Result]]) -> str:
                 ratio = f"{tap.requests / max(1, ours.requests):.2f}"
             awake = r.rate_awake()
             rows.append(
-                f"| {r.system} | {r.tool} | {r.total:,} | {r.seconds:.1f} | {r.rate():,.0f} | "
+                f"| {r.system} | {r.tool} | {r.total:,} | {r.seconds:.2f} | {r.rate():,.0f} | "
                 f"{r.rate(True):,.0f} | {'n/a' if awake is None else f'{awake:,.0f}'} | "
                 f"{r.requests} ({r.discovery_requests}) | {speed} | {ratio} |"
             )

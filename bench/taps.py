@@ -9,7 +9,12 @@ requests are counted from the sandbox's own request log. Two ways to leave out a
 sleeping: 'active' drops every pause over 5 s between its requests (with whatever work fell
 in those pauses), 'awake' drops only the seconds its processes spent in time.sleep.
 
-Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7]
+Both tools are timed on a warm sandbox: an untimed pulsehub pull of the same streams goes
+first (`--no-warm` leaves it out), as the sandbox's first answers on a new world build its
+caches and whichever tool came first paid for them. `--rounds N` times each tool N times,
+alternating, and reports each round and the median ratio.
+
+Run by hand:  .venv/bin/python -m bench taps [--accounts 20] [--seed 7] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -205,6 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--systems", default="salesforce,zendesk")
+    parser.add_argument("--rounds", type=int, default=1, help="timed runs of each tool")
+    parser.add_argument(
+        "--no-warm", dest="warm", action="store_false", help="time a cold sandbox's first answers"
+    )
     args = parser.parse_args(argv)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -217,18 +227,29 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sandbox_started(base, 600)  # a sandbox that never answers fails the first pull
         _post(f"{base}/_sandbox/advance?seconds=61")  # past the exports' one-minute lag
-        with tempfile.TemporaryDirectory() as tmp:
-            for system in args.systems.split(","):
-                # pulsehub first: it pays for the sandbox's cold caches, not the tap
-                ours = run_pulsehub(system, base, Path(tmp))
-                tap = run_tap(system, base, Path(tmp))
+        for system in args.systems.split(","):
+            if args.warm:
+                with tempfile.TemporaryDirectory() as tmp:
+                    warm = run_pulsehub(system, base, Path(tmp))
+                print(f"{system}: warm-up pull (untimed) {warm.seconds:.2f} s")
+            for _ in range(args.rounds):
+                with tempfile.TemporaryDirectory() as tmp:
+                    ours = run_pulsehub(system, base, Path(tmp))
+                    tap = run_tap(system, base, Path(tmp))
                 pairs.append((ours, tap))
     finally:
         server.terminate()
         server.wait(30)
     print(f"sandbox: {args.accounts} accounts, seed {args.seed}; same sandbox process for all")
     print(table(pairs))
-    print(per_stream(pairs))
+    print(per_stream(pairs[:1]))
+    for system in args.systems.split(","):
+        ratios = sorted(o.rate() / t.rate() for o, t in pairs if o.system == system)
+        if ratios:
+            print(
+                f"{system}: pulsehub x throughput, median of {len(ratios)}: "
+                f"{statistics.median(ratios):.1f}x (range {ratios[0]:.1f}-{ratios[-1]:.1f}x)"
+            )
     print(f"'active' leaves out pauses over {IDLE_GAP_S:.0f} s between a tool's requests.")
     print("'awake' leaves out the time the tool spent in its own time.sleep calls, measured.")
 
