@@ -7,7 +7,7 @@ move only with a real change of content, which is what "changed since" readers r
 
 On SQLite the rows go to the driver's executemany as tuples, each value through the bind
 processor SQLAlchemy itself would apply (`_DriverPlan`): SQLAlchemy's per-row parameter
-handling was a quarter of a Salesforce pull's time (bench taps). A statement whose binds the
+handling was a quarter of a CRM pull's time (bench taps). A statement whose binds the
 plan cannot account for goes through SQLAlchemy as before.
 """
 
