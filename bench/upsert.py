@@ -81,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         engine = make_engine(url)
         rows = [ticket_row(n) for n in range(args.rows)]
         changed = [{**r, "status": "pending"} for r in rows]
-        path = "SQLAlchemy parameters" if args.sqlalchemy else "driver path on SQLite"
+        path = (
+            "driver path"
+            if engine.dialect.name == "sqlite" and not args.sqlalchemy
+            else "SQLAlchemy parameters"
+        )
         print(f"{args.rows:,} tickets in pages of {args.page}, {engine.dialect.name}, {path}")
         with Session(engine) as session:
             session.execute(delete(Ticket))
