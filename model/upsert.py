@@ -93,15 +93,18 @@ def _default_value(default: ColumnDefault) -> Any:
     return default.arg(None) if default.is_callable else default.arg
 
 
-_PLANS: dict[tuple[int, int, tuple[str, ...]], _DriverPlan | None] = {}
+# keyed by identity; each entry holds its dialect and statement, so an id cannot be reused
+# by another object while the entry lives (and a hit checks it is the same objects)
+_PLANS: dict[tuple[int, int, tuple[str, ...]], tuple[Dialect, Any, _DriverPlan | None]] = {}
 
 
 def _driver_plan(dialect: Dialect, stmt: Any, cols: tuple[str, ...]) -> _DriverPlan | None:
     """The statement's driver plan on this engine's dialect (its JSON serializer is the
     engine's), or None when a parameter is neither a row key nor a plain column default."""
     cache_key = (id(dialect), id(stmt), cols)
-    if cache_key in _PLANS:
-        return _PLANS[cache_key]
+    hit = _PLANS.get(cache_key)
+    if hit is not None and hit[0] is dialect and hit[1] is stmt:
+        return hit[2]
     compiled = stmt.compile(dialect=dialect, column_keys=list(cols))
     processors = compiled._bind_processors
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
@@ -120,7 +123,7 @@ def _driver_plan(dialect: Dialect, stmt: Any, cols: tuple[str, ...]) -> _DriverP
             plan = _DriverPlan(compiled.string, tuple(steps))
     if len(_PLANS) >= 512:
         _PLANS.clear()
-    _PLANS[cache_key] = plan
+    _PLANS[cache_key] = (dialect, stmt, plan)
     return plan
 
 

@@ -149,3 +149,19 @@ def test_a_naive_datetime_is_refused_on_the_driver_path(sqlite_url: str) -> None
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {sink.table.name}")).scalar() == 0
     engine.dispose()
+
+
+def test_a_cached_plan_is_used_only_for_the_same_dialect_and_statement() -> None:
+    """Plans are cached by the objects' ids; an id a garbage-collected statement left behind
+    must not hand its plan (another statement's SQL) to a new one."""
+    from sqlalchemy.dialects import sqlite
+
+    sink = SINKS["ticket"]
+    cols = tuple(c.name for c in sink.table.c if c.name != "id")
+    dialect = sqlite.dialect()
+    stmt = upsert._statement("sqlite", sink.table, cols, sink.key, None, None)
+    stale = object()
+    upsert._PLANS[(id(dialect), id(stmt), cols)] = (sqlite.dialect(), object(), stale)  # type: ignore[assignment]
+    plan = upsert._driver_plan(dialect, stmt, cols)
+    assert plan is not None and plan is not stale and plan.sql.startswith("INSERT INTO tickets")
+    assert upsert._driver_plan(dialect, stmt, cols) is plan
