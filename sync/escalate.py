@@ -112,10 +112,12 @@ def run_escalations(
     escalation_group_id: int | None = None,
     systems: EscalationSystems,
     digests: Mapping[int, str] | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Evaluate every account (or `account_ids`), reconcile the Escalation table, return
     outbox creations (for the configured `systems`). The evaluated accounts are recorded
     with their inputs `digests` (escalation/scope.py: what a later run compares with).
+    `now`: the run's instant (cool-downs, acknowledgements), the clock when not given.
 
     Accounts go in batches, in id order, each evaluated, reconciled and recorded before the
     next is gathered: a large book's tickets never sit in memory at once (10,000 accounts:
@@ -123,13 +125,13 @@ def run_escalations(
     book's decisions and book norms. An escalation's key names its account, so reconciling
     batch by batch decides what one reconcile of the whole book decides.
     """
-    acknowledged = acknowledge_from_tickets(session, utcnow(), account_ids)
+    now = now or utcnow()
+    acknowledged = acknowledge_from_tickets(session, now, account_ids)
     if account_ids is None:
         live = select(Account.id).where(Account.is_deleted.is_(False))
         account_ids = list(session.scalars(live.order_by(Account.id)))
     else:
         account_ids = sorted(account_ids)
-    now = utcnow()
     actions: list[Action] = []
     for start in range(0, len(account_ids), FACTS_BATCH):
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)

@@ -170,10 +170,15 @@ def decide(
     systems: EscalationSystems,
     dry_run: bool = False,
     field_sources: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """resolve -> score -> escalate -> plan -> enqueue, each stage in its own `open_session()`
     (a real run: a transaction each; escalation rows commit together with the outbox creations
-    that carry out their actions). Returns how many writes were planned."""
+    that carry out their actions). Returns how many writes were planned.
+
+    Every stage judges at one instant, `now` (the clock at the start when not given): an
+    override's expiry, a cool-down, an RCA's due time are read alike by every stage."""
+    now = now or utcnow()
     stage("resolving identities")
     with open_session() as session:
         report.identity = resolve_identities(
@@ -187,7 +192,7 @@ def decide(
         backfill(open_session, as_of, config, stage)
     with open_session() as session:
         if scope is None:  # only accounts whose inputs changed, unless config.incremental=False
-            scored = score_changed(session, as_of, config)
+            scored = score_changed(session, as_of, config, now)
             report.bands, judged, report.incremental = scored.bands, scored.judged, scored.info
             digests = scored.digests
         else:
@@ -197,7 +202,9 @@ def decide(
     if config.rules is not None:
         stage("escalating")
         with open_session() as session:
-            report.escalations, creates = escalate(session, as_of, config, systems, judged, digests)
+            report.escalations, creates = escalate(
+                session, as_of, config, systems, judged, digests, now
+            )
             if not dry_run:
                 outbox.enqueue_creates(session, creates)
         crash_point("after_escalate")
@@ -205,7 +212,7 @@ def decide(
         stage("onboarding and handoffs")
         with open_session() as session:  # phase/handoff rows commit with the tasks they queue
             report.operations, ops = run_operations(
-                session, as_of, config.operations, systems, scope
+                session, as_of, config.operations, systems, scope, now=now
             )
             if not dry_run:
                 outbox.enqueue_creates(session, ops)
@@ -213,7 +220,7 @@ def decide(
     if config.voice is not None and scope is None:  # themes are book-wide
         stage("routing feedback themes")
         with open_session() as session:  # alerts commit with their owner tasks' creations
-            report.voice, voice_creates = route_voice(session, as_of, config, systems)
+            report.voice, voice_creates = route_voice(session, as_of, config, systems, now)
             if not dry_run:
                 outbox.enqueue_creates(session, voice_creates)
             creates = [*creates, *voice_creates]
@@ -222,7 +229,7 @@ def decide(
     if config.reviews is not None and scope is None and not report.errors:
         stage("renewal reviews, RCAs, access reviews")
         with open_session() as session:
-            report.reviews, ops_creates = run_reviews(session, utcnow(), config.reviews, systems)
+            report.reviews, ops_creates = run_reviews(session, now, config.reviews, systems)
             if not dry_run:
                 outbox.enqueue_creates(session, ops_creates)
         creates += ops_creates

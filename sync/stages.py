@@ -109,7 +109,9 @@ def plan_scoring(session: Session, as_of: dt.date, config: JobConfig, now: dt.da
     return r
 
 
-def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored:
+def score_changed(
+    session: Session, as_of: dt.date, config: JobConfig, now: dt.datetime | None = None
+) -> Scored:
     """Re-score only the accounts whose inputs changed since the day's snapshot (the day's
     first run, or a configuration or model change, scores everyone: scoring/changes.py), and
     name the accounts whose escalation rules can have another answer (escalation/scope.py).
@@ -118,7 +120,7 @@ def score_changed(session: Session, as_of: dt.date, config: JobConfig) -> Scored
     from escalation.scope import book_digest, escalation_scope
     from scoring.changes import band_counts
 
-    now = dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     r = plan_scoring(session, as_of, config, now)
     info: dict[str, Any] = {"reason": r.reason, "digested": r.digested}
     if r.scope is None or r.scope:
@@ -159,6 +161,7 @@ def escalate(
     systems: EscalationSystems,
     scope: list[int] | None = None,
     digests: Mapping[int, str] | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Open, update and resolve escalations by the rules; returns counts and the creations
     that carry out their actions through `systems` (to be queued in the same transaction).
@@ -172,18 +175,23 @@ def escalate(
         escalation_group_id=config.escalation_group_id,
         systems=systems,
         digests=digests,
+        now=now,
     )
 
 
 def route_voice(
-    session: Session, as_of: dt.date, config: JobConfig, systems: EscalationSystems
+    session: Session,
+    as_of: dt.date,
+    config: JobConfig,
+    systems: EscalationSystems,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Link survey responses, find the feedback themes that deteriorated and return the owner
     tasks to queue (in the same transaction as the alerts recorded): see sync/voice.py."""
     from sync.voice import run_voice
 
     assert config.voice is not None
-    return run_voice(session, as_of, config.voice, systems)
+    return run_voice(session, as_of, config.voice, systems, now=now)
 
 
 def plan(

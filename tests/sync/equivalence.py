@@ -84,21 +84,23 @@ def small_diff(g: Any, w: Any) -> Any:
     return (g, w)
 
 
-def recorded_run(rt: Runtime, as_of: dt.date) -> RunReport:
+def recorded_run(rt: Runtime, as_of: dt.date, now: dt.datetime | None = None) -> RunReport:
     """A recorded run of what follows the pull (the last completed run matters: see
-    escalation/scope.py)."""
+    escalation/scope.py), judged at `now` (the clock when not given)."""
     run_id = runs.start_run(rt.factory, "sync")
-    report = decide_after_pull(rt, as_of, run_id)
+    report = decide_after_pull(rt, as_of, run_id, now)
     record_run(rt.factory, report, "succeeded")
     return report
 
 
-def decide_after_pull(rt: Runtime, as_of: dt.date, run_id: int = 0) -> RunReport:
+def decide_after_pull(
+    rt: Runtime, as_of: dt.date, run_id: int = 0, now: dt.datetime | None = None
+) -> RunReport:
     """What a run does after its pull: resolve, score, escalate, plan and queue (committed)."""
     report = RunReport(run_id=run_id, dry_run=False)
     decide(
         lambda: transaction(rt.factory), rt.job_config, write_targets(rt.connectors), report,
         as_of, stage=lambda name, count=0, detail=None: None,
-        systems=action_systems(rt.connectors, rt.job_config),
+        systems=action_systems(rt.connectors, rt.job_config), now=now,
     )  # fmt: skip
     return report

@@ -78,7 +78,10 @@ class Day:
         if adjust is not None:
             adjust(rt), adjust(full)
         before = computed_at(rt, as_of)
-        inc, want_report = recorded_run(rt, as_of), recorded_run(full, as_of)
+        # both judge at one instant: run one after the other on the clock, a due time
+        # (an RCA's, a cool-down's) could fall between them on a loaded machine
+        now = dt.datetime.now(dt.UTC)
+        inc, want_report = recorded_run(rt, as_of, now), recorded_run(full, as_of, now)
         after = computed_at(rt, as_of)
         rescored = sum(1 for a, t in after.items() if before.get(a) != t)
         got, want = state(rt, as_of), state(full, as_of)

@@ -108,10 +108,10 @@ class Book:
         return counts, requests
 
     def _operations(self, session: Session, as_of: dt.date, config: Any, systems: Any,
-                    scope: Any = None) -> Any:  # fmt: skip
+                    scope: Any = None, *, now: Any = None) -> Any:  # fmt: skip
         return self._checked(
             operations.MARK_STREAM, session,
-            lambda s: operations.run_operations(s, as_of, config, systems, scope),
+            lambda s: operations.run_operations(s, as_of, config, systems, scope, now=now),
         )  # fmt: skip
 
     def _reviews(self, session: Session, now: dt.datetime, config: Any, systems: Any) -> Any:
