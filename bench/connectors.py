@@ -25,6 +25,7 @@ from zenpy import Zenpy
 from connectors.http import RetryPolicy
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_records import AccountUpdate
+from connectors.salesforce_source import CLIENT_OPTIONS
 from connectors.usage import UsageConnector
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_records import OrgUpdate
@@ -60,6 +61,7 @@ def _salesforce(base_url: str, policy: RetryPolicy) -> SalesforceConnector:
         instance_url=f"https://{urlsplit(base_url).netloc}",
         session=_session(base_url),
         version=c.SF_API_VERSION,
+        **CLIENT_OPTIONS,
     )
     return SalesforceConnector(sf, policy=policy, bulk_poll_wait=0.2)
 
