@@ -269,11 +269,20 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def _seeds(text: str) -> list[int]:
+def parse_seeds(text: str) -> list[int]:
+    """`1-5` (a range) or `1,3,7` (a list)."""
     if "-" in text:
         lo, hi = text.split("-", 1)
         return list(range(int(lo), int(hi) + 1))
     return [int(x) for x in text.split(",")]
+
+
+def tuning_seeds(parser: argparse.ArgumentParser, text: str) -> list[int]:
+    """The seeds of `--seeds`, refused (a usage error) if any is held out (over 100)."""
+    seeds = parse_seeds(text)
+    if any(s > 100 for s in seeds):
+        parser.error("--seeds: tune and compare on seeds 1-100 only; seeds over 100 are held out")
+    return seeds
 
 
 def main(argv: list[str]) -> None:
@@ -307,7 +316,7 @@ def main(argv: list[str]) -> None:
 def _run(args: argparse.Namespace, directory: Path) -> None:
     """Build (or, with --keep, reuse) each seed's world; unless --build-only, judge it."""
     results = []
-    for seed in _seeds(args.seeds):
+    for seed in parse_seeds(args.seeds):
         started = time.perf_counter()
         if args.build_only:  # no figure is computed: the worlds are judged by a later run
             build_history(args.accounts, seed, directory, reuse=True)

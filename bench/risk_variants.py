@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.honest_score import tuning_seeds
 from bench.world_history import build_history
 from scoring import fit, metrics
 from scoring.backtest import samples_from_database
@@ -125,20 +126,13 @@ def seed_aucs(seed: int, accounts: int, directory: Path) -> dict[str, float]:
     return out
 
 
-def seeds_of(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench risk_variants")
     parser.add_argument("--seeds", default="1-5", help="tuning seeds only (held-out: 101+)")
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="build the worlds here and reuse finished ones")
     args = parser.parse_args(argv)
-    seeds = seeds_of(args.seeds)
-    if any(s > 100 for s in seeds):
-        parser.error("--seeds: seeds over 100 are held out; compare model classes on 1-100")
+    seeds = tuning_seeds(parser, args.seeds)
     with tempfile.TemporaryDirectory(prefix="pulsehub-variants-") as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.honest_score import _seeds
+from bench.honest_score import tuning_seeds
 from bench.world_history import build_history
 from scoring import metrics
 from scoring.backtest import samples_from_database
@@ -81,9 +81,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="reuse (or build) the worlds' databases here")
     args = parser.parse_args(argv)
-    seeds = _seeds(args.seeds)
-    if any(s > 100 for s in seeds):
-        parser.error("--seeds: the weights are fitted on tuning seeds; 101-110 are held out")
+    seeds = tuning_seeds(parser, args.seeds)
     card = load_scorecard()
     with tempfile.TemporaryDirectory(prefix="pulsehub-weights-") as tmp:
         directory = args.keep or Path(tmp)

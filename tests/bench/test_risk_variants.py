@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import risk_variants
+from bench.honest_score import parse_seeds
 
 
 def test_held_out_seeds_are_refused_before_any_world_is_built(capsys) -> None:
@@ -14,6 +15,7 @@ def test_held_out_seeds_are_refused_before_any_world_is_built(capsys) -> None:
     assert "held out" in capsys.readouterr().err
 
 
-def test_seed_ranges() -> None:
-    assert risk_variants.seeds_of("1-5") == [1, 2, 3, 4, 5]
-    assert risk_variants.seeds_of("7") == [7]
+def test_seed_ranges_and_lists() -> None:
+    assert parse_seeds("1-5") == [1, 2, 3, 4, 5]
+    assert parse_seeds("7") == [7]
+    assert parse_seeds("1,3") == [1, 3]
