@@ -22,6 +22,7 @@ from connectors.salesforce_describe import DEFAULT_TTL, FieldStore
 from connectors.salesforce_fields import SalesforceFieldMap
 from connectors.salesforce_records import AccountUpdate, TaskCreate, flatten
 from connectors.salesforce_streams import (
+    SEEN_MAX,
     SPECS,
     STREAMS,
     Keyset,
@@ -355,13 +356,25 @@ class SalesforceConnector:
 def _last_position(
     spec: SfStream, rows: Sequence[dict[str, Any]], position: Keyset | None
 ) -> Keyset | None:
-    """Where a page of rows ends: its last row with a readable cursor."""
-    for row in map(flatten, reversed(rows)):  # flattened lazily: the last row usually has it
+    """Where a page of rows ends: its last row with a readable cursor, with the ids delivered
+    at that row's rendered time (this page's and, at the same time, the position's)."""
+    last: Keyset | None = None
+    seen: set[str] = set()
+    for row in map(flatten, reversed(rows)):  # flattened lazily: the last rows usually do
         try:
-            return Keyset(dt.datetime.fromisoformat(str(row[spec.cursor_field])), str(row["Id"]))
+            ts, rid = dt.datetime.fromisoformat(str(row[spec.cursor_field])), str(row["Id"])
         except (KeyError, TypeError, ValueError):
             continue
-    return position
+        if last is None:
+            last = Keyset(ts, rid)
+        elif ts != last.ts:
+            break
+        seen.add(rid)
+    if last is None:
+        return position
+    if position is not None and position.ts == last.ts and position.id:
+        seen |= position.seen or {position.id}
+    return Keyset(last.ts, last.id, frozenset(seen) if len(seen) <= SEEN_MAX else frozenset())
 
 
 def _position(cursor: str | None, start: dt.datetime | None) -> Keyset | None:

@@ -83,20 +83,33 @@ STREAMS: dict[str, Stream] = {
 }
 
 
+SEEN_MAX = 200  # ids a cursor keeps at its rendered time; beyond, the Id-order rule alone
+
+
 @dataclass(frozen=True)
 class Keyset:
-    """Position in a stream: the last (SystemModstamp, Id) delivered; id '' = from ts on."""
+    """Position in a stream: the last (SystemModstamp, Id) delivered; id '' = from ts on.
+
+    `seen`: every Id delivered at exactly `ts` as rendered, the last one included (empty when
+    more than `SEEN_MAX`). A server that stores SystemModstamp more finely than it renders it
+    sends the rows of the cursor's rendered time again, in stored-time order, which need not
+    be Id order: only these ids are the ones already delivered (`after_cursor`)."""
 
     ts: dt.datetime
     id: str = ""
+    seen: frozenset[str] = frozenset()
 
     def encode(self) -> str:
-        return json.dumps({"ts": self.ts.isoformat(), "id": self.id})
+        data: dict[str, Any] = {"ts": self.ts.isoformat(), "id": self.id}
+        if self.seen:
+            data["seen"] = sorted(self.seen)
+        return json.dumps(data)
 
     @classmethod
     def decode(cls, cursor: str) -> Keyset:
         data = json.loads(cursor)
-        return cls(dt.datetime.fromisoformat(data["ts"]), data.get("id", ""))
+        seen = data.get("seen") or ()
+        return cls(dt.datetime.fromisoformat(data["ts"]), data.get("id", ""), frozenset(seen))
 
 
 def modstamp(row: dict[str, Any], spec: SfStream) -> dt.datetime | None:
@@ -112,11 +125,19 @@ def after_cursor(
     """Rows strictly after the cursor as returned, dropping boundary rows sent again.
 
     A server may store SystemModstamp more precisely than it renders it (the value we keep
-    in the cursor), so `>` can match the cursor row itself; this check keeps it out.
+    in the cursor), so `>` can match rows of the cursor's own rendered time, delivered or not
+    (stored later than the cursor row, so still to come, even with a smaller Id): the
+    cursor's `seen` ids are dropped, the others kept.
     """
     if position is None or not position.id:
         return rows
-    mark = (position.ts, position.id)
+    if position.seen:  # the ids delivered at the cursor's rendered time, whatever their order
+        ts, seen = position.ts, position.seen
+        return [
+            r for r in rows
+            if (stamp := modstamp(r, spec)) is None or stamp > ts or (stamp == ts and r["Id"] not in seen)
+        ]  # fmt: skip
+    mark = (position.ts, position.id)  # a cursor saved before `seen`, or too many at its time
     return [r for r in rows if (stamp := modstamp(r, spec)) is None or (stamp, r["Id"]) > mark]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from connectors.errors import AuthError, Fatal
@@ -81,6 +83,31 @@ def test_concurrent_update_mid_sync_arrives_once(sandbox, policy) -> None:
     assert delivered.count(unseen) == 1, "updated before delivery: exactly once"
     assert delivered.count(touched_seen) == 2, "updated after delivery: its new version again"
     assert len(delivered) == len(all_ids) + 1
+
+
+def test_rows_in_one_rendered_millisecond_split_by_a_page_are_all_delivered(sandbox, policy):
+    """The sandbox stores SystemModstamp to the microsecond and renders milliseconds: two
+    rows in one rendered millisecond come in stored-time order, which need not be Id order.
+    A page ending on the first must not drop the second as a boundary row sent again, in the
+    same pull or in the next one from the saved cursor."""
+    accounts = sandbox.world.sf["Account"]
+    low, high = sorted(accounts)[:2]
+    newest = max(r["SystemModstamp"] for r in accounts.values())
+    base = (newest + dt.timedelta(seconds=1)).replace(microsecond=0)
+    accounts[high]["SystemModstamp"] = base + dt.timedelta(microseconds=100)  # stored first
+    accounts[low]["SystemModstamp"] = base + dt.timedelta(microseconds=600)  # same millisecond
+    sf = make(sandbox, policy, page_size=len(accounts) - 1)  # the first page ends on `high`
+    pages = list(sf.pull("accounts", None))
+    ids = [r.id for p in pages for r in p.records] + [
+        x.external_id for p in pages for x in p.rejected
+    ]
+    assert sorted(ids) == sorted(accounts), "every row once"
+    # resuming from a cursor saved on `high` (a run that stopped there) delivers `low`
+    first = sf.pull("accounts", None)
+    cursor = next(first).cursor
+    first.close()
+    resumed = [r.id for p in sf.pull("accounts", cursor) for r in p.records]
+    assert resumed == [low]
 
 
 def test_429_is_waited_out(sandbox, policy, sleeps) -> None:
