@@ -277,12 +277,19 @@ def parse_seeds(text: str) -> list[int]:
     return [int(x) for x in text.split(",")]
 
 
-def tuning_seeds(parser: argparse.ArgumentParser, text: str) -> list[int]:
-    """The seeds of `--seeds`, refused (a usage error) if any is held out (over 100)."""
-    seeds = parse_seeds(text)
+def tuning_args(bench: str, argv: list[str]) -> tuple[argparse.Namespace, list[int]]:
+    """What a bench that tunes or compares on the tuning worlds takes: `--seeds` (1-5; a seed
+    over 100 is held out and refused as a usage error), `--accounts` (1,000) and `--keep DIR`
+    (build the worlds there and reuse finished ones)."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench {bench}")
+    parser.add_argument("--seeds", default="1-5", help="tuning seeds only (over 100: held out)")
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, help="build the worlds here and reuse finished ones")
+    args = parser.parse_args(argv)
+    seeds = parse_seeds(args.seeds)
     if any(s > 100 for s in seeds):
         parser.error("--seeds: tune and compare on seeds 1-100 only; seeds over 100 are held out")
-    return seeds
+    return args, seeds
 
 
 def main(argv: list[str]) -> None:

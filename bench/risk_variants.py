@@ -20,7 +20,6 @@ Run by hand:  .venv/bin/python -m bench risk_variants [--seeds 1-5] [--keep DIR]
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.honest_score import tuning_seeds
+from bench.honest_score import tuning_args
 from bench.world_history import build_history
 from scoring import fit, metrics
 from scoring.backtest import samples_from_database
@@ -127,12 +126,7 @@ def seed_aucs(seed: int, accounts: int, directory: Path) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench risk_variants")
-    parser.add_argument("--seeds", default="1-5", help="tuning seeds only (held-out: 101+)")
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--keep", type=Path, help="build the worlds here and reuse finished ones")
-    args = parser.parse_args(argv)
-    seeds = tuning_seeds(parser, args.seeds)
+    args, seeds = tuning_args("risk_variants", argv)
     with tempfile.TemporaryDirectory(prefix="pulsehub-variants-") as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)

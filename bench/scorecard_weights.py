@@ -16,7 +16,6 @@ Run by hand:  .venv/bin/python -m bench scorecard_weights [--seeds 1-5] [--accou
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import statistics
 import tempfile
@@ -25,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.honest_score import tuning_seeds
+from bench.honest_score import tuning_args
 from bench.world_history import build_history
 from scoring import metrics
 from scoring.backtest import samples_from_database
@@ -76,12 +75,7 @@ def fitted_card(
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench scorecard_weights")
-    parser.add_argument("--seeds", default="1-5", help="tuning seeds only (never 101-110)")
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--keep", type=Path, help="reuse (or build) the worlds' databases here")
-    args = parser.parse_args(argv)
-    seeds = tuning_seeds(parser, args.seeds)
+    args, seeds = tuning_args("scorecard_weights", argv)
     card = load_scorecard()
     with tempfile.TemporaryDirectory(prefix="pulsehub-weights-") as tmp:
         directory = args.keep or Path(tmp)
