@@ -373,7 +373,9 @@ def _last_position(
     if last is None:
         return position
     if position is not None and position.ts == last.ts and position.id:
-        seen |= position.seen or {position.id}
+        if not position.seen:  # its ids at this time unknown (an older cursor, or past the cap)
+            return last  # a partial set would take one of them for a row still to come
+        seen |= position.seen
     return Keyset(last.ts, last.id, frozenset(seen) if len(seen) <= SEEN_MAX else frozenset())
 
 

@@ -41,3 +41,14 @@ def test_too_many_ids_at_one_time_fall_back_to_the_id_order_rule() -> None:
     position = _last_position(SPEC, rows, None)
     assert position is not None and position.seen == frozenset()
     assert "seen" not in position.encode()
+
+
+def test_a_cursor_whose_ids_at_its_time_are_unknown_stays_on_the_id_order_rule() -> None:
+    """An older cursor, or one past the cap: the ids delivered at its time are unknown, so the
+    next page at the same time must not start a partial set (it would take an earlier row of
+    that time, already delivered, for a new one)."""
+    unknown = Keyset(T, "001C")
+    following = _last_position(SPEC, [row("001D", T)], unknown)
+    assert following == Keyset(T, "001D")
+    sent = [row("001B", T), row("001E", T)]
+    assert [r["Id"] for r in after_cursor(sent, following, SPEC)] == ["001E"]
