@@ -9,8 +9,12 @@ included; the step seconds are what the run recorded in `sync_runs.stats`):
                    nothing, at most 3)
   unchanged        nothing new: incremental, then the same with `--full-score` (before)
   changed          `--fraction` of every record kind changed (the sandbox's change
-                   control): incremental; again (another sample) with `--full-score`.
+                   control): incremental, then `--full-score` of the state it left.
                    The step's "rescored" is how many accounts' inputs that touched.
+
+Each `--full-score` step is also a check: it must leave the same results as the incremental
+run before it (today's snapshots and every escalation, compared column by column:
+bench/same_results.py); its row says `identical` and names what differs.
 
 Run by hand:  .venv/bin/python -m bench incremental --accounts 2000 [10000] [--fraction F]
 
@@ -50,6 +54,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.pipeline import ROOT, _env, _get, _post, sandbox_started, serve_sandbox
+from bench.same_results import differences, fingerprint, identical
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -159,6 +164,16 @@ def run_size(
             print(json.dumps(row), flush=True)
             return row
 
+        def full_step(label: str) -> dict[str, Any]:
+            """A `--full-score` run of the state the last (incremental) run left, nothing
+            changed between them: it must leave the same results (bench/same_results.py)."""
+            before = fingerprint(db_url)
+            row = step(label, "--full-score")
+            row["same_as_incremental"] = diff = differences(before, fingerprint(db_url))
+            row["identical"] = identical(diff)
+            print(json.dumps({"step": label, "identical": row["identical"], **diff}), flush=True)
+            return row
+
         if phase in ("all", "first"):
             out["full_sync"] = step("full sync")
             out["settle"] = [step("settle")]
@@ -170,12 +185,11 @@ def run_size(
             out["settle_upgraded"] = step("settle (upgraded code)")  # one run lays them down
         out["unchanged_incremental"] = step("unchanged, incremental")
         if full:
-            out["unchanged_full"] = step("unchanged, --full-score", "--full-score")
+            out["unchanged_full"] = full_step("unchanged, --full-score")
         _post(f"{base}/_sandbox/change?fraction={fraction}&seed=1")
         out["changed_incremental"] = step(f"{fraction:.2%} changed, incremental")
         if full:
-            _post(f"{base}/_sandbox/change?fraction={fraction}&seed=2")
-            out["changed_full"] = step(f"{fraction:.2%} changed, --full-score", "--full-score")
+            out["changed_full"] = full_step(f"{fraction:.2%} changed, then --full-score")
         out["next_days"] = [next_day(base, env, db_url, n) for n in range(1, days + 1)]
         return out
     finally:
