@@ -315,3 +315,24 @@ def test_a_configuration_change_recomputes_every_digest(session: Session) -> Non
     assert got.recomputed is None
     assert book_digests(session, TODAY, CARD, "fitted:7", now=utcnow()).recomputed is not None
     assert book_digests(session, TODAY, CARD, "fitted:7", full=True).recomputed is None
+
+
+def test_digests_hashed_as_parts_arrive_equal_the_digest_of_the_whole_list() -> None:
+    """Stored digests stay valid: hashing each account's parts as they arrive gives the digest
+    of its whole parts list (`_hash`), for any values a row or an aggregate can hold."""
+    from scoring.changes import _hash, _Parts
+
+    rows = {
+        1: [(1, "Acmé GmbH", {"tier": "ünø"}, None, 3.5), ("children", [4, 5]), ("usage", 2, 0.1)],
+        2: [(2, "Beta", {}, dt.date(2026, 1, 2), None)],
+    }
+    parts = _Parts("2026-01-02|True|{}|model|x")
+    for aid, (first, *_) in rows.items():
+        parts.start(aid, first)
+    for aid, (_, *rest) in rows.items():
+        for part in rest:
+            parts.add(aid, part)
+    parts.add(99, ("usage", 1))  # an account not started (not live) is ignored
+    assert parts.digests() == {
+        aid: _hash("2026-01-02|True|{}|model|x", p) for aid, p in rows.items()
+    }
