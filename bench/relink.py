@@ -25,24 +25,15 @@ from sqlalchemy.orm import Session
 
 from model import links
 from model.db import make_engine, make_session_factory
-from model.tables import ExternalIdentity, Ticket, UsageDaily
-
-ORG_KEY = Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
+from model.tables import Ticket, UsageDaily
 
 
 def row_by_row(session: Session, model: Any) -> None:
-    if model is Ticket:
-        account = links._linked_account("organization", ORG_KEY, Ticket.source)
-    else:
-        account = links._linked_account("workspace", UsageDaily.workspace_id)
-    links._repoint(session, model, account, [None])
+    links.repoint_every_row(session, model, set_based=False)
 
 
 def set_based(session: Session, model: Any) -> None:
-    if model is Ticket:
-        links._repoint_whole(session, Ticket, ORG_KEY, "organization", Ticket.source)
-    else:
-        links._repoint_whole(session, UsageDaily, UsageDaily.workspace_id, "workspace")
+    links.repoint_every_row(session, model, set_based=True)
 
 
 def timed(url: str, model: Any, form: Callable[[Session, Any], None], clear: bool) -> float:

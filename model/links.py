@@ -67,12 +67,11 @@ def propagate_links(
     back into Python (RETURNING), 630 MiB at 10,000 accounts."""
     changed = changed_since(session, relinked, since)
     ids = changed.identities
-    org_key = Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
-    ws_key = UsageDaily.workspace_id
-    if ids is None and _joins_in_update(session):  # every row: one join, not a lookup per row
-        _repoint_whole(session, Ticket, org_key, "organization", Ticket.source)
-        _repoint_whole(session, UsageDaily, ws_key, "workspace")
+    if ids is None:  # every row: one join where the database takes it, not a lookup per row
+        for keyed in (Ticket, UsageDaily):
+            repoint_every_row(session, keyed, set_based=_joins_in_update(session))
     else:
+        org_key, ws_key = KEYED_BY_IDENTITY[Ticket][0], KEYED_BY_IDENTITY[UsageDaily][0]
         orgs = {int(x) for kind, x in ids or () if kind == "organization" and x.isdigit()}
         _repoint(session, Ticket, _linked_account("organization", org_key, Ticket.source), _keyed(
             ids is None, Ticket.account_id, Ticket.synced_at, since,
@@ -182,6 +181,27 @@ def _linked_account(kind: str, external_id: Any, source: Any = None) -> Any:
     if source is not None:
         stmt = stmt.where(ExternalIdentity.source == source)
     return stmt.order_by(ExternalIdentity.id).limit(1).scalar_subquery()
+
+
+# the rows whose account is their key's linked identity: (key, identity kind, source or None)
+KEYED_BY_IDENTITY: dict[Any, tuple[Any, str, Any]] = {
+    Ticket: (
+        Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type), "organization",
+        Ticket.source,
+    ),
+    UsageDaily: (UsageDaily.workspace_id, "workspace", None),
+}  # fmt: skip
+
+
+def repoint_every_row(session: Session, model: Any, *, set_based: bool = True) -> None:
+    """Every ticket or usage row (`model`) pointed at its key's linked identity's account:
+    set-based (`_repoint_whole`) or with the per-row lookup scoped passes use (the two give the
+    same answer: tests/model/test_links_whole.py; bench relink times both)."""
+    key, kind, source = KEYED_BY_IDENTITY[model]
+    if set_based:
+        _repoint_whole(session, model, key, kind, source)
+    else:
+        _repoint(session, model, _linked_account(kind, key, source), [None])
 
 
 def _joins_in_update(session: Session) -> bool:

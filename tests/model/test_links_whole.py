@@ -72,10 +72,8 @@ def _where(s: Session) -> dict[tuple[Any, ...], int | None]:
 
 def _row_by_row(s: Session) -> None:
     """The correlated form every scoped pass uses, over every row."""
-    org = Ticket.helpdesk_org_id.cast(ExternalIdentity.external_id.type)
-    links._repoint(s, Ticket, links._linked_account("organization", org, Ticket.source), [None])
-    ws = links._linked_account("workspace", UsageDaily.workspace_id)
-    links._repoint(s, UsageDaily, ws, [None])
+    for model in (Ticket, UsageDaily):
+        links.repoint_every_row(s, model, set_based=False)
 
 
 def test_the_set_based_whole_pass_leaves_what_the_row_by_row_lookup_leaves(session) -> None:
