@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -30,12 +31,17 @@ log = logging.getLogger(__name__)
 BASE, SCALE = 10_000, 0.1
 
 
-def analyze_stale(session: Session) -> list[str]:
-    """ANALYZE every pulsehub table changed past autovacuum's rule since its last analyze;
-    returns their names (none on SQLite). Commits nothing else: run it between stages."""
+def analyze_stale(
+    session: Session, only: Collection[str] | None = None, always: Collection[str] = ()
+) -> list[str]:
+    """ANALYZE every pulsehub table (or those named in `only`) changed past autovacuum's rule
+    since its last analyze, and the tables named in `always`; returns their names (none on
+    SQLite). Commits nothing else: run it between stages, or before a statement whose plan
+    depends on rows this transaction wrote (`always`: the statistics views count a
+    transaction's changes only once it commits, but ANALYZE samples its own rows)."""
     if session.get_bind().dialect.name != "postgresql":
         return []
-    ours = set(Base.metadata.tables)
+    ours = set(Base.metadata.tables) if only is None else set(only) & set(Base.metadata.tables)
     rows = session.execute(
         text(
             "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
@@ -44,7 +50,9 @@ def analyze_stale(session: Session) -> list[str]:
         ),
         {"base": BASE, "scale": SCALE},
     ).scalars()
-    stale = sorted(name for name in rows if name in ours)
+    stale = sorted(
+        {name for name in rows if name in ours} | (set(always) & set(Base.metadata.tables))
+    )
     for name in stale:
         started = time.perf_counter()
         session.execute(text(f'ANALYZE "{name}"'))  # a name from our own metadata

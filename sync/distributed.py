@@ -153,6 +153,8 @@ def resolve_and_split(
     `field_sources`: see sync/instances.py."""
     started = time.time()
     clock = StepClock()
+    with transaction(factory) as session:  # matching reads what the pulls just loaded
+        analyze_stale(session)
     clock.start("resolving identities")
     with transaction(factory) as session:
         identity = resolve_identities(session, field_sources=field_sources)

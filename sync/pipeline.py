@@ -179,6 +179,8 @@ def decide(
     Every stage judges at one instant, `now` (the clock at the start when not given): an
     override's expiry, a cool-down, an RCA's due time are read alike by every stage."""
     now = now or utcnow()
+    with open_session() as session:  # matching reads what the pull just loaded
+        analyze_stale(session)
     stage("resolving identities")
     with open_session() as session:
         report.identity = resolve_identities(

@@ -68,3 +68,49 @@ def test_sqlite_has_nothing_to_analyze(migrated_url) -> None:
             assert analyze_stale(s) == []
     finally:
         engine.dispose()
+
+
+def _estimated_linked(session) -> float:
+    q = (
+        "EXPLAIN (FORMAT JSON) SELECT external_id FROM external_identities "
+        "WHERE kind = 'organization' AND status = 'linked'"
+    )
+    return float(session.execute(text(q)).scalar_one()[0]["Plan"]["Plan Rows"])
+
+
+@pytest.mark.postgres
+def test_a_whole_book_pass_plans_on_the_identities_its_transaction_matched(pg_url) -> None:
+    """A first sync matches every identity and re-points every row in one transaction, on
+    tables never analyzed: the statistics views do not count uncommitted rows, so the pass
+    analyzes the identities itself (ANALYZE samples its own transaction's rows) and the join
+    is planned on thousands of identities, not on a guess of one."""
+    from model.links import plan_on_fresh_statistics
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            s.execute(text("ALTER TABLE external_identities SET (autovacuum_enabled = false)"))
+            s.execute(text(
+                "INSERT INTO external_identities (source, kind, external_id, status, domains, "
+                "candidates, manual, attributes, is_deleted, updated_at) SELECT 'zendesk', 'organization', "
+                "g::text, 'linked', '[]', '[]', false, '{}', false, now() "
+                "FROM generate_series(1, 3000) g"
+            ))  # fmt: skip
+            assert _estimated_linked(s) < 100, "planned on a guess before"
+            assert "external_identities" in plan_on_fresh_statistics(s)
+            assert _estimated_linked(s) > 2_000
+            s.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_whole_book_pass_analyzes_nothing(migrated_url) -> None:
+    from model.links import plan_on_fresh_statistics
+
+    engine = make_engine(migrated_url)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            assert plan_on_fresh_statistics(s) == []
+    finally:
+        engine.dispose()
