@@ -121,7 +121,9 @@ def _cross_fitted_flags(
     if config is None or config.flag_false_alarms is None:
         return {}
     outcomes = renewal_outcomes(session)
-    pairs = judged_pairs(keys, oof, snapshot_scores(session), outcomes, config.lead_days)
+    scores = snapshot_scores(session)
+    judged = [scores.get(k) for k in keys]
+    pairs = judged_pairs(keys, oof, judged, outcomes, config.lead_days)
     out: dict[int, tuple[float, float]] = {}
     for k in range(FOLDS):
         fitted = fit_flags([j for j in pairs if j[0] % FOLDS != k], config)

@@ -61,7 +61,10 @@ class NoSkill(NotEnoughHistory):
 @dataclass(slots=True)
 class TrainingSet:
     """Rows of raw features with labels, account groups, segments and (account, day) keys;
-    the features a list of dicts or, for large sets, `FeatureRows` (numbers in blocks)."""
+    the features a list of dicts or, for large sets, `FeatureRows` (numbers in blocks).
+    `scores` holds each row's computed health score where the rows are snapshots (None for a
+    grey snapshot, and for tables that have none): the flag fit judges it beside the model's
+    probability without reading every snapshot again."""
 
     features: list[dict[str, Any]] | FeatureRows = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
@@ -71,6 +74,7 @@ class TrainingSet:
     emphasis: list[float] = field(default_factory=list)  # relative weight within the account
     outcomes: int = 0  # distinct labelled renewal decisions
     lost: int = 0
+    scores: list[float | None] = field(default_factory=list)
 
     def add(
         self,
@@ -80,6 +84,7 @@ class TrainingSet:
         segment: str | None,
         key: Any,
         emphasis: float = 1.0,
+        score: float | None = None,
     ) -> None:
         self.features.append(features)
         self.labels.append(label)
@@ -87,6 +92,7 @@ class TrainingSet:
         self.segments.append(segment)
         self.keys.append((group, key))
         self.emphasis.append(emphasis)
+        self.scores.append(score)
 
 
 @dataclass(slots=True)
@@ -199,16 +205,29 @@ def usable_scales(means: np.ndarray, scales: np.ndarray) -> np.ndarray:
 def _fit_linear(
     x: np.ndarray, y: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
+    """Standardize `x` in place (callers pass a copy, or a matrix they no longer need) and fit:
+    one matrix of the training rows at a time, not three (a centred copy, its square, the
+    standardized copy)."""
     from sklearn.linear_model import LogisticRegression
 
     means = np.average(x, axis=0, weights=w)
-    scales = usable_scales(means, np.sqrt(np.average((x - means) ** 2, axis=0, weights=w)))
+    x -= means
+    variances = np.einsum("ij,ij,i->j", x, x, w) / w.sum()
+    scales = usable_scales(means, np.sqrt(variances))
+    x /= scales
     # class balance by weight (each class's accounts sum to the same), account weights kept
     lost = y == 1
     bal = np.where(lost, 0.5 / max(w[lost].sum(), 1e-12), 0.5 / max(w[~lost].sum(), 1e-12))
     clf = LogisticRegression(C=C, max_iter=2000)
-    clf.fit((x - means) / scales, y, sample_weight=w * bal * w.sum())
+    clf.fit(x, y, sample_weight=w * bal * w.sum())
     return means, scales, clf
+
+
+def _standardized(x: np.ndarray, means: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """`(x - means) / scales` in place on `x` (a copy the caller made)."""
+    x -= means
+    x /= scales
+    return x
 
 
 def _platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> list[float]:
@@ -240,14 +259,15 @@ def fit_risk(
     k = min(folds, len(set(ts.groups)))
     raw = np.zeros(len(y))
     splits = list(GroupKFold(n_splits=k).split(x, y, groups))
-    for train, test in splits:
+    for train, test in splits:  # x[train], x[test]: copies, standardized in place
         means, scales, clf = _fit_linear(x[train], y[train], w[train])
-        raw[test] = clf.decision_function((x[test] - means) / scales)
+        raw[test] = clf.decision_function(_standardized(x[test], means, scales))
     oof = np.zeros(len(y))  # calibration cross-fitted too: no row calibrates its own score
     for train, test in splits:
         a, b = _platt(raw[train], y[train], w[train])
         oof[test] = 1.0 / (1.0 + np.exp(-(a * raw[test] + b)))
-    means, scales, clf = _fit_linear(x, y, w)
+    means, scales, clf = _fit_linear(x, y, w)  # the last use of x: standardized in place
+    del x
     model.means, model.scales = means.tolist(), scales.tolist()
     model.coef, model.intercept = clf.coef_[0].tolist(), float(clf.intercept_[0])
     model.horizon_days = horizon_days

@@ -24,7 +24,7 @@ bands apply it through the same paths as before.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from itertools import groupby
 from typing import Any
@@ -45,20 +45,21 @@ Key = tuple[int, date]
 def judged_pairs(
     keys: Sequence[Key],
     probs: Sequence[float],
-    scores: Mapping[Key, float],
+    scores: Sequence[float | None],
     outcomes: Outcomes,
     lead: int,
 ) -> list[Pair]:
     """One (score, probability) per decided renewal at `lead` days ahead, from the snapshots
-    that have both (the first loss ends an account): a snapshot without a computed score is
-    grey and, as in `scoring.lead_time`, not judged."""
+    that have both (`scores[i]` is the computed score of the snapshot `keys[i]`; the first loss
+    ends an account): a snapshot without a computed score is grey and, as in
+    `scoring.lead_time`, not judged."""
     rows = sorted(
-        ((k, p) for k, p in zip(keys, probs, strict=True) if k in scores),
+        ((k, s, p) for k, s, p in zip(keys, scores, probs, strict=True) if s is not None),
         key=lambda r: r[0],
     )
     out: list[Pair] = []
     for aid, group in groupby(rows, key=lambda r: r[0][0]):
-        snaps = [(day, (scores[(aid, day)], p)) for (_, day), p in group]
+        snaps = [(day, (s, p)) for (_, day), s, p in group]
         for when, lost, _ in outcomes.get(aid, []):
             judged = last_before(snaps, when, lead)
             if judged is not None:
@@ -69,7 +70,8 @@ def judged_pairs(
 
 
 def snapshot_scores(session: Session) -> dict[Key, float]:
-    """Every snapshot's computed score by (account, day)."""
+    """Every snapshot's computed score by (account, day) (the benches' cross-fitted flag reads
+    it; a fit takes its training rows' scores from `TrainingSet.scores` instead)."""
     rows = session.execute(
         select(HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score)
         .where(HealthSnapshot.computed_score.is_not(None))
@@ -119,15 +121,16 @@ def fit_flags(pairs: Sequence[Pair], config: BandFit) -> dict[str, Any] | None:
 
 
 def fit_flags_on_training(
-    session: Session,
     keys: Sequence[Key],
     oof: Sequence[float],
+    scores: Sequence[float | None],
     outcomes: Outcomes,
     config: BandFit,
 ) -> dict[str, Any] | None:
     """The joint cut-offs for a model just fitted, from its cross-fitted training probabilities
-    and the snapshots' computed scores."""
+    and its training snapshots' computed scores (`TrainingSet.scores`). They used to be looked
+    up in a dict of every snapshot's score, ~13 entries per account after a first sync's
+    replay: at 50,000 accounts the largest thing a fit held."""
     if config.flag_false_alarms is None:
         return None
-    pairs = judged_pairs(keys, oof, snapshot_scores(session), outcomes, config.lead_days)
-    return fit_flags(pairs, config)
+    return fit_flags(judged_pairs(keys, oof, scores, outcomes, config.lead_days), config)

@@ -77,7 +77,8 @@ def training_from_database(session: Session, horizon_days: int) -> TrainingSet:
             when, lost, _ = decisions[i]
             features = snapshot_features(score, trend, signals or {}, past)
             emphasis = lead_emphasis((when - as_of).days)
-            ts.add(features, int(lost), aid, segments.get(aid), as_of, emphasis)
+            computed = None if score is None else float(score)
+            ts.add(features, int(lost), aid, segments.get(aid), as_of, emphasis, computed)
             if (aid, when) not in seen:
                 seen.add((aid, when))
                 ts.outcomes += 1
@@ -123,7 +124,7 @@ def _fit_for_lead_time(
     """Band cut-offs and the high-risk threshold, fitted for lead time and stored with the model:
     red and high together when the scorecard budgets the union flag, else each alone."""
     outcomes = renewal_outcomes(session)
-    flags = fit_flags_on_training(session, ts.keys, result.oof, outcomes, config)
+    flags = fit_flags_on_training(ts.keys, result.oof, ts.scores, outcomes, config)
     red = None if flags is None else flags["red_below"]
     result.model.bands = fit_bands_from_database(session, config, red)
     if flags is None or result.model.bands is None:

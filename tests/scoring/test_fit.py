@@ -161,6 +161,21 @@ def test_training_rows_are_labelled_by_the_next_renewal_within_the_horizon() -> 
     assert "arr" not in FEATURES and "days_to_renewal" not in FEATURES, "current-state leaks"
 
 
+def test_training_rows_carry_their_snapshots_computed_score() -> None:
+    """The flag fit judges each training row's own computed score (a grey snapshot has none),
+    the same score it used to look up in a dict of every snapshot."""
+    s = f.make_session()
+    a = f.account(s)
+    f.opportunity(s, a, END, is_closed=True, is_won=False, amount=1.0)
+    for days_before, computed in ((100, 61.5), (30, None), (10, 42.0)):
+        s.add(HealthSnapshot(account_id=a.id, as_of=END - timedelta(days=days_before), score=50.0,
+                             band="grey" if computed is None else "yellow",
+                             computed_score=computed, signals={"csat": 0.5}))  # fmt: skip
+    s.flush()
+    ts = training_from_database(s, 180)
+    assert ts.scores == [61.5, None, 42.0] and len(ts.scores) == len(ts.keys)
+
+
 def test_stored_model_is_used_by_default_and_the_prior_is_flagged() -> None:
     s = f.make_session()
     _history(s, 160)

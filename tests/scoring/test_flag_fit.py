@@ -92,12 +92,12 @@ def test_the_judged_snapshot_is_the_last_one_lead_days_ahead_and_a_loss_ends_the
     days = [decided - timedelta(days=d) for d in (80, 70, 62, 55)]
     keys = [(1, d) for d in days] + [(2, decided - timedelta(days=65))]
     probs = [0.1, 0.2, 0.3, 0.4, 0.5]
-    scores = {k: 90.0 - 10 * i for i, k in enumerate(keys)}
+    scores: list[float | None] = [90.0 - 10 * i for i in range(len(keys))]
     outcomes = {
         1: [(decided, True, None), (decided + timedelta(days=365), False, None)],
         2: [(decided, False, None)],
     }
     got = judged_pairs(keys, probs, scores, outcomes, lead=60)
     assert got == [(1, 70.0, 0.3, True), (2, 50.0, 0.5, False)]
-    del scores[keys[2]]  # a snapshot without a computed score is grey and not judged
+    scores[2] = None  # a snapshot without a computed score is grey and not judged
     assert judged_pairs(keys, probs, scores, outcomes, lead=60)[0] == (1, 80.0, 0.2, True)
