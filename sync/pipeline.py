@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Protocol
@@ -200,15 +201,24 @@ def decide(
         else:
             report.bands, judged, digests = score(session, as_of, config, scope), scope, None
     crash_point("after_score")
-    creates: list[outbox.CreateRequest] = []
+    # a dry run's creations, counted by kind with the plan; a real run queues each stage's in
+    # its transaction and keeps none (a first sync at 50,000 accounts creates ~10,000 tasks)
+    would_create: Counter[str] = Counter()
+
+    def queue(session: Session, requests: Sequence[outbox.CreateRequest]) -> None:
+        if dry_run:
+            would_create.update(r.kind for r in requests)
+        else:
+            outbox.enqueue_creates(session, requests)
+
     if config.rules is not None:
         stage("escalating")
         with open_session() as session:
             report.escalations, creates = escalate(
                 session, as_of, config, systems, judged, digests, now
             )
-            if not dry_run:
-                outbox.enqueue_creates(session, creates)
+            queue(session, creates)
+            del creates
         crash_point("after_escalate")
     if config.operations is not None:
         stage("onboarding and handoffs")
@@ -216,25 +226,22 @@ def decide(
             report.operations, ops = run_operations(
                 session, as_of, config.operations, systems, scope, now=now
             )
-            if not dry_run:
-                outbox.enqueue_creates(session, ops)
-        creates += ops
+            queue(session, ops)
+            del ops
     if config.voice is not None and scope is None:  # themes are book-wide
         stage("routing feedback themes")
         with open_session() as session:  # alerts commit with their owner tasks' creations
             report.voice, voice_creates = route_voice(session, as_of, config, systems, now)
-            if not dry_run:
-                outbox.enqueue_creates(session, voice_creates)
-            creates = [*creates, *voice_creates]
+            queue(session, voice_creates)
+            del voice_creates
     # once-only tasks (a renewal's review, a quarter's access review) are written from a
     # complete pull only: a source that failed would leave them with half the facts for good
     if config.reviews is not None and scope is None and not report.errors:
         stage("renewal reviews, RCAs, access reviews")
         with open_session() as session:
             report.reviews, ops_creates = run_reviews(session, now, config.reviews, systems)
-            if not dry_run:
-                outbox.enqueue_creates(session, ops_creates)
-        creates += ops_creates
+            queue(session, ops_creates)
+            del ops_creates
     stage("planning write-back")
     with open_session() as session:  # the plan's mark commits with the writes it queued
         full = "full score" if scope is None and judged is None else None
@@ -242,8 +249,8 @@ def decide(
     report.planned, report.plan_sample = summary.planned, summary.sample
     if plan_info:
         report.incremental["plan"] = plan_info
-    for c in creates if dry_run else ():  # what the real run would create, counted with the plan
-        report.planned[c.kind] = report.planned.get(c.kind, 0) + 1
+    for kind, n in would_create.items():  # what the real run would create, counted with the plan
+        report.planned[kind] = report.planned.get(kind, 0) + n
     crash_point("after_plan")
     return summary.total
 
