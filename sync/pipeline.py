@@ -239,8 +239,10 @@ def decide(
     if config.reviews is not None and scope is None and not report.errors:
         stage("renewal reviews, RCAs, access reviews")
         with open_session() as session:
-            report.reviews, ops_creates = run_reviews(session, now, config.reviews, systems)
-            queue(session, ops_creates)
+            report.reviews, ops_creates = run_reviews(
+                session, now, config.reviews, systems, lambda page: queue(session, page)
+            )
+            queue(session, ops_creates)  # RCA reminders and access reviews (a page's worth)
             del ops_creates
     stage("planning write-back")
     with open_session() as session:  # the plan's mark commits with the writes it queued

@@ -114,7 +114,9 @@ class Book:
             lambda s: operations.run_operations(s, as_of, config, systems, scope, now=now),
         )  # fmt: skip
 
-    def _reviews(self, session: Session, now: dt.datetime, config: Any, systems: Any) -> Any:
+    def _reviews(
+        self, session: Session, now: dt.datetime, config: Any, systems: Any, queue: Any = None
+    ) -> Any:  # every request returned (no `queue`): the pipeline queues them, checked here
         return self._checked(
             reviews.MARK_STREAM, session, lambda s: reviews.run_reviews(s, now, config, systems)
         )
