@@ -210,7 +210,7 @@ def _fit_linear(
     standardized copy)."""
     from sklearn.linear_model import LogisticRegression
 
-    means = np.average(x, axis=0, weights=w)
+    means = w @ x / w.sum()  # np.average(x, weights=w) without its temporary copy of x
     x -= means
     variances = np.einsum("ij,ij,i->j", x, x, w) / w.sum()
     scales = usable_scales(means, np.sqrt(variances))
