@@ -128,9 +128,9 @@ def fit_flags_on_training(
     config: BandFit,
 ) -> dict[str, Any] | None:
     """The joint cut-offs for a model just fitted, from its cross-fitted training probabilities
-    and its training snapshots' computed scores (`TrainingSet.scores`). They used to be looked
-    up in a dict of every snapshot's score, ~13 entries per account after a first sync's
-    replay: at 50,000 accounts the largest thing a fit held."""
+    and its training snapshots' computed scores (`TrainingSet.scores`), read with the training
+    rows instead of again from every snapshot (the fit's peak was measured the same either
+    way: the dict was built after the fold loop had freed its matrices)."""
     if config.flag_false_alarms is None:
         return None
     return fit_flags(judged_pairs(keys, oof, scores, outcomes, config.lead_days), config)

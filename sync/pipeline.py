@@ -242,7 +242,7 @@ def decide(
             report.reviews, ops_creates = run_reviews(
                 session, now, config.reviews, systems, lambda page: queue(session, page)
             )
-            queue(session, ops_creates)  # RCA reminders and access reviews (a page's worth)
+            queue(session, ops_creates)  # RCA reminders and access reviews, built whole
             del ops_creates
     stage("planning write-back")
     with open_session() as session:  # the plan's mark commits with the writes it queued
