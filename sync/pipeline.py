@@ -231,7 +231,7 @@ def decide(
     if config.voice is not None and scope is None:  # themes are book-wide
         stage("routing feedback themes")
         with open_session() as session:  # alerts commit with their owner tasks' creations
-            report.voice, voice_creates = route_voice(session, as_of, config, systems, now)
+            report.voice, voice_creates = route_voice(session, as_of, config, systems)
             queue(session, voice_creates)
             del voice_creates
     # once-only tasks (a renewal's review, a quarter's access review) are written from a
@@ -242,7 +242,7 @@ def decide(
             report.reviews, ops_creates = run_reviews(
                 session, now, config.reviews, systems, lambda page: queue(session, page)
             )
-            queue(session, ops_creates)  # RCA reminders and access reviews, built whole
+            queue(session, ops_creates)  # RCA reminders (the due ones: a few)
             del ops_creates
     stage("planning write-back")
     with open_session() as session:  # the plan's mark commits with the writes it queued

@@ -184,14 +184,14 @@ def route_voice(
     as_of: dt.date,
     config: JobConfig,
     systems: EscalationSystems,
-    now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Link survey responses, find the feedback themes that deteriorated and return the owner
-    tasks to queue (in the same transaction as the alerts recorded): see sync/voice.py."""
+    tasks to queue (in the same transaction as the alerts recorded): see sync/voice.py. Its
+    marks read the clock when it starts reading, not the run's instant."""
     from sync.voice import run_voice
 
     assert config.voice is not None
-    return run_voice(session, as_of, config.voice, systems, now=now)
+    return run_voice(session, as_of, config.voice, systems)
 
 
 def plan(
