@@ -53,16 +53,18 @@ def access_task_text(
     return subject, "\n".join(lines)[:32000]
 
 
-def access_review_tasks(
+def access_review_pages(
     session: Session,
     now: dt.datetime,
     config: AccessReviewConfig,
     system: str,
     *,
     since: dt.datetime | None = None,
-) -> list[CreateRequest]:
+) -> Iterator[list[CreateRequest]]:
     """One task per account with product users and quarter (exactly once: the key stays in
-    the outbox whatever became of the write).
+    the outbox whatever became of the write), a page of accounts at a time: a first pass of a
+    quarter makes one for nearly every account (~42,000 at 50,000 accounts, each with its
+    list of users), so the caller queues each page before the next is built.
 
     Whether an account is due reads its row (crm id, owner), its workspace links, its users
     and the outbox; once its key is queued nothing more happens that quarter. So with
@@ -70,15 +72,13 @@ def access_review_tasks(
     links or users changed after it are looked at; without, every live account, a page at a
     time. Accounts are read `CHUNK` at a time: users and contacts of one page in memory."""
     quarter = quarter_of(now.date())
-    requests: list[CreateRequest] = []
     pages = _every_account(session) if since is None else _changed(session, since)
     for ids in pages:
         keys = {access_key(i, quarter): i for i in ids}
         done = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(list(keys)))))
         due = [i for k, i in keys.items() if k not in done]
         if due:
-            requests += _tasks(session, now, config, system, quarter, due)
-    return requests
+            yield _tasks(session, now, config, system, quarter, due)
 
 
 def _tasks(
