@@ -64,3 +64,27 @@ def test_access_review_flags_the_stories_and_tasks_each_account_once_a_quarter(r
     again = rt.sync()
     assert again.errors == [] and "access_reviews" not in again.reviews
     assert len(access_tasks(rt.sb)) == len(tasks)  # once per account and quarter
+
+
+def test_a_first_pass_queues_access_reviews_a_page_at_a_time(rt, monkeypatch):
+    """A quarter's first pass makes a task for nearly every account (~42,000 at 50,000
+    accounts, each listing its users): each page of accounts is queued before the next is
+    built, never the whole book's tasks at once."""
+    from sync import access_tasks as pages
+    from sync import outbox
+
+    monkeypatch.setattr(pages, "CHUNK", 10)
+    queued: list[int] = []
+    enqueue = outbox.enqueue_creates
+
+    def spy(session, requests):
+        access = [r for r in requests if r.key.startswith("ops:access_review:")]
+        if access:
+            queued.append(len(access))
+        return enqueue(session, requests)
+
+    monkeypatch.setattr(outbox, "enqueue_creates", spy)
+    first = rt.sync()
+    assert first.errors == []
+    assert len(queued) >= 3 and max(queued) <= 10
+    assert sum(queued) == first.reviews["access_reviews"] == len(access_tasks(rt.sb))
