@@ -112,7 +112,7 @@ def fit_from_database(
     `band_fit`, the band cut-offs and the high-risk threshold are fitted on the same history
     and stored with it."""
     ts = training_from_database(session, horizon_days)
-    result = fit_risk(ts, FEATURES, horizon_days=horizon_days)
+    result = fit_risk(ts, FEATURES, horizon_days=horizon_days, release_features=True)
     if band_fit is not None:
         _fit_for_lead_time(session, ts, result, band_fit)
     return result
@@ -164,7 +164,7 @@ def refit_if_due(
     if current is not None and ts.outcomes - current < min_new_outcomes:
         return None
     try:
-        result = fit_risk(ts, FEATURES, horizon_days=horizon_days)
+        result = fit_risk(ts, FEATURES, horizon_days=horizon_days, release_features=True)
     except NotEnoughHistory as exc:
         log.info("renewal-risk refit skipped: %s", exc)
         return None

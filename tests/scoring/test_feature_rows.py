@@ -73,6 +73,19 @@ def test_the_fit_on_feature_rows_equals_the_fit_on_dicts() -> None:
     assert a.oof == b.oof and a.metrics == b.metrics
 
 
+def test_a_fit_that_releases_its_feature_rows_fits_the_same_model() -> None:
+    """The database refit lets go of the rows once the matrix holds them: the same model,
+    and the training set keeps what the flag fit reads after it (keys, scores, labels)."""
+    _, kept = _sets(400)
+    _, released = _sets(400)
+    a = fit_risk(kept, NUMERIC, ["plan"])
+    b = fit_risk(released, NUMERIC, ["plan"], release_features=True)
+    assert a.model.to_params() == b.model.to_params()
+    assert a.oof == b.oof and a.metrics == b.metrics
+    assert len(kept.features) == 400 and len(released.features) == 0
+    assert released.keys == kept.keys and released.labels == kept.labels
+
+
 def test_rows_cost_bytes_not_kilobytes() -> None:
     packed = FeatureRows([f"f{i}" for i in range(45)])
     for _ in range(10_000):
