@@ -248,11 +248,10 @@ def finish_run(
         clock.start("renewal reviews, RCAs, access reviews")
         with transaction(factory) as session:
             systems = stages.action_systems(connectors, config)
-            reviews, creates = run_reviews(
+            reviews = run_reviews(
                 session, utcnow(), config.reviews, systems,
                 lambda page: outbox.enqueue_creates(session, page),
             )  # fmt: skip
-            outbox.enqueue_creates(session, creates)
     clock.start("planning write-back")
     with transaction(factory) as session:
         full_plan = "full score" if full else None

@@ -239,11 +239,9 @@ def decide(
     if config.reviews is not None and scope is None and not report.errors:
         stage("renewal reviews, RCAs, access reviews")
         with open_session() as session:
-            report.reviews, ops_creates = run_reviews(
+            report.reviews = run_reviews(
                 session, now, config.reviews, systems, lambda page: queue(session, page)
             )
-            queue(session, ops_creates)  # RCA reminders (the due ones: a few)
-            del ops_creates
     stage("planning write-back")
     with open_session() as session:  # the plan's mark commits with the writes it queued
         full = "full score" if scope is None and judged is None else None

@@ -61,17 +61,14 @@ def run_reviews(
     now: dt.datetime,
     config: OperationsConfig,
     systems: EscalationSystems,
-    queue: Queue | None = None,
-) -> tuple[dict[str, int], list[CreateRequest]]:
-    """Counts of what happened, and the creations to queue with them. Each part looks only at
-    what changed since the last committed mark (module docstring) and the mark is saved in
-    `session`, with the creations. With `queue`, renewal and access reviews are handed to it
-    a page of accounts at a time instead of returned: a whole-book pass (a first sync) makes a
-    renewal review for every renewal in the window and an access review for nearly every
-    account (~10,000 and ~42,000 at 50,000 accounts)."""
+    queue: Queue,
+) -> dict[str, int]:
+    """Counts of what happened; the creations are handed to `queue` (to be queued in `session`,
+    with the mark). Each part looks only at what changed since the last committed mark (module
+    docstring). Renewal and access reviews are handed over a page of accounts at a time: a
+    whole-book pass (a first sync) makes a renewal review for every renewal in the window and
+    an access review for nearly every account (~10,000 and ~42,000 at 50,000 accounts)."""
     counts: dict[str, int] = {}
-    creates: list[CreateRequest] = []
-    take: Queue = queue if queue is not None else creates.extend
     today = now.date()
     mark = StageMark(today.isoformat(), config_digest(config, REVIEWS_VERSION),
                      quarter_of(today), now.isoformat())  # fmt: skip
@@ -88,14 +85,14 @@ def run_reviews(
         counts["renewal_reviews"] = 0
         for page in pages:
             counts["renewal_reviews"] += len(page)
-            take(page)
+            queue(page)
     if config.rca.enabled:
         rca_counts, reminders = track_rcas(
             session, now, config.rca, systems.sources.get("helpdesk", "helpdesk"),
             since=None if last is None else last.since,
         )  # fmt: skip
         counts |= rca_counts
-        creates += reminders
+        queue(reminders)
     if config.access_review.enabled:
         same_quarter = last is not None and last.basis == mark.basis
         access = access_review_pages(
@@ -105,9 +102,9 @@ def run_reviews(
         counts["access_reviews"] = 0
         for page in access:
             counts["access_reviews"] += len(page)
-            take(page)
+            queue(page)
     save_mark(session, MARK_STREAM, mark)
-    return {k: v for k, v in counts.items() if v}, creates
+    return {k: v for k, v in counts.items() if v}
 
 
 @dataclass(frozen=True)

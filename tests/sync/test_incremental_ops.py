@@ -115,11 +115,15 @@ class Book:
         )  # fmt: skip
 
     def _reviews(
-        self, session: Session, now: dt.datetime, config: Any, systems: Any, queue: Any = None
-    ) -> Any:  # every request returned (no `queue`): the pipeline queues them, checked here
-        return self._checked(
-            reviews.MARK_STREAM, session, lambda s: reviews.run_reviews(s, now, config, systems)
-        )
+        self, session: Session, now: dt.datetime, config: Any, systems: Any, queue: Any
+    ) -> Any:  # the stage's creations collected and checked, then handed to the pipeline
+        def collected(s: Session) -> tuple[dict[str, int], list[CreateRequest]]:
+            requests: list[CreateRequest] = []
+            return reviews.run_reviews(s, now, config, systems, requests.extend), requests
+
+        counts, requests = self._checked(reviews.MARK_STREAM, session, collected)
+        queue(requests)
+        return counts
 
     def run(self, as_of: dt.date, adjust: Callable[[Session], None] | None = None) -> list[dict[str, int]]:  # fmt: skip
         """Pull, `adjust` (a session), decide (checked) and push; the stages' counts."""

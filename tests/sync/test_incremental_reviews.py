@@ -43,14 +43,20 @@ def _state(s: Session, requests: list[CreateRequest]) -> dict[str, list[str]]:
     return {"rca": rows(RcaReview), "outbox": rows(OutboxItem, "created_at"), "tasks": tasks}
 
 
+def collected(s: Session, now: dt.datetime) -> tuple[dict[str, int], list[Any]]:
+    """The stage's counts and every creation it handed over."""
+    requests: list[Any] = []
+    return reviews.run_reviews(s, now, CONFIG, SYSTEMS, requests.extend), requests
+
+
 def run(factory: sessionmaker[Session], now: dt.datetime) -> tuple[dict[str, int], list[str]]:
     """The stage as a run commits it, checked against the whole book (no mark, rolled back)."""
     with factory() as whole:
         whole.execute(delete(SyncCursor).where(SyncCursor.stream == reviews.MARK_STREAM))
-        want = _state(whole, reviews.run_reviews(whole, now, CONFIG, SYSTEMS)[1])
+        want = _state(whole, collected(whole, now)[1])
         whole.rollback()
     with factory() as s:
-        counts, requests = reviews.run_reviews(s, now, CONFIG, SYSTEMS)
+        counts, requests = collected(s, now)
         assert _state(s, requests) == want
         outbox.enqueue_creates(s, requests)
         s.commit()
