@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from model.tables import Escalation, OutboxItem, VoiceAlert
 
+if TYPE_CHECKING:  # outbox_results records results through this module
+    from sync.outbox_results import OutboxEntry
 
-def link_created(session: Session, item: OutboxItem, created_id: str | None) -> None:
+
+def link_created(session: Session, item: OutboxEntry, created_id: str | None) -> None:
     """Remember on the escalation (or feedback-theme alert) which engineering ticket / owner
     task its push created."""
     if item.kind == "crm_task" and created_id is not None:

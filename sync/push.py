@@ -25,6 +25,7 @@ from model.db import transaction
 from model.tables import OutboxItem, utcnow
 from sync import outbox
 from sync.crashpoints import crash_point
+from sync.outbox_results import DueItem
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class WriteResultLike(Protocol):
     created_id: str | None  # a creation's new record
 
 
-Pusher = Callable[[Sequence[OutboxItem]], Sequence[WriteResultLike]]
+Pusher = Callable[[Sequence[DueItem]], Sequence[WriteResultLike]]
 
 
 @dataclass
@@ -59,7 +60,7 @@ class DrainStats:
         }
 
 
-Splitter = Callable[[Sequence[OutboxItem]], list[list[OutboxItem]]]
+Splitter = Callable[[Sequence[DueItem]], list[list[DueItem]]]
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def drain(
 
 
 def _push_batch(
-    factory: sessionmaker[Session], route: Route, items: Sequence[OutboxItem], stats: DrainStats
+    factory: sessionmaker[Session], route: Route, items: Sequence[DueItem], stats: DrainStats
 ) -> None:
     stats.attempted += len(items)
     if route.mark_in_flight:

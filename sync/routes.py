@@ -13,18 +13,21 @@ from dataclasses import replace
 
 from connectors.base import Connector, Splitter, WriteItem, WriteKind, Writer
 from connectors.records import WriteResult
-from model.tables import OutboxItem
+from sync.outbox_results import DueItem, OutboxEntry
 from sync.push import Pusher, Route
 from sync.writeback import FieldTarget
 
 
-def write_item(item: OutboxItem) -> WriteItem:
-    """The write an outbox item asks for, without sync's own bookkeeping (`_meta`)."""
-    payload = {k: v for k, v in item.payload.items() if k != "_meta"}
+def write_item(item: OutboxEntry) -> WriteItem:
+    """The write an outbox item asks for, without sync's own bookkeeping (`_meta`); a
+    payload without it is handed on as it is (writers only read it)."""
+    payload = item.payload
+    if "_meta" in payload:
+        payload = {k: v for k, v in payload.items() if k != "_meta"}
     return WriteItem(str(item.target_id), payload, maybe_sent(item), key=item.key)
 
 
-def maybe_sent(item: OutboxItem) -> bool:
+def maybe_sent(item: OutboxEntry) -> bool:
     """Whether an earlier send of this item may have landed with its answer lost: it failed
     before (`attempts`), failed and was put back by an operator (`last_error` stays), or was
     marked in flight by a process that died before recording the result (`IN_FLIGHT`)."""
@@ -83,7 +86,7 @@ def write_targets(connectors: Mapping[str, Connector]) -> dict[str, tuple[FieldT
 
 
 def _pusher(writer: Writer, kind: WriteKind) -> Pusher:
-    def push(items: Sequence[OutboxItem]) -> Sequence[WriteResult]:
+    def push(items: Sequence[DueItem]) -> Sequence[WriteResult]:
         return writer.push(kind.name, [write_item(i) for i in items])
 
     return push
@@ -92,7 +95,7 @@ def _pusher(writer: Writer, kind: WriteKind) -> Pusher:
 def _split(split: Splitter) -> Splitter:
     """The kind's splitter applied to outbox items (it reads their payloads)."""
 
-    def cut(items: Sequence[OutboxItem]) -> list[list[OutboxItem]]:
+    def cut(items: Sequence[DueItem]) -> list[list[DueItem]]:
         writes = [write_item(i) for i in items]
         by_write = {id(w): i for w, i in zip(writes, items, strict=True)}
         return [[by_write[id(w)] for w in batch] for batch in split(writes)]
