@@ -1,8 +1,13 @@
-"""Run instrumentation: how long each pipeline stage took and the memory it peaked at."""
+"""Run instrumentation: how long each pipeline stage took and the memory it peaked at; between
+steps, the heap a finished step freed is handed back to the operating system."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -15,10 +20,32 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to hand back
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back to the OS (glibc `malloc_trim`), a no-op elsewhere.
+
+    glibc keeps what a step freed for the process to reuse, and raises its mmap threshold
+    after large arrays are freed, so later large allocations come from that heap too: after
+    the 50,000-account refit ~50 MiB stayed resident though nothing held it, and the steps
+    after it grew from there. Costs milliseconds."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 @dataclass
 class StepClock:
     """Seconds each pipeline step took and the process's peak RSS when it ended, so a run's
-    record shows where time and memory went. A step entered again adds to its seconds."""
+    record shows where time and memory went. A step entered again adds to its seconds. Each
+    step's freed memory is released when it ends (`release_freed_memory`)."""
 
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     _step: str | None = None
@@ -36,3 +63,4 @@ class StepClock:
             took = round(before + time.perf_counter() - self._started, 2)
             self.steps[self._step] = {"seconds": took, "peak_rss_mib": peak_rss_mib()}
             self._step = None
+            release_freed_memory()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-from sync.instrument import StepClock
+import pytest
+
+from sync.instrument import StepClock, _malloc_trim
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_step_entered_again_adds_to_its_seconds() -> None:
@@ -20,3 +27,35 @@ def test_a_step_entered_again_adds_to_its_seconds() -> None:
     assert set(clock.steps) == {"scoring", "backfilling history"}
     assert clock.steps["backfilling history"]["seconds"] >= 0.05
     assert clock.steps["scoring"]["seconds"] >= 0.04  # both stretches, not the last one alone
+
+
+FREED_AT_STEP_END = """
+import numpy as np
+from sync.instrument import StepClock
+
+def rss_mib():
+    status = open("/proc/self/status").read().split("VmRSS:")[1]
+    return int(status.split()[0]) / 1024
+
+clock = StepClock()
+clock.start("fitting")
+big = np.ones(30_000_000 // 8)
+del big  # glibc raises its mmap threshold: the next arrays come from the heap
+arrays = [np.ones(20_000_000 // 8) for _ in range(5)]
+kept = np.ones(1000)  # a later allocation above them keeps the heap from shrinking by itself
+del arrays
+before = rss_mib()
+clock.stop()
+print(before, rss_mib())
+"""
+
+
+@pytest.mark.skipif(not _malloc_trim() or sys.platform != "linux", reason="glibc only")
+def test_the_memory_a_step_freed_is_handed_back_when_it_ends() -> None:
+    """A process of its own: the test runner's heap would hide what one step frees."""
+    out = subprocess.run(
+        [sys.executable, "-c", FREED_AT_STEP_END],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    before, after = map(float, out.split())
+    assert before - after > 30, (before, after)  # freed by the step, held until handed back
