@@ -73,6 +73,16 @@ def test_the_fit_on_feature_rows_equals_the_fit_on_dicts() -> None:
     assert a.oof == b.oof and a.metrics == b.metrics
 
 
+def test_a_fold_matrix_made_from_the_rows_equals_those_rows_of_the_whole_matrix() -> None:
+    """The fit makes each fold's matrix from the rows instead of copying rows out of a whole
+    matrix it would have to hold beside the copy: the same numbers, in the index's order."""
+    plain, packed = _sets(200)
+    model = design(packed, NUMERIC, ["plan"])
+    index = np.array([150, 3, 77, 4, 199, 0])
+    for rows in (plain.features, packed.features):
+        assert np.array_equal(_matrix(model, rows, index), _matrix(model, rows)[index])
+
+
 def test_a_fit_that_releases_its_feature_rows_fits_the_same_model() -> None:
     """The database refit lets go of the rows once the matrix holds them: the same model,
     and the training set keeps what the flag fit reads after it (keys, scores, labels)."""
