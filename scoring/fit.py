@@ -258,10 +258,10 @@ def fit_risk(
 ) -> FitResult:
     """Fit on every row; out-of-fold scores (GroupKFold by account) fit the calibration.
 
-    `release_features`: the training set's feature rows are emptied once the final fit's
-    matrix holds their numbers, for a caller that reads no feature after the fit (the
-    database refit: at 50,000 accounts its 59,456 rows are 16 MiB the final fit no longer
-    holds)."""
+    `release_features`: the training set's feature rows are emptied once the last fold's
+    matrices are made, for a caller that reads no feature after the fit (the database refit:
+    at 50,000 accounts its 59,456 rows are 16 MiB the band and alert fits after it no longer
+    hold)."""
     check_enough(ts)
     from sklearn.model_selection import GroupKFold
 

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, Text, bindparam, select, update
 from sqlalchemy import cast as sql_cast
@@ -30,27 +30,6 @@ FIELD_KINDS = (
 BACKOFF_BASE_S, BACKOFF_MAX_S, MAX_ATTEMPTS = 30, 3600, 8  # retry waits (s) and attempts
 
 
-class OutboxEntry(Protocol):
-    """What pushing and recording an item read from it: a `DueItem`, or an `OutboxItem`."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def system(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def target_id(self) -> str | None: ...
-    @property
-    def payload(self) -> Mapping[str, Any]: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def last_error(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class DueItem:
     """A pending item as the push reads it: plain values, no ORM state. The payload is
@@ -64,6 +43,11 @@ class DueItem:
     payload: Mapping[str, Any]
     attempts: int
     last_error: str | None
+
+
+# what pushing and recording an item read from it: the push's rows, or an item an operator
+# (or a test) loaded itself; both carry the same fields
+OutboxEntry = DueItem | OutboxItem
 
 
 def due_items(
