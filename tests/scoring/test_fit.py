@@ -176,6 +176,37 @@ def test_training_rows_carry_their_snapshots_computed_score() -> None:
     assert ts.scores == [61.5, None, 42.0] and len(ts.scores) == len(ts.keys)
 
 
+def test_training_read_keeps_each_accounts_rows_segment_and_decisions() -> None:
+    """Rows read as numbers and made into the set's lists after the stream: each account's
+    rows keep its segment and its own decision, and a decision labels several rows but counts
+    once (one lost, one won here, the won account's two renewals both in reach)."""
+    s = f.make_session()
+    smb, ent = f.account(s, segment="SMB"), f.account(s, segment="Enterprise")
+    f.opportunity(s, smb, END, is_closed=True, is_won=False, amount=1.0)
+    f.opportunity(s, ent, END - timedelta(days=60), is_closed=True, is_won=True, amount=1.0)
+    f.opportunity(s, ent, END, is_closed=True, is_won=True, amount=1.0)
+    for a in (smb, ent):
+        for days_before in (120, 30):
+            s.add(HealthSnapshot(account_id=a.id, as_of=END - timedelta(days=days_before),
+                                 score=50.0, band="yellow", computed_score=50.0 + days_before,
+                                 signals={"csat": 0.5}))  # fmt: skip
+    s.flush()
+    ts = training_from_database(s, 180)
+    days = [END - timedelta(days=120), END - timedelta(days=30)]
+    assert ts.keys == [(smb.id, days[0]), (smb.id, days[1]), (ent.id, days[0]), (ent.id, days[1])]
+    assert ts.groups == [smb.id, smb.id, ent.id, ent.id] and ts.labels == [1, 1, 0, 0]
+    assert ts.segments == ["SMB", "SMB", "Enterprise", "Enterprise"]
+    assert ts.scores == [170.0, 80.0, 170.0, 80.0]
+    assert ts.emphasis == [
+        lead_emphasis(120),
+        lead_emphasis(30),
+        lead_emphasis(60),
+        lead_emphasis(30),
+    ]
+    assert (ts.outcomes, ts.lost) == (3, 1), "smb's loss once; ent's two won renewals"
+    assert len(ts.features) == 4 and ts.features[0]["csat"] == 0.5
+
+
 def test_stored_model_is_used_by_default_and_the_prior_is_flagged() -> None:
     s = f.make_session()
     _history(s, 160)
