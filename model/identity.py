@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from model import identity_scope as scope
 from model.crm_accounts import CRM_ACCOUNT, OWNER, own_unmatched
-from model.links import propagate_links
+from model.links import FULL_RELINK_AT, propagate_links
 from model.tables import (
     Account,
     ExternalIdentity,
@@ -118,12 +118,32 @@ class IndexKeys:
         return cls(frozenset(crm), frozenset(fields), frozenset(domains), frozenset(names))
 
 
+# the accounts under one domain or name: one id (almost every key), else a tuple of them; a
+# set per key cost ~400 bytes an account, ~20 MiB of a 50,000-account book's index
+Ids = int | Iterable[int]
+
+
+def ids_of(held: Ids | None) -> set[int]:
+    """The accounts an index entry holds, as a set (empty for no entry)."""
+    if held is None:
+        return set()
+    return {held} if isinstance(held, int) else set(held)
+
+
+def _put(entries: dict[str, Ids], key: str, acc_id: int) -> None:
+    held = entries.get(key)
+    if held is None:
+        entries[key] = acc_id
+    elif acc_id not in (ids := ids_of(held)):
+        entries[key] = (*sorted(ids), acc_id)
+
+
 @dataclass
 class AccountIndex:
     by_crm_key: dict[str, int] = field(default_factory=dict)
     by_field: dict[tuple[str, str], int] = field(default_factory=dict)
-    by_domain: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_domain: dict[str, Ids] = field(default_factory=dict)  # see `Ids`
+    by_name: dict[str, Ids] = field(default_factory=dict)
     crm_source: dict[int, str] = field(default_factory=dict)  # account id -> its crm source
 
     @classmethod
@@ -146,10 +166,10 @@ class AccountIndex:
                 if value and (keys is None or (kind, str(value)) in keys.fields):
                     idx.by_field[(kind, str(value))], kept = acc_id, True
             if domain and (keys is None or domain in keys.domains):
-                idx.by_domain[domain].add(acc_id)
+                _put(idx.by_domain, domain, acc_id)
                 kept = True
             if (norm := normalize_name(name)) and (keys is None or norm in keys.names):
-                idx.by_name[norm].add(acc_id)
+                _put(idx.by_name, norm, acc_id)
                 kept = True
             if crm_source and (kept or keys is None):
                 idx.crm_source[acc_id] = crm_source
@@ -190,12 +210,12 @@ def match(
     other = (lambda ids: {a for a in ids if idx.crm_source.get(a) != ident.source}) if ident.kind == "crm_account" else (lambda ids: ids)  # fmt: skip
     by_domain: set[int] = set()
     for d in ident.domains or []:
-        by_domain |= other(idx.by_domain.get(domain_key(d), set()))
+        by_domain |= other(ids_of(idx.by_domain.get(domain_key(d))))
     if len(by_domain) == 1:
         return Match("linked", next(iter(by_domain)), "domain", 0.9)
     if len(by_domain) > 1:
         return Match("ambiguous", method="domain", candidates=tuple(sorted(by_domain)))
-    by_name = other(idx.by_name.get(normalize_name(ident.name), set()))
+    by_name = other(ids_of(idx.by_name.get(normalize_name(ident.name))))
     if len(by_name) == 1:
         return Match("linked", next(iter(by_name)), "name", 0.75)
     if len(by_name) > 1:
@@ -203,7 +223,7 @@ def match(
     return Match("unmatched")
 
 
-RESOLVE_BATCH = 2000  # changed links written per executemany
+RESOLVE_BATCH = 2000  # identities read per page; changed links written per executemany
 
 
 def resolve_identities(
@@ -225,7 +245,7 @@ def resolve_identities(
     key = scope.mark_key(kinds, field_sources)
     since = None if full_relink else scope.read_since(session, key)
     counts: dict[str, int] = defaultdict(int)
-    relinked: set[tuple[str, str]] = set()
+    relinked = Relinked()
     rest = [k for k in kinds if k != CRM_ACCOUNT]
     if CRM_ACCOUNT in kinds:
         _link(session, [CRM_ACCOUNT], field_sources, counts, relinked, since)
@@ -233,9 +253,28 @@ def resolve_identities(
             counts.update({f"{k}.owns_account": v for k, v in owned[0].items()})
             full_relink = full_relink or owned[1]  # accounts added or retired: every row
     _link(session, rest, field_sources, counts, relinked, since)
-    propagate_links(session, None if full_relink else relinked, since)
+    propagate_links(session, None if full_relink else relinked.keys(), since)
     scope.save_mark(session, key, started)
     return dict(counts)
+
+
+class Relinked:
+    """The (kind, external id) of identities whose account changed in this resolution, kept
+    up to `FULL_RELINK_AT`: past it dependent rows are re-pointed in one whole pass
+    (model/links.py), so no more are held (a first sync's 150,000 at 50,000 accounts: ~20 MiB)."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] | None = set()
+
+    def add(self, kind: str, external_id: str) -> None:
+        if self._keys is not None:
+            self._keys.add((kind, external_id))
+            if len(self._keys) > FULL_RELINK_AT:
+                self._keys = None
+
+    def keys(self) -> set[tuple[str, str]] | None:
+        """The keys, or None when there were too many to visit one by one."""
+        return self._keys
 
 
 def _link(
@@ -243,35 +282,55 @@ def _link(
     kinds: list[str],
     field_sources: Mapping[str, str] | None,
     counts: dict[str, int],
-    relinked: set[tuple[str, str]],
+    relinked: Relinked,
     since: datetime | None = None,
 ) -> None:
     """Match identities of `kinds` (all of them, or with `since` those that can have another
     answer since then) against a fresh account index; write the links that changed.
-    Identities stream as plain rows (never the whole table as ORM objects) and only links
-    that changed are written, in batches. `counts` gets every identity's outcome."""
+    Identities are read as plain rows a page at a time (never the whole table as ORM
+    objects), and each page's changed links are written before the next is read, so no more
+    than a page of them is held. `counts` gets every identity's outcome."""
     scoped = (
         None
         if since is None
         else scope.to_relink(session, kinds, since, ACCOUNT_ATTRIBUTE_FOR_KIND)
     )
-    only = None if scoped is None else sorted(scoped)
     t = ExternalIdentity.__table__.c
-    changed: list[Link] = []
     stmt = select(
         t.id, t.source, t.kind, t.external_id, t.name, t.domains, t.hint_crm_id,
         t.status, t.account_id, t.method,
     ).where(t.kind.in_(kinds), t.manual.is_(False))  # fmt: skip
-    if only is None:  # every identity, streamed, against the whole book's index
-        idx = AccountIndex.build(session)
-        rows = session.execute(stmt.execution_options(yield_per=RESOLVE_BATCH))
-        changed += _matched(idx, rows, field_sources, relinked)
-    elif only:  # a scope (at most a quarter of the book): an index of just its keys
-        scoped_rows = [
-            r for chunk in _chunks(only) for r in session.execute(stmt.where(t.id.in_(chunk)))
-        ]
-        idx = AccountIndex.build(session, IndexKeys.of(scoped_rows))
-        changed += _matched(idx, scoped_rows, field_sources, relinked)
+    if scoped is None:  # every identity, a page at a time, against the whole book's index
+        idx, after = AccountIndex.build(session), None
+        while page := session.execute(_page(stmt, after)).all():
+            _write(session, _matched(idx, page, field_sources, relinked))
+            after = page[-1].id
+    elif scoped:  # a scope (at most a quarter of the book): an index of just its keys
+        rows = [
+            r for chunk in _chunks(sorted(scoped)) for r in session.execute(stmt.where(t.id.in_(chunk)))
+        ]  # fmt: skip
+        idx = AccountIndex.build(session, IndexKeys.of(rows))
+        _write(session, _matched(idx, rows, field_sources, relinked))
+    session.flush()
+    _count(session, kinds, counts)
+
+
+def _page(stmt: Any, after: int | None) -> Any:
+    """The next `RESOLVE_BATCH` identities of `stmt` by id after `after` (keyset paging: each
+    page is read whole before its links are written, on SQLite as on PostgreSQL)."""
+    t = ExternalIdentity.__table__.c
+    stmt = stmt.order_by(t.id).limit(RESOLVE_BATCH)
+    return stmt if after is None else stmt.where(t.id > after)
+
+
+# a changed link as `_matched` returns it (a dict each, with its own timestamp, was ~500
+# bytes: 75 MiB for a 50,000-account first sync's 150,000 identities held at once)
+LINK_FIELDS = ("ident_id", "status", "account_id", "method", "confidence", "candidates")
+Link = tuple[int, str, int | None, str | None, float | None, tuple[int, ...]]
+
+
+def _write(session: Session, changed: list[Link]) -> None:
+    """Write changed links, `RESOLVE_BATCH` per executemany."""
     table = cast(Table, ExternalIdentity.__table__)
     write = update(table).where(table.c.id == bindparam("ident_id"))
     for start in range(0, len(changed), RESOLVE_BATCH):
@@ -281,21 +340,13 @@ def _link(
             for link in changed[start : start + RESOLVE_BATCH]
         ]
         session.execute(write, batch)
-    session.flush()
-    _count(session, kinds, counts)
-
-
-# a changed link as `_matched` keeps it: a tuple of these (a dict each, with its own
-# timestamp, was ~500 bytes: 75 MiB for a 50,000-account first sync's 150,000 identities)
-LINK_FIELDS = ("ident_id", "status", "account_id", "method", "confidence", "candidates")
-Link = tuple[int, str, int | None, str | None, float | None, tuple[int, ...]]
 
 
 def _matched(
     idx: AccountIndex,
     rows: Iterable[Any],
     field_sources: Mapping[str, str] | None,
-    relinked: set[tuple[str, str]],
+    relinked: Relinked,
 ) -> list[Link]:
     """The link updates (`LINK_FIELDS`) of the identities whose match differs from what is
     stored; adds the (kind, external id) of those whose account changed to `relinked`."""
@@ -306,7 +357,7 @@ def _matched(
             m = Match("linked", ident.account_id, OWNER, 1.0)  # still owns its own account
         if (ident.status, ident.account_id, ident.method) != (m.status, m.account_id, m.method):
             if ident.account_id != m.account_id:
-                relinked.add((ident.kind, ident.external_id))
+                relinked.add(ident.kind, ident.external_id)
             changed.append(
                 (ident.id, m.status, m.account_id, m.method, m.confidence, tuple(m.candidates))
             )

@@ -15,6 +15,7 @@ from model.identity import (
     IndexKeys,
     crm_key,
     decide,
+    ids_of,
     match,
     normalize_name,
     resolve_identities,
@@ -177,8 +178,59 @@ def test_an_index_of_some_identities_keys_matches_them_as_the_whole_index_does(f
             assert match(keyed, one) == match(whole, one), one.external_id
         few = AccountIndex.build(s, IndexKeys.of(idents[4:6]))  # INITECH, Unknown
         held = set(few.by_crm_key.values()) | set(few.by_field.values())
-        held |= {a for accs in [*few.by_domain.values(), *few.by_name.values()] for a in accs}
+        held |= {
+            a for accs in [*few.by_domain.values(), *few.by_name.values()] for a in ids_of(accs)
+        }
         assert held == {ids["initech"]} and set(few.crm_source) == held
+
+
+def test_a_whole_book_pass_pages_identities_and_writes_each_pages_links(
+    factory, monkeypatch
+) -> None:
+    """Every identity matched a page at a time (pages of 2 here) gets the link the whole index
+    gives it, and its tickets follow; past `FULL_RELINK_AT` re-linked identities the tickets
+    are re-pointed in one whole pass, as the set of keys no longer kept would have."""
+    from model import identity
+    from model.upsert import upsert_rows
+    from sync.mapping import SINKS
+
+    monkeypatch.setattr(identity, "RESOLVE_BATCH", 2)
+    monkeypatch.setattr(identity, "FULL_RELINK_AT", 2)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    sink, idents = SINKS["ticket"], mixed_idents()
+    tickets = [
+        {"source": "zendesk", "helpdesk_id": n, "helpdesk_org_id": int(org), "status": "open",
+         "created_at": now, "updated_at": now}
+        for n, org in enumerate(["1", "77", "3", "4", "5"], start=10)
+    ]  # fmt: skip
+    with transaction(factory) as s:
+        ids = _seed(s)
+        s.add_all(idents)
+        upsert_rows(s, sink.table, tickets, key=sink.key)
+    with transaction(factory) as s:
+        whole = AccountIndex.build(s)
+        expected = {i.external_id: match(whole, i) for i in s.query(ExternalIdentity)}
+        resolve_identities(s)
+        got = {i.external_id: i for i in s.query(ExternalIdentity)}
+        assert {k: (g.status, g.account_id, g.method) for k, g in got.items()} == {
+            k: (m.status, m.account_id, m.method) for k, m in expected.items()
+        }
+        assert {t.helpdesk_id: t.account_id for t in s.query(Ticket)} == {
+            10: ids["acme"], 11: ids["globex"], 12: ids["acme"], 13: None, 14: ids["initech"],
+        }  # fmt: skip
+
+
+def test_relinked_keys_are_kept_up_to_the_whole_pass_threshold(monkeypatch) -> None:
+    from model import identity
+
+    monkeypatch.setattr(identity, "FULL_RELINK_AT", 2)
+    relinked = identity.Relinked()
+    relinked.add("organization", "1")
+    relinked.add("organization", "1")
+    relinked.add("workspace", "1")
+    assert relinked.keys() == {("organization", "1"), ("workspace", "1")}
+    relinked.add("organization", "2")
+    assert relinked.keys() is None  # past the threshold: every dependent row
 
 
 def test_match_is_pure_over_index() -> None:
