@@ -97,3 +97,32 @@ def test_signature_keys_cover_the_signature_a_cluster_gets():
     )[0]
     keys = signature_keys("s0 words", ["SSO", "urgent"], ignore_tags=["urgent"])
     assert tagged.signature in keys and "tag-urgent" not in keys
+
+
+def test_a_book_of_distinct_subjects_holds_a_bounded_cache() -> None:
+    """Real subjects are mostly distinct: reading 20,000 of them keeps a few MiB of words and
+    signatures, not every subject's (~90 MiB before the caches were bounded)."""
+    import gc
+    import random
+    import string
+    import tracemalloc
+
+    from escalation import clusters
+
+    rng = random.Random(7)
+    vocab = [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 10))) for _ in range(5000)
+    ]
+    subjects = [" ".join(rng.choices(vocab, k=rng.randint(4, 9))) for _ in range(20_000)]
+    clusters.subject_words.cache_clear()
+    clusters._signature_keys.cache_clear()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for subject in subjects:
+            signature_keys(subject, ["billing"])
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 20 * 2**20, f"{held / 2**20:.1f} MiB held"
+    assert signature_keys(subjects[-1], ["billing"]) == signature_keys(subjects[-1], ("billing",))
