@@ -116,8 +116,11 @@ def escalation_scope(
     before = ((last.stats or {}).get("incremental") or {}).get("book")
     norms: set[int] = set()
     if book and book != before:
-        mix = book_mix(session, as_of, config)
-        norms = {a for a, ns in _kept_norms(session) if any(n.moved(mix) for n in ns)}
+        # the signatures first (a set), then each account's norms against their counts
+        keys = frozenset(n.signature for _, ns in _kept_norms(session) for n in ns)
+        if keys:
+            mix = book_mix(session, as_of, config, keys)
+            norms = {a for a, ns in _kept_norms(session) if any(n.moved(mix) for n in ns)}
     out = (changed | snapshots | people | norms) & digests.keys()
     info: dict[str, int | str] = {
         "book": book,

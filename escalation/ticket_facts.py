@@ -14,6 +14,7 @@ from escalation.book_days import (
     DayCounts,
     in_ranges,
     is_midnight,
+    key_filter,
     mix_settings,
     read_mix,
 )
@@ -109,7 +110,8 @@ def add_ticket_facts(
         facts[account_id].clusters = _clusters(tickets, baseline[account_id], cfg)
     clustered = {a: f.clusters for a, f in facts.items() if f.clusters}
     if repeat.book_norm and clustered:
-        book = book_mix(session, as_of, cfg)
+        keys = frozenset(c.signature for cs in clustered.values() for c in cs)
+        book = book_mix(session, as_of, cfg, keys)
         for account_id, clusters in clustered.items():
             facts[account_id].book_norms = _add_book_norm(
                 clusters, recent[account_id], baseline[account_id], book, cfg
@@ -153,37 +155,45 @@ def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[Tick
 
 BOOK_MIX_TTL_S = 3600.0  # the book's topic mix is a baseline: an hour-old one is fine
 BOOK_MIX_CACHE_SIZE = 32  # a first run's history replay asks for 13 windows
-FOLD_AT = 200_000  # distinct (subject, tags) pairs held before they are folded into counts
+# distinct (day, subject, tags) held before they are folded into counts: a book repeats some
+# subjects, a real helpdesk's are mostly distinct (~250 bytes each held)
+FOLD_AT = 20_000
 _BookKey = tuple[str, datetime, datetime, str]
-_BOOK_CACHE: dict[_BookKey, tuple[float, BookMix]] = {}
+_BOOK_CACHE: dict[_BookKey, tuple[float, frozenset[str], BookMix]] = {}
 
 
-def book_mix(session: Session, as_of: date, cfg: EscalationConfig) -> BookMix:
+def book_mix(session: Session, as_of: date, cfg: EscalationConfig, keys: frozenset[str]) -> BookMix:
     """The book's topic mix the repeated-issue rule compares an account's clusters with on
-    `as_of`: every account's tickets of the rule's window and baseline."""
+    `as_of`: the counts of the signatures `keys` in every account's tickets of the rule's
+    window and baseline, and their total."""
     repeat = cfg.rule("repeated_issue")
     end = end_of_day(as_of)
     start = end - timedelta(days=repeat.window_days + repeat.baseline_days)
-    return _book_mix(session, start, end, cfg)
+    return _book_mix(session, start, end, cfg, keys)
 
 
-def _book_mix(session: Session, start: datetime, end: datetime, cfg: EscalationConfig) -> BookMix:
-    """Signature counts over every account's tickets in [start, end), and the ticket total.
+def _book_mix(
+    session: Session, start: datetime, end: datetime, cfg: EscalationConfig, keys: frozenset[str]
+) -> BookMix:
+    """The counts of `keys` over every account's tickets in [start, end), and the ticket total.
 
     Cached per database, window and rule settings for `BOOK_MIX_TTL_S`: the account batches
     of one run and the near-real-time refreshes of one account (a webhook each) share one
-    read of the book instead of re-reading every ticket of the window each time."""
+    read of the book instead of re-reading every ticket of the window each time. A batch
+    asking for a signature the cached mix does not hold reads it with the ones it holds."""
     excluded = _excluded_tags(cfg)
     settings = mix_settings(cfg)  # every tag setting the mix is counted under
     key = (str(session.get_bind().engine.url), start, end, settings)
     now = time.monotonic()
     hit = _BOOK_CACHE.get(key)
     if hit is not None and now - hit[0] < BOOK_MIX_TTL_S:
-        return hit[1]
+        if keys <= hit[1]:
+            return hit[2]
+        keys = keys | hit[1]
     if len(_BOOK_CACHE) >= BOOK_MIX_CACHE_SIZE:
         _BOOK_CACHE.clear()
-    mix = _read_book_mix(session, start, end, excluded, settings, cfg)
-    _BOOK_CACHE[key] = (now, mix)
+    mix = _read_book_mix(session, start, end, excluded, settings, cfg, keys)
+    _BOOK_CACHE[key] = (now if hit is None else hit[0], keys, mix)
     return mix
 
 
@@ -201,11 +211,15 @@ def _excluded_tags(cfg: EscalationConfig) -> frozenset[str]:
 
 
 def count_window(
-    session: Session, start: datetime, end: datetime, cfg: EscalationConfig
+    session: Session,
+    start: datetime,
+    end: datetime,
+    cfg: EscalationConfig,
+    keys: frozenset[str] | None = None,
 ) -> BookMix:
-    """The topic mix of [start, end) counted outright from every account's tickets, with no
-    kept days read or written (what the kept days must add up to)."""
-    return _sum_days(_count_days(session, [(start, end)], _excluded_tags(cfg), cfg))
+    """The topic mix of [start, end) counted outright from every account's tickets — every
+    signature, or only `keys` —, with no kept days read or written (what they must add up to)."""
+    return _sum_days(_count_days(session, [(start, end)], _excluded_tags(cfg), cfg, keys))
 
 
 def _sum_days(days: DayCounts) -> BookMix:
@@ -224,16 +238,20 @@ def _read_book_mix(
     excluded: frozenset[str],
     settings: str,
     cfg: EscalationConfig,
+    keys: frozenset[str],
 ) -> BookMix:
     """Whole UTC days come from the days kept in the database, re-counting only those whose
     tickets changed (escalation/book_days.py); any other range is counted outright."""
 
-    def count(ranges: list[tuple[datetime, datetime]]) -> DayCounts:
-        return _count_days(session, ranges, excluded, cfg)
+    def count(
+        ranges: list[tuple[datetime, datetime]], wanted: frozenset[str], narrow: bool
+    ) -> DayCounts:
+        return _count_days(session, ranges, excluded, cfg, wanted, narrow)
 
     if is_midnight(start) and is_midnight(end):
-        return read_mix(session, start, end, settings, count)
-    return _sum_days(count([(start, end)]))
+        return read_mix(session, start, end, settings, count, keys)
+    counts, total = _sum_days(count([(start, end)], keys, False))
+    return Counter({k: counts[k] for k in keys}), total
 
 
 def _count_days(
@@ -241,24 +259,33 @@ def _count_days(
     ranges: list[tuple[datetime, datetime]],
     excluded: frozenset[str],
     cfg: EscalationConfig,
+    keys: frozenset[str] | None = None,
+    narrow: bool = False,
 ) -> DayCounts:
-    """Signature counts and ticket totals per UTC day of every account's tickets created in
-    `ranges`. Streamed: memory holds the distinct (day, subject, tags), folded into counts
-    whenever they pass `FOLD_AT`, never the tickets."""
+    """Counts of the signatures `keys` (None: every one) and ticket totals per UTC day of every
+    account's tickets created in `ranges`; with `narrow`, only the tickets that could carry one
+    of `keys` are read (`key_filter`), and the totals count only those. Streamed: memory holds
+    the distinct (day, subject, tags), folded into counts whenever they pass `FOLD_AT`, never
+    the tickets."""
     day = utc_day(session, Ticket.created_at)
-    rows = session.execute(
+    query = (
         select(day, Ticket.subject, as_text(Ticket.tags))
         .where(Ticket.account_id.is_not(None))
         .where(in_ranges(Ticket.created_at, ranges))
-        .execution_options(yield_per=10_000)
     )
+    if narrow and keys is not None:
+        where = key_filter(keys, Ticket.subject, as_text(Ticket.tags))
+        if where is not None:
+            query = query.where(where)
+    rows = session.execute(query.execution_options(yield_per=10_000))
     distinct: Counter[tuple[Any, str, tuple[str, ...]]] = Counter()
     out: dict[Any, tuple[Counter[str], int]] = {}
 
     def fold() -> None:
         for (on, subject, tags), n in distinct.items():
             counts, total = out.get(on) or (Counter(), 0)
-            for sig in signature_keys(subject, tags, cfg.ignore_tags):
+            found = signature_keys(subject, tags, cfg.ignore_tags)
+            for sig in found if keys is None else found & keys:
                 counts[sig] += n
             out[on] = (counts, total + n)
         distinct.clear()

@@ -20,6 +20,9 @@ from tests.sync.factories import NOW, account, ticket
 AS_OF = NOW.date()
 SUBJECTS = ["Export fails again", "SSO login loop", "Billing question", "Export fails for CSV"]
 TAGS = [["export"], ["sso", "health_red"], ["billing"], ["export", "urgent"], []]
+# what clusters would carry: tags, one word, a word pair (one no ticket carries)
+KEYS = frozenset({"tag-export", "tag-sso", "tag-webhooks", "subj-export", "subj-fails-export"})
+KEYS |= {"subj-login-sso", "subj-nowhere"}
 
 
 def _oracle(session: Session, cfg: EscalationConfig) -> tuple[Counter[str], int]:
@@ -64,18 +67,25 @@ def book(any_session: Session) -> Session:
     return session
 
 
-def _read(session: Session, cfg: EscalationConfig, monkeypatch) -> tuple[object, list[object]]:
-    """The mix as a new process reads it, and the day ranges it had to count."""
+def _read(
+    session: Session, cfg: EscalationConfig, monkeypatch, keys: frozenset[str] = KEYS
+) -> tuple[object, list[object]]:
+    """The mix of `keys` as a new process reads it, and the day ranges it had to count."""
     ranges: list[object] = []
     count = ticket_facts._count_days
 
-    def spy(s, rs, excluded, c):  # type: ignore[no-untyped-def]
+    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
         ranges.extend(rs)
-        return count(s, rs, excluded, c)
+        return count(s, rs, excluded, c, wanted, narrow)
 
     monkeypatch.setattr(ticket_facts, "_count_days", spy)
     ticket_facts.clear_book_cache()
-    return ticket_facts.book_mix(session, AS_OF, cfg), ranges
+    return ticket_facts.book_mix(session, AS_OF, cfg, keys), ranges
+
+
+def _only(mix: tuple[Counter[str], int], keys: frozenset[str]) -> tuple[Counter[str], int]:
+    """A whole count's part the rule asks for."""
+    return Counter({k: mix[0][k] for k in keys}), mix[1]
 
 
 def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
@@ -87,8 +97,9 @@ def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
     end = end_of_day(AS_OF)
     window = cfg.rule("repeated_issue").window_days + cfg.rule("repeated_issue").baseline_days
     assert ticket_facts.count_window(book, end - timedelta(days=window), end, cfg) == expected
+    expected = _only(expected, KEYS)
     mix, ranges = _read(book, cfg, monkeypatch)
-    assert mix == expected
+    assert mix == expected and mix[0]["subj-nowhere"] == 0
     assert len(ranges) == 3  # days 0-2, 10 and 40: one read of three runs of days
     assert book.scalar(select(BookMixDay.day).order_by(BookMixDay.day).limit(1)) == (
         AS_OF - timedelta(days=40)
@@ -106,7 +117,7 @@ def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
     banded = book.scalars(select(Ticket).where(Ticket.helpdesk_id == 8)).one()
     banded.tags = [*banded.tags, "health_yellow"]  # a band tag pulsehub wrote: not a change
     book.flush()
-    expected = _oracle(book, cfg)
+    expected = _only(_oracle(book, cfg), KEYS)
     mix, ranges = _read(book, cfg, monkeypatch)
     assert mix == expected and mix[0]["tag-webhooks"] == 1
     old_day = datetime.combine(old.created_at.astimezone(NOW.tzinfo).date(), datetime.min.time())
@@ -118,7 +129,7 @@ def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
     unlinked.account_id = None  # unlinked from its account: the book no longer counts it
     book.flush()
     mix, ranges = _read(book, cfg, monkeypatch)
-    assert mix == _oracle(book, cfg) and len(ranges) == 1
+    assert mix == _only(_oracle(book, cfg), KEYS) and len(ranges) == 1
 
 
 def test_other_settings_keep_their_own_days(book: Session, monkeypatch) -> None:
@@ -126,5 +137,71 @@ def test_other_settings_keep_their_own_days(book: Session, monkeypatch) -> None:
     _read(book, cfg, monkeypatch)
     other = cfg.model_copy(update={"ignore_tags": [*cfg.ignore_tags, "export"]})
     mix, ranges = _read(book, other, monkeypatch)
-    assert mix == _oracle(book, other) and "tag-export" not in mix[0] and ranges
+    assert mix == _only(_oracle(book, other), KEYS) and mix[0]["tag-export"] == 0 and ranges
     assert _read(book, cfg, monkeypatch)[1] == []  # the first settings' days are still kept
+
+
+def test_a_signature_no_day_tracks_is_counted_on_the_kept_days_in_one_narrowed_read(
+    book: Session, monkeypatch
+) -> None:
+    cfg = load_rules()
+    first = frozenset({"tag-export"})
+    _read(book, cfg, monkeypatch, first)
+    tracked = {tuple(sorted(r.counts)) for r in book.scalars(select(BookMixDay))}
+    assert tracked == {("tag-export",)}  # every day counts the one signature, zeros included
+
+    narrowed: list[bool] = []
+    count = ticket_facts._count_days
+
+    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
+        narrowed.append(narrow)
+        return count(s, rs, excluded, c, wanted, narrow)
+
+    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    ticket_facts.clear_book_cache()
+    mix = ticket_facts.book_mix(book, AS_OF, cfg, KEYS)
+    assert mix == _only(_oracle(book, cfg), KEYS)
+    assert narrowed == [True]  # no day changed: one read, of the tickets that could match
+    assert {tuple(sorted(r.counts)) for r in book.scalars(select(BookMixDay))} == {
+        tuple(sorted(KEYS | first))
+    }
+    assert _read(book, cfg, monkeypatch, KEYS) == (mix, [])  # now tracked: nothing read
+
+
+ODD = [
+    ("EXPORT Fails", ["Export"]),  # upper case in subject and tag
+    ("\u0130mport broken", []),  # U+0130 lower-cases to "i" + a combining dot
+    ("\u212aey rotation", ["\u212aeys"]),  # KELVIN SIGN lower-cases to "k"
+    ("webhook retries", ["caf\u00e9-latte"]),  # a non-ASCII tag is escaped in the JSON text
+    ("weird tag", ["!!!"]),  # a tag of no letters slugs to "x"
+    ("Multi  word tag", ["Data  Export--v2"]),
+    ("a" * 60 + " overflow", ["long"]),  # a word past the slug's 40 characters
+]
+
+
+def test_a_narrowed_read_counts_what_a_whole_read_counts(any_session: Session) -> None:
+    session = any_session
+    session.add(account(1))
+    for n, (subject, tags) in enumerate(ODD, start=1):
+        t = ticket(n, 1)
+        t.subject, t.tags = subject, tags
+        session.add(t)
+    session.flush()
+    cfg = load_rules()
+    whole = ticket_facts.count_window(
+        session, NOW - timedelta(days=30), NOW + timedelta(days=1), cfg
+    )
+    keys = frozenset(whole[0])
+    assert {
+        "subj-mport",
+        "subj-key",
+        "tag-keys",
+        "tag-caf_latte",
+        "tag-x",
+        "subj-" + "a" * 40,
+    } <= keys
+    excluded = ticket_facts._excluded_tags(cfg)
+    ranges = [(NOW - timedelta(days=30), NOW + timedelta(days=1))]
+    for key in sorted(keys):  # one signature at a time: the filter narrows to it alone
+        days = ticket_facts._count_days(session, ranges, excluded, cfg, frozenset({key}), True)
+        assert sum(c[key] for c, _ in days.values()) == whole[0][key], key
