@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from escalation.book_days import (
+    FILTER_KEYS,
     DayCounts,
     in_ranges,
     is_midnight,
@@ -125,15 +127,9 @@ def _clusters(
 ) -> list[IssueCluster]:
     """Clusters of the window, each with how many such tickets the window would normally hold."""
     repeat = cfg.rule("repeated_issue")
-    excluded = {t.lower() for t in repeat.exclude_tags}
-    recent = [t for t in recent if not excluded.intersection(g.lower() for g in t.tags)]
-    before = [t for t in before if not excluded.intersection(g.lower() for g in t.tags)]
-    clusters = find_clusters(
-        sorted(recent, key=lambda x: x.helpdesk_id),
-        min_tickets=repeat.min_tickets,
-        similarity=repeat.similarity,
-        ignore_tags=cfg.ignore_tags,
-    )
+    recent = _problem_tickets(recent, cfg)
+    before = _problem_tickets(before, cfg)
+    clusters = _window_clusters(recent, cfg)
     if not repeat.baseline_days:
         return clusters
     by_id = {t.helpdesk_id: t for t in recent}
@@ -146,6 +142,44 @@ def _clusters(
         )
         c.expected = round(c.baseline_count * repeat.window_days / repeat.baseline_days, 2)
     return clusters
+
+
+def _window_clusters(problems: list[TicketFact], cfg: EscalationConfig) -> list[IssueCluster]:
+    repeat = cfg.rule("repeated_issue")
+    return find_clusters(
+        sorted(problems, key=lambda x: x.helpdesk_id),
+        min_tickets=repeat.min_tickets,
+        similarity=repeat.similarity,
+        ignore_tags=cfg.ignore_tags,
+    )
+
+
+def book_signatures(session: Session, end: datetime, cfg: EscalationConfig) -> frozenset[str]:
+    """The signatures every account's clusters carry in the rule's window ending at `end`:
+    what the accounts' batches of one run will ask of the book's mix, found in one streamed
+    read of the window's tickets in account order, clustered an account at a time (as
+    `add_ticket_facts` clusters them). A first run asks for them all at once instead of one
+    batch's hundreds at a time, each a read of the book."""
+    start = end - timedelta(days=cfg.rule("repeated_issue").window_days)
+    rows = session.execute(
+        select(Ticket.account_id, Ticket.helpdesk_id, Ticket.subject, as_text(Ticket.tags))
+        .where(Ticket.account_id.is_not(None), Ticket.created_at >= start)
+        .where(Ticket.created_at < end)
+        .order_by(Ticket.account_id)
+        .execution_options(yield_per=10_000)
+    )
+    own_tags = set(cfg.engineering_ticket.tags)
+    decoded: ListCache = {}
+    keys: set[str] = set()
+    for _, tickets in groupby(rows, key=lambda r: r.account_id):
+        facts = []
+        for t in tickets:
+            raw = decode_list(t.tags, decoded)
+            if not own_tags.intersection(raw):
+                tags = customer_tags(raw, cfg.written_tags)
+                facts.append(TicketFact(t.helpdesk_id, "", start, t.subject or "", tags=tags))
+        keys.update(c.signature for c in _window_clusters(_problem_tickets(facts, cfg), cfg))
+    return frozenset(keys)
 
 
 def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[TicketFact]:
@@ -190,6 +224,8 @@ def _book_mix(
         if keys <= hit[1]:
             return hit[2]
         keys = keys | hit[1]
+    elif len(keys) > FILTER_KEYS:  # a first batch of many: every batch's signatures at once
+        keys = keys | book_signatures(session, end, cfg)
     if len(_BOOK_CACHE) >= BOOK_MIX_CACHE_SIZE:
         _BOOK_CACHE.clear()
     mix = _read_book_mix(session, start, end, excluded, settings, cfg, keys)

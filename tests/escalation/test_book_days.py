@@ -6,13 +6,14 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from escalation import ticket_facts
 from escalation.clusters import signature_keys
 from escalation.config import EscalationConfig, load_rules
 from escalation.fact_models import end_of_day
+from escalation.facts import gather_facts
 from model.own_tags import customer_tags
 from model.tables import BookMixDay, Ticket
 from tests.sync.factories import NOW, account, ticket
@@ -205,3 +206,29 @@ def test_a_narrowed_read_counts_what_a_whole_read_counts(any_session: Session) -
     for key in sorted(keys):  # one signature at a time: the filter narrows to it alone
         days = ticket_facts._count_days(session, ranges, excluded, cfg, frozenset({key}), True)
         assert sum(c[key] for c, _ in days.values()) == whole[0][key], key
+
+
+def test_a_first_batch_of_many_signatures_reads_every_batchs_at_once(
+    book: Session, monkeypatch
+) -> None:
+    cfg = load_rules()
+    clustered = {
+        c.signature for f in gather_facts(book, AS_OF, None, cfg).values() for c in f.clusters
+    }
+    assert len(clustered) >= 2
+    assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg) == clustered
+
+    reads: list[frozenset[str]] = []
+    count = ticket_facts._count_days
+
+    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
+        reads.append(wanted)
+        return count(s, rs, excluded, c, wanted, narrow)
+
+    book.execute(delete(BookMixDay))
+    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    monkeypatch.setattr(ticket_facts, "FILTER_KEYS", 0)  # any batch is "many"
+    ticket_facts.clear_book_cache()
+    for account_id in (1, 2):  # one batch an account: the first reads for both
+        gather_facts(book, AS_OF, [account_id], cfg)
+    assert len(reads) == 1 and clustered <= reads[0]
