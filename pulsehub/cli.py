@@ -13,7 +13,14 @@ import typer
 from rich.console import Console
 
 from pulsehub.commands.health import DEFAULT_SCHEDULE
-from pulsehub.commands.options import AccountsOpt, DayOpt, PortOpt, database_url, fault_profile
+from pulsehub.commands.options import (
+    AccountsOpt,
+    DayOpt,
+    PortOpt,
+    database_url,
+    fault_profile,
+    subject_kind,
+)
 from pulsehub.failures import exit_code
 from pulsehub.settings import ConfigError, get_settings
 
@@ -227,6 +234,15 @@ def sandbox_serve(
             "benchmark whose subject is not the first sync",
         ),
     ] = 100,
+    subjects: Annotated[
+        str,
+        typer.Option(
+            help="ticket subjects: templates (a dozen, repeated: the default worlds) or helpdesk "
+            "(mostly distinct, long-tailed words and recurring problems per account, as a real "
+            "helpdesk's)",
+            callback=subject_kind,
+        ),
+    ] = "templates",
 ) -> None:
     """Serve the simulated Salesforce, Zendesk and usage APIs on 127.0.0.1 until Ctrl-C."""
     from sandbox import cli_main
@@ -240,7 +256,7 @@ def sandbox_serve(
         cli_main(
             port=port, accounts=accounts, seed=seed, faults=faults, clock=clock,
             print_env=print_env, second_helpdesk_port=second_helpdesk_port,
-            export_per_minute=export_per_minute,
+            export_per_minute=export_per_minute, subjects=subjects,
         )  # fmt: skip
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):

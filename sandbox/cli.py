@@ -17,6 +17,7 @@ from sandbox.clock import WallClock, parse_clock
 from sandbox.core import Sandbox
 from sandbox.generate import build_world
 from sandbox.second_helpdesk import split_helpdesk
+from sandbox.subjects import SubjectMaker
 
 
 def cli_main(
@@ -30,6 +31,7 @@ def cli_main(
     stop: threading.Event | None = None,
     second_helpdesk_port: int | None = None,
     export_per_minute: int = 100,
+    subjects: str = "templates",
 ) -> None:
     """Serve until Ctrl-C (or `stop` is set), after printing the base URL and the credentials.
 
@@ -38,6 +40,8 @@ def cli_main(
     source that reads it is printed (PULSEHUB_SOURCES).
 
     `export_per_minute` is the Zendesk incremental exports' budget a minute, served and printed.
+    `subjects="helpdesk"` serves mostly distinct, helpdesk-like ticket subjects (sandbox/subjects.py)
+    instead of the dozen templates.
 
     Raises ValueError (naming the option and the fix) for a bad `clock` before generating.
     """
@@ -55,12 +59,14 @@ def cli_main(
     for served in (sb, second):
         if served is not None:
             served.limits.zd_incremental_per_minute = export_per_minute
+            if subjects == "helpdesk":
+                served.world.subjects = SubjectMaker(seed)
     sb.start()
     note = "# " if print_env else ""
     clock_text = "real" if start is None else start.isoformat()
     print(
         f"{note}pulsehub sandbox serving on {sb.base_url}  "
-        f"(accounts={accounts} seed={seed} faults={faults} clock={clock_text})"
+        f"(accounts={accounts} seed={seed} faults={faults} clock={clock_text} subjects={subjects})"
     )
     if print_env:
         env = credentials.pulsehub_env(sb.base_url, sb.limits.zd_incremental_per_minute)

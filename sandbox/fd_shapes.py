@@ -26,10 +26,9 @@ from sandbox.tickets import (
     OPEN,
     PENDING,
     SOLVED,
-    SUBJECTS,
-    TAG_SETS,
     TYPES,
     TicketTable,
+    subject_of,
 )
 from sandbox.world import World
 from sandbox.zd_shapes import rating_created
@@ -78,11 +77,6 @@ def company(org: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _subject(t: TicketTable, pos: int) -> str:
-    extra = t.extra.get(pos, {})
-    return str(extra.get("subject") or SUBJECTS[t.tags[pos]].format(TAG_SETS[t.tags[pos]][-1]))
-
-
 def stats(t: TicketTable, pos: int) -> dict[str, Any]:
     """The `stats` object `include=stats` adds: when the ticket was first answered, resolved."""
     created, solved, status = t.created[pos], t.solved[pos], t.status[pos]
@@ -108,7 +102,7 @@ def ticket(world: World, pos: int, include: frozenset[str] = frozenset()) -> dic
     kind = TYPES[t.type[pos]]
     body: dict[str, Any] = {
         "id": pos + 1,
-        "subject": _subject(t, pos),
+        "subject": subject_of(t, pos, world.subjects),
         "status": STATUS[t.status[pos]],
         "priority": PRIORITY[t.priority[pos]],
         "source": SOURCE[t.via[pos]],

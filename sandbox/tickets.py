@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
 NEW, OPEN, PENDING, HOLD, SOLVED, CLOSED, DELETED = range(7)
@@ -41,6 +41,23 @@ SUBJECTS: tuple[str, ...] = (
     "Cannot change permissions for {0}",
 )
 FIRST_TICKET_ID = 1
+
+
+class Subjects(Protocol):  # sandbox/subjects.py's SubjectMaker
+    def subject(self, account: int, ticket: int) -> str: ...
+
+
+def subject_of(t: TicketTable, pos: int, subjects: Subjects | None = None) -> str:
+    """The ticket's subject: one set by a write, else a helpdesk-like one (`subjects`, when
+    the world was served with them), else its topic's template."""
+    set_by_write = t.extra.get(pos, {}).get("subject")
+    if set_by_write:
+        return str(set_by_write)
+    if subjects is not None:
+        return subjects.subject(t.org[pos], pos)
+    return SUBJECTS[t.tags[pos]].format(TAG_SETS[t.tags[pos]][-1])
+
+
 COLUMNS = {
     "org": "q",
     "requester": "q",

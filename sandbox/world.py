@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.formats import to_epoch
-from sandbox.tickets import TicketTable
+from sandbox.tickets import Subjects, TicketTable
 from sandbox.trajectory import Trajectory
 
 SF_OBJECTS = ("Account", "Opportunity", "Contact", "User", "Task")
@@ -92,6 +92,7 @@ class World:
     org_requesters: dict[int, list[int]] = field(default_factory=dict)
     agents: list[int] = field(default_factory=list)
     truth: dict[str, Any] = field(default_factory=dict)
+    subjects: Subjects | None = None  # helpdesk-like subjects instead of the templates
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 

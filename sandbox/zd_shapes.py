@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.formats import zd_datetime
-from sandbox.tickets import PRIORITIES, STATUSES, SUBJECTS, TAG_SETS, TYPES, VIAS, TicketTable
+from sandbox.tickets import PRIORITIES, STATUSES, TYPES, VIAS, TicketTable, subject_of
 from sandbox.world import World
 
 METRIC_BASE = 400_000_000_000
@@ -23,7 +23,7 @@ def ticket(world: World, pos: int, base: str, incremental: bool = False) -> dict
     t = world.tickets
     tid = pos + 1
     extra = t.extra.get(pos, {})
-    subject = extra.get("subject") or SUBJECTS[t.tags[pos]].format(TAG_SETS[t.tags[pos]][-1])
+    subject = subject_of(t, pos, world.subjects)
     csat = t.csat[pos]
     rating: dict[str, Any] = {"score": ("unoffered", "offered", "good", "bad")[csat]}
     if csat >= 2:

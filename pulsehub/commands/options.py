@@ -30,6 +30,18 @@ def database_url(value: str) -> str:
         raise typer.BadParameter(str(exc)) from None
 
 
+SUBJECT_KINDS = ("templates", "helpdesk")
+
+
+def subject_kind(value: str) -> str:
+    """A --subjects option: the sandbox's template subjects or helpdesk-like ones."""
+    if value not in SUBJECT_KINDS:
+        raise typer.BadParameter(
+            f"unknown subjects {value!r}; use one of {', '.join(SUBJECT_KINDS)}"
+        )
+    return value
+
+
 def fault_profile(value: str) -> str:
     """A --faults option: one of the sandbox's fault profiles."""
     from sandbox.faults import PROFILES
