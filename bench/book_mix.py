@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             )
 
             def equal(mix: BookMix) -> str:  # against the whole count and keys of the moment
-                return f"equal to whole: {mix == _part(whole, keys)}"
+                same = _part(mix, keys) == _part(whole, keys)
+                return f"{len(mix[0]):,} signatures, equal to whole: {same}"
 
             for label in ("first kept (empty table: count, store)", "unchanged (all days kept)"):
                 ticket_facts.clear_book_cache()

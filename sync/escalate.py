@@ -29,6 +29,7 @@ from escalation.lifecycle import acknowledge_from_tickets, reconcile
 from escalation.playbooks import DEFAULT_CRM_TITLE
 from escalation.rules import evaluate
 from escalation.scope import record_evaluations
+from escalation.ticket_facts import prepare_book_mix
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
 from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 # accounts gathered at a time: ~60 KB of ticket facts each at 50,000 accounts' ticket density,
 # so a batch holds ~15 MiB whatever the book's size or the run's change
 FACTS_BATCH = 250
+PREPARE_AT = 4 * FACTS_BATCH  # accounts past which a run reads the book's topic mix up front
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def run_escalations(
         account_ids = list(session.scalars(live.order_by(Account.id)))
     else:
         account_ids = sorted(account_ids)
+    if len(account_ids) > PREPARE_AT:  # many batches: the book's topic mix read once for all
+        prepare_book_mix(session, as_of, config)
     actions: list[Action] = []
     for start in range(0, len(account_ids), FACTS_BATCH):
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)

@@ -208,7 +208,7 @@ def test_a_narrowed_read_counts_what_a_whole_read_counts(any_session: Session) -
         assert sum(c[key] for c, _ in days.values()) == whole[0][key], key
 
 
-def test_a_first_batch_of_many_signatures_reads_every_batchs_at_once(
+def test_a_run_of_many_batches_reads_every_batchs_signatures_at_once(
     book: Session, monkeypatch
 ) -> None:
     cfg = load_rules()
@@ -227,8 +227,15 @@ def test_a_first_batch_of_many_signatures_reads_every_batchs_at_once(
 
     book.execute(delete(BookMixDay))
     monkeypatch.setattr(ticket_facts, "_count_days", spy)
-    monkeypatch.setattr(ticket_facts, "FILTER_KEYS", 0)  # any batch is "many"
     ticket_facts.clear_book_cache()
-    for account_id in (1, 2):  # one batch an account: the first reads for both
+    for account_id in (1, 2):  # one batch an account, unprepared: each reads its own
         gather_facts(book, AS_OF, [account_id], cfg)
-    assert len(reads) == 1 and clustered <= reads[0]
+    assert len(reads) == 2 and reads[1] < clustered  # the second: its own new signature
+
+    book.execute(delete(BookMixDay))
+    reads.clear()
+    ticket_facts.clear_book_cache()
+    ticket_facts.prepare_book_mix(book, AS_OF, cfg)
+    for account_id in (1, 2):  # prepared: the batches find every signature in the cache
+        gather_facts(book, AS_OF, [account_id], cfg)
+    assert len(reads) == 1 and reads[0] == clustered

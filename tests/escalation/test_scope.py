@@ -14,9 +14,10 @@ from escalation.config import EscalationConfig
 from escalation.facts import gather_facts
 from escalation.rules import evaluate
 from escalation.scope import book_digest, escalation_scope
-from escalation.ticket_facts import clear_book_cache
+from escalation.ticket_facts import clear_book_cache, prepare_book_mix
 from model.own_tags import ticket_content_key
 from model.tables import Account, Escalation, EscalationEvaluation, SyncRun, Ticket, utcnow
+from sync import escalate
 from sync.escalate import EscalationSystems, run_escalations
 from sync.mapping import SINKS
 from sync.pull import store_rows
@@ -180,3 +181,26 @@ def test_the_pull_stores_the_key_the_orm_would(session, shipped) -> None:
     later = f"{AS_OF - timedelta(days=1)}T09:00:00Z"
     assert pull(updated_at=later, tags=["csv", "health_yellow"], status="pending") == first
     assert pull(updated_at=later, tags=["csv", "sso"]) != first
+
+
+def test_a_run_over_many_accounts_reads_the_mix_up_front_and_decides_the_same(
+    session, shipped, monkeypatch
+) -> None:
+    book = Book(session, shipped)  # three accounts: under PREPARE_AT, batches read as they go
+
+    def state() -> tuple[dict[int, object], set[tuple[str, str]]]:
+        session.expire_all()
+        norms = {e.account_id: e.book_norms for e in session.query(EscalationEvaluation)}
+        rows = {(e.dedup_key, e.state) for e in session.query(Escalation)}
+        return norms, rows
+
+    before = state()
+    assert any(before[0].values())  # the busy account's cluster read the book
+    prepared: list[object] = []
+    monkeypatch.setattr(escalate, "PREPARE_AT", 0)
+    monkeypatch.setattr(
+        escalate, "prepare_book_mix", lambda *a: prepared.append(prepare_book_mix(*a))
+    )
+    clear_book_cache()
+    run_escalations(session, AS_OF, shipped, systems=SYSTEMS, digests=book.digests)
+    assert prepared and state() == before
