@@ -153,20 +153,34 @@ def _window_clusters(problems: list[TicketFact], cfg: EscalationConfig) -> list[
     )
 
 
-def book_signatures(session: Session, end: datetime, cfg: EscalationConfig) -> frozenset[str]:
-    """The signatures every account's clusters carry in the rule's window ending at `end`:
-    what the accounts' batches of one run will ask of the book's mix, found in one streamed
-    read of the window's tickets in account order, clustered an account at a time (as
-    `add_ticket_facts` clusters them). A first run asks for them all at once instead of one
-    batch's hundreds at a time, each a read of the book."""
+def book_signatures(
+    session: Session, end: datetime, cfg: EscalationConfig, account_ids: list[int] | None = None
+) -> frozenset[str]:
+    """The signatures every account's clusters (or the given accounts') carry in the rule's
+    window ending at `end`: what the batches of one run will ask of the book's mix, found in
+    one streamed read of the window's tickets in account order, clustered an account at a
+    time (as `add_ticket_facts` clusters them)."""
     start = end - timedelta(days=cfg.rule("repeated_issue").window_days)
-    rows = session.execute(
+    query = (
         select(Ticket.account_id, Ticket.helpdesk_id, Ticket.subject, as_text(Ticket.tags))
         .where(Ticket.account_id.is_not(None), Ticket.created_at >= start)
         .where(Ticket.created_at < end)
         .order_by(Ticket.account_id)
         .execution_options(yield_per=10_000)
     )
+    if account_ids is None:
+        return _signatures(session.execute(query), cfg)
+    keys: set[str] = set()
+    for at in range(0, len(account_ids), 1_000):
+        chunk = account_ids[at : at + 1_000]
+        keys |= _signatures(session.execute(query.where(Ticket.account_id.in_(chunk))), cfg)
+    return frozenset(keys)
+
+
+def _signatures(rows: Any, cfg: EscalationConfig) -> frozenset[str]:
+    """The cluster signatures of ticket rows (account id, helpdesk id, subject, tags text)
+    in account order."""
+    start = datetime.min  # clustering reads no ticket's time
     own_tags = set(cfg.engineering_ticket.tags)
     decoded: ListCache = {}
     keys: set[str] = set()
@@ -231,15 +245,16 @@ def _book_mix(
     return mix
 
 
-def prepare_book_mix(session: Session, as_of: date, cfg: EscalationConfig) -> None:
-    """Count every signature the accounts' clusters carry on `as_of` in one read, before a run
-    gathers many batches of accounts: each batch would otherwise ask for its own new ones, a
-    read of the book each (a first run's ~200 batches at 50,000 accounts). The batches then
-    find them all in the cache. A run of a few batches (an hourly run's changed accounts) is
-    better served by its batches' narrowed reads than by this pass over the whole window."""
+def prepare_book_mix(
+    session: Session, as_of: date, cfg: EscalationConfig, account_ids: list[int] | None = None
+) -> None:
+    """Count every signature the accounts' clusters (every account's, or the given ones')
+    carry on `as_of` in one read, before a run gathers them in batches: each batch would
+    otherwise ask for its own new signatures, a read of the book each (a first run has ~200
+    batches at 50,000 accounts). The batches then find them all in the cache."""
     if not cfg.rule("repeated_issue").book_norm:
         return
-    keys = book_signatures(session, end_of_day(as_of), cfg)
+    keys = book_signatures(session, end_of_day(as_of), cfg, account_ids)
     if keys:
         book_mix(session, as_of, cfg, keys)
 

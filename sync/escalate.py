@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # accounts gathered at a time: ~60 KB of ticket facts each at 50,000 accounts' ticket density,
 # so a batch holds ~15 MiB whatever the book's size or the run's change
 FACTS_BATCH = 250
-PREPARE_AT = 4 * FACTS_BATCH  # accounts past which a run reads the book's topic mix up front
+WHOLE_BOOK_AT = 5_000  # past this many, the mix is prepared from every account's tickets
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,9 @@ def run_escalations(
         account_ids = list(session.scalars(live.order_by(Account.id)))
     else:
         account_ids = sorted(account_ids)
-    if len(account_ids) > PREPARE_AT:  # many batches: the book's topic mix read once for all
-        prepare_book_mix(session, as_of, config)
+    if len(account_ids) > FACTS_BATCH:  # several batches: the book's topic mix read once for all
+        whole = len(account_ids) > WHOLE_BOOK_AT
+        prepare_book_mix(session, as_of, config, None if whole else account_ids)
     actions: list[Action] = []
     for start in range(0, len(account_ids), FACTS_BATCH):
         facts = gather_facts(session, as_of, account_ids[start : start + FACTS_BATCH], config)

@@ -217,6 +217,11 @@ def test_a_run_of_many_batches_reads_every_batchs_signatures_at_once(
     }
     assert len(clustered) >= 2
     assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg) == clustered
+    for account_id in (1, 2):  # or the given accounts' alone
+        own = {
+            c.signature for c in gather_facts(book, AS_OF, [account_id], cfg)[account_id].clusters
+        }
+        assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg, [account_id]) == own
 
     reads: list[frozenset[str]] = []
     count = ticket_facts._count_days

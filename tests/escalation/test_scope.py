@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from connectors.zendesk_records import ZdTicket
@@ -183,10 +184,11 @@ def test_the_pull_stores_the_key_the_orm_would(session, shipped) -> None:
     assert pull(updated_at=later, tags=["csv", "sso"]) != first
 
 
-def test_a_run_over_many_accounts_reads_the_mix_up_front_and_decides_the_same(
-    session, shipped, monkeypatch
+@pytest.mark.parametrize("whole_book_at", [0, 5_000])
+def test_a_run_of_several_batches_reads_the_mix_up_front_and_decides_the_same(
+    session, shipped, monkeypatch, whole_book_at
 ) -> None:
-    book = Book(session, shipped)  # three accounts: under PREPARE_AT, batches read as they go
+    book = Book(session, shipped)  # three accounts, one batch: it reads the mix as it goes
 
     def state() -> tuple[dict[int, object], set[tuple[str, str]]]:
         session.expire_all()
@@ -197,10 +199,12 @@ def test_a_run_over_many_accounts_reads_the_mix_up_front_and_decides_the_same(
     before = state()
     assert any(before[0].values())  # the busy account's cluster read the book
     prepared: list[object] = []
-    monkeypatch.setattr(escalate, "PREPARE_AT", 0)
+    monkeypatch.setattr(escalate, "FACTS_BATCH", 1)  # three batches
+    monkeypatch.setattr(escalate, "WHOLE_BOOK_AT", whole_book_at)  # 0: from every account's
     monkeypatch.setattr(
-        escalate, "prepare_book_mix", lambda *a: prepared.append(prepare_book_mix(*a))
+        escalate, "prepare_book_mix", lambda *a: prepared.append(a[3]) or prepare_book_mix(*a)
     )
     clear_book_cache()
     run_escalations(session, AS_OF, shipped, systems=SYSTEMS, digests=book.digests)
-    assert prepared and state() == before
+    assert len(prepared) == 1 and state() == before
+    assert prepared[0] is None if whole_book_at == 0 else len(prepared[0]) == 3  # type: ignore[arg-type]
