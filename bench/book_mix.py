@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> None:
                 steps.run(
                     label, lambda: ticket_facts.book_mix(session, args.as_of, cfg, keys), equal
                 )
-            extra = next(k for k, _ in whole[0].most_common() if k not in keys)
+            # a new cluster's signature: the commonest word pair no cluster carried yet
+            pairs = (k for k, _ in whole[0].most_common() if k.count("-") == 2)
+            extra = next(k for k in pairs if k not in keys)
             keys = keys | {extra}
             ticket_facts.clear_book_cache()
             steps.run(
