@@ -68,20 +68,27 @@ def book(any_session: Session) -> Session:
     return session
 
 
+def _reads(monkeypatch) -> list[tuple[list[object], frozenset[str] | None, bool]]:
+    """Each count of tickets from now on: its day ranges, the signatures asked, narrowed."""
+    calls: list[tuple[list[object], frozenset[str] | None, bool]] = []
+    count = ticket_facts._count_days
+
+    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
+        calls.append((list(rs), wanted, narrow))
+        return count(s, rs, excluded, c, wanted, narrow)
+
+    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    return calls
+
+
 def _read(
     session: Session, cfg: EscalationConfig, monkeypatch, keys: frozenset[str] = KEYS
 ) -> tuple[object, list[object]]:
     """The mix of `keys` as a new process reads it, and the day ranges it had to count."""
-    ranges: list[object] = []
-    count = ticket_facts._count_days
-
-    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
-        ranges.extend(rs)
-        return count(s, rs, excluded, c, wanted, narrow)
-
-    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    calls = _reads(monkeypatch)
     ticket_facts.clear_book_cache()
-    return ticket_facts.book_mix(session, AS_OF, cfg, keys), ranges
+    mix = ticket_facts.book_mix(session, AS_OF, cfg, keys)
+    return mix, [r for ranges, _, _ in calls for r in ranges]
 
 
 def _only(mix: tuple[Counter[str], int], keys: frozenset[str]) -> tuple[Counter[str], int]:
@@ -151,18 +158,11 @@ def test_a_signature_no_day_tracks_is_counted_on_the_kept_days_in_one_narrowed_r
     tracked = {tuple(sorted(r.counts)) for r in book.scalars(select(BookMixDay))}
     assert tracked == {("tag-export",)}  # every day counts the one signature, zeros included
 
-    narrowed: list[bool] = []
-    count = ticket_facts._count_days
-
-    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
-        narrowed.append(narrow)
-        return count(s, rs, excluded, c, wanted, narrow)
-
-    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    calls = _reads(monkeypatch)
     ticket_facts.clear_book_cache()
     mix = ticket_facts.book_mix(book, AS_OF, cfg, KEYS)
     assert mix == _only(_oracle(book, cfg), KEYS)
-    assert narrowed == [True]  # no day changed: one read, of the tickets that could match
+    assert [narrow for _, _, narrow in calls] == [True]  # one read, of tickets that could match
     assert {tuple(sorted(r.counts)) for r in book.scalars(select(BookMixDay))} == {
         tuple(sorted(KEYS | first))
     }
@@ -223,24 +223,18 @@ def test_a_run_of_many_batches_reads_every_batchs_signatures_at_once(
         }
         assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg, [account_id]) == own
 
-    reads: list[frozenset[str]] = []
-    count = ticket_facts._count_days
-
-    def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
-        reads.append(wanted)
-        return count(s, rs, excluded, c, wanted, narrow)
-
+    calls = _reads(monkeypatch)
     book.execute(delete(BookMixDay))
-    monkeypatch.setattr(ticket_facts, "_count_days", spy)
     ticket_facts.clear_book_cache()
     for account_id in (1, 2):  # one batch an account, unprepared: each reads its own
         gather_facts(book, AS_OF, [account_id], cfg)
+    reads = [wanted for _, wanted, _ in calls]
     assert len(reads) == 2 and reads[1] < clustered  # the second: its own new signature
 
     book.execute(delete(BookMixDay))
-    reads.clear()
+    calls.clear()
     ticket_facts.clear_book_cache()
     ticket_facts.prepare_book_mix(book, AS_OF, cfg)
     for account_id in (1, 2):  # prepared: the batches find every signature in the cache
         gather_facts(book, AS_OF, [account_id], cfg)
-    assert len(reads) == 1 and reads[0] == clustered
+    assert [wanted for _, wanted, _ in calls] == [clustered]
