@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from escalation import ticket_facts
+from escalation import book_counts, ticket_facts
 from escalation.book_days import mix_settings
 from escalation.book_norms import BookMix
 from escalation.config import load_rules
@@ -144,12 +144,12 @@ def main(argv: list[str] | None = None) -> None:
             session.execute(delete(BookMixDay).where(BookMixDay.settings == mix_settings(cfg)))
             whole = steps.run(
                 "whole: every signature of the window",
-                lambda: ticket_facts.count_window(session, start, end, cfg),
+                lambda: book_counts.count_window(session, start, end, cfg),
                 lambda m: f"{len(m[0]):,} signatures, {m[1]:,} tickets",
             )
             keys = steps.run(
                 "clusters: the signatures they carry",
-                lambda: ticket_facts.book_signatures(session, end, cfg),
+                lambda: book_counts.book_signatures(session, end, cfg),
                 lambda k: f"{len(k):,} signatures",
             )
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             today = dt.datetime.combine(args.as_of, dt.time(12), dt.UTC)
             _add_tickets(session, args.new, today, maker)
-            whole = ticket_facts.count_window(session, start, end, cfg)
+            whole = book_counts.count_window(session, start, end, cfg)
             ticket_facts.clear_book_cache()
             steps.run(
                 f"after {args.new} new tickets (today re-counted)",

@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
-from itertools import groupby
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from escalation.book_counts import (
+    book_signatures,
+    count_days,
+    excluded_tags,
+    problem_tickets,
+    sum_days,
+    window_clusters,
+)
 from escalation.book_days import (
     DayCounts,
-    in_ranges,
     is_midnight,
-    key_filter,
     mix_settings,
     read_mix,
 )
@@ -24,14 +28,12 @@ from escalation.clusters import (
     IssueCluster,
     TicketFact,
     count_matching,
-    find_clusters,
     signature_keys,
 )
 from escalation.config import EscalationConfig
 from escalation.fact_models import FactsById, end_of_day
 from model.json_text import ListCache, as_text, decode_list
 from model.own_tags import customer_tags
-from model.sql_days import as_date, utc_day
 from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
@@ -126,9 +128,9 @@ def _clusters(
 ) -> list[IssueCluster]:
     """Clusters of the window, each with how many such tickets the window would normally hold."""
     repeat = cfg.rule("repeated_issue")
-    recent = _problem_tickets(recent, cfg)
-    before = _problem_tickets(before, cfg)
-    clusters = _window_clusters(recent, cfg)
+    recent = problem_tickets(recent, cfg)
+    before = problem_tickets(before, cfg)
+    clusters = window_clusters(recent, cfg)
     if not repeat.baseline_days:
         return clusters
     by_id = {t.helpdesk_id: t for t in recent}
@@ -143,68 +145,8 @@ def _clusters(
     return clusters
 
 
-def _window_clusters(problems: list[TicketFact], cfg: EscalationConfig) -> list[IssueCluster]:
-    repeat = cfg.rule("repeated_issue")
-    return find_clusters(
-        sorted(problems, key=lambda x: x.helpdesk_id),
-        min_tickets=repeat.min_tickets,
-        similarity=repeat.similarity,
-        ignore_tags=cfg.ignore_tags,
-    )
-
-
-def book_signatures(
-    session: Session, end: datetime, cfg: EscalationConfig, account_ids: list[int] | None = None
-) -> frozenset[str]:
-    """The signatures every account's clusters (or the given accounts') carry in the rule's
-    window ending at `end`: what the batches of one run will ask of the book's mix, found in
-    one streamed read of the window's tickets in account order, clustered an account at a
-    time (as `add_ticket_facts` clusters them)."""
-    start = end - timedelta(days=cfg.rule("repeated_issue").window_days)
-    query = (
-        select(Ticket.account_id, Ticket.helpdesk_id, Ticket.subject, as_text(Ticket.tags))
-        .where(Ticket.account_id.is_not(None), Ticket.created_at >= start)
-        .where(Ticket.created_at < end)
-        .order_by(Ticket.account_id)
-        .execution_options(yield_per=10_000)
-    )
-    if account_ids is None:
-        return _signatures(session.execute(query), cfg)
-    keys: set[str] = set()
-    for at in range(0, len(account_ids), 1_000):
-        chunk = account_ids[at : at + 1_000]
-        keys |= _signatures(session.execute(query.where(Ticket.account_id.in_(chunk))), cfg)
-    return frozenset(keys)
-
-
-def _signatures(rows: Any, cfg: EscalationConfig) -> frozenset[str]:
-    """The cluster signatures of ticket rows (account id, helpdesk id, subject, tags text)
-    in account order."""
-    start = datetime.min  # clustering reads no ticket's time
-    own_tags = set(cfg.engineering_ticket.tags)
-    decoded: ListCache = {}
-    keys: set[str] = set()
-    for _, tickets in groupby(rows, key=lambda r: r.account_id):
-        facts = []
-        for t in tickets:
-            raw = decode_list(t.tags, decoded)
-            if not own_tags.intersection(raw):
-                tags = customer_tags(raw, cfg.written_tags)
-                facts.append(TicketFact(t.helpdesk_id, "", start, t.subject or "", tags=tags))
-        keys.update(c.signature for c in _window_clusters(_problem_tickets(facts, cfg), cfg))
-    return frozenset(keys)
-
-
-def _problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[TicketFact]:
-    excluded = {t.lower() for t in cfg.rule("repeated_issue").exclude_tags}
-    return [t for t in rows if not excluded.intersection(g.lower() for g in t.tags)]
-
-
 BOOK_MIX_TTL_S = 3600.0  # the book's topic mix is a baseline: an hour-old one is fine
 BOOK_MIX_CACHE_SIZE = 32  # a first run's history replay asks for 13 windows
-# distinct (day, subject, tags) held before they are folded into counts: a book repeats some
-# subjects, a real helpdesk's are mostly distinct (~250 bytes each held)
-FOLD_AT = 20_000
 _BookKey = tuple[str, datetime, datetime, str]
 _BOOK_CACHE: dict[_BookKey, tuple[float, frozenset[str], BookMix]] = {}
 
@@ -229,7 +171,7 @@ def _book_mix(
     read of the book instead of re-reading every ticket of the window each time. A batch
     asking for a signature the cached mix does not hold reads it with the ones it holds (the
     counts hold an entry for every signature read, zeros included)."""
-    excluded = _excluded_tags(cfg)
+    excluded = excluded_tags(cfg)
     settings = mix_settings(cfg)  # every tag setting the mix is counted under
     key = (str(session.get_bind().engine.url), start, end, settings)
     now = time.monotonic()
@@ -264,35 +206,6 @@ def clear_book_cache() -> None:
     _BOOK_CACHE.clear()
 
 
-def _excluded_tags(cfg: EscalationConfig) -> frozenset[str]:
-    """Tags whose tickets the mix leaves out: the rule's excluded tags and pulsehub's own
-    engineering tickets."""
-    return frozenset(
-        t.lower() for t in [*cfg.rule("repeated_issue").exclude_tags, *cfg.engineering_ticket.tags]
-    )
-
-
-def count_window(
-    session: Session,
-    start: datetime,
-    end: datetime,
-    cfg: EscalationConfig,
-    keys: frozenset[str] | None = None,
-) -> BookMix:
-    """The topic mix of [start, end) counted outright from every account's tickets — every
-    signature, or only `keys` —, with no kept days read or written (what they must add up to)."""
-    return _sum_days(_count_days(session, [(start, end)], _excluded_tags(cfg), cfg, keys))
-
-
-def _sum_days(days: DayCounts) -> BookMix:
-    counts: Counter[str] = Counter()
-    total = 0
-    for day_counts, day_total in days.values():
-        counts.update(day_counts)
-        total += day_total
-    return counts, total
-
-
 def _read_book_mix(
     session: Session,
     start: datetime,
@@ -308,63 +221,12 @@ def _read_book_mix(
     def count(
         ranges: list[tuple[datetime, datetime]], wanted: frozenset[str], narrow: bool
     ) -> DayCounts:
-        return _count_days(session, ranges, excluded, cfg, wanted, narrow)
+        return count_days(session, ranges, excluded, cfg, wanted, narrow)
 
     if is_midnight(start) and is_midnight(end):
         return read_mix(session, start, end, settings, count, keys)
-    counts, total = _sum_days(count([(start, end)], keys, False))
+    counts, total = sum_days(count([(start, end)], keys, False))
     return Counter({k: counts[k] for k in keys}), total
-
-
-def _count_days(
-    session: Session,
-    ranges: list[tuple[datetime, datetime]],
-    excluded: frozenset[str],
-    cfg: EscalationConfig,
-    keys: frozenset[str] | None = None,
-    narrow: bool = False,
-) -> DayCounts:
-    """Counts of the signatures `keys` (None: every one) and ticket totals per UTC day of every
-    account's tickets created in `ranges`; with `narrow`, only the tickets that could carry one
-    of `keys` are read (`key_filter`), and the totals count only those. Streamed: memory holds
-    the distinct (day, subject, tags), folded into counts whenever they pass `FOLD_AT`, never
-    the tickets."""
-    day = utc_day(session, Ticket.created_at)
-    query = (
-        select(day, Ticket.subject, as_text(Ticket.tags))
-        .where(Ticket.account_id.is_not(None))
-        .where(in_ranges(Ticket.created_at, ranges))
-    )
-    if narrow and keys is not None:
-        where = key_filter(keys, Ticket.subject, as_text(Ticket.tags))
-        if where is not None:
-            query = query.where(where)
-    rows = session.execute(query.execution_options(yield_per=10_000))
-    distinct: Counter[tuple[Any, str, tuple[str, ...]]] = Counter()
-    out: dict[Any, tuple[Counter[str], int]] = {}
-
-    def fold() -> None:
-        for (on, subject, tags), n in distinct.items():
-            counts, total = out.get(on) or (Counter(), 0)
-            found = signature_keys(subject, tags, cfg.ignore_tags)
-            for sig in found if keys is None else found & keys:
-                counts[sig] += n
-            out[on] = (counts, total + n)
-        distinct.clear()
-
-    decoded: ListCache = {}
-    own: dict[tuple[str, ...], tuple[str, ...]] = {}  # per distinct tag list, like `decoded`
-    written = cfg.written_tags
-    for on, subject, raw in rows:
-        tags = decode_list(raw, decoded)
-        if not excluded.intersection(g.lower() for g in tags):
-            if (theirs := own.get(tags)) is None:
-                theirs = own[tags] = tuple(customer_tags(tags, written))
-            distinct[(on, subject or "", theirs)] += 1
-            if len(distinct) >= FOLD_AT:
-                fold()
-    fold()
-    return {as_date(on): mix for on, mix in out.items()}
 
 
 def _add_book_norm(
@@ -376,11 +238,11 @@ def _add_book_norm(
 ) -> list[BookNorm]:
     """Each cluster's count the rest of the book's topic mix predicts for this account's
     volume; returns what was read of the mix (kept so a later run can tell whether it moved)."""
-    own = _problem_tickets(recent + before, cfg)
+    own = problem_tickets(recent + before, cfg)
     own_counts: Counter[str] = Counter()
     for t in own:
         own_counts.update(signature_keys(t.subject, t.tags, cfg.ignore_tags))
-    volume = len(_problem_tickets(recent, cfg))
+    volume = len(problem_tickets(recent, cfg))
     norms = []
     for c in clusters:
         sig = c.signature

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from escalation import ticket_facts
+from escalation import book_counts, ticket_facts
 from escalation.clusters import signature_keys
 from escalation.config import EscalationConfig, load_rules
 from escalation.fact_models import end_of_day
@@ -71,13 +71,13 @@ def book(any_session: Session) -> Session:
 def _reads(monkeypatch) -> list[tuple[list[object], frozenset[str] | None, bool]]:
     """Each count of tickets from now on: its day ranges, the signatures asked, narrowed."""
     calls: list[tuple[list[object], frozenset[str] | None, bool]] = []
-    count = ticket_facts._count_days
+    count = book_counts.count_days
 
     def spy(s, rs, excluded, c, wanted=None, narrow=False):  # type: ignore[no-untyped-def]
         calls.append((list(rs), wanted, narrow))
         return count(s, rs, excluded, c, wanted, narrow)
 
-    monkeypatch.setattr(ticket_facts, "_count_days", spy)
+    monkeypatch.setattr(ticket_facts, "count_days", spy)
     return calls
 
 
@@ -104,7 +104,7 @@ def test_kept_days_sum_to_a_full_count_and_only_changed_days_are_recounted(
     assert expected[1] > 20 and expected[0]["tag-export"] > 0
     end = end_of_day(AS_OF)
     window = cfg.rule("repeated_issue").window_days + cfg.rule("repeated_issue").baseline_days
-    assert ticket_facts.count_window(book, end - timedelta(days=window), end, cfg) == expected
+    assert book_counts.count_window(book, end - timedelta(days=window), end, cfg) == expected
     expected = _only(expected, KEYS)
     mix, ranges = _read(book, cfg, monkeypatch)
     assert mix == expected and mix[0]["subj-nowhere"] == 0
@@ -189,7 +189,7 @@ def test_a_narrowed_read_counts_what_a_whole_read_counts(any_session: Session) -
         session.add(t)
     session.flush()
     cfg = load_rules()
-    whole = ticket_facts.count_window(
+    whole = book_counts.count_window(
         session, NOW - timedelta(days=30), NOW + timedelta(days=1), cfg
     )
     keys = frozenset(whole[0])
@@ -201,10 +201,10 @@ def test_a_narrowed_read_counts_what_a_whole_read_counts(any_session: Session) -
         "tag-x",
         "subj-" + "a" * 40,
     } <= keys
-    excluded = ticket_facts._excluded_tags(cfg)
+    excluded = book_counts.excluded_tags(cfg)
     ranges = [(NOW - timedelta(days=30), NOW + timedelta(days=1))]
     for key in sorted(keys):  # one signature at a time: the filter narrows to it alone
-        days = ticket_facts._count_days(session, ranges, excluded, cfg, frozenset({key}), True)
+        days = book_counts.count_days(session, ranges, excluded, cfg, frozenset({key}), True)
         assert sum(c[key] for c, _ in days.values()) == whole[0][key], key
 
 
@@ -216,12 +216,12 @@ def test_a_run_of_many_batches_reads_every_batchs_signatures_at_once(
         c.signature for f in gather_facts(book, AS_OF, None, cfg).values() for c in f.clusters
     }
     assert len(clustered) >= 2
-    assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg) == clustered
+    assert book_counts.book_signatures(book, end_of_day(AS_OF), cfg) == clustered
     for account_id in (1, 2):  # or the given accounts' alone
         own = {
             c.signature for c in gather_facts(book, AS_OF, [account_id], cfg)[account_id].clusters
         }
-        assert ticket_facts.book_signatures(book, end_of_day(AS_OF), cfg, [account_id]) == own
+        assert book_counts.book_signatures(book, end_of_day(AS_OF), cfg, [account_id]) == own
 
     calls = _reads(monkeypatch)
     book.execute(delete(BookMixDay))

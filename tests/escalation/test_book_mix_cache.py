@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from escalation import ticket_facts
+from escalation import book_counts, ticket_facts
 from escalation.config import load_rules
 from model.db import transaction
 from tests.sync.factories import NOW, account, ticket
@@ -26,11 +26,11 @@ def test_folding_keeps_counts_exact_and_cache_serves_a_refresh(factory, monkeypa
     with transaction(factory) as s:
         s.add(account(1))
     _tickets(factory, 30, "sso", 1)
-    monkeypatch.setattr(ticket_facts, "FOLD_AT", 7)  # folds several times over 30 subjects
+    monkeypatch.setattr(book_counts, "FOLD_AT", 7)  # folds several times over 30 subjects
     with transaction(factory) as s:
         folded = ticket_facts._book_mix(s, start, end, cfg, KEYS)
     ticket_facts.clear_book_cache()
-    monkeypatch.setattr(ticket_facts, "FOLD_AT", 1_000_000)
+    monkeypatch.setattr(book_counts, "FOLD_AT", 1_000_000)
     with transaction(factory) as s:
         whole = ticket_facts._book_mix(s, start, end, cfg, KEYS)
     assert folded == whole and whole == ({"tag-sso": 30, "subj-export": 30, "tag-webhooks": 0}, 30)
