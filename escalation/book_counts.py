@@ -5,6 +5,7 @@ problems, the clusters' signatures every account carries, and the topic mix's pe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -24,6 +25,16 @@ from model.tables import Ticket
 # distinct (day, subject, tags) held before they are folded into counts: a book repeats some
 # subjects, a real helpdesk's are mostly distinct (~250 bytes each held)
 FOLD_AT = 20_000
+
+
+def rule_tags(raw: Sequence[str], cfg: EscalationConfig) -> list[str] | None:
+    """A ticket's tags as the rule reads them, less the health/risk tags pulsehub wrote (no
+    problem of the customer's); None for an engineering ticket pulsehub opened (never one of
+    the customer's). `add_ticket_facts` and `book_signatures` both read tickets through it, so
+    the signatures prepared for a run are the ones its batches cluster."""
+    if set(cfg.engineering_ticket.tags).intersection(raw):
+        return None
+    return customer_tags(raw, cfg.written_tags)
 
 
 def problem_tickets(rows: list[TicketFact], cfg: EscalationConfig) -> list[TicketFact]:
@@ -69,15 +80,13 @@ def _signatures(rows: Any, cfg: EscalationConfig) -> frozenset[str]:
     """The cluster signatures of ticket rows (account id, helpdesk id, subject, tags text)
     in account order."""
     start = datetime.min  # clustering reads no ticket's time
-    own_tags = set(cfg.engineering_ticket.tags)
     decoded: ListCache = {}
     keys: set[str] = set()
     for _, tickets in groupby(rows, key=lambda r: r.account_id):
         facts = []
         for t in tickets:
-            raw = decode_list(t.tags, decoded)
-            if not own_tags.intersection(raw):
-                tags = customer_tags(raw, cfg.written_tags)
+            tags = rule_tags(decode_list(t.tags, decoded), cfg)
+            if tags is not None:
                 facts.append(TicketFact(t.helpdesk_id, "", start, t.subject or "", tags=tags))
         keys.update(c.signature for c in window_clusters(problem_tickets(facts, cfg), cfg))
     return frozenset(keys)

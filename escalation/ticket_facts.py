@@ -14,6 +14,7 @@ from escalation.book_counts import (
     count_days,
     excluded_tags,
     problem_tickets,
+    rule_tags,
     sum_days,
     window_clusters,
 )
@@ -33,7 +34,6 @@ from escalation.clusters import (
 from escalation.config import EscalationConfig
 from escalation.fact_models import FactsById, end_of_day
 from model.json_text import ListCache, as_text, decode_list
-from model.own_tags import customer_tags
 from model.tables import Ticket
 
 SOLVED = frozenset({"solved", "closed", "deleted"})
@@ -74,17 +74,14 @@ def add_ticket_facts(
             )
         )
     ).all()
-    own_tags = set(cfg.engineering_ticket.tags)
-    written = cfg.written_tags
     recent: dict[int, list[TicketFact]] = defaultdict(list)
     baseline: dict[int, list[TicketFact]] = defaultdict(list)
     decoded: ListCache = {}
     csat: Counter[tuple[int, str]] = Counter()
     for t in rows:
-        raw = decode_list(t.tags, decoded)
-        if own_tags.intersection(raw) or t.account_id is None:
+        tags = rule_tags(decode_list(t.tags, decoded), cfg)
+        if tags is None or t.account_id is None:
             continue  # an engineering ticket pulsehub opened, or nobody's
-        tags = customer_tags(raw, written)  # health/risk tags pulsehub wrote are no problem
         f = facts[t.account_id]
         fact = TicketFact(
             helpdesk_id=t.helpdesk_id,

@@ -25,6 +25,7 @@ import itertools
 import random
 from bisect import bisect
 
+KINDS = ("templates", "helpdesk")  # `sandbox serve --subjects`: the default worlds', or these
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
 
 

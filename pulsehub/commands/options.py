@@ -30,15 +30,12 @@ def database_url(value: str) -> str:
         raise typer.BadParameter(str(exc)) from None
 
 
-SUBJECT_KINDS = ("templates", "helpdesk")
-
-
 def subject_kind(value: str) -> str:
     """A --subjects option: the sandbox's template subjects or helpdesk-like ones."""
-    if value not in SUBJECT_KINDS:
-        raise typer.BadParameter(
-            f"unknown subjects {value!r}; use one of {', '.join(SUBJECT_KINDS)}"
-        )
+    from sandbox.subjects import KINDS
+
+    if value not in KINDS:
+        raise typer.BadParameter(f"unknown subjects {value!r}; use one of {', '.join(KINDS)}")
     return value
 
 
