@@ -15,7 +15,9 @@ declared are dropped: the fitter reads only the declared features.
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any, overload
 
 import numpy as np
@@ -80,6 +82,20 @@ class FeatureRows(Sequence[dict[str, Any]]):
         i = self._index[name]
         return np.concatenate([b[:, i] for b in self._blocks])[: self._rows]
 
+    def blocks(self, *, release: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, its block's filled rows) in order; with `release` each block is dropped
+        once the caller is done with it, and the rows are empty after the last one."""
+        start = 0
+        while start < self._rows:
+            block = self._blocks[0] if release else self._blocks[start // BLOCK]
+            yield start, block[: min(BLOCK, self._rows - start)]
+            if release:
+                self._blocks.pop(0)
+            start += BLOCK
+        if release:
+            self._rows = 0
+            self._categories = {name: [] for name in self.categorical}
+
     def category_column(self, name: str) -> list[str]:
         """Every row's value of a declared categorical feature ("" for missing)."""
         return self._categories[name]
@@ -87,3 +103,31 @@ class FeatureRows(Sequence[dict[str, Any]]):
     @property
     def nbytes(self) -> int:
         return sum(b.nbytes for b in self._blocks) + 8 * self._rows * len(self.categorical)
+
+
+class AccountDays(Sequence[tuple[int, date]]):
+    """Training rows' (account, snapshot day) keys read from two typed arrays: a tuple, a date
+    and a list slot per row cost ~100 bytes, 6 MiB at 50,000 accounts held through the fit;
+    these are 16 bytes a row, the pair made when read."""
+
+    def __init__(self, accounts: array[int], days: array[int]) -> None:
+        self._accounts, self._days = accounts, days  # days as proleptic ordinals
+
+    def append(self, key: tuple[int, date]) -> None:
+        self._accounts.append(key[0])
+        self._days.append(key[1].toordinal())
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, date]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[int, date]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, date] | list[tuple[int, date]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self._accounts[i], date.fromordinal(self._days[i])
+
+    def __iter__(self) -> Iterator[tuple[int, date]]:
+        return zip(self._accounts, map(date.fromordinal, self._days), strict=True)

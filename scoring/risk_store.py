@@ -33,7 +33,7 @@ from scoring.alert_fit import fit_high_at_on_training
 from scoring.backtest import renewal_outcomes
 from scoring.band_fit import fit_bands_from_database
 from scoring.config import BandFit
-from scoring.feature_rows import FeatureRows
+from scoring.feature_rows import AccountDays, FeatureRows
 from scoring.fit import FitResult, NotEnoughHistory, TrainingSet, fit_risk, lead_emphasis
 from scoring.flag_fit import fit_flags_on_training
 from scoring.risk_model import snapshot_features
@@ -122,14 +122,14 @@ class _Columns:
     def training_set(
         self, features: FeatureRows, segments: dict[int, str | None], outcomes: int, lost: int
     ) -> TrainingSet:
-        groups = self.groups.tolist()
+        """The set over these arrays (accounts, keys and weights are not copied into lists)."""
         return TrainingSet(
             features=features,
             labels=self.labels.tolist(),
-            groups=groups,
-            segments=[segments.get(g) for g in groups],
-            keys=[(g, date.fromordinal(d)) for g, d in zip(groups, self.days, strict=True)],
-            emphasis=self.emphasis.tolist(),
+            groups=self.groups,
+            segments=[segments.get(g) for g in self.groups],
+            keys=AccountDays(self.groups, self.days),
+            emphasis=self.emphasis,
             scores=[None if math.isnan(s) else s for s in self.scores],
             outcomes=outcomes,
             lost=lost,

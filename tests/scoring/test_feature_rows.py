@@ -73,14 +73,20 @@ def test_the_fit_on_feature_rows_equals_the_fit_on_dicts() -> None:
     assert a.oof == b.oof and a.metrics == b.metrics
 
 
-def test_a_fold_matrix_made_from_the_rows_equals_those_rows_of_the_whole_matrix() -> None:
-    """The fit makes each fold's matrix from the rows instead of copying rows out of a whole
-    matrix it would have to hold beside the copy: the same numbers, in the index's order."""
-    plain, packed = _sets(200)
+def test_a_matrix_made_by_releasing_the_rows_block_by_block_equals_the_kept_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refit drops each block of rows once the matrix holds it, so rows and matrix are
+    never both whole in memory: the same numbers, and the rows are empty after."""
+    monkeypatch.setattr(feature_rows, "BLOCK", 16)
+    plain, packed = _sets(200)  # 12 full blocks and a part
+    _, released = _sets(200)
     model = design(packed, NUMERIC, ["plan"])
-    index = np.array([150, 3, 77, 4, 199, 0])
-    for rows in (plain.features, packed.features):
-        assert np.array_equal(_matrix(model, rows, index), _matrix(model, rows)[index])
+    whole = _matrix(model, plain.features)
+    assert np.array_equal(_matrix(model, packed.features), whole)
+    assert np.array_equal(_matrix(model, released.features, release=True), whole)
+    assert len(released.features) == 0 and list(released.features) == []
+    assert len(packed.features) == 200, "a matrix made without release keeps the rows"
 
 
 def test_a_fit_that_releases_its_feature_rows_fits_the_same_model() -> None:

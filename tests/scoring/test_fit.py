@@ -156,7 +156,7 @@ def test_training_rows_are_labelled_by_the_next_renewal_within_the_horizon() -> 
     ts = training_from_database(s, 180)
     assert ts.labels == [1, 1] and [k[1] for k in ts.keys] == [END - timedelta(days=100),
                                                                END - timedelta(days=10)]  # fmt: skip
-    assert ts.emphasis == [lead_emphasis(100), lead_emphasis(10)], "weighted by days ahead"
+    assert list(ts.emphasis) == [lead_emphasis(100), lead_emphasis(10)], "weighted by days ahead"
     assert ts.outcomes == 1 and ts.lost == 1
     assert "arr" not in FEATURES and "days_to_renewal" not in FEATURES, "current-state leaks"
 
@@ -193,11 +193,16 @@ def test_training_read_keeps_each_accounts_rows_segment_and_decisions() -> None:
     s.flush()
     ts = training_from_database(s, 180)
     days = [END - timedelta(days=120), END - timedelta(days=30)]
-    assert ts.keys == [(smb.id, days[0]), (smb.id, days[1]), (ent.id, days[0]), (ent.id, days[1])]
-    assert ts.groups == [smb.id, smb.id, ent.id, ent.id] and ts.labels == [1, 1, 0, 0]
+    assert list(ts.keys) == [
+        (smb.id, days[0]),
+        (smb.id, days[1]),
+        (ent.id, days[0]),
+        (ent.id, days[1]),
+    ]
+    assert list(ts.groups) == [smb.id, smb.id, ent.id, ent.id] and ts.labels == [1, 1, 0, 0]
     assert ts.segments == ["SMB", "SMB", "Enterprise", "Enterprise"]
     assert ts.scores == [170.0, 80.0, 170.0, 80.0]
-    assert ts.emphasis == [
+    assert list(ts.emphasis) == [
         lead_emphasis(120),
         lead_emphasis(30),
         lead_emphasis(60),
@@ -328,6 +333,37 @@ def test_a_column_constant_in_some_folds_training_rows_leaves_the_fit_intact() -
     assert with_it.metrics["cv_brier"] < with_it.metrics["base_rate_brier"]
     oof = np.array(with_it.oof)
     assert np.abs(np.log(oof / (1 - oof))).max() < 12, "no out-of-fold score thrown to 0 or 1"
+
+
+def test_a_fold_fitted_with_its_held_out_rows_weighing_zero_is_the_fold_fitted_alone() -> None:
+    """The fit holds one matrix and fits each fold on all of it, the held-out rows weighing 0,
+    instead of copying the fold's training rows out: the same means, scales, coefficients
+    and held-out scores, and the matrix is put back after each fit."""
+    from sklearn.model_selection import GroupKFold
+
+    from scoring.fit import _fit_linear, _matrix, _unstandardize, design
+
+    ts = _synthetic(300)
+    ts.emphasis = [lead_emphasis(7 * (i % 4) + 10) for i in range(len(ts.labels))]
+    model = design(ts, ["x", "noise"], [])
+    x, y = _matrix(model, ts.features), np.array(ts.labels)
+    groups = np.array(ts.groups)
+    w = account_weights(groups, np.array(ts.emphasis))
+    original = x.copy()
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+        alone = x[train].copy()
+        a_means, a_scales, a_clf = _fit_linear(alone, y[train], w[train])
+        held_out = x[test].copy()
+        a_scores = a_clf.decision_function((held_out - a_means) / a_scales)
+        fold = np.zeros_like(w)
+        fold[train] = w[train]
+        means, scales, clf = _fit_linear(x, y, fold)
+        scores = clf.decision_function(x)[test]
+        _unstandardize(x, means, scales)
+        assert np.allclose(means, a_means, rtol=1e-12) and np.allclose(scales, a_scales, rtol=1e-12)
+        assert np.allclose(clf.coef_, a_clf.coef_, atol=1e-6)
+        assert np.allclose(scores, a_scores, atol=1e-6)
+        assert np.allclose(x, original, rtol=1e-14, atol=1e-14)
 
 
 def test_a_stored_column_that_was_constant_in_training_reads_zero() -> None:
