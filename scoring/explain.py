@@ -14,8 +14,8 @@ def format_value(unit: Unit, v: float) -> str:
     if unit == "change":
         pct = round(v * 100)
         return "unchanged" if pct == 0 else f"{'up' if pct > 0 else 'down'} {abs(pct)}%"
-    if unit == "hours":
-        return f"{v:.0f} days" if v >= 72 else f"{v:.1f} hours"
+    if unit == "hours":  # three days and more read as days
+        return f"{v / 24:.0f} days" if v >= 72 else f"{v:.1f} hours"
     if unit == "days":
         return f"{v:.0f} days"
     if unit in ("count", "score"):
@@ -30,16 +30,12 @@ def _format_threshold(unit: Unit, t: float) -> str:
         return "no drop"
     if unit == "change":
         return f"{t * 100:+.0f}%"
-    if unit == "hours" and t >= 72:
-        return f"{t / 24:.0f} days"
     return format_value(unit, t)
 
 
 def measure_text(name: str, m: Measure, value: float, signals: AccountSignals) -> str:
     """'active users down 42% vs 90-day baseline (healthy: +0% or better)'."""
     shown = format_value(m.unit, value)
-    if m.unit == "hours" and value >= 72:
-        shown = f"{value / 24:.0f} days"
     plural = "" if shown == "1" else "s"  # "{value} champion{s}": 1 champion, 2 champions
     text = m.text.format(value=shown, tag=signals.repeat_issue_tag or "same tag", s=plural)
     t = threshold(m)
