@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
@@ -170,13 +171,29 @@ def _label_indices(n: int, most: int) -> list[int]:
 
 
 def _ticks(ymax: float, fmt: Fmt) -> int:
-    """How many steps the y axis takes (4, 2 or 1): the most whose labels all differ (a max of
-    2 in whole numbers reads 0, 1, 2 — not 0, 0, 1, 2, 2)."""
+    """How many steps the y axis takes: the first of 4, 5, 3, 6 and 2 whose step is a round
+    number (1, 2, 2.5 or 5 times a power of ten: a max of 3 reads 0, 1, 2, 3, not 0, 0.8, 1.5,
+    2.2, 3) and whose labels all differ (a max of 2 in whole numbers reads 0, 1, 2 — not 0, 0,
+    1, 2, 2); else the most of 4 and 2 whose labels differ, else 1."""
+    for steps in (4, 5, 3, 6, 2):
+        if _round_step(ymax / steps) and _distinct(ymax, steps, fmt):
+            return steps
     for steps in (4, 2):
-        labels = [fmt(ymax * t / steps) for t in range(steps + 1)]
-        if len(set(labels)) == len(labels):
+        if _distinct(ymax, steps, fmt):
             return steps
     return 1
+
+
+def _round_step(step: float) -> bool:
+    if step <= 0:
+        return False
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return any(math.isclose(mantissa, m, rel_tol=1e-9) for m in (1, 2, 2.5, 5, 10))
+
+
+def _distinct(ymax: float, steps: int, fmt: Fmt) -> bool:
+    labels = [fmt(ymax * t / steps) for t in range(steps + 1)]
+    return len(set(labels)) == len(labels)
 
 
 def _y_axis(left: int, top: int, plot_w: float, plot_h: float, ymax: float, fmt: Fmt) -> list[str]:

@@ -69,3 +69,20 @@ def test_percentages_never_read_minus_zero() -> None:
     from pulsehub.web.rendering import pct
 
     assert pct(-0.001) == "0%" and pct(-0.2) == "-20%" and pct(0.004, 1) == "0.4%"
+
+
+def test_y_axis_ticks_are_round_numbers() -> None:
+    """A weekly first-reply chart topping at 3 hours read 0, 0.8, 1.5, 2.2, 3 (quarter steps
+    rounded to one decimal); an escalation rate topping at 0.15 read 0.04, 0.08, 0.11."""
+    import re
+
+    for top, fmt, expected in (
+        (3.0, lambda v: f"{v:.1f}h", ["0.0h", "1.0h", "2.0h", "3.0h"]),
+        (0.15, lambda v: f"{v:.2f}", ["0.00", "0.05", "0.10", "0.15"]),
+        (100.0, lambda v: f"{v:.0f}", ["0", "25", "50", "75", "100"]),
+        (1.2, lambda v: f"{v:.1f}", ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1.2"]),
+        (2.0, lambda v: f"{v:.0f}", ["0", "1", "2"]),
+    ):
+        svg = str(charts.line_chart(["a", "b"], {"s": [0.0, top]}, title="t", fmt=fmt))
+        ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', svg)[:-1]  # less the last x label
+        assert ticks == expected, (top, ticks)
