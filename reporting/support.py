@@ -1,7 +1,10 @@
 """Support KPIs of the CS unit, weekly and per segment, from tickets and escalations.
 
 Tickets are counted in the week they were created (reply, resolution, first-contact
-resolution and CSAT included), so a week's figures settle as its tickets are solved.
+resolution and CSAT included), so a week's figures settle as its tickets are solved. Until
+`SETTLED` of a week's tickets are solved its resolution time and first-contact resolution are
+left out of the weekly series: they would count only the tickets solved quickly (the last
+weeks' resolution time read as a steep fall on every book).
 Times are means (portable SQL). First-contact resolution: solved with at most one public
 reply and never reopened. A repeat issue is one (account, tag) pair that reached
 `REPEAT_AT` tickets within the window, counted in the week its third ticket arrived
@@ -24,6 +27,7 @@ from reporting.common import SOLVED_TICKET_STATES, ratio, to_date, week_start
 
 WEEKS = 12
 REPEAT_AT = 3
+SETTLED = 0.95  # share of a week's tickets solved before its resolution figures are shown
 KPIS = ("first_reply_h", "resolution_h", "fcr", "csat", "tickets_per_customer",
         "escalations_per_customer", "repeat_per_customer")  # fmt: skip
 
@@ -50,11 +54,13 @@ class Tally:
             if k != "customers":
                 setattr(self, k, getattr(self, k) + getattr(other, k))
 
-    def kpis(self) -> dict[str, float | None]:
+    def kpis(self, *, settled_only: bool = False) -> dict[str, float | None]:
+        """The ratios; with `settled_only`, none for resolution while too few are solved."""
+        unsettled = settled_only and self.solved < SETTLED * self.tickets
         return {
             "first_reply_h": ratio(self.frt_sum / 60, self.frt_n),
-            "resolution_h": ratio(self.res_sum / 60, self.res_n),
-            "fcr": ratio(self.fcr, self.solved),
+            "resolution_h": None if unsettled else ratio(self.res_sum / 60, self.res_n),
+            "fcr": None if unsettled else ratio(self.fcr, self.solved),
             "csat": ratio(self.good, self.good + self.bad),
             "tickets_per_customer": ratio(self.tickets, self.customers),
             "escalations_per_customer": ratio(self.escalations, self.customers),
@@ -69,6 +75,7 @@ class SupportKpis:
     by_week: dict[dt.date, dict[str, float | None]]
     by_segment: dict[str, dict[str, float | None]]
     tallies: dict[str, Tally] = field(default_factory=dict)
+    settled: float = SETTLED
 
 
 def load_support(session: Session, day: dt.date, weeks: int = WEEKS) -> SupportKpis:
@@ -147,7 +154,7 @@ def _roll_up(
     return SupportKpis(
         weeks=weeks,
         total=total.kpis(),
-        by_week={w: week_t[w].kpis() for w in weeks},
+        by_week={w: week_t[w].kpis(settled_only=True) for w in weeks},
         by_segment={s: t.kpis() for s, t in sorted(seg_t.items())},
         tallies={"total": total},
     )
