@@ -269,7 +269,7 @@ def sandbox_serve(
 
 @app.command()
 def demo(
-    accounts: AccountsOpt = 200,
+    accounts: AccountsOpt = 400,  # the fewest whose replayed weeks fit a renewal-risk model
     seed: int = 7,
     database: Annotated[
         str, typer.Option(help="database URL", callback=database_url)

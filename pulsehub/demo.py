@@ -13,8 +13,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from model.db import upgrade
+from model.tables import RiskModelVersion
 from pulsehub.settings import (
     SalesforceSettings,
     Settings,
@@ -138,9 +140,11 @@ def run_demo(
         _overdue_rca_story(console, rt, sb)
         with rt.factory() as session:
             book = load_overview(session)  # the dashboard's own figures: they add up
+            risk = _risk_model(session)
         _summary(
             console,
             book,
+            risk,
             writes_first,
             writes_second,
             requests_second,
@@ -172,9 +176,25 @@ def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
         )
 
 
+def _risk_model(session: Any) -> str:
+    """What the renewal risk written back comes from: the fitted model, or the prior."""
+    row = session.scalars(
+        select(RiskModelVersion).where(RiskModelVersion.active.is_(True))
+        .order_by(RiskModelVersion.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    if row is None:
+        return "prior formula, written back marked uncalibrated (too few renewal outcomes to fit)"
+    m = row.metrics
+    return (
+        f"fitted model v{row.id} on {m['outcomes']} renewal outcomes ({m['lost']} lost), "
+        f"cross-validated AUC {m['cv_auc']:.2f} (dashboard: Operations → Score audit)"
+    )
+
+
 def _summary(
     console: Console,
     book: Overview,
+    risk: str,
     writes: Counter[str],
     writes_second: int,
     requests_second: int,
@@ -186,6 +206,7 @@ def _summary(
     t.add_row("churned", f"{book.churned} (lost their renewal or left per the crm: not scored)")
     why = ", ".join(f"{n} {reason}" for reason, n in book.unscored_reasons.items())
     t.add_row("not scored", f"{book.unscored}{f' ({why})' if why else ''}")
+    t.add_row("renewal risk", risk)
     t.add_row(
         "writes applied (first run)",
         ", ".join(f"{k}: {n}" for k, n in sorted(writes.items())) or "none",

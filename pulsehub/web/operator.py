@@ -85,6 +85,15 @@ def _pct(v: float) -> str:
     return f"{v:.0%}"
 
 
+CURVE_MIN_RENEWALS = 5  # a lead-time point judged on fewer renewals of its kind is not drawn
+
+
+def _share(point: dict[str, Any], share: str, judged: str) -> float | None:
+    """A curve point's share, or None (a gap) when it was judged on too few renewals: one lost
+    renewal drew a point at 100% or 0%."""
+    return point[share] if (point.get(judged) or 0) >= CURVE_MIN_RENEWALS else None
+
+
 def audit_charts(output: Any) -> tuple[dict[str, Any], Any]:
     """The calibration plot and lead-time curve drawn from the stored audit, and the rest of
     it for the table (the lists behind the charts are not repeated as text)."""
@@ -104,8 +113,10 @@ def audit_charts(output: Any) -> tuple[dict[str, Any], Any]:
             charts["lead"] = line_chart(
                 [f"{c['lead_days']} d" for c in curve],
                 {
-                    "lost renewals red": [c["detected"] for c in curve],
-                    "won renewals red (false alarms)": [c["false_alarms"] for c in curve],
+                    "lost renewals red": [_share(c, "detected", "lost") for c in curve],
+                    "won renewals red (false alarms)": [
+                        _share(c, "false_alarms", "won") for c in curve
+                    ],
                 },
                 title="Share of renewals flagged red N days before the decision",
                 ymax=1.0, fmt=_pct, width=560, height=300,

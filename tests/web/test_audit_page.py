@@ -84,3 +84,18 @@ def test_a_model_without_fitted_bands_says_the_scorecard_cut_offs_stay() -> None
     charts, rest = audit_charts({"cv_auc": 0.8, "reliability": [], "bands": None})
     assert "lead" not in charts and rest == {"cv_auc": 0.8}
     assert audit_charts("plain text") == ({}, "plain text")
+
+
+def test_a_lead_judged_on_too_few_renewals_draws_no_point() -> None:
+    """One lost renewal 60 days ahead drew the detection line up to 100%, then down to 0%."""
+    curve = [
+        {"lead_days": 30, "lost": 9, "won": 34, "detected": 0.5556, "false_alarms": 0.0882},
+        {"lead_days": 60, "lost": 1, "won": 15, "detected": 1.0, "false_alarms": 0.0667},
+        {"lead_days": 75, "lost": 1, "won": 4, "detected": 0.0, "false_alarms": 0.0},
+    ]
+    charts, _ = audit_charts({"bands": {"curve": curve}})
+    svg = str(charts["lead"])
+    assert (
+        "30 d lost renewals red: 56%" in svg and "60 d won renewals red (false alarms): 7%" in svg
+    )
+    assert "60 d lost renewals red" not in svg and "75 d won renewals red" not in svg
