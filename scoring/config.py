@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from connectors.config_files import read_yaml
 from connectors.errors import ConfigError
 from scoring.signals import MEASURE_NAMES
+from scoring.units import Unit
 
 DEFAULT_SCORECARD = Path(__file__).with_name("default_scorecard.yaml")
 Direction = Literal["higher_is_better", "lower_is_better"]
-Unit = Literal["ratio", "percent", "change", "count", "hours", "days", "score", "flag"]
 
 
 class ScorecardError(ConfigError):

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from scoring.config import Measure, Unit
+from scoring.config import Measure
 from scoring.normalize import threshold
 from scoring.signals import AccountSignals
-
-
-def format_value(unit: Unit, v: float) -> str:
-    """A raw value in its unit: 0.42 percent -> '42%', -0.42 change -> 'down 42%'."""
-    if unit == "percent":
-        return f"{v * 100:.0f}%"
-    if unit == "change":
-        pct = round(v * 100)
-        return "unchanged" if pct == 0 else f"{'up' if pct > 0 else 'down'} {abs(pct)}%"
-    if unit == "hours":  # three days and more read as days
-        return f"{v / 24:.0f} days" if v >= 72 else f"{v:.1f} hours"
-    if unit == "days":
-        return f"{v:.0f} days"
-    if unit in ("count", "score"):
-        return f"{v:.0f}"
-    if unit == "flag":
-        return "yes" if v else "no"
-    return f"{v:.2f}"
+from scoring.units import Unit, format_value, phrase
 
 
 def _format_threshold(unit: Unit, t: float) -> str:
@@ -35,9 +18,7 @@ def _format_threshold(unit: Unit, t: float) -> str:
 
 def measure_text(name: str, m: Measure, value: float, signals: AccountSignals) -> str:
     """'active users down 42% vs 90-day baseline (healthy: +0% or better)'."""
-    shown = format_value(m.unit, value)
-    plural = "" if shown == "1" else "s"  # "{value} champion{s}": 1 champion, 2 champions
-    text = m.text.format(value=shown, tag=signals.repeat_issue_tag or "same tag", s=plural)
+    text = phrase(m.text, m.unit, value, signals.repeat_issue_tag)
     t = threshold(m)
     if t is None or m.unit == "flag":
         return text

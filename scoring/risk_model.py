@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from scoring import lagged
+from scoring.units import Unit, format_value, phrase
 
 MISSING = "missing:"
 GLOBAL = "*"
@@ -108,25 +109,33 @@ class FittedRisk:
         return out
 
     def drivers(
-        self, features: Mapping[str, Any], segment: str | None = None
+        self,
+        features: Mapping[str, Any],
+        segment: str | None = None,
+        phrases: Phrases | None = None,
     ) -> list[dict[str, Any]]:
-        """What pushes this account's risk up, largest first, in plain words."""
-        return self.drivers_and_near(features, segment)[0]
+        """What pushes this account's risk up, largest first, in plain words (`driver_words`)."""
+        return self.drivers_and_near(features, segment, phrases)[0]
 
     def drivers_and_near(
-        self, features: Mapping[str, Any], segment: str | None = None
+        self,
+        features: Mapping[str, Any],
+        segment: str | None = None,
+        phrases: Phrases | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The listed drivers (push >= MIN_DRIVER_LOG_ODDS), and the pushes just under them
         (>= NEAR_DRIVER_LOG_ODDS): not worth a line, but the write-back's hysteresis needs
         to know a written driver only slipped under the threshold rather than went."""
         pushes = sorted(self.contributions(features, segment).items(), key=lambda kv: -kv[1])
+        tag = features.get("repeat_issue_tag")
+        tag = tag if isinstance(tag, str) else None
         words = [
             (
                 v,
                 {
                     "driver": k,
                     "contribution": round(v, 3),
-                    "text": driver_words(k, features.get(k)),
+                    "text": driver_words(k, features.get(k), phrases, tag),
                 },
             )
             for k, v in pushes
@@ -163,7 +172,20 @@ def snapshot_features(
 RENEWAL_BUCKETS = (30, 60, 90, 180, 365)
 
 
-def driver_words(name: str, value: Any) -> str:
+Phrases = Mapping[str, tuple[Unit, str]]  # measure -> (its unit, its text: scoring/units.py)
+LAGGED_LABELS = {  # the usage measures the lag features are made of (scoring/lagged.py)
+    "active_users_per_seat": "seat use", "dau_mau": "DAU/MAU",
+    "logins_per_user": "logins per user", "feature_breadth": "feature breadth",
+}  # fmt: skip
+
+
+def driver_words(
+    name: str, value: Any, phrases: Phrases | None = None, tag: str | None = None
+) -> str:
+    """A driver in the words a CS owner or a sales rep reads ("seat use down 30% on a quarter
+    ago", "health score 41 of 100"); a scorecard measure in its own text and unit (`phrases`:
+    the scorecard's, by measure name; `tag`: the repeated issue's); a feature of neither is
+    named with its number."""
     label = name.replace("_", " ")
     if value is None:
         return f"{label}: no data"
@@ -174,9 +196,35 @@ def driver_words(name: str, value: Any) -> str:
             return "renewal date passed"
         within = next((b for b in RENEWAL_BUCKETS if value <= b), None)
         return f"renewal within {within} days" if within else "renewal more than a year away"
-    if isinstance(value, float):
-        return f"{label} {value:.3g}"
-    return f"{label} {value}"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return f"{label} {value}"
+    return _worded(name, float(value), phrases or {}, tag) or f"{label} {value:.3g}"
+
+
+def _worded(name: str, v: float, phrases: Phrases, tag: str | None) -> str | None:
+    if name == "health_score":
+        return f"health score {v:.0f} of 100"
+    if name == "trend_28d":
+        points = round(v)
+        return "health steady over 28 days" if points == 0 else (
+            f"health {'up' if points > 0 else 'down'} {abs(points)} points in 28 days"
+        )  # fmt: skip
+    if name == lagged.FEATURE:  # seat use minus a quarter ago's: points of the seats
+        points = round(v * 100)
+        moved = "unchanged" if points == 0 else f"{'up' if points > 0 else 'down'} {abs(points)}"
+        return f"seat use {moved} points on a quarter ago"
+    for measure, label in LAGGED_LABELS.items():
+        if name == lagged.rel_change_name(measure):
+            return f"{label} {format_value('change', v)} on a quarter ago"
+        if name == lagged.vs_high_name(measure):
+            under = round(-v * 100)
+            return f"{label} at its 26-week high" if under <= 0 else (
+                f"{label} {under}% under its 26-week high"
+            )  # fmt: skip
+    if name in phrases:
+        unit, template = phrases[name]
+        return phrase(template, unit, v, tag)
+    return None
 
 
 def _number(value: Any) -> float | None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoring.config import Scorecard
-from scoring.explain import format_value
 from scoring.normalize import threshold
+from scoring.units import format_value
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,36 @@ def test_renewal_nearness_is_written_as_a_window_not_a_daily_count() -> None:
     assert driver_words("days_to_renewal", -3) == "renewal date passed"
 
 
+def test_a_fitted_models_drivers_read_as_words_in_their_units() -> None:
+    """Salesforce's drivers field read "usage change 90d -0.179; health score 54.6; feature
+    breadth vs high 26w -0.167": names and raw numbers, not what a sales rep reads."""
+    from scoring.risk_model import driver_words
+
+    phrases = {name: (m.unit, m.text) for name, m in CARD.measures.items()}
+    words = {
+        "usage_change_90d": (-0.179, "active users down 18% vs 90-day baseline"),
+        "active_users_per_seat": (0.52, "52% of seats active on an average day"),
+        "resolution_hours": (80.0, "tickets take 3 days to resolve on average"),
+        "champions": (1.0, "1 champion on the account"),
+        "health_score": (54.6, "health score 55 of 100"),
+        "trend_28d": (-15.3, "health down 15 points in 28 days"),
+        "feature_breadth_vs_high_26w": (-0.167, "feature breadth 17% under its 26-week high"),
+        "dau_mau_vs_high_26w": (0.0, "DAU/MAU at its 26-week high"),
+        "logins_per_user_rel_change_13w": (-0.3, "logins per user down 30% on a quarter ago"),
+        "seat_use_change_13w": (-0.12, "seat use down 12 points on a quarter ago"),
+        "mystery_signal": (0.123456, "mystery signal 0.123"),
+    }
+    for name, (value, text) in words.items():
+        assert driver_words(name, value, phrases) == text, name
+    assert driver_words("csat", None, phrases) == "csat: no data"
+    assert driver_words("repeat_issue_tickets", 4.0, phrases, "sso") == (
+        "4 tickets about the same issue ('sso') in 90 days"
+    )
+    assert driver_words("usage_change_90d", -0.179) == "usage change 90d -0.179", (
+        "no units: the number"
+    )
+
+
 def test_a_fit_with_no_skill_out_of_sample_is_refused_not_stored() -> None:
     """Weekly rows of few accounts, labels unrelated to the features: the model memorizes
     accounts and ranks held-out ones at or below chance; it must not become the active model."""

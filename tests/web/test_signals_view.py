@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulsehub.web.signals_view import signal_rows
 from scoring.config import load_scorecard
-from scoring.explain import format_value
+from scoring.units import format_value
 
 
 def test_hours_of_three_days_and_more_read_as_days_not_as_hours_called_days() -> None:
