@@ -13,10 +13,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from model.db import upgrade
-from model.tables import RiskModelVersion
 from pulsehub.settings import (
     SalesforceSettings,
     Settings,
@@ -25,6 +23,7 @@ from pulsehub.settings import (
     ZendeskSettings,
 )
 from reporting.overview import Overview, load_overview
+from scoring.audit import latest_audit
 
 CRMS = ("salesforce", "hubspot")
 HELPDESKS = ("zendesk", "freshdesk")
@@ -178,16 +177,12 @@ def _overdue_rca_story(console: Console, rt: Any, sb: Any) -> None:
 
 def _risk_model(session: Any) -> str:
     """What the renewal risk written back comes from: the fitted model, or the prior."""
-    row = session.scalars(
-        select(RiskModelVersion).where(RiskModelVersion.active.is_(True))
-        .order_by(RiskModelVersion.id.desc()).limit(1)
-    ).first()  # fmt: skip
-    if row is None:
+    audit = latest_audit(session)
+    if audit is None:
         return "prior formula, written back marked uncalibrated (too few renewal outcomes to fit)"
-    m = row.metrics
     return (
-        f"fitted model v{row.id} on {m['outcomes']} renewal outcomes ({m['lost']} lost), "
-        f"cross-validated AUC {m['cv_auc']:.2f} (dashboard: Operations → Score audit)"
+        f"fitted model on {audit['outcomes']} renewal outcomes ({audit['lost']} lost), "
+        f"cross-validated AUC {audit['cv_auc']:.2f} (dashboard: Operations → Score audit)"
     )
 
 
