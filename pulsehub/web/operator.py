@@ -85,6 +85,10 @@ def _pct(v: float) -> str:
     return f"{v:.0%}"
 
 
+NO_ALERT = (
+    "none fitted with this model (too few renewals judged, or bands.fit is off): "
+    "the scorecard's risk.high_at applies"
+)
 CURVE_MIN_RENEWALS = 5  # a lead-time point judged on fewer renewals of its kind is not drawn
 
 
@@ -123,6 +127,8 @@ def audit_charts(output: Any) -> tuple[dict[str, Any], Any]:
                 colors=[COLORS["red"], COLORS["unknown"]],
             )  # fmt: skip
         charts["bands"] = bands
+    if "alert" in rest and rest["alert"] is None:  # no high-risk threshold fitted with it
+        rest["alert"] = NO_ALERT
     return charts, rest
 
 

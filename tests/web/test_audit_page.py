@@ -99,3 +99,10 @@ def test_a_lead_judged_on_too_few_renewals_draws_no_point() -> None:
         "30 d lost renewals red: 56%" in svg and "60 d won renewals red (false alarms): 7%" in svg
     )
     assert "60 d lost renewals red" not in svg and "75 d won renewals red" not in svg
+
+
+def test_a_model_with_no_fitted_alert_says_the_scorecards_threshold_applies() -> None:
+    _, rest = audit_charts({"cv_auc": 0.8, "alert": None})
+    assert rest["alert"].endswith("the scorecard's risk.high_at applies")
+    _, fitted = audit_charts({"alert": {"high_at": 0.31}})
+    assert fitted["alert"] == {"high_at": 0.31}
