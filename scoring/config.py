@@ -6,6 +6,7 @@ Loaded from YAML and validated by pydantic; a bad file fails at start-up with a
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -222,6 +223,12 @@ class Scorecard(_Strict):
     max_reasons: int = Field(5, ge=1)
     contradictions: list[Contradiction] = []
     risk: Risk
+
+    @cached_property
+    def phrases(self) -> dict[str, tuple[Unit, str]]:
+        """Each measure's unit and text by name, made once: a fitted model's drivers are
+        worded with them (`risk_model.driver_words`), every scored account's."""
+        return {name: (m.unit, m.text) for name, m in self.measures.items()}
 
 
 def load_scorecard(path: Path | None = None) -> Scorecard:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoring.config import Scorecard
+from scoring.risk_model import driver_words
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def describe_drivers(
 ) -> list[dict[str, Any]]:
     """What pushes the risk up, largest first, in plain words."""
     words = {
-        "health_gap": f"health score {score:.0f} of 100",
+        "health_gap": driver_words("health_score", score),  # a fitted model's words too
         "decline": f"health down {x['decline'] * 100:.0f} points in 28 days",
         "renewal_near": renewal_words(signals.get("days_to_renewal")),
         "contraction": f"ARR contraction of {x['contraction'] * 100:.0f}%",
@@ -120,8 +121,6 @@ def describe_drivers(
 
 def renewal_words(days: Any) -> str:
     """The renewal's nearness in a bucket ("renewal within 60 days"), never a daily count."""
-    from scoring.risk_model import driver_words
-
     return driver_words("days_to_renewal", days)
 
 

@@ -223,8 +223,7 @@ def _row(
         features = snapshot_features(r.score, r.trend_28d, signals, past)
         risk = round(model.predict(features, s.segment), 4)
         level = risk_level(risk, scorecard)
-        phrases = {name: (m.unit, m.text) for name, m in scorecard.measures.items()}
-        drivers, near = model.drivers_and_near(features, s.segment, phrases)
+        drivers, near = model.drivers_and_near(features, s.segment, scorecard.phrases)
         if near:  # for the write-back's hysteresis only (sync/deadband.py), never shown
             signals[NEAR_DRIVERS] = near
     elif isinstance(model, RenewalModel) and x is not None and r.score is not None:

@@ -298,7 +298,7 @@ def test_a_fitted_models_drivers_read_as_words_in_their_units() -> None:
     breadth vs high 26w -0.167": names and raw numbers, not what a sales rep reads."""
     from scoring.risk_model import driver_words
 
-    phrases = {name: (m.unit, m.text) for name, m in CARD.measures.items()}
+    phrases = CARD.phrases
     words = {
         "usage_change_90d": (-0.179, "active users down 18% vs 90-day baseline"),
         "active_users_per_seat": (0.52, "52% of seats active on an average day"),
