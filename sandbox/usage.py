@@ -57,12 +57,17 @@ def hour_start(now: dt.datetime) -> dt.datetime:
 
 def row_updated_at(world: World, ws: Workspace, day: int, now: dt.datetime) -> int:
     """Epoch when a row's values last changed: its day's close, the hourly refresh, a revision."""
-    if day < now.date().toordinal():
-        stamp = to_epoch(day_start(dt.date.fromordinal(day + 1)))
-    else:
-        stamp = to_epoch(hour_start(now))
+    stamp = _settled_at(day, now)
     late = world.usage_revisions.get((ws.id, day))
     return stamp if late is None else max(stamp, late[0])
+
+
+def _settled_at(day: int, now: dt.datetime) -> int:
+    """When every row of a day last changed, revisions aside: the day's close, or for today the
+    top of the hour."""
+    if day < now.date().toordinal():
+        return to_epoch(day_start(dt.date.fromordinal(day + 1)))
+    return to_epoch(hour_start(now))
 
 
 def has_row(world: World, ws: Workspace, day: int, today: int) -> bool:
@@ -75,26 +80,40 @@ def changed_keys(
 ) -> list[tuple[int, int]]:
     """(day, workspace index) of the rows whose `updated_at` is in (since, until], in that order.
 
-    `days` bounds the day ordinals (inclusive). Candidates are whole days closed or refreshed
-    in the window plus revised rows; each is then checked against `row_updated_at` exactly.
+    `days` bounds the day ordinals (inclusive). All rows of a day share its close (or today's
+    hourly refresh), so a day is decided once; only revised rows are then judged one by one.
+    A page of a listing calls this again, so its cost is the listing's size, not the book's
+    whole history.
     """
     spaces = world.workspaces
     today = now.date().toordinal()
     lo, hi = days if days is not None else (0, today)
     hi = min(hi, today)
-    first = max(lo, from_epoch(since).date().toordinal() - 1)
-    candidates = {(d, i) for d in range(first, hi + 1) for i in range(len(spaces))}
-    if world.usage_revisions:
-        index = {w.id: i for i, w in enumerate(spaces)}
-        candidates.update(
-            (d, index[wid]) for wid, d in world.usage_revisions if wid in index and lo <= d <= hi
-        )
-    return sorted(
-        (d, i)
-        for d, i in candidates
-        if has_row(world, spaces[i], d, today)
-        and since < row_updated_at(world, spaces[i], d, now) <= until
-    )
+    starts = [world.trajectories[w.account_id].start_day for w in spaces]
+
+    def whole_day(day: int) -> bool:
+        return since < _settled_at(day, now) <= until
+
+    first = max(lo, from_epoch(since).date().toordinal() - 1)  # earlier days closed before since
+    listed = [d for d in range(first, hi + 1) if whole_day(d)]
+    keys = [(d, i) for d in listed for i, start in enumerate(starts) if start <= d]
+    if not world.usage_revisions:
+        return keys
+    index = {w.id: i for i, w in enumerate(spaces)}
+    added, dropped = [], set()
+    for (wid, day), (at, _) in world.usage_revisions.items():
+        i = index.get(wid)
+        if i is None or not lo <= day <= hi or starts[i] > day:
+            continue
+        settled = _settled_at(day, now)
+        if since < max(settled, at) <= until:
+            if not since < settled <= until:
+                added.append((day, i))
+        elif since < settled <= until:
+            dropped.add((day, i))
+    if dropped:
+        keys = [k for k in keys if k not in dropped]
+    return sorted(keys + added) if added else keys
 
 
 def daily_row(world: World, ws: Workspace, day: int, now: dt.datetime) -> dict[str, Any] | None:

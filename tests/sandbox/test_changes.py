@@ -13,6 +13,7 @@ from sandbox import Sandbox
 from sandbox import credentials as cred
 from sandbox.changes import change_fraction
 from sandbox.tickets import CLOSED, DELETED
+from sandbox.usage import changed_keys, has_row, row_updated_at
 from tests.sandbox.conftest import NOW
 
 USAGE_AUTH = {"Authorization": f"Bearer {cred.USAGE_BEARER_TOKEN}"}
@@ -108,3 +109,28 @@ def test_updated_since_on_workspaces_and_bad_values(box: Sandbox) -> None:
         bad = client.get("/usage/v1/daily", params={"updated_since": "yesterday"})
         assert bad.status_code == 400 and "updated_since" in bad.text
         assert client.get("/usage/v1/daily").status_code == 400, "start_date still required alone"
+
+
+def test_changed_keys_match_every_rows_own_updated_at(box: Sandbox) -> None:
+    """The day-at-a-time listing of changes equals judging each row's `updated_at` on its own,
+    with revisions before, inside and after the window and with bounded days."""
+    w = box.world
+    start = w.clock.epoch()
+    for k in range(3):
+        change_fraction(w, 0.01, k)
+        w.clock.jump(0.3)
+    ws = w.workspaces[0]
+    w.usage_revisions[(ws.id, NOW.date().toordinal() - 1)] = (w.clock.epoch() + 99, 1)  # after
+    now, until = w.clock.now(), w.clock.epoch() - 1
+    today = now.date().toordinal()
+    born = min(w.trajectories[space.account_id].start_day for space in w.workspaces)
+    for since in (start - 10**7, start - 3900, start + 100, start + 30000):
+        for days in (None, (today - 5, today), (today - 40, today - 2)):
+            lo, hi = days or (0, today)
+            expected = [
+                (d, i)
+                for d in range(max(lo, born), hi + 1)
+                for i, space in enumerate(w.workspaces)
+                if has_row(w, space, d, today) and since < row_updated_at(w, space, d, now) <= until
+            ]
+            assert changed_keys(w, since, until, now, days) == expected
