@@ -37,6 +37,7 @@ from scoring.risk_model import MIN_DRIVER_LOG_ODDS, NEAR_DRIVERS
 from sync.deadband import DeadBand, FieldBands, ranked_items, waiting
 from sync.writeback_rows import (
     Found,
+    PlanSnapshot,
     account_targets,
     crm_account_targets,
     newest_day,
@@ -55,6 +56,8 @@ MANAGED_TAGS = frozenset(
 SHOWN_LEVELS = {"health_band": BANDS, "renewal_risk_level": RISK_LEVELS}
 # per account, the status and risk level its record shows once the plan is carried out
 Shown = dict[int, dict[str, str]]
+# a snapshot as the plan reads it (sync/writeback_rows.py), or whole
+Snap = PlanSnapshot | HealthSnapshot
 PLAN_CHUNK_ACCOUNTS = 2000  # accounts planned (and enqueued) at a time
 LOGICAL_FIELDS = (
     "health_score",
@@ -145,7 +148,7 @@ def decode(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def logical_fields(snap: HealthSnapshot) -> dict[str, Any]:
+def logical_fields(snap: Snap) -> dict[str, Any]:
     """A snapshot as logical write-back fields, unrendered (the connector renders them)."""
     return {
         "health_score": snap.score,
@@ -173,7 +176,7 @@ def current_phases(session: Session, account_ids: Sequence[int]) -> dict[int, di
     return out
 
 
-def desired_tags(snap: HealthSnapshot, shown: Mapping[str, str] | None = None) -> set[str]:
+def desired_tags(snap: Snap, shown: Mapping[str, str] | None = None) -> set[str]:
     """The managed tags of an account's open tickets: the status and risk level its record
     shows (`shown`, held by the dead-band like the record's fields), else the snapshot's."""
     shown = shown or {}
@@ -241,7 +244,7 @@ def _diff(
 
 
 def ranked(
-    items: dict[str, list[str]], snap: HealthSnapshot, band: DeadBand | None
+    items: dict[str, list[str]], snap: Snap, band: DeadBand | None
 ) -> tuple[dict[str, list[str]], dict[str, frozenset[str]]]:
     """The reason items a written list is judged against: the health reasons just past the
     listed ones still apply (a reason that slipped a few ranks is still true), and the risk
@@ -263,9 +266,7 @@ def ranked(
     return {**items, "renewal_risk_drivers": texts}, {"renewal_risk_drivers": weak}
 
 
-def status_reach(
-    fields: WriteFields, snap: HealthSnapshot, band: DeadBand | None
-) -> dict[str, set[Any]]:
+def status_reach(fields: WriteFields, snap: Snap, band: DeadBand | None) -> dict[str, set[Any]]:
     """The health statuses (as the connector writes them) the exact score would have anywhere
     within the score's dead-band, under the cut-offs it was banded with: a status flip whose
     written score did not change waits while the written status is among them. Empty for an
@@ -351,13 +352,14 @@ def plan_chunks(
             follow = shown.get(to.system) or next(iter(shown.values()), {})
             writes += _plan_ticket_tags(session, to, snaps, lo, hi, considered, ids, follow)
         yield PlanChunk(writes, considered)
+        del rows, snaps  # before the next chunk is read
 
 
 def _plan_fields(
     session: Session,
     to: FieldTarget,
     targets: Found,
-    snaps: dict[int, HealthSnapshot],
+    snaps: dict[int, PlanSnapshot],
     reassert: bool,
     considered: set[tuple[str, str, str]],
     band: DeadBand | None = None,
@@ -393,7 +395,7 @@ def _plan_fields(
 def _plan_ticket_tags(
     session: Session,
     to: FieldTarget,
-    snaps: dict[int, HealthSnapshot],
+    snaps: dict[int, PlanSnapshot],
     lo: int,
     hi: int,
     considered: set[tuple[str, str, str]],

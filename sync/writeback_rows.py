@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from model.crm_accounts import CRM_ACCOUNT, OWNER
 from model.tables import Account, ExternalIdentity, HealthSnapshot, WrittenState
+from scoring.health import BAND_CUTOFFS_KEY, NEAR_REASONS_KEY
+from scoring.risk_model import NEAR_DRIVERS
 
 IN_BATCH = 900  # ids per IN (...) lookup, under every backend's bound-parameter limit
 # (target record id, account id, the record as last pulled)
@@ -41,27 +44,66 @@ def written(
     return out
 
 
+# the snapshot's signals the plan reads (the dead-band's near reasons and drivers, and the
+# band cut-offs); the rest, ~60 values an account, stay in the database
+PLANNED_SIGNALS = (NEAR_REASONS_KEY, NEAR_DRIVERS, BAND_CUTOFFS_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSnapshot:
+    """What the write-back plan reads of an account's newest snapshot: its written values and,
+    of its signals, only `PLANNED_SIGNALS`. (Whole ORM snapshots, every signal decoded, were
+    most of the plan's memory: ~40 MiB of JSON for a 2,000-account chunk.)"""
+
+    account_id: int
+    score: float | None
+    band: str
+    trend_28d: float | None
+    reasons: list[Any] | None
+    renewal_risk: float | None
+    risk_level: str | None
+    risk_drivers: list[Any] | None
+    signals: dict[str, Any]
+
+
+_PLAN_COLUMNS = (
+    HealthSnapshot.account_id, HealthSnapshot.score, HealthSnapshot.band,
+    HealthSnapshot.trend_28d, HealthSnapshot.reasons, HealthSnapshot.renewal_risk,
+    HealthSnapshot.risk_level, HealthSnapshot.risk_drivers,
+    *(HealthSnapshot.signals[key] for key in PLANNED_SIGNALS),
+)  # fmt: skip
+
+
+def _plan_snapshot(row: Sequence[Any]) -> PlanSnapshot:
+    aid, score, band, trend, reasons, risk, level, drivers, *picked = row
+    signals = {k: v for k, v in zip(PLANNED_SIGNALS, picked, strict=True) if v is not None}
+    return PlanSnapshot(aid, score, band, trend, reasons, risk, level, drivers, signals)
+
+
 def snapshot_batches(
     session: Session, newest: dt.date, scope: Sequence[int] | None, chunk_size: int
-) -> Iterator[list[HealthSnapshot]]:
-    """The newest day's snapshots in account-id order, a batch at a time."""
-    base = select(HealthSnapshot).where(HealthSnapshot.as_of == newest)
+) -> Iterator[list[PlanSnapshot]]:
+    """The newest day's snapshots in account-id order, a batch at a time (a batch is let go
+    before the next is read)."""
+    base = select(*_PLAN_COLUMNS).where(HealthSnapshot.as_of == newest)
     order = HealthSnapshot.account_id
     if scope is not None:
         ids = sorted(set(scope))
         for start in range(0, len(ids), IN_BATCH):
             stmt = base.where(HealthSnapshot.account_id.in_(ids[start : start + IN_BATCH]))
-            if rows := list(session.execute(stmt.order_by(order)).scalars()):
+            if rows := [_plan_snapshot(r) for r in session.execute(stmt.order_by(order))]:
                 yield rows
+            del rows
         return
     after: int | None = None
     while True:
         stmt = base if after is None else base.where(HealthSnapshot.account_id > after)
-        rows = list(session.execute(stmt.order_by(order).limit(chunk_size)).scalars())
+        rows = [_plan_snapshot(r) for r in session.execute(stmt.order_by(order).limit(chunk_size))]
         if not rows:
             return
-        yield rows
         after = rows[-1].account_id
+        yield rows
+        del rows
 
 
 def _among(column: Any, ids: Sequence[int] | None) -> list[Any]:
