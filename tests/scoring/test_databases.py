@@ -72,3 +72,15 @@ def test_past_usage_reads_what_training_derives(s) -> None:
     derived = lagged.from_snapshots(history[::-1], AS_OF)
     assert read.quarter_ago == derived.quarter_ago and read.quarter_ago
     assert read.high == pytest.approx(derived.high) and read.high["active_users_per_seat"] > 0.6
+
+
+def test_repeat_issues_count_tickets_of_equal_tag_lists_together(s) -> None:
+    """Tickets are counted per stored tag list in the database: equal lists add up, and a
+    tag shared by different lists adds up across them."""
+    a = f.account(s)
+    f.usage(s, a, AS_OF - timedelta(days=27), 28, active=10, seats=10)
+    day = f.at(AS_OF - timedelta(days=10))
+    for tags in (["sync"], ["sync"], ["sync", "billing"], ["billing"], ["health_red"]):
+        f.ticket(s, a, day, tags=tags)
+    sig = compute_signals(s, AS_OF)[a.id]
+    assert (sig.repeat_issue_tickets, sig.repeat_issue_tag) == (3, "sync")
