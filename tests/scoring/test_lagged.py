@@ -44,8 +44,9 @@ def _store(s, acct_id: int, history: list[tuple[date, dict]]) -> None:
                              computed_score=70.0, signals=signals))  # fmt: skip
 
 
-def test_the_database_lookup_equals_the_training_derivation() -> None:
-    s = f.make_session()
+def test_the_database_lookup_equals_the_training_derivation(any_session) -> None:
+    """On SQLite and PostgreSQL: the measures are read out of the stored signals by SQL."""
+    s = any_session
     rng = random.Random(3)
     derived: dict[int, lagged.Past] = {}
     for _ in range(60):
