@@ -37,6 +37,21 @@ def ticket_content_key(subject: str | None, tags: Iterable[object] | None) -> in
     kept = [
         str(t) for t in tags or () if t is not None and not str(t).startswith(BAND_TAG_PREFIXES)
     ]
-    text = "\x1f".join([subject or "", *kept])
+    return _key("\x1f".join([subject or "", *kept]))
+
+
+def ticket_state_key(
+    status: str | None, priority: str | None, type_: str | None, csat: str | None
+) -> int:
+    """A 31-bit fingerprint of the ticket's state fields that scoring and the escalation rules
+    read and an in-place edit changes without touching a count or a sum (open -> hold, normal
+    -> urgent, a good rating re-rated bad). With `content_key` it stands in for the helpdesk's
+    `updated_at` in the inputs digest (scoring/changes.py), which also moves when pulsehub's
+    own band tags are written and read back: that echo is not a change of the account's
+    inputs, so it re-scores nothing."""
+    return _key("\x1f".join(v or "" for v in (status, priority, type_, csat)))
+
+
+def _key(text: str) -> int:
     digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") >> (32 - CONTENT_KEY_BITS)

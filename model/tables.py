@@ -31,7 +31,7 @@ from model.change_tables import AccountChange, InputsDigest
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
 from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
-from model.own_tags import ticket_content_key
+from model.own_tags import ticket_content_key, ticket_state_key
 from model.score_tables import (
     BookMixDay,
     Escalation,
@@ -268,15 +268,19 @@ class Ticket(Base):
         default=utcnow, onupdate=utcnow, index=True
     )
     # subject and tags less band tags, fingerprinted (model/own_tags.py `ticket_content_key`):
-    # set by the pull's row mapping and, for ORM writes, by `_keep_content_key` below; NULL on
+    # set by the pull's row mapping and, for ORM writes, by `_keep_keys` below; NULL on
     # rows stored before it existed until they are pulled again
     content_key: Mapped[int | None] = mapped_column(Integer)
+    # status, priority, type and rating, fingerprinted (model/own_tags.py `ticket_state_key`),
+    # kept like `content_key`: with it, the inputs digest's stand-in for `updated_at`
+    state_key: Mapped[int | None] = mapped_column(Integer)
 
 
 @event.listens_for(Ticket, "before_insert")
 @event.listens_for(Ticket, "before_update")
-def _keep_content_key(_mapper: Any, _connection: Any, target: Ticket) -> None:
+def _keep_keys(_mapper: Any, _connection: Any, target: Ticket) -> None:
     target.content_key = ticket_content_key(target.subject, target.tags)
+    target.state_key = ticket_state_key(target.status, target.priority, target.type, target.csat)
 
 
 class UsageDaily(Base):

@@ -7,11 +7,15 @@ Everything a day's score is computed from goes into the digest, read from commit
 - global: the day, whether it is scored as the current day, the scorecard (its full JSON),
   the renewal-risk model in force (fitted version or scorecard prior), the usage feed's
   newest day, and an `extra` digest the caller adds (the escalation rules);
-- the account row itself (every column but the bookkeeping `updated_at`), its live children
+- the account row itself (every column but its clocks: the bookkeeping `updated_at` and the
+  crm's modstamp, which pulsehub's own field writes move), its live children
   (a parent's roll-up), its active override at `now` (set, revoked or expired);
 - the account's open escalations (a scored signal);
 - per source table, per account: row count, sum of ids (a row moved to another account
-  changes both), newest source timestamp and sums of the scored values (an in-place edit).
+  changes both), newest source timestamp and sums of the scored values (an in-place edit);
+  for tickets, sums of two per-row keys instead of the timestamp (what the ticket says less
+  band tags, and its status, priority, type and rating: model/own_tags.py), since the
+  helpdesk's `updated_at` moves when pulsehub's own tags are written and read back.
 
 A day's snapshots are written for every account by the day's first run (no digest stored
 yet), so time thresholds (renewal buckets, trailing windows) are crossed by that daily pass;
@@ -55,6 +59,11 @@ from scoring.queries import end_of, usage_feed_last, usage_through
 from scoring.signals import CURRENT_STATE_DAYS
 
 ID_CHUNK = 900  # account ids per IN list
+# bump when what a digest covers changes: stored digests of another version are not reused
+DIGEST_VERSION = "2"
+# the account row's clocks, not its content: pulsehub's bookkeeping, and the crm's modstamp,
+# which pulsehub's own field writes move (read back, they re-scored every account written)
+CLOCKS = frozenset({"updated_at", "source_modstamp"})
 FULL_SHARE = 0.5  # more than this share of the book changed: the batched full pass is cheaper
 
 
@@ -217,7 +226,7 @@ def input_digests(
     parts = _Parts(head)
     scorable: set[int] = set()
     children: dict[int, list[int]] = defaultdict(list)
-    cols = [c for c in Account.__table__.c if c.name != "updated_at"]
+    cols = [c for c in Account.__table__.c if c.name not in CLOCKS]
     live = Account.is_deleted.is_(False)
     for chunk in _chunks(ids):
         rows = select(*cols).where(live, *_within(Account.id, chunk))
@@ -288,8 +297,8 @@ def _head(session: Session, as_of: date, scorecard: Scorecard, model_key: str, e
     current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
     return "|".join(
         [
-            as_of.isoformat(), str(current), scorecard.model_dump_json(), model_key,
-            str(usage_feed_last(session, as_of)), extra,
+            DIGEST_VERSION, as_of.isoformat(), str(current), scorecard.model_dump_json(),
+            model_key, str(usage_feed_last(session, as_of)), extra,
         ]
     )  # fmt: skip
 
@@ -333,11 +342,14 @@ def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
         total(case((Opportunity.is_closed, 1), else_=0)),
         total(case((Opportunity.is_won, 1), else_=0)),
     ).where(Opportunity.is_deleted.is_(False)).group_by(Opportunity.account_id)  # fmt: skip
+    # not the helpdesk's `updated_at`: it moves when pulsehub's own band tags are written and
+    # read back; what a ticket says and its state are summed as keys (model/own_tags.py)
     yield "tickets", select(
-        Ticket.account_id, n(), total(Ticket.id), newest(Ticket.updated_at),
+        Ticket.account_id, n(), total(Ticket.id), total(Ticket.content_key),
+        n(Ticket.content_key), total(Ticket.state_key), n(Ticket.state_key),
         newest(Ticket.solved_at), newest(Ticket.csat_at), n(Ticket.csat),
         total(Ticket.reopens), total(Ticket.first_reply_minutes),
-        total(Ticket.full_resolution_minutes), total(func.length(Ticket.status)),
+        total(Ticket.full_resolution_minutes),
     ).group_by(Ticket.account_id)  # fmt: skip
     yield "usage", select(
         UsageDaily.account_id, n(), total(UsageDaily.id), newest(UsageDaily.day),

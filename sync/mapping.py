@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Table
 
-from model.own_tags import ticket_content_key
+from model.own_tags import ticket_content_key, ticket_state_key
 from model.tables import (
     Account,
     AppUser,
@@ -167,9 +167,10 @@ def ticket_row(r: Any) -> dict[str, Any]:
     )
     subject = (r.subject or "")[:500] or None
     tags = list(r.tags or [])
+    csat = _ticket_csat(r, metric)  # {}: no rating field, the stored one (NULL) stays
     return (
         metrics
-        | _ticket_csat(r, metric)
+        | csat
         | {
             "helpdesk_id": r.id,
             "helpdesk_org_id": r.organization_id,
@@ -179,6 +180,7 @@ def ticket_row(r: Any) -> dict[str, Any]:
             "type": r.type,
             "tags": tags,
             "content_key": ticket_content_key(subject, tags),
+            "state_key": ticket_state_key(r.status, r.priority, r.type, csat.get("csat")),
             "requester_id": r.requester_id,
             "external_id": r.external_id,
             "created_at": _aware(r.created_at),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.own_tags import customer_tags, is_own_tag, ticket_content_key
+from model.own_tags import customer_tags, is_own_tag, ticket_content_key, ticket_state_key
 from sync.writeback import allowed_ticket_tags
 
 
@@ -27,3 +27,17 @@ def test_the_content_key_ignores_band_tags_and_nothing_else() -> None:
     assert ticket_content_key("Login loop", ["sso", "pulsehub_escalation"]) != key  # decides
     assert ticket_content_key("Login loops", ["sso"]) != key  # whether the ticket counts
     assert ticket_content_key(None, []) == ticket_content_key("", [])
+
+
+def test_the_state_key_moves_with_each_state_field_and_only_with_them() -> None:
+    key = ticket_state_key("open", "normal", "incident", None)
+    assert ticket_state_key("open", "normal", "incident", None) == key
+    for other in (
+        ticket_state_key("hold", "normal", "incident", None),  # same length as "open"
+        ticket_state_key("open", "urgent", "incident", None),
+        ticket_state_key("open", "normal", "problem", None),
+        ticket_state_key("open", "normal", "incident", "good"),
+    ):
+        assert other != key
+    assert ticket_state_key("good", None, None, None) != ticket_state_key(None, None, None, "good")
+    assert 0 <= key < 2**31

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from model import marks
 from model.identity import decide
 from model.links import propagate_links
+from model.own_tags import ticket_content_key, ticket_state_key
 from model.tables import (
     Account,
     AccountChange,
@@ -78,7 +79,8 @@ class Book:
                 ]
             )  # fmt: skip
             for i in range(3):
-                self.ticket(name, helpdesk_id=n * 100 + i)
+                rated = {"csat": "good", "csat_at": utcnow() - dt.timedelta(days=1)}
+                self.ticket(name, helpdesk_id=n * 100 + i, **(rated if i == 0 else {}))
             for i in range(5):
                 self.s.add(
                     UsageDaily(workspace_id=f"ws-{n}", account_id=acc.id,
@@ -176,6 +178,48 @@ def _move_ticket(book: Book) -> None:
     propagate_links(book.s, set())
 
 
+def _read_back_band_tags(book: Book) -> None:
+    """Write-back tagged a's tickets `health_red`: the helpdesk stamps them and the pull
+    re-reads them. Not a change of a's inputs."""
+    _repull(book, "a", tags=["health_red", "renewal_risk_high"])
+
+
+def _edit_status_in_place(book: Book) -> None:
+    """An agent puts one of b's tickets on hold (same length as "open": no sum moves)."""
+    _repull(book, "b", status="hold", limit=1)
+
+
+def _re_rate(book: Book) -> None:
+    """A customer re-rates f2's rated ticket good -> bad, dated as before (at the solve)."""
+    _repull(book, "f2", csat="bad", limit=1)
+
+
+def _crm_modstamp_moved(book: Book) -> None:
+    """pulsehub wrote f1's health fields to the crm, which moved its SystemModstamp: the
+    account re-read with nothing else changed."""
+    book.account("f1").source_modstamp = utcnow()
+
+
+def _repull(book: Book, name: str, limit: int | None = None, **changes: Any) -> None:
+    """The account's tickets re-read through the pull's upsert with `changes`, stamped now by
+    the helpdesk, their keys computed as the mapping computes them."""
+    sink = SINKS["ticket"]
+    q = select(Ticket).where(Ticket.account_id == book.ids[name]).order_by(Ticket.id)
+    rows = []
+    for t in book.s.scalars(q.limit(limit)):
+        row = {"source": t.source, "helpdesk_id": t.helpdesk_id, "helpdesk_org_id": t.helpdesk_org_id,
+               "subject": t.subject, "status": t.status, "priority": t.priority, "type": t.type,
+               "tags": list(t.tags), "csat": t.csat, "csat_at": t.csat_at,
+               "created_at": t.created_at} | changes  # fmt: skip
+        row |= {
+            "content_key": ticket_content_key(row["subject"], row["tags"]),
+            "state_key": ticket_state_key(row["status"], row["priority"], row["type"], row["csat"]),
+            "updated_at": utcnow(), "synced_at": utcnow(),
+        }  # fmt: skip
+        rows.append(row)
+    upsert_rows(book.s, sink.table, rows, key=sink.key, reset_on_change=dict(sink.reset_on_change))
+
+
 def _soft_delete_renewal(book: Book) -> None:
     """As the reconcile marks a row the source no longer returns (a Core update)."""
     book.s.execute(
@@ -243,6 +287,10 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
         ("usage upserted", _upsert_usage, {"d"}, {"d"}),
         ("today's partial usage refreshed", _refresh_todays_usage, set(), set()),
         ("ticket moved", _move_ticket, {"d", "f3"}, {"d", "f3"}),
+        ("own band tags read back", _read_back_band_tags, set(), {"a"}),
+        ("status edited in place", _edit_status_in_place, {"b"}, {"b"}),
+        ("rating re-rated", _re_rate, {"f2"}, {"f2"}),
+        ("crm modstamp moved by a write", _crm_modstamp_moved, set(), {"f1"}),
         ("renewal soft-deleted", _soft_delete_renewal, {"child1"}, {"child1"}),
         ("identity re-linked", _relink, {"a", "b"}, {"a", "b"}),
         ("parent changed", _reparent, {"child2", "parent", "d"}, {"child2", "parent", "d"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from connectors.zendesk_records import ZdTicket
 from sync.mapping import ticket_row
@@ -15,7 +16,7 @@ BASE = {
 }
 
 
-def _row(**extra):
+def _row(**extra: Any) -> dict[str, Any]:
     return ticket_row(ZdTicket.model_validate({**BASE, **extra}))
 
 
@@ -38,3 +39,18 @@ def test_offered_but_unanswered_clears_and_absent_leaves_alone() -> None:
     assert offered["csat"] is None and offered["csat_at"] is None
     for absent in ({}, {"satisfaction_rating": None}, {"satisfaction_rating": "good"}):
         assert "csat" not in _row(**absent)
+
+
+def test_the_state_key_follows_the_rating_and_not_pulsehubs_band_tags() -> None:
+    """A re-rating moves the row's state key (its date stays at the solve); band tags written
+    and read back, with the helpdesk's new `updated_at`, move neither key."""
+    solved = {"metric_set": {"solved_at": "2026-03-05T08:00:00Z"}}
+    good = _row(satisfaction_rating={"score": "good"}, tags=["sso"], **solved)
+    bad = _row(satisfaction_rating={"score": "bad"}, tags=["sso"], **solved)
+    assert good["csat_at"] == bad["csat_at"] and good["state_key"] != bad["state_key"]
+    echo = _row(
+        satisfaction_rating={"score": "good"}, tags=["sso", "health_red"], **solved,
+        updated_at="2026-03-10T10:00:00Z",
+    )  # fmt: skip
+    assert (echo["state_key"], echo["content_key"]) == (good["state_key"], good["content_key"])
+    assert _row()["state_key"] == _row(satisfaction_rating=None)["state_key"]
