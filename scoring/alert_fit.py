@@ -24,11 +24,11 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
+from scoring.backtest import Outcomes as Outcomes  # re-exported: the flag fit reads it here
 from scoring.band_fit import last_before
 from scoring.config import BandFit, Scorecard
 
 Judged = tuple[int, int, float, bool]  # account, lead days, probability, lost?
-Outcomes = Mapping[int, Sequence[tuple[date, bool, Any]]]
 DECIMALS = 4  # risks are stored rounded to this many places
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot
-from scoring.backtest import renewal_outcomes
+from scoring.backtest import Outcomes, renewal_outcomes
 from scoring.config import BandFit, Bands, Scorecard
 from scoring.lead_time import SLACK_DAYS
 from scoring.store import SNAPSHOT_STREAM_ROWS
@@ -47,9 +47,12 @@ def fit_leads(config: BandFit) -> tuple[int, ...]:
     )
 
 
-def judged_scores(session: Session, leads: Sequence[int]) -> list[Judged]:
-    """One computed score per decided renewal and lead (the first loss ends an account)."""
-    outcomes = renewal_outcomes(session)
+def judged_scores(
+    session: Session, leads: Sequence[int], outcomes: Outcomes | None = None
+) -> list[Judged]:
+    """One computed score per decided renewal and lead (the first loss ends an account);
+    `outcomes`: the renewal decisions, when the caller holds them already (read otherwise)."""
+    outcomes = renewal_outcomes(session) if outcomes is None else outcomes
     rows = session.execute(
         select(HealthSnapshot.account_id, HealthSnapshot.as_of, HealthSnapshot.computed_score)
         .where(HealthSnapshot.computed_score.is_not(None))
@@ -129,10 +132,13 @@ def round_down(score: float) -> float:
 
 
 def fit_bands_from_database(
-    session: Session, config: BandFit, red_below: float | None = None
+    session: Session,
+    config: BandFit,
+    red_below: float | None = None,
+    outcomes: Outcomes | None = None,
 ) -> dict[str, Any] | None:
     leads = sorted({*fit_leads(config), *CURVE_LEADS})
-    return fit_bands(judged_scores(session, leads), config, red_below)
+    return fit_bands(judged_scores(session, leads, outcomes), config, red_below)
 
 
 def with_fitted_bands(scorecard: Scorecard, fitted: dict[str, Any] | None) -> Scorecard:

@@ -176,7 +176,7 @@ def _fit_for_lead_time(
     outcomes = renewal_outcomes(session)
     flags = fit_flags_on_training(ts.keys, result.oof, ts.scores, outcomes, config)
     red = None if flags is None else flags["red_below"]
-    result.model.bands = fit_bands_from_database(session, config, red)
+    result.model.bands = fit_bands_from_database(session, config, red, outcomes)
     if flags is None or result.model.bands is None:
         flags = fit_high_at_on_training(ts.keys, result.oof, outcomes, config)
     result.model.alert = flags
