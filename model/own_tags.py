@@ -3,7 +3,12 @@ markers). They say what pulsehub thinks of the account, never what the customer'
 so nothing that reads tickets as signals — scoring's repeated tags, the escalation rules'
 issue clusters and book mix, the dashboard's repeat issues — may count them: once write-back
 has tagged an account's open tickets `health_yellow`, that shared tag would otherwise join
-every one of them into one "repeated issue"."""
+every one of them into one "repeated issue".
+
+For the same reason a ticket's stored fingerprints leave band tags out: `content_key` (what the
+ticket says) and `state_key` (its status, priority, type and rating). The inputs digest sums
+both, and the book topic mix `content_key`, instead of the helpdesk's `updated_at`: a clock
+that moves when pulsehub's own tags are written and read back."""
 
 from __future__ import annotations
 
