@@ -69,6 +69,7 @@ class PlanMark:
     owners: str
     phase_id: int
     at: str
+    exited: int = 0  # phase rows closed when it planned (an older mark without it: 0)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def plan_scope(
 ) -> PlanScope:
     """The accounts to plan on `day` (`full`: a reason to plan the whole book regardless)."""
     phase_id = session.scalar(select(func.max(OnboardingPhase.id))) or 0
-    mark = PlanMark(day.isoformat(), config, owners, phase_id, now.isoformat())
+    exited = session.scalar(select(func.count()).where(OnboardingPhase.exited_on.is_not(None)))
+    mark = PlanMark(day.isoformat(), config, owners, phase_id, now.isoformat(), exited or 0)
     last = read_mark(session)
     why = full
     if why is None:
@@ -132,16 +134,21 @@ def plan_scope(
             why = "owner assignments changed"
     if why is not None or last is None:
         return PlanScope(None, mark, f"whole book: {why}")
-    accounts = changed_accounts(session, day, dt.datetime.fromisoformat(last.at), last.phase_id)
+    since = dt.datetime.fromisoformat(last.at)
+    accounts = changed_accounts(session, day, since, last.phase_id, mark.exited != last.exited)
     book = session.scalar(select(func.count()).where(HealthSnapshot.as_of == day)) or 0
     if len(accounts) > FULL_SHARE * book:
         return PlanScope(None, mark, f"whole book: {len(accounts)} of {book} accounts changed")
     return PlanScope(sorted(accounts), mark, f"{len(accounts)} accounts changed since {last.at}")
 
 
-def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_id: int) -> set[int]:
+def changed_accounts(
+    session: Session, day: dt.date, since: dt.datetime, phase_id: int, exits: bool = True
+) -> set[int]:
     """Accounts whose desired or written state can have changed since the plan marked
-    `since` (see above)."""
+    `since` (see above). A phase's exit is a date: `exits` says whether any phase was closed
+    since the mark (the count of closed rows moved); only then are the accounts whose phase
+    closed on or after the mark's day planned, else every run of that day would plan them."""
     out: set[int] = set()
     others = marks.watermark(since)  # rows written outside runs too
 
@@ -154,11 +161,10 @@ def changed_accounts(session: Session, day: dt.date, since: dt.datetime, phase_i
         )
     )
     ids(select(Account.id).where(Account.updated_at > others))
-    ids(
-        select(OnboardingPhase.account_id).where(
-            or_(OnboardingPhase.id > phase_id, OnboardingPhase.exited_on >= since.date())
-        )
-    )
+    moved = [OnboardingPhase.id > phase_id]
+    if exits:
+        moved.append(OnboardingPhase.exited_on >= since.date())
+    ids(select(OnboardingPhase.account_id).where(or_(*moved)))
     ids(
         select(OutboxItem.account_id).where(
             OutboxItem.done_at > others, OutboxItem.kind.in_(FIELD_KINDS)
