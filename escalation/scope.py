@@ -55,7 +55,15 @@ from escalation.config import EscalationConfig
 from escalation.fact_models import end_of_day
 from escalation.lifecycle import taken_up
 from escalation.ticket_facts import book_mix
-from model.tables import Escalation, EscalationEvaluation, HealthSnapshot, SyncRun, Ticket
+from model.tables import (
+    Escalation,
+    EscalationEvaluation,
+    HealthSnapshot,
+    InputsDigest,
+    SyncRun,
+    Ticket,
+)
+from scoring.digest_marks import DigestSource, digests_of
 
 ACTIVE = ("open", "acknowledged")
 DONE = ("succeeded", "partial")
@@ -94,24 +102,28 @@ def escalation_scope(
     as_of: date,
     now: datetime,
     config: EscalationConfig,
-    digests: Mapping[int, str],
     rescored: Iterable[int],
 ) -> tuple[set[int], dict[str, int | str]]:
-    """The accounts to re-evaluate among the live ones (`digests`: each one's inputs digest
-    now; `rescored`: those this run re-scored), and what to keep in the run's stats (the
-    book digest, and how many accounts each reason brought in)."""
+    """The accounts to re-evaluate among the live ones (each one's inputs digest as stored in
+    the session's transaction, `inputs_digests`; `rescored`: those this run re-scored), and
+    what to keep in the run's stats (the book digest, and how many accounts each reason
+    brought in). The digests are compared in the database: only accounts that differ are
+    read back."""
     last = last_completed_run(session)
     book = book_digest(session, as_of, config)
     if last is None or last.finished_at is None:  # nothing to compare with: everyone
-        return set(digests), {"book": book, "judged_inputs": len(digests)}
+        everyone = set(session.scalars(select(InputsDigest.account_id)))
+        return everyone, {"book": book, "judged_inputs": len(everyone)}
     since, finished = last.started_at, last.finished_at
     snapshots = set(rescored) | scored_after(session, as_of, last)
-    changed = set(digests)  # less each account evaluated from the inputs it has now
-    for aid, digest, at in _evaluations(session):
-        if digest is not None and digests.get(aid) == digest:
-            changed.discard(aid)
-        if at > finished:
-            snapshots.add(aid)
+    snapshots |= set(
+        session.scalars(
+            select(EscalationEvaluation.account_id).where(
+                EscalationEvaluation.evaluated_at > finished
+            )
+        )
+    )
+    changed = _inputs_moved(session)  # less each account evaluated from the inputs it has now
     people = _escalations_due(session, now, since)
     before = ((last.stats or {}).get("incremental") or {}).get("book")
     norms: set[int] = set()
@@ -121,7 +133,7 @@ def escalation_scope(
         if keys:
             mix = book_mix(session, as_of, config, keys)
             norms = {a for a, ns in _kept_norms(session) if any(n.moved(mix) for n in ns)}
-    out = (changed | snapshots | people | norms) & digests.keys()
+    out = changed | _live_digested(session, snapshots | people | norms)
     info: dict[str, int | str] = {
         "book": book,
         "judged_inputs": len(changed),
@@ -132,17 +144,29 @@ def escalation_scope(
     return out, info
 
 
-def _evaluations(session: Session) -> Iterator[tuple[int, str | None, datetime]]:
-    """Each evaluated account's inputs digest and when it was evaluated, streamed (not its
-    book norms: most runs find the book unchanged and need none of them)."""
-    rows = session.execute(
-        select(
-            EscalationEvaluation.account_id,
-            EscalationEvaluation.inputs_digest,
-            EscalationEvaluation.evaluated_at,
-        ).execution_options(yield_per=STREAM_ROWS)
+def _inputs_moved(session: Session) -> set[int]:
+    """Accounts whose stored inputs digest is not the one their last evaluation recorded (no
+    evaluation, or one without a digest: unknown)."""
+    e = EscalationEvaluation
+    q = (
+        select(InputsDigest.account_id)
+        .outerjoin(e, e.account_id == InputsDigest.account_id)
+        .where(or_(e.inputs_digest.is_(None), e.inputs_digest != InputsDigest.digest))
     )
-    yield from rows.tuples()
+    return set(session.scalars(q))
+
+
+def _live_digested(session: Session, ids: set[int]) -> set[int]:
+    """Those of `ids` with a stored inputs digest: the live accounts."""
+    ordered, out = sorted(ids), set[int]()
+    for start in range(0, len(ordered), IN_CHUNK):
+        chunk = ordered[start : start + IN_CHUNK]
+        out.update(
+            session.scalars(
+                select(InputsDigest.account_id).where(InputsDigest.account_id.in_(chunk))
+            )
+        )
+    return out
 
 
 def _kept_norms(session: Session) -> Iterator[tuple[int, list[BookNorm]]]:
@@ -173,7 +197,7 @@ def _escalations_due(session: Session, now: datetime, since: datetime) -> set[in
 def record_evaluations(
     session: Session,
     norms: Mapping[int, list[BookNorm]],
-    digests: Mapping[int, str] | None,
+    digests: DigestSource | None,
     now: datetime,
 ) -> None:
     """Remember that the accounts in `norms` were evaluated now, from the inputs `digests`
@@ -184,10 +208,11 @@ def record_evaluations(
         session.execute(
             delete(EscalationEvaluation).where(EscalationEvaluation.account_id.in_(chunk))
         )
+        known = digests_of(session, digests, chunk)
         rows = [
             {
                 "account_id": aid,
-                "inputs_digest": None if digests is None else digests.get(aid),
+                "inputs_digest": known.get(aid),
                 "book_norms": [n.as_row() for n in norms[aid]],
                 "evaluated_at": now,
             }

@@ -26,13 +26,20 @@ same head recomputes only the accounts whose inputs can have moved since the las
 computation and reads the others' from `inputs_digests` (scoring/digest_marks.py says which
 and why); the day's first run, a configuration or model change and a forced full score digest
 every account. Either way an account's digest is the same (`input_digests` of that account).
+
+The digests stay in the database (`inputs_digests`, in the run's transaction): a full
+computation writes each account's as it finishes it, the comparisons with the day's snapshots
+(`plan_rescore`) and with the last escalation evaluations (escalation/scope.py) are joins that
+read back only the accounts that differ, and the steps that record a digest read those of
+their chunk (`digest_marks.StoredDigests`). No run holds a map of the book's digests: at 50,000
+accounts those maps were ~30 MiB of every hourly run's peak.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -47,6 +54,7 @@ from model.tables import (
     Escalation,
     ExternalIdentity,
     HealthSnapshot,
+    InputsDigest,
     Opportunity,
     RiskModelVersion,
     Ticket,
@@ -69,16 +77,15 @@ FULL_SHARE = 0.5  # more than this share of the book changed: the batched full p
 
 @dataclass(frozen=True)
 class Rescore:
-    """`digests`: every live account's inputs digest; `scope`: the accounts to re-score
-    (None: all of them, the batched pass); `reason`: why, for the log; `scorable`: the
-    accounts scoring scores on the day. Which accounts' escalation rules to evaluate is
-    escalation/scope.py's question (from the digests). `digested`: how many digests were
-    recomputed (None: every one)."""
+    """`digests`: every live account's inputs digest, as stored in the run's transaction (read
+    a chunk at a time); `scope`: the accounts to re-score (None: all of them, the batched
+    pass); `reason`: why, for the log. Which accounts' escalation rules to evaluate is
+    escalation/scope.py's question (from the stored digests). `digested`: how many digests
+    were recomputed (None: every one)."""
 
-    digests: dict[int, str]
+    digests: marks.StoredDigests
     scope: list[int] | None
     reason: str
-    scorable: frozenset[int] = frozenset()
     digested: int | None = None
 
 
@@ -94,49 +101,33 @@ def plan_rescore(
 ) -> Rescore:
     """Every live account's inputs digest (recomputed for the accounts that can have changed
     since the last committed computation of the day: `book_digests`), compared with the day's
-    stored snapshot digests."""
+    stored snapshot digests in the database: only the accounts that differ are read back."""
     book = book_digests(
         session, as_of, scorecard, model_key, now=now, extra=extra, full=full_digest
     )
-    digests, frozen, n = book.digests, frozenset(book.scorable), book.recomputed
-    # streamed and compared as read: the day's snapshot digests are never all held at once
-    rows = session.execute(
-        select(HealthSnapshot.account_id, HealthSnapshot.inputs_digest)
-        .where(HealthSnapshot.as_of == as_of)
-        .execution_options(yield_per=store.SNAPSHOT_STREAM_ROWS)
-    ).tuples()
-    stored: set[int] = set()
-    changed: set[int] = set()
-    for aid, snapshot_digest in rows:
-        stored.add(aid)
-        if aid in digests and digests[aid] != snapshot_digest:
-            changed.add(aid)
-    if not stored:
+    digests, n = book.digests, book.recomputed
+    any_snapshot = select(HealthSnapshot.account_id).where(HealthSnapshot.as_of == as_of)
+    if session.scalar(any_snapshot.limit(1)) is None:
         why = "first run of the day: every account is scored"
-        return Rescore(digests, None, why, frozen, n)
+        return Rescore(digests, None, why, n)
     if any(isinstance(m.normalization, Percentile) for m in scorecard.measures.values()):
-        return Rescore(digests, None, "percentile measures rank the whole book", frozen, n)
-    changed |= frozen - stored  # scored from now on (a new customer, a late pull)
-    scope: set[int] = set()
-    for aid in changed:  # a changed child changes its parents' roll-up
-        up: int | None = aid
-        while up is not None and up not in scope:
-            scope.add(up)
-            up = book.parents.get(up)
-    scope &= frozen
-    if len(scope) > FULL_SHARE * max(len(frozen), 1):
-        return Rescore(digests, None, f"{len(scope)} accounts changed: full pass", frozen, n)
-    return Rescore(digests, sorted(scope), f"{len(scope)} accounts to re-score", frozen, n)
+        return Rescore(digests, None, "percentile measures rank the whole book", n)
+    # digests that moved, and accounts scored from now on (a new customer, a late pull);
+    # a changed child changes its parents' roll-up
+    scope = marks.scorable_among(
+        session, _with_ancestors(session, marks.differing_from_snapshots(session, as_of))
+    )
+    if len(scope) > FULL_SHARE * max(marks.scorable_count(session), 1):
+        return Rescore(digests, None, f"{len(scope)} accounts changed: full pass", n)
+    return Rescore(digests, sorted(scope), f"{len(scope)} accounts to re-score", n)
 
 
 @dataclass(frozen=True)
 class BookDigests:
-    """Every live account's inputs digest, the accounts scoring scores on the day, every live
-    account's parent, and how many digests were recomputed (None: all, a full computation)."""
+    """Every live account's inputs digest, as stored in the caller's transaction, and how many
+    were recomputed (None: all, a full computation)."""
 
-    digests: dict[int, str]
-    scorable: set[int]
-    parents: dict[int, int | None]
+    digests: marks.StoredDigests
     recomputed: int | None
 
 
@@ -153,41 +144,33 @@ def book_digests(
     """Every live account's inputs digest, recomputed only where it can have changed since the
     last committed computation with the same head (scoring/digest_marks.py), else in full
     (the day's first run, a configuration or model change, `full`). Stores the digests and
-    the mark in the caller's transaction, which commits them with the scores."""
+    the mark in the caller's transaction, which commits them with the scores; nothing of the
+    whole book is held: a full computation writes the digests as it finishes them."""
     started = datetime.now(UTC)  # before any read: the next run's watermark
     log_ids, logged = marks.logged_changes(session)
     head = _head(session, as_of, scorecard, model_key, extra)
     key = marks.mark_key(head, usage_through(as_of))
     moment = min(now or datetime.now(UTC), end_of(as_of))
-    parents = _parents(session)
     last = None if full else marks.read_mark(session)
-    kept = marks.stored_digests(session) if last is not None and last.key == key else None
-    if last is None or kept is None:
-        digests, scorable = input_digests(
-            session, as_of, scorecard, model_key, now=now, extra=extra
-        )
-        marks.store_digests(session, digests, scorable, None)
+    if last is None or last.key != key:
+        parts, scorable = _digest_parts(session, as_of, scorecard, model_key, now, extra, None)
+        marks.store_digests(session, parts.finish(scorable), None)
         recomputed = None
     else:
         since = datetime.fromisoformat(last.since)
         changed = marks.changed_accounts(
             session, since, (datetime.fromisoformat(last.moment), moment), usage_through(as_of)
         )
-        changed |= logged | (parents.keys() - kept.keys())
-        ids = sorted(changed & parents.keys())
-        fresh, fresh_scorable = input_digests(
-            session, as_of, scorecard, model_key, now=now, extra=extra, ids=ids
-        )
-        digests = {a: kept[a][0] for a in parents if a not in changed} | fresh
-        scorable = {a for a in parents if a not in changed and kept[a][1]} | fresh_scorable
-        marks.store_digests(
-            session, fresh, fresh_scorable, changed | (kept.keys() - parents.keys())
-        )
-        recomputed = len(ids)
+        changed |= logged | marks.unstored_live(session)
+        gone = marks.stored_gone(session)
+        ids = sorted(changed)
+        parts, scorable = _digest_parts(session, as_of, scorecard, model_key, now, extra, ids)
+        recomputed = len(parts.open)  # the live ones among them
+        marks.store_digests(session, parts.finish(scorable), changed | gone)
     marks.forget_logged(session, log_ids)
     mark = marks.DigestMark(key, marks.watermark(started).isoformat(), moment.isoformat())
     marks.save_mark(session, mark)
-    return BookDigests(digests, scorable, parents, recomputed)
+    return BookDigests(marks.StoredDigests(), recomputed)
 
 
 def active_model_key(session: Session, scorecard: Scorecard) -> str:
@@ -221,6 +204,21 @@ def input_digests(
     """Each live account's inputs digest (of the accounts in `ids`, given), and the accounts
     scoring scores on `as_of` among them. The digest of an account does not depend on which
     others are computed with it."""
+    parts, scorable = _digest_parts(session, as_of, scorecard, model_key, now, extra, ids)
+    return {a: d for a, d, _ in parts.finish(scorable)}, scorable
+
+
+def _digest_parts(
+    session: Session,
+    as_of: date,
+    scorecard: Scorecard,
+    model_key: str,
+    now: datetime | None,
+    extra: str,
+    ids: Sequence[int] | None,
+) -> tuple[_Parts, set[int]]:
+    """Each live account's digest, hashed as its inputs are read (of the accounts in `ids`,
+    given), and the accounts scoring scores on `as_of` among them."""
     head = _head(session, as_of, scorecard, model_key, extra)
     current = (date.today() - as_of).days <= CURRENT_STATE_DAYS
     parts = _Parts(head)
@@ -242,6 +240,7 @@ def input_digests(
     scorable -= _lost_last_renewal(session, as_of, ids)
     for aid, kids in children.items():
         parts.add(aid, ("children", sorted(kids)))
+    del children
     moment = min(now or datetime.now(UTC), end_of(as_of))
     for aid, o in store.active_overrides(
         session, moment, None if ids is None else list(ids)
@@ -256,7 +255,7 @@ def input_digests(
             for row in connection.execute(query.where(*_within(query.selected_columns[0], chunk))):
                 aid, *values = row
                 parts.add(aid, (name, *_stable(values)))
-    return parts.digests(), scorable
+    return parts, scorable
 
 
 STREAM_ROWS = 5000  # account rows read at a time (the aggregates, a few numbers per account,
@@ -283,12 +282,13 @@ class _Parts:
         if (h := self.open.get(aid)) is not None:
             h.update(b", " + repr(part).encode())
 
-    def digests(self) -> dict[int, str]:
-        out = {}
-        for aid, h in self.open.items():
+    def finish(self, scorable: set[int]) -> Iterator[tuple[int, str, bool]]:
+        """Each account's digest and whether it is in `scorable`, in account order, each
+        hash let go as it is finished (a full computation never holds the book's digests)."""
+        for aid in sorted(self.open):
+            h = self.open.pop(aid)
             h.update(b"]")
-            out[aid] = h.hexdigest()
-        return out
+            yield aid, h.hexdigest(), aid in scorable
 
 
 def _head(session: Session, as_of: date, scorecard: Scorecard, model_key: str, extra: str) -> str:
@@ -380,11 +380,27 @@ def _lost_last_renewal(session: Session, as_of: date, ids: Sequence[int] | None 
     return {aid for aid, won in last.items() if aid is not None and not won}
 
 
-def _parents(session: Session) -> dict[int, int | None]:
-    rows = session.execute(
-        select(Account.id, Account.parent_id).where(Account.is_deleted.is_(False))
-    )
-    return dict(rows.tuples().all())
+def _with_ancestors(session: Session, ids: set[int]) -> set[int]:
+    """`ids` and the live parents above each of them, read a level at a time."""
+    out, level = set(ids), set(ids)
+    while level:
+        ups: set[int] = set()
+        ordered = sorted(level)
+        for start in range(0, len(ordered), ID_CHUNK):
+            q = select(Account.parent_id).where(
+                Account.is_deleted.is_(False),
+                Account.id.in_(ordered[start : start + ID_CHUNK]),
+                Account.parent_id.is_not(None),
+            )
+            ups.update(p for p in session.scalars(q) if p is not None)
+        live_ups = select(Account.id).where(Account.is_deleted.is_(False))
+        level = set()
+        pending = sorted(ups - out)
+        for start in range(0, len(pending), ID_CHUNK):
+            chunk = pending[start : start + ID_CHUNK]
+            level.update(session.scalars(live_ups.where(Account.id.in_(chunk))))
+        out |= level
+    return out
 
 
 def _stable(values: Iterable[Any]) -> list[Any]:
@@ -397,12 +413,14 @@ def _hash(head: str, parts: list[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def band_counts(session: Session, as_of: date, scorable: Iterable[int]) -> dict[str, int]:
-    """Accounts per band among the day's snapshots of the accounts scoring scores (what a
-    full pass returns): an account churned since its snapshot of the day keeps the snapshot
-    but is no longer counted."""
-    keep = set(scorable)
-    rows = session.execute(
-        select(HealthSnapshot.account_id, HealthSnapshot.band).where(HealthSnapshot.as_of == as_of)
+def band_counts(session: Session, as_of: date) -> dict[str, int]:
+    """Accounts per band among the day's snapshots of the accounts scoring scores, by their
+    stored digests (what a full pass returns): an account churned since its snapshot of the
+    day keeps the snapshot but is no longer counted."""
+    q = (
+        select(HealthSnapshot.band, func.count())
+        .join(InputsDigest, InputsDigest.account_id == HealthSnapshot.account_id)
+        .where(HealthSnapshot.as_of == as_of, InputsDigest.scorable.is_(True))
+        .group_by(HealthSnapshot.band)
     )
-    return dict(Counter(band for aid, band in rows.tuples() if aid in keep))
+    return {band: int(n) for band, n in session.execute(q).tuples()}

@@ -21,6 +21,7 @@ from scoring import store
 from scoring.alert_fit import with_fitted_high_at
 from scoring.band_fit import with_fitted_bands
 from scoring.config import Percentile, Scorecard
+from scoring.digest_marks import DigestSource, digests_of
 from scoring.health import HealthResult, apply_trend, score_health
 from scoring.lagged import Past, past_usage
 from scoring.normalize import attach_percentiles
@@ -61,7 +62,7 @@ def score_accounts(
     risk_model: RiskScorer | None = None,
     now: datetime | None = None,
     feed_last: date | None = None,
-    digests: Mapping[int, str] | None = None,
+    digests: DigestSource | None = None,
 ) -> list[HealthSnapshot]:
     """Compute and upsert one snapshot per account for `as_of`; the caller commits."""
     signals = compute_signals(session, as_of, account_ids, feed_last=feed_last)
@@ -73,7 +74,7 @@ def score_accounts(
     model = risk_model or current_risk_model(session, scorecard)
     scorecard = _bands_of(scorecard, model)
     rows = _score(session, as_of, scorecard, signals, account_ids is not None, model, now)
-    _add_digests(rows, digests)
+    _add_digests(session, rows, digests)
     snaps = store.upsert_snapshots(session, as_of, rows)
     log.info("scored %s accounts as of %s", len(snaps), as_of)
     return snaps
@@ -87,7 +88,7 @@ def score_all(
     batch_size: int = BATCH,
     risk_model: RiskScorer | None = None,
     now: datetime | None = None,
-    digests: Mapping[int, str] | None = None,
+    digests: DigestSource | None = None,
 ) -> dict[str, int]:
     """Score every live account in batches (nothing loaded back); returns band counts."""
     model = risk_model or current_risk_model(session, scorecard)
@@ -106,7 +107,7 @@ def score_all(
         signals = compute_signals(session, as_of, ids[i : i + batch_size], feed_last=feed_last)
         _copy_percentiles(signals, percentiles)
         rows = _score(session, as_of, scorecard, signals, False, model, now)
-        _add_digests(rows, digests)
+        _add_digests(session, rows, digests)
         store.upsert_snapshots(session, as_of, rows, returning=False)
         bands.update(r["band"] for r in rows if r["account_id"] not in parents)
         session.flush()
@@ -150,11 +151,14 @@ def _bands_of(scorecard: Scorecard, model: RiskScorer) -> Scorecard:
     return with_fitted_high_at(with_fitted_bands(scorecard, model.bands), model.alert)
 
 
-def _add_digests(rows: list[dict[str, Any]], digests: Mapping[int, str] | None) -> None:
+def _add_digests(
+    session: Session, rows: list[dict[str, Any]], digests: DigestSource | None
+) -> None:
     """Store each row's inputs digest (scoring/changes.py); None when not computed, so the
     next incremental run re-scores the account rather than trust a stale digest."""
+    found = digests_of(session, digests, [r["account_id"] for r in rows])
     for r in rows:
-        r["inputs_digest"] = None if digests is None else digests.get(r["account_id"])
+        r["inputs_digest"] = found.get(r["account_id"])
 
 
 def _has_percentiles(scorecard: Scorecard) -> bool:

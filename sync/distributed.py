@@ -36,7 +36,7 @@ from model.db import transaction
 from model.identity import resolve_identities
 from model.stats import analyze_stale
 from model.tables import SyncRun, utcnow
-from scoring import digest_marks
+from scoring.changes import band_counts
 from sync import distributed_score, instances, outbox, runs, stages
 from sync.distributed_score import ScoreTask
 from sync.instrument import StepClock
@@ -213,15 +213,14 @@ def finish_run(
     clock.start("rolling up parents")
     with transaction(factory) as session:
         distributed_score.score_parents(session, as_of, config, plan.get("parents"))
-        stored = digest_marks.stored_digests(session)  # the plan's, read once for both below
-        bands = distributed_score.book_bands(session, as_of, stored)
+        bands = band_counts(session, as_of)  # by the plan's stored digests
     escalations: dict[str, int] = {}
     incremental: dict[str, Any] = {}
     if config.rules is not None:
         clock.start("escalating")
         with transaction(factory) as session:  # rows and their creations commit together
             judged, digests, incremental = distributed_score.judged_by_escalation(
-                session, as_of, config, full, stored
+                session, as_of, config, full
             )
             systems = stages.action_systems(connectors, config)
             escalations, creates = escalate(session, as_of, config, systems, judged, digests)

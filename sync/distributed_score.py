@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from model.tables import Account, HealthSnapshot
 from scoring import digest_marks
+from scoring.digest_marks import StoredDigests
 from scoring.store import parent_ids
 from sync.stages import JobConfig, plan_scoring
 
@@ -112,30 +113,19 @@ def _score(session: Session, as_of: dt.date, config: JobConfig, ids: list[int]) 
     return len(snaps)
 
 
-Stored = dict[int, tuple[str, bool]]  # digest_marks.stored_digests: account -> (digest, scorable)
-
-
-def book_bands(session: Session, as_of: dt.date, stored: Stored) -> dict[str, int]:
-    """Accounts per band among the accounts scoring scores on the day (what a full pass
-    returns), from the day's snapshots and the stored digests' scorable flags."""
-    from scoring.changes import band_counts
-
-    return band_counts(session, as_of, (a for a, (_, scorable) in stored.items() if scorable))
-
-
 def judged_by_escalation(
-    session: Session, as_of: dt.date, config: JobConfig, full: bool, stored: Stored
-) -> tuple[list[int] | None, dict[int, str], dict[str, Any]]:
+    session: Session, as_of: dt.date, config: JobConfig, full: bool
+) -> tuple[list[int] | None, StoredDigests, dict[str, Any]]:
     """The accounts escalation re-evaluates (None: all of them), every live account's stored
     inputs digest, and what to keep in the run's stats: escalation/scope.py, with this run's
     re-scored accounts found as the snapshots written since the last completed run."""
     from escalation.scope import book_digest, escalation_scope
 
-    digests = {a: d for a, (d, _) in stored.items()}
+    digests = StoredDigests()
     if config.rules is None:
         return None, digests, {}
     if full:
         return None, digests, {"book": book_digest(session, as_of, config.rules)}
     now = dt.datetime.now(dt.UTC)
-    judged, why = escalation_scope(session, as_of, now, config.rules, digests, ())
+    judged, why = escalation_scope(session, as_of, now, config.rules, ())
     return sorted(judged), digests, dict(why)

@@ -31,6 +31,7 @@ from escalation.rules import evaluate
 from escalation.scope import record_evaluations
 from escalation.ticket_facts import prepare_book_mix
 from model.tables import Account, Escalation, ExternalIdentity, Ticket, utcnow
+from scoring.digest_marks import DigestSource
 from sync.outbox import CreateRequest, enqueue_creates
 from sync.writeback import MANAGED_TAGS, OPEN_TICKET_STATUSES
 
@@ -113,7 +114,7 @@ def run_escalations(
     *,
     escalation_group_id: int | None = None,
     systems: EscalationSystems,
-    digests: Mapping[int, str] | None = None,
+    digests: DigestSource | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Evaluate every account (or `account_ids`), reconcile the Escalation table, return

@@ -34,6 +34,7 @@ from sync.writeback_rows import newest_day
 
 if TYPE_CHECKING:
     from scoring.changes import Rescore
+    from scoring.digest_marks import DigestSource
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class Scored:
 
     bands: dict[str, int]
     judged: list[int] | None
-    digests: Mapping[int, str] | None = None
+    digests: DigestSource | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,10 +143,10 @@ def score_changed(
         )  # fmt: skip
     judged: set[int] = set(r.scope)
     if config.rules is not None:
-        judged, why = escalation_scope(session, as_of, now, config.rules, r.digests, r.scope)
+        judged, why = escalation_scope(session, as_of, now, config.rules, r.scope)
         info.update(why)
     info.update(rescored=len(r.scope), judged=len(judged))
-    return Scored(band_counts(session, as_of, r.scorable), sorted(judged), r.digests, info)
+    return Scored(band_counts(session, as_of), sorted(judged), r.digests, info)
 
 
 def action_systems(connectors: Mapping[str, Connector], config: JobConfig) -> EscalationSystems:
@@ -160,7 +161,7 @@ def escalate(
     config: JobConfig,
     systems: EscalationSystems,
     scope: list[int] | None = None,
-    digests: Mapping[int, str] | None = None,
+    digests: DigestSource | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[dict[str, int], list[CreateRequest]]:
     """Open, update and resolve escalations by the rules; returns counts and the creations

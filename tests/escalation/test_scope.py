@@ -18,6 +18,7 @@ from escalation.scope import book_digest, escalation_scope
 from escalation.ticket_facts import clear_book_cache, prepare_book_mix
 from model.own_tags import ticket_content_key
 from model.tables import Account, Escalation, EscalationEvaluation, SyncRun, Ticket, utcnow
+from scoring.digest_marks import store_digests
 from sync import escalate
 from sync.escalate import EscalationSystems, run_escalations
 from sync.mapping import SINKS
@@ -63,8 +64,13 @@ class Book:
     def scope(self, **changed: str) -> set[int]:
         clear_book_cache()  # a run of its own process reads the mix afresh
         digests = {**self.digests, **{getattr(self, k).id: v for k, v in changed.items()}}
-        out, _ = escalation_scope(self.s, AS_OF, utcnow(), self.config, digests, [])
+        _store(self.s, digests)  # as the run's scoring step stores them
+        out, _ = escalation_scope(self.s, AS_OF, utcnow(), self.config, [])
         return out
+
+
+def _store(session: Session, digests: dict[int, str]) -> None:
+    store_digests(session, [(a, d, True) for a, d in digests.items()], None)
 
 
 def test_only_accounts_whose_inputs_changed_are_re_evaluated(session, shipped) -> None:
@@ -76,7 +82,8 @@ def test_only_accounts_whose_inputs_changed_are_re_evaluated(session, shipped) -
     session.add(Account(crm_source="salesforce", crm_id="001NEW", name="New Co"))
     session.flush()
     new = session.query(Account).filter_by(crm_id="001NEW").one()
-    out, _ = escalation_scope(session, AS_OF, utcnow(), shipped, {new.id: "x"}, [])
+    _store(session, {new.id: "x"})
+    out, _ = escalation_scope(session, AS_OF, utcnow(), shipped, [])
     assert out == {new.id}  # never evaluated: no digest to compare with
 
 
