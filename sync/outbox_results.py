@@ -57,8 +57,10 @@ def due_items(
     limit: int,
     *,
     system: str | None = None,
+    after: int | None = None,
 ) -> list[DueItem]:
-    """Pending items of `kinds` (of the source `system` only, when given) due by `now`.
+    """Pending items of `kinds` (of the source `system` only, when given) due by `now`, in id
+    order (after the id `after`, given: a drain's next read).
 
     A tag route reads 25,000 at once to cut whole jobs: as ORM objects they held ~76 MiB on
     PostgreSQL, as plain rows whose identical payloads (a window's thousands of tickets
@@ -74,6 +76,8 @@ def due_items(
     )
     if system is not None:
         stmt = stmt.where(o.system == system)
+    if after is not None:
+        stmt = stmt.where(o.id > after)
     payloads: dict[str, Mapping[str, Any]] = {}
     items = []
     for id_, key, source, kind, target, text, attempts, error in session.execute(stmt):

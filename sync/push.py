@@ -100,20 +100,19 @@ def drain(
     stats = DrainStats()
     for key, route in routes.items():
         kind = route.kind or key
-        seen: set[int] = set()
+        # one pass in id order: an item is read once per drain (a failed one waits for its
+        # backoff, and the next drain). The last id read, not a set of every id read: at
+        # 50,000 accounts the ticket-tag route's set grew by ~13 MiB over a first sync's push
+        after: int | None = None
         limit = max(route.batch_size, route.window) if route.split else route.batch_size
         for _ in range(max_batches):
             with transaction(factory) as session:
-                items = [
-                    i
-                    for i in outbox.due_items(
-                        session, now or utcnow(), [kind], limit, system=route.system
-                    )
-                    if i.id not in seen
-                ]
+                items = outbox.due_items(
+                    session, now or utcnow(), [kind], limit, system=route.system, after=after
+                )
             if not items:
                 break
-            seen.update(i.id for i in items)
+            after = items[-1].id
             for batch in route.split(items) if route.split else [items]:
                 if stats.calls:
                     crash_point("mid_push")
