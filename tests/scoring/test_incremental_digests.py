@@ -395,3 +395,22 @@ def test_digests_hashed_as_parts_arrive_equal_the_digest_of_the_whole_list() -> 
         (aid, _hash("2026-01-02|True|{}|model|x", p), aid == 2) for aid, p in rows.items()
     ]
     assert not parts.open  # each hash let go as it is finished
+
+
+def test_a_full_computation_in_id_ranges_equals_one_pass(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole book's digests go a range of account ids at a time: cut in ranges of two ids
+    (parents, children and accounts with every kind of input on either side of a cut), they
+    are the digests of one pass, and the range passes store them all."""
+    from scoring import changes
+
+    Book(session).build()
+    now = utcnow()
+    monkeypatch.setattr(changes, "FULL_RANGE", 10**9)
+    whole, scorable = input_digests(session, TODAY, CARD, "prior", now=now)
+    monkeypatch.setattr(changes, "FULL_RANGE", 2)
+    assert input_digests(session, TODAY, CARD, "prior", now=now) == (whole, scorable)
+    assert len(changes._ranges(session)) > 3
+    book_digests(session, TODAY, CARD, "prior", now=now, full=True)
+    assert {a: d for a, (d, _) in stored_digests(session).items()} == whole
