@@ -59,3 +59,25 @@ def test_the_memory_a_step_freed_is_handed_back_when_it_ends() -> None:
     ).stdout  # fmt: skip
     before, after = map(float, out.split())
     assert before - after > 30, (before, after)  # freed by the step, held until handed back
+
+
+PEAK_OF_A_BIG_PARENTS_CHILD = """
+import subprocess, sys
+big = bytearray(200 * 2**20)
+big[::4096] = b"x" * len(big[::4096])  # resident, not just reserved
+print(subprocess.run(
+    [sys.executable, "-c", "from sync.instrument import peak_rss_mib; print(peak_rss_mib())"],
+    capture_output=True, text=True, check=True,
+).stdout.strip())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc/self/status")
+def test_a_run_reports_its_own_peak_not_the_process_that_started_it() -> None:
+    """A sync started by a 200 MiB process (a bench holding fingerprints) peaks at its own size:
+    `ru_maxrss` survives exec and would report the parent's 200 MiB."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_OF_A_BIG_PARENTS_CHILD],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    assert 0 < float(out) < 100, out
