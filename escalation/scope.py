@@ -63,7 +63,7 @@ from model.tables import (
     SyncRun,
     Ticket,
 )
-from scoring.digest_marks import DigestSource, digests_of
+from scoring.digest_marks import DigestSource, digests_of, stored_digests
 
 ACTIVE = ("open", "acknowledged")
 DONE = ("succeeded", "partial")
@@ -133,7 +133,7 @@ def escalation_scope(
         if keys:
             mix = book_mix(session, as_of, config, keys)
             norms = {a for a, ns in _kept_norms(session) if any(n.moved(mix) for n in ns)}
-    out = changed | _live_digested(session, snapshots | people | norms)
+    out = changed | stored_digests(session, sorted(snapshots | people | norms)).keys()  # live
     info: dict[str, int | str] = {
         "book": book,
         "judged_inputs": len(changed),
@@ -154,19 +154,6 @@ def _inputs_moved(session: Session) -> set[int]:
         .where(or_(e.inputs_digest.is_(None), e.inputs_digest != InputsDigest.digest))
     )
     return set(session.scalars(q))
-
-
-def _live_digested(session: Session, ids: set[int]) -> set[int]:
-    """Those of `ids` with a stored inputs digest: the live accounts."""
-    ordered, out = sorted(ids), set[int]()
-    for start in range(0, len(ordered), IN_CHUNK):
-        chunk = ordered[start : start + IN_CHUNK]
-        out.update(
-            session.scalars(
-                select(InputsDigest.account_id).where(InputsDigest.account_id.in_(chunk))
-            )
-        )
-    return out
 
 
 def _kept_norms(session: Session) -> Iterator[tuple[int, list[BookNorm]]]:

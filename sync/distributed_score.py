@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from model.tables import Account, HealthSnapshot
-from scoring import digest_marks
 from scoring.digest_marks import StoredDigests
 from scoring.store import parent_ids
 from sync.stages import JobConfig, plan_scoring
@@ -107,9 +106,10 @@ def _score(session: Session, as_of: dt.date, config: JobConfig, ids: list[int]) 
 
     if not ids:
         return 0
-    digests = {a: d for a, (d, _) in digest_marks.stored_digests(session, ids).items()}
     model = current_risk_model(session, config.scorecard)
-    snaps = score_accounts(session, as_of, config.scorecard, ids, risk_model=model, digests=digests)
+    snaps = score_accounts(
+        session, as_of, config.scorecard, ids, risk_model=model, digests=StoredDigests()
+    )  # the digests the plan stored
     return len(snaps)
 
 
