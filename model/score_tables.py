@@ -93,6 +93,20 @@ class RiskModelVersion(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ScoreAudit(Base):
+    """A stored audit of the score's trust: weekly drift (PSI) and CSM override rates, computed
+    by the nightly reconcile and `pulsehub score audit`; the dashboard's audit page shows the
+    newest (scoring/trust.py)."""
+
+    __tablename__ = "score_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)  # the newest snapshot day it read
+    source: Mapped[str] = mapped_column(String(40))  # "reconcile", "score audit", "demo"
+    report: Mapped[dict[str, Any]] = mapped_column()
+
+
 class Escalation(Base):
     """One escalation per dedup key (account + rule + reason): open -> acknowledged -> resolved."""
 

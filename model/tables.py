@@ -38,6 +38,7 @@ from model.score_tables import (
     EscalationEvaluation,
     HealthSnapshot,
     RiskModelVersion,
+    ScoreAudit,
     ScoreOverride,
 )
 from model.sync_tables import (
@@ -76,6 +77,7 @@ __all__ = [
     "RcaReview",
     "ReconcileSeen",
     "RiskModelVersion",
+    "ScoreAudit",
     "ScoreOverride",
     "SourceMetadata",
     "SurveyResponse",

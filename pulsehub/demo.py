@@ -24,6 +24,8 @@ from pulsehub.settings import (
 )
 from reporting.overview import Overview, load_overview
 from scoring.audit import latest_audit
+from scoring.trust import latest_trust_audit
+from sync.jobs import audit_trust
 
 CRMS = ("salesforce", "hubspot")
 HELPDESKS = ("zendesk", "freshdesk")
@@ -137,13 +139,16 @@ def run_demo(
         writes_second = len(sb.writes) - writes_before
         requests_second = len(sb.requests) - requests_before
         _overdue_rca_story(console, rt, sb)
+        audit_trust(rt.factory, rt.job_config, "demo")  # as the nightly reconcile does
         with rt.factory() as session:
             book = load_overview(session)  # the dashboard's own figures: they add up
             risk = _risk_model(session)
+            drift = _drift(session)
         _summary(
             console,
             book,
             risk,
+            drift,
             writes_first,
             writes_second,
             requests_second,
@@ -186,10 +191,26 @@ def _risk_model(session: Any) -> str:
     )
 
 
+def _drift(session: Any) -> str:
+    """The stored trust audit's newest week: how far the score's distribution moved."""
+    row = latest_trust_audit(session)
+    weeks = (row.report.get("drift") or {}).get("weeks") if row else None
+    if not weeks:
+        return "not measured (fewer than two weeks of snapshots)"
+    w = weeks[-1]
+    if w["score"] is None:
+        return f"not measured ({w['accounts']} scored accounts: too few for a PSI)"
+    return (
+        f"score PSI {w['score']:.3f} week over week ({w['reference']} to {w['current']}), "
+        f"{len(w['shifted'])} signal(s) shifted (dashboard: Operations → Score audit)"
+    )
+
+
 def _summary(
     console: Console,
     book: Overview,
     risk: str,
+    drift: str,
     writes: Counter[str],
     writes_second: int,
     requests_second: int,
@@ -202,6 +223,7 @@ def _summary(
     why = ", ".join(f"{n} {reason}" for reason, n in book.unscored_reasons.items())
     t.add_row("not scored", f"{book.unscored}{f' ({why})' if why else ''}")
     t.add_row("renewal risk", risk)
+    t.add_row("score drift", drift)
     t.add_row(
         "writes applied (first run)",
         ", ".join(f"{k}: {n}" for k, n in sorted(writes.items())) or "none",

@@ -13,6 +13,7 @@ from model.tables import (
     ExternalIdentity,
     OutboxItem,
     QuarantinedRecord,
+    ScoreAudit,
     ScoreOverride,
     SyncCursor,
     SyncRun,
@@ -151,13 +152,10 @@ def overrides(session: Session, limit: int = LIST_LIMIT) -> list[tuple[ScoreOver
     return [(o, name, not o.revoked and o.expires_at > now) for o, name in rows]
 
 
-def audit_output(session: Session) -> tuple[bool, Any]:
-    """The latest score-audit output, if `scoring.audit` offers a reader for it."""
-    try:
-        from scoring import audit  # type: ignore[attr-defined]
-    except ImportError:
-        return False, None
-    reader = getattr(audit, "latest_audit", None)
-    if reader is None:
-        return False, None
-    return True, reader(session)
+def audit_output(session: Session) -> tuple[dict[str, Any] | None, ScoreAudit | None]:
+    """The newest renewal-risk model's audit and the newest stored trust audit (drift,
+    overrides); None for what has not been made yet."""
+    from scoring.audit import latest_audit
+    from scoring.trust import latest_trust_audit
+
+    return latest_audit(session), latest_trust_audit(session)

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from model.tables import Account, HealthSnapshot, Opportunity
@@ -40,17 +40,25 @@ class Sample:
     lead_days: float | None = None  # churned: days it had been red without a break before churn
 
 
-def renewal_outcomes(session: Session) -> dict[int, list[tuple[date, bool, float | None]]]:
-    """Closed renewals per account, oldest first: (close date, lost?, amount). Streamed: at
-    50,000 accounts the dict is ~16 MiB, and the whole result buffered first doubled that."""
-    rows = session.execute(
+def renewal_outcomes(
+    session: Session, accounts: Select[Any] | None = None
+) -> dict[int, list[tuple[date, bool, float | None]]]:
+    """Closed renewals per account (of the `accounts` query's ids, or all), oldest first:
+    (close date, lost?, amount). Streamed: at 50,000 accounts the dict is ~16 MiB, and the
+    whole result buffered first doubled that."""
+    query = (
         select(Opportunity.account_id, Opportunity.close_date, Opportunity.is_won, Opportunity.amount)
         .where(Opportunity.type == "Renewal", Opportunity.is_closed.is_(True))
         .where(Opportunity.is_deleted.is_(False), Opportunity.account_id.is_not(None))
         .where(Opportunity.close_date.is_not(None))
-        .order_by(Opportunity.account_id, Opportunity.close_date)
-        .execution_options(yield_per=SNAPSHOT_STREAM_ROWS)
     )  # fmt: skip
+    if accounts is not None:
+        query = query.where(Opportunity.account_id.in_(accounts))
+    rows = session.execute(
+        query.order_by(Opportunity.account_id, Opportunity.close_date).execution_options(
+            yield_per=SNAPSHOT_STREAM_ROWS
+        )
+    )
     out: dict[int, list[tuple[date, bool, float | None]]] = {}
     for aid, day, won, amount in rows:
         if aid is not None and day is not None:

@@ -90,6 +90,8 @@ def render_report(report: dict[str, Any]) -> str:
             f"drift (PSI {drift['current']} vs {drift['reference']}): score {_fmt(drift['score'])}; "
             f"signals above 0.25: {shifted}"
         )
+    lines += _weekly_drift(report.get("weekly_drift") or {})
+    lines += _overrides(report.get("overrides") or {})
     by_days = report.get("lead_time_by_days") or {}
     if by_days:
         lines += [
@@ -110,6 +112,46 @@ def render_report(report: dict[str, Any]) -> str:
             f"false alarms among retained {_fmt(lead['false_alarm_rate'], True)}",
         ]
     return "\n".join(lines)
+
+
+def _weekly_drift(drift: dict[str, Any]) -> list[str]:
+    if not drift.get("available"):
+        return []
+    lines = ["", f"{'week ending':<14}{'accounts':>9}{'score PSI':>11}  most moved signal"]
+    for w in drift["weeks"]:
+        top = w.get("largest_signal") or {}
+        moved = f"{top['name']} {top['psi']:.3f}" if top else "-"
+        lines.append(f"{w['current']:<14}{w['accounts']:>9}{_fmt(w['score']):>11}  {moved}")
+    return lines
+
+
+def _overrides(report: dict[str, Any]) -> list[str]:
+    if not report:
+        return []
+    lines = ["", f"CSM overrides: {report['overrides']} on record, {report['active_now']} in force"]
+    weekly = [w for w in report.get("weekly", []) if w["accounts"]]
+    if weekly:
+        lines.append(
+            "  override rate by week: "
+            + ", ".join(f"{w['day']} {_fmt(w['override_rate'], True)}" for w in weekly)
+        )
+    outcomes = report.get("outcomes") or {}
+    for way, t in (outcomes.get("by_direction") or {}).items():
+        lines.append(
+            f"  {way:<10} {t['overrides']:>4} set, {t['judged']:>4} judged on a renewal, "
+            f"lost {_fmt(t['lost_rate'], True)}"
+        )
+    if outcomes.get("all_renewals"):
+        a = outcomes["all_renewals"]
+        lines.append(
+            f"  every renewal decided since {a['since']}: lost {_fmt(a['lost_rate'], True)}"
+        )
+    if outcomes.get("csm_right_share") is not None:
+        lines.append(
+            f"  the CSM was right {outcomes['csm_right']} times, the score "
+            f"{outcomes['score_right']} ({_fmt(outcomes['csm_right_share'], True)} for the CSM)"
+        )
+    return lines
 
 
 def render_table_report(report: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector, Writer
+from model.orm import utcnow
 from sync.digest import digest_job
 from sync.pipeline import run_sync
 from sync.pull import OnProgress
@@ -81,16 +82,29 @@ def refit_risk(factory: sessionmaker[Session], config: JobConfig) -> int | None:
     return version
 
 
+def audit_trust(factory: sessionmaker[Session], config: JobConfig, source: str) -> int:
+    """Store the score's trust audit (weekly drift, override rates) for the dashboard."""
+    from scoring.trust import store_trust_audit  # numpy: only the jobs that audit load it
+
+    with factory() as session, session.begin():
+        horizon = config.scorecard.risk.horizon_days
+        row = store_trust_audit(session, now=utcnow(), horizon_days=horizon, source=source)
+        return row.id
+
+
 def reconcile_job(
     factory: sessionmaker[Session], connectors: Mapping[str, Connector], config: JobConfig
 ) -> RunReport:
     """Nightly: refit renewal risk if enough new outcomes came in, re-read the streams declared
-    `reconcile` whole (formula fields, hard deletes), then sync (scoring with the newest model)."""
+    `reconcile` whole (formula fields, hard deletes), then sync (scoring with the newest model),
+    then store the score's trust audit over the snapshots the sync wrote."""
     refit_risk(factory, config)
     routes = all_routes(connectors, config)
-    return run_sync(
+    report = run_sync(
         factory, connectors, config, routes=routes, kind="reconcile", streams="reconcile"
     )
+    audit_trust(factory, config, "reconcile")
+    return report
 
 
 def refresh_job(

@@ -99,11 +99,14 @@ def audit(
     min_lead_days: Annotated[int | None, typer.Option(help="default: risk.min_lead_days")] = None,
     scorecard: Annotated[Path | None, typer.Option(help="scorecard YAML")] = None,
 ) -> None:
-    """Backtest the scorecard against what actually churned (stored snapshots, or any table)."""
+    """Backtest the scorecard against what actually churned (stored snapshots, or any table);
+    from the database it also stores the weekly drift and override audit the dashboard shows."""
+    from model.orm import utcnow
     from scoring.audit import audit_database, fit_from_database
     from scoring.drift import drift_report
     from scoring.lead_time import lead_time_report
     from scoring.report import render_report, render_table_report
+    from scoring.trust import store_trust_audit
 
     card = _scorecard(scorecard)
     windows = {"horizon_days": horizon_days, "min_lead_days": min_lead_days}
@@ -118,6 +121,11 @@ def audit(
         report = audit_database(session, card, bootstrap_rounds=bootstrap)
         report["lead_time_by_days"] = lead_time_report(session)
         report["drift"] = drift_report(session)
+        trust = store_trust_audit(  # the dashboard's audit page shows the newest one
+            session, now=utcnow(), horizon_days=card.risk.horizon_days, source="score audit"
+        )
+        report["weekly_drift"] = trust.report["drift"]
+        report["overrides"] = trust.report["overrides"]
         if save_model is not None:
             cal = report["calibration"]
             chosen = method

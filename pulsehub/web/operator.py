@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from model.db import transaction
 from model.identity import decide
 from model.tables import ScoreOverride, SyncRun, utcnow
+from pulsehub.web.audit_view import audit_charts, trust_view
 from pulsehub.web.auth import authenticator
-from pulsehub.web.charts import COLORS, line_chart, reliability_diagram
 from pulsehub.web.deps import DB, Csrf, Operator, User
 from pulsehub.web.rendering import render
 from reporting import operations as ops
@@ -76,60 +76,11 @@ def overrides(
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(request: Request, user: User, session: DB) -> HTMLResponse:
-    available, output = ops.audit_output(session)
-    charts, rest = audit_charts(output)
-    return render(request, "audit.html", {"available": available, "output": rest, "charts": charts})
-
-
-def _pct(v: float) -> str:
-    return f"{v:.0%}"
-
-
-NO_ALERT = (
-    "none fitted with this model (too few renewals judged, or bands.fit is off): "
-    "the scorecard's risk.high_at applies"
-)
-CURVE_MIN_RENEWALS = 5  # a lead-time point judged on fewer renewals of its kind is not drawn
-
-
-def _share(point: dict[str, Any], share: str, judged: str) -> float | None:
-    """A curve point's share, or None (a gap) when it was judged on too few renewals: one lost
-    renewal drew a point at 100% or 0%."""
-    return point[share] if (point.get(judged) or 0) >= CURVE_MIN_RENEWALS else None
-
-
-def audit_charts(output: Any) -> tuple[dict[str, Any], Any]:
-    """The calibration plot and lead-time curve drawn from the stored audit, and the rest of
-    it for the table (the lists behind the charts are not repeated as text)."""
-    if not isinstance(output, dict):
-        return {}, output
-    rest = dict(output)
-    charts: dict[str, Any] = {}
-    bins = rest.pop("reliability", None)
-    if bins:
-        charts["calibration"] = reliability_diagram(
-            bins, title="Calibration: predicted against observed renewal loss"
-        )
-    bands = rest.pop("bands", None)
-    if isinstance(bands, dict):
-        curve = [c for c in bands.get("curve", []) if c.get("detected") is not None]
-        if curve:
-            charts["lead"] = line_chart(
-                [f"{c['lead_days']} d" for c in curve],
-                {
-                    "lost renewals red": [_share(c, "detected", "lost") for c in curve],
-                    "won renewals red (false alarms)": [
-                        _share(c, "false_alarms", "won") for c in curve
-                    ],
-                },
-                title="Share of renewals flagged red N days before the decision",
-                ymax=1.0, fmt=_pct, width=560, height=300,
-                colors=[COLORS["red"], COLORS["unknown"]],
-            )  # fmt: skip
-        charts["bands"] = bands
-    if "alert" in rest and rest["alert"] is None:  # no high-risk threshold fitted with it
-        rest["alert"] = NO_ALERT
-    return charts, rest
+    model_audit, trust = ops.audit_output(session)
+    charts, rest = audit_charts(model_audit)
+    return render(request, "audit.html", {
+        "output": rest, "charts": charts, "trust": trust_view(trust),
+    })  # fmt: skip
 
 
 @router.post("/outbox/retry")

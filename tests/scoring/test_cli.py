@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from model.db import make_engine, make_session_factory, transaction
-from model.tables import HealthSnapshot, ScoreOverride
+from model.tables import HealthSnapshot, ScoreAudit, ScoreOverride
 from pulsehub.commands.score import app
 from pulsehub.settings import get_settings
 from tests.scoring import factories as f
@@ -66,12 +67,22 @@ def test_run_override_explain_revoke(db) -> None:
 
 
 def test_backfill_and_audit_without_outcomes(db) -> None:
+    factory, _ = db
     runner = CliRunner()
     done = runner.invoke(app, ["backfill", "--days", "28", "--step", "7"])
     assert done.exit_code == 0, done.output
     assert "wrote 5 snapshots" in done.output
     audit = runner.invoke(app, ["audit", "--json", "--bootstrap", "10"])
     assert audit.exit_code == 0, audit.output
+    report = json.loads(audit.output)
+    assert len(report["weekly_drift"]["weeks"]) == 4  # five weekly snapshots: four changes
+    assert report["overrides"]["overrides"] == 0
+    text = runner.invoke(app, ["audit", "--bootstrap", "10"])
+    assert "CSM overrides: 0 on record" in text.output and "score PSI" in text.output
+    with factory() as s:  # each audit stores its drift and overrides for the dashboard
+        stored = s.scalars(select(ScoreAudit).order_by(ScoreAudit.id)).all()
+        assert [a.source for a in stored] == ["score audit", "score audit"]
+        assert stored[-1].report["drift"] == report["weekly_drift"]
 
 
 def test_bad_scorecard_fails_with_its_name(db, tmp_path) -> None:

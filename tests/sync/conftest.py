@@ -1,4 +1,5 @@
-"""A small sandbox and a Zendesk connector on it, for the push tests (tags, comments)."""
+"""A small sandbox and a Zendesk connector on it, for the push tests (tags, comments), and a
+sandbox runtime on SQLite and on PostgreSQL for whole-job tests."""
 
 from __future__ import annotations
 
@@ -16,8 +17,21 @@ from sandbox import Sandbox
 from sandbox.tickets import DELETED
 from sync.writeback import allowed_ticket_tags
 from tests.connectors.conftest import sandbox_zenpy
+from tests.sandbox_runtime import sandbox_runtime
 
 NO_WAIT = RetryPolicy(max_attempts=2, initial_wait=0, max_wait=0, sleep=lambda _: None)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def rt(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A 25-account sandbox (seed 3) and a runtime on it, once on each database."""
+    url = (
+        request.getfixturevalue("pg_url")
+        if request.param == "postgres"
+        else f"sqlite:///{tmp_path / 'runtime.db'}"
+    )
+    with sandbox_runtime(url, accounts=25, seed=3) as runtime:
+        yield runtime
 
 
 @pytest.fixture

@@ -4,23 +4,10 @@ are staged in `reconcile_seen`, never held in memory, and the stage is empty aft
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from model.db import transaction
 from model.tables import Contact, Opportunity, ReconcileSeen
-from tests.sandbox_runtime import sandbox_runtime
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def rt(request, tmp_path):
-    url = (
-        request.getfixturevalue("pg_url")
-        if request.param == "postgres"
-        else f"sqlite:///{tmp_path / 'reconcile.db'}"
-    )
-    with sandbox_runtime(url, accounts=25, seed=3) as runtime:
-        yield runtime
 
 
 def _deleted(session, model, key: str) -> bool:
