@@ -39,6 +39,7 @@ SHIFTED = 0.25  # a PSI above this is "a shift worth a look"
 # at 100 values, none seen at 300).
 MIN_VALUES = 100
 NOISE_TIMES = 3.0
+NUMBER_TYPES = frozenset({int, float})
 
 
 def psi(reference: Sequence[float], current: Sequence[float], bins: int = 10) -> float | None:
@@ -68,9 +69,13 @@ class DayValues:
 
     def add(self, score: float, signals: dict[str, Any] | None) -> None:
         self.scores.append(score)
+        arrays = self.signals
         for name, v in (signals or {}).items():
-            if _numeric(v):
-                self.signals.setdefault(name, array("d")).append(float(v))
+            if type(v) in NUMBER_TYPES:  # decoded JSON: exactly float or int (a bool is not)
+                values = arrays.get(name)
+                if values is None:
+                    values = arrays[name] = array("d")
+                values.append(v)
 
 
 def day_values(session: Session, day: date) -> DayValues:

@@ -166,19 +166,21 @@ def _outcomes(
 
 
 def _directions(session: Session, accounts: Select[Any]) -> dict[int | None, str | None]:
-    """Each override's direction, from the first snapshot that carried it."""
+    """Each override's direction, from the first snapshot that carried it; both reads go
+    through the overridden accounts' (account, day) index, not the whole snapshot table."""
     hs = HealthSnapshot
     first = (
-        select(hs.override_id, func.min(hs.as_of).label("day"))
+        select(hs.override_id, hs.account_id, func.min(hs.as_of).label("day"))
         .where(hs.override_id.is_not(None), hs.account_id.in_(accounts))
-        .group_by(hs.override_id)
+        .group_by(hs.override_id, hs.account_id)
         .subquery()
     )
-    rows = session.execute(
-        select(hs.override_id, hs.band, hs.computed_band).join(
-            first, and_(hs.override_id == first.c.override_id, hs.as_of == first.c.day)
-        )
+    on = and_(
+        hs.account_id == first.c.account_id,
+        hs.as_of == first.c.day,
+        hs.override_id == first.c.override_id,
     )
+    rows = session.execute(select(hs.override_id, hs.band, hs.computed_band).join(first, on))
     return {oid: direction(band, computed) for oid, band, computed in rows}
 
 
