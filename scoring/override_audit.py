@@ -99,12 +99,18 @@ def _weekly(
             "lowered": lowered,
             "raised": raised,
             "set": sum(1 for o in overrides if start <= o.created_at < end),
-            "revoked": sum(1 for o in overrides if o.revoked and start <= o.updated_at < end),
+            "revoked": sum(1 for o in overrides if o.revoked and _within(o.updated_at, start, end)),
             "expired": sum(
                 1 for o in overrides if not o.revoked and start <= o.expires_at < end
             ),
         })  # fmt: skip
     return rows
+
+
+def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
+    """Whether `moment` falls in [start, end); a revocation stored before `updated_at` was
+    kept has none and is counted in no week."""
+    return moment is not None and start <= moment < end
 
 
 @dataclass(slots=True)

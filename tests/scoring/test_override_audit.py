@@ -67,6 +67,13 @@ def test_weekly_override_rates_and_directions() -> None:
     assert (one["set"], one["revoked"], one["expired"]) == (1, 0, 1)
     assert (two["set"], two["revoked"], two["expired"]) == (3, 1, 0)
     assert report["overrides"] == 5 and report["active_now"] == 3
+    # a revocation stored before `updated_at` was kept: in no week, and no error
+    old = f.override(s, f.account(s), f.at(SUN2), band="red", revoked=True,
+                     created_at=f.at(SUN1 - timedelta(days=40)))  # fmt: skip
+    old.updated_at = None
+    s.flush()
+    again = override_report(s, now=NOW, weeks=8, horizon_days=180)["weekly"]
+    assert [w["revoked"] for w in again] == [0, 1]
 
 
 def test_each_override_is_judged_on_the_renewal_after_it() -> None:
