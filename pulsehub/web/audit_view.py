@@ -85,9 +85,10 @@ def trust_view(row: Any) -> dict[str, Any] | None:
     weeks = drift.get("weeks") or []
     if weeks:
         labels = [w["current"][5:] for w in weeks]
-        largest = [(w.get("largest_signal") or {}).get("psi") for w in weeks]
-        moved = [v for v in [*largest, *(w["score"] for w in weeks)] if v is not None]
-        ymax = _psi_axis(max(moved, default=0.0))
+        tops = [w.get("largest_signal") or {} for w in weeks]
+        largest = [t.get("psi") for t in tops]
+        values = [v for v in [*largest, *(w["score"] for w in weeks)] if v is not None]
+        ymax = _psi_axis(max(values, default=0.0))
         view["drift_chart"] = line_chart(
             labels,
             {"score": [w["score"] for w in weeks], "most moved signal": largest},
@@ -95,6 +96,7 @@ def trust_view(row: Any) -> dict[str, Any] | None:
             ymax=ymax, fmt=lambda v: f"{v:.2f}",
             bands=[(MODERATE, SHIFTED, "yellow"), (SHIFTED, ymax, "red")],
             colors=["#3566c8", COLORS["unknown"]], width=560, height=240,
+            notes={"most moved signal": [t.get("name") for t in tops]},
         )  # fmt: skip
         latest = drift.get("latest_signals") or {}
         view["top_signals"] = sorted(latest.items(), key=lambda kv: -kv[1])[:TOP_SIGNALS]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -104,8 +104,10 @@ def line_chart(
     width: int = 640, height: int = 200, fmt: Fmt = lambda v: f"{v:,.1f}",
     ymax: float | None = None, bands: Sequence[tuple[float, float, str]] = (),
     point_colors: Sequence[str] | None = None, colors: Sequence[str] | None = None,
+    notes: Mapping[str, Sequence[str | None]] | None = None,
 ) -> Markup:  # fmt: skip
-    """Lines over shared x labels; gaps where a value is None; optional shaded y bands."""
+    """Lines over shared x labels; gaps where a value is None; optional shaded y bands;
+    `notes`: per series, a word per point added to its tooltip (e.g. which signal it was)."""
     left, bottom, top = 44, 24, (26 if len(series) > 1 else 10)
     plot_w, plot_h = width - left - 22, height - bottom - top
     values = [v for s in series.values() for v in s if v is not None]
@@ -140,9 +142,11 @@ def line_chart(
             if v is not None and (n <= 60 or point_colors):
                 x, y = xy(i, v)
                 fill = point_colors[i] if point_colors else stroke
+                note = ((notes or {}).get(name) or [None] * n)[i]
+                tip = f"{labels[i]} {name}: {fmt(v)}" + (f" ({note})" if note else "")
                 body.append(
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if n <= 60 else 2}" fill="{fill}">'
-                    f"<title>{escape(labels[i])} {escape(name)}: {escape(fmt(v))}</title></circle>"
+                    f"<title>{escape(tip)}</title></circle>"
                 )
     for i in _label_indices(n, max(2, plot_w // 70)):
         x, _ = xy(i, 0)

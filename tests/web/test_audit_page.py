@@ -120,7 +120,8 @@ def test_audit_page_draws_calibration_and_lead_time(chromium, audit_site, shots:
     drift = page.locator("[data-testid=drift] svg")
     assert drift.locator("circle").count() == 2 * (len(SUNDAYS) - 1)  # score and top signal
     shifted = drift.locator("circle title").all_text_contents()
-    assert any(t.startswith(f"{SUNDAYS[4]:%m-%d} most moved signal") for t in shifted)
+    moved = [t for t in shifted if t.startswith(f"{SUNDAYS[4]:%m-%d} most moved signal")]
+    assert len(moved) == 1 and moved[0].endswith("(usage_change_90d)"), shifted
     assert "usage_change_90d" in (page.text_content("[data-testid=drift] table") or "")
     outcomes = page.text_content("[data-testid=override-outcomes]") or ""
     assert "lowered" in outcomes and "raised" in outcomes
