@@ -332,7 +332,12 @@ Link = tuple[int, str, int | None, str | None, float | None, tuple[int, ...]]
 def _write(session: Session, changed: list[Link]) -> None:
     """Write changed links, `RESOLVE_BATCH` per executemany."""
     table = cast(Table, ExternalIdentity.__table__)
-    write = update(table).where(table.c.id == bindparam("ident_id"))
+    # a link is matching's output, not its input: the identity's match stamp stays
+    write = (
+        update(table)
+        .where(table.c.id == bindparam("ident_id"))
+        .values(match_changed_at=table.c.match_changed_at)
+    )
     for start in range(0, len(changed), RESOLVE_BATCH):
         now = utcnow()
         batch = [

@@ -4,10 +4,11 @@ since the last committed resolution (model/identity.py `resolve_identities`).
 `match` is a pure function of the identity's own fields and of the account index, so an
 identity's answer moves only when:
 
-- the identity changed: new, or re-read with other fields (`updated_at`, moved by the pull's
-  upsert only with a change of content), or decided by someone;
-- an account it reads changed (`updated_at`: added, soft-deleted, renamed, another domain,
-  crm id or organization/workspace attribute). The identities whose answer read the account
+- the identity changed: new, or re-read with other matched fields (`match_changed_at`,
+  moved by the pull's upsert only when a field matching reads changed, not by its custom
+  fields: model/match_fields.py), or decided by someone;
+- an account it reads changed (`match_changed_at`: added, soft-deleted, renamed, another
+  domain, crm id or organization/workspace attribute; not its modstamp nor other fields). The identities whose answer read the account
   as it *was* are linked to it or hold it among their candidates (ambiguous): an account that
   matched an identity either won it or made it ambiguous. The identities its values *now*
   can reach are found by those values: the crm key in their hint, the attribute naming them,
@@ -87,16 +88,17 @@ def to_relink(
     from model.identity import crm_key, normalize_name
 
     live_n = session.scalar(select(func.count()).where(Account.is_deleted.is_(False))) or 0
-    changed_n = session.scalar(select(func.count()).where(Account.updated_at > since)) or 0
+    moved = _moved(Account, since)
+    changed_n = session.scalar(select(func.count()).where(moved)) or 0
     if changed_n > max(FULL_SHARE * live_n, FULL_AT_LEAST):
         return None
     t = ExternalIdentity
     mine = [t.kind.in_(kinds), t.manual.is_(False)]
     base = select(t.id).where(*mine)
-    out: set[int] = set(session.scalars(base.where(t.updated_at > since)))
+    out: set[int] = set(session.scalars(base.where(_moved(t, since))))
     accounts = session.execute(
         select(Account.id, Account.crm_id, Account.domain, Account.name, Account.attributes).where(
-            Account.updated_at > since
+            moved
         )
     ).all()
     changed = {a.id for a in accounts}
@@ -126,6 +128,12 @@ def to_relink(
             if normalize_name(name) in names:
                 out.add(ident_id)
     return out
+
+
+def _moved(model: Any, since: dt.datetime) -> Any:
+    """Rows whose matched fields changed since `since` (`match_changed_at`, which a change of
+    anything else leaves: model/match_fields.py); a row without the stamp counts as changed."""
+    return or_(model.match_changed_at.is_(None), model.match_changed_at > since)
 
 
 def _ambiguous_touched(session: Session, mine: list[Any], changed: set[int]) -> set[int]:

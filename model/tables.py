@@ -29,6 +29,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from model.change_tables import AccountChange, InputsDigest
 from model.cs_tables import AccountStage, CsmCover, Handoff, OnboardingPhase
+from model.match_fields import (
+    ACCOUNT_MATCH_FIELDS,
+    IDENTITY_MATCH_FIELDS,
+    MATCH_CHANGED_AT,
+    STAMP_ON_CHANGE,
+)
 from model.ops_tables import AppUser, DataRequest, ErasedKey, RcaReview
 from model.orm import Base, UTCDateTime, utcnow
 from model.own_tags import ticket_content_key, ticket_state_key
@@ -103,7 +109,10 @@ class Account(Base):
     """
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("crm_source", "crm_id", name="uq_accounts_crm_source_id"),)
+    __table_args__ = (
+        UniqueConstraint("crm_source", "crm_id", name="uq_accounts_crm_source_id"),
+        {"info": {STAMP_ON_CHANGE: {MATCH_CHANGED_AT: ACCOUNT_MATCH_FIELDS}}},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     crm_source: Mapped[str | None] = mapped_column(String(20))
@@ -129,6 +138,10 @@ class Account(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # moved only by a change of content (model/upsert.py): "changed since" readers index it
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    # moved only by a change of what identity matching reads (model/match_fields.py)
+    match_changed_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
     identities: Mapped[list[ExternalIdentity]] = relationship(back_populates="account")
 
@@ -147,6 +160,7 @@ class ExternalIdentity(Base):
         UniqueConstraint("source", "external_id"),
         # linking looks identities up by kind, whatever their source (model.identity)
         Index("ix_external_identities_kind_external_id", "kind", "external_id"),
+        {"info": {STAMP_ON_CHANGE: {MATCH_CHANGED_AT: IDENTITY_MATCH_FIELDS}}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +179,10 @@ class ExternalIdentity(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    # moved only by a change of what matching reads, not of `attributes` (model/match_fields.py)
+    match_changed_at: Mapped[dt.datetime | None] = mapped_column(
+        default=utcnow, onupdate=utcnow, index=True
+    )
 
     account: Mapped[Account | None] = relationship(back_populates="identities")
 

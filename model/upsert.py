@@ -25,6 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import ColumnDefault
 from sqlalchemy.sql.sqltypes import JSON
 
+from model.match_fields import STAMP_ON_CHANGE
+
 
 def upsert_rows(
     session: Session,
@@ -67,13 +69,20 @@ Processor = Callable[[Any], Any] | None
 
 
 @dataclass(frozen=True)
+class _Fixed:
+    """A parameter the statement itself fixes (a JSON key a change stamp compares)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class _DriverPlan:
     """An upsert compiled once for one row shape: its SQL and, per positional parameter, the
     row key it takes (or the column default SQLAlchemy would compute for a column the rows
-    lack) and the bind processor SQLAlchemy would apply."""
+    lack, or the value the statement fixes) and the bind processor SQLAlchemy would apply."""
 
     sql: str
-    steps: tuple[tuple[str, ColumnDefault | None, Processor], ...]
+    steps: tuple[tuple[str, ColumnDefault | _Fixed | None, Processor], ...]
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         steps = self.steps
@@ -81,7 +90,12 @@ class _DriverPlan:
         for row in rows:
             values = []
             for name, default, process in steps:
-                value = row[name] if default is None else _default_value(default)
+                if default is None:
+                    value = row[name]
+                elif isinstance(default, _Fixed):
+                    value = default.value
+                else:
+                    value = _default_value(default)
                 values.append(value if process is None else process(value))
             out.append(tuple(values))
         return out
@@ -108,23 +122,32 @@ def _driver_plan(dialect: Dialect, stmt: Any, cols: tuple[str, ...]) -> _DriverP
     compiled = stmt.compile(dialect=dialect, column_keys=list(cols))
     processors = compiled._bind_processors
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
-    steps: list[tuple[str, ColumnDefault | None, Processor]] = []
+    steps: list[tuple[str, ColumnDefault | _Fixed | None, Processor]] = []
     plan: _DriverPlan | None = None
     if compiled.positional and not compiled.update_prefetch:
         for name in compiled.positiontup or ():
-            default = defaults.get(name) if name not in cols else None
-            usable = isinstance(default, ColumnDefault) and (
-                default.is_callable or default.is_scalar
-            )
-            if name not in cols and not usable:
-                break
-            steps.append((name, default, processors.get(name)))
+            source: ColumnDefault | _Fixed | None = None
+            if name not in cols:
+                source = defaults.get(name) or _fixed(compiled.binds.get(name))
+                usable = isinstance(source, _Fixed) or (
+                    isinstance(source, ColumnDefault) and (source.is_callable or source.is_scalar)
+                )
+                if not usable:
+                    break
+            steps.append((name, source, processors.get(name)))
         else:
             plan = _DriverPlan(compiled.string, tuple(steps))
     if len(_PLANS) >= 512:
         _PLANS.clear()
     _PLANS[cache_key] = (dialect, stmt, plan)
     return plan
+
+
+def _fixed(bind: Any) -> _Fixed | None:
+    """A bind parameter whose value the statement fixes (not a row's, not computed)."""
+    if bind is None or bind.callable is not None or bind.required or bind.value is None:
+        return None
+    return _Fixed(bind.value)
 
 
 _StatementKey = tuple[
@@ -161,6 +184,7 @@ def _statement(
             if source in cols:
                 same = table.c[source].is_not_distinct_from(stmt.excluded[source])
                 set_[derived] = case((same, table.c[derived]), else_=null())
+        set_.update(_stamps(table, stmt.excluded, cols, dialect))
         content = [c for c in update_cols if table.c[c].onupdate is None]
         where = [_differs(table.c[c], stmt.excluded[c], dialect) for c in content]
         stmt = stmt.on_conflict_do_update(
@@ -172,6 +196,27 @@ def _statement(
         _STATEMENTS.clear()
     _STATEMENTS[cache_key] = stmt
     return stmt
+
+
+def _stamps(table: Table, excluded: Any, cols: tuple[str, ...], dialect: str) -> dict[str, Any]:
+    """The table's change stamps (`Table.info[STAMP_ON_CHANGE]`, model/match_fields.py): each
+    kept when the fields it follows that the rows carry are the same, else the incoming row's
+    (its column default: the time of this write)."""
+    out: dict[str, Any] = {}
+    for stamp, fields in (table.info.get(STAMP_ON_CHANGE) or {}).items():
+        present = [f for f in fields if f.split(".", 1)[0] in cols]
+        if not present:
+            continue  # nothing it follows is written: it stays
+        changed = [_differs(_field(table, f), _field(excluded, f), dialect) for f in present]
+        out[stamp] = case((or_(*changed), excluded[stamp]), else_=table.c[stamp])
+    return out
+
+
+def _field(columns: Any, name: str) -> Any:
+    """A column, or with "column.key" that key of a JSON column as text."""
+    column, _, key = name.partition(".")
+    c = columns.c[column] if isinstance(columns, Table) else columns[column]
+    return c[key].as_string() if key else c
 
 
 def _differs(stored: Column[Any], incoming: Any, dialect: str) -> ColumnElement[bool]:

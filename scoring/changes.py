@@ -69,9 +69,10 @@ from scoring.signals import CURRENT_STATE_DAYS
 ID_CHUNK = 900  # account ids per IN list
 # bump when what a digest covers changes: stored digests of another version are not reused
 DIGEST_VERSION = "2"
-# the account row's clocks, not its content: pulsehub's bookkeeping, and the crm's modstamp,
-# which pulsehub's own field writes move (read back, they re-scored every account written)
-CLOCKS = frozenset({"updated_at", "source_modstamp"})
+# the account row's clocks, not its content: pulsehub's bookkeeping (identity matching's
+# stamp included: model/match_fields.py), and the crm's modstamp, which pulsehub's own field
+# writes move (read back, they re-scored every account written)
+CLOCKS = frozenset({"updated_at", "source_modstamp", "match_changed_at"})
 FULL_SHARE = 0.5  # more than this share of the book changed: the batched full pass is cheaper
 
 

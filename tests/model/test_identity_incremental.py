@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from model import identity_scope, marks
@@ -196,3 +196,59 @@ def test_a_change_to_most_accounts_matches_every_identity(
     assert counts == resolve_identities(session, full_relink=True)
     session.commit()
     assert _links(session) == got
+
+
+def test_what_pulsehub_wrote_read_back_matches_nothing_again(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run after a write-back pulls the organizations whose custom fields pulsehub wrote
+    and the crm accounts it wrote (new modstamp, its read-back fields among the attributes):
+    changed rows, but nothing identity matching reads, so nothing is matched again."""
+    from model.upsert import upsert_rows
+    from sync.mapping import SINKS
+
+    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
+    matched: list[int] = []
+    to_relink = identity_scope.to_relink
+
+    def spy(*args: Any, **kw: Any) -> set[int]:
+        out = to_relink(*args, **kw)
+        matched.append(len(out))
+        return out
+
+    monkeypatch.setattr(identity_scope, "to_relink", spy)
+    _seed(session)
+    for _ in range(2):
+        resolve_identities(session)
+        session.commit()
+    written_at = utcnow()
+    orgs = (
+        session.execute(select(ExternalIdentity).where(ExternalIdentity.source == "zendesk"))
+        .scalars()
+        .all()
+    )
+    rows = [{"source": o.source, "kind": o.kind, "external_id": o.external_id, "name": o.name,
+             "domains": o.domains, "hint_crm_id": o.hint_crm_id, "is_deleted": o.is_deleted,
+             "attributes": {"organization_fields": {"pulsehub_health": 64}, "tags": []},
+             "updated_at": utcnow()} for o in orgs]  # fmt: skip
+    sink = SINKS["organization"]
+    upsert_rows(session, sink.table, rows, key=list(sink.key), update=sink.update)
+    accounts = session.execute(select(Account)).scalars().all()
+    rows = [{"crm_source": a.crm_source, "crm_id": a.crm_id, "name": a.name, "domain": a.domain,
+             "is_deleted": a.is_deleted, "source_modstamp": utcnow(),
+             "attributes": {**(a.attributes or {}), "Health_Score__c": 64}, "updated_at": utcnow()}
+            for a in accounts]  # fmt: skip
+    upsert_rows(session, SINKS["account"].table, rows, key=["crm_source", "crm_id"])
+    session.commit()
+    changed = select(func.count()).where(Account.updated_at > written_at)
+    assert session.scalar(changed) == len(accounts)  # the rows did change
+    changed = select(func.count()).where(ExternalIdentity.updated_at > written_at)
+    assert session.scalar(changed) == len(orgs)
+    before = _links(session)
+    matched.clear()
+    resolve_identities(session)
+    session.commit()
+    assert matched == [0, 0]
+    assert _links(session) == before
+    resolve_identities(session, full_relink=True)
+    assert _links(session) == before

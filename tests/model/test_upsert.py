@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from model.db import make_engine, make_session_factory, transaction, upgrade
-from model.tables import Account, SyncCursor, Ticket
+from model.tables import Account, ExternalIdentity, SyncCursor, Ticket
 from model.upsert import upsert_rows
 from sync.mapping import SINKS
 
@@ -136,3 +136,54 @@ def _xmin(factory) -> int | None:  # type: ignore[no-untyped-def]
         if s.get_bind().dialect.name != "postgresql":
             return None
         return int(s.execute(text("SELECT xmin::text::bigint FROM accounts")).scalar_one())
+
+
+def _stamps(factory, model) -> tuple[dt.datetime, dt.datetime | None]:  # type: ignore[no-untyped-def]
+    with factory() as s:
+        row = s.scalars(select(model)).one()
+        return row.updated_at, row.match_changed_at
+
+
+def test_the_match_stamp_moves_only_with_what_matching_reads(any_db_url) -> None:
+    """An account re-read with a new modstamp and new values in its read-back fields (what
+    pulsehub wrote) has changed (`updated_at`) but matches as before (`match_changed_at`
+    stays); a new domain or organization id moves both. The same for an organization whose
+    custom fields pulsehub wrote, against one renamed."""
+    factory = _factory(any_db_url)
+    _put(factory, [_account()])
+    _, stamp = _stamps(factory, Account)
+    assert stamp is not None
+    fields = {"organization_id": "7", "fields": {"Tier__c": "Gold", "Health__c": 71}}
+    _put(factory, [_account(attributes=fields, source_modstamp=LATER, updated_at=LATER)])
+    assert _stamps(factory, Account) == (LATER, stamp)
+    for change in ({"domain": "acme.io"}, {"attributes": {**fields, "organization_id": "8"}}):
+        before = _stamps(factory, Account)[1]
+        _put(factory, [_account(**{"attributes": fields, "updated_at": LATER, **change})])
+        assert _stamps(factory, Account)[1] > before, change  # type: ignore[operator]
+
+    sink = SINKS["organization"]
+
+    def org(**over: Any) -> dict[str, Any]:
+        return {"source": "zendesk", "kind": "organization", "external_id": "7", "name": "Acme",
+                "domains": ["acme.com"], "hint_crm_id": None, "is_deleted": False,
+                "attributes": {"organization_fields": {"health": 70}, "tags": []},
+                "updated_at": T0, **over}  # fmt: skip
+
+    def put_org(row: dict[str, Any]) -> None:
+        with transaction(factory) as s:
+            upsert_rows(s, sink.table, [row], key=list(sink.key), update=sink.update)
+
+    put_org(org())
+    _, stamp = _stamps(factory, ExternalIdentity)
+    put_org(org(attributes={"organization_fields": {"health": 64}, "tags": []}, updated_at=LATER))
+    assert _stamps(factory, ExternalIdentity) == (LATER, stamp)
+    put_org(org(name="Acme Corp", updated_at=LATER))
+    assert _stamps(factory, ExternalIdentity)[1] > stamp  # type: ignore[operator]
+
+
+def test_the_match_fields_name_what_the_account_index_reads() -> None:
+    from model.identity import ACCOUNT_ATTRIBUTE_FOR_KIND
+    from model.match_fields import ACCOUNT_MATCH_FIELDS
+
+    named = {f.partition(".")[2] for f in ACCOUNT_MATCH_FIELDS if f.startswith("attributes.")}
+    assert named == set(ACCOUNT_ATTRIBUTE_FOR_KIND.values())
