@@ -68,10 +68,10 @@ def propagate_links(
     back into Python (RETURNING), 630 MiB at 10,000 accounts."""
     changed = changed_since(session, relinked, since)
     ids = changed.identities
-    if ids is None:  # every row: one join where the database takes it, not a lookup per row
+    if ids is None:  # every row: one join where that pays (PostgreSQL), else a lookup per row
         plan_on_fresh_statistics(session)
         for keyed in (Ticket, UsageDaily):
-            repoint_every_row(session, keyed, set_based=_joins_in_update(session))
+            repoint_every_row(session, keyed, set_based=_set_based_pays(session))
     else:
         org_key, ws_key = KEYED_BY_IDENTITY[Ticket][0], KEYED_BY_IDENTITY[UsageDaily][0]
         orgs = {int(x) for kind, x in ids or () if kind == "organization" and x.isdigit()}
@@ -220,13 +220,13 @@ def plan_on_fresh_statistics(session: Session) -> list[str]:
     )
 
 
-def _joins_in_update(session: Session) -> bool:
-    """Whether the database takes `UPDATE ... FROM` (PostgreSQL; SQLite from 3.33)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return True
-    import sqlite3
-
-    return sqlite3.sqlite_version_info >= (3, 33, 0)
+def _set_based_pays(session: Session) -> bool:
+    """Whether a whole pass goes set-based: on PostgreSQL. SQLite (3.40) takes `UPDATE ...
+    FROM` but joins the tickets to the grouped identities as a nested loop, the tickets' key
+    being a CAST: at 2,000 accounts (148,334 tickets, 3,523 identities) the set-based pass over
+    tickets took 187.9 s of a first sync's identity step, against 0.2 s for the lookup per row
+    (2.6 s with every ticket to re-point); usage rows 0.32 s against 0.25 s."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _first_linked(kind: str, source: bool) -> Subquery:
