@@ -129,9 +129,8 @@ CHANGES: list[tuple[str, Change, int]] = [
 ]
 
 
-def test_incremental_resolution_links_what_a_full_relink_links(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _scope_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many identities each scoped resolution is given to match (no stamping margin)."""
     monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
     matched: list[int] = []
     to_relink = identity_scope.to_relink
@@ -142,6 +141,13 @@ def test_incremental_resolution_links_what_a_full_relink_links(
         return out
 
     monkeypatch.setattr(identity_scope, "to_relink", spy)
+    return matched
+
+
+def test_incremental_resolution_links_what_a_full_relink_links(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    matched = _scope_sizes(monkeypatch)
     ids = _seed(session)
     resolve_identities(session)
     session.commit()
@@ -207,16 +213,7 @@ def test_what_pulsehub_wrote_read_back_matches_nothing_again(
     from model.upsert import upsert_rows
     from sync.mapping import SINKS
 
-    monkeypatch.setattr(marks, "MARGIN", dt.timedelta(0))
-    matched: list[int] = []
-    to_relink = identity_scope.to_relink
-
-    def spy(*args: Any, **kw: Any) -> set[int]:
-        out = to_relink(*args, **kw)
-        matched.append(len(out))
-        return out
-
-    monkeypatch.setattr(identity_scope, "to_relink", spy)
+    matched = _scope_sizes(monkeypatch)
     _seed(session)
     for _ in range(2):
         resolve_identities(session)
