@@ -8,7 +8,8 @@ identity's answer moves only when:
   moved by the pull's upsert only when a field matching reads changed, not by its custom
   fields: model/match_fields.py), or decided by someone;
 - an account it reads changed (`match_changed_at`: added, soft-deleted, renamed, another
-  domain, crm id or organization/workspace attribute; not its modstamp nor other fields). The identities whose answer read the account
+  domain, crm id or organization/workspace attribute; not its modstamp nor other fields).
+  The identities whose answer read the account
   as it *was* are linked to it or hold it among their candidates (ambiguous): an account that
   matched an identity either won it or made it ambiguous. The identities its values *now*
   can reach are found by those values: the crm key in their hint, the attribute naming them,

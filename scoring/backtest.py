@@ -22,6 +22,14 @@ from sqlalchemy.orm import Session
 from model.tables import Account, HealthSnapshot, Opportunity
 from scoring.store import SNAPSHOT_STREAM_ROWS
 
+# a renewal decided for an account: closed, not deleted, with its close date
+DECIDED_RENEWAL = (
+    Opportunity.type == "Renewal",
+    Opportunity.is_closed.is_(True),
+    Opportunity.is_deleted.is_(False),
+    Opportunity.account_id.is_not(None),
+    Opportunity.close_date.is_not(None),
+)
 # renewal decisions per account, oldest first: (close date, lost?, amount)
 Outcomes = Mapping[int, Sequence[tuple[date, bool, Any]]]
 
@@ -46,12 +54,9 @@ def renewal_outcomes(
     """Closed renewals per account (of the `accounts` query's ids, or all), oldest first:
     (close date, lost?, amount). Streamed: at 50,000 accounts the dict is ~16 MiB, and the
     whole result buffered first doubled that."""
-    query = (
-        select(Opportunity.account_id, Opportunity.close_date, Opportunity.is_won, Opportunity.amount)
-        .where(Opportunity.type == "Renewal", Opportunity.is_closed.is_(True))
-        .where(Opportunity.is_deleted.is_(False), Opportunity.account_id.is_not(None))
-        .where(Opportunity.close_date.is_not(None))
-    )  # fmt: skip
+    query = select(
+        Opportunity.account_id, Opportunity.close_date, Opportunity.is_won, Opportunity.amount
+    ).where(*DECIDED_RENEWAL)
     if accounts is not None:
         query = query.where(Opportunity.account_id.in_(accounts))
     rows = session.execute(

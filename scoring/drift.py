@@ -177,9 +177,5 @@ def weekly_drift(session: Session, weeks: int = 8) -> dict[str, Any]:
     return {"available": True, "weeks": rows, "latest_signals": signals}
 
 
-def _numeric(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)

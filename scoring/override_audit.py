@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from model.tables import HealthSnapshot, Opportunity, ScoreOverride
-from scoring.backtest import renewal_outcomes
+from scoring.backtest import DECIDED_RENEWAL, renewal_outcomes
 from scoring.drift import weekly_days
 
 RANK = {"red": 0, "yellow": 1, "green": 2}
@@ -194,11 +194,9 @@ def _renewals_since(session: Session, since: date, until: date) -> dict[str, Any
     """Every renewal decided since the first override: the rate overrides are compared with."""
     decided, lost = session.execute(
         select(func.count(), func.sum(case((Opportunity.is_won.is_(False), 1), else_=0))).where(
-            Opportunity.type == "Renewal", Opportunity.is_closed.is_(True),
-            Opportunity.is_deleted.is_(False), Opportunity.account_id.is_not(None),
-            Opportunity.close_date > since, Opportunity.close_date <= until,
+            *DECIDED_RENEWAL, Opportunity.close_date > since, Opportunity.close_date <= until
         )
-    ).one()  # fmt: skip
+    ).one()
     lost = lost or 0
     return {
         "since": since.isoformat(),
