@@ -5,7 +5,9 @@ replay weekly snapshots, then judge every account once on its renewal decision (
 leakage-free sample) and print: score AUC, the fitted risk's AUC (cross-fitted by account, so
 each account is predicted by a model that never saw it), band churn rates and whether they are
 strictly ordered, Brier against the base rate, calibration slope, lead-time shares and every
-single signal's AUC. Then the mean and spread over seeds.
+single signal's AUC. Then the mean and spread over seeds. Beside the fitted risk's AUC, "ceil"
+is what the world's own visible drivers, exact, reach on the same judged renewals
+(`bench.judged_ceiling`): how much of a seed's figure is the model and how much the draw.
 
 Bands are judged under the cut-offs `scoring.band_fit` fits for lead time, cross-fitted the
 same way (each fifth of the accounts banded by cut-offs fitted on the other four fifths'
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.judged_ceiling import judged_ceiling
 from bench.world_history import build_history
 from scoring import metrics
 from scoring.alert_fit import fit_high_at, judged_risks
@@ -60,6 +63,7 @@ def seed_figures(
         out: dict[str, Any] = {"seed": seed, "judged": len(judged), "churned": sum(labels)}
         out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
         out["signals"] = signal_aucs(judged)
+        out["ceiling"] = judged_ceiling(session, accounts, seed, judged, lead)
         out["lead_fixed"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
         ts = training_from_database(session, horizon)
         try:
@@ -217,7 +221,7 @@ def _pct(x: float | None) -> str:
 
 def report(results: list[dict[str, Any]]) -> None:
     """Per-seed lines, then mean ± sd over seeds."""
-    print(f"{'seed':>5}{'judged':>7}{'lost':>5}{'score':>7}{'risk':>7}  red/yellow/green churn  "
+    print(f"{'seed':>5}{'judged':>7}{'lost':>5}{'score':>7}{'risk':>7}{'ceil':>7}  red/yellow/green churn  "
           f"ordered  Brier (base)   slope  red≥60d  risk≥60d (false alarms)  fitted high≥60d"
           f"  red|high≥60d")  # fmt: skip
     for r in results:
@@ -228,15 +232,28 @@ def report(results: list[dict[str, Any]]) -> None:
         flag60 = r.get("lead_flag", {}).get("60d", {})
         print(
             f"{r['seed']:>5}{r['judged']:>7}{r['churned']:>5}{_f(r['score_auc']):>7}"
-            f"{_f(fit.get('auc')):>7}  {bands:<23}{'yes' if r['bands_ordered'] else 'NO':>7}  "
+            f"{_f(fit.get('auc')):>7}{_f(_ceiling(r, 'visible')):>7}  {bands:<23}{'yes' if r['bands_ordered'] else 'NO':>7}  "
             f"{_f(fit.get('brier'))} ({_f(fit.get('base_brier'))})  {_f(fit.get('slope'))}  "
             f"{_pct(red['detected']):>6}  {_pct(risk.get('detected')):>6} ({_pct(risk.get('false_alarms'))})"
             f"  {_pct(fit60.get('detected')):>6} ({_pct(fit60.get('false_alarms'))})"
             f"  {_pct(flag60.get('detected')):>6} ({_pct(flag60.get('false_alarms'))})"
         )
-    fits = [r["fitted"] for r in results if isinstance(r["fitted"], dict)]
+    fits = [f for _, f in _fitted(results)]
     print(f"\nscore AUC            {_spread([r['score_auc'] for r in results])}")
     print(f"fitted-risk AUC      {_spread([f['auc'] for f in fits])}")
+    print(f"visible ceiling      {_spread([_ceiling(r, 'visible') for r in results])}")
+    print(f"every-driver ceiling {_spread([_ceiling(r, 'all') for r in results])}")
+    gaps = [
+        f["auc"] - c
+        for r, f in _fitted(results)
+        if (c := _ceiling(r, "visible")) is not None and f["auc"] is not None
+    ]
+    print(f"risk minus visible   {_spread(gaps)}")
+    left_out = sum(r.get("ceiling", {}).get("unmatched", 0) for r in results)
+    print(f"  (ceilings leave out {left_out} judged renewals a sandbox story decided)")
+    for r in results:
+        if "error" in r.get("ceiling", {}):
+            print(f"  seed {r['seed']}: no ceiling: {r['ceiling']['error']}")
     gain = [1 - f["brier"] / f["base_brier"] for f in fits if f["base_brier"]]
     print(f"Brier below base     {_spread(gain)}")
     print(f"calibration slope    {_spread([f['slope'] for f in fits])}")
@@ -265,6 +282,15 @@ def report(results: list[dict[str, Any]]) -> None:
         vals = [r["signals"][name] for r in results if name in r["signals"]]
         flag = "*" if name in EXCLUDED else " "
         print(f"  {flag}{name:<28} mean {statistics.mean(vals):.3f}  max {max(vals):.3f}")
+
+
+def _ceiling(result: dict[str, Any], name: str) -> float | None:
+    """A seed's judged-sample ceiling (`bench.judged_ceiling`); None in a save from before it."""
+    return result.get("ceiling", {}).get(name)
+
+
+def _fitted(results: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(r, r["fitted"]) for r in results if isinstance(r["fitted"], dict)]
 
 
 def _f(x: float | None) -> str:

@@ -21,6 +21,11 @@ from scoring import metrics
 VISIBLE = ("decline", "friction", "engagement")
 
 
+def visible_log_odds(parts: dict[str, float], champion_recorded: bool) -> float:
+    """The drivers' push the data can show: a champion departure only if the CRM recorded it."""
+    return sum(parts[k] for k in VISIBLE) + (parts["champion_left"] if champion_recorded else 0.0)
+
+
 def ceilings(accounts: int, seed: int) -> dict[str, float | None]:
     """AUC of lost vs won renewals under each ranking (see the module doc)."""
     rng = random.Random(seed)
@@ -33,10 +38,7 @@ def ceilings(accounts: int, seed: int) -> dict[str, float | None]:
     labels = [int(lost) for _, _, lost in rows]
     out: dict[str, float | None] = {"lost share": sum(labels) / len(labels)}
     out["all drivers"] = metrics.roc_auc([sum(p.values()) for p, _, _ in rows], labels)
-    visible = [
-        sum(p[k] for k in VISIBLE) + (p["champion_left"] if recorded else 0.0)
-        for p, recorded, _ in rows
-    ]
+    visible = [visible_log_odds(p, recorded) for p, recorded, _ in rows]
     out["visible drivers"] = metrics.roc_auc(visible, labels)
     for name in rows[0][0]:
         out[f"{name} alone"] = metrics.roc_auc([p[name] for p, _, _ in rows], labels)

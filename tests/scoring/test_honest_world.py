@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.judged_ceiling import judged_ceiling
 from bench.world_history import build_history
 from scoring import metrics
 from scoring.audit import signal_aucs
@@ -153,3 +154,17 @@ def test_a_fit_stores_red_and_high_fitted_together_for_the_union_flag(history) -
     # whether sharing the budget with "high" moves red's cut-off depends on the world (on 5
     # December it did not): the joint fit stores its own, checked above, not a different one
     assert alone.bands is not None
+
+
+def test_the_judged_renewals_are_ranked_by_the_worlds_own_drivers(
+    judged: list[Sample], history
+) -> None:
+    """`bench honest_score`'s ceiling: the world regenerated from its seed reproduces the
+    judged labels, and its drivers rank them; another seed's world does not, and says so."""
+    with history() as s:
+        got = judged_ceiling(s, 300, 1, judged, 30)
+        other = judged_ceiling(s, 300, 2, judged, 30)
+    assert "error" not in got, got
+    assert got["unmatched"] <= 0.05 * len(judged)
+    assert 0.7 < got["visible"] < got["all"] <= 1.0, got
+    assert "judged renewals not in the regenerated world" in other["error"]

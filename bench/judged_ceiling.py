@@ -1,0 +1,95 @@
+"""How well could anything rank the renewals `bench honest_score` judges? The world's answer.
+
+`bench world_ceiling` ranks every renewal a drawn world decides; the honest-score bench judges
+a narrower sample: each account once, on its snapshot `min_lead_days` before a renewal decided
+within the synced history. Which accounts land in it, and so how separable they are, varies
+from world to world by more than the targets' margins. This module ranks that same judged
+sample by the world's own drivers, so a fitted model's AUC can be read against what a perfect
+reader of the data would reach on the same renewals:
+
+- `visible`: the log-odds of the drivers the data can show (decline 30 days before the
+  decision, support friction, engagement, a champion departure the CRM recorded) — exact,
+  with the generator's own weights, which no fit knows;
+- `all`: every driver, budget cuts and acquisitions included (what no data can reach).
+
+Neither adds the decision's N(0, 0.5) noise or its draw, so both are upper bounds.
+
+The world is generated again from its seed, anchored at the day the database was built (the
+newest snapshot's day), and each judged label is checked against the regenerated world's lost
+renewals. A few accounts' renewals are set by a sandbox story rather than by their fate (1-3
+of ~240 on the tuning seeds): they are left out and counted. More than `MAX_UNMATCHED` of the
+sample unmatched means the world was not reproduced, and no ceiling is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bench.world_ceiling import visible_log_odds
+from model.tables import Account, HealthSnapshot
+from sandbox.gen_fate import Fate, driver_log_odds
+from sandbox.generate import build_world
+from scoring import metrics
+from scoring.backtest import Sample, renewal_outcomes
+
+MAX_UNMATCHED = 0.05
+
+
+def judged_ceiling(
+    session: Session, accounts: int, seed: int, judged: Sequence[Sample], lead_days: int
+) -> dict[str, Any]:
+    """The judged sample's AUC under the world's visible and all drivers, and how many judged
+    renewals were left out (see the module doc); `{"error": ...}` when the regenerated world
+    does not reproduce the judged labels."""
+    built = session.scalar(select(func.max(HealthSnapshot.as_of)))
+    if built is None:
+        return {"error": "no snapshot: the database was never scored"}
+    world = build_world(accounts, seed, now=dt.datetime.combine(built, dt.time(12), dt.UTC))
+    drivers, churned = world.truth["drivers"], world.truth["churned"]
+    crm: dict[int, str | None] = dict(session.execute(select(Account.id, Account.crm_id)).all())
+    outcomes = renewal_outcomes(session)
+    visible, every, labels, mismatched = [], [], [], 0
+    for s in judged:
+        cid = crm.get(s.account_id)
+        decided = [d for d, _, _ in outcomes.get(s.account_id, [])]
+        day = next((d for d in decided if s.as_of and d >= s.as_of + dt.timedelta(lead_days)), None)
+        if cid is None or cid not in drivers or day is None:
+            mismatched += 1
+            continue
+        lost_on = churned.get(cid)
+        if bool(s.churned) != (lost_on == day):
+            mismatched += 1
+            continue
+        fate = _fate(world.trajectories[cid], drivers[cid])
+        parts = driver_log_odds(fate, day.toordinal())
+        visible.append(visible_log_odds(parts, fate.champion_recorded))
+        every.append(sum(parts.values()))
+        labels.append(int(s.churned))
+    if mismatched > MAX_UNMATCHED * len(judged):
+        return {
+            "error": f"{mismatched} of {len(judged)} judged renewals not in the regenerated world"
+        }
+    return {
+        "visible": metrics.roc_auc(visible, labels),
+        "all": metrics.roc_auc(every, labels),
+        "unmatched": mismatched,
+    }
+
+
+def _fate(trajectory: Any, drivers: dict[str, Any]) -> Fate:
+    """The parts of an account's fate `driver_log_odds` reads, from the world's truth."""
+
+    def day(value: dt.date | None) -> int | None:
+        return None if value is None else value.toordinal()
+
+    return Fate(
+        trajectory, since=trajectory.start_day, next_renewal=0,
+        budget_cut=day(drivers["budget_cut"]), acquired=day(drivers["acquired"]),
+        champion_left=day(drivers["champion_left"]),
+        champion_recorded=bool(drivers["champion_recorded"]),
+    )  # fmt: skip
