@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.judged_ceiling import judged_ceiling
-from bench.world_history import build_history
+from bench.world_history import build_history, world_anchor
 from scoring import metrics
 from scoring.alert_fit import fit_high_at, judged_risks
 from scoring.audit import signal_aucs
@@ -63,7 +63,8 @@ def seed_figures(
         out: dict[str, Any] = {"seed": seed, "judged": len(judged), "churned": sum(labels)}
         out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
         out["signals"] = signal_aucs(judged)
-        out["ceiling"] = judged_ceiling(session, accounts, seed, judged, lead)
+        anchor = world_anchor(directory, seed, session)
+        out["ceiling"] = judged_ceiling(session, accounts, seed, judged, lead, anchor)
         out["lead_fixed"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
         ts = training_from_database(session, horizon)
         try:
@@ -250,7 +251,9 @@ def report(results: list[dict[str, Any]]) -> None:
     ]
     print(f"risk minus visible   {_spread(gaps)}")
     left_out = sum(r.get("ceiling", {}).get("unmatched", 0) for r in results)
-    print(f"  (ceilings leave out {left_out} judged renewals a sandbox story decided)")
+    print(
+        f"  (ceilings leave out {left_out} judged renewals the regenerated worlds did not reproduce)"
+    )
     for r in results:
         if "error" in r.get("ceiling", {}):
             print(f"  seed {r['seed']}: no ceiling: {r['ceiling']['error']}")

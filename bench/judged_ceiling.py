@@ -14,11 +14,11 @@ reader of the data would reach on the same renewals:
 
 Neither adds the decision's N(0, 0.5) noise or its draw, so both are upper bounds.
 
-The world is generated again from its seed, anchored at the day the database was built (the
-newest snapshot's day), and each judged label is checked against the regenerated world's lost
-renewals. A few accounts' renewals are set by a sandbox story rather than by their fate (1-3
-of ~240 on the tuning seeds): they are left out and counted. More than `MAX_UNMATCHED` of the
-sample unmatched means the world was not reproduced, and no ceiling is given.
+The world is generated again from its seed and the moment it was first generated at
+(`bench.world_history.world_anchor`: the generator's draws depend on the hour, not only the
+day), and each judged label is checked against the regenerated world's lost renewals. A label
+it does not reproduce is left out and counted (none on seeds 1-5 and 151-160); more than
+`MAX_UNMATCHED` of the sample means the world was not reproduced, and no ceiling is given.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.world_ceiling import visible_log_odds
-from model.tables import Account, HealthSnapshot
+from model.tables import Account
 from sandbox.gen_fate import Fate, driver_log_odds
 from sandbox.generate import build_world
 from scoring import metrics
@@ -41,15 +41,19 @@ MAX_UNMATCHED = 0.05
 
 
 def judged_ceiling(
-    session: Session, accounts: int, seed: int, judged: Sequence[Sample], lead_days: int
+    session: Session,
+    accounts: int,
+    seed: int,
+    judged: Sequence[Sample],
+    lead_days: int,
+    anchor: dt.datetime | None,
 ) -> dict[str, Any]:
     """The judged sample's AUC under the world's visible and all drivers, and how many judged
     renewals were left out (see the module doc); `{"error": ...}` when the regenerated world
     does not reproduce the judged labels."""
-    built = session.scalar(select(func.max(HealthSnapshot.as_of)))
-    if built is None:
-        return {"error": "no snapshot: the database was never scored"}
-    world = build_world(accounts, seed, now=dt.datetime.combine(built, dt.time(12), dt.UTC))
+    if anchor is None:
+        return {"error": "the database was never synced: no world to regenerate"}
+    world = build_world(accounts, seed, now=anchor)
     drivers, churned = world.truth["drivers"], world.truth["churned"]
     crm: dict[int, str | None] = dict(session.execute(select(Account.id, Account.crm_id)).all())
     outcomes = renewal_outcomes(session)

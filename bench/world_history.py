@@ -7,13 +7,16 @@ replay weekly snapshots over the usage window, and hand back the session factory
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import make_engine, make_session_factory, upgrade
+from model.tables import SyncRun
 from pulsehub.demo import sandbox_settings
 from pulsehub.runtime import Runtime
 from sandbox import Sandbox
@@ -51,6 +54,7 @@ def build_history(
     url = f"sqlite:///{path}"
     upgrade(url)
     with Sandbox(accounts=accounts, seed=seed) as sb:
+        anchor_path(directory, seed).write_text(sb.world.truth["anchor"].isoformat())
         rt = Runtime(sandbox_settings(sb.base_url, url, backfill_weeks=backfill_weeks))
         report = rt.sync(kind="history")
         if report.errors:
@@ -58,6 +62,23 @@ def build_history(
         log.info("seed %s synced: %s", seed, report.bands)
         done.write_text(stamp)
         return rt.factory
+
+
+def anchor_path(directory: Path, seed: int) -> Path:
+    """Where `build_history` keeps the moment its world was generated at."""
+    return directory / f"seed{seed}.anchor"
+
+
+def world_anchor(directory: Path, seed: int, session: Session) -> dt.datetime | None:
+    """The moment seed `seed`'s world in `directory` was generated at (`sandbox.generate`
+    regenerates the same world from it): the recorded one, or for a database built before it
+    was recorded, when its first sync started (seconds later: the same hour, which is what the
+    generator's draws were seen to depend on); None if it was never synced."""
+    path = anchor_path(directory, seed)
+    if path.exists():
+        return dt.datetime.fromisoformat(path.read_text().strip())
+    started = session.scalar(select(func.min(SyncRun.started_at)))
+    return None if started is None else started.replace(tzinfo=dt.UTC)
 
 
 def _scorecard_hash() -> str:

@@ -5,6 +5,7 @@ Tuning seed 1 only (held-out seeds 101-110 are for `python -m bench honest_score
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.judged_ceiling import judged_ceiling
-from bench.world_history import build_history
+from bench.world_history import build_history, world_anchor
 from scoring import metrics
 from scoring.audit import signal_aucs
 from scoring.backtest import Sample, samples_from_database
@@ -21,8 +22,13 @@ from scoring.risk_store import FEATURES, training_from_database
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
-    yield build_history(300, 1, Path(tmp_path_factory.mktemp("honest")))
+def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(tmp_path_factory.mktemp("honest"))
+
+
+@pytest.fixture(scope="module")
+def history(world_dir: Path) -> Iterator[sessionmaker[Session]]:
+    yield build_history(300, 1, world_dir)
 
 
 @pytest.fixture(scope="module")
@@ -157,14 +163,27 @@ def test_a_fit_stores_red_and_high_fitted_together_for_the_union_flag(history) -
 
 
 def test_the_judged_renewals_are_ranked_by_the_worlds_own_drivers(
-    judged: list[Sample], history
+    judged: list[Sample], history, world_dir: Path
 ) -> None:
-    """`bench honest_score`'s ceiling: the world regenerated from its seed reproduces the
-    judged labels, and its drivers rank them; another seed's world does not, and says so."""
+    """`bench honest_score`'s ceiling: the world regenerated from its seed and recorded moment
+    reproduces every judged label, and its drivers rank them; another seed's world does not,
+    and says so."""
     with history() as s:
-        got = judged_ceiling(s, 300, 1, judged, 30)
-        other = judged_ceiling(s, 300, 2, judged, 30)
+        anchor = world_anchor(world_dir, 1, s)
+        assert anchor is not None
+        got = judged_ceiling(s, 300, 1, judged, 30, anchor)
+        other = judged_ceiling(s, 300, 2, judged, 30, anchor)
     assert "error" not in got, got
-    assert got["unmatched"] <= 0.05 * len(judged)
+    assert got["unmatched"] == 0
     assert 0.7 < got["visible"] < got["all"] <= 1.0, got
     assert "judged renewals not in the regenerated world" in other["error"]
+
+
+def test_a_world_built_before_its_moment_was_recorded_is_anchored_at_its_first_sync(
+    history, world_dir: Path, tmp_path: Path
+) -> None:
+    with history() as s:
+        recorded = world_anchor(world_dir, 1, s)
+        fallback = world_anchor(tmp_path, 1, s)  # no anchor file there
+    assert recorded is not None and fallback is not None
+    assert dt.timedelta(0) <= fallback - recorded < dt.timedelta(minutes=2), (recorded, fallback)
