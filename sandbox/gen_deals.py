@@ -20,11 +20,8 @@ def _opp(world: World, rng: random.Random, acc: dict[str, Any], **fields: Any) -
     close: dt.date = fields["CloseDate"]
     today = world.clock.today()
     created = at(close.toordinal() - rng.randint(30, 120), rng)
-    if created >= world.clock.now() - dt.timedelta(hours=1):  # not in the future: in the past month
-        # drawn from a stream of its own: whether this happens depends on the hour the world is
-        # generated at, and drawing from `rng` would move every later account's draws with it
-        own = random.Random(oid)
-        created = at(today.toordinal() - own.randint(1, 30), own)
+    if created >= world.clock.now() - dt.timedelta(hours=1):
+        created = at(today.toordinal() - rng.randint(1, 30), rng)
     closed = fields["StageName"].startswith("Closed")
     mod = at(min(close.toordinal(), today.toordinal() - 1), rng) if closed else created
     mod = max(mod, created)

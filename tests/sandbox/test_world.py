@@ -42,18 +42,6 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
     assert _fingerprint(a) != _fingerprint(c)
 
 
-def test_the_hour_a_world_is_generated_at_moves_no_fate() -> None:
-    """Seed 10 at 150 accounts used to differ between 02:30 and 14:30: an opportunity created
-    within the last hour took an extra draw from the accounts' stream, shifting every later
-    account's fate (and `bench honest_score`'s regenerated worlds with it)."""
-
-    def fates(hour: int) -> tuple[object, object]:
-        w = build_world(150, seed=10, now=dt.datetime(2026, 12, 7, hour, 30, tzinfo=dt.UTC))
-        return sorted(w.truth["drivers"].items()), sorted(w.truth["churned"].items())
-
-    assert fates(2) == fates(14)
-
-
 def test_ids_are_valid_and_unique(world: World) -> None:
     for obj, prefix in (
         ("Account", "001"),
