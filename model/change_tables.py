@@ -22,8 +22,6 @@ committed while a run reads is not deleted unseen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +34,6 @@ ACCOUNT_COLUMNS = (
     ("opportunities", "account_id"),
     ("tickets", "account_id"),
     ("usage_daily", "account_id"),
-    ("survey_responses", "account_id"),
     ("external_identities", "account_id"),
     ("escalations", "account_id"),
     ("score_overrides", "account_id"),
@@ -74,19 +71,18 @@ def _pg_function(column: str) -> str:
     return f"pulsehub_log_old_{column}"
 
 
-def trigger_ddl(dialect: str, columns: Sequence[tuple[str, str]] = ACCOUNT_COLUMNS) -> list[str]:
-    """The statements creating the change-log triggers on `dialect` (sqlite | postgresql) for
-    `columns` (every table's by default; a migration's downgrade passes the earlier set)."""
+def trigger_ddl(dialect: str) -> list[str]:
+    """The statements creating the change-log triggers on `dialect` (sqlite | postgresql)."""
     out: list[str] = []
     if dialect == "postgresql":
-        for column in sorted({c for _, c in columns}):
+        for column in sorted({c for _, c in ACCOUNT_COLUMNS}):
             out.append(
                 f"CREATE OR REPLACE FUNCTION {_pg_function(column)}() RETURNS trigger "
                 "LANGUAGE plpgsql AS $$ BEGIN "
                 f"INSERT INTO account_changes (account_id) VALUES (OLD.{column}); "
                 "RETURN NULL; END $$"
             )
-    for table, column in columns:
+    for table, column in ACCOUNT_COLUMNS:
         moved, deleted = _names(table)
         left = f"OLD.{column} IS NOT NULL AND OLD.{column} IS DISTINCT FROM NEW.{column}"
         gone = f"OLD.{column} IS NOT NULL"

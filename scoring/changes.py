@@ -11,9 +11,8 @@ Everything a day's score is computed from goes into the digest, read from commit
   crm's modstamp, which pulsehub's own field writes move), its live children
   (a parent's roll-up), its active override at `now` (set, revoked or expired);
 - the account's open escalations (a scored signal);
-- per source table (contacts, opportunities, tickets, usage, survey answers, identities), per
-  account: row count, sum of ids (a row moved to another account changes both), newest
-  source timestamp and sums of the scored values (an in-place edit);
+- per source table, per account: row count, sum of ids (a row moved to another account
+  changes both), newest source timestamp and sums of the scored values (an in-place edit);
   for tickets, sums of two per-row keys instead of the timestamp (what the ticket says less
   band tags, and its status, priority, type and rating: model/own_tags.py), since the
   helpdesk's `updated_at` moves when pulsehub's own tags are written and read back.
@@ -58,7 +57,6 @@ from model.tables import (
     InputsDigest,
     Opportunity,
     RiskModelVersion,
-    SurveyResponse,
     Ticket,
     UsageDaily,
 )
@@ -70,7 +68,7 @@ from scoring.signals import CURRENT_STATE_DAYS
 
 ID_CHUNK = 900  # account ids per IN list
 # bump when what a digest covers changes: stored digests of another version are not reused
-DIGEST_VERSION = "3"
+DIGEST_VERSION = "2"
 # the account row's clocks, not its content: pulsehub's bookkeeping (identity matching's
 # stamp included: model/match_fields.py), and the crm's modstamp, which pulsehub's own field
 # writes move (read back, they re-scored every account written)
@@ -384,11 +382,6 @@ def _source_queries(end: datetime, through: date) -> Iterable[tuple[str, Any]]:
         total(UsageDaily.features_used), total(UsageDaily.feature_events),
         total(UsageDaily.seats_used), total(UsageDaily.seats_purchased),
     ).where(UsageDaily.day <= through).group_by(UsageDaily.account_id)  # fmt: skip
-    yield "surveys", select(
-        SurveyResponse.account_id, n(), total(SurveyResponse.id), total(SurveyResponse.score),
-        newest(SurveyResponse.responded_at),
-        total(case((SurveyResponse.kind == "nps", 1), else_=0)),
-    ).group_by(SurveyResponse.account_id)  # fmt: skip
     yield "identities", select(
         ExternalIdentity.account_id, n(), total(ExternalIdentity.id),
         total(case((ExternalIdentity.status == "linked", 1), else_=0)),

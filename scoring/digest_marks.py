@@ -9,12 +9,11 @@ crashed or dry run (rolled back) leaves the last committed pair. A run with the 
 recomputes only the accounts that can have another digest since then:
 
 - a row of theirs inserted or changed: accounts, contacts, opportunities, usage rows,
-  identities, escalations and overrides by `updated_at`, tickets and survey answers by
-  `synced_at`; each moved by pulsehub's clock only when the row's content changes
-  (model/upsert.py), a re-link (model/links.py, Core updates apply `onupdate`) or a soft
-  delete included. Usage rows after the last complete day (today's partial row, refreshed
-  by every pull) are not read by the digest, so their changes do not count (the day they
-  become complete moves the key);
+  identities, escalations and overrides by `updated_at`, tickets by `synced_at`; each moved
+  by pulsehub's clock only when the row's content changes (model/upsert.py), a re-link
+  (model/links.py, Core updates apply `onupdate`) or a soft delete included. Usage rows
+  after the last complete day (today's partial row, refreshed by every pull) are not read
+  by the digest, so their changes do not count (the day they become complete moves the key);
 - a row that left them (re-pointed elsewhere or hard-deleted: an erasure, an identity
   re-linked, a child moved to another parent): `account_changes`, written by triggers
   (model/change_tables.py), consumed by the run that reads it;
@@ -52,7 +51,6 @@ from model.tables import (
     InputsDigest,
     Opportunity,
     ScoreOverride,
-    SurveyResponse,
     Ticket,
     UsageDaily,
 )
@@ -117,7 +115,6 @@ def changed_accounts(
         (Contact.account_id, Contact.updated_at),
         (Opportunity.account_id, Opportunity.updated_at),
         (Ticket.account_id, Ticket.synced_at),
-        (SurveyResponse.account_id, SurveyResponse.synced_at),
         (UsageDaily.account_id, UsageDaily.updated_at, UsageDaily.day <= through),
         (ExternalIdentity.account_id, ExternalIdentity.updated_at),
         (Escalation.account_id, Escalation.updated_at),

@@ -2,11 +2,11 @@
 
 Every query is bounded by `as_of` (end of that day, UTC): usage by `day`, tickets by
 `created_at`/`solved_at`/`csat_at`, contacts by `source_created_at`/`source_modstamp`,
-opportunities by `close_date`, escalations by `opened_at`/`resolved_at`, survey answers by
-`responded_at`. So replaying a past day sees only what was known then. Facts that the model
-keeps only as current state are handled explicitly: the crm's `lifecycle_stage` is ignored for
-replays older than `CURRENT_STATE_DAYS` (profile rules decide instead), and a deleted contact
-counts as deleted from its last modification stamp on.
+opportunities by `close_date`, escalations by `opened_at`/`resolved_at`. So replaying a past
+day sees only what was known then. Facts that the model keeps only as current state are
+handled explicitly: the crm's `lifecycle_stage` is ignored for replays older than
+`CURRENT_STATE_DAYS` (profile rules decide instead), and a deleted contact counts as
+deleted from its last modification stamp on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from model.lifecycle import is_churned_stage
-from scoring import queries, support_queries, survey_queries
+from scoring import queries, support_queries
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,6 @@ class AccountSignals:
     reopen_rate: float | None = None
     csat: float | None = None
     csat_responses: float | None = None
-    # voice of the customer: survey answers of the last 180 days (survey_queries.py)
-    nps_survey: float | None = None  # mean NPS answer, 0-10
-    nps_survey_responses: float | None = None
-    ces: float | None = None  # mean customer-effort answer, 1-7 (7: easy)
-    ces_responses: float | None = None
     # relationship
     nps: float | None = None
     champions: float | None = None
@@ -155,7 +150,6 @@ def _compute(
     support_queries.add_tickets(session, as_of, ids, out)
     support_queries.add_repeat_issues(session, as_of, ids, out)
     support_queries.add_escalations(session, as_of, ids, out)
-    survey_queries.add_surveys(session, as_of, ids, out)
     queries.add_contacts(session, as_of, ids, out)
     for churned in queries.add_opportunities(session, as_of, ids, out):
         del out[churned]  # a lost renewal before as_of: no longer a customer to score

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector
 from model.db import transaction
+from model.identity import resolve_identities
 from model.stats import analyze_stale
 from model.tables import SyncRun, utcnow
 from scoring.changes import band_counts
@@ -156,7 +157,7 @@ def resolve_and_split(
         analyze_stale(session)
     clock.start("resolving identities")
     with transaction(factory) as session:
-        identity = stages.resolve_and_link(session, field_sources=field_sources)
+        identity = resolve_identities(session, field_sources=field_sources)
     with transaction(factory) as session:  # the pulls and the links moved rows (model/stats.py)
         analyze_stale(session)
     if not _errors(factory, run_id):

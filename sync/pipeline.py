@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Connector
 from model.db import transaction
+from model.identity import resolve_identities
 from model.stats import analyze_stale
 from model.tables import SyncRun, utcnow
 from sync import outbox, runs
@@ -50,7 +51,6 @@ from sync.stages import (
     backfill_first_run,
     escalate,
     push_outbox,
-    resolve_and_link,
     route_voice,
     score,
     score_changed,
@@ -184,7 +184,7 @@ def decide(
         analyze_stale(session)
     stage("resolving identities")
     with open_session() as session:
-        report.identity = resolve_and_link(
+        report.identity = resolve_identities(
             session, full_relink=full_relink, field_sources=field_sources
         )
     crash_point("after_identity")
@@ -232,8 +232,6 @@ def decide(
         stage("routing feedback themes")
         with open_session() as session:  # alerts commit with their owner tasks' creations
             report.voice, voice_creates = route_voice(session, as_of, config, systems)
-            linked = report.identity.get("survey_responses_linked", 0)  # before scoring
-            report.voice["linked_responses"] = report.voice.get("linked_responses", 0) + linked
             queue(session, voice_creates)
             del voice_creates
     # once-only tasks (a renewal's review, a quarter's access review) are written from a

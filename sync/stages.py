@@ -180,20 +180,6 @@ def escalate(
     )
 
 
-def resolve_and_link(
-    session: Session, *, full_relink: bool = False, field_sources: Mapping[str, str] | None = None
-) -> dict[str, int]:
-    """Identity resolution, then every unlinked survey response given its account: scoring
-    reads survey answers (scoring/survey_queries.py), so they are linked before it, not only by
-    the voice stage after it (which links what is left, e.g. when run on its own)."""
-    from model.identity import resolve_identities
-    from sync.voice import link_responses
-
-    stats = resolve_identities(session, full_relink=full_relink, field_sources=field_sources)
-    stats["survey_responses_linked"] = link_responses(session)
-    return stats
-
-
 def route_voice(
     session: Session,
     as_of: dt.date,

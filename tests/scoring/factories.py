@@ -16,7 +16,6 @@ from model.tables import (
     Escalation,
     Opportunity,
     ScoreOverride,
-    SurveyResponse,
     Ticket,
     UsageDaily,
 )
@@ -139,20 +138,6 @@ def escalation(s: Session, acct: Account, opened: datetime, **kw: Any) -> Escala
     s.add(e)
     s.flush()
     return e
-
-
-def survey(
-    s: Session, acct: Account | None, kind: str, score: float, at_: datetime, **kw: Any
-) -> SurveyResponse:
-    """A survey answer linked to `acct` (None: not linked to any account yet)."""
-    n = next(_seq)
-    r = SurveyResponse(
-        **{"source": "usage", "external_id": f"r{n}", "kind": kind, "score": score,
-           "responded_at": at_, "account_id": None if acct is None else acct.id, **kw}
-    )  # fmt: skip
-    s.add(r)
-    s.flush()
-    return r
 
 
 def override(s: Session, acct: Account, expires: datetime, **kw: Any) -> ScoreOverride:

@@ -31,7 +31,6 @@ from model.tables import (
     ExternalIdentity,
     Opportunity,
     ScoreOverride,
-    SurveyResponse,
     Ticket,
     UsageDaily,
     utcnow,
@@ -42,7 +41,6 @@ from scoring.config import load_scorecard
 from scoring.digest_marks import stored_digests
 from sync.erasure import erase_account
 from sync.mapping import SINKS
-from sync.voice import link_responses
 
 CARD = load_scorecard()
 TODAY = utcnow().date()
@@ -190,23 +188,6 @@ def _move_ticket(book: Book) -> None:
     propagate_links(book.s, set())
 
 
-def _answer_survey(book: Book) -> None:
-    """An NPS answer naming d's workspace arrives unlinked; linking gives it to d."""
-    n = list(book.ids).index("d") + 1
-    book.s.add(
-        SurveyResponse(source="usage", external_id="nps-1", kind="nps", score=3.0,
-                       responded_at=utcnow() - dt.timedelta(hours=1), workspace_id=f"ws-{n}")
-    )  # fmt: skip
-    book.s.flush()
-    assert link_responses(book.s) == 1
-
-
-def _move_answer(book: Book) -> None:
-    """That answer is re-pointed from d to f3 (a merge): d is left, f3 gains it."""
-    answer = book.s.scalars(select(SurveyResponse).where(SurveyResponse.external_id == "nps-1"))
-    answer.one().account_id = book.ids["f3"]
-
-
 def _read_back_band_tags(book: Book) -> None:
     """Write-back tagged a's tickets `health_red`: the helpdesk stamps them and the pull
     re-reads them. Not a change of a's inputs."""
@@ -316,8 +297,6 @@ def test_incremental_digests_equal_full_after_every_kind_of_change(
         ("usage upserted", _upsert_usage, {"d"}, {"d"}),
         ("today's partial usage refreshed", _refresh_todays_usage, set(), set()),
         ("ticket moved", _move_ticket, {"d", "f3"}, {"d", "f3"}),
-        ("survey answer linked", _answer_survey, {"d"}, {"d"}),
-        ("survey answer moved", _move_answer, {"d", "f3"}, {"d", "f3"}),
         ("own band tags read back", _read_back_band_tags, set(), {"a"}),
         ("status edited in place", _edit_status_in_place, {"b"}, {"b"}),
         ("rating re-rated", _re_rate, {"f2"}, {"f2"}),

@@ -107,25 +107,6 @@ def test_support_signals(s) -> None:
     assert sig.open_escalations == 1
 
 
-def test_survey_answers_of_the_last_180_days_by_kind(s) -> None:
-    a, b = f.account(s), f.account(s)
-    for score, days in ((9, 10), (6, 100), (3, 170)):
-        f.survey(s, a, "nps", score, f.at(AS_OF - timedelta(days=days)))
-    f.survey(s, a, "nps", 0, f.at(AS_OF - timedelta(days=185)))  # before the window
-    f.survey(s, a, "nps", 0, f.at(AS_OF + timedelta(days=1)))  # not known on AS_OF
-    f.survey(s, a, "ces", 2, f.at(AS_OF - timedelta(days=5)))
-    f.survey(s, a, "ces", 5, f.at(AS_OF - timedelta(days=3)))
-    f.survey(s, a, "csat", 1, f.at(AS_OF - timedelta(days=1)))  # CSAT: the tickets' ratings
-    f.survey(s, None, "nps", 0, f.at(AS_OF - timedelta(days=1)))  # no account yet
-    got = compute_signals(s, AS_OF)
-    sig = got[a.id]
-    assert sig.nps_survey == pytest.approx(6.0) and sig.nps_survey_responses == 3
-    assert sig.ces == pytest.approx(3.5) and sig.ces_responses == 2
-    assert sig.ages["surveys"] == pytest.approx(3.5)  # the newest answer, at noon 3 days before
-    assert got[b.id].nps_survey is None and got[b.id].ces_responses is None
-    assert "nps_survey" not in got[b.id].as_dict(), "no answer is unknown, not a zero"
-
-
 def test_the_engineering_tickets_pulsehub_opened_are_not_the_customers_support_load(s) -> None:
     """An escalation's ticket is filed under the customer's organization and pulled back with
     its tickets; counted, it would lower the health that opened it (an open urgent ticket,
