@@ -64,7 +64,7 @@ def seed_figures(
         out["score_auc"] = metrics.roc_auc([100.0 - (s.score or 0.0) for s in judged], labels)
         out["signals"] = signal_aucs(judged)
         anchor = world_anchor(directory, seed, session)
-        out["ceiling"] = judged_ceiling(session, accounts, seed, judged, lead, anchor)
+        out["ceiling"] = judged_ceiling(session, accounts, seed, judged, anchor)
         out["lead_fixed"] = lead_time_report(session, flag=lambda snap: snap[2] == "red")
         ts = training_from_database(session, horizon)
         try:

@@ -17,7 +17,7 @@ Neither adds the decision's N(0, 0.5) noise or its draw, so both are upper bound
 The world is generated again from its seed and the moment it was first generated at
 (`bench.world_history.world_anchor`: the generator's draws depend on the hour, not only the
 day), and each judged label is checked against the regenerated world's lost renewals. A label
-it does not reproduce is left out and counted (none on seeds 1-5 and 151-160); more than
+it does not reproduce is left out and counted (none on seeds 1-5, 151-170); more than
 `MAX_UNMATCHED` of the sample means the world was not reproduced, and no ceiling is given.
 """
 
@@ -35,7 +35,7 @@ from model.tables import Account
 from sandbox.gen_fate import Fate, driver_log_odds
 from sandbox.generate import build_world
 from scoring import metrics
-from scoring.backtest import Sample, renewal_outcomes
+from scoring.backtest import Sample
 
 MAX_UNMATCHED = 0.05
 
@@ -45,7 +45,6 @@ def judged_ceiling(
     accounts: int,
     seed: int,
     judged: Sequence[Sample],
-    lead_days: int,
     anchor: dt.datetime | None,
 ) -> dict[str, Any]:
     """The judged sample's AUC under the world's visible and all drivers, and how many judged
@@ -56,12 +55,9 @@ def judged_ceiling(
     world = build_world(accounts, seed, now=anchor)
     drivers, churned = world.truth["drivers"], world.truth["churned"]
     crm: dict[int, str | None] = dict(session.execute(select(Account.id, Account.crm_id)).all())
-    outcomes = renewal_outcomes(session)
     visible, every, labels, mismatched = [], [], [], 0
     for s in judged:
-        cid = crm.get(s.account_id)
-        decided = [d for d, _, _ in outcomes.get(s.account_id, [])]
-        day = next((d for d in decided if s.as_of and d >= s.as_of + dt.timedelta(lead_days)), None)
+        cid, day = crm.get(s.account_id), s.decided_on
         if cid is None or cid not in drivers or day is None:
             mismatched += 1
             continue

@@ -9,12 +9,11 @@ identity's answer moves only when:
   fields: model/match_fields.py), or decided by someone;
 - an account it reads changed (`match_changed_at`: added, soft-deleted, renamed, another
   domain, crm id or organization/workspace attribute; not its modstamp nor other fields).
-  The identities whose answer read the account
-  as it *was* are linked to it or hold it among their candidates (ambiguous): an account that
-  matched an identity either won it or made it ambiguous. The identities its values *now*
-  can reach are found by those values: the crm key in their hint, the attribute naming them,
-  one of their domains, their normalized name (a word of it pre-filters in SQL, Python
-  confirms);
+  The identities whose answer read the account as it *was* are linked to it or hold it
+  among their candidates (ambiguous): an account that matched an identity either won it or
+  made it ambiguous. The identities its values *now* can reach are found by those values:
+  the crm key in their hint, the attribute naming them, one of their domains, their
+  normalized name (a word of it pre-filters in SQL, Python confirms);
 - an account was hard-deleted (an erasure): its linked identities went with it; ambiguous
   ones naming it among their candidates are matched again (every ambiguous identity's
   candidates are checked against the live accounts: the review queue, a small set).

@@ -30,9 +30,8 @@ def build_world(
     anchor = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     world = World(seed=seed, clock=Clock(anchor), usage_days=usage_days)
     world.truth["churned"] = {}  # filled as renewals are lost (even if none is, in a tiny world)
-    world.truth["anchor"] = (
-        anchor  # what regenerates this world: build_world(accounts, seed, anchor)
-    )
+    # what regenerates this world: build_world(accounts, seed, now=world.truth["anchor"])
+    world.truth["anchor"] = anchor
     sales_rng = random.Random(f"{seed}:sales")
     generate_sales(world, sales_rng, accounts)
     enrich_history(world, random.Random(f"{seed}:history"))  # its own stream: nothing else moves

@@ -46,6 +46,7 @@ class Sample:
     signals: dict[str, Any] = field(default_factory=dict)
     stored_risk: float | None = None
     lead_days: float | None = None  # churned: days it had been red without a break before churn
+    decided_on: date | None = None  # the renewal decision the sample is judged on
 
 
 def renewal_outcomes(
@@ -105,7 +106,7 @@ def samples_from_database(
             if not fit:
                 continue
             day, score, band, sid = fit[-1]
-            sample = Sample(aid, lost, score, band, as_of=day, arr=amount)
+            sample = Sample(aid, lost, score, band, as_of=day, arr=amount, decided_on=when)
             if lost:
                 sample.lead_days = _red_run_days([x for x in snaps if x[0] < when], when)
             chosen[aid] = (sid, sample)

@@ -190,8 +190,8 @@ def test_the_judged_renewals_are_ranked_by_the_worlds_own_drivers(
     with history() as s:
         anchor = world_anchor(world_dir, 1, s)
         assert anchor is not None
-        got = judged_ceiling(s, 300, 1, judged, 30, anchor)
-        other = judged_ceiling(s, 300, 2, judged, 30, anchor)
+        got = judged_ceiling(s, 300, 1, judged, anchor)
+        other = judged_ceiling(s, 300, 2, judged, anchor)
     assert "error" not in got, got
     assert got["unmatched"] == 0
     assert 0.7 < got["visible"] < got["all"] <= 1.0, got
